@@ -1,0 +1,495 @@
+//! JWT claims (RFC 7519 §4.1) and their validation "as of" a given time.
+//!
+//! [`Verifier`] is the front door: it checks the JWS (see [`crate::jws`]), then the registered
+//! claims, then hands the payload to the caller's claims type.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use crate::alg::Algorithm;
+use crate::b64;
+use crate::error::VerifyError;
+use crate::header::Header;
+use crate::json::{Name, SeenNames, strict_object};
+use crate::jws::{DEFAULT_MAX_TOKEN_LEN, KeySet, SignaturePolicy, split, verify_compact};
+
+/// Seconds since the Unix epoch, the unit of every time in a JWT. Time is always passed in,
+/// never read from a clock here, so callers (and tests) decide what "now" is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnixTime(pub i64);
+
+impl From<std::time::SystemTime> for UnixTime {
+    fn from(t: std::time::SystemTime) -> Self {
+        match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => UnixTime(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            Err(e) => UnixTime(-i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
+/// The latest NumericDate accepted: 9999-12-31T23:59:59Z. Anything later is not a date.
+pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// A NumericDate (RFC 7519 §2): a non-negative JSON number of seconds. Strings, negatives,
+/// non-finite and absurdly large values are refused; fractions are truncated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct NumericDate(i64);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a NumericDate (a non-negative number of seconds)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
+                match i64::try_from(v) {
+                    Ok(v) if v <= MAX_NUMERIC_DATE => Ok(NumericDate(v)),
+                    _ => Err(E::custom("is after the year 9999")),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumericDate, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::custom("is negative")),
+                }
+            }
+            #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumericDate, E> {
+                if !v.is_finite() || v < 0.0 {
+                    return Err(E::custom("is negative"));
+                }
+                if v > MAX_NUMERIC_DATE as f64 {
+                    return Err(E::custom("is after the year 9999"));
+                }
+                Ok(NumericDate(v.trunc() as i64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
+struct Audiences(Vec<String>);
+
+impl<'de> Deserialize<'de> for Audiences {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        match OneOrMany::deserialize(d) {
+            Ok(OneOrMany::One(a)) => Ok(Audiences(vec![a])),
+            Ok(OneOrMany::Many(a)) => Ok(Audiences(a)),
+            Err(_) => Err(de::Error::custom("must be a string or an array of strings")),
+        }
+    }
+}
+
+/// The registered claims of a token, read strictly: duplicate members are refused and each
+/// registered claim must have its registered type.
+#[derive(Clone, Debug, Default)]
+pub struct RegisteredClaims {
+    /// Issuer.
+    pub iss: Option<String>,
+    /// Subject.
+    pub sub: Option<String>,
+    /// Audiences (a single string becomes one element).
+    pub aud: Vec<String>,
+    /// Expiry, Unix seconds.
+    pub exp: Option<i64>,
+    /// Not-before, Unix seconds.
+    pub nbf: Option<i64>,
+    /// Issued-at, Unix seconds.
+    pub iat: Option<i64>,
+    /// Token identifier.
+    pub jti: Option<String>,
+    names: SeenNames,
+}
+
+impl RegisteredClaims {
+    fn parse(json: &[u8]) -> Result<Self, VerifyError> {
+        let mut de = serde_json::Deserializer::from_slice(json);
+        (&mut de)
+            .deserialize_map(ClaimsVisitor)
+            .and_then(|c| de.end().map(|()| c))
+            .map_err(|e| VerifyError::Claims(e.to_string()))
+    }
+
+    /// Whether the token has a member called `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
+}
+
+struct ClaimsVisitor;
+
+impl<'de> Visitor<'de> for ClaimsVisitor {
+    type Value = RegisteredClaims;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RegisteredClaims, A::Error> {
+        let mut c = RegisteredClaims::default();
+        while let Some(Name(name)) = map.next_key()? {
+            c.names.insert(&name)?;
+            let typed = |e: A::Error| de::Error::custom(format_args!("\"{name}\" {e}"));
+            match name.as_ref() {
+                "iss" => c.iss = Some(map.next_value().map_err(typed)?),
+                "sub" => c.sub = Some(map.next_value().map_err(typed)?),
+                "jti" => c.jti = Some(map.next_value().map_err(typed)?),
+                "aud" => c.aud = map.next_value::<Audiences>().map_err(typed)?.0,
+                "exp" => c.exp = Some(map.next_value::<NumericDate>().map_err(typed)?.0),
+                "nbf" => c.nbf = Some(map.next_value::<NumericDate>().map_err(typed)?.0),
+                "iat" => c.iat = Some(map.next_value::<NumericDate>().map_err(typed)?.0),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// Which `typ` header values are accepted. Values compare case-insensitively, with or without
+/// the `application/` prefix (RFC 7515 §4.1.9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TypPolicy {
+    /// Any `typ`, or none.
+    Any,
+    /// No `typ`, `JWT`, or `at+jwt` (RFC 9068): the default.
+    Jwt,
+    /// One of these values, and it must be present.
+    Require(Vec<String>),
+}
+
+fn normalize_typ(typ: &str) -> String {
+    let lower = typ.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) => rest.to_owned(),
+        None => lower,
+    }
+}
+
+impl TypPolicy {
+    fn check(&self, typ: Option<&str>) -> Result<(), VerifyError> {
+        let found = typ.map(normalize_typ);
+        let ok = match (self, found.as_deref()) {
+            (TypPolicy::Any, _) | (TypPolicy::Jwt, None | Some("jwt" | "at+jwt")) => true,
+            (TypPolicy::Jwt, Some(_)) => false,
+            (TypPolicy::Require(list), Some(t)) => list.iter().any(|want| normalize_typ(want) == t),
+            (TypPolicy::Require(_), None) => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(VerifyError::Typ {
+            found: typ.map_or_else(|| "(none)".to_owned(), str::to_owned),
+            expected: match self {
+                TypPolicy::Require(list) => list.join(" or "),
+                _ => "JWT or at+jwt".to_owned(),
+            },
+        })
+    }
+}
+
+/// What a token must satisfy beyond its signature.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    /// The algorithms accepted. There is no default: the caller names them.
+    pub algorithms: Vec<Algorithm>,
+    /// The exact `iss` required, if any.
+    pub issuer: Option<String>,
+    /// Accepted audiences: the token's `aud` must contain at least one. Empty skips the check.
+    pub audiences: Vec<String>,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    pub leeway: u64,
+    /// Accepted `typ` values.
+    pub typ: TypPolicy,
+    /// Claims that must be present. Defaults to `exp`.
+    pub required_claims: Vec<String>,
+    /// The longest token accepted, in bytes.
+    pub max_token_len: usize,
+}
+
+impl Validation {
+    /// A policy accepting `algorithms`, requiring `exp`, with no leeway and no issuer or
+    /// audience check yet.
+    pub fn new(algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        Validation {
+            algorithms: algorithms.into_iter().collect(),
+            issuer: None,
+            audiences: Vec::new(),
+            leeway: 0,
+            typ: TypPolicy::Jwt,
+            required_claims: vec!["exp".to_owned()],
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+        }
+    }
+
+    /// Requires this exact issuer.
+    pub fn issuer(mut self, iss: impl Into<String>) -> Self {
+        self.issuer = Some(iss.into());
+        self
+    }
+
+    /// Accepts this audience (call again to accept several).
+    pub fn audience(mut self, aud: impl Into<String>) -> Self {
+        self.audiences.push(aud.into());
+        self
+    }
+
+    /// Tolerates this much clock skew.
+    pub fn leeway(mut self, seconds: u64) -> Self {
+        self.leeway = seconds;
+        self
+    }
+
+    /// Checks the registered claims as of `now`.
+    pub fn check_claims(
+        &self,
+        claims: &RegisteredClaims,
+        now: UnixTime,
+    ) -> Result<(), VerifyError> {
+        let now = now.0;
+        let leeway = i64::try_from(self.leeway).unwrap_or(i64::MAX);
+        for name in &self.required_claims {
+            if !claims.contains(name) {
+                return Err(VerifyError::MissingClaim(name.clone()));
+            }
+        }
+        if let Some(exp) = claims.exp
+            && now >= exp.saturating_add(leeway)
+        {
+            return Err(VerifyError::Expired { exp, now });
+        }
+        if let Some(nbf) = claims.nbf
+            && now < nbf.saturating_sub(leeway)
+        {
+            return Err(VerifyError::NotYetValid { nbf, now });
+        }
+        if let Some(expected) = &self.issuer
+            && claims.iss.as_deref() != Some(expected.as_str())
+        {
+            return Err(VerifyError::Issuer {
+                expected: expected.clone(),
+                found: claims.iss.clone(),
+            });
+        }
+        if !self.audiences.is_empty() && !claims.aud.iter().any(|a| self.audiences.contains(a)) {
+            return Err(VerifyError::Audience {
+                expected: self.audiences.clone(),
+                found: claims.aud.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A verified token: its header, registered claims and the caller's view of the claims.
+#[derive(Clone, Debug)]
+pub struct Verified<C> {
+    /// The header.
+    pub header: Header,
+    /// The registered claims, already checked.
+    pub registered: RegisteredClaims,
+    /// All claims, as the caller's type.
+    pub claims: C,
+}
+
+/// Verifies JWTs against a key set and a validation policy. Build it once; it is `Sync`.
+#[derive(Debug)]
+pub struct Verifier {
+    keys: KeySet,
+    validation: Validation,
+}
+
+impl Verifier {
+    /// A verifier for these keys and this policy.
+    pub fn new(keys: KeySet, validation: Validation) -> Self {
+        Verifier { keys, validation }
+    }
+
+    /// The policy.
+    pub fn validation(&self) -> &Validation {
+        &self.validation
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// Verifies `token` as of `now`: size, framing, header, `typ`, algorithm allow-list, key
+    /// selection, signature; then the registered claims; then deserializes the claims as `C`.
+    pub fn verify<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Verified<C>, VerifyError> {
+        let policy = SignaturePolicy {
+            algorithms: &self.validation.algorithms,
+            max_len: self.validation.max_token_len,
+        };
+        let (header, payload) = verify_compact(&self.keys, &policy, token)?;
+        self.validation.typ.check(header.typ.as_deref())?;
+        let registered = RegisteredClaims::parse(&payload)?;
+        self.validation.check_claims(&registered, now)?;
+        let claims =
+            serde_json::from_slice(&payload).map_err(|e| VerifyError::Claims(e.to_string()))?;
+        Ok(Verified {
+            header,
+            registered,
+            claims,
+        })
+    }
+}
+
+/// A token taken apart without any check of its signature.
+#[derive(Clone, Debug)]
+pub struct Unverified {
+    /// The header as JSON.
+    pub header: serde_json::Map<String, serde_json::Value>,
+    /// The claims as JSON.
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    /// The signature bytes.
+    pub signature: Vec<u8>,
+}
+
+/// Decodes a compact JWT's header and claims **without verifying anything**.
+///
+/// # Security
+/// Nothing returned here can be trusted: anyone can write any header and claims. This exists for
+/// the `sigil jwt decode` debugger and for reading a `kid` before key lookup. It still refuses
+/// what is malformed (segments, base64, duplicate members), so it never shows a reading of the
+/// token that [`Verifier`] would not also take.
+pub fn insecure_decode(token: &str) -> Result<Unverified, VerifyError> {
+    let parts = split(token, DEFAULT_MAX_TOKEN_LEN)?;
+    let header = b64::decode(parts.header).map_err(|_| VerifyError::Base64("header"))?;
+    let header = strict_object(&header).map_err(VerifyError::Header)?;
+    let claims = b64::decode(parts.payload).map_err(|_| VerifyError::Base64("payload"))?;
+    let claims = strict_object(&claims).map_err(VerifyError::Claims)?;
+    let signature = b64::decode(parts.signature).map_err(|_| VerifyError::Base64("signature"))?;
+    Ok(Unverified {
+        header,
+        claims,
+        signature,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Expect = fn(&VerifyError) -> bool;
+
+    fn claims(json: &str) -> Result<RegisteredClaims, VerifyError> {
+        RegisteredClaims::parse(json.as_bytes())
+    }
+
+    #[test]
+    fn numeric_dates_are_numbers_and_nothing_else() {
+        assert_eq!(
+            claims(r#"{"exp":1700000000}"#).unwrap().exp,
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            claims(r#"{"exp":1700000000.9}"#).unwrap().exp,
+            Some(1_700_000_000)
+        );
+        assert_eq!(claims(r#"{"exp":0}"#).unwrap().exp, Some(0));
+        for bad in [
+            r#"{"exp":"1700000000"}"#,
+            r#"{"exp":-1}"#,
+            r#"{"exp":-0.5}"#,
+            r#"{"exp":1e300}"#,
+            r#"{"exp":253402300800}"#,
+            r#"{"exp":null}"#,
+            r#"{"nbf":true}"#,
+            r#"{"iat":[1]}"#,
+            r#"{"exp":1,"exp":2}"#,
+            r#"{"aud":5}"#,
+            r#"{"aud":["a",5]}"#,
+            r#"{"iss":1}"#,
+        ] {
+            assert!(claims(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn claim_checks_table() {
+        let v = Validation::new([Algorithm::RS256])
+            .issuer("https://i/")
+            .audience("api")
+            .leeway(10);
+        let now = UnixTime(1000);
+        let cases: &[(&str, Option<Expect>)] = &[
+            (r#"{"exp":1011,"iss":"https://i/","aud":"api"}"#, None),
+            (r#"{"exp":1009,"iss":"https://i/","aud":["x","api"]}"#, None),
+            (
+                r#"{"exp":990,"iss":"https://i/","aud":"api"}"#,
+                Some(|e| matches!(e, VerifyError::Expired { .. })),
+            ),
+            (
+                r#"{"exp":2000,"nbf":1011,"iss":"https://i/","aud":"api"}"#,
+                Some(|e| matches!(e, VerifyError::NotYetValid { .. })),
+            ),
+            (
+                r#"{"exp":2000,"nbf":1010,"iss":"https://i/","aud":"api"}"#,
+                None,
+            ),
+            (
+                r#"{"exp":2000,"iss":"https://i","aud":"api"}"#,
+                Some(|e| matches!(e, VerifyError::Issuer { .. })),
+            ),
+            (
+                r#"{"exp":2000,"aud":"api"}"#,
+                Some(|e| matches!(e, VerifyError::Issuer { .. })),
+            ),
+            (
+                r#"{"exp":2000,"iss":"https://i/","aud":"API"}"#,
+                Some(|e| matches!(e, VerifyError::Audience { .. })),
+            ),
+            (
+                r#"{"exp":2000,"iss":"https://i/","aud":[]}"#,
+                Some(|e| matches!(e, VerifyError::Audience { .. })),
+            ),
+            (
+                r#"{"exp":2000,"iss":"https://i/"}"#,
+                Some(|e| matches!(e, VerifyError::Audience { .. })),
+            ),
+            (
+                r#"{"iss":"https://i/","aud":"api"}"#,
+                Some(|e| matches!(e, VerifyError::MissingClaim(_))),
+            ),
+        ];
+        for (json, expected) in cases {
+            let result = v.check_claims(&claims(json).unwrap(), now);
+            match (expected, result) {
+                (None, Ok(())) => {}
+                (Some(is), Err(e)) if is(&e) => {}
+                (_, r) => panic!("{json}: {r:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn typ_policy_table() {
+        let jwt = TypPolicy::Jwt;
+        assert!(jwt.check(None).is_ok());
+        assert!(jwt.check(Some("JWT")).is_ok());
+        assert!(jwt.check(Some("application/at+JWT")).is_ok());
+        assert!(jwt.check(Some("dpop+jwt")).is_err());
+        let strict = TypPolicy::Require(vec!["at+jwt".into()]);
+        assert!(strict.check(Some("at+jwt")).is_ok());
+        assert!(strict.check(Some("JWT")).is_err());
+        assert!(strict.check(None).is_err());
+    }
+}
