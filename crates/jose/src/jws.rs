@@ -370,7 +370,9 @@ impl VerifyingKey {
         }
     }
 
-    fn verify_signature(
+    /// Checks a detached signature over `message` with `alg`, exactly as token verification
+    /// does (same parsed key, same length and range checks).
+    pub fn verify_detached(
         &self,
         alg: Algorithm,
         input: &[u8],
@@ -571,7 +573,7 @@ pub(crate) fn verify_compact(
     }
     let key = keys.select(header.kid.as_deref(), header.alg)?;
     let signature = b64::decode(parts.signature).map_err(|_| VerifyError::Base64("signature"))?;
-    key.verify_signature(header.alg, parts.signing_input.as_bytes(), &signature)?;
+    key.verify_detached(header.alg, parts.signing_input.as_bytes(), &signature)?;
     let payload = b64::decode(parts.payload).map_err(|_| VerifyError::Base64("payload"))?;
     Ok((header, payload))
 }
