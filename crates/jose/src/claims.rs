@@ -6,7 +6,7 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::alg::Algorithm;
 use crate::b64;
@@ -77,17 +77,30 @@ struct Audiences(Vec<String>);
 
 impl<'de> Deserialize<'de> for Audiences {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum OneOrMany {
-            One(String),
-            Many(Vec<String>),
+        // A visitor rather than `#[serde(untagged)]`: untagged buffers the value and builds an
+        // error for the first variant it tries, which cost more than the rest of the claims.
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Audiences;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Audiences, E> {
+                Ok(Audiences(vec![v.to_owned()]))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Audiences, E> {
+                Ok(Audiences(vec![v]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audiences, A::Error> {
+                let mut audiences = Vec::new();
+                while let Some(a) = seq.next_element::<String>()? {
+                    audiences.push(a);
+                }
+                Ok(Audiences(audiences))
+            }
         }
-        match OneOrMany::deserialize(d) {
-            Ok(OneOrMany::One(a)) => Ok(Audiences(vec![a])),
-            Ok(OneOrMany::Many(a)) => Ok(Audiences(a)),
-            Err(_) => Err(de::Error::custom("must be a string or an array of strings")),
-        }
+        d.deserialize_any(V)
+            .map_err(|_| de::Error::custom("must be a string or an array of strings"))
     }
 }
 
@@ -114,7 +127,11 @@ pub struct RegisteredClaims {
 
 impl RegisteredClaims {
     fn parse(json: &[u8]) -> Result<Self, VerifyError> {
-        let mut de = serde_json::Deserializer::from_slice(json);
+        // RFC 7519 §7.2 step 10: the claims must be UTF-8. Checked up front because serde_json
+        // does not validate the strings of members it skips (IgnoredAny) when reading bytes.
+        let json = std::str::from_utf8(json)
+            .map_err(|e| VerifyError::Claims(format!("not UTF-8: {e}")))?;
+        let mut de = serde_json::Deserializer::from_str(json);
         (&mut de)
             .deserialize_map(ClaimsVisitor)
             .and_then(|c| de.end().map(|()| c))
@@ -170,21 +187,26 @@ pub enum TypPolicy {
     Require(Vec<String>),
 }
 
-fn normalize_typ(typ: &str) -> String {
-    let lower = typ.to_ascii_lowercase();
-    match lower.strip_prefix("application/") {
-        Some(rest) => rest.to_owned(),
-        None => lower,
+/// `typ` without a leading `application/`, in any case (RFC 7515 §4.1.9).
+fn media_subtype(typ: &str) -> &str {
+    const PREFIX: &str = "application/";
+    match typ.split_at_checked(PREFIX.len()) {
+        Some((head, rest)) if head.eq_ignore_ascii_case(PREFIX) => rest,
+        _ => typ,
     }
+}
+
+/// Whether two `typ` values name the same media type. Compares in place, without allocating.
+fn same_typ(a: &str, b: &str) -> bool {
+    media_subtype(a).eq_ignore_ascii_case(media_subtype(b))
 }
 
 impl TypPolicy {
     fn check(&self, typ: Option<&str>) -> Result<(), VerifyError> {
-        let found = typ.map(normalize_typ);
-        let ok = match (self, found.as_deref()) {
-            (TypPolicy::Any, _) | (TypPolicy::Jwt, None | Some("jwt" | "at+jwt")) => true,
-            (TypPolicy::Jwt, Some(_)) => false,
-            (TypPolicy::Require(list), Some(t)) => list.iter().any(|want| normalize_typ(want) == t),
+        let ok = match (self, typ) {
+            (TypPolicy::Any, _) | (TypPolicy::Jwt, None) => true,
+            (TypPolicy::Jwt, Some(t)) => same_typ(t, "jwt") || same_typ(t, "at+jwt"),
+            (TypPolicy::Require(list), Some(t)) => list.iter().any(|want| same_typ(want, t)),
             (TypPolicy::Require(_), None) => false,
         };
         if ok {

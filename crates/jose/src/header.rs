@@ -76,7 +76,11 @@ impl<'de> Visitor<'de> for HeaderVisitor {
 impl Header {
     /// Parses a decoded header, refusing duplicates, `none`, `crit` and `b64: false`.
     pub(crate) fn parse(json: &[u8]) -> Result<Header, VerifyError> {
-        let mut de = serde_json::Deserializer::from_slice(json);
+        // RFC 7515 §5.2 step 3: the header must be UTF-8. Checked up front because serde_json
+        // does not validate the strings of members it skips (IgnoredAny) when reading bytes.
+        let json = std::str::from_utf8(json)
+            .map_err(|e| VerifyError::Header(format!("not UTF-8: {e}")))?;
+        let mut de = serde_json::Deserializer::from_str(json);
         let raw = (&mut de)
             .deserialize_map(HeaderVisitor)
             .and_then(|raw| de.end().map(|()| raw))

@@ -33,27 +33,67 @@ impl<'de> Deserialize<'de> for Name<'de> {
     }
 }
 
+/// How many names [`SeenNames`] scans before it switches to a hash set.
+const SCAN_LIMIT: usize = 24;
+
 /// The member names seen so far in one object. A short list is scanned; a long one (only
 /// possible in claims, which are read after the signature checks) switches to a hash set.
+/// The short list lives in one buffer, so a typical header or claims set costs one allocation
+/// here rather than one per member.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SeenNames {
-    few: Vec<String>,
+    /// The first names, back to back.
+    text: String,
+    /// Where each of the first `count` names ends in `text`.
+    ends: [usize; SCAN_LIMIT],
+    count: usize,
     many: HashSet<String>,
 }
 
 impl SeenNames {
-    const SCAN_LIMIT: usize = 24;
+    /// Whether the short list holds `name`. Lengths are compared first: most names differ there.
+    fn few_contains(&self, name: &str) -> bool {
+        let text = self.text.as_bytes();
+        let mut start = 0;
+        for &end in &self.ends[..self.count] {
+            if end - start == name.len() && text.get(start..end) == Some(name.as_bytes()) {
+                return true;
+            }
+            start = end;
+        }
+        false
+    }
+
+    /// The names held in the short list.
+    fn few(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        self.ends[..self.count].iter().map(move |&end| {
+            let name = self.text.get(start..end).unwrap_or_default();
+            start = end;
+            name
+        })
+    }
 
     /// Records `name`; an error names the member if it was already there.
     pub(crate) fn insert<E: de::Error>(&mut self, name: &str) -> Result<(), E> {
-        let fresh = if self.many.is_empty() && self.few.len() < Self::SCAN_LIMIT {
-            let fresh = !self.few.iter().any(|n| n == name);
+        let fresh = if self.many.is_empty() && self.count < SCAN_LIMIT {
+            let fresh = !self.few_contains(name);
             if fresh {
-                self.few.push(name.to_owned());
+                if self.count == 0 {
+                    self.text.reserve(128);
+                }
+                self.text.push_str(name);
+                self.ends[self.count] = self.text.len();
+                self.count += 1;
             }
             fresh
         } else {
-            self.many.extend(self.few.drain(..));
+            if self.count > 0 {
+                let few: Vec<String> = self.few().map(str::to_owned).collect();
+                self.many.extend(few);
+                self.text.clear();
+                self.count = 0;
+            }
             self.many.insert(name.to_owned())
         };
         if fresh {
@@ -65,7 +105,7 @@ impl SeenNames {
 
     /// Whether `name` was seen.
     pub(crate) fn contains(&self, name: &str) -> bool {
-        self.few.iter().any(|n| n == name) || self.many.contains(name)
+        self.few_contains(name) || self.many.contains(name)
     }
 }
 

@@ -452,6 +452,10 @@ impl KeySet {
 
     /// Reads a JWK Set document. Keys that cannot be used for signatures (unknown `kty` or curve,
     /// `use: enc`, weak or malformed keys) are skipped as RFC 7517 §5 asks, and listed.
+    ///
+    /// A `kid` that appears twice in the document is an error even when one of the two keys is
+    /// skipped: the document is ambiguous about which key the `kid` names, and which one Sigil
+    /// could parse must not decide that.
     pub fn from_jwks(json: &[u8]) -> Result<(Self, Vec<SkippedKey>), KeyError> {
         #[derive(serde::Deserialize)]
         struct Document {
@@ -464,8 +468,15 @@ impl KeySet {
         })?;
         let mut keys = Vec::new();
         let mut skipped = Vec::new();
+        let mut kids: Vec<String> = Vec::new();
         for value in doc.keys {
             let kid = value.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
+            if let Some(kid) = &kid {
+                if kids.contains(kid) {
+                    return Err(KeyError::DuplicateKid(kid.clone()));
+                }
+                kids.push(kid.clone());
+            }
             let key = serde_json::from_value::<Jwk>(value)
                 .map_err(|e| KeyError::Jwk(e.to_string()))
                 .and_then(|jwk| VerifyingKey::from_jwk(&jwk));
@@ -534,22 +545,23 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, VerifyEr
     if token.trim_start().starts_with('{') {
         return Err(VerifyError::JsonSerialization);
     }
-    let dots = token.bytes().filter(|&b| b == b'.').count();
-    match dots {
-        2 => {}
-        4 => return Err(VerifyError::Encrypted),
-        n => return Err(VerifyError::Segments(n + 1)),
+    // Exactly two dots: none in the signature (after the last), none in the header (before the
+    // first) and none in the payload. Only a malformed token pays for counting them.
+    if let Some((signing_input, signature)) = token.rsplit_once('.')
+        && let Some((header, payload)) = signing_input.split_once('.')
+        && !payload.contains('.')
+    {
+        return Ok(Compact {
+            signing_input,
+            header,
+            payload,
+            signature,
+        });
     }
-    let (signing_input, signature) = token.rsplit_once('.').ok_or(VerifyError::Segments(1))?;
-    let (header, payload) = signing_input
-        .split_once('.')
-        .ok_or(VerifyError::Segments(2))?;
-    Ok(Compact {
-        signing_input,
-        header,
-        payload,
-        signature,
-    })
+    match token.bytes().filter(|&b| b == b'.').count() {
+        4 => Err(VerifyError::Encrypted),
+        n => Err(VerifyError::Segments(n + 1)),
+    }
 }
 
 /// What the signature layer needs to know from a validation policy.
