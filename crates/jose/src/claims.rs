@@ -6,14 +6,15 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 
 use crate::alg::Algorithm;
 use crate::b64;
 use crate::error::VerifyError;
 use crate::header::Header;
-use crate::json::{Name, SeenNames, strict_object};
+use crate::json::{SeenNames, strict_object};
 use crate::jws::{DEFAULT_MAX_TOKEN_LEN, KeySet, SignaturePolicy, split, verify_compact};
+use crate::payload;
 
 /// Seconds since the Unix epoch, the unit of every time in a JWT. Time is always passed in,
 /// never read from a clock here, so callers (and tests) decide what "now" is.
@@ -35,7 +36,7 @@ pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
 /// A NumericDate (RFC 7519 §2): a non-negative JSON number of seconds. Strings, negatives,
 /// non-finite and absurdly large values are refused; fractions are truncated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct NumericDate(i64);
+pub(crate) struct NumericDate(pub(crate) i64);
 
 impl<'de> Deserialize<'de> for NumericDate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -73,7 +74,7 @@ impl<'de> Deserialize<'de> for NumericDate {
 }
 
 /// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
-struct Audiences(Vec<String>);
+pub(crate) struct Audiences(pub(crate) Vec<String>);
 
 impl<'de> Deserialize<'de> for Audiences {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -122,56 +123,13 @@ pub struct RegisteredClaims {
     pub iat: Option<i64>,
     /// Token identifier.
     pub jti: Option<String>,
-    names: SeenNames,
+    pub(crate) names: SeenNames,
 }
 
 impl RegisteredClaims {
-    fn parse(json: &[u8]) -> Result<Self, VerifyError> {
-        // RFC 7519 §7.2 step 10: the claims must be UTF-8. Checked up front because serde_json
-        // does not validate the strings of members it skips (IgnoredAny) when reading bytes.
-        let json = std::str::from_utf8(json)
-            .map_err(|e| VerifyError::Claims(format!("not UTF-8: {e}")))?;
-        let mut de = serde_json::Deserializer::from_str(json);
-        (&mut de)
-            .deserialize_map(ClaimsVisitor)
-            .and_then(|c| de.end().map(|()| c))
-            .map_err(|e| VerifyError::Claims(e.to_string()))
-    }
-
     /// Whether the token has a member called `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.names.contains(name)
-    }
-}
-
-struct ClaimsVisitor;
-
-impl<'de> Visitor<'de> for ClaimsVisitor {
-    type Value = RegisteredClaims;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RegisteredClaims, A::Error> {
-        let mut c = RegisteredClaims::default();
-        while let Some(Name(name)) = map.next_key()? {
-            c.names.insert(&name)?;
-            let typed = |e: A::Error| de::Error::custom(format_args!("\"{name}\" {e}"));
-            match name.as_ref() {
-                "iss" => c.iss = Some(map.next_value().map_err(typed)?),
-                "sub" => c.sub = Some(map.next_value().map_err(typed)?),
-                "jti" => c.jti = Some(map.next_value().map_err(typed)?),
-                "aud" => c.aud = map.next_value::<Audiences>().map_err(typed)?.0,
-                "exp" => c.exp = Some(map.next_value::<NumericDate>().map_err(typed)?.0),
-                "nbf" => c.nbf = Some(map.next_value::<NumericDate>().map_err(typed)?.0),
-                "iat" => c.iat = Some(map.next_value::<NumericDate>().map_err(typed)?.0),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(c)
     }
 }
 
@@ -362,10 +320,17 @@ impl Verifier {
         };
         let (header, payload) = verify_compact(&self.keys, &policy, token)?;
         self.validation.typ.check(header.typ.as_deref())?;
-        let registered = RegisteredClaims::parse(&payload)?;
+        let (registered, claims) = match payload::read::<C>(&payload) {
+            Ok(read) => read,
+            // The caller's type may refuse what Sigil's own checks would report better (an
+            // expired token, a wrong audience): those come first, as if read separately.
+            Err(e) => {
+                let registered = payload::read_registered(&payload)?;
+                self.validation.check_claims(&registered, now)?;
+                return Err(e);
+            }
+        };
         self.validation.check_claims(&registered, now)?;
-        let claims =
-            serde_json::from_slice(&payload).map_err(|e| VerifyError::Claims(e.to_string()))?;
         Ok(Verified {
             header,
             registered,
@@ -413,7 +378,7 @@ mod tests {
     type Expect = fn(&VerifyError) -> bool;
 
     fn claims(json: &str) -> Result<RegisteredClaims, VerifyError> {
-        RegisteredClaims::parse(json.as_bytes())
+        crate::payload::read_registered(json.as_bytes())
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod json;
 mod jwk;
 mod jws;
 mod key;
+mod payload;
 
 pub use alg::{Algorithm, AlgorithmError, KeyKind};
 pub use claims::{

@@ -1,0 +1,275 @@
+//! Reading a JWT payload in one pass.
+//!
+//! The caller's claims type sees every member, as if it were deserialized on its own, while
+//! this adapter stands between it and serde_json: it refuses duplicate member names, and it
+//! captures the registered claims (RFC 7519 §4.1) with their strict types. Reading the payload
+//! once instead of twice (a strict pass, then the caller's type) is most of what separates a
+//! token check from the bare signature check (see `benches/jws.rs`).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor,
+};
+use serde_json::Value;
+
+use crate::claims::{Audiences, NumericDate, RegisteredClaims};
+use crate::error::VerifyError;
+use crate::json::Name;
+
+/// Reads `payload` as a JSON object into `C`, capturing the registered claims on the way.
+pub(crate) fn read<C: DeserializeOwned>(
+    payload: &[u8],
+) -> Result<(RegisteredClaims, C), VerifyError> {
+    // RFC 7519 §7.2 step 10: the claims must be UTF-8. Checked up front because serde_json does
+    // not validate the strings of members it skips when reading bytes.
+    let json =
+        std::str::from_utf8(payload).map_err(|e| VerifyError::Claims(format!("not UTF-8: {e}")))?;
+    let mut registered = RegisteredClaims::default();
+    let mut de = serde_json::Deserializer::from_str(json);
+    let claims = C::deserialize(Tee {
+        inner: &mut de,
+        registered: &mut registered,
+    })
+    .and_then(|claims| de.end().map(|()| claims))
+    .map_err(|e| VerifyError::Claims(e.to_string()))?;
+    Ok((registered, claims))
+}
+
+/// Reads only the registered claims (strictly, with every member checked for duplicates).
+pub(crate) fn read_registered(payload: &[u8]) -> Result<RegisteredClaims, VerifyError> {
+    read::<IgnoredAny>(payload).map(|(registered, _)| registered)
+}
+
+/// A registered claim whose value is being captured.
+#[derive(Clone, Copy)]
+enum Claim {
+    Iss,
+    Sub,
+    Aud,
+    Exp,
+    Nbf,
+    Iat,
+    Jti,
+}
+
+impl Claim {
+    fn of(name: &str) -> Option<Claim> {
+        Some(match name {
+            "iss" => Claim::Iss,
+            "sub" => Claim::Sub,
+            "aud" => Claim::Aud,
+            "exp" => Claim::Exp,
+            "nbf" => Claim::Nbf,
+            "iat" => Claim::Iat,
+            "jti" => Claim::Jti,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Claim::Iss => "iss",
+            Claim::Sub => "sub",
+            Claim::Aud => "aud",
+            Claim::Exp => "exp",
+            Claim::Nbf => "nbf",
+            Claim::Iat => "iat",
+            Claim::Jti => "jti",
+        }
+    }
+
+    /// Stores the claim's value in `registered`, refusing a value of the wrong type.
+    fn capture(
+        self,
+        value: &Value,
+        registered: &mut RegisteredClaims,
+    ) -> Result<(), serde_json::Error> {
+        let text = || String::deserialize(value).map(Some);
+        let date = || NumericDate::deserialize(value).map(|d| Some(d.0));
+        match self {
+            Claim::Iss => registered.iss = text()?,
+            Claim::Sub => registered.sub = text()?,
+            Claim::Jti => registered.jti = text()?,
+            Claim::Aud => registered.aud = Audiences::deserialize(value)?.0,
+            Claim::Exp => registered.exp = date()?,
+            Claim::Nbf => registered.nbf = date()?,
+            Claim::Iat => registered.iat = date()?,
+        }
+        Ok(())
+    }
+}
+
+/// The deserializer handed to the caller's type: the payload must be an object, read through
+/// [`TeeMap`].
+struct Tee<'r, D> {
+    inner: D,
+    registered: &'r mut RegisteredClaims,
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tee<'_, D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.inner.deserialize_map(TeeVisitor {
+            visitor,
+            registered: self.registered,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+struct TeeVisitor<'r, V> {
+    visitor: V,
+    registered: &'r mut RegisteredClaims,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        let mut tee = TeeMap {
+            inner: map,
+            registered: self.registered,
+            pending: None,
+        };
+        let value = self.visitor.visit_map(&mut tee)?;
+        // A visitor may stop before the end; every member is still checked.
+        while tee.next_key::<IgnoredAny>()?.is_some() {
+            tee.next_value::<IgnoredAny>()?;
+        }
+        Ok(value)
+    }
+}
+
+struct TeeMap<'r, A> {
+    inner: A,
+    registered: &'r mut RegisteredClaims,
+    pending: Option<Claim>,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let Some(Name(name)) = self.inner.next_key()? else {
+            return Ok(None);
+        };
+        self.registered.names.insert::<A::Error>(&name)?;
+        self.pending = Claim::of(&name);
+        match name {
+            Cow::Borrowed(name) => seed.deserialize(BorrowedStrDeserializer::new(name)),
+            Cow::Owned(name) => seed.deserialize(StringDeserializer::new(name)),
+        }
+        .map(Some)
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
+        let Some(claim) = self.pending.take() else {
+            return self.inner.next_value_seed(seed);
+        };
+        // Registered claims are short: read once as a JSON value, typed strictly for Sigil, then
+        // handed to the caller's type unchanged.
+        let value: Value = self.inner.next_value()?;
+        claim
+            .capture(&value, self.registered)
+            .map_err(|e| de::Error::custom(format_args!("\"{}\" {e}", claim.name())))?;
+        seed.deserialize(value).map_err(de::Error::custom)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Typed {
+        sub: String,
+        #[serde(default)]
+        scope: Option<String>,
+    }
+
+    #[test]
+    fn the_callers_type_and_the_registered_claims_come_from_one_read() {
+        let json = br#"{"iss":"https://i/","sub":"auth0|1","aud":["a","b"],"exp":20,"scope":"read","x":{"y":[1]}}"#;
+        let (registered, typed) = read::<Typed>(json).unwrap();
+        assert_eq!(
+            (typed.sub.as_str(), typed.scope.as_deref()),
+            ("auth0|1", Some("read"))
+        );
+        assert_eq!(registered.iss.as_deref(), Some("https://i/"));
+        assert_eq!(registered.aud, ["a", "b"]);
+        assert_eq!(registered.exp, Some(20));
+        assert!(registered.contains("x"));
+        let (_, value) = read::<Value>(json).unwrap();
+        assert_eq!(value["x"]["y"][0], 1);
+    }
+
+    #[test]
+    fn members_the_callers_type_ignores_are_still_checked() {
+        for bad in [
+            &br#"{"sub":"s","x":1,"x":2}"#[..],
+            br#"{"sub":"s","exp":"tomorrow"}"#,
+            br#"{"sub":"s","aud":7}"#,
+            br#"{"sub":"s","sub":"t"}"#,
+            br#"{"sub":"s"} trailing"#,
+            br#"["sub"]"#,
+            b"{\"sub\":\"s\",\"x\":\"\xff\"}",
+        ] {
+            assert!(
+                read::<Typed>(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+            assert!(
+                read::<IgnoredAny>(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn a_visitor_that_stops_early_does_not_skip_the_checks() {
+        /// Reads the first member and stops.
+        struct First(String);
+        impl<'de> Deserialize<'de> for First {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = First;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<First, A::Error> {
+                        let (k, _) = map.next_entry::<String, IgnoredAny>()?.unwrap_or_default();
+                        Ok(First(k))
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+        let (registered, first) = read::<First>(br#"{"a":1,"exp":5}"#).unwrap();
+        assert_eq!((first.0.as_str(), registered.exp), ("a", Some(5)));
+        assert!(read::<First>(br#"{"a":1,"exp":5,"exp":6}"#).is_err());
+    }
+}
