@@ -74,7 +74,8 @@ impl<'de> Deserialize<'de> for NumericDate {
 }
 
 /// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
-pub(crate) struct Audiences(pub(crate) Vec<String>);
+/// The second field says whether `aud` was a single string rather than an array.
+pub(crate) struct Audiences(pub(crate) Vec<String>, pub(crate) bool);
 
 impl<'de> Deserialize<'de> for Audiences {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -87,17 +88,17 @@ impl<'de> Deserialize<'de> for Audiences {
                 f.write_str("a string or an array of strings")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Audiences, E> {
-                Ok(Audiences(vec![v.to_owned()]))
+                Ok(Audiences(vec![v.to_owned()], true))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<Audiences, E> {
-                Ok(Audiences(vec![v]))
+                Ok(Audiences(vec![v], true))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audiences, A::Error> {
                 let mut audiences = Vec::new();
                 while let Some(a) = seq.next_element::<String>()? {
                     audiences.push(a);
                 }
-                Ok(Audiences(audiences))
+                Ok(Audiences(audiences, false))
             }
         }
         d.deserialize_any(V)

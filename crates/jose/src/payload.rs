@@ -10,11 +10,13 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
+use serde::de::value::{
+    BorrowedStrDeserializer, SeqDeserializer, StrDeserializer, StringDeserializer,
+};
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor,
 };
-use serde_json::Value;
+use serde_json::Number;
 
 use crate::claims::{Audiences, NumericDate, RegisteredClaims};
 use crate::error::VerifyError;
@@ -80,26 +82,6 @@ impl Claim {
             Claim::Iat => "iat",
             Claim::Jti => "jti",
         }
-    }
-
-    /// Stores the claim's value in `registered`, refusing a value of the wrong type.
-    fn capture(
-        self,
-        value: &Value,
-        registered: &mut RegisteredClaims,
-    ) -> Result<(), serde_json::Error> {
-        let text = || String::deserialize(value).map(Some);
-        let date = || NumericDate::deserialize(value).map(|d| Some(d.0));
-        match self {
-            Claim::Iss => registered.iss = text()?,
-            Claim::Sub => registered.sub = text()?,
-            Claim::Jti => registered.jti = text()?,
-            Claim::Aud => registered.aud = Audiences::deserialize(value)?.0,
-            Claim::Exp => registered.exp = date()?,
-            Claim::Nbf => registered.nbf = date()?,
-            Claim::Iat => registered.iat = date()?,
-        }
-        Ok(())
     }
 }
 
@@ -183,13 +165,42 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, A> {
         let Some(claim) = self.pending.take() else {
             return self.inner.next_value_seed(seed);
         };
-        // Registered claims are short: read once as a JSON value, typed strictly for Sigil, then
-        // handed to the caller's type unchanged.
-        let value: Value = self.inner.next_value()?;
-        claim
-            .capture(&value, self.registered)
-            .map_err(|e| de::Error::custom(format_args!("\"{}\" {e}", claim.name())))?;
-        seed.deserialize(value).map_err(de::Error::custom)
+        // A registered claim is read once with Sigil's strict type, kept, and then handed to the
+        // caller's type from what was kept, in the form it had in the token.
+        let named = |e: A::Error| de::Error::custom(format_args!("\"{}\" {e}", claim.name()));
+        let r = &mut *self.registered;
+        match claim {
+            Claim::Iss | Claim::Sub | Claim::Jti => {
+                let slot = match claim {
+                    Claim::Iss => &mut r.iss,
+                    Claim::Sub => &mut r.sub,
+                    _ => &mut r.jti,
+                };
+                let text: &str = slot.insert(self.inner.next_value().map_err(named)?);
+                seed.deserialize(StrDeserializer::new(text))
+            }
+            Claim::Exp | Claim::Nbf | Claim::Iat => {
+                let number: Number = self.inner.next_value().map_err(named)?;
+                let date = NumericDate::deserialize(&number)
+                    .map_err(de::Error::custom)
+                    .map_err(named)?;
+                *match claim {
+                    Claim::Exp => &mut r.exp,
+                    Claim::Nbf => &mut r.nbf,
+                    _ => &mut r.iat,
+                } = Some(date.0);
+                seed.deserialize(number).map_err(de::Error::custom)
+            }
+            Claim::Aud => {
+                let Audiences(list, single) = self.inner.next_value().map_err(named)?;
+                r.aud = list;
+                let list = &r.aud;
+                match (single, list.as_slice()) {
+                    (true, [one]) => seed.deserialize(StrDeserializer::new(one)),
+                    _ => seed.deserialize(SeqDeserializer::new(list.iter().map(String::as_str))),
+                }
+            }
+        }
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -200,6 +211,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, A> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[derive(Debug, Deserialize)]
     struct Typed {
@@ -222,6 +234,17 @@ mod tests {
         assert!(registered.contains("x"));
         let (_, value) = read::<Value>(json).unwrap();
         assert_eq!(value["x"]["y"][0], 1);
+        // The caller sees each registered claim in the form the token gave it.
+        let (registered, value) =
+            read::<Value>(br#"{"aud":"a","exp":1.5,"iat":7,"jti":"j"}"#).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"aud":"a","exp":1.5,"iat":7,"jti":"j"})
+        );
+        assert_eq!(
+            (registered.exp, registered.aud.as_slice()),
+            (Some(1), &["a".to_owned()][..])
+        );
     }
 
     #[test]
