@@ -3,6 +3,7 @@
 //! [`Verifier`] is the front door: it checks the JWS (see [`crate::jws`]), then the registered
 //! claims, then hands the payload to the caller's claims type.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
@@ -12,7 +13,7 @@ use crate::alg::Algorithm;
 use crate::b64;
 use crate::error::VerifyError;
 use crate::header::Header;
-use crate::json::{SeenNames, strict_object};
+use crate::json::{Name, SeenNames, strict_object};
 use crate::jws::{DEFAULT_MAX_TOKEN_LEN, KeySet, SignaturePolicy, split, verify_compact};
 use crate::payload;
 
@@ -73,29 +74,29 @@ impl<'de> Deserialize<'de> for NumericDate {
     }
 }
 
-/// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
-/// The second field says whether `aud` was a single string rather than an array.
-pub(crate) struct Audiences(pub(crate) Vec<String>, pub(crate) bool);
+/// `aud`: one string or an array of strings (RFC 7519 §4.1.3), borrowed from the payload where
+/// it has no escapes. The second field says whether `aud` was a single string.
+pub(crate) struct Audiences<'de>(pub(crate) Vec<Cow<'de, str>>, pub(crate) bool);
 
-impl<'de> Deserialize<'de> for Audiences {
+impl<'de> Deserialize<'de> for Audiences<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // A visitor rather than `#[serde(untagged)]`: untagged buffers the value and builds an
         // error for the first variant it tries, which cost more than the rest of the claims.
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Audiences;
+            type Value = Audiences<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string or an array of strings")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Audiences, E> {
-                Ok(Audiences(vec![v.to_owned()], true))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Audiences<'de>, E> {
+                Ok(Audiences(vec![Cow::Borrowed(v)], true))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Audiences, E> {
-                Ok(Audiences(vec![v], true))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Audiences<'de>, E> {
+                Ok(Audiences(vec![Cow::Owned(v.to_owned())], true))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audiences, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audiences<'de>, A::Error> {
                 let mut audiences = Vec::new();
-                while let Some(a) = seq.next_element::<String>()? {
+                while let Some(Name(a)) = seq.next_element()? {
                     audiences.push(a);
                 }
                 Ok(Audiences(audiences, false))
@@ -107,15 +108,16 @@ impl<'de> Deserialize<'de> for Audiences {
 }
 
 /// The registered claims of a token, read strictly: duplicate members are refused and each
-/// registered claim must have its registered type.
+/// registered claim must have its registered type. Strings are borrowed from the payload where
+/// they can be, so checking them costs no allocation.
 #[derive(Clone, Debug, Default)]
-pub struct RegisteredClaims {
+pub struct RegisteredClaims<'a> {
     /// Issuer.
-    pub iss: Option<String>,
+    pub iss: Option<Cow<'a, str>>,
     /// Subject.
-    pub sub: Option<String>,
+    pub sub: Option<Cow<'a, str>>,
     /// Audiences (a single string becomes one element).
-    pub aud: Vec<String>,
+    pub aud: Vec<Cow<'a, str>>,
     /// Expiry, Unix seconds.
     pub exp: Option<i64>,
     /// Not-before, Unix seconds.
@@ -123,11 +125,11 @@ pub struct RegisteredClaims {
     /// Issued-at, Unix seconds.
     pub iat: Option<i64>,
     /// Token identifier.
-    pub jti: Option<String>,
+    pub jti: Option<Cow<'a, str>>,
     pub(crate) names: SeenNames,
 }
 
-impl RegisteredClaims {
+impl RegisteredClaims<'_> {
     /// Whether the token has a member called `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.names.contains(name)
@@ -236,7 +238,7 @@ impl Validation {
     /// Checks the registered claims as of `now`.
     pub fn check_claims(
         &self,
-        claims: &RegisteredClaims,
+        claims: &RegisteredClaims<'_>,
         now: UnixTime,
     ) -> Result<(), VerifyError> {
         let now = now.0;
@@ -261,26 +263,30 @@ impl Validation {
         {
             return Err(VerifyError::Issuer {
                 expected: expected.clone(),
-                found: claims.iss.clone(),
+                found: claims.iss.as_deref().map(str::to_owned),
             });
         }
-        if !self.audiences.is_empty() && !claims.aud.iter().any(|a| self.audiences.contains(a)) {
+        if !self.audiences.is_empty()
+            && !claims
+                .aud
+                .iter()
+                .any(|a| self.audiences.iter().any(|want| want == a))
+        {
             return Err(VerifyError::Audience {
                 expected: self.audiences.clone(),
-                found: claims.aud.clone(),
+                found: claims.aud.iter().map(|a| a.clone().into_owned()).collect(),
             });
         }
         Ok(())
     }
 }
 
-/// A verified token: its header, registered claims and the caller's view of the claims.
+/// A verified token: its header and the caller's view of its claims, whose registered claims
+/// have been checked.
 #[derive(Clone, Debug)]
 pub struct Verified<C> {
     /// The header.
     pub header: Header,
-    /// The registered claims, already checked.
-    pub registered: RegisteredClaims,
     /// All claims, as the caller's type.
     pub claims: C,
 }
@@ -321,22 +327,34 @@ impl Verifier {
         };
         let (header, payload) = verify_compact(&self.keys, &policy, token)?;
         self.validation.typ.check(header.typ.as_deref())?;
-        let (registered, claims) = match payload::read::<C>(&payload) {
-            Ok(read) => read,
+        let claims =
+            b64::with_decoded::<2048, _>(payload, |payload| self.read_claims(payload, now))
+                .map_err(|_| VerifyError::Base64("payload"))??;
+        Ok(Verified { header, claims })
+    }
+}
+
+impl Verifier {
+    /// Reads the decoded payload as `C` and checks its registered claims as of `now`.
+    fn read_claims<C: DeserializeOwned>(
+        &self,
+        payload: &[u8],
+        now: UnixTime,
+    ) -> Result<C, VerifyError> {
+        let payload = payload::utf8(payload)?;
+        match payload::read::<C>(payload) {
+            Ok((registered, claims)) => {
+                self.validation.check_claims(&registered, now)?;
+                Ok(claims)
+            }
             // The caller's type may refuse what Sigil's own checks would report better (an
             // expired token, a wrong audience): those come first, as if read separately.
             Err(e) => {
-                let registered = payload::read_registered(&payload)?;
-                self.validation.check_claims(&registered, now)?;
-                return Err(e);
+                self.validation
+                    .check_claims(&payload::read_registered(payload)?, now)?;
+                Err(e)
             }
-        };
-        self.validation.check_claims(&registered, now)?;
-        Ok(Verified {
-            header,
-            registered,
-            claims,
-        })
+        }
     }
 }
 
@@ -378,8 +396,8 @@ mod tests {
 
     type Expect = fn(&VerifyError) -> bool;
 
-    fn claims(json: &str) -> Result<RegisteredClaims, VerifyError> {
-        crate::payload::read_registered(json.as_bytes())
+    fn claims(json: &str) -> Result<RegisteredClaims<'_>, VerifyError> {
+        crate::payload::read_registered(json)
     }
 
     #[test]

@@ -28,8 +28,9 @@ pub struct Header {
 const MAX_MEMBERS: usize = 64;
 
 #[derive(Default)]
-struct RawHeader {
-    alg: Option<String>,
+struct RawHeader<'de> {
+    /// Borrowed from the header text: it is only compared, never kept.
+    alg: Option<Name<'de>>,
     kid: Option<String>,
     typ: Option<String>,
     cty: Option<String>,
@@ -40,13 +41,13 @@ struct RawHeader {
 struct HeaderVisitor;
 
 impl<'de> Visitor<'de> for HeaderVisitor {
-    type Value = RawHeader;
+    type Value = RawHeader<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawHeader, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawHeader<'de>, A::Error> {
         let mut seen = SeenNames::default();
         let mut header = RawHeader::default();
         let mut count = 0;
@@ -88,7 +89,7 @@ impl Header {
         let alg = raw
             .alg
             .ok_or_else(|| VerifyError::Header("missing \"alg\"".into()))?;
-        let alg = alg.parse::<Algorithm>().map_err(|e| match e {
+        let alg = alg.0.parse::<Algorithm>().map_err(|e| match e {
             AlgorithmError::None(name) => VerifyError::AlgNone(name),
             AlgorithmError::Unsupported(name) => VerifyError::UnsupportedAlg(name),
         })?;

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-/// A member name, borrowed from the input unless it contained escapes.
+/// A member name or short string value, borrowed from the input unless it contained escapes.
 pub(crate) struct Name<'de>(pub(crate) Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Name<'de> {
@@ -20,7 +20,7 @@ impl<'de> Deserialize<'de> for Name<'de> {
         impl<'de> Visitor<'de> for V {
             type Value = Name<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
+                f.write_str("a string")
             }
             fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Name<'de>, E> {
                 Ok(Name(Cow::Borrowed(s)))
@@ -33,66 +33,85 @@ impl<'de> Deserialize<'de> for Name<'de> {
     }
 }
 
-/// How many names [`SeenNames`] scans before it switches to a hash set.
-const SCAN_LIMIT: usize = 24;
-
-/// The member names seen so far in one object. A short list is scanned; a long one (only
-/// possible in claims, which are read after the signature checks) switches to a hash set.
-/// The short list lives in one buffer, so a typical header or claims set costs one allocation
-/// here rather than one per member.
-#[derive(Clone, Debug, Default)]
+/// The member names seen so far in one object. The first names are kept inline, back to back,
+/// and scanned; more or longer ones (only possible in claims, which are read after the signature
+/// checks) go to a hash set. A typical header or claims set costs no allocation here.
+#[derive(Clone, Debug)]
 pub(crate) struct SeenNames {
     /// The first names, back to back.
-    text: String,
+    text: [u8; SHORT_TEXT],
     /// Where each of the first `count` names ends in `text`.
-    ends: [usize; SCAN_LIMIT],
+    ends: [u16; SCAN_LIMIT],
     count: usize,
+    /// One bit per name held inline (see [`bloom_bit`]): a name whose bit is clear is new
+    /// without a scan, which is the common case.
+    bloom: u64,
     many: HashSet<String>,
 }
 
-impl SeenNames {
-    /// Whether the short list holds `name`. Lengths are compared first: most names differ there.
-    fn few_contains(&self, name: &str) -> bool {
-        let text = self.text.as_bytes();
-        let mut start = 0;
-        for &end in &self.ends[..self.count] {
-            if end - start == name.len() && text.get(start..end) == Some(name.as_bytes()) {
-                return true;
-            }
-            start = end;
-        }
-        false
-    }
+/// How many names [`SeenNames`] keeps inline before it switches to a hash set.
+const SCAN_LIMIT: usize = 24;
+/// How many bytes of names [`SeenNames`] keeps inline.
+const SHORT_TEXT: usize = 192;
 
-    /// The names held in the short list.
-    fn few(&self) -> impl Iterator<Item = &str> {
+impl Default for SeenNames {
+    fn default() -> Self {
+        SeenNames {
+            text: [0; SHORT_TEXT],
+            ends: [0; SCAN_LIMIT],
+            count: 0,
+            bloom: 0,
+            many: HashSet::new(),
+        }
+    }
+}
+
+/// A bit chosen by a name's length, first and last byte.
+fn bloom_bit(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let first = u64::from(bytes.first().copied().unwrap_or(0));
+    let last = u64::from(bytes.last().copied().unwrap_or(0));
+    1 << ((first * 7 + last * 31 + bytes.len() as u64) % 64)
+}
+
+impl SeenNames {
+    /// The names held inline.
+    fn few(&self) -> impl Iterator<Item = &[u8]> {
         let mut start = 0;
         self.ends[..self.count].iter().map(move |&end| {
-            let name = self.text.get(start..end).unwrap_or_default();
-            start = end;
+            let name = self.text.get(start..usize::from(end)).unwrap_or_default();
+            start = usize::from(end);
             name
         })
     }
 
     /// Records `name`; an error names the member if it was already there.
     pub(crate) fn insert<E: de::Error>(&mut self, name: &str) -> Result<(), E> {
-        let fresh = if self.many.is_empty() && self.count < SCAN_LIMIT {
-            let fresh = !self.few_contains(name);
+        let used = self
+            .count
+            .checked_sub(1)
+            .map_or(0, |last| usize::from(self.ends[last]));
+        let fits = used + name.len() <= SHORT_TEXT;
+        let fresh = if self.many.is_empty() && self.count < SCAN_LIMIT && fits {
+            let bit = bloom_bit(name);
+            let fresh = self.bloom & bit == 0 || !self.few().any(|n| n == name.as_bytes());
             if fresh {
-                if self.count == 0 {
-                    self.text.reserve(128);
-                }
-                self.text.push_str(name);
-                self.ends[self.count] = self.text.len();
+                self.bloom |= bit;
+                self.text[used..used + name.len()].copy_from_slice(name.as_bytes());
+                // `used + name.len()` is at most SHORT_TEXT, which fits in u16.
+                self.ends[self.count] = u16::try_from(used + name.len()).unwrap_or(u16::MAX);
                 self.count += 1;
             }
             fresh
         } else {
             if self.count > 0 {
-                let few: Vec<String> = self.few().map(str::to_owned).collect();
+                let few: Vec<String> = self
+                    .few()
+                    .map(|n| String::from_utf8_lossy(n).into_owned())
+                    .collect();
                 self.many.extend(few);
-                self.text.clear();
                 self.count = 0;
+                self.bloom = 0;
             }
             self.many.insert(name.to_owned())
         };
@@ -105,7 +124,8 @@ impl SeenNames {
 
     /// Whether `name` was seen.
     pub(crate) fn contains(&self, name: &str) -> bool {
-        self.few_contains(name) || self.many.contains(name)
+        (self.bloom & bloom_bit(name) != 0 && self.few().any(|n| n == name.as_bytes()))
+            || self.many.contains(name)
     }
 }
 

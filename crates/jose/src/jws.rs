@@ -572,22 +572,23 @@ pub(crate) struct SignaturePolicy<'a> {
 
 /// Verifies a compact JWS: framing, header, algorithm policy, key selection, signature.
 /// Returns the header and the decoded payload; claims are the caller's business.
-pub(crate) fn verify_compact(
+pub(crate) fn verify_compact<'t>(
     keys: &KeySet,
     policy: &SignaturePolicy<'_>,
-    token: &str,
-) -> Result<(Header, Vec<u8>), VerifyError> {
+    token: &'t str,
+) -> Result<(Header, &'t str), VerifyError> {
     let parts = split(token, policy.max_len)?;
-    let header_json = b64::decode(parts.header).map_err(|_| VerifyError::Base64("header"))?;
-    let header = Header::parse(&header_json)?;
+    let header = b64::with_decoded::<512, _>(parts.header, Header::parse)
+        .map_err(|_| VerifyError::Base64("header"))??;
     if !policy.algorithms.contains(&header.alg) {
         return Err(VerifyError::AlgNotAllowed(header.alg));
     }
     let key = keys.select(header.kid.as_deref(), header.alg)?;
-    let signature = b64::decode(parts.signature).map_err(|_| VerifyError::Base64("signature"))?;
-    key.verify_detached(header.alg, parts.signing_input.as_bytes(), &signature)?;
-    let payload = b64::decode(parts.payload).map_err(|_| VerifyError::Base64("payload"))?;
-    Ok((header, payload))
+    b64::with_decoded::<512, _>(parts.signature, |signature| {
+        key.verify_detached(header.alg, parts.signing_input.as_bytes(), signature)
+    })
+    .map_err(|_| VerifyError::Base64("signature"))??;
+    Ok((header, parts.payload))
 }
 
 /// Verifies a compact JWS whose payload need not be JSON (the JWS layer alone, as in RFC 7515
@@ -597,12 +598,11 @@ pub fn verify_jws(
     algorithms: &[Algorithm],
     token: &str,
 ) -> Result<(Header, Vec<u8>), VerifyError> {
-    verify_compact(
-        keys,
-        &SignaturePolicy {
-            algorithms,
-            max_len: DEFAULT_MAX_TOKEN_LEN,
-        },
-        token,
-    )
+    let policy = SignaturePolicy {
+        algorithms,
+        max_len: DEFAULT_MAX_TOKEN_LEN,
+    };
+    let (header, payload) = verify_compact(keys, &policy, token)?;
+    let payload = b64::decode(payload).map_err(|_| VerifyError::Base64("payload"))?;
+    Ok((header, payload))
 }

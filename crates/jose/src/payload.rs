@@ -22,14 +22,16 @@ use crate::claims::{Audiences, NumericDate, RegisteredClaims};
 use crate::error::VerifyError;
 use crate::json::Name;
 
-/// Reads `payload` as a JSON object into `C`, capturing the registered claims on the way.
-pub(crate) fn read<C: DeserializeOwned>(
-    payload: &[u8],
-) -> Result<(RegisteredClaims, C), VerifyError> {
-    // RFC 7519 §7.2 step 10: the claims must be UTF-8. Checked up front because serde_json does
-    // not validate the strings of members it skips when reading bytes.
-    let json =
-        std::str::from_utf8(payload).map_err(|e| VerifyError::Claims(format!("not UTF-8: {e}")))?;
+/// The payload as text. RFC 7519 §7.2 step 10: the claims must be UTF-8. Checked up front
+/// because serde_json does not validate the strings of members it skips when reading bytes.
+pub(crate) fn utf8(payload: &[u8]) -> Result<&str, VerifyError> {
+    std::str::from_utf8(payload).map_err(|e| VerifyError::Claims(format!("not UTF-8: {e}")))
+}
+
+/// Reads `json` as a JSON object into `C`, capturing the registered claims on the way.
+pub(crate) fn read<'de, C: DeserializeOwned>(
+    json: &'de str,
+) -> Result<(RegisteredClaims<'de>, C), VerifyError> {
     let mut registered = RegisteredClaims::default();
     let mut de = serde_json::Deserializer::from_str(json);
     let claims = C::deserialize(Tee {
@@ -42,8 +44,8 @@ pub(crate) fn read<C: DeserializeOwned>(
 }
 
 /// Reads only the registered claims (strictly, with every member checked for duplicates).
-pub(crate) fn read_registered(payload: &[u8]) -> Result<RegisteredClaims, VerifyError> {
-    read::<IgnoredAny>(payload).map(|(registered, _)| registered)
+pub(crate) fn read_registered(json: &str) -> Result<RegisteredClaims<'_>, VerifyError> {
+    read::<IgnoredAny>(json).map(|(registered, _)| registered)
 }
 
 /// A registered claim whose value is being captured.
@@ -87,12 +89,12 @@ impl Claim {
 
 /// The deserializer handed to the caller's type: the payload must be an object, read through
 /// [`TeeMap`].
-struct Tee<'r, D> {
+struct Tee<'r, 'de, D> {
     inner: D,
-    registered: &'r mut RegisteredClaims,
+    registered: &'r mut RegisteredClaims<'de>,
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tee<'_, D> {
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tee<'_, 'de, D> {
     type Error = D::Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
@@ -109,12 +111,12 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tee<'_, D> {
     }
 }
 
-struct TeeVisitor<'r, V> {
+struct TeeVisitor<'r, 'de, V> {
     visitor: V,
-    registered: &'r mut RegisteredClaims,
+    registered: &'r mut RegisteredClaims<'de>,
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, V> {
+impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, 'de, V> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -136,13 +138,13 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, V> {
     }
 }
 
-struct TeeMap<'r, A> {
+struct TeeMap<'r, 'de, A> {
     inner: A,
-    registered: &'r mut RegisteredClaims,
+    registered: &'r mut RegisteredClaims<'de>,
     pending: Option<Claim>,
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, A> {
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -176,8 +178,8 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, A> {
                     Claim::Sub => &mut r.sub,
                     _ => &mut r.jti,
                 };
-                let text: &str = slot.insert(self.inner.next_value().map_err(named)?);
-                seed.deserialize(StrDeserializer::new(text))
+                let Name(text) = self.inner.next_value().map_err(named)?;
+                seed.deserialize(StrDeserializer::new(slot.insert(text)))
             }
             Claim::Exp | Claim::Nbf | Claim::Iat => {
                 let number: Number = self.inner.next_value().map_err(named)?;
@@ -197,7 +199,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, A> {
                 let list = &r.aud;
                 match (single, list.as_slice()) {
                     (true, [one]) => seed.deserialize(StrDeserializer::new(one)),
-                    _ => seed.deserialize(SeqDeserializer::new(list.iter().map(String::as_str))),
+                    _ => seed.deserialize(SeqDeserializer::new(list.iter().map(|a| a.as_ref()))),
                 }
             }
         }
@@ -212,6 +214,11 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, A> {
 mod tests {
     use super::*;
     use serde_json::Value;
+
+    /// The verifier's order: UTF-8 first, then one read.
+    fn read<C: DeserializeOwned>(json: &[u8]) -> Result<(RegisteredClaims<'_>, C), VerifyError> {
+        super::read(utf8(json)?)
+    }
 
     #[derive(Debug, Deserialize)]
     struct Typed {
@@ -243,7 +250,7 @@ mod tests {
         );
         assert_eq!(
             (registered.exp, registered.aud.as_slice()),
-            (Some(1), &["a".to_owned()][..])
+            (Some(1), &[Cow::Borrowed("a")][..])
         );
     }
 
