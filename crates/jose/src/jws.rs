@@ -251,6 +251,14 @@ impl fmt::Debug for VerifyingKey {
 impl VerifyingKey {
     /// A public key, for every algorithm of its kind.
     pub fn from_public_key(key: &PublicKey) -> Result<Self, KeyError> {
+        Self::from_public_key_for(key, key.kind().algorithms())
+    }
+
+    /// A public key, parsed for these algorithms only (each must suit the key).
+    fn from_public_key_for(
+        key: &PublicKey,
+        algorithms: impl Iterator<Item = Algorithm>,
+    ) -> Result<Self, KeyError> {
         let kind = key.kind();
         let parse = |alg: Algorithm| -> Result<(Algorithm, ParsedPublicKey), KeyError> {
             let parsed = match &key.0 {
@@ -272,7 +280,15 @@ impl VerifyingKey {
                 .map(|p| (alg, p))
                 .map_err(|e| KeyError::Rejected(e.to_string()))
         };
-        let parsed = kind.algorithms().map(parse).collect::<Result<_, _>>()?;
+        let parsed = algorithms
+            .map(|alg| {
+                if alg.key_kind() == kind {
+                    parse(alg)
+                } else {
+                    Err(KeyError::AlgorithmMismatch { alg, kind })
+                }
+            })
+            .collect::<Result<_, _>>()?;
         Ok(VerifyingKey {
             kid: None,
             kind,
@@ -308,7 +324,12 @@ impl VerifyingKey {
                 .ok_or(KeyError::Symmetry("not an oct key"))?;
             Self::from_secret(secret.expose_secret())?
         } else {
-            Self::from_public_key(&jwk.public_key()?)?
+            // Parse only for the JWK's own algorithm when it names one.
+            let public = jwk.public_key()?;
+            match jwk.algorithm()? {
+                Some(alg) => Self::from_public_key_for(&public, [alg].into_iter())?,
+                None => Self::from_public_key(&public)?,
+            }
         };
         let key = key.with_kid(jwk.kid.clone());
         match jwk.algorithm()? {
