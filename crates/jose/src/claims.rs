@@ -126,7 +126,7 @@ pub struct RegisteredClaims<'a> {
     pub iat: Option<i64>,
     /// Token identifier.
     pub jti: Option<Cow<'a, str>>,
-    pub(crate) names: SeenNames,
+    pub(crate) names: SeenNames<'a>,
 }
 
 impl RegisteredClaims<'_> {

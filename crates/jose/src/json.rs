@@ -33,38 +33,21 @@ impl<'de> Deserialize<'de> for Name<'de> {
     }
 }
 
-/// The member names seen so far in one object. The first names are kept inline, back to back,
-/// and scanned; more or longer ones (only possible in claims, which are read after the signature
-/// checks) go to a hash set. A typical header or claims set costs no allocation here.
-#[derive(Clone, Debug)]
-pub(crate) struct SeenNames {
-    /// The first names, back to back.
-    text: [u8; SHORT_TEXT],
-    /// Where each of the first `count` names ends in `text`.
-    ends: [u16; SCAN_LIMIT],
+/// The member names seen so far in one object. The first names are kept as slices of the input
+/// (no copy) and scanned, behind a one-word filter; names with escapes, and names past the first
+/// few (only possible in claims, which are read after the signature checks), go to a hash set.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SeenNames<'a> {
+    few: [&'a str; SCAN_LIMIT],
     count: usize,
-    /// One bit per name held inline (see [`bloom_bit`]): a name whose bit is clear is new
-    /// without a scan, which is the common case.
+    /// One bit per name in `few` (see [`bloom_bit`]): a name whose bit is clear is not there,
+    /// which settles the common case without a scan.
     bloom: u64,
     many: HashSet<String>,
 }
 
-/// How many names [`SeenNames`] keeps inline before it switches to a hash set.
+/// How many borrowed names [`SeenNames`] keeps in its scanned list.
 const SCAN_LIMIT: usize = 24;
-/// How many bytes of names [`SeenNames`] keeps inline.
-const SHORT_TEXT: usize = 192;
-
-impl Default for SeenNames {
-    fn default() -> Self {
-        SeenNames {
-            text: [0; SHORT_TEXT],
-            ends: [0; SCAN_LIMIT],
-            count: 0,
-            bloom: 0,
-            many: HashSet::new(),
-        }
-    }
-}
 
 /// A bit chosen by a name's length, first and last byte.
 fn bloom_bit(name: &str) -> u64 {
@@ -74,58 +57,30 @@ fn bloom_bit(name: &str) -> u64 {
     1 << ((first * 7 + last * 31 + bytes.len() as u64) % 64)
 }
 
-impl SeenNames {
-    /// The names held inline.
-    fn few(&self) -> impl Iterator<Item = &[u8]> {
-        let mut start = 0;
-        self.ends[..self.count].iter().map(move |&end| {
-            let name = self.text.get(start..usize::from(end)).unwrap_or_default();
-            start = usize::from(end);
-            name
-        })
-    }
-
+impl<'a> SeenNames<'a> {
     /// Records `name`; an error names the member if it was already there.
-    pub(crate) fn insert<E: de::Error>(&mut self, name: &str) -> Result<(), E> {
-        let used = self
-            .count
-            .checked_sub(1)
-            .map_or(0, |last| usize::from(self.ends[last]));
-        let fits = used + name.len() <= SHORT_TEXT;
-        let fresh = if self.many.is_empty() && self.count < SCAN_LIMIT && fits {
-            let bit = bloom_bit(name);
-            let fresh = self.bloom & bit == 0 || !self.few().any(|n| n == name.as_bytes());
-            if fresh {
-                self.bloom |= bit;
-                self.text[used..used + name.len()].copy_from_slice(name.as_bytes());
-                // `used + name.len()` is at most SHORT_TEXT, which fits in u16.
-                self.ends[self.count] = u16::try_from(used + name.len()).unwrap_or(u16::MAX);
-                self.count += 1;
-            }
-            fresh
-        } else {
-            if self.count > 0 {
-                let few: Vec<String> = self
-                    .few()
-                    .map(|n| String::from_utf8_lossy(n).into_owned())
-                    .collect();
-                self.many.extend(few);
-                self.count = 0;
-                self.bloom = 0;
-            }
-            self.many.insert(name.to_owned())
-        };
-        if fresh {
-            Ok(())
-        } else {
-            Err(E::custom(format_args!("duplicate member \"{name}\"")))
+    #[allow(clippy::ptr_arg)] // The `Cow` says whether the name can be kept without a copy.
+    pub(crate) fn insert<E: de::Error>(&mut self, name: &Cow<'a, str>) -> Result<(), E> {
+        if self.contains(name) {
+            return Err(E::custom(format_args!("duplicate member \"{name}\"")));
         }
+        match name {
+            Cow::Borrowed(name) if self.count < SCAN_LIMIT => {
+                self.few[self.count] = name;
+                self.count += 1;
+                self.bloom |= bloom_bit(name);
+            }
+            _ => {
+                self.many.insert(name.as_ref().to_owned());
+            }
+        }
+        Ok(())
     }
 
     /// Whether `name` was seen.
     pub(crate) fn contains(&self, name: &str) -> bool {
-        (self.bloom & bloom_bit(name) != 0 && self.few().any(|n| n == name.as_bytes()))
-            || self.many.contains(name)
+        (self.bloom & bloom_bit(name) != 0 && self.few[..self.count].contains(&name))
+            || (!self.many.is_empty() && self.many.contains(name))
     }
 }
 
@@ -223,12 +178,26 @@ mod tests {
 
     #[test]
     fn seen_names_switches_to_a_set_without_forgetting() {
+        let names: Vec<String> = (0..100).map(|i| format!("m{i}")).collect();
         let mut seen = SeenNames::default();
-        for i in 0..100 {
-            seen.insert::<serde_json::Error>(&format!("m{i}")).ok();
+        for name in &names {
+            seen.insert::<serde_json::Error>(&Cow::Borrowed(name))
+                .unwrap();
         }
-        assert!(seen.contains("m3") && seen.contains("m99"));
-        assert!(seen.insert::<serde_json::Error>("m3").is_err());
-        assert!(seen.insert::<serde_json::Error>("m50").is_err());
+        seen.insert::<serde_json::Error>(&Cow::Owned("esc".to_owned()))
+            .unwrap();
+        for name in ["m3", "m23", "m24", "m99", "esc"] {
+            assert!(seen.contains(name), "{name}");
+            assert!(
+                seen.insert::<serde_json::Error>(&Cow::Borrowed(name))
+                    .is_err(),
+                "{name}"
+            );
+            assert!(
+                seen.insert::<serde_json::Error>(&Cow::Owned(name.to_owned()))
+                    .is_err()
+            );
+        }
+        assert!(!seen.contains("m100"));
     }
 }
