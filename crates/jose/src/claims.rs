@@ -1,7 +1,8 @@
 //! JWT claims (RFC 7519 §4.1) and their validation "as of" a given time.
 //!
-//! [`Verifier`] is the front door: it checks the JWS (see [`crate::jws`]), then the registered
-//! claims, then hands the payload to the caller's claims type.
+//! [`Verifier`] is the front door: it checks the JWS (see [`crate::jws`]), then reads the payload
+//! once into the caller's claims type while capturing the registered claims (see
+//! [`crate::payload`]), then checks those.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -315,7 +316,8 @@ impl Verifier {
     }
 
     /// Verifies `token` as of `now`: size, framing, header, `typ`, algorithm allow-list, key
-    /// selection, signature; then the registered claims; then deserializes the claims as `C`.
+    /// selection, signature; then reads the claims as `C` and checks the registered ones
+    /// (`exp`, `nbf`, `iss`, `aud`, required claims) in one pass over the payload.
     pub fn verify<C: DeserializeOwned>(
         &self,
         token: &str,
