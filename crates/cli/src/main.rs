@@ -11,6 +11,7 @@ mod jwt;
 mod keyfile;
 mod keys;
 mod output;
+mod storage;
 mod time_fmt;
 
 use std::path::PathBuf;
@@ -33,7 +34,6 @@ struct Cli {
 /// Options every command accepts. The server commands read them; `jwt` and `keys` do not.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
-#[allow(dead_code)] // Read by `serve`, `init` and the admin commands, which come later.
 struct GlobalOpts {
     /// Directory for Sigil's data (SQLite database, master key, admin credentials).
     #[arg(
@@ -72,6 +72,9 @@ struct GlobalOpts {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create or upgrade the database schema; running it again does nothing.
+    #[command(after_help = MIGRATE_AFTER_HELP)]
+    Migrate,
     /// Decode, verify and sign JSON Web Tokens.
     Jwt {
         #[command(subcommand)]
@@ -101,6 +104,12 @@ enum KeysCommand {
     #[command(after_help = GENERATE_AFTER_HELP)]
     Generate(GenerateArgs),
 }
+
+const MIGRATE_AFTER_HELP: &str = "\
+The database is --database-url (SIGIL_DATABASE_URL), by default the SQLite file \
+<data-dir>/sigil.db (created if missing). A schema newer than this sigil is refused, never \
+written over. When a master key is available (SIGIL_MASTER_KEY or <data-dir>/master.key), it \
+is checked against the database: a wrong key is an error.";
 
 const VERIFY_AFTER_HELP: &str = "\
 Exit status: 0 valid (the claims are printed on stdout as JSON), 1 invalid (one line on stderr \
@@ -283,6 +292,10 @@ fn shadow_global_issuer(cli: &mut Cli, matches: &ArgMatches) {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let now = |at: Option<i64>| at.map_or_else(clock::now, UnixTime);
     match cli.command {
+        Command::Migrate => storage::migrate(
+            &storage::Location::new(&cli.global.data_dir, cli.global.database_url.as_deref()),
+            now(None),
+        ),
         Command::Jwt { command } => match command {
             JwtCommand::Decode(args) => {
                 let token = input::token(args.token.as_deref())?;

@@ -9,6 +9,7 @@ mod decode;
 mod http;
 mod input_errors;
 mod keys;
+mod migrate;
 mod server;
 mod sign;
 mod verify;

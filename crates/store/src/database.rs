@@ -1,0 +1,238 @@
+//! Opening the database, its schema version, migrations, and the master-key check.
+//!
+//! This is the one place that knows there are two backends. SQL that both accept is written
+//! once (`$N` placeholders work in both); what differs is matched here and nowhere else.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::{MasterKey, StoreError};
+
+/// Which database engine a [`Database`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: one file in the data directory.
+    Sqlite,
+    /// Several stateless Sigil nodes sharing one database.
+    Postgres,
+}
+
+/// An open connection pool to Sigil's database.
+#[derive(Clone, Debug)]
+pub enum Database {
+    /// SQLite, in WAL mode with full synchronisation and foreign keys on.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// What [`Database::migrate`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Migrated {
+    /// The schema version before (0 for an empty database).
+    pub from: i64,
+    /// The schema version now.
+    pub to: i64,
+}
+
+/// Embeds one backend's migrations: `version => "file"` for `migrations/<backend>/<file>.sql`.
+macro_rules! migrations {
+    ($dir:literal: $($version:literal => $file:literal),* $(,)?) => {
+        vec![$(Migration::new(
+            $version,
+            $file.into(),
+            MigrationType::Simple,
+            SqlStr::from_static(include_str!(concat!("../migrations/", $dir, "/", $file, ".sql"))),
+            false,
+        )),*]
+    };
+}
+
+fn sqlite_migrations() -> Vec<Migration> {
+    migrations!("sqlite": 1 => "0001_meta")
+}
+
+fn postgres_migrations() -> Vec<Migration> {
+    migrations!("postgres": 1 => "0001_meta")
+}
+
+/// The value sealed under the master key to recognise it.
+const MASTER_KEY_CHECK: &str = "master_key_check";
+const MASTER_KEY_CHECK_TEXT: &[u8] = b"sigil master key check v1";
+
+impl Database {
+    /// Opens `url`: `sqlite://PATH` (the file is created if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(StoreError::Connect)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: a commit that returned is on disk, even across a power cut.
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await
+                .map_err(StoreError::Connect)?;
+            Ok(Database::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(StoreError::Connect)?;
+            Ok(Database::Postgres(pool))
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    /// The engine.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Database::Sqlite(_) => Backend::Sqlite,
+            Database::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match self {
+            Database::Sqlite(pool) => pool.close().await,
+            Database::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    fn migrator(&self) -> Migrator {
+        Migrator::with_migrations(match self {
+            Database::Sqlite(_) => sqlite_migrations(),
+            Database::Postgres(_) => postgres_migrations(),
+        })
+    }
+
+    /// The newest schema version this build knows.
+    pub fn supported_version(&self) -> i64 {
+        self.migrator().iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// The schema version: the newest migration applied, 0 for an empty database.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        const APPLIED: &str =
+            "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
+        let exists = match self {
+            Database::Sqlite(pool) => sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            )
+            .fetch_one(pool)
+            .await?
+                > 0,
+            Database::Postgres(pool) => {
+                sqlx::query_scalar::<_, bool>("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        if !exists {
+            return Ok(0);
+        }
+        Ok(match self {
+            Database::Sqlite(pool) => sqlx::query_scalar(APPLIED).fetch_one(pool).await?,
+            Database::Postgres(pool) => sqlx::query_scalar(APPLIED).fetch_one(pool).await?,
+        })
+    }
+
+    /// Applies the migrations this database lacks. Running it again does nothing. A schema newer
+    /// than this build is refused, never written over.
+    pub async fn migrate(&self) -> Result<Migrated, StoreError> {
+        let from = self.schema_version().await?;
+        let supported = self.supported_version();
+        if from > supported {
+            return Err(StoreError::SchemaTooNew {
+                found: from,
+                supported,
+            });
+        }
+        let migrator = self.migrator();
+        let result = match self {
+            Database::Sqlite(pool) => migrator.run(pool).await,
+            Database::Postgres(pool) => migrator.run(pool).await,
+        };
+        result.map_err(|e| match e {
+            sqlx::migrate::MigrateError::VersionMissing(found) => {
+                StoreError::SchemaTooNew { found, supported }
+            }
+            other => StoreError::Migrate(other),
+        })?;
+        Ok(Migrated {
+            from,
+            to: self.schema_version().await?,
+        })
+    }
+
+    /// Fails unless the schema is exactly the one this build expects: every command except
+    /// `migrate` and `init` (which migrate first) checks this before touching data.
+    pub async fn check_schema(&self) -> Result<(), StoreError> {
+        let found = self.schema_version().await?;
+        let supported = self.supported_version();
+        match found.cmp(&supported) {
+            std::cmp::Ordering::Equal => Ok(()),
+            std::cmp::Ordering::Greater => Err(StoreError::SchemaTooNew { found, supported }),
+            std::cmp::Ordering::Less => Err(StoreError::SchemaTooOld { found, supported }),
+        }
+    }
+
+    /// Checks `key` against the value the database keeps sealed under its master key. The first
+    /// key ever checked is recorded (atomically: of two racing first checks, one key wins and
+    /// the other is refused). `now` is Unix seconds.
+    pub async fn check_master_key(&self, key: &MasterKey, now: i64) -> Result<(), StoreError> {
+        const RECORD: &str = "INSERT INTO sigil_meta (name, value, updated_at) VALUES ($1, $2, $3) \
+                              ON CONFLICT (name) DO NOTHING";
+        const READ: &str = "SELECT value FROM sigil_meta WHERE name = $1";
+        let sealed = key.seal(MASTER_KEY_CHECK, MASTER_KEY_CHECK_TEXT)?;
+        let candidate = base64_simd::URL_SAFE_NO_PAD.encode_to_string(&sealed);
+        let stored: String = match self {
+            Database::Sqlite(pool) => {
+                sqlx::query(RECORD)
+                    .bind(MASTER_KEY_CHECK)
+                    .bind(&candidate)
+                    .bind(now)
+                    .execute(pool)
+                    .await?;
+                sqlx::query_scalar(READ)
+                    .bind(MASTER_KEY_CHECK)
+                    .fetch_one(pool)
+                    .await?
+            }
+            Database::Postgres(pool) => {
+                sqlx::query(RECORD)
+                    .bind(MASTER_KEY_CHECK)
+                    .bind(&candidate)
+                    .bind(now)
+                    .execute(pool)
+                    .await?;
+                sqlx::query_scalar(READ)
+                    .bind(MASTER_KEY_CHECK)
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        let stored = base64_simd::URL_SAFE_NO_PAD
+            .decode_to_vec(stored.as_bytes())
+            .map_err(|_| StoreError::WrongMasterKey)?;
+        match key.open(MASTER_KEY_CHECK, &stored)?.as_slice() {
+            text if text == MASTER_KEY_CHECK_TEXT => Ok(()),
+            _ => Err(StoreError::WrongMasterKey),
+        }
+    }
+}
