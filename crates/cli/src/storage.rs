@@ -59,15 +59,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Opens the database, creating the data directory for the default SQLite file.
+/// Opens the database. For the default SQLite file, the data directory is created readable by
+/// its owner only (0700), and so is the database file (0600) when it is new: they hold sealed
+/// keys and secret digests. SQLite gives its -wal and -shm files the database file's mode.
 async fn open(location: &Location) -> anyhow::Result<Database> {
     if location.default {
-        std::fs::create_dir_all(&location.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                location.data_dir.display()
-            )
-        })?;
+        create_private(&location.data_dir)?;
     }
     Database::connect(&location.url).await.map_err(|e| match e {
         StoreError::UnsupportedUrl(_) => {
@@ -77,6 +74,26 @@ async fn open(location: &Location) -> anyhow::Result<Database> {
             "{other}; check --database-url / SIGIL_DATABASE_URL and that the database is running"
         ),
     })
+}
+
+/// Creates the data directory (0700) and an empty database file (0600) if they are missing.
+fn create_private(data_dir: &Path) -> anyhow::Result<()> {
+    let mut dir = std::fs::DirBuilder::new();
+    dir.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+    dir.create(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let db = data_dir.join("sigil.db");
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    match file.open(&db) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("cannot create {}: {e}", db.display())),
+    }
 }
 
 /// The master key if one is configured: `SIGIL_MASTER_KEY`, else `<data-dir>/master.key`.

@@ -19,6 +19,15 @@ fn migrate_creates_then_leaves_the_schema_alone() {
         &[],
     );
     assert!(dir.join("sigil-data/sigil.db").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &str| std::fs::metadata(dir.join(p)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            (mode("sigil-data"), mode("sigil-data/sigil.db")),
+            (0o700, 0o600)
+        );
+    }
     check(
         &dir,
         &["migrate"],
