@@ -42,6 +42,17 @@ pub struct Migrated {
     pub to: i64,
 }
 
+/// Runs the same code on whichever pool the database has: for SQL both backends accept, written
+/// once. (The pools are different types, so this cannot be a function without `sqlx::Any`.)
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Database::Sqlite($pool) => $body,
+            Database::Postgres($pool) => $body,
+        }
+    };
+}
+
 /// Embeds one backend's migrations: `version => "file"` for `migrations/<backend>/<file>.sql`.
 macro_rules! migrations {
     ($dir:literal: $($version:literal => $file:literal),* $(,)?) => {
@@ -108,10 +119,7 @@ impl Database {
 
     /// Closes every connection.
     pub async fn close(&self) {
-        match self {
-            Database::Sqlite(pool) => pool.close().await,
-            Database::Postgres(pool) => pool.close().await,
-        }
+        on_pool!(self, pool => pool.close().await)
     }
 
     fn migrator(&self) -> Migrator {
@@ -146,10 +154,7 @@ impl Database {
         if !exists {
             return Ok(0);
         }
-        Ok(match self {
-            Database::Sqlite(pool) => sqlx::query_scalar(APPLIED).fetch_one(pool).await?,
-            Database::Postgres(pool) => sqlx::query_scalar(APPLIED).fetch_one(pool).await?,
-        })
+        Ok(on_pool!(self, pool => sqlx::query_scalar(APPLIED).fetch_one(pool).await?))
     }
 
     /// Applies the migrations this database lacks. Running it again does nothing. A schema newer
@@ -164,10 +169,7 @@ impl Database {
             });
         }
         let migrator = self.migrator();
-        let result = match self {
-            Database::Sqlite(pool) => migrator.run(pool).await,
-            Database::Postgres(pool) => migrator.run(pool).await,
-        };
+        let result = on_pool!(self, pool => migrator.run(pool).await);
         result.map_err(|e| match e {
             sqlx::migrate::MigrateError::VersionMissing(found) => {
                 StoreError::SchemaTooNew { found, supported }
@@ -201,32 +203,15 @@ impl Database {
         const READ: &str = "SELECT value FROM sigil_meta WHERE name = $1";
         let sealed = key.seal(MASTER_KEY_CHECK, MASTER_KEY_CHECK_TEXT)?;
         let candidate = base64_simd::URL_SAFE_NO_PAD.encode_to_string(&sealed);
-        let stored: String = match self {
-            Database::Sqlite(pool) => {
-                sqlx::query(RECORD)
-                    .bind(MASTER_KEY_CHECK)
-                    .bind(&candidate)
-                    .bind(now)
-                    .execute(pool)
-                    .await?;
-                sqlx::query_scalar(READ)
-                    .bind(MASTER_KEY_CHECK)
-                    .fetch_one(pool)
-                    .await?
-            }
-            Database::Postgres(pool) => {
-                sqlx::query(RECORD)
-                    .bind(MASTER_KEY_CHECK)
-                    .bind(&candidate)
-                    .bind(now)
-                    .execute(pool)
-                    .await?;
-                sqlx::query_scalar(READ)
-                    .bind(MASTER_KEY_CHECK)
-                    .fetch_one(pool)
-                    .await?
-            }
-        };
+        let stored: String = on_pool!(self, pool => {
+            sqlx::query(RECORD)
+                .bind(MASTER_KEY_CHECK)
+                .bind(&candidate)
+                .bind(now)
+                .execute(pool)
+                .await?;
+            sqlx::query_scalar(READ).bind(MASTER_KEY_CHECK).fetch_one(pool).await?
+        });
         let stored = base64_simd::URL_SAFE_NO_PAD
             .decode_to_vec(stored.as_bytes())
             .map_err(|_| StoreError::WrongMasterKey)?;

@@ -21,19 +21,27 @@ impl Fresh {
     pub(crate) async fn finish(self) {
         self.db.close().await;
         if let Some((admin_url, name)) = self.drop_pg {
-            let admin = Database::connect(&admin_url)
-                .await
-                .expect("admin connection");
-            if let Database::Postgres(pool) = &admin {
-                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(pool)
-                    .await
-                    .expect("drop database");
-            }
-            admin.close().await;
+            admin(
+                &admin_url,
+                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            )
+            .await;
         }
     }
+}
+
+/// Runs one statement (CREATE/DROP DATABASE) on the PostgreSQL server the tests were given.
+async fn admin(admin_url: &str, sql: String) {
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("admin connection");
+    if let Database::Postgres(pool) = &admin {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await
+            .unwrap_or_else(|e| panic!("admin statement failed: {e}"));
+    }
+    admin.close().await;
 }
 
 fn unique(prefix: &str) -> String {
@@ -85,17 +93,7 @@ pub(crate) async fn fresh(backend: Backend) -> Fresh {
         Backend::Postgres => {
             let admin_url = std::env::var("SIGIL_TEST_DATABASE_URL").expect("checked by all()");
             let name = unique("sigil_t");
-            let admin = Database::connect(&admin_url)
-                .await
-                .expect("admin connection");
-            if let Database::Postgres(pool) = &admin {
-                let sql = format!("CREATE DATABASE {name}");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(pool)
-                    .await
-                    .expect("create database");
-            }
-            admin.close().await;
+            admin(&admin_url, format!("CREATE DATABASE {name}")).await;
             let (base, _) = admin_url
                 .rsplit_once('/')
                 .expect("a URL with a database name");
