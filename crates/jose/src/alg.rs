@@ -147,6 +147,14 @@ impl serde::Serialize for Algorithm {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Algorithm {
+    /// The registered name, exactly as [`FromStr`] accepts it (`none` is refused).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The kind of key material an algorithm needs; a key of one kind never verifies another's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyKind {

@@ -20,7 +20,10 @@ use crate::payload;
 
 /// Seconds since the Unix epoch, the unit of every time in a JWT. Time is always passed in,
 /// never read from a clock here, so callers (and tests) decide what "now" is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct UnixTime(pub i64);
 
 impl From<std::time::SystemTime> for UnixTime {

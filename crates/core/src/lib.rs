@@ -1,0 +1,22 @@
+//! `sigil-core`: what Sigil knows and what it does with it, independent of HTTP and SQL.
+//!
+//! - [`model`]: the records, in Auth0's shapes so that the Management API maps onto them one to
+//!   one (tenant settings, connections, users, clients, APIs, grants, roles, runtime state,
+//!   signing keys, logs).
+//! - [`store`]: the [`Store`] contract every backend implements, with its error type.
+//! - [`ids`], [`secret`], [`password`]: identifiers, secrets and password hashes as types.
+//! - [`clock`]: time and randomness as parameters, so tests move a clock instead of sleeping.
+//!
+//! The crate talks to the world only through traits ([`Store`], [`Clock`], [`Rng`]).
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod ids;
+pub mod model;
+pub mod password;
+pub mod secret;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, Rng, SystemClock, SystemRng};
+pub use sigil_jose::UnixTime;
+pub use store::{Conflict, Page, Store, StoreError};

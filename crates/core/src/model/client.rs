@@ -1,0 +1,315 @@
+//! Clients (applications): who may ask for tokens, from where, and how they prove it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sigil_jose::Algorithm;
+
+use crate::UnixTime;
+use crate::ids::ClientId;
+use crate::secret::{ClientSecret, SecretDigest};
+
+/// An application.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Client {
+    /// 32 letters and digits.
+    pub client_id: ClientId,
+    /// Shown on login and consent pages.
+    pub name: String,
+    /// Auth0's application type.
+    pub app_type: AppType,
+    /// First-party applications skip consent for APIs that allow it.
+    pub is_first_party: bool,
+    /// SHA-256 of the client secret; `None` for public clients.
+    pub secret_digest: Option<SecretDigest>,
+    /// The secret itself, kept (sealed under the master key at rest) only while the client's ID
+    /// tokens are HS256-signed with it; otherwise only the digest exists.
+    pub signing_secret: Option<ClientSecret>,
+    /// Everything else, as Auth0's client object has it.
+    pub settings: ClientSettings,
+    /// When it was made.
+    pub created_at: UnixTime,
+    /// Last change.
+    pub updated_at: UnixTime,
+}
+
+/// Auth0's application types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppType {
+    /// Single-page application (public, PKCE).
+    Spa,
+    /// Native or mobile application (public, PKCE).
+    Native,
+    /// Server-side web application (confidential).
+    RegularWeb,
+    /// Machine to machine (confidential, client credentials).
+    NonInteractive,
+}
+
+impl AppType {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppType::Spa => "spa",
+            AppType::Native => "native",
+            AppType::RegularWeb => "regular_web",
+            AppType::NonInteractive => "non_interactive",
+        }
+    }
+
+    /// The type named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+    }
+
+    /// Whether clients of this type cannot keep a secret.
+    pub fn is_public(self) -> bool {
+        matches!(self, AppType::Spa | AppType::Native)
+    }
+}
+
+/// OAuth 2.0 grant types, as Auth0 names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GrantType {
+    /// `authorization_code`.
+    #[serde(rename = "authorization_code")]
+    AuthorizationCode,
+    /// `implicit`.
+    #[serde(rename = "implicit")]
+    Implicit,
+    /// `refresh_token`.
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
+    /// `client_credentials`.
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
+    /// `password`.
+    #[serde(rename = "password")]
+    Password,
+    /// Auth0's password grant with a realm (connection).
+    #[serde(rename = "http://auth0.com/oauth/grant-type/password-realm")]
+    PasswordRealm,
+    /// RFC 8628 device authorization.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
+}
+
+impl GrantType {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::Implicit => "implicit",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::Password => "password",
+            GrantType::PasswordRealm => "http://auth0.com/oauth/grant-type/password-realm",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+        }
+    }
+
+    /// The grant named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+    }
+}
+
+/// How a client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    /// Public client: no secret, PKCE instead.
+    None,
+    /// Secret in the request body.
+    ClientSecretPost,
+    /// Secret in HTTP Basic authentication.
+    ClientSecretBasic,
+    /// A JWT signed with one of the client's registered keys (RFC 7523).
+    PrivateKeyJwt,
+}
+
+/// How the client's ID tokens are made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JwtConfiguration {
+    /// RS256 (default) or HS256 (signed with the client secret).
+    pub alg: Algorithm,
+    /// ID token lifetime.
+    pub lifetime_in_seconds: u32,
+}
+
+impl Default for JwtConfiguration {
+    fn default() -> Self {
+        JwtConfiguration {
+            alg: Algorithm::RS256,
+            lifetime_in_seconds: 36_000,
+        }
+    }
+}
+
+/// Whether refresh tokens rotate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefreshTokenRotation {
+    /// Each use returns a new refresh token; reuse revokes the family.
+    Rotating,
+    /// The same token is used again and again.
+    NonRotating,
+}
+
+/// Whether refresh tokens expire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefreshTokenExpiration {
+    /// Absolute and idle lifetimes apply.
+    Expiring,
+    /// Valid until revoked.
+    NonExpiring,
+}
+
+/// Auth0's `refresh_token` client settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefreshTokenPolicy {
+    /// Rotation.
+    pub rotation_type: RefreshTokenRotation,
+    /// Expiry.
+    pub expiration_type: RefreshTokenExpiration,
+    /// Seconds a rotated token may still be exchanged (for racing tabs) before reuse counts as
+    /// an attack.
+    pub leeway: u32,
+    /// Absolute lifetime in seconds.
+    pub token_lifetime: u32,
+    /// Ignore `token_lifetime`.
+    pub infinite_token_lifetime: bool,
+    /// Lifetime without use, in seconds.
+    pub idle_token_lifetime: u32,
+    /// Ignore `idle_token_lifetime`.
+    pub infinite_idle_token_lifetime: bool,
+}
+
+impl Default for RefreshTokenPolicy {
+    fn default() -> Self {
+        RefreshTokenPolicy {
+            rotation_type: RefreshTokenRotation::NonRotating,
+            expiration_type: RefreshTokenExpiration::NonExpiring,
+            leeway: 0,
+            token_lifetime: 2_592_000,
+            infinite_token_lifetime: true,
+            idle_token_lifetime: 1_296_000,
+            infinite_idle_token_lifetime: true,
+        }
+    }
+}
+
+impl RefreshTokenPolicy {
+    /// Rotating and expiring, as Auth0 sets up single-page applications.
+    pub fn rotating() -> Self {
+        RefreshTokenPolicy {
+            rotation_type: RefreshTokenRotation::Rotating,
+            expiration_type: RefreshTokenExpiration::Expiring,
+            infinite_token_lifetime: false,
+            infinite_idle_token_lifetime: false,
+            ..RefreshTokenPolicy::default()
+        }
+    }
+}
+
+/// A public key registered for `private_key_jwt`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientCredential {
+    /// `cred_…`.
+    pub id: String,
+    /// A name for people.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The algorithm assertions must use.
+    pub alg: Algorithm,
+    /// The public key, SPKI PEM.
+    pub pem: String,
+    /// When it was added.
+    pub created_at: UnixTime,
+}
+
+/// The parts of Auth0's client object that no query looks inside: stored together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientSettings {
+    /// Free text.
+    pub description: Option<String>,
+    /// Logo shown on login pages.
+    pub logo_uri: Option<String>,
+    /// Allowed redirect URIs, matched exactly.
+    pub callbacks: Vec<String>,
+    /// Allowed `returnTo` URLs after logout.
+    pub allowed_logout_urls: Vec<String>,
+    /// Origins allowed for silent authentication and CORS.
+    pub web_origins: Vec<String>,
+    /// Origins allowed for cross-origin authentication.
+    pub allowed_origins: Vec<String>,
+    /// Grants the client may use.
+    pub grant_types: Vec<GrantType>,
+    /// How it authenticates at the token endpoint.
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// ID token settings.
+    pub jwt_configuration: JwtConfiguration,
+    /// Refresh token settings.
+    pub refresh_token: RefreshTokenPolicy,
+    /// Free string key/values.
+    pub client_metadata: BTreeMap<String, String>,
+    /// Keys for `private_key_jwt`.
+    pub credentials: Vec<ClientCredential>,
+    /// Auth0's OIDC-conformant switch; Sigil always behaves conformantly.
+    pub oidc_conformant: bool,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings::for_type(AppType::RegularWeb)
+    }
+}
+
+impl ClientSettings {
+    /// Auth0's defaults for a new application of `app_type`.
+    pub fn for_type(app_type: AppType) -> Self {
+        use GrantType::*;
+        let (grant_types, method, refresh) = match app_type {
+            AppType::Spa => (
+                vec![AuthorizationCode, Implicit, RefreshToken],
+                TokenEndpointAuthMethod::None,
+                RefreshTokenPolicy::rotating(),
+            ),
+            AppType::Native => (
+                vec![AuthorizationCode, Implicit, RefreshToken],
+                TokenEndpointAuthMethod::None,
+                RefreshTokenPolicy::rotating(),
+            ),
+            AppType::RegularWeb => (
+                vec![AuthorizationCode, Implicit, RefreshToken, ClientCredentials],
+                TokenEndpointAuthMethod::ClientSecretPost,
+                RefreshTokenPolicy::default(),
+            ),
+            AppType::NonInteractive => (
+                vec![ClientCredentials],
+                TokenEndpointAuthMethod::ClientSecretPost,
+                RefreshTokenPolicy::default(),
+            ),
+        };
+        ClientSettings {
+            description: None,
+            logo_uri: None,
+            callbacks: Vec::new(),
+            allowed_logout_urls: Vec::new(),
+            web_origins: Vec::new(),
+            allowed_origins: Vec::new(),
+            grant_types,
+            token_endpoint_auth_method: method,
+            jwt_configuration: JwtConfiguration::default(),
+            refresh_token: refresh,
+            client_metadata: BTreeMap::new(),
+            credentials: Vec::new(),
+            oidc_conformant: true,
+        }
+    }
+}

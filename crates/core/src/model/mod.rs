@@ -1,0 +1,31 @@
+//! The records Sigil keeps, in Auth0's shapes (field names as the Management API v2 spells
+//! them), so that the API maps onto them one to one. Timestamps are Unix seconds
+//! ([`UnixTime`](crate::UnixTime)), except log dates, which are milliseconds.
+
+pub mod access;
+pub mod api;
+pub mod client;
+pub mod connection;
+pub mod log;
+pub mod runtime;
+pub mod signing_key;
+pub mod tenant;
+pub mod user;
+
+pub use access::{ClientGrant, Consent, Permission, Role};
+pub use api::{ResourceServer, ResourceServerScope, TokenDialect};
+pub use client::{
+    AppType, Client, ClientCredential, ClientSettings, GrantType, JwtConfiguration,
+    RefreshTokenExpiration, RefreshTokenPolicy, RefreshTokenRotation, TokenEndpointAuthMethod,
+};
+pub use connection::{Connection, ConnectionOptions, PasswordPolicy, Strategy};
+pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
+pub use runtime::{
+    AuthorizationCode, DeviceCode, DeviceStatus, RefreshToken, Session, Ticket, TicketKind,
+};
+pub use signing_key::{KeyState, SigningKeyRecord};
+pub use tenant::{TenantFlags, TenantSettings};
+pub use user::{Identity, NewUser, User, UserQuery};
+
+/// A JSON object (`user_metadata`, `app_metadata`, `details`, …).
+pub type JsonObject = serde_json::Map<String, serde_json::Value>;

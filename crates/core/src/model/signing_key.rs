@@ -1,0 +1,77 @@
+//! Signing keys and their life cycle: `next` (published, not yet signing) → `current` (signs)
+//! → `previous` (published, verifies what it signed) → `revoked` (gone from the JWKS).
+
+use sigil_jose::Algorithm;
+use zeroize::Zeroizing;
+
+use crate::UnixTime;
+
+/// Where a key is in its life cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyState {
+    /// Published ahead of use so verifiers cache it before it signs.
+    Next,
+    /// Signs new tokens; exactly one at a time.
+    Current,
+    /// Retired from signing, still published.
+    Previous,
+    /// Withdrawn: not published, verifies nothing.
+    Revoked,
+}
+
+impl KeyState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Current => "current",
+            KeyState::Previous => "previous",
+            KeyState::Revoked => "revoked",
+        }
+    }
+
+    /// The state named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "next" => Some(KeyState::Next),
+            "current" => Some(KeyState::Current),
+            "previous" => Some(KeyState::Previous),
+            "revoked" => Some(KeyState::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// A signing key as stored. The private key is plaintext here; stores seal it with the master
+/// key (AES-256-GCM) before it reaches the disk.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// Key id (RFC 7638 thumbprint).
+    pub kid: String,
+    /// The algorithm it signs with.
+    pub alg: Algorithm,
+    /// Life-cycle state.
+    pub state: KeyState,
+    /// PKCS#8 DER of the private key.
+    pub private_pkcs8: Zeroizing<Vec<u8>>,
+    /// When it was made.
+    pub created_at: UnixTime,
+    /// When it started signing.
+    pub current_since: Option<UnixTime>,
+    /// When it stopped signing.
+    pub previous_since: Option<UnixTime>,
+    /// When it was revoked.
+    pub revoked_at: Option<UnixTime>,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("state", &self.state)
+            .field("private_pkcs8", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}

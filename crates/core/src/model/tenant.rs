@@ -1,0 +1,61 @@
+//! Tenant settings: one record per installation (Auth0's `GET /api/v2/tenants/settings`).
+
+use serde::{Deserialize, Serialize};
+
+/// The tenant's settings. Every field has a default, so a record written by an older or a
+/// newer Sigil still reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TenantSettings {
+    /// The issuer recorded when the tenant was initialised, ending in `/`.
+    pub issuer: String,
+    /// The name shown on login pages and in emails.
+    pub friendly_name: String,
+    /// Logo URL for the hosted pages.
+    pub picture_url: Option<String>,
+    /// Support address shown on error pages.
+    pub support_email: Option<String>,
+    /// Audience used when a token request names none (Auth0's "Default Audience").
+    pub default_audience: Option<String>,
+    /// Connection used by the `password` grant when no realm is given.
+    pub default_directory: Option<String>,
+    /// Hours a login session lasts at most.
+    pub session_lifetime: u32,
+    /// Hours a login session lasts without activity.
+    pub idle_session_lifetime: u32,
+    /// Seconds a device code stays valid.
+    pub device_code_lifetime: u32,
+    /// Feature switches.
+    pub flags: TenantFlags,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        TenantSettings {
+            issuer: String::new(),
+            friendly_name: "Sigil".to_owned(),
+            picture_url: None,
+            support_email: None,
+            default_audience: None,
+            default_directory: None,
+            session_lifetime: 168,
+            idle_session_lifetime: 72,
+            device_code_lifetime: 900,
+            flags: TenantFlags::default(),
+        }
+    }
+}
+
+/// Auth0's tenant flags that Sigil honours.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TenantFlags {
+    /// `/tokeninfo` answers (legacy).
+    pub allow_legacy_tokeninfo_endpoint: bool,
+    /// `/delegation` answers (legacy).
+    pub allow_legacy_delegation_grant_types: bool,
+    /// `/oauth/ro` answers (legacy).
+    pub allow_legacy_ro_grant_types: bool,
+    /// Sign-up is possible from the hosted login page (each connection can still refuse).
+    pub disable_signup: bool,
+}

@@ -1,0 +1,165 @@
+//! Users and their identities. A user belongs to one connection; its `user_id` is
+//! `<provider>|<id>` and its first identity is that same pair. Linking accounts moves another
+//! user's identity into `identities`.
+
+use serde::{Deserialize, Serialize};
+
+use super::JsonObject;
+use crate::UnixTime;
+use crate::ids::{ConnectionId, UserId};
+use crate::password::PasswordHash;
+use crate::secret::Token;
+
+/// A user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    /// `<provider>|<id>`.
+    pub user_id: UserId,
+    /// The connection the user signed up with.
+    pub connection_id: ConnectionId,
+    /// Email address as given; unique per connection, ignoring case.
+    pub email: Option<String>,
+    /// Whether the address was proven.
+    pub email_verified: bool,
+    /// Username, for connections that require one; unique per connection, ignoring case.
+    pub username: Option<String>,
+    /// Full name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Nickname (Auth0 defaults it to the email's local part).
+    pub nickname: Option<String>,
+    /// Picture URL.
+    pub picture: Option<String>,
+    /// What the user may edit.
+    pub user_metadata: JsonObject,
+    /// What only administrators may edit.
+    pub app_metadata: JsonObject,
+    /// Blocked users cannot log in.
+    pub blocked: bool,
+    /// When the user was made.
+    pub created_at: UnixTime,
+    /// Last change to the profile.
+    pub updated_at: UnixTime,
+    /// Last successful login.
+    pub last_login: Option<UnixTime>,
+    /// Address of the last successful login.
+    pub last_ip: Option<String>,
+    /// Successful logins.
+    pub logins_count: i64,
+    /// Password hash (database connections).
+    pub password: Option<PasswordHash>,
+    /// When the password was last reset.
+    pub last_password_reset: Option<UnixTime>,
+    /// The user's identities, the primary one first.
+    pub identities: Vec<Identity>,
+}
+
+/// One identity of a user: the user as one provider knows them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    /// `auth0`, `oidc`, `google-oauth2`, …
+    pub provider: String,
+    /// The id at that provider (without the `provider|` prefix).
+    pub user_id: String,
+    /// The connection's name.
+    pub connection: String,
+    /// Whether the provider is a social one.
+    #[serde(rename = "isSocial")]
+    pub is_social: bool,
+    /// The upstream provider's access token (social/enterprise connections).
+    #[serde(skip)]
+    pub access_token: Option<Token>,
+    /// The upstream provider's refresh token.
+    #[serde(skip)]
+    pub refresh_token: Option<Token>,
+    /// The profile the provider returned, for linked secondary identities.
+    #[serde(
+        rename = "profileData",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub profile_data: Option<JsonObject>,
+}
+
+/// Which users a listing returns. Empty: all users.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    /// Only users of this connection.
+    pub connection_id: Option<ConnectionId>,
+    /// Only users with this email, ignoring case.
+    pub email: Option<String>,
+    /// Only this user.
+    pub user_id: Option<UserId>,
+    /// Only users with exactly this name.
+    pub name: Option<String>,
+}
+
+/// What a new database user needs before Sigil fills in the rest.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    /// Email address.
+    pub email: String,
+    /// Whether the address is already proven.
+    pub email_verified: bool,
+    /// Username, when the connection requires one.
+    pub username: Option<String>,
+    /// Password hash.
+    pub password: Option<PasswordHash>,
+}
+
+/// The form of an email (or username) that uniqueness is decided on: case folded.
+pub fn normalized(value: &str) -> String {
+    value.trim().to_lowercase()
+}
+
+impl User {
+    /// A new database user of `connection` (`provider` is its strategy, `auth0`), with Auth0's
+    /// defaults: nickname from the email's local part, name and picture empty, never logged in.
+    pub fn new_database(
+        user_id: UserId,
+        connection: &super::Connection,
+        new: NewUser,
+        now: UnixTime,
+    ) -> Self {
+        let nickname = new
+            .email
+            .split_once('@')
+            .map_or(new.email.as_str(), |(local, _)| local)
+            .to_owned();
+        let identity = Identity {
+            provider: connection.provider().to_owned(),
+            user_id: user_id.local_part().to_owned(),
+            connection: connection.name.clone(),
+            is_social: false,
+            access_token: None,
+            refresh_token: None,
+            profile_data: None,
+        };
+        User {
+            user_id,
+            connection_id: connection.id.clone(),
+            name: Some(new.email.clone()),
+            email: Some(new.email),
+            email_verified: new.email_verified,
+            username: new.username,
+            given_name: None,
+            family_name: None,
+            nickname: Some(nickname),
+            picture: None,
+            user_metadata: JsonObject::new(),
+            app_metadata: JsonObject::new(),
+            blocked: false,
+            created_at: now,
+            updated_at: now,
+            last_login: None,
+            last_ip: None,
+            logins_count: 0,
+            password: new.password,
+            last_password_reset: None,
+            identities: vec![identity],
+        }
+    }
+}

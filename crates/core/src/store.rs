@@ -1,0 +1,585 @@
+//! The storage contract. Everything Sigil knows goes through [`Store`]; `sigil-store`
+//! implements it on SQLite and PostgreSQL, and one contract test suite holds both to it.
+//!
+//! What must be atomic is atomic inside the store, in one SQL statement or transaction, never
+//! check-then-write in the caller: redeeming a code, rotating a refresh token, consuming a
+//! ticket or device code, uniqueness of emails, rotating signing keys. Secrets arrive here as
+//! digests ([`SecretDigest`]); signing keys and upstream tokens are sealed by the store.
+
+use std::future::Future;
+
+use crate::UnixTime;
+use crate::ids::{
+    ClientGrantId, ClientId, ConnectionId, ConsentId, FamilyId, LogId, ResourceServerId, RoleId,
+    SessionId, UserId,
+};
+use crate::model::{
+    AuthorizationCode, Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus,
+    LogEvent, LogQuery, NewLogEvent, Permission, RefreshToken, ResourceServer, Role, Session,
+    SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
+};
+use crate::secret::SecretDigest;
+
+/// A store operation's result.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record (or one it refers to) does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A unique value is taken.
+    #[error("{0}")]
+    Conflict(Conflict),
+    /// A single-use value (code, rotated refresh token, ticket, device code) was used already.
+    #[error("already used")]
+    AlreadyUsed,
+    /// The value's lifetime is over.
+    #[error("expired")]
+    Expired,
+    /// The value was revoked.
+    #[error("revoked")]
+    Revoked,
+    /// A stored record cannot be read back (written by a newer Sigil, or damaged).
+    #[error("a stored {what} cannot be read: {why}")]
+    Corrupt {
+        /// Which kind of record.
+        what: &'static str,
+        /// What was wrong.
+        why: String,
+    },
+    /// The database failed (unreachable, full, …); details are for the log, not the caller.
+    #[error("storage failure: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Which unique value a write collided with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conflict {
+    /// The user id is taken.
+    UserId,
+    /// A user of this connection has this email (ignoring case).
+    Email,
+    /// A user of this connection has this username (ignoring case).
+    Username,
+    /// A connection has this name or id.
+    Connection,
+    /// A client has this id.
+    Client,
+    /// An API has this identifier or id.
+    ResourceServer,
+    /// The client already has a grant for this API.
+    ClientGrant,
+    /// A role has this name or id.
+    Role,
+    /// A signing key has this kid, or a second current key was attempted.
+    SigningKey,
+    /// A runtime value (session, code, token, ticket, device or user code) collided.
+    Token,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Conflict::UserId => "a user with this user_id already exists",
+            Conflict::Email => "a user with this email already exists in this connection",
+            Conflict::Username => "a user with this username already exists in this connection",
+            Conflict::Connection => "a connection with this name already exists",
+            Conflict::Client => "a client with this client_id already exists",
+            Conflict::ResourceServer => "an API with this identifier already exists",
+            Conflict::ClientGrant => "this client already has a grant for this API",
+            Conflict::Role => "a role with this name already exists",
+            Conflict::SigningKey => "a signing key with this kid already exists",
+            Conflict::Token => "this value is already in use",
+        })
+    }
+}
+
+/// One page of a listing: `page` counts from 0, as Auth0's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// Page number, from 0.
+    pub page: u32,
+    /// Entries per page, at least 1.
+    pub per_page: u32,
+}
+
+impl Page {
+    /// The most entries one page may hold (Auth0's limit).
+    pub const MAX_PER_PAGE: u32 = 100;
+
+    /// Page `page` of `per_page` entries, `per_page` clamped to 1..=100.
+    pub fn new(page: u32, per_page: u32) -> Self {
+        Page {
+            page,
+            per_page: per_page.clamp(1, Self::MAX_PER_PAGE),
+        }
+    }
+
+    /// The first page of the largest size.
+    pub fn first() -> Self {
+        Page::new(0, Self::MAX_PER_PAGE)
+    }
+
+    /// Rows to skip.
+    pub fn offset(self) -> i64 {
+        i64::from(self.page) * i64::from(self.per_page)
+    }
+
+    /// Rows to return.
+    pub fn limit(self) -> i64 {
+        i64::from(self.per_page)
+    }
+}
+
+/// What [`Store::purge_expired`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Authorization codes.
+    pub codes: u64,
+    /// Sessions.
+    pub sessions: u64,
+    /// Refresh tokens.
+    pub refresh_tokens: u64,
+    /// Device codes.
+    pub device_codes: u64,
+    /// Tickets.
+    pub tickets: u64,
+}
+
+impl Purged {
+    /// Rows removed in all.
+    pub fn total(&self) -> u64 {
+        self.codes + self.sessions + self.refresh_tokens + self.device_codes + self.tickets
+    }
+}
+
+/// Everything Sigil keeps. Implementations are cheap to clone handles on a connection pool;
+/// every method is one round trip or one transaction.
+pub trait Store: Send + Sync + 'static {
+    // --- Tenant ---
+
+    /// The tenant's settings; `None` before `sigil init`.
+    fn tenant_settings(&self) -> impl Future<Output = Result<Option<TenantSettings>>> + Send;
+    /// Replaces the tenant's settings.
+    fn put_tenant_settings(
+        &self,
+        settings: &TenantSettings,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    // --- Connections ---
+
+    /// Adds a connection. [`Conflict::Connection`] if the name is taken.
+    fn create_connection(&self, connection: &Connection)
+    -> impl Future<Output = Result<()>> + Send;
+    /// The connection with this id.
+    fn connection(
+        &self,
+        id: &ConnectionId,
+    ) -> impl Future<Output = Result<Option<Connection>>> + Send;
+    /// The connection with this name.
+    fn connection_by_name(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Connection>>> + Send;
+    /// Every connection, by name.
+    fn list_connections(&self) -> impl Future<Output = Result<Vec<Connection>>> + Send;
+    /// Replaces a connection's options (name and strategy never change).
+    fn update_connection(&self, connection: &Connection)
+    -> impl Future<Output = Result<()>> + Send;
+
+    // --- Users ---
+
+    /// Adds a user with its identities. [`Conflict::Email`] / [`Conflict::Username`] when the
+    /// connection has a user with that email / username, ignoring case; decided by a unique
+    /// index, so of two racing signups exactly one succeeds.
+    fn create_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
+    /// The user with this id.
+    fn user(&self, id: &UserId) -> impl Future<Output = Result<Option<User>>> + Send;
+    /// The user of `connection` with this email, ignoring case.
+    fn user_by_email(
+        &self,
+        connection: &ConnectionId,
+        email: &str,
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
+    /// The user of `connection` with this username, ignoring case.
+    fn user_by_username(
+        &self,
+        connection: &ConnectionId,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
+    /// One page of users matching `query`, oldest first.
+    fn list_users(
+        &self,
+        query: &UserQuery,
+        page: Page,
+    ) -> impl Future<Output = Result<Vec<User>>> + Send;
+    /// How many users match `query`.
+    fn count_users(&self, query: &UserQuery) -> impl Future<Output = Result<u64>> + Send;
+    /// Replaces a user's profile, metadata, password and flags (not identities or login
+    /// counters). [`StoreError::NotFound`] if there is no such user.
+    fn update_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes a user with everything that hangs off it (identities, roles, sessions, tokens).
+    fn delete_user(&self, id: &UserId) -> impl Future<Output = Result<()>> + Send;
+    /// Records a successful login: `logins_count + 1`, `last_login`, `last_ip`, atomically.
+    fn record_login(
+        &self,
+        id: &UserId,
+        ip: Option<&str>,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    // --- Clients ---
+
+    /// Adds a client.
+    fn create_client(&self, client: &Client) -> impl Future<Output = Result<()>> + Send;
+    /// The client with this id.
+    fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>>> + Send;
+    /// One page of clients, oldest first.
+    fn list_clients(&self, page: Page) -> impl Future<Output = Result<Vec<Client>>> + Send;
+    /// Replaces a client (secret included).
+    fn update_client(&self, client: &Client) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes a client with its grants, codes and tokens.
+    fn delete_client(&self, id: &ClientId) -> impl Future<Output = Result<()>> + Send;
+
+    // --- Resource servers ---
+
+    /// Adds an API. [`Conflict::ResourceServer`] if the identifier is taken.
+    fn create_resource_server(
+        &self,
+        api: &ResourceServer,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The API with this id.
+    fn resource_server(
+        &self,
+        id: &ResourceServerId,
+    ) -> impl Future<Output = Result<Option<ResourceServer>>> + Send;
+    /// The API with this identifier (audience).
+    fn resource_server_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> impl Future<Output = Result<Option<ResourceServer>>> + Send;
+    /// One page of APIs, oldest first.
+    fn list_resource_servers(
+        &self,
+        page: Page,
+    ) -> impl Future<Output = Result<Vec<ResourceServer>>> + Send;
+    /// Replaces an API (the identifier never changes).
+    fn update_resource_server(
+        &self,
+        api: &ResourceServer,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes an API with its client grants, role and user permissions.
+    fn delete_resource_server(
+        &self,
+        id: &ResourceServerId,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    // --- Client grants ---
+
+    /// Adds a grant. [`Conflict::ClientGrant`] if the client has one for this API;
+    /// [`StoreError::NotFound`] if the client or API does not exist.
+    fn create_client_grant(&self, grant: &ClientGrant) -> impl Future<Output = Result<()>> + Send;
+    /// The grant with this id.
+    fn client_grant(
+        &self,
+        id: &ClientGrantId,
+    ) -> impl Future<Output = Result<Option<ClientGrant>>> + Send;
+    /// The grant of `client` for `audience`: the client-credentials hot path.
+    fn client_grant_for(
+        &self,
+        client: &ClientId,
+        audience: &str,
+    ) -> impl Future<Output = Result<Option<ClientGrant>>> + Send;
+    /// Grants, optionally only one client's or one API's, oldest first.
+    fn list_client_grants(
+        &self,
+        client: Option<&ClientId>,
+        audience: Option<&str>,
+        page: Page,
+    ) -> impl Future<Output = Result<Vec<ClientGrant>>> + Send;
+    /// Replaces a grant's scopes.
+    fn update_client_grant(
+        &self,
+        id: &ClientGrantId,
+        scope: &[String],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes a grant.
+    fn delete_client_grant(&self, id: &ClientGrantId) -> impl Future<Output = Result<()>> + Send;
+
+    // --- Roles and permissions ---
+
+    /// Adds a role. [`Conflict::Role`] if the name is taken.
+    fn create_role(&self, role: &Role) -> impl Future<Output = Result<()>> + Send;
+    /// The role with this id.
+    fn role(&self, id: &RoleId) -> impl Future<Output = Result<Option<Role>>> + Send;
+    /// One page of roles, by name.
+    fn list_roles(&self, page: Page) -> impl Future<Output = Result<Vec<Role>>> + Send;
+    /// Replaces a role's name and description.
+    fn update_role(&self, role: &Role) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes a role; its users lose what it gave them.
+    fn delete_role(&self, id: &RoleId) -> impl Future<Output = Result<()>> + Send;
+    /// Adds permissions to a role (already present ones are kept).
+    fn add_role_permissions(
+        &self,
+        role: &RoleId,
+        permissions: &[Permission],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Removes permissions from a role.
+    fn remove_role_permissions(
+        &self,
+        role: &RoleId,
+        permissions: &[Permission],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A role's permissions, sorted.
+    fn role_permissions(
+        &self,
+        role: &RoleId,
+    ) -> impl Future<Output = Result<Vec<Permission>>> + Send;
+    /// Gives a user roles (already held ones are kept).
+    fn assign_user_roles(
+        &self,
+        user: &UserId,
+        roles: &[RoleId],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Takes roles from a user.
+    fn remove_user_roles(
+        &self,
+        user: &UserId,
+        roles: &[RoleId],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A user's roles, by name.
+    fn user_roles(&self, user: &UserId) -> impl Future<Output = Result<Vec<Role>>> + Send;
+    /// One page of the users holding a role.
+    fn role_users(
+        &self,
+        role: &RoleId,
+        page: Page,
+    ) -> impl Future<Output = Result<Vec<UserId>>> + Send;
+    /// Gives a user permissions directly.
+    fn add_user_permissions(
+        &self,
+        user: &UserId,
+        permissions: &[Permission],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Takes direct permissions from a user.
+    fn remove_user_permissions(
+        &self,
+        user: &UserId,
+        permissions: &[Permission],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A user's direct permissions, sorted.
+    fn user_permissions(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<Permission>>> + Send;
+    /// The scopes of `audience` a user holds directly or through roles, sorted, in one query:
+    /// what an RBAC access token may carry.
+    fn effective_permissions(
+        &self,
+        user: &UserId,
+        audience: &str,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    // --- Consents ---
+
+    /// Records a user's consent, replacing the scopes of an earlier one for the same user,
+    /// client and API (whose id and creation time are kept). Returns what is stored.
+    fn put_consent(&self, consent: &Consent) -> impl Future<Output = Result<Consent>> + Send;
+    /// The user's consent to `client` for `audience`.
+    fn consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+        audience: &str,
+    ) -> impl Future<Output = Result<Option<Consent>>> + Send;
+    /// Consents, optionally only one user's or one client's.
+    fn list_consents(
+        &self,
+        user: Option<&UserId>,
+        client: Option<&ClientId>,
+        page: Page,
+    ) -> impl Future<Output = Result<Vec<Consent>>> + Send;
+    /// Withdraws a consent.
+    fn delete_consent(&self, id: &ConsentId) -> impl Future<Output = Result<()>> + Send;
+
+    // --- Sessions ---
+
+    /// Starts a session.
+    fn create_session(&self, session: &Session) -> impl Future<Output = Result<()>> + Send;
+    /// The session with this id.
+    fn session(&self, id: &SessionId) -> impl Future<Output = Result<Option<Session>>> + Send;
+    /// The session whose cookie has this digest.
+    fn session_by_cookie(
+        &self,
+        cookie: &SecretDigest,
+    ) -> impl Future<Output = Result<Option<Session>>> + Send;
+    /// Marks a session used: `last_seen_at`, a new idle end, and `client` added to its
+    /// applications.
+    fn touch_session(
+        &self,
+        id: &SessionId,
+        now: UnixTime,
+        idle_expires_at: UnixTime,
+        client: Option<&ClientId>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Ends a session.
+    fn delete_session(&self, id: &SessionId) -> impl Future<Output = Result<()>> + Send;
+    /// Ends every session of a user; returns how many.
+    fn delete_user_sessions(&self, user: &UserId) -> impl Future<Output = Result<u64>> + Send;
+
+    // --- Authorization codes ---
+
+    /// Stores a new code.
+    fn create_code(&self, code: &AuthorizationCode) -> impl Future<Output = Result<()>> + Send;
+    /// Redeems a code exactly once: of any number of concurrent attempts one gets the code and
+    /// the rest [`StoreError::AlreadyUsed`]; [`StoreError::Expired`] after its lifetime.
+    fn redeem_code(
+        &self,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<AuthorizationCode>> + Send;
+
+    // --- Refresh tokens ---
+
+    /// Stores a new refresh token.
+    fn create_refresh_token(&self, token: &RefreshToken)
+    -> impl Future<Output = Result<()>> + Send;
+    /// The refresh token with this digest, whatever its state.
+    fn refresh_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> impl Future<Output = Result<Option<RefreshToken>>> + Send;
+    /// Rotates: marks `old` used and stores `new`, in one transaction, only if `old` is unused,
+    /// unrevoked and unexpired. One winner among concurrent rotations; the others get
+    /// [`StoreError::AlreadyUsed`] (or `Revoked`, `Expired`, `NotFound`). Returns `old` as it
+    /// was before.
+    fn rotate_refresh_token(
+        &self,
+        old: &SecretDigest,
+        new: &RefreshToken,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<RefreshToken>> + Send;
+    /// Extends a non-rotating token's idle end.
+    fn touch_refresh_token(
+        &self,
+        digest: &SecretDigest,
+        idle_expires_at: Option<UnixTime>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Revokes one token; false if it did not exist or was revoked already.
+    fn revoke_refresh_token(
+        &self,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Revokes every token of a family (reuse detected); returns how many were live.
+    fn revoke_refresh_family(
+        &self,
+        family: &FamilyId,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<u64>> + Send;
+    /// Revokes a user's tokens, optionally for one client only; returns how many were live.
+    fn revoke_user_refresh_tokens(
+        &self,
+        user: &UserId,
+        client: Option<&ClientId>,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
+    // --- Device codes (RFC 8628) ---
+
+    /// Stores a new device authorization. [`Conflict::Token`] if the user code is taken.
+    fn create_device_code(&self, code: &DeviceCode) -> impl Future<Output = Result<()>> + Send;
+    /// The authorization a user code names.
+    fn device_code_by_user_code(
+        &self,
+        user_code: &str,
+    ) -> impl Future<Output = Result<Option<DeviceCode>>> + Send;
+    /// Records the user's decision, once, while pending and unexpired.
+    fn decide_device_code(
+        &self,
+        user_code: &str,
+        decision: &DeviceStatus,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A device's poll: returns the authorization as it was before this poll and records the
+    /// poll time. An approved one is consumed by the first poll that sees it (the returned
+    /// record has `consumed_at: None` only for that poll); later polls get
+    /// [`StoreError::AlreadyUsed`].
+    fn poll_device_code(
+        &self,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<DeviceCode>> + Send;
+
+    // --- Tickets ---
+
+    /// Stores a new ticket.
+    fn create_ticket(&self, ticket: &Ticket) -> impl Future<Output = Result<()>> + Send;
+    /// The ticket with this digest, without using it.
+    fn ticket(&self, digest: &SecretDigest) -> impl Future<Output = Result<Option<Ticket>>> + Send;
+    /// Uses a ticket of `kind` exactly once.
+    fn consume_ticket(
+        &self,
+        digest: &SecretDigest,
+        kind: TicketKind,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<Ticket>> + Send;
+
+    // --- Signing keys ---
+
+    /// Stores a key (sealed). [`Conflict::SigningKey`] for a taken kid or a second current key.
+    fn create_signing_key(&self, key: &SigningKeyRecord)
+    -> impl Future<Output = Result<()>> + Send;
+    /// Every key, revoked ones included, oldest first.
+    fn signing_keys(&self) -> impl Future<Output = Result<Vec<SigningKeyRecord>>> + Send;
+    /// In one transaction: the current key becomes previous, the next key (if any) becomes
+    /// current, and `next` is stored as the new next key. With no next key waiting, `next` is
+    /// stored as current directly.
+    fn rotate_signing_keys(
+        &self,
+        next: &SigningKeyRecord,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Revokes a previous (or next) key; the current key cannot be revoked.
+    fn revoke_signing_key(
+        &self,
+        kid: &str,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    // --- Logs ---
+
+    /// Appends an event; returns its id.
+    fn append_log(&self, event: &NewLogEvent) -> impl Future<Output = Result<LogId>> + Send;
+    /// The event with this id.
+    fn log(&self, id: &LogId) -> impl Future<Output = Result<Option<LogEvent>>> + Send;
+    /// One page of events matching `query`, newest first.
+    fn list_logs(
+        &self,
+        query: &LogQuery,
+        page: Page,
+    ) -> impl Future<Output = Result<Vec<LogEvent>>> + Send;
+    /// Up to `take` events after `from` (or from the oldest), oldest first: checkpoint paging.
+    fn logs_from(
+        &self,
+        query: &LogQuery,
+        from: Option<&LogId>,
+        take: u32,
+    ) -> impl Future<Output = Result<Vec<LogEvent>>> + Send;
+    /// How many events match `query`.
+    fn count_logs(&self, query: &LogQuery) -> impl Future<Output = Result<u64>> + Send;
+
+    // --- Housekeeping ---
+
+    /// Deletes at most `batch` expired rows of each kind (codes, sessions, refresh tokens,
+    /// device codes, tickets) so no single call holds locks for long; call again while it
+    /// reports a full batch.
+    fn purge_expired(
+        &self,
+        now: UnixTime,
+        batch: u32,
+    ) -> impl Future<Output = Result<Purged>> + Send;
+}
