@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use sigil_jose::UnixTime;
-use sigil_store::{Backend, Database, MasterKey, StoreError};
+use sigil_store::{Backend, Database, MasterKey, DatabaseError};
 
 use crate::output;
 
@@ -67,7 +67,7 @@ async fn open(location: &Location) -> anyhow::Result<Database> {
         create_private(&location.data_dir)?;
     }
     Database::connect(&location.url).await.map_err(|e| match e {
-        StoreError::UnsupportedUrl(_) => {
+        DatabaseError::UnsupportedUrl(_) => {
             anyhow::anyhow!("{e}; check --database-url / SIGIL_DATABASE_URL")
         }
         other => anyhow::anyhow!(

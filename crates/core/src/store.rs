@@ -162,6 +162,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// The tenant's settings; `None` before `sigil init`.
     fn tenant_settings(&self) -> impl Future<Output = Result<Option<TenantSettings>>> + Send;
+    /// Stores `settings` unless the tenant has settings already, and returns what is stored:
+    /// of racing first initialisations exactly one wins and all see its settings.
+    fn init_tenant_settings(
+        &self,
+        settings: &TenantSettings,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<TenantSettings>> + Send;
     /// Replaces the tenant's settings.
     fn put_tenant_settings(
         &self,
@@ -196,6 +203,13 @@ pub trait Store: Send + Sync + 'static {
     /// connection has a user with that email / username, ignoring case; decided by a unique
     /// index, so of two racing signups exactly one succeeds.
     fn create_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
+    /// Adds many users in one transaction (imports, bulk loads): each entry says whether that
+    /// user was added or which unique value it collided with; one collision never stops the
+    /// others.
+    fn import_users(
+        &self,
+        users: &[User],
+    ) -> impl Future<Output = Result<Vec<std::result::Result<(), Conflict>>>> + Send;
     /// The user with this id.
     fn user(&self, id: &UserId) -> impl Future<Output = Result<Option<User>>> + Send;
     /// The user of `connection` with this email, ignoring case.
@@ -455,7 +469,7 @@ pub trait Store: Send + Sync + 'static {
     /// Rotates: marks `old` used and stores `new`, in one transaction, only if `old` is unused,
     /// unrevoked and unexpired. One winner among concurrent rotations; the others get
     /// [`StoreError::AlreadyUsed`] (or `Revoked`, `Expired`, `NotFound`). Returns `old` as it
-    /// was before.
+    /// was before (unused).
     fn rotate_refresh_token(
         &self,
         old: &SecretDigest,
@@ -474,13 +488,15 @@ pub trait Store: Send + Sync + 'static {
         digest: &SecretDigest,
         now: UnixTime,
     ) -> impl Future<Output = Result<bool>> + Send;
-    /// Revokes every token of a family (reuse detected); returns how many were live.
+    /// Revokes every token of a family (reuse detected); returns how many were not revoked
+    /// before (used ones included).
     fn revoke_refresh_family(
         &self,
         family: &FamilyId,
         now: UnixTime,
     ) -> impl Future<Output = Result<u64>> + Send;
-    /// Revokes a user's tokens, optionally for one client only; returns how many were live.
+    /// Revokes a user's tokens, optionally for one client only; returns how many were not
+    /// revoked before (used ones included).
     fn revoke_user_refresh_tokens(
         &self,
         user: &UserId,
@@ -520,7 +536,8 @@ pub trait Store: Send + Sync + 'static {
     fn create_ticket(&self, ticket: &Ticket) -> impl Future<Output = Result<()>> + Send;
     /// The ticket with this digest, without using it.
     fn ticket(&self, digest: &SecretDigest) -> impl Future<Output = Result<Option<Ticket>>> + Send;
-    /// Uses a ticket of `kind` exactly once.
+    /// Uses a ticket of `kind` exactly once. A ticket of another kind is
+    /// [`StoreError::NotFound`].
     fn consume_ticket(
         &self,
         digest: &SecretDigest,
@@ -543,7 +560,8 @@ pub trait Store: Send + Sync + 'static {
         next: &SigningKeyRecord,
         now: UnixTime,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// Revokes a previous (or next) key; the current key cannot be revoked.
+    /// Revokes a previous (or next) key. The current key cannot be revoked: asking is
+    /// [`StoreError::NotFound`], as for an unknown or already revoked kid.
     fn revoke_signing_key(
         &self,
         kid: &str,

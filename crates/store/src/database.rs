@@ -13,7 +13,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::{MasterKey, StoreError};
+use crate::{DatabaseError, MasterKey};
 
 /// Which database engine a [`Database`] runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +53,8 @@ macro_rules! on_pool {
     };
 }
 
+pub(crate) use on_pool;
+
 /// Embeds one backend's migrations: `version => "file"` for `migrations/<backend>/<file>.sql`.
 macro_rules! migrations {
     ($dir:literal: $($version:literal => $file:literal),* $(,)?) => {
@@ -67,11 +69,11 @@ macro_rules! migrations {
 }
 
 fn sqlite_migrations() -> Vec<Migration> {
-    migrations!("sqlite": 1 => "0001_meta")
+    migrations!("sqlite": 1 => "0001_meta", 2 => "0002_model")
 }
 
 fn postgres_migrations() -> Vec<Migration> {
-    migrations!("postgres": 1 => "0001_meta")
+    migrations!("postgres": 1 => "0001_meta", 2 => "0002_model")
 }
 
 /// The value sealed under the master key to recognise it.
@@ -80,10 +82,10 @@ const MASTER_KEY_CHECK_TEXT: &[u8] = b"sigil master key check v1";
 
 impl Database {
     /// Opens `url`: `sqlite://PATH` (the file is created if missing) or `postgres://…`.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str) -> Result<Self, DatabaseError> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
-                .map_err(StoreError::Connect)?
+                .map_err(DatabaseError::Connect)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 // FULL: a commit that returned is on disk, even across a power cut.
@@ -94,7 +96,7 @@ impl Database {
                 .max_connections(8)
                 .connect_with(options)
                 .await
-                .map_err(StoreError::Connect)?;
+                .map_err(DatabaseError::Connect)?;
             Ok(Database::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
@@ -102,10 +104,10 @@ impl Database {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await
-                .map_err(StoreError::Connect)?;
+                .map_err(DatabaseError::Connect)?;
             Ok(Database::Postgres(pool))
         } else {
-            Err(StoreError::UnsupportedUrl(url.to_owned()))
+            Err(DatabaseError::UnsupportedUrl(url.to_owned()))
         }
     }
 
@@ -135,7 +137,7 @@ impl Database {
     }
 
     /// The schema version: the newest migration applied, 0 for an empty database.
-    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+    pub async fn schema_version(&self) -> Result<i64, DatabaseError> {
         const APPLIED: &str =
             "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
         let exists = match self {
@@ -159,22 +161,37 @@ impl Database {
 
     /// Applies the migrations this database lacks. Running it again does nothing. A schema newer
     /// than this build is refused, never written over.
-    pub async fn migrate(&self) -> Result<Migrated, StoreError> {
+    pub async fn migrate(&self) -> Result<Migrated, DatabaseError> {
         let from = self.schema_version().await?;
         let supported = self.supported_version();
         if from > supported {
-            return Err(StoreError::SchemaTooNew {
+            return Err(DatabaseError::SchemaTooNew {
                 found: from,
                 supported,
             });
         }
         let migrator = self.migrator();
-        let result = on_pool!(self, pool => migrator.run(pool).await);
+        let result = match self {
+            // SQLite's migrator takes no lock, so two first runs would both apply 0001. One
+            // `BEGIN IMMEDIATE` transaction around the whole run serialises them (the second
+            // waits, then finds nothing to do) and makes the upgrade all-or-nothing.
+            Database::Sqlite(pool) => {
+                async {
+                    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                    migrator.run(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+                .await
+            }
+            // PostgreSQL's migrator holds an advisory lock for the run.
+            Database::Postgres(pool) => migrator.run(pool).await,
+        };
         result.map_err(|e| match e {
             sqlx::migrate::MigrateError::VersionMissing(found) => {
-                StoreError::SchemaTooNew { found, supported }
+                DatabaseError::SchemaTooNew { found, supported }
             }
-            other => StoreError::Migrate(other),
+            other => DatabaseError::Migrate(other),
         })?;
         Ok(Migrated {
             from,
@@ -184,20 +201,20 @@ impl Database {
 
     /// Fails unless the schema is exactly the one this build expects: every command except
     /// `migrate` and `init` (which migrate first) checks this before touching data.
-    pub async fn check_schema(&self) -> Result<(), StoreError> {
+    pub async fn check_schema(&self) -> Result<(), DatabaseError> {
         let found = self.schema_version().await?;
         let supported = self.supported_version();
         match found.cmp(&supported) {
             std::cmp::Ordering::Equal => Ok(()),
-            std::cmp::Ordering::Greater => Err(StoreError::SchemaTooNew { found, supported }),
-            std::cmp::Ordering::Less => Err(StoreError::SchemaTooOld { found, supported }),
+            std::cmp::Ordering::Greater => Err(DatabaseError::SchemaTooNew { found, supported }),
+            std::cmp::Ordering::Less => Err(DatabaseError::SchemaTooOld { found, supported }),
         }
     }
 
     /// Checks `key` against the value the database keeps sealed under its master key. The first
     /// key ever checked is recorded (atomically: of two racing first checks, one key wins and
     /// the other is refused). `now` is Unix seconds.
-    pub async fn check_master_key(&self, key: &MasterKey, now: i64) -> Result<(), StoreError> {
+    pub async fn check_master_key(&self, key: &MasterKey, now: i64) -> Result<(), DatabaseError> {
         const RECORD: &str = "INSERT INTO sigil_meta (name, value, updated_at) VALUES ($1, $2, $3) \
                               ON CONFLICT (name) DO NOTHING";
         const READ: &str = "SELECT value FROM sigil_meta WHERE name = $1";
@@ -214,10 +231,10 @@ impl Database {
         });
         let stored = base64_simd::URL_SAFE_NO_PAD
             .decode_to_vec(stored.as_bytes())
-            .map_err(|_| StoreError::WrongMasterKey)?;
+            .map_err(|_| DatabaseError::WrongMasterKey)?;
         match key.open(MASTER_KEY_CHECK, &stored)?.as_slice() {
             text if text == MASTER_KEY_CHECK_TEXT => Ok(()),
-            _ => Err(StoreError::WrongMasterKey),
+            _ => Err(DatabaseError::WrongMasterKey),
         }
     }
 }

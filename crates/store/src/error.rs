@@ -1,8 +1,11 @@
-//! What can go wrong when opening, migrating or protecting the database.
+//! What can go wrong when opening, migrating or protecting the database, and how `sqlx` errors
+//! become the `Store` contract's errors.
+
+use sigil_core::{Conflict, StoreError};
 
 /// A storage error. Messages are one sentence saying what to do.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum DatabaseError {
     /// The database URL is not `sqlite:…` or `postgres://…`.
     #[error("database URL {0:?} is neither sqlite://PATH nor postgres://…")]
     UnsupportedUrl(String),
@@ -45,4 +48,44 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+}
+
+/// `sqlx` errors as the contract's [`StoreError`]: a failing database is a backend failure.
+pub(crate) trait OrBackend<T> {
+    /// Maps any database error to [`StoreError::Backend`].
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T> OrBackend<T> for Result<T, sqlx::Error> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+}
+
+/// A failed write as the contract's error: a unique violation becomes the [`Conflict`] that
+/// `which` picks from the index or constraint named in the error (index names say which
+/// column they guard), a foreign-key violation becomes [`StoreError::NotFound`] of `missing`.
+pub(crate) fn write_error(
+    e: sqlx::Error,
+    which: impl Fn(&str) -> Conflict,
+    missing: &'static str,
+) -> StoreError {
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            let hint = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
+            return StoreError::Conflict(which(&hint));
+        }
+        if d.is_foreign_key_violation() {
+            return StoreError::NotFound(missing);
+        }
+    }
+    StoreError::Backend(Box::new(e))
+}
+
+/// A stored value that does not parse.
+pub(crate) fn corrupt(what: &'static str, why: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        why: why.to_string(),
+    }
 }

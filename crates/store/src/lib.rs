@@ -1,15 +1,33 @@
 //! `sigil-store`: where Sigil keeps what it knows, on SQLite (the embedded default) or
 //! PostgreSQL (several nodes, one database).
 //!
-//! Today it opens either backend, versions and applies each backend's migrations
+//! [`Database`] opens either backend, versions and applies each backend's migrations
 //! (`migrations/sqlite`, `migrations/postgres`), refuses a schema newer than the build, and
-//! guards the master key. The `Store` trait's implementations join it as the model lands.
+//! guards the master key. [`SqlStore`] implements `sigil_core::Store` on it.
 #![warn(missing_docs)]
 
 mod database;
 mod error;
 mod master_key;
+mod sql_store;
+
+mod apis;
+mod clients;
+mod codec;
+mod codes;
+mod connections;
+mod device;
+mod keys;
+mod logs;
+mod purge;
+mod rbac;
+mod refresh;
+mod sessions;
+mod tenant;
+mod tickets;
+mod users;
 
 pub use database::{Backend, Database, Migrated};
-pub use error::StoreError;
+pub use error::DatabaseError;
 pub use master_key::{MASTER_KEY_FILE, MasterKey, MasterKeySource};
+pub use sql_store::SqlStore;

@@ -16,7 +16,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64_simd::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
 
-use crate::StoreError;
+use crate::DatabaseError;
 
 /// Bytes of key material.
 const KEY_LEN: usize = 32;
@@ -47,13 +47,13 @@ impl fmt::Debug for MasterKey {
     }
 }
 
-fn key_error(message: impl Into<String>) -> StoreError {
-    StoreError::MasterKey(message.into())
+fn key_error(message: impl Into<String>) -> DatabaseError {
+    DatabaseError::MasterKey(message.into())
 }
 
 impl MasterKey {
     /// A key from 32 bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, StoreError> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DatabaseError> {
         if bytes.len() != KEY_LEN {
             return Err(key_error(format!(
                 "a master key is {KEY_LEN} bytes, this one is {}",
@@ -69,7 +69,7 @@ impl MasterKey {
     }
 
     /// A fresh random key and its text form (unpadded base64url, as in `master.key`).
-    pub fn generate() -> Result<(Self, Zeroizing<String>), StoreError> {
+    pub fn generate() -> Result<(Self, Zeroizing<String>), DatabaseError> {
         let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
         SystemRandom::new()
             .fill(bytes.as_mut())
@@ -80,7 +80,7 @@ impl MasterKey {
 
     /// Parses the text form: 32 bytes as unpadded base64url (43 characters), surrounding
     /// whitespace ignored.
-    pub fn from_text(text: &str) -> Result<Self, StoreError> {
+    pub fn from_text(text: &str) -> Result<Self, DatabaseError> {
         let bytes = Zeroizing::new(URL_SAFE_NO_PAD.decode_to_vec(text.trim()).map_err(|_| {
             key_error("the master key must be 32 bytes as unpadded base64url (43 characters)")
         })?);
@@ -93,7 +93,7 @@ impl MasterKey {
         env: Option<&str>,
         data_dir: &Path,
         create: bool,
-    ) -> Result<(Self, MasterKeySource), StoreError> {
+    ) -> Result<(Self, MasterKeySource), DatabaseError> {
         if let Some(text) = env {
             let key =
                 Self::from_text(text).map_err(|e| key_error(format!("SIGIL_MASTER_KEY: {e}")))?;
@@ -108,8 +108,11 @@ impl MasterKey {
             )),
             Err(e) if e.kind() == ErrorKind::NotFound && create => {
                 let (key, text) = Self::generate()?;
-                write_key_file(&path, &text)?;
-                Ok((key, MasterKeySource::Created(path)))
+                if write_key_file(&path, &text)? {
+                    return Ok((key, MasterKeySource::Created(path)));
+                }
+                // Another process created the file first: its key is the one.
+                Self::load(None, data_dir, false)
             }
             Err(e) if e.kind() == ErrorKind::NotFound => Err(key_error(format!(
                 "no master key: set SIGIL_MASTER_KEY or create {} with `sigil init`",
@@ -121,7 +124,7 @@ impl MasterKey {
 
     /// Encrypts `plaintext`; `purpose` is bound to the result as associated data, so a value
     /// sealed for one use cannot be opened as another. Output: nonce ‖ ciphertext ‖ tag.
-    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
+    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Result<Vec<u8>, DatabaseError> {
         let mut nonce = [0u8; NONCE_LEN];
         self.rng
             .fill(&mut nonce)
@@ -141,18 +144,18 @@ impl MasterKey {
     }
 
     /// Decrypts what [`MasterKey::seal`] produced for the same `purpose`. Any change to the
-    /// bytes, the purpose or the key is [`StoreError::WrongMasterKey`].
-    pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    /// bytes, the purpose or the key is [`DatabaseError::WrongMasterKey`].
+    pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, DatabaseError> {
         let (nonce, body) = sealed
             .split_at_checked(NONCE_LEN)
-            .ok_or(StoreError::WrongMasterKey)?;
+            .ok_or(DatabaseError::WrongMasterKey)?;
         let nonce =
-            Nonce::try_assume_unique_for_key(nonce).map_err(|_| StoreError::WrongMasterKey)?;
+            Nonce::try_assume_unique_for_key(nonce).map_err(|_| DatabaseError::WrongMasterKey)?;
         let mut body = Zeroizing::new(body.to_vec());
         let len = self
             .key
             .open_in_place(nonce, Aad::from(purpose.as_bytes()), &mut body)
-            .map_err(|_| StoreError::WrongMasterKey)?
+            .map_err(|_| DatabaseError::WrongMasterKey)?
             .len();
         body.truncate(len);
         Ok(body)
@@ -178,22 +181,41 @@ fn read_key_file(path: &Path) -> std::io::Result<Zeroizing<String>> {
     Ok(text)
 }
 
-/// Creates the key file with mode 0600; never overwrites one.
-fn write_key_file(path: &Path, text: &str) -> Result<(), StoreError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| key_error(format!("cannot create {}: {e}", dir.display())))?;
-    }
+/// Creates the key file with mode 0600, complete or not at all, and never overwrites one: the
+/// key is written and synced to a private temporary file, which is then hard-linked into place
+/// (linking fails if the name exists, so of two racing creators exactly one wins and nobody
+/// ever reads a half-written key). Returns false when another process's file was there first.
+fn write_key_file(path: &Path, text: &str) -> Result<bool, DatabaseError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| key_error(format!("cannot create {}: {e}", dir.display())))?;
+    let mut nonce = [0u8; 8];
+    SystemRandom::new()
+        .fill(&mut nonce)
+        .map_err(|_| key_error("the system random generator failed"))?;
+    let temp = dir.join(format!(
+        ".{MASTER_KEY_FILE}.{}.{}",
+        std::process::id(),
+        u64::from_le_bytes(nonce)
+    ));
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .map_err(|e| key_error(format!("cannot create {}: {e}", path.display())))?;
-    writeln!(file, "{text}")
-        .and_then(|()| file.sync_all())
-        .map_err(|e| key_error(format!("cannot write {}: {e}", path.display())))
+    let written = options
+        .open(&temp)
+        .and_then(|mut file| {
+            writeln!(file, "{text}")?;
+            file.sync_all()
+        })
+        .map_err(|e| key_error(format!("cannot write {}: {e}", temp.display())));
+    let linked = written.and_then(|()| match std::fs::hard_link(&temp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(key_error(format!("cannot create {}: {e}", path.display()))),
+    });
+    let _ = std::fs::remove_file(&temp);
+    linked
 }
 
 #[cfg(test)]
@@ -211,11 +233,11 @@ mod tests {
         );
         assert!(matches!(
             other.open("signing-key", &sealed),
-            Err(StoreError::WrongMasterKey)
+            Err(DatabaseError::WrongMasterKey)
         ));
         assert!(matches!(
             key.open("check", &sealed),
-            Err(StoreError::WrongMasterKey)
+            Err(DatabaseError::WrongMasterKey)
         ));
         for i in 0..sealed.len() {
             let mut tampered = sealed.clone();

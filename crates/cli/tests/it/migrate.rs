@@ -15,7 +15,7 @@ fn migrate_creates_then_leaves_the_schema_alone() {
         &["migrate"],
         "",
         0,
-        &["sigil-data/sigil.db: schema migrated from version 0 to 1"],
+        &["sigil-data/sigil.db: schema migrated from version 0 to "],
         &[],
     );
     assert!(dir.join("sigil-data/sigil.db").exists());
@@ -33,7 +33,7 @@ fn migrate_creates_then_leaves_the_schema_alone() {
         &["migrate"],
         "",
         0,
-        &["schema already at version 1; nothing to do"],
+        &["schema already at version ", "; nothing to do"],
         &[],
     );
     check(
@@ -47,7 +47,7 @@ fn migrate_creates_then_leaves_the_schema_alone() {
         ],
         "",
         0,
-        &["custom.db: schema migrated from version 0 to 1"],
+        &["custom.db: schema migrated from version 0 to "],
         &[],
     );
 }
@@ -62,7 +62,7 @@ fn a_wrong_master_key_is_refused() {
         &["migrate"],
         "",
         0,
-        &["version 0 to 1"],
+        &["from version 0 to "],
         &[],
     );
     check_env(

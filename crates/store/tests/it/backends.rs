@@ -1,9 +1,11 @@
-//! Fresh, isolated databases for each test on each backend.
+//! Fresh, isolated databases for each test on each backend, and the helpers that run a test
+//! body once per backend (on a bare database, or on an opened `SqlStore`).
 
 use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sigil_store::{Backend, Database};
+use sigil_core::UnixTime;
+use sigil_store::{Backend, Database, MasterKey, SqlStore};
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 /// Says once per test binary whether PostgreSQL is in the run.
@@ -106,4 +108,66 @@ pub(crate) async fn fresh(backend: Backend) -> Fresh {
             }
         }
     }
+}
+
+/// Runs `test` once per backend on a new, empty (unmigrated) database, then drops it.
+pub(crate) async fn on_every_backend<F, Fut>(test: F)
+where
+    F: Fn(Fresh) -> Fut,
+    Fut: std::future::Future<Output = Fresh>,
+{
+    for backend in backends_announced() {
+        let fresh = fresh(backend).await;
+        test(fresh).await.finish().await;
+    }
+}
+
+/// Runs `test` once per backend on a migrated database opened as a [`SqlStore`] (with a new
+/// master key), then drops the database. The store's `database()` is there for raw checks.
+///
+/// Each run is a task of its own, so that a failure on one backend does not keep the others
+/// from running: every backend's verdict is in the output, and the first panic is re-raised
+/// at the end.
+pub(crate) async fn on_every_store<F, Fut>(test: F)
+where
+    F: Fn(SqlStore) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut failed = Vec::new();
+    for backend in backends_announced() {
+        let fresh = fresh(backend).await;
+        let store = open_store(&fresh).await;
+        let verdict = tokio::spawn(test(store)).await;
+        fresh.finish().await;
+        if let Err(e) = verdict {
+            eprintln!("--- FAILED on {backend:?}");
+            failed.push(e);
+        }
+    }
+    match failed
+        .into_iter()
+        .next()
+        .map(tokio::task::JoinError::try_into_panic)
+    {
+        None => {}
+        Some(Ok(panic)) => std::panic::resume_unwind(panic),
+        Some(Err(e)) => panic!("the test task did not finish: {e}"),
+    }
+}
+
+/// Migrates `fresh` and opens it as a store under a new master key.
+pub(crate) async fn open_store(fresh: &Fresh) -> SqlStore {
+    fresh.db.migrate().await.expect("migrate");
+    let (key, _) = MasterKey::generate().expect("master key");
+    SqlStore::open(fresh.db.clone(), key, UnixTime(crate::fixtures::NOW))
+        .await
+        .expect("open the store")
+}
+
+/// [`all`], saying which backend each run is on: the harness captures this and shows it
+/// with a failure, so a panic deep in a shared test body still names its backend.
+fn backends_announced() -> impl Iterator<Item = Backend> {
+    all()
+        .into_iter()
+        .inspect(|backend| eprintln!("--- on {backend:?}"))
 }

@@ -6,4 +6,11 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod backends;
+mod fixtures;
+
+mod atomic;
+mod durability;
+mod model;
+mod purge;
+mod scale;
 mod schema;

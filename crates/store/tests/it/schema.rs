@@ -1,21 +1,9 @@
 //! Migrations, schema versions and the master-key check, on every backend.
 
-use sigil_store::{Backend, Database, MasterKey, StoreError};
+use sigil_store::{Backend, Database, DatabaseError, MasterKey};
 
-use crate::backends;
-
-const NOW: i64 = 1_800_000_000;
-
-async fn on_every_backend<F, Fut>(test: F)
-where
-    F: Fn(backends::Fresh) -> Fut,
-    Fut: std::future::Future<Output = backends::Fresh>,
-{
-    for backend in backends::all() {
-        let fresh = backends::fresh(backend).await;
-        test(fresh).await.finish().await;
-    }
-}
+use crate::backends::{self, on_every_backend};
+use crate::fixtures::NOW;
 
 #[tokio::test]
 async fn migrate_is_versioned_and_idempotent() {
@@ -24,7 +12,7 @@ async fn migrate_is_versioned_and_idempotent() {
         assert_eq!(db.schema_version().await.unwrap(), 0);
         assert!(matches!(
             db.check_schema().await,
-            Err(StoreError::SchemaTooOld { found: 0, .. })
+            Err(DatabaseError::SchemaTooOld { found: 0, .. })
         ));
         let first = db.migrate().await.unwrap();
         assert_eq!((first.from, first.to), (0, db.supported_version()));
@@ -53,7 +41,7 @@ async fn a_newer_schema_is_refused_not_written_over() {
         };
         for result in [f.db.migrate().await.map(|_| ()), f.db.check_schema().await] {
             match result {
-                Err(StoreError::SchemaTooNew { found: 9999, supported }) => {
+                Err(DatabaseError::SchemaTooNew { found: 9999, supported }) => {
                     assert_eq!(supported, f.db.supported_version());
                 }
                 other => panic!("{:?}: {other:?}", f.db.backend()),
@@ -76,7 +64,7 @@ async fn the_first_master_key_is_recorded_and_others_are_refused() {
         f.db.check_master_key(&key, NOW + 1).await.unwrap();
         assert!(matches!(
             f.db.check_master_key(&other, NOW).await,
-            Err(StoreError::WrongMasterKey)
+            Err(DatabaseError::WrongMasterKey)
         ));
         // A second pool on the same database sees the same record.
         let again = Database::connect(&f.url).await.unwrap();
@@ -106,7 +94,7 @@ async fn racing_first_master_keys_have_exactly_one_winner() {
         assert!(
             results
                 .iter()
-                .all(|r| matches!(r, Ok(()) | Err(StoreError::WrongMasterKey)))
+                .all(|r| matches!(r, Ok(()) | Err(DatabaseError::WrongMasterKey)))
         );
         f
     })
@@ -138,6 +126,9 @@ async fn sqlite_runs_in_wal_mode_with_full_sync() {
 async fn unsupported_urls_are_a_clear_error() {
     for url in ["mysql://x", "sqlite-ish", ""] {
         let err = Database::connect(url).await.unwrap_err();
-        assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{url}: {err}");
+        assert!(
+            matches!(err, DatabaseError::UnsupportedUrl(_)),
+            "{url}: {err}"
+        );
     }
 }

@@ -1,0 +1,174 @@
+//! Clients (applications). The secret is kept as its SHA-256 digest; the secret itself only
+//! while ID tokens are HS256-signed with it, sealed under the master key.
+
+use sigil_core::ids::ClientId;
+use sigil_core::model::{AppType, Client};
+use sigil_core::secret::ClientSecret;
+use sigil_core::store::{Page, Result};
+use sigil_core::{Conflict, StoreError, UnixTime};
+
+use crate::SqlStore;
+use crate::codec::{digest, from_json, open, seal, to_json};
+use crate::database::{Database, on_pool};
+use crate::error::{OrBackend as _, corrupt, write_error};
+
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT client_id, name, app_type, is_first_party, secret_digest, signing_secret, \
+             settings, created_at, updated_at FROM clients ",
+            $tail
+        )
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    client_id: String,
+    name: String,
+    app_type: String,
+    is_first_party: bool,
+    secret_digest: Option<Vec<u8>>,
+    signing_secret: Option<Vec<u8>>,
+    settings: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn purpose(client: &str) -> String {
+    format!("client signing secret:{client}")
+}
+
+impl Row {
+    fn into_model(self, store: &SqlStore) -> Result<Client> {
+        let signing_secret = self
+            .signing_secret
+            .map(|sealed| {
+                let plain = open(
+                    &store.key,
+                    "client secret",
+                    &purpose(&self.client_id),
+                    &sealed,
+                )?;
+                String::from_utf8(plain.to_vec())
+                    .map(ClientSecret::new)
+                    .map_err(|e| corrupt("client secret", e))
+            })
+            .transpose()?;
+        Ok(Client {
+            app_type: AppType::parse(&self.app_type)
+                .ok_or_else(|| corrupt("client", format!("app_type {:?}", self.app_type)))?,
+            secret_digest: self
+                .secret_digest
+                .map(|d| digest("client secret digest", &d))
+                .transpose()?,
+            signing_secret,
+            settings: from_json("client settings", &self.settings)?,
+            client_id: ClientId(self.client_id),
+            name: self.name,
+            is_first_party: self.is_first_party,
+            created_at: UnixTime(self.created_at),
+            updated_at: UnixTime(self.updated_at),
+        })
+    }
+}
+
+struct Values {
+    settings: String,
+    secret_digest: Option<Vec<u8>>,
+    signing_secret: Option<Vec<u8>>,
+}
+
+fn values(store: &SqlStore, client: &Client) -> Result<Values> {
+    Ok(Values {
+        settings: to_json("client settings", &client.settings)?,
+        secret_digest: client.secret_digest.as_ref().map(|d| d.0.to_vec()),
+        signing_secret: client
+            .signing_secret
+            .as_ref()
+            .map(|s| {
+                seal(
+                    &store.key,
+                    &purpose(client.client_id.as_str()),
+                    s.expose().as_bytes(),
+                )
+            })
+            .transpose()?,
+    })
+}
+
+pub(crate) async fn create_client(store: &SqlStore, client: &Client) -> Result<()> {
+    const SQL: &str = "INSERT INTO clients (client_id, name, app_type, is_first_party, \
+         secret_digest, signing_secret, settings, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    let v = values(store, client)?;
+    on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(client.client_id.as_str())
+        .bind(&client.name)
+        .bind(client.app_type.as_str())
+        .bind(client.is_first_party)
+        .bind(v.secret_digest)
+        .bind(v.signing_secret)
+        .bind(v.settings)
+        .bind(client.created_at.0)
+        .bind(client.updated_at.0)
+        .execute(pool)
+        .await
+        .map_err(|e| write_error(e, |_| Conflict::Client, "client"))?
+        .rows_affected());
+    Ok(())
+}
+
+pub(crate) async fn client(store: &SqlStore, id: &ClientId) -> Result<Option<Client>> {
+    let row: Option<Row> = on_pool!(&store.db, pool => sqlx::query_as(select!("WHERE client_id = $1"))
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await
+        .db()?);
+    row.map(|r| r.into_model(store)).transpose()
+}
+
+pub(crate) async fn list_clients(store: &SqlStore, page: Page) -> Result<Vec<Client>> {
+    let rows: Vec<Row> = on_pool!(&store.db, pool =>
+        sqlx::query_as(select!("ORDER BY created_at, client_id LIMIT $1 OFFSET $2"))
+            .bind(page.limit())
+            .bind(page.offset())
+            .fetch_all(pool)
+            .await
+            .db()?);
+    rows.into_iter().map(|r| r.into_model(store)).collect()
+}
+
+pub(crate) async fn update_client(store: &SqlStore, client: &Client) -> Result<()> {
+    const SQL: &str = "UPDATE clients SET name = $2, app_type = $3, is_first_party = $4, \
+         secret_digest = $5, signing_secret = $6, settings = $7, updated_at = $8 \
+         WHERE client_id = $1";
+    let v = values(store, client)?;
+    let done = on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(client.client_id.as_str())
+        .bind(&client.name)
+        .bind(client.app_type.as_str())
+        .bind(client.is_first_party)
+        .bind(v.secret_digest)
+        .bind(v.signing_secret)
+        .bind(v.settings)
+        .bind(client.updated_at.0)
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound("client"));
+    }
+    Ok(())
+}
+
+pub(crate) async fn delete_client(store: &SqlStore, id: &ClientId) -> Result<()> {
+    const SQL: &str = "DELETE FROM clients WHERE client_id = $1";
+    let done = on_pool!(&store.db, pool =>
+        sqlx::query(SQL).bind(id.as_str()).execute(pool).await.db()?.rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound("client"));
+    }
+    Ok(())
+}

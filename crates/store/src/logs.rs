@@ -1,0 +1,184 @@
+//! Log events. The id is the row's sequence number, zero-padded to 20 digits so that ids sort
+//! as text in the order they were written (checkpoint paging with `from`).
+
+use sigil_core::StoreError;
+use sigil_core::ids::{ClientId, LogId, UserId};
+use sigil_core::model::{LogEvent, LogQuery, LogType, NewLogEvent};
+use sigil_core::store::{Page, Result};
+use sqlx::AssertSqlSafe;
+
+use crate::SqlStore;
+use crate::codec::{Filter, from_json, to_json};
+use crate::database::{Database, on_pool};
+use crate::error::OrBackend as _;
+
+macro_rules! columns {
+    () => {
+        "seq, date_ms, type, description, client_id, client_name, user_id, user_name, \
+         connection, audience, scope, ip, user_agent, details"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    seq: i64,
+    date_ms: i64,
+    #[sqlx(rename = "type")]
+    log_type: Option<String>,
+    description: Option<String>,
+    client_id: Option<String>,
+    client_name: Option<String>,
+    user_id: Option<String>,
+    user_name: Option<String>,
+    connection: Option<String>,
+    audience: Option<String>,
+    scope: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    details: String,
+}
+
+fn log_id(seq: i64) -> LogId {
+    LogId(format!("{seq:020}"))
+}
+
+/// The sequence number in an id; `None` for ids Sigil never handed out.
+fn seq(id: &LogId) -> Option<i64> {
+    id.0.parse().ok().filter(|s: &i64| *s > 0)
+}
+
+impl Row {
+    fn into_model(self) -> Result<LogEvent> {
+        Ok(LogEvent {
+            log_id: log_id(self.seq),
+            event: NewLogEvent {
+                date_ms: self.date_ms,
+                log_type: self.log_type.map(LogType),
+                description: self.description,
+                client_id: self.client_id.map(ClientId),
+                client_name: self.client_name,
+                user_id: self.user_id.map(UserId),
+                user_name: self.user_name,
+                connection: self.connection,
+                audience: self.audience,
+                scope: self.scope,
+                ip: self.ip,
+                user_agent: self.user_agent,
+                details: from_json("log details", &self.details)?,
+            },
+        })
+    }
+}
+
+pub(crate) async fn append_log(store: &SqlStore, event: &NewLogEvent) -> Result<LogId> {
+    const SQL: &str = "INSERT INTO logs (date_ms, type, description, client_id, client_name, \
+         user_id, user_name, connection, audience, scope, ip, user_agent, details) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq";
+    let details = to_json("log details", &event.details)?;
+    let seq: i64 = on_pool!(&store.db, pool => sqlx::query_scalar(SQL)
+        .bind(event.date_ms)
+        .bind(event.log_type.as_ref().map(|t| t.0.clone()))
+        .bind(event.description.as_deref())
+        .bind(event.client_id.as_ref().map(|c| c.0.clone()))
+        .bind(event.client_name.as_deref())
+        .bind(event.user_id.as_ref().map(|u| u.0.clone()))
+        .bind(event.user_name.as_deref())
+        .bind(event.connection.as_deref())
+        .bind(event.audience.as_deref())
+        .bind(event.scope.as_deref())
+        .bind(event.ip.as_deref())
+        .bind(event.user_agent.as_deref())
+        .bind(details)
+        .fetch_one(pool)
+        .await
+        .db()?);
+    Ok(log_id(seq))
+}
+
+pub(crate) async fn log(store: &SqlStore, id: &LogId) -> Result<Option<LogEvent>> {
+    const SQL: &str = concat!("SELECT ", columns!(), " FROM logs WHERE seq = $1");
+    let Some(seq) = seq(id) else {
+        return Ok(None);
+    };
+    let row: Option<Row> = on_pool!(&store.db, pool =>
+        sqlx::query_as(SQL).bind(seq).fetch_optional(pool).await.db()?);
+    row.map(Row::into_model).transpose()
+}
+
+fn filter(query: &LogQuery) -> Filter {
+    Filter::default()
+        .eq("type", query.log_type.as_ref().map(|t| t.0.clone()))
+        .eq("user_id", query.user_id.as_ref().map(|u| u.0.clone()))
+        .eq("client_id", query.client_id.as_ref().map(|c| c.0.clone()))
+}
+
+pub(crate) async fn list_logs(
+    store: &SqlStore,
+    query: &LogQuery,
+    page: Page,
+) -> Result<Vec<LogEvent>> {
+    let filter = filter(query);
+    let n = filter.next();
+    let sql = format!(
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM logs {} ORDER BY seq DESC LIMIT ${} OFFSET ${}"
+        ),
+        filter.clause(None),
+        n,
+        n + 1
+    );
+    let rows: Vec<Row> = on_pool!(&store.db, pool => {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        for v in &filter.values {
+            q = q.bind(v.clone());
+        }
+        q.bind(page.limit()).bind(page.offset()).fetch_all(pool).await.db()?
+    });
+    rows.into_iter().map(Row::into_model).collect()
+}
+
+pub(crate) async fn logs_from(
+    store: &SqlStore,
+    query: &LogQuery,
+    from: Option<&LogId>,
+    take: u32,
+) -> Result<Vec<LogEvent>> {
+    let after = match from {
+        None => 0,
+        Some(id) => seq(id).ok_or(StoreError::NotFound("log event"))?,
+    };
+    let filter = filter(query);
+    let n = filter.next();
+    let sql = format!(
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM logs {} ORDER BY seq LIMIT ${}"
+        ),
+        filter.clause(Some(&format!("seq > ${n}"))),
+        n + 1
+    );
+    let rows: Vec<Row> = on_pool!(&store.db, pool => {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        for v in &filter.values {
+            q = q.bind(v.clone());
+        }
+        q.bind(after).bind(i64::from(take)).fetch_all(pool).await.db()?
+    });
+    rows.into_iter().map(Row::into_model).collect()
+}
+
+pub(crate) async fn count_logs(store: &SqlStore, query: &LogQuery) -> Result<u64> {
+    let filter = filter(query);
+    let sql = format!("SELECT COUNT(*) FROM logs {}", filter.clause(None));
+    let count: i64 = on_pool!(&store.db, pool => {
+        let mut q = sqlx::query_scalar(AssertSqlSafe(sql));
+        for v in &filter.values {
+            q = q.bind(v.clone());
+        }
+        q.fetch_one(pool).await.db()?
+    });
+    Ok(u64::try_from(count).unwrap_or(0))
+}

@@ -1,0 +1,478 @@
+//! [`SqlStore`]: the [`Store`] contract on SQLite or PostgreSQL. This file is the table of
+//! contents: each operation lives in the module named after its domain noun, with SQL written
+//! once for both backends wherever they agree (`on_pool!`) and split only where they differ.
+
+use std::sync::Arc;
+
+use sigil_core::ids::{
+    ClientGrantId, ClientId, ConnectionId, ConsentId, FamilyId, LogId, ResourceServerId, RoleId,
+    SessionId, UserId,
+};
+use sigil_core::model::{
+    AuthorizationCode, Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus,
+    LogEvent, LogQuery, NewLogEvent, Permission, RefreshToken, ResourceServer, Role, Session,
+    SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
+};
+use sigil_core::secret::SecretDigest;
+use sigil_core::store::{Page, Purged, Result};
+use sigil_core::{Store, UnixTime};
+
+use crate::{
+    Database, DatabaseError, MasterKey, apis, clients, codes, connections, device, keys, logs,
+    purge, rbac, refresh, sessions, tenant, tickets, users,
+};
+
+/// Sigil's store on an open, migrated database whose master key has been checked.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pub(crate) db: Database,
+    pub(crate) key: Arc<MasterKey>,
+}
+
+impl SqlStore {
+    /// Checks that `db` has this build's schema and that `key` is the master key it was set up
+    /// with (recording it if the database has none yet), then wraps it.
+    pub async fn open(
+        db: Database,
+        key: MasterKey,
+        now: UnixTime,
+    ) -> std::result::Result<Self, DatabaseError> {
+        db.check_schema().await?;
+        db.check_master_key(&key, now.0).await?;
+        Ok(SqlStore {
+            db,
+            key: Arc::new(key),
+        })
+    }
+
+    /// The database underneath.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+}
+
+impl Store for SqlStore {
+    async fn tenant_settings(&self) -> Result<Option<TenantSettings>> {
+        tenant::tenant_settings(self).await
+    }
+
+    async fn init_tenant_settings(
+        &self,
+        settings: &TenantSettings,
+        now: UnixTime,
+    ) -> Result<TenantSettings> {
+        tenant::init_tenant_settings(self, settings, now).await
+    }
+
+    async fn put_tenant_settings(&self, settings: &TenantSettings, now: UnixTime) -> Result<()> {
+        tenant::put_tenant_settings(self, settings, now).await
+    }
+
+    async fn create_connection(&self, connection: &Connection) -> Result<()> {
+        connections::create_connection(self, connection).await
+    }
+
+    async fn connection(&self, id: &ConnectionId) -> Result<Option<Connection>> {
+        connections::connection(self, id).await
+    }
+
+    async fn connection_by_name(&self, name: &str) -> Result<Option<Connection>> {
+        connections::connection_by_name(self, name).await
+    }
+
+    async fn list_connections(&self) -> Result<Vec<Connection>> {
+        connections::list_connections(self).await
+    }
+
+    async fn update_connection(&self, connection: &Connection) -> Result<()> {
+        connections::update_connection(self, connection).await
+    }
+
+    async fn create_user(&self, user: &User) -> Result<()> {
+        users::create_user(self, user).await
+    }
+
+    async fn import_users(
+        &self,
+        users: &[User],
+    ) -> Result<Vec<std::result::Result<(), sigil_core::Conflict>>> {
+        users::import(self, users).await
+    }
+
+    async fn user(&self, id: &UserId) -> Result<Option<User>> {
+        users::user(self, id).await
+    }
+
+    async fn user_by_email(&self, connection: &ConnectionId, email: &str) -> Result<Option<User>> {
+        users::user_by_email(self, connection, email).await
+    }
+
+    async fn user_by_username(
+        &self,
+        connection: &ConnectionId,
+        username: &str,
+    ) -> Result<Option<User>> {
+        users::user_by_username(self, connection, username).await
+    }
+
+    async fn list_users(&self, query: &UserQuery, page: Page) -> Result<Vec<User>> {
+        users::list_users(self, query, page).await
+    }
+
+    async fn count_users(&self, query: &UserQuery) -> Result<u64> {
+        users::count_users(self, query).await
+    }
+
+    async fn update_user(&self, user: &User) -> Result<()> {
+        users::update_user(self, user).await
+    }
+
+    async fn delete_user(&self, id: &UserId) -> Result<()> {
+        users::delete_user(self, id).await
+    }
+
+    async fn record_login(&self, id: &UserId, ip: Option<&str>, now: UnixTime) -> Result<()> {
+        users::record_login(self, id, ip, now).await
+    }
+
+    async fn create_client(&self, client: &Client) -> Result<()> {
+        clients::create_client(self, client).await
+    }
+
+    async fn client(&self, id: &ClientId) -> Result<Option<Client>> {
+        clients::client(self, id).await
+    }
+
+    async fn list_clients(&self, page: Page) -> Result<Vec<Client>> {
+        clients::list_clients(self, page).await
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<()> {
+        clients::update_client(self, client).await
+    }
+
+    async fn delete_client(&self, id: &ClientId) -> Result<()> {
+        clients::delete_client(self, id).await
+    }
+
+    async fn create_resource_server(&self, api: &ResourceServer) -> Result<()> {
+        apis::create_resource_server(self, api).await
+    }
+
+    async fn resource_server(&self, id: &ResourceServerId) -> Result<Option<ResourceServer>> {
+        apis::resource_server(self, id).await
+    }
+
+    async fn resource_server_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<ResourceServer>> {
+        apis::resource_server_by_identifier(self, identifier).await
+    }
+
+    async fn list_resource_servers(&self, page: Page) -> Result<Vec<ResourceServer>> {
+        apis::list_resource_servers(self, page).await
+    }
+
+    async fn update_resource_server(&self, api: &ResourceServer) -> Result<()> {
+        apis::update_resource_server(self, api).await
+    }
+
+    async fn delete_resource_server(&self, id: &ResourceServerId) -> Result<()> {
+        apis::delete_resource_server(self, id).await
+    }
+
+    async fn create_client_grant(&self, grant: &ClientGrant) -> Result<()> {
+        apis::create_client_grant(self, grant).await
+    }
+
+    async fn client_grant(&self, id: &ClientGrantId) -> Result<Option<ClientGrant>> {
+        apis::client_grant(self, id).await
+    }
+
+    async fn client_grant_for(
+        &self,
+        client: &ClientId,
+        audience: &str,
+    ) -> Result<Option<ClientGrant>> {
+        apis::client_grant_for(self, client, audience).await
+    }
+
+    async fn list_client_grants(
+        &self,
+        client: Option<&ClientId>,
+        audience: Option<&str>,
+        page: Page,
+    ) -> Result<Vec<ClientGrant>> {
+        apis::list_client_grants(self, client, audience, page).await
+    }
+
+    async fn update_client_grant(&self, id: &ClientGrantId, scope: &[String]) -> Result<()> {
+        apis::update_client_grant(self, id, scope).await
+    }
+
+    async fn delete_client_grant(&self, id: &ClientGrantId) -> Result<()> {
+        apis::delete_client_grant(self, id).await
+    }
+
+    async fn create_role(&self, role: &Role) -> Result<()> {
+        rbac::create_role(self, role).await
+    }
+
+    async fn role(&self, id: &RoleId) -> Result<Option<Role>> {
+        rbac::role(self, id).await
+    }
+
+    async fn list_roles(&self, page: Page) -> Result<Vec<Role>> {
+        rbac::list_roles(self, page).await
+    }
+
+    async fn update_role(&self, role: &Role) -> Result<()> {
+        rbac::update_role(self, role).await
+    }
+
+    async fn delete_role(&self, id: &RoleId) -> Result<()> {
+        rbac::delete_role(self, id).await
+    }
+
+    async fn add_role_permissions(&self, role: &RoleId, permissions: &[Permission]) -> Result<()> {
+        rbac::add_role_permissions(self, role, permissions).await
+    }
+
+    async fn remove_role_permissions(
+        &self,
+        role: &RoleId,
+        permissions: &[Permission],
+    ) -> Result<()> {
+        rbac::remove_role_permissions(self, role, permissions).await
+    }
+
+    async fn role_permissions(&self, role: &RoleId) -> Result<Vec<Permission>> {
+        rbac::role_permissions(self, role).await
+    }
+
+    async fn assign_user_roles(&self, user: &UserId, roles: &[RoleId]) -> Result<()> {
+        rbac::assign_user_roles(self, user, roles).await
+    }
+
+    async fn remove_user_roles(&self, user: &UserId, roles: &[RoleId]) -> Result<()> {
+        rbac::remove_user_roles(self, user, roles).await
+    }
+
+    async fn user_roles(&self, user: &UserId) -> Result<Vec<Role>> {
+        rbac::user_roles(self, user).await
+    }
+
+    async fn role_users(&self, role: &RoleId, page: Page) -> Result<Vec<UserId>> {
+        rbac::role_users(self, role, page).await
+    }
+
+    async fn add_user_permissions(&self, user: &UserId, permissions: &[Permission]) -> Result<()> {
+        rbac::add_user_permissions(self, user, permissions).await
+    }
+
+    async fn remove_user_permissions(
+        &self,
+        user: &UserId,
+        permissions: &[Permission],
+    ) -> Result<()> {
+        rbac::remove_user_permissions(self, user, permissions).await
+    }
+
+    async fn user_permissions(&self, user: &UserId) -> Result<Vec<Permission>> {
+        rbac::user_permissions(self, user).await
+    }
+
+    async fn effective_permissions(&self, user: &UserId, audience: &str) -> Result<Vec<String>> {
+        rbac::effective_permissions(self, user, audience).await
+    }
+
+    async fn put_consent(&self, consent: &Consent) -> Result<Consent> {
+        rbac::put_consent(self, consent).await
+    }
+
+    async fn consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+        audience: &str,
+    ) -> Result<Option<Consent>> {
+        rbac::consent(self, user, client, audience).await
+    }
+
+    async fn list_consents(
+        &self,
+        user: Option<&UserId>,
+        client: Option<&ClientId>,
+        page: Page,
+    ) -> Result<Vec<Consent>> {
+        rbac::list_consents(self, user, client, page).await
+    }
+
+    async fn delete_consent(&self, id: &ConsentId) -> Result<()> {
+        rbac::delete_consent(self, id).await
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<()> {
+        sessions::create_session(self, session).await
+    }
+
+    async fn session(&self, id: &SessionId) -> Result<Option<Session>> {
+        sessions::session(self, id).await
+    }
+
+    async fn session_by_cookie(&self, cookie: &SecretDigest) -> Result<Option<Session>> {
+        sessions::session_by_cookie(self, cookie).await
+    }
+
+    async fn touch_session(
+        &self,
+        id: &SessionId,
+        now: UnixTime,
+        idle_expires_at: UnixTime,
+        client: Option<&ClientId>,
+    ) -> Result<()> {
+        sessions::touch_session(self, id, now, idle_expires_at, client).await
+    }
+
+    async fn delete_session(&self, id: &SessionId) -> Result<()> {
+        sessions::delete_session(self, id).await
+    }
+
+    async fn delete_user_sessions(&self, user: &UserId) -> Result<u64> {
+        sessions::delete_user_sessions(self, user).await
+    }
+
+    async fn create_code(&self, code: &AuthorizationCode) -> Result<()> {
+        codes::create_code(self, code).await
+    }
+
+    async fn redeem_code(&self, digest: &SecretDigest, now: UnixTime) -> Result<AuthorizationCode> {
+        codes::redeem_code(self, digest, now).await
+    }
+
+    async fn create_refresh_token(&self, token: &RefreshToken) -> Result<()> {
+        refresh::create_refresh_token(self, token).await
+    }
+
+    async fn refresh_token(&self, digest: &SecretDigest) -> Result<Option<RefreshToken>> {
+        refresh::refresh_token(self, digest).await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: &SecretDigest,
+        new: &RefreshToken,
+        now: UnixTime,
+    ) -> Result<RefreshToken> {
+        refresh::rotate_refresh_token(self, old, new, now).await
+    }
+
+    async fn touch_refresh_token(
+        &self,
+        digest: &SecretDigest,
+        idle_expires_at: Option<UnixTime>,
+    ) -> Result<()> {
+        refresh::touch_refresh_token(self, digest, idle_expires_at).await
+    }
+
+    async fn revoke_refresh_token(&self, digest: &SecretDigest, now: UnixTime) -> Result<bool> {
+        refresh::revoke_refresh_token(self, digest, now).await
+    }
+
+    async fn revoke_refresh_family(&self, family: &FamilyId, now: UnixTime) -> Result<u64> {
+        refresh::revoke_refresh_family(self, family, now).await
+    }
+
+    async fn revoke_user_refresh_tokens(
+        &self,
+        user: &UserId,
+        client: Option<&ClientId>,
+        now: UnixTime,
+    ) -> Result<u64> {
+        refresh::revoke_user_refresh_tokens(self, user, client, now).await
+    }
+
+    async fn create_device_code(&self, code: &DeviceCode) -> Result<()> {
+        device::create_device_code(self, code).await
+    }
+
+    async fn device_code_by_user_code(&self, user_code: &str) -> Result<Option<DeviceCode>> {
+        device::device_code_by_user_code(self, user_code).await
+    }
+
+    async fn decide_device_code(
+        &self,
+        user_code: &str,
+        decision: &DeviceStatus,
+        now: UnixTime,
+    ) -> Result<()> {
+        device::decide_device_code(self, user_code, decision, now).await
+    }
+
+    async fn poll_device_code(&self, digest: &SecretDigest, now: UnixTime) -> Result<DeviceCode> {
+        device::poll_device_code(self, digest, now).await
+    }
+
+    async fn create_ticket(&self, ticket: &Ticket) -> Result<()> {
+        tickets::create_ticket(self, ticket).await
+    }
+
+    async fn ticket(&self, digest: &SecretDigest) -> Result<Option<Ticket>> {
+        tickets::ticket(self, digest).await
+    }
+
+    async fn consume_ticket(
+        &self,
+        digest: &SecretDigest,
+        kind: TicketKind,
+        now: UnixTime,
+    ) -> Result<Ticket> {
+        tickets::consume_ticket(self, digest, kind, now).await
+    }
+
+    async fn create_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
+        keys::create_signing_key(self, key).await
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+        keys::signing_keys(self).await
+    }
+
+    async fn rotate_signing_keys(&self, next: &SigningKeyRecord, now: UnixTime) -> Result<()> {
+        keys::rotate_signing_keys(self, next, now).await
+    }
+
+    async fn revoke_signing_key(&self, kid: &str, now: UnixTime) -> Result<()> {
+        keys::revoke_signing_key(self, kid, now).await
+    }
+
+    async fn append_log(&self, event: &NewLogEvent) -> Result<LogId> {
+        logs::append_log(self, event).await
+    }
+
+    async fn log(&self, id: &LogId) -> Result<Option<LogEvent>> {
+        logs::log(self, id).await
+    }
+
+    async fn list_logs(&self, query: &LogQuery, page: Page) -> Result<Vec<LogEvent>> {
+        logs::list_logs(self, query, page).await
+    }
+
+    async fn logs_from(
+        &self,
+        query: &LogQuery,
+        from: Option<&LogId>,
+        take: u32,
+    ) -> Result<Vec<LogEvent>> {
+        logs::logs_from(self, query, from, take).await
+    }
+
+    async fn count_logs(&self, query: &LogQuery) -> Result<u64> {
+        logs::count_logs(self, query).await
+    }
+
+    async fn purge_expired(&self, now: UnixTime, batch: u32) -> Result<Purged> {
+        purge::purge_expired(self, now, batch).await
+    }
+}

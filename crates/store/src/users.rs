@@ -1,0 +1,608 @@
+//! Users and their identities. Emails and usernames are unique per connection ignoring case,
+//! decided by unique indexes on their case-folded forms, so racing signups make one user.
+
+use sigil_core::ids::{ConnectionId, UserId};
+use sigil_core::model::user::normalized;
+use sigil_core::model::{Identity, User, UserQuery};
+use sigil_core::password::{PasswordAlgorithm, PasswordHash};
+use sigil_core::secret::Token;
+use sigil_core::store::{Page, Result};
+use sigil_core::{Conflict, StoreError, UnixTime};
+use sqlx::AssertSqlSafe;
+
+use crate::SqlStore;
+use crate::codec::{Filter, from_json, open, seal, time, to_json, unix};
+use crate::database::{Database, on_pool};
+use crate::error::{OrBackend as _, corrupt, write_error};
+
+const COLUMNS: &str = "user_id, connection_id, email, email_verified, username, name, given_name, \
+     family_name, nickname, picture, user_metadata, app_metadata, blocked, created_at, \
+     updated_at, last_login, last_ip, logins_count, password_alg, password_hash, \
+     last_password_reset";
+
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT user_id, connection_id, email, email_verified, username, name, given_name, \
+             family_name, nickname, picture, user_metadata, app_metadata, blocked, created_at, \
+             updated_at, last_login, last_ip, logins_count, password_alg, password_hash, \
+             last_password_reset FROM users ",
+            $tail
+        )
+    };
+}
+
+const INSERT_USER: &str = "INSERT INTO users (user_id, connection_id, email, email_norm, \
+     email_verified, username, username_norm, name, given_name, family_name, nickname, picture, \
+     user_metadata, app_metadata, blocked, created_at, updated_at, last_login, last_ip, \
+     logins_count, password_alg, password_hash, last_password_reset) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+     $19, $20, $21, $22, $23)";
+
+const INSERT_IDENTITY: &str = "INSERT INTO user_identities (provider, identity_id, user_id, \
+     position, connection, is_social, access_token, refresh_token, profile_data) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+const IDENTITY_COLUMNS: &str = "SELECT provider, identity_id, user_id, connection, is_social, \
+     access_token, refresh_token, profile_data FROM user_identities";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    user_id: String,
+    connection_id: String,
+    email: Option<String>,
+    email_verified: bool,
+    username: Option<String>,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    nickname: Option<String>,
+    picture: Option<String>,
+    user_metadata: String,
+    app_metadata: String,
+    blocked: bool,
+    created_at: i64,
+    updated_at: i64,
+    last_login: Option<i64>,
+    last_ip: Option<String>,
+    logins_count: i64,
+    password_alg: Option<String>,
+    password_hash: Option<String>,
+    last_password_reset: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct IdentityRow {
+    provider: String,
+    identity_id: String,
+    user_id: String,
+    connection: String,
+    is_social: bool,
+    access_token: Option<Vec<u8>>,
+    refresh_token: Option<Vec<u8>>,
+    profile_data: Option<String>,
+}
+
+/// A user's columns, computed once and bound by [`bind_user!`] on either backend.
+struct Values {
+    user_id: String,
+    connection_id: String,
+    email: Option<String>,
+    email_norm: Option<String>,
+    email_verified: bool,
+    username: Option<String>,
+    username_norm: Option<String>,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    nickname: Option<String>,
+    picture: Option<String>,
+    user_metadata: String,
+    app_metadata: String,
+    blocked: bool,
+    created_at: i64,
+    updated_at: i64,
+    last_login: Option<i64>,
+    last_ip: Option<String>,
+    logins_count: i64,
+    password_alg: Option<&'static str>,
+    password_hash: Option<String>,
+    last_password_reset: Option<i64>,
+}
+
+impl Values {
+    fn of(user: &User) -> Result<Self> {
+        Ok(Values {
+            user_id: user.user_id.0.clone(),
+            connection_id: user.connection_id.0.clone(),
+            email: user.email.clone(),
+            email_norm: user.email.as_deref().map(normalized),
+            email_verified: user.email_verified,
+            username: user.username.clone(),
+            username_norm: user.username.as_deref().map(normalized),
+            name: user.name.clone(),
+            given_name: user.given_name.clone(),
+            family_name: user.family_name.clone(),
+            nickname: user.nickname.clone(),
+            picture: user.picture.clone(),
+            user_metadata: to_json("user_metadata", &user.user_metadata)?,
+            app_metadata: to_json("app_metadata", &user.app_metadata)?,
+            blocked: user.blocked,
+            created_at: user.created_at.0,
+            updated_at: user.updated_at.0,
+            last_login: time(user.last_login),
+            last_ip: user.last_ip.clone(),
+            logins_count: user.logins_count,
+            password_alg: user.password.as_ref().map(|p| p.algorithm.as_str()),
+            password_hash: user.password.as_ref().map(|p| p.encoded.clone()),
+            last_password_reset: time(user.last_password_reset),
+        })
+    }
+}
+
+/// Binds [`Values`] in [`INSERT_USER`]'s order.
+macro_rules! bind_user {
+    ($query:expr, $v:expr) => {
+        $query
+            .bind($v.user_id.clone())
+            .bind($v.connection_id.clone())
+            .bind($v.email.clone())
+            .bind($v.email_norm.clone())
+            .bind($v.email_verified)
+            .bind($v.username.clone())
+            .bind($v.username_norm.clone())
+            .bind($v.name.clone())
+            .bind($v.given_name.clone())
+            .bind($v.family_name.clone())
+            .bind($v.nickname.clone())
+            .bind($v.picture.clone())
+            .bind($v.user_metadata.clone())
+            .bind($v.app_metadata.clone())
+            .bind($v.blocked)
+            .bind($v.created_at)
+            .bind($v.updated_at)
+            .bind($v.last_login)
+            .bind($v.last_ip.clone())
+            .bind($v.logins_count)
+            .bind($v.password_alg)
+            .bind($v.password_hash.clone())
+            .bind($v.last_password_reset)
+    };
+}
+
+/// An identity's columns, its upstream tokens sealed.
+struct IdentityValues {
+    provider: String,
+    identity_id: String,
+    user_id: String,
+    position: i64,
+    connection: String,
+    is_social: bool,
+    access_token: Option<Vec<u8>>,
+    refresh_token: Option<Vec<u8>>,
+    profile_data: Option<String>,
+}
+
+fn token_purpose(kind: &str, provider: &str, id: &str) -> String {
+    format!("identity {kind}:{provider}|{id}")
+}
+
+fn identity_values(store: &SqlStore, user: &User) -> Result<Vec<IdentityValues>> {
+    let seal_token = |kind: &str, identity: &Identity, token: &Option<Token>| {
+        token
+            .as_ref()
+            .map(|t| {
+                seal(
+                    &store.key,
+                    &token_purpose(kind, &identity.provider, &identity.user_id),
+                    t.expose().as_bytes(),
+                )
+            })
+            .transpose()
+    };
+    user.identities
+        .iter()
+        .enumerate()
+        .map(|(position, identity)| {
+            Ok(IdentityValues {
+                provider: identity.provider.clone(),
+                identity_id: identity.user_id.clone(),
+                user_id: user.user_id.0.clone(),
+                position: i64::try_from(position).unwrap_or(i64::MAX),
+                connection: identity.connection.clone(),
+                is_social: identity.is_social,
+                access_token: seal_token("access_token", identity, &identity.access_token)?,
+                refresh_token: seal_token("refresh_token", identity, &identity.refresh_token)?,
+                profile_data: identity
+                    .profile_data
+                    .as_ref()
+                    .map(|p| to_json("profile data", p))
+                    .transpose()?,
+            })
+        })
+        .collect()
+}
+
+macro_rules! bind_identity {
+    ($query:expr, $v:expr) => {
+        $query
+            .bind($v.provider.clone())
+            .bind($v.identity_id.clone())
+            .bind($v.user_id.clone())
+            .bind($v.position)
+            .bind($v.connection.clone())
+            .bind($v.is_social)
+            .bind($v.access_token.clone())
+            .bind($v.refresh_token.clone())
+            .bind($v.profile_data.clone())
+    };
+}
+
+/// Which unique index a failed user write hit.
+fn user_conflict(hint: &str) -> Conflict {
+    if hint.contains("email") {
+        Conflict::Email
+    } else if hint.contains("username") {
+        Conflict::Username
+    } else {
+        Conflict::UserId
+    }
+}
+
+pub(crate) async fn create_user(store: &SqlStore, user: &User) -> Result<()> {
+    let values = Values::of(user)?;
+    let identities = identity_values(store, user)?;
+    on_pool!(&store.db, pool => {
+        let mut tx = pool.begin().await.db()?;
+        bind_user!(sqlx::query(INSERT_USER), values)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, user_conflict, "connection"))?;
+        for identity in &identities {
+            bind_identity!(sqlx::query(INSERT_IDENTITY), identity)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| write_error(e, |_| Conflict::UserId, "user"))?;
+        }
+        tx.commit().await.db()?;
+    });
+    Ok(())
+}
+
+pub(crate) async fn import(
+    store: &SqlStore,
+    users: &[User],
+) -> Result<Vec<std::result::Result<(), Conflict>>> {
+    const INSERT_NEW: &str = "INSERT INTO users (user_id, connection_id, email, email_norm, \
+         email_verified, username, username_norm, name, given_name, family_name, nickname, \
+         picture, user_metadata, app_metadata, blocked, created_at, updated_at, last_login, \
+         last_ip, logins_count, password_alg, password_hash, last_password_reset) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21, $22, $23) ON CONFLICT DO NOTHING";
+    const IDENTITY_NEW: &str = "INSERT INTO user_identities (provider, identity_id, user_id, \
+         position, connection, is_social, access_token, refresh_token, profile_data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING";
+    const TAKEN_ID: &str = "SELECT COUNT(*) FROM users WHERE user_id = $1";
+    const TAKEN_EMAIL: &str =
+        "SELECT COUNT(*) FROM users WHERE connection_id = $1 AND email_norm = $2";
+    const UNDO: &str = "DELETE FROM users WHERE user_id = $1";
+    let prepared = users
+        .iter()
+        .map(|u| Ok((Values::of(u)?, identity_values(store, u)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut outcome = Vec::with_capacity(users.len());
+    on_pool!(&store.db, pool => {
+        let mut tx = pool.begin().await.db()?;
+        for (values, identities) in &prepared {
+            let added = bind_user!(sqlx::query(INSERT_NEW), values)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| write_error(e, user_conflict, "connection"))?
+                .rows_affected();
+            if added == 0 {
+                // Something unique was taken; say which, read inside the same transaction.
+                let id: i64 = sqlx::query_scalar(TAKEN_ID)
+                    .bind(values.user_id.clone())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .db()?;
+                let email: i64 = sqlx::query_scalar(TAKEN_EMAIL)
+                    .bind(values.connection_id.clone())
+                    .bind(values.email_norm.clone())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .db()?;
+                outcome.push(Err(match (id, email) {
+                    (0, 0) => Conflict::Username,
+                    (0, _) => Conflict::Email,
+                    _ => Conflict::UserId,
+                }));
+                continue;
+            }
+            let mut linked_elsewhere = false;
+            for identity in identities {
+                let added = bind_identity!(sqlx::query(IDENTITY_NEW), identity)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?
+                    .rows_affected();
+                linked_elsewhere |= added == 0;
+            }
+            if linked_elsewhere {
+                sqlx::query(UNDO).bind(values.user_id.clone()).execute(&mut *tx).await.db()?;
+                outcome.push(Err(Conflict::UserId));
+            } else {
+                outcome.push(Ok(()));
+            }
+        }
+        tx.commit().await.db()?;
+    });
+    Ok(outcome)
+}
+
+impl Row {
+    fn into_model(self, identities: Vec<Identity>) -> Result<User> {
+        let password = match (self.password_alg, self.password_hash) {
+            (Some(alg), Some(encoded)) => Some(PasswordHash {
+                algorithm: PasswordAlgorithm::parse(&alg)
+                    .ok_or_else(|| corrupt("user", format!("password algorithm {alg:?}")))?,
+                encoded,
+            }),
+            _ => None,
+        };
+        Ok(User {
+            user_id: UserId(self.user_id),
+            connection_id: ConnectionId(self.connection_id),
+            email: self.email,
+            email_verified: self.email_verified,
+            username: self.username,
+            name: self.name,
+            given_name: self.given_name,
+            family_name: self.family_name,
+            nickname: self.nickname,
+            picture: self.picture,
+            user_metadata: from_json("user_metadata", &self.user_metadata)?,
+            app_metadata: from_json("app_metadata", &self.app_metadata)?,
+            blocked: self.blocked,
+            created_at: UnixTime(self.created_at),
+            updated_at: UnixTime(self.updated_at),
+            last_login: unix(self.last_login),
+            last_ip: self.last_ip,
+            logins_count: self.logins_count,
+            password,
+            last_password_reset: unix(self.last_password_reset),
+            identities,
+        })
+    }
+}
+
+impl IdentityRow {
+    fn into_model(self, store: &SqlStore) -> Result<Identity> {
+        let open_token = |kind: &str, sealed: Option<Vec<u8>>| -> Result<Option<Token>> {
+            sealed
+                .map(|s| {
+                    let plain = open(
+                        &store.key,
+                        "identity token",
+                        &token_purpose(kind, &self.provider, &self.identity_id),
+                        &s,
+                    )?;
+                    String::from_utf8(plain.to_vec())
+                        .map(Token::new)
+                        .map_err(|e| corrupt("identity token", e))
+                })
+                .transpose()
+        };
+        Ok(Identity {
+            access_token: open_token("access_token", self.access_token.clone())?,
+            refresh_token: open_token("refresh_token", self.refresh_token.clone())?,
+            profile_data: self
+                .profile_data
+                .as_deref()
+                .map(|p| from_json("profile data", p))
+                .transpose()?,
+            provider: self.provider,
+            user_id: self.identity_id,
+            connection: self.connection,
+            is_social: self.is_social,
+        })
+    }
+}
+
+/// Attaches each user's identities (one query for the whole list).
+async fn with_identities(store: &SqlStore, rows: Vec<Row>) -> Result<Vec<User>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = (1..=rows.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Only placeholders are spliced in; every value is bound.
+    let sql =
+        format!("{IDENTITY_COLUMNS} WHERE user_id IN ({placeholders}) ORDER BY user_id, position");
+    let identity_rows: Vec<IdentityRow> = on_pool!(&store.db, pool => {
+        let mut query = sqlx::query_as(AssertSqlSafe(sql));
+        for row in &rows {
+            query = query.bind(row.user_id.clone());
+        }
+        query.fetch_all(pool).await.db()?
+    });
+    let mut by_user: std::collections::HashMap<String, Vec<Identity>> =
+        std::collections::HashMap::new();
+    for row in identity_rows {
+        let user = row.user_id.clone();
+        by_user
+            .entry(user)
+            .or_default()
+            .push(row.into_model(store)?);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let identities = by_user.remove(&row.user_id).unwrap_or_default();
+            row.into_model(identities)
+        })
+        .collect()
+}
+
+async fn one(store: &SqlStore, row: Option<Row>) -> Result<Option<User>> {
+    Ok(with_identities(store, row.into_iter().collect())
+        .await?
+        .pop())
+}
+
+pub(crate) async fn user(store: &SqlStore, id: &UserId) -> Result<Option<User>> {
+    let row: Option<Row> = on_pool!(&store.db, pool => sqlx::query_as(select!("WHERE user_id = $1"))
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await
+        .db()?);
+    one(store, row).await
+}
+
+pub(crate) async fn user_by_email(
+    store: &SqlStore,
+    connection: &ConnectionId,
+    email: &str,
+) -> Result<Option<User>> {
+    let row: Option<Row> = on_pool!(&store.db, pool =>
+        sqlx::query_as(select!("WHERE connection_id = $1 AND email_norm = $2"))
+            .bind(connection.as_str())
+            .bind(normalized(email))
+            .fetch_optional(pool)
+            .await
+            .db()?);
+    one(store, row).await
+}
+
+pub(crate) async fn user_by_username(
+    store: &SqlStore,
+    connection: &ConnectionId,
+    username: &str,
+) -> Result<Option<User>> {
+    let row: Option<Row> = on_pool!(&store.db, pool =>
+        sqlx::query_as(select!("WHERE connection_id = $1 AND username_norm = $2"))
+            .bind(connection.as_str())
+            .bind(normalized(username))
+            .fetch_optional(pool)
+            .await
+            .db()?);
+    one(store, row).await
+}
+
+/// The equalities a [`UserQuery`] asks for.
+fn filter(query: &UserQuery) -> Filter {
+    Filter::default()
+        .eq(
+            "connection_id",
+            query.connection_id.as_ref().map(|c| c.0.clone()),
+        )
+        .eq("email_norm", query.email.as_deref().map(normalized))
+        .eq("user_id", query.user_id.as_ref().map(|u| u.0.clone()))
+        .eq("name", query.name.clone())
+}
+
+pub(crate) async fn list_users(
+    store: &SqlStore,
+    query: &UserQuery,
+    page: Page,
+) -> Result<Vec<User>> {
+    let filter = filter(query);
+    let n = filter.next();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users {} ORDER BY created_at, user_id LIMIT ${n} OFFSET ${}",
+        filter.clause(None),
+        n + 1
+    );
+    let values = filter.values;
+    let rows: Vec<Row> = on_pool!(&store.db, pool => {
+        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        for v in &values {
+            q = q.bind(v.clone());
+        }
+        q.bind(page.limit()).bind(page.offset()).fetch_all(pool).await.db()?
+    });
+    with_identities(store, rows).await
+}
+
+pub(crate) async fn count_users(store: &SqlStore, query: &UserQuery) -> Result<u64> {
+    let filter = filter(query);
+    let sql = format!("SELECT COUNT(*) FROM users {}", filter.clause(None));
+    let values = filter.values;
+    let count: i64 = on_pool!(&store.db, pool => {
+        let mut q = sqlx::query_scalar(AssertSqlSafe(sql));
+        for v in &values {
+            q = q.bind(v.clone());
+        }
+        q.fetch_one(pool).await.db()?
+    });
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+pub(crate) async fn update_user(store: &SqlStore, user: &User) -> Result<()> {
+    const SQL: &str = "UPDATE users SET email = $2, email_norm = $3, email_verified = $4, \
+         username = $5, username_norm = $6, name = $7, given_name = $8, family_name = $9, \
+         nickname = $10, picture = $11, user_metadata = $12, app_metadata = $13, blocked = $14, \
+         updated_at = $15, password_alg = $16, password_hash = $17, last_password_reset = $18 \
+         WHERE user_id = $1";
+    let v = Values::of(user)?;
+    let done = on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(v.user_id.clone())
+        .bind(v.email.clone())
+        .bind(v.email_norm.clone())
+        .bind(v.email_verified)
+        .bind(v.username.clone())
+        .bind(v.username_norm.clone())
+        .bind(v.name.clone())
+        .bind(v.given_name.clone())
+        .bind(v.family_name.clone())
+        .bind(v.nickname.clone())
+        .bind(v.picture.clone())
+        .bind(v.user_metadata.clone())
+        .bind(v.app_metadata.clone())
+        .bind(v.blocked)
+        .bind(v.updated_at)
+        .bind(v.password_alg)
+        .bind(v.password_hash.clone())
+        .bind(v.last_password_reset)
+        .execute(pool)
+        .await
+        .map_err(|e| write_error(e, user_conflict, "user"))?
+        .rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound("user"));
+    }
+    Ok(())
+}
+
+pub(crate) async fn delete_user(store: &SqlStore, id: &UserId) -> Result<()> {
+    const SQL: &str = "DELETE FROM users WHERE user_id = $1";
+    let done = on_pool!(&store.db, pool =>
+        sqlx::query(SQL).bind(id.as_str()).execute(pool).await.db()?.rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound("user"));
+    }
+    Ok(())
+}
+
+pub(crate) async fn record_login(
+    store: &SqlStore,
+    id: &UserId,
+    ip: Option<&str>,
+    now: UnixTime,
+) -> Result<()> {
+    const SQL: &str = "UPDATE users SET logins_count = logins_count + 1, last_login = $2, \
+                       last_ip = $3 WHERE user_id = $1";
+    let done = on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(id.as_str())
+        .bind(now.0)
+        .bind(ip)
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound("user"));
+    }
+    Ok(())
+}

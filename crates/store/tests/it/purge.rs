@@ -1,0 +1,189 @@
+//! Housekeeping: `purge_expired` removes expired runtime rows in bounded batches, until none
+//! are left, and never a live one.
+
+use sigil_core::ids::FamilyId;
+use sigil_core::model::TicketKind;
+use sigil_core::store::Purged;
+use sigil_core::{Store, SystemRng};
+
+use crate::backends::on_every_store;
+use crate::fixtures::{at, code, device_code, outcome, refresh_token, session, ticket, world};
+
+/// Expired rows of each kind.
+const EXPIRED: u64 = 25;
+/// Rows each purge call may remove per kind.
+const BATCH: u32 = 10;
+
+#[tokio::test]
+async fn purging_removes_expired_rows_in_batches_and_keeps_live_ones() {
+    on_every_store(|store| async move {
+        let w = world(&store).await;
+        let (c, u) = (&w.client.client_id, &w.user.user_id);
+        let family = || FamilyId::generate(&SystemRng);
+        let gone = at(-10);
+
+        // Expired: 25 of each kind. Sessions and refresh tokens also expire by idling: five of
+        // each have only their idle end behind them.
+        let mut dead_sessions = Vec::new();
+        let mut dead_tokens = Vec::new();
+        let mut dead_tickets = Vec::new();
+        let mut dead_devices = Vec::new();
+        let mut dead_codes = Vec::new();
+        for i in 0..EXPIRED {
+            let idle_only = i < 5;
+            let mut s = session(u, gone);
+            let mut t = refresh_token(c, u, &family(), Some(gone));
+            if idle_only {
+                s.expires_at = at(86_400);
+                t.expires_at = None;
+            }
+            store.create_session(&s).await.unwrap();
+            store.create_refresh_token(&t).await.unwrap();
+            let x = code(c, u, gone);
+            store.create_code(&x).await.unwrap();
+            let k = ticket(u, TicketKind::PasswordReset, gone);
+            store.create_ticket(&k).await.unwrap();
+            let d = device_code(c, gone);
+            store.create_device_code(&d).await.unwrap();
+            dead_sessions.push(s);
+            dead_tokens.push(t);
+            dead_codes.push(x);
+            dead_tickets.push(k);
+            dead_devices.push(d);
+        }
+
+        // Live: unexpired ones, and a refresh token that never expires.
+        let live_session = session(u, at(3600));
+        store.create_session(&live_session).await.unwrap();
+        let live_token = refresh_token(c, u, &family(), Some(at(3600)));
+        let forever = refresh_token(c, u, &family(), None);
+        for t in [&live_token, &forever] {
+            store.create_refresh_token(t).await.unwrap();
+        }
+        let live_code = code(c, u, at(600));
+        store.create_code(&live_code).await.unwrap();
+        let live_ticket = ticket(u, TicketKind::EmailVerification, at(600));
+        store.create_ticket(&live_ticket).await.unwrap();
+        let live_device = device_code(c, at(600));
+        store.create_device_code(&live_device).await.unwrap();
+
+        let backend = store.database().backend();
+        let mut calls = Vec::new();
+        loop {
+            let purged = store.purge_expired(at(0), BATCH).await.unwrap();
+            calls.push(purged);
+            if purged.total() == 0 {
+                break;
+            }
+            assert!(
+                calls.len() <= 10,
+                "{backend:?}: purging does not end: {calls:?}"
+            );
+        }
+        let per_kind = |p: &Purged| {
+            [
+                p.codes,
+                p.sessions,
+                p.refresh_tokens,
+                p.device_codes,
+                p.tickets,
+            ]
+        };
+        for p in &calls {
+            assert!(
+                per_kind(p).iter().all(|&n| n <= u64::from(BATCH)),
+                "{backend:?}: more than a batch in one call: {calls:?}"
+            );
+        }
+        let full = u64::from(BATCH);
+        assert_eq!(
+            per_kind(&calls[0]),
+            [full; 5],
+            "{backend:?}: the first call takes a full batch of each kind"
+        );
+        let sum = calls.iter().fold(Purged::default(), |a, p| Purged {
+            codes: a.codes + p.codes,
+            sessions: a.sessions + p.sessions,
+            refresh_tokens: a.refresh_tokens + p.refresh_tokens,
+            device_codes: a.device_codes + p.device_codes,
+            tickets: a.tickets + p.tickets,
+        });
+        assert_eq!(per_kind(&sum), [EXPIRED; 5], "{backend:?}: {calls:?}");
+
+        for s in &dead_sessions {
+            assert_eq!(store.session(&s.id).await.unwrap(), None);
+        }
+        for t in &dead_tokens {
+            assert_eq!(store.refresh_token(&t.digest).await.unwrap(), None);
+        }
+        for k in &dead_tickets {
+            assert_eq!(store.ticket(&k.digest).await.unwrap(), None);
+        }
+        for d in &dead_devices {
+            assert_eq!(
+                store.device_code_by_user_code(&d.user_code).await.unwrap(),
+                None
+            );
+        }
+        for x in &dead_codes {
+            assert_eq!(
+                outcome(&store.redeem_code(&x.digest, at(1)).await),
+                "NotFound"
+            );
+        }
+
+        assert_eq!(
+            store.session(&live_session.id).await.unwrap(),
+            Some(live_session)
+        );
+        for t in [live_token, forever] {
+            assert_eq!(store.refresh_token(&t.digest).await.unwrap(), Some(t));
+        }
+        assert_eq!(
+            store.ticket(&live_ticket.digest).await.unwrap(),
+            Some(live_ticket)
+        );
+        assert_eq!(
+            store
+                .device_code_by_user_code(&live_device.user_code)
+                .await
+                .unwrap(),
+            Some(live_device)
+        );
+        assert_eq!(
+            outcome(&store.redeem_code(&live_code.digest, at(1)).await),
+            "Ok"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn purging_follows_the_clock() {
+    on_every_store(|store| async move {
+        let w = world(&store).await;
+        let (c, u) = (&w.client.client_id, &w.user.user_id);
+        assert_eq!(
+            store.purge_expired(at(0), 100).await.unwrap(),
+            Purged::default()
+        );
+        let s = session(u, at(100));
+        store.create_session(&s).await.unwrap();
+        let k = ticket(u, TicketKind::PasswordReset, at(100));
+        store.create_ticket(&k).await.unwrap();
+        let x = code(c, u, at(100));
+        store.create_code(&x).await.unwrap();
+
+        // Before their end nothing goes; once the clock has passed it, everything does.
+        assert_eq!(store.purge_expired(at(50), 100).await.unwrap().total(), 0);
+        assert_eq!(store.session(&s.id).await.unwrap(), Some(s.clone()));
+        let later = store.purge_expired(at(101), 100).await.unwrap();
+        assert_eq!(
+            (later.sessions, later.tickets, later.codes, later.total()),
+            (1, 1, 1, 3)
+        );
+        assert_eq!(store.session(&s.id).await.unwrap(), None);
+        assert_eq!(store.ticket(&k.digest).await.unwrap(), None);
+    })
+    .await;
+}
