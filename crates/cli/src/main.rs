@@ -2,14 +2,18 @@
 //! definitions and the dispatch to the module that owns each command; it decides exit codes
 //! and prints every error as one line.
 //!
-//! Exit codes: 0 success; 1 `jwt verify` found the token invalid; 2 usage or input error.
+//! Exit codes: 0 success; 1 `jwt verify` found the token invalid, or `users import` could
+//! import none of the file's users; 2 usage or input error, or any other failure.
 
+mod admin;
 mod clock;
 mod fetch;
+mod init;
 mod input;
 mod jwt;
 mod keyfile;
 mod keys;
+mod management_scopes;
 mod output;
 mod storage;
 mod time_fmt;
@@ -72,9 +76,37 @@ struct GlobalOpts {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Set up Sigil: schema, master key, signing key, database connection, Management API
+    /// and an admin client. Running it again changes nothing.
+    #[command(after_help = init::AFTER_HELP)]
+    Init,
     /// Create or upgrade the database schema; running it again does nothing.
     #[command(after_help = MIGRATE_AFTER_HELP)]
     Migrate,
+    /// Manage applications (clients).
+    #[command(after_help = ADMIN_AFTER_HELP)]
+    Clients {
+        #[command(subcommand)]
+        command: admin::clients::Command,
+    },
+    /// Manage APIs (resource servers).
+    #[command(after_help = ADMIN_AFTER_HELP)]
+    Apis {
+        #[command(subcommand)]
+        command: admin::apis::Command,
+    },
+    /// Manage client grants: which clients may get tokens for which APIs.
+    #[command(after_help = ADMIN_AFTER_HELP)]
+    Grants {
+        #[command(subcommand)]
+        command: admin::grants::Command,
+    },
+    /// Manage users.
+    #[command(after_help = ADMIN_AFTER_HELP)]
+    Users {
+        #[command(subcommand)]
+        command: admin::users::Command,
+    },
     /// Decode, verify and sign JSON Web Tokens.
     Jwt {
         #[command(subcommand)]
@@ -110,6 +142,11 @@ The database is --database-url (SIGIL_DATABASE_URL), by default the SQLite file 
 <data-dir>/sigil.db (created if missing). A schema newer than this sigil is refused, never \
 written over. When a master key is available (SIGIL_MASTER_KEY or <data-dir>/master.key), it \
 is checked against the database: a wrong key is an error.";
+
+const ADMIN_AFTER_HELP: &str = "\
+Admin commands work on the database directly (--data-dir, --database-url), with or without a \
+running server, once `sigil init` has set it up. They print a summary, or with --json the \
+object as Auth0's Management API returns it.";
 
 const VERIFY_AFTER_HELP: &str = "\
 Exit status: 0 valid (the claims are printed on stdout as JSON), 1 invalid (one line on stderr \
@@ -259,8 +296,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            // `{:#}` joins the context chain into one line: "cannot use key file k.pem: not a PEM …".
-            output::stderr(&format!("error: {}", one_line(&format!("{e:#}"))));
+            output::stderr(&format!("error: {}", one_line(&describe(&e))));
             ExitCode::from(2)
         }
     }
@@ -291,11 +327,15 @@ fn shadow_global_issuer(cli: &mut Cli, matches: &ArgMatches) {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let now = |at: Option<i64>| at.map_or_else(clock::now, UnixTime);
+    let location =
+        || storage::Location::new(&cli.global.data_dir, cli.global.database_url.as_deref());
     match cli.command {
-        Command::Migrate => storage::migrate(
-            &storage::Location::new(&cli.global.data_dir, cli.global.database_url.as_deref()),
-            now(None),
-        ),
+        Command::Init => init::run(&location(), &cli.global.issuer, now(None)),
+        Command::Migrate => storage::migrate(&location(), now(None)),
+        Command::Clients { command } => admin::clients::run(command, &location(), now(None)),
+        Command::Apis { command } => admin::apis::run(command, &location(), now(None)),
+        Command::Grants { command } => admin::grants::run(command, &location(), now(None)),
+        Command::Users { command } => admin::users::run(command, &location(), now(None)),
         Command::Jwt { command } => match command {
             JwtCommand::Decode(args) => {
                 let token = input::token(args.token.as_deref())?;
@@ -390,6 +430,24 @@ fn command_path() -> String {
         command = sub;
     }
     path.join(" ")
+}
+
+/// The error and its causes as one message, as anyhow's `{:#}` joins them ("cannot use key
+/// file k.pem: not a PEM …"), leaving out a cause that an outer message already quotes (many
+/// library errors print their source in their own message too).
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// Joins whatever lines a message has into one.

@@ -197,6 +197,51 @@ fn help_everywhere() {
             &["keys", "generate", "--help"],
             &["--alg <ALG>", "--kid <KID>", "--out <FILE>", "mode 0600"],
         ),
+        (
+            &["init", "--help"],
+            &[
+                "admin-credentials.json",
+                "SIGIL_MASTER_KEY",
+                "changes nothing",
+            ],
+        ),
+        (&["clients", "--help"], &["create"]),
+        (
+            &["clients", "create", "--help"],
+            &[
+                "--name <N>",
+                "--type <TYPE>",
+                "--callback <URL>",
+                "--logout-url <URL>",
+                "--web-origin <URL>",
+                "--grant <TYPE>",
+                "--json",
+            ],
+        ),
+        (
+            &["apis", "create", "--help"],
+            &[
+                "--identifier <AUD>",
+                "--name <N>",
+                "--scope <SCOPE[=DESCRIPTION]>",
+                "--rbac",
+                "--permissions-claim",
+                "--alg <ALG>",
+            ],
+        ),
+        (
+            &["grants", "create", "--help"],
+            &["--client <ID>", "--api <AUD>", "--scope <S>"],
+        ),
+        (&["users", "--help"], &["create", "import"]),
+        (
+            &["users", "create", "--help"],
+            &["--email <E>", "--password <P>", "--connection <C>"],
+        ),
+        (
+            &["users", "import", "--help"],
+            &["<FILE>", "custom_password_hash", "Exit status: 0"],
+        ),
     ];
     for (args, stdout) in cases {
         check(&dir, args, "", 0, stdout, &[]);

@@ -5,11 +5,14 @@
 // only `#[test]` functions, not the helpers they share.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod admin;
 mod decode;
 mod http;
+mod init;
 mod input_errors;
 mod keys;
 mod migrate;
+mod postgres;
 mod server;
 mod sign;
 mod verify;
@@ -170,4 +173,24 @@ pub(crate) fn sign(dir: &Path, args: &[&str]) -> String {
 pub(crate) fn write_jwks(dir: &Path, name: &str, jwks: &[&serde_json::Value]) {
     let set = serde_json::json!({ "keys": jwks });
     std::fs::write(dir.join(name), set.to_string()).expect("JWKS file");
+}
+
+/// A 32-byte master key in its text form (`SIGIL_MASTER_KEY`), every byte `byte`.
+pub(crate) fn master_key(byte: u8) -> String {
+    b64(&[byte; 32])
+}
+
+/// Parses what a command printed with `--json`.
+pub(crate) fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", out.stdout))
+}
+
+/// Runs `sigil init` in `dir` (default data directory and SQLite file) and returns the admin
+/// credentials it wrote.
+pub(crate) fn init(dir: &Path) -> serde_json::Value {
+    check(dir, &["init"], "", 0, &["initialised"], &[]);
+    let text = std::fs::read_to_string(dir.join("sigil-data/admin-credentials.json"))
+        .expect("admin-credentials.json");
+    serde_json::from_str(&text).expect("admin-credentials.json is JSON")
 }

@@ -1,0 +1,176 @@
+//! `sigil apis create`: registers an API (Auth0's resource server), the audience that access
+//! tokens are made for, with Auth0's defaults ([`ResourceServer::new`]).
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use sigil_core::ids::ResourceServerId;
+use sigil_core::model::{ResourceServer, ResourceServerScope, TokenDialect};
+use sigil_core::{Conflict, Store as _, StoreError, SystemRng};
+use sigil_jose::{Algorithm, UnixTime};
+
+use super::{Format, validate};
+use crate::storage::{self, Location};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Register an API: the audience (aud) access tokens are made for, and its scopes.
+    #[command(after_help = CREATE_AFTER_HELP)]
+    Create(CreateArgs),
+}
+
+const CREATE_AFTER_HELP: &str = "\
+The identifier is the tokens' audience; it cannot change later. A URL is customary \
+(https://api.example.com/), any string without spaces works.
+
+--rbac makes the API enforce role-based access control: a user's token carries only the \
+scopes their roles and permissions give. --permissions-claim also lists them in a \
+`permissions` claim (Auth0's token dialect access_token_authz); it needs --rbac, as in Auth0.
+
+--alg is RS256 (the default, which every verifier understands) or PS256: access tokens are \
+signed with the tenant's RSA signing keys. Auth0's third choice, HS256, signs with a secret \
+of the API's own, which Sigil does not keep.";
+
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    /// The API's identifier: the `aud` of its access tokens. Never changes.
+    #[arg(long, value_name = "AUD", value_parser = identifier)]
+    identifier: String,
+    /// A name for people.
+    #[arg(long, value_name = "N", value_parser = validate::name)]
+    name: String,
+    /// A scope the API defines, optionally with a description shown on the consent page
+    /// (repeat for several): --scope read:messages or --scope 'read:messages=Read your messages'.
+    #[arg(long = "scope", value_name = "SCOPE[=DESCRIPTION]", value_parser = scope_definition)]
+    scopes: Vec<ResourceServerScope>,
+    /// Enforce role-based access control (Auth0's enforce_policies).
+    #[arg(long)]
+    rbac: bool,
+    /// Put the user's permissions in a `permissions` claim (needs --rbac).
+    #[arg(long, requires = "rbac")]
+    permissions_claim: bool,
+    /// The access tokens' signing algorithm: RS256 or PS256.
+    #[arg(long, value_name = "ALG", default_value = "RS256", value_parser = signing_alg)]
+    alg: Algorithm,
+    #[command(flatten)]
+    format: Format,
+}
+
+/// An API identifier: not empty, no whitespace.
+fn identifier(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("an API identifier cannot be empty".to_owned());
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("an API identifier cannot contain spaces".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
+/// `SCOPE` or `SCOPE=DESCRIPTION`.
+fn scope_definition(text: &str) -> Result<ResourceServerScope, String> {
+    let (value, description) = text.split_once('=').unwrap_or((text, ""));
+    Ok(ResourceServerScope {
+        value: validate::scope_token(value)?,
+        description: description.trim().to_owned(),
+    })
+}
+
+/// The algorithms an API's access tokens may use: those the tenant's RSA keys sign with.
+fn signing_alg(text: &str) -> Result<Algorithm, String> {
+    match text.parse::<Algorithm>() {
+        Ok(alg @ (Algorithm::RS256 | Algorithm::PS256)) => Ok(alg),
+        Ok(Algorithm::HS256) => Err(
+            "HS256 signs with a secret of the API's own, which Sigil does not keep; use RS256 or PS256"
+                .to_owned(),
+        ),
+        _ => Err("use RS256 or PS256 (access tokens are signed with the tenant's RSA keys)".to_owned()),
+    }
+}
+
+/// `sigil apis …`.
+pub(crate) fn run(
+    command: Command,
+    location: &Location,
+    now: UnixTime,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Create(args) => create(args, location, now),
+    }
+}
+
+fn create(args: CreateArgs, location: &Location, now: UnixTime) -> anyhow::Result<ExitCode> {
+    for (i, scope) in args.scopes.iter().enumerate() {
+        if args.scopes[..i].iter().any(|s| s.value == scope.value) {
+            anyhow::bail!("--scope {} is given twice", scope.value);
+        }
+    }
+    let mut api = ResourceServer::new(
+        ResourceServerId::generate(&SystemRng),
+        args.identifier,
+        args.name,
+        now,
+    );
+    api.scopes = args.scopes;
+    api.signing_alg = args.alg;
+    api.enforce_policies = args.rbac;
+    if args.permissions_claim {
+        api.token_dialect = TokenDialect::AccessTokenAuthz;
+    }
+    storage::with_initialised(location, now, async |opened| {
+        match opened.store.create_resource_server(&api).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict(Conflict::ResourceServer)) => anyhow::bail!(
+                "an API with identifier {} already exists; choose another --identifier",
+                api.identifier
+            ),
+            Err(e) => Err(anyhow::Error::new(e).context("cannot create the API")),
+        }
+    })?;
+
+    let scopes = if api.scopes.is_empty() {
+        "none".to_owned()
+    } else {
+        api.scopes
+            .iter()
+            .map(|s| s.value.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let lines = [
+        format!(
+            "created API \"{}\": identifier (audience) {}, id {}",
+            api.name, api.identifier, api.id
+        ),
+        format!(
+            "signing {}, RBAC {}, permissions claim {}; scopes: {scopes}",
+            api.signing_alg,
+            if api.enforce_policies { "on" } else { "off" },
+            if api.token_dialect.includes_permissions() {
+                "on"
+            } else {
+                "off"
+            },
+        ),
+    ];
+    super::print(&args.format, &api_json(&api), &lines)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The API as Auth0's Management API returns a resource server.
+pub(crate) fn api_json(api: &ResourceServer) -> serde_json::Value {
+    serde_json::json!({
+        "id": api.id,
+        "name": api.name,
+        "identifier": api.identifier,
+        "is_system": api.is_system,
+        "scopes": api.scopes,
+        "signing_alg": api.signing_alg,
+        "token_lifetime": api.token_lifetime,
+        "token_lifetime_for_web": api.token_lifetime_for_web,
+        "enforce_policies": api.enforce_policies,
+        "token_dialect": api.token_dialect,
+        "allow_offline_access": api.allow_offline_access,
+        "skip_consent_for_verifiable_first_party_clients": api.skip_consent_for_verifiable_first_party_clients,
+    })
+}

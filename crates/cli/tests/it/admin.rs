@@ -1,0 +1,723 @@
+//! The admin commands on an initialised SQLite installation: `clients`, `apis`, `grants` and
+//! `users create`, `users import`. Happy paths are read back through `--json`; bad input is
+//! one line and exit 2.
+
+use serde_json::json;
+
+use crate::{check, init, json, scratch};
+
+/// Runs a command that must succeed with `--json` and returns what it printed.
+fn created(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    json(&check(dir, &all, "", 0, &[], &[]))
+}
+
+#[test]
+fn clients_create_with_auth0_defaults_per_type() {
+    let dir = scratch("admin_clients");
+    init(&dir);
+    // (arguments, grant types, auth method, has a secret)
+    let cases: &[(&[&str], &[&str], &str, bool)] = &[
+        (
+            &["--name", "Web SPA", "--type", "spa"],
+            &["authorization_code", "implicit", "refresh_token"],
+            "none",
+            false,
+        ),
+        (
+            &[
+                "--name",
+                "Phone",
+                "--type",
+                "native",
+                "--callback",
+                "com.example.app:/callback",
+            ],
+            &["authorization_code", "implicit", "refresh_token"],
+            "none",
+            false,
+        ),
+        (
+            &["--name", "Portal", "--type", "regular_web"],
+            &[
+                "authorization_code",
+                "implicit",
+                "refresh_token",
+                "client_credentials",
+            ],
+            "client_secret_post",
+            true,
+        ),
+        (
+            &["--name", "Cron", "--type", "non_interactive"],
+            &["client_credentials"],
+            "client_secret_post",
+            true,
+        ),
+        (
+            &[
+                "--name",
+                "Chosen grants",
+                "--type",
+                "regular_web",
+                "--grant",
+                "authorization_code",
+                "--grant",
+                "refresh_token",
+                "--grant",
+                "authorization_code",
+            ],
+            &["authorization_code", "refresh_token"],
+            "client_secret_post",
+            true,
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (args, grants, method, secret) in cases {
+        let mut all = vec!["clients", "create"];
+        all.extend_from_slice(args);
+        let client = created(&dir, &all);
+        assert_eq!(client["name"], args[1]);
+        assert_eq!(client["app_type"], args[3]);
+        assert_eq!(client["grant_types"], json!(grants), "{args:?}");
+        assert_eq!(client["token_endpoint_auth_method"], *method, "{args:?}");
+        assert_eq!(client["jwt_configuration"]["alg"], "RS256");
+        assert_eq!(
+            client["client_secret"].as_str().map(str::len),
+            secret.then_some(64),
+            "{args:?}"
+        );
+        ids.push(client["client_id"].as_str().unwrap().to_owned());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), cases.len(), "client ids repeat");
+
+    let client = created(
+        &dir,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Shop",
+            "--type",
+            "regular_web",
+            "--callback",
+            "https://shop.example.com/callback",
+            "--callback",
+            "http://localhost:3000/callback?x=1",
+            "--logout-url",
+            "https://shop.example.com/",
+            "--web-origin",
+            "https://shop.example.com",
+        ],
+    );
+    assert_eq!(
+        client["callbacks"],
+        json!([
+            "https://shop.example.com/callback",
+            "http://localhost:3000/callback?x=1"
+        ])
+    );
+    assert_eq!(
+        client["allowed_logout_urls"],
+        json!(["https://shop.example.com/"])
+    );
+    assert_eq!(client["web_origins"], json!(["https://shop.example.com"]));
+
+    // Without --json: a summary, the secret shown once.
+    check(
+        &dir,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Batch",
+            "--type",
+            "non_interactive",
+        ],
+        "",
+        0,
+        &[
+            "created client \"Batch\" (non_interactive): client_id ",
+            "client_secret: ",
+            "token endpoint: http://127.0.0.1:8787/oauth/token",
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn clients_create_refuses_bad_input() {
+    let dir = scratch("admin_clients_bad");
+    init(&dir);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--name", "x", "--type", "robot"],
+            "use one of spa, native, regular_web, non_interactive",
+        ),
+        (&["--name", " ", "--type", "spa"], "a name cannot be empty"),
+        (
+            &["--name", "x", "--type", "spa", "--callback", "/relative"],
+            "not an absolute URL",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "spa",
+                "--callback",
+                "https://a.example/cb#frag",
+            ],
+            "must not have a fragment",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "spa",
+                "--callback",
+                "ftp://a.example/",
+            ],
+            "is neither http(s) nor a private-use scheme",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "spa",
+                "--callback",
+                "com.example.app:/cb",
+            ],
+            "only native applications may use a private-use scheme",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "spa",
+                "--web-origin",
+                "https://a.example/path",
+            ],
+            "without path, query or fragment",
+        ),
+        (
+            &["--name", "x", "--type", "spa", "--logout-url", "not a url"],
+            "--logout-url <URL>",
+        ),
+        (
+            &["--name", "x", "--type", "spa", "--grant", "magic"],
+            "unknown grant type; use one of authorization_code",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "spa",
+                "--grant",
+                "client_credentials",
+            ],
+            "public client and cannot use the client_credentials grant",
+        ),
+        (&["--type", "spa"], "--name <N>"),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["clients", "create"];
+        all.extend_from_slice(args);
+        check(&dir, &all, "", 2, &[], &[message]);
+    }
+}
+
+#[test]
+fn apis_create() {
+    let dir = scratch("admin_apis");
+    init(&dir);
+    let api = created(
+        &dir,
+        &[
+            "apis",
+            "create",
+            "--identifier",
+            "https://api.example.com/",
+            "--name",
+            "Example API",
+            "--scope",
+            "read:messages",
+            "--scope",
+            "write:messages=Write your messages",
+            "--rbac",
+            "--permissions-claim",
+        ],
+    );
+    assert_eq!(api["identifier"], "https://api.example.com/");
+    assert_eq!(api["name"], "Example API");
+    assert_eq!(
+        api["scopes"],
+        json!([
+            {"value": "read:messages", "description": ""},
+            {"value": "write:messages", "description": "Write your messages"},
+        ])
+    );
+    assert_eq!(api["signing_alg"], "RS256");
+    assert_eq!(api["enforce_policies"], true);
+    assert_eq!(api["token_dialect"], "access_token_authz");
+    assert_eq!(api["is_system"], false);
+    assert_eq!(api["id"].as_str().unwrap().len(), 24);
+
+    let plain = created(
+        &dir,
+        &[
+            "apis",
+            "create",
+            "--identifier",
+            "orders",
+            "--name",
+            "Orders",
+            "--alg",
+            "PS256",
+        ],
+    );
+    assert_eq!(
+        (
+            &plain["signing_alg"],
+            &plain["enforce_policies"],
+            &plain["token_dialect"]
+        ),
+        (&json!("PS256"), &json!(false), &json!("access_token"))
+    );
+
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--identifier", "orders", "--name", "Again"],
+            "an API with identifier orders already exists",
+        ),
+        (
+            &[
+                "--identifier",
+                "http://127.0.0.1:8787/api/v2/",
+                "--name",
+                "Mine",
+            ],
+            "already exists",
+        ),
+        (
+            &["--identifier", "x", "--name", "x", "--permissions-claim"],
+            "the following required arguments were not provided: --rbac",
+        ),
+        (
+            &["--identifier", "x", "--name", "x", "--alg", "HS256"],
+            "HS256 signs with a secret of the API's own",
+        ),
+        (
+            &["--identifier", "x", "--name", "x", "--alg", "ES256"],
+            "use RS256 or PS256",
+        ),
+        (
+            &[
+                "--identifier",
+                "x",
+                "--name",
+                "x",
+                "--scope",
+                "read messages",
+            ],
+            "' ' is not allowed",
+        ),
+        (
+            &[
+                "--identifier",
+                "x",
+                "--name",
+                "x",
+                "--scope",
+                "a",
+                "--scope",
+                "a=again",
+            ],
+            "--scope a is given twice",
+        ),
+        (
+            &["--identifier", "has space", "--name", "x"],
+            "cannot contain spaces",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["apis", "create"];
+        all.extend_from_slice(args);
+        check(&dir, &all, "", 2, &[], &[message]);
+    }
+}
+
+#[test]
+fn grants_create() {
+    let dir = scratch("admin_grants");
+    init(&dir);
+    created(
+        &dir,
+        &[
+            "apis",
+            "create",
+            "--identifier",
+            "https://api.example.com/",
+            "--name",
+            "Example",
+            "--scope",
+            "read:x",
+            "--scope",
+            "write:x",
+        ],
+    );
+    let client = created(
+        &dir,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Worker",
+            "--type",
+            "non_interactive",
+        ],
+    );
+    let id = client["client_id"].as_str().unwrap();
+    let grant = created(
+        &dir,
+        &[
+            "grants",
+            "create",
+            "--client",
+            id,
+            "--api",
+            "https://api.example.com/",
+            "--scope",
+            "read:x",
+            "--scope",
+            "read:x",
+        ],
+    );
+    assert_eq!(grant["client_id"], id);
+    assert_eq!(grant["audience"], "https://api.example.com/");
+    assert_eq!(grant["scope"], json!(["read:x"]));
+    assert!(grant["id"].as_str().unwrap().starts_with("cgr_"));
+
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--client", id, "--api", "https://api.example.com/"],
+            "already has a grant for the API https://api.example.com/",
+        ),
+        (
+            &["--client", "nobody", "--api", "https://api.example.com/"],
+            "there is no client with client_id nobody",
+        ),
+        (
+            &["--client", id, "--api", "https://nowhere/"],
+            "there is no API with identifier https://nowhere/",
+        ),
+        (
+            &[
+                "--client",
+                id,
+                "--api",
+                "http://127.0.0.1:8787/api/v2/",
+                "--scope",
+                "read:nothing",
+            ],
+            "does not define the scope read:nothing; it defines read:actions",
+        ),
+        (
+            &["--client", id, "--api", "x", "--scope", "bad\"scope"],
+            "is not allowed",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["grants", "create"];
+        all.extend_from_slice(args);
+        check(&dir, &all, "", 2, &[], &[message]);
+    }
+    // A second client may be granted the same API.
+    let other = created(
+        &dir,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Other",
+            "--type",
+            "regular_web",
+        ],
+    );
+    check(
+        &dir,
+        &[
+            "grants",
+            "create",
+            "--client",
+            other["client_id"].as_str().unwrap(),
+            "--api",
+            "http://127.0.0.1:8787/api/v2/",
+            "--scope",
+            "read:users",
+        ],
+        "",
+        0,
+        &["access to http://127.0.0.1:8787/api/v2/ with scopes: read:users (grant cgr_"],
+        &[],
+    );
+}
+
+#[test]
+fn users_create() {
+    let dir = scratch("admin_users");
+    init(&dir);
+    let user = created(
+        &dir,
+        &[
+            "users",
+            "create",
+            "--email",
+            "Alice@Example.com",
+            "--password",
+            "correct horse",
+        ],
+    );
+    let user_id = user["user_id"].as_str().unwrap();
+    assert!(user_id.starts_with("auth0|"), "{user_id}");
+    assert_eq!(user["email"], "Alice@Example.com");
+    assert_eq!(user["email_verified"], false);
+    assert_eq!(user["nickname"], "Alice");
+    assert_eq!(
+        user["identities"],
+        json!([{
+            "connection": "Username-Password-Authentication",
+            "provider": "auth0",
+            "user_id": &user_id["auth0|".len()..],
+            "isSocial": false,
+        }])
+    );
+    assert!(user["created_at"].as_str().unwrap().ends_with(".000Z"));
+    assert!(user.get("password").is_none() && !user.to_string().contains("argon2"));
+
+    check(
+        &dir,
+        &[
+            "users",
+            "create",
+            "--email",
+            "bob@example.com",
+            "--password",
+            "pw",
+        ],
+        "",
+        0,
+        &["created user bob@example.com in Username-Password-Authentication: user_id auth0|"],
+        &[],
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--email", "alice@example.COM", "--password", "other"],
+            "error: a user with this email already exists in connection Username-Password-Authentication",
+        ),
+        (
+            &["--email", "carol@example.com", "--password", ""],
+            "the password cannot be empty",
+        ),
+        (
+            &["--email", "carol", "--password", "pw"],
+            "not an email address",
+        ),
+        (
+            &[
+                "--email",
+                "carol@example.com",
+                "--password",
+                "pw",
+                "--connection",
+                "Nope",
+            ],
+            "there is no connection named Nope",
+        ),
+        (&["--email", "carol@example.com"], "--password <P>"),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["users", "create"];
+        all.extend_from_slice(args);
+        check(&dir, &all, "", 2, &[], &[message]);
+    }
+}
+
+#[test]
+fn users_import_reports_each_entry() {
+    let dir = scratch("admin_import");
+    init(&dir);
+    check(
+        &dir,
+        &[
+            "users",
+            "create",
+            "--email",
+            "taken@example.com",
+            "--password",
+            "pw",
+        ],
+        "",
+        0,
+        &[],
+        &[],
+    );
+    let bcrypt = "$2b$10$C9Xb1ykMyyB5kWFrHCD6Ge7NEJhbDTJcpoWAn29xI4Ks55ruNoJ5W";
+    let entries = json!([
+        {"email": "ann@example.com", "email_verified": true, "user_id": "ann-1",
+         "given_name": "Ann", "family_name": "Lee", "name": "Ann Lee", "nickname": "annie",
+         "picture": "https://example.com/ann.png", "user_metadata": {"lang": "fr"},
+         "app_metadata": {"plan": "pro"}, "password_hash": bcrypt},
+        {"email": "TAKEN@example.com"},
+        {"email": "sha@example.com", "custom_password_hash": {
+            "algorithm": "sha256", "hash": {"value": "abcd", "encoding": "hex"},
+            "salt": {"value": "pepper", "position": "prefix"}}},
+        {"email": "argon@example.com", "custom_password_hash": {
+            "algorithm": "argon2",
+            "hash": {"value": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"}}},
+        {"email": "bad-hash@example.com", "password_hash": "plaintext"},
+        {"name": "no email"},
+        {"email": "mfa@example.com", "mfa_factors": [{"totp": {"secret": "x"}}]},
+        "not an object",
+        {"email": "ann@example.com"},
+        {"email": "same-id@example.com", "user_id": "auth0|ann-1"},
+        {"email": "ldap@example.com", "custom_password_hash": {"algorithm": "ldap", "hash": {"value": "x"}}},
+        {"email": "both@example.com", "password_hash": bcrypt,
+         "custom_password_hash": {"algorithm": "md5", "hash": {"value": "x"}}},
+        {"email": "blocked@example.com", "blocked": true, "email_verified": "yes"},
+    ]);
+    std::fs::write(dir.join("users.json"), entries.to_string()).unwrap();
+
+    let report = created(&dir, &["users", "import", "users.json"]);
+    assert_eq!(report["total"], 13);
+    assert_eq!(report["inserted"], 3, "{report:#}");
+    assert_eq!(report["failed"], 10);
+    let errors: Vec<(u64, &str, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["index"].as_u64().unwrap(),
+                e["code"].as_str().unwrap(),
+                e["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let want: &[(u64, &str, &str)] = &[
+        (
+            1,
+            "DUPLICATED_USER",
+            "a user with this email already exists in connection Username-Password-Authentication",
+        ),
+        (4, "INVALID_FORMAT", "password_hash: not a bcrypt hash"),
+        (5, "INVALID_FORMAT", "email is required"),
+        (
+            6,
+            "INVALID_FORMAT",
+            "the field \"mfa_factors\" is not supported",
+        ),
+        (7, "INVALID_FORMAT", "not a JSON object"),
+        (
+            8,
+            "DUPLICATED_USER",
+            "a user with this email already exists",
+        ),
+        (
+            9,
+            "DUPLICATED_USER",
+            "a user with this user_id already exists",
+        ),
+        (
+            10,
+            "INVALID_FORMAT",
+            "the algorithm \"ldap\" is not supported",
+        ),
+        (
+            11,
+            "INVALID_FORMAT",
+            "give password_hash or custom_password_hash, not both",
+        ),
+        (
+            12,
+            "INVALID_FORMAT",
+            "invalid type: string \"yes\", expected a boolean",
+        ),
+    ];
+    assert_eq!(errors.len(), want.len(), "{report:#}");
+    for ((index, code, message), (want_index, want_code, want_message)) in errors.iter().zip(want) {
+        assert_eq!((index, code), (want_index, want_code), "{report:#}");
+        assert!(message.contains(want_message), "[{index}] {message}");
+    }
+
+    // What was imported is there: the same email cannot be created again.
+    for email in ["ann@example.com", "sha@example.com", "argon@example.com"] {
+        check(
+            &dir,
+            &["users", "create", "--email", email, "--password", "pw"],
+            "",
+            2,
+            &[],
+            &["a user with this email already exists"],
+        );
+    }
+
+    // Importing the same good users again imports none of them: exit 1, summary on stdout.
+    let good = json!([entries[0], entries[2]]);
+    std::fs::write(dir.join("again.json"), good.to_string()).unwrap();
+    check(
+        &dir,
+        &["users", "import", "again.json"],
+        "",
+        1,
+        &[
+            "imported 0 of 2 users into Username-Password-Authentication; 2 failed:",
+            "  [0] ann@example.com: a user with this ",
+        ],
+        &["error: none of the 2 users in again.json was imported"],
+    );
+    // From stdin, with a summary for people.
+    check(
+        &dir,
+        &["users", "import", "-"],
+        r#"[{"email": "stdin@example.com"}, {"email": "x"}]"#,
+        0,
+        &[
+            "imported 1 of 2 users into Username-Password-Authentication; 1 failed:",
+            "  [1] x: email: not an email address",
+        ],
+        &[],
+    );
+    check(
+        &dir,
+        &["users", "import", "-"],
+        "[]",
+        0,
+        &["imported 0 of 0 users"],
+        &[],
+    );
+
+    std::fs::write(dir.join("object.json"), r#"{"email": "a@example.com"}"#).unwrap();
+    std::fs::write(dir.join("broken.json"), "[{").unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["users.json", "--connection", "Nope"],
+            "there is no connection named Nope",
+        ),
+        (&["missing.json"], "cannot read missing.json"),
+        (&["object.json"], "object.json is not a JSON array of users"),
+        (&["broken.json"], "broken.json is not valid JSON"),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["users", "import"];
+        all.extend_from_slice(args);
+        check(&dir, &all, "", 2, &[], &[message]);
+    }
+}
