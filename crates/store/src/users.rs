@@ -465,14 +465,8 @@ pub(crate) async fn user_by_email(
     connection: &ConnectionId,
     email: &str,
 ) -> Result<Option<User>> {
-    let row: Option<Row> = on_pool!(&store.db, pool =>
-        sqlx::query_as(select!("WHERE connection_id = $1 AND email_norm = $2"))
-            .bind(connection.as_str())
-            .bind(normalized(email))
-            .fetch_optional(pool)
-            .await
-            .db()?);
-    one(store, row).await
+    const SQL: &str = select!("WHERE connection_id = $1 AND email_norm = $2");
+    by_folded(store, SQL, connection, email).await
 }
 
 pub(crate) async fn user_by_username(
@@ -480,13 +474,23 @@ pub(crate) async fn user_by_username(
     connection: &ConnectionId,
     username: &str,
 ) -> Result<Option<User>> {
-    let row: Option<Row> = on_pool!(&store.db, pool =>
-        sqlx::query_as(select!("WHERE connection_id = $1 AND username_norm = $2"))
-            .bind(connection.as_str())
-            .bind(normalized(username))
-            .fetch_optional(pool)
-            .await
-            .db()?);
+    const SQL: &str = select!("WHERE connection_id = $1 AND username_norm = $2");
+    by_folded(store, SQL, connection, username).await
+}
+
+/// The user of `connection` whose case-folded column in `sql` equals `value` folded.
+async fn by_folded(
+    store: &SqlStore,
+    sql: &'static str,
+    connection: &ConnectionId,
+    value: &str,
+) -> Result<Option<User>> {
+    let row: Option<Row> = on_pool!(&store.db, pool => sqlx::query_as(sql)
+        .bind(connection.as_str())
+        .bind(normalized(value))
+        .fetch_optional(pool)
+        .await
+        .db()?);
     one(store, row).await
 }
 
