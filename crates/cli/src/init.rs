@@ -88,22 +88,38 @@ pub(crate) fn run(location: &Location, issuer: &str, now: UnixTime) -> anyhow::R
     // Checked before anything is created, even though an initialised tenant keeps its issuer.
     validate::issuer(issuer)?;
     storage::with_init(location, now, async |opened| {
-        let name = location.describe();
-        let mut lines = Vec::new();
-        if opened.migrated.from != opened.migrated.to {
-            lines.push(storage::describe_migration(&name, opened.migrated));
-        }
-        if let MasterKeySource::Created(path) = &opened.key_source {
-            lines.push(format!(
-                "master key: created {} (mode 0600); back it up, nothing sealed in the database \
-                 can be read without it",
-                path.display()
-            ));
-        }
-        let done = bootstrap(&opened.store, issuer, now, &SystemRng).await?;
-        lines.extend(done.created.iter().cloned());
-        report(location.data_dir(), &name, issuer, lines, &done)
+        initialise(location, opened, issuer, now, true).await?;
+        Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Bootstraps what is missing and reports it; unless `report_unchanged`, says nothing when
+/// everything was there (what `sigil serve` wants on every start after the first).
+pub(crate) async fn initialise(
+    location: &Location,
+    opened: &storage::ForInit,
+    issuer: &str,
+    now: UnixTime,
+    report_unchanged: bool,
+) -> anyhow::Result<Bootstrapped> {
+    let name = location.describe();
+    let mut lines = Vec::new();
+    if opened.migrated.from != opened.migrated.to {
+        lines.push(storage::describe_migration(&name, opened.migrated));
+    }
+    if let MasterKeySource::Created(path) = &opened.key_source {
+        lines.push(format!(
+            "master key: created {} (mode 0600); back it up, nothing sealed in the database \
+             can be read without it",
+            path.display()
+        ));
+    }
+    let done = bootstrap(&opened.store, issuer, now, &SystemRng).await?;
+    lines.extend(done.created.iter().cloned());
+    if report_unchanged || !lines.is_empty() || done.issuer != issuer {
+        report(location.data_dir(), &name, issuer, lines, &done)?;
+    }
+    Ok(done)
 }
 
 /// Makes whatever is missing of a working installation, each step an idempotent "ensure" that

@@ -15,6 +15,7 @@ mod keyfile;
 mod keys;
 mod management_scopes;
 mod output;
+mod serve;
 mod storage;
 mod time_fmt;
 
@@ -76,6 +77,9 @@ struct GlobalOpts {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the server: bootstraps an empty database first (as `init`), then serves until
+    /// SIGINT or SIGTERM.
+    Serve,
     /// Set up Sigil: schema, master key, signing key, database connection, Management API
     /// and an admin client. Running it again changes nothing.
     #[command(after_help = init::AFTER_HELP)]
@@ -330,6 +334,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let location =
         || storage::Location::new(&cli.global.data_dir, cli.global.database_url.as_deref());
     match cli.command {
+        Command::Serve => serve::run(
+            &location(),
+            &cli.global.issuer,
+            &cli.global.listen,
+            now(None),
+        ),
         Command::Init => init::run(&location(), &cli.global.issuer, now(None)),
         Command::Migrate => storage::migrate(&location(), now(None)),
         Command::Clients { command } => admin::clients::run(command, &location(), now(None)),

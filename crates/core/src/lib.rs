@@ -6,13 +6,17 @@
 //! - [`store`]: the [`Store`] contract every backend implements, with its error type.
 //! - [`ids`], [`secret`], [`password`]: identifiers, secrets and password hashes as types.
 //! - [`clock`]: time and randomness as parameters, so tests move a clock instead of sleeping.
+//! - [`keyring`]: the signing keys, parsed once, and the JWKS to publish.
+//! - [`oauth`]: the OAuth 2.0 flows (client authentication, grants) and their errors.
 //!
 //! The crate talks to the world only through traits ([`Store`], [`Clock`], [`Rng`]).
 #![warn(missing_docs)]
 
 pub mod clock;
 pub mod ids;
+pub mod keyring;
 pub mod model;
+pub mod oauth;
 pub mod password;
 pub mod secret;
 pub mod store;

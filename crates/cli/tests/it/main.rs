@@ -13,6 +13,7 @@ mod input_errors;
 mod keys;
 mod migrate;
 mod postgres;
+mod serve;
 mod server;
 mod sign;
 mod verify;

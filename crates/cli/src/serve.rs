@@ -1,0 +1,74 @@
+//! `sigil serve`: bootstraps an empty database (as `sigil init`), then serves HTTP until
+//! SIGINT or SIGTERM, finishing the requests in flight.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use sigil_core::{SystemClock, SystemRng};
+use sigil_jose::UnixTime;
+use sigil_server::App;
+
+use crate::admin::validate;
+use crate::storage::{self, Location};
+use crate::{init, output};
+
+/// `sigil serve`.
+pub(crate) fn run(
+    location: &Location,
+    issuer: &str,
+    listen: &str,
+    now: UnixTime,
+) -> anyhow::Result<ExitCode> {
+    validate::issuer(issuer)?;
+    storage::with_init(location, now, async |opened| {
+        let done = init::initialise(location, opened, issuer, now, false).await?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| {
+                format!("cannot listen on {listen}; choose another --listen address")
+            })?;
+        let app = App::new(
+            opened.store.clone(),
+            done.issuer.clone(),
+            Arc::new(SystemClock),
+            Arc::new(SystemRng),
+        )
+        .await?;
+        let address = listener
+            .local_addr()
+            .context("cannot read the listening address")?;
+        output::stderr(&format!(
+            "sigil: serving http://{address}/ (issuer {}, database {})",
+            done.issuer,
+            location.describe()
+        ));
+        sigil_server::serve(listener, app, shutdown())
+            .await
+            .context("the server stopped")?;
+        output::stderr("sigil: stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,83 @@
+//! `sigil serve`: bootstraps on first start, answers a machine's token request with the admin
+//! credentials it wrote, and stops cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::{check, scratch};
+
+#[test]
+fn serve_bootstraps_serves_tokens_and_stops_on_sigterm() {
+    let dir = scratch("serve");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(&dir)
+        .env_remove("SIGIL_MASTER_KEY")
+        .env_remove("SIGIL_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:") && !w.ends_with(":8787/"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+
+    let credentials: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("sigil-data/admin-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let body = serde_json::json!({
+        "grant_type": "client_credentials",
+        "client_id": credentials["client_id"],
+        "client_secret": credentials["client_secret"],
+        "audience": credentials["audience"],
+    });
+    let http = reqwest::blocking::Client::new();
+    let response = http
+        .post(format!("{base}oauth/token"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let token: serde_json::Value = serde_json::from_str(&response.text().unwrap()).unwrap();
+    assert!(
+        token["access_token"]
+            .as_str()
+            .is_some_and(|t| t.split('.').count() == 3)
+    );
+    assert!(token["scope"].as_str().unwrap().contains("read:users"));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "{status:?}: {rest}");
+    assert!(rest.contains("sigil: stopped"), "{rest}");
+}
+
+#[test]
+fn serve_on_an_address_in_use_is_a_one_line_error() {
+    let dir = scratch("serve_busy");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    check(
+        &dir,
+        &["serve", "--listen", &address],
+        "",
+        2,
+        &[],
+        &[&format!(
+            "cannot listen on {address}; choose another --listen address"
+        )],
+    );
+}

@@ -1,0 +1,60 @@
+//! The tenant's signing keys, parsed once: the signer for each algorithm the current key can
+//! sign with, and the published JWK Set (next, current and previous keys; never revoked ones,
+//! never private material).
+
+use sigil_jose::{Algorithm, JwkSet, KeyError, KeyKind, PrivateKey, SigningKey};
+
+use crate::model::{KeyState, SigningKeyRecord};
+
+/// Parsed signing keys and the JWKS to publish.
+#[derive(Debug)]
+pub struct KeyRing {
+    signers: Vec<SigningKey>,
+    jwks: String,
+}
+
+impl KeyRing {
+    /// Parses `records` (as the store returns them).
+    pub fn from_records(records: &[SigningKeyRecord]) -> Result<Self, KeyError> {
+        let mut signers = Vec::new();
+        let mut published = Vec::new();
+        for record in records {
+            if record.state == KeyState::Revoked {
+                continue;
+            }
+            let key = PrivateKey::from_pkcs8_der(&record.private_pkcs8)?;
+            if let Some(public) = key.public_key() {
+                published.push(public.to_jwk().with_kid(&record.kid).with_alg(record.alg)?);
+            }
+            if record.state == KeyState::Current {
+                // An RSA key signs RS* and PS*: APIs choose between RS256 and PS256.
+                let algs: Vec<Algorithm> = match key.kind() {
+                    KeyKind::Rsa => vec![record.alg, Algorithm::PS256],
+                    _ => vec![record.alg],
+                };
+                for alg in algs {
+                    if signers.iter().any(|s: &SigningKey| s.alg() == alg) {
+                        continue;
+                    }
+                    // Parsed again per algorithm (a signer owns its key); this happens once per
+                    // key ring, never per signature.
+                    let own = PrivateKey::from_pkcs8_der(&record.private_pkcs8)?;
+                    signers.push(SigningKey::new(own, alg)?.with_kid(Some(record.kid.clone())));
+                }
+            }
+        }
+        let jwks = serde_json::to_string(&published.into_iter().collect::<JwkSet>())
+            .map_err(|e| KeyError::Jwk(e.to_string()))?;
+        Ok(KeyRing { signers, jwks })
+    }
+
+    /// The current key's signer for `alg`, if the current key can sign with it.
+    pub fn signer(&self, alg: Algorithm) -> Option<&SigningKey> {
+        self.signers.iter().find(|s| s.alg() == alg)
+    }
+
+    /// The JWK Set to publish, as JSON.
+    pub fn jwks_json(&self) -> &str {
+        &self.jwks
+    }
+}

@@ -1,0 +1,191 @@
+//! The client credentials grant (RFC 6749 §4.4), as Auth0 runs it: the client must be allowed
+//! the grant, name an API (`audience`) and hold a client grant for it; the token carries the
+//! requested scopes cut to the granted ones (all granted ones when none are requested).
+
+use serde::Serialize;
+
+use crate::Store;
+use crate::UnixTime;
+use crate::keyring::KeyRing;
+use crate::model::{Client, GrantType, TokenDialect};
+use crate::{Rng, ids};
+
+use super::{ClientAuth, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate};
+
+/// A parsed client credentials request.
+#[derive(Clone, Debug)]
+pub struct ClientCredentialsRequest {
+    /// How the client authenticated.
+    pub auth: ClientAuth,
+    /// The API the token is for.
+    pub audience: Option<String>,
+    /// Requested scopes, space-separated.
+    pub scope: Option<String>,
+}
+
+/// The claims of a machine's access token, in Auth0's order.
+#[derive(Serialize)]
+struct AccessClaims<'a> {
+    iss: &'a str,
+    sub: String,
+    aud: &'a str,
+    iat: i64,
+    exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    gty: &'static str,
+    azp: &'a str,
+    /// RFC 9068 §2.2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permissions: Option<Vec<String>>,
+}
+
+/// The audience a client asked for, with the Management API also answering to
+/// `https://<host>/api/v2/` (SDKs hard-code https).
+fn canonical_audience(issuer: &str, audience: &str) -> String {
+    let host = issuer
+        .split_once("://")
+        .map_or(issuer, |(_, rest)| rest)
+        .trim_end_matches('/');
+    if audience == format!("https://{host}/api/v2/") {
+        super::management_audience(issuer)
+    } else {
+        audience.to_owned()
+    }
+}
+
+/// Issues an access token to a machine. Returns the answer and the client (for the log).
+pub async fn client_credentials(
+    store: &impl Store,
+    keys: &KeyRing,
+    rng: &dyn Rng,
+    issuer: &str,
+    now: UnixTime,
+    request: &ClientCredentialsRequest,
+) -> Result<(TokenResponse, Client), FlowError> {
+    let client = authenticate(store, &request.auth).await?;
+    if !client
+        .settings
+        .grant_types
+        .contains(&GrantType::ClientCredentials)
+    {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "Grant type 'client_credentials' not allowed for the client.",
+        )
+        .into());
+    }
+    let Some(requested) = request.audience.as_deref().filter(|a| !a.is_empty()) else {
+        return Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "No audience parameter was provided, and no default audience has been configured",
+        )
+        .into());
+    };
+    let audience = canonical_audience(issuer, requested);
+    let Some(api) = store.resource_server_by_identifier(&audience).await? else {
+        return Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            format!("Service not found: {requested}"),
+        )
+        .into());
+    };
+    let Some(grant) = store.client_grant_for(&client.client_id, &audience).await? else {
+        return Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            format!(
+                "Client is not authorized to access \"{requested}\". You need to create a \
+                 \"client-grant\" associated to this API."
+            ),
+        )
+        .into());
+    };
+    let asked: Vec<&str> = request
+        .scope
+        .as_deref()
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let scopes: Vec<String> = if asked.is_empty() {
+        grant.scope.clone()
+    } else {
+        grant
+            .scope
+            .iter()
+            .filter(|s| asked.contains(&s.as_str()))
+            .cloned()
+            .collect()
+    };
+    let rfc9068 = matches!(
+        api.token_dialect,
+        TokenDialect::Rfc9068Profile | TokenDialect::Rfc9068ProfileAuthz
+    );
+    let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
+    let claims = AccessClaims {
+        iss: issuer,
+        sub: format!("{}@clients", client.client_id),
+        aud: &api.identifier,
+        iat: now.0,
+        exp: now.0 + i64::from(api.token_lifetime),
+        scope: scope.clone(),
+        gty: "client-credentials",
+        azp: client.client_id.as_str(),
+        client_id: rfc9068.then_some(client.client_id.as_str()),
+        jti: rfc9068.then(|| ids::alphanumeric(rng, 24)),
+        permissions: (api.enforce_policies && api.token_dialect.includes_permissions())
+            .then(|| scopes.clone()),
+    };
+    let signer = keys.signer(api.signing_alg).ok_or_else(|| {
+        FlowError::Sign(format!(
+            "no current signing key can sign {}",
+            api.signing_alg
+        ))
+    })?;
+    let signed = if rfc9068 {
+        signer.sign_with_typ("at+jwt", &claims)
+    } else {
+        signer.sign(&claims)
+    }
+    .map_err(|e| FlowError::Sign(e.to_string()))?;
+    Ok((
+        TokenResponse {
+            access_token: signed,
+            token_type: "Bearer",
+            expires_in: i64::from(api.token_lifetime),
+            scope,
+        },
+        client,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_audience;
+
+    #[test]
+    fn the_management_api_answers_to_its_https_alias() {
+        let issuer = "http://127.0.0.1:8787/";
+        for (asked, canonical) in [
+            (
+                "https://127.0.0.1:8787/api/v2/",
+                "http://127.0.0.1:8787/api/v2/",
+            ),
+            (
+                "http://127.0.0.1:8787/api/v2/",
+                "http://127.0.0.1:8787/api/v2/",
+            ),
+            ("https://api.example.com/", "https://api.example.com/"),
+            (
+                "https://127.0.0.1:8787/api/v3/",
+                "https://127.0.0.1:8787/api/v3/",
+            ),
+        ] {
+            assert_eq!(canonical_audience(issuer, asked), canonical, "{asked}");
+        }
+    }
+}

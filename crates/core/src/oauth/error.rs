@@ -1,0 +1,73 @@
+//! OAuth errors: an RFC 6749 code and a sentence for the caller.
+
+/// RFC 6749 §5.2 (and Auth0's) error codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// A parameter is missing, repeated or malformed.
+    InvalidRequest,
+    /// Client authentication failed.
+    InvalidClient,
+    /// The grant (code, refresh token, password) is invalid.
+    InvalidGrant,
+    /// The client may not use this grant.
+    UnauthorizedClient,
+    /// The grant type is not one Sigil knows.
+    UnsupportedGrantType,
+    /// The requested scope is invalid.
+    InvalidScope,
+    /// The request was refused (no client grant for the API, unknown API).
+    AccessDenied,
+    /// Sigil failed; details are in the server log only.
+    ServerError,
+}
+
+impl ErrorCode {
+    /// The code on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::ServerError => "server_error",
+        }
+    }
+}
+
+/// An OAuth error answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {description}", code.as_str())]
+pub struct OAuthError {
+    /// The code.
+    pub code: ErrorCode,
+    /// What was wrong, for the caller.
+    pub description: String,
+}
+
+impl OAuthError {
+    /// An error with `code` and `description`.
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        OAuthError {
+            code,
+            description: description.into(),
+        }
+    }
+}
+
+/// Why a flow failed: the caller's mistake (an [`OAuthError`] to send back), or Sigil's own
+/// failure (logged by the server; the caller sees only `server_error`).
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// An answer for the caller.
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] crate::StoreError),
+    /// A token could not be signed (no current signing key, or the key failed).
+    #[error("signing: {0}")]
+    Sign(String),
+}

@@ -1,0 +1,18 @@
+//! The OAuth 2.0 flows, as Auth0 runs them: client authentication, the grants, and the
+//! errors they answer with (RFC 6749 §5.2 codes). HTTP stays in `sigil-server`; requests
+//! arrive here already parsed into types.
+
+mod client_auth;
+mod client_credentials;
+mod error;
+mod response;
+
+pub use client_auth::{ClientAuth, authenticate};
+pub use client_credentials::{ClientCredentialsRequest, client_credentials};
+pub use error::{ErrorCode, FlowError, OAuthError};
+pub use response::TokenResponse;
+
+/// The Management API's audience for an issuer: `<issuer>api/v2/`.
+pub fn management_audience(issuer: &str) -> String {
+    format!("{issuer}api/v2/")
+}

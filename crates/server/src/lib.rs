@@ -1,0 +1,50 @@
+//! `sigil-server`: Sigil over HTTP. The Authentication API and OpenID Connect endpoints (and,
+//! later, the Management API and the hosted pages), on axum.
+//!
+//! Handlers are thin: they parse the request into core types ([`token`] does this for
+//! `/oauth/token`), call a `sigil_core` flow, and turn its result into a response; every error
+//! becomes a response in one place ([`error`]).
+#![warn(missing_docs)]
+
+mod error;
+mod routes;
+mod state;
+mod token;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use sigil_core::Store;
+
+pub use state::{App, KEYS_TTL, StartError};
+
+/// The largest request body any endpoint reads; bigger ones get 413.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Every route, on `app`.
+pub fn router<S: Store + Clone>(app: App<S>) -> Router {
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz::<S>))
+        .route(
+            "/.well-known/openid-configuration",
+            get(routes::discovery::openid_configuration::<S>),
+        )
+        .route("/.well-known/jwks.json", get(routes::discovery::jwks::<S>))
+        .route("/oauth/token", post(routes::token::token::<S>))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(app)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve<S: Store + Clone>(
+    listener: tokio::net::TcpListener,
+    app: App<S>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

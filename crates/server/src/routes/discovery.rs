@@ -1,0 +1,46 @@
+//! `/.well-known/openid-configuration` and `/.well-known/jwks.json`. Discovery lists only what
+//! Sigil serves today; it grows with each endpoint.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use sigil_core::Store;
+
+use crate::App;
+use crate::error::ApiError;
+
+/// JWKS responses may be cached this long (seconds). A rotated key is published as `next`
+/// long before it signs, so caches never miss it.
+const JWKS_MAX_AGE: &str = "public, max-age=300";
+
+pub(crate) async fn openid_configuration<S: Store>(State(app): State<App<S>>) -> Response {
+    let issuer = app.issuer();
+    axum::Json(json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}.well-known/jwks.json"),
+        "token_endpoint": format!("{issuer}oauth/token"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": [],
+        "claims_supported": ["iss", "sub", "aud", "iat", "exp", "scope", "azp", "gty", "permissions"],
+    }))
+    .into_response()
+}
+
+pub(crate) async fn jwks<S: Store>(State(app): State<App<S>>) -> Result<Response, ApiError> {
+    let keys = app.keys().await?;
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        keys.jwks_json().to_owned(),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(JWKS_MAX_AGE),
+    );
+    Ok(response)
+}

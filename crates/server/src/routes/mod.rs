@@ -1,0 +1,5 @@
+//! The handlers, one module per endpoint family.
+
+pub(crate) mod discovery;
+pub(crate) mod health;
+pub(crate) mod token;

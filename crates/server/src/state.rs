@@ -1,0 +1,119 @@
+//! What every handler shares: the store, the issuer, the clock and randomness, and the signing
+//! keys, parsed once and reloaded from the store at most [`KEYS_TTL`] seconds after a change
+//! (so `sigil keys rotate` run beside a live server takes effect within that bound).
+
+use std::sync::{Arc, RwLock};
+
+use sigil_core::keyring::KeyRing;
+use sigil_core::oauth::FlowError;
+use sigil_core::{Clock, Rng, Store, StoreError, UnixTime};
+
+/// Seconds a loaded key ring is used before the store is asked again.
+pub const KEYS_TTL: i64 = 5;
+
+/// The application state; cheap to clone.
+pub struct App<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for App<S> {
+    fn clone(&self) -> Self {
+        App {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+struct Inner<S> {
+    store: S,
+    issuer: String,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    keys: RwLock<Loaded>,
+}
+
+#[derive(Clone)]
+struct Loaded {
+    ring: Arc<KeyRing>,
+    at: UnixTime,
+}
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store failed.
+    #[error("cannot read the signing keys: {0}")]
+    Store(#[from] StoreError),
+    /// A stored key does not parse.
+    #[error("a stored signing key is unusable: {0}")]
+    Key(#[from] sigil_jose::KeyError),
+}
+
+impl<S: Store> App<S> {
+    /// The state for `issuer` (ending in `/`), with the keys loaded from `store`.
+    pub async fn new(
+        store: S,
+        issuer: String,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+    ) -> Result<Self, StartError> {
+        let ring = KeyRing::from_records(&store.signing_keys().await?)?;
+        let at = clock.now();
+        Ok(App {
+            inner: Arc::new(Inner {
+                store,
+                issuer,
+                clock,
+                rng,
+                keys: RwLock::new(Loaded {
+                    ring: Arc::new(ring),
+                    at,
+                }),
+            }),
+        })
+    }
+
+    pub(crate) fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    pub(crate) fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    pub(crate) fn now(&self) -> UnixTime {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn rng(&self) -> &dyn Rng {
+        self.inner.rng.as_ref()
+    }
+
+    /// The key ring, reloaded when older than [`KEYS_TTL`].
+    pub(crate) async fn keys(&self) -> Result<Arc<KeyRing>, FlowError> {
+        let now = self.now();
+        let loaded = self.read_keys();
+        if now.0 - loaded.at.0 < KEYS_TTL {
+            return Ok(loaded.ring);
+        }
+        let records = self.inner.store.signing_keys().await?;
+        let ring =
+            Arc::new(KeyRing::from_records(&records).map_err(|e| FlowError::Sign(e.to_string()))?);
+        if let Ok(mut slot) = self.inner.keys.write() {
+            *slot = Loaded {
+                ring: Arc::clone(&ring),
+                at: now,
+            };
+        }
+        Ok(ring)
+    }
+
+    fn read_keys(&self) -> Loaded {
+        match self.inner.keys.read() {
+            Ok(loaded) => loaded.clone(),
+            // A writer panicked while holding the lock; the value it guards is still whole
+            // (it is replaced in one assignment).
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Discovery, the JWKS and the health endpoints.
+
+use serde_json::Value;
+
+use crate::app::TestApp;
+
+#[tokio::test]
+async fn discovery_names_what_is_served_and_the_jwks_is_public_only() {
+    let app = TestApp::start().await;
+    let config: Value = app
+        .http
+        .get(app.url(".well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["issuer"], app.base);
+    assert_eq!(config["token_endpoint"], app.url("oauth/token"));
+    assert_eq!(config["jwks_uri"], app.url(".well-known/jwks.json"));
+    assert_eq!(
+        config["grant_types_supported"],
+        serde_json::json!(["client_credentials"])
+    );
+
+    let response = app
+        .http
+        .get(app.url(".well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["cache-control"], "public, max-age=300");
+    let jwks: Value = response.json().await.unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    for key in keys {
+        assert_eq!(
+            (
+                key["kty"].as_str(),
+                key["alg"].as_str(),
+                key["use"].as_str()
+            ),
+            (Some("RSA"), Some("RS256"), Some("sig"))
+        );
+        assert!(key["kid"].is_string());
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+            assert!(key.get(private).is_none(), "{private} published");
+        }
+    }
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::start().await;
+    for (path, status, text) in [("healthz", 200, "ok"), ("readyz", 200, "ready")] {
+        let response = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        assert_eq!(response.text().await.unwrap(), text, "{path}");
+    }
+}

@@ -1,0 +1,7 @@
+//! Sigil's HTTP endpoints, black-box: the real router on 127.0.0.1:0 over a fresh SQLite store,
+//! time from a manual clock, driven with reqwest.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod app;
+mod discovery;
+mod token;
