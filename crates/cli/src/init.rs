@@ -29,7 +29,7 @@ use sigil_core::model::{
 };
 use sigil_core::secret::{ClientSecret, SecretDigest};
 use sigil_core::{Conflict, Rng, Store, StoreError, SystemRng};
-use sigil_jose::{Algorithm, KeySpec, PrivateKey, UnixTime};
+use sigil_jose::UnixTime;
 use sigil_store::MasterKeySource;
 
 use crate::admin::clients::new_client;
@@ -177,7 +177,10 @@ async fn ensure_tenant(
     Ok(stored.issuer)
 }
 
-/// A current signing key; a new RS256 one (RSA-2048, kid = RFC 7638 thumbprint) if none is.
+/// A current signing key and a next one, each a new RS256 key (RSA-2048, kid = RFC 7638
+/// thumbprint) if missing. The next key is published in the JWKS from the start, so that when
+/// `sigil keys rotate` makes it current, verifiers have had it cached for a long time. The
+/// store allows one key in each state, so racing inits agree.
 async fn ensure_signing_key(
     store: &impl Store,
     now: UnixTime,
@@ -187,34 +190,24 @@ async fn ensure_signing_key(
         .signing_keys()
         .await
         .context("cannot read the signing keys")?;
-    if keys.iter().any(|k| k.state == KeyState::Current) {
-        return Ok(());
-    }
-    let key = PrivateKey::generate(KeySpec::Rsa2048).context("cannot generate a signing key")?;
-    let record = SigningKeyRecord {
-        kid: key.thumbprint(),
-        alg: Algorithm::RS256,
-        state: KeyState::Current,
-        private_pkcs8: key
-            .to_pkcs8_der()
-            .context("cannot export the signing key")?,
-        created_at: now,
-        current_since: Some(now),
-        previous_since: None,
-        revoked_at: None,
-    };
-    match store.create_signing_key(&record).await {
-        Ok(()) => {
-            created.push(format!(
-                "signing key: created RS256 key {} (current)",
-                record.kid
-            ));
-            Ok(())
+    for state in [KeyState::Current, KeyState::Next] {
+        if keys.iter().any(|k| k.state == state) {
+            continue;
         }
-        // Another init made the current key first.
-        Err(StoreError::Conflict(Conflict::SigningKey)) => Ok(()),
-        Err(e) => Err(anyhow::Error::new(e).context("cannot store the signing key")),
+        let record = SigningKeyRecord::generate_rs256(state, now)
+            .context("cannot generate a signing key")?;
+        match store.create_signing_key(&record).await {
+            Ok(()) => created.push(format!(
+                "signing key: created RS256 key {} ({})",
+                record.kid,
+                state.as_str()
+            )),
+            // Another init made this key first.
+            Err(StoreError::Conflict(Conflict::SigningKey)) => {}
+            Err(e) => return Err(anyhow::Error::new(e).context("cannot store the signing key")),
+        }
     }
+    Ok(())
 }
 
 /// The default database connection.

@@ -721,3 +721,80 @@ fn users_import_reports_each_entry() {
         check(&dir, &all, "", 2, &[], &[message]);
     }
 }
+
+#[test]
+fn keys_rotate_promotes_the_published_next_key_and_revoke_unpublishes() {
+    let dir = scratch("admin_keys");
+    check(&dir, &["init"], "", 0, &[], &[]);
+    let keys = |dir: &std::path::Path| -> Vec<serde_json::Value> {
+        let out = check(dir, &["keys", "list", "--json"], "", 0, &[], &[]);
+        serde_json::from_str(&out.stdout).unwrap()
+    };
+    let state_of = |keys: &[serde_json::Value], state: &str| -> Vec<String> {
+        keys.iter()
+            .filter(|k| k["state"] == state)
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = keys(&dir);
+    assert_eq!(
+        before.len(),
+        2,
+        "init makes a current and a next key: {before:?}"
+    );
+    let (current, next) = (state_of(&before, "current"), state_of(&before, "next"));
+    assert_eq!((current.len(), next.len()), (1, 1));
+    for key in &before {
+        assert!(key.get("pem").is_none() && key.get("d").is_none());
+    }
+
+    check(
+        &dir,
+        &["keys", "rotate"],
+        "",
+        0,
+        &["rotated: ", &next[0]],
+        &[],
+    );
+    let after = keys(&dir);
+    assert_eq!(
+        state_of(&after, "current"),
+        next,
+        "the published next key signs"
+    );
+    assert_eq!(state_of(&after, "previous"), current);
+    assert_eq!(state_of(&after, "next").len(), 1);
+    assert_ne!(state_of(&after, "next"), next);
+
+    let refusals: [(&[&str], &str); 3] = [
+        (
+            &["keys", "revoke", &next[0]],
+            "is the current signing key and cannot be revoked; run `sigil keys rotate` first",
+        ),
+        (
+            &["keys", "revoke", "nope"],
+            "there is no signing key nope; see `sigil keys list`",
+        ),
+        (&["keys", "revoke"], "required"),
+    ];
+    for (args, message) in refusals {
+        check(&dir, args, "", 2, &[], &[message]);
+    }
+    check(
+        &dir,
+        &["keys", "revoke", &current[0]],
+        "",
+        0,
+        &["revoked "],
+        &[],
+    );
+    assert_eq!(state_of(&keys(&dir), "revoked"), current);
+    check(
+        &dir,
+        &["keys", "revoke", &current[0]],
+        "",
+        2,
+        &[],
+        &["is already revoked"],
+    );
+}

@@ -230,7 +230,8 @@ fn concurrent_inits_make_one_admin_client() {
     let count = |what: &str| outputs.iter().filter(|o| o.contains(what)).count();
     assert_eq!(count("admin client: created"), 1, "{outputs:#?}");
     assert_eq!(count("\"client_secret\""), 1, "{outputs:#?}");
-    assert_eq!(count("signing key: created"), 1, "{outputs:#?}");
+    assert_eq!(count("(current)"), 1, "{outputs:#?}");
+    assert_eq!(count("(next)"), 1, "{outputs:#?}");
     assert_eq!(count("Management API: created"), 1, "{outputs:#?}");
     assert_eq!(count("connection: created"), 1, "{outputs:#?}");
     check(&dir, &["init"], "", 0, &["nothing to do"], &[]);

@@ -275,7 +275,8 @@ fn concurrent_inits_on_postgres_make_one_admin_client() {
     });
     let count = |what: &str| outputs.iter().filter(|o| o.contains(what)).count();
     assert_eq!(count("admin client: created"), 1, "{outputs:#?}");
-    assert_eq!(count("signing key: created"), 1, "{outputs:#?}");
+    assert_eq!(count("(current)"), 1, "{outputs:#?}");
+    assert_eq!(count("(next)"), 1, "{outputs:#?}");
     assert_eq!(count("Management API: created"), 1, "{outputs:#?}");
     let files = (0..4)
         .filter(|i| {

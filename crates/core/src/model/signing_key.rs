@@ -75,3 +75,21 @@ impl std::fmt::Debug for SigningKeyRecord {
             .finish_non_exhaustive()
     }
 }
+
+impl SigningKeyRecord {
+    /// A new RSA-2048 key for RS256 in `state`, its kid the RFC 7638 thumbprint. Generating an
+    /// RSA key takes a noticeable fraction of a second: call it off the request path.
+    pub fn generate_rs256(state: KeyState, now: UnixTime) -> Result<Self, sigil_jose::KeyError> {
+        let key = sigil_jose::PrivateKey::generate(sigil_jose::KeySpec::Rsa2048)?;
+        Ok(SigningKeyRecord {
+            kid: key.thumbprint(),
+            alg: Algorithm::RS256,
+            state,
+            private_pkcs8: key.to_pkcs8_der()?,
+            created_at: now,
+            current_since: (state == KeyState::Current).then_some(now),
+            previous_since: None,
+            revoked_at: None,
+        })
+    }
+}
