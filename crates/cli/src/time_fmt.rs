@@ -1,8 +1,8 @@
 //! Times for people: NumericDates as UTC timestamps, spans as "2 h 3 min", and the
 //! durations that `sigil jwt sign --exp` accepts ("30s", "10m", "1h30m").
 //!
-//! The calendar arithmetic is Howard Hinnant's `civil_from_days`, exact for every `i64` day
-//! count the callers produce; it is a dozen lines, smaller than a date crate.
+//! The calendar arithmetic lives in `sigil_core::clock` (a dozen lines, smaller than a date
+//! crate), shared with the server.
 
 use sigil_jose::UnixTime;
 
@@ -12,29 +12,7 @@ const DAY: u64 = 24 * HOUR;
 
 /// Seconds since the epoch as an RFC 3339 UTC timestamp: `2023-11-14T22:13:20Z`.
 pub(crate) fn utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Year, month (1–12) and day (1–31) of the day `days` after 1970-01-01 (proleptic Gregorian).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    sigil_core::clock::utc(sigil_core::UnixTime(secs))
 }
 
 /// A span of seconds in its two largest units: "45 s", "2 min 5 s", "2 h 3 min", "3 d 4 h".

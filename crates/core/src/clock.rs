@@ -67,3 +67,56 @@ impl Rng for SystemRng {
         aws_lc_rs::rand::fill(dest).expect("AWS-LC's random generator does not fail");
     }
 }
+
+/// `t` as an RFC 3339 UTC time, `2026-11-22T10:00:00Z`.
+pub fn utc(t: UnixTime) -> String {
+    let days = t.0.div_euclid(86_400);
+    let rem = t.0.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `t` as Auth0 writes times, with milliseconds: `2026-11-22T10:00:00.000Z`.
+pub fn auth0_time(t: UnixTime) -> String {
+    let mut text = utc(t);
+    text.insert_str(text.len() - 1, ".000");
+    text
+}
+
+/// Year, month (1–12) and day (1–31) of the day `days` after 1970-01-01 (proleptic Gregorian;
+/// Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_as_rfc3339_and_as_auth0_does() {
+        for (t, utc_text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_800_000_000, "2027-01-15T08:00:00Z"),
+            (-1, "1969-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(utc(UnixTime(t)), utc_text);
+        }
+        assert_eq!(auth0_time(UnixTime(0)), "1970-01-01T00:00:00.000Z");
+    }
+}

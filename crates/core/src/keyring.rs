@@ -2,20 +2,24 @@
 //! sign with, and the published JWK Set (next, current and previous keys; never revoked ones,
 //! never private material).
 
-use sigil_jose::{Algorithm, JwkSet, KeyError, KeyKind, PrivateKey, SigningKey};
+use sigil_jose::{
+    Algorithm, JwkSet, KeyError, KeyKind, KeySet, PrivateKey, SigningKey, Validation, Verifier,
+};
 
 use crate::model::{KeyState, SigningKeyRecord};
 
-/// Parsed signing keys and the JWKS to publish.
+/// Parsed signing keys, the JWKS to publish, and a verifier for the access tokens that
+/// `/userinfo` accepts.
 #[derive(Debug)]
 pub struct KeyRing {
     signers: Vec<SigningKey>,
     jwks: String,
+    userinfo: Verifier,
 }
 
 impl KeyRing {
-    /// Parses `records` (as the store returns them).
-    pub fn from_records(records: &[SigningKeyRecord]) -> Result<Self, KeyError> {
+    /// Parses `records` (as the store returns them) for the tenant at `issuer`.
+    pub fn from_records(records: &[SigningKeyRecord], issuer: &str) -> Result<Self, KeyError> {
         let mut signers = Vec::new();
         let mut published = Vec::new();
         for record in records {
@@ -45,7 +49,24 @@ impl KeyRing {
         }
         let jwks = serde_json::to_string(&published.into_iter().collect::<JwkSet>())
             .map_err(|e| KeyError::Jwk(e.to_string()))?;
-        Ok(KeyRing { signers, jwks })
+        let (keys, _) = KeySet::from_jwks(jwks.as_bytes())?;
+        let userinfo = Verifier::new(
+            keys,
+            Validation::new([Algorithm::RS256, Algorithm::PS256])
+                .issuer(issuer)
+                .audience(format!("{issuer}userinfo")),
+        );
+        Ok(KeyRing {
+            signers,
+            jwks,
+            userinfo,
+        })
+    }
+
+    /// Verifies access tokens for `/userinfo`: signed by one of the tenant's published keys,
+    /// issued here, with `<issuer>userinfo` among their audiences.
+    pub fn userinfo_verifier(&self) -> &Verifier {
+        &self.userinfo
     }
 
     /// The current key's signer for `alg`, if the current key can sign with it.

@@ -71,6 +71,20 @@ impl fmt::Debug for PasswordHash {
     }
 }
 
+/// Checks passwords against stored hashes off the async threads, with bounded concurrency (a
+/// login storm must not exhaust memory or starve the token endpoint). The server implements it
+/// on a blocking pool; tests may check inline.
+pub trait PasswordCheck: Send + Sync {
+    /// Whether `password` matches `hash`. With no hash (no such user, or no password), spends
+    /// the same time on a decoy hash and answers false, so the answer's timing does not tell
+    /// whether the user exists.
+    fn check(
+        &self,
+        hash: Option<PasswordHash>,
+        password: String,
+    ) -> impl std::future::Future<Output = bool> + Send;
+}
+
 /// A password could not be hashed (it is longer than argon2 accepts).
 #[derive(Debug, thiserror::Error)]
 #[error("the password cannot be hashed: {0}")]

@@ -9,17 +9,39 @@ use sigil_core::oauth::{ErrorCode, FlowError, OAuthError};
 
 /// An error a handler returns.
 #[derive(Debug)]
-pub(crate) struct ApiError(pub(crate) FlowError);
+pub(crate) enum ApiError {
+    /// From an OAuth flow (token endpoint): `{"error","error_description"}`.
+    Flow(FlowError),
+    /// A bearer token was missing or bad (RFC 6750 §3).
+    Bearer(BearerError),
+}
+
+/// Why a request to a bearer-protected endpoint (`/userinfo`) was refused.
+#[derive(Debug)]
+pub(crate) enum BearerError {
+    /// No token: 401 with a bare challenge.
+    Missing,
+    /// A malformed request: 400 `invalid_request`.
+    InvalidRequest(&'static str),
+    /// A token that does not verify: 401 `invalid_token`.
+    InvalidToken(String),
+}
 
 impl From<FlowError> for ApiError {
     fn from(e: FlowError) -> Self {
-        ApiError(e)
+        ApiError::Flow(e)
     }
 }
 
 impl From<OAuthError> for ApiError {
     fn from(e: OAuthError) -> Self {
-        ApiError(FlowError::OAuth(e))
+        ApiError::Flow(FlowError::OAuth(e))
+    }
+}
+
+impl From<BearerError> for ApiError {
+    fn from(e: BearerError) -> Self {
+        ApiError::Bearer(e)
     }
 }
 
@@ -31,46 +53,93 @@ struct Body<'a> {
 
 fn status(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::InvalidRequest
-        | ErrorCode::InvalidGrant
-        | ErrorCode::UnsupportedGrantType
-        | ErrorCode::InvalidScope => StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidRequest | ErrorCode::UnsupportedGrantType | ErrorCode::InvalidScope => {
+            StatusCode::BAD_REQUEST
+        }
         ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
-        ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+        // Auth0 answers invalid_grant with 403 (RFC 6749 says 400); clients expect Auth0's.
+        ErrorCode::InvalidGrant | ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied => {
+            StatusCode::FORBIDDEN
+        }
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let oauth = match self.0 {
-            FlowError::OAuth(e) => e,
-            FlowError::Store(e) => {
-                tracing::error!(error = %e, "store failure");
-                OAuthError::new(ErrorCode::ServerError, "the server failed; try again later")
-            }
-            FlowError::Sign(e) => {
-                tracing::error!(error = %e, "signing failure");
-                OAuthError::new(ErrorCode::ServerError, "the server failed; try again later")
-            }
-        };
-        let mut response = (
-            status(oauth.code),
-            axum::Json(Body {
-                error: oauth.code.as_str(),
-                error_description: &oauth.description,
-            }),
-        )
-            .into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        // RFC 6749 §5.2: a 401 names the authentication scheme the client may use.
-        if oauth.code == ErrorCode::InvalidClient {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"sigil\""),
-            );
+        match self {
+            ApiError::Flow(e) => flow_response(e),
+            ApiError::Bearer(e) => bearer_response(e),
         }
-        response
     }
+}
+
+/// RFC 6750 §3: the challenge names the error; the body repeats it as JSON.
+fn bearer_response(e: BearerError) -> Response {
+    let (status, error, description) = match e {
+        BearerError::Missing => (
+            StatusCode::UNAUTHORIZED,
+            None,
+            "an access token is required".to_owned(),
+        ),
+        BearerError::InvalidRequest(why) => (
+            StatusCode::BAD_REQUEST,
+            Some("invalid_request"),
+            why.to_owned(),
+        ),
+        BearerError::InvalidToken(why) => (StatusCode::UNAUTHORIZED, Some("invalid_token"), why),
+    };
+    let challenge = match error {
+        None => "Bearer realm=\"sigil\"".to_owned(),
+        Some(code) => format!(
+            "Bearer realm=\"sigil\", error=\"{code}\", error_description=\"{}\"",
+            description.replace(['"', '\\'], "'")
+        ),
+    };
+    let mut response = (
+        status,
+        axum::Json(Body {
+            error: error.unwrap_or("invalid_request"),
+            error_description: &description,
+        }),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+fn flow_response(e: FlowError) -> Response {
+    let oauth = match e {
+        FlowError::OAuth(e) => e,
+        FlowError::Store(e) => {
+            tracing::error!(error = %e, "store failure");
+            OAuthError::new(ErrorCode::ServerError, "the server failed; try again later")
+        }
+        FlowError::Sign(e) => {
+            tracing::error!(error = %e, "signing failure");
+            OAuthError::new(ErrorCode::ServerError, "the server failed; try again later")
+        }
+    };
+    let mut response = (
+        status(oauth.code),
+        axum::Json(Body {
+            error: oauth.code.as_str(),
+            error_description: &oauth.description,
+        }),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // RFC 6749 §5.2: a 401 names the authentication scheme the client may use.
+    if oauth.code == ErrorCode::InvalidClient {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"sigil\""),
+        );
+    }
+    response
 }

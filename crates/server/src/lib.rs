@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod hasher;
 mod routes;
 mod state;
 mod token;
@@ -34,6 +35,10 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
         )
         .route("/.well-known/jwks.json", get(routes::discovery::jwks::<S>))
         .route("/oauth/token", post(routes::token::token::<S>))
+        .route(
+            "/userinfo",
+            get(routes::userinfo::userinfo::<S>).post(routes::userinfo::userinfo::<S>),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
 }
@@ -44,7 +49,10 @@ pub async fn serve<S: Store + Clone>(
     app: App<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

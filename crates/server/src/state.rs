@@ -8,6 +8,8 @@ use sigil_core::keyring::KeyRing;
 use sigil_core::oauth::FlowError;
 use sigil_core::{Clock, Rng, Store, StoreError, UnixTime};
 
+use crate::hasher::Hasher;
+
 /// Seconds a loaded key ring is used before the store is asked again.
 pub const KEYS_TTL: i64 = 5;
 
@@ -26,6 +28,7 @@ impl<S> Clone for App<S> {
 
 struct Inner<S> {
     store: S,
+    hasher: Hasher,
     issuer: String,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
@@ -47,6 +50,9 @@ pub enum StartError {
     /// A stored key does not parse.
     #[error("a stored signing key is unusable: {0}")]
     Key(#[from] sigil_jose::KeyError),
+    /// The password checker could not be set up.
+    #[error("cannot set up password checks: {0}")]
+    Hasher(String),
 }
 
 impl<S: Store> App<S> {
@@ -57,11 +63,13 @@ impl<S: Store> App<S> {
         clock: Arc<dyn Clock>,
         rng: Arc<dyn Rng>,
     ) -> Result<Self, StartError> {
-        let ring = KeyRing::from_records(&store.signing_keys().await?)?;
+        let ring = KeyRing::from_records(&store.signing_keys().await?, &issuer)?;
         let at = clock.now();
+        let hasher = Hasher::new().await.map_err(StartError::Hasher)?;
         Ok(App {
             inner: Arc::new(Inner {
                 store,
+                hasher,
                 issuer,
                 clock,
                 rng,
@@ -75,6 +83,10 @@ impl<S: Store> App<S> {
 
     pub(crate) fn store(&self) -> &S {
         &self.inner.store
+    }
+
+    pub(crate) fn hasher(&self) -> &Hasher {
+        &self.inner.hasher
     }
 
     pub(crate) fn issuer(&self) -> &str {
@@ -97,8 +109,10 @@ impl<S: Store> App<S> {
             return Ok(loaded.ring);
         }
         let records = self.inner.store.signing_keys().await?;
-        let ring =
-            Arc::new(KeyRing::from_records(&records).map_err(|e| FlowError::Sign(e.to_string()))?);
+        let ring = Arc::new(
+            KeyRing::from_records(&records, self.issuer())
+                .map_err(|e| FlowError::Sign(e.to_string()))?,
+        );
         if let Ok(mut slot) = self.inner.keys.write() {
             *slot = Loaded {
                 ring: Arc::clone(&ring),

@@ -6,7 +6,9 @@
 use axum::http::{HeaderMap, header};
 use serde::Deserialize;
 use sigil_core::ids::ClientId;
-use sigil_core::oauth::{ClientAuth, ClientCredentialsRequest, ErrorCode, OAuthError};
+use sigil_core::oauth::{
+    ClientAuth, ClientCredentialsRequest, ErrorCode, OAuthError, PasswordRequest,
+};
 use sigil_core::secret::ClientSecret;
 
 /// Every parameter the token endpoint knows, for any grant. The ones of grants not served yet
@@ -39,6 +41,8 @@ struct Params {
 pub(crate) enum TokenRequest {
     /// RFC 6749 §4.4.
     ClientCredentials(ClientCredentialsRequest),
+    /// RFC 6749 §4.3, and Auth0's password-realm.
+    Password(PasswordRequest),
 }
 
 fn invalid(description: impl Into<String>) -> OAuthError {
@@ -46,16 +50,26 @@ fn invalid(description: impl Into<String>) -> OAuthError {
 }
 
 /// The grants Sigil recognises but does not serve yet, named so the error says so.
-const NOT_YET: [&str; 5] = [
+const NOT_YET: [&str; 3] = [
     "authorization_code",
     "refresh_token",
-    "password",
-    "http://auth0.com/oauth/grant-type/password-realm",
     "urn:ietf:params:oauth:grant-type:device_code",
 ];
 
-/// Parses the body (by its content type) and the `Authorization` header.
-pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthError> {
+const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+
+fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| invalid(format!("Missing required parameter: {name}")))
+}
+
+/// Parses the body (by its content type) and the `Authorization` header; `ip` is the caller's.
+pub(crate) fn parse(
+    headers: &HeaderMap,
+    body: &[u8],
+    ip: Option<String>,
+) -> Result<TokenRequest, OAuthError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -89,6 +103,22 @@ pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OA
             audience: params.audience,
             scope: params.scope,
         })),
+        "password" | PASSWORD_REALM => {
+            let realm = if grant_type == PASSWORD_REALM {
+                Some(required(params.realm, "realm")?)
+            } else {
+                params.realm.filter(|r| !r.is_empty())
+            };
+            Ok(TokenRequest::Password(PasswordRequest {
+                auth: client_auth(basic, params.client_id, params.client_secret)?,
+                username: required(params.username, "username")?,
+                password: required(params.password, "password")?.into(),
+                realm,
+                audience: params.audience,
+                scope: params.scope,
+                ip,
+            }))
+        }
         other if NOT_YET.contains(&other) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!("Grant type '{other}' is not supported by this server yet"),
@@ -100,7 +130,8 @@ pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OA
     }
 }
 
-/// The client's credentials: HTTP Basic or the body, never both (RFC 6749 §2.3).
+/// The client's credentials: HTTP Basic or the body, never both (RFC 6749 §2.3); a client_id
+/// alone for public clients.
 fn client_auth(
     basic: Option<(String, String)>,
     client_id: Option<String>,
@@ -122,6 +153,10 @@ fn client_auth(
         (None, Some(id), Some(secret)) => Ok(ClientAuth::Post {
             client_id: ClientId(id),
             secret: ClientSecret::new(secret),
+        }),
+        // A public client names itself only; a confidential one doing so is refused later.
+        (None, Some(id), None) if !id.is_empty() => Ok(ClientAuth::Public {
+            client_id: ClientId(id),
         }),
         (None, _, _) => Err(OAuthError::new(
             ErrorCode::InvalidClient,

@@ -58,9 +58,5 @@ pub(crate) fn dedup_in_order<T: PartialEq + Clone>(items: &mut Vec<T>) {
 
 /// A time as Auth0 writes them: `2024-05-01T12:00:00.000Z`.
 pub(crate) fn auth0_time(t: UnixTime) -> String {
-    let utc = crate::time_fmt::utc(t.0);
-    match utc.strip_suffix('Z') {
-        Some(seconds) => format!("{seconds}.000Z"),
-        None => utc,
-    }
+    sigil_core::clock::auth0_time(t)
 }

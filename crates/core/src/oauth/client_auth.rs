@@ -3,7 +3,7 @@
 
 use crate::Store;
 use crate::ids::ClientId;
-use crate::model::{Client, TokenEndpointAuthMethod};
+use crate::model::Client;
 use crate::secret::ClientSecret;
 
 use super::{ErrorCode, FlowError, OAuthError};
@@ -25,28 +25,31 @@ pub enum ClientAuth {
         /// Its secret.
         secret: ClientSecret,
     },
+    /// A public client (RFC 6749 §2.1): only its id, no secret.
+    Public {
+        /// The client.
+        client_id: ClientId,
+    },
 }
 
 impl ClientAuth {
-    fn parts(&self) -> (&ClientId, &ClientSecret, TokenEndpointAuthMethod) {
+    /// The client id and the secret presented, if any.
+    fn parts(&self) -> (&ClientId, Option<&ClientSecret>) {
         match self {
-            ClientAuth::Post { client_id, secret } => {
-                (client_id, secret, TokenEndpointAuthMethod::ClientSecretPost)
+            ClientAuth::Post { client_id, secret } | ClientAuth::Basic { client_id, secret } => {
+                (client_id, Some(secret))
             }
-            ClientAuth::Basic { client_id, secret } => (
-                client_id,
-                secret,
-                TokenEndpointAuthMethod::ClientSecretBasic,
-            ),
+            ClientAuth::Public { client_id } => (client_id, None),
         }
     }
 }
 
-/// The client, if it exists and the secret is its own. An unknown client and a wrong secret get
-/// the same answer. Auth0 accepts either secret method whatever the client's registered
-/// `token_endpoint_auth_method` among the two, and so does Sigil.
+/// The client, if it exists and the secret is its own (a public client, one without a secret,
+/// presents none). An unknown client and a wrong or missing secret get the same answer. Auth0
+/// accepts either secret method whatever the client's registered `token_endpoint_auth_method`
+/// among the two, and so does Sigil.
 pub async fn authenticate(store: &impl Store, auth: &ClientAuth) -> Result<Client, FlowError> {
-    let (client_id, secret, _method) = auth.parts();
+    let (client_id, secret) = auth.parts();
     let refused = || {
         OAuthError::new(
             ErrorCode::InvalidClient,
@@ -56,8 +59,9 @@ pub async fn authenticate(store: &impl Store, auth: &ClientAuth) -> Result<Clien
     let Some(client) = store.client(client_id).await? else {
         return Err(refused().into());
     };
-    match &client.secret_digest {
-        Some(digest) if digest.matches(secret.expose()) => Ok(client),
+    match (&client.secret_digest, secret) {
+        (Some(digest), Some(secret)) if digest.matches(secret.expose()) => Ok(client),
+        (None, None) => Ok(client),
         _ => Err(refused().into()),
     }
 }

@@ -158,6 +158,8 @@ pub async fn client_credentials(
             token_type: "Bearer",
             expires_in: i64::from(api.token_lifetime),
             scope,
+            id_token: None,
+            refresh_token: None,
         },
         client,
     ))

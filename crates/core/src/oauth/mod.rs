@@ -5,12 +5,16 @@
 mod client_auth;
 mod client_credentials;
 mod error;
+mod password;
 mod response;
+mod user_tokens;
 
 pub use client_auth::{ClientAuth, authenticate};
 pub use client_credentials::{ClientCredentialsRequest, client_credentials};
 pub use error::{ErrorCode, FlowError, OAuthError};
+pub use password::{PasswordRequest, password};
 pub use response::TokenResponse;
+pub use user_tokens::profile_claims;
 
 /// The Management API's audience for an issuer: `<issuer>api/v2/`.
 pub fn management_audience(issuer: &str) -> String {

@@ -20,10 +20,20 @@ pub(crate) async fn openid_configuration<S: Store>(State(app): State<App<S>>) ->
         "issuer": issuer,
         "jwks_uri": format!("{issuer}.well-known/jwks.json"),
         "token_endpoint": format!("{issuer}oauth/token"),
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "scopes_supported": [],
-        "claims_supported": ["iss", "sub", "aud", "iat", "exp", "scope", "azp", "gty", "permissions"],
+        "userinfo_endpoint": format!("{issuer}userinfo"),
+        "grant_types_supported": [
+            "client_credentials",
+            "password",
+            "http://auth0.com/oauth/grant-type/password-realm",
+        ],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "HS256"],
+        "claims_supported": [
+            "aud", "auth_time", "email", "email_verified", "exp", "family_name", "given_name",
+            "iat", "iss", "name", "nickname", "picture", "sub", "updated_at",
+        ],
     }))
     .into_response()
 }

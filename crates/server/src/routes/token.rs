@@ -2,7 +2,9 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use sigil_core::Store;
@@ -14,10 +16,11 @@ use crate::token::{TokenRequest, parse};
 
 pub(crate) async fn token<S: Store>(
     State(app): State<App<S>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let answer = match parse(&headers, &body)? {
+    let answer = match parse(&headers, &body, Some(peer.ip().to_string()))? {
         TokenRequest::ClientCredentials(request) => {
             let keys = app.keys().await?;
             oauth::client_credentials(
@@ -30,6 +33,19 @@ pub(crate) async fn token<S: Store>(
             )
             .await?
             .0
+        }
+        TokenRequest::Password(request) => {
+            let keys = app.keys().await?;
+            oauth::password(
+                app.store(),
+                &keys,
+                app.rng(),
+                app.hasher(),
+                app.issuer(),
+                app.now(),
+                &request,
+            )
+            .await?
         }
     };
     let mut response = Json(answer).into_response();

@@ -3,11 +3,16 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sigil_core::ids::{ClientGrantId, ClientId, ResourceServerId};
+use reqwest::StatusCode;
+use serde_json::Value;
+use sigil_core::ids::{ClientGrantId, ClientId, ConnectionId, ResourceServerId, RoleId, UserId};
+use sigil_core::model::connection::DEFAULT_DATABASE_CONNECTION;
 use sigil_core::model::{
-    AppType, Client, ClientGrant, ClientSettings, GrantType, KeyState, ResourceServer,
-    ResourceServerScope, SigningKeyRecord, TenantSettings,
+    AppType, Client, ClientGrant, ClientSettings, Connection, ConnectionOptions, GrantType,
+    KeyState, NewUser, Permission, ResourceServer, ResourceServerScope, Role, SigningKeyRecord,
+    Strategy, TenantSettings, TokenDialect, User,
 };
+use sigil_core::password::PasswordHash;
 use sigil_core::secret::ClientSecret;
 use sigil_core::{ManualClock, Store, SystemRng, UnixTime};
 use sigil_jose::{Algorithm, KeySet, KeySpec, PrivateKey, Validation, Verifier};
@@ -30,7 +35,17 @@ pub(crate) struct TestApp {
     pub(crate) web: (ClientId, ClientSecret),
     /// A machine client without any grant.
     pub(crate) ungranted: (ClientId, ClientSecret),
+    /// A public (native) client allowed the password and refresh token grants.
+    pub(crate) native: ClientId,
+    /// A confidential client allowed the password grants, with HS256 ID tokens.
+    pub(crate) backend: (ClientId, ClientSecret),
+    /// `ann@example.com`, password [`PASSWORD`], role `reader` (read:r on [`RBAC_API`]).
+    pub(crate) ann: UserId,
 }
+
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+/// An API that enforces RBAC, puts `permissions` in tokens and allows offline access.
+pub(crate) const RBAC_API: &str = "https://rbac.example.com/";
 
 pub(crate) fn signing_key(now: i64) -> SigningKeyRecord {
     let key = PrivateKey::generate(KeySpec::for_algorithm(Algorithm::RS256)).unwrap();
@@ -55,14 +70,19 @@ async fn client(
     let secret = ClientSecret::generate(&SystemRng);
     let mut settings = ClientSettings::for_type(app_type);
     settings.grant_types = grants;
+    // Server-side web apps sign their ID tokens with HS256 and their secret.
+    let hs256 = app_type == AppType::RegularWeb;
+    if hs256 {
+        settings.jwt_configuration.alg = Algorithm::HS256;
+    }
     store
         .create_client(&Client {
             client_id: id.clone(),
             name: format!("{app_type:?}"),
             app_type,
             is_first_party: true,
-            secret_digest: Some(secret.digest()),
-            signing_secret: None,
+            secret_digest: (!app_type.is_public()).then(|| secret.digest()),
+            signing_secret: hs256.then(|| secret.clone()),
             settings,
             created_at: UnixTime(NOW),
             updated_at: UnixTime(NOW),
@@ -100,6 +120,76 @@ async fn grant(store: &SqlStore, client: &ClientId, audience: &str, scope: &[&st
         })
         .await
         .unwrap();
+}
+
+/// The default database connection with Ann (role `reader`) and Bob (blocked), and the RBAC API.
+async fn people(store: &SqlStore) -> UserId {
+    let connection = Connection {
+        id: ConnectionId::generate(&SystemRng),
+        name: DEFAULT_DATABASE_CONNECTION.to_owned(),
+        strategy: Strategy::Auth0,
+        options: ConnectionOptions::default(),
+        created_at: UnixTime(NOW),
+        updated_at: UnixTime(NOW),
+    };
+    store.create_connection(&connection).await.unwrap();
+    let hash = PasswordHash::argon2id(PASSWORD, &SystemRng).unwrap();
+    let mut ids = Vec::new();
+    for (email, blocked) in [("ann@example.com", false), ("bob@example.com", true)] {
+        let mut user = User::new_database(
+            UserId::generate_database(&SystemRng),
+            &connection,
+            NewUser {
+                email: email.to_owned(),
+                email_verified: true,
+                username: None,
+                password: Some(hash.clone()),
+            },
+            UnixTime(NOW),
+        );
+        user.blocked = blocked;
+        store.create_user(&user).await.unwrap();
+        ids.push(user.user_id);
+    }
+    let mut api = ResourceServer::new(
+        ResourceServerId::generate(&SystemRng),
+        RBAC_API.to_owned(),
+        "RBAC".to_owned(),
+        UnixTime(NOW),
+    );
+    api.scopes = ["read:r", "write:r"]
+        .iter()
+        .map(|s| ResourceServerScope {
+            value: (*s).to_owned(),
+            description: String::new(),
+        })
+        .collect();
+    api.enforce_policies = true;
+    api.token_dialect = TokenDialect::AccessTokenAuthz;
+    api.allow_offline_access = true;
+    store.create_resource_server(&api).await.unwrap();
+    let role = Role {
+        id: RoleId::generate(&SystemRng),
+        name: "reader".to_owned(),
+        description: String::new(),
+        created_at: UnixTime(NOW),
+    };
+    store.create_role(&role).await.unwrap();
+    store
+        .add_role_permissions(
+            &role.id,
+            &[Permission {
+                resource_server_identifier: RBAC_API.to_owned(),
+                permission_name: "read:r".to_owned(),
+            }],
+        )
+        .await
+        .unwrap();
+    store
+        .assign_user_roles(&ids[0], std::slice::from_ref(&role.id))
+        .await
+        .unwrap();
+    ids.swap_remove(0)
 }
 
 impl TestApp {
@@ -158,6 +248,23 @@ impl TestApp {
             vec![GrantType::ClientCredentials],
         )
         .await;
+        let (native, _) = client(
+            &store,
+            AppType::Native,
+            vec![GrantType::PasswordRealm, GrantType::RefreshToken],
+        )
+        .await;
+        let backend = client(
+            &store,
+            AppType::RegularWeb,
+            vec![
+                GrantType::Password,
+                GrantType::PasswordRealm,
+                GrantType::AuthorizationCode,
+            ],
+        )
+        .await;
+        let ann = people(&store).await;
         let clock = Arc::new(ManualClock::new(UnixTime(NOW)));
         let app = App::new(
             store.clone(),
@@ -176,6 +283,9 @@ impl TestApp {
             machine,
             web,
             ungranted,
+            native,
+            backend,
+            ann,
         }
     }
 
@@ -203,4 +313,36 @@ impl TestApp {
                 .audience(audience),
         )
     }
+}
+
+/// How a request carries its body and credentials.
+pub(crate) enum Body {
+    Form(Vec<(&'static str, String)>),
+    Json(Value),
+    Raw(&'static str, Vec<u8>),
+}
+
+/// HTTP Basic credentials, user and password.
+pub(crate) type Basic<'a> = Option<(&'a str, &'a str)>;
+
+pub(crate) async fn post(
+    app: &TestApp,
+    body: Body,
+    basic: Option<(&str, &str)>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut request = app.http.post(app.url("oauth/token"));
+    request = match body {
+        Body::Form(pairs) => request.form(&pairs),
+        Body::Json(value) => request.json(&value),
+        Body::Raw(content_type, bytes) => request.header("content-type", content_type).body(bytes),
+    };
+    if let Some((user, password)) = basic {
+        request = request.basic_auth(user, Some(password));
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, headers, body)
 }

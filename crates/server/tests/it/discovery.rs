@@ -19,9 +19,14 @@ async fn discovery_names_what_is_served_and_the_jwks_is_public_only() {
     assert_eq!(config["issuer"], app.base);
     assert_eq!(config["token_endpoint"], app.url("oauth/token"));
     assert_eq!(config["jwks_uri"], app.url(".well-known/jwks.json"));
+    assert_eq!(config["userinfo_endpoint"], app.url("userinfo"));
     assert_eq!(
         config["grant_types_supported"],
-        serde_json::json!(["client_credentials"])
+        serde_json::json!([
+            "client_credentials",
+            "password",
+            "http://auth0.com/oauth/grant-type/password-realm"
+        ])
     );
 
     let response = app

@@ -4,4 +4,5 @@
 
 mod app;
 mod discovery;
+mod password;
 mod token;

@@ -7,39 +7,7 @@ use sigil_core::Store;
 use sigil_core::UnixTime;
 use sigil_server::KEYS_TTL;
 
-use crate::app::{API, NOW, TestApp, signing_key};
-
-/// How a request carries its body and credentials.
-enum Body {
-    Form(Vec<(&'static str, String)>),
-    Json(Value),
-    Raw(&'static str, Vec<u8>),
-}
-
-/// HTTP Basic credentials, user and password.
-type Basic<'a> = Option<(&'a str, &'a str)>;
-
-async fn post(
-    app: &TestApp,
-    body: Body,
-    basic: Option<(&str, &str)>,
-) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let mut request = app.http.post(app.url("oauth/token"));
-    request = match body {
-        Body::Form(pairs) => request.form(&pairs),
-        Body::Json(value) => request.json(&value),
-        Body::Raw(content_type, bytes) => request.header("content-type", content_type).body(bytes),
-    };
-    if let Some((user, password)) = basic {
-        request = request.basic_auth(user, Some(password));
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, headers, body)
-}
+use crate::app::{API, Basic, Body, NOW, TestApp, post, signing_key};
 
 #[tokio::test]
 async fn machines_get_signed_access_tokens_in_every_way_they_may_ask() {
@@ -226,7 +194,7 @@ async fn bad_requests_get_the_right_code_and_status() {
         ),
         (
             "a grant not served yet",
-            form(&[("grant_type", "authorization_code")]),
+            form(&[("grant_type", "refresh_token")]),
             None,
             400,
             "unsupported_grant_type",

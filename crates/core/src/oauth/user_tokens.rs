@@ -1,0 +1,292 @@
+//! Tokens for a user, whichever grant proved who they are: the scopes they get, the access
+//! token (a JWT for the API named by `audience`, or one good only at `/userinfo`), the ID token
+//! when `openid` was granted, and a refresh token when `offline_access` was.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sigil_jose::{Algorithm, PrivateKey, Secret, SigningKey};
+
+use crate::clock::auth0_time;
+use crate::ids::{FamilyId, SessionId};
+use crate::keyring::KeyRing;
+use crate::model::{Client, GrantType, RefreshToken, ResourceServer, User};
+use crate::secret::Token;
+use crate::{Rng, Store, UnixTime};
+
+use super::{ErrorCode, FlowError, OAuthError, TokenResponse};
+
+/// The OpenID Connect scopes Sigil grants whatever the API.
+const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// Lifetime of a token good only at `/userinfo` (no API named), as Auth0's.
+const USERINFO_TOKEN_LIFETIME: i64 = 86_400;
+
+/// What a grant established about the user and asked for.
+pub(crate) struct UserGrant<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) user: &'a User,
+    /// The requested scopes, space-separated.
+    pub(crate) scope: Option<&'a str>,
+    /// The API asked for, found by [`api`].
+    pub(crate) api: Option<ResourceServer>,
+    /// `gty` for the access token (`password`; none for the code flow).
+    pub(crate) gty: Option<&'static str>,
+    pub(crate) nonce: Option<&'a str>,
+    pub(crate) auth_time: Option<UnixTime>,
+    pub(crate) session: Option<&'a SessionId>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Audience<'a> {
+    One(&'a str),
+    Many(Vec<&'a str>),
+}
+
+#[derive(Serialize)]
+struct AccessClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: Audience<'a>,
+    iat: i64,
+    exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+    azp: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gty: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permissions: Option<Vec<String>>,
+}
+
+/// The profile claims `scope` allows, as OIDC Core §5.4 and Auth0 name them.
+pub fn profile_claims(user: &User, scope: &[&str]) -> Map<String, Value> {
+    let mut claims = Map::new();
+    let mut put = |name: &str, value: Option<Value>| {
+        if let Some(value) = value {
+            claims.insert(name.to_owned(), value);
+        }
+    };
+    if scope.contains(&"profile") {
+        put("nickname", user.nickname.clone().map(Value::String));
+        put("name", user.name.clone().map(Value::String));
+        put("picture", user.picture.clone().map(Value::String));
+        put("given_name", user.given_name.clone().map(Value::String));
+        put("family_name", user.family_name.clone().map(Value::String));
+        put(
+            "updated_at",
+            Some(Value::String(auth0_time(user.updated_at))),
+        );
+    }
+    if scope.contains(&"email") {
+        put("email", user.email.clone().map(Value::String));
+        put("email_verified", Some(Value::Bool(user.email_verified)));
+    }
+    claims
+}
+
+/// The scopes granted and the RBAC permissions for the access token.
+async fn granted(
+    store: &impl Store,
+    grant: &UserGrant<'_>,
+    api: Option<&ResourceServer>,
+) -> Result<(Vec<String>, Option<Vec<String>>), FlowError> {
+    let asked: Vec<&str> = grant
+        .scope
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut scopes: Vec<String> = asked
+        .iter()
+        .filter(|s| OIDC_SCOPES.contains(s))
+        .map(|s| (*s).to_owned())
+        .collect();
+    let mut permissions = None;
+    if let Some(api) = api {
+        let defined: Vec<&str> = api.scopes.iter().map(|s| s.value.as_str()).collect();
+        let mut allowed: Vec<String> = asked
+            .iter()
+            .filter(|s| defined.contains(s) && !OIDC_SCOPES.contains(s))
+            .map(|s| (*s).to_owned())
+            .collect();
+        if api.enforce_policies {
+            let held = store
+                .effective_permissions(&grant.user.user_id, &api.identifier)
+                .await?;
+            allowed.retain(|s| held.contains(s));
+            if api.token_dialect.includes_permissions() {
+                permissions = Some(held);
+            }
+        }
+        scopes.extend(allowed);
+        if !api.allow_offline_access {
+            scopes.retain(|s| s != "offline_access");
+        }
+    }
+    if !grant
+        .client
+        .settings
+        .grant_types
+        .contains(&GrantType::RefreshToken)
+    {
+        scopes.retain(|s| s != "offline_access");
+    }
+    Ok((scopes, permissions))
+}
+
+/// Signs the ID token: RS256 with the tenant's key, or HS256 with the client's secret when the
+/// client asks for it.
+fn sign_id_token(
+    keys: &KeyRing,
+    client: &Client,
+    claims: &Map<String, Value>,
+) -> Result<String, FlowError> {
+    let alg = client.settings.jwt_configuration.alg;
+    let signed = if alg.is_symmetric() {
+        let secret = client.signing_secret.as_ref().ok_or_else(|| {
+            FlowError::Sign(format!(
+                "client {} wants {alg} ID tokens but has no signing secret",
+                client.client_id
+            ))
+        })?;
+        let key = PrivateKey::from_secret(Secret::new(secret.expose().as_bytes().to_vec()));
+        SigningKey::new(key, alg)
+            .map_err(|e| FlowError::Sign(e.to_string()))?
+            .sign(claims)
+    } else {
+        keys.signer(alg)
+            .ok_or_else(|| FlowError::Sign(format!("no current signing key can sign {alg}")))?
+            .sign(claims)
+    };
+    signed.map_err(|e| FlowError::Sign(e.to_string()))
+}
+
+/// The API named by `audience` (none when absent or empty); an unknown one is refused.
+pub(crate) async fn api(
+    store: &impl Store,
+    audience: Option<&str>,
+) -> Result<Option<ResourceServer>, FlowError> {
+    let Some(audience) = audience.filter(|a| !a.is_empty()) else {
+        return Ok(None);
+    };
+    match store.resource_server_by_identifier(audience).await? {
+        Some(api) => Ok(Some(api)),
+        None => Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            format!("Service not found: {audience}"),
+        )
+        .into()),
+    }
+}
+
+/// Issues the tokens for `grant`.
+pub(crate) async fn issue(
+    store: &impl Store,
+    keys: &KeyRing,
+    rng: &dyn Rng,
+    issuer: &str,
+    now: UnixTime,
+    grant: &UserGrant<'_>,
+) -> Result<TokenResponse, FlowError> {
+    let api = grant.api.as_ref();
+    let (scopes, permissions) = granted(store, grant, api).await?;
+    let has = |s: &str| scopes.iter().any(|x| x == s);
+    let scope = scopes.join(" ");
+    let userinfo = format!("{issuer}userinfo");
+    let (aud, lifetime, alg) = match api {
+        Some(api) if has("openid") => (
+            Audience::Many(vec![api.identifier.as_str(), userinfo.as_str()]),
+            i64::from(api.token_lifetime),
+            api.signing_alg,
+        ),
+        Some(api) => (
+            Audience::One(api.identifier.as_str()),
+            i64::from(api.token_lifetime),
+            api.signing_alg,
+        ),
+        None => (
+            Audience::One(userinfo.as_str()),
+            USERINFO_TOKEN_LIFETIME,
+            Algorithm::RS256,
+        ),
+    };
+    let access = AccessClaims {
+        iss: issuer,
+        sub: grant.user.user_id.as_str(),
+        aud,
+        iat: now.0,
+        exp: now.0 + lifetime,
+        scope: (!scope.is_empty()).then_some(scope.as_str()),
+        azp: grant.client.client_id.as_str(),
+        gty: grant.gty,
+        permissions,
+    };
+    let access_token = keys
+        .signer(alg)
+        .ok_or_else(|| FlowError::Sign(format!("no current signing key can sign {alg}")))?
+        .sign(&access)
+        .map_err(|e| FlowError::Sign(e.to_string()))?;
+
+    let id_token = if has("openid") {
+        let mut claims = Map::new();
+        claims.insert("iss".into(), issuer.into());
+        claims.insert("sub".into(), grant.user.user_id.as_str().into());
+        claims.insert("aud".into(), grant.client.client_id.as_str().into());
+        claims.insert("iat".into(), now.0.into());
+        let lifetime = i64::from(grant.client.settings.jwt_configuration.lifetime_in_seconds);
+        claims.insert("exp".into(), (now.0 + lifetime).into());
+        if let Some(auth_time) = grant.auth_time {
+            claims.insert("auth_time".into(), auth_time.0.into());
+        }
+        if let Some(nonce) = grant.nonce {
+            claims.insert("nonce".into(), nonce.into());
+        }
+        if let Some(sid) = grant.session {
+            claims.insert("sid".into(), sid.as_str().into());
+        }
+        let granted: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        claims.extend(profile_claims(grant.user, &granted));
+        Some(sign_id_token(keys, grant.client, &claims)?)
+    } else {
+        None
+    };
+
+    let refresh_token = if has("offline_access") {
+        let token = Token::generate(rng);
+        let policy = &grant.client.settings.refresh_token;
+        let expiring = policy.expiration_type == crate::model::RefreshTokenExpiration::Expiring;
+        store
+            .create_refresh_token(&RefreshToken {
+                digest: token.digest(),
+                family_id: FamilyId::generate(rng),
+                parent: None,
+                generation: 0,
+                client_id: grant.client.client_id.clone(),
+                user_id: grant.user.user_id.clone(),
+                session_id: grant.session.cloned(),
+                audience: api.map(|a| a.identifier.clone()),
+                scope: scopes.clone(),
+                created_at: now,
+                expires_at: (expiring && !policy.infinite_token_lifetime)
+                    .then(|| UnixTime(now.0 + i64::from(policy.token_lifetime))),
+                idle_expires_at: (expiring && !policy.infinite_idle_token_lifetime)
+                    .then(|| UnixTime(now.0 + i64::from(policy.idle_token_lifetime))),
+                used_at: None,
+                revoked_at: None,
+            })
+            .await?;
+        Some(token.expose().to_owned())
+    } else {
+        None
+    };
+
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: lifetime,
+        scope: (!scope.is_empty()).then_some(scope),
+        id_token,
+        refresh_token,
+    })
+}

@@ -1,0 +1,77 @@
+//! `GET|POST /userinfo` (OIDC Core §5.3): the profile the access token's scopes allow. The
+//! token comes as `Authorization: Bearer` or, on POST, as the `access_token` form field
+//! (RFC 6750 §2.2).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sigil_core::Store;
+use sigil_core::ids::UserId;
+use sigil_core::oauth::profile_claims;
+
+use crate::App;
+use crate::error::{ApiError, BearerError};
+
+#[derive(Deserialize)]
+struct Form {
+    access_token: Option<String>,
+}
+
+/// The bearer token of the request, from the header or the form body; never both.
+fn bearer(headers: &HeaderMap, body: &[u8]) -> Result<String, BearerError> {
+    let from_header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    let from_body = if body.is_empty() {
+        None
+    } else {
+        serde_urlencoded::from_bytes::<Form>(body)
+            .ok()
+            .and_then(|f| f.access_token)
+    };
+    match (from_header, from_body) {
+        (Some(_), Some(_)) => Err(BearerError::InvalidRequest(
+            "the access token was sent twice (header and body)",
+        )),
+        (Some(token), None) | (None, Some(token)) => Ok(token),
+        (None, None) => Err(BearerError::Missing),
+    }
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    scope: String,
+}
+
+pub(crate) async fn userinfo<S: Store>(
+    State(app): State<App<S>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Map<String, Value>>, ApiError> {
+    let token = bearer(&headers, &body)?;
+    let keys = app.keys().await?;
+    let claims = keys
+        .userinfo_verifier()
+        .verify::<Claims>(&token, app.now())
+        .map_err(|e| BearerError::InvalidToken(e.to_string()))?
+        .claims;
+    let user = app
+        .store()
+        .user(&UserId(claims.sub.clone()))
+        .await
+        .map_err(sigil_core::oauth::FlowError::from)?
+        .ok_or_else(|| BearerError::InvalidToken("the user no longer exists".to_owned()))?;
+    let scope: Vec<&str> = claims.scope.split(' ').collect();
+    let mut profile = Map::new();
+    profile.insert("sub".to_owned(), Value::String(claims.sub));
+    profile.extend(profile_claims(&user, &scope));
+    Ok(Json(profile))
+}
