@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use sigil_core::oauth::RefreshKey;
 use sigil_core::{SystemClock, SystemRng};
 use sigil_jose::UnixTime;
 use sigil_server::App;
@@ -33,6 +34,7 @@ pub(crate) fn run(
             done.issuer.clone(),
             Arc::new(SystemClock),
             Arc::new(SystemRng),
+            RefreshKey::new(&opened.store.derived_key("refresh token successors")),
         )
         .await?;
         let address = listener

@@ -35,6 +35,7 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
         )
         .route("/.well-known/jwks.json", get(routes::discovery::jwks::<S>))
         .route("/oauth/token", post(routes::token::token::<S>))
+        .route("/oauth/revoke", post(routes::token::revoke::<S>))
         .route(
             "/userinfo",
             get(routes::userinfo::userinfo::<S>).post(routes::userinfo::userinfo::<S>),

@@ -5,7 +5,7 @@
 use std::sync::{Arc, RwLock};
 
 use sigil_core::keyring::KeyRing;
-use sigil_core::oauth::FlowError;
+use sigil_core::oauth::{FlowError, RefreshKey};
 use sigil_core::{Clock, Rng, Store, StoreError, UnixTime};
 
 use crate::hasher::Hasher;
@@ -29,6 +29,7 @@ impl<S> Clone for App<S> {
 struct Inner<S> {
     store: S,
     hasher: Hasher,
+    refresh_key: RefreshKey,
     issuer: String,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
@@ -56,12 +57,14 @@ pub enum StartError {
 }
 
 impl<S: Store> App<S> {
-    /// The state for `issuer` (ending in `/`), with the keys loaded from `store`.
+    /// The state for `issuer` (ending in `/`), with the keys loaded from `store`;
+    /// `refresh_key` derives refresh-token successors (the same on every node).
     pub async fn new(
         store: S,
         issuer: String,
         clock: Arc<dyn Clock>,
         rng: Arc<dyn Rng>,
+        refresh_key: RefreshKey,
     ) -> Result<Self, StartError> {
         let ring = KeyRing::from_records(&store.signing_keys().await?, &issuer)?;
         let at = clock.now();
@@ -70,6 +73,7 @@ impl<S: Store> App<S> {
             inner: Arc::new(Inner {
                 store,
                 hasher,
+                refresh_key,
                 issuer,
                 clock,
                 rng,
@@ -83,6 +87,10 @@ impl<S: Store> App<S> {
 
     pub(crate) fn store(&self) -> &S {
         &self.inner.store
+    }
+
+    pub(crate) fn refresh_key(&self) -> &RefreshKey {
+        &self.inner.refresh_key
     }
 
     pub(crate) fn hasher(&self) -> &Hasher {

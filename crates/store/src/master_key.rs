@@ -12,6 +12,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64_simd::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
@@ -38,6 +39,8 @@ pub enum MasterKeySource {
 /// The master key. `Debug` never shows it; it is wiped on drop.
 pub struct MasterKey {
     key: LessSafeKey,
+    /// HMAC-SHA256 keyed with the master key, used as a PRF for [`MasterKey::derive`].
+    prf: hmac::Key,
     rng: SystemRandom,
 }
 
@@ -64,6 +67,7 @@ impl MasterKey {
             .map_err(|_| key_error("the master key was refused by AES-256-GCM"))?;
         Ok(MasterKey {
             key: LessSafeKey::new(unbound),
+            prf: hmac::Key::new(hmac::HMAC_SHA256, bytes),
             rng: SystemRandom::new(),
         })
     }
@@ -120,6 +124,19 @@ impl MasterKey {
             ))),
             Err(e) => Err(key_error(format!("cannot read {}: {e}", path.display()))),
         }
+    }
+
+    /// A 256-bit key for `purpose`, derived from the master key (HMAC-SHA256 as a PRF over a
+    /// labelled purpose): every node with the same master key derives the same key, and keys
+    /// for different purposes are independent.
+    pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        let tag = hmac::sign(
+            &self.prf,
+            format!("sigil derived key v1:{purpose}").as_bytes(),
+        );
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(tag.as_ref());
+        out
     }
 
     /// Encrypts `plaintext`; `purpose` is bound to the result as associated data, so a value

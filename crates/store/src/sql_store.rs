@@ -45,6 +45,12 @@ impl SqlStore {
         })
     }
 
+    /// A key derived from the master key for `purpose` (the same on every node sharing the
+    /// database and its master key), for secrets the server needs that are not stored.
+    pub fn derived_key(&self, purpose: &str) -> zeroize::Zeroizing<[u8; 32]> {
+        self.key.derive(purpose)
+    }
+
     /// The database underneath.
     pub fn database(&self) -> &Database {
         &self.db

@@ -6,6 +6,7 @@ mod client_auth;
 mod client_credentials;
 mod error;
 mod password;
+mod refresh;
 mod response;
 mod user_tokens;
 
@@ -13,6 +14,7 @@ pub use client_auth::{ClientAuth, authenticate};
 pub use client_credentials::{ClientCredentialsRequest, client_credentials};
 pub use error::{ErrorCode, FlowError, OAuthError};
 pub use password::{PasswordRequest, password};
+pub use refresh::{RefreshKey, RefreshRequest, refresh, revoke};
 pub use response::TokenResponse;
 pub use user_tokens::profile_claims;
 

@@ -12,7 +12,7 @@ use crate::model::connection::DEFAULT_DATABASE_CONNECTION;
 use crate::password::PasswordCheck;
 use crate::{Rng, Store, UnixTime};
 
-use super::user_tokens::{UserGrant, api, issue};
+use super::user_tokens::{Refresh, UserGrant, api, issue};
 use super::{ClientAuth, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate};
 
 /// A parsed password grant request.
@@ -105,6 +105,7 @@ pub async fn password(
             nonce: None,
             auth_time: Some(now),
             session: None,
+            refresh: Refresh::NewFamily,
         },
     )
     .await

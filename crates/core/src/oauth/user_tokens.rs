@@ -34,6 +34,18 @@ pub(crate) struct UserGrant<'a> {
     pub(crate) nonce: Option<&'a str>,
     pub(crate) auth_time: Option<UnixTime>,
     pub(crate) session: Option<&'a SessionId>,
+    /// What to do about a refresh token.
+    pub(crate) refresh: Refresh,
+}
+
+/// The refresh token a grant answers with.
+pub(crate) enum Refresh {
+    /// A new family when `offline_access` is granted (logins).
+    NewFamily,
+    /// This one (the successor a rotation stored).
+    Given(String),
+    /// None (a non-rotating refresh: the client keeps using its token).
+    Omit,
 }
 
 #[derive(Serialize)]
@@ -252,33 +264,12 @@ pub(crate) async fn issue(
         None
     };
 
-    let refresh_token = if has("offline_access") {
-        let token = Token::generate(rng);
-        let policy = &grant.client.settings.refresh_token;
-        let expiring = policy.expiration_type == crate::model::RefreshTokenExpiration::Expiring;
-        store
-            .create_refresh_token(&RefreshToken {
-                digest: token.digest(),
-                family_id: FamilyId::generate(rng),
-                parent: None,
-                generation: 0,
-                client_id: grant.client.client_id.clone(),
-                user_id: grant.user.user_id.clone(),
-                session_id: grant.session.cloned(),
-                audience: api.map(|a| a.identifier.clone()),
-                scope: scopes.clone(),
-                created_at: now,
-                expires_at: (expiring && !policy.infinite_token_lifetime)
-                    .then(|| UnixTime(now.0 + i64::from(policy.token_lifetime))),
-                idle_expires_at: (expiring && !policy.infinite_idle_token_lifetime)
-                    .then(|| UnixTime(now.0 + i64::from(policy.idle_token_lifetime))),
-                used_at: None,
-                revoked_at: None,
-            })
-            .await?;
-        Some(token.expose().to_owned())
-    } else {
-        None
+    let refresh_token = match &grant.refresh {
+        Refresh::NewFamily if has("offline_access") => {
+            Some(new_family(store, rng, now, grant, api, &scopes).await?)
+        }
+        Refresh::NewFamily | Refresh::Omit => None,
+        Refresh::Given(token) => Some(token.clone()),
     };
 
     Ok(TokenResponse {
@@ -289,4 +280,39 @@ pub(crate) async fn issue(
         id_token,
         refresh_token,
     })
+}
+
+/// Starts a refresh-token family for `grant` and returns its first token.
+async fn new_family(
+    store: &impl Store,
+    rng: &dyn Rng,
+    now: UnixTime,
+    grant: &UserGrant<'_>,
+    api: Option<&ResourceServer>,
+    scopes: &[String],
+) -> Result<String, FlowError> {
+    let token = Token::generate(rng);
+    let policy = &grant.client.settings.refresh_token;
+    let expiring = policy.expiration_type == crate::model::RefreshTokenExpiration::Expiring;
+    store
+        .create_refresh_token(&RefreshToken {
+            digest: token.digest(),
+            family_id: FamilyId::generate(rng),
+            parent: None,
+            generation: 0,
+            client_id: grant.client.client_id.clone(),
+            user_id: grant.user.user_id.clone(),
+            session_id: grant.session.cloned(),
+            audience: api.map(|a| a.identifier.clone()),
+            scope: scopes.to_vec(),
+            created_at: now,
+            expires_at: (expiring && !policy.infinite_token_lifetime)
+                .then(|| UnixTime(now.0 + i64::from(policy.token_lifetime))),
+            idle_expires_at: (expiring && !policy.infinite_idle_token_lifetime)
+                .then(|| UnixTime(now.0 + i64::from(policy.idle_token_lifetime))),
+            used_at: None,
+            revoked_at: None,
+        })
+        .await?;
+    Ok(token.expose().to_owned())
 }

@@ -21,8 +21,10 @@ pub(crate) async fn openid_configuration<S: Store>(State(app): State<App<S>>) ->
         "jwks_uri": format!("{issuer}.well-known/jwks.json"),
         "token_endpoint": format!("{issuer}oauth/token"),
         "userinfo_endpoint": format!("{issuer}userinfo"),
+        "revocation_endpoint": format!("{issuer}oauth/revoke"),
         "grant_types_supported": [
             "client_credentials",
+            "refresh_token",
             "password",
             "http://auth0.com/oauth/grant-type/password-realm",
         ],

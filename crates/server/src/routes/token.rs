@@ -1,18 +1,18 @@
-//! `POST /oauth/token`.
+//! `POST /oauth/token` and `POST /oauth/revoke`.
+
+use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::Bytes;
-use std::net::SocketAddr;
-
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sigil_core::Store;
 use sigil_core::oauth;
 
 use crate::App;
 use crate::error::ApiError;
-use crate::token::{TokenRequest, parse};
+use crate::token::{TokenRequest, parse, parse_revoke};
 
 pub(crate) async fn token<S: Store>(
     State(app): State<App<S>>,
@@ -20,32 +20,20 @@ pub(crate) async fn token<S: Store>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let answer = match parse(&headers, &body, Some(peer.ip().to_string()))? {
+    let request = parse(&headers, &body, Some(peer.ip().to_string()))?;
+    let keys = app.keys().await?;
+    let (store, rng, issuer, now) = (app.store(), app.rng(), app.issuer(), app.now());
+    let answer = match request {
         TokenRequest::ClientCredentials(request) => {
-            let keys = app.keys().await?;
-            oauth::client_credentials(
-                app.store(),
-                &keys,
-                app.rng(),
-                app.issuer(),
-                app.now(),
-                &request,
-            )
-            .await?
-            .0
+            oauth::client_credentials(store, &keys, rng, issuer, now, &request)
+                .await?
+                .0
         }
         TokenRequest::Password(request) => {
-            let keys = app.keys().await?;
-            oauth::password(
-                app.store(),
-                &keys,
-                app.rng(),
-                app.hasher(),
-                app.issuer(),
-                app.now(),
-                &request,
-            )
-            .await?
+            oauth::password(store, &keys, rng, app.hasher(), issuer, now, &request).await?
+        }
+        TokenRequest::Refresh(request) => {
+            oauth::refresh(store, &keys, rng, app.refresh_key(), issuer, now, &request).await?
         }
     };
     let mut response = Json(answer).into_response();
@@ -54,4 +42,15 @@ pub(crate) async fn token<S: Store>(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// RFC 7009: 200 whether or not the token was known.
+pub(crate) async fn revoke<S: Store>(
+    State(app): State<App<S>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let request = parse_revoke(&headers, &body)?;
+    oauth::revoke(app.store(), &request.auth, &request.token, app.now()).await?;
+    Ok(StatusCode::OK)
 }

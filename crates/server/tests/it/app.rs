@@ -12,6 +12,7 @@ use sigil_core::model::{
     KeyState, NewUser, Permission, ResourceServer, ResourceServerScope, Role, SigningKeyRecord,
     Strategy, TenantSettings, TokenDialect, User,
 };
+use sigil_core::oauth::RefreshKey;
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::ClientSecret;
 use sigil_core::{ManualClock, Store, SystemRng, UnixTime};
@@ -261,6 +262,7 @@ impl TestApp {
                 GrantType::Password,
                 GrantType::PasswordRealm,
                 GrantType::AuthorizationCode,
+                GrantType::RefreshToken,
             ],
         )
         .await;
@@ -271,6 +273,7 @@ impl TestApp {
             base.clone(),
             clock.clone(),
             Arc::new(SystemRng),
+            RefreshKey::new(&store.derived_key("refresh token successors")),
         )
         .await
         .unwrap();

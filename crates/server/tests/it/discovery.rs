@@ -24,6 +24,7 @@ async fn discovery_names_what_is_served_and_the_jwks_is_public_only() {
         config["grant_types_supported"],
         serde_json::json!([
             "client_credentials",
+            "refresh_token",
             "password",
             "http://auth0.com/oauth/grant-type/password-realm"
         ])

@@ -5,4 +5,5 @@
 mod app;
 mod discovery;
 mod password;
+mod refresh;
 mod token;
