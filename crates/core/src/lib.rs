@@ -12,6 +12,7 @@
 //! The crate talks to the world only through traits ([`Store`], [`Clock`], [`Rng`]).
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod clock;
 pub mod ids;
 pub mod keyring;

@@ -71,10 +71,16 @@ impl fmt::Debug for PasswordHash {
     }
 }
 
-/// Checks passwords against stored hashes off the async threads, with bounded concurrency (a
-/// login storm must not exhaust memory or starve the token endpoint). The server implements it
-/// on a blocking pool; tests may check inline.
-pub trait PasswordCheck: Send + Sync {
+/// Hashes and checks passwords off the async threads, with bounded concurrency (a login storm
+/// must not exhaust memory or starve the token endpoint). The server implements it on a
+/// blocking pool.
+pub trait Passwords: Send + Sync {
+    /// An argon2id hash of `password`; `None` if it cannot be hashed.
+    fn hash(
+        &self,
+        password: String,
+    ) -> impl std::future::Future<Output = Option<PasswordHash>> + Send;
+
     /// Whether `password` matches `hash`. With no hash (no such user, or no password), spends
     /// the same time on a decoy hash and answers false, so the answer's timing does not tell
     /// whether the user exists.

@@ -15,8 +15,8 @@ use crate::ids::{
 };
 use crate::model::{
     AuthorizationCode, Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus,
-    LogEvent, LogQuery, NewLogEvent, Permission, RefreshToken, ResourceServer, Role, Session,
-    SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
+    LogEvent, LogQuery, NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role,
+    Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use crate::secret::SecretDigest;
 
@@ -589,6 +589,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<LogEvent>>> + Send;
     /// How many events match `query`.
     fn count_logs(&self, query: &LogQuery) -> impl Future<Output = Result<u64>> + Send;
+
+    // --- Outbox ---
+
+    /// Queues a message (its body sealed at rest).
+    fn queue_email(&self, email: &OutgoingEmail) -> impl Future<Output = Result<()>> + Send;
+    /// Queued messages, newest first, optionally only to one recipient.
+    fn outbox(
+        &self,
+        recipient: Option<&str>,
+        page: Page,
+    ) -> impl Future<Output = Result<Vec<OutgoingEmail>>> + Send;
 
     // --- Housekeeping ---
 

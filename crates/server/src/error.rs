@@ -53,9 +53,11 @@ struct Body<'a> {
 
 fn status(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::InvalidRequest | ErrorCode::UnsupportedGrantType | ErrorCode::InvalidScope => {
-            StatusCode::BAD_REQUEST
-        }
+        ErrorCode::InvalidRequest
+        | ErrorCode::UnsupportedGrantType
+        | ErrorCode::InvalidScope
+        | ErrorCode::InvalidSignup
+        | ErrorCode::InvalidPassword => StatusCode::BAD_REQUEST,
         ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
         // Auth0 answers invalid_grant with 403 (RFC 6749 says 400); clients expect Auth0's.
         ErrorCode::InvalidGrant | ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied => {

@@ -1,14 +1,14 @@
-//! Password checks on tokio's blocking pool, at most one per core at a time: argon2id takes
+//! Password hashing and checks on tokio's blocking pool, at most one per core at a time: argon2id takes
 //! tens of milliseconds and 19 MiB each, so a login storm queues here instead of exhausting
 //! memory or starving the async threads that serve every other endpoint.
 
 use std::sync::Arc;
 
 use sigil_core::SystemRng;
-use sigil_core::password::{PasswordCheck, PasswordHash};
+use sigil_core::password::{PasswordHash, Passwords};
 use tokio::sync::Semaphore;
 
-/// The server's [`PasswordCheck`].
+/// The server's [`Passwords`].
 #[derive(Clone)]
 pub(crate) struct Hasher {
     permits: Arc<Semaphore>,
@@ -35,7 +35,15 @@ impl Hasher {
     }
 }
 
-impl PasswordCheck for Hasher {
+impl Passwords for Hasher {
+    async fn hash(&self, password: String) -> Option<PasswordHash> {
+        let _permit = self.permits.acquire().await.ok()?;
+        tokio::task::spawn_blocking(move || PasswordHash::argon2id(&password, &SystemRng).ok())
+            .await
+            .ok()
+            .flatten()
+    }
+
     async fn check(&self, hash: Option<PasswordHash>, password: String) -> bool {
         let Ok(_permit) = self.permits.acquire().await else {
             return false;

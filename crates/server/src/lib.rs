@@ -37,6 +37,14 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
         .route("/oauth/token", post(routes::token::token::<S>))
         .route("/oauth/revoke", post(routes::token::revoke::<S>))
         .route(
+            "/dbconnections/signup",
+            post(routes::dbconnections::signup::<S>),
+        )
+        .route(
+            "/dbconnections/change_password",
+            post(routes::dbconnections::change_password::<S>),
+        )
+        .route(
             "/userinfo",
             get(routes::userinfo::userinfo::<S>).post(routes::userinfo::userinfo::<S>),
         )

@@ -59,7 +59,7 @@ const NOT_YET: [&str; 2] = [
 
 const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 
-fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
+pub(crate) fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
     value
         .filter(|v| !v.is_empty())
         .ok_or_else(|| invalid(format!("Missing required parameter: {name}")))
@@ -144,7 +144,7 @@ pub(crate) fn parse(
 }
 
 /// A form or JSON body (by its content type) as `T`.
-fn read_body<T: serde::de::DeserializeOwned>(
+pub(crate) fn read_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<T, OAuthError> {

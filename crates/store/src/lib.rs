@@ -19,6 +19,7 @@ mod connections;
 mod device;
 mod keys;
 mod logs;
+mod outbox;
 mod purge;
 mod rbac;
 mod refresh;

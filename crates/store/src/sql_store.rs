@@ -10,8 +10,8 @@ use sigil_core::ids::{
 };
 use sigil_core::model::{
     AuthorizationCode, Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus,
-    LogEvent, LogQuery, NewLogEvent, Permission, RefreshToken, ResourceServer, Role, Session,
-    SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
+    LogEvent, LogQuery, NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role,
+    Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use sigil_core::secret::SecretDigest;
 use sigil_core::store::{Page, Purged, Result};
@@ -19,7 +19,7 @@ use sigil_core::{Store, UnixTime};
 
 use crate::{
     Database, DatabaseError, MasterKey, apis, clients, codes, connections, device, keys, logs,
-    purge, rbac, refresh, sessions, tenant, tickets, users,
+    outbox, purge, rbac, refresh, sessions, tenant, tickets, users,
 };
 
 /// Sigil's store on an open, migrated database whose master key has been checked.
@@ -476,6 +476,14 @@ impl Store for SqlStore {
 
     async fn count_logs(&self, query: &LogQuery) -> Result<u64> {
         logs::count_logs(self, query).await
+    }
+
+    async fn queue_email(&self, email: &OutgoingEmail) -> Result<()> {
+        outbox::queue_email(self, email).await
+    }
+
+    async fn outbox(&self, recipient: Option<&str>, page: Page) -> Result<Vec<OutgoingEmail>> {
+        outbox::outbox(self, recipient, page).await
     }
 
     async fn purge_expired(&self, now: UnixTime, batch: u32) -> Result<Purged> {

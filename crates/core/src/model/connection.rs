@@ -110,3 +110,95 @@ impl Default for ConnectionOptions {
         }
     }
 }
+
+impl ConnectionOptions {
+    /// Whether `password` satisfies the connection's policy (Auth0's levels); the error says
+    /// what is missing.
+    pub fn check_password(&self, password: &str) -> Result<(), String> {
+        let chars: Vec<char> = password.chars().collect();
+        let (policy_min, kinds_needed) = match self.password_policy {
+            PasswordPolicy::None => (1, 0),
+            PasswordPolicy::Low => (6, 0),
+            PasswordPolicy::Fair => (8, 3),
+            PasswordPolicy::Good => (8, 3),
+            PasswordPolicy::Excellent => (10, 3),
+        };
+        let min = self
+            .min_length
+            .map_or(policy_min, |m| usize::try_from(m).unwrap_or(usize::MAX));
+        if chars.len() < min {
+            return Err(format!(
+                "Password is too weak: use at least {min} characters"
+            ));
+        }
+        let lower = chars.iter().any(|c| c.is_lowercase());
+        let upper = chars.iter().any(|c| c.is_uppercase());
+        let digit = chars.iter().any(|c| c.is_ascii_digit());
+        let special = chars.iter().any(|c| !c.is_alphanumeric());
+        match self.password_policy {
+            // Fair: lower case, upper case and digits, all three.
+            PasswordPolicy::Fair if !(lower && upper && digit) => {
+                return Err(
+                    "Password is too weak: use lower case, upper case letters and digits".into(),
+                );
+            }
+            PasswordPolicy::Good | PasswordPolicy::Excellent
+                if [lower, upper, digit, special]
+                    .iter()
+                    .filter(|k| **k)
+                    .count()
+                    < kinds_needed =>
+            {
+                return Err(
+                    "Password is too weak: use three of lower case, upper case, digits \
+                            and special characters"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+        if self.password_policy == PasswordPolicy::Excellent
+            && chars.windows(3).any(|w| w[0] == w[1] && w[1] == w[2])
+        {
+            return Err(
+                "Password is too weak: no more than 2 identical characters in a row".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_policies_as_auth0_defines_them() {
+        let with = |policy| ConnectionOptions {
+            password_policy: policy,
+            ..ConnectionOptions::default()
+        };
+        // (policy, password, accepted)
+        let cases = [
+            (PasswordPolicy::None, "a", true),
+            (PasswordPolicy::None, "", false),
+            (PasswordPolicy::Low, "abcdef", true),
+            (PasswordPolicy::Low, "abcde", false),
+            (PasswordPolicy::Fair, "Abcdefg1", true),
+            (PasswordPolicy::Fair, "abcdefg1", false),
+            (PasswordPolicy::Fair, "Abcdef1", false),
+            (PasswordPolicy::Good, "abcdefg1!", true),
+            (PasswordPolicy::Good, "abcdefgh1", false),
+            (PasswordPolicy::Excellent, "Abcdefghi1", true),
+            (PasswordPolicy::Excellent, "Abbbcdefg1", false),
+            (PasswordPolicy::Excellent, "Abcdefgh1", false),
+        ];
+        for (policy, password, accepted) in cases {
+            assert_eq!(
+                with(policy).check_password(password).is_ok(),
+                accepted,
+                "{policy:?} {password:?}"
+            );
+        }
+    }
+}

@@ -7,6 +7,7 @@ pub mod api;
 pub mod client;
 pub mod connection;
 pub mod log;
+pub mod outbox;
 pub mod runtime;
 pub mod signing_key;
 pub mod tenant;
@@ -20,6 +21,7 @@ pub use client::{
 };
 pub use connection::{Connection, ConnectionOptions, PasswordPolicy, Strategy};
 pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
+pub use outbox::OutgoingEmail;
 pub use runtime::{
     AuthorizationCode, DeviceCode, DeviceStatus, RefreshToken, Session, Ticket, TicketKind,
 };

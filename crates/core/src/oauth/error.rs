@@ -17,6 +17,10 @@ pub enum ErrorCode {
     InvalidScope,
     /// The request was refused (no client grant for the API, unknown API).
     AccessDenied,
+    /// Auth0's signup refusal (the user exists, signups are off).
+    InvalidSignup,
+    /// Auth0's answer to a password the connection's policy refuses.
+    InvalidPassword,
     /// Sigil failed; details are in the server log only.
     ServerError,
 }
@@ -32,6 +36,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::InvalidSignup => "invalid_signup",
+            ErrorCode::InvalidPassword => "invalid_password",
             ErrorCode::ServerError => "server_error",
         }
     }

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use crate::keyring::KeyRing;
 use crate::model::GrantType;
 use crate::model::connection::DEFAULT_DATABASE_CONNECTION;
-use crate::password::PasswordCheck;
+use crate::password::Passwords;
 use crate::{Rng, Store, UnixTime};
 
 use super::user_tokens::{Refresh, UserGrant, api, issue};
@@ -43,7 +43,7 @@ pub async fn password(
     store: &impl Store,
     keys: &KeyRing,
     rng: &dyn Rng,
-    checker: &impl PasswordCheck,
+    checker: &impl Passwords,
     issuer: &str,
     now: UnixTime,
     request: &PasswordRequest,

@@ -2183,3 +2183,48 @@ async fn logs_append_read_list_newest_first_page_from_checkpoints_and_count() {
     })
     .await;
 }
+
+// --- Outbox ---
+
+#[tokio::test]
+async fn outbox_messages_come_back_newest_first_with_sealed_bodies() {
+    on_every_store(|store| async move {
+        let mail = |to: &str, n: i64| sigil_core::model::OutgoingEmail {
+            to: to.to_owned(),
+            subject: format!("message {n}"),
+            body: format!("open https://sigil.example/u/reset-password?ticket=SECRET{n}"),
+            kind: "reset_password".to_owned(),
+            created_at: at(n),
+        };
+        for (to, n) in [
+            ("a@example.com", 1),
+            ("b@example.com", 2),
+            ("a@example.com", 3),
+        ] {
+            store.queue_email(&mail(to, n)).await.unwrap();
+        }
+        let all = store.outbox(None, Page::first()).await.unwrap();
+        assert_eq!(
+            all.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
+            ["message 3", "message 2", "message 1"]
+        );
+        assert_eq!(all[0], mail("a@example.com", 3));
+        let to_a = store
+            .outbox(Some("a@example.com"), Page::new(0, 1))
+            .await
+            .unwrap();
+        assert_eq!(to_a, vec![mail("a@example.com", 3)]);
+        let sealed = raw_bytes(
+            store.database(),
+            "SELECT sealed_body FROM outbox WHERE subject = $1",
+            "message 1",
+        )
+        .await
+        .unwrap();
+        assert!(
+            !contains(&sealed, b"SECRET1"),
+            "outbox bodies are sealed at rest"
+        );
+    })
+    .await;
+}

@@ -1,0 +1,227 @@
+//! What Auth0's `/dbconnections/*` endpoints do: sign a user up in a database connection, and
+//! start a password reset (a single-use ticket, its link mailed through the outbox).
+
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::ids::{ClientId, UserId};
+use crate::model::user::NewUser;
+use crate::model::{
+    Connection, LogType, NewLogEvent, OutgoingEmail, Strategy, Ticket, TicketKind, User,
+};
+use crate::oauth::{ErrorCode, FlowError, OAuthError};
+use crate::password::Passwords;
+use crate::secret::Token;
+use crate::{Conflict, Rng, Store, StoreError, UnixTime};
+
+/// How long a password reset link works (Auth0's default: 5 days).
+pub const RESET_TICKET_LIFETIME: i64 = 432_000;
+
+/// A signup request.
+#[derive(Clone, Debug)]
+pub struct SignupRequest {
+    /// The application the user signs up from.
+    pub client_id: ClientId,
+    /// The database connection.
+    pub connection: String,
+    /// Email address.
+    pub email: String,
+    /// The chosen password.
+    pub password: Zeroizing<String>,
+    /// Username, for connections that require one.
+    pub username: Option<String>,
+    /// Profile fields.
+    pub given_name: Option<String>,
+    /// Profile fields.
+    pub family_name: Option<String>,
+    /// Profile fields.
+    pub name: Option<String>,
+    /// Profile fields.
+    pub nickname: Option<String>,
+    /// Profile fields.
+    pub picture: Option<String>,
+    /// What the user may edit.
+    pub user_metadata: Option<crate::model::JsonObject>,
+}
+
+/// What signup answers (Auth0's shape).
+#[derive(Clone, Debug, Serialize)]
+pub struct SignupResponse {
+    /// The id without the `auth0|` prefix.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Email address.
+    pub email: String,
+    /// Always false: the address is not proven yet.
+    pub email_verified: bool,
+    /// Username, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+fn refuse(code: ErrorCode, description: impl Into<String>) -> FlowError {
+    OAuthError::new(code, description).into()
+}
+
+/// The database connection `name`, for a known client.
+async fn database_connection(
+    store: &impl Store,
+    client_id: &ClientId,
+    name: &str,
+) -> Result<Connection, FlowError> {
+    if store.client(client_id).await?.is_none() {
+        return Err(refuse(ErrorCode::InvalidRequest, "Unknown client_id"));
+    }
+    match store.connection_by_name(name).await? {
+        Some(c) if c.strategy == Strategy::Auth0 => Ok(c),
+        Some(_) => Err(refuse(
+            ErrorCode::InvalidRequest,
+            format!("{name} is not a database connection"),
+        )),
+        None => Err(refuse(
+            ErrorCode::InvalidRequest,
+            format!("Unknown connection: {name}"),
+        )),
+    }
+}
+
+/// Signs a user up.
+pub async fn signup(
+    store: &impl Store,
+    passwords: &impl Passwords,
+    rng: &dyn Rng,
+    now: UnixTime,
+    request: &SignupRequest,
+) -> Result<SignupResponse, FlowError> {
+    let connection = database_connection(store, &request.client_id, &request.connection).await?;
+    if connection.options.disable_signup {
+        return Err(refuse(
+            ErrorCode::InvalidSignup,
+            "Signups are disabled for this connection",
+        ));
+    }
+    let email = request.email.trim();
+    if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
+        return Err(refuse(
+            ErrorCode::InvalidRequest,
+            "email must be an email address",
+        ));
+    }
+    if connection.options.requires_username && request.username.is_none() {
+        return Err(refuse(
+            ErrorCode::InvalidRequest,
+            "Missing required parameter: username",
+        ));
+    }
+    connection
+        .options
+        .check_password(&request.password)
+        .map_err(|why| refuse(ErrorCode::InvalidPassword, why))?;
+    let hash = passwords
+        .hash(request.password.to_string())
+        .await
+        .ok_or_else(|| refuse(ErrorCode::InvalidPassword, "the password cannot be used"))?;
+    let mut user = User::new_database(
+        UserId::generate_database(rng),
+        &connection,
+        NewUser {
+            email: email.to_owned(),
+            email_verified: false,
+            username: request.username.clone(),
+            password: Some(hash),
+        },
+        now,
+    );
+    let or = |field: &Option<String>, fallback: Option<String>| field.clone().or(fallback);
+    user.given_name = request.given_name.clone();
+    user.family_name = request.family_name.clone();
+    user.name = or(&request.name, user.name.take());
+    user.nickname = or(&request.nickname, user.nickname.take());
+    user.picture = request.picture.clone();
+    user.user_metadata = request.user_metadata.clone().unwrap_or_default();
+    match store.create_user(&user).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(Conflict::Email | Conflict::Username | Conflict::UserId)) => {
+            return Err(refuse(ErrorCode::InvalidSignup, "The user already exists"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    store
+        .append_log(&NewLogEvent {
+            date_ms: now.0.saturating_mul(1000),
+            log_type: Some(LogType::from(LogType::SUCCESS_SIGNUP)),
+            client_id: Some(request.client_id.clone()),
+            user_id: Some(user.user_id.clone()),
+            user_name: user.email.clone(),
+            connection: Some(connection.name.clone()),
+            ..NewLogEvent::default()
+        })
+        .await?;
+    Ok(SignupResponse {
+        id: user.user_id.local_part().to_owned(),
+        email: email.to_owned(),
+        email_verified: false,
+        username: user.username,
+    })
+}
+
+/// The answer to every password-reset request, whether or not the user exists.
+pub const RESET_REQUESTED: &str = "We've just sent you an email to reset your password.";
+
+/// Starts a password reset: if the user exists, a ticket valid for [`RESET_TICKET_LIFETIME`]
+/// and a mail with its link (`<issuer>u/reset-password?ticket=…`) in the outbox. The caller
+/// learns nothing about whether the user exists.
+pub async fn request_password_reset(
+    store: &impl Store,
+    rng: &dyn Rng,
+    issuer: &str,
+    now: UnixTime,
+    client_id: &ClientId,
+    connection: &str,
+    email: &str,
+) -> Result<&'static str, FlowError> {
+    let connection = database_connection(store, client_id, connection).await?;
+    let Some(user) = store.user_by_email(&connection.id, email).await? else {
+        return Ok(RESET_REQUESTED);
+    };
+    let ticket = Token::generate(rng);
+    store
+        .create_ticket(&Ticket {
+            digest: ticket.digest(),
+            kind: TicketKind::PasswordReset,
+            user_id: user.user_id.clone(),
+            result_url: None,
+            created_at: now,
+            expires_at: UnixTime(now.0 + RESET_TICKET_LIFETIME),
+            used_at: None,
+        })
+        .await?;
+    let to = user.email.clone().unwrap_or_else(|| email.to_owned());
+    store
+        .queue_email(&OutgoingEmail {
+            to: to.clone(),
+            subject: "Reset your password".to_owned(),
+            body: format!(
+                "Someone asked to reset the password of your account {to}.\n\n\
+                 To choose a new password, open this link (it works once, for 5 days):\n\
+                 {issuer}u/reset-password?ticket={}\n\n\
+                 If it was not you, ignore this message.\n",
+                ticket.expose()
+            ),
+            kind: "reset_password".to_owned(),
+            created_at: now,
+        })
+        .await?;
+    store
+        .append_log(&NewLogEvent {
+            date_ms: now.0.saturating_mul(1000),
+            log_type: Some(LogType::from(LogType::SUCCESS_CHANGE_PASSWORD_REQUEST)),
+            client_id: Some(client_id.clone()),
+            user_id: Some(user.user_id.clone()),
+            user_name: user.email.clone(),
+            connection: Some(connection.name.clone()),
+            ..NewLogEvent::default()
+        })
+        .await?;
+    Ok(RESET_REQUESTED)
+}

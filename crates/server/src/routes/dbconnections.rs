@@ -1,0 +1,88 @@
+//! `POST /dbconnections/signup` and `POST /dbconnections/change_password` (Auth0's
+//! Authentication API), JSON or form bodies.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use sigil_core::Store;
+use sigil_core::accounts::{self, SignupRequest, SignupResponse};
+use sigil_core::ids::ClientId;
+use sigil_core::model::JsonObject;
+
+use crate::App;
+use crate::error::ApiError;
+use crate::token::{read_body, required};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignupParams {
+    client_id: Option<String>,
+    connection: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+    username: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    name: Option<String>,
+    nickname: Option<String>,
+    picture: Option<String>,
+    user_metadata: Option<JsonObject>,
+}
+
+pub(crate) async fn signup<S: Store>(
+    State(app): State<App<S>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<SignupResponse>, ApiError> {
+    let p: SignupParams = read_body(&headers, &body)?;
+    let request = SignupRequest {
+        client_id: ClientId(required(p.client_id, "client_id")?),
+        connection: required(p.connection, "connection")?,
+        email: required(p.email, "email")?,
+        password: required(p.password, "password")?.into(),
+        username: p.username,
+        given_name: p.given_name,
+        family_name: p.family_name,
+        name: p.name,
+        nickname: p.nickname,
+        picture: p.picture,
+        user_metadata: p.user_metadata,
+    };
+    let created =
+        accounts::signup(app.store(), app.hasher(), app.rng(), app.now(), &request).await?;
+    Ok(Json(created))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangePasswordParams {
+    client_id: Option<String>,
+    connection: Option<String>,
+    email: Option<String>,
+    #[allow(dead_code)] // Organizations are not supported; the parameter is accepted and ignored.
+    organization: Option<String>,
+}
+
+/// Answers 200 with Auth0's sentence whether or not the user exists.
+pub(crate) async fn change_password<S: Store>(
+    State(app): State<App<S>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<&'static str, ApiError> {
+    let p: ChangePasswordParams = read_body(&headers, &body)?;
+    let client_id = ClientId(required(p.client_id, "client_id")?);
+    let connection = required(p.connection, "connection")?;
+    let email = required(p.email, "email")?;
+    Ok(accounts::request_password_reset(
+        app.store(),
+        app.rng(),
+        app.issuer(),
+        app.now(),
+        &client_id,
+        &connection,
+        &email,
+    )
+    .await?)
+}

@@ -1,0 +1,145 @@
+//! `/dbconnections/signup` and `/dbconnections/change_password`.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sigil_core::model::TicketKind;
+use sigil_core::secret::SecretDigest;
+use sigil_core::{Page, Store};
+
+use crate::app::{NOW, TestApp};
+
+async fn send(app: &TestApp, path: &str, body: Value) -> (StatusCode, String) {
+    let response = app
+        .http
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn signup_makes_a_user_who_can_log_in_and_refuses_what_auth0_refuses() {
+    let app = TestApp::start().await;
+    let client = app.native.to_string();
+    let signup = |email: &str, password: &str| {
+        json!({
+            "client_id": client, "connection": "Username-Password-Authentication",
+            "email": email, "password": password, "given_name": "Cy",
+            "user_metadata": {"plan": "free"},
+        })
+    };
+    let (status, body) = send(
+        &app,
+        "dbconnections/signup",
+        signup("cy@example.com", "Sup3rSecret"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let created: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(created["email"], "cy@example.com");
+    assert_eq!(created["email_verified"], false);
+    let id = created["_id"].as_str().unwrap();
+    assert!(
+        id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    let user = app
+        .store
+        .user(&sigil_core::ids::UserId(format!("auth0|{id}")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.given_name.as_deref(), Some("Cy"));
+    assert_eq!(user.user_metadata["plan"], "free");
+
+    let (status, body) = send(
+        &app,
+        "oauth/token",
+        json!({
+            "grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": client,
+            "username": "cy@example.com", "password": "Sup3rSecret",
+            "realm": "Username-Password-Authentication",
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the new user logs in: {body}");
+
+    // (what, body, error)
+    let refusals = [
+        (
+            "existing user",
+            signup("CY@example.com", "Sup3rSecret"),
+            "invalid_signup",
+        ),
+        (
+            "weak password",
+            signup("dee@example.com", "password"),
+            "invalid_password",
+        ),
+        (
+            "not an email",
+            signup("dee", "Sup3rSecret"),
+            "invalid_request",
+        ),
+        (
+            "unknown connection",
+            json!({"client_id": client, "connection": "Nope", "email": "e@example.com", "password": "Sup3rSecret"}),
+            "invalid_request",
+        ),
+        (
+            "unknown client",
+            json!({"client_id": "nobody", "connection": "Username-Password-Authentication", "email": "e@example.com", "password": "Sup3rSecret"}),
+            "invalid_request",
+        ),
+        (
+            "no password",
+            json!({"client_id": client, "connection": "Username-Password-Authentication", "email": "e@example.com"}),
+            "invalid_request",
+        ),
+        (
+            "unknown field",
+            json!({"client_id": client, "connection": "Username-Password-Authentication", "email": "e@example.com", "password": "Sup3rSecret", "admin": true}),
+            "invalid_request",
+        ),
+    ];
+    for (what, body, error) in refusals {
+        let (status, text) = send(&app, "dbconnections/signup", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {text}");
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["error"], error, "{what}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn change_password_mails_a_single_use_link_and_says_the_same_for_strangers() {
+    let app = TestApp::start().await;
+    let ask = |email: &str| json!({"client_id": app.native.to_string(), "connection": "Username-Password-Authentication", "email": email});
+    for email in ["ann@example.com", "stranger@example.com"] {
+        let (status, text) = send(&app, "dbconnections/change_password", ask(email)).await;
+        assert_eq!(status, StatusCode::OK, "{email}");
+        assert_eq!(text, "We've just sent you an email to reset your password.");
+    }
+    let mails = app.store.outbox(None, Page::first()).await.unwrap();
+    assert_eq!(mails.len(), 1, "only the real user gets mail: {mails:?}");
+    assert_eq!(mails[0].to, "ann@example.com");
+    let link = mails[0]
+        .body
+        .lines()
+        .find(|l| l.contains("u/reset-password?ticket="))
+        .unwrap();
+    assert!(link.starts_with(&app.base), "{link}");
+    let ticket = link.rsplit_once("ticket=").unwrap().1;
+    let stored = app
+        .store
+        .ticket(&SecretDigest::of(ticket))
+        .await
+        .unwrap()
+        .expect("the ticket in the link is stored (as its digest)");
+    assert_eq!(
+        (stored.kind, stored.user_id.clone()),
+        (TicketKind::PasswordReset, app.ann.clone())
+    );
+    assert_eq!(stored.expires_at.0, NOW + 432_000);
+}
