@@ -42,6 +42,9 @@ pub(crate) struct UserGrant<'a> {
 pub(crate) enum Refresh {
     /// A new family when `offline_access` is granted (logins).
     NewFamily,
+    /// A new family with this id when `offline_access` is granted (the code flow: the id is
+    /// derived from the code, so a replayed code can revoke what its first use issued).
+    Family(FamilyId),
     /// This one (the successor a rotation stored).
     Given(String),
     /// None (a non-rotating refresh: the client keeps using its token).
@@ -266,9 +269,13 @@ pub(crate) async fn issue(
 
     let refresh_token = match &grant.refresh {
         Refresh::NewFamily if has("offline_access") => {
-            Some(new_family(store, rng, now, grant, api, &scopes).await?)
+            let family = FamilyId::generate(rng);
+            Some(new_family(store, rng, now, grant, api, &scopes, family).await?)
         }
-        Refresh::NewFamily | Refresh::Omit => None,
+        Refresh::Family(family) if has("offline_access") => {
+            Some(new_family(store, rng, now, grant, api, &scopes, family.clone()).await?)
+        }
+        Refresh::NewFamily | Refresh::Family(_) | Refresh::Omit => None,
         Refresh::Given(token) => Some(token.clone()),
     };
 
@@ -290,6 +297,7 @@ async fn new_family(
     grant: &UserGrant<'_>,
     api: Option<&ResourceServer>,
     scopes: &[String],
+    family_id: FamilyId,
 ) -> Result<String, FlowError> {
     let token = Token::generate(rng);
     let policy = &grant.client.settings.refresh_token;
@@ -297,7 +305,7 @@ async fn new_family(
     store
         .create_refresh_token(&RefreshToken {
             digest: token.digest(),
-            family_id: FamilyId::generate(rng),
+            family_id,
             parent: None,
             generation: 0,
             client_id: grant.client.client_id.clone(),

@@ -32,6 +32,9 @@ pub(crate) async fn token<S: Store>(
         TokenRequest::Password(request) => {
             oauth::password(store, &keys, rng, app.hasher(), issuer, now, &request).await?
         }
+        TokenRequest::Code(request) => {
+            oauth::authorization_code(store, &keys, rng, issuer, now, &request).await?
+        }
         TokenRequest::Refresh(request) => {
             oauth::refresh(store, &keys, rng, app.refresh_key(), issuer, now, &request).await?
         }

@@ -252,7 +252,11 @@ impl TestApp {
         let (native, _) = client(
             &store,
             AppType::Native,
-            vec![GrantType::PasswordRealm, GrantType::RefreshToken],
+            vec![
+                GrantType::PasswordRealm,
+                GrantType::RefreshToken,
+                GrantType::AuthorizationCode,
+            ],
         )
         .await;
         let backend = client(
@@ -290,6 +294,11 @@ impl TestApp {
             backend,
             ann,
         }
+    }
+
+    /// The server's clock, now.
+    pub(crate) fn clock_now(&self) -> i64 {
+        sigil_core::Clock::now(self.clock.as_ref()).0
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

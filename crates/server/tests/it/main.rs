@@ -4,6 +4,7 @@
 
 mod accounts;
 mod app;
+mod code;
 mod discovery;
 mod password;
 mod refresh;

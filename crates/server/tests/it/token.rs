@@ -194,7 +194,7 @@ async fn bad_requests_get_the_right_code_and_status() {
         ),
         (
             "a grant not served yet",
-            form(&[("grant_type", "authorization_code")]),
+            form(&[("grant_type", "urn:ietf:params:oauth:grant-type:device_code")]),
             None,
             400,
             "unsupported_grant_type",
