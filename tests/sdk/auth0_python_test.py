@@ -185,10 +185,10 @@ class Auth0PythonSdk(unittest.TestCase):
         first = login()
         first_claims = self.assert_user_tokens(first, refresh=True)
         tokens = get_token().refresh_token(first["refresh_token"])
-        # Verified without max_age: Sigil's refreshed ID tokens carry no auth_time (OIDC Core
-        # 12.2 wants the original authentication's), so TokenVerifier.verify(max_age=...)
-        # refuses them.
         claims = self.assert_user_tokens(tokens, refresh=False)
+        # The refreshed ID token keeps the login's auth_time (OIDC Core 12.2), so max_age works.
+        id_token_verifier().verify(tokens["id_token"], max_age=3600)
+        self.assertEqual(claims["auth_time"], first_claims["auth_time"])
         self.assertEqual(claims["sub"], first_claims["sub"])
         self.assertEqual(claims["email"], EMAIL)
         # The refreshed access token works at /userinfo too.

@@ -123,11 +123,9 @@ pub(crate) fn parse(
             scope: params.scope,
         })),
         "password" | PASSWORD_REALM => {
-            let realm = if grant_type == PASSWORD_REALM {
-                Some(required(params.realm, "realm")?)
-            } else {
-                params.realm.filter(|r| !r.is_empty())
-            };
+            // Without a realm, both grants use the tenant's default directory (auth0-python's
+            // login() sends password-realm with `"realm": null` when none is given).
+            let realm = params.realm.filter(|r| !r.is_empty());
             Ok(TokenRequest::Password(PasswordRequest {
                 auth: client_auth(basic, params.client_id, params.client_secret)?,
                 username: required(params.username, "username")?,

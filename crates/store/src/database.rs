@@ -69,11 +69,11 @@ macro_rules! migrations {
 }
 
 fn sqlite_migrations() -> Vec<Migration> {
-    migrations!("sqlite": 1 => "0001_meta", 2 => "0002_model", 3 => "0003_outbox")
+    migrations!("sqlite": 1 => "0001_meta", 2 => "0002_model", 3 => "0003_outbox", 4 => "0004_refresh_auth_time")
 }
 
 fn postgres_migrations() -> Vec<Migration> {
-    migrations!("postgres": 1 => "0001_meta", 2 => "0002_model", 3 => "0003_outbox")
+    migrations!("postgres": 1 => "0001_meta", 2 => "0002_model", 3 => "0003_outbox", 4 => "0004_refresh_auth_time")
 }
 
 /// The value sealed under the master key to recognise it.

@@ -15,14 +15,14 @@ use crate::error::{OrBackend as _, write_error};
 macro_rules! columns {
     () => {
         "digest, family_id, parent, generation, client_id, user_id, session_id, audience, scope, \
-         created_at, expires_at, idle_expires_at, used_at, revoked_at"
+         created_at, expires_at, idle_expires_at, used_at, revoked_at, auth_time"
     };
 }
 
 const INSERT: &str = concat!(
     "INSERT INTO refresh_tokens (",
     columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 );
 
 #[derive(sqlx::FromRow)]
@@ -41,6 +41,7 @@ struct Row {
     idle_expires_at: Option<i64>,
     used_at: Option<i64>,
     revoked_at: Option<i64>,
+    auth_time: Option<i64>,
 }
 
 impl Row {
@@ -63,6 +64,7 @@ impl Row {
             idle_expires_at: unix(self.idle_expires_at),
             used_at: unix(self.used_at),
             revoked_at: unix(self.revoked_at),
+            auth_time: unix(self.auth_time),
         })
     }
 }
@@ -84,6 +86,7 @@ macro_rules! bind_token {
             .bind(time($t.idle_expires_at))
             .bind(time($t.used_at))
             .bind(time($t.revoked_at))
+            .bind(time($t.auth_time))
     };
 }
 

@@ -49,6 +49,10 @@ pub(crate) struct CreateArgs {
     /// Put the user's permissions in a `permissions` claim (needs --rbac).
     #[arg(long, requires = "rbac")]
     permissions_claim: bool,
+    /// Let applications get refresh tokens for this API (`offline_access`; Auth0's
+    /// allow_offline_access).
+    #[arg(long)]
+    offline_access: bool,
     /// The access tokens' signing algorithm: RS256 or PS256.
     #[arg(long, value_name = "ALG", default_value = "RS256", value_parser = signing_alg)]
     alg: Algorithm,
@@ -114,6 +118,7 @@ fn create(args: CreateArgs, location: &Location, now: UnixTime) -> anyhow::Resul
     api.scopes = args.scopes;
     api.signing_alg = args.alg;
     api.enforce_policies = args.rbac;
+    api.allow_offline_access = args.offline_access;
     if args.permissions_claim {
         api.token_dialect = TokenDialect::AccessTokenAuthz;
     }
@@ -143,10 +148,15 @@ fn create(args: CreateArgs, location: &Location, now: UnixTime) -> anyhow::Resul
             api.name, api.identifier, api.id
         ),
         format!(
-            "signing {}, RBAC {}, permissions claim {}; scopes: {scopes}",
+            "signing {}, RBAC {}, permissions claim {}, offline access {}; scopes: {scopes}",
             api.signing_alg,
             if api.enforce_policies { "on" } else { "off" },
             if api.token_dialect.includes_permissions() {
+                "on"
+            } else {
+                "off"
+            },
+            if api.allow_offline_access {
                 "on"
             } else {
                 "off"

@@ -95,6 +95,8 @@ pub struct RefreshToken {
     pub used_at: Option<UnixTime>,
     /// When it was revoked.
     pub revoked_at: Option<UnixTime>,
+    /// When the user last authenticated (carried into refreshed ID tokens).
+    pub auth_time: Option<UnixTime>,
 }
 
 /// Where a device authorization (RFC 8628) stands.

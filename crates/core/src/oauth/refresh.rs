@@ -149,6 +149,7 @@ pub async fn refresh(
                     .then(|| UnixTime(now.0 + i64::from(policy.idle_token_lifetime))),
                 used_at: None,
                 revoked_at: None,
+                auth_time: old.auth_time,
             };
             match store.rotate_refresh_token(&presented, &next, now).await {
                 Ok(_) => {}
@@ -201,7 +202,7 @@ pub async fn refresh(
             api,
             gty: Some("refresh_token"),
             nonce: None,
-            auth_time: None,
+            auth_time: old.auth_time,
             session: old.session_id.as_ref(),
             refresh,
         },

@@ -320,6 +320,7 @@ async fn new_family(
                 .then(|| UnixTime(now.0 + i64::from(policy.idle_token_lifetime))),
             used_at: None,
             revoked_at: None,
+            auth_time: grant.auth_time,
         })
         .await?;
     Ok(token.expose().to_owned())

@@ -51,7 +51,10 @@ async fn rotation_hands_out_successors_and_reuse_revokes_the_family() {
     let second = body["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(second, first);
     assert_eq!(body["scope"], "openid offline_access read:r");
-    assert!(body["id_token"].is_string() && body["access_token"].is_string());
+    assert!(body["access_token"].is_string());
+    // A refreshed ID token keeps the login's auth_time (OIDC Core §12.2).
+    let id = sigil_jose::insecure_decode(body["id_token"].as_str().unwrap()).unwrap();
+    assert_eq!(id.claims["auth_time"], crate::app::NOW);
 
     // A narrower scope is fine; a wider one is not.
     let (status, body) = refresh(&app, &client, &second, Some("write:r")).await;

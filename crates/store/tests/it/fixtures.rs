@@ -170,6 +170,7 @@ pub(crate) fn refresh_token(
         idle_expires_at: expires_at,
         used_at: None,
         revoked_at: None,
+        auth_time: Some(at(0)),
     }
 }
 
