@@ -6,6 +6,7 @@
 //! becomes a response in one place ([`error`]).
 #![warn(missing_docs)]
 
+mod cache;
 mod error;
 mod hasher;
 mod routes;
@@ -19,6 +20,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use sigil_core::Store;
 
+pub use cache::CACHE_TTL;
 pub use state::{App, KEYS_TTL, StartError};
 
 /// The largest request body any endpoint reads; bigger ones get 413.

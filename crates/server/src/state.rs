@@ -8,6 +8,7 @@ use sigil_core::keyring::KeyRing;
 use sigil_core::oauth::{FlowError, RefreshKey};
 use sigil_core::{Clock, Rng, Store, StoreError, UnixTime};
 
+use crate::cache::{Cached, HotCache};
 use crate::hasher::Hasher;
 
 /// Seconds a loaded key ring is used before the store is asked again.
@@ -30,6 +31,7 @@ struct Inner<S> {
     store: S,
     hasher: Hasher,
     refresh_key: RefreshKey,
+    cache: HotCache,
     issuer: String,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
@@ -74,6 +76,7 @@ impl<S: Store> App<S> {
                 store,
                 hasher,
                 refresh_key,
+                cache: HotCache::new(),
                 issuer,
                 clock,
                 rng,
@@ -87,6 +90,15 @@ impl<S: Store> App<S> {
 
     pub(crate) fn store(&self) -> &S {
         &self.inner.store
+    }
+
+    /// The store through the hot-path cache, as of `now`.
+    pub(crate) fn directory(&self, now: UnixTime) -> Cached<'_, S> {
+        Cached {
+            store: &self.inner.store,
+            cache: &self.inner.cache,
+            now,
+        }
     }
 
     pub(crate) fn refresh_key(&self) -> &RefreshKey {

@@ -1,7 +1,7 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3): the secret is compared with
 //! the stored SHA-256 digest in constant time.
 
-use crate::Store;
+use super::Directory;
 use crate::ids::ClientId;
 use crate::model::Client;
 use crate::secret::ClientSecret;
@@ -48,7 +48,7 @@ impl ClientAuth {
 /// presents none). An unknown client and a wrong or missing secret get the same answer. Auth0
 /// accepts either secret method whatever the client's registered `token_endpoint_auth_method`
 /// among the two, and so does Sigil.
-pub async fn authenticate(store: &impl Store, auth: &ClientAuth) -> Result<Client, FlowError> {
+pub async fn authenticate(store: &impl Directory, auth: &ClientAuth) -> Result<Client, FlowError> {
     let (client_id, secret) = auth.parts();
     let refused = || {
         OAuthError::new(

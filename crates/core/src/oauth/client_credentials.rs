@@ -4,13 +4,12 @@
 
 use serde::Serialize;
 
-use crate::Store;
 use crate::UnixTime;
 use crate::keyring::KeyRing;
 use crate::model::{Client, GrantType, TokenDialect};
 use crate::{Rng, ids};
 
-use super::{ClientAuth, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate};
+use super::{ClientAuth, Directory, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate};
 
 /// A parsed client credentials request.
 #[derive(Clone, Debug)]
@@ -60,7 +59,7 @@ fn canonical_audience(issuer: &str, audience: &str) -> String {
 
 /// Issues an access token to a machine. Returns the answer and the client (for the log).
 pub async fn client_credentials(
-    store: &impl Store,
+    store: &impl Directory,
     keys: &KeyRing,
     rng: &dyn Rng,
     issuer: &str,
@@ -87,14 +86,14 @@ pub async fn client_credentials(
         .into());
     };
     let audience = canonical_audience(issuer, requested);
-    let Some(api) = store.resource_server_by_identifier(&audience).await? else {
+    let Some(api) = store.api(&audience).await? else {
         return Err(OAuthError::new(
             ErrorCode::AccessDenied,
             format!("Service not found: {requested}"),
         )
         .into());
     };
-    let Some(grant) = store.client_grant_for(&client.client_id, &audience).await? else {
+    let Some(grant) = store.client_grant(&client.client_id, &audience).await? else {
         return Err(OAuthError::new(
             ErrorCode::AccessDenied,
             format!(

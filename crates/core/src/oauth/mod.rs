@@ -5,6 +5,7 @@
 mod client_auth;
 mod client_credentials;
 mod code;
+mod directory;
 mod error;
 mod password;
 mod refresh;
@@ -14,6 +15,7 @@ mod user_tokens;
 pub use client_auth::{ClientAuth, authenticate};
 pub use client_credentials::{ClientCredentialsRequest, client_credentials};
 pub use code::{CODE_LIFETIME, CodeGrant, CodeRequest, authorization_code, issue_code};
+pub use directory::Directory;
 pub use error::{ErrorCode, FlowError, OAuthError};
 pub use password::{PasswordRequest, password};
 pub use refresh::{RefreshKey, RefreshRequest, refresh, revoke};

@@ -25,7 +25,7 @@ pub(crate) async fn token<S: Store>(
     let (store, rng, issuer, now) = (app.store(), app.rng(), app.issuer(), app.now());
     let answer = match request {
         TokenRequest::ClientCredentials(request) => {
-            oauth::client_credentials(store, &keys, rng, issuer, now, &request)
+            oauth::client_credentials(&app.directory(now), &keys, rng, issuer, now, &request)
                 .await?
                 .0
         }

@@ -328,3 +328,36 @@ async fn a_rotated_key_signs_within_the_reload_bound_and_old_tokens_still_verify
             .unwrap();
     }
 }
+
+#[tokio::test]
+async fn machine_token_lookups_are_cached_for_at_most_the_documented_bound() {
+    let app = TestApp::start().await;
+    let ask = || {
+        Body::Json(json!({
+            "grant_type": "client_credentials",
+            "client_id": app.machine.0.to_string(),
+            "client_secret": app.machine.1.expose(),
+            "audience": API,
+        }))
+    };
+    let (status, _, _) = post(&app, ask(), None).await;
+    assert_eq!(status, StatusCode::OK);
+    // The grant goes; within the bound the cached one still answers, after it the store does.
+    let grant = app
+        .store
+        .client_grant_for(&app.machine.0, API)
+        .await
+        .unwrap()
+        .unwrap();
+    app.store.delete_client_grant(&grant.id).await.unwrap();
+    app.clock.advance(sigil_server::CACHE_TTL - 1);
+    let (status, _, _) = post(&app, ask(), None).await;
+    assert_eq!(status, StatusCode::OK, "cached for less than CACHE_TTL");
+    app.clock.advance(1);
+    let (status, _, body) = post(&app, ask(), None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("access_denied")),
+        "gone once CACHE_TTL has passed"
+    );
+}

@@ -1,0 +1,110 @@
+//! A short-lived cache of clients, APIs and client grants for the token endpoint's
+//! client-credentials path, so a machine token costs no database round trip.
+//!
+//! Bound on staleness: an entry is used for at most [`CACHE_TTL`] seconds after it was read, so
+//! a change made with the CLI or by another node (a rotated secret, a deleted client, a changed
+//! grant) takes effect on this path within that time; everything else reads the store. Misses
+//! are not cached, so a new client works at once and unknown ids cannot fill the cache. Each map
+//! holds at most [`MAX_ENTRIES`]; when full it is emptied, which costs only re-reads.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+
+use sigil_core::ids::ClientId;
+use sigil_core::model::{Client, ClientGrant, ResourceServer};
+use sigil_core::oauth::Directory;
+use sigil_core::{Store, StoreError, UnixTime};
+
+/// Seconds a cached entry is used.
+pub const CACHE_TTL: i64 = 5;
+const MAX_ENTRIES: usize = 10_000;
+
+/// One map of entries read at a time.
+struct Map<K, V>(Mutex<HashMap<K, (UnixTime, V)>>);
+
+impl<K: Eq + Hash, V: Clone> Map<K, V> {
+    fn new() -> Self {
+        Map(Mutex::new(HashMap::new()))
+    }
+
+    fn get(&self, key: &K, now: UnixTime) -> Option<V> {
+        let map = self.0.lock().ok()?;
+        let (at, value) = map.get(key)?;
+        (now.0 - at.0 < CACHE_TTL && now.0 >= at.0).then(|| value.clone())
+    }
+
+    fn put(&self, key: K, value: V, now: UnixTime) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+            map.insert(key, (now, value));
+        }
+    }
+}
+
+/// The cached maps, shared by all requests.
+pub(crate) struct HotCache {
+    clients: Map<ClientId, Client>,
+    apis: Map<String, ResourceServer>,
+    grants: Map<(ClientId, String), ClientGrant>,
+}
+
+impl HotCache {
+    pub(crate) fn new() -> Self {
+        HotCache {
+            clients: Map::new(),
+            apis: Map::new(),
+            grants: Map::new(),
+        }
+    }
+}
+
+/// The store seen through the cache, as of `now`.
+pub(crate) struct Cached<'a, S> {
+    pub(crate) store: &'a S,
+    pub(crate) cache: &'a HotCache,
+    pub(crate) now: UnixTime,
+}
+
+impl<S: Store> Directory for Cached<'_, S> {
+    async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        if let Some(hit) = self.cache.clients.get(id, self.now) {
+            return Ok(Some(hit));
+        }
+        let found = self.store.client(id).await?;
+        if let Some(client) = &found {
+            self.cache.clients.put(id.clone(), client.clone(), self.now);
+        }
+        Ok(found)
+    }
+
+    async fn api(&self, identifier: &str) -> Result<Option<ResourceServer>, StoreError> {
+        let key = identifier.to_owned();
+        if let Some(hit) = self.cache.apis.get(&key, self.now) {
+            return Ok(Some(hit));
+        }
+        let found = self.store.resource_server_by_identifier(identifier).await?;
+        if let Some(api) = &found {
+            self.cache.apis.put(key, api.clone(), self.now);
+        }
+        Ok(found)
+    }
+
+    async fn client_grant(
+        &self,
+        client: &ClientId,
+        audience: &str,
+    ) -> Result<Option<ClientGrant>, StoreError> {
+        let key = (client.clone(), audience.to_owned());
+        if let Some(hit) = self.cache.grants.get(&key, self.now) {
+            return Ok(Some(hit));
+        }
+        let found = self.store.client_grant_for(client, audience).await?;
+        if let Some(grant) = &found {
+            self.cache.grants.put(key, grant.clone(), self.now);
+        }
+        Ok(found)
+    }
+}
