@@ -5,10 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use sigil_core::oauth::RefreshKey;
 use sigil_core::{SystemClock, SystemRng};
 use sigil_jose::UnixTime;
-use sigil_server::App;
+use sigil_server::{App, Secrets};
 
 use crate::admin::validate;
 use crate::storage::{self, Location};
@@ -34,7 +33,7 @@ pub(crate) fn run(
             done.issuer.clone(),
             Arc::new(SystemClock),
             Arc::new(SystemRng),
-            RefreshKey::new(&opened.store.derived_key("refresh token successors")),
+            Secrets::derive(|purpose| opened.store.derived_key(purpose)),
         )
         .await?;
         let address = listener

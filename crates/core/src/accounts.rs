@@ -225,3 +225,66 @@ pub async fn request_password_reset(
         .await?;
     Ok(RESET_REQUESTED)
 }
+
+/// Why a login was refused. The two cases look different to the user only after the password
+/// was right: an unknown user and a wrong password are the same refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// Unknown user or wrong password: "Wrong email or password."
+    WrongCredentials,
+    /// The password was right but the user is blocked.
+    Blocked,
+}
+
+impl LoginRefusal {
+    /// What the user is told.
+    pub fn message(self) -> &'static str {
+        match self {
+            LoginRefusal::WrongCredentials => "Wrong email or password.",
+            LoginRefusal::Blocked => "user is blocked",
+        }
+    }
+
+    /// As the token endpoint answers it: 403 `invalid_grant`.
+    pub fn into_flow_error(self) -> FlowError {
+        refuse(ErrorCode::InvalidGrant, self.message())
+    }
+}
+
+/// Checks a user's credentials in the database connection `realm` (the tenant's default
+/// directory when `None`): the user by email, else by username, ignoring case; the password
+/// checked off-thread, against a decoy when there is no such user, so both refusals take as
+/// long. An unknown realm is the caller's mistake (`invalid_request`).
+pub async fn authenticate_user(
+    store: &impl Store,
+    passwords: &impl Passwords,
+    realm: Option<&str>,
+    username: &str,
+    password: &str,
+) -> Result<Result<User, LoginRefusal>, FlowError> {
+    let realm = match realm {
+        Some(realm) => realm.to_owned(),
+        None => store
+            .tenant_settings()
+            .await?
+            .and_then(|t| t.default_directory)
+            .unwrap_or_else(|| crate::model::connection::DEFAULT_DATABASE_CONNECTION.to_owned()),
+    };
+    let Some(connection) = store.connection_by_name(&realm).await? else {
+        return Err(refuse(
+            ErrorCode::InvalidRequest,
+            format!("Unknown realm: {realm}"),
+        ));
+    };
+    let mut user = store.user_by_email(&connection.id, username).await?;
+    if user.is_none() {
+        user = store.user_by_username(&connection.id, username).await?;
+    }
+    let hash = user.as_ref().and_then(|u| u.password.clone());
+    let matches = passwords.check(hash, password.to_owned()).await;
+    Ok(match user.filter(|_| matches) {
+        None => Err(LoginRefusal::WrongCredentials),
+        Some(user) if user.blocked => Err(LoginRefusal::Blocked),
+        Some(user) => Ok(user),
+    })
+}

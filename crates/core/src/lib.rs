@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod authorize;
 pub mod clock;
 pub mod ids;
 pub mod keyring;

@@ -9,6 +9,7 @@
 mod cache;
 mod error;
 mod hasher;
+mod pages;
 mod routes;
 mod state;
 mod token;
@@ -21,7 +22,7 @@ use axum::routing::{get, post};
 use sigil_core::Store;
 
 pub use cache::CACHE_TTL;
-pub use state::{App, KEYS_TTL, StartError};
+pub use state::{App, KEYS_TTL, Secrets, StartError};
 
 /// The largest request body any endpoint reads; bigger ones get 413.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -36,6 +37,14 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
             get(routes::discovery::openid_configuration::<S>),
         )
         .route("/.well-known/jwks.json", get(routes::discovery::jwks::<S>))
+        .route(
+            "/authorize",
+            get(routes::authorize::authorize::<S>).post(routes::authorize::authorize::<S>),
+        )
+        .route(
+            "/u/login",
+            get(routes::authorize::login_page::<S>).post(routes::authorize::login_submit::<S>),
+        )
         .route("/oauth/token", post(routes::token::token::<S>))
         .route("/oauth/revoke", post(routes::token::revoke::<S>))
         .route(

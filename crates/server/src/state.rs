@@ -4,12 +4,14 @@
 
 use std::sync::{Arc, RwLock};
 
+use sigil_core::authorize::TransactionKey;
 use sigil_core::keyring::KeyRing;
 use sigil_core::oauth::{FlowError, RefreshKey};
 use sigil_core::{Clock, Rng, Store, StoreError, UnixTime};
 
 use crate::cache::{Cached, HotCache};
 use crate::hasher::Hasher;
+use crate::pages::Pages;
 
 /// Seconds a loaded key ring is used before the store is asked again.
 pub const KEYS_TTL: i64 = 5;
@@ -30,8 +32,9 @@ impl<S> Clone for App<S> {
 struct Inner<S> {
     store: S,
     hasher: Hasher,
-    refresh_key: RefreshKey,
+    secrets: Secrets,
     cache: HotCache,
+    pages: Pages,
     issuer: String,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
@@ -56,17 +59,38 @@ pub enum StartError {
     /// The password checker could not be set up.
     #[error("cannot set up password checks: {0}")]
     Hasher(String),
+    /// A page template does not parse.
+    #[error("a page template is broken: {0}")]
+    Pages(#[from] minijinja::Error),
+}
+
+/// The keys the server needs that every node must share: derived from the master key.
+#[derive(Debug)]
+pub struct Secrets {
+    /// Derives refresh-token successors.
+    pub refresh: RefreshKey,
+    /// Seals login transactions.
+    pub transactions: TransactionKey,
+}
+
+impl Secrets {
+    /// Both keys from `derive`, which maps a purpose to 32 secret bytes (`SqlStore::derived_key`).
+    pub fn derive(derive: impl Fn(&str) -> zeroize::Zeroizing<[u8; 32]>) -> Self {
+        Secrets {
+            refresh: RefreshKey::new(&derive("refresh token successors")),
+            transactions: TransactionKey::new(&derive("login transactions")),
+        }
+    }
 }
 
 impl<S: Store> App<S> {
-    /// The state for `issuer` (ending in `/`), with the keys loaded from `store`;
-    /// `refresh_key` derives refresh-token successors (the same on every node).
+    /// The state for `issuer` (ending in `/`), with the keys loaded from `store`.
     pub async fn new(
         store: S,
         issuer: String,
         clock: Arc<dyn Clock>,
         rng: Arc<dyn Rng>,
-        refresh_key: RefreshKey,
+        secrets: Secrets,
     ) -> Result<Self, StartError> {
         let ring = KeyRing::from_records(&store.signing_keys().await?, &issuer)?;
         let at = clock.now();
@@ -75,8 +99,9 @@ impl<S: Store> App<S> {
             inner: Arc::new(Inner {
                 store,
                 hasher,
-                refresh_key,
+                secrets,
                 cache: HotCache::new(),
+                pages: Pages::new()?,
                 issuer,
                 clock,
                 rng,
@@ -102,7 +127,20 @@ impl<S: Store> App<S> {
     }
 
     pub(crate) fn refresh_key(&self) -> &RefreshKey {
-        &self.inner.refresh_key
+        &self.inner.secrets.refresh
+    }
+
+    pub(crate) fn transaction_key(&self) -> &TransactionKey {
+        &self.inner.secrets.transactions
+    }
+
+    pub(crate) fn pages(&self) -> &Pages {
+        &self.inner.pages
+    }
+
+    /// Whether cookies must be `Secure` (the issuer is https).
+    pub(crate) fn secure_cookies(&self) -> bool {
+        self.inner.issuer.starts_with("https://")
     }
 
     pub(crate) fn hasher(&self) -> &Hasher {

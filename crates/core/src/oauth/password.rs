@@ -8,7 +8,6 @@ use zeroize::Zeroizing;
 
 use crate::keyring::KeyRing;
 use crate::model::GrantType;
-use crate::model::connection::DEFAULT_DATABASE_CONNECTION;
 use crate::password::Passwords;
 use crate::{Rng, Store, UnixTime};
 
@@ -34,10 +33,6 @@ pub struct PasswordRequest {
     pub ip: Option<String>,
 }
 
-fn wrong() -> FlowError {
-    OAuthError::new(ErrorCode::InvalidGrant, "Wrong email or password.").into()
-}
-
 /// Logs a user in with a password and issues their tokens.
 pub async fn password(
     store: &impl Store,
@@ -58,35 +53,18 @@ pub async fn password(
         .into());
     }
     let api = api(store, request.audience.as_deref()).await?;
-    let realm = match &request.realm {
-        Some(realm) => realm.clone(),
-        None => store
-            .tenant_settings()
-            .await?
-            .and_then(|t| t.default_directory)
-            .unwrap_or_else(|| DEFAULT_DATABASE_CONNECTION.to_owned()),
+    let user = match crate::accounts::authenticate_user(
+        store,
+        checker,
+        request.realm.as_deref(),
+        &request.username,
+        &request.password,
+    )
+    .await?
+    {
+        Ok(user) => user,
+        Err(refusal) => return Err(refusal.into_flow_error()),
     };
-    let Some(connection) = store.connection_by_name(&realm).await? else {
-        return Err(
-            OAuthError::new(ErrorCode::InvalidRequest, format!("Unknown realm: {realm}")).into(),
-        );
-    };
-    let mut user = store
-        .user_by_email(&connection.id, &request.username)
-        .await?;
-    if user.is_none() {
-        user = store
-            .user_by_username(&connection.id, &request.username)
-            .await?;
-    }
-    let hash = user.as_ref().and_then(|u| u.password.clone());
-    let matches = checker.check(hash, request.password.to_string()).await;
-    let Some(user) = user.filter(|_| matches) else {
-        return Err(wrong());
-    };
-    if user.blocked {
-        return Err(OAuthError::new(ErrorCode::InvalidGrant, "user is blocked").into());
-    }
     store
         .record_login(&user.user_id, request.ip.as_deref(), now)
         .await?;

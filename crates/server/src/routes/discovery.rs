@@ -19,10 +19,15 @@ pub(crate) async fn openid_configuration<S: Store>(State(app): State<App<S>>) ->
     axum::Json(json!({
         "issuer": issuer,
         "jwks_uri": format!("{issuer}.well-known/jwks.json"),
+        "authorization_endpoint": format!("{issuer}authorize"),
         "token_endpoint": format!("{issuer}oauth/token"),
         "userinfo_endpoint": format!("{issuer}userinfo"),
         "revocation_endpoint": format!("{issuer}oauth/revoke"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "code_challenge_methods_supported": ["S256"],
         "grant_types_supported": [
+            "authorization_code",
             "client_credentials",
             "refresh_token",
             "password",
@@ -33,7 +38,7 @@ pub(crate) async fn openid_configuration<S: Store>(State(app): State<App<S>>) ->
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "HS256"],
         "claims_supported": [
-            "aud", "auth_time", "email", "email_verified", "exp", "family_name", "given_name",
+            "aud", "auth_time", "email", "nonce", "sid", "email_verified", "exp", "family_name", "given_name",
             "iat", "iss", "name", "nickname", "picture", "sub", "updated_at",
         ],
     }))

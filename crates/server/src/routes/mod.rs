@@ -1,5 +1,6 @@
 //! The handlers, one module per endpoint family.
 
+pub(crate) mod authorize;
 pub(crate) mod dbconnections;
 pub(crate) mod discovery;
 pub(crate) mod health;

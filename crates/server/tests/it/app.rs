@@ -12,12 +12,11 @@ use sigil_core::model::{
     KeyState, NewUser, Permission, ResourceServer, ResourceServerScope, Role, SigningKeyRecord,
     Strategy, TenantSettings, TokenDialect, User,
 };
-use sigil_core::oauth::RefreshKey;
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::ClientSecret;
 use sigil_core::{ManualClock, Store, SystemRng, UnixTime};
 use sigil_jose::{Algorithm, KeySet, KeySpec, PrivateKey, Validation, Verifier};
-use sigil_server::App;
+use sigil_server::{App, Secrets};
 use sigil_store::{Database, MasterKey, SqlStore};
 
 pub(crate) const NOW: i64 = 1_800_000_000;
@@ -45,6 +44,8 @@ pub(crate) struct TestApp {
 }
 
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
+/// Every test client's one registered callback.
+pub(crate) const CALLBACK: &str = "https://app.example.com/callback";
 /// An API that enforces RBAC, puts `permissions` in tokens and allows offline access.
 pub(crate) const RBAC_API: &str = "https://rbac.example.com/";
 
@@ -71,6 +72,7 @@ async fn client(
     let secret = ClientSecret::generate(&SystemRng);
     let mut settings = ClientSettings::for_type(app_type);
     settings.grant_types = grants;
+    settings.callbacks = vec![CALLBACK.to_owned()];
     // Server-side web apps sign their ID tokens with HS256 and their secret.
     let hs256 = app_type == AppType::RegularWeb;
     if hs256 {
@@ -277,7 +279,7 @@ impl TestApp {
             base.clone(),
             clock.clone(),
             Arc::new(SystemRng),
-            RefreshKey::new(&store.derived_key("refresh token successors")),
+            Secrets::derive(|purpose| store.derived_key(purpose)),
         )
         .await
         .unwrap();

@@ -20,9 +20,19 @@ async fn discovery_names_what_is_served_and_the_jwks_is_public_only() {
     assert_eq!(config["token_endpoint"], app.url("oauth/token"));
     assert_eq!(config["jwks_uri"], app.url(".well-known/jwks.json"));
     assert_eq!(config["userinfo_endpoint"], app.url("userinfo"));
+    assert_eq!(config["authorization_endpoint"], app.url("authorize"));
+    assert_eq!(
+        config["response_types_supported"],
+        serde_json::json!(["code"])
+    );
+    assert_eq!(
+        config["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
     assert_eq!(
         config["grant_types_supported"],
         serde_json::json!([
+            "authorization_code",
             "client_credentials",
             "refresh_token",
             "password",

@@ -1,0 +1,84 @@
+//! The hosted pages: server-rendered templates (`templates/`, embedded at build time,
+//! auto-escaped), sent with headers that keep them out of frames and caches.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::Environment;
+use serde::Serialize;
+
+/// The templates, parsed once.
+pub(crate) struct Pages(Environment<'static>);
+
+impl Pages {
+    pub(crate) fn new() -> Result<Self, minijinja::Error> {
+        let mut env = Environment::new();
+        env.add_template("base.html", include_str!("../templates/base.html"))?;
+        env.add_template("login.html", include_str!("../templates/login.html"))?;
+        env.add_template("error.html", include_str!("../templates/error.html"))?;
+        env.add_template(
+            "form_post.html",
+            include_str!("../templates/form_post.html"),
+        )?;
+        Ok(Pages(env))
+    }
+
+    /// `template` rendered with `context`, as a page with `status`. `script_nonce` allows the
+    /// one inline script of a page that needs one (form_post).
+    pub(crate) fn render<C: Serialize>(
+        &self,
+        status: StatusCode,
+        template: &str,
+        context: C,
+        script_nonce: Option<&str>,
+    ) -> Response {
+        let body = self
+            .0
+            .get_template(template)
+            .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&context))));
+        let mut response = match body {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, template, "template failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The page could not be shown.",
+                )
+                    .into_response()
+            }
+        };
+        let csp = match script_nonce {
+            // The form_post page posts to the client's redirect URI, so form-action stays open.
+            Some(nonce) => format!(
+                "default-src 'none'; script-src 'nonce-{nonce}'; base-uri 'none'; frame-ancestors 'none'"
+            ),
+            None => "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+                     base-uri 'none'; frame-ancestors 'none'"
+                .to_owned(),
+        };
+        let headers = response.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&csp) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+
+    /// The error page.
+    pub(crate) fn error(&self, tenant: &str, status: StatusCode, message: &str) -> Response {
+        self.render(
+            status,
+            "error.html",
+            minijinja::context! { tenant, message },
+            None,
+        )
+    }
+}

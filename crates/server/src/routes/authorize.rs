@@ -1,0 +1,422 @@
+//! `GET|POST /authorize` and the hosted login page `GET|POST /u/login`.
+//!
+//! `/authorize` validates the request (errors before the redirect URI is trusted are a page,
+//! never a redirect), answers at once from a live SSO session, or sends the browser to the
+//! login page with the request sealed in a login transaction. The login form carries the
+//! transaction in a hidden field; a CSRF cookie set with the form must match it on POST.
+//! Success starts an SSO session (HttpOnly, SameSite=Lax, Secure when the issuer is https)
+//! and answers the client with a code.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sigil_core::Store;
+use sigil_core::accounts::{LoginRefusal, authenticate_user};
+use sigil_core::authorize::{
+    Authorization, AuthorizeError, AuthorizeParams, LoginTransaction, ResponseMode,
+    redirect_target, validate,
+};
+use sigil_core::ids::{SessionId, UserId};
+use sigil_core::model::Session;
+use sigil_core::oauth::{CodeGrant, issue_code};
+use sigil_core::secret::Token;
+use sigil_core::{UnixTime, ids};
+
+use crate::App;
+
+/// The SSO session cookie.
+const SESSION_COOKIE: &str = "sigil_session";
+/// The login form's CSRF cookie.
+const CSRF_COOKIE: &str = "sigil_csrf";
+/// Seconds a login form stays usable.
+const LOGIN_WINDOW: i64 = 3600;
+
+/// A cookie's value from the request.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn set_cookie(response: &mut Response, value: String) {
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+fn tenant_name<S: Store>(app: &App<S>) -> &str {
+    app.issuer()
+}
+
+fn page_error<S: Store>(app: &App<S>, status: StatusCode, message: &str) -> Response {
+    app.pages().error(tenant_name(app), status, message)
+}
+
+/// Answers the client at its redirect URI with `fields`, as the request's response mode says.
+fn answer<S: Store>(
+    app: &App<S>,
+    redirect_uri: &str,
+    mode: ResponseMode,
+    fields: Vec<(&'static str, String)>,
+) -> Response {
+    match mode {
+        ResponseMode::FormPost => {
+            let nonce = ids::alphanumeric(app.rng(), 22);
+            app.pages().render(
+                StatusCode::OK,
+                "form_post.html",
+                minijinja::context! { redirect_uri, fields, nonce => nonce.clone() },
+                Some(&nonce),
+            )
+        }
+        ResponseMode::Query | ResponseMode::Fragment => {
+            let encoded = serde_urlencoded::to_string(&fields).unwrap_or_default();
+            let separator = match mode {
+                ResponseMode::Fragment => '#',
+                _ if redirect_uri.contains('?') => '&',
+                _ => '?',
+            };
+            let location = format!("{redirect_uri}{separator}{encoded}");
+            let mut response = StatusCode::FOUND.into_response();
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+    }
+}
+
+fn error_response<S: Store>(app: &App<S>, error: AuthorizeError) -> Response {
+    match error {
+        AuthorizeError::Page(message) => page_error(app, StatusCode::BAD_REQUEST, &message),
+        AuthorizeError::Redirect {
+            redirect_uri,
+            response_mode,
+            error,
+            description,
+            state,
+        } => {
+            let mut fields = vec![
+                ("error", error.to_owned()),
+                ("error_description", description),
+            ];
+            if let Some(state) = state {
+                fields.push(("state", state));
+            }
+            answer(app, &redirect_uri, response_mode, fields)
+        }
+    }
+}
+
+/// Issues a code for `user` and sends it to the client.
+async fn finish<S: Store>(
+    app: &App<S>,
+    authz: &Authorization,
+    user: UserId,
+    session: &Session,
+) -> Response {
+    let grant = CodeGrant {
+        client_id: authz.client_id.clone(),
+        user_id: user,
+        session_id: Some(session.id.clone()),
+        redirect_uri: authz.redirect_uri.clone(),
+        scope: authz.scope.clone(),
+        audience: authz.audience.clone(),
+        nonce: authz.nonce.clone(),
+        code_challenge: authz.code_challenge.clone(),
+        auth_time: session.authenticated_at,
+    };
+    match issue_code(app.store(), app.rng(), app.now(), grant).await {
+        Ok(code) => {
+            let mut fields = vec![("code", code.expose().to_owned())];
+            if let Some(state) = &authz.state {
+                fields.push(("state", state.clone()));
+            }
+            answer(app, &authz.redirect_uri, authz.response_mode, fields)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot issue an authorization code");
+            error_response(
+                app,
+                authz.error("server_error", "the server failed; try again"),
+            )
+        }
+    }
+}
+
+/// The live session named by the request's cookie.
+async fn current_session<S: Store>(app: &App<S>, headers: &HeaderMap) -> Option<Session> {
+    let value = cookie(headers, SESSION_COOKIE)?;
+    let session = app
+        .store()
+        .session_by_cookie(&Token::new(value).digest())
+        .await
+        .ok()??;
+    let now = app.now();
+    (session.expires_at > now && session.idle_expires_at > now).then_some(session)
+}
+
+pub(crate) async fn authorize<S: Store>(
+    State(app): State<App<S>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let parsed = if method == Method::POST {
+        serde_urlencoded::from_bytes::<AuthorizeParams>(&body)
+    } else {
+        serde_urlencoded::from_str::<AuthorizeParams>(uri.query().unwrap_or_default())
+    };
+    let params = match parsed {
+        Ok(params) => params,
+        Err(e) => {
+            return page_error(
+                &app,
+                StatusCode::BAD_REQUEST,
+                &format!("The authorization request is malformed: {e}."),
+            );
+        }
+    };
+    let client = match &params.client_id {
+        Some(id) => match app.store().client(&ids::ClientId(id.clone())).await {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::error!(error = %e, "store failure");
+                return page_error(
+                    &app,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The server failed; try again later.",
+                );
+            }
+        },
+        None => None,
+    };
+    let authz = match redirect_target(client.as_ref(), &params)
+        .and_then(|(client, redirect_uri)| validate(client, redirect_uri, &params))
+    {
+        Ok(authz) => authz,
+        Err(e) => return error_response(&app, e),
+    };
+    let now = app.now();
+    if let Some(session) = current_session(&app, &headers).await
+        && authz.session_suffices(&session, now)
+    {
+        let _ = app
+            .store()
+            .touch_session(
+                &session.id,
+                now,
+                session.idle_expires_at,
+                Some(&authz.client_id),
+            )
+            .await;
+        return finish(&app, &authz, session.user_id.clone(), &session).await;
+    }
+    if authz.silent {
+        return error_response(&app, authz.error("login_required", "Login required"));
+    }
+    let tx = LoginTransaction {
+        authorization: authz,
+        csrf: String::new(),
+        expires_at: UnixTime(now.0 + LOGIN_WINDOW),
+    };
+    let location = format!(
+        "{}u/login?{}",
+        app.issuer(),
+        serde_urlencoded::to_string([("tx", tx.seal(app.transaction_key()))]).unwrap_or_default()
+    );
+    let mut response = StatusCode::FOUND.into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginQuery {
+    tx: Option<String>,
+}
+
+/// Renders the form for `tx` with a fresh CSRF value (cookie and sealed copy).
+async fn login_form<S: Store>(
+    app: &App<S>,
+    mut tx: LoginTransaction,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    tx.csrf = ids::alphanumeric(app.rng(), 32);
+    let sealed = tx.seal(app.transaction_key());
+    let client_name = match app.store().client(&tx.authorization.client_id).await {
+        Ok(Some(client)) => client.name,
+        _ => tx.authorization.client_id.to_string(),
+    };
+    let mut response = app.pages().render(
+        status,
+        "login.html",
+        minijinja::context! {
+            tenant => tenant_name(app),
+            client_name,
+            action => format!("{}u/login", app.issuer()),
+            tx => sealed,
+            username,
+            error,
+        },
+        None,
+    );
+    let secure = if app.secure_cookies() { "; Secure" } else { "" };
+    set_cookie(
+        &mut response,
+        format!(
+            "{CSRF_COOKIE}={}; Path=/u; HttpOnly; SameSite=Strict{secure}",
+            tx.csrf
+        ),
+    );
+    response
+}
+
+const EXPIRED: &str =
+    "This login page has expired or is not valid. Go back to the application and start again.";
+
+pub(crate) async fn login_page<S: Store>(
+    State(app): State<App<S>>,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    let Some(tx) = query
+        .tx
+        .as_deref()
+        .and_then(|t| LoginTransaction::open(t, app.transaction_key(), app.now()))
+    else {
+        return page_error(&app, StatusCode::BAD_REQUEST, EXPIRED);
+    };
+    let hint = tx.authorization.login_hint.clone().unwrap_or_default();
+    login_form(&app, tx, &hint, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    tx: String,
+    username: String,
+    password: String,
+}
+
+pub(crate) async fn login_submit<S: Store>(
+    State(app): State<App<S>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(form) = serde_urlencoded::from_bytes::<LoginForm>(&body) else {
+        return page_error(&app, StatusCode::BAD_REQUEST, EXPIRED);
+    };
+    let now = app.now();
+    let Some(tx) = LoginTransaction::open(&form.tx, app.transaction_key(), now) else {
+        return page_error(&app, StatusCode::BAD_REQUEST, EXPIRED);
+    };
+    let csrf_ok =
+        cookie(&headers, CSRF_COOKIE).is_some_and(|c| !c.is_empty() && tx.csrf_matches(&c));
+    if !csrf_ok {
+        return page_error(
+            &app,
+            StatusCode::FORBIDDEN,
+            "This form was not sent from the login page Sigil showed (cookies may be off). \
+             Go back to the application and start again.",
+        );
+    }
+    let store = app.store();
+    let outcome = authenticate_user(
+        store,
+        app.hasher(),
+        tx.authorization.connection.as_deref(),
+        form.username.trim(),
+        &form.password,
+    )
+    .await;
+    let user = match outcome {
+        Ok(Ok(user)) => user,
+        Ok(Err(refusal)) => {
+            let message = match refusal {
+                LoginRefusal::WrongCredentials => "Wrong email or password.",
+                LoginRefusal::Blocked => "This account is blocked.",
+            };
+            return login_form(
+                &app,
+                tx,
+                &form.username,
+                Some(message),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
+        Err(_) => {
+            return error_response(
+                &app,
+                tx.authorization
+                    .error("invalid_request", "Unknown connection"),
+            );
+        }
+    };
+    let settings = store
+        .tenant_settings()
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let cookie_value = Token::generate(app.rng());
+    let session = Session {
+        id: SessionId::generate(app.rng()),
+        cookie_digest: cookie_value.digest(),
+        user_id: user.user_id.clone(),
+        created_at: now,
+        authenticated_at: now,
+        last_seen_at: now,
+        expires_at: UnixTime(now.0 + i64::from(settings.session_lifetime) * 3600),
+        idle_expires_at: UnixTime(now.0 + i64::from(settings.idle_session_lifetime) * 3600),
+        clients: vec![tx.authorization.client_id.clone()],
+        ip: Some(peer.ip().to_string()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    let started = store.create_session(&session).await;
+    let logged = store
+        .record_login(&user.user_id, Some(&peer.ip().to_string()), now)
+        .await;
+    if let Err(e) = started.and(logged) {
+        tracing::error!(error = %e, "cannot start a session");
+        return page_error(
+            &app,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The server failed; try again later.",
+        );
+    }
+    let mut response = finish(&app, &tx.authorization, user.user_id, &session).await;
+    let secure = if app.secure_cookies() { "; Secure" } else { "" };
+    set_cookie(
+        &mut response,
+        format!(
+            "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            cookie_value.expose(),
+            session.expires_at.0 - now.0
+        ),
+    );
+    set_cookie(
+        &mut response,
+        format!("{CSRF_COOKIE}=; Path=/u; HttpOnly; Max-Age=0{secure}"),
+    );
+    response
+}

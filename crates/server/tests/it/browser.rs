@@ -1,0 +1,412 @@
+//! The browser flow: `/authorize` → the hosted login page → a code at the callback, the SSO
+//! session that skips the form next time, and every way the flow refuses.
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::Value;
+use sigil_core::UnixTime;
+
+use crate::app::{Body, CALLBACK, NOW, PASSWORD, TestApp, post};
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A browser: no automatic redirects, cookies kept by hand.
+struct Browser {
+    http: reqwest::Client,
+    cookies: Vec<(String, String)>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .map_or("", |v| v.to_str().unwrap())
+    }
+
+    /// A hidden field's value in an HTML form.
+    fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {name} in {}", self.body))
+            + marker.len();
+        self.body[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+impl Browser {
+    fn new() -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, headers: &HeaderMap) {
+        for value in headers.get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    async fn get(&mut self, url: &str) -> Page {
+        let response = self
+            .http
+            .get(url)
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.page(response).await
+    }
+
+    async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
+        let response = self
+            .http
+            .post(url)
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.page(response).await
+    }
+
+    async fn page(&mut self, response: reqwest::Response) -> Page {
+        let status = response.status();
+        let headers = response.headers().clone();
+        self.keep_cookies(&headers);
+        Page {
+            status,
+            headers,
+            body: response.text().await.unwrap(),
+        }
+    }
+}
+
+fn authorize_url(app: &TestApp, client: &str, extra: &str) -> String {
+    format!(
+        "{}authorize?response_type=code&client_id={client}&redirect_uri={}&scope=openid%20email&state=xyz&nonce=n-1&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
+        app.base,
+        urlencode(CALLBACK)
+    )
+}
+
+fn urlencode(text: &str) -> String {
+    serde_urlencoded::to_string([("v", text)]).unwrap()[2..].to_owned()
+}
+
+/// The query parameters of a callback URL.
+fn callback_params(location: &str) -> Vec<(String, String)> {
+    let (base, query) = location.split_once('?').unwrap_or((location, ""));
+    assert_eq!(base, CALLBACK, "{location}");
+    serde_urlencoded::from_str(query).unwrap()
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn a_user_logs_in_on_the_hosted_page_and_the_session_skips_it_next_time() {
+    let app = TestApp::start().await;
+    let native = app.native.to_string();
+    let mut browser = Browser::new();
+
+    let start = browser.get(&authorize_url(&app, &native, "")).await;
+    assert_eq!(start.status, StatusCode::FOUND);
+    assert!(
+        start
+            .location()
+            .starts_with(&format!("{}u/login?tx=", app.base)),
+        "{}",
+        start.location()
+    );
+
+    let form = browser.get(start.location()).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("<form method=\"post\""), "{}", form.body);
+    assert!(form.body.contains("name=\"username\"") && form.body.contains("name=\"password\""));
+    assert_eq!(form.headers["x-frame-options"], "DENY");
+    let tx = form.field("tx");
+
+    // A wrong password: the form again, with the message and the typed username.
+    let wrong = browser
+        .post_form(
+            &app.url("u/login"),
+            &[
+                ("tx", &tx),
+                ("username", "ann@example.com"),
+                ("password", "nope"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(
+        wrong.body.contains("Wrong email or password."),
+        "{}",
+        wrong.body
+    );
+    assert!(wrong.body.contains("value=\"ann@example.com\""));
+    let tx = wrong.field("tx");
+
+    let done = browser
+        .post_form(
+            &app.url("u/login"),
+            &[
+                ("tx", &tx),
+                ("username", "ann@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
+    let session_cookie = done
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("sigil_session="))
+        .expect("a session cookie");
+    assert!(
+        session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"),
+        "{session_cookie}"
+    );
+    let params = callback_params(done.location());
+    assert_eq!(param(&params, "state"), Some("xyz"));
+    let code = param(&params, "code").unwrap().to_owned();
+
+    let (status, _, tokens) = post(
+        &app,
+        Body::Form(vec![
+            ("grant_type", "authorization_code".into()),
+            ("client_id", native.clone()),
+            ("code", code),
+            ("redirect_uri", CALLBACK.into()),
+            ("code_verifier", VERIFIER.into()),
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let id = app
+        .verifier(&native)
+        .await
+        .verify::<Value>(tokens["id_token"].as_str().unwrap(), UnixTime(NOW))
+        .unwrap()
+        .claims;
+    assert_eq!(
+        (id["nonce"].as_str(), id["auth_time"].as_i64()),
+        (Some("n-1"), Some(NOW))
+    );
+    assert!(id["sid"].is_string());
+    assert_eq!(id["email"], "ann@example.com");
+
+    // The session answers the next request, for another client too, without the form.
+    let backend = app.backend.0.to_string();
+    for client in [&native, &backend] {
+        let again = browser.get(&authorize_url(&app, client, "")).await;
+        assert_eq!(again.status, StatusCode::FOUND, "{client}");
+        assert!(
+            param(&callback_params(again.location()), "code").is_some(),
+            "{}",
+            again.location()
+        );
+    }
+    // prompt=login asks again; prompt=none answers silently.
+    let forced = browser
+        .get(&authorize_url(&app, &native, "&prompt=login"))
+        .await;
+    assert!(
+        forced.location().contains("/u/login?tx="),
+        "{}",
+        forced.location()
+    );
+    let silent = browser
+        .get(&authorize_url(&app, &native, "&prompt=none"))
+        .await;
+    assert!(param(&callback_params(silent.location()), "code").is_some());
+    // max_age=0 once time has passed means logging in again.
+    app.clock.advance(10);
+    let stale = browser
+        .get(&authorize_url(&app, &native, "&max_age=5"))
+        .await;
+    assert!(
+        stale.location().contains("/u/login?tx="),
+        "{}",
+        stale.location()
+    );
+}
+
+#[tokio::test]
+async fn the_flow_refuses_what_it_must() {
+    let app = TestApp::start().await;
+    let native = app.native.to_string();
+    let mut browser = Browser::new();
+
+    // Before the redirect URI is trusted: a page, never a redirect.
+    for (what, url) in [
+        (
+            "unregistered redirect_uri",
+            authorize_url(&app, &native, "").replace(
+                &urlencode(CALLBACK),
+                &urlencode("https://evil.example/callback"),
+            ),
+        ),
+        (
+            "redirect_uri with a suffix",
+            authorize_url(&app, &native, "").replace(
+                &urlencode(CALLBACK),
+                &urlencode("https://app.example.com/callback/x"),
+            ),
+        ),
+        ("unknown client", authorize_url(&app, "nobody", "")),
+        (
+            "repeated parameter",
+            authorize_url(&app, &native, "&state=again"),
+        ),
+    ] {
+        let page = browser.get(&url).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{what}");
+        assert!(page.headers.get(LOCATION).is_none(), "{what}");
+        assert!(
+            page.body.contains("Something went wrong"),
+            "{what}: {}",
+            page.body
+        );
+    }
+    // After it: errors go to the client with its state.
+    for (what, url, error) in [
+        (
+            "prompt=none without a session",
+            authorize_url(&app, &native, "&prompt=none"),
+            "login_required",
+        ),
+        (
+            "public client without PKCE",
+            authorize_url(&app, &native, "")
+                .replace("&code_challenge_method=S256", "")
+                .replace(&format!("&code_challenge={CHALLENGE}"), ""),
+            "invalid_request",
+        ),
+        (
+            "implicit not served yet",
+            authorize_url(&app, &native, "").replace("response_type=code", "response_type=token"),
+            "unsupported_response_type",
+        ),
+        (
+            "plain PKCE",
+            authorize_url(&app, &native, "")
+                .replace("code_challenge_method=S256", "code_challenge_method=plain"),
+            "invalid_request",
+        ),
+    ] {
+        let page = browser.get(&url).await;
+        assert_eq!(page.status, StatusCode::FOUND, "{what}: {}", page.body);
+        let params = callback_params(page.location());
+        assert_eq!(
+            (param(&params, "error"), param(&params, "state")),
+            (Some(error), Some("xyz")),
+            "{what}"
+        );
+    }
+
+    // The login form posted without the CSRF cookie it was shown with.
+    let start = browser.get(&authorize_url(&app, &native, "")).await;
+    let form = browser.get(start.location()).await;
+    let tx = form.field("tx");
+    let mut stranger = Browser::new();
+    let forged = stranger
+        .post_form(
+            &app.url("u/login"),
+            &[
+                ("tx", &tx),
+                ("username", "ann@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // A tampered transaction, and an expired one.
+    let tampered = browser
+        .post_form(
+            &app.url("u/login"),
+            &[
+                ("tx", &format!("x{tx}")),
+                ("username", "ann@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(tampered.status, StatusCode::BAD_REQUEST);
+    app.clock.advance(3601);
+    let late = browser
+        .post_form(
+            &app.url("u/login"),
+            &[
+                ("tx", &tx),
+                ("username", "ann@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::BAD_REQUEST);
+    assert!(late.body.contains("expired"), "{}", late.body);
+}
+
+#[tokio::test]
+async fn form_post_answers_with_a_self_submitting_form() {
+    let app = TestApp::start().await;
+    let native = app.native.to_string();
+    let mut browser = Browser::new();
+    let start = browser
+        .get(&authorize_url(&app, &native, "&response_mode=form_post"))
+        .await;
+    let form = browser.get(start.location()).await;
+    let tx = form.field("tx");
+    let done = browser
+        .post_form(
+            &app.url("u/login"),
+            &[
+                ("tx", &tx),
+                ("username", "ann@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK);
+    // minijinja escapes `/` as `&#x2f;` in attributes, which browsers read back as `/`.
+    let html = done.body.replace("&#x2f;", "/");
+    assert!(html.contains(&format!("action=\"{CALLBACK}\"")), "{html}");
+    assert_eq!(done.field("state"), "xyz");
+    assert!(!done.field("code").is_empty());
+    let csp = done.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'nonce-"), "{csp}");
+}
