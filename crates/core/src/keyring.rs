@@ -8,6 +8,9 @@ use sigil_jose::{
 
 use crate::model::{KeyState, SigningKeyRecord};
 
+/// How long after its expiry an ID token is still accepted as a logout hint (30 days).
+pub const ID_TOKEN_HINT_GRACE: u64 = 30 * 86_400;
+
 /// Parsed signing keys, the JWKS to publish, and a verifier for the access tokens that
 /// `/userinfo` accepts.
 #[derive(Debug)]
@@ -15,6 +18,7 @@ pub struct KeyRing {
     signers: Vec<SigningKey>,
     jwks: String,
     userinfo: Verifier,
+    hints: Verifier,
 }
 
 impl KeyRing {
@@ -50,6 +54,13 @@ impl KeyRing {
         let jwks = serde_json::to_string(&published.into_iter().collect::<JwkSet>())
             .map_err(|e| KeyError::Jwk(e.to_string()))?;
         let (keys, _) = KeySet::from_jwks(jwks.as_bytes())?;
+        let (hint_keys, _) = KeySet::from_jwks(jwks.as_bytes())?;
+        let hints = Verifier::new(
+            hint_keys,
+            Validation::new([Algorithm::RS256, Algorithm::PS256])
+                .issuer(issuer)
+                .leeway(ID_TOKEN_HINT_GRACE),
+        );
         let userinfo = Verifier::new(
             keys,
             Validation::new([Algorithm::RS256, Algorithm::PS256])
@@ -60,7 +71,15 @@ impl KeyRing {
             signers,
             jwks,
             userinfo,
+            hints,
         })
+    }
+
+    /// Verifies `id_token_hint`s at logout: signed by a published key, issued here, expired
+    /// for at most [`ID_TOKEN_HINT_GRACE`] seconds (logging out with an old ID token is normal).
+    /// The audience is for the caller to check.
+    pub fn id_token_hint_verifier(&self) -> &Verifier {
+        &self.hints
     }
 
     /// Verifies access tokens for `/userinfo`: signed by one of the tenant's published keys,

@@ -45,6 +45,8 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
             "/u/login",
             get(routes::authorize::login_page::<S>).post(routes::authorize::login_submit::<S>),
         )
+        .route("/v2/logout", get(routes::logout::v2_logout::<S>))
+        .route("/oidc/logout", get(routes::logout::oidc_logout::<S>))
         .route("/oauth/token", post(routes::token::token::<S>))
         .route("/oauth/revoke", post(routes::token::revoke::<S>))
         .route(

@@ -19,6 +19,10 @@ impl Pages {
             "form_post.html",
             include_str!("../templates/form_post.html"),
         )?;
+        env.add_template(
+            "logged_out.html",
+            include_str!("../templates/logged_out.html"),
+        )?;
         Ok(Pages(env))
     }
 

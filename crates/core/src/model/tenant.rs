@@ -25,6 +25,8 @@ pub struct TenantSettings {
     pub idle_session_lifetime: u32,
     /// Seconds a device code stays valid.
     pub device_code_lifetime: u32,
+    /// Where `/v2/logout` may send the browser when no `client_id` is given.
+    pub allowed_logout_urls: Vec<String>,
     /// Feature switches.
     pub flags: TenantFlags,
 }
@@ -41,6 +43,7 @@ impl Default for TenantSettings {
             session_lifetime: 168,
             idle_session_lifetime: 72,
             device_code_lifetime: 900,
+            allowed_logout_urls: Vec::new(),
             flags: TenantFlags::default(),
         }
     }

@@ -29,14 +29,14 @@ use sigil_core::{UnixTime, ids};
 use crate::App;
 
 /// The SSO session cookie.
-const SESSION_COOKIE: &str = "sigil_session";
+pub(crate) const SESSION_COOKIE: &str = "sigil_session";
 /// The login form's CSRF cookie.
 const CSRF_COOKIE: &str = "sigil_csrf";
 /// Seconds a login form stays usable.
 const LOGIN_WINDOW: i64 = 3600;
 
 /// A cookie's value from the request.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

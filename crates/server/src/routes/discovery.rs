@@ -23,6 +23,7 @@ pub(crate) async fn openid_configuration<S: Store>(State(app): State<App<S>>) ->
         "token_endpoint": format!("{issuer}oauth/token"),
         "userinfo_endpoint": format!("{issuer}userinfo"),
         "revocation_endpoint": format!("{issuer}oauth/revoke"),
+        "end_session_endpoint": format!("{issuer}oidc/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "code_challenge_methods_supported": ["S256"],

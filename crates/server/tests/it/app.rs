@@ -44,6 +44,8 @@ pub(crate) struct TestApp {
 }
 
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
+/// Every test client's one allowed logout URL.
+pub(crate) const LOGOUT_URL: &str = "https://app.example.com/bye";
 /// Every test client's one registered callback.
 pub(crate) const CALLBACK: &str = "https://app.example.com/callback";
 /// An API that enforces RBAC, puts `permissions` in tokens and allows offline access.
@@ -73,6 +75,7 @@ async fn client(
     let mut settings = ClientSettings::for_type(app_type);
     settings.grant_types = grants;
     settings.callbacks = vec![CALLBACK.to_owned()];
+    settings.allowed_logout_urls = vec![LOGOUT_URL.to_owned()];
     // Server-side web apps sign their ID tokens with HS256 and their secret.
     let hs256 = app_type == AppType::RegularWeb;
     if hs256 {

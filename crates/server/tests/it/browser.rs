@@ -6,7 +6,7 @@ use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::Value;
 use sigil_core::UnixTime;
 
-use crate::app::{Body, CALLBACK, NOW, PASSWORD, TestApp, post};
+use crate::app::{Body, CALLBACK, LOGOUT_URL, NOW, PASSWORD, TestApp, post};
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -409,4 +409,123 @@ async fn form_post_answers_with_a_self_submitting_form() {
     assert!(!done.field("code").is_empty());
     let csp = done.headers["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("script-src 'nonce-"), "{csp}");
+}
+
+/// Logs Ann in through the hosted page for `client` and returns the tokens of the code.
+async fn log_in(app: &TestApp, browser: &mut Browser, client: &str) -> Value {
+    let start = browser.get(&authorize_url(app, client, "")).await;
+    let form = browser.get(start.location()).await;
+    let tx = form.field("tx");
+    let done = browser
+        .post_form(
+            &app.url("u/login"),
+            &[
+                ("tx", &tx),
+                ("username", "ann@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let code = param(&callback_params(done.location()), "code")
+        .unwrap()
+        .to_owned();
+    let (status, _, tokens) = post(
+        app,
+        Body::Form(vec![
+            ("grant_type", "authorization_code".into()),
+            ("client_id", client.to_owned()),
+            ("code", code),
+            ("redirect_uri", CALLBACK.into()),
+            ("code_verifier", VERIFIER.into()),
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    tokens
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_redirects_only_to_allowed_urls() {
+    let app = TestApp::start().await;
+    let native = app.native.to_string();
+    let mut browser = Browser::new();
+    log_in(&app, &mut browser, &native).await;
+
+    // Not an allowed URL: a page, and the session stays.
+    let refused = browser
+        .get(&format!(
+            "{}v2/logout?client_id={native}&returnTo={}",
+            app.base,
+            urlencode("https://evil.example/")
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.headers.get(LOCATION).is_none());
+    let silent = browser
+        .get(&authorize_url(&app, &native, "&prompt=none"))
+        .await;
+    assert!(param(&callback_params(silent.location()), "code").is_some());
+
+    let out = browser
+        .get(&format!(
+            "{}v2/logout?client_id={native}&returnTo={}",
+            app.base,
+            urlencode(LOGOUT_URL)
+        ))
+        .await;
+    assert_eq!(
+        (out.status, out.location()),
+        (StatusCode::FOUND, LOGOUT_URL)
+    );
+    let silent = browser
+        .get(&authorize_url(&app, &native, "&prompt=none"))
+        .await;
+    assert_eq!(
+        param(&callback_params(silent.location()), "error"),
+        Some("login_required")
+    );
+    // Without returnTo: a page that says so.
+    let page = browser.get(&app.url("v2/logout")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("You are logged out"));
+}
+
+#[tokio::test]
+async fn oidc_logout_takes_the_id_token_as_hint() {
+    let app = TestApp::start().await;
+    let native = app.native.to_string();
+    let mut browser = Browser::new();
+    let tokens = log_in(&app, &mut browser, &native).await;
+    let hint = tokens["id_token"].as_str().unwrap();
+
+    let forged = format!("{}x", &hint[..hint.len() - 1]);
+    let refused = browser
+        .get(&format!(
+            "{}oidc/logout?id_token_hint={forged}&post_logout_redirect_uri={}",
+            app.base,
+            urlencode(LOGOUT_URL)
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.headers.get(LOCATION).is_none());
+
+    // An expired hint is still a fine way to say who is logging out.
+    app.clock.advance(40_000);
+    let out = browser
+        .get(&format!(
+            "{}oidc/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=s1",
+            app.base,
+            urlencode(LOGOUT_URL)
+        ))
+        .await;
+    assert_eq!(out.status, StatusCode::FOUND, "{}", out.body);
+    assert_eq!(out.location(), format!("{LOGOUT_URL}?state=s1"));
+    let silent = browser
+        .get(&authorize_url(&app, &native, "&prompt=none"))
+        .await;
+    assert_eq!(
+        param(&callback_params(silent.location()), "error"),
+        Some("login_required")
+    );
 }

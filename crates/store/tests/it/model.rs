@@ -45,6 +45,7 @@ async fn tenant_settings_are_absent_then_stored_then_replaced() {
             session_lifetime: 24,
             idle_session_lifetime: 2,
             device_code_lifetime: 600,
+            allowed_logout_urls: vec!["https://app.example/bye".to_owned()],
             flags: TenantFlags {
                 allow_legacy_tokeninfo_endpoint: true,
                 allow_legacy_delegation_grant_types: false,
