@@ -148,13 +148,11 @@ pub async fn signup(
     }
     store
         .append_log(&NewLogEvent {
-            date_ms: now.0.saturating_mul(1000),
-            log_type: Some(LogType::from(LogType::SUCCESS_SIGNUP)),
             client_id: Some(request.client_id.clone()),
             user_id: Some(user.user_id.clone()),
             user_name: user.email.clone(),
             connection: Some(connection.name.clone()),
-            ..NewLogEvent::default()
+            ..NewLogEvent::new(LogType::SUCCESS_SIGNUP, now)
         })
         .await?;
     Ok(SignupResponse {
@@ -214,13 +212,11 @@ pub async fn request_password_reset(
         .await?;
     store
         .append_log(&NewLogEvent {
-            date_ms: now.0.saturating_mul(1000),
-            log_type: Some(LogType::from(LogType::SUCCESS_CHANGE_PASSWORD_REQUEST)),
             client_id: Some(client_id.clone()),
             user_id: Some(user.user_id.clone()),
             user_name: user.email.clone(),
             connection: Some(connection.name.clone()),
-            ..NewLogEvent::default()
+            ..NewLogEvent::new(LogType::SUCCESS_CHANGE_PASSWORD_REQUEST, now)
         })
         .await?;
     Ok(RESET_REQUESTED)

@@ -51,6 +51,14 @@ fn key_line(key: &SigningKeyRecord) -> String {
     )
 }
 
+/// Every signing key, for the commands below.
+async fn read_keys(store: &impl Store) -> anyhow::Result<Vec<SigningKeyRecord>> {
+    store
+        .signing_keys()
+        .await
+        .context("cannot read the signing keys")
+}
+
 /// `sigil keys list`.
 pub(crate) fn list(
     format: &Format,
@@ -58,11 +66,7 @@ pub(crate) fn list(
     now: UnixTime,
 ) -> anyhow::Result<ExitCode> {
     storage::with_initialised(location, now, async |opened| {
-        let keys = opened
-            .store
-            .signing_keys()
-            .await
-            .context("cannot read the signing keys")?;
+        let keys = read_keys(&opened.store).await?;
         let json = Value::Array(keys.iter().map(key_json).collect());
         print(
             format,
@@ -94,11 +98,7 @@ pub(crate) fn rotate(
                 ),
                 other => anyhow::Error::new(other).context("cannot rotate the signing keys"),
             })?;
-        let keys = opened
-            .store
-            .signing_keys()
-            .await
-            .context("cannot read the signing keys")?;
+        let keys = read_keys(&opened.store).await?;
         let current = keys.iter().find(|k| k.state == KeyState::Current);
         let json = json!({
             "current": current.map(key_json),
@@ -127,11 +127,7 @@ pub(crate) fn revoke(
     now: UnixTime,
 ) -> anyhow::Result<ExitCode> {
     storage::with_initialised(location, now, async |opened| {
-        let keys = opened
-            .store
-            .signing_keys()
-            .await
-            .context("cannot read the signing keys")?;
+        let keys = read_keys(&opened.store).await?;
         match keys.iter().find(|k| k.kid == args.kid).map(|k| k.state) {
             None => anyhow::bail!(
                 "there is no signing key {}; see `sigil keys list`",
@@ -149,11 +145,8 @@ pub(crate) fn revoke(
             .revoke_signing_key(&args.kid, now)
             .await
             .context("cannot revoke the signing key")?;
-        let key = opened
-            .store
-            .signing_keys()
-            .await
-            .context("cannot read the signing keys")?
+        let key = read_keys(&opened.store)
+            .await?
             .into_iter()
             .find(|k| k.kid == args.kid);
         let json = key.as_ref().map_or(Value::Null, key_json);

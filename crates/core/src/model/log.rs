@@ -99,6 +99,17 @@ pub struct NewLogEvent {
     pub details: JsonObject,
 }
 
+impl NewLogEvent {
+    /// An event of `log_type` at `now` (Unix seconds), the rest to be filled in.
+    pub fn new(log_type: &str, now: crate::UnixTime) -> Self {
+        NewLogEvent {
+            date_ms: now.0.saturating_mul(1000),
+            log_type: Some(LogType::from(log_type)),
+            ..NewLogEvent::default()
+        }
+    }
+}
+
 /// A logged event.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogEvent {

@@ -3,7 +3,7 @@
 
 use super::Directory;
 use crate::ids::ClientId;
-use crate::model::Client;
+use crate::model::{Client, GrantType};
 use crate::secret::ClientSecret;
 
 use super::{ErrorCode, FlowError, OAuthError};
@@ -42,6 +42,23 @@ impl ClientAuth {
             ClientAuth::Public { client_id } => (client_id, None),
         }
     }
+}
+
+/// Refuses a client allowed none of `grants` (`unauthorized_client`, Auth0's sentence naming
+/// the first).
+pub(crate) fn require_grant(client: &Client, grants: &[GrantType]) -> Result<(), FlowError> {
+    if grants
+        .iter()
+        .any(|g| client.settings.grant_types.contains(g))
+    {
+        return Ok(());
+    }
+    let name = grants.first().map_or("", |g| g.as_str());
+    Err(OAuthError::new(
+        ErrorCode::UnauthorizedClient,
+        format!("Grant type '{name}' not allowed for the client."),
+    )
+    .into())
 }
 
 /// The client, if it exists and the secret is its own (a public client, one without a secret,

@@ -9,7 +9,10 @@ use crate::keyring::KeyRing;
 use crate::model::{Client, GrantType, TokenDialect};
 use crate::{Rng, ids};
 
-use super::{ClientAuth, Directory, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate};
+use super::{
+    ClientAuth, Directory, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate,
+    require_grant,
+};
 
 /// A parsed client credentials request.
 #[derive(Clone, Debug)]
@@ -67,17 +70,7 @@ pub async fn client_credentials(
     request: &ClientCredentialsRequest,
 ) -> Result<(TokenResponse, Client), FlowError> {
     let client = authenticate(store, &request.auth).await?;
-    if !client
-        .settings
-        .grant_types
-        .contains(&GrantType::ClientCredentials)
-    {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "Grant type 'client_credentials' not allowed for the client.",
-        )
-        .into());
-    }
+    require_grant(&client, &[GrantType::ClientCredentials])?;
     let Some(requested) = request.audience.as_deref().filter(|a| !a.is_empty()) else {
         return Err(OAuthError::new(
             ErrorCode::AccessDenied,

@@ -12,7 +12,9 @@ use crate::secret::{SecretDigest, Token};
 use crate::{Rng, Store, StoreError, UnixTime};
 
 use super::user_tokens::{Refresh, UserGrant, api, issue};
-use super::{ClientAuth, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate};
+use super::{
+    ClientAuth, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate, require_grant,
+};
 
 /// How long a code can be redeemed (seconds).
 pub const CODE_LIFETIME: i64 = 60;
@@ -116,17 +118,7 @@ pub async fn authorization_code(
     request: &CodeRequest,
 ) -> Result<TokenResponse, FlowError> {
     let client: Client = authenticate(store, &request.auth).await?;
-    if !client
-        .settings
-        .grant_types
-        .contains(&GrantType::AuthorizationCode)
-    {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "Grant type 'authorization_code' not allowed for the client.",
-        )
-        .into());
-    }
+    require_grant(&client, &[GrantType::AuthorizationCode])?;
     let digest = request.code.digest();
     let code = match store.redeem_code(&digest, now).await {
         Ok(code) => code,

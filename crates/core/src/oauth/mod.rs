@@ -12,6 +12,7 @@ mod refresh;
 mod response;
 mod user_tokens;
 
+pub(crate) use client_auth::require_grant;
 pub use client_auth::{ClientAuth, authenticate};
 pub use client_credentials::{ClientCredentialsRequest, client_credentials};
 pub use code::{CODE_LIFETIME, CodeGrant, CodeRequest, authorization_code, issue_code};

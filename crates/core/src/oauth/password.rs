@@ -12,7 +12,7 @@ use crate::password::Passwords;
 use crate::{Rng, Store, UnixTime};
 
 use super::user_tokens::{Refresh, UserGrant, api, issue};
-use super::{ClientAuth, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate};
+use super::{ClientAuth, FlowError, TokenResponse, authenticate, require_grant};
 
 /// A parsed password grant request.
 #[derive(Clone, Debug)]
@@ -44,14 +44,7 @@ pub async fn password(
     request: &PasswordRequest,
 ) -> Result<TokenResponse, FlowError> {
     let client = authenticate(store, &request.auth).await?;
-    let grants = &client.settings.grant_types;
-    if !grants.contains(&GrantType::Password) && !grants.contains(&GrantType::PasswordRealm) {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "Grant type 'password' not allowed for the client.",
-        )
-        .into());
-    }
+    require_grant(&client, &[GrantType::Password, GrantType::PasswordRealm])?;
     let api = api(store, request.audience.as_deref()).await?;
     let user = match crate::accounts::authenticate_user(
         store,

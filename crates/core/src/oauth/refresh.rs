@@ -19,7 +19,9 @@ use crate::secret::Token;
 use crate::{Rng, Store, StoreError, UnixTime};
 
 use super::user_tokens::{Refresh, UserGrant, api, issue};
-use super::{ClientAuth, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate};
+use super::{
+    ClientAuth, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate, require_grant,
+};
 
 /// A parsed refresh request.
 #[derive(Clone, Debug)]
@@ -76,17 +78,7 @@ pub async fn refresh(
     request: &RefreshRequest,
 ) -> Result<TokenResponse, FlowError> {
     let client = authenticate(store, &request.auth).await?;
-    if !client
-        .settings
-        .grant_types
-        .contains(&GrantType::RefreshToken)
-    {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "Grant type 'refresh_token' not allowed for the client.",
-        )
-        .into());
-    }
+    require_grant(&client, &[GrantType::RefreshToken])?;
     let presented = request.refresh_token.digest();
     let Some(old) = store.refresh_token(&presented).await? else {
         return Err(invalid());
@@ -163,8 +155,6 @@ pub async fn refresh(
                         store.revoke_refresh_family(&old.family_id, now).await?;
                         store
                             .append_log(&NewLogEvent {
-                                date_ms: now.0.saturating_mul(1000),
-                                log_type: Some(LogType::from(LogType::FAILED_REFRESH_REUSE)),
                                 description: Some(
                                     "a rotated refresh token was reused; its family is revoked"
                                         .to_owned(),
@@ -172,7 +162,7 @@ pub async fn refresh(
                                 client_id: Some(client.client_id.clone()),
                                 client_name: Some(client.name.clone()),
                                 user_id: Some(user.user_id.clone()),
-                                ..NewLogEvent::default()
+                                ..NewLogEvent::new(LogType::FAILED_REFRESH_REUSE, now)
                             })
                             .await?;
                         return Err(invalid());
@@ -226,13 +216,11 @@ pub async fn revoke(
         store.revoke_refresh_family(&found.family_id, now).await?;
         store
             .append_log(&NewLogEvent {
-                date_ms: now.0.saturating_mul(1000),
-                log_type: Some(LogType::from(LogType::SUCCESS_REVOCATION)),
                 description: Some("refresh token family revoked".to_owned()),
                 client_id: Some(client.client_id.clone()),
                 client_name: Some(client.name.clone()),
                 user_id: Some(found.user_id),
-                ..NewLogEvent::default()
+                ..NewLogEvent::new(LogType::SUCCESS_REVOCATION, now)
             })
             .await?;
     }

@@ -47,11 +47,9 @@ async fn end_session<S: Store>(app: &App<S>, headers: &HeaderMap, client: Option
         let _ = store.delete_session(&session.id).await;
         let _ = store
             .append_log(&NewLogEvent {
-                date_ms: app.now().0.saturating_mul(1000),
-                log_type: Some(LogType::from(LogType::SUCCESS_LOGOUT)),
                 client_id: client.cloned(),
                 user_id: Some(session.user_id),
-                ..NewLogEvent::default()
+                ..NewLogEvent::new(LogType::SUCCESS_LOGOUT, app.now())
             })
             .await;
     }
