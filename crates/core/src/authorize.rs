@@ -1,7 +1,10 @@
-//! `/authorize` (RFC 6749 §4.1.1, OIDC Core §3.1.2): which requests are acceptable, where errors
-//! go, and what a logged-in user gets. Only `response_type=code` is served so far; PKCE (S256)
-//! is required of public clients. The redirect URI must equal a registered callback exactly;
-//! until it does, errors are shown as a page and never redirected (RFC 6749 §4.1.2.1).
+//! `/authorize` (RFC 6749 §4.1.1, OIDC Core §3.1.2, §3.2.2, §3.3.2): which requests are
+//! acceptable, where errors go, and what a logged-in user gets. The code flow, the implicit flow
+//! (`id_token`, `id_token token`, `token`) and the hybrid flow (`code` with either or both) are
+//! served; PKCE (S256) is required of public clients that ask for a code; `nonce` is required
+//! whenever an ID token comes back from this endpoint. The redirect URI must equal a registered
+//! callback exactly; until it does, errors are shown as a page and never redirected
+//! (RFC 6749 §4.1.2.1). Unknown parameters are ignored (RFC 6749 §3.1).
 
 use serde::{Deserialize, Serialize};
 
@@ -11,15 +14,14 @@ use crate::model::{Client, GrantType, Session};
 
 /// The parameters of an authorization request, as received.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct AuthorizeParams {
     /// The client.
     pub client_id: Option<String>,
     /// Where to send the answer.
     pub redirect_uri: Option<String>,
-    /// `code`.
+    /// `code`, `id_token`, `token`, or a space-separated combination.
     pub response_type: Option<String>,
-    /// `query` (default for code), `fragment` or `form_post`.
+    /// `query` (default for code), `fragment` (default otherwise), `form_post` or `web_message`.
     pub response_mode: Option<String>,
     /// Requested scopes.
     pub scope: Option<String>,
@@ -56,6 +58,58 @@ pub enum ResponseMode {
     Fragment,
     /// An auto-submitting HTML form that POSTs to the redirect URI.
     FormPost,
+    /// A page that posts the answer to its parent window (silent authentication in an iframe,
+    /// as Auth0's SDKs do it); the redirect URI's origin is the message's target.
+    WebMessage,
+}
+
+/// What the client asked `/authorize` to answer with (OAuth 2.0 Multiple Response Type Encoding
+/// Practices §3): a code, an ID token, an access token, or a combination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseType {
+    /// `code`: an authorization code.
+    pub code: bool,
+    /// `id_token`: an ID token from this endpoint.
+    pub id_token: bool,
+    /// `token`: an access token from this endpoint.
+    pub token: bool,
+}
+
+impl ResponseType {
+    /// The response type named by space-separated `text` (in any order, each word once).
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parsed = ResponseType {
+            code: false,
+            id_token: false,
+            token: false,
+        };
+        for word in text.split(' ') {
+            let slot = match word {
+                "code" => &mut parsed.code,
+                "id_token" => &mut parsed.id_token,
+                "token" => &mut parsed.token,
+                _ => return None,
+            };
+            if std::mem::replace(slot, true) {
+                return None;
+            }
+        }
+        Some(parsed)
+    }
+
+    /// Whether tokens travel through the browser (implicit and hybrid flows), which rules out
+    /// the query encoding (Multiple Response Types §5).
+    pub fn returns_tokens(self) -> bool {
+        self.id_token || self.token
+    }
+
+    fn default_mode(self) -> ResponseMode {
+        if self.returns_tokens() {
+            ResponseMode::Fragment
+        } else {
+            ResponseMode::Query
+        }
+    }
 }
 
 /// A request that passed validation: everything a login needs to finish it.
@@ -65,6 +119,8 @@ pub struct Authorization {
     pub client_id: ClientId,
     /// The exact, registered redirect URI.
     pub redirect_uri: String,
+    /// What to answer with.
+    pub response_type: ResponseType,
     /// How to answer.
     pub response_mode: ResponseMode,
     /// Requested scopes.
@@ -147,13 +203,20 @@ pub fn validate(
     redirect_uri: String,
     params: &AuthorizeParams,
 ) -> Result<Authorization, AuthorizeError> {
+    let response_type = params.response_type.as_deref().map(ResponseType::parse);
+    let default_mode = match response_type {
+        Some(Some(kind)) => kind.default_mode(),
+        _ => ResponseMode::Query,
+    };
     let mode = match params.response_mode.as_deref() {
-        None | Some("query") => Ok(ResponseMode::Query),
+        None | Some("") => Ok(default_mode),
+        Some("query") => Ok(ResponseMode::Query),
         Some("fragment") => Ok(ResponseMode::Fragment),
         Some("form_post") => Ok(ResponseMode::FormPost),
+        Some("web_message") => Ok(ResponseMode::WebMessage),
         Some(other) => Err(format!("Unsupported response_mode: {other}")),
     };
-    let response_mode = mode.clone().unwrap_or(ResponseMode::Query);
+    let response_mode = mode.clone().unwrap_or(default_mode);
     let fail = |error: &'static str, description: String| AuthorizeError::Redirect {
         redirect_uri: redirect_uri.clone(),
         response_mode,
@@ -162,30 +225,72 @@ pub fn validate(
         state: params.state.clone(),
     };
     let response_mode = mode.map_err(|d| fail("invalid_request", d))?;
-    match params.response_type.as_deref() {
-        Some("code") => {}
-        None => {
+    if response_mode == ResponseMode::WebMessage && !web_origin_allowed(client, &redirect_uri) {
+        // The answer would be posted to a window of that origin: never to one the client has
+        // not listed (Auth0's "Allowed Web Origins").
+        return Err(AuthorizeError::Page(format!(
+            "response_mode=web_message needs the origin of {redirect_uri} among the \
+             application's allowed web origins."
+        )));
+    }
+    let response_type = match (response_type, params.response_type.as_deref()) {
+        (Some(Some(kind)), _) => kind,
+        (_, None | Some("")) => {
             return Err(fail(
                 "invalid_request",
                 "Missing required parameter: response_type".into(),
             ));
         }
-        Some(other) => {
+        (_, Some(other)) => {
             return Err(fail(
                 "unsupported_response_type",
                 format!("Unsupported response type: {other}"),
             ));
         }
+    };
+    if response_type.returns_tokens() && response_mode == ResponseMode::Query {
+        return Err(fail(
+            "invalid_request",
+            "response_mode=query is not allowed when tokens are returned from /authorize; \
+             use fragment, form_post or web_message"
+                .into(),
+        ));
     }
-    if !client
-        .settings
-        .grant_types
-        .contains(&GrantType::AuthorizationCode)
-    {
+    let grants = &client.settings.grant_types;
+    if response_type.code && !grants.contains(&GrantType::AuthorizationCode) {
         return Err(fail(
             "unauthorized_client",
             "the client may not use the authorization code grant".into(),
         ));
+    }
+    if response_type.returns_tokens() && !grants.contains(&GrantType::Implicit) {
+        return Err(fail(
+            "unauthorized_client",
+            "the client may not use the implicit grant".into(),
+        ));
+    }
+    let scope: Vec<String> = params
+        .scope
+        .as_deref()
+        .unwrap_or("openid")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let nonce = params.nonce.clone().filter(|n| !n.is_empty());
+    if response_type.id_token {
+        if nonce.is_none() {
+            return Err(fail(
+                "invalid_request",
+                "Nonce is required when response_type includes id_token".into(),
+            ));
+        }
+        if !scope.iter().any(|s| s == "openid") {
+            return Err(fail(
+                "invalid_request",
+                "response_type id_token requires the openid scope".into(),
+            ));
+        }
     }
     match params.code_challenge_method.as_deref() {
         None | Some("S256") => {}
@@ -197,7 +302,7 @@ pub fn validate(
         }
     }
     let challenge = params.code_challenge.clone().filter(|c| !c.is_empty());
-    if challenge.is_none() && client.secret_digest.is_none() {
+    if response_type.code && challenge.is_none() && client.secret_digest.is_none() {
         return Err(fail(
             "invalid_request",
             "Public clients must use PKCE: code_challenge with code_challenge_method=S256".into(),
@@ -231,17 +336,11 @@ pub fn validate(
     Ok(Authorization {
         client_id: client.client_id.clone(),
         redirect_uri,
+        response_type,
         response_mode,
-        scope: params
-            .scope
-            .as_deref()
-            .unwrap_or("openid")
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        scope,
         state: params.state.clone(),
-        nonce: params.nonce.clone(),
+        nonce,
         audience: params.audience.clone().filter(|a| !a.is_empty()),
         code_challenge: challenge,
         force_login,
@@ -250,6 +349,31 @@ pub fn validate(
         login_hint: params.login_hint.clone(),
         connection: params.connection.clone().filter(|c| !c.is_empty()),
     })
+}
+
+/// The origin (`scheme://host[:port]`) of an absolute URL, as a web origin is written.
+pub fn origin_of(url: &str) -> Option<&str> {
+    let scheme_end = url.find("://")?;
+    let rest = &url[scheme_end + 3..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_len];
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(&url[..scheme_end + 3 + authority_len])
+}
+
+/// Whether the origin of `redirect_uri` is one of the client's allowed web origins (compared
+/// without case and without a trailing slash, as origins carry neither meaning).
+fn web_origin_allowed(client: &Client, redirect_uri: &str) -> bool {
+    let Some(origin) = origin_of(redirect_uri) else {
+        return false;
+    };
+    client
+        .settings
+        .web_origins
+        .iter()
+        .any(|allowed| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
 impl Authorization {

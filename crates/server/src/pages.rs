@@ -1,10 +1,27 @@
 //! The hosted pages: server-rendered templates (`templates/`, embedded at build time,
-//! auto-escaped), sent with headers that keep them out of frames and caches.
+//! auto-escaped), sent with headers that keep them out of caches and, but for the
+//! `web_message` answer that lives in the client's iframe, out of frames.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
+
+/// What a page may run and who may frame it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Script<'a> {
+    /// No script; never framed.
+    None,
+    /// One inline script with this nonce (form_post); never framed.
+    Nonce(&'a str),
+    /// One inline script with this nonce, in a frame of this origin only (web_message).
+    Framed {
+        /// The script's nonce.
+        nonce: &'a str,
+        /// The only origin that may frame the page.
+        ancestor: &'a str,
+    },
+}
 
 /// The templates, parsed once.
 pub(crate) struct Pages(Environment<'static>);
@@ -20,20 +37,24 @@ impl Pages {
             include_str!("../templates/form_post.html"),
         )?;
         env.add_template(
+            "web_message.html",
+            include_str!("../templates/web_message.html"),
+        )?;
+        env.add_template(
             "logged_out.html",
             include_str!("../templates/logged_out.html"),
         )?;
         Ok(Pages(env))
     }
 
-    /// `template` rendered with `context`, as a page with `status`. `script_nonce` allows the
-    /// one inline script of a page that needs one (form_post).
+    /// `template` rendered with `context`, as a page with `status`. `script` allows the one
+    /// inline script of a page that needs one (form_post, web_message).
     pub(crate) fn render<C: Serialize>(
         &self,
         status: StatusCode,
         template: &str,
         context: C,
-        script_nonce: Option<&str>,
+        script: Script<'_>,
     ) -> Response {
         let body = self
             .0
@@ -50,12 +71,16 @@ impl Pages {
                     .into_response()
             }
         };
-        let csp = match script_nonce {
+        let csp = match script {
             // The form_post page posts to the client's redirect URI, so form-action stays open.
-            Some(nonce) => format!(
+            Script::Nonce(nonce) => format!(
                 "default-src 'none'; script-src 'nonce-{nonce}'; base-uri 'none'; frame-ancestors 'none'"
             ),
-            None => "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+            Script::Framed { nonce, ancestor } => format!(
+                "default-src 'none'; script-src 'nonce-{nonce}'; base-uri 'none'; \
+                 form-action 'none'; frame-ancestors {ancestor}"
+            ),
+            Script::None => "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
                      base-uri 'none'; frame-ancestors 'none'"
                 .to_owned(),
         };
@@ -63,7 +88,9 @@ impl Pages {
         if let Ok(value) = HeaderValue::from_str(&csp) {
             headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }
-        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        if !matches!(script, Script::Framed { .. }) {
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
         headers.insert(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
@@ -82,7 +109,7 @@ impl Pages {
             status,
             "error.html",
             minijinja::context! { tenant, message },
-            None,
+            Script::None,
         )
     }
 }

@@ -195,7 +195,7 @@ pub(crate) async fn api(
     }
 }
 
-/// Issues the tokens for `grant`.
+/// Issues the tokens for `grant` at the token endpoint.
 pub(crate) async fn issue(
     store: &impl Store,
     keys: &KeyRing,
@@ -208,9 +208,56 @@ pub(crate) async fn issue(
     let (scopes, permissions) = granted(store, grant, api).await?;
     let has = |s: &str| scopes.iter().any(|x| x == s);
     let scope = scopes.join(" ");
+    let (access_token, lifetime) = access_token(keys, issuer, now, grant, &scopes, permissions)?;
+    let id_token = if has("openid") {
+        Some(id_token(keys, issuer, now, grant, &scopes, &[])?)
+    } else {
+        None
+    };
+    let refresh_token = match &grant.refresh {
+        Refresh::NewFamily if has("offline_access") => {
+            let family = FamilyId::generate(rng);
+            Some(new_family(store, rng, now, grant, api, &scopes, family).await?)
+        }
+        Refresh::Family(family) if has("offline_access") => {
+            Some(new_family(store, rng, now, grant, api, &scopes, family.clone()).await?)
+        }
+        Refresh::NewFamily | Refresh::Family(_) | Refresh::Omit => None,
+        Refresh::Given(token) => Some(token.clone()),
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: lifetime,
+        scope: (!scope.is_empty()).then_some(scope),
+        id_token,
+        refresh_token,
+    })
+}
+
+/// The scopes `grant` gets and, when the API asks for them, its RBAC permissions.
+pub(crate) async fn scopes_for(
+    store: &impl Store,
+    grant: &UserGrant<'_>,
+) -> Result<(Vec<String>, Option<Vec<String>>), FlowError> {
+    granted(store, grant, grant.api.as_ref()).await
+}
+
+/// The access token for `grant` with `scopes`, and its lifetime in seconds: a JWT for the API
+/// asked for, or one good only at `/userinfo`.
+pub(crate) fn access_token(
+    keys: &KeyRing,
+    issuer: &str,
+    now: UnixTime,
+    grant: &UserGrant<'_>,
+    scopes: &[String],
+    permissions: Option<Vec<String>>,
+) -> Result<(String, i64), FlowError> {
+    let has_openid = scopes.iter().any(|s| s == "openid");
+    let scope = scopes.join(" ");
     let userinfo = format!("{issuer}userinfo");
-    let (aud, lifetime, alg) = match api {
-        Some(api) if has("openid") => (
+    let (aud, lifetime, alg) = match grant.api.as_ref() {
+        Some(api) if has_openid => (
             Audience::Many(vec![api.identifier.as_str(), userinfo.as_str()]),
             i64::from(api.token_lifetime),
             api.signing_alg,
@@ -226,7 +273,7 @@ pub(crate) async fn issue(
             Algorithm::RS256,
         ),
     };
-    let access = AccessClaims {
+    let claims = AccessClaims {
         iss: issuer,
         sub: grant.user.user_id.as_str(),
         aud,
@@ -237,56 +284,68 @@ pub(crate) async fn issue(
         gty: grant.gty,
         permissions,
     };
-    let access_token = keys
+    let token = keys
         .signer(alg)
         .ok_or_else(|| FlowError::Sign(format!("no current signing key can sign {alg}")))?
-        .sign(&access)
+        .sign(&claims)
         .map_err(|e| FlowError::Sign(e.to_string()))?;
+    Ok((token, lifetime))
+}
 
-    let id_token = if has("openid") {
-        let mut claims = Map::new();
-        claims.insert("iss".into(), issuer.into());
-        claims.insert("sub".into(), grant.user.user_id.as_str().into());
-        claims.insert("aud".into(), grant.client.client_id.as_str().into());
-        claims.insert("iat".into(), now.0.into());
-        let lifetime = i64::from(grant.client.settings.jwt_configuration.lifetime_in_seconds);
-        claims.insert("exp".into(), (now.0 + lifetime).into());
-        if let Some(auth_time) = grant.auth_time {
-            claims.insert("auth_time".into(), auth_time.0.into());
+/// The ID token for `grant` with `scopes`' profile claims, plus `extra` claims (`at_hash`,
+/// `c_hash` when it travels with an access token or a code through the browser).
+pub(crate) fn id_token(
+    keys: &KeyRing,
+    issuer: &str,
+    now: UnixTime,
+    grant: &UserGrant<'_>,
+    scopes: &[String],
+    extra: &[(&str, String)],
+) -> Result<String, FlowError> {
+    let mut claims = Map::new();
+    claims.insert("iss".into(), issuer.into());
+    claims.insert("sub".into(), grant.user.user_id.as_str().into());
+    claims.insert("aud".into(), grant.client.client_id.as_str().into());
+    claims.insert("iat".into(), now.0.into());
+    let lifetime = i64::from(grant.client.settings.jwt_configuration.lifetime_in_seconds);
+    claims.insert("exp".into(), (now.0 + lifetime).into());
+    if let Some(auth_time) = grant.auth_time {
+        claims.insert("auth_time".into(), auth_time.0.into());
+    }
+    if let Some(nonce) = grant.nonce {
+        claims.insert("nonce".into(), nonce.into());
+    }
+    if let Some(sid) = grant.session {
+        claims.insert("sid".into(), sid.as_str().into());
+    }
+    for (name, value) in extra {
+        claims.insert((*name).into(), value.as_str().into());
+    }
+    let granted: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    claims.extend(profile_claims(grant.user, &granted));
+    sign_id_token(keys, grant.client, &claims)
+}
+
+/// `at_hash`/`c_hash` of `value` for an ID token signed with `alg` (OIDC Core §3.3.2.11): the
+/// left half of the hash the algorithm uses, base64url. EdDSA over Ed25519 hashes with SHA-512.
+pub(crate) fn half_hash(alg: Algorithm, value: &str) -> String {
+    use aws_lc_rs::digest;
+    let hash = match alg {
+        Algorithm::HS384 | Algorithm::RS384 | Algorithm::PS384 | Algorithm::ES384 => {
+            &digest::SHA384
         }
-        if let Some(nonce) = grant.nonce {
-            claims.insert("nonce".into(), nonce.into());
+        Algorithm::HS512
+        | Algorithm::RS512
+        | Algorithm::PS512
+        | Algorithm::ES512
+        | Algorithm::EdDSA => &digest::SHA512,
+        Algorithm::HS256 | Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES256 => {
+            &digest::SHA256
         }
-        if let Some(sid) = grant.session {
-            claims.insert("sid".into(), sid.as_str().into());
-        }
-        let granted: Vec<&str> = scopes.iter().map(String::as_str).collect();
-        claims.extend(profile_claims(grant.user, &granted));
-        Some(sign_id_token(keys, grant.client, &claims)?)
-    } else {
-        None
     };
-
-    let refresh_token = match &grant.refresh {
-        Refresh::NewFamily if has("offline_access") => {
-            let family = FamilyId::generate(rng);
-            Some(new_family(store, rng, now, grant, api, &scopes, family).await?)
-        }
-        Refresh::Family(family) if has("offline_access") => {
-            Some(new_family(store, rng, now, grant, api, &scopes, family.clone()).await?)
-        }
-        Refresh::NewFamily | Refresh::Family(_) | Refresh::Omit => None,
-        Refresh::Given(token) => Some(token.clone()),
-    };
-
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: lifetime,
-        scope: (!scope.is_empty()).then_some(scope),
-        id_token,
-        refresh_token,
-    })
+    let full = digest::digest(hash, value.as_bytes());
+    let bytes = full.as_ref();
+    base64_simd::URL_SAFE_NO_PAD.encode_to_string(&bytes[..bytes.len() / 2])
 }
 
 /// Starts a refresh-token family for `grant` and returns its first token.

@@ -5,7 +5,8 @@
 //! login page with the request sealed in a login transaction. The login form carries the
 //! transaction in a hidden field; a CSRF cookie set with the form must match it on POST.
 //! Success starts an SSO session (HttpOnly, SameSite=Lax, Secure when the issuer is https)
-//! and answers the client with a code.
+//! and answers the client with what its response type asked for (a code, tokens, or both),
+//! in the query, the fragment, an auto-posted form, or a message to the parent window.
 
 use std::net::SocketAddr;
 
@@ -17,16 +18,17 @@ use serde::Deserialize;
 use sigil_core::Store;
 use sigil_core::accounts::{LoginRefusal, authenticate_user};
 use sigil_core::authorize::{
-    Authorization, AuthorizeError, AuthorizeParams, LoginTransaction, ResponseMode,
+    Authorization, AuthorizeError, AuthorizeParams, LoginTransaction, ResponseMode, origin_of,
     redirect_target, validate,
 };
-use sigil_core::ids::{SessionId, UserId};
+use sigil_core::ids::SessionId;
 use sigil_core::model::Session;
-use sigil_core::oauth::{CodeGrant, issue_code};
+use sigil_core::oauth::{FlowError, authorization_response};
 use sigil_core::secret::Token;
 use sigil_core::{UnixTime, ids};
 
 use crate::App;
+use crate::pages::Script;
 
 /// The SSO session cookie.
 pub(crate) const SESSION_COOKIE: &str = "sigil_session";
@@ -75,7 +77,28 @@ fn answer<S: Store>(
                 StatusCode::OK,
                 "form_post.html",
                 minijinja::context! { redirect_uri, fields, nonce => nonce.clone() },
-                Some(&nonce),
+                Script::Nonce(&nonce),
+            )
+        }
+        ResponseMode::WebMessage => {
+            // `validate` accepted web_message only for a redirect URI whose origin is one of
+            // the client's web origins; without an origin there is nobody to post to.
+            let Some(origin) = origin_of(redirect_uri) else {
+                return page_error(app, StatusCode::BAD_REQUEST, "No origin to answer to.");
+            };
+            let nonce = ids::alphanumeric(app.rng(), 22);
+            let response: serde_json::Map<String, serde_json::Value> = fields
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value.into()))
+                .collect();
+            app.pages().render(
+                StatusCode::OK,
+                "web_message.html",
+                serde_json::json!({ "origin": origin, "response": response, "nonce": nonce }),
+                Script::Framed {
+                    nonce: &nonce,
+                    ancestor: origin,
+                },
             )
         }
         ResponseMode::Query | ResponseMode::Fragment => {
@@ -120,34 +143,40 @@ fn error_response<S: Store>(app: &App<S>, error: AuthorizeError) -> Response {
     }
 }
 
-/// Issues a code for `user` and sends it to the client.
-async fn finish<S: Store>(
-    app: &App<S>,
-    authz: &Authorization,
-    user: UserId,
-    session: &Session,
-) -> Response {
-    let grant = CodeGrant {
-        client_id: authz.client_id.clone(),
-        user_id: user,
-        session_id: Some(session.id.clone()),
-        redirect_uri: authz.redirect_uri.clone(),
-        scope: authz.scope.clone(),
-        audience: authz.audience.clone(),
-        nonce: authz.nonce.clone(),
-        code_challenge: authz.code_challenge.clone(),
-        auth_time: session.authenticated_at,
+/// Answers the client for the user of `session`: a code, tokens, or both.
+async fn finish<S: Store>(app: &App<S>, authz: &Authorization, session: &Session) -> Response {
+    let keys = match app.keys().await {
+        Ok(keys) => keys,
+        Err(e) => {
+            tracing::error!(error = ?e, "cannot load the signing keys");
+            return error_response(
+                app,
+                authz.error("server_error", "the server failed; try again"),
+            );
+        }
     };
-    match issue_code(app.store(), app.rng(), app.now(), grant).await {
-        Ok(code) => {
-            let mut fields = vec![("code", code.expose().to_owned())];
+    let answered = authorization_response(
+        app.store(),
+        &keys,
+        app.rng(),
+        app.issuer(),
+        app.now(),
+        authz,
+        session,
+    )
+    .await;
+    match answered {
+        Ok(mut fields) => {
             if let Some(state) = &authz.state {
                 fields.push(("state", state.clone()));
             }
             answer(app, &authz.redirect_uri, authz.response_mode, fields)
         }
+        Err(FlowError::OAuth(e)) => {
+            error_response(app, authz.error(e.code.as_str(), e.description))
+        }
         Err(e) => {
-            tracing::error!(error = %e, "cannot issue an authorization code");
+            tracing::error!(error = %e, "cannot answer an authorization request");
             error_response(
                 app,
                 authz.error("server_error", "the server failed; try again"),
@@ -223,7 +252,7 @@ pub(crate) async fn authorize<S: Store>(
                 Some(&authz.client_id),
             )
             .await;
-        return finish(&app, &authz, session.user_id.clone(), &session).await;
+        return finish(&app, &authz, &session).await;
     }
     if authz.silent {
         return error_response(&app, authz.error("login_required", "Login required"));
@@ -275,7 +304,7 @@ async fn login_form<S: Store>(
             username,
             error,
         },
-        None,
+        Script::None,
     );
     let secure = if app.secure_cookies() { "; Secure" } else { "" };
     set_cookie(
@@ -404,7 +433,7 @@ pub(crate) async fn login_submit<S: Store>(
             "The server failed; try again later.",
         );
     }
-    let mut response = finish(&app, &tx.authorization, user.user_id, &session).await;
+    let mut response = finish(&app, &tx.authorization, &session).await;
     let secure = if app.secure_cookies() { "; Secure" } else { "" };
     set_cookie(
         &mut response,

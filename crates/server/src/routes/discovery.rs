@@ -24,11 +24,15 @@ pub(crate) async fn openid_configuration<S: Store>(State(app): State<App<S>>) ->
         "userinfo_endpoint": format!("{issuer}userinfo"),
         "revocation_endpoint": format!("{issuer}oauth/revoke"),
         "end_session_endpoint": format!("{issuer}oidc/logout"),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "fragment", "form_post"],
+        "response_types_supported": [
+            "code", "token", "id_token", "id_token token",
+            "code id_token", "code token", "code id_token token",
+        ],
+        "response_modes_supported": ["query", "fragment", "form_post", "web_message"],
         "code_challenge_methods_supported": ["S256"],
         "grant_types_supported": [
             "authorization_code",
+            "implicit",
             "client_credentials",
             "refresh_token",
             "password",
@@ -39,7 +43,7 @@ pub(crate) async fn openid_configuration<S: Store>(State(app): State<App<S>>) ->
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "HS256"],
         "claims_supported": [
-            "aud", "auth_time", "email", "nonce", "sid", "email_verified", "exp", "family_name", "given_name",
+            "aud", "at_hash", "auth_time", "c_hash", "email", "nonce", "sid", "email_verified", "exp", "family_name", "given_name",
             "iat", "iss", "name", "nickname", "picture", "sub", "updated_at",
         ],
     }))

@@ -69,7 +69,7 @@ fn logged_out<S: Store>(app: &App<S>, target: Option<String>) -> Response {
             StatusCode::OK,
             "logged_out.html",
             minijinja::context! { tenant => app.issuer() },
-            None,
+            crate::pages::Script::None,
         ),
     };
     let secure = if app.secure_cookies() { "; Secure" } else { "" };

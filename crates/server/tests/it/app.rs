@@ -39,6 +39,9 @@ pub(crate) struct TestApp {
     pub(crate) native: ClientId,
     /// A confidential client allowed the password grants, with HS256 ID tokens.
     pub(crate) backend: (ClientId, ClientSecret),
+    /// A single-page app (public) allowed the code, implicit and refresh grants, with
+    /// `https://app.example.com` as its web origin.
+    pub(crate) spa: ClientId,
     /// `ann@example.com`, password [`PASSWORD`], role `reader` (read:r on [`RBAC_API`]).
     pub(crate) ann: UserId,
 }
@@ -48,6 +51,8 @@ pub(crate) const PASSWORD: &str = "correct horse battery staple";
 pub(crate) const LOGOUT_URL: &str = "https://app.example.com/bye";
 /// Every test client's one registered callback.
 pub(crate) const CALLBACK: &str = "https://app.example.com/callback";
+/// The SPA's allowed web origin (the origin of [`CALLBACK`]).
+pub(crate) const WEB_ORIGIN: &str = "https://app.example.com";
 /// An API that enforces RBAC, puts `permissions` in tokens and allows offline access.
 pub(crate) const RBAC_API: &str = "https://rbac.example.com/";
 
@@ -275,6 +280,19 @@ impl TestApp {
             ],
         )
         .await;
+        let (spa, _) = client(
+            &store,
+            AppType::Spa,
+            vec![
+                GrantType::AuthorizationCode,
+                GrantType::Implicit,
+                GrantType::RefreshToken,
+            ],
+        )
+        .await;
+        let mut spa_client = store.client(&spa).await.unwrap().unwrap();
+        spa_client.settings.web_origins = vec![WEB_ORIGIN.to_owned()];
+        store.update_client(&spa_client).await.unwrap();
         let ann = people(&store).await;
         let clock = Arc::new(ManualClock::new(UnixTime(NOW)));
         let app = App::new(
@@ -297,6 +315,7 @@ impl TestApp {
             ungranted,
             native,
             backend,
+            spa,
             ann,
         }
     }

@@ -9,29 +9,29 @@ use sigil_core::UnixTime;
 use crate::app::{Body, CALLBACK, LOGOUT_URL, NOW, PASSWORD, TestApp, post};
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A browser: no automatic redirects, cookies kept by hand.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     cookies: Vec<(String, String)>,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get(LOCATION)
             .map_or("", |v| v.to_str().unwrap())
     }
 
     /// A hidden field's value in an HTML form.
-    fn field(&self, name: &str) -> String {
+    pub(crate) fn field(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
         let start = self
             .body
@@ -43,7 +43,7 @@ impl Page {
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Browser {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -73,7 +73,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, url: &str) -> Page {
+    pub(crate) async fn get(&mut self, url: &str) -> Page {
         let response = self
             .http
             .get(url)
@@ -84,7 +84,7 @@ impl Browser {
         self.page(response).await
     }
 
-    async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
         let response = self
             .http
             .post(url)
@@ -116,7 +116,7 @@ fn authorize_url(app: &TestApp, client: &str, extra: &str) -> String {
     )
 }
 
-fn urlencode(text: &str) -> String {
+pub(crate) fn urlencode(text: &str) -> String {
     serde_urlencoded::to_string([("v", text)]).unwrap()[2..].to_owned()
 }
 
@@ -127,7 +127,7 @@ fn callback_params(location: &str) -> Vec<(String, String)> {
     serde_urlencoded::from_str(query).unwrap()
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(n, _)| n == name)
@@ -317,8 +317,9 @@ async fn the_flow_refuses_what_it_must() {
             "invalid_request",
         ),
         (
-            "implicit not served yet",
-            authorize_url(&app, &native, "").replace("response_type=code", "response_type=token"),
+            "unknown response type",
+            authorize_url(&app, &native, "")
+                .replace("response_type=code", "response_type=code%20code"),
             "unsupported_response_type",
         ),
         (
@@ -412,7 +413,7 @@ async fn form_post_answers_with_a_self_submitting_form() {
 }
 
 /// Logs Ann in through the hosted page for `client` and returns the tokens of the code.
-async fn log_in(app: &TestApp, browser: &mut Browser, client: &str) -> Value {
+pub(crate) async fn log_in(app: &TestApp, browser: &mut Browser, client: &str) -> Value {
     let start = browser.get(&authorize_url(app, client, "")).await;
     let form = browser.get(start.location()).await;
     let tx = form.field("tx");

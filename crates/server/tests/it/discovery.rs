@@ -23,7 +23,19 @@ async fn discovery_names_what_is_served_and_the_jwks_is_public_only() {
     assert_eq!(config["authorization_endpoint"], app.url("authorize"));
     assert_eq!(
         config["response_types_supported"],
-        serde_json::json!(["code"])
+        serde_json::json!([
+            "code",
+            "token",
+            "id_token",
+            "id_token token",
+            "code id_token",
+            "code token",
+            "code id_token token"
+        ])
+    );
+    assert_eq!(
+        config["response_modes_supported"],
+        serde_json::json!(["query", "fragment", "form_post", "web_message"])
     );
     assert_eq!(
         config["code_challenge_methods_supported"],
@@ -33,6 +45,7 @@ async fn discovery_names_what_is_served_and_the_jwks_is_public_only() {
         config["grant_types_supported"],
         serde_json::json!([
             "authorization_code",
+            "implicit",
             "client_credentials",
             "refresh_token",
             "password",

@@ -27,7 +27,7 @@ fn login(app: &TestApp, extra: Value) -> Body {
     Body::Json(body)
 }
 
-async fn userinfo(app: &TestApp, token: &str) -> (StatusCode, String, Value) {
+pub(crate) async fn userinfo(app: &TestApp, token: &str) -> (StatusCode, String, Value) {
     let response = app
         .http
         .get(app.url("userinfo"))

@@ -1,0 +1,107 @@
+//! What `/authorize` answers a logged-in user (OIDC Core §3.1.2.5, §3.2.2.5, §3.3.2.5): a code,
+//! an ID token, an access token, or a combination, as the request's response type says. Tokens
+//! returned here never include a refresh token (they travel through the browser); an ID token
+//! returned with an access token carries `at_hash`, with a code `c_hash`, so the client can tell
+//! they belong together.
+
+use crate::authorize::Authorization;
+use crate::keyring::KeyRing;
+use crate::model::Session;
+use crate::{Rng, Store, UnixTime};
+
+use super::code::{CodeGrant, issue_code};
+use super::user_tokens::{Refresh, UserGrant, access_token, api, half_hash, id_token, scopes_for};
+use super::{ErrorCode, FlowError, OAuthError};
+
+/// The parameters of the authorization response, in the order they are sent; `state` is added
+/// by the caller with the response mode.
+pub type ResponseFields = Vec<(&'static str, String)>;
+
+/// Answers `authz` for the user of `session`.
+pub async fn authorization_response(
+    store: &impl Store,
+    keys: &KeyRing,
+    rng: &dyn Rng,
+    issuer: &str,
+    now: UnixTime,
+    authz: &Authorization,
+    session: &Session,
+) -> Result<ResponseFields, FlowError> {
+    let mut fields = ResponseFields::new();
+    let code = if authz.response_type.code {
+        let code = issue_code(
+            store,
+            rng,
+            now,
+            CodeGrant {
+                client_id: authz.client_id.clone(),
+                user_id: session.user_id.clone(),
+                session_id: Some(session.id.clone()),
+                redirect_uri: authz.redirect_uri.clone(),
+                scope: authz.scope.clone(),
+                audience: authz.audience.clone(),
+                nonce: authz.nonce.clone(),
+                code_challenge: authz.code_challenge.clone(),
+                auth_time: session.authenticated_at,
+            },
+        )
+        .await?;
+        fields.push(("code", code.expose().to_owned()));
+        Some(code)
+    } else {
+        None
+    };
+    if !authz.response_type.returns_tokens() {
+        return Ok(fields);
+    }
+
+    let refused = |description: &str| -> FlowError {
+        OAuthError::new(ErrorCode::AccessDenied, description).into()
+    };
+    let client = store
+        .client(&authz.client_id)
+        .await?
+        .ok_or_else(|| refused("the application no longer exists"))?;
+    let user = store
+        .user(&session.user_id)
+        .await?
+        .ok_or_else(|| refused("the user no longer exists"))?;
+    if user.blocked {
+        return Err(refused("user is blocked"));
+    }
+    let scope = authz.scope.join(" ");
+    let grant = UserGrant {
+        client: &client,
+        user: &user,
+        scope: Some(&scope),
+        api: api(store, authz.audience.as_deref()).await?,
+        gty: None,
+        nonce: authz.nonce.as_deref(),
+        auth_time: Some(session.authenticated_at),
+        session: Some(&session.id),
+        refresh: Refresh::Omit,
+    };
+    let (mut scopes, permissions) = scopes_for(store, &grant).await?;
+    scopes.retain(|s| s != "offline_access");
+
+    let alg = client.settings.jwt_configuration.alg;
+    let mut hashes = Vec::new();
+    if let Some(code) = &code {
+        hashes.push(("c_hash", half_hash(alg, code.expose())));
+    }
+    if authz.response_type.token {
+        let (token, lifetime) = access_token(keys, issuer, now, &grant, &scopes, permissions)?;
+        hashes.push(("at_hash", half_hash(alg, &token)));
+        fields.push(("access_token", token));
+        fields.push(("token_type", "Bearer".to_owned()));
+        fields.push(("expires_in", lifetime.to_string()));
+        fields.push(("scope", scopes.join(" ")));
+    }
+    if authz.response_type.id_token {
+        fields.push((
+            "id_token",
+            id_token(keys, issuer, now, &grant, &scopes, &hashes)?,
+        ));
+    }
+    Ok(fields)
+}
