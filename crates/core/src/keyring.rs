@@ -1,12 +1,16 @@
-//! The tenant's signing keys, parsed once: the signer for each algorithm the current key can
-//! sign with, and the published JWK Set (next, current and previous keys; never revoked ones,
-//! never private material).
+//! The keys tokens are made with: the tenant's signing keys, parsed once (the signer for each
+//! algorithm the current key can sign with, and the published JWK Set of next, current and
+//! previous keys; never revoked ones, never private material), and the key that seals opaque
+//! access tokens.
 
 use sigil_jose::{
     Algorithm, JwkSet, KeyError, KeyKind, KeySet, PrivateKey, SigningKey, Validation, Verifier,
 };
 
+use std::sync::Arc;
+
 use crate::model::{KeyState, SigningKeyRecord};
+use crate::oauth::UserinfoKey;
 
 /// How long after its expiry an ID token is still accepted as a logout hint (30 days).
 pub const ID_TOKEN_HINT_GRACE: u64 = 30 * 86_400;
@@ -19,11 +23,17 @@ pub struct KeyRing {
     jwks: String,
     userinfo: Verifier,
     hints: Verifier,
+    opaque: Arc<UserinfoKey>,
 }
 
 impl KeyRing {
-    /// Parses `records` (as the store returns them) for the tenant at `issuer`.
-    pub fn from_records(records: &[SigningKeyRecord], issuer: &str) -> Result<Self, KeyError> {
+    /// Parses `records` (as the store returns them) for the tenant at `issuer`; `opaque` seals
+    /// the access tokens that name no API.
+    pub fn from_records(
+        records: &[SigningKeyRecord],
+        issuer: &str,
+        opaque: Arc<UserinfoKey>,
+    ) -> Result<Self, KeyError> {
         let mut signers = Vec::new();
         let mut published = Vec::new();
         for record in records {
@@ -72,7 +82,13 @@ impl KeyRing {
             jwks,
             userinfo,
             hints,
+            opaque,
         })
+    }
+
+    /// The key of opaque access tokens (good only at `/userinfo`).
+    pub fn opaque(&self) -> &UserinfoKey {
+        &self.opaque
     }
 
     /// Verifies `id_token_hint`s at logout: signed by a published key, issued here, expired

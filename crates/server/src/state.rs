@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use sigil_core::authorize::TransactionKey;
 use sigil_core::keyring::KeyRing;
-use sigil_core::oauth::{FlowError, RefreshKey};
+use sigil_core::oauth::{FlowError, RefreshKey, UserinfoKey};
 use sigil_core::{Clock, Rng, Store, StoreError, UnixTime};
 
 use crate::cache::{Cached, HotCache};
@@ -33,6 +33,7 @@ struct Inner<S> {
     store: S,
     hasher: Hasher,
     secrets: Secrets,
+    opaque: Arc<UserinfoKey>,
     cache: HotCache,
     pages: Pages,
     issuer: String,
@@ -71,6 +72,8 @@ pub struct Secrets {
     pub refresh: RefreshKey,
     /// Seals login transactions.
     pub transactions: TransactionKey,
+    /// Derives the key of opaque access tokens (bound to the issuer when the state is made).
+    pub userinfo_seed: zeroize::Zeroizing<[u8; 32]>,
 }
 
 impl Secrets {
@@ -79,6 +82,7 @@ impl Secrets {
         Secrets {
             refresh: RefreshKey::new(&derive("refresh token successors")),
             transactions: TransactionKey::new(&derive("login transactions")),
+            userinfo_seed: derive("opaque access tokens"),
         }
     }
 }
@@ -92,7 +96,8 @@ impl<S: Store> App<S> {
         rng: Arc<dyn Rng>,
         secrets: Secrets,
     ) -> Result<Self, StartError> {
-        let ring = KeyRing::from_records(&store.signing_keys().await?, &issuer)?;
+        let opaque = Arc::new(UserinfoKey::new(&secrets.userinfo_seed, &issuer));
+        let ring = KeyRing::from_records(&store.signing_keys().await?, &issuer, opaque.clone())?;
         let at = clock.now();
         let hasher = Hasher::new().await.map_err(StartError::Hasher)?;
         Ok(App {
@@ -100,6 +105,7 @@ impl<S: Store> App<S> {
                 store,
                 hasher,
                 secrets,
+                opaque,
                 cache: HotCache::new(),
                 pages: Pages::new()?,
                 issuer,
@@ -168,7 +174,7 @@ impl<S: Store> App<S> {
         }
         let records = self.inner.store.signing_keys().await?;
         let ring = Arc::new(
-            KeyRing::from_records(&records, self.issuer())
+            KeyRing::from_records(&records, self.issuer(), Arc::clone(&self.inner.opaque))
                 .map_err(|e| FlowError::Sign(e.to_string()))?,
         );
         if let Ok(mut slot) = self.inner.keys.write() {

@@ -90,7 +90,7 @@ pub async fn authorization_response(
         hashes.push(("c_hash", half_hash(alg, code.expose())));
     }
     if authz.response_type.token {
-        let (token, lifetime) = access_token(keys, issuer, now, &grant, &scopes, permissions)?;
+        let (token, lifetime) = access_token(keys, rng, issuer, now, &grant, &scopes, permissions)?;
         hashes.push(("at_hash", half_hash(alg, &token)));
         fields.push(("access_token", token));
         fields.push(("token_type", "Bearer".to_owned()));

@@ -12,6 +12,7 @@ mod password;
 mod refresh;
 mod response;
 mod user_tokens;
+mod userinfo_token;
 
 pub(crate) use client_auth::require_grant;
 pub use client_auth::{ClientAuth, authenticate};
@@ -24,6 +25,7 @@ pub use password::{PasswordRequest, password};
 pub use refresh::{RefreshKey, RefreshRequest, refresh, revoke};
 pub use response::TokenResponse;
 pub use user_tokens::profile_claims;
+pub use userinfo_token::{UserinfoGrant, UserinfoKey, UserinfoTokenError};
 
 /// The Management API's audience for an issuer: `<issuer>api/v2/`.
 pub fn management_audience(issuer: &str) -> String {

@@ -13,7 +13,7 @@ use crate::model::{Client, GrantType, RefreshToken, ResourceServer, User};
 use crate::secret::Token;
 use crate::{Rng, Store, UnixTime};
 
-use super::{ErrorCode, FlowError, OAuthError, TokenResponse};
+use super::{ErrorCode, FlowError, OAuthError, TokenResponse, UserinfoGrant};
 
 /// The OpenID Connect scopes Sigil grants whatever the API.
 const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
@@ -208,7 +208,8 @@ pub(crate) async fn issue(
     let (scopes, permissions) = granted(store, grant, api).await?;
     let has = |s: &str| scopes.iter().any(|x| x == s);
     let scope = scopes.join(" ");
-    let (access_token, lifetime) = access_token(keys, issuer, now, grant, &scopes, permissions)?;
+    let (access_token, lifetime) =
+        access_token(keys, rng, issuer, now, grant, &scopes, permissions)?;
     let id_token = if has("openid") {
         Some(id_token(keys, issuer, now, grant, &scopes, &[])?)
     } else {
@@ -244,9 +245,10 @@ pub(crate) async fn scopes_for(
 }
 
 /// The access token for `grant` with `scopes`, and its lifetime in seconds: a JWT for the API
-/// asked for, or one good only at `/userinfo`.
+/// asked for, or an opaque token good only at `/userinfo` when none was.
 pub(crate) fn access_token(
     keys: &KeyRing,
+    rng: &dyn Rng,
     issuer: &str,
     now: UnixTime,
     grant: &UserGrant<'_>,
@@ -255,24 +257,24 @@ pub(crate) fn access_token(
 ) -> Result<(String, i64), FlowError> {
     let has_openid = scopes.iter().any(|s| s == "openid");
     let scope = scopes.join(" ");
-    let userinfo = format!("{issuer}userinfo");
-    let (aud, lifetime, alg) = match grant.api.as_ref() {
-        Some(api) if has_openid => (
-            Audience::Many(vec![api.identifier.as_str(), userinfo.as_str()]),
-            i64::from(api.token_lifetime),
-            api.signing_alg,
-        ),
-        Some(api) => (
-            Audience::One(api.identifier.as_str()),
-            i64::from(api.token_lifetime),
-            api.signing_alg,
-        ),
-        None => (
-            Audience::One(userinfo.as_str()),
-            USERINFO_TOKEN_LIFETIME,
-            Algorithm::RS256,
-        ),
+    let Some(api) = grant.api.as_ref() else {
+        let opaque = UserinfoGrant {
+            sub: grant.user.user_id.as_str().to_owned(),
+            azp: grant.client.client_id.as_str().to_owned(),
+            scope,
+            iat: now.0,
+            exp: now.0 + USERINFO_TOKEN_LIFETIME,
+        };
+        let token = keys.opaque().seal(rng, &opaque).map_err(FlowError::Sign)?;
+        return Ok((token, USERINFO_TOKEN_LIFETIME));
     };
+    let userinfo = format!("{issuer}userinfo");
+    let aud = if has_openid {
+        Audience::Many(vec![api.identifier.as_str(), userinfo.as_str()])
+    } else {
+        Audience::One(api.identifier.as_str())
+    };
+    let (lifetime, alg) = (i64::from(api.token_lifetime), api.signing_alg);
     let claims = AccessClaims {
         iss: issuer,
         sub: grant.user.user_id.as_str(),

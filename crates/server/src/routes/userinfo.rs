@@ -1,6 +1,7 @@
 //! `GET|POST /userinfo` (OIDC Core §5.3): the profile the access token's scopes allow. The
 //! token comes as `Authorization: Bearer` or, on POST, as the `access_token` form field
-//! (RFC 6750 §2.2).
+//! (RFC 6750 §2.2); it is either an opaque token (a JWE only Sigil can open, issued when no API
+//! was named) or an API's JWT whose audience includes `<issuer>userinfo`.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -58,11 +59,22 @@ pub(crate) async fn userinfo<S: Store>(
 ) -> Result<Json<Map<String, Value>>, ApiError> {
     let token = bearer(&headers, &body)?;
     let keys = app.keys().await?;
-    let claims = keys
-        .userinfo_verifier()
-        .verify::<Claims>(&token, app.now())
-        .map_err(|e| BearerError::InvalidToken(e.to_string()))?
-        .claims;
+    // Five segments: a JWE, which only the opaque-token key may open; three: a JWS.
+    let claims = if token.split('.').count() == 5 {
+        let grant = keys
+            .opaque()
+            .open(&token, app.now())
+            .map_err(|e| BearerError::InvalidToken(e.to_string()))?;
+        Claims {
+            sub: grant.sub,
+            scope: grant.scope,
+        }
+    } else {
+        keys.userinfo_verifier()
+            .verify::<Claims>(&token, app.now())
+            .map_err(|e| BearerError::InvalidToken(e.to_string()))?
+            .claims
+    };
     let user = app
         .store()
         .user(&UserId(claims.sub.clone()))

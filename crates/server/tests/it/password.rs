@@ -290,3 +290,48 @@ async fn userinfo_refuses_missing_foreign_and_forged_tokens() {
         assert_eq!(body["error"], "invalid_token", "{what}");
     }
 }
+
+#[tokio::test]
+async fn without_an_api_the_access_token_is_opaque_and_good_only_at_userinfo() {
+    let app = TestApp::start().await;
+    let (status, _, body) = post(&app, login(&app, json!({"scope": "openid email"})), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(body["expires_in"], 86_400);
+
+    // A JWE as Auth0's (dir, A256GCM, the issuer in the header): nothing readable inside.
+    let segments: Vec<&str> = token.split('.').collect();
+    assert_eq!((segments.len(), segments[1]), (5, ""), "{token}");
+    let header: Value = serde_json::from_slice(
+        &base64_simd::URL_SAFE_NO_PAD
+            .decode_to_vec(segments[0])
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        header,
+        json!({"alg": "dir", "enc": "A256GCM", "iss": app.base})
+    );
+    assert!(!token.contains(&base64_simd::URL_SAFE_NO_PAD.encode_to_string("auth0|")));
+
+    let (status, _, profile) = userinfo(&app, &token).await;
+    assert_eq!(status, StatusCode::OK, "{profile}");
+    assert_eq!(
+        (profile["sub"].as_str(), profile["email"].as_str()),
+        (Some(app.ann.as_str()), Some("ann@example.com"))
+    );
+    assert!(profile.get("name").is_none(), "no profile scope: {profile}");
+
+    // Tampered or expired: refused like any bad bearer token.
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 3;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let (status, challenge, _) = userinfo(&app, &tampered).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    app.clock.advance(86_400);
+    let (status, challenge, _) = userinfo(&app, &token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("expired"), "{challenge}");
+}
