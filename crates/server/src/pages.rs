@@ -113,3 +113,28 @@ impl Pages {
         )
     }
 }
+
+/// A query string for a handler that answers with pages: malformed, it is the error page
+/// saying what was wrong (axum's own rejection would be a bare text line).
+pub(crate) struct PageQuery<T>(pub(crate) T);
+
+impl<S: sigil_core::Store, T: serde::de::DeserializeOwned>
+    axum::extract::FromRequestParts<crate::App<S>> for PageQuery<T>
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &crate::App<S>,
+    ) -> Result<Self, Response> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
+            .map(PageQuery)
+            .map_err(|e| {
+                app.pages().error(
+                    app.issuer(),
+                    StatusCode::BAD_REQUEST,
+                    &format!("The request is malformed: {e}."),
+                )
+            })
+    }
+}

@@ -11,7 +11,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -28,7 +28,7 @@ use sigil_core::secret::Token;
 use sigil_core::{UnixTime, ids};
 
 use crate::App;
-use crate::pages::Script;
+use crate::pages::{PageQuery, Script};
 
 /// The SSO session cookie.
 pub(crate) const SESSION_COOKIE: &str = "sigil_session";
@@ -322,7 +322,7 @@ const EXPIRED: &str =
 
 pub(crate) async fn login_page<S: Store>(
     State(app): State<App<S>>,
-    Query(query): Query<LoginQuery>,
+    PageQuery(query): PageQuery<LoginQuery>,
 ) -> Response {
     let Some(tx) = query
         .tx

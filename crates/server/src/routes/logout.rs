@@ -4,7 +4,7 @@
 //! (or, for `/v2/logout` without a client, the tenant) lists in `allowed_logout_urls`, matched
 //! exactly. Anything else is a page, never a redirect.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use sigil_core::model::{LogType, NewLogEvent};
 use sigil_core::secret::Token;
 
 use crate::App;
+use crate::pages::PageQuery;
 use crate::routes::authorize::{SESSION_COOKIE, cookie};
 
 #[derive(Deserialize)]
@@ -96,7 +97,7 @@ async fn client_allows<S: Store>(app: &App<S>, client: &ClientId, url: &str) -> 
 
 pub(crate) async fn v2_logout<S: Store>(
     State(app): State<App<S>>,
-    Query(params): Query<V2Params>,
+    PageQuery(params): PageQuery<V2Params>,
     headers: HeaderMap,
 ) -> Response {
     let client = params.client_id.filter(|c| !c.is_empty()).map(ClientId);
@@ -130,7 +131,7 @@ struct HintClaims {
 
 pub(crate) async fn oidc_logout<S: Store>(
     State(app): State<App<S>>,
-    Query(params): Query<OidcParams>,
+    PageQuery(params): PageQuery<OidcParams>,
     headers: HeaderMap,
 ) -> Response {
     let mut client = params.client_id.filter(|c| !c.is_empty()).map(ClientId);

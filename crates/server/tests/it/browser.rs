@@ -339,6 +339,22 @@ async fn the_flow_refuses_what_it_must() {
         );
     }
 
+    // Malformed query strings on the pages: the error page, not a bare line of text.
+    for path in [
+        "u/login?tx=a&tx=b",
+        "v2/logout?returnTo=a&returnTo=b",
+        "oidc/logout?state=a&state=b",
+    ] {
+        let page = browser.get(&app.url(path)).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(
+            page.body.contains("The request is malformed"),
+            "{path}: {}",
+            page.body
+        );
+        assert_eq!(page.headers["x-frame-options"], "DENY", "{path}");
+    }
+
     // The login form posted without the CSRF cookie it was shown with.
     let start = browser.get(&authorize_url(&app, &native, "")).await;
     let form = browser.get(start.location()).await;
