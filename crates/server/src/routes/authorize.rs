@@ -243,15 +243,20 @@ pub(crate) async fn authorize<S: Store>(
     if let Some(session) = current_session(&app, &headers).await
         && authz.session_suffices(&session, now)
     {
-        let _ = app
+        // Using the session extends its idle lifetime, never past its absolute end.
+        let idle = match app.store().tenant_settings().await {
+            Ok(Some(settings)) => i64::from(settings.idle_session_lifetime) * 3600,
+            _ => 0,
+        };
+        let idle_expires_at = UnixTime((now.0 + idle).min(session.expires_at.0));
+        let idle_expires_at = idle_expires_at.max(session.idle_expires_at);
+        if let Err(e) = app
             .store()
-            .touch_session(
-                &session.id,
-                now,
-                session.idle_expires_at,
-                Some(&authz.client_id),
-            )
-            .await;
+            .touch_session(&session.id, now, idle_expires_at, Some(&authz.client_id))
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record the session's use");
+        }
         return finish(&app, &authz, &session).await;
     }
     if authz.silent {

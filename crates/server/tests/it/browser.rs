@@ -546,3 +546,26 @@ async fn oidc_logout_takes_the_id_token_as_hint() {
         Some("login_required")
     );
 }
+
+#[tokio::test]
+async fn using_the_session_extends_its_idle_life_but_not_its_absolute_end() {
+    let app = TestApp::start().await;
+    let native = app.native.to_string();
+    let mut browser = Browser::new();
+    log_in(&app, &mut browser, &native).await;
+    let silent = |params: Vec<(String, String)>| param(&params, "code").is_some();
+
+    // Idle lifetime 72 h, absolute 168 h (Auth0's defaults).
+    for (hours, alive) in [(71, true), (71, true), (25, true), (2, false)] {
+        app.clock.advance(hours * 3600);
+        let page = browser
+            .get(&authorize_url(&app, &native, "&prompt=none"))
+            .await;
+        assert_eq!(
+            silent(callback_params(page.location())),
+            alive,
+            "after {hours} more hours: {}",
+            page.location()
+        );
+    }
+}
