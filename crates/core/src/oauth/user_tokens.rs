@@ -177,13 +177,26 @@ fn sign_id_token(
     signed.map_err(|e| FlowError::Sign(e.to_string()))
 }
 
-/// The API named by `audience` (none when absent or empty); an unknown one is refused.
+/// The API named by `audience`, or by the tenant's default audience when the request names
+/// none (as Auth0's "Default Audience"); none when neither does. An unknown one is refused.
 pub(crate) async fn api(
     store: &impl Store,
     audience: Option<&str>,
 ) -> Result<Option<ResourceServer>, FlowError> {
-    let Some(audience) = audience.filter(|a| !a.is_empty()) else {
-        return Ok(None);
+    let default;
+    let audience = match audience.filter(|a| !a.is_empty()) {
+        Some(audience) => audience,
+        None => {
+            default = store
+                .tenant_settings()
+                .await?
+                .and_then(|t| t.default_audience)
+                .filter(|a| !a.is_empty());
+            match default.as_deref() {
+                Some(audience) => audience,
+                None => return Ok(None),
+            }
+        }
     };
     match store.resource_server_by_identifier(audience).await? {
         Some(api) => Ok(Some(api)),

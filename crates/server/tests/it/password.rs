@@ -335,3 +335,24 @@ async fn without_an_api_the_access_token_is_opaque_and_good_only_at_userinfo() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(challenge.contains("expired"), "{challenge}");
 }
+
+#[tokio::test]
+async fn the_tenant_default_audience_applies_when_the_request_names_none() {
+    let app = TestApp::start().await;
+    let mut settings = app.store.tenant_settings().await.unwrap().unwrap();
+    settings.default_audience = Some(API.to_owned());
+    app.store
+        .put_tenant_settings(&settings, UnixTime(NOW))
+        .await
+        .unwrap();
+    let (status, _, body) = post(&app, login(&app, json!({"scope": "openid read:a"})), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = app
+        .verifier(API)
+        .await
+        .verify::<Value>(body["access_token"].as_str().unwrap(), UnixTime(NOW))
+        .unwrap()
+        .claims;
+    assert_eq!(access["aud"], json!([API, app.url("userinfo")]));
+    assert_eq!(access["scope"], "openid read:a");
+}
