@@ -114,6 +114,12 @@ enum Command {
         #[command(subcommand)]
         command: admin::users::Command,
     },
+    /// Show or change the tenant's settings (the legacy endpoints' switches).
+    #[command(after_help = ADMIN_AFTER_HELP)]
+    Tenant {
+        #[command(subcommand)]
+        command: admin::tenant::Command,
+    },
     /// Decode, verify and sign JSON Web Tokens.
     Jwt {
         #[command(subcommand)]
@@ -375,6 +381,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apis { command } => admin::apis::run(command, &location(), now(None)),
         Command::Grants { command } => admin::grants::run(command, &location(), now(None)),
         Command::Users { command } => admin::users::run(command, &location(), now(None)),
+        Command::Tenant { command } => admin::tenant::run(command, &location(), now(None)),
         Command::Jwt { command } => match command {
             JwtCommand::Decode(args) => {
                 let token = input::token(args.token.as_deref())?;

@@ -19,9 +19,11 @@ pub use code::{CODE_LIFETIME, CodeGrant, CodeRequest, authorization_code, issue_
 pub use directory::Directory;
 pub use error::{ErrorCode, FlowError, OAuthError};
 pub use password::{PasswordRequest, password};
+pub(crate) use refresh::live as refresh_token_live;
 pub use refresh::{RefreshKey, RefreshRequest, refresh, revoke};
 pub use response::TokenResponse;
 pub use user_tokens::profile_claims;
+pub(crate) use user_tokens::sign_id_token;
 
 /// The Management API's audience for an issuer: `<issuer>api/v2/`.
 pub fn management_audience(issuer: &str) -> String {

@@ -7,6 +7,7 @@ mod app;
 mod browser;
 mod code;
 mod discovery;
+mod legacy;
 mod password;
 mod refresh;
 mod token;
