@@ -7,6 +7,7 @@
 
 mod admin;
 mod clock;
+mod config;
 mod fetch;
 mod init;
 mod input;
@@ -52,7 +53,9 @@ struct GlobalOpts {
     /// Database URL: sqlite://… or postgres://… [default: sqlite://<data-dir>/sigil.db]
     #[arg(long, global = true, env = "SIGIL_DATABASE_URL", value_name = "URL")]
     database_url: Option<String>,
-    /// Configuration file (TOML).
+    /// Configuration file (TOML) with any of data_dir, database_url, issuer, listen. A flag or
+    /// environment variable overrides it; it overrides the defaults. Read only when named:
+    /// ./sigil.toml is not read on its own.
     #[arg(long, global = true, env = "SIGIL_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// The issuer URL Sigil puts in tokens, ending in '/'. (`jwt verify --issuer` is its own option.)
@@ -110,6 +113,12 @@ enum Command {
     Users {
         #[command(subcommand)]
         command: admin::users::Command,
+    },
+    /// Show or change the tenant's settings (the legacy endpoints' switches).
+    #[command(after_help = ADMIN_AFTER_HELP)]
+    Tenant {
+        #[command(subcommand)]
+        command: admin::tenant::Command,
     },
     /// Decode, verify and sign JSON Web Tokens.
     Jwt {
@@ -304,7 +313,7 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     shadow_global_issuer(&mut cli, &matches);
-    match run(cli) {
+    match apply_config(&mut cli.global, &matches).and_then(|()| run(cli)) {
         Ok(code) => code,
         Err(e) => {
             output::stderr(&format!("error: {}", one_line(&describe(&e))));
@@ -336,6 +345,25 @@ fn shadow_global_issuer(cli: &mut Cli, matches: &ArgMatches) {
     }
 }
 
+/// Fills the global settings that neither a flag nor an environment variable set from the
+/// configuration file, when `--config` or `SIGIL_CONFIG` names one (see [`config`]).
+fn apply_config(global: &mut GlobalOpts, matches: &ArgMatches) -> anyhow::Result<()> {
+    let Some(path) = &global.config else {
+        return Ok(());
+    };
+    let file = config::load(path)?;
+    config::fill(&mut global.data_dir, file.data_dir, matches, "data_dir");
+    config::fill(
+        &mut global.database_url,
+        file.database_url.map(Some),
+        matches,
+        "database_url",
+    );
+    config::fill(&mut global.issuer, file.issuer, matches, "issuer");
+    config::fill(&mut global.listen, file.listen, matches, "listen");
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let now = |at: Option<i64>| at.map_or_else(clock::now, UnixTime);
     let location =
@@ -353,6 +381,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apis { command } => admin::apis::run(command, &location(), now(None)),
         Command::Grants { command } => admin::grants::run(command, &location(), now(None)),
         Command::Users { command } => admin::users::run(command, &location(), now(None)),
+        Command::Tenant { command } => admin::tenant::run(command, &location(), now(None)),
         Command::Jwt { command } => match command {
             JwtCommand::Decode(args) => {
                 let token = input::token(args.token.as_deref())?;

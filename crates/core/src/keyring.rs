@@ -15,8 +15,8 @@ use crate::oauth::UserinfoKey;
 /// How long after its expiry an ID token is still accepted as a logout hint (30 days).
 pub const ID_TOKEN_HINT_GRACE: u64 = 30 * 86_400;
 
-/// Parsed signing keys, the JWKS to publish, and a verifier for the access tokens that
-/// `/userinfo` accepts.
+/// Parsed signing keys, the JWKS to publish, and verifiers for the tokens Sigil takes back: the
+/// access tokens `/userinfo` accepts, logout hints, and ID tokens.
 #[derive(Debug)]
 pub struct KeyRing {
     signers: Vec<SigningKey>,
@@ -24,6 +24,7 @@ pub struct KeyRing {
     userinfo: Verifier,
     hints: Verifier,
     opaque: Arc<UserinfoKey>,
+    id_tokens: Verifier,
 }
 
 impl KeyRing {
@@ -65,11 +66,16 @@ impl KeyRing {
             .map_err(|e| KeyError::Jwk(e.to_string()))?;
         let (keys, _) = KeySet::from_jwks(jwks.as_bytes())?;
         let (hint_keys, _) = KeySet::from_jwks(jwks.as_bytes())?;
+        let (id_token_keys, _) = KeySet::from_jwks(jwks.as_bytes())?;
         let hints = Verifier::new(
             hint_keys,
             Validation::new([Algorithm::RS256, Algorithm::PS256])
                 .issuer(issuer)
                 .leeway(ID_TOKEN_HINT_GRACE),
+        );
+        let id_tokens = Verifier::new(
+            id_token_keys,
+            Validation::new([Algorithm::RS256, Algorithm::PS256]).issuer(issuer),
         );
         let userinfo = Verifier::new(
             keys,
@@ -83,6 +89,7 @@ impl KeyRing {
             userinfo,
             hints,
             opaque,
+            id_tokens,
         })
     }
 
@@ -96,6 +103,12 @@ impl KeyRing {
     /// The audience is for the caller to check.
     pub fn id_token_hint_verifier(&self) -> &Verifier {
         &self.hints
+    }
+
+    /// Verifies ID tokens signed with the tenant's keys: signed by a published key, issued here,
+    /// not expired (no leeway). The audience (which client) is for the caller to check.
+    pub fn id_token_verifier(&self) -> &Verifier {
+        &self.id_tokens
     }
 
     /// Verifies access tokens for `/userinfo`: signed by one of the tenant's published keys,

@@ -8,6 +8,8 @@
 //! - [`clock`]: time and randomness as parameters, so tests move a clock instead of sleeping.
 //! - [`keyring`]: the signing keys, parsed once, and the JWKS to publish.
 //! - [`oauth`]: the OAuth 2.0 flows (client authentication, grants) and their errors.
+//! - [`legacy`]: Auth0's legacy `/tokeninfo` and `/delegation`, off unless the tenant enables
+//!   them.
 //!
 //! The crate talks to the world only through traits ([`Store`], [`Clock`], [`Rng`]).
 #![warn(missing_docs)]
@@ -17,6 +19,7 @@ pub mod authorize;
 pub mod clock;
 pub mod ids;
 pub mod keyring;
+pub mod legacy;
 pub mod model;
 pub mod oauth;
 pub mod password;

@@ -58,11 +58,12 @@ fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidScope
         | ErrorCode::InvalidSignup
         | ErrorCode::InvalidPassword => StatusCode::BAD_REQUEST,
-        ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         // Auth0 answers invalid_grant with 403 (RFC 6749 says 400); clients expect Auth0's.
         ErrorCode::InvalidGrant | ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied => {
             StatusCode::FORBIDDEN
         }
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -136,11 +137,25 @@ fn flow_response(e: FlowError) -> Response {
         .into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // RFC 6749 §5.2: a 401 names the authentication scheme the client may use.
-    if oauth.code == ErrorCode::InvalidClient {
+    // RFC 6749 §5.2 and RFC 9110 §15.5.2: a 401 names the authentication scheme to use.
+    let challenge = match oauth.code {
+        ErrorCode::InvalidClient => Some("Basic realm=\"sigil\""),
+        ErrorCode::InvalidToken => Some("Bearer realm=\"sigil\", error=\"invalid_token\""),
+        ErrorCode::InvalidRequest
+        | ErrorCode::InvalidGrant
+        | ErrorCode::UnauthorizedClient
+        | ErrorCode::UnsupportedGrantType
+        | ErrorCode::InvalidScope
+        | ErrorCode::AccessDenied
+        | ErrorCode::InvalidSignup
+        | ErrorCode::InvalidPassword
+        | ErrorCode::NotFound
+        | ErrorCode::ServerError => None,
+    };
+    if let Some(challenge) = challenge {
         headers.insert(
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"sigil\""),
+            HeaderValue::from_static(challenge),
         );
     }
     response

@@ -61,6 +61,9 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
             "/userinfo",
             get(routes::userinfo::userinfo::<S>).post(routes::userinfo::userinfo::<S>),
         )
+        // Auth0's legacy endpoints, answering only when the tenant enables them.
+        .route("/tokeninfo", post(routes::legacy::tokeninfo::<S>))
+        .route("/delegation", post(routes::legacy::delegation::<S>))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
 }

@@ -80,6 +80,7 @@ pub(crate) fn grant_type(text: &str) -> Result<GrantType, String> {
             GrantType::Password,
             GrantType::PasswordRealm,
             GrantType::DeviceCode,
+            GrantType::JwtBearer,
         ]
         .map(GrantType::as_str)
         .join(", ");
@@ -126,5 +127,14 @@ pub(crate) fn name(text: &str) -> Result<String, String> {
         Err("a name cannot be empty".to_owned())
     } else {
         Ok(text.to_owned())
+    }
+}
+
+/// A switch: `on` or `off`.
+pub(crate) fn on_off(text: &str) -> Result<bool, String> {
+    match text {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err("use on or off".to_owned()),
     }
 }

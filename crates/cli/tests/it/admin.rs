@@ -798,3 +798,96 @@ fn keys_rotate_promotes_the_published_next_key_and_revoke_unpublishes() {
         &["is already revoked"],
     );
 }
+
+#[test]
+fn tenant_set_switches_the_legacy_endpoints() {
+    let dir = scratch("admin_tenant");
+    check(
+        &dir,
+        &["tenant", "show"],
+        "",
+        2,
+        &[],
+        &["there is no Sigil database at ./sigil-data/sigil.db; run `sigil init` first"],
+    );
+    init(&dir);
+    check(
+        &dir,
+        &["tenant", "show"],
+        "",
+        0,
+        &[
+            "issuer: http://127.0.0.1:8787/",
+            "legacy /tokeninfo: off",
+            "legacy /delegation: off",
+        ],
+        &[],
+    );
+    let shown = created(&dir, &["tenant", "show"]);
+    assert_eq!(shown["flags"]["allow_legacy_tokeninfo_endpoint"], false);
+    assert_eq!(shown["flags"]["allow_legacy_delegation_grant_types"], false);
+    assert_eq!(shown["friendly_name"], "Sigil");
+
+    let set = created(&dir, &["tenant", "set", "--legacy-tokeninfo", "on"]);
+    assert_eq!(set["flags"]["allow_legacy_tokeninfo_endpoint"], true);
+    assert_eq!(set["flags"]["allow_legacy_delegation_grant_types"], false);
+    check(
+        &dir,
+        &[
+            "tenant",
+            "set",
+            "--legacy-delegation",
+            "on",
+            "--legacy-tokeninfo",
+            "off",
+        ],
+        "",
+        0,
+        &["legacy /tokeninfo: off", "legacy /delegation: on"],
+        &[],
+    );
+    let shown = created(&dir, &["tenant", "show"]);
+    assert_eq!(shown["flags"]["allow_legacy_tokeninfo_endpoint"], false);
+    assert_eq!(shown["flags"]["allow_legacy_delegation_grant_types"], true);
+    assert_eq!(
+        shown["issuer"], "http://127.0.0.1:8787/",
+        "the rest is kept"
+    );
+
+    let refusals: [(&[&str], &str); 3] = [
+        (
+            &["tenant", "set"],
+            "the following required arguments were not provided",
+        ),
+        (
+            &["tenant", "set", "--legacy-tokeninfo", "yes"],
+            "use on or off",
+        ),
+        (
+            &["tenant", "set", "--legacy-delegation"],
+            "a value is required",
+        ),
+    ];
+    for (args, message) in refusals {
+        check(&dir, args, "", 2, &[], &[message]);
+    }
+
+    // Applications are allowed the delegation grant type by name.
+    let client = created(
+        &dir,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Legacy",
+            "--type",
+            "spa",
+            "--grant",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        ],
+    );
+    assert_eq!(
+        client["grant_types"],
+        json!(["urn:ietf:params:oauth:grant-type:jwt-bearer"])
+    );
+}

@@ -93,6 +93,10 @@ pub enum GrantType {
     /// RFC 8628 device authorization.
     #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
     DeviceCode,
+    /// RFC 7523's JWT bearer grant, the one Auth0's legacy `/delegation` endpoint takes (an ID
+    /// token for a new one), allowed only while the tenant enables legacy delegation.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
+    JwtBearer,
 }
 
 impl GrantType {
@@ -106,6 +110,7 @@ impl GrantType {
             GrantType::Password => "password",
             GrantType::PasswordRealm => "http://auth0.com/oauth/grant-type/password-realm",
             GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
         }
     }
 

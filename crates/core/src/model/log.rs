@@ -53,6 +53,7 @@ log_types! {
     SUCCESS_VERIFICATION_EMAIL = "sv": "Success Verification Email";
     FAILED_VERIFICATION_EMAIL = "fv": "Failed Verification Email";
     DELETED_USER = "du": "Deleted User";
+    SUCCESS_DELEGATION = "sd": "Success Delegation";
 }
 
 impl LogType {

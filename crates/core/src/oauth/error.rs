@@ -21,6 +21,11 @@ pub enum ErrorCode {
     InvalidSignup,
     /// Auth0's answer to a password the connection's policy refuses.
     InvalidPassword,
+    /// A token presented for inspection (`/tokeninfo`'s ID token) does not verify (RFC 6750
+    /// §3.1's code).
+    InvalidToken,
+    /// The endpoint is switched off for this tenant (Auth0's legacy `/tokeninfo`).
+    NotFound,
     /// Sigil failed; details are in the server log only.
     ServerError,
 }
@@ -38,6 +43,8 @@ impl ErrorCode {
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::InvalidSignup => "invalid_signup",
             ErrorCode::InvalidPassword => "invalid_password",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::NotFound => "not_found",
             ErrorCode::ServerError => "server_error",
         }
     }

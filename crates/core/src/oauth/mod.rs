@@ -22,9 +22,11 @@ pub use directory::Directory;
 pub use error::{ErrorCode, FlowError, OAuthError};
 pub use front_channel::{ResponseFields, authorization_response};
 pub use password::{PasswordRequest, password};
+pub(crate) use refresh::live as refresh_token_live;
 pub use refresh::{RefreshKey, RefreshRequest, refresh, revoke};
 pub use response::TokenResponse;
 pub use user_tokens::profile_claims;
+pub(crate) use user_tokens::sign_id_token;
 pub use userinfo_token::{UserinfoGrant, UserinfoKey, UserinfoTokenError};
 
 /// The Management API's audience for an issuer: `<issuer>api/v2/`.

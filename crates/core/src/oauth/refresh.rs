@@ -60,7 +60,8 @@ fn invalid() -> FlowError {
     OAuthError::new(ErrorCode::InvalidGrant, "Unknown or invalid refresh token.").into()
 }
 
-fn live(token: &RefreshToken, now: UnixTime) -> bool {
+/// Whether `token` is neither revoked nor past its absolute or idle end (used or not).
+pub(crate) fn live(token: &RefreshToken, now: UnixTime) -> bool {
     token.revoked_at.is_none()
         && token.expires_at.is_none_or(|t| t > now)
         && token.idle_expires_at.is_none_or(|t| t > now)

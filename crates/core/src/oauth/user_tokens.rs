@@ -152,7 +152,7 @@ async fn granted(
 
 /// Signs the ID token: RS256 with the tenant's key, or HS256 with the client's secret when the
 /// client asks for it.
-fn sign_id_token(
+pub(crate) fn sign_id_token(
     keys: &KeyRing,
     client: &Client,
     claims: &Map<String, Value>,

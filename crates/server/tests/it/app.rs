@@ -70,7 +70,9 @@ pub(crate) fn signing_key(now: i64) -> SigningKeyRecord {
     }
 }
 
-async fn client(
+/// A client of `app_type` allowed `grants`, with the test callback and logout URL; server-side
+/// web apps get HS256 ID tokens signed with their secret.
+pub(crate) async fn client(
     store: &SqlStore,
     app_type: AppType,
     grants: Vec<GrantType>,

@@ -8,6 +8,7 @@ mod browser;
 mod code;
 mod discovery;
 mod implicit;
+mod legacy;
 mod oidc_client;
 mod password;
 mod refresh;
