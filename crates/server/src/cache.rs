@@ -5,7 +5,8 @@
 //! a change made with the CLI or by another node (a rotated secret, a deleted client, a changed
 //! grant) takes effect on this path within that time; everything else reads the store. Misses
 //! are not cached, so a new client works at once and unknown ids cannot fill the cache. Each map
-//! holds at most [`MAX_ENTRIES`]; when full it is emptied, which costs only re-reads.
+//! holds at most [`MAX_ENTRIES`]; when full it is emptied, which costs only re-reads. Recording a
+//! client assertion's `jti` is a write and always goes to the store.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -106,5 +107,18 @@ impl<S: Store> Directory for Cached<'_, S> {
             self.cache.grants.put(key, grant.clone(), self.now);
         }
         Ok(found)
+    }
+
+    async fn record_client_assertion(
+        &self,
+        client: &ClientId,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        // A write: never cached.
+        self.store
+            .record_client_assertion(client, jti, expires_at, now)
+            .await
     }
 }

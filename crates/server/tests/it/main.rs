@@ -4,6 +4,7 @@
 
 mod accounts;
 mod app;
+mod assertion;
 mod browser;
 mod code;
 mod discovery;

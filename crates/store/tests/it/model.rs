@@ -808,6 +808,7 @@ async fn clients_round_trip_with_the_secret_digested_and_the_signing_secret_seal
         s.credentials = vec![ClientCredential {
             id: "cred_0123456789abcdef".to_owned(),
             name: Some("deploy key".to_owned()),
+            kid: Some("deploy-2024".to_owned()),
             alg: Algorithm::ES256,
             pem: public_pem,
             created_at: at(-10),
