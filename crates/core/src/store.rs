@@ -264,6 +264,10 @@ pub trait Store: Send + Sync + 'static {
     fn update_client(&self, client: &Client) -> impl Future<Output = Result<()>> + Send;
     /// Deletes a client with its grants, codes and tokens.
     fn delete_client(&self, id: &ClientId) -> impl Future<Output = Result<()>> + Send;
+    /// Every origin some client lists in `web_origins` or `allowed_origins`, each once, sorted:
+    /// the origins browsers may call the token, revocation and userinfo endpoints from. One
+    /// query, reading only the clients' settings.
+    fn client_origins(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
 
     // --- Client assertions (private_key_jwt) ---
 

@@ -161,6 +161,10 @@ impl Store for SqlStore {
         clients::delete_client(self, id).await
     }
 
+    async fn client_origins(&self) -> Result<Vec<String>> {
+        clients::client_origins(self).await
+    }
+
     async fn record_client_assertion(
         &self,
         client: &ClientId,

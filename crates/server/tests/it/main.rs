@@ -7,6 +7,7 @@ mod app;
 mod assertion;
 mod browser;
 mod code;
+mod cors;
 mod discovery;
 mod password;
 mod refresh;
