@@ -18,6 +18,16 @@ pub(crate) struct SigningMaterial {
     pub(crate) kid: Option<String>,
 }
 
+/// A public key read for registration, with what its JWK said about it, if it was a JWK.
+pub(crate) struct PublicMaterial {
+    /// The key.
+    pub(crate) key: PublicKey,
+    /// The JWK's `alg`.
+    pub(crate) alg: Option<Algorithm>,
+    /// The JWK's `kid`.
+    pub(crate) kid: Option<String>,
+}
+
 /// What a key file holds, told apart by its first character.
 enum KeyText {
     Json(Vec<u8>),
@@ -68,6 +78,46 @@ pub(crate) fn signing(path: &Path) -> anyhow::Result<SigningMaterial> {
             let key = PrivateKey::from_pem(&text)
                 .with_context(|| format!("cannot use key file {shown}"))?;
             Ok(SigningMaterial {
+                key,
+                alg: None,
+                kid: None,
+            })
+        }
+    }
+}
+
+/// Reads a public key to register (`sigil clients create --public-key`): a PEM public key or a
+/// public JWK. A private key is refused: only its owner should hold it.
+pub(crate) fn public(path: &Path) -> anyhow::Result<PublicMaterial> {
+    let shown = path.display();
+    let private = || {
+        anyhow!(
+            "key file {shown} holds a private key; register only the public half (a PUBLIC KEY PEM or a public JWK)"
+        )
+    };
+    match read(path)? {
+        KeyText::Json(json) => {
+            let jwk = parse_jwk(path, &json)?;
+            if jwk.is_private() {
+                return Err(private());
+            }
+            let material = || -> Result<PublicMaterial, sigil_jose::KeyError> {
+                jwk.check_signature_use()?;
+                Ok(PublicMaterial {
+                    key: jwk.public_key()?,
+                    alg: jwk.algorithm()?,
+                    kid: jwk.kid.clone(),
+                })
+            };
+            material().with_context(|| format!("cannot use key file {shown}"))
+        }
+        KeyText::Pem(text) => {
+            if text.contains("PRIVATE KEY-----") {
+                return Err(private());
+            }
+            let key = PublicKey::from_pem(&text)
+                .with_context(|| format!("cannot use key file {shown}"))?;
+            Ok(PublicMaterial {
                 key,
                 alg: None,
                 kid: None,

@@ -302,7 +302,7 @@ pub fn validate(
         }
     }
     let challenge = params.code_challenge.clone().filter(|c| !c.is_empty());
-    if response_type.code && challenge.is_none() && client.secret_digest.is_none() {
+    if response_type.code && challenge.is_none() && !client.is_confidential() {
         return Err(fail(
             "invalid_request",
             "Public clients must use PKCE: code_challenge with code_challenge_method=S256".into(),

@@ -146,12 +146,19 @@ pub struct Purged {
     pub device_codes: u64,
     /// Tickets.
     pub tickets: u64,
+    /// Used client-assertion `jti`s whose assertions have expired.
+    pub client_assertions: u64,
 }
 
 impl Purged {
     /// Rows removed in all.
     pub fn total(&self) -> u64 {
-        self.codes + self.sessions + self.refresh_tokens + self.device_codes + self.tickets
+        self.codes
+            + self.sessions
+            + self.refresh_tokens
+            + self.device_codes
+            + self.tickets
+            + self.client_assertions
     }
 }
 
@@ -257,6 +264,25 @@ pub trait Store: Send + Sync + 'static {
     fn update_client(&self, client: &Client) -> impl Future<Output = Result<()>> + Send;
     /// Deletes a client with its grants, codes and tokens.
     fn delete_client(&self, id: &ClientId) -> impl Future<Output = Result<()>> + Send;
+    /// Every origin some client lists in `web_origins` or `allowed_origins`, each once, sorted:
+    /// the origins browsers may call the token, revocation and userinfo endpoints from. One
+    /// query, reading only the clients' settings.
+    fn client_origins(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    // --- Client assertions (private_key_jwt) ---
+
+    /// Records that `client` used an assertion with this `jti`, which is accepted until
+    /// `expires_at` (RFC 7523 §3 item 7): [`StoreError::AlreadyUsed`] if the client used the
+    /// same `jti` in an assertion still accepted at `now`. Insert-if-absent in one statement, so
+    /// of racing presentations of one assertion exactly one succeeds; the record of an expired
+    /// assertion is replaced. [`StoreError::NotFound`] if the client does not exist.
+    fn record_client_assertion(
+        &self,
+        client: &ClientId,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     // --- Resource servers ---
 
@@ -604,7 +630,7 @@ pub trait Store: Send + Sync + 'static {
     // --- Housekeeping ---
 
     /// Deletes at most `batch` expired rows of each kind (codes, sessions, refresh tokens,
-    /// device codes, tickets) so no single call holds locks for long; call again while it
+    /// device codes, tickets, client-assertion `jti`s) so no single call holds locks for long; call again while it
     /// reports a full batch.
     fn purge_expired(
         &self,

@@ -1,15 +1,19 @@
 //! A short-lived cache of clients, APIs and client grants for the token endpoint's
-//! client-credentials path, so a machine token costs no database round trip.
+//! client-credentials path, so a machine token costs no database round trip; and of the
+//! origins browsers may call from (CORS, see `cors.rs`), so a cross-origin request costs none
+//! either.
 //!
 //! Bound on staleness: an entry is used for at most [`CACHE_TTL`] seconds after it was read, so
 //! a change made with the CLI or by another node (a rotated secret, a deleted client, a changed
-//! grant) takes effect on this path within that time; everything else reads the store. Misses
-//! are not cached, so a new client works at once and unknown ids cannot fill the cache. Each map
-//! holds at most [`MAX_ENTRIES`]; when full it is emptied, which costs only re-reads.
+//! grant, a new web origin) takes effect on these paths within that time; everything else reads
+//! the store. Misses are not cached, so a new client works at once and unknown ids cannot fill
+//! the cache. Each map holds at most [`MAX_ENTRIES`]; when full it is emptied, which costs only
+//! re-reads. The origins are one set, read whole. Recording a client assertion's `jti` is a
+//! write and always goes to the store.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use sigil_core::ids::ClientId;
 use sigil_core::model::{Client, ClientGrant, ResourceServer};
@@ -49,6 +53,7 @@ pub(crate) struct HotCache {
     clients: Map<ClientId, Client>,
     apis: Map<String, ResourceServer>,
     grants: Map<(ClientId, String), ClientGrant>,
+    origins: Map<(), Arc<HashSet<String>>>,
 }
 
 impl HotCache {
@@ -57,7 +62,30 @@ impl HotCache {
             clients: Map::new(),
             apis: Map::new(),
             grants: Map::new(),
+            origins: Map::new(),
         }
+    }
+
+    /// Every client's web and allowed origins, in lower case without a trailing `/` (as
+    /// browsers send `Origin`), read from `store` at most every [`CACHE_TTL`] seconds.
+    pub(crate) async fn origins<S: Store>(
+        &self,
+        store: &S,
+        now: UnixTime,
+    ) -> Result<Arc<HashSet<String>>, StoreError> {
+        if let Some(hit) = self.origins.get(&(), now) {
+            return Ok(hit);
+        }
+        let origins: Arc<HashSet<String>> = Arc::new(
+            store
+                .client_origins()
+                .await?
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
+        );
+        self.origins.put((), Arc::clone(&origins), now);
+        Ok(origins)
     }
 }
 
@@ -106,5 +134,18 @@ impl<S: Store> Directory for Cached<'_, S> {
             self.cache.grants.put(key, grant.clone(), self.now);
         }
         Ok(found)
+    }
+
+    async fn record_client_assertion(
+        &self,
+        client: &ClientId,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        // A write: never cached.
+        self.store
+            .record_client_assertion(client, jti, expires_at, now)
+            .await
     }
 }

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 mod cache;
+mod cors;
 mod error;
 mod hasher;
 mod pages;
@@ -18,6 +19,7 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use sigil_core::Store;
 
@@ -29,6 +31,9 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 /// Every route, on `app`.
 pub fn router<S: Store + Clone>(app: App<S>) -> Router {
+    // CORS on the three endpoints browser apps call directly, and nowhere else.
+    let post_cors = from_fn_with_state((app.clone(), cors::POST), cors::cors::<S>);
+    let userinfo_cors = from_fn_with_state((app.clone(), cors::GET_POST), cors::cors::<S>);
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz::<S>))
@@ -47,8 +52,14 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
         )
         .route("/v2/logout", get(routes::logout::v2_logout::<S>))
         .route("/oidc/logout", get(routes::logout::oidc_logout::<S>))
-        .route("/oauth/token", post(routes::token::token::<S>))
-        .route("/oauth/revoke", post(routes::token::revoke::<S>))
+        .route(
+            "/oauth/token",
+            post(routes::token::token::<S>).layer(post_cors.clone()),
+        )
+        .route(
+            "/oauth/revoke",
+            post(routes::token::revoke::<S>).layer(post_cors),
+        )
         .route(
             "/dbconnections/signup",
             post(routes::dbconnections::signup::<S>),
@@ -59,7 +70,9 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
         )
         .route(
             "/userinfo",
-            get(routes::userinfo::userinfo::<S>).post(routes::userinfo::userinfo::<S>),
+            get(routes::userinfo::userinfo::<S>)
+                .post(routes::userinfo::userinfo::<S>)
+                .layer(userinfo_cors),
         )
         // Auth0's legacy endpoints, answering only when the tenant enables them.
         .route("/tokeninfo", post(routes::legacy::tokeninfo::<S>))

@@ -2,6 +2,7 @@
 //! keys, parsed once and reloaded from the store at most [`KEYS_TTL`] seconds after a change
 //! (so `sigil keys rotate` run beside a live server takes effect within that bound).
 
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use sigil_core::authorize::TransactionKey;
@@ -130,6 +131,14 @@ impl<S: Store> App<S> {
             cache: &self.inner.cache,
             now,
         }
+    }
+
+    /// The origins browsers may call from, through the cache (see `cache.rs`).
+    pub(crate) async fn origins(&self) -> Result<Arc<HashSet<String>>, StoreError> {
+        self.inner
+            .cache
+            .origins(&self.inner.store, self.now())
+            .await
     }
 
     pub(crate) fn refresh_key(&self) -> &RefreshKey {

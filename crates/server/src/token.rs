@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, header};
 use serde::Deserialize;
 use sigil_core::ids::ClientId;
 use sigil_core::oauth::{
-    ClientAuth, ClientCredentialsRequest, CodeRequest, ErrorCode, OAuthError, PasswordRequest,
-    RefreshRequest,
+    ClientAuth, ClientCredentialsRequest, CodeRequest, ErrorCode, JWT_BEARER, OAuthError,
+    PasswordRequest, RefreshRequest,
 };
 use sigil_core::secret::{ClientSecret, Token};
 
@@ -74,6 +74,8 @@ struct RevokeParams {
     token_type_hint: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion: Option<String>,
+    client_assertion_type: Option<String>,
 }
 
 /// A parsed revocation request.
@@ -86,8 +88,15 @@ pub(crate) struct RevokeRequest {
 pub(crate) fn parse_revoke(headers: &HeaderMap, body: &[u8]) -> Result<RevokeRequest, OAuthError> {
     let params: RevokeParams = read_body(headers, body)?;
     let basic = basic_credentials(headers)?;
+    let credentials = Credentials {
+        basic,
+        client_id: params.client_id,
+        client_secret: params.client_secret,
+        client_assertion: params.client_assertion,
+        client_assertion_type: params.client_assertion_type,
+    };
     Ok(RevokeRequest {
-        auth: client_auth(basic, params.client_id, params.client_secret)?,
+        auth: client_auth(credentials)?,
         token: Token::new(required(params.token, "token")?),
     })
 }
@@ -98,8 +107,14 @@ pub(crate) fn parse(
     body: &[u8],
     ip: Option<String>,
 ) -> Result<TokenRequest, OAuthError> {
-    let params: Params = read_body(headers, body)?;
-    let basic = basic_credentials(headers)?;
+    let mut params: Params = read_body(headers, body)?;
+    let credentials = Credentials {
+        basic: basic_credentials(headers)?,
+        client_id: params.client_id.take(),
+        client_secret: params.client_secret.take(),
+        client_assertion: params.client_assertion.take(),
+        client_assertion_type: params.client_assertion_type.take(),
+    };
     let grant_type = params
         .grant_type
         .as_deref()
@@ -107,18 +122,18 @@ pub(crate) fn parse(
         .ok_or_else(|| invalid("Missing required parameter: grant_type"))?;
     match grant_type {
         "client_credentials" => Ok(TokenRequest::ClientCredentials(ClientCredentialsRequest {
-            auth: client_auth(basic, params.client_id, params.client_secret)?,
+            auth: client_auth(credentials)?,
             audience: params.audience,
             scope: params.scope,
         })),
         "authorization_code" => Ok(TokenRequest::Code(CodeRequest {
-            auth: client_auth(basic, params.client_id, params.client_secret)?,
+            auth: client_auth(credentials)?,
             code: Token::new(required(params.code, "code")?),
             redirect_uri: params.redirect_uri,
             code_verifier: params.code_verifier,
         })),
         "refresh_token" => Ok(TokenRequest::Refresh(RefreshRequest {
-            auth: client_auth(basic, params.client_id, params.client_secret)?,
+            auth: client_auth(credentials)?,
             refresh_token: Token::new(required(params.refresh_token, "refresh_token")?),
             scope: params.scope,
         })),
@@ -127,7 +142,7 @@ pub(crate) fn parse(
             // login() sends password-realm with `"realm": null` when none is given).
             let realm = params.realm.filter(|r| !r.is_empty());
             Ok(TokenRequest::Password(PasswordRequest {
-                auth: client_auth(basic, params.client_id, params.client_secret)?,
+                auth: client_auth(credentials)?,
                 username: required(params.username, "username")?,
                 password: required(params.password, "password")?.into(),
                 realm,
@@ -174,13 +189,51 @@ pub(crate) fn read_body<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// The client's credentials: HTTP Basic or the body, never both (RFC 6749 §2.3); a client_id
-/// alone for public clients.
-fn client_auth(
+/// Whatever a request carries to authenticate its client.
+struct Credentials {
     basic: Option<(String, String)>,
     client_id: Option<String>,
     client_secret: Option<String>,
-) -> Result<ClientAuth, OAuthError> {
+    client_assertion: Option<String>,
+    client_assertion_type: Option<String>,
+}
+
+/// The client's credentials: HTTP Basic, a secret in the body, or a JWT assertion (RFC 7521
+/// §4.2), and never two of them (RFC 6749 §2.3); a client_id alone for public clients.
+fn client_auth(credentials: Credentials) -> Result<ClientAuth, OAuthError> {
+    let Credentials {
+        basic,
+        client_id,
+        client_secret,
+        client_assertion,
+        client_assertion_type,
+    } = credentials;
+    let nonempty = |v: Option<String>| v.filter(|v| !v.is_empty());
+    match (nonempty(client_assertion), nonempty(client_assertion_type)) {
+        (None, None) => {}
+        (Some(assertion), Some(kind)) => {
+            if kind != JWT_BEARER {
+                return Err(invalid(format!(
+                    "unsupported client_assertion_type; use {JWT_BEARER}"
+                )));
+            }
+            if basic.is_some() || client_secret.is_some() {
+                return Err(invalid(
+                    "the client authenticated twice (a client secret and client_assertion); \
+                     use one",
+                ));
+            }
+            return Ok(ClientAuth::Assertion {
+                client_id: nonempty(client_id).map(ClientId),
+                assertion: Token::new(assertion),
+            });
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(invalid(
+                "client_assertion and client_assertion_type must be sent together",
+            ));
+        }
+    }
     match (basic, client_id, client_secret) {
         (Some(_), _, Some(_)) => Err(invalid(
             "the client authenticated twice (HTTP Basic and client_secret); use one",
@@ -204,7 +257,8 @@ fn client_auth(
         }),
         (None, _, _) => Err(OAuthError::new(
             ErrorCode::InvalidClient,
-            "client authentication required: client_id and client_secret, or HTTP Basic",
+            "client authentication required: client_id and client_secret, HTTP Basic, or \
+             client_assertion",
         )),
     }
 }

@@ -172,3 +172,26 @@ pub(crate) async fn delete_client(store: &SqlStore, id: &ClientId) -> Result<()>
     }
     Ok(())
 }
+
+pub(crate) async fn client_origins(store: &SqlStore) -> Result<Vec<String>> {
+    /// The two members of the settings JSON that name origins; the rest is not read.
+    #[derive(serde::Deserialize)]
+    struct Origins {
+        #[serde(default)]
+        web_origins: Vec<String>,
+        #[serde(default)]
+        allowed_origins: Vec<String>,
+    }
+    const SQL: &str = "SELECT settings FROM clients";
+    let rows: Vec<(String,)> =
+        on_pool!(&store.db, pool => sqlx::query_as(SQL).fetch_all(pool).await.db()?);
+    let mut origins = Vec::new();
+    for (settings,) in rows {
+        let found: Origins = from_json("client settings", &settings)?;
+        origins.extend(found.web_origins);
+        origins.extend(found.allowed_origins);
+    }
+    origins.sort();
+    origins.dedup();
+    Ok(origins)
+}

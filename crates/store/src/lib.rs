@@ -12,6 +12,7 @@ mod master_key;
 mod sql_store;
 
 mod apis;
+mod client_assertions;
 mod clients;
 mod codec;
 mod codes;

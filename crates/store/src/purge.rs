@@ -13,7 +13,7 @@ use crate::error::OrBackend as _;
 const KEEP_REVOKED: i64 = 86_400;
 
 /// One `DELETE` per kind: `$1` is now, `$2` the batch size, `$3` the revoked-token horizon.
-const PURGES: [&str; 5] = [
+const PURGES: [&str; 6] = [
     "DELETE FROM authorization_codes WHERE digest IN \
      (SELECT digest FROM authorization_codes WHERE expires_at <= $1 LIMIT $2)",
     "DELETE FROM sessions WHERE id IN \
@@ -25,10 +25,12 @@ const PURGES: [&str; 5] = [
      (SELECT digest FROM device_codes WHERE expires_at <= $1 LIMIT $2)",
     "DELETE FROM tickets WHERE digest IN \
      (SELECT digest FROM tickets WHERE expires_at <= $1 LIMIT $2)",
+    "DELETE FROM client_assertions WHERE (client_id, jti) IN \
+     (SELECT client_id, jti FROM client_assertions WHERE expires_at <= $1 LIMIT $2)",
 ];
 
 pub(crate) async fn purge_expired(store: &SqlStore, now: UnixTime, batch: u32) -> Result<Purged> {
-    let mut counts = [0u64; 5];
+    let mut counts = [0u64; 6];
     for (sql, count) in PURGES.iter().zip(counts.iter_mut()) {
         let sql: &'static str = sql;
         *count = on_pool!(&store.db, pool => {
@@ -45,12 +47,20 @@ pub(crate) async fn purge_expired(store: &SqlStore, now: UnixTime, batch: u32) -
             .rows_affected()
         });
     }
-    let [codes, sessions, refresh_tokens, device_codes, tickets] = counts;
+    let [
+        codes,
+        sessions,
+        refresh_tokens,
+        device_codes,
+        tickets,
+        client_assertions,
+    ] = counts;
     Ok(Purged {
         codes,
         sessions,
         refresh_tokens,
         device_codes,
         tickets,
+        client_assertions,
     })
 }

@@ -18,8 +18,8 @@ use sigil_core::store::{Page, Purged, Result};
 use sigil_core::{Store, UnixTime};
 
 use crate::{
-    Database, DatabaseError, MasterKey, apis, clients, codes, connections, device, keys, logs,
-    outbox, purge, rbac, refresh, sessions, tenant, tickets, users,
+    Database, DatabaseError, MasterKey, apis, client_assertions, clients, codes, connections,
+    device, keys, logs, outbox, purge, rbac, refresh, sessions, tenant, tickets, users,
 };
 
 /// Sigil's store on an open, migrated database whose master key has been checked.
@@ -159,6 +159,20 @@ impl Store for SqlStore {
 
     async fn delete_client(&self, id: &ClientId) -> Result<()> {
         clients::delete_client(self, id).await
+    }
+
+    async fn client_origins(&self) -> Result<Vec<String>> {
+        clients::client_origins(self).await
+    }
+
+    async fn record_client_assertion(
+        &self,
+        client: &ClientId,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<()> {
+        client_assertions::record_client_assertion(self, client, jti, expires_at, now).await
     }
 
     async fn create_resource_server(&self, api: &ResourceServer) -> Result<()> {

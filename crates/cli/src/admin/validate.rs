@@ -3,7 +3,9 @@
 //! so that a bad value is a one-line usage error naming the option.
 
 use reqwest::Url;
-use sigil_core::model::{AppType, GrantType};
+use sigil_core::model::{AppType, GrantType, TokenEndpointAuthMethod};
+use sigil_core::oauth::ASSERTION_ALGORITHMS;
+use sigil_jose::Algorithm;
 
 /// An `--issuer`: an absolute http(s) URL ending in `/`, without query or fragment.
 pub(crate) fn issuer(text: &str) -> anyhow::Result<()> {
@@ -86,6 +88,23 @@ pub(crate) fn grant_type(text: &str) -> Result<GrantType, String> {
         .join(", ");
         format!("unknown grant type; use one of {names}")
     })
+}
+
+/// `--auth-method`: how a client authenticates at the token endpoint, by its OAuth name.
+pub(crate) fn auth_method(text: &str) -> Result<TokenEndpointAuthMethod, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
+        "use one of client_secret_post, client_secret_basic, private_key_jwt, none".to_owned()
+    })
+}
+
+/// `--alg` of a client's public keys: an asymmetric algorithm (a shared secret is not a key a
+/// client registers).
+pub(crate) fn assertion_alg(text: &str) -> Result<Algorithm, String> {
+    let names = ASSERTION_ALGORITHMS.map(Algorithm::as_str).join(", ");
+    match text.parse::<Algorithm>() {
+        Ok(alg) if ASSERTION_ALGORITHMS.contains(&alg) => Ok(alg),
+        _ => Err(format!("use one of {names}")),
+    }
 }
 
 /// A scope value (RFC 6749 §3.3 `scope-token`: printable ASCII except space, `"` and `\`).

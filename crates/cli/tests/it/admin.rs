@@ -148,6 +148,125 @@ fn clients_create_with_auth0_defaults_per_type() {
     );
 }
 
+/// A key pair made by `sigil keys generate` in `dir`: the private key file, and the public
+/// half as a JWK file and as a PEM file.
+fn key_pair(dir: &std::path::Path, alg: &str, name: &str) -> serde_json::Value {
+    let jwk = crate::generate(dir, alg, &format!("{name}.key"), &[]);
+    std::fs::write(dir.join(format!("{name}.jwk")), jwk.to_string()).unwrap();
+    let private = std::fs::read_to_string(dir.join(format!("{name}.key"))).unwrap();
+    let public = sigil_jose::PrivateKey::from_pem(&private)
+        .unwrap()
+        .public_key()
+        .unwrap()
+        .to_pem()
+        .unwrap();
+    std::fs::write(dir.join(format!("{name}.pub.pem")), public).unwrap();
+    jwk
+}
+
+#[test]
+fn clients_create_with_private_key_jwt_registers_keys_and_no_secret() {
+    let dir = scratch("admin_clients_pkjwt");
+    init(&dir);
+    let ec = key_pair(&dir, "ES256", "ec");
+    key_pair(&dir, "RS256", "rsa");
+    let client = created(
+        &dir,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Keyed",
+            "--type",
+            "non_interactive",
+            "--auth-method",
+            "private_key_jwt",
+            "--public-key",
+            "ec.jwk",
+            "--public-key",
+            "rsa.pub.pem",
+        ],
+    );
+    assert_eq!(client["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(client.get("client_secret"), None, "no secret");
+    let credentials = client["client_authentication_methods"]["private_key_jwt"]["credentials"]
+        .as_array()
+        .unwrap();
+    assert_eq!(credentials.len(), 2);
+    assert!(
+        credentials
+            .iter()
+            .all(|c| c["id"].as_str().is_some_and(|id| id.starts_with("cred_")))
+    );
+
+    // The summary names each key's kid and algorithm: the JWK's kid, else the thumbprint.
+    let out = check(
+        &dir,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Portal",
+            "--type",
+            "regular_web",
+            "--auth-method",
+            "private_key_jwt",
+            "--public-key",
+            "ec.jwk",
+            "--public-key",
+            "rsa.pub.pem",
+            "--alg",
+            "PS256",
+        ],
+        "",
+        2,
+        &[],
+        &["--alg PS256 contradicts the \"alg\": \"ES256\" of key file ec.jwk"],
+    );
+    drop(out);
+    check(
+        &dir,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Portal",
+            "--type",
+            "regular_web",
+            "--auth-method",
+            "private_key_jwt",
+            "--public-key",
+            "ec.jwk",
+            "--public-key",
+            "rsa.pub.pem",
+        ],
+        "",
+        0,
+        &[
+            "authenticates with private_key_jwt: no secret",
+            &format!("kid {}, alg ES256", ec["kid"].as_str().unwrap()),
+            ", alg RS256",
+        ],
+        &[],
+    );
+    // Explicit secret methods are kept.
+    let basic = created(
+        &dir,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Basic",
+            "--type",
+            "regular_web",
+            "--auth-method",
+            "client_secret_basic",
+        ],
+    );
+    assert_eq!(basic["token_endpoint_auth_method"], "client_secret_basic");
+    assert!(basic["client_secret"].is_string());
+}
+
 #[test]
 fn clients_create_refuses_bad_input() {
     let dir = scratch("admin_clients_bad");
@@ -226,7 +345,127 @@ fn clients_create_refuses_bad_input() {
             "public client and cannot use the client_credentials grant",
         ),
         (&["--type", "spa"], "--name <N>"),
+        (
+            &["--name", "x", "--type", "spa", "--auth-method", "magic"],
+            "use one of client_secret_post, client_secret_basic, private_key_jwt, none",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "spa",
+                "--auth-method",
+                "private_key_jwt",
+            ],
+            "a spa application is a public client and cannot authenticate",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "non_interactive",
+                "--auth-method",
+                "none",
+            ],
+            "a non_interactive application is confidential and must authenticate",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "non_interactive",
+                "--auth-method",
+                "private_key_jwt",
+            ],
+            "--auth-method private_key_jwt needs at least one --public-key FILE",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "non_interactive",
+                "--public-key",
+                "rsa.pub.pem",
+            ],
+            "--public-key and --alg are for --auth-method private_key_jwt",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "non_interactive",
+                "--auth-method",
+                "private_key_jwt",
+                "--public-key",
+                "rsa.key",
+            ],
+            "holds a private key; register only the public half",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "non_interactive",
+                "--auth-method",
+                "private_key_jwt",
+                "--public-key",
+                "rsa.pub.pem",
+                "--alg",
+                "HS256",
+            ],
+            "use one of RS256, RS384, RS512, PS256",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "non_interactive",
+                "--auth-method",
+                "private_key_jwt",
+                "--public-key",
+                "rsa.pub.pem",
+                "--alg",
+                "ES256",
+            ],
+            "cannot use key file rsa.pub.pem with ES256",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "non_interactive",
+                "--auth-method",
+                "private_key_jwt",
+                "--public-key",
+                "rsa.pub.pem",
+                "--public-key",
+                "rsa.pub.pem",
+            ],
+            "two --public-key keys have the kid",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--type",
+                "non_interactive",
+                "--auth-method",
+                "private_key_jwt",
+                "--public-key",
+                "missing.pem",
+            ],
+            "missing.pem",
+        ),
     ];
+    key_pair(&dir, "RS256", "rsa");
     for (args, message) in cases {
         let mut all = vec!["clients", "create"];
         all.extend_from_slice(args);

@@ -2,16 +2,15 @@
 //! credentials it wrote, and stops cleanly on SIGTERM.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 
-use crate::{check, scratch};
+use crate::{check, generate, init, json, scratch, sign};
 
-#[test]
-fn serve_bootstraps_serves_tokens_and_stops_on_sigterm() {
-    let dir = scratch("serve");
+/// `sigil serve` on a free port in `dir`: the child, its stderr, and the base URL it serves.
+fn start(dir: &std::path::Path) -> (Child, BufReader<ChildStderr>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(&dir)
+        .current_dir(dir)
         .env_remove("SIGIL_MASTER_KEY")
         .env_remove("SIGIL_DATABASE_URL")
         .stdout(Stdio::null())
@@ -26,6 +25,27 @@ fn serve_bootstraps_serves_tokens_and_stops_on_sigterm() {
         .find(|w| w.starts_with("http://127.0.0.1:") && !w.ends_with(":8787/"))
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_owned();
+    (child, stderr, base)
+}
+
+/// Stops `child` with SIGTERM and checks that it stopped cleanly.
+fn stop(mut child: Child, mut stderr: BufReader<ChildStderr>) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "{status:?}: {rest}");
+    assert!(rest.contains("sigil: stopped"), "{rest}");
+}
+
+#[test]
+fn serve_bootstraps_serves_tokens_and_stops_on_sigterm() {
+    let dir = scratch("serve");
+    let (child, stderr, base) = start(&dir);
 
     let credentials: serde_json::Value = serde_json::from_slice(
         &std::fs::read(dir.join("sigil-data/admin-credentials.json")).unwrap(),
@@ -52,17 +72,97 @@ fn serve_bootstraps_serves_tokens_and_stops_on_sigterm() {
             .is_some_and(|t| t.split('.').count() == 3)
     );
     assert!(token["scope"].as_str().unwrap().contains("read:users"));
+    stop(child, stderr);
+}
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    assert!(status.success(), "{status:?}: {rest}");
-    assert!(rest.contains("sigil: stopped"), "{rest}");
+/// The whole private_key_jwt path with nothing but the binary: a key from `sigil keys
+/// generate`, a client registered with its public half, an assertion from `sigil jwt sign`,
+/// and a token from `sigil serve`, once per assertion.
+#[test]
+fn a_private_key_jwt_client_made_with_the_cli_gets_tokens_from_serve() {
+    let dir = scratch("serve_pkjwt");
+    let admin = init(&dir);
+    let jwk = generate(&dir, "ES256", "client.key", &[]);
+    std::fs::write(dir.join("client.jwk"), jwk.to_string()).unwrap();
+    let out = check(
+        &dir,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Keyed",
+            "--type",
+            "non_interactive",
+            "--auth-method",
+            "private_key_jwt",
+            "--public-key",
+            "client.jwk",
+            "--json",
+        ],
+        "",
+        0,
+        &[],
+        &[],
+    );
+    let client_id = json(&out)["client_id"].as_str().unwrap().to_owned();
+    let audience = admin["audience"].as_str().unwrap();
+    check(
+        &dir,
+        &[
+            "grants",
+            "create",
+            "--client",
+            &client_id,
+            "--api",
+            audience,
+            "--scope",
+            "read:users",
+        ],
+        "",
+        0,
+        &[],
+        &[],
+    );
+    let (child, stderr, base) = start(&dir);
+    let issuer = "http://127.0.0.1:8787/";
+    let assertion = sign(
+        &dir,
+        &[
+            "--key",
+            "client.key",
+            "--iss",
+            &client_id,
+            "--sub",
+            &client_id,
+            "--aud",
+            issuer,
+            "--exp",
+            "1m",
+            "--claims",
+            r#"{"jti":"the-one-and-only"}"#,
+        ],
+    );
+    let body = serde_json::json!({
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+        "audience": audience,
+    });
+    let http = reqwest::blocking::Client::new();
+    let send = || {
+        http.post(format!("{base}oauth/token"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap()
+    };
+    let first = send();
+    assert_eq!(first.status().as_u16(), 200);
+    let token: serde_json::Value = serde_json::from_str(&first.text().unwrap()).unwrap();
+    assert_eq!(token["scope"], "read:users");
+    let replay = send();
+    assert_eq!(replay.status().as_u16(), 401, "a replayed assertion");
+    stop(child, stderr);
 }
 
 #[test]

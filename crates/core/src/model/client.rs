@@ -33,6 +33,15 @@ pub struct Client {
     pub updated_at: UnixTime,
 }
 
+impl Client {
+    /// Whether the client can prove who it is at the token endpoint, with a secret or a
+    /// registered key. Public clients cannot, so their authorization codes need PKCE.
+    pub fn is_confidential(&self) -> bool {
+        self.secret_digest.is_some()
+            || self.settings.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt
+    }
+}
+
 /// Auth0's application types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -229,6 +238,10 @@ pub struct ClientCredential {
     /// A name for people.
     #[serde(default)]
     pub name: Option<String>,
+    /// The `kid` assertions may name it by (Auth0's credential `kid`); without one, the key is
+    /// found by the assertion's `alg` alone.
+    #[serde(default)]
+    pub kid: Option<String>,
     /// The algorithm assertions must use.
     pub alg: Algorithm,
     /// The public key, SPKI PEM.

@@ -69,7 +69,7 @@ pub async fn client_credentials(
     now: UnixTime,
     request: &ClientCredentialsRequest,
 ) -> Result<(TokenResponse, Client), FlowError> {
-    let client = authenticate(store, &request.auth).await?;
+    let client = authenticate(store, &request.auth, issuer, now).await?;
     require_grant(&client, &[GrantType::ClientCredentials])?;
     let Some(requested) = request.audience.as_deref().filter(|a| !a.is_empty()) else {
         return Err(OAuthError::new(

@@ -117,7 +117,7 @@ pub async fn authorization_code(
     now: UnixTime,
     request: &CodeRequest,
 ) -> Result<TokenResponse, FlowError> {
-    let client: Client = authenticate(store, &request.auth).await?;
+    let client: Client = authenticate(store, &request.auth, issuer, now).await?;
     require_grant(&client, &[GrantType::AuthorizationCode])?;
     let digest = request.code.digest();
     let code = match store.redeem_code(&digest, now).await {
@@ -151,7 +151,7 @@ pub async fn authorization_code(
             ));
         }
         // A public client cannot keep a secret: without PKCE its code proves nothing.
-        (None, None) if client.secret_digest.is_none() => {
+        (None, None) if !client.is_confidential() => {
             return Err(invalid("Public clients must use PKCE"));
         }
         (None, None) => {}

@@ -1,14 +1,17 @@
-//! What the client-credentials hot path reads: the client, the API and the client grant. Any
-//! [`Store`] answers directly; the server answers from a short-lived cache, so a machine token
-//! costs no database round trip (see `sigil-server`'s `cache.rs` for the staleness bound).
+//! What client authentication and the client-credentials hot path need from storage: the
+//! client, the API, the client grant, and the record of used client-assertion `jti`s. Any
+//! [`Store`] answers directly; the server answers the lookups from a short-lived cache, so a
+//! machine token costs no database round trip (see `sigil-server`'s `cache.rs` for the
+//! staleness bound). Recording a `jti` is a write and always reaches the store.
 
 use std::future::Future;
 
+use crate::UnixTime;
 use crate::ids::ClientId;
 use crate::model::{Client, ClientGrant, ResourceServer};
 use crate::{Store, StoreError};
 
-/// Lookups of clients, APIs and client grants.
+/// Lookups of clients, APIs and client grants, and the one write client authentication makes.
 pub trait Directory: Send + Sync {
     /// The client with this id.
     fn client(
@@ -26,6 +29,14 @@ pub trait Directory: Send + Sync {
         client: &ClientId,
         audience: &str,
     ) -> impl Future<Output = Result<Option<ClientGrant>, StoreError>> + Send;
+    /// Records a client assertion's `jti` as used ([`Store::record_client_assertion`]).
+    fn record_client_assertion(
+        &self,
+        client: &ClientId,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 impl<S: Store> Directory for S {
@@ -43,5 +54,15 @@ impl<S: Store> Directory for S {
         audience: &str,
     ) -> Result<Option<ClientGrant>, StoreError> {
         self.client_grant_for(client, audience).await
+    }
+
+    async fn record_client_assertion(
+        &self,
+        client: &ClientId,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        Store::record_client_assertion(self, client, jti, expires_at, now).await
     }
 }

@@ -2,6 +2,7 @@
 //! errors they answer with (RFC 6749 §5.2 codes). HTTP stays in `sigil-server`; requests
 //! arrive here already parsed into types.
 
+mod client_assertion;
 mod client_auth;
 mod client_credentials;
 mod code;
@@ -14,6 +15,10 @@ mod response;
 mod user_tokens;
 mod userinfo_token;
 
+pub use client_assertion::{
+    ASSERTION_ALGORITHMS, CLOCK_SKEW, JWT_BEARER, MAX_ASSERTION_LIFETIME, MAX_JTI_LEN,
+    assertion_audiences, credential_key,
+};
 pub(crate) use client_auth::require_grant;
 pub use client_auth::{ClientAuth, authenticate};
 pub use client_credentials::{ClientCredentialsRequest, client_credentials};

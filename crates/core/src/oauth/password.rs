@@ -43,7 +43,7 @@ pub async fn password(
     now: UnixTime,
     request: &PasswordRequest,
 ) -> Result<TokenResponse, FlowError> {
-    let client = authenticate(store, &request.auth).await?;
+    let client = authenticate(store, &request.auth, issuer, now).await?;
     require_grant(&client, &[GrantType::Password, GrantType::PasswordRealm])?;
     let api = api(store, request.audience.as_deref()).await?;
     let user = match crate::accounts::authenticate_user(

@@ -78,7 +78,7 @@ pub async fn refresh(
     now: UnixTime,
     request: &RefreshRequest,
 ) -> Result<TokenResponse, FlowError> {
-    let client = authenticate(store, &request.auth).await?;
+    let client = authenticate(store, &request.auth, issuer, now).await?;
     require_grant(&client, &[GrantType::RefreshToken])?;
     let presented = request.refresh_token.digest();
     let Some(old) = store.refresh_token(&presented).await? else {
@@ -208,9 +208,10 @@ pub async fn revoke(
     store: &impl Store,
     auth: &ClientAuth,
     token: &Token,
+    issuer: &str,
     now: UnixTime,
 ) -> Result<(), FlowError> {
-    let client = authenticate(store, auth).await?;
+    let client = authenticate(store, auth, issuer, now).await?;
     if let Some(found) = store.refresh_token(&token.digest()).await?
         && found.client_id == client.client_id
     {

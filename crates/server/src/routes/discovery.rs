@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sigil_core::Store;
+use sigil_core::oauth::ASSERTION_ALGORITHMS;
 
 use crate::App;
 use crate::error::ApiError;
@@ -38,7 +39,10 @@ pub(crate) async fn openid_configuration<S: Store>(State(app): State<App<S>>) ->
             "password",
             "http://auth0.com/oauth/grant-type/password-realm",
         ],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic", "client_secret_post", "private_key_jwt", "none",
+        ],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "HS256"],

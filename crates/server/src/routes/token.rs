@@ -54,6 +54,13 @@ pub(crate) async fn revoke<S: Store>(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let request = parse_revoke(&headers, &body)?;
-    oauth::revoke(app.store(), &request.auth, &request.token, app.now()).await?;
+    oauth::revoke(
+        app.store(),
+        &request.auth,
+        &request.token,
+        app.issuer(),
+        app.now(),
+    )
+    .await?;
     Ok(StatusCode::OK)
 }

@@ -52,6 +52,23 @@ async fn discovery_names_what_is_served_and_the_jwks_is_public_only() {
             "http://auth0.com/oauth/grant-type/password-realm"
         ])
     );
+    assert_eq!(
+        config["token_endpoint_auth_methods_supported"],
+        serde_json::json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none"
+        ])
+    );
+    // Client keys are asymmetric: no HS*, and never none.
+    assert_eq!(
+        config["token_endpoint_auth_signing_alg_values_supported"],
+        serde_json::json!([
+            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+            "EdDSA"
+        ])
+    );
 
     let response = app
         .http

@@ -4,8 +4,10 @@
 
 mod accounts;
 mod app;
+mod assertion;
 mod browser;
 mod code;
+mod cors;
 mod discovery;
 mod implicit;
 mod legacy;

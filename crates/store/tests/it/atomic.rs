@@ -416,6 +416,86 @@ async fn an_approved_device_code_polled_by_20_racers_is_consumed_once() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_client_assertion_presented_by_20_racers_is_accepted_once() {
+    on_every_store(|store| async move {
+        let w = world(&store).await;
+        let results = race(&store, 20, |s, _| {
+            let client = w.client.client_id.clone();
+            async move {
+                s.record_client_assertion(&client, "jti-1", at(300), at(1))
+                    .await
+            }
+        })
+        .await;
+        assert_eq!(
+            tally(&results),
+            expect(&[("Ok", 1), ("AlreadyUsed", 19)]),
+            "{:?}",
+            store.database().backend()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn client_assertions_refuse_a_live_jti_and_take_over_an_expired_one() {
+    on_every_store(|store| async move {
+        let w = world(&store).await;
+        let other = client("Other", AppType::NonInteractive);
+        store.create_client(&other).await.unwrap();
+        let (c, o) = (&w.client.client_id, &other.client_id);
+        let mut cases = Vec::new();
+        for (case, client, jti, expires_at, now, want) in [
+            ("a first jti", c, "a", at(60), at(0), "Ok"),
+            ("the same jti again", c, "a", at(120), at(30), "AlreadyUsed"),
+            (
+                "the same jti, its last second",
+                c,
+                "a",
+                at(120),
+                at(59),
+                "AlreadyUsed",
+            ),
+            ("another client's same jti", o, "a", at(60), at(0), "Ok"),
+            ("another jti", c, "b", at(60), at(0), "Ok"),
+            ("the first jti once expired", c, "a", at(200), at(60), "Ok"),
+            (
+                "and again within its new life",
+                c,
+                "a",
+                at(200),
+                at(100),
+                "AlreadyUsed",
+            ),
+        ] {
+            let got = store
+                .record_client_assertion(client, jti, expires_at, now)
+                .await;
+            cases.push((case, outcome(&got), want));
+        }
+        let gone = sigil_core::ids::ClientId::from("no-such-client");
+        cases.push((
+            "an unknown client",
+            outcome(
+                &store
+                    .record_client_assertion(&gone, "a", at(60), at(0))
+                    .await,
+            ),
+            "NotFound",
+        ));
+        check(&store, &cases);
+        // Deleting a client forgets its assertions with it.
+        store.delete_client(o).await.unwrap();
+        store.create_client(&other).await.unwrap();
+        assert_eq!(
+            outcome(&store.record_client_assertion(o, "a", at(60), at(1)).await),
+            "Ok"
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn codes_refuse_expired_used_and_unknown() {
     on_every_store(|store| async move {

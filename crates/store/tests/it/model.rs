@@ -808,6 +808,7 @@ async fn clients_round_trip_with_the_secret_digested_and_the_signing_secret_seal
         s.credentials = vec![ClientCredential {
             id: "cred_0123456789abcdef".to_owned(),
             name: Some("deploy key".to_owned()),
+            kid: Some("deploy-2024".to_owned()),
             alg: Algorithm::ES256,
             pem: public_pem,
             created_at: at(-10),
@@ -990,6 +991,36 @@ async fn clients_list_in_pages_update_and_delete_with_their_grants() {
             store.list_clients(Page::first()).await.unwrap(),
             clients[0..2]
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn client_origins_are_every_clients_web_and_allowed_origins_once() {
+    on_every_store(|store| async move {
+        assert!(store.client_origins().await.unwrap().is_empty());
+        let mut spa = client("SPA", AppType::Spa);
+        spa.settings.web_origins = vec![
+            "https://b.example".to_owned(),
+            "https://a.example".to_owned(),
+        ];
+        spa.settings.allowed_origins = vec!["https://cors.example".to_owned()];
+        let mut other = client("Other SPA", AppType::Spa);
+        other.settings.web_origins = vec!["https://a.example".to_owned()];
+        let machine = client("Machine", AppType::NonInteractive);
+        for c in [&spa, &other, &machine] {
+            store.create_client(c).await.unwrap();
+        }
+        assert_eq!(
+            store.client_origins().await.unwrap(),
+            [
+                "https://a.example",
+                "https://b.example",
+                "https://cors.example"
+            ]
+        );
+        store.delete_client(&spa.client_id).await.unwrap();
+        assert_eq!(store.client_origins().await.unwrap(), ["https://a.example"]);
     })
     .await;
 }

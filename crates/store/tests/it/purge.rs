@@ -29,6 +29,7 @@ async fn purging_removes_expired_rows_in_batches_and_keeps_live_ones() {
         let mut dead_tickets = Vec::new();
         let mut dead_devices = Vec::new();
         let mut dead_codes = Vec::new();
+        let mut dead_jtis = Vec::new();
         for i in 0..EXPIRED {
             let idle_only = i < 5;
             let mut s = session(u, gone);
@@ -45,6 +46,12 @@ async fn purging_removes_expired_rows_in_batches_and_keeps_live_ones() {
             store.create_ticket(&k).await.unwrap();
             let d = device_code(c, gone);
             store.create_device_code(&d).await.unwrap();
+            let jti = format!("dead-{i}");
+            store
+                .record_client_assertion(c, &jti, gone, at(-300))
+                .await
+                .unwrap();
+            dead_jtis.push(jti);
             dead_sessions.push(s);
             dead_tokens.push(t);
             dead_codes.push(x);
@@ -66,6 +73,10 @@ async fn purging_removes_expired_rows_in_batches_and_keeps_live_ones() {
         store.create_ticket(&live_ticket).await.unwrap();
         let live_device = device_code(c, at(600));
         store.create_device_code(&live_device).await.unwrap();
+        store
+            .record_client_assertion(c, "live", at(300), at(-10))
+            .await
+            .unwrap();
 
         let backend = store.database().backend();
         let mut calls = Vec::new();
@@ -87,6 +98,7 @@ async fn purging_removes_expired_rows_in_batches_and_keeps_live_ones() {
                 p.refresh_tokens,
                 p.device_codes,
                 p.tickets,
+                p.client_assertions,
             ]
         };
         for p in &calls {
@@ -98,7 +110,7 @@ async fn purging_removes_expired_rows_in_batches_and_keeps_live_ones() {
         let full = u64::from(BATCH);
         assert_eq!(
             per_kind(&calls[0]),
-            [full; 5],
+            [full; 6],
             "{backend:?}: the first call takes a full batch of each kind"
         );
         let sum = calls.iter().fold(Purged::default(), |a, p| Purged {
@@ -107,8 +119,9 @@ async fn purging_removes_expired_rows_in_batches_and_keeps_live_ones() {
             refresh_tokens: a.refresh_tokens + p.refresh_tokens,
             device_codes: a.device_codes + p.device_codes,
             tickets: a.tickets + p.tickets,
+            client_assertions: a.client_assertions + p.client_assertions,
         });
-        assert_eq!(per_kind(&sum), [EXPIRED; 5], "{backend:?}: {calls:?}");
+        assert_eq!(per_kind(&sum), [EXPIRED; 6], "{backend:?}: {calls:?}");
 
         for s in &dead_sessions {
             assert_eq!(store.session(&s.id).await.unwrap(), None);
@@ -153,6 +166,21 @@ async fn purging_removes_expired_rows_in_batches_and_keeps_live_ones() {
         assert_eq!(
             outcome(&store.redeem_code(&live_code.digest, at(1)).await),
             "Ok"
+        );
+        // A purged jti is free again; a live one is still refused.
+        for jti in &dead_jtis {
+            assert_eq!(
+                outcome(&store.record_client_assertion(c, jti, at(60), at(1)).await),
+                "Ok"
+            );
+        }
+        assert_eq!(
+            outcome(
+                &store
+                    .record_client_assertion(c, "live", at(600), at(1))
+                    .await
+            ),
+            "AlreadyUsed"
         );
     })
     .await;
