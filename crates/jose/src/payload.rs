@@ -179,7 +179,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
                     _ => &mut r.jti,
                 };
                 let Name(text) = self.inner.next_value().map_err(named)?;
-                seed.deserialize(StrDeserializer::new(slot.insert(text)))
+                seed.deserialize(Present(StrDeserializer::new(slot.insert(text))))
             }
             Claim::Exp | Claim::Nbf | Claim::Iat => {
                 let number: Number = self.inner.next_value().map_err(named)?;
@@ -191,15 +191,17 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
                     Claim::Nbf => &mut r.nbf,
                     _ => &mut r.iat,
                 } = Some(date.0);
-                seed.deserialize(number).map_err(de::Error::custom)
+                seed.deserialize(Present(number)).map_err(de::Error::custom)
             }
             Claim::Aud => {
                 let Audiences(list, single) = self.inner.next_value().map_err(named)?;
                 r.aud = list;
                 let list = &r.aud;
                 match (single, list.as_slice()) {
-                    (true, [one]) => seed.deserialize(StrDeserializer::new(one)),
-                    _ => seed.deserialize(SeqDeserializer::new(list.iter().map(|a| a.as_ref()))),
+                    (true, [one]) => seed.deserialize(Present(StrDeserializer::new(one))),
+                    _ => seed.deserialize(Present(SeqDeserializer::new(
+                        list.iter().map(|a| a.as_ref()),
+                    ))),
                 }
             }
         }
@@ -207,6 +209,45 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
 
     fn size_hint(&self) -> Option<usize> {
         self.inner.size_hint()
+    }
+}
+
+/// A registered claim's kept value, handed to the caller's type as a value that is there: an
+/// `Option` field gets `Some`, a newtype field its inner value, anything else what the value
+/// itself gives (serde's value deserializers would answer "expected option" to the first two).
+struct Present<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Present<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        visitor.visit_some(self.0)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        visitor.visit_newtype_struct(self.0)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_enum(name, variants, visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
     }
 }
 
@@ -252,6 +293,41 @@ mod tests {
             (registered.exp, registered.aud.as_slice()),
             (Some(1), &[Cow::Borrowed("a")][..])
         );
+    }
+
+    #[test]
+    fn registered_claims_fill_optional_and_newtype_fields() {
+        #[derive(Debug, Deserialize, PartialEq)]
+        struct Subject(String);
+        #[derive(Debug, Deserialize, PartialEq)]
+        struct Optional {
+            sub: Subject,
+            iat: Option<i64>,
+            nbf: Option<i64>,
+            jti: Option<String>,
+            aud: Option<Vec<String>>,
+            exp: Option<u64>,
+        }
+        let (_, claims) =
+            read::<Optional>(br#"{"sub":"s","iat":7,"jti":"j","aud":["a","b"],"exp":9}"#).unwrap();
+        assert_eq!(
+            claims,
+            Optional {
+                sub: Subject("s".into()),
+                iat: Some(7),
+                nbf: None,
+                jti: Some("j".into()),
+                aud: Some(vec!["a".into(), "b".into()]),
+                exp: Some(9),
+            }
+        );
+        // A single audience stays a string, as the token gave it.
+        #[derive(Debug, Deserialize)]
+        struct Single {
+            aud: Option<String>,
+        }
+        let (_, single) = read::<Single>(br#"{"aud":"a"}"#).unwrap();
+        assert_eq!(single.aud.as_deref(), Some("a"));
     }
 
     #[test]

@@ -99,10 +99,9 @@ struct AssertionClaims {
     sub: String,
     jti: String,
     exp: f64,
-    /// Null when absent. A `Value` rather than an `Option`: `sigil-jose` hands registered
-    /// claims to the caller's type as bare values, which serde's `Option` does not take.
+    /// Optional (RFC 7523 §3).
     #[serde(default)]
-    iat: serde_json::Value,
+    iat: Option<f64>,
 }
 
 /// A NumericDate as whole seconds. `sigil-jose` has already refused negative, non-finite and
@@ -156,7 +155,7 @@ pub(crate) async fn verify_assertion(
              assertions are single use and short-lived"
         )));
     }
-    if let Some(iat) = claims.iat.as_f64().map(seconds)
+    if let Some(iat) = claims.iat.map(seconds)
         && iat > now.0 + CLOCK_SKEW
     {
         return Err(refused("client assertion refused: iat is in the future"));
