@@ -7,6 +7,7 @@ mod app;
 mod browser;
 mod code;
 mod discovery;
+mod es256;
 mod password;
 mod refresh;
 mod token;
