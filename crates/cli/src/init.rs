@@ -8,11 +8,11 @@
 //! Two nodes starting on one PostgreSQL database may both bootstrap. Every step is a write
 //! that the database's unique constraints decide, never check-then-write: of two racing
 //! creations one succeeds and the other gets a conflict, which here means "already there".
-//! The connection name, the API identifier, the one-current-signing-key index and the
-//! one-grant-per-client-and-API key decide theirs. The admin client has no natural unique
-//! value, so its `client_id` is derived from the Management API's (random, stored) id: every
-//! init computes the same id, the primary key lets exactly one create it, and only the winner
-//! has a secret to write to `admin-credentials.json`.
+//! The connection name, the API identifier, the one-current- and one-next-key-per-family
+//! indexes and the one-grant-per-client-and-API key decide theirs. The admin client has no
+//! natural unique value, so its `client_id` is derived from the Management API's (random,
+//! stored) id: every init computes the same id, the primary key lets exactly one create it, and
+//! only the winner has a secret to write to `admin-credentials.json`.
 
 use std::fs::OpenOptions;
 use std::io::{ErrorKind, Write as _};
@@ -24,8 +24,8 @@ use serde::Serialize;
 use sigil_core::ids::{ClientGrantId, ClientId, ConnectionId, ResourceServerId};
 use sigil_core::model::connection::DEFAULT_DATABASE_CONNECTION;
 use sigil_core::model::{
-    AppType, ClientGrant, Connection, ConnectionOptions, KeyState, ResourceServer,
-    ResourceServerScope, SigningKeyRecord, Strategy, TenantSettings,
+    AppType, ClientGrant, Connection, ConnectionOptions, ResourceServer, ResourceServerScope,
+    Strategy, TenantSettings,
 };
 use sigil_core::secret::{ClientSecret, SecretDigest};
 use sigil_core::{Conflict, Rng, Store, StoreError, SystemRng};
@@ -33,7 +33,7 @@ use sigil_jose::UnixTime;
 use sigil_store::MasterKeySource;
 
 use crate::admin::clients::new_client;
-use crate::admin::validate;
+use crate::admin::{keys, validate};
 use crate::management_scopes::MANAGEMENT_API_SCOPES;
 use crate::output;
 use crate::storage::{self, Location};
@@ -133,7 +133,9 @@ pub(crate) async fn bootstrap(
 ) -> anyhow::Result<Bootstrapped> {
     let mut created = Vec::new();
     let issuer = ensure_tenant(store, issuer, now, &mut created).await?;
-    ensure_signing_key(store, now, &mut created).await?;
+    // RSA keys only: P-256 keys are made with the first ES256 API, so that the default JWKS
+    // serves verifiers that only understand RSA.
+    created.extend(keys::ensure(store, keys::Family::Rs256, now).await?);
     ensure_connection(store, now, rng, &mut created).await?;
     let api = ensure_management_api(store, &issuer, now, rng, &mut created).await?;
     let (admin_client, admin_secret) =
@@ -175,39 +177,6 @@ async fn ensure_tenant(
         created.push(format!("tenant: created, issuer {issuer}"));
     }
     Ok(stored.issuer)
-}
-
-/// A current signing key and a next one, each a new RS256 key (RSA-2048, kid = RFC 7638
-/// thumbprint) if missing. The next key is published in the JWKS from the start, so that when
-/// `sigil keys rotate` makes it current, verifiers have had it cached for a long time. The
-/// store allows one key in each state, so racing inits agree.
-async fn ensure_signing_key(
-    store: &impl Store,
-    now: UnixTime,
-    created: &mut Vec<String>,
-) -> anyhow::Result<()> {
-    let keys = store
-        .signing_keys()
-        .await
-        .context("cannot read the signing keys")?;
-    for state in [KeyState::Current, KeyState::Next] {
-        if keys.iter().any(|k| k.state == state) {
-            continue;
-        }
-        let record = SigningKeyRecord::generate_rs256(state, now)
-            .context("cannot generate a signing key")?;
-        match store.create_signing_key(&record).await {
-            Ok(()) => created.push(format!(
-                "signing key: created RS256 key {} ({})",
-                record.kid,
-                state.as_str()
-            )),
-            // Another init made this key first.
-            Err(StoreError::Conflict(Conflict::SigningKey)) => {}
-            Err(e) => return Err(anyhow::Error::new(e).context("cannot store the signing key")),
-        }
-    }
-    Ok(())
 }
 
 /// The default database connection.

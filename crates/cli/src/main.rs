@@ -148,11 +148,13 @@ enum KeysCommand {
     /// Generate a signing key: private key as PKCS#8 PEM, public key as a JWK.
     #[command(after_help = GENERATE_AFTER_HELP)]
     Generate(GenerateArgs),
-    /// List the tenant's signing keys (next, current, previous, revoked).
+    /// List the tenant's signing keys of every family (RS256, ES256) with their state (next,
+    /// current, previous, revoked).
     List(admin::Format),
-    /// Rotate: the next key starts signing, the current one becomes previous (still
-    /// published), and a new next key is published.
-    Rotate(admin::Format),
+    /// Rotate one key family (--alg RS256, the default, or ES256): its next key starts
+    /// signing, its current one becomes previous (still published), and a new next key is
+    /// published.
+    Rotate(admin::keys::RotateArgs),
     /// Revoke a previous or next key: unpublished, its tokens no longer verify.
     Revoke(admin::keys::RevokeArgs),
 }
@@ -423,7 +425,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys { command } => match command {
             KeysCommand::Generate(args) => keys::generate(args.alg, args.kid, args.out.as_deref()),
             KeysCommand::List(format) => admin::keys::list(&format, &location(), now(None)),
-            KeysCommand::Rotate(format) => admin::keys::rotate(&format, &location(), now(None)),
+            KeysCommand::Rotate(args) => admin::keys::rotate(&args, &location(), now(None)),
             KeysCommand::Revoke(args) => admin::keys::revoke(&args, &location(), now(None)),
         },
     }

@@ -1,7 +1,7 @@
 //! The keys tokens are made with: the tenant's signing keys, parsed once (the signer for each
-//! algorithm the current key can sign with, and the published JWK Set of next, current and
-//! previous keys; never revoked ones, never private material), and the key that seals opaque
-//! access tokens.
+//! algorithm a family's current key can sign with: RS256 and PS256 from the RSA key, ES256 from
+//! the P-256 key; and the published JWK Set of next, current and previous keys of every family,
+//! never revoked ones, never private material), and the key that seals opaque access tokens.
 
 use sigil_jose::{
     Algorithm, JwkSet, KeyError, KeyKind, KeySet, PrivateKey, SigningKey, Validation, Verifier,
@@ -14,6 +14,11 @@ use crate::oauth::UserinfoKey;
 
 /// How long after its expiry an ID token is still accepted as a logout hint (30 days).
 pub const ID_TOKEN_HINT_GRACE: u64 = 30 * 86_400;
+
+/// What the tenant's keys sign, and so what its verifiers accept: RS256 and PS256 (RSA keys),
+/// ES256 (P-256 keys). A token is checked against the published key its `kid` names, and a key
+/// verifies only the algorithms of its kind, so listing ES256 here lets no RSA key verify it.
+const TENANT_ALGS: [Algorithm; 3] = [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256];
 
 /// Parsed signing keys, the JWKS to publish, and verifiers for the tokens Sigil takes back: the
 /// access tokens `/userinfo` accepts, logout hints, and ID tokens.
@@ -29,7 +34,8 @@ pub struct KeyRing {
 
 impl KeyRing {
     /// Parses `records` (as the store returns them) for the tenant at `issuer`; `opaque` seals
-    /// the access tokens that name no API.
+    /// the access tokens that name no API. Each family has at most one current key (the store
+    /// sees to it), so each algorithm has one signer.
     pub fn from_records(
         records: &[SigningKeyRecord],
         issuer: &str,
@@ -69,7 +75,7 @@ impl KeyRing {
         let (id_token_keys, _) = KeySet::from_jwks(jwks.as_bytes())?;
         let hints = Verifier::new(
             hint_keys,
-            Validation::new([Algorithm::RS256, Algorithm::PS256])
+            Validation::new(TENANT_ALGS)
                 .issuer(issuer)
                 .leeway(ID_TOKEN_HINT_GRACE),
         );
@@ -79,7 +85,7 @@ impl KeyRing {
         );
         let userinfo = Verifier::new(
             keys,
-            Validation::new([Algorithm::RS256, Algorithm::PS256])
+            Validation::new(TENANT_ALGS)
                 .issuer(issuer)
                 .audience(format!("{issuer}userinfo")),
         );
@@ -117,7 +123,8 @@ impl KeyRing {
         &self.userinfo
     }
 
-    /// The current key's signer for `alg`, if the current key can sign with it.
+    /// The signer for `alg`: the current key of the family that signs it, if that family has
+    /// one (ES256 only once an ES256 API made the P-256 family).
     pub fn signer(&self, alg: Algorithm) -> Option<&SigningKey> {
         self.signers.iter().find(|s| s.alg() == alg)
     }
@@ -125,5 +132,117 @@ impl KeyRing {
     /// The JWK Set to publish, as JSON.
     pub fn jwks_json(&self) -> &str {
         &self.jwks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// An opaque-token key for the rings under test.
+    fn opaque() -> std::sync::Arc<crate::oauth::UserinfoKey> {
+        std::sync::Arc::new(crate::oauth::UserinfoKey::new(
+            &zeroize::Zeroizing::new([1; 32]),
+            ISSUER,
+        ))
+    }
+
+    use serde_json::{Value, json};
+    use sigil_jose::Algorithm;
+
+    use super::KeyRing;
+    use crate::UnixTime;
+    use crate::model::{KeyState, SigningKeyRecord};
+
+    const ISSUER: &str = "https://sigil.example/";
+
+    #[test]
+    fn each_family_signs_with_its_current_key_and_every_published_key_is_listed() {
+        let now = UnixTime(1_800_000_000);
+        let key = |rsa: bool, state| {
+            let made = if rsa {
+                SigningKeyRecord::generate_rs256(state, now)
+            } else {
+                SigningKeyRecord::generate_es256(state, now)
+            };
+            made.unwrap()
+        };
+        let rsa = [key(true, KeyState::Current), key(true, KeyState::Next)];
+        let ec = [
+            key(false, KeyState::Previous),
+            key(false, KeyState::Current),
+            key(false, KeyState::Next),
+            key(false, KeyState::Revoked),
+        ];
+        let records: Vec<_> = rsa.iter().chain(&ec).cloned().collect();
+        let ring = KeyRing::from_records(&records, ISSUER, opaque()).unwrap();
+
+        for (alg, kid) in [
+            (Algorithm::RS256, &rsa[0].kid),
+            (Algorithm::PS256, &rsa[0].kid),
+            (Algorithm::ES256, &ec[1].kid),
+        ] {
+            let signer = ring
+                .signer(alg)
+                .unwrap_or_else(|| panic!("no {alg} signer"));
+            assert_eq!(signer.kid(), Some(kid.as_str()), "{alg}");
+            if alg == Algorithm::PS256 {
+                // The RSA key is published with alg RS256, which restricts it to RS256 for
+                // every verifier built from the JWKS, these included.
+                continue;
+            }
+            let token = signer
+                .sign(
+                    &json!({"iss": ISSUER, "aud": format!("{ISSUER}userinfo"), "exp": now.0 + 60}),
+                )
+                .unwrap_or_else(|e| panic!("{alg}: {e}"));
+            ring.userinfo_verifier()
+                .verify::<Value>(&token, now)
+                .unwrap_or_else(|e| panic!("{alg} at /userinfo: {e}"));
+            ring.id_token_hint_verifier()
+                .verify::<Value>(&token, now)
+                .unwrap_or_else(|e| panic!("{alg} as an id_token_hint: {e}"));
+        }
+        for alg in [Algorithm::ES384, Algorithm::EdDSA, Algorithm::HS256] {
+            assert!(ring.signer(alg).is_none(), "{alg}");
+        }
+
+        let jwks: Value = serde_json::from_str(ring.jwks_json()).unwrap();
+        let published: Vec<(&str, &str, &str, &str)> = jwks["keys"]
+            .as_array()
+            .map(|keys| {
+                keys.iter()
+                    .map(|k| {
+                        let text = |name: &str| k[name].as_str().unwrap_or("");
+                        (text("kid"), text("kty"), text("alg"), text("use"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let expected: Vec<(&str, &str, &str, &str)> = rsa
+            .iter()
+            .map(|k| (k.kid.as_str(), "RSA", "RS256", "sig"))
+            .chain(
+                ec[..3]
+                    .iter()
+                    .map(|k| (k.kid.as_str(), "EC", "ES256", "sig")),
+            )
+            .collect();
+        assert_eq!(
+            published, expected,
+            "next, current and previous, never revoked"
+        );
+        assert!(
+            !ring.jwks_json().contains("\"d\""),
+            "private material published"
+        );
+    }
+
+    #[test]
+    fn the_default_configuration_has_no_es256_signer() {
+        let now = UnixTime(1_800_000_000);
+        let records = [SigningKeyRecord::generate_rs256(KeyState::Current, now).unwrap()];
+        let ring = KeyRing::from_records(&records, ISSUER, opaque()).unwrap();
+        assert!(ring.signer(Algorithm::RS256).is_some());
+        assert!(ring.signer(Algorithm::ES256).is_none());
+        assert!(!ring.jwks_json().contains("\"EC\""));
     }
 }

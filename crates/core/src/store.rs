@@ -73,7 +73,8 @@ pub enum Conflict {
     ClientGrant,
     /// A role has this name or id.
     Role,
-    /// A signing key has this kid, or a second current key was attempted.
+    /// A signing key has this kid, or a second current (or next) key of one family was
+    /// attempted.
     SigningKey,
     /// A runtime value (session, code, token, ticket, device or user code) collided.
     Token,
@@ -573,14 +574,18 @@ pub trait Store: Send + Sync + 'static {
 
     // --- Signing keys ---
 
-    /// Stores a key (sealed). [`Conflict::SigningKey`] for a taken kid or a second current key.
+    /// Stores a key (sealed). [`Conflict::SigningKey`] for a taken kid, or a second current or
+    /// second next key in the key's family ([`SigningKeyRecord::family`]): keys of another
+    /// family do not count.
     fn create_signing_key(&self, key: &SigningKeyRecord)
     -> impl Future<Output = Result<()>> + Send;
-    /// Every key, revoked ones included, oldest first.
+    /// Every key of every family, revoked ones included, oldest first.
     fn signing_keys(&self) -> impl Future<Output = Result<Vec<SigningKeyRecord>>> + Send;
-    /// In one transaction: the current key becomes previous, the next key (if any) becomes
-    /// current, and `next` is stored as the new next key. With no next key waiting, `next` is
-    /// stored as current directly.
+    /// Rotates `next`'s family, in one transaction: its current key becomes previous, its next
+    /// key (if any) becomes current, and `next` is stored as the new next key. With no next key
+    /// waiting, `next` is stored as current directly. Other families are untouched, and
+    /// rotations of different families never conflict; of racing rotations of one family, the
+    /// losers get [`Conflict::SigningKey`] and change nothing.
     fn rotate_signing_keys(
         &self,
         next: &SigningKeyRecord,

@@ -69,11 +69,25 @@ macro_rules! migrations {
 }
 
 fn sqlite_migrations() -> Vec<Migration> {
-    migrations!("sqlite": 1 => "0001_meta", 2 => "0002_model", 3 => "0003_outbox", 4 => "0004_refresh_auth_time", 5 => "0005_client_assertions")
+    migrations!("sqlite":
+        1 => "0001_meta",
+        2 => "0002_model",
+        3 => "0003_outbox",
+        4 => "0004_refresh_auth_time",
+        5 => "0005_client_assertions",
+        6 => "0006_key_families",
+    )
 }
 
 fn postgres_migrations() -> Vec<Migration> {
-    migrations!("postgres": 1 => "0001_meta", 2 => "0002_model", 3 => "0003_outbox", 4 => "0004_refresh_auth_time", 5 => "0005_client_assertions")
+    migrations!("postgres":
+        1 => "0001_meta",
+        2 => "0002_model",
+        3 => "0003_outbox",
+        4 => "0004_refresh_auth_time",
+        5 => "0005_client_assertions",
+        6 => "0006_key_families",
+    )
 }
 
 /// The value sealed under the master key to recognise it.

@@ -1,10 +1,12 @@
 //! Signing keys, their private halves sealed under the master key (AES-256-GCM, bound to the
-//! kid). Partial unique indexes keep at most one current and one next key.
+//! kid). Each key is filed under its family (the kind of key its `alg` needs, in the `family`
+//! column); partial unique indexes keep at most one current and one next key per family, and
+//! a rotation touches one family only.
 
 use sigil_core::model::{KeyState, SigningKeyRecord};
 use sigil_core::store::Result;
 use sigil_core::{Conflict, StoreError, UnixTime};
-use sigil_jose::Algorithm;
+use sigil_jose::{Algorithm, KeyKind};
 
 use crate::SqlStore;
 use crate::codec::{open, seal, time, unix};
@@ -12,7 +14,8 @@ use crate::database::{Database, on_pool};
 use crate::error::{OrBackend as _, corrupt, write_error};
 
 const INSERT: &str = "INSERT INTO signing_keys (kid, alg, state, sealed_key, created_at, \
-     current_since, previous_since, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+     current_since, previous_since, revoked_at, family) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -28,6 +31,19 @@ struct Row {
 
 fn purpose(kid: &str) -> String {
     format!("signing key:{kid}")
+}
+
+/// The `family` column's value for keys of `kind` (migration 0005 fills it in the same words
+/// for keys stored before it). Nothing reads it back: a record's family follows from its `alg`.
+fn family_name(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::Rsa => "rsa",
+        KeyKind::EcP256 => "ec-p256",
+        KeyKind::EcP384 => "ec-p384",
+        KeyKind::EcP521 => "ec-p521",
+        KeyKind::Ed25519 => "ed25519",
+        KeyKind::Oct => "oct",
+    }
 }
 
 impl Row {
@@ -75,6 +91,7 @@ macro_rules! bind_key {
             .bind($current_since)
             .bind(time($key.previous_since))
             .bind(time($key.revoked_at))
+            .bind(family_name($key.family()))
     };
 }
 
@@ -102,15 +119,22 @@ pub(crate) async fn rotate_signing_keys(
     now: UnixTime,
 ) -> Result<()> {
     const RETIRE: &str = "UPDATE signing_keys SET state = 'previous', previous_since = $1 \
-                          WHERE state = 'current'";
-    const PROMOTE: &str =
-        "UPDATE signing_keys SET state = 'current', current_since = $1 WHERE state = 'next'";
+                          WHERE state = 'current' AND family = $2";
+    const PROMOTE: &str = "UPDATE signing_keys SET state = 'current', current_since = $1 \
+                           WHERE state = 'next' AND family = $2";
     let v = values(store, next)?;
+    let family = family_name(next.family());
     on_pool!(&store.db, pool => {
         let mut tx = pool.begin().await.db()?;
-        sqlx::query(RETIRE).bind(now.0).execute(&mut *tx).await.db()?;
+        sqlx::query(RETIRE)
+            .bind(now.0)
+            .bind(family)
+            .execute(&mut *tx)
+            .await
+            .db()?;
         let promoted = sqlx::query(PROMOTE)
             .bind(now.0)
+            .bind(family)
             .execute(&mut *tx)
             .await
             .map_err(|e| write_error(e, |_| Conflict::SigningKey, "signing key"))?

@@ -1,14 +1,17 @@
 //! `sigil apis create`: registers an API (Auth0's resource server), the audience that access
-//! tokens are made for, with Auth0's defaults ([`ResourceServer::new`]).
+//! tokens are made for, with Auth0's defaults ([`ResourceServer::new`]). An ES256 API first
+//! makes sure the tenant's P-256 key family exists ([`keys::ensure`]).
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use sigil_core::ids::ResourceServerId;
 use sigil_core::model::{ResourceServer, ResourceServerScope, TokenDialect};
 use sigil_core::{Conflict, Store as _, StoreError, SystemRng};
 use sigil_jose::{Algorithm, UnixTime};
 
+use super::keys::{self, Family};
 use super::{Format, validate};
 use crate::storage::{self, Location};
 
@@ -27,9 +30,11 @@ The identifier is the tokens' audience; it cannot change later. A URL is customa
 scopes their roles and permissions give. --permissions-claim also lists them in a \
 `permissions` claim (Auth0's token dialect access_token_authz); it needs --rbac, as in Auth0.
 
---alg is RS256 (the default, which every verifier understands) or PS256: access tokens are \
-signed with the tenant's RSA signing keys. Auth0's third choice, HS256, signs with a secret \
-of the API's own, which Sigil does not keep.";
+--alg is RS256 (the default, which every verifier understands) or PS256, signed with the \
+tenant's RSA keys, or ES256, signed with its P-256 keys: the first ES256 API makes a current \
+and a next P-256 key, which the JWKS publishes from then on beside the RSA keys (rotate them \
+with `sigil keys rotate --alg ES256`). Auth0's HS256 signs with a secret of the API's own, \
+which Sigil does not keep.";
 
 #[derive(Debug, Args)]
 pub(crate) struct CreateArgs {
@@ -53,7 +58,7 @@ pub(crate) struct CreateArgs {
     /// allow_offline_access).
     #[arg(long)]
     offline_access: bool,
-    /// The access tokens' signing algorithm: RS256 or PS256.
+    /// The access tokens' signing algorithm: RS256, PS256 or ES256.
     #[arg(long, value_name = "ALG", default_value = "RS256", value_parser = signing_alg)]
     alg: Algorithm,
     #[command(flatten)]
@@ -80,15 +85,15 @@ fn scope_definition(text: &str) -> Result<ResourceServerScope, String> {
     })
 }
 
-/// The algorithms an API's access tokens may use: those the tenant's RSA keys sign with.
+/// The algorithms an API's access tokens may use: those a family of the tenant's keys signs.
 fn signing_alg(text: &str) -> Result<Algorithm, String> {
     match text.parse::<Algorithm>() {
-        Ok(alg @ (Algorithm::RS256 | Algorithm::PS256)) => Ok(alg),
+        Ok(alg) if Family::signing(alg).is_some() => Ok(alg),
         Ok(Algorithm::HS256) => Err(
-            "HS256 signs with a secret of the API's own, which Sigil does not keep; use RS256 or PS256"
+            "HS256 signs with a secret of the API's own, which Sigil does not keep; use RS256, PS256 or ES256"
                 .to_owned(),
         ),
-        _ => Err("use RS256 or PS256 (access tokens are signed with the tenant's RSA keys)".to_owned()),
+        _ => Err("use RS256 or PS256 (the tenant's RSA keys) or ES256 (its P-256 keys)".to_owned()),
     }
 }
 
@@ -122,9 +127,27 @@ fn create(args: CreateArgs, location: &Location, now: UnixTime) -> anyhow::Resul
     if args.permissions_claim {
         api.token_dialect = TokenDialect::AccessTokenAuthz;
     }
-    storage::with_initialised(location, now, async |opened| {
-        match opened.store.create_resource_server(&api).await {
-            Ok(()) => Ok(()),
+    let family = Family::signing(api.signing_alg)
+        .context("the API's signing algorithm has no key family")?;
+    let made_keys = storage::with_initialised(location, now, async |opened| {
+        let store = &opened.store;
+        // Checked first only to make no keys for an API that cannot be created; the unique
+        // identifier decides below.
+        if store
+            .resource_server_by_identifier(&api.identifier)
+            .await
+            .context("cannot read the APIs")?
+            .is_some()
+        {
+            anyhow::bail!(
+                "an API with identifier {} already exists; choose another --identifier",
+                api.identifier
+            );
+        }
+        // The keys before the API: an API that exists can always be signed for.
+        let made_keys = keys::ensure(store, family, now).await?;
+        match store.create_resource_server(&api).await {
+            Ok(()) => Ok(made_keys),
             Err(StoreError::Conflict(Conflict::ResourceServer)) => anyhow::bail!(
                 "an API with identifier {} already exists; choose another --identifier",
                 api.identifier
@@ -142,7 +165,7 @@ fn create(args: CreateArgs, location: &Location, now: UnixTime) -> anyhow::Resul
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let lines = [
+    let mut lines = vec![
         format!(
             "created API \"{}\": identifier (audience) {}, id {}",
             api.name, api.identifier, api.id
@@ -163,6 +186,14 @@ fn create(args: CreateArgs, location: &Location, now: UnixTime) -> anyhow::Resul
             },
         ),
     ];
+    if !made_keys.is_empty() {
+        lines.extend(made_keys);
+        lines.push(format!(
+            "the JWKS publishes the new {} keys; running servers sign with them within {} s",
+            family.alg(),
+            sigil_server::KEYS_TTL
+        ));
+    }
     super::print(&args.format, &api_json(&api), &lines)?;
     Ok(ExitCode::SUCCESS)
 }

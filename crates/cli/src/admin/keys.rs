@@ -1,6 +1,13 @@
 //! `sigil keys list|rotate|revoke`: the tenant's signing keys in the database (Auth0's
-//! `/keys/signing` shapes with `--json`). `keys generate`, which writes a key file and touches
-//! no database, lives in `crate::keys`.
+//! `/keys/signing` shapes with `--json`), and [`ensure`], which makes a family's current and
+//! next key when they are missing (`sigil init` for RSA, `sigil apis create --alg ES256` for
+//! P-256). `keys generate`, which writes a key file and touches no database, lives in
+//! `crate::keys`.
+//!
+//! Keys come in families, each with its own life cycle: the RSA family (RS256; it also signs
+//! PS256) made by `init`, and the P-256 family (ES256) made with the first ES256 API, so that
+//! the default configuration publishes RSA keys only. The commands name a family by the
+//! algorithm its keys are made for.
 
 use std::process::ExitCode;
 
@@ -8,11 +15,88 @@ use anyhow::Context as _;
 use clap::Args;
 use serde_json::{Value, json};
 use sigil_core::model::{KeyState, SigningKeyRecord};
-use sigil_core::{Store, StoreError};
-use sigil_jose::UnixTime;
+use sigil_core::{Conflict, Store, StoreError};
+use sigil_jose::{Algorithm, KeyKind, UnixTime};
 
 use super::{Format, auth0_time, print};
 use crate::storage::{self, Location};
+
+/// A key family, named by the algorithm its keys are made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// RSA-2048 keys, published as RS256; they sign RS256 and PS256.
+    Rs256,
+    /// P-256 keys, published as ES256.
+    Es256,
+}
+
+impl Family {
+    /// The family whose current key signs `alg`, if Sigil keeps one for it.
+    pub(crate) fn signing(alg: Algorithm) -> Option<Family> {
+        match alg {
+            Algorithm::RS256 | Algorithm::PS256 => Some(Family::Rs256),
+            Algorithm::ES256 => Some(Family::Es256),
+            _ => None,
+        }
+    }
+
+    /// The algorithm its keys are made for, which names it.
+    pub(crate) fn alg(self) -> Algorithm {
+        match self {
+            Family::Rs256 => Algorithm::RS256,
+            Family::Es256 => Algorithm::ES256,
+        }
+    }
+
+    fn kind(self) -> KeyKind {
+        self.alg().key_kind()
+    }
+
+    /// Whether `key` belongs to this family.
+    pub(crate) fn holds(self, key: &SigningKeyRecord) -> bool {
+        key.family() == self.kind()
+    }
+
+    /// A new key of this family in `state`.
+    fn generate(self, state: KeyState, now: UnixTime) -> anyhow::Result<SigningKeyRecord> {
+        match self {
+            Family::Rs256 => SigningKeyRecord::generate_rs256(state, now),
+            Family::Es256 => SigningKeyRecord::generate_es256(state, now),
+        }
+        .context("cannot generate a signing key")
+    }
+
+    /// What to run when the family has no keys.
+    fn how_to_make(self) -> &'static str {
+        match self {
+            Family::Rs256 => "`sigil init` makes them",
+            Family::Es256 => "the first `sigil apis create --alg ES256` makes them",
+        }
+    }
+}
+
+/// `--alg` of `keys rotate`: RS256 or ES256.
+fn family(text: &str) -> Result<Family, String> {
+    match text.parse::<Algorithm>() {
+        Ok(Algorithm::RS256) => Ok(Family::Rs256),
+        Ok(Algorithm::ES256) => Ok(Family::Es256),
+        Ok(Algorithm::PS256) => {
+            Err("PS256 is signed by the RSA keys; rotate them with --alg RS256".to_owned())
+        }
+        _ => Err("use RS256 (the RSA keys) or ES256 (the P-256 keys)".to_owned()),
+    }
+}
+
+/// `sigil keys rotate`.
+#[derive(Debug, Args)]
+pub(crate) struct RotateArgs {
+    /// The family to rotate: RS256 (the RSA keys, which also sign PS256) or ES256 (the P-256
+    /// keys).
+    #[arg(long, value_name = "ALG", default_value = "RS256", value_parser = family)]
+    pub(crate) alg: Family,
+    #[command(flatten)]
+    pub(crate) format: Format,
+}
 
 /// `sigil keys revoke`.
 #[derive(Debug, Args)]
@@ -21,6 +105,36 @@ pub(crate) struct RevokeArgs {
     pub(crate) kid: String,
     #[command(flatten)]
     pub(crate) format: Format,
+}
+
+/// Makes `family`'s current and next keys if missing; returns a line for each key made. The
+/// next key is published from the start, so that when `sigil keys rotate` makes it current,
+/// verifiers have had it cached for a long time. The store allows one key in each state per
+/// family, so racing callers agree: a conflict means another one made that key first.
+pub(crate) async fn ensure(
+    store: &impl Store,
+    family: Family,
+    now: UnixTime,
+) -> anyhow::Result<Vec<String>> {
+    let keys = read_keys(store).await?;
+    let mut created = Vec::new();
+    for state in [KeyState::Current, KeyState::Next] {
+        if keys.iter().any(|k| family.holds(k) && k.state == state) {
+            continue;
+        }
+        let record = family.generate(state, now)?;
+        match store.create_signing_key(&record).await {
+            Ok(()) => created.push(format!(
+                "signing key: created {} key {} ({})",
+                family.alg(),
+                record.kid,
+                state.as_str()
+            )),
+            Err(StoreError::Conflict(Conflict::SigningKey)) => {}
+            Err(e) => return Err(anyhow::Error::new(e).context("cannot store the signing key")),
+        }
+    }
+    Ok(created)
 }
 
 /// A key as Auth0's Management API shows it (no private material, ever).
@@ -77,16 +191,28 @@ pub(crate) fn list(
     })
 }
 
-/// `sigil keys rotate`: the next key (published since the last rotation) starts signing, the
-/// current one becomes previous and stays published, and a new next key is published.
+/// `sigil keys rotate [--alg RS256|ES256]`: in that family, the next key (published since the
+/// last rotation) starts signing, the current one becomes previous and stays published, and a
+/// new next key is published. The other family is untouched.
 pub(crate) fn rotate(
-    format: &Format,
+    args: &RotateArgs,
     location: &Location,
     now: UnixTime,
 ) -> anyhow::Result<ExitCode> {
+    let family = args.alg;
     storage::with_initialised(location, now, async |opened| {
-        let next = SigningKeyRecord::generate_rs256(KeyState::Next, now)
-            .context("cannot generate a signing key")?;
+        let before = read_keys(&opened.store).await?;
+        if !before
+            .iter()
+            .any(|k| family.holds(k) && k.state == KeyState::Current)
+        {
+            anyhow::bail!(
+                "there are no {} signing keys to rotate; {}",
+                family.alg(),
+                family.how_to_make()
+            );
+        }
+        let next = family.generate(KeyState::Next, now)?;
         opened
             .store
             .rotate_signing_keys(&next, now)
@@ -99,23 +225,24 @@ pub(crate) fn rotate(
                 other => anyhow::Error::new(other).context("cannot rotate the signing keys"),
             })?;
         let keys = read_keys(&opened.store).await?;
-        let current = keys.iter().find(|k| k.state == KeyState::Current);
+        let find = |state| keys.iter().find(|k| family.holds(k) && k.state == state);
+        let (current, next) = (find(KeyState::Current), find(KeyState::Next));
         let json = json!({
             "current": current.map(key_json),
-            "next": keys.iter().find(|k| k.state == KeyState::Next).map(key_json),
+            "next": next.map(key_json),
         });
-        let mut lines = vec![format!(
-            "rotated: {} now signs; {} is the next key; servers pick this up within {} s",
-            current.map_or("?", |k| k.kid.as_str()),
-            keys.iter()
-                .find(|k| k.state == KeyState::Next)
-                .map_or("?", |k| k.kid.as_str()),
-            sigil_server::KEYS_TTL
-        )];
-        lines.push(
+        let lines = [
+            format!(
+                "rotated the {} keys: {} now signs; {} is the next key; servers pick this up \
+                 within {} s",
+                family.alg(),
+                current.map_or("?", |k| k.kid.as_str()),
+                next.map_or("?", |k| k.kid.as_str()),
+                sigil_server::KEYS_TTL
+            ),
             "the previous key stays published until `sigil keys revoke` removes it".to_owned(),
-        );
-        print(format, &json, &lines)?;
+        ];
+        print(&args.format, &json, &lines)?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -128,17 +255,25 @@ pub(crate) fn revoke(
 ) -> anyhow::Result<ExitCode> {
     storage::with_initialised(location, now, async |opened| {
         let keys = read_keys(&opened.store).await?;
-        match keys.iter().find(|k| k.kid == args.kid).map(|k| k.state) {
-            None => anyhow::bail!(
+        let Some(key) = keys.iter().find(|k| k.kid == args.kid) else {
+            anyhow::bail!(
                 "there is no signing key {}; see `sigil keys list`",
                 args.kid
+            );
+        };
+        match key.state {
+            KeyState::Current => anyhow::bail!(
+                "{} is the current {} signing key and cannot be revoked; run `sigil keys rotate{}` \
+                 first",
+                args.kid,
+                key.alg,
+                match Family::signing(key.alg) {
+                    Some(Family::Es256) => " --alg ES256",
+                    Some(Family::Rs256) | None => "",
+                }
             ),
-            Some(KeyState::Current) => anyhow::bail!(
-                "{} is the current signing key and cannot be revoked; run `sigil keys rotate` first",
-                args.kid
-            ),
-            Some(KeyState::Revoked) => anyhow::bail!("{} is already revoked", args.kid),
-            Some(KeyState::Next | KeyState::Previous) => {}
+            KeyState::Revoked => anyhow::bail!("{} is already revoked", args.kid),
+            KeyState::Next | KeyState::Previous => {}
         }
         opened
             .store

@@ -554,8 +554,8 @@ fn apis_create() {
             "HS256 signs with a secret of the API's own",
         ),
         (
-            &["--identifier", "x", "--name", "x", "--alg", "ES256"],
-            "use RS256 or PS256",
+            &["--identifier", "x", "--name", "x", "--alg", "ES384"],
+            "use RS256 or PS256 (the tenant's RSA keys) or ES256 (its P-256 keys)",
         ),
         (
             &[
@@ -992,7 +992,7 @@ fn keys_rotate_promotes_the_published_next_key_and_revoke_unpublishes() {
         &["keys", "rotate"],
         "",
         0,
-        &["rotated: ", &next[0]],
+        &["rotated the RS256 keys: ", &next[0]],
         &[],
     );
     let after = keys(&dir);
@@ -1008,7 +1008,7 @@ fn keys_rotate_promotes_the_published_next_key_and_revoke_unpublishes() {
     let refusals: [(&[&str], &str); 3] = [
         (
             &["keys", "revoke", &next[0]],
-            "is the current signing key and cannot be revoked; run `sigil keys rotate` first",
+            "is the current RS256 signing key and cannot be revoked; run `sigil keys rotate` first",
         ),
         (
             &["keys", "revoke", "nope"],
@@ -1129,4 +1129,254 @@ fn tenant_set_switches_the_legacy_endpoints() {
         client["grant_types"],
         json!(["urn:ietf:params:oauth:grant-type:jwt-bearer"])
     );
+}
+
+/// `(kid, alg, state)` of every signing key, as `keys list --json` shows them.
+fn key_table(dir: &std::path::Path) -> Vec<(String, String, String)> {
+    let out = check(dir, &["keys", "list", "--json"], "", 0, &[], &[]);
+    json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let text = |name: &str| k[name].as_str().unwrap().to_owned();
+            (text("kid"), text("alg"), text("state"))
+        })
+        .collect()
+}
+
+/// The kids of `alg` keys in `state`.
+fn kids(keys: &[(String, String, String)], alg: &str, state: &str) -> Vec<String> {
+    keys.iter()
+        .filter(|(_, a, s)| a == alg && s == state)
+        .map(|(kid, ..)| kid.clone())
+        .collect()
+}
+
+#[test]
+fn the_first_es256_api_makes_the_p256_key_family_and_later_ones_reuse_it() {
+    let dir = scratch("admin_es256_api");
+    init(&dir);
+    let rsa = key_table(&dir);
+    assert_eq!(
+        rsa.iter()
+            .map(|(_, alg, _)| alg.as_str())
+            .collect::<Vec<_>>(),
+        ["RS256", "RS256"],
+        "init makes RSA keys only"
+    );
+
+    let out = check(
+        &dir,
+        &[
+            "apis",
+            "create",
+            "--identifier",
+            "https://es.example.com/",
+            "--name",
+            "ES",
+            "--alg",
+            "ES256",
+        ],
+        "",
+        0,
+        &[
+            "signing ES256",
+            "signing key: created ES256 key ",
+            "(current)",
+            "(next)",
+            "the JWKS publishes the new ES256 keys",
+        ],
+        &[],
+    );
+    let keys = key_table(&dir);
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    // Keys made in the same second are listed in kid order: compare each family on its own.
+    let rsa_now: Vec<_> = keys
+        .iter()
+        .filter(|(_, alg, _)| alg == "RS256")
+        .cloned()
+        .collect();
+    assert_eq!(rsa_now, rsa, "the RSA keys are untouched");
+    let (ec_current, ec_next) = (
+        kids(&keys, "ES256", "current"),
+        kids(&keys, "ES256", "next"),
+    );
+    assert_eq!((ec_current.len(), ec_next.len()), (1, 1), "{keys:?}");
+    assert!(out.stdout.contains(&ec_current[0]) && out.stdout.contains(&ec_next[0]));
+
+    // A second ES256 API, and an RS256 one, make no keys.
+    let second = created(
+        &dir,
+        &[
+            "apis",
+            "create",
+            "--identifier",
+            "https://es2.example.com/",
+            "--name",
+            "ES 2",
+            "--alg",
+            "ES256",
+        ],
+    );
+    assert_eq!(second["signing_alg"], "ES256");
+    check(
+        &dir,
+        &["apis", "create", "--identifier", "rs", "--name", "RS"],
+        "",
+        0,
+        &["signing RS256"],
+        &[],
+    );
+    assert_eq!(key_table(&dir), keys);
+
+    // A refused API makes no keys either.
+    let fresh = scratch("admin_es256_api_refused");
+    init(&fresh);
+    check(
+        &fresh,
+        &[
+            "apis",
+            "create",
+            "--identifier",
+            "http://127.0.0.1:8787/api/v2/",
+            "--name",
+            "Taken",
+            "--alg",
+            "ES256",
+        ],
+        "",
+        2,
+        &[],
+        &["already exists"],
+    );
+    assert_eq!(
+        key_table(&fresh).len(),
+        2,
+        "keys made for an API that was refused"
+    );
+}
+
+#[test]
+fn keys_rotate_and_revoke_work_on_each_family_alone() {
+    let dir = scratch("admin_keys_families");
+    init(&dir);
+    check(
+        &dir,
+        &["keys", "rotate", "--alg", "ES256"],
+        "",
+        2,
+        &[],
+        &[
+            "there are no ES256 signing keys to rotate; the first `sigil apis create --alg ES256` makes them",
+        ],
+    );
+    check(
+        &dir,
+        &[
+            "apis",
+            "create",
+            "--identifier",
+            "es",
+            "--name",
+            "ES",
+            "--alg",
+            "ES256",
+        ],
+        "",
+        0,
+        &[],
+        &[],
+    );
+    let before = key_table(&dir);
+
+    // Rotating ES256: its next key signs, its current one retires; the RSA keys stay.
+    let rotated = json(&check(
+        &dir,
+        &["keys", "rotate", "--alg", "ES256", "--json"],
+        "",
+        0,
+        &[],
+        &[],
+    ));
+    assert_eq!(rotated["current"]["kid"], kids(&before, "ES256", "next")[0]);
+    assert_eq!(rotated["current"]["alg"], "ES256");
+    assert_eq!(rotated["next"]["alg"], "ES256");
+    let after = key_table(&dir);
+    for state in ["current", "next"] {
+        assert_eq!(kids(&after, "RS256", state), kids(&before, "RS256", state));
+    }
+    assert_eq!(
+        kids(&after, "ES256", "current"),
+        kids(&before, "ES256", "next")
+    );
+    assert_eq!(
+        kids(&after, "ES256", "previous"),
+        kids(&before, "ES256", "current")
+    );
+    assert_eq!(kids(&after, "ES256", "next").len(), 1);
+
+    // The default rotates RSA and leaves ES256 alone.
+    check(
+        &dir,
+        &["keys", "rotate"],
+        "",
+        0,
+        &[
+            "rotated the RS256 keys: ",
+            &kids(&before, "RS256", "next")[0],
+        ],
+        &[],
+    );
+    let last = key_table(&dir);
+    for state in ["current", "next", "previous"] {
+        assert_eq!(kids(&last, "ES256", state), kids(&after, "ES256", state));
+    }
+    assert_eq!(
+        kids(&last, "RS256", "previous"),
+        kids(&before, "RS256", "current")
+    );
+
+    // `keys list` names each key's algorithm.
+    check(
+        &dir,
+        &["keys", "list"],
+        "",
+        0,
+        &["current   RS256 ", "current   ES256 "],
+        &[],
+    );
+
+    // Revoking works by kid in either family; a current key of either stays.
+    let ec_current = kids(&last, "ES256", "current")[0].clone();
+    let refusals: [(&[&str], &str); 3] = [
+        (
+            &["keys", "revoke", &ec_current],
+            "is the current ES256 signing key and cannot be revoked; run `sigil keys rotate --alg ES256` first",
+        ),
+        (
+            &["keys", "rotate", "--alg", "PS256"],
+            "PS256 is signed by the RSA keys; rotate them with --alg RS256",
+        ),
+        (
+            &["keys", "rotate", "--alg", "HS256"],
+            "use RS256 (the RSA keys) or ES256 (the P-256 keys)",
+        ),
+    ];
+    for (args, message) in refusals {
+        check(&dir, args, "", 2, &[], &[message]);
+    }
+    for kid in [
+        kids(&last, "ES256", "previous")[0].clone(),
+        kids(&last, "RS256", "previous")[0].clone(),
+    ] {
+        check(&dir, &["keys", "revoke", &kid], "", 0, &["revoked "], &[]);
+    }
+    let revoked: Vec<String> = key_table(&dir)
+        .into_iter()
+        .filter(|(_, _, state)| state == "revoked")
+        .map(|(_, alg, _)| alg)
+        .collect();
+    assert_eq!(revoked.len(), 2);
+    assert!(revoked.contains(&"RS256".to_owned()) && revoked.contains(&"ES256".to_owned()));
 }

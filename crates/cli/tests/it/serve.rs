@@ -1,5 +1,7 @@
 //! `sigil serve`: bootstraps on first start, answers a machine's token request with the admin
-//! credentials it wrote, and stops cleanly on SIGTERM.
+//! credentials it wrote, and stops cleanly on SIGTERM; signs an ES256 API's tokens with the
+//! P-256 keys `apis create --alg ES256` made, which `sigil jwt verify` checks with the served
+//! JWKS.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStderr, Command, Stdio};
@@ -163,6 +165,93 @@ fn a_private_key_jwt_client_made_with_the_cli_gets_tokens_from_serve() {
     let replay = send();
     assert_eq!(replay.status().as_u16(), 401, "a replayed assertion");
     stop(child, stderr);
+}
+
+/// Kills the server when the test ends, whether it passed or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn an_es256_api_gets_tokens_that_verify_with_the_served_jwks() {
+    let dir = scratch("serve_es256");
+    let credentials = init(&dir);
+    let client = credentials["client_id"].as_str().unwrap();
+    let audience = "https://es256.example.com/";
+    for args in [
+        &[
+            "apis",
+            "create",
+            "--identifier",
+            audience,
+            "--name",
+            "ES",
+            "--alg",
+            "ES256",
+            "--scope",
+            "read:e",
+        ][..],
+        &[
+            "grants", "create", "--client", client, "--api", audience, "--scope", "read:e",
+        ][..],
+    ] {
+        check(&dir, args, "", 0, &[], &[]);
+    }
+    let (child, _stderr, base) = start(&dir);
+    let _running = KillOnDrop(child);
+    let http = reqwest::blocking::Client::new();
+    let jwks_url = format!("{base}.well-known/jwks.json");
+    let jwks: serde_json::Value =
+        serde_json::from_str(&http.get(&jwks_url).send().unwrap().text().unwrap()).unwrap();
+    let mut ktys: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kty"].as_str().unwrap())
+        .collect();
+    ktys.sort_unstable();
+    assert_eq!(ktys, ["EC", "EC", "RSA", "RSA"]);
+
+    let response = http
+        .post(format!("{base}oauth/token"))
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({
+                "grant_type": "client_credentials",
+                "client_id": client,
+                "client_secret": credentials["client_secret"],
+                "audience": audience,
+            })
+            .to_string(),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: serde_json::Value = serde_json::from_str(&response.text().unwrap()).unwrap();
+    let token = answer["access_token"].as_str().unwrap();
+    // `sigil jwt verify` (run while the server runs) fetches the JWKS and checks everything.
+    let issuer = "http://127.0.0.1:8787/";
+    let verified = check(
+        &dir,
+        &[
+            "jwt", "verify", token, "--jwks", &jwks_url, "--alg", "ES256", "--iss", issuer,
+            "--aud", audience,
+        ],
+        "",
+        0,
+        &["read:e"],
+        &[],
+    );
+    assert!(
+        verified.stdout.contains("client-credentials"),
+        "{}",
+        verified.stdout
+    );
 }
 
 #[test]

@@ -1,7 +1,13 @@
 //! Signing keys and their life cycle: `next` (published, not yet signing) → `current` (signs)
 //! → `previous` (published, verifies what it signed) → `revoked` (gone from the JWKS).
+//!
+//! Keys of one kind form a family with a life cycle of its own: at most one current and one
+//! next key per family. A tenant has an RSA family (RS256 and PS256; made by `sigil init`, and
+//! all that a verifier which only understands RSA needs) and, once an API signs with ES256, a
+//! P-256 family. The family is the kind of key the record's `alg` needs
+//! ([`SigningKeyRecord::family`]), so a record cannot be filed under the wrong one.
 
-use sigil_jose::Algorithm;
+use sigil_jose::{Algorithm, KeyKind, KeySpec};
 use zeroize::Zeroizing;
 
 use crate::UnixTime;
@@ -9,9 +15,9 @@ use crate::UnixTime;
 /// Where a key is in its life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyState {
-    /// Published ahead of use so verifiers cache it before it signs.
+    /// Published ahead of use so verifiers cache it before it signs; at most one per family.
     Next,
-    /// Signs new tokens; exactly one at a time.
+    /// Signs new tokens; at most one per family at a time.
     Current,
     /// Retired from signing, still published.
     Previous,
@@ -50,7 +56,7 @@ pub struct SigningKeyRecord {
     pub kid: String,
     /// The algorithm it signs with.
     pub alg: Algorithm,
-    /// Life-cycle state.
+    /// Life-cycle state, within the key's family.
     pub state: KeyState,
     /// PKCS#8 DER of the private key.
     pub private_pkcs8: Zeroizing<Vec<u8>>,
@@ -77,13 +83,34 @@ impl std::fmt::Debug for SigningKeyRecord {
 }
 
 impl SigningKeyRecord {
-    /// A new RSA-2048 key for RS256 in `state`, its kid the RFC 7638 thumbprint. Generating an
-    /// RSA key takes a noticeable fraction of a second: call it off the request path.
+    /// A new RSA-2048 key for RS256 (its family also signs PS256) in `state`, its kid the
+    /// RFC 7638 thumbprint. Generating an RSA key takes a noticeable fraction of a second: call
+    /// it off the request path.
     pub fn generate_rs256(state: KeyState, now: UnixTime) -> Result<Self, sigil_jose::KeyError> {
-        let key = sigil_jose::PrivateKey::generate(sigil_jose::KeySpec::Rsa2048)?;
+        Self::generate(KeySpec::Rsa2048, Algorithm::RS256, state, now)
+    }
+
+    /// A new P-256 key for ES256 in `state`, its kid the RFC 7638 thumbprint.
+    pub fn generate_es256(state: KeyState, now: UnixTime) -> Result<Self, sigil_jose::KeyError> {
+        Self::generate(KeySpec::P256, Algorithm::ES256, state, now)
+    }
+
+    /// The family this key belongs to: the kind of key its `alg` needs. Rotation, and the
+    /// one-current and one-next rules, apply within a family.
+    pub fn family(&self) -> KeyKind {
+        self.alg.key_kind()
+    }
+
+    fn generate(
+        spec: KeySpec,
+        alg: Algorithm,
+        state: KeyState,
+        now: UnixTime,
+    ) -> Result<Self, sigil_jose::KeyError> {
+        let key = sigil_jose::PrivateKey::generate(spec)?;
         Ok(SigningKeyRecord {
             kid: key.thumbprint(),
-            alg: Algorithm::RS256,
+            alg,
             state,
             private_pkcs8: key.to_pkcs8_der()?,
             created_at: now,

@@ -9,6 +9,7 @@ mod browser;
 mod code;
 mod cors;
 mod discovery;
+mod es256;
 mod implicit;
 mod legacy;
 mod oidc_client;

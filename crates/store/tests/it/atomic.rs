@@ -1,8 +1,9 @@
 //! What must happen once happens once, decided by the database: racing redemptions,
-//! rotations, signups, key rotations, ticket and device-code consumption each have exactly one
-//! winner, and the losers get the contract's error (never a backend failure such as "database
-//! is locked"); racing login counts, consents, session touches and role assignments lose no
-//! update. Then the single-use values' refusals one by one: expired, used, unknown, revoked.
+//! rotations, signups, key rotations (within each key family), ticket and device-code
+//! consumption each have exactly one winner, and the losers get the contract's error (never a
+//! backend failure such as "database is locked"); racing login counts, consents, session
+//! touches and role assignments lose no update. Then the single-use values' refusals one by
+//! one: expired, used, unknown, revoked.
 //!
 //! The races run on a multi-threaded runtime; every racer waits at a barrier and then fires,
 //! so they reach the database together.
@@ -16,13 +17,14 @@ use sigil_core::model::{
 };
 use sigil_core::store::Result;
 use sigil_core::{Page, Store, SystemRng};
+use sigil_jose::Algorithm;
 use sigil_store::SqlStore;
 use tokio::sync::Barrier;
 
 use crate::backends::on_every_store;
 use crate::fixtures::{
     api, at, check, child_of, client, code, connection, device_code, outcome, refresh_token, role,
-    session, signing_key, ticket, token, user, world,
+    rsa_signing_key, session, signing_key, ticket, token, user, world,
 };
 
 /// Runs `racers` copies of `op` (given their index) at once and returns their results in
@@ -311,6 +313,86 @@ async fn racing_grants_and_role_assignments_settle_on_one_row() {
             "{backend:?}: assigning a held role is not an error"
         );
         assert_eq!(store.user_roles(&w.user.user_id).await.unwrap(), vec![r]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_rotations_of_two_key_families_keep_one_current_and_one_next_key_each() {
+    const PER_FAMILY: usize = 4;
+    on_every_store(|store| async move {
+        let backend = store.database().backend();
+        for key in [
+            rsa_signing_key(KeyState::Current),
+            rsa_signing_key(KeyState::Next),
+            signing_key(KeyState::Current),
+            signing_key(KeyState::Next),
+        ] {
+            store.create_signing_key(&key).await.unwrap();
+        }
+        // Even racers rotate the RSA family, odd ones the P-256 family, all at once.
+        let fresh: Vec<_> = (0..2 * PER_FAMILY)
+            .map(|i| {
+                if i % 2 == 0 {
+                    rsa_signing_key(KeyState::Next)
+                } else {
+                    signing_key(KeyState::Next)
+                }
+            })
+            .collect();
+        let results = race(&store, 2 * PER_FAMILY, |s, i| {
+            let next = fresh[i].clone();
+            async move { s.rotate_signing_keys(&next, at(100)).await }
+        })
+        .await;
+        let keys = store.signing_keys().await.unwrap();
+        for (name, alg, parity) in [("RSA", Algorithm::RS256, 0), ("P-256", Algorithm::ES256, 1)] {
+            let mine: Vec<_> = results
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == parity)
+                .map(|(_, r)| outcome(r))
+                .collect();
+            let ok = mine.iter().filter(|o| *o == "Ok").count();
+            assert!(
+                ok >= 1,
+                "{backend:?} {name}: no rotation succeeded: {mine:?}"
+            );
+            assert!(
+                mine.iter()
+                    .all(|o| o == "Ok" || o == "Conflict(SigningKey)"),
+                "{backend:?} {name}: a lost race must be a conflict, not a failure: {mine:?}"
+            );
+            let family: Vec<_> = keys.iter().filter(|k| k.alg == alg).collect();
+            let count = |state| family.iter().filter(|k| k.state == state).count();
+            assert_eq!(
+                (count(KeyState::Current), count(KeyState::Next)),
+                (1, 1),
+                "{backend:?} {name}: one current and one next key"
+            );
+            assert_eq!(
+                count(KeyState::Previous),
+                ok,
+                "{backend:?} {name}: one retired per rotation"
+            );
+            assert_eq!(
+                family.len(),
+                2 + ok,
+                "{backend:?} {name}: only winners' keys are stored"
+            );
+            // Only this family's winners stored keys: each stored newcomer is one of its racers.
+            let newcomers: BTreeSet<&str> = fresh
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == parity)
+                .map(|(_, k)| k.kid.as_str())
+                .collect();
+            let stored_newcomers = family
+                .iter()
+                .filter(|k| newcomers.contains(k.kid.as_str()))
+                .count();
+            assert_eq!(stored_newcomers, ok, "{backend:?} {name}: newcomers stored");
+        }
     })
     .await;
 }

@@ -218,12 +218,21 @@ pub(crate) fn ticket(user: &UserId, kind: TicketKind, expires_at: UnixTime) -> T
     }
 }
 
-/// A new ES256 signing key in `state` (P-256: generating it is instant, unlike RSA).
+/// A new ES256 signing key (P-256 family) in `state`: generating it is instant, unlike RSA.
 pub(crate) fn signing_key(state: KeyState) -> SigningKeyRecord {
-    let key = PrivateKey::generate(KeySpec::P256).expect("a P-256 key");
+    signing_key_of(KeySpec::P256, Algorithm::ES256, state)
+}
+
+/// A new RS256 signing key (RSA family) in `state`. RSA key generation is slow: use few.
+pub(crate) fn rsa_signing_key(state: KeyState) -> SigningKeyRecord {
+    signing_key_of(KeySpec::Rsa2048, Algorithm::RS256, state)
+}
+
+fn signing_key_of(spec: KeySpec, alg: Algorithm, state: KeyState) -> SigningKeyRecord {
+    let key = PrivateKey::generate(spec).expect("a new key");
     SigningKeyRecord {
         kid: key.thumbprint(),
-        alg: Algorithm::ES256,
+        alg,
         state,
         private_pkcs8: key.to_pkcs8_der().expect("PKCS#8 DER"),
         created_at: at(0),

@@ -10,8 +10,8 @@ use sigil_core::model::connection::DEFAULT_DATABASE_CONNECTION;
 use sigil_core::model::{
     AppType, AuthorizationCode, ClientCredential, ClientGrant, Consent, DeviceStatus, GrantType,
     Identity, JsonObject, JwtConfiguration, KeyState, LogEvent, LogQuery, LogType, NewLogEvent,
-    PasswordPolicy, RefreshTokenPolicy, ResourceServerScope, TenantFlags, TenantSettings,
-    TicketKind, TokenDialect, TokenEndpointAuthMethod, User, UserQuery,
+    PasswordPolicy, RefreshTokenPolicy, ResourceServerScope, SigningKeyRecord, TenantFlags,
+    TenantSettings, TicketKind, TokenDialect, TokenEndpointAuthMethod, User, UserQuery,
 };
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
 use sigil_core::secret::{ClientSecret, Token};
@@ -21,8 +21,8 @@ use sigil_jose::{Algorithm, KeySpec, PrivateKey};
 use crate::backends::on_every_store;
 use crate::fixtures::{
     api, at, check, child_of, client, code, connection, contains, device_code, outcome,
-    password_hash, permission, raw_bytes, refresh_token, role, session, signing_key, ticket, token,
-    user, world,
+    password_hash, permission, raw_bytes, refresh_token, role, rsa_signing_key, session,
+    signing_key, ticket, token, user, world,
 };
 
 fn object(value: serde_json::Value) -> JsonObject {
@@ -2065,6 +2065,127 @@ async fn the_first_rotation_on_an_empty_store_makes_a_current_key() {
             (keys[0].state, keys[0].current_since, &keys[0].private_pkcs8),
             (KeyState::Current, Some(at(0)), &first.private_pkcs8)
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_key_family_has_its_own_current_and_next_key_and_rotates_alone() {
+    on_every_store(|store| async move {
+        let family = |keys: &[SigningKeyRecord], alg: Algorithm| -> Vec<(String, KeyState)> {
+            keys.iter()
+                .filter(|k| k.alg == alg)
+                .map(|k| (k.kid.clone(), k.state))
+                .collect()
+        };
+        let rsa_current = rsa_signing_key(KeyState::Current);
+        let mut rsa_next = rsa_signing_key(KeyState::Next);
+        rsa_next.created_at = at(1);
+        let mut ec_current = signing_key(KeyState::Current);
+        ec_current.created_at = at(2);
+        let mut ec_next = signing_key(KeyState::Next);
+        ec_next.created_at = at(3);
+        let mut cases = Vec::new();
+        for (what, key) in [
+            ("the RSA current key", &rsa_current),
+            ("the RSA next key", &rsa_next),
+            ("a P-256 current key beside the RSA one", &ec_current),
+            ("a P-256 next key beside the RSA one", &ec_next),
+        ] {
+            cases.push((what, outcome(&store.create_signing_key(key).await), "Ok"));
+        }
+        for (what, key) in [
+            (
+                "a second RSA current key",
+                rsa_signing_key(KeyState::Current),
+            ),
+            ("a second P-256 current key", signing_key(KeyState::Current)),
+            ("a second P-256 next key", signing_key(KeyState::Next)),
+        ] {
+            cases.push((
+                what,
+                outcome(&store.create_signing_key(&key).await),
+                "Conflict(SigningKey)",
+            ));
+        }
+        check(&store, &cases);
+        let before = store.signing_keys().await.unwrap();
+        assert_eq!(
+            before,
+            vec![
+                rsa_current.clone(),
+                rsa_next.clone(),
+                ec_current.clone(),
+                ec_next.clone()
+            ]
+        );
+
+        // Rotating the P-256 family leaves the RSA family as it was, and the other way round.
+        let mut ec_newest = signing_key(KeyState::Next);
+        ec_newest.created_at = at(4);
+        store
+            .rotate_signing_keys(&ec_newest, at(100))
+            .await
+            .unwrap();
+        let after = store.signing_keys().await.unwrap();
+        assert_eq!(
+            family(&after, Algorithm::RS256),
+            family(&before, Algorithm::RS256),
+            "the RSA family was touched by a P-256 rotation"
+        );
+        assert_eq!(
+            family(&after, Algorithm::ES256),
+            vec![
+                (ec_current.kid.clone(), KeyState::Previous),
+                (ec_next.kid.clone(), KeyState::Current),
+                (ec_newest.kid.clone(), KeyState::Next),
+            ]
+        );
+        let mut rsa_newest = rsa_signing_key(KeyState::Next);
+        rsa_newest.created_at = at(5);
+        store
+            .rotate_signing_keys(&rsa_newest, at(200))
+            .await
+            .unwrap();
+        let last = store.signing_keys().await.unwrap();
+        assert_eq!(
+            family(&last, Algorithm::ES256),
+            family(&after, Algorithm::ES256),
+            "the P-256 family was touched by an RSA rotation"
+        );
+        assert_eq!(
+            family(&last, Algorithm::RS256),
+            vec![
+                (rsa_current.kid.clone(), KeyState::Previous),
+                (rsa_next.kid.clone(), KeyState::Current),
+                (rsa_newest.kid.clone(), KeyState::Next),
+            ]
+        );
+
+        // Revoking works by kid in either family; a current key of either stays.
+        store
+            .revoke_signing_key(&ec_current.kid, at(300))
+            .await
+            .unwrap();
+        store
+            .revoke_signing_key(&rsa_current.kid, at(300))
+            .await
+            .unwrap();
+        for current in [&rsa_next.kid, &ec_next.kid] {
+            assert!(
+                store.revoke_signing_key(current, at(300)).await.is_err(),
+                "a current key was revoked"
+            );
+        }
+        let revoked: Vec<String> = store
+            .signing_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|k| k.state == KeyState::Revoked)
+            .map(|k| k.kid)
+            .collect();
+        assert_eq!(revoked, vec![rsa_current.kid, ec_current.kid]);
     })
     .await;
 }
