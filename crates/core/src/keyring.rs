@@ -5,6 +5,7 @@
 
 use sigil_jose::{
     Algorithm, JwkSet, KeyError, KeyKind, KeySet, PrivateKey, SigningKey, Validation, Verifier,
+    VerifyingKey,
 };
 
 use std::sync::Arc;
@@ -43,6 +44,7 @@ impl KeyRing {
     ) -> Result<Self, KeyError> {
         let mut signers = Vec::new();
         let mut published = Vec::new();
+        let mut publics = Vec::new();
         for record in records {
             if record.state == KeyState::Revoked {
                 continue;
@@ -50,6 +52,7 @@ impl KeyRing {
             let key = PrivateKey::from_pkcs8_der(&record.private_pkcs8)?;
             if let Some(public) = key.public_key() {
                 published.push(public.to_jwk().with_kid(&record.kid).with_alg(record.alg)?);
+                publics.push((public.clone(), record.kid.clone()));
             }
             if record.state == KeyState::Current {
                 // An RSA key signs RS* and PS*: APIs choose between RS256 and PS256.
@@ -70,9 +73,19 @@ impl KeyRing {
         }
         let jwks = serde_json::to_string(&published.into_iter().collect::<JwkSet>())
             .map_err(|e| KeyError::Jwk(e.to_string()))?;
-        let (keys, _) = KeySet::from_jwks(jwks.as_bytes())?;
-        let (hint_keys, _) = KeySet::from_jwks(jwks.as_bytes())?;
-        let (id_token_keys, _) = KeySet::from_jwks(jwks.as_bytes())?;
+        // Sigil's own verifiers take each key for every algorithm of its kind (an RSA key signs
+        // PS256 tokens for the APIs that choose it, though the JWKS names RS256); the allow-lists
+        // below say which algorithms each accepts.
+        let key_set = || -> Result<KeySet, KeyError> {
+            let keys = publics
+                .iter()
+                .map(|(public, kid)| {
+                    VerifyingKey::from_public_key(public).map(|k| k.with_kid(Some(kid.clone())))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            KeySet::new(keys)
+        };
+        let (keys, hint_keys, id_token_keys) = (key_set()?, key_set()?, key_set()?);
         let hints = Verifier::new(
             hint_keys,
             Validation::new(TENANT_ALGS)
@@ -184,11 +197,6 @@ mod tests {
                 .signer(alg)
                 .unwrap_or_else(|| panic!("no {alg} signer"));
             assert_eq!(signer.kid(), Some(kid.as_str()), "{alg}");
-            if alg == Algorithm::PS256 {
-                // The RSA key is published with alg RS256, which restricts it to RS256 for
-                // every verifier built from the JWKS, these included.
-                continue;
-            }
             let token = signer
                 .sign(
                     &json!({"iss": ISSUER, "aud": format!("{ISSUER}userinfo"), "exp": now.0 + 60}),
