@@ -181,6 +181,13 @@ impl<S: Store> App<S> {
         if now.0 - loaded.at.0 < KEYS_TTL {
             return Ok(loaded.ring);
         }
+        self.reload_keys().await
+    }
+
+    /// The key ring read from the store now, whatever its age: for a request that needs a
+    /// signer the loaded ring lacks (a key family made since, e.g. by the first ES256 API).
+    pub(crate) async fn reload_keys(&self) -> Result<Arc<KeyRing>, FlowError> {
+        let now = self.now();
         let records = self.inner.store.signing_keys().await?;
         let ring = Arc::new(
             KeyRing::from_records(&records, self.issuer(), Arc::clone(&self.inner.opaque))

@@ -25,9 +25,19 @@ pub(crate) async fn token<S: Store>(
     let (store, rng, issuer, now) = (app.store(), app.rng(), app.issuer(), app.now());
     let answer = match request {
         TokenRequest::ClientCredentials(request) => {
-            oauth::client_credentials(&app.directory(now), &keys, rng, issuer, now, &request)
-                .await?
-                .0
+            let directory = app.directory(now);
+            match oauth::client_credentials(&directory, &keys, rng, issuer, now, &request).await {
+                // No signer for the API's algorithm in the loaded ring: its key family may be
+                // newer than the ring, so read the keys again and try once more (this grant
+                // changes nothing, so trying twice is safe).
+                Err(oauth::FlowError::Sign(_)) => {
+                    let keys = app.reload_keys().await?;
+                    oauth::client_credentials(&directory, &keys, rng, issuer, now, &request)
+                        .await?
+                        .0
+                }
+                answer => answer?.0,
+            }
         }
         TokenRequest::Password(request) => {
             oauth::password(store, &keys, rng, app.hasher(), issuer, now, &request).await?

@@ -299,3 +299,13 @@ async fn rotating_the_p256_family_leaves_the_rsa_key_signing() {
         verifier.verify::<Value>(token, now).unwrap();
     }
 }
+
+#[tokio::test]
+async fn the_first_es256_api_gets_tokens_at_once_without_waiting_for_the_key_reload() {
+    let app = TestApp::start().await;
+    // The server has loaded its (RSA-only) keys; the P-256 family and the API appear now.
+    machine_token(&app, API).await;
+    let (ec_current, _) = es256_api(&app).await;
+    let token = machine_token(&app, ES_API).await;
+    assert_eq!(header(&token)["kid"], json!(ec_current));
+}
