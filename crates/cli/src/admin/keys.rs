@@ -101,7 +101,8 @@ pub(crate) struct RotateArgs {
 /// `sigil keys revoke`.
 #[derive(Debug, Args)]
 pub(crate) struct RevokeArgs {
-    /// The key id (see `sigil keys list`).
+    /// The key id (see `sigil keys list`). A kid may begin with `-` (thumbprints are base64url).
+    #[arg(allow_hyphen_values = true)]
     pub(crate) kid: String,
     #[command(flatten)]
     pub(crate) format: Format,

@@ -1005,7 +1005,7 @@ fn keys_rotate_promotes_the_published_next_key_and_revoke_unpublishes() {
     assert_eq!(state_of(&after, "next").len(), 1);
     assert_ne!(state_of(&after, "next"), next);
 
-    let refusals: [(&[&str], &str); 3] = [
+    let refusals: [(&[&str], &str); 4] = [
         (
             &["keys", "revoke", &next[0]],
             "is the current RS256 signing key and cannot be revoked; run `sigil keys rotate` first",
@@ -1015,6 +1015,11 @@ fn keys_rotate_promotes_the_published_next_key_and_revoke_unpublishes() {
             "there is no signing key nope; see `sigil keys list`",
         ),
         (&["keys", "revoke"], "required"),
+        // Thumbprints are base64url and may begin with `-`: still a kid, not an option.
+        (
+            &["keys", "revoke", "-nope"],
+            "there is no signing key -nope; see `sigil keys list`",
+        ),
     ];
     for (args, message) in refusals {
         check(&dir, args, "", 2, &[], &[message]);
