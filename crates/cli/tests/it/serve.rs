@@ -274,22 +274,7 @@ fn serve_on_an_address_in_use_is_a_one_line_error() {
 #[test]
 fn tenant_set_switches_the_legacy_endpoints_of_a_running_server_at_once() {
     let dir = scratch("serve_tenant");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(&dir)
-        .env_clear()
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:") && !w.ends_with(":8787/"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
+    let (child, stderr, base) = start(&dir);
     let http = reqwest::blocking::Client::new();
     let tokeninfo = || {
         http.post(format!("{base}tokeninfo"))
@@ -322,10 +307,5 @@ fn tenant_set_switches_the_legacy_endpoints_of_a_running_server_at_once() {
     );
     assert_eq!(tokeninfo(), 404);
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    assert!(child.wait().unwrap().success());
+    stop(child, stderr);
 }
