@@ -231,10 +231,7 @@ impl GuardBuilder {
     /// whose issuer's keys are configured by hand.
     pub fn build_with_jwks(self, jwks: &[u8]) -> Result<Guard, GuardError> {
         let issuer = self.required_issuer()?;
-        let (keys, _) = KeySet::from_jwks(jwks).map_err(|e| GuardError::Jwks {
-            url: "(given)".to_owned(),
-            reason: format!("is not usable: {e}"),
-        })?;
+        let keys = jwks::key_set(jwks, "(given)")?;
         self.finish(issuer, None, keys)
     }
 

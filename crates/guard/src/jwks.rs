@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-use sigil_jose::KeySet;
+use sigil_jose::{KeyKind, KeySet};
 
 use crate::error::GuardError;
 
@@ -26,23 +26,36 @@ impl Remote {
     /// usable key is an error, so the last good keys stay in use.
     pub(crate) async fn keys(&self) -> Result<KeySet, GuardError> {
         let body = get(&self.http, &self.jwks_url).await?;
-        let bad = |reason: String| GuardError::Jwks {
-            url: self.jwks_url.clone(),
-            reason,
-        };
-        let (keys, skipped) =
-            KeySet::from_jwks(&body).map_err(|e| bad(format!("is not usable: {e}")))?;
-        for key in &skipped {
-            tracing::debug!(kid = ?key.kid, reason = %key.reason, "JWKS key skipped");
-        }
-        if keys.is_empty() {
-            return Err(bad(format!(
-                "has no key that can verify signatures ({} skipped)",
-                skipped.len()
-            )));
-        }
-        Ok(keys)
+        key_set(&body, &self.jwks_url)
     }
+}
+
+/// The keys of a JWK Set document that can verify signatures (others are skipped, RFC 7517 §5).
+/// A document with none is an error, so the last good keys stay in use; so is one holding a
+/// shared secret, which a published key set must never do.
+pub(crate) fn key_set(document: &[u8], url: &str) -> Result<KeySet, GuardError> {
+    let bad = |reason: String| GuardError::Jwks {
+        url: url.to_owned(),
+        reason,
+    };
+    let (keys, skipped) =
+        KeySet::from_jwks(document).map_err(|e| bad(format!("is not usable: {e}")))?;
+    for key in &skipped {
+        tracing::debug!(kid = ?key.kid, reason = %key.reason, "JWKS key skipped");
+    }
+    if keys.keys().iter().any(|k| k.kind() == KeyKind::Oct) {
+        return Err(bad(
+            "publishes a shared secret (kty oct); a public key set must hold public keys only"
+                .to_owned(),
+        ));
+    }
+    if keys.is_empty() {
+        return Err(bad(format!(
+            "has no key that can verify signatures ({} skipped)",
+            skipped.len()
+        )));
+    }
+    Ok(keys)
 }
 
 /// An HTTP client for the issuer: bounded time, no cookies, a few redirects at most.
