@@ -81,16 +81,25 @@ impl Auth {
         if met {
             return Ok(());
         }
-        let (what, how) = match (granted, requirement) {
-            (Granted::Scope, Requirement::AllOf(_)) => ("scopes", "all of"),
-            (Granted::Scope, Requirement::AnyOf(_)) => ("scopes", "one of"),
-            (Granted::Permissions, Requirement::AllOf(_)) => ("permissions", "all of"),
-            (Granted::Permissions, Requirement::AnyOf(_)) => ("permissions", "one of"),
+        let what = match granted {
+            Granted::Scope => "scope",
+            Granted::Permissions => "permission",
+        };
+        let description = match requirement {
+            Requirement::AllOf(v) | Requirement::AnyOf(v) if v.len() == 1 => {
+                format!("this needs the {what} {}", v[0])
+            }
+            Requirement::AllOf(_) => {
+                format!("this needs all of the {what}s {}", requirement.values())
+            }
+            Requirement::AnyOf(_) => {
+                format!("this needs one of the {what}s {}", requirement.values())
+            }
         };
         Err(Refusal {
             rejection: Rejection::InsufficientScope {
                 scope: requirement.values(),
-                description: format!("this needs {how} the {what} {}", requirement.values()),
+                description,
             },
             realm: self.realm.clone(),
         })
