@@ -3,8 +3,9 @@
 //!
 //! Entries are keyed by the SHA-256 of the token (a collision would be needed to borrow another
 //! token's entry), are served only while `now < exp` (never past the token's own expiry, leeway
-//! or not), and are all dropped whenever the key set changes, so a key removed from the JWKS
-//! takes its tokens with it.
+//! or not), and only under the key set that verified them (each refresh makes a new generation
+//! and empties the cache), so a key removed from the JWKS takes its tokens with it, even those a
+//! request verified while the refresh was landing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -16,9 +17,15 @@ use crate::claims::Claims;
 type Key = [u8; 32];
 
 #[derive(Debug)]
+struct Entry {
+    claims: Arc<Claims>,
+    generation: u64,
+}
+
+#[derive(Debug)]
 pub(crate) struct TokenCache {
     capacity: usize,
-    entries: RwLock<HashMap<Key, Arc<Claims>>>,
+    entries: RwLock<HashMap<Key, Entry>>,
 }
 
 impl TokenCache {
@@ -35,21 +42,25 @@ impl TokenCache {
         key
     }
 
-    /// The claims of a token verified before, if it has not expired since.
-    pub(crate) fn get(&self, key: &Key, now: i64) -> Option<Arc<Claims>> {
+    /// The claims of a token verified before under the key set `generation`, if it has not
+    /// expired since.
+    pub(crate) fn get(&self, key: &Key, generation: u64, now: i64) -> Option<Arc<Claims>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries.get(key).filter(|c| now < c.exp).cloned()
+        entries
+            .get(key)
+            .filter(|e| e.generation == generation && now < e.claims.exp)
+            .map(|e| e.claims.clone())
     }
 
     /// Remembers a verified token. When full, expired entries go first, then arbitrary ones
     /// until there is room: the cache only saves work, so losing an entry costs one verification.
-    pub(crate) fn insert(&self, key: Key, claims: Arc<Claims>, now: i64) {
+    pub(crate) fn insert(&self, key: Key, claims: Arc<Claims>, generation: u64, now: i64) {
         if self.capacity == 0 {
             return;
         }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity {
-            entries.retain(|_, c| now < c.exp);
+            entries.retain(|_, e| now < e.claims.exp);
         }
         while entries.len() >= self.capacity {
             let Some(victim) = entries.keys().next().copied() else {
@@ -57,7 +68,7 @@ impl TokenCache {
             };
             entries.remove(&victim);
         }
-        entries.insert(key, claims);
+        entries.insert(key, Entry { claims, generation });
     }
 
     pub(crate) fn clear(&self) {
@@ -94,20 +105,24 @@ mod tests {
             TokenCache::key("b"),
             TokenCache::key("c"),
         );
-        cache.insert(a, claims(100), 10);
-        assert!(cache.get(&a, 99).is_some());
-        assert!(cache.get(&a, 100).is_none(), "served at exp");
-        cache.insert(b, claims(50), 10);
+        cache.insert(a, claims(100), 0, 10);
+        assert!(cache.get(&a, 0, 99).is_some());
+        assert!(cache.get(&a, 0, 100).is_none(), "served at exp");
+        cache.insert(b, claims(50), 0, 10);
         // Full: the expired `b` (as of 60) goes before the live `a`.
-        cache.insert(c, claims(200), 60);
+        cache.insert(c, claims(200), 0, 60);
         assert_eq!(cache.len(), 2);
-        assert!(cache.get(&a, 60).is_some());
-        assert!(cache.get(&b, 40).is_none());
+        assert!(cache.get(&a, 0, 60).is_some());
+        assert!(cache.get(&b, 0, 40).is_none());
         // Full of live entries: one is dropped, never more than the capacity kept.
-        cache.insert(b, claims(300), 60);
+        cache.insert(b, claims(300), 0, 60);
         assert_eq!(cache.len(), 2);
-        assert!(cache.get(&b, 60).is_some());
+        assert!(cache.get(&b, 0, 60).is_some());
+        assert!(
+            cache.get(&b, 1, 60).is_none(),
+            "served under another key set"
+        );
         cache.clear();
-        assert!(cache.get(&b, 60).is_none());
+        assert!(cache.get(&b, 0, 60).is_none());
     }
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use sigil_jose::{Algorithm, KeySet, TypPolicy, UnixTime, Validation, Verifier, VerifyError};
+use sigil_jose::{Algorithm, KeySet, TypPolicy, Validation, Verifier, VerifyError};
 
 use crate::cache::TokenCache;
 use crate::claims::Claims;
@@ -69,6 +69,8 @@ struct Inner {
 struct Keys {
     verifier: Verifier,
     kids: Vec<Option<String>>,
+    /// Counts key sets: cached tokens are served only by the set that verified them.
+    generation: u64,
 }
 
 impl std::fmt::Debug for dyn Clock {
@@ -282,7 +284,7 @@ impl GuardBuilder {
         let realm = self.realm.unwrap_or_else(|| self.audiences[0].clone());
         Ok(Guard {
             inner: Arc::new(Inner {
-                keys: RwLock::new(Arc::new(Keys::new(keys, &validation))),
+                keys: RwLock::new(Arc::new(Keys::new(keys, &validation, 0))),
                 remote,
                 validation,
                 realm,
@@ -303,7 +305,7 @@ fn seconds(d: Duration) -> i64 {
 }
 
 impl Keys {
-    fn new(keys: KeySet, validation: &Validation) -> Self {
+    fn new(keys: KeySet, validation: &Validation, generation: u64) -> Self {
         let kids = keys
             .keys()
             .iter()
@@ -312,6 +314,7 @@ impl Keys {
         Keys {
             verifier: Verifier::new(keys, validation.clone()),
             kids,
+            generation,
         }
     }
 }
@@ -323,31 +326,28 @@ impl Guard {
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, Rejection> {
         let now = self.inner.clock.now();
         self.refresh_if_due(now.0);
+        let mut keys = self.keys();
         let cached = self.inner.cache.as_ref().map(|_| TokenCache::key(token));
         if let (Some(cache), Some(key)) = (&self.inner.cache, &cached)
-            && let Some(claims) = cache.get(key, now.0)
+            && let Some(claims) = cache.get(key, keys.generation, now.0)
         {
             return Ok(claims);
         }
-        let claims = match self.check(token, now) {
+        let verified = match keys.verifier.verify::<Claims>(token, now) {
             Err(VerifyError::UnknownKid(_) | VerifyError::NoKey(_))
                 if self.fetch_for_unknown_kid(now.0).await =>
             {
-                self.check(token, now)
+                keys = self.keys();
+                keys.verifier.verify::<Claims>(token, now)
             }
             other => other,
         }
         .map_err(|e| Rejection::InvalidToken(e.to_string()))?;
-        let claims = Arc::new(claims);
+        let claims = Arc::new(verified.claims);
         if let (Some(cache), Some(key)) = (&self.inner.cache, cached) {
-            cache.insert(key, claims.clone(), now.0);
+            cache.insert(key, claims.clone(), keys.generation, now.0);
         }
         Ok(claims)
-    }
-
-    fn check(&self, token: &str, now: UnixTime) -> Result<Claims, VerifyError> {
-        let keys = self.keys();
-        Ok(keys.verifier.verify::<Claims>(token, now)?.claims)
     }
 
     fn keys(&self) -> Arc<Keys> {
@@ -374,8 +374,9 @@ impl Guard {
         self.keys().kids.clone()
     }
 
-    /// Fetches the JWKS now (or waits for the fetch in flight) and swaps it in. On failure the
-    /// keys in use stay, and the error says why. A guard on fixed keys has nothing to fetch.
+    /// Fetches the JWKS now (after the fetch in flight, if any) and swaps it in; tokens cached
+    /// under the old keys are verified again. On failure the keys in use stay, and the error
+    /// says why. A guard on fixed keys has nothing to fetch.
     pub async fn refresh(&self) -> Result<(), GuardError> {
         let Some(remote) = &self.inner.remote else {
             return Ok(());
@@ -385,18 +386,18 @@ impl Guard {
         let now = self.inner.clock.now().0;
         match result {
             Ok(keys) => {
-                let keys = Keys::new(keys, &self.inner.validation);
                 let changed = {
                     let mut current = self.inner.keys.write().unwrap_or_else(|e| e.into_inner());
+                    let keys = Keys::new(keys, &self.inner.validation, current.generation + 1);
                     let changed = current.kids != keys.kids;
                     *current = Arc::new(keys);
                     changed
                 };
                 if changed {
                     tracing::info!(jwks = %remote.jwks_url, kids = ?self.kids(), "signing keys changed");
-                    if let Some(cache) = &self.inner.cache {
-                        cache.clear();
-                    }
+                }
+                if let Some(cache) = &self.inner.cache {
+                    cache.clear();
                 }
                 self.inner.refresh_due.store(
                     now.saturating_add(self.inner.refresh_interval),
