@@ -20,8 +20,8 @@
 //! difference being measured; criterion's own medians (sequential, read back from
 //! `estimates.json`) follow for comparison.
 //!
-//! `cargo bench -p sigil-guard` takes about a minute of measurement;
-//! `cargo bench -p sigil-guard -- --quick` about fifteen seconds, noisier.
+//! `cargo bench -p sigil-guard` takes under a minute of measurement;
+//! `cargo bench -p sigil-guard -- --quick` a few seconds, noisier.
 
 // Setup failures should stop the benchmark loudly; there is no caller to return them to.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
