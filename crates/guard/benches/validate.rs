@@ -348,7 +348,7 @@ fn summary_line(alg: Algorithm, guard_ns: f64, raw_ns: f64, cached_ns: f64) -> S
     let ratio = raw_ns / guard_ns;
     let verdict = if ratio >= 0.90 { "PASS" } else { "FAIL" };
     format!(
-        "{:<5}  guard {:>9.1}/s  raw {:>9.1}/s  ratio {ratio:.2} (target >= 0.90) {verdict}  \
+        "{:<5}  guard {:>9.1}/s  raw {:>9.1}/s  ratio {ratio:.3} (target >= 0.90) {verdict}  \
          guard adds {:.2} us  cached {:>10.1}/s ({:.0}x guard)",
         alg.as_str(),
         1e9 / guard_ns,
