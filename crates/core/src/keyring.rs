@@ -31,6 +31,7 @@ pub struct KeyRing {
     hints: Verifier,
     opaque: Arc<UserinfoKey>,
     id_tokens: Verifier,
+    management: Verifier,
 }
 
 impl KeyRing {
@@ -86,6 +87,14 @@ impl KeyRing {
             KeySet::new(keys)
         };
         let (keys, hint_keys, id_token_keys) = (key_set()?, key_set()?, key_set()?);
+        let mut management = Validation::new(TENANT_ALGS)
+            .issuer(issuer)
+            .audience(format!("{issuer}api/v2/"));
+        // SDKs hard-code `https://<domain>/api/v2/` (DESIGN.md), whatever scheme Sigil serves.
+        if let Some(https) = https_form(issuer) {
+            management = management.audience(format!("{https}api/v2/"));
+        }
+        let management = Verifier::new(key_set()?, management);
         let hints = Verifier::new(
             hint_keys,
             Validation::new(TENANT_ALGS)
@@ -109,6 +118,7 @@ impl KeyRing {
             hints,
             opaque,
             id_tokens,
+            management,
         })
     }
 
@@ -136,6 +146,12 @@ impl KeyRing {
         &self.userinfo
     }
 
+    /// Verifies Management API tokens: signed by a published key, issued here, for the audience
+    /// `<issuer>api/v2/` or `https://<host>/api/v2/`. Scopes are for the caller to check.
+    pub fn management_verifier(&self) -> &Verifier {
+        &self.management
+    }
+
     /// The signer for `alg`: the current key of the family that signs it, if that family has
     /// one (ES256 only once an ES256 API made the P-256 family).
     pub fn signer(&self, alg: Algorithm) -> Option<&SigningKey> {
@@ -146,6 +162,14 @@ impl KeyRing {
     pub fn jwks_json(&self) -> &str {
         &self.jwks
     }
+}
+
+/// `issuer` with `https://` for its scheme, when it is `http://` (`https://` issuers are already
+/// in that form).
+fn https_form(issuer: &str) -> Option<String> {
+    issuer
+        .strip_prefix("http://")
+        .map(|rest| format!("https://{rest}"))
 }
 
 #[cfg(test)]

@@ -138,24 +138,6 @@ pub(crate) async fn ensure(
     Ok(created)
 }
 
-/// A key as Auth0's Management API shows it (no private material, ever).
-fn key_json(key: &SigningKeyRecord) -> Value {
-    let time = |t: Option<UnixTime>| t.map(auth0_time);
-    json!({
-        "kid": key.kid,
-        "alg": key.alg.as_str(),
-        "state": key.state.as_str(),
-        "current": key.state == KeyState::Current,
-        "next": key.state == KeyState::Next,
-        "previous": key.state == KeyState::Previous,
-        "revoked": key.state == KeyState::Revoked,
-        "created_at": auth0_time(key.created_at),
-        "current_since": time(key.current_since),
-        "current_until": time(key.previous_since),
-        "revoked_at": time(key.revoked_at),
-    })
-}
-
 fn key_line(key: &SigningKeyRecord) -> String {
     format!(
         "{:<9} {} {}  created {}",
@@ -182,7 +164,7 @@ pub(crate) fn list(
 ) -> anyhow::Result<ExitCode> {
     storage::with_initialised(location, now, async |opened| {
         let keys = read_keys(&opened.store).await?;
-        let json = Value::Array(keys.iter().map(key_json).collect());
+        let json = Value::Array(keys.iter().map(SigningKeyRecord::management_json).collect());
         print(
             format,
             &json,
@@ -229,8 +211,8 @@ pub(crate) fn rotate(
         let find = |state| keys.iter().find(|k| family.holds(k) && k.state == state);
         let (current, next) = (find(KeyState::Current), find(KeyState::Next));
         let json = json!({
-            "current": current.map(key_json),
-            "next": next.map(key_json),
+            "current": current.map(SigningKeyRecord::management_json),
+            "next": next.map(SigningKeyRecord::management_json),
         });
         let lines = [
             format!(
@@ -285,7 +267,9 @@ pub(crate) fn revoke(
             .await?
             .into_iter()
             .find(|k| k.kid == args.kid);
-        let json = key.as_ref().map_or(Value::Null, key_json);
+        let json = key
+            .as_ref()
+            .map_or(Value::Null, SigningKeyRecord::management_json);
         print(
             &args.format,
             &json,

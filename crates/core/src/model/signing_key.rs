@@ -95,6 +95,26 @@ impl SigningKeyRecord {
         Self::generate(KeySpec::P256, Algorithm::ES256, state, now)
     }
 
+    /// The key as Auth0's Management API shows it (`GET /keys/signing`), without private
+    /// material, ever, and with `alg` and `state` besides. Auth0's `cert`/`pkcs7` are absent:
+    /// Sigil's keys have no certificates.
+    pub fn management_json(&self) -> serde_json::Value {
+        let time = |t: Option<UnixTime>| t.map(crate::clock::auth0_time);
+        serde_json::json!({
+            "kid": self.kid,
+            "alg": self.alg.as_str(),
+            "state": self.state.as_str(),
+            "current": self.state == KeyState::Current,
+            "next": self.state == KeyState::Next,
+            "previous": self.state == KeyState::Previous,
+            "revoked": self.state == KeyState::Revoked,
+            "created_at": crate::clock::auth0_time(self.created_at),
+            "current_since": time(self.current_since),
+            "current_until": time(self.previous_since),
+            "revoked_at": time(self.revoked_at),
+        })
+    }
+
     /// The family this key belongs to: the kind of key its `alg` needs. Rotation, and the
     /// one-current and one-next rules, apply within a family.
     pub fn family(&self) -> KeyKind {

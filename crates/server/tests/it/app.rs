@@ -122,7 +122,7 @@ async fn api(store: &SqlStore, identifier: &str, scopes: &[&str]) {
     store.create_resource_server(&api).await.unwrap();
 }
 
-async fn grant(store: &SqlStore, client: &ClientId, audience: &str, scope: &[&str]) {
+pub(crate) async fn grant(store: &SqlStore, client: &ClientId, audience: &str, scope: &[&str]) {
     store
         .create_client_grant(&ClientGrant {
             id: ClientGrantId::generate(&SystemRng),

@@ -12,6 +12,7 @@ mod discovery;
 mod es256;
 mod implicit;
 mod legacy;
+mod management;
 mod oidc_client;
 mod password;
 mod refresh;
