@@ -505,3 +505,48 @@ async fn signing_keys_rotate_and_revoke() {
         "inexistent_key",
     );
 }
+
+#[tokio::test]
+async fn a_role_changed_through_the_api_changes_the_next_token_not_the_current_one() {
+    let app = TestApp::start().await;
+    let token = token_for(&app, &audience(&app), &["read:roles", "update:roles"]).await;
+    let t = Some(token.as_str());
+    let ann_token = || async {
+        let (status, _, body) = post(
+            &app,
+            crate::password::login(
+                &app,
+                json!({"audience": RBAC_API, "scope": "read:r write:r", "username": "ann@example.com"}),
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let claims = sigil_jose::insecure_decode(body["access_token"].as_str().unwrap())
+            .unwrap()
+            .claims;
+        (body["scope"].clone(), claims["permissions"].clone())
+    };
+    let before = ann_token().await;
+    assert_eq!(before, (json!("read:r"), json!(["read:r"])));
+
+    let (_, roles) = call(&app, "GET", "/roles?name_filter=reader", t, None).await;
+    let reader = roles[0]["id"].as_str().unwrap().to_owned();
+    let write = json!({"permissions": [{"resource_server_identifier": RBAC_API, "permission_name": "write:r"}]});
+    let (status, _) = call(
+        &app,
+        "POST",
+        &format!("/roles/{reader}/permissions"),
+        t,
+        Some(write),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // The next token carries the new permission; the one issued before is a signed JWT that
+    // keeps what it says until it expires.
+    assert_eq!(
+        ann_token().await,
+        (json!("read:r write:r"), json!(["read:r", "write:r"]))
+    );
+}

@@ -9,7 +9,7 @@ use crate::app::{API, Body, NOW, PASSWORD, RBAC_API, TestApp, post};
 
 const REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 
-fn login(app: &TestApp, extra: Value) -> Body {
+pub(crate) fn login(app: &TestApp, extra: Value) -> Body {
     let mut body = json!({
         "grant_type": REALM,
         "client_id": app.native.to_string(),
