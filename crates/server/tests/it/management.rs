@@ -8,17 +8,17 @@ use sigil_core::model::{AppType, GrantType, LogQuery};
 use crate::app::{Body, RBAC_API, TestApp, client, grant, post};
 
 /// The Management API's audience at this Sigil.
-fn audience(app: &TestApp) -> String {
+pub(crate) fn audience(app: &TestApp) -> String {
     format!("{}api/v2/", app.base)
 }
 
 /// A machine token for the Management API with `scopes`, from a client made for it.
-async fn token_for(app: &TestApp, audience: &str, scopes: &[&str]) -> String {
+pub(crate) async fn token_for(app: &TestApp, audience: &str, scopes: &[&str]) -> String {
     token_asking(app, audience, audience, scopes).await
 }
 
 /// As [`token_for`], asking the token endpoint for `requested` as the audience.
-async fn token_asking(app: &TestApp, audience: &str, requested: &str, scopes: &[&str]) -> String {
+pub(crate) async fn token_asking(app: &TestApp, audience: &str, requested: &str, scopes: &[&str]) -> String {
     let mut resource = app
         .store
         .resource_server_by_identifier(audience)
@@ -61,7 +61,7 @@ async fn token_asking(app: &TestApp, audience: &str, requested: &str, scopes: &[
 }
 
 /// `method /api/v2/path` with `token` and a JSON body.
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: &str,
     path: &str,
@@ -88,7 +88,7 @@ async fn call(
 }
 
 /// Asserts Auth0's error shape with this status and errorCode.
-fn assert_error(answer: &(StatusCode, Value), status: u16, error_code: &str) {
+pub(crate) fn assert_error(answer: &(StatusCode, Value), status: u16, error_code: &str) {
     let (got, body) = answer;
     assert_eq!(got.as_u16(), status, "{body}");
     assert_eq!(body["statusCode"], status, "{body}");
