@@ -10,6 +10,8 @@
 //! - [`oauth`]: the OAuth 2.0 flows (client authentication, grants) and their errors.
 //! - [`legacy`]: Auth0's legacy `/tokeninfo` and `/delegation`, off unless the tenant enables
 //!   them.
+//! - [`management`]: the Management API v2's users, as values: the JSON Auth0 returns, the
+//!   search subset, create and update bodies with their validation, and their refusals.
 //!
 //! The crate talks to the world only through traits ([`Store`], [`Clock`], [`Rng`]).
 #![warn(missing_docs)]
@@ -20,6 +22,7 @@ pub mod clock;
 pub mod ids;
 pub mod keyring;
 pub mod legacy;
+pub mod management;
 pub mod model;
 pub mod oauth;
 pub mod password;

@@ -1,0 +1,21 @@
+//! The Management API v2's domain part, so that its HTTP handlers stay thin: users as the API
+//! returns them (`fields`/`include_fields` projection), the subset of Lucene search Sigil
+//! answers, the create and update bodies with Auth0's validation and merge rules, and
+//! [`ManagementError`], whose variants carry Auth0's status, `errorCode` and message.
+//!
+//! Nothing here touches the store or hashes a password: argon2id is slow, so the functions say
+//! which password must be hashed and take the hash the caller made off-thread.
+
+pub mod body;
+pub mod error;
+pub mod user_create;
+pub mod user_json;
+pub mod user_patch;
+pub mod user_search;
+
+pub use body::{Body, PlainPassword, parse_body};
+pub use error::ManagementError;
+pub use user_create::{CreateUser, ValidCreate};
+pub use user_json::{project, user_json};
+pub use user_patch::{UserPatch, ValidPatch, apply};
+pub use user_search::parse_user_search;
