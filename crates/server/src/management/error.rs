@@ -31,8 +31,25 @@ pub(crate) enum MgmtError {
         error_code: &'static str,
         message: String,
     },
+    /// A refusal decided in `sigil_core::management`, with its status and errorCode.
+    Refused {
+        status: u16,
+        error_code: &'static str,
+        message: String,
+    },
     /// Sigil failed: 500, logged.
     Internal(String),
+}
+
+impl From<sigil_core::management::ManagementError> for MgmtError {
+    fn from(e: sigil_core::management::ManagementError) -> Self {
+        let (status, error_code, message) = e.parts();
+        MgmtError::Refused {
+            status,
+            error_code,
+            message,
+        }
+    }
 }
 
 impl MgmtError {
@@ -129,6 +146,15 @@ impl IntoResponse for MgmtError {
                 error_code,
                 message,
             } => (StatusCode::CONFLICT, error_code, message),
+            MgmtError::Refused {
+                status,
+                error_code,
+                message,
+            } => (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                error_code,
+                message,
+            ),
             MgmtError::Internal(why) => {
                 tracing::error!(error = %why, "management API failure");
                 (

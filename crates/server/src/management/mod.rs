@@ -8,6 +8,7 @@ mod error;
 mod keys;
 mod paging;
 mod roles;
+mod users;
 
 use axum::Router;
 use axum::routing::{get, post, put};
@@ -38,5 +39,25 @@ pub(crate) fn routes<S: Store + Clone>() -> Router<App<S>> {
         .route(
             "/roles/{id}/users",
             get(roles::users::<S>).post(roles::add_users::<S>),
+        )
+        .route("/users", get(users::list::<S>).post(users::create::<S>))
+        .route("/users-by-email", get(users::by_email::<S>))
+        .route(
+            "/users/{id}",
+            get(users::get::<S>)
+                .patch(users::update::<S>)
+                .delete(users::delete::<S>),
+        )
+        .route(
+            "/users/{id}/roles",
+            get(users::roles::<S>)
+                .post(users::assign_roles::<S>)
+                .delete(users::remove_roles::<S>),
+        )
+        .route(
+            "/users/{id}/permissions",
+            get(users::permissions::<S>)
+                .post(users::add_permissions::<S>)
+                .delete(users::remove_permissions::<S>),
         )
 }

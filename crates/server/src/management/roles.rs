@@ -15,7 +15,7 @@ use super::error::MgmtError;
 use super::paging::{Paging, listed};
 use crate::App;
 
-fn role_json(role: &Role) -> Value {
+pub(crate) fn role_json(role: &Role) -> Value {
     json!({"id": role.id, "name": role.name, "description": role.description})
 }
 
@@ -184,6 +184,15 @@ pub(crate) struct PermissionRef {
     permission_name: String,
 }
 
+impl PermissionRef {
+    pub(crate) fn into_permission(self) -> Permission {
+        Permission {
+            resource_server_identifier: self.resource_server_identifier,
+            permission_name: self.permission_name,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Permissions {
@@ -191,7 +200,7 @@ pub(crate) struct Permissions {
 }
 
 /// The permissions named, each an existing scope of an existing API.
-async fn checked_permissions<S: Store>(
+pub(crate) async fn checked_permissions<S: Store>(
     app: &App<S>,
     refs: Vec<PermissionRef>,
 ) -> Result<Vec<Permission>, MgmtError> {
@@ -221,10 +230,7 @@ async fn checked_permissions<S: Store>(
                 r.resource_server_identifier, r.permission_name
             )));
         }
-        out.push(Permission {
-            resource_server_identifier: r.resource_server_identifier,
-            permission_name: r.permission_name,
-        });
+        out.push(r.into_permission());
     }
     Ok(out)
 }
@@ -287,10 +293,7 @@ pub(crate) async fn remove_permissions<S: Store>(
     let permissions: Vec<Permission> = body
         .permissions
         .into_iter()
-        .map(|r| Permission {
-            resource_server_identifier: r.resource_server_identifier,
-            permission_name: r.permission_name,
-        })
+        .map(PermissionRef::into_permission)
         .collect();
     app.store()
         .remove_role_permissions(&role.id, &permissions)

@@ -1,0 +1,351 @@
+//! `/users`, `/users-by-email`, and a user's roles and permissions, in Auth0's shapes. What a
+//! body may say and how a patch merges are decided in `sigil_core::management`; passwords are
+//! hashed on the blocking pool.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sigil_core::ids::{RoleId, UserId};
+use sigil_core::management::{
+    CreateUser, ManagementError, UserPatch, apply, parse_body, parse_user_search, project,
+    user_json,
+};
+use sigil_core::model::{Permission, User};
+use sigil_core::password::Passwords;
+use sigil_core::{Store, StoreError};
+
+use super::body::{Body, Params};
+use super::caller::Caller;
+use super::error::MgmtError;
+use super::paging::{Paging, listed};
+use super::roles::{PermissionRef, checked_permissions, role_json};
+use crate::App;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserListQuery {
+    page: Option<u32>,
+    per_page: Option<u32>,
+    #[serde(default)]
+    include_totals: bool,
+    q: Option<String>,
+    search_engine: Option<String>,
+    fields: Option<String>,
+    include_fields: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Projection {
+    fields: Option<String>,
+    include_fields: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ByEmail {
+    email: String,
+    fields: Option<String>,
+    include_fields: Option<bool>,
+}
+
+/// A stored conflict as the user endpoints name it (409), anything else as usual.
+fn user_store_error(e: StoreError) -> MgmtError {
+    match e {
+        StoreError::Conflict(c) => match ManagementError::from_conflict(c) {
+            Some(refusal) => refusal.into(),
+            None => StoreError::Conflict(c).into(),
+        },
+        StoreError::NotFound(_) => ManagementError::UserNotFound.into(),
+        other => other.into(),
+    }
+}
+
+async fn user_or_404<S: Store>(app: &App<S>, id: &str) -> Result<User, MgmtError> {
+    app.store()
+        .user(&UserId::from(id))
+        .await?
+        .ok_or_else(|| ManagementError::UserNotFound.into())
+}
+
+pub(crate) async fn list<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Params(query): Params<UserListQuery>,
+) -> Result<Json<Value>, MgmtError> {
+    caller.require(&["read:users"])?;
+    if let Some(engine) = query.search_engine.as_deref()
+        && engine != "v3"
+    {
+        return Err(MgmtError::bad_query(format!(
+            "Query validation error: search_engine {engine} is not supported; use v3."
+        )));
+    }
+    let paging = Paging {
+        page: query.page,
+        per_page: query.per_page,
+        include_totals: query.include_totals,
+    };
+    let page = paging.page()?;
+    let filter = parse_user_search(query.q.as_deref().unwrap_or(""))?;
+    let users = app.store().list_users(&filter, page).await?;
+    let total = if paging.include_totals {
+        Some(app.store().count_users(&filter).await?)
+    } else {
+        None
+    };
+    let users = users
+        .iter()
+        .map(|u| project(user_json(u), query.fields.as_deref(), query.include_fields))
+        .collect();
+    Ok(Json(listed(&paging, "users", users, total)))
+}
+
+pub(crate) async fn by_email<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Params(query): Params<ByEmail>,
+) -> Result<Json<Value>, MgmtError> {
+    caller.require(&["read:users"])?;
+    let filter = sigil_core::model::UserQuery {
+        email: Some(query.email),
+        ..Default::default()
+    };
+    let users = app
+        .store()
+        .list_users(&filter, sigil_core::Page::first())
+        .await?;
+    Ok(Json(Value::Array(
+        users
+            .iter()
+            .map(|u| project(user_json(u), query.fields.as_deref(), query.include_fields))
+            .collect(),
+    )))
+}
+
+pub(crate) async fn get<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Params(projection): Params<Projection>,
+) -> Result<Json<Value>, MgmtError> {
+    caller.require(&["read:users", "read:current_user"])?;
+    let user = user_or_404(&app, &id).await?;
+    Ok(Json(project(
+        user_json(&user),
+        projection.fields.as_deref(),
+        projection.include_fields,
+    )))
+}
+
+pub(crate) async fn create<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), MgmtError> {
+    caller.require(&["create:users"])?;
+    let request = parse_body::<CreateUser>(&body)?;
+    let connection = app
+        .store()
+        .connection_by_name(request.connection_name()?)
+        .await?
+        .ok_or(ManagementError::UnknownConnection)?;
+    let valid = request.validate(&connection)?;
+    let hash = app.hasher().hash(valid.password().to_owned()).await;
+    let user = valid.into_user(UserId::generate_database(app.rng()), hash, app.now())?;
+    app.store()
+        .create_user(&user)
+        .await
+        .map_err(user_store_error)?;
+    caller.audit(&app, "Create a User").await;
+    Ok((StatusCode::CREATED, Json(user_json(&user))))
+}
+
+pub(crate) async fn update<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, MgmtError> {
+    caller.require(&[
+        "update:users",
+        "update:users_app_metadata",
+        "update:current_user_metadata",
+    ])?;
+    let patch = parse_body::<UserPatch>(&body)?;
+    let mut user = user_or_404(&app, &id).await?;
+    let connection = app
+        .store()
+        .connection(&user.connection_id)
+        .await?
+        .ok_or(ManagementError::UnknownConnection)?;
+    let valid = patch.validate(&user, &connection)?;
+    let hash = match valid.password() {
+        Some(password) => app.hasher().hash(password.to_owned()).await,
+        None => None,
+    };
+    apply(&mut user, valid, hash, app.now())?;
+    app.store()
+        .update_user(&user)
+        .await
+        .map_err(user_store_error)?;
+    caller.audit(&app, "Update a User").await;
+    Ok(Json(user_json(&user)))
+}
+
+pub(crate) async fn delete<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, MgmtError> {
+    caller.require(&["delete:users"])?;
+    app.store()
+        .delete_user(&UserId::from(id.as_str()))
+        .await
+        .map_err(user_store_error)?;
+    caller.audit(&app, "Delete a User").await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn roles<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Params(paging): Params<Paging>,
+) -> Result<Json<Value>, MgmtError> {
+    caller.require(&["read:users", "read:roles", "read:role_members"])?;
+    let user = user_or_404(&app, &id).await?;
+    let roles = app.store().user_roles(&user.user_id).await?;
+    Ok(Json(
+        paging.slice("roles", roles.iter().map(role_json).collect())?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Roles {
+    roles: Vec<String>,
+}
+
+async fn checked_roles<S: Store>(app: &App<S>, ids: Vec<String>) -> Result<Vec<RoleId>, MgmtError> {
+    if ids.is_empty() {
+        return Err(MgmtError::bad_body(
+            "Payload validation error: 'roles' must have at least 1 item.",
+        ));
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let id = RoleId::from(id);
+        if app.store().role(&id).await?.is_none() {
+            return Err(MgmtError::not_found(
+                "inexistent_role",
+                format!("The role {id} does not exist."),
+            ));
+        }
+        out.push(id);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn assign_roles<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<Roles>,
+) -> Result<StatusCode, MgmtError> {
+    caller.require(&["create:role_members"])?;
+    let user = user_or_404(&app, &id).await?;
+    let roles = checked_roles(&app, body.roles).await?;
+    app.store().assign_user_roles(&user.user_id, &roles).await?;
+    caller.audit(&app, "Assign roles to a user").await;
+    Ok(StatusCode::OK)
+}
+
+pub(crate) async fn remove_roles<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<Roles>,
+) -> Result<StatusCode, MgmtError> {
+    caller.require(&["delete:role_members"])?;
+    let user = user_or_404(&app, &id).await?;
+    let roles: Vec<RoleId> = body.roles.into_iter().map(RoleId::from).collect();
+    app.store().remove_user_roles(&user.user_id, &roles).await?;
+    caller.audit(&app, "Remove roles from a user").await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn permissions<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Params(paging): Params<Paging>,
+) -> Result<Json<Value>, MgmtError> {
+    caller.require(&["read:users"])?;
+    let user = user_or_404(&app, &id).await?;
+    let mut out = Vec::new();
+    for p in app.store().user_permissions(&user.user_id).await? {
+        let api = app
+            .store()
+            .resource_server_by_identifier(&p.resource_server_identifier)
+            .await?;
+        let description = api
+            .as_ref()
+            .and_then(|a| a.scopes.iter().find(|s| s.value == p.permission_name))
+            .map(|s| s.description.clone())
+            .unwrap_or_default();
+        out.push(json!({
+            "permission_name": p.permission_name,
+            "description": description,
+            "resource_server_name": api.map(|a| a.name).unwrap_or_default(),
+            "resource_server_identifier": p.resource_server_identifier,
+            "sources": [{"source_id": "", "source_name": "", "source_type": "DIRECT"}],
+        }));
+    }
+    Ok(Json(paging.slice("permissions", out)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Permissions {
+    permissions: Vec<PermissionRef>,
+}
+
+pub(crate) async fn add_permissions<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<Permissions>,
+) -> Result<StatusCode, MgmtError> {
+    caller.require(&["update:users"])?;
+    let user = user_or_404(&app, &id).await?;
+    let permissions = checked_permissions(&app, body.permissions).await?;
+    app.store()
+        .add_user_permissions(&user.user_id, &permissions)
+        .await?;
+    caller.audit(&app, "Assign permissions to a user").await;
+    Ok(StatusCode::CREATED)
+}
+
+pub(crate) async fn remove_permissions<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<Permissions>,
+) -> Result<StatusCode, MgmtError> {
+    caller.require(&["update:users"])?;
+    let user = user_or_404(&app, &id).await?;
+    let permissions: Vec<Permission> = body
+        .permissions
+        .into_iter()
+        .map(PermissionRef::into_permission)
+        .collect();
+    app.store()
+        .remove_user_permissions(&user.user_id, &permissions)
+        .await?;
+    caller.audit(&app, "Remove permissions from a user").await;
+    Ok(StatusCode::NO_CONTENT)
+}
