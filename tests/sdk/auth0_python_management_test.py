@@ -1,0 +1,139 @@
+"""Sigil's Management API v2, driven by Auth0's official Python SDK (auth0-python 5+,
+`auth0.management.Auth0`).
+
+Run by scripts/sdk-tests after the Authentication API suite, against the same server:
+
+    SDK_TEST_BASE_URL           http://127.0.0.1:PORT/api/v2 (the SDK's base_url)
+    SDK_TEST_ADMIN_CREDENTIALS  sigil init's admin-credentials.json (client_id, client_secret,
+                                audience, token_endpoint): a client with every Management scope
+    SDK_TEST_DOMAIN             127.0.0.1:PORT (for GetToken)
+    SDK_TEST_CONNECTION         the database connection
+
+Every call goes through the SDK's classes, which parse Sigil's answers into their own models:
+a shape the SDK does not expect fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import unittest
+import uuid
+
+from auth0.authentication import GetToken
+from auth0.management import Auth0
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        sys.exit(f"auth0_python_management_test: {name} is not set (run it with scripts/sdk-tests)")
+    return value
+
+
+BASE_URL = _env("SDK_TEST_BASE_URL")
+DOMAIN = _env("SDK_TEST_DOMAIN")
+CONNECTION = _env("SDK_TEST_CONNECTION")
+with open(_env("SDK_TEST_ADMIN_CREDENTIALS"), encoding="utf-8") as f:
+    ADMIN = json.load(f)
+
+
+def management() -> Auth0:
+    tokens = GetToken(DOMAIN, ADMIN["client_id"], client_secret=ADMIN["client_secret"], protocol="http")
+    token = tokens.client_credentials(ADMIN["audience"])["access_token"]
+    return Auth0(base_url=BASE_URL, token=token)
+
+
+def email() -> str:
+    return f"mgmt-{uuid.uuid4().hex[:12]}@sdk-tests.example.com"
+
+
+class Auth0PythonManagement(unittest.TestCase):
+    client: Auth0
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.client = management()
+
+    def test_01_users_create_get_update_delete(self) -> None:
+        address = email()
+        created = self.client.users.create(
+            connection=CONNECTION,
+            email=address,
+            password="Sdk-Mgmt-" + uuid.uuid4().hex,
+            email_verified=True,
+            user_metadata={"theme": "dark", "lang": "en"},
+        )
+        self.assertTrue(created.user_id.startswith("auth0|"))
+        self.assertEqual(created.email, address)
+        got = self.client.users.get(created.user_id)
+        self.assertEqual(got.user_metadata, {"theme": "dark", "lang": "en"})
+        updated = self.client.users.update(
+            created.user_id, user_metadata={"lang": None, "tz": "UTC"}, given_name="Sam"
+        )
+        self.assertEqual(updated.user_metadata, {"theme": "dark", "tz": "UTC"})
+        self.assertEqual(updated.given_name, "Sam")
+        found = self.client.users.list_users_by_email(email=address.upper())
+        self.assertEqual([u.user_id for u in found], [created.user_id])
+        self.client.users.delete(created.user_id)
+        with self.assertRaises(Exception) as raised:
+            self.client.users.get(created.user_id)
+        self.assertEqual(getattr(raised.exception, "status_code", None), 404)
+
+    def test_02_users_list_pages_through_everyone(self) -> None:
+        made = [
+            self.client.users.create(connection=CONNECTION, email=email(), password="Sdk-Mgmt-" + uuid.uuid4().hex)
+            for _ in range(3)
+        ]
+        seen = [u.user_id for u in self.client.users.list(per_page=2)]
+        for user in made:
+            self.assertIn(user.user_id, seen)
+        self.assertEqual(len(seen), len(set(seen)), "no user twice across pages")
+        searched = list(self.client.users.list(q=f'email:"{made[0].email}"', search_engine="v3"))
+        self.assertEqual([u.user_id for u in searched], [made[0].user_id])
+
+    def test_03_roles(self) -> None:
+        name = "sdk-" + uuid.uuid4().hex[:8]
+        role = self.client.roles.create(name=name, description="made by the SDK suite")
+        self.assertTrue(role.id.startswith("rol_"))
+        self.assertIn(role.id, [r.id for r in self.client.roles.list(name_filter=name)])
+        updated = self.client.roles.update(role.id, description="changed")
+        self.assertEqual(updated.description, "changed")
+        self.client.roles.delete(role.id)
+        self.assertNotIn(role.id, [r.id for r in self.client.roles.list()])
+
+    def test_04_a_bad_body_is_a_400_naming_the_field(self) -> None:
+        with self.assertRaises(Exception) as raised:
+            self.client.users.create(connection=CONNECTION, email="not-an-email", password="Sdk-Mgmt-x1")
+        self.assertEqual(getattr(raised.exception, "status_code", None), 400)
+        self.assertIn("email", json.dumps(getattr(raised.exception, "body", "")))
+
+
+class _Result(unittest.TextTestResult):
+    def _line(self, verdict: str, test, extra: str = "") -> None:
+        self.stream.write(f"{verdict} {test.id().split('.')[-1]}{extra}\n")
+        self.stream.flush()
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._line("PASS", test)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._line("FAIL", test)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._line("ERROR", test)
+
+
+def main() -> int:
+    print(f"auth0-python management client against {BASE_URL}")
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=0, resultclass=_Result).run(suite)
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
