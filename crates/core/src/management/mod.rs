@@ -8,6 +8,7 @@
 
 pub mod body;
 pub mod error;
+pub mod logs;
 pub mod user_create;
 pub mod user_json;
 pub mod user_patch;
@@ -15,6 +16,7 @@ pub mod user_search;
 
 pub use body::{Body, PlainPassword, parse_body};
 pub use error::ManagementError;
+pub use logs::{log_json, parse_log_search};
 pub use user_create::{CreateUser, ValidCreate};
 pub use user_json::{project, user_json};
 pub use user_patch::{UserPatch, ValidPatch, apply};

@@ -16,37 +16,44 @@ const FIELDS: [&str; 3] = ["email", "user_id", "name"];
 /// Refusals (400 `invalid_query_string`) name what is not supported: another field, `OR`,
 /// `NOT`, ranges, wildcards, a field given twice.
 pub fn parse_user_search(q: &str) -> Result<UserQuery, ManagementError> {
-    let q = q.trim();
     let mut query = UserQuery::default();
+    for (field, value) in terms(q, &FIELDS)? {
+        match field {
+            "email" => query.email = Some(value),
+            "name" => query.name = Some(value),
+            "user_id" => query.user_id = Some(UserId(value)),
+            // `terms` refuses every other field.
+            other => return Err(unsupported(format!("the field {other}"))),
+        }
+    }
+    Ok(query)
+}
+
+/// The `field:value` terms of `q` (Lucene syntax), joined by ` AND `, each on one of `fields`
+/// and at most once; `*`, `*:*` and an empty `q` have none. Shared by the user and log searches.
+pub(crate) fn terms<'f>(
+    q: &str,
+    fields: &[&'f str],
+) -> Result<Vec<(&'f str, String)>, ManagementError> {
+    let q = q.trim();
+    let mut found: Vec<(&'f str, String)> = Vec::new();
     if q.is_empty() || q == "*" || q == "*:*" {
-        return Ok(query);
+        return Ok(found);
     }
     let mut rest = q;
     loop {
-        let (field, value, after) = term(rest)?;
-        match field {
-            "email" => set(&mut query.email, field, value)?,
-            "name" => set(&mut query.name, field, value)?,
-            "user_id" => set(&mut query.user_id, field, UserId(value))?,
-            // `term` refuses every other field.
-            other => return Err(unsupported(format!("the field {other}"))),
+        let (field, value, after) = term(rest, fields)?;
+        if found.iter().any(|(f, _)| *f == field) {
+            return Err(ManagementError::InvalidQuery(format!(
+                "q: {field} is given twice"
+            )));
         }
+        found.push((field, value));
         rest = after;
         if !next_term(&mut rest)? {
-            return Ok(query);
+            return Ok(found);
         }
     }
-}
-
-/// Fills a field of the query once.
-fn set<T>(slot: &mut Option<T>, field: &str, value: T) -> Result<(), ManagementError> {
-    if slot.is_some() {
-        return Err(ManagementError::InvalidQuery(format!(
-            "q: {field} is given twice"
-        )));
-    }
-    *slot = Some(value);
-    Ok(())
 }
 
 /// After a term: `true` (and `rest` moved past ` AND `) if another term follows, `false` at
@@ -75,20 +82,24 @@ fn next_term(rest: &mut &str) -> Result<bool, ManagementError> {
     }
 }
 
-/// One `field:value` term at the start of `input`: the field, the value, and what follows.
-fn term(input: &str) -> Result<(&str, String, &str), ManagementError> {
+/// One `field:value` term at the start of `input`, on one of `fields`: the field, the value,
+/// and what follows.
+fn term<'i, 'f>(
+    input: &'i str,
+    fields: &[&'f str],
+) -> Result<(&'f str, String, &'i str), ManagementError> {
     let Some((field, rest)) = input.split_once(':') else {
         return Err(unsupported(format!(
             "'{input}' (a term is field:value, on {})",
-            FIELDS.join(", ")
+            fields.join(", ")
         )));
     };
     if field.is_empty() || field.contains(|c: char| c.is_whitespace() || c == '"') {
         return Err(unsupported(format!("'{input}' (a term is field:value)")));
     }
-    if !FIELDS.contains(&field) {
+    let Some(field) = fields.iter().copied().find(|f| *f == field) else {
         return Err(unsupported(format!("the field {field}")));
-    }
+    };
     if let Some(quoted) = rest.strip_prefix('"') {
         let mut value = String::new();
         let mut chars = quoted.char_indices();

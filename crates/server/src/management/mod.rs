@@ -6,6 +6,7 @@ mod body;
 mod caller;
 mod error;
 mod keys;
+mod logs;
 mod paging;
 mod roles;
 mod users;
@@ -23,6 +24,9 @@ pub(crate) fn routes<S: Store + Clone>() -> Router<App<S>> {
         .route("/keys/signing/rotate", post(keys::rotate::<S>))
         .route("/keys/signing/{kid}", get(keys::get::<S>))
         .route("/keys/signing/{kid}/revoke", put(keys::revoke::<S>))
+        .route("/logs", get(logs::list::<S>))
+        .route("/logs/{id}", get(logs::get::<S>))
+        .route("/users/{id}/logs", get(logs::of_user::<S>))
         .route("/roles", get(roles::list::<S>).post(roles::create::<S>))
         .route(
             "/roles/{id}",
