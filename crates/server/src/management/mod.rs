@@ -5,6 +5,7 @@
 mod body;
 mod caller;
 mod error;
+mod grants;
 mod keys;
 mod logs;
 mod paging;
@@ -12,7 +13,7 @@ mod roles;
 mod users;
 
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use sigil_core::Store;
 
 use crate::App;
@@ -24,6 +25,11 @@ pub(crate) fn routes<S: Store + Clone>() -> Router<App<S>> {
         .route("/keys/signing/rotate", post(keys::rotate::<S>))
         .route("/keys/signing/{kid}", get(keys::get::<S>))
         .route("/keys/signing/{kid}/revoke", put(keys::revoke::<S>))
+        .route(
+            "/grants",
+            get(grants::list::<S>).delete(grants::delete_of_user::<S>),
+        )
+        .route("/grants/{id}", delete(grants::delete::<S>))
         .route("/logs", get(logs::list::<S>))
         .route("/logs/{id}", get(logs::get::<S>))
         .route("/users/{id}/logs", get(logs::of_user::<S>))
