@@ -9,6 +9,7 @@
 pub mod body;
 pub mod error;
 pub mod logs;
+pub mod tenant;
 pub mod user_create;
 pub mod user_json;
 pub mod user_patch;
@@ -17,6 +18,7 @@ pub mod user_search;
 pub use body::{Body, PlainPassword, parse_body};
 pub use error::ManagementError;
 pub use logs::{log_json, parse_log_search};
+pub use tenant::TenantPatch;
 pub use user_create::{CreateUser, ValidCreate};
 pub use user_json::{project, user_json};
 pub use user_patch::{UserPatch, ValidPatch, apply};

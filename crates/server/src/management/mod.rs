@@ -10,6 +10,7 @@ mod keys;
 mod logs;
 mod paging;
 mod roles;
+mod tenant;
 mod users;
 
 use axum::Router;
@@ -49,6 +50,10 @@ pub(crate) fn routes<S: Store + Clone>() -> Router<App<S>> {
         .route(
             "/roles/{id}/users",
             get(roles::users::<S>).post(roles::add_users::<S>),
+        )
+        .route(
+            "/tenants/settings",
+            get(tenant::get::<S>).patch(tenant::update::<S>),
         )
         .route("/users", get(users::list::<S>).post(users::create::<S>))
         .route("/users-by-email", get(users::by_email::<S>))

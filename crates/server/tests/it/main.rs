@@ -15,6 +15,7 @@ mod legacy;
 mod management;
 mod management_grants;
 mod management_logs;
+mod management_tenant;
 mod management_users;
 mod oidc_client;
 mod password;
