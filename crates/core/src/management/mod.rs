@@ -7,6 +7,7 @@
 //! which password must be hashed and take the hash the caller made off-thread.
 
 pub mod body;
+pub mod connections;
 pub mod error;
 pub mod logs;
 pub mod tenant;
@@ -16,6 +17,7 @@ pub mod user_patch;
 pub mod user_search;
 
 pub use body::{Body, PlainPassword, parse_body};
+pub use connections::{ConnectionCreate, ConnectionPatch, connection_json};
 pub use error::ManagementError;
 pub use logs::{log_json, parse_log_search};
 pub use tenant::TenantPatch;

@@ -4,6 +4,7 @@
 
 mod body;
 mod caller;
+mod connections;
 mod error;
 mod grants;
 mod keys;
@@ -26,6 +27,14 @@ pub(crate) fn routes<S: Store + Clone>() -> Router<App<S>> {
         .route("/keys/signing/rotate", post(keys::rotate::<S>))
         .route("/keys/signing/{kid}", get(keys::get::<S>))
         .route("/keys/signing/{kid}/revoke", put(keys::revoke::<S>))
+        .route(
+            "/connections",
+            get(connections::list::<S>).post(connections::create::<S>),
+        )
+        .route(
+            "/connections/{id}",
+            get(connections::get::<S>).patch(connections::update::<S>),
+        )
         .route(
             "/grants",
             get(grants::list::<S>).delete(grants::delete_of_user::<S>),

@@ -13,6 +13,7 @@ mod es256;
 mod implicit;
 mod legacy;
 mod management;
+mod management_connections;
 mod management_grants;
 mod management_logs;
 mod management_tenant;
