@@ -4,9 +4,11 @@
 
 mod body;
 mod caller;
+mod client_grants;
 mod error;
 mod keys;
 mod paging;
+mod resource_servers;
 mod roles;
 
 use axum::Router;
@@ -38,5 +40,25 @@ pub(crate) fn routes<S: Store + Clone>() -> Router<App<S>> {
         .route(
             "/roles/{id}/users",
             get(roles::users::<S>).post(roles::add_users::<S>),
+        )
+        .route(
+            "/resource-servers",
+            get(resource_servers::list::<S>).post(resource_servers::create::<S>),
+        )
+        .route(
+            "/resource-servers/{id}",
+            get(resource_servers::get::<S>)
+                .patch(resource_servers::update::<S>)
+                .delete(resource_servers::delete::<S>),
+        )
+        .route(
+            "/client-grants",
+            get(client_grants::list::<S>).post(client_grants::create::<S>),
+        )
+        .route(
+            "/client-grants/{id}",
+            get(client_grants::get::<S>)
+                .patch(client_grants::update::<S>)
+                .delete(client_grants::delete::<S>),
         )
 }

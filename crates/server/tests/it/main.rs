@@ -13,6 +13,8 @@ mod es256;
 mod implicit;
 mod legacy;
 mod management;
+mod management_client_grants;
+mod management_resource_servers;
 mod oidc_client;
 mod password;
 mod refresh;
