@@ -6,7 +6,8 @@
 //! - [`store`]: the [`Store`] contract every backend implements, with its error type.
 //! - [`ids`], [`secret`], [`password`]: identifiers, secrets and password hashes as types.
 //! - [`clock`]: time and randomness as parameters, so tests move a clock instead of sleeping.
-//! - [`keyring`]: the signing keys, parsed once, and the JWKS to publish.
+//! - [`keyring`]: the signing keys, parsed once, and the JWKS to publish; [`key_family`]: the
+//!   kinds of key, and making a family's keys when an algorithm first needs them.
 //! - [`oauth`]: the OAuth 2.0 flows (client authentication, grants) and their errors.
 //! - [`legacy`]: Auth0's legacy `/tokeninfo` and `/delegation`, off unless the tenant enables
 //!   them.
@@ -20,6 +21,7 @@ pub mod accounts;
 pub mod authorize;
 pub mod clock;
 pub mod ids;
+pub mod key_family;
 pub mod keyring;
 pub mod legacy;
 pub mod management;

@@ -194,24 +194,6 @@ fn create(args: CreateArgs, location: &Location, now: UnixTime) -> anyhow::Resul
             sigil_server::KEYS_TTL
         ));
     }
-    super::print(&args.format, &api_json(&api), &lines)?;
+    super::print(&args.format, &api.management_json(), &lines)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The API as Auth0's Management API returns a resource server.
-pub(crate) fn api_json(api: &ResourceServer) -> serde_json::Value {
-    serde_json::json!({
-        "id": api.id,
-        "name": api.name,
-        "identifier": api.identifier,
-        "is_system": api.is_system,
-        "scopes": api.scopes,
-        "signing_alg": api.signing_alg,
-        "token_lifetime": api.token_lifetime,
-        "token_lifetime_for_web": api.token_lifetime_for_web,
-        "enforce_policies": api.enforce_policies,
-        "token_dialect": api.token_dialect,
-        "allow_offline_access": api.allow_offline_access,
-        "skip_consent_for_verifiable_first_party_clients": api.skip_consent_for_verifiable_first_party_clients,
-    })
 }

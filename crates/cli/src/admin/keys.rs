@@ -1,7 +1,7 @@
 //! `sigil keys list|rotate|revoke`: the tenant's signing keys in the database (Auth0's
 //! `/keys/signing` shapes with `--json`), and [`ensure`], which makes a family's current and
 //! next key when they are missing (`sigil init` for RSA, `sigil apis create --alg ES256` for
-//! P-256). `keys generate`, which writes a key file and touches no database, lives in
+//! P-256) through core's `KeyFamily::ensure`, which the Management API shares. `keys generate`, which writes a key file and touches no database, lives in
 //! `crate::keys`.
 //!
 //! Keys come in families, each with its own life cycle: the RSA family (RS256; it also signs
@@ -15,63 +15,20 @@ use anyhow::Context as _;
 use clap::Args;
 use serde_json::{Value, json};
 use sigil_core::model::{KeyState, SigningKeyRecord};
-use sigil_core::{Conflict, Store, StoreError};
-use sigil_jose::{Algorithm, KeyKind, UnixTime};
+use sigil_core::{Store, StoreError};
+use sigil_jose::{Algorithm, UnixTime};
 
 use super::{Format, auth0_time, print};
 use crate::storage::{self, Location};
 
-/// A key family, named by the algorithm its keys are made for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Family {
-    /// RSA-2048 keys, published as RS256; they sign RS256 and PS256.
-    Rs256,
-    /// P-256 keys, published as ES256.
-    Es256,
-}
+/// The key families, as core defines them.
+pub(crate) use sigil_core::key_family::KeyFamily as Family;
 
-impl Family {
-    /// The family whose current key signs `alg`, if Sigil keeps one for it.
-    pub(crate) fn signing(alg: Algorithm) -> Option<Family> {
-        match alg {
-            Algorithm::RS256 | Algorithm::PS256 => Some(Family::Rs256),
-            Algorithm::ES256 => Some(Family::Es256),
-            _ => None,
-        }
-    }
-
-    /// The algorithm its keys are made for, which names it.
-    pub(crate) fn alg(self) -> Algorithm {
-        match self {
-            Family::Rs256 => Algorithm::RS256,
-            Family::Es256 => Algorithm::ES256,
-        }
-    }
-
-    fn kind(self) -> KeyKind {
-        self.alg().key_kind()
-    }
-
-    /// Whether `key` belongs to this family.
-    pub(crate) fn holds(self, key: &SigningKeyRecord) -> bool {
-        key.family() == self.kind()
-    }
-
-    /// A new key of this family in `state`.
-    fn generate(self, state: KeyState, now: UnixTime) -> anyhow::Result<SigningKeyRecord> {
-        match self {
-            Family::Rs256 => SigningKeyRecord::generate_rs256(state, now),
-            Family::Es256 => SigningKeyRecord::generate_es256(state, now),
-        }
-        .context("cannot generate a signing key")
-    }
-
-    /// What to run when the family has no keys.
-    fn how_to_make(self) -> &'static str {
-        match self {
-            Family::Rs256 => "`sigil init` makes them",
-            Family::Es256 => "the first `sigil apis create --alg ES256` makes them",
-        }
+/// What to run when `family` has no keys.
+fn how_to_make(family: Family) -> &'static str {
+    match family {
+        Family::Rs256 => "`sigil init` makes them",
+        Family::Es256 => "the first `sigil apis create --alg ES256` makes them",
     }
 }
 
@@ -108,34 +65,25 @@ pub(crate) struct RevokeArgs {
     pub(crate) format: Format,
 }
 
-/// Makes `family`'s current and next keys if missing; returns a line for each key made. The
-/// next key is published from the start, so that when `sigil keys rotate` makes it current,
-/// verifiers have had it cached for a long time. The store allows one key in each state per
-/// family, so racing callers agree: a conflict means another one made that key first.
+/// Makes `family`'s current and next keys if missing ([`Family::ensure`], race-safe);
+/// returns a line for each key made.
 pub(crate) async fn ensure(
     store: &impl Store,
     family: Family,
     now: UnixTime,
 ) -> anyhow::Result<Vec<String>> {
-    let keys = read_keys(store).await?;
-    let mut created = Vec::new();
-    for state in [KeyState::Current, KeyState::Next] {
-        if keys.iter().any(|k| family.holds(k) && k.state == state) {
-            continue;
-        }
-        let record = family.generate(state, now)?;
-        match store.create_signing_key(&record).await {
-            Ok(()) => created.push(format!(
+    let created = family.ensure(store, now).await?;
+    Ok(created
+        .iter()
+        .map(|record| {
+            format!(
                 "signing key: created {} key {} ({})",
                 family.alg(),
                 record.kid,
-                state.as_str()
-            )),
-            Err(StoreError::Conflict(Conflict::SigningKey)) => {}
-            Err(e) => return Err(anyhow::Error::new(e).context("cannot store the signing key")),
-        }
-    }
-    Ok(created)
+                record.state.as_str()
+            )
+        })
+        .collect())
 }
 
 fn key_line(key: &SigningKeyRecord) -> String {
@@ -192,10 +140,12 @@ pub(crate) fn rotate(
             anyhow::bail!(
                 "there are no {} signing keys to rotate; {}",
                 family.alg(),
-                family.how_to_make()
+                how_to_make(family)
             );
         }
-        let next = family.generate(KeyState::Next, now)?;
+        let next = family
+            .generate(KeyState::Next, now)
+            .context("cannot generate a signing key")?;
         opened
             .store
             .rotate_signing_keys(&next, now)

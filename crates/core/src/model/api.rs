@@ -94,4 +94,23 @@ impl ResourceServer {
             updated_at: now,
         }
     }
+
+    /// The API as Auth0's Management API shows a resource server (`GET /resource-servers`,
+    /// `sigil apis create --json`).
+    pub fn management_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "identifier": self.identifier,
+            "is_system": self.is_system,
+            "scopes": self.scopes,
+            "signing_alg": self.signing_alg,
+            "token_lifetime": self.token_lifetime,
+            "token_lifetime_for_web": self.token_lifetime_for_web,
+            "enforce_policies": self.enforce_policies,
+            "token_dialect": self.token_dialect,
+            "allow_offline_access": self.allow_offline_access,
+            "skip_consent_for_verifiable_first_party_clients": self.skip_consent_for_verifiable_first_party_clients,
+        })
+    }
 }

@@ -48,7 +48,7 @@ struct AccessClaims<'a> {
 
 /// The audience a client asked for, with the Management API also answering to
 /// `https://<host>/api/v2/` (SDKs hard-code https).
-fn canonical_audience(issuer: &str, audience: &str) -> String {
+pub fn canonical_audience(issuer: &str, audience: &str) -> String {
     let host = issuer
         .split_once("://")
         .map_or(issuer, |(_, rest)| rest)

@@ -21,7 +21,7 @@ pub use client_assertion::{
 };
 pub(crate) use client_auth::require_grant;
 pub use client_auth::{ClientAuth, authenticate};
-pub use client_credentials::{ClientCredentialsRequest, client_credentials};
+pub use client_credentials::{ClientCredentialsRequest, canonical_audience, client_credentials};
 pub use code::{CODE_LIFETIME, CodeGrant, CodeRequest, authorization_code, issue_code};
 pub use directory::Directory;
 pub use error::{ErrorCode, FlowError, OAuthError};

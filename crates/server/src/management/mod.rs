@@ -4,12 +4,14 @@
 
 mod body;
 mod caller;
+mod client_grants;
 mod connections;
 mod error;
 mod grants;
 mod keys;
 mod logs;
 mod paging;
+mod resource_servers;
 mod roles;
 mod tenant;
 mod users;
@@ -83,5 +85,25 @@ pub(crate) fn routes<S: Store + Clone>() -> Router<App<S>> {
             get(users::permissions::<S>)
                 .post(users::add_permissions::<S>)
                 .delete(users::remove_permissions::<S>),
+        )
+        .route(
+            "/resource-servers",
+            get(resource_servers::list::<S>).post(resource_servers::create::<S>),
+        )
+        .route(
+            "/resource-servers/{id}",
+            get(resource_servers::get::<S>)
+                .patch(resource_servers::update::<S>)
+                .delete(resource_servers::delete::<S>),
+        )
+        .route(
+            "/client-grants",
+            get(client_grants::list::<S>).post(client_grants::create::<S>),
+        )
+        .route(
+            "/client-grants/{id}",
+            get(client_grants::get::<S>)
+                .patch(client_grants::update::<S>)
+                .delete(client_grants::delete::<S>),
         )
 }
