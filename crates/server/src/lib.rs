@@ -78,7 +78,7 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
         // Auth0's legacy endpoints, answering only when the tenant enables them.
         .route("/tokeninfo", post(routes::legacy::tokeninfo::<S>))
         .route("/delegation", post(routes::legacy::delegation::<S>))
-        .nest("/api/v2", management::routes::<S>())
+        .nest("/api/v2", management::routes::<S>(app.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
 }

@@ -41,6 +41,7 @@ struct Inner<S> {
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
     keys: RwLock<Loaded>,
+    limiter: crate::management::RateLimiter,
 }
 
 #[derive(Clone)]
@@ -116,8 +117,14 @@ impl<S: Store> App<S> {
                     ring: Arc::new(ring),
                     at,
                 }),
+                limiter: crate::management::RateLimiter::default(),
             }),
         })
+    }
+
+    /// The Management API's per-client rate limits.
+    pub(crate) fn limiter(&self) -> &crate::management::RateLimiter {
+        &self.inner.limiter
     }
 
     pub(crate) fn store(&self) -> &S {

@@ -3,9 +3,12 @@
 //! the scopes it carries. Every operation names the scopes it accepts (any one of them, as
 //! Auth0's operation list gives them) and checks them first.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sigil_core::Store;
 use sigil_core::ids::ClientId;
@@ -15,9 +18,10 @@ use super::error::MgmtError;
 use crate::App;
 
 /// A verified Management API caller.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Caller {
     client_id: Option<ClientId>,
+    subject: String,
     scope: String,
     method: String,
     path: String,
@@ -25,6 +29,7 @@ pub(crate) struct Caller {
 
 #[derive(Deserialize)]
 struct Claims {
+    sub: String,
     #[serde(default)]
     scope: String,
     #[serde(default)]
@@ -32,6 +37,13 @@ struct Claims {
 }
 
 impl Caller {
+    /// Whose bucket the request is counted in: the client's, else the subject's.
+    fn rate_key(&self) -> &str {
+        self.client_id
+            .as_ref()
+            .map_or(&self.subject, |c| c.as_str())
+    }
+
     /// Passes when the token has at least one of `scopes`.
     pub(crate) fn require(&self, scopes: &'static [&'static str]) -> Result<(), MgmtError> {
         let granted = |wanted: &&str| self.scope.split(' ').any(|s| s == *wanted);
@@ -58,42 +70,87 @@ impl Caller {
     }
 }
 
-impl<S: Store> FromRequestParts<App<S>> for Caller {
+/// The gate in front of every Management API route: verifies the token once, counts the
+/// request against its client's rate limit (429 when spent), puts the [`Caller`] in the
+/// request for the handler, and adds the rate-limit headers to whatever the handler answers.
+pub(crate) async fn gate<S: Store>(
+    State(app): State<App<S>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let caller = match verify(&app, request.headers(), request.method(), request.uri()).await {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
+    let verdict = app.limiter().check(caller.rate_key(), app.now().0);
+    let mut response = if verdict.allowed {
+        request.extensions_mut().insert(caller);
+        next.run(request).await
+    } else {
+        MgmtError::RateLimited.into_response()
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-ratelimit-limit", i64::from(verdict.limit)),
+        ("x-ratelimit-remaining", i64::from(verdict.remaining)),
+        ("x-ratelimit-reset", verdict.reset),
+    ] {
+        headers.insert(name, HeaderValue::from(value));
+    }
+    response
+}
+
+async fn verify<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+    method: &Method,
+    uri: &Uri,
+) -> Result<Caller, MgmtError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let header = match (values.next(), values.next()) {
+        (None, _) => return Err(MgmtError::MissingToken),
+        (Some(_), Some(_)) => {
+            return Err(MgmtError::InvalidToken(
+                "more than one Authorization header".to_owned(),
+            ));
+        }
+        (Some(value), None) => value,
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+        .ok_or(MgmtError::MissingToken)?;
+    let keys = app
+        .keys()
+        .await
+        .map_err(|e| MgmtError::Internal(e.to_string()))?;
+    let claims = keys
+        .management_verifier()
+        .verify::<Claims>(token, app.now())
+        .map_err(|e| MgmtError::InvalidToken(e.to_string()))?
+        .claims;
+    Ok(Caller {
+        client_id: claims.azp.map(ClientId),
+        subject: claims.sub,
+        scope: claims.scope,
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    })
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = MgmtError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, MgmtError> {
-        let mut values = parts.headers.get_all(AUTHORIZATION).iter();
-        let header = match (values.next(), values.next()) {
-            (None, _) => return Err(MgmtError::MissingToken),
-            (Some(_), Some(_)) => {
-                return Err(MgmtError::InvalidToken(
-                    "more than one Authorization header".to_owned(),
-                ));
-            }
-            (Some(value), None) => value,
-        };
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
-            .ok_or(MgmtError::MissingToken)?;
-        let keys = app
-            .keys()
-            .await
-            .map_err(|e| MgmtError::Internal(e.to_string()))?;
-        let claims = keys
-            .management_verifier()
-            .verify::<Claims>(token, app.now())
-            .map_err(|e| MgmtError::InvalidToken(e.to_string()))?
-            .claims;
-        Ok(Caller {
-            client_id: claims.azp.map(ClientId),
-            scope: claims.scope,
-            method: parts.method.to_string(),
-            path: parts.uri.path().to_owned(),
-        })
+    /// The caller [`gate`] verified. A route outside the gate has none, and refuses.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, MgmtError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(MgmtError::MissingToken)
     }
 }

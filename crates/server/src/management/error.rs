@@ -31,6 +31,8 @@ pub(crate) enum MgmtError {
         error_code: &'static str,
         message: String,
     },
+    /// The client's rate limit is spent: 429.
+    RateLimited,
     /// A refusal decided in `sigil_core::management`, with its status and errorCode.
     Refused {
         status: u16,
@@ -146,6 +148,11 @@ impl IntoResponse for MgmtError {
                 error_code,
                 message,
             } => (StatusCode::CONFLICT, error_code, message),
+            MgmtError::RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Global limit has been reached".to_owned(),
+            ),
             MgmtError::Refused {
                 status,
                 error_code,

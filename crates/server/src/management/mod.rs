@@ -11,6 +11,7 @@ mod grants;
 mod keys;
 mod logs;
 mod paging;
+mod rate_limit;
 mod resource_servers;
 mod roles;
 mod tenant;
@@ -22,8 +23,10 @@ use sigil_core::Store;
 
 use crate::App;
 
-/// The routes, to be nested at `/api/v2`.
-pub(crate) fn routes<S: Store + Clone>() -> Router<App<S>> {
+pub(crate) use rate_limit::RateLimiter;
+
+/// The routes, to be nested at `/api/v2`, behind the [`caller::gate`] (token, rate limit).
+pub(crate) fn routes<S: Store + Clone>(app: App<S>) -> Router<App<S>> {
     Router::new()
         .route("/keys/signing", get(keys::list::<S>))
         .route("/keys/signing/rotate", post(keys::rotate::<S>))
@@ -106,4 +109,5 @@ pub(crate) fn routes<S: Store + Clone>() -> Router<App<S>> {
                 .patch(client_grants::update::<S>)
                 .delete(client_grants::delete::<S>),
         )
+        .route_layer(axum::middleware::from_fn_with_state(app, caller::gate::<S>))
 }

@@ -555,3 +555,56 @@ async fn a_role_changed_through_the_api_changes_the_next_token_not_the_current_o
         (json!("read:r write:r"), json!(["read:r", "write:r"]))
     );
 }
+
+#[tokio::test]
+async fn each_client_has_a_rate_limit_with_auth0s_headers() {
+    let app = TestApp::start().await;
+    let token = token_for(&app, &audience(&app), &["read:roles"]).await;
+    let other = token_for(&app, &audience(&app), &["read:roles"]).await;
+    let get = |token: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .http
+                .get(app.url("api/v2/roles"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let header = |name: &str| {
+                response.headers()[name]
+                    .to_str()
+                    .unwrap()
+                    .parse::<i64>()
+                    .unwrap()
+            };
+            let seen = (
+                header("x-ratelimit-limit"),
+                header("x-ratelimit-remaining"),
+                header("x-ratelimit-reset"),
+            );
+            (response.status(), seen, response.text().await.unwrap())
+        }
+    };
+    let now = app.clock_now();
+    let (status, (limit, remaining, reset), _) = get(token.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(remaining, limit - 1);
+    assert!(reset > now, "{reset}");
+    for _ in 1..limit {
+        assert_eq!(get(token.clone()).await.0, StatusCode::OK);
+    }
+    // The bucket is empty: 429 in Auth0's shape, while another client is unaffected.
+    let (status, (_, remaining, reset), body) = get(token.clone()).await;
+    assert_eq!((status, remaining), (StatusCode::TOO_MANY_REQUESTS, 0));
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (body["statusCode"].clone(), body["errorCode"].clone()),
+        (json!(429), json!("too_many_requests"))
+    );
+    assert_eq!(get(other).await.0, StatusCode::OK);
+    // Time refills it.
+    app.clock.advance(reset - app.clock_now());
+    let (status, (limit, remaining, _), _) = get(token).await;
+    assert_eq!((status, remaining), (StatusCode::OK, limit - 1));
+}
