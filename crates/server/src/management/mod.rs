@@ -4,6 +4,7 @@
 
 mod body;
 mod caller;
+mod clients;
 mod error;
 mod keys;
 mod paging;
@@ -18,6 +19,20 @@ use crate::App;
 /// The routes, to be nested at `/api/v2`.
 pub(crate) fn routes<S: Store + Clone>() -> Router<App<S>> {
     Router::new()
+        .route(
+            "/clients",
+            get(clients::list::<S>).post(clients::create::<S>),
+        )
+        .route(
+            "/clients/{id}",
+            get(clients::get::<S>)
+                .patch(clients::update::<S>)
+                .delete(clients::delete::<S>),
+        )
+        .route(
+            "/clients/{id}/rotate-secret",
+            post(clients::rotate_secret::<S>),
+        )
         .route("/keys/signing", get(keys::list::<S>))
         .route("/keys/signing/rotate", post(keys::rotate::<S>))
         .route("/keys/signing/{kid}", get(keys::get::<S>))

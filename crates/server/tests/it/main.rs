@@ -13,6 +13,7 @@ mod es256;
 mod implicit;
 mod legacy;
 mod management;
+mod management_clients;
 mod oidc_client;
 mod password;
 mod refresh;

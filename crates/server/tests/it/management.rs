@@ -18,7 +18,12 @@ pub(crate) async fn token_for(app: &TestApp, audience: &str, scopes: &[&str]) ->
 }
 
 /// As [`token_for`], asking the token endpoint for `requested` as the audience.
-pub(crate) async fn token_asking(app: &TestApp, audience: &str, requested: &str, scopes: &[&str]) -> String {
+pub(crate) async fn token_asking(
+    app: &TestApp,
+    audience: &str,
+    requested: &str,
+    scopes: &[&str],
+) -> String {
     let mut resource = app
         .store
         .resource_server_by_identifier(audience)
