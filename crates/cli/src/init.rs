@@ -24,15 +24,14 @@ use serde::Serialize;
 use sigil_core::ids::{ClientGrantId, ClientId, ConnectionId, ResourceServerId};
 use sigil_core::model::connection::DEFAULT_DATABASE_CONNECTION;
 use sigil_core::model::{
-    AppType, ClientGrant, Connection, ConnectionOptions, ResourceServer, ResourceServerScope,
-    Strategy, TenantSettings,
+    AppType, Client, ClientGrant, Connection, ConnectionOptions, ResourceServer,
+    ResourceServerScope, Strategy, TenantSettings,
 };
 use sigil_core::secret::{ClientSecret, SecretDigest};
 use sigil_core::{Conflict, Rng, Store, StoreError, SystemRng};
 use sigil_jose::UnixTime;
 use sigil_store::MasterKeySource;
 
-use crate::admin::clients::new_client;
 use crate::admin::{keys, validate};
 use crate::management_scopes::MANAGEMENT_API_SCOPES;
 use crate::output;
@@ -279,7 +278,7 @@ async fn ensure_admin_client(
     let mut secret = None;
     if existing.is_none() {
         let new_secret = ClientSecret::generate(rng);
-        let mut client = new_client(
+        let mut client = Client::new(
             client_id.clone(),
             ADMIN_CLIENT_NAME.to_owned(),
             AppType::NonInteractive,

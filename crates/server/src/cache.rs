@@ -6,7 +6,8 @@
 //! Bound on staleness: an entry is used for at most [`CACHE_TTL`] seconds after it was read, so
 //! a change made with the CLI or by another node (a rotated secret, a deleted client, a changed
 //! grant, a new web origin) takes effect on these paths within that time; everything else reads
-//! the store. Misses are not cached, so a new client works at once and unknown ids cannot fill
+//! the store. A change made through this node's Management API is seen by this node at once
+//! (`forget_client`). Misses are not cached, so a new client works at once and unknown ids cannot fill
 //! the cache. Each map holds at most [`MAX_ENTRIES`]; when full it is emptied, which costs only
 //! re-reads. The origins are one set, read whole. Recording a client assertion's `jti` is a
 //! write and always goes to the store.
@@ -38,6 +39,12 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
         (now.0 - at.0 < CACHE_TTL && now.0 >= at.0).then(|| value.clone())
     }
 
+    fn remove_where(&self, doomed: impl Fn(&K) -> bool) {
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|key, _| !doomed(key));
+        }
+    }
+
     fn put(&self, key: K, value: V, now: UnixTime) {
         if let Ok(mut map) = self.0.lock() {
             if map.len() >= MAX_ENTRIES {
@@ -64,6 +71,14 @@ impl HotCache {
             grants: Map::new(),
             origins: Map::new(),
         }
+    }
+
+    /// Forgets `client`, its grants and the origin set, so this node sees a change to them
+    /// (a rotated secret, a deletion, new origins) at once.
+    pub(crate) fn forget_client(&self, client: &ClientId) {
+        self.clients.remove_where(|id| id == client);
+        self.grants.remove_where(|(id, _)| id == client);
+        self.origins.remove_where(|_| true);
     }
 
     /// Every client's web and allowed origins, in lower case without a trailing `/` (as

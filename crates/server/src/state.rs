@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use sigil_core::authorize::TransactionKey;
+use sigil_core::ids::ClientId;
 use sigil_core::keyring::KeyRing;
 use sigil_core::oauth::{FlowError, RefreshKey, UserinfoKey};
 use sigil_core::{Clock, Rng, Store, StoreError, UnixTime};
@@ -146,6 +147,12 @@ impl<S: Store> App<S> {
             .cache
             .origins(&self.inner.store, self.now())
             .await
+    }
+
+    /// Drops what this node cached about `client` (and the origin set), after a change made
+    /// here; other nodes see it within `CACHE_TTL`.
+    pub(crate) fn forget_client(&self, client: &ClientId) {
+        self.inner.cache.forget_client(client);
     }
 
     pub(crate) fn refresh_key(&self) -> &RefreshKey {

@@ -78,30 +78,6 @@ pub(crate) struct CreateArgs {
     format: Format,
 }
 
-/// A new client with Auth0's defaults for `app_type`: first party, the type's grants and
-/// token endpoint authentication, RS256 ID tokens. `secret` is given for confidential types;
-/// only its digest is kept.
-// This is a model constructor: it belongs in sigil-core as `Client::new`.
-pub(crate) fn new_client(
-    client_id: ClientId,
-    name: String,
-    app_type: AppType,
-    secret: Option<&ClientSecret>,
-    now: UnixTime,
-) -> Client {
-    Client {
-        client_id,
-        name,
-        app_type,
-        is_first_party: true,
-        secret_digest: secret.map(ClientSecret::digest),
-        signing_secret: None,
-        settings: ClientSettings::for_type(app_type),
-        created_at: now,
-        updated_at: now,
-    }
-}
-
 /// `sigil clients …`.
 pub(crate) fn run(
     command: Command,
@@ -134,7 +110,7 @@ fn create(args: CreateArgs, location: &Location, now: UnixTime) -> anyhow::Resul
     }
     let pkjwt = method == TokenEndpointAuthMethod::PrivateKeyJwt;
     let secret = (!args.app_type.is_public() && !pkjwt).then(|| ClientSecret::generate(&rng));
-    let mut client = new_client(
+    let mut client = Client::new(
         ClientId::generate(&rng),
         args.name,
         args.app_type,
@@ -160,7 +136,7 @@ fn create(args: CreateArgs, location: &Location, now: UnixTime) -> anyhow::Resul
         Ok(opened.tenant.issuer.clone())
     })?;
 
-    let json = client_json(&client, secret.as_ref());
+    let json = client.management_json(secret.as_ref());
     let mut lines = vec![
         format!(
             "created client \"{}\" ({}): client_id {}",
@@ -288,42 +264,4 @@ fn check_for_type(args: &CreateArgs) -> anyhow::Result<()> {
         bail!("--public-key and --alg are for --auth-method private_key_jwt");
     }
     Ok(())
-}
-
-/// The client as Auth0's Management API returns it; `client_secret` only when given (on
-/// creation, the one time it exists).
-pub(crate) fn client_json(client: &Client, secret: Option<&ClientSecret>) -> serde_json::Value {
-    let mut object = match serde_json::to_value(&client.settings) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
-    };
-    // Keys registered for private_key_jwt are Auth0's `client_authentication_methods`, a
-    // separate shape; absent values are omitted, as Auth0 does.
-    object.remove("credentials");
-    object.retain(|_, v| !v.is_null());
-    if !client.settings.credentials.is_empty() {
-        let ids: Vec<serde_json::Value> = client
-            .settings
-            .credentials
-            .iter()
-            .map(|c| serde_json::json!({ "id": c.id }))
-            .collect();
-        object.insert(
-            "client_authentication_methods".into(),
-            serde_json::json!({ "private_key_jwt": { "credentials": ids } }),
-        );
-    }
-    let mut json = serde_json::json!({
-        "client_id": client.client_id,
-        "name": client.name,
-        "app_type": client.app_type,
-        "is_first_party": client.is_first_party,
-    });
-    if let (Some(secret), Some(map)) = (secret, json.as_object_mut()) {
-        map.insert("client_secret".into(), secret.expose().into());
-    }
-    if let Some(map) = json.as_object_mut() {
-        map.extend(object);
-    }
-    json
 }

@@ -3,7 +3,7 @@
 //! so that a bad value is a one-line usage error naming the option.
 
 use reqwest::Url;
-use sigil_core::model::{AppType, GrantType, TokenEndpointAuthMethod};
+use sigil_core::model::{AppType, GrantType, TokenEndpointAuthMethod, client_rules};
 use sigil_core::oauth::ASSERTION_ALGORITHMS;
 use sigil_jose::Algorithm;
 
@@ -23,46 +23,20 @@ pub(crate) fn issuer(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A redirect URI (`--callback`) or post-logout URL (`--logout-url`): absolute, no fragment
-/// (RFC 6749 §3.1.2), http or https, or a private-use scheme as native apps use (RFC 8252
-/// §7.1: a reverse domain name such as `com.example.app:/callback`). Kept exactly as given:
-/// redirect URIs are compared exactly.
+/// A redirect URI (`--callback`) or post-logout URL (`--logout-url`), as
+/// [`client_rules::app_url`] accepts it.
 pub(crate) fn app_url(text: &str) -> Result<String, String> {
-    let url = Url::parse(text).map_err(|e| format!("not an absolute URL: {e}"))?;
-    if url.fragment().is_some() || text.contains('#') {
-        return Err("a redirect URL must not have a fragment (#…)".to_owned());
-    }
-    match url.scheme() {
-        "http" | "https" if url.host().is_some() => Ok(text.to_owned()),
-        "http" | "https" => Err("an http(s) URL needs a host".to_owned()),
-        scheme if is_private_use_scheme(scheme) => Ok(text.to_owned()),
-        scheme => Err(format!(
-            "the scheme {scheme:?} is neither http(s) nor a private-use scheme like com.example.app"
-        )),
-    }
+    client_rules::app_url(text)
 }
 
 /// Whether `scheme` is a private-use URI scheme in reverse-domain form (RFC 8252 §7.1).
 pub(crate) fn is_private_use_scheme(scheme: &str) -> bool {
-    scheme.contains('.')
+    client_rules::is_private_use_scheme(scheme)
 }
 
-/// A web origin (`--web-origin`): `http(s)://host[:port]`, nothing after it.
+/// A web origin (`--web-origin`), as [`client_rules::web_origin`] accepts it.
 pub(crate) fn web_origin(text: &str) -> Result<String, String> {
-    let url = Url::parse(text).map_err(|e| format!("not an absolute URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err("an origin is http(s)://host[:port]".to_owned());
-    }
-    if url.path() != "/"
-        || url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-    {
-        return Err(
-            "an origin is http(s)://host[:port], without path, query or fragment".to_owned(),
-        );
-    }
-    Ok(text.trim_end_matches('/').to_owned())
+    client_rules::web_origin(text)
 }
 
 /// `--type`.

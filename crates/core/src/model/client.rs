@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sigil_jose::Algorithm;
 
-use crate::UnixTime;
 use crate::ids::ClientId;
 use crate::secret::{ClientSecret, SecretDigest};
+use crate::{Rng, UnixTime};
 
 /// An application.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,11 +34,117 @@ pub struct Client {
 }
 
 impl Client {
+    /// A new client with Auth0's defaults for `app_type`: first party, the type's grants and
+    /// token endpoint authentication, RS256 ID tokens. `secret` is given for confidential
+    /// types; only its digest is kept.
+    pub fn new(
+        client_id: ClientId,
+        name: String,
+        app_type: AppType,
+        secret: Option<&ClientSecret>,
+        now: UnixTime,
+    ) -> Self {
+        Client {
+            client_id,
+            name,
+            app_type,
+            is_first_party: true,
+            secret_digest: secret.map(ClientSecret::digest),
+            signing_secret: None,
+            settings: ClientSettings::for_type(app_type),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Whether the client can prove who it is at the token endpoint, with a secret or a
     /// registered key. Public clients cannot, so their authorization codes need PKCE.
     pub fn is_confidential(&self) -> bool {
         self.secret_digest.is_some()
             || self.settings.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt
+    }
+
+    /// Whether the client's settings call for a client secret: a confidential type that
+    /// authenticates with `client_secret_post` or `client_secret_basic`. Public clients and
+    /// `private_key_jwt` clients have none.
+    pub fn needs_secret(&self) -> bool {
+        !self.app_type.is_public()
+            && matches!(
+                self.settings.token_endpoint_auth_method,
+                TokenEndpointAuthMethod::ClientSecretPost
+                    | TokenEndpointAuthMethod::ClientSecretBasic
+            )
+    }
+
+    /// Makes `secret` the client's only secret: its digest is kept, and the secret itself
+    /// (sealed at rest) only while ID tokens are HS256-signed with it.
+    pub fn set_secret(&mut self, secret: &ClientSecret) {
+        self.secret_digest = Some(secret.digest());
+        self.signing_secret = self
+            .settings
+            .jwt_configuration
+            .alg
+            .is_symmetric()
+            .then(|| secret.clone());
+    }
+
+    /// Brings the kept secret in line with the settings after a change: dropped when the
+    /// client no longer needs one (and its sealed copy when ID tokens are no longer HS256),
+    /// and a new one made when it needs one Sigil cannot produce (it keeps only digests, so
+    /// a client switched to HS256 gets a new secret to sign with). Returns the new secret,
+    /// which exists nowhere else: it must be shown to the caller now or never.
+    pub fn settle_secret(&mut self, rng: &dyn Rng) -> Option<ClientSecret> {
+        if !self.needs_secret() {
+            self.secret_digest = None;
+            self.signing_secret = None;
+            return None;
+        }
+        let symmetric = self.settings.jwt_configuration.alg.is_symmetric();
+        if self.secret_digest.is_none() || (symmetric && self.signing_secret.is_none()) {
+            let secret = ClientSecret::generate(rng);
+            self.set_secret(&secret);
+            return Some(secret);
+        }
+        if !symmetric {
+            self.signing_secret = None;
+        }
+        None
+    }
+
+    /// The client as Auth0's Management API returns it; `client_secret` only when given (on
+    /// creation and rotation, the times it exists outside the digest). Absent values are
+    /// omitted, as Auth0 does; keys registered for `private_key_jwt` appear as Auth0's
+    /// `client_authentication_methods`, by credential id.
+    pub fn management_json(&self, secret: Option<&ClientSecret>) -> serde_json::Value {
+        use serde_json::{Value, json};
+        let mut object = match serde_json::to_value(&self.settings) {
+            Ok(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        object.remove("credentials");
+        object.retain(|_, v| !v.is_null());
+        if !self.settings.credentials.is_empty() {
+            let ids: Vec<Value> = self
+                .settings
+                .credentials
+                .iter()
+                .map(|c| json!({ "id": c.id }))
+                .collect();
+            object.insert(
+                "client_authentication_methods".into(),
+                json!({ "private_key_jwt": { "credentials": ids } }),
+            );
+        }
+        let mut out = serde_json::Map::new();
+        out.insert("client_id".into(), json!(self.client_id));
+        out.insert("name".into(), json!(self.name));
+        out.insert("app_type".into(), json!(self.app_type));
+        out.insert("is_first_party".into(), json!(self.is_first_party));
+        if let Some(secret) = secret {
+            out.insert("client_secret".into(), secret.expose().into());
+        }
+        out.extend(object);
+        Value::Object(out)
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod api;
 pub mod client;
+pub mod client_rules;
 pub mod connection;
 pub mod log;
 pub mod outbox;
@@ -19,6 +20,7 @@ pub use client::{
     AppType, Client, ClientCredential, ClientSettings, GrantType, JwtConfiguration,
     RefreshTokenExpiration, RefreshTokenPolicy, RefreshTokenRotation, TokenEndpointAuthMethod,
 };
+pub use client_rules::InvalidClient;
 pub use connection::{Connection, ConnectionOptions, PasswordPolicy, Strategy};
 pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
 pub use outbox::OutgoingEmail;

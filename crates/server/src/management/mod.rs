@@ -5,6 +5,7 @@
 mod body;
 mod caller;
 mod client_grants;
+mod clients;
 mod connections;
 mod error;
 mod grants;
@@ -28,6 +29,20 @@ pub(crate) use rate_limit::RateLimiter;
 /// The routes, to be nested at `/api/v2`, behind the [`caller::gate`] (token, rate limit).
 pub(crate) fn routes<S: Store + Clone>(app: App<S>) -> Router<App<S>> {
     Router::new()
+        .route(
+            "/clients",
+            get(clients::list::<S>).post(clients::create::<S>),
+        )
+        .route(
+            "/clients/{id}",
+            get(clients::get::<S>)
+                .patch(clients::update::<S>)
+                .delete(clients::delete::<S>),
+        )
+        .route(
+            "/clients/{id}/rotate-secret",
+            post(clients::rotate_secret::<S>),
+        )
         .route("/keys/signing", get(keys::list::<S>))
         .route("/keys/signing/rotate", post(keys::rotate::<S>))
         .route("/keys/signing/{kid}", get(keys::get::<S>))

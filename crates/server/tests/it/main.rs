@@ -14,6 +14,7 @@ mod implicit;
 mod legacy;
 mod management;
 mod management_client_grants;
+mod management_clients;
 mod management_connections;
 mod management_grants;
 mod management_logs;
