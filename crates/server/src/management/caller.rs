@@ -142,6 +142,23 @@ async fn verify<S: Store>(
     })
 }
 
+/// The per-operation check, before the handler reads anything: the caller's token must have
+/// one of `scopes` (Auth0 answers a missing scope before a bad body).
+pub(crate) async fn require_scopes(
+    scopes: &'static [&'static str],
+    request: Request,
+    next: Next,
+) -> Response {
+    let verdict = match request.extensions().get::<Caller>() {
+        Some(caller) => caller.require(scopes),
+        None => Err(MgmtError::MissingToken),
+    };
+    match verdict {
+        Ok(()) => next.run(request).await,
+        Err(e) => e.into_response(),
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = MgmtError;
 

@@ -18,111 +18,115 @@ mod roles;
 mod tenant;
 mod users;
 
+mod openapi;
+
 use axum::Router;
-use axum::routing::{delete, get, post, put};
 use sigil_core::Store;
 
 use crate::App;
 
 pub(crate) use rate_limit::RateLimiter;
 
-/// The routes, to be nested at `/api/v2`, behind the [`caller::gate`] (token, rate limit).
-pub(crate) fn routes<S: Store + Clone>(app: App<S>) -> Router<App<S>> {
-    Router::new()
-        .route(
-            "/clients",
-            get(clients::list::<S>).post(clients::create::<S>),
-        )
-        .route(
-            "/clients/{id}",
-            get(clients::get::<S>)
-                .patch(clients::update::<S>)
-                .delete(clients::delete::<S>),
-        )
-        .route(
-            "/clients/{id}/rotate-secret",
-            post(clients::rotate_secret::<S>),
-        )
-        .route("/keys/signing", get(keys::list::<S>))
-        .route("/keys/signing/rotate", post(keys::rotate::<S>))
-        .route("/keys/signing/{kid}", get(keys::get::<S>))
-        .route("/keys/signing/{kid}/revoke", put(keys::revoke::<S>))
-        .route(
-            "/connections",
-            get(connections::list::<S>).post(connections::create::<S>),
-        )
-        .route(
-            "/connections/{id}",
-            get(connections::get::<S>).patch(connections::update::<S>),
-        )
-        .route(
-            "/grants",
-            get(grants::list::<S>).delete(grants::delete_of_user::<S>),
-        )
-        .route("/grants/{id}", delete(grants::delete::<S>))
-        .route("/logs", get(logs::list::<S>))
-        .route("/logs/{id}", get(logs::get::<S>))
-        .route("/users/{id}/logs", get(logs::of_user::<S>))
-        .route("/roles", get(roles::list::<S>).post(roles::create::<S>))
-        .route(
-            "/roles/{id}",
-            get(roles::get::<S>)
-                .patch(roles::update::<S>)
-                .delete(roles::delete::<S>),
-        )
-        .route(
-            "/roles/{id}/permissions",
-            get(roles::permissions::<S>)
-                .post(roles::add_permissions::<S>)
-                .delete(roles::remove_permissions::<S>),
-        )
-        .route(
-            "/roles/{id}/users",
-            get(roles::users::<S>).post(roles::add_users::<S>),
-        )
-        .route(
-            "/tenants/settings",
-            get(tenant::get::<S>).patch(tenant::update::<S>),
-        )
-        .route("/users", get(users::list::<S>).post(users::create::<S>))
-        .route("/users-by-email", get(users::by_email::<S>))
-        .route(
-            "/users/{id}",
-            get(users::get::<S>)
-                .patch(users::update::<S>)
-                .delete(users::delete::<S>),
-        )
-        .route(
-            "/users/{id}/roles",
-            get(users::roles::<S>)
-                .post(users::assign_roles::<S>)
-                .delete(users::remove_roles::<S>),
-        )
-        .route(
-            "/users/{id}/permissions",
-            get(users::permissions::<S>)
-                .post(users::add_permissions::<S>)
-                .delete(users::remove_permissions::<S>),
-        )
-        .route(
-            "/resource-servers",
-            get(resource_servers::list::<S>).post(resource_servers::create::<S>),
-        )
-        .route(
-            "/resource-servers/{id}",
-            get(resource_servers::get::<S>)
-                .patch(resource_servers::update::<S>)
-                .delete(resource_servers::delete::<S>),
-        )
-        .route(
-            "/client-grants",
-            get(client_grants::list::<S>).post(client_grants::create::<S>),
-        )
-        .route(
-            "/client-grants/{id}",
-            get(client_grants::get::<S>)
-                .patch(client_grants::update::<S>)
-                .delete(client_grants::delete::<S>),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(app, caller::gate::<S>))
+/// One operation of the API: what the router serves and what `/api/v2/openapi.json` says,
+/// from one table, so that neither can list what the other lacks.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Operation {
+    /// `get`, `post`, `put`, `patch` or `delete`.
+    pub(crate) method: &'static str,
+    /// Under `/api/v2`, with `{name}` parameters.
+    pub(crate) path: &'static str,
+    /// The token needs one of these (Auth0's operation list).
+    pub(crate) scopes: &'static [&'static str],
+    /// What it does.
+    pub(crate) summary: &'static str,
+    /// The status of success.
+    pub(crate) status: u16,
+}
+
+/// Declares the operations: the table ([`OPERATIONS`]) and the router ([`routes`]) at once.
+macro_rules! operations {
+    ($( $method:ident $path:literal => $module:ident :: $handler:ident, [$($scope:literal),+], $status:literal, $summary:literal; )+) => {
+        /// Every operation served, in the order declared.
+        pub(crate) const OPERATIONS: &[Operation] = &[
+            $( Operation {
+                method: stringify!($method),
+                path: $path,
+                scopes: &[$($scope),+],
+                summary: $summary,
+                status: $status,
+            }, )+
+        ];
+
+        /// The routes, to be nested at `/api/v2`, behind the [`caller::gate`] (token, rate
+        /// limit); the OpenAPI document outside it.
+        pub(crate) fn routes<S: Store + Clone>(app: App<S>) -> Router<App<S>> {
+            Router::new()
+                $( .route(
+                    $path,
+                    axum::routing::$method($module::$handler::<S>)
+                        .route_layer(axum::middleware::from_fn(|request, next| {
+                            caller::require_scopes(&[$($scope),+], request, next)
+                        })),
+                ) )+
+                .route_layer(axum::middleware::from_fn_with_state(app, caller::gate::<S>))
+                .route("/openapi.json", axum::routing::get(openapi::document::<S>))
+        }
+    };
+}
+
+operations! {
+    get "/clients" => clients::list, ["read:clients", "read:client_summary", "read:client_keys", "read:client_credentials"], 200, "List clients";
+    post "/clients" => clients::create, ["create:clients"], 201, "Create a client";
+    get "/clients/{id}" => clients::get, ["read:clients", "read:client_summary", "read:client_keys", "read:client_credentials"], 200, "Get a client";
+    patch "/clients/{id}" => clients::update, ["update:clients", "update:client_keys"], 200, "Update a client";
+    delete "/clients/{id}" => clients::delete, ["delete:clients"], 204, "Delete a client";
+    post "/clients/{id}/rotate-secret" => clients::rotate_secret, ["update:client_keys"], 200, "Rotate a client secret";
+    get "/client-grants" => client_grants::list, ["read:client_grants"], 200, "List client grants";
+    post "/client-grants" => client_grants::create, ["create:client_grants"], 201, "Create a client grant";
+    get "/client-grants/{id}" => client_grants::get, ["read:client_grants"], 200, "Get a client grant";
+    patch "/client-grants/{id}" => client_grants::update, ["update:client_grants"], 200, "Update a client grant";
+    delete "/client-grants/{id}" => client_grants::delete, ["delete:client_grants"], 204, "Delete a client grant";
+    get "/connections" => connections::list, ["read:connections"], 200, "List connections";
+    post "/connections" => connections::create, ["create:connections"], 201, "Create a database connection";
+    get "/connections/{id}" => connections::get, ["read:connections"], 200, "Get a connection";
+    patch "/connections/{id}" => connections::update, ["update:connections"], 200, "Update a connection's options";
+    get "/grants" => grants::list, ["read:grants"], 200, "List users' grants (consents)";
+    delete "/grants" => grants::delete_of_user, ["delete:grants"], 204, "Delete all of a user's grants";
+    delete "/grants/{id}" => grants::delete, ["delete:grants"], 204, "Delete a grant";
+    get "/keys/signing" => keys::list, ["read:signing_keys"], 200, "List signing keys";
+    post "/keys/signing/rotate" => keys::rotate, ["create:signing_keys", "update:signing_keys"], 200, "Rotate the signing key";
+    get "/keys/signing/{kid}" => keys::get, ["read:signing_keys"], 200, "Get a signing key";
+    put "/keys/signing/{kid}/revoke" => keys::revoke, ["update:signing_keys"], 200, "Revoke a signing key";
+    get "/logs" => logs::list, ["read:logs"], 200, "Search log events";
+    get "/logs/{id}" => logs::get, ["read:logs"], 200, "Get a log event";
+    get "/resource-servers" => resource_servers::list, ["read:resource_servers"], 200, "List resource servers";
+    post "/resource-servers" => resource_servers::create, ["create:resource_servers"], 201, "Create a resource server";
+    get "/resource-servers/{id}" => resource_servers::get, ["read:resource_servers"], 200, "Get a resource server";
+    patch "/resource-servers/{id}" => resource_servers::update, ["update:resource_servers"], 200, "Update a resource server";
+    delete "/resource-servers/{id}" => resource_servers::delete, ["delete:resource_servers"], 204, "Delete a resource server";
+    get "/roles" => roles::list, ["read:roles"], 200, "List roles";
+    post "/roles" => roles::create, ["create:roles"], 200, "Create a role";
+    get "/roles/{id}" => roles::get, ["read:roles"], 200, "Get a role";
+    patch "/roles/{id}" => roles::update, ["update:roles"], 200, "Update a role";
+    delete "/roles/{id}" => roles::delete, ["delete:roles"], 200, "Delete a role";
+    get "/roles/{id}/permissions" => roles::permissions, ["read:roles"], 200, "List a role's permissions";
+    post "/roles/{id}/permissions" => roles::add_permissions, ["update:roles"], 201, "Add permissions to a role";
+    delete "/roles/{id}/permissions" => roles::remove_permissions, ["update:roles"], 200, "Remove permissions from a role";
+    get "/roles/{id}/users" => roles::users, ["read:users", "read:roles", "read:role_members"], 200, "List a role's users";
+    post "/roles/{id}/users" => roles::add_users, ["update:roles", "create:role_members"], 200, "Assign users to a role";
+    get "/tenants/settings" => tenant::get, ["read:tenant_settings"], 200, "Get tenant settings";
+    patch "/tenants/settings" => tenant::update, ["update:tenant_settings"], 200, "Update tenant settings";
+    get "/users" => users::list, ["read:users"], 200, "List or search users";
+    post "/users" => users::create, ["create:users"], 201, "Create a user";
+    get "/users-by-email" => users::by_email, ["read:users"], 200, "Find users by email";
+    get "/users/{id}" => users::get, ["read:users", "read:current_user"], 200, "Get a user";
+    patch "/users/{id}" => users::update, ["update:users", "update:users_app_metadata", "update:current_user_metadata"], 200, "Update a user";
+    delete "/users/{id}" => users::delete, ["delete:users"], 204, "Delete a user";
+    get "/users/{id}/logs" => logs::of_user, ["read:logs", "read:logs_users"], 200, "List a user's log events";
+    get "/users/{id}/roles" => users::roles, ["read:users", "read:roles", "read:role_members"], 200, "List a user's roles";
+    post "/users/{id}/roles" => users::assign_roles, ["create:role_members"], 200, "Assign roles to a user";
+    delete "/users/{id}/roles" => users::remove_roles, ["delete:role_members"], 204, "Remove roles from a user";
+    get "/users/{id}/permissions" => users::permissions, ["read:users"], 200, "List a user's direct permissions";
+    post "/users/{id}/permissions" => users::add_permissions, ["update:users"], 201, "Assign permissions to a user";
+    delete "/users/{id}/permissions" => users::remove_permissions, ["update:users"], 204, "Remove permissions from a user";
 }

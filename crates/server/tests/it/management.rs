@@ -608,3 +608,67 @@ async fn each_client_has_a_rate_limit_with_auth0s_headers() {
     let (status, (limit, remaining, _), _) = get(token).await;
     assert_eq!((status, remaining), (StatusCode::OK, limit - 1));
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_each_operation_with_the_scopes_it_checks() {
+    let app = TestApp::start().await;
+    let document: Value = app
+        .http
+        .get(app.url("api/v2/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["servers"][0]["url"], format!("{}api/v2", app.base));
+    let unrelated = token_for(&app, &audience(&app), &["read:stats"]).await;
+    let mut tokens: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut operations = 0;
+    for (path, methods) in document["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            operations += 1;
+            let scope = operation["x-scopes"][0].as_str().unwrap().to_owned();
+            if !tokens.contains_key(&scope) {
+                let token = token_for(&app, &audience(&app), &[scope.as_str()]).await;
+                tokens.insert(scope.clone(), token);
+            }
+            let concrete = path.replace("{id}", "x").replace("{kid}", "x");
+            let body = matches!(method.as_str(), "post" | "patch" | "put").then(|| json!({}));
+            let name = format!("{method} {path}");
+            // With an unrelated scope: 403, so the handler checks scopes.
+            let refused = call(
+                &app,
+                &method.to_uppercase(),
+                &concrete,
+                Some(&unrelated),
+                body.clone(),
+            )
+            .await;
+            assert_error(&refused, 403, "insufficient_scope");
+            // With the documented scope: past the scope check (whatever the dummy input earns).
+            let (status, answer) = call(
+                &app,
+                &method.to_uppercase(),
+                &concrete,
+                Some(&tokens[&scope]),
+                body,
+            )
+            .await;
+            assert_ne!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{name} refuses its documented scope {scope}: {answer}"
+            );
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{name}");
+            if status == StatusCode::NOT_FOUND {
+                assert!(
+                    answer["errorCode"].is_string(),
+                    "{name} is not routed: {answer}"
+                );
+            }
+        }
+    }
+    assert!(operations >= 50, "{operations} operations");
+}
