@@ -1,0 +1,146 @@
+// Sigil's Management API v2 driven by Auth0's Node SDK (node-auth0 4, `ManagementClient`).
+//
+// Run by scripts/sdk-tests against the same server as the Python suites:
+//   SDK_TEST_DOMAIN             127.0.0.1:PORT
+//   SDK_TEST_ADMIN_CREDENTIALS  sigil init's admin-credentials.json
+//   SDK_TEST_CONNECTION         the database connection
+//
+// The SDK hard-codes https://{domain}; its `fetch` option gets a function that rewrites the
+// scheme to http, which is all that differs from talking to Auth0. (node-auth0 5 drops the
+// `fetch` option, hence version 4, the last to keep it.) One line per check.
+
+import { readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { ManagementClient } from "auth0";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) {
+    console.error(`node_auth0_management_test: ${name} is not set (run it with scripts/sdk-tests)`);
+    process.exit(2);
+  }
+  return value;
+};
+const domain = env("SDK_TEST_DOMAIN");
+const connection = env("SDK_TEST_CONNECTION");
+const admin = JSON.parse(readFileSync(env("SDK_TEST_ADMIN_CREDENTIALS"), "utf8"));
+
+const overHttp = (input, init) => {
+  const url = typeof input === "string" || input instanceof URL ? String(input) : input.url;
+  return fetch(url.replace(/^https:\/\//, "http://"), init);
+};
+
+let failed = 0;
+async function check(name, body) {
+  try {
+    const said = await body();
+    console.log(`PASS ${name}${said ? ` (${said})` : ""}`);
+  } catch (e) {
+    failed += 1;
+    console.log(`FAIL ${name}: ${e?.stack ?? e}`);
+  }
+}
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const tokenResponse = await fetch(admin.token_endpoint, {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({
+    grant_type: "client_credentials",
+    client_id: admin.client_id,
+    client_secret: admin.client_secret,
+    audience: admin.audience,
+  }),
+});
+const { access_token: token } = await tokenResponse.json();
+const management = new ManagementClient({ domain, token, fetch: overHttp });
+const email = () => `node-${randomUUID().slice(0, 12)}@sdk-tests.example.com`;
+
+await check("ManagementClient users.create, get, update, delete", async () => {
+  const address = email();
+  const { data: created } = await management.users.create({
+    connection,
+    email: address,
+    password: `Node-Sdk-${randomUUID()}`,
+    user_metadata: { theme: "dark", lang: "en" },
+  });
+  expect(created.user_id.startsWith("auth0|"), `user_id ${created.user_id}`);
+  const { data: got } = await management.users.get({ id: created.user_id });
+  expect(got.email === address, `email ${got.email}`);
+  const { data: updated } = await management.users.update(
+    { id: created.user_id },
+    { user_metadata: { lang: null, tz: "UTC" } },
+  );
+  expect(JSON.stringify(updated.user_metadata) === JSON.stringify({ theme: "dark", tz: "UTC" }), JSON.stringify(updated.user_metadata));
+  await management.users.delete({ id: created.user_id });
+  let status;
+  try {
+    await management.users.get({ id: created.user_id });
+  } catch (e) {
+    status = e.statusCode;
+  }
+  expect(status === 404, `get after delete: ${status}`);
+  return created.user_id;
+});
+
+await check("ManagementClient users.list pages through everyone", async () => {
+  const made = [];
+  for (let i = 0; i < 3; i++) {
+    const { data } = await management.users.create({ connection, email: email(), password: `Node-Sdk-${randomUUID()}` });
+    made.push(data);
+  }
+  const seen = [];
+  for (let page = 0; ; page++) {
+    const { data } = await management.users.getAll({ per_page: 2, page, include_totals: true });
+    expect(typeof data.total === "number", JSON.stringify(data));
+    if (data.users.length === 0) break;
+    seen.push(...data.users.map((u) => u.user_id));
+  }
+  for (const user of made) expect(seen.includes(user.user_id), `${user.user_id} not listed`);
+  expect(new Set(seen).size === seen.length, "a user listed twice");
+  return `${seen.length} users`;
+});
+
+await check("ManagementClient roles.create, list, update, delete", async () => {
+  const name = `node-${randomUUID().slice(0, 8)}`;
+  const { data: role } = await management.roles.create({ name, description: "made by the Node SDK suite" });
+  expect(role.id.startsWith("rol_"), `id ${role.id}`);
+  const { data: listed } = await management.roles.getAll({ name_filter: name });
+  expect(listed.some((r) => r.id === role.id), `not listed: ${JSON.stringify(listed)}`);
+  const { data: updated } = await management.roles.update({ id: role.id }, { description: "changed" });
+  expect(updated.description === "changed", updated.description);
+  await management.roles.delete({ id: role.id });
+  return role.id;
+});
+
+await check("ManagementClient resourceServers.create and clients.create", async () => {
+  const identifier = `https://node-${randomUUID().slice(0, 8)}.sdk-tests.example.com/`;
+  const { data: api } = await management.resourceServers.create({
+    name: "Node SDK API",
+    identifier,
+    scopes: [{ value: "read:things", description: "Read things" }],
+  });
+  expect(api.identifier === identifier, `identifier ${api.identifier}`);
+  const { data: client } = await management.clients.create({ name: "Node SDK client", app_type: "non_interactive" });
+  expect(typeof client.client_secret === "string" && client.client_secret.length > 30, "no secret on create");
+  const { data: grant } = await management.clientGrants.create({ client_id: client.client_id, audience: identifier, scope: ["read:things"] });
+  expect(grant.audience === identifier, JSON.stringify(grant));
+  return client.client_id;
+});
+
+await check("ManagementClient gets Auth0's error shape for a bad body", async () => {
+  let error;
+  try {
+    await management.users.create({ connection, email: "not-an-email", password: "Node-Sdk-x1!" });
+  } catch (e) {
+    error = e;
+  }
+  expect(error?.statusCode === 400, `status ${error?.statusCode}`);
+  expect(String(error.body).includes("email"), String(error?.body));
+  return error.errorCode;
+});
+
+console.log(`node-auth0 management: ${failed ? `${failed} failed` : "every check passed"}`);
+process.exit(failed ? 1 : 0);
