@@ -205,6 +205,32 @@ async fn people(store: &SqlStore) -> UserId {
     ids.swap_remove(0)
 }
 
+/// SQLite in `dir`, or, with `SIGIL_SERVER_TEST_BACKEND=postgres`, a new database on the
+/// PostgreSQL server of `SIGIL_TEST_DATABASE_URL` (`scripts/with-postgres` starts one; its
+/// cluster, databases and all, is deleted when it ends).
+async fn database_url(dir: &std::path::Path) -> String {
+    if std::env::var("SIGIL_SERVER_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return format!("sqlite://{}", dir.join("sigil.db").display());
+    }
+    use sqlx::Connection as _;
+    let admin = std::env::var("SIGIL_TEST_DATABASE_URL").expect(
+        "SIGIL_SERVER_TEST_BACKEND=postgres needs SIGIL_TEST_DATABASE_URL (scripts/with-postgres)",
+    );
+    let name = format!(
+        "sigil_srv_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let _ = conn.close().await;
+    let (base, _) = admin.rsplit_once('/').expect("a URL with a database name");
+    format!("{base}/{name}")
+}
+
 impl TestApp {
     pub(crate) async fn start() -> TestApp {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
@@ -213,9 +239,7 @@ impl TestApp {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let db = Database::connect(&format!("sqlite://{}", dir.join("sigil.db").display()))
-            .await
-            .unwrap();
+        let db = Database::connect(&database_url(&dir).await).await.unwrap();
         db.migrate().await.unwrap();
         let (key, _) = MasterKey::generate().unwrap();
         let store = SqlStore::open(db, key, UnixTime(NOW)).await.unwrap();
