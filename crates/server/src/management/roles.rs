@@ -235,16 +235,13 @@ pub(crate) async fn checked_permissions<S: Store>(
     Ok(out)
 }
 
-pub(crate) async fn permissions<S: Store>(
-    State(app): State<App<S>>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Params(paging): Params<Paging>,
-) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:roles"])?;
-    let role = role_or_404(&app, &id).await?;
-    let mut listed_permissions = Vec::new();
-    for p in app.store().role_permissions(&role.id).await? {
+/// Permissions as Auth0 lists them: with their API's name and the scope's description.
+pub(crate) async fn described<S: Store>(
+    app: &App<S>,
+    permissions: Vec<Permission>,
+) -> Result<Vec<Value>, MgmtError> {
+    let mut out = Vec::with_capacity(permissions.len());
+    for p in permissions {
         let api = app
             .store()
             .resource_server_by_identifier(&p.resource_server_identifier)
@@ -254,13 +251,26 @@ pub(crate) async fn permissions<S: Store>(
             .and_then(|a| a.scopes.iter().find(|s| s.value == p.permission_name))
             .map(|s| s.description.clone())
             .unwrap_or_default();
-        listed_permissions.push(json!({
+        out.push(json!({
             "permission_name": p.permission_name,
             "description": description,
             "resource_server_name": api.map(|a| a.name).unwrap_or_default(),
             "resource_server_identifier": p.resource_server_identifier,
         }));
     }
+    Ok(out)
+}
+
+pub(crate) async fn permissions<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Params(paging): Params<Paging>,
+) -> Result<Json<Value>, MgmtError> {
+    caller.require(&["read:roles"])?;
+    let role = role_or_404(&app, &id).await?;
+    let permissions = app.store().role_permissions(&role.id).await?;
+    let listed_permissions = described(&app, permissions).await?;
     Ok(Json(paging.slice("permissions", listed_permissions)?))
 }
 

@@ -21,7 +21,7 @@ use super::body::{Body, Params};
 use super::caller::Caller;
 use super::error::MgmtError;
 use super::paging::{Paging, listed};
-use super::roles::{PermissionRef, checked_permissions, role_json};
+use super::roles::{PermissionRef, checked_permissions, described, role_json};
 use crate::App;
 
 #[derive(Deserialize)]
@@ -286,24 +286,11 @@ pub(crate) async fn permissions<S: Store>(
 ) -> Result<Json<Value>, MgmtError> {
     caller.require(&["read:users"])?;
     let user = user_or_404(&app, &id).await?;
-    let mut out = Vec::new();
-    for p in app.store().user_permissions(&user.user_id).await? {
-        let api = app
-            .store()
-            .resource_server_by_identifier(&p.resource_server_identifier)
-            .await?;
-        let description = api
-            .as_ref()
-            .and_then(|a| a.scopes.iter().find(|s| s.value == p.permission_name))
-            .map(|s| s.description.clone())
-            .unwrap_or_default();
-        out.push(json!({
-            "permission_name": p.permission_name,
-            "description": description,
-            "resource_server_name": api.map(|a| a.name).unwrap_or_default(),
-            "resource_server_identifier": p.resource_server_identifier,
-            "sources": [{"source_id": "", "source_name": "", "source_type": "DIRECT"}],
-        }));
+    let permissions = app.store().user_permissions(&user.user_id).await?;
+    let mut out = described(&app, permissions).await?;
+    for permission in &mut out {
+        permission["sources"] =
+            json!([{"source_id": "", "source_name": "", "source_type": "DIRECT"}]);
     }
     Ok(Json(paging.slice("permissions", out)?))
 }
