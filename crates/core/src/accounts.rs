@@ -10,7 +10,7 @@ use crate::model::{
     Connection, LogType, NewLogEvent, OutgoingEmail, Strategy, Ticket, TicketKind, User,
 };
 use crate::oauth::{ErrorCode, FlowError, OAuthError};
-use crate::password::Passwords;
+use crate::password::{PasswordHash, Passwords};
 use crate::secret::Token;
 use crate::{Conflict, Rng, Store, StoreError, UnixTime};
 
@@ -281,6 +281,20 @@ pub async fn authenticate_user(
     Ok(match user.filter(|_| matches) {
         None => Err(LoginRefusal::WrongCredentials),
         Some(user) if user.blocked => Err(LoginRefusal::Blocked),
-        Some(user) => Ok(user),
+        Some(mut user) => {
+            // An imported (or older argon2) hash becomes argon2id with Sigil's parameters now
+            // that the password is known. If that fails the login still stands; the next one
+            // tries again.
+            if let Some(old) = user.password.clone().filter(PasswordHash::needs_rehash)
+                && let Some(new) = passwords.hash(password.to_owned()).await
+                && store
+                    .upgrade_password(&user.user_id, &old, &new)
+                    .await
+                    .unwrap_or(false)
+            {
+                user.password = Some(new);
+            }
+            Ok(user)
+        }
     })
 }

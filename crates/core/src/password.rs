@@ -122,8 +122,16 @@ impl PasswordHash {
         })
     }
 
-    /// Whether `password` matches, for the algorithms Sigil can check today (argon2). Other
-    /// algorithms answer `None`: they are checked once imported-hash verification lands.
+    /// Whether this hash should be replaced at the next successful login: anything but
+    /// argon2id with Sigil's parameters (imported hashes, older or weaker argon2 settings).
+    pub fn needs_rehash(&self) -> bool {
+        let current = format!("$argon2id$v=19$m={},t=2,p=1$", 19 * 1024);
+        !(self.algorithm == PasswordAlgorithm::Argon2 && self.encoded.starts_with(&current))
+    }
+
+    /// Whether `password` matches: argon2 with any parameters, and the imported algorithms
+    /// (see `imported_hash`). `None` when the hash cannot be checked (scrypt, or malformed);
+    /// callers fail closed.
     pub fn verify(&self, password: &str) -> Option<bool> {
         match self.algorithm {
             PasswordAlgorithm::Argon2 => {
@@ -134,7 +142,7 @@ impl PasswordHash {
                         .is_ok(),
                 )
             }
-            _ => None,
+            other => crate::imported_hash::verify(other, &self.encoded, password),
         }
     }
 }

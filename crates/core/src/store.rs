@@ -18,6 +18,7 @@ use crate::model::{
     LogEvent, LogQuery, NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role,
     Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
+use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
 
 /// A store operation's result.
@@ -252,6 +253,15 @@ pub trait Store: Send + Sync + 'static {
         ip: Option<&str>,
         now: UnixTime,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Replaces the user's password hash with `new` only while it is still `old`, in one
+    /// statement (a password changed meanwhile is never overwritten by a login's re-hash).
+    /// Returns whether it was replaced.
+    fn upgrade_password(
+        &self,
+        id: &UserId,
+        old: &PasswordHash,
+        new: &PasswordHash,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     // --- Clients ---
 

@@ -13,6 +13,7 @@ use sigil_core::model::{
     LogEvent, LogQuery, NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role,
     Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
+use sigil_core::password::PasswordHash;
 use sigil_core::secret::SecretDigest;
 use sigil_core::store::{Page, Purged, Result};
 use sigil_core::{Store, UnixTime};
@@ -139,6 +140,15 @@ impl Store for SqlStore {
 
     async fn record_login(&self, id: &UserId, ip: Option<&str>, now: UnixTime) -> Result<()> {
         users::record_login(self, id, ip, now).await
+    }
+
+    async fn upgrade_password(
+        &self,
+        id: &UserId,
+        old: &PasswordHash,
+        new: &PasswordHash,
+    ) -> Result<bool> {
+        users::upgrade_password(self, id, old, new).await
     }
 
     async fn create_client(&self, client: &Client) -> Result<()> {

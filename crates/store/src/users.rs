@@ -589,6 +589,27 @@ pub(crate) async fn delete_user(store: &SqlStore, id: &UserId) -> Result<()> {
     Ok(())
 }
 
+pub(crate) async fn upgrade_password(
+    store: &SqlStore,
+    id: &UserId,
+    old: &PasswordHash,
+    new: &PasswordHash,
+) -> Result<bool> {
+    const SQL: &str = "UPDATE users SET password_alg = $2, password_hash = $3 \
+                       WHERE user_id = $1 AND password_alg = $4 AND password_hash = $5";
+    let done = on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(id.as_str())
+        .bind(new.algorithm.as_str())
+        .bind(new.encoded.as_str())
+        .bind(old.algorithm.as_str())
+        .bind(old.encoded.as_str())
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    Ok(done == 1)
+}
+
 pub(crate) async fn record_login(
     store: &SqlStore,
     id: &UserId,

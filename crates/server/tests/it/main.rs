@@ -11,6 +11,7 @@ mod cors;
 mod discovery;
 mod es256;
 mod implicit;
+mod imported;
 mod legacy;
 mod management;
 mod management_client_grants;

@@ -463,6 +463,44 @@ async fn updates_replace_profile_metadata_password_and_flags_only() {
 }
 
 #[tokio::test]
+async fn a_password_is_upgraded_only_while_it_is_unchanged() {
+    on_every_store(|store| async move {
+        let w = world(&store).await;
+        let id = &w.user.user_id;
+        let old = PasswordHash {
+            algorithm: PasswordAlgorithm::Bcrypt,
+            encoded: "$2b$04$abcdefghijklmnopqrstuuAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+        };
+        let mut user = w.user.clone();
+        user.password = Some(old.clone());
+        store.update_user(&user).await.unwrap();
+        let new = PasswordHash {
+            algorithm: PasswordAlgorithm::Argon2,
+            encoded: "$argon2id$v=19$m=19456,t=2,p=1$bmV3$bmV3".to_owned(),
+        };
+        assert!(store.upgrade_password(id, &old, &new).await.unwrap());
+        assert_eq!(
+            store.user(id).await.unwrap().unwrap().password,
+            Some(new.clone())
+        );
+        // The hash changed meanwhile: a second upgrade from the old one changes nothing.
+        let other = PasswordHash {
+            algorithm: PasswordAlgorithm::Argon2,
+            encoded: "$argon2id$v=19$m=19456,t=2,p=1$b3RoZXI$b3RoZXI".to_owned(),
+        };
+        assert!(!store.upgrade_password(id, &old, &other).await.unwrap());
+        assert_eq!(store.user(id).await.unwrap().unwrap().password, Some(new));
+        assert!(
+            !store
+                .upgrade_password(&sigil_core::ids::UserId::from("auth0|nobody"), &old, &other)
+                .await
+                .unwrap()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn record_login_counts_logins_atomically() {
     on_every_store(|store| async move {
         let w = world(&store).await;
