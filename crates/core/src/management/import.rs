@@ -367,3 +367,26 @@ fn custom_hash(custom: &Value) -> Result<PasswordHash, String> {
     };
     Ok(PasswordHash { algorithm, encoded })
 }
+
+impl RowError {
+    /// The refused entry in Auth0's job errors shape: `{"user": <the entry>, "errors":
+    /// [{"code", "message", "path"}]}`, `path` naming the field at fault where one is.
+    pub fn job_error(&self) -> Value {
+        let field = self
+            .message
+            .split_once(':')
+            .map(|(field, _)| field)
+            .filter(|f| FIELDS.contains(f));
+        let path = match (self.code, field) {
+            (_, Some(field)) => field,
+            (DUPLICATED_USER, None) if self.message.contains("username") => "username",
+            (DUPLICATED_USER, None) if self.message.contains("user_id") => "user_id",
+            (DUPLICATED_USER, None) => "email",
+            _ => "",
+        };
+        serde_json::json!({
+            "user": self.row,
+            "errors": [{"code": self.code, "message": self.message, "path": path}],
+        })
+    }
+}

@@ -6,6 +6,7 @@ pub mod access;
 pub mod api;
 pub mod client;
 pub mod connection;
+pub mod job;
 pub mod log;
 pub mod outbox;
 pub mod runtime;
@@ -20,6 +21,7 @@ pub use client::{
     RefreshTokenExpiration, RefreshTokenPolicy, RefreshTokenRotation, TokenEndpointAuthMethod,
 };
 pub use connection::{Connection, ConnectionOptions, PasswordPolicy, Strategy};
+pub use job::{Job, JobKind};
 pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
 pub use outbox::OutgoingEmail;
 pub use runtime::{

@@ -8,6 +8,7 @@ mod client_grants;
 mod connections;
 mod error;
 mod grants;
+mod jobs;
 mod keys;
 mod logs;
 mod paging;
@@ -17,6 +18,7 @@ mod tenant;
 mod users;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use sigil_core::Store;
 
@@ -42,6 +44,12 @@ pub(crate) fn routes<S: Store + Clone>() -> Router<App<S>> {
             get(grants::list::<S>).delete(grants::delete_of_user::<S>),
         )
         .route("/grants/{id}", delete(grants::delete::<S>))
+        .route(
+            "/jobs/users-imports",
+            post(jobs::import_users::<S>).layer(DefaultBodyLimit::max(jobs::IMPORT_LIMIT)),
+        )
+        .route("/jobs/{id}", get(jobs::get::<S>))
+        .route("/jobs/{id}/errors", get(jobs::errors::<S>))
         .route("/logs", get(logs::list::<S>))
         .route("/logs/{id}", get(logs::get::<S>))
         .route("/users/{id}/logs", get(logs::of_user::<S>))
