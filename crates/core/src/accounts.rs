@@ -10,7 +10,7 @@ use crate::model::{
     Connection, LogType, NewLogEvent, OutgoingEmail, Strategy, Ticket, TicketKind, User,
 };
 use crate::oauth::{ErrorCode, FlowError, OAuthError};
-use crate::password::Passwords;
+use crate::password::{PasswordHash, Passwords};
 use crate::secret::Token;
 use crate::{Conflict, Rng, Store, StoreError, UnixTime};
 
@@ -281,6 +281,28 @@ pub async fn authenticate_user(
     Ok(match user.filter(|_| matches) {
         None => Err(LoginRefusal::WrongCredentials),
         Some(user) if user.blocked => Err(LoginRefusal::Blocked),
-        Some(user) => Ok(user),
+        Some(user) => Ok(rehashed(store, passwords, user, password).await?),
     })
+}
+
+/// After a successful login with an imported (or differently tuned) hash, the user's password
+/// hashed again with argon2id and stored; the login succeeds even if it cannot be hashed.
+async fn rehashed(
+    store: &impl Store,
+    passwords: &impl Passwords,
+    mut user: User,
+    password: &str,
+) -> Result<User, FlowError> {
+    if !user
+        .password
+        .as_ref()
+        .is_some_and(PasswordHash::needs_rehash)
+    {
+        return Ok(user);
+    }
+    if let Some(hash) = passwords.hash(password.to_owned()).await {
+        user.password = Some(hash);
+        store.update_user(&user).await?;
+    }
+    Ok(user)
 }

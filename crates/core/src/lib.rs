@@ -21,6 +21,7 @@ pub mod accounts;
 pub mod authorize;
 pub mod clock;
 pub mod ids;
+mod imported_hash;
 pub mod key_family;
 pub mod keyring;
 pub mod legacy;

@@ -122,9 +122,11 @@ impl PasswordHash {
         })
     }
 
-    /// Whether `password` matches, for the algorithms Sigil can check today (argon2). Other
-    /// algorithms answer `None`: they are checked once imported-hash verification lands.
+    /// Whether `password` matches. Imported hashes are checked too (bcrypt, PBKDF2, Auth0's
+    /// salted SHA-1/SHA-256/SHA-512/MD5); HMAC and scrypt imports, and any hash that cannot be
+    /// read, answer `None`: the caller fails closed.
     pub fn verify(&self, password: &str) -> Option<bool> {
+        use crate::imported_hash;
         match self.algorithm {
             PasswordAlgorithm::Argon2 => {
                 let hasher = argon2().ok()?;
@@ -134,8 +136,23 @@ impl PasswordHash {
                         .is_ok(),
                 )
             }
-            _ => None,
+            PasswordAlgorithm::Bcrypt => imported_hash::bcrypt(&self.encoded, password),
+            PasswordAlgorithm::Pbkdf2 => imported_hash::pbkdf2(&self.encoded, password),
+            PasswordAlgorithm::Sha1
+            | PasswordAlgorithm::Sha256
+            | PasswordAlgorithm::Sha512
+            | PasswordAlgorithm::Md5 => {
+                imported_hash::salted_digest(self.algorithm, &self.encoded, password)
+            }
+            PasswordAlgorithm::Hmac | PasswordAlgorithm::Scrypt => None,
         }
+    }
+
+    /// Whether a successful login should replace this hash with a fresh argon2id one: every
+    /// imported algorithm, and argon2 hashes made with other parameters than Sigil's.
+    pub fn needs_rehash(&self) -> bool {
+        self.algorithm != PasswordAlgorithm::Argon2
+            || !self.encoded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
     }
 }
 

@@ -13,8 +13,7 @@ use crate::app::{TestApp, post};
 use crate::management::{assert_error, audience, call, token_for};
 use crate::password::login;
 
-/// An argon2id PHC string of "imported argon2" (made with the argon2 reference parameters
-/// m=19456, t=2, p=1, salt "c2lnaWxzYWx0c2FsdA").
+/// The password of [`argon2_hash`].
 const ARGON2_PASSWORD: &str = "imported argon2";
 
 /// `POST /api/v2/jobs/users-imports` with these form fields; `users` as a file part.
@@ -62,11 +61,15 @@ async fn database_connection(app: &TestApp) -> ConnectionId {
         .id
 }
 
+/// An argon2id PHC string of [`ARGON2_PASSWORD`] as another system made it: other
+/// parameters than Sigil's (m=8192, t=1), so a login re-hashes it.
 fn argon2_hash() -> String {
-    let hash =
-        sigil_core::password::PasswordHash::argon2id(ARGON2_PASSWORD, &sigil_core::SystemRng)
-            .unwrap();
-    hash.encoded
+    use argon2::PasswordHasher as _;
+    let params = argon2::Params::new(8192, 1, 1, None).unwrap();
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password_with_salt(ARGON2_PASSWORD.as_bytes(), b"another-systems-salt")
+        .unwrap()
+        .to_string()
 }
 
 async fn logs_in(app: &TestApp, email: &str, password: &str) -> bool {
@@ -358,4 +361,114 @@ async fn refusals_of_the_jobs_endpoints() {
     let status = broken.status();
     let body: Value = broken.json().await.unwrap();
     assert_error(&(status, body), 400, "invalid_body");
+}
+
+#[tokio::test]
+async fn imported_hashes_log_in_once_then_are_argon2id() {
+    let app = TestApp::start().await;
+    let token = token_for(&app, &audience(&app), &["create:users"]).await;
+    let connection = database_connection(&app).await;
+    let bcrypt = bcrypt::hash("imported bcrypt", 4).unwrap();
+    // (email, the entry's hash members, the password; the digests made with Python's hashlib)
+    let table: &[(&str, Value, &str)] = &[
+        (
+            "bcrypt@example.com",
+            json!({"password_hash": bcrypt}),
+            "imported bcrypt",
+        ),
+        (
+            "bcrypt-custom@example.com",
+            json!({"custom_password_hash": {"algorithm": "bcrypt", "hash": {"value": bcrypt}}}),
+            "imported bcrypt",
+        ),
+        (
+            "argon@example.com",
+            json!({"custom_password_hash": {"algorithm": "argon2", "hash": {"value": argon2_hash()}}}),
+            ARGON2_PASSWORD,
+        ),
+        (
+            "pbkdf2@example.com",
+            json!({"custom_password_hash": {"algorithm": "pbkdf2", "hash": {"value":
+                "$pbkdf2-sha256$i=1000,l=32$c2lnaWwtc2FsdC0xNmJ5dA$AX6gkCkLtSupoIiCim+qRlbA4czD2a5dUwAJLmVM+5w"}}}),
+            "imported pbkdf2",
+        ),
+        (
+            "sha256@example.com",
+            json!({"custom_password_hash": {"algorithm": "sha256",
+                "hash": {"value": "800165318877e2948f022b0b9e91f4b2dafd6a7d5dde23be37643ebee9a4b1b8", "encoding": "hex"},
+                "salt": {"value": "pepper", "position": "prefix"}}}),
+            "imported sha256",
+        ),
+        (
+            "sha512@example.com",
+            json!({"custom_password_hash": {"algorithm": "sha512",
+                "hash": {"value": "9ttdgYO8Q/J98PAHnCLDkKrIs1TYVlTPLvP6tOI45F8nUaaGLFRbvoR18y1AOspZp/QlZ70xvKaQgxLOTLY4aQ==", "encoding": "base64"},
+                "salt": {"value": "salt!", "position": "suffix"}}}),
+            "imported sha512",
+        ),
+        (
+            "sha1@example.com",
+            json!({"custom_password_hash": {"algorithm": "sha1",
+                "hash": {"value": "250bb4e8b77b7553fe9866a123dca9c89d4d2ab8"},
+                "salt": {"value": "ab", "position": "prefix"}}}),
+            "imported sha1",
+        ),
+        (
+            "md5@example.com",
+            json!({"custom_password_hash": {"algorithm": "md5",
+                "hash": {"value": "054b59659c446e9ceb9d06fe42f12210", "encoding": "hex"}}}),
+            "imported md5",
+        ),
+    ];
+    let users: Vec<Value> = table
+        .iter()
+        .map(|(email, hash, _)| {
+            let mut entry = hash.clone();
+            entry["email"] = json!(email);
+            entry
+        })
+        .collect();
+    let (status, job) = upload(
+        &app,
+        Some(&token),
+        Some(&Value::Array(users)),
+        &[("connection_id", connection.as_str())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["summary"]["inserted"], table.len(), "{job}");
+
+    for (email, _, password) in table {
+        let before = app
+            .store
+            .user_by_email(&connection, email)
+            .await
+            .unwrap()
+            .unwrap();
+        let imported = before.password.clone().unwrap();
+        assert!(!logs_in(&app, email, "not the password").await, "{email}");
+        assert_eq!(
+            app.store
+                .user(&before.user_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .password,
+            Some(imported.clone()),
+            "{email}: a failed login changes nothing"
+        );
+        assert!(logs_in(&app, email, password).await, "{email}");
+        let after = app.store.user(&before.user_id).await.unwrap().unwrap();
+        let hash = after.password.unwrap();
+        assert_eq!(hash.algorithm, PasswordAlgorithm::Argon2, "{email}");
+        assert!(
+            hash.encoded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{email}: re-hashed with Sigil's parameters"
+        );
+        assert_ne!(hash, imported, "{email}");
+        assert_eq!(after.given_name, before.given_name, "{email}");
+        // And again, now against the argon2id hash.
+        assert!(logs_in(&app, email, password).await, "{email}");
+        assert!(!logs_in(&app, email, "not the password").await, "{email}");
+    }
 }
