@@ -10,6 +10,7 @@
 pub mod body;
 pub mod connections;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod jobs;
 pub mod logs;

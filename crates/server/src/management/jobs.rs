@@ -1,19 +1,23 @@
-//! `/jobs`: bulk user imports (multipart upload of Auth0's import file) and reading the jobs
-//! back with their refused entries. Sigil runs an import inline, then records the finished job
-//! in the store, so that any node answers `GET /jobs/{id}`. The file's format is
-//! `sigil_core::management::import`'s.
+//! `/jobs`: bulk user imports (multipart upload of Auth0's import file) and exports (made at
+//! once, served at the job's `location`), and reading the jobs back with their refused
+//! entries. Sigil runs a job inline, then records the finished job in the store, so that any
+//! node answers `GET /jobs/{id}`. The file format is `sigil_core::management::import`'s.
 
 use axum::Json;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sigil_core::ids::{ConnectionId, JobId};
+use sigil_core::management::export::{ExportField, check_fields, export_entry};
 use sigil_core::management::import::{ImportedUser, RowError, parse_import};
 use sigil_core::management::job_json;
-use sigil_core::model::{Connection, Job, JobKind, JsonObject, Strategy};
-use sigil_core::{Conflict, Store, StoreError};
+use sigil_core::model::{Connection, Job, JobKind, JsonObject, Strategy, UserQuery};
+use sigil_core::{Conflict, Page, Store, StoreError};
 
+use super::body::Body;
 use super::caller::Caller;
 use super::error::MgmtError;
 use crate::App;
@@ -268,7 +272,7 @@ pub(crate) async fn get<S: Store>(
 ) -> Result<Json<Value>, MgmtError> {
     caller.require(&["create:users", "read:users"])?;
     let job = job_or_404(&app, &id).await?;
-    Ok(Json(job_json(&job, None)))
+    Ok(Json(job_json(&job, location(&app, &job))))
 }
 
 /// `GET /jobs/{id}/errors`: the refused entries, `[{"user", "errors"}]`.
@@ -280,4 +284,115 @@ pub(crate) async fn errors<S: Store>(
     caller.require(&["create:users", "read:users"])?;
     let job = job_or_404(&app, &id).await?;
     Ok(Json(Value::Array(job.errors)))
+}
+
+/// `POST /jobs/users-exports`'s body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExportBody {
+    connection_id: Option<String>,
+    format: Option<String>,
+    fields: Option<Vec<ExportField>>,
+    limit: Option<u64>,
+}
+
+/// Where an export's file is served.
+fn location<S: Store>(app: &App<S>, job: &Job) -> Option<String> {
+    (job.kind == JobKind::UsersExport)
+        .then(|| format!("{}api/v2/jobs/{}/export", app.issuer(), job.id))
+}
+
+/// `POST /jobs/users-exports`: Sigil hosts no files, so the export is made at once, kept with
+/// the job, and served at the job's `location`.
+pub(crate) async fn export_users<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Body(body): Body<ExportBody>,
+) -> Result<(StatusCode, Json<Value>), MgmtError> {
+    caller.require(&["read:users"])?;
+    let format = body.format.unwrap_or_else(|| "json".to_owned());
+    if format != "json" {
+        return Err(bad_form(format!(
+            "Payload validation error: 'format' must be \"json\" (Sigil exports JSON only), not {format:?}."
+        )));
+    }
+    if let Some(fields) = &body.fields {
+        check_fields(fields)?;
+    }
+    let connection = match &body.connection_id {
+        Some(id) => Some(database_connection(&app, id).await?),
+        None => None,
+    };
+    let query = UserQuery {
+        connection_id: connection.as_ref().map(|c| c.id.clone()),
+        ..UserQuery::default()
+    };
+    let limit = body
+        .limit
+        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    let mut entries = Vec::new();
+    for page in 0.. {
+        let batch = app
+            .store()
+            .list_users(&query, Page::new(page, Page::MAX_PER_PAGE))
+            .await?;
+        let done = batch.len() < Page::MAX_PER_PAGE as usize;
+        entries.extend(
+            batch
+                .iter()
+                .map(|user| export_entry(user, body.fields.as_deref())),
+        );
+        if done || entries.len() >= limit {
+            break;
+        }
+    }
+    entries.truncate(limit);
+    let output = serde_json::to_string(&entries)
+        .map_err(|e| MgmtError::Internal(format!("cannot write the export: {e}")))?;
+
+    let mut details = JsonObject::new();
+    details.insert("format".to_owned(), json!(format));
+    if let Some(connection) = &connection {
+        details.insert("connection".to_owned(), json!(connection.name));
+    }
+    if let Some(fields) = &body.fields {
+        details.insert("fields".to_owned(), json!(fields));
+    }
+    if let Some(limit) = body.limit {
+        details.insert("limit".to_owned(), json!(limit));
+    }
+    let job = Job {
+        id: JobId::generate(app.rng()),
+        kind: JobKind::UsersExport,
+        status: "completed".to_owned(),
+        connection_id: connection.map(|c| c.id),
+        external_id: None,
+        created_at: app.now(),
+        details,
+        errors: Vec::new(),
+        output: Some(output),
+    };
+    app.store().create_job(&job).await?;
+    caller.audit(&app, "Create export users job").await;
+    Ok((
+        StatusCode::CREATED,
+        Json(job_json(&job, location(&app, &job))),
+    ))
+}
+
+/// `GET /jobs/{id}/export`: an export job's file.
+pub(crate) async fn export_file<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, MgmtError> {
+    caller.require(&["read:users"])?;
+    let job = job_or_404(&app, &id).await?;
+    let Some(output) = job.output.filter(|_| job.kind == JobKind::UsersExport) else {
+        return Err(MgmtError::not_found(
+            "inexistent_export",
+            "The job is not an export.",
+        ));
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], output))
 }

@@ -48,7 +48,9 @@ pub(crate) fn routes<S: Store + Clone>() -> Router<App<S>> {
             "/jobs/users-imports",
             post(jobs::import_users::<S>).layer(DefaultBodyLimit::max(jobs::IMPORT_LIMIT)),
         )
+        .route("/jobs/users-exports", post(jobs::export_users::<S>))
         .route("/jobs/{id}", get(jobs::get::<S>))
+        .route("/jobs/{id}/export", get(jobs::export_file::<S>))
         .route("/jobs/{id}/errors", get(jobs::errors::<S>))
         .route("/logs", get(logs::list::<S>))
         .route("/logs/{id}", get(logs::get::<S>))

@@ -472,3 +472,146 @@ async fn imported_hashes_log_in_once_then_are_argon2id() {
         assert!(!logs_in(&app, email, "not the password").await, "{email}");
     }
 }
+
+/// `GET` of an export job's `location`, with `token`.
+async fn download(app: &TestApp, location: &str, token: &str) -> (StatusCode, Value) {
+    let response = app
+        .http
+        .get(location)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test]
+async fn an_export_is_the_import_format_without_hashes_and_imports_back() {
+    let app = TestApp::start().await;
+    let aud = audience(&app);
+    let token = token_for(&app, &aud, &["read:users", "create:users"]).await;
+    let t = Some(token.as_str());
+    let connection = database_connection(&app).await;
+    let users = json!([
+        {"email": "exported@example.com", "user_id": "exp-1", "given_name": "Ex",
+         "app_metadata": {"plan": "pro"}, "password_hash": bcrypt::hash("pw", 4).unwrap()},
+    ]);
+    let fields = [("connection_id", connection.as_str())];
+    assert_eq!(
+        upload(&app, t, Some(&users), &fields).await.0,
+        StatusCode::ACCEPTED
+    );
+
+    let (status, job) = call(
+        &app,
+        "POST",
+        "/jobs/users-exports",
+        t,
+        Some(json!({"connection_id": connection.as_str(), "format": "json"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(job["type"], "users_export");
+    assert_eq!(job["status"], "completed");
+    assert_eq!(job["format"], "json");
+    assert_eq!(job["connection_id"], connection.as_str());
+    let id = job["id"].as_str().unwrap();
+    let location = job["location"].as_str().unwrap().to_owned();
+    assert_eq!(location, app.url(&format!("api/v2/jobs/{id}/export")));
+    assert_eq!(
+        call(&app, "GET", &format!("/jobs/{id}"), t, None).await.1,
+        job
+    );
+
+    let (status, file) = download(&app, &location, &token).await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    let entries = file.as_array().unwrap();
+    assert_eq!(entries.len(), 3, "Ann, Bob and the imported user: {file}");
+    let exported = entries
+        .iter()
+        .find(|e| e["email"] == "exported@example.com")
+        .unwrap();
+    assert_eq!(exported["user_id"], "auth0|exp-1");
+    assert_eq!(exported["given_name"], "Ex");
+    assert_eq!(exported["app_metadata"]["plan"], "pro");
+    let text = file.to_string();
+    assert!(
+        !text.contains("password") && !text.contains("$2b$"),
+        "{text}"
+    );
+
+    // The file imports back: the same users, refused as duplicates (or updated with upsert).
+    let fields = [("connection_id", connection.as_str()), ("upsert", "true")];
+    let (status, again) = upload(&app, t, Some(&file), &fields).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{again}");
+    assert_eq!(
+        again["summary"],
+        json!({"failed": 0, "updated": 3, "inserted": 0, "total": 3})
+    );
+
+    // fields choose and rename; limit cuts.
+    let (status, job) = call(
+        &app,
+        "POST",
+        "/jobs/users-exports",
+        t,
+        Some(json!({"fields": [{"name": "email"}, {"name": "user_id", "export_as": "id"}], "limit": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(job["fields"][1]["export_as"], "id");
+    let (_, file) = download(&app, job["location"].as_str().unwrap(), &token).await;
+    let entries = file.as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["email", "id"]
+    );
+
+    // Refusals.
+    let writer = token_for(&app, &aud, &["create:users"]).await;
+    assert_error(
+        &call(
+            &app,
+            "POST",
+            "/jobs/users-exports",
+            Some(&writer),
+            Some(json!({})),
+        )
+        .await,
+        403,
+        "insufficient_scope",
+    );
+    assert_eq!(
+        download(&app, &location, &writer).await.0,
+        StatusCode::FORBIDDEN
+    );
+    for (body, code) in [
+        (json!({"format": "csv"}), "invalid_body"),
+        (
+            json!({"fields": [{"name": "password_hash"}]}),
+            "invalid_body",
+        ),
+        (json!({"colour": "red"}), "invalid_body"),
+        (
+            json!({"connection_id": "con_nope"}),
+            "inexistent_connection",
+        ),
+    ] {
+        assert_error(
+            &call(&app, "POST", "/jobs/users-exports", t, Some(body)).await,
+            400,
+            code,
+        );
+    }
+    assert_error(
+        &call(&app, "GET", "/jobs/job_missing/export", t, None).await,
+        404,
+        "inexistent_job",
+    );
+}
