@@ -370,8 +370,15 @@ fn custom_hash(custom: &Value) -> Result<PasswordHash, String> {
 
 impl RowError {
     /// The refused entry in Auth0's job errors shape: `{"user": <the entry>, "errors":
-    /// [{"code", "message", "path"}]}`, `path` naming the field at fault where one is.
+    /// [{"code", "message", "path"}]}`, `path` naming the field at fault where one is. The
+    /// entry's password hashes are left out: they are kept with the job, and a hash is a secret
+    /// the caller already has.
     pub fn job_error(&self) -> Value {
+        let mut user = self.row.clone();
+        if let Value::Object(entry) = &mut user {
+            entry.remove("password_hash");
+            entry.remove("custom_password_hash");
+        }
         let field = self
             .message
             .split_once(':')
@@ -385,7 +392,7 @@ impl RowError {
             _ => "",
         };
         serde_json::json!({
-            "user": self.row,
+            "user": user,
             "errors": [{"code": self.code, "message": self.message, "path": path}],
         })
     }

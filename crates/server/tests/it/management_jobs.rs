@@ -148,7 +148,11 @@ async fn an_import_reports_each_entry_and_is_read_back() {
         got,
         vec![
             (&users[2], "DUPLICATED_USER", "email"),
-            (&users[3], "INVALID_FORMAT", "password_hash"),
+            (
+                &json!({"email": "bad-hash@example.com"}),
+                "INVALID_FORMAT",
+                "password_hash"
+            ),
             (&users[4], "INVALID_FORMAT", ""),
             (&users[5], "INVALID_FORMAT", ""),
         ]
@@ -160,6 +164,8 @@ async fn an_import_reports_each_entry_and_is_read_back() {
             .contains("already exists"),
         "{errors:?}"
     );
+    // The refused entry's hash is not kept with the job.
+    assert!(!errors[1].to_string().contains("plaintext"), "{errors:?}");
 
     // The imported users are there, with their profiles.
     let argon = app
@@ -308,6 +314,16 @@ async fn refusals_of_the_jobs_endpoints() {
         &upload(&app, t, Some(&users), &[("connection_id", "con_nope")]).await,
         400,
         "inexistent_connection",
+    );
+    let mut upstream = app.store.connection(&connection).await.unwrap().unwrap();
+    upstream.id = ConnectionId::from("con_upstream");
+    upstream.name = "corporate-oidc".to_owned();
+    upstream.strategy = sigil_core::model::Strategy::Oidc;
+    app.store.create_connection(&upstream).await.unwrap();
+    assert_error(
+        &upload(&app, t, Some(&users), &[("connection_id", "con_upstream")]).await,
+        400,
+        "invalid_connection",
     );
     let answer = upload(
         &app,
