@@ -64,6 +64,10 @@ id_type!(
     RoleId
 );
 id_type!(
+    /// A Management API job: `job_<16 letters and digits>`.
+    JobId
+);
+id_type!(
     /// A user's consent to an application (Auth0's "grant"): 24 hex digits.
     ConsentId
 );
@@ -129,6 +133,13 @@ impl RoleId {
     /// A new role id.
     pub fn generate(rng: &dyn Rng) -> Self {
         RoleId(format!("rol_{}", alphanumeric(rng, 16)))
+    }
+}
+
+impl JobId {
+    /// A new job id.
+    pub fn generate(rng: &dyn Rng) -> Self {
+        JobId(format!("job_{}", alphanumeric(rng, 16)))
     }
 }
 

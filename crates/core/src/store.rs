@@ -10,11 +10,11 @@ use std::future::Future;
 
 use crate::UnixTime;
 use crate::ids::{
-    ClientGrantId, ClientId, ConnectionId, ConsentId, FamilyId, LogId, ResourceServerId, RoleId,
-    SessionId, UserId,
+    ClientGrantId, ClientId, ConnectionId, ConsentId, FamilyId, JobId, LogId, ResourceServerId,
+    RoleId, SessionId, UserId,
 };
 use crate::model::{
-    AuthorizationCode, Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus,
+    AuthorizationCode, Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job,
     LogEvent, LogQuery, NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role,
     Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
@@ -370,6 +370,11 @@ pub trait Store: Send + Sync + 'static {
     fn list_roles(&self, page: Page) -> impl Future<Output = Result<Vec<Role>>> + Send;
     /// Replaces a role's name and description.
     fn update_role(&self, role: &Role) -> impl Future<Output = Result<()>> + Send;
+    /// Records a finished Management API job. Ids are generated unique, so no conflict is
+    /// expected.
+    fn create_job(&self, job: &Job) -> impl Future<Output = Result<()>> + Send;
+    /// The job with this id.
+    fn job(&self, id: &JobId) -> impl Future<Output = Result<Option<Job>>> + Send;
     /// Deletes a role; its users lose what it gave them.
     fn delete_role(&self, id: &RoleId) -> impl Future<Output = Result<()>> + Send;
     /// Adds permissions to a role (already present ones are kept).

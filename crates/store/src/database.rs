@@ -76,6 +76,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         4 => "0004_refresh_auth_time",
         5 => "0005_client_assertions",
         6 => "0006_key_families",
+        7 => "0007_jobs",
     )
 }
 
@@ -87,6 +88,7 @@ fn postgres_migrations() -> Vec<Migration> {
         4 => "0004_refresh_auth_time",
         5 => "0005_client_assertions",
         6 => "0006_key_families",
+        7 => "0007_jobs",
     )
 }
 

@@ -18,6 +18,7 @@ mod codec;
 mod codes;
 mod connections;
 mod device;
+mod jobs;
 mod keys;
 mod logs;
 mod outbox;

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use sigil_core::ids::{
-    ClientGrantId, ClientId, ConnectionId, ConsentId, FamilyId, LogId, ResourceServerId, RoleId,
-    SessionId, UserId,
+    ClientGrantId, ClientId, ConnectionId, ConsentId, FamilyId, JobId, LogId, ResourceServerId,
+    RoleId, SessionId, UserId,
 };
 use sigil_core::model::{
-    AuthorizationCode, Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus,
+    AuthorizationCode, Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job,
     LogEvent, LogQuery, NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role,
     Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
@@ -20,7 +20,7 @@ use sigil_core::{Store, UnixTime};
 
 use crate::{
     Database, DatabaseError, MasterKey, apis, client_assertions, clients, codes, connections,
-    device, keys, logs, outbox, purge, rbac, refresh, sessions, tenant, tickets, users,
+    device, jobs, keys, logs, outbox, purge, rbac, refresh, sessions, tenant, tickets, users,
 };
 
 /// Sigil's store on an open, migrated database whose master key has been checked.
@@ -259,6 +259,14 @@ impl Store for SqlStore {
 
     async fn update_role(&self, role: &Role) -> Result<()> {
         rbac::update_role(self, role).await
+    }
+
+    async fn create_job(&self, job: &Job) -> Result<()> {
+        jobs::create_job(self, job).await
+    }
+
+    async fn job(&self, id: &JobId) -> Result<Option<Job>> {
+        jobs::job(self, id).await
     }
 
     async fn delete_role(&self, id: &RoleId) -> Result<()> {

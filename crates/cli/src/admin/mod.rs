@@ -8,6 +8,7 @@
 
 pub(crate) mod apis;
 pub(crate) mod clients;
+pub(crate) mod export;
 pub(crate) mod grants;
 pub(crate) mod import;
 pub(crate) mod keys;

@@ -1,5 +1,5 @@
 //! `sigil users create`: a user of a database connection, its password hashed with argon2id.
-//! (`sigil users import` lives in [`super::import`].)
+//! (`sigil users import` lives in [`super::import`], `sigil users export` in [`super::export`].)
 
 use std::process::ExitCode;
 
@@ -12,7 +12,7 @@ use sigil_core::password::PasswordHash;
 use sigil_core::{Conflict, Store, StoreError, SystemRng};
 use sigil_jose::UnixTime;
 
-use super::{Format, import, validate};
+use super::{Format, export, import, validate};
 use crate::storage::{self, Location};
 
 #[derive(Debug, Subcommand)]
@@ -22,6 +22,8 @@ pub(crate) enum Command {
     /// Import users from a file in Auth0's bulk import format.
     #[command(after_help = import::AFTER_HELP)]
     Import(import::ImportArgs),
+    /// Export users in Auth0's bulk import format, without password hashes.
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +50,7 @@ pub(crate) fn run(
     match command {
         Command::Create(args) => create(args, location, now),
         Command::Import(args) => import::run(args, location, now),
+        Command::Export(args) => export::run(args, location, now),
     }
 }
 

@@ -1385,3 +1385,74 @@ fn keys_rotate_and_revoke_work_on_each_family_alone() {
     assert_eq!(revoked.len(), 2);
     assert!(revoked.contains(&"RS256".to_owned()) && revoked.contains(&"ES256".to_owned()));
 }
+
+#[test]
+fn users_export_writes_the_import_format_without_hashes() {
+    let dir = scratch("admin_export");
+    init(&dir);
+    let bcrypt = "$2b$10$C9Xb1ykMyyB5kWFrHCD6Ge7NEJhbDTJcpoWAn29xI4Ks55ruNoJ5W";
+    let entries = json!([
+        {"email": "ann@example.com", "user_id": "ann-1", "given_name": "Ann",
+         "app_metadata": {"plan": "pro"}, "password_hash": bcrypt},
+        {"email": "bo@example.com", "blocked": true},
+    ]);
+    std::fs::write(dir.join("users.json"), entries.to_string()).unwrap();
+    check(&dir, &["users", "import", "users.json"], "", 0, &[], &[]);
+
+    // To stdout.
+    let printed = check(&dir, &["users", "export"], "", 0, &[], &[]);
+    let exported = json(&printed);
+    let users = exported.as_array().unwrap();
+    assert_eq!(users.len(), 2, "{exported}");
+    let ann = users
+        .iter()
+        .find(|u| u["email"] == "ann@example.com")
+        .unwrap();
+    assert_eq!(ann["user_id"], "auth0|ann-1");
+    assert_eq!(ann["given_name"], "Ann");
+    assert_eq!(ann["app_metadata"]["plan"], "pro");
+    assert!(!printed.stdout.contains("password") && !printed.stdout.contains("$2b$"));
+    let bo = users
+        .iter()
+        .find(|u| u["email"] == "bo@example.com")
+        .unwrap();
+    assert_eq!(bo["blocked"], true);
+
+    // To a file, of one connection; the file is the import format: importing it again finds
+    // both users already there.
+    check(
+        &dir,
+        &[
+            "users",
+            "export",
+            "--connection",
+            "Username-Password-Authentication",
+            "--out",
+            "out.json",
+        ],
+        "",
+        0,
+        &["exported 2 users to out.json"],
+        &[],
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out.json")).unwrap()).unwrap();
+    assert_eq!(file, exported);
+    check(
+        &dir,
+        &["users", "import", "out.json"],
+        "",
+        1,
+        &["imported 0 of 2 users"],
+        &["error: none of the 2 users in out.json was imported"],
+    );
+
+    check(
+        &dir,
+        &["users", "export", "--connection", "Nope"],
+        "",
+        2,
+        &[],
+        &["there is no connection named Nope"],
+    );
+}

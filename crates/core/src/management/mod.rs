@@ -1,6 +1,7 @@
 //! The Management API v2's domain part, so that its HTTP handlers stay thin: users as the API
 //! returns them (`fields`/`include_fields` projection), the subset of Lucene search Sigil
-//! answers, the create and update bodies with Auth0's validation and merge rules, and
+//! answers, the create and update bodies with Auth0's validation and merge rules, Auth0's bulk
+//! user import format ([`import`]), and
 //! [`ManagementError`], whose variants carry Auth0's status, `errorCode` and message.
 //!
 //! Nothing here touches the store or hashes a password: argon2id is slow, so the functions say
@@ -9,6 +10,9 @@
 pub mod body;
 pub mod connections;
 pub mod error;
+pub mod export;
+pub mod import;
+pub mod jobs;
 pub mod logs;
 pub mod tenant;
 pub mod user_create;
@@ -19,6 +23,7 @@ pub mod user_search;
 pub use body::{Body, PlainPassword, parse_body};
 pub use connections::{ConnectionCreate, ConnectionPatch, connection_json};
 pub use error::ManagementError;
+pub use jobs::job_json;
 pub use logs::{log_json, parse_log_search};
 pub use tenant::TenantPatch;
 pub use user_create::{CreateUser, ValidCreate};

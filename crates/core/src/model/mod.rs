@@ -7,6 +7,7 @@ pub mod api;
 pub mod client;
 pub mod client_rules;
 pub mod connection;
+pub mod job;
 pub mod log;
 pub mod outbox;
 pub mod runtime;
@@ -22,6 +23,7 @@ pub use client::{
 };
 pub use client_rules::InvalidClient;
 pub use connection::{Connection, ConnectionOptions, PasswordPolicy, Strategy};
+pub use job::{Job, JobKind};
 pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
 pub use outbox::OutgoingEmail;
 pub use runtime::{

@@ -9,6 +9,7 @@ mod clients;
 mod connections;
 mod error;
 mod grants;
+mod jobs;
 mod keys;
 mod logs;
 mod paging;
@@ -21,6 +22,7 @@ mod users;
 mod openapi;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use sigil_core::Store;
 
 use crate::App;
@@ -41,6 +43,15 @@ pub(crate) struct Operation {
     pub(crate) summary: &'static str,
     /// The status of success.
     pub(crate) status: u16,
+}
+
+/// The largest body a route takes: user import files may be large, every other body is small.
+fn body_limit(path: &str) -> usize {
+    if path == "/jobs/users-imports" {
+        jobs::IMPORT_LIMIT
+    } else {
+        crate::MAX_BODY
+    }
 }
 
 /// Declares the operations: the table ([`OPERATIONS`]) and the router ([`routes`]) at once.
@@ -66,7 +77,8 @@ macro_rules! operations {
                     axum::routing::$method($module::$handler::<S>)
                         .route_layer(axum::middleware::from_fn(|request, next| {
                             caller::require_scopes(&[$($scope),+], request, next)
-                        })),
+                        }))
+                        .layer(DefaultBodyLimit::max(body_limit($path))),
                 ) )+
                 .route_layer(axum::middleware::from_fn_with_state(app, caller::gate::<S>))
                 .route("/openapi.json", axum::routing::get(openapi::document::<S>))
@@ -97,6 +109,11 @@ operations! {
     post "/keys/signing/rotate" => keys::rotate, ["create:signing_keys", "update:signing_keys"], 200, "Rotate the signing key";
     get "/keys/signing/{kid}" => keys::get, ["read:signing_keys"], 200, "Get a signing key";
     put "/keys/signing/{kid}/revoke" => keys::revoke, ["update:signing_keys"], 200, "Revoke a signing key";
+    post "/jobs/users-imports" => jobs::import_users, ["create:users"], 202, "Import users (multipart: users, connection_id, upsert)";
+    post "/jobs/users-exports" => jobs::export_users, ["read:users"], 201, "Export users";
+    get "/jobs/{id}" => jobs::get, ["create:users", "read:users"], 200, "Get a job";
+    get "/jobs/{id}/errors" => jobs::errors, ["create:users", "read:users"], 200, "Get a job's errors";
+    get "/jobs/{id}/export" => jobs::export_file, ["read:users"], 200, "Download an export job's file";
     get "/logs" => logs::list, ["read:logs"], 200, "Search log events";
     get "/logs/{id}" => logs::get, ["read:logs"], 200, "Get a log event";
     get "/resource-servers" => resource_servers::list, ["read:resource_servers"], 200, "List resource servers";

@@ -2419,3 +2419,55 @@ async fn outbox_messages_come_back_newest_first_with_sealed_bodies() {
     })
     .await;
 }
+
+// --- Management API jobs ---
+
+#[tokio::test]
+async fn jobs_are_recorded_and_read_back_whole() {
+    on_every_store(|store| async move {
+        let mut details = sigil_core::model::JsonObject::new();
+        details.insert(
+            "summary".to_owned(),
+            json!({"failed": 1, "updated": 0, "inserted": 2, "total": 3}),
+        );
+        let import = sigil_core::model::Job {
+            id: sigil_core::ids::JobId::generate(&SystemRng),
+            kind: sigil_core::model::JobKind::UsersImport,
+            status: "completed".to_owned(),
+            connection_id: Some(ConnectionId::from("con_abc")),
+            external_id: Some("batch-7".to_owned()),
+            created_at: at(5),
+            details,
+            errors: vec![json!({"user": {"email": "x"}, "errors": [{"code": "INVALID_FORMAT"}]})],
+            output: None,
+        };
+        let export = sigil_core::model::Job {
+            id: sigil_core::ids::JobId::generate(&SystemRng),
+            kind: sigil_core::model::JobKind::UsersExport,
+            status: "completed".to_owned(),
+            connection_id: None,
+            external_id: None,
+            created_at: at(6),
+            details: sigil_core::model::JsonObject::new(),
+            errors: Vec::new(),
+            output: Some("[{\"email\":\"a@example.com\"}]".to_owned()),
+        };
+        assert!(import.id.as_str().starts_with("job_"));
+        store.create_job(&import).await.unwrap();
+        store.create_job(&export).await.unwrap();
+        assert_eq!(store.job(&import.id).await.unwrap(), Some(import.clone()));
+        assert_eq!(store.job(&export.id).await.unwrap(), Some(export));
+        assert_eq!(
+            store
+                .job(&sigil_core::ids::JobId::from("job_missing"))
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(matches!(
+            store.create_job(&import).await,
+            Err(sigil_core::StoreError::Conflict(_))
+        ));
+    })
+    .await;
+}
