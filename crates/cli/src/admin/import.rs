@@ -47,7 +47,11 @@ pub(crate) struct ImportArgs {
     format: Format,
 }
 
-/// `sigil users import`.
+/// Users written per transaction.
+const IMPORT_BATCH: usize = 1000;
+
+/// `sigil users import`: a progress bar on stderr while it runs (only on a terminal), then a
+/// summary of imported and failed entries.
 pub(crate) fn run(
     args: ImportArgs,
     location: &Location,
@@ -60,15 +64,26 @@ pub(crate) fn run(
             .map_err(|e| anyhow::anyhow!("{name} {e}"))?;
         let mut failures = import.errors;
         let users: Vec<User> = import.users.iter().map(|u| u.user.clone()).collect();
-        let results = if users.is_empty() {
-            Vec::new()
-        } else {
-            opened
-                .store
-                .import_users(&users)
-                .await
-                .context("cannot import the users")?
-        };
+        // In batches, so that a long import shows its progress; each batch is one transaction
+        // and each user in it is added or refused on its own.
+        let progress = indicatif::ProgressBar::new(users.len() as u64).with_style(
+            indicatif::ProgressStyle::with_template(
+                "importing {bar:40} {pos}/{len} users ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let mut results = Vec::with_capacity(users.len());
+        for batch in users.chunks(IMPORT_BATCH) {
+            results.extend(
+                opened
+                    .store
+                    .import_users(batch)
+                    .await
+                    .context("cannot import the users")?,
+            );
+            progress.inc(batch.len() as u64);
+        }
+        progress.finish_and_clear();
         let mut inserted = 0;
         for (imported, result) in import.users.iter().zip(results) {
             match result {
