@@ -3,7 +3,7 @@
 
 use sigil_core::ids::{ConnectionId, UserId};
 use sigil_core::model::user::normalized;
-use sigil_core::model::{Identity, User, UserQuery};
+use sigil_core::model::{Identity, User, UserQuery, UserSort, UserSortField};
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
 use sigil_core::secret::Token;
 use sigil_core::store::{Page, Result};
@@ -514,8 +514,9 @@ pub(crate) async fn list_users(
     let filter = filter(query);
     let n = filter.next();
     let sql = format!(
-        "SELECT {COLUMNS} FROM users {} ORDER BY created_at, user_id LIMIT ${n} OFFSET ${}",
+        "SELECT {COLUMNS} FROM users {} ORDER BY {} LIMIT ${n} OFFSET ${}",
         filter.clause(None),
+        order_by(query.sort),
         n + 1
     );
     let values = filter.values;
@@ -527,6 +528,25 @@ pub(crate) async fn list_users(
         q.bind(page.limit()).bind(page.offset()).fetch_all(pool).await.db()?
     });
     with_identities(store, rows).await
+}
+
+/// The `ORDER BY` of a listing, from a fixed set of columns (never from the caller's text).
+/// `x IS NULL` first puts users without the value last on both backends, which otherwise
+/// disagree about where NULLs sort.
+fn order_by(sort: Option<UserSort>) -> String {
+    let Some(sort) = sort else {
+        return "created_at, user_id".to_owned();
+    };
+    let column = match sort.field {
+        UserSortField::CreatedAt => "created_at",
+        UserSortField::UpdatedAt => "updated_at",
+        UserSortField::LastLogin => "last_login",
+        UserSortField::LoginsCount => "logins_count",
+        UserSortField::Email => "email_norm",
+        UserSortField::Name => "name",
+    };
+    let direction = if sort.descending { "DESC" } else { "ASC" };
+    format!("({column} IS NULL), {column} {direction}, created_at, user_id")
 }
 
 pub(crate) async fn count_users(store: &SqlStore, query: &UserQuery) -> Result<u64> {

@@ -29,4 +29,4 @@ pub use tenant::TenantPatch;
 pub use user_create::{CreateUser, ValidCreate};
 pub use user_json::{project, user_json};
 pub use user_patch::{UserPatch, ValidPatch, apply};
-pub use user_search::parse_user_search;
+pub use user_search::{parse_user_search, parse_user_sort};

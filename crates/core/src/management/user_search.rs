@@ -29,6 +29,25 @@ pub fn parse_user_search(q: &str) -> Result<UserQuery, ManagementError> {
     Ok(query)
 }
 
+/// Auth0's `sort`: `field:1` (ascending) or `field:-1` (descending), on `created_at`,
+/// `updated_at`, `last_login`, `logins_count`, `email` or `name`.
+pub fn parse_user_sort(sort: &str) -> Result<crate::model::UserSort, ManagementError> {
+    let refused = || {
+        ManagementError::InvalidQuery(format!(
+            "sort: {sort:?} is not field:1 or field:-1 on created_at, updated_at, last_login, \
+             logins_count, email or name"
+        ))
+    };
+    let (field, direction) = sort.split_once(':').ok_or_else(refused)?;
+    let field = crate::model::UserSortField::parse(field).ok_or_else(refused)?;
+    let descending = match direction {
+        "1" => false,
+        "-1" => true,
+        _ => return Err(refused()),
+    };
+    Ok(crate::model::UserSort { field, descending })
+}
+
 /// The `field:value` terms of `q` (Lucene syntax), joined by ` AND `, each on one of `fields`
 /// and at most once; `*`, `*:*` and an empty `q` have none. Shared by the user and log searches.
 pub(crate) fn terms<'f>(
@@ -165,6 +184,25 @@ mod tests {
             email: email.map(str::to_owned),
             user_id: user_id.map(UserId::from),
             name: name.map(str::to_owned),
+            sort: None,
+        }
+    }
+
+    #[test]
+    fn sorts() {
+        use crate::model::{UserSort, UserSortField};
+        for (text, want) in [
+            ("email:1", Some((UserSortField::Email, false))),
+            ("last_login:-1", Some((UserSortField::LastLogin, true))),
+            ("created_at:1", Some((UserSortField::CreatedAt, false))),
+            ("email", None),
+            ("email:0", None),
+            ("password:1", None),
+            ("", None),
+        ] {
+            let got = parse_user_sort(text).ok();
+            let want = want.map(|(field, descending)| UserSort { field, descending });
+            assert_eq!(got, want, "{text}");
         }
     }
 

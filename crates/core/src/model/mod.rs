@@ -31,7 +31,7 @@ pub use runtime::{
 };
 pub use signing_key::{KeyState, SigningKeyRecord};
 pub use tenant::{TenantFlags, TenantSettings};
-pub use user::{Identity, NewUser, User, UserQuery};
+pub use user::{Identity, NewUser, User, UserQuery, UserSort, UserSortField};
 
 /// A JSON object (`user_metadata`, `app_metadata`, `details`, …).
 pub type JsonObject = serde_json::Map<String, serde_json::Value>;

@@ -95,6 +95,50 @@ pub struct UserQuery {
     pub user_id: Option<UserId>,
     /// Only users with exactly this name.
     pub name: Option<String>,
+    /// The order of a listing (the default: oldest first). Counting ignores it.
+    pub sort: Option<UserSort>,
+}
+
+/// A listing's order: one field, ascending or descending; users without the field come last
+/// either way, and ties keep the default order (oldest first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserSort {
+    /// By what.
+    pub field: UserSortField,
+    /// Largest first.
+    pub descending: bool,
+}
+
+/// What users can be sorted by (Auth0's `sort=field:1|-1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserSortField {
+    /// `created_at`.
+    CreatedAt,
+    /// `updated_at`.
+    UpdatedAt,
+    /// `last_login`.
+    LastLogin,
+    /// `logins_count`.
+    LoginsCount,
+    /// `email`, ignoring case.
+    Email,
+    /// `name`.
+    Name,
+}
+
+impl UserSortField {
+    /// The field named `name` as Auth0 writes it.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "created_at" => UserSortField::CreatedAt,
+            "updated_at" => UserSortField::UpdatedAt,
+            "last_login" => UserSortField::LastLogin,
+            "logins_count" => UserSortField::LoginsCount,
+            "email" => UserSortField::Email,
+            "name" => UserSortField::Name,
+            _ => return None,
+        })
+    }
 }
 
 /// What a new database user needs before Sigil fills in the rest.

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sigil_core::ids::{RoleId, UserId};
 use sigil_core::management::{
-    CreateUser, ManagementError, UserPatch, apply, parse_body, parse_user_search, project,
-    user_json,
+    CreateUser, ManagementError, UserPatch, apply, parse_body, parse_user_search, parse_user_sort,
+    project, user_json,
 };
 use sigil_core::model::{Permission, User};
 use sigil_core::password::Passwords;
@@ -32,6 +32,7 @@ pub(crate) struct UserListQuery {
     #[serde(default)]
     include_totals: bool,
     q: Option<String>,
+    sort: Option<String>,
     search_engine: Option<String>,
     fields: Option<String>,
     include_fields: Option<bool>,
@@ -90,7 +91,8 @@ pub(crate) async fn list<S: Store>(
         include_totals: query.include_totals,
     };
     let page = paging.page()?;
-    let filter = parse_user_search(query.q.as_deref().unwrap_or(""))?;
+    let mut filter = parse_user_search(query.q.as_deref().unwrap_or(""))?;
+    filter.sort = query.sort.as_deref().map(parse_user_sort).transpose()?;
     let users = app.store().list_users(&filter, page).await?;
     let total = if paging.include_totals {
         Some(app.store().count_users(&filter).await?)

@@ -308,11 +308,25 @@ async fn users_are_listed_searched_and_paged() {
     )
     .await;
     assert_eq!(projected, json!([{"email": "ann@example.com"}]));
+    let emails = |list: &serde_json::Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, desc) = call(&app, "GET", "/users?sort=email%3A-1", t, None).await;
+    assert_eq!(emails(&desc), ["bob@example.com", "ann@example.com"]);
+    let (_, asc) = call(&app, "GET", "/users?sort=email%3A1&fields=email", t, None).await;
+    assert_eq!(emails(&asc), ["ann@example.com", "bob@example.com"]);
     for bad in [
         "/users?q=logins_count%3A%5B1%20TO%205%5D",
         "/users?per_page=500",
         "/users?search_engine=v1",
         "/users?colour=red",
+        "/users?sort=email",
+        "/users?sort=password%3A1",
+        "/users?sort=email%3A2",
     ] {
         assert_error(
             &call(&app, "GET", bad, t, None).await,

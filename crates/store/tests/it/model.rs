@@ -13,6 +13,7 @@ use sigil_core::model::{
     PasswordPolicy, RefreshTokenPolicy, ResourceServerScope, SigningKeyRecord, TenantFlags,
     TenantSettings, TicketKind, TokenDialect, TokenEndpointAuthMethod, User, UserQuery,
 };
+use sigil_core::model::{UserSort, UserSortField};
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
 use sigil_core::secret::{ClientSecret, Token};
 use sigil_core::{Page, Store, SystemRng};
@@ -719,6 +720,44 @@ async fn users_list_oldest_first_in_pages_and_filter_by_query() {
             let counted = store.count_users(&query).await.unwrap();
             assert_eq!(counted, want.len() as u64, "count: {case}");
         }
+
+        // Sorted: by email descending (user9 … user0), and by last login with the users who
+        // never logged in last, on both backends alike.
+        let sorted = |field, descending| UserQuery {
+            sort: Some(UserSort { field, descending }),
+            ..UserQuery::default()
+        };
+        let by_email = ids(store
+            .list_users(&sorted(UserSortField::Email, true), Page::first())
+            .await
+            .unwrap());
+        assert_eq!(by_email, pick(&[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]));
+        store
+            .record_login(&everyone[4].user_id, None, at(50))
+            .await
+            .unwrap();
+        store
+            .record_login(&everyone[2].user_id, None, at(60))
+            .await
+            .unwrap();
+        let by_login = ids(store
+            .list_users(&sorted(UserSortField::LastLogin, false), Page::new(0, 3))
+            .await
+            .unwrap());
+        assert_eq!(
+            by_login,
+            pick(&[4, 2, 0]),
+            "logged in first, then the rest oldest first"
+        );
+        let by_login_desc = ids(store
+            .list_users(&sorted(UserSortField::LastLogin, true), Page::new(0, 2))
+            .await
+            .unwrap());
+        assert_eq!(
+            by_login_desc,
+            pick(&[2, 4]),
+            "never-logged-in users last either way"
+        );
     })
     .await;
 }
