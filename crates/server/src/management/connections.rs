@@ -41,10 +41,8 @@ async fn connection_or_404<S: Store>(app: &App<S>, id: &str) -> Result<Connectio
 
 pub(crate) async fn list<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Params(query): Params<ConnectionQuery>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:connections"])?;
     let paging = Paging {
         page: query.page,
         per_page: query.per_page,
@@ -69,10 +67,8 @@ pub(crate) async fn list<S: Store>(
 
 pub(crate) async fn get<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:connections"])?;
     Ok(Json(connection_json(&connection_or_404(&app, &id).await?)))
 }
 
@@ -81,7 +77,6 @@ pub(crate) async fn create<S: Store>(
     caller: Caller,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), MgmtError> {
-    caller.require(&["create:connections"])?;
     let connection = parse_body::<ConnectionCreate>(&body)?
         .into_connection(ConnectionId::generate(app.rng()), app.now())?;
     app.store().create_connection(&connection).await?;
@@ -95,7 +90,6 @@ pub(crate) async fn update<S: Store>(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["update:connections"])?;
     let patch = parse_body::<ConnectionPatch>(&body)?;
     let mut connection = connection_or_404(&app, &id).await?;
     patch.apply(&mut connection, app.now())?;

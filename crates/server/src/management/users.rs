@@ -13,7 +13,7 @@ use sigil_core::management::{
     CreateUser, ManagementError, UserPatch, apply, parse_body, parse_user_search, parse_user_sort,
     project, user_json,
 };
-use sigil_core::model::{Permission, User};
+use sigil_core::model::User;
 use sigil_core::password::Passwords;
 use sigil_core::{Store, StoreError};
 
@@ -21,7 +21,7 @@ use super::body::{Body, Params};
 use super::caller::Caller;
 use super::error::MgmtError;
 use super::paging::{Paging, listed};
-use super::roles::{PermissionRef, checked_permissions, described, role_json};
+use super::roles::{Permissions, checked_permissions, described, role_json};
 use crate::App;
 
 #[derive(Deserialize)]
@@ -74,10 +74,8 @@ async fn user_or_404<S: Store>(app: &App<S>, id: &str) -> Result<User, MgmtError
 
 pub(crate) async fn list<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Params(query): Params<UserListQuery>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:users"])?;
     if let Some(engine) = query.search_engine.as_deref()
         && engine != "v3"
     {
@@ -108,10 +106,8 @@ pub(crate) async fn list<S: Store>(
 
 pub(crate) async fn by_email<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Params(query): Params<ByEmail>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:users"])?;
     let filter = sigil_core::model::UserQuery {
         email: Some(query.email),
         ..Default::default()
@@ -130,11 +126,9 @@ pub(crate) async fn by_email<S: Store>(
 
 pub(crate) async fn get<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Path(id): Path<String>,
     Params(projection): Params<Projection>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:users", "read:current_user"])?;
     let user = user_or_404(&app, &id).await?;
     Ok(Json(project(
         user_json(&user),
@@ -148,7 +142,6 @@ pub(crate) async fn create<S: Store>(
     caller: Caller,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), MgmtError> {
-    caller.require(&["create:users"])?;
     let request = parse_body::<CreateUser>(&body)?;
     let connection = app
         .store()
@@ -172,11 +165,6 @@ pub(crate) async fn update<S: Store>(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&[
-        "update:users",
-        "update:users_app_metadata",
-        "update:current_user_metadata",
-    ])?;
     let patch = parse_body::<UserPatch>(&body)?;
     let mut user = user_or_404(&app, &id).await?;
     let connection = app
@@ -203,7 +191,6 @@ pub(crate) async fn delete<S: Store>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require(&["delete:users"])?;
     app.store()
         .delete_user(&UserId::from(id.as_str()))
         .await
@@ -214,11 +201,9 @@ pub(crate) async fn delete<S: Store>(
 
 pub(crate) async fn roles<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Path(id): Path<String>,
     Params(paging): Params<Paging>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:users", "read:roles", "read:role_members"])?;
     let user = user_or_404(&app, &id).await?;
     let roles = app.store().user_roles(&user.user_id).await?;
     Ok(Json(
@@ -258,7 +243,6 @@ pub(crate) async fn assign_roles<S: Store>(
     Path(id): Path<String>,
     Body(body): Body<Roles>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require(&["create:role_members"])?;
     let user = user_or_404(&app, &id).await?;
     let roles = checked_roles(&app, body.roles).await?;
     app.store().assign_user_roles(&user.user_id, &roles).await?;
@@ -272,7 +256,6 @@ pub(crate) async fn remove_roles<S: Store>(
     Path(id): Path<String>,
     Body(body): Body<Roles>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require(&["delete:role_members"])?;
     let user = user_or_404(&app, &id).await?;
     let roles: Vec<RoleId> = body.roles.into_iter().map(RoleId::from).collect();
     app.store().remove_user_roles(&user.user_id, &roles).await?;
@@ -282,11 +265,9 @@ pub(crate) async fn remove_roles<S: Store>(
 
 pub(crate) async fn permissions<S: Store>(
     State(app): State<App<S>>,
-    caller: Caller,
     Path(id): Path<String>,
     Params(paging): Params<Paging>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require(&["read:users"])?;
     let user = user_or_404(&app, &id).await?;
     let permissions = app.store().user_permissions(&user.user_id).await?;
     let mut out = described(&app, permissions).await?;
@@ -297,19 +278,12 @@ pub(crate) async fn permissions<S: Store>(
     Ok(Json(paging.slice("permissions", out)?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Permissions {
-    permissions: Vec<PermissionRef>,
-}
-
 pub(crate) async fn add_permissions<S: Store>(
     State(app): State<App<S>>,
     caller: Caller,
     Path(id): Path<String>,
     Body(body): Body<Permissions>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require(&["update:users"])?;
     let user = user_or_404(&app, &id).await?;
     let permissions = checked_permissions(&app, body.permissions).await?;
     app.store()
@@ -325,13 +299,8 @@ pub(crate) async fn remove_permissions<S: Store>(
     Path(id): Path<String>,
     Body(body): Body<Permissions>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require(&["update:users"])?;
     let user = user_or_404(&app, &id).await?;
-    let permissions: Vec<Permission> = body
-        .permissions
-        .into_iter()
-        .map(PermissionRef::into_permission)
-        .collect();
+    let permissions = body.named();
     app.store()
         .remove_user_permissions(&user.user_id, &permissions)
         .await?;
