@@ -96,6 +96,48 @@ fn postgres_migrations() -> Vec<Migration> {
 const MASTER_KEY_CHECK: &str = "master_key_check";
 const MASTER_KEY_CHECK_TEXT: &[u8] = b"sigil master key check v1";
 
+/// How long SQLite waits for another connection's lock before answering "database is locked".
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens the SQLite pool, retrying while another process holds the file busy.
+///
+/// The busy timeout does not cover everything: switching a brand-new file to WAL mode while
+/// other processes do the same (several `sigil init` or `serve` racing on a fresh data
+/// directory) can make SQLite answer SQLITE_BUSY at once, without calling the busy handler,
+/// because waiting could deadlock. Opening again a moment later succeeds once the winner has
+/// switched the file, so the open retries, pausing for as long in all as the busy timeout would have waited.
+async fn open_sqlite(options: SqliteConnectOptions) -> Result<SqlitePool, DatabaseError> {
+    let mut waited = Duration::ZERO;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.clone())
+            .await
+        {
+            Ok(pool) => return Ok(pool),
+            Err(e) if is_sqlite_busy(&e) && waited < SQLITE_BUSY_TIMEOUT => {
+                tokio::time::sleep(pause).await;
+                waited += pause;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            Err(e) => return Err(DatabaseError::Connect(e)),
+        }
+    }
+}
+
+/// SQLITE_BUSY or one of its extended codes (the primary code is the low byte).
+fn is_sqlite_busy(error: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    match error {
+        sqlx::Error::Database(e) => e
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| code & 0xff == SQLITE_BUSY),
+        _ => false,
+    }
+}
+
 impl Database {
     /// Opens `url`: `sqlite://PATH` (the file is created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Self, DatabaseError> {
@@ -107,13 +149,8 @@ impl Database {
                 // FULL: a commit that returned is on disk, even across a power cut.
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await
-                .map_err(DatabaseError::Connect)?;
-            Ok(Database::Sqlite(pool))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            Ok(Database::Sqlite(open_sqlite(options).await?))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
