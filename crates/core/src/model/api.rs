@@ -95,6 +95,12 @@ impl ResourceServer {
         }
     }
 
+    /// Whether this is the Management API of `issuer`: marked so by `sigil init`, or named by
+    /// its audience whatever the mark says.
+    pub fn is_management_api(&self, issuer: &str) -> bool {
+        self.is_system || self.identifier == crate::oauth::management_audience(issuer)
+    }
+
     /// The API as Auth0's Management API shows a resource server (`GET /resource-servers`,
     /// `sigil apis create --json`).
     pub fn management_json(&self) -> serde_json::Value {

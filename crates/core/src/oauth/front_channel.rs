@@ -81,7 +81,7 @@ pub async fn authorization_response(
         session: Some(&session.id),
         refresh: Refresh::Omit,
     };
-    let (mut scopes, permissions) = scopes_for(store, &grant).await?;
+    let (mut scopes, permissions) = scopes_for(store, issuer, &grant).await?;
     scopes.retain(|s| s != "offline_access");
 
     let alg = client.settings.jwt_configuration.alg;

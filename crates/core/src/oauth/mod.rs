@@ -38,3 +38,16 @@ pub use userinfo_token::{UserinfoGrant, UserinfoKey, UserinfoTokenError};
 pub fn management_audience(issuer: &str) -> String {
     format!("{issuer}api/v2/")
 }
+
+/// The only Management API scopes a user's token can carry, as Auth0's: each acts on the
+/// user the token is for, never on anyone else. Everything else is for machines, through a
+/// client grant.
+pub const CURRENT_USER_SCOPES: [&str; 7] = [
+    "read:current_user",
+    "update:current_user_identities",
+    "create:current_user_metadata",
+    "update:current_user_metadata",
+    "delete:current_user_metadata",
+    "create:current_user_device_credentials",
+    "delete:current_user_device_credentials",
+];

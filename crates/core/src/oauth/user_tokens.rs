@@ -103,6 +103,7 @@ pub fn profile_claims(user: &User, scope: &[&str]) -> Map<String, Value> {
 /// The scopes granted and the RBAC permissions for the access token.
 async fn granted(
     store: &impl Store,
+    issuer: &str,
     grant: &UserGrant<'_>,
     api: Option<&ResourceServer>,
 ) -> Result<(Vec<String>, Option<Vec<String>>), FlowError> {
@@ -125,6 +126,10 @@ async fn granted(
             .filter(|s| defined.contains(s) && !OIDC_SCOPES.contains(s))
             .map(|s| (*s).to_owned())
             .collect();
+        if api.is_management_api(issuer) {
+            // The Management API: a user may ask only for what acts on themselves.
+            allowed.retain(|s| super::CURRENT_USER_SCOPES.contains(&s.as_str()));
+        }
         if api.enforce_policies {
             let held = store
                 .effective_permissions(&grant.user.user_id, &api.identifier)
@@ -218,7 +223,7 @@ pub(crate) async fn issue(
     grant: &UserGrant<'_>,
 ) -> Result<TokenResponse, FlowError> {
     let api = grant.api.as_ref();
-    let (scopes, permissions) = granted(store, grant, api).await?;
+    let (scopes, permissions) = granted(store, issuer, grant, api).await?;
     let has = |s: &str| scopes.iter().any(|x| x == s);
     let scope = scopes.join(" ");
     let (access_token, lifetime) =
@@ -252,9 +257,10 @@ pub(crate) async fn issue(
 /// The scopes `grant` gets and, when the API asks for them, its RBAC permissions.
 pub(crate) async fn scopes_for(
     store: &impl Store,
+    issuer: &str,
     grant: &UserGrant<'_>,
 ) -> Result<(Vec<String>, Option<Vec<String>>), FlowError> {
-    granted(store, grant, grant.api.as_ref()).await
+    granted(store, issuer, grant, grant.api.as_ref()).await
 }
 
 /// The access token for `grant` with `scopes`, and its lifetime in seconds: a JWT for the API

@@ -2,8 +2,12 @@
 //! (Sigil's keys, this issuer, audience `<issuer>api/v2/` or `https://<host>/api/v2/`), and
 //! the scopes it carries. Every operation names the scopes it accepts (any one of them, as
 //! Auth0's operation list gives them) and checks them first.
+//!
+//! A machine's token (`client_credentials`) carries what its client grant allows. A user's
+//! token counts only for its `*:current_user*` scopes ([`CURRENT_USER_SCOPES`]), and those
+//! act on that user alone: the `{id}` in the path must be the token's subject.
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, RawPathParams, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
@@ -13,6 +17,7 @@ use serde::Deserialize;
 use sigil_core::Store;
 use sigil_core::ids::ClientId;
 use sigil_core::model::NewLogEvent;
+use sigil_core::oauth::CURRENT_USER_SCOPES;
 
 use super::error::MgmtError;
 use crate::App;
@@ -22,6 +27,8 @@ use crate::App;
 pub(crate) struct Caller {
     client_id: Option<ClientId>,
     subject: String,
+    /// The user the token is for; none for a machine's token.
+    user: Option<String>,
     scope: String,
     method: String,
     path: String,
@@ -34,6 +41,20 @@ struct Claims {
     scope: String,
     #[serde(default)]
     azp: Option<String>,
+    #[serde(default)]
+    gty: Option<String>,
+}
+
+impl Claims {
+    /// A machine's token, as `client_credentials` issues it: `gty` says so and the subject is
+    /// `<azp>@clients`.
+    fn is_machine(&self) -> bool {
+        self.gty.as_deref() == Some("client-credentials")
+            && self
+                .azp
+                .as_deref()
+                .is_some_and(|azp| self.sub == format!("{azp}@clients"))
+    }
 }
 
 impl Caller {
@@ -44,14 +65,38 @@ impl Caller {
             .map_or(&self.subject, |c| c.as_str())
     }
 
-    /// Passes when the token has at least one of `scopes`.
+    /// Whether the token carries `scope`.
+    pub(crate) fn has(&self, scope: &str) -> bool {
+        self.scope.split(' ').any(|s| s == scope)
+    }
+
+    /// The user the token is for; none for a machine's token.
+    pub(crate) fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// Passes when the token has at least one of `scopes` and they are not only
+    /// `*:current_user*` ones (no user is named to be the caller's own).
     pub(crate) fn require(&self, scopes: &'static [&'static str]) -> Result<(), MgmtError> {
-        let granted = |wanted: &&str| self.scope.split(' ').any(|s| s == *wanted);
-        if scopes.iter().any(granted) {
-            Ok(())
-        } else {
-            Err(MgmtError::InsufficientScope(scopes))
+        self.require_on(scopes, None)
+    }
+
+    /// Passes when the token has at least one of `scopes`; when all it has of them are
+    /// `*:current_user*` scopes, only for its own user (`id`, the path's user).
+    pub(crate) fn require_on(
+        &self,
+        scopes: &'static [&'static str],
+        id: Option<&str>,
+    ) -> Result<(), MgmtError> {
+        let mut held = scopes.iter().filter(|s| self.has(s)).peekable();
+        if held.peek().is_none() {
+            return Err(MgmtError::InsufficientScope(scopes));
         }
+        let only_self = held.all(|s| CURRENT_USER_SCOPES.contains(s));
+        if only_self && (id.is_none() || id != self.user()) {
+            return Err(MgmtError::InsufficientScope(scopes));
+        }
+        Ok(())
     }
 
     /// Logs a successful write as Auth0 does (`sapi`, "Success API Operation"). A failure to log
@@ -133,28 +178,52 @@ async fn verify<S: Store>(
         .verify::<Claims>(token, app.now())
         .map_err(|e| MgmtError::InvalidToken(e.to_string()))?
         .claims;
+    let machine = claims.is_machine();
+    let scope = if machine {
+        claims.scope
+    } else {
+        // Whatever a user's token says, only what acts on that user counts here.
+        claims
+            .scope
+            .split(' ')
+            .filter(|s| CURRENT_USER_SCOPES.contains(s))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     Ok(Caller {
         client_id: claims.azp.map(ClientId),
+        user: (!machine).then(|| claims.sub.clone()),
         subject: claims.sub,
-        scope: claims.scope,
+        scope,
         method: method.to_string(),
         path: uri.path().to_owned(),
     })
 }
 
 /// The per-operation check, before the handler reads anything: the caller's token must have
-/// one of `scopes` (Auth0 answers a missing scope before a bad body).
+/// one of `scopes` (Auth0 answers a missing scope before a bad body), for the user the path
+/// names when it holds only `*:current_user*` ones.
 pub(crate) async fn require_scopes(
     scopes: &'static [&'static str],
     request: Request,
     next: Next,
 ) -> Response {
-    let verdict = match request.extensions().get::<Caller>() {
-        Some(caller) => caller.require(scopes),
+    let (mut parts, body) = request.into_parts();
+    let id = RawPathParams::from_request_parts(&mut parts, &())
+        .await
+        .ok()
+        .and_then(|params| {
+            params
+                .iter()
+                .find(|(name, _)| *name == "id")
+                .map(|(_, value)| value.to_owned())
+        });
+    let verdict = match parts.extensions.get::<Caller>() {
+        Some(caller) => caller.require_on(scopes, id.as_deref()),
         None => Err(MgmtError::MissingToken),
     };
     match verdict {
-        Ok(()) => next.run(request).await,
+        Ok(()) => next.run(Request::from_parts(parts, body)).await,
         Err(e) => e.into_response(),
     }
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use sigil_core::ids::ResourceServerId;
 use sigil_core::key_family::KeyFamily;
 use sigil_core::model::{ResourceServer, ResourceServerScope, TokenDialect};
-use sigil_core::oauth::{canonical_audience, management_audience};
+use sigil_core::oauth::canonical_audience;
 use sigil_core::{Page, Store, StoreError};
 use sigil_jose::Algorithm;
 
@@ -28,7 +28,7 @@ const MAX_TOKEN_LIFETIME: u32 = 2_592_000;
 
 /// Whether `api` is one Sigil serves itself (the Management API).
 fn is_system<S: Store>(app: &App<S>, api: &ResourceServer) -> bool {
-    api.is_system || api.identifier == management_audience(app.issuer())
+    api.is_management_api(app.issuer())
 }
 
 fn api_json<S: Store>(app: &App<S>, api: &ResourceServer) -> Value {

@@ -166,6 +166,7 @@ pub(crate) async fn update<S: Store>(
     body: Bytes,
 ) -> Result<Json<Value>, MgmtError> {
     let patch = parse_body::<UserPatch>(&body)?;
+    within_scope(&caller, &body)?;
     let mut user = user_or_404(&app, &id).await?;
     let connection = app
         .store()
@@ -184,6 +185,30 @@ pub(crate) async fn update<S: Store>(
         .map_err(user_store_error)?;
     caller.audit(&app, "Update a User").await;
     Ok(Json(user_json(&user)))
+}
+
+/// What a patch may change without `update:users`: the metadata the token's other scopes name
+/// (`update:users_app_metadata` both metadata objects, a user's own `update:current_user_metadata`
+/// only `user_metadata`). Anything else, a password or an email above all, needs `update:users`.
+fn within_scope(caller: &Caller, body: &[u8]) -> Result<(), MgmtError> {
+    if caller.has("update:users") {
+        return Ok(());
+    }
+    let allowed: &[&str] = if caller.has("update:users_app_metadata") {
+        &["app_metadata", "user_metadata"]
+    } else {
+        &["user_metadata"]
+    };
+    // The body parsed as a patch just before, so it is an object.
+    let fields: serde_json::Map<String, Value> = serde_json::from_slice(body).unwrap_or_default();
+    match fields.keys().find(|key| !allowed.contains(&key.as_str())) {
+        None => Ok(()),
+        Some(field) => Err(MgmtError::Refused {
+            status: 403,
+            error_code: "insufficient_scope",
+            message: format!("Insufficient scope to change '{field}', expected: update:users"),
+        }),
+    }
 }
 
 pub(crate) async fn delete<S: Store>(

@@ -15,7 +15,7 @@ use sigil_core::model::{
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::ClientSecret;
 use sigil_core::{ManualClock, Store, SystemRng, UnixTime};
-use sigil_jose::{Algorithm, KeySet, KeySpec, PrivateKey, Validation, Verifier};
+use sigil_jose::{Algorithm, KeySet, KeySpec, PrivateKey, SigningKey, Validation, Verifier};
 use sigil_server::{App, Secrets};
 use sigil_store::{Database, MasterKey, SqlStore};
 
@@ -68,6 +68,18 @@ pub(crate) fn signing_key(now: i64) -> SigningKeyRecord {
         previous_since: None,
         revoked_at: None,
     }
+}
+
+/// Signs `claims` with the tenant's current key, as Sigil would: a token whose signature is
+/// good, so only its claims can make it fail.
+pub(crate) async fn signed_by_tenant(app: &TestApp, claims: Value) -> String {
+    let record = app.store.signing_keys().await.unwrap().remove(0);
+    let key = PrivateKey::from_pkcs8_der(&record.private_pkcs8).unwrap();
+    SigningKey::new(key, Algorithm::RS256)
+        .unwrap()
+        .with_kid(Some(record.kid))
+        .sign(&claims)
+        .unwrap()
 }
 
 /// A client of `app_type` allowed `grants`, with the test callback and logout URL; server-side

@@ -12,7 +12,7 @@ use sigil_jose::{
     Algorithm, KeySet, PrivateKey, Secret, SigningKey, Validation, Verifier, VerifyingKey,
 };
 
-use crate::app::{API, NOW, PASSWORD, RBAC_API, TestApp, client};
+use crate::app::{API, NOW, PASSWORD, RBAC_API, TestApp, client, signed_by_tenant};
 
 const REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -96,18 +96,6 @@ async fn delegator(app: &TestApp) -> ClientId {
     )
     .await
     .0
-}
-
-/// Signs `claims` with the tenant's current key, as Sigil would: a token whose signature is
-/// good, so only its claims can make it fail.
-async fn signed_by_tenant(app: &TestApp, claims: Value) -> String {
-    let record = app.store.signing_keys().await.unwrap().remove(0);
-    let key = PrivateKey::from_pkcs8_der(&record.private_pkcs8).unwrap();
-    SigningKey::new(key, Algorithm::RS256)
-        .unwrap()
-        .with_kid(Some(record.kid))
-        .sign(&claims)
-        .unwrap()
 }
 
 fn hs256(secret: &str, claims: &Value) -> String {

@@ -16,6 +16,7 @@ mod management;
 mod management_client_grants;
 mod management_clients;
 mod management_connections;
+mod management_current_user;
 mod management_grants;
 mod management_jobs;
 mod management_logs;
