@@ -250,7 +250,8 @@ impl LoginRefusal {
 /// Checks a user's credentials in the database connection `realm` (the tenant's default
 /// directory when `None`): the user by email, else by username, ignoring case; the password
 /// checked off-thread, against a decoy when there is no such user, so both refusals take as
-/// long. An unknown realm is the caller's mistake (`invalid_request`).
+/// long. An unknown realm is the caller's mistake (`invalid_request`). The credentials of an
+/// account linked to another user log in as that (primary) user.
 pub async fn authenticate_user(
     store: &impl Store,
     passwords: &impl Passwords,
@@ -294,7 +295,16 @@ pub async fn authenticate_user(
             {
                 user.password = Some(new);
             }
-            Ok(user)
+            // A linked account's credentials log in as the user it is linked to.
+            match user.linked_to.take() {
+                None => Ok(user),
+                Some(primary) => match store.user(&primary).await? {
+                    Some(primary) if primary.blocked => Err(LoginRefusal::Blocked),
+                    Some(primary) => Ok(primary),
+                    // Linked a moment ago to a user deleted since: no account now.
+                    None => Err(LoginRefusal::WrongCredentials),
+                },
+            }
         }
     })
 }

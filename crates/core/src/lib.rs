@@ -34,4 +34,4 @@ pub mod store;
 
 pub use clock::{Clock, ManualClock, Rng, SystemClock, SystemRng};
 pub use sigil_jose::UnixTime;
-pub use store::{Conflict, Page, Store, StoreError};
+pub use store::{Conflict, LinkRefusal, Page, Store, StoreError};

@@ -55,6 +55,19 @@ pub enum StoreError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// Why two accounts could not be linked, decided inside the linking transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkRefusal {
+    /// There is no primary user (or it is itself a linked account).
+    NoPrimary,
+    /// There is no secondary account, or it is linked already.
+    NoSecondary,
+    /// An account cannot be linked to itself.
+    Same,
+    /// Accounts are linked to the secondary one: it is a primary itself.
+    SecondaryHasLinks,
+}
+
 /// Which unique value a write collided with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Conflict {
@@ -219,21 +232,23 @@ pub trait Store: Send + Sync + 'static {
         &self,
         users: &[User],
     ) -> impl Future<Output = Result<Vec<std::result::Result<(), Conflict>>>> + Send;
-    /// The user with this id.
+    /// The user with this id. A linked account is no user of its own: none.
     fn user(&self, id: &UserId) -> impl Future<Output = Result<Option<User>>> + Send;
-    /// The user of `connection` with this email, ignoring case.
+    /// The user of `connection` with this email, ignoring case; a linked account too, whose
+    /// credentials log in as its primary user.
     fn user_by_email(
         &self,
         connection: &ConnectionId,
         email: &str,
     ) -> impl Future<Output = Result<Option<User>>> + Send;
-    /// The user of `connection` with this username, ignoring case.
+    /// The user of `connection` with this username, ignoring case; a linked account too.
     fn user_by_username(
         &self,
         connection: &ConnectionId,
         username: &str,
     ) -> impl Future<Output = Result<Option<User>>> + Send;
-    /// One page of users matching `query`, oldest first.
+    /// One page of users matching `query`, oldest first. Linked accounts are not users of
+    /// their own and never listed.
     fn list_users(
         &self,
         query: &UserQuery,
@@ -244,8 +259,30 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a user's profile, metadata, password and flags (not identities or login
     /// counters). [`StoreError::NotFound`] if there is no such user.
     fn update_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
-    /// Deletes a user with everything that hangs off it (identities, roles, sessions, tokens).
+    /// Deletes a user with everything that hangs off it (identities, roles, sessions, tokens,
+    /// the accounts linked to it). A linked account is not a user: [`StoreError::NotFound`].
     fn delete_user(&self, id: &UserId) -> impl Future<Output = Result<()>> + Send;
+    /// Links the account `secondary` into the user `primary` (Auth0's account linking), in one
+    /// transaction that holds both rows: the secondary stops being a user of its own (its
+    /// metadata, roles, permissions, consents, sessions, codes and refresh tokens go), its
+    /// identity joins the primary's, and its credentials log in as the primary from now on.
+    /// Linking never chains: a linked account cannot be linked to, nor be linked again, and an
+    /// account with accounts linked to it cannot be linked.
+    fn link_user(
+        &self,
+        primary: &UserId,
+        secondary: &UserId,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<std::result::Result<(), LinkRefusal>>> + Send;
+    /// Unlinks the account whose identity is `provider`/`identity_id` from `primary`: it is a
+    /// user of its own again, without metadata. Returns its user id; none when no such
+    /// identity is linked to `primary`.
+    fn unlink_user(
+        &self,
+        primary: &UserId,
+        provider: &str,
+        identity_id: &str,
+    ) -> impl Future<Output = Result<Option<UserId>>> + Send;
     /// Records a successful login: `logins_count + 1`, `last_login`, `last_ip`, atomically.
     fn record_login(
         &self,

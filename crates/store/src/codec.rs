@@ -88,6 +88,12 @@ impl Filter {
         self
     }
 
+    /// Adds a fixed condition without values (a literal in the code, never the caller's text).
+    pub(crate) fn raw(mut self, condition: &'static str) -> Self {
+        self.clauses.push(condition.to_owned());
+        self
+    }
+
     /// `WHERE a = $1 AND …`, or nothing, plus any `extra` condition (which uses placeholders
     /// numbered after the filter's own, see [`Filter::next`]).
     pub(crate) fn clause(&self, extra: Option<&str>) -> String {

@@ -77,6 +77,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         5 => "0005_client_assertions",
         6 => "0006_key_families",
         7 => "0007_jobs",
+        8 => "0008_account_links",
     )
 }
 
@@ -89,6 +90,7 @@ fn postgres_migrations() -> Vec<Migration> {
         5 => "0005_client_assertions",
         6 => "0006_key_families",
         7 => "0007_jobs",
+        8 => "0008_account_links",
     )
 }
 

@@ -16,7 +16,7 @@ use sigil_core::model::{
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::SecretDigest;
 use sigil_core::store::{Page, Purged, Result};
-use sigil_core::{Store, UnixTime};
+use sigil_core::{LinkRefusal, Store, UnixTime};
 
 use crate::{
     Database, DatabaseError, MasterKey, apis, client_assertions, clients, codes, connections,
@@ -136,6 +136,24 @@ impl Store for SqlStore {
 
     async fn delete_user(&self, id: &UserId) -> Result<()> {
         users::delete_user(self, id).await
+    }
+
+    async fn link_user(
+        &self,
+        primary: &UserId,
+        secondary: &UserId,
+        now: UnixTime,
+    ) -> Result<std::result::Result<(), LinkRefusal>> {
+        users::link_user(self, primary, secondary, now).await
+    }
+
+    async fn unlink_user(
+        &self,
+        primary: &UserId,
+        provider: &str,
+        identity_id: &str,
+    ) -> Result<Option<UserId>> {
+        users::unlink_user(self, primary, provider, identity_id).await
     }
 
     async fn record_login(&self, id: &UserId, ip: Option<&str>, now: UnixTime) -> Result<()> {

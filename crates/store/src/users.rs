@@ -7,7 +7,7 @@ use sigil_core::model::{Identity, User, UserQuery, UserSort, UserSortField};
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
 use sigil_core::secret::Token;
 use sigil_core::store::{Page, Result};
-use sigil_core::{Conflict, StoreError, UnixTime};
+use sigil_core::{Conflict, LinkRefusal, StoreError, UnixTime};
 use sqlx::AssertSqlSafe;
 
 use crate::SqlStore;
@@ -18,7 +18,7 @@ use crate::error::{OrBackend as _, corrupt, write_error};
 const COLUMNS: &str = "user_id, connection_id, email, email_verified, username, name, given_name, \
      family_name, nickname, picture, user_metadata, app_metadata, blocked, created_at, \
      updated_at, last_login, last_ip, logins_count, password_alg, password_hash, \
-     last_password_reset";
+     last_password_reset, linked_to";
 
 macro_rules! select {
     ($tail:literal) => {
@@ -26,7 +26,7 @@ macro_rules! select {
             "SELECT user_id, connection_id, email, email_verified, username, name, given_name, \
              family_name, nickname, picture, user_metadata, app_metadata, blocked, created_at, \
              updated_at, last_login, last_ip, logins_count, password_alg, password_hash, \
-             last_password_reset FROM users ",
+             last_password_reset, linked_to FROM users ",
             $tail
         )
     };
@@ -69,6 +69,7 @@ struct Row {
     password_alg: Option<String>,
     password_hash: Option<String>,
     last_password_reset: Option<i64>,
+    linked_to: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -372,6 +373,7 @@ impl Row {
             password,
             last_password_reset: unix(self.last_password_reset),
             identities,
+            linked_to: self.linked_to.map(UserId),
         })
     }
 }
@@ -409,22 +411,28 @@ impl IdentityRow {
     }
 }
 
-/// Attaches each user's identities (one query for the whole list).
-async fn with_identities(store: &SqlStore, rows: Vec<Row>) -> Result<Vec<User>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders = (1..=rows.len())
+/// `$1, $2, …` for `n` values.
+fn placeholders(n: usize) -> String {
+    (1..=n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(", ")
+}
+
+/// The identities of each of `ids`, by user id, in their order (one query).
+async fn own_identities(
+    store: &SqlStore,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Vec<Identity>>> {
     // Only placeholders are spliced in; every value is bound.
-    let sql =
-        format!("{IDENTITY_COLUMNS} WHERE user_id IN ({placeholders}) ORDER BY user_id, position");
+    let sql = format!(
+        "{IDENTITY_COLUMNS} WHERE user_id IN ({}) ORDER BY user_id, position",
+        placeholders(ids.len())
+    );
     let identity_rows: Vec<IdentityRow> = on_pool!(&store.db, pool => {
         let mut query = sqlx::query_as(AssertSqlSafe(sql));
-        for row in &rows {
-            query = query.bind(row.user_id.clone());
+        for id in ids {
+            query = query.bind(id.clone());
         }
         query.fetch_all(pool).await.db()?
     });
@@ -436,6 +444,46 @@ async fn with_identities(store: &SqlStore, rows: Vec<Row>) -> Result<Vec<User>> 
             .entry(user)
             .or_default()
             .push(row.into_model(store)?);
+    }
+    Ok(by_user)
+}
+
+/// Attaches each user's identities: its own, then those of the accounts linked to it, in the
+/// order they were linked, each with the linked account's profile (three queries for the
+/// whole list, whatever its length).
+async fn with_identities(store: &SqlStore, rows: Vec<Row>) -> Result<Vec<User>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
+    let mut by_user = own_identities(store, &ids).await?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE linked_to IN ({}) ORDER BY linked_at, user_id",
+        placeholders(ids.len())
+    );
+    let linked: Vec<Row> = on_pool!(&store.db, pool => {
+        let mut query = sqlx::query_as(AssertSqlSafe(sql));
+        for id in &ids {
+            query = query.bind(id.clone());
+        }
+        query.fetch_all(pool).await.db()?
+    });
+    if !linked.is_empty() {
+        let linked_ids: Vec<String> = linked.iter().map(|r| r.user_id.clone()).collect();
+        let mut theirs = own_identities(store, &linked_ids).await?;
+        for row in linked {
+            let identities = theirs.remove(&row.user_id).unwrap_or_default();
+            let account = row.into_model(Vec::new())?;
+            let Some(primary) = &account.linked_to else {
+                continue;
+            };
+            let profile = account.profile_data();
+            let list = by_user.entry(primary.0.clone()).or_default();
+            for mut identity in identities {
+                identity.profile_data = Some(profile.clone());
+                list.push(identity);
+            }
+        }
     }
     rows.into_iter()
         .map(|row| {
@@ -452,7 +500,7 @@ async fn one(store: &SqlStore, row: Option<Row>) -> Result<Option<User>> {
 }
 
 pub(crate) async fn user(store: &SqlStore, id: &UserId) -> Result<Option<User>> {
-    let row: Option<Row> = on_pool!(&store.db, pool => sqlx::query_as(select!("WHERE user_id = $1"))
+    let row: Option<Row> = on_pool!(&store.db, pool => sqlx::query_as(select!("WHERE user_id = $1 AND linked_to IS NULL"))
         .bind(id.as_str())
         .fetch_optional(pool)
         .await
@@ -494,9 +542,10 @@ async fn by_folded(
     one(store, row).await
 }
 
-/// The equalities a [`UserQuery`] asks for.
+/// The equalities a [`UserQuery`] asks for, among users (linked accounts are none).
 fn filter(query: &UserQuery) -> Filter {
     Filter::default()
+        .raw("linked_to IS NULL")
         .eq(
             "connection_id",
             query.connection_id.as_ref().map(|c| c.0.clone()),
@@ -600,7 +649,7 @@ pub(crate) async fn update_user(store: &SqlStore, user: &User) -> Result<()> {
 }
 
 pub(crate) async fn delete_user(store: &SqlStore, id: &UserId) -> Result<()> {
-    const SQL: &str = "DELETE FROM users WHERE user_id = $1";
+    const SQL: &str = "DELETE FROM users WHERE user_id = $1 AND linked_to IS NULL";
     let done = on_pool!(&store.db, pool =>
         sqlx::query(SQL).bind(id.as_str()).execute(pool).await.db()?.rows_affected());
     if done == 0 {
@@ -650,4 +699,103 @@ pub(crate) async fn record_login(
         return Err(StoreError::NotFound("user"));
     }
     Ok(())
+}
+
+pub(crate) async fn link_user(
+    store: &SqlStore,
+    primary: &UserId,
+    secondary: &UserId,
+    now: UnixTime,
+) -> Result<std::result::Result<(), LinkRefusal>> {
+    // The first statement writes both rows: on PostgreSQL it takes their row locks, so a link
+    // racing on either account waits for this one to end, and each later statement here sees
+    // what that one committed; on SQLite it takes the one write lock. The checks below then
+    // read settled rows, and linking never chains.
+    const HOLD: &str = "UPDATE users SET linked_at = linked_at WHERE user_id IN ($1, $2)";
+    const STATE: &str = "SELECT user_id, linked_to FROM users WHERE user_id IN ($1, $2)";
+    const HAS_LINKS: &str = "SELECT COUNT(*) FROM users WHERE linked_to = $1";
+    const LINK: &str = "UPDATE users SET linked_to = $1, linked_at = $3, \
+                        user_metadata = '{}', app_metadata = '{}' WHERE user_id = $2";
+    // What the secondary held as a user of its own.
+    const DROP: [&str; 7] = [
+        "DELETE FROM user_roles WHERE user_id = $1",
+        "DELETE FROM user_permissions WHERE user_id = $1",
+        "DELETE FROM consents WHERE user_id = $1",
+        "DELETE FROM refresh_tokens WHERE user_id = $1",
+        "DELETE FROM authorization_codes WHERE user_id = $1",
+        "DELETE FROM device_codes WHERE user_id = $1",
+        "DELETE FROM sessions WHERE user_id = $1",
+    ];
+    if primary == secondary {
+        return Ok(Err(LinkRefusal::Same));
+    }
+    on_pool!(&store.db, pool => {
+        let mut tx = pool.begin().await.db()?;
+        sqlx::query(HOLD)
+            .bind(primary.as_str())
+            .bind(secondary.as_str())
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        let state: Vec<(String, Option<String>)> = sqlx::query_as(STATE)
+            .bind(primary.as_str())
+            .bind(secondary.as_str())
+            .fetch_all(&mut *tx)
+            .await
+            .db()?;
+        let unlinked = |id: &UserId| {
+            state
+                .iter()
+                .any(|(user, linked_to)| user == id.as_str() && linked_to.is_none())
+        };
+        if !unlinked(primary) {
+            return Ok(Err(LinkRefusal::NoPrimary));
+        }
+        if !unlinked(secondary) {
+            return Ok(Err(LinkRefusal::NoSecondary));
+        }
+        let links: i64 = sqlx::query_scalar(HAS_LINKS)
+            .bind(secondary.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
+        if links > 0 {
+            return Ok(Err(LinkRefusal::SecondaryHasLinks));
+        }
+        sqlx::query(LINK)
+            .bind(primary.as_str())
+            .bind(secondary.as_str())
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        for sql in DROP {
+            sqlx::query(sql)
+                .bind(secondary.as_str())
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        }
+        tx.commit().await.db()?;
+    });
+    Ok(Ok(()))
+}
+
+pub(crate) async fn unlink_user(
+    store: &SqlStore,
+    primary: &UserId,
+    provider: &str,
+    identity_id: &str,
+) -> Result<Option<UserId>> {
+    const SQL: &str = "UPDATE users SET linked_to = NULL, linked_at = NULL \
+         WHERE linked_to = $1 AND user_id = (SELECT user_id FROM user_identities \
+         WHERE provider = $2 AND identity_id = $3) RETURNING user_id";
+    let unlinked: Option<String> = on_pool!(&store.db, pool => sqlx::query_scalar(SQL)
+        .bind(primary.as_str())
+        .bind(provider)
+        .bind(identity_id)
+        .fetch_optional(pool)
+        .await
+        .db()?);
+    Ok(unlinked.map(UserId))
 }

@@ -32,6 +32,13 @@ pub enum ManagementError {
     /// 404 `inexistent_user`.
     #[error("The user does not exist.")]
     UserNotFound,
+    /// 400 `inexistent_user`: the account a body names (to link) does not exist.
+    #[error("{0}")]
+    AccountNotFound(String),
+    /// 400 `operation_not_supported`: the request is well formed but cannot be done (linking
+    /// a user to itself, unlinking a user's main identity, …); the message says why.
+    #[error("{0}")]
+    NotSupported(String),
     /// 409 `auth0_idp_error`: the connection has a user with this email (or this user id).
     #[error("The user already exists.")]
     UserExists,
@@ -54,7 +61,9 @@ impl ManagementError {
             ManagementError::InvalidBody(_)
             | ManagementError::InvalidQuery(_)
             | ManagementError::WeakPassword { .. }
-            | ManagementError::UnknownConnection => 400,
+            | ManagementError::UnknownConnection
+            | ManagementError::AccountNotFound(_)
+            | ManagementError::NotSupported(_) => 400,
             ManagementError::UserNotFound => 404,
             ManagementError::UserExists | ManagementError::UsernameTaken => 409,
         }
@@ -67,7 +76,10 @@ impl ManagementError {
             ManagementError::InvalidQuery(_) => "invalid_query_string",
             ManagementError::WeakPassword { .. } => "auth0_password_strength_error",
             ManagementError::UnknownConnection => "inexistent_connection",
-            ManagementError::UserNotFound => "inexistent_user",
+            ManagementError::UserNotFound | ManagementError::AccountNotFound(_) => {
+                "inexistent_user"
+            }
+            ManagementError::NotSupported(_) => "operation_not_supported",
             ManagementError::UserExists | ManagementError::UsernameTaken => "auth0_idp_error",
         }
     }

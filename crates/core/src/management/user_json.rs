@@ -30,10 +30,7 @@ pub fn user_json(user: &User) -> Value {
     put("family_name", text(&user.family_name));
     put("created_at", time(Some(user.created_at)));
     put("updated_at", time(Some(user.updated_at)));
-    put(
-        "identities",
-        Value::Array(user.identities.iter().map(identity_json).collect()),
-    );
+    put("identities", identities_json(user));
     if !user.user_metadata.is_empty() {
         put("user_metadata", Value::Object(user.user_metadata.clone()));
     }
@@ -48,6 +45,11 @@ pub fn user_json(user: &User) -> Value {
     put("last_password_reset", time(user.last_password_reset));
     put("logins_count", Value::from(user.logins_count));
     Value::Object(json)
+}
+
+/// A user's identities as the linking operations answer them: an array of [`identity_json`].
+pub fn identities_json(user: &User) -> Value {
+    Value::Array(user.identities.iter().map(identity_json).collect())
 }
 
 /// One identity: `connection`, `user_id`, `provider`, `isSocial`, and `profileData` for a

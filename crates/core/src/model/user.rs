@@ -53,8 +53,12 @@ pub struct User {
     pub password: Option<PasswordHash>,
     /// When the password was last reset.
     pub last_password_reset: Option<UnixTime>,
-    /// The user's identities, the primary one first.
+    /// The user's identities, the primary one first, then those of the accounts linked to it
+    /// (with their `profileData`).
     pub identities: Vec<Identity>,
+    /// For a linked (secondary) account, the primary user it is linked to. Such an account is
+    /// no user of its own any more: only its credentials serve, to log in as the primary.
+    pub linked_to: Option<UserId>,
 }
 
 /// One identity of a user: the user as one provider knows them.
@@ -204,6 +208,32 @@ impl User {
             password: new.password,
             last_password_reset: None,
             identities: vec![identity],
+            linked_to: None,
         }
+    }
+
+    /// The account's profile as a primary user's identities show a linked one
+    /// (`profileData`): what it says about the person, without metadata or credentials.
+    pub fn profile_data(&self) -> JsonObject {
+        let mut profile = JsonObject::new();
+        let mut put = |name: &str, value: Option<&String>| {
+            if let Some(value) = value {
+                profile.insert(name.to_owned(), serde_json::Value::String(value.clone()));
+            }
+        };
+        put("email", self.email.as_ref());
+        put("username", self.username.as_ref());
+        put("name", self.name.as_ref());
+        put("given_name", self.given_name.as_ref());
+        put("family_name", self.family_name.as_ref());
+        put("nickname", self.nickname.as_ref());
+        put("picture", self.picture.as_ref());
+        if self.email.is_some() {
+            profile.insert(
+                "email_verified".to_owned(),
+                serde_json::Value::Bool(self.email_verified),
+            );
+        }
+        profile
     }
 }

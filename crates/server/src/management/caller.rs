@@ -70,6 +70,11 @@ impl Caller {
         self.scope.split(' ').any(|s| s == scope)
     }
 
+    /// The application the token was issued to (`azp`).
+    pub(crate) fn client_id(&self) -> Option<&ClientId> {
+        self.client_id.as_ref()
+    }
+
     /// The user the token is for; none for a machine's token.
     pub(crate) fn user(&self) -> Option<&str> {
         self.user.as_deref()

@@ -9,6 +9,7 @@ mod clients;
 mod connections;
 mod error;
 mod grants;
+mod identities;
 mod jobs;
 mod keys;
 mod logs;
@@ -139,6 +140,8 @@ operations! {
     get "/users/{id}" => users::get, ["read:users", "read:current_user"], 200, "Get a user";
     patch "/users/{id}" => users::update, ["update:users", "update:users_app_metadata", "update:current_user_metadata"], 200, "Update a user";
     delete "/users/{id}" => users::delete, ["delete:users"], 204, "Delete a user";
+    post "/users/{id}/identities" => identities::link, ["update:users", "update:current_user_identities"], 201, "Link a user account";
+    delete "/users/{id}/identities/{provider}/{user_id}" => identities::unlink, ["update:users", "update:current_user_identities"], 200, "Unlink a user identity";
     get "/users/{id}/logs" => logs::of_user, ["read:logs", "read:logs_users"], 200, "List a user's log events";
     get "/users/{id}/roles" => users::roles, ["read:users", "read:roles", "read:role_members"], 200, "List a user's roles";
     post "/users/{id}/roles" => users::assign_roles, ["create:role_members"], 200, "Assign roles to a user";

@@ -65,7 +65,8 @@ fn user_store_error(e: StoreError) -> MgmtError {
     }
 }
 
-async fn user_or_404<S: Store>(app: &App<S>, id: &str) -> Result<User, MgmtError> {
+/// The user `id`, or 404 `inexistent_user` (a linked account is no user of its own).
+pub(crate) async fn user_or_404<S: Store>(app: &App<S>, id: &str) -> Result<User, MgmtError> {
     app.store()
         .user(&UserId::from(id))
         .await?

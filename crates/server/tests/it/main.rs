@@ -18,6 +18,7 @@ mod management_clients;
 mod management_connections;
 mod management_current_user;
 mod management_grants;
+mod management_identities;
 mod management_jobs;
 mod management_logs;
 mod management_resource_servers;

@@ -182,6 +182,44 @@ async fn racing_signups_with_one_email_in_any_case_have_exactly_one_winner() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_links_never_make_a_chain() {
+    // Five accounts, each racer linking one into the next (and the last into the first):
+    // whatever wins, no account is both linked and linked to.
+    on_every_store(|store| async move {
+        let conn = connection("Linking-Database");
+        store.create_connection(&conn).await.unwrap();
+        let people: Vec<User> = (0..5)
+            .map(|i| user(&conn, &format!("link{i}@example.com")))
+            .collect();
+        for p in &people {
+            store.create_user(p).await.unwrap();
+        }
+        let results = race(&store, 5, |s, i| {
+            let (primary, secondary) = (
+                people[i].user_id.clone(),
+                people[(i + 1) % 5].user_id.clone(),
+            );
+            async move { s.link_user(&primary, &secondary, at(1)).await }
+        })
+        .await;
+        let backend = store.database().backend();
+        let linked: Vec<bool> = results.iter().map(|r| matches!(r, Ok(Ok(())))).collect();
+        assert!(linked.contains(&true), "{backend:?}: {results:?}");
+        for p in &people {
+            let email = p.email.as_deref().unwrap();
+            let now = store.user_by_email(&conn.id, email).await.unwrap().unwrap();
+            let has_links = now.identities.len() > 1;
+            assert!(
+                !(has_links && now.linked_to.is_some()),
+                "{backend:?}: {} is linked and linked to",
+                p.user_id
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_logins_are_all_counted() {
     on_every_store(|store| async move {
         let w = world(&store).await;

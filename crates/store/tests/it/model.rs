@@ -615,6 +615,121 @@ async fn deleting_a_user_takes_everything_that_hangs_off_it() {
 }
 
 #[tokio::test]
+async fn linked_accounts_join_their_primary_and_come_back_on_unlink() {
+    on_every_store(|store| async move {
+        let w = world(&store).await;
+        let primary = w.user.user_id.clone();
+        let mut second = user(&w.connection, "second@example.com");
+        second.user_metadata = object(json!({"lang": "fr"}));
+        store.create_user(&second).await.unwrap();
+        let third = user(&w.connection, "third@example.com");
+        store.create_user(&third).await.unwrap();
+        let (s2, s3) = (&second.user_id, &third.user_id);
+
+        // What the secondary held as a user goes; a ticket (its password) stays.
+        let s = session(s2, at(3600));
+        store.create_session(&s).await.unwrap();
+        let family = FamilyId::generate(&SystemRng);
+        let rt = refresh_token(&w.client.client_id, s2, &family, None);
+        store.create_refresh_token(&rt).await.unwrap();
+        let r = role("member");
+        store.create_role(&r).await.unwrap();
+        store
+            .assign_user_roles(s2, std::slice::from_ref(&r.id))
+            .await
+            .unwrap();
+        let t = ticket(s2, TicketKind::PasswordReset, at(600));
+        store.create_ticket(&t).await.unwrap();
+
+        let link = |p: &UserId, q: &UserId| {
+            let (store, p, q) = (store.clone(), p.clone(), q.clone());
+            async move { format!("{:?}", store.link_user(&p, &q, at(10)).await.unwrap()) }
+        };
+        let nobody = UserId::from("auth0|nobody");
+        assert_eq!(link(&primary, &primary).await, "Err(Same)");
+        assert_eq!(link(&nobody, s2).await, "Err(NoPrimary)");
+        assert_eq!(link(&primary, &nobody).await, "Err(NoSecondary)");
+        assert_eq!(link(&primary, s2).await, "Ok(())");
+        // Never a chain, never twice.
+        assert_eq!(link(&primary, s2).await, "Err(NoSecondary)");
+        assert_eq!(link(s2, s3).await, "Err(NoPrimary)");
+        assert_eq!(link(s3, &primary).await, "Err(SecondaryHasLinks)");
+
+        let joined = store.user(&primary).await.unwrap().unwrap();
+        assert_eq!(joined.identities.len(), 2);
+        assert_eq!(joined.identities[0].profile_data, None);
+        let linked = &joined.identities[1];
+        assert_eq!(linked.user_id, s2.local_part());
+        assert_eq!(
+            linked.profile_data.as_ref().unwrap()["email"],
+            "second@example.com"
+        );
+        // The linked account is no user of its own: not found by id, not listed, not counted,
+        // not deletable; but found by its email (its credentials log in as the primary).
+        assert_eq!(store.user(s2).await.unwrap(), None);
+        let all = UserQuery::default();
+        let listed: Vec<UserId> = store
+            .list_users(&all, Page::first())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.user_id)
+            .collect();
+        assert!(!listed.contains(s2), "{listed:?}");
+        assert_eq!(store.count_users(&all).await.unwrap(), 2);
+        assert_eq!(outcome(&store.delete_user(s2).await), "NotFound");
+        let by_email = store
+            .user_by_email(&w.connection.id, "SECOND@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_email.linked_to.as_ref(), Some(&primary));
+        assert!(by_email.user_metadata.is_empty(), "metadata goes at link");
+        assert_eq!(store.session(&s.id).await.unwrap(), None, "session");
+        assert_eq!(store.refresh_token(&rt.digest).await.unwrap(), None);
+        assert_eq!(
+            store.role_users(&r.id, Page::first()).await.unwrap(),
+            Vec::<UserId>::new()
+        );
+        assert!(store.ticket(&t.digest).await.unwrap().is_some(), "ticket");
+
+        // Unlinking by the identity: only from its primary, once.
+        let (provider, local) = (&linked.provider, &linked.user_id);
+        assert_eq!(store.unlink_user(s3, provider, local).await.unwrap(), None);
+        assert_eq!(
+            store.unlink_user(&primary, provider, local).await.unwrap(),
+            Some(s2.clone())
+        );
+        assert_eq!(
+            store.unlink_user(&primary, provider, local).await.unwrap(),
+            None
+        );
+        let back = store.user(s2).await.unwrap().unwrap();
+        assert_eq!(back.linked_to, None);
+        assert_eq!(back.identities.len(), 1);
+        assert_eq!(back.identities[0].profile_data, None);
+        assert_eq!(
+            store
+                .user(&primary)
+                .await
+                .unwrap()
+                .unwrap()
+                .identities
+                .len(),
+            1
+        );
+        assert_eq!(store.count_users(&all).await.unwrap(), 3);
+
+        // Deleting a primary takes the accounts linked to it.
+        assert_eq!(link(&primary, s3).await, "Ok(())");
+        store.delete_user(&primary).await.unwrap();
+        assert_eq!(store.user(s3).await.unwrap(), None);
+        assert!(store.user(s2).await.unwrap().is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn users_list_oldest_first_in_pages_and_filter_by_query() {
     on_every_store(|store| async move {
         let a = connection(DEFAULT_DATABASE_CONNECTION);
