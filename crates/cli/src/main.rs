@@ -3,7 +3,8 @@
 //! and prints every error as one line.
 //!
 //! Exit codes: 0 success; 1 `jwt verify` found the token invalid, or `users import` could
-//! import none of the file's users; 2 usage or input error, or any other failure.
+//! import (or, with `--upsert`, update) none of the file's users; 2 usage or input error, or
+//! any other failure.
 
 mod admin;
 mod clock;

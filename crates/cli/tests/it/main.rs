@@ -9,6 +9,7 @@ mod admin;
 mod config;
 mod decode;
 mod http;
+mod import;
 mod init;
 mod input_errors;
 mod keys;

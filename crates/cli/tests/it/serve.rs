@@ -9,7 +9,7 @@ use std::process::{Child, ChildStderr, Command, Stdio};
 use crate::{check, generate, init, json, scratch, sign};
 
 /// `sigil serve` on a free port in `dir`: the child, its stderr, and the base URL it serves.
-fn start(dir: &std::path::Path) -> (Child, BufReader<ChildStderr>, String) {
+pub(crate) fn start(dir: &std::path::Path) -> (Child, BufReader<ChildStderr>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .current_dir(dir)
@@ -31,7 +31,7 @@ fn start(dir: &std::path::Path) -> (Child, BufReader<ChildStderr>, String) {
 }
 
 /// Stops `child` with SIGTERM and checks that it stopped cleanly.
-fn stop(mut child: Child, mut stderr: BufReader<ChildStderr>) {
+pub(crate) fn stop(mut child: Child, mut stderr: BufReader<ChildStderr>) {
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -1,17 +1,20 @@
 //! The Management API v2's domain part, so that its HTTP handlers stay thin: users as the API
 //! returns them (`fields`/`include_fields` projection), the subset of Lucene search Sigil
 //! answers, the create and update bodies with Auth0's validation and merge rules, Auth0's bulk
-//! user import format ([`import`]), and
-//! [`ManagementError`], whose variants carry Auth0's status, `errorCode` and message.
+//! user import format ([`import`]) and the import job the API and the CLI both run
+//! ([`import_job`]), and [`ManagementError`], whose variants carry Auth0's status,
+//! `errorCode` and message.
 //!
-//! Nothing here touches the store or hashes a password: argon2id is slow, so the functions say
-//! which password must be hashed and take the hash the caller made off-thread.
+//! Nothing here hashes a password: argon2id is slow, so the functions say which password must
+//! be hashed and take the hash the caller made off-thread. Only the import job touches the
+//! store.
 
 pub mod body;
 pub mod connections;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod import_job;
 pub mod jobs;
 pub mod linking;
 pub mod logs;

@@ -1,7 +1,8 @@
 //! `/jobs`: bulk user imports (multipart upload of Auth0's import file) and exports (made at
 //! once, served at the job's `location`), and reading the jobs back with their refused
 //! entries. Sigil runs a job inline, then records the finished job in the store, so that any
-//! node answers `GET /jobs/{id}`. The file format is `sigil_core::management::import`'s.
+//! node answers `GET /jobs/{id}`. The file format is `sigil_core::management::import`'s, the
+//! job `sigil_core::management::import_job`'s, shared with `sigil users import`.
 
 use axum::Json;
 use axum::extract::multipart::{Multipart, MultipartRejection};
@@ -12,10 +13,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sigil_core::ids::{ConnectionId, JobId};
 use sigil_core::management::export::{ExportField, check_fields, export_entry};
-use sigil_core::management::import::{ImportedUser, RowError, parse_import};
+use sigil_core::management::import::parse_import;
+use sigil_core::management::import_job::{MAX_EXTERNAL_ID, import_job, run_import};
 use sigil_core::management::job_json;
 use sigil_core::model::{Connection, Job, JobKind, JsonObject, Strategy, UserQuery};
-use sigil_core::{Conflict, Page, Store, StoreError};
+use sigil_core::{Page, Store};
 
 use super::body::Body;
 use super::caller::Caller;
@@ -112,88 +114,6 @@ async fn database_connection<S: Store>(app: &App<S>, id: &str) -> Result<Connect
     Ok(connection)
 }
 
-/// How an import went.
-#[derive(Default)]
-struct Outcome {
-    inserted: usize,
-    updated: usize,
-    errors: Vec<RowError>,
-}
-
-/// With `upsert`, the existing user `imported` collided with, updated with what the entry
-/// gives; `None` when it cannot be (another kind of collision, or the user is gone).
-async fn upsert<S: Store>(
-    app: &App<S>,
-    connection: &Connection,
-    imported: &ImportedUser,
-    conflict: Conflict,
-) -> Result<Option<Result<(), Conflict>>, StoreError> {
-    let existing = match conflict {
-        Conflict::Email => match &imported.user.email {
-            Some(email) => app.store().user_by_email(&connection.id, email).await?,
-            None => None,
-        },
-        Conflict::UserId => app
-            .store()
-            .user(&imported.user.user_id)
-            .await?
-            .filter(|u| u.connection_id == connection.id),
-        _ => None,
-    };
-    let Some(existing) = existing else {
-        return Ok(None);
-    };
-    match app
-        .store()
-        .update_user(&imported.update(existing, app.now()))
-        .await
-    {
-        Ok(()) => Ok(Some(Ok(()))),
-        Err(StoreError::Conflict(conflict)) => Ok(Some(Err(conflict))),
-        Err(e) => Err(e),
-    }
-}
-
-/// Inserts the valid entries; with `upsert`, updates the users they collide with.
-async fn run_import<S: Store>(
-    app: &App<S>,
-    connection: &Connection,
-    users: Vec<ImportedUser>,
-    upsert_existing: bool,
-    outcome: &mut Outcome,
-) -> Result<(), MgmtError> {
-    if users.is_empty() {
-        return Ok(());
-    }
-    let records: Vec<_> = users.iter().map(|u| u.user.clone()).collect();
-    let results = app.store().import_users(&records).await?;
-    for (imported, result) in users.iter().zip(results) {
-        let Err(conflict) = result else {
-            outcome.inserted += 1;
-            continue;
-        };
-        let retried = if upsert_existing {
-            upsert(app, connection, imported, conflict).await?
-        } else {
-            None
-        };
-        match retried {
-            Some(Ok(())) => outcome.updated += 1,
-            Some(Err(again)) => {
-                outcome
-                    .errors
-                    .push(RowError::duplicate(imported, again, &connection.name));
-            }
-            None => {
-                outcome
-                    .errors
-                    .push(RowError::duplicate(imported, conflict, &connection.name));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// `POST /jobs/users-imports`.
 pub(crate) async fn import_users<S: Store>(
     State(app): State<App<S>>,
@@ -213,44 +133,21 @@ pub(crate) async fn import_users<S: Store>(
     let bytes = form
         .users
         .ok_or_else(|| bad_form("Payload validation error: 'Missing required property: users'."))?;
-    if form.external_id.as_ref().is_some_and(|e| e.len() > 128) {
-        return Err(bad_form(
-            "Payload validation error: 'external_id' must have at most 128 characters.",
-        ));
+    if form
+        .external_id
+        .as_ref()
+        .is_some_and(|e| e.len() > MAX_EXTERNAL_ID)
+    {
+        return Err(bad_form(format!(
+            "Payload validation error: 'external_id' must have at most {MAX_EXTERNAL_ID} characters."
+        )));
     }
     let connection = database_connection(&app, &connection_id).await?;
     let now = app.now();
     let import = parse_import(&bytes, &connection, now, app.rng())
         .map_err(|e| bad_form(format!("The users file {e}.")))?;
-    let total = import.total;
-    let mut outcome = Outcome {
-        errors: import.errors,
-        ..Outcome::default()
-    };
-    run_import(&app, &connection, import.users, form.upsert, &mut outcome).await?;
-    outcome.errors.sort_by_key(|e| e.index);
-
-    let mut details = JsonObject::new();
-    details.insert(
-        "summary".to_owned(),
-        json!({
-            "failed": outcome.errors.len(),
-            "updated": outcome.updated,
-            "inserted": outcome.inserted,
-            "total": total,
-        }),
-    );
-    let job = Job {
-        id: JobId::generate(app.rng()),
-        kind: JobKind::UsersImport,
-        status: "completed".to_owned(),
-        connection_id: Some(connection.id.clone()),
-        external_id: form.external_id,
-        created_at: now,
-        details,
-        errors: outcome.errors.iter().map(RowError::job_error).collect(),
-        output: None,
-    };
+    let outcome = run_import(app.store(), &connection, import, form.upsert, now, |_| {}).await?;
+    let job = import_job(&outcome, &connection, form.external_id, now, app.rng());
     app.store().create_job(&job).await?;
     caller.audit(&app, "Create import users job").await;
     Ok((StatusCode::ACCEPTED, Json(job_json(&job, None))))

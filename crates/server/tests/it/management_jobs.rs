@@ -17,7 +17,7 @@ use crate::password::login;
 const ARGON2_PASSWORD: &str = "imported argon2";
 
 /// `POST /api/v2/jobs/users-imports` with these form fields; `users` as a file part.
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: Option<&str>,
     users: Option<&Value>,
