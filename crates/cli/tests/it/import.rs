@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::serve::{start, stop};
+use crate::serve::{admin_token, start, stop};
 use crate::{Output, check, init, json, scratch};
 
 /// One run of `sigil users import FILE FLAGS…`, in a directory the previous runs left behind.
@@ -175,20 +175,10 @@ fn users_import_runs_the_api_job_and_records_it() {
     // Each run is a job the Management API answers for, as its own imports are.
     let (child, stderr, base) = start(&dir);
     let http = reqwest::blocking::Client::new();
-    let body = json!({
-        "grant_type": "client_credentials",
-        "client_id": admin["client_id"],
-        "client_secret": admin["client_secret"],
-        "audience": admin["audience"],
-    });
-    let response = http
-        .post(format!("{base}oauth/token"))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .unwrap();
-    let token: Value = serde_json::from_str(&response.text().unwrap()).unwrap();
-    let token = token["access_token"].as_str().unwrap().to_owned();
+    let token = admin_token(&base, &admin)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let get = |path: &str| -> Value {
         let response = http
             .get(format!("{base}api/v2/{path}"))

@@ -44,6 +44,25 @@ pub(crate) fn stop(mut child: Child, mut stderr: BufReader<ChildStderr>) {
     assert!(rest.contains("sigil: stopped"), "{rest}");
 }
 
+/// The token response `sigil init`'s admin client gets from the served Sigil at `base` with
+/// its `credentials` (admin-credentials.json), asserted to be a 200.
+pub(crate) fn admin_token(base: &str, credentials: &serde_json::Value) -> serde_json::Value {
+    let body = serde_json::json!({
+        "grant_type": "client_credentials",
+        "client_id": credentials["client_id"],
+        "client_secret": credentials["client_secret"],
+        "audience": credentials["audience"],
+    });
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{base}oauth/token"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    serde_json::from_str(&response.text().unwrap()).unwrap()
+}
+
 #[test]
 fn serve_bootstraps_serves_tokens_and_stops_on_sigterm() {
     let dir = scratch("serve");
@@ -53,21 +72,7 @@ fn serve_bootstraps_serves_tokens_and_stops_on_sigterm() {
         &std::fs::read(dir.join("sigil-data/admin-credentials.json")).unwrap(),
     )
     .unwrap();
-    let body = serde_json::json!({
-        "grant_type": "client_credentials",
-        "client_id": credentials["client_id"],
-        "client_secret": credentials["client_secret"],
-        "audience": credentials["audience"],
-    });
-    let http = reqwest::blocking::Client::new();
-    let response = http
-        .post(format!("{base}oauth/token"))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let token: serde_json::Value = serde_json::from_str(&response.text().unwrap()).unwrap();
+    let token = admin_token(&base, &credentials);
     assert!(
         token["access_token"]
             .as_str()

@@ -8,6 +8,7 @@ use sigil_core::model::ResourceServerScope;
 
 use crate::app::{NOW, TestApp, post, signed_by_tenant};
 use crate::management::{assert_error, audience, call, token_for};
+use crate::management_jobs::database_connection;
 
 /// Every scope a user might ask the Management API for, defined on it as `sigil init` does.
 const ASKED: &str = "openid read:users delete:users update:users read:current_user \
@@ -56,13 +57,7 @@ async fn a_user_gets_only_the_current_user_scopes_and_uses_them_on_themselves() 
     let token = body["access_token"].as_str().unwrap();
     let t = Some(token);
     let ann = app.ann.to_string();
-    let connection = app
-        .store
-        .user(&app.ann)
-        .await
-        .unwrap()
-        .unwrap()
-        .connection_id;
+    let connection = database_connection(&app).await;
     let bob = app
         .store
         .user_by_email(&connection, "bob@example.com")

@@ -8,7 +8,7 @@ use sigil_core::{Page, Store, UnixTime};
 
 use crate::app::{NOW, PASSWORD, TestApp, post, signed_by_tenant};
 use crate::management::{assert_error, audience, call, token_for};
-use crate::management_jobs::upload;
+use crate::management_jobs::{database_connection, upload};
 
 const ADMIN: &[&str] = &["read:users", "create:users", "update:users", "delete:users"];
 const CY_PASSWORD: &str = "Another-fine-pass 42";
@@ -125,13 +125,7 @@ async fn an_administrator_links_and_unlinks_and_the_linked_account_logs_in_as_th
     );
 
     // An import's upsert does not reach a linked account either.
-    let connection = app
-        .store
-        .user(&app.ann)
-        .await
-        .unwrap()
-        .unwrap()
-        .connection_id;
+    let connection = database_connection(&app).await;
     let fields = [("connection_id", connection.as_str()), ("upsert", "true")];
     let users = json!([{"email": "cy@example.com", "given_name": "Hijack"}]);
     let (status, job) = upload(&app, t, Some(&users), &fields).await;

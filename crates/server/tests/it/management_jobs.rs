@@ -52,7 +52,8 @@ pub(crate) async fn upload(
     )
 }
 
-async fn database_connection(app: &TestApp) -> ConnectionId {
+/// The id of the test app's database connection.
+pub(crate) async fn database_connection(app: &TestApp) -> ConnectionId {
     app.store
         .connection_by_name("Username-Password-Authentication")
         .await
