@@ -1,6 +1,7 @@
 //! `sigil serve`: bootstraps an empty database (as `sigil init`), then serves HTTP until
 //! SIGINT or SIGTERM, finishing the requests in flight.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -13,14 +14,25 @@ use crate::admin::validate;
 use crate::storage::{self, Location};
 use crate::{init, output};
 
-/// `sigil serve`.
+/// `sigil serve`, with the page templates of `templates` (else of `<data-dir>/templates`
+/// when that exists).
 pub(crate) fn run(
     location: &Location,
     issuer: &str,
     listen: &str,
+    templates: Option<&Path>,
     now: UnixTime,
 ) -> anyhow::Result<ExitCode> {
     validate::issuer(issuer)?;
+    let default_templates = location.data_dir().join("templates");
+    let templates = match templates {
+        Some(dir) if !dir.is_dir() => anyhow::bail!(
+            "the templates directory {} does not exist; give --templates an existing directory",
+            dir.display()
+        ),
+        Some(dir) => Some(dir.to_owned()),
+        None => default_templates.is_dir().then_some(default_templates),
+    };
     storage::with_init(location, now, async |opened| {
         let done = init::initialise(location, opened, issuer, now, false).await?;
         let listener = tokio::net::TcpListener::bind(listen)
@@ -34,15 +46,20 @@ pub(crate) fn run(
             Arc::new(SystemClock),
             Arc::new(SystemRng),
             Secrets::derive(|purpose| opened.store.derived_key(purpose)),
+            templates.as_deref(),
         )
         .await?;
         let address = listener
             .local_addr()
             .context("cannot read the listening address")?;
         output::stderr(&format!(
-            "sigil: serving http://{address}/ (issuer {}, database {})",
+            "sigil: serving http://{address}/ (issuer {}, database {}{})",
             done.issuer,
-            location.describe()
+            location.describe(),
+            templates
+                .as_ref()
+                .map(|dir| format!(", templates {}", dir.display()))
+                .unwrap_or_default()
         ));
         sigil_server::serve(listener, app, shutdown())
             .await

@@ -35,14 +35,8 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
     // CORS on the three endpoints browser apps call directly, and nowhere else.
     let post_cors = from_fn_with_state((app.clone(), cors::POST), cors::cors::<S>);
     let userinfo_cors = from_fn_with_state((app.clone(), cors::GET_POST), cors::cors::<S>);
-    Router::new()
-        .route("/healthz", get(routes::health::healthz))
-        .route("/readyz", get(routes::health::readyz::<S>))
-        .route(
-            "/.well-known/openid-configuration",
-            get(routes::discovery::openid_configuration::<S>),
-        )
-        .route("/.well-known/jwks.json", get(routes::discovery::jwks::<S>))
+    // The hosted pages, each rendered with the tenant's current brand.
+    let pages = Router::new()
         .route(
             "/authorize",
             get(routes::authorize::authorize::<S>).post(routes::authorize::authorize::<S>),
@@ -53,6 +47,16 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
         )
         .route("/v2/logout", get(routes::logout::v2_logout::<S>))
         .route("/oidc/logout", get(routes::logout::oidc_logout::<S>))
+        .route_layer(from_fn_with_state(app.clone(), pages::fresh_brand::<S>));
+    Router::new()
+        .merge(pages)
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz::<S>))
+        .route(
+            "/.well-known/openid-configuration",
+            get(routes::discovery::openid_configuration::<S>),
+        )
+        .route("/.well-known/jwks.json", get(routes::discovery::jwks::<S>))
         .route(
             "/oauth/token",
             post(routes::token::token::<S>).layer(post_cors.clone()),

@@ -1,11 +1,20 @@
 //! The hosted pages: server-rendered templates (`templates/`, embedded at build time,
-//! auto-escaped), sent with headers that keep them out of caches and, but for the
-//! `web_message` answer that lives in the client's iframe, out of frames.
+//! auto-escaped; an operator's directory of `*.html` files replaces any of them by name),
+//! branded from the tenant's settings (name, logo, icon, font, colours), and sent with headers
+//! that keep them out of caches and, but for the `web_message` answer that lives in the
+//! client's iframe, out of frames.
 
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
+use sigil_core::model::TenantSettings;
+use sigil_core::{Store, UnixTime};
 
 /// What a page may run and who may frame it.
 #[derive(Clone, Copy, Debug)]
@@ -23,28 +32,179 @@ pub(crate) enum Script<'a> {
     },
 }
 
-/// The templates, parsed once.
-pub(crate) struct Pages(Environment<'static>);
+/// The embedded templates, by name.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    (
+        "form_post.html",
+        include_str!("../templates/form_post.html"),
+    ),
+    (
+        "web_message.html",
+        include_str!("../templates/web_message.html"),
+    ),
+    (
+        "logged_out.html",
+        include_str!("../templates/logged_out.html"),
+    ),
+];
+
+/// What the tenant's branding puts in every page (`brand` in the templates). Colours and URLs
+/// were checked when they were set (`sigil_core::management::BrandingPatch`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub(crate) struct Brand {
+    /// The tenant's friendly name.
+    pub(crate) name: String,
+    /// The logo: the branding's, else the tenant's `picture_url`.
+    pub(crate) logo_url: Option<String>,
+    pub(crate) favicon_url: Option<String>,
+    pub(crate) font_url: Option<String>,
+    /// Buttons, links, focus rings.
+    pub(crate) primary: Option<String>,
+    /// Behind the card.
+    pub(crate) background: Option<String>,
+    /// The text on `primary` (buttons): black or white, whichever reads better.
+    pub(crate) on_primary: Option<&'static str>,
+}
+
+/// The text colour that reads best on `background` (`#rgb` or `#rrggbb`): black or white,
+/// whichever has the higher WCAG contrast ratio.
+fn text_on(background: &str) -> &'static str {
+    let hex = background.trim_start_matches('#');
+    let channel = |i: usize| -> f64 {
+        let value = if hex.len() == 3 {
+            u8::from_str_radix(&hex[i..=i], 16).map(|v| v * 17)
+        } else {
+            u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("00"), 16)
+        };
+        let c = f64::from(value.unwrap_or(0)) / 255.0;
+        if c <= 0.039_28 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let luminance = 0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2);
+    // Contrast with white is 1.05 / (L + 0.05), with black (L + 0.05) / 0.05.
+    if 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 {
+        "#ffffff"
+    } else {
+        "#000000"
+    }
+}
+
+impl Brand {
+    pub(crate) fn of(settings: &TenantSettings) -> Self {
+        let branding = &settings.branding;
+        Brand {
+            name: settings.friendly_name.clone(),
+            logo_url: branding
+                .logo_url
+                .clone()
+                .or_else(|| settings.picture_url.clone()),
+            favicon_url: branding.favicon_url.clone(),
+            font_url: branding.font.as_ref().map(|f| f.url.clone()),
+            primary: branding.colors.primary.clone(),
+            background: branding.colors.page_background.clone(),
+            on_primary: branding.colors.primary.as_deref().map(text_on),
+        }
+    }
+
+    /// The CSP sources the brand's images and font need, and `image`'s (an application's logo
+    /// on its login page): their origins, nothing wider.
+    fn sources(&self, image: Option<&str>) -> String {
+        let origin = |url: &Option<String>| {
+            url.as_deref()
+                .and_then(|u| url::Url::parse(u).ok())
+                .map(|u| u.origin().ascii_serialization())
+                .filter(|o| o != "null")
+        };
+        let mut images: Vec<String> = [
+            origin(&self.logo_url),
+            origin(&self.favicon_url),
+            origin(&image.map(str::to_owned)),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|o| o.starts_with("https://") || o.starts_with("http://"))
+        .collect();
+        images.sort();
+        images.dedup();
+        let mut sources = String::new();
+        if !images.is_empty() {
+            sources.push_str(&format!("; img-src {}", images.join(" ")));
+        }
+        if let Some(font) = origin(&self.font_url) {
+            sources.push_str(&format!("; font-src {font}"));
+        }
+        sources
+    }
+}
+
+/// The brand as last read, and when.
+struct Branded {
+    brand: Arc<Brand>,
+    read_at: Option<UnixTime>,
+}
+
+/// The templates, parsed once, and the tenant's brand.
+pub(crate) struct Pages {
+    env: Environment<'static>,
+    brand: RwLock<Branded>,
+}
 
 impl Pages {
-    pub(crate) fn new() -> Result<Self, minijinja::Error> {
+    /// The embedded templates, each replaced by the file of the same name in `overrides` when
+    /// there is one (files the build does not embed are added, for templates to include).
+    pub(crate) fn new(overrides: Option<&Path>) -> Result<Self, minijinja::Error> {
         let mut env = Environment::new();
-        env.add_template("base.html", include_str!("../templates/base.html"))?;
-        env.add_template("login.html", include_str!("../templates/login.html"))?;
-        env.add_template("error.html", include_str!("../templates/error.html"))?;
-        env.add_template(
-            "form_post.html",
-            include_str!("../templates/form_post.html"),
-        )?;
-        env.add_template(
-            "web_message.html",
-            include_str!("../templates/web_message.html"),
-        )?;
-        env.add_template(
-            "logged_out.html",
-            include_str!("../templates/logged_out.html"),
-        )?;
-        Ok(Pages(env))
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        if let Some(dir) = overrides {
+            for (name, source) in override_files(dir)? {
+                env.add_template_owned(name, source)?;
+            }
+        }
+        Ok(Pages {
+            env,
+            brand: RwLock::new(Branded {
+                brand: Arc::new(Brand {
+                    name: TenantSettings::default().friendly_name,
+                    ..Brand::default()
+                }),
+                read_at: None,
+            }),
+        })
+    }
+
+    /// The brand in use.
+    fn brand(&self) -> Arc<Brand> {
+        self.brand
+            .read()
+            .map(|b| Arc::clone(&b.brand))
+            .unwrap_or_default()
+    }
+
+    /// Uses `brand` from now on (read from the store at `now`).
+    pub(crate) fn set_brand(&self, brand: Brand, now: UnixTime) {
+        if let Ok(mut slot) = self.brand.write() {
+            *slot = Branded {
+                brand: Arc::new(brand),
+                read_at: Some(now),
+            };
+        }
+    }
+
+    /// Whether the brand was read less than [`crate::CACHE_TTL`] seconds before `now`.
+    fn brand_is_fresh(&self, now: UnixTime) -> bool {
+        self.brand
+            .read()
+            .ok()
+            .and_then(|b| b.read_at)
+            .is_some_and(|at| now.0 >= at.0 && now.0 - at.0 < crate::CACHE_TTL)
     }
 
     /// `template` rendered with `context`, as a page with `status`. `script` allows the one
@@ -56,10 +216,26 @@ impl Pages {
         context: C,
         script: Script<'_>,
     ) -> Response {
-        let body = self
-            .0
-            .get_template(template)
-            .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&context))));
+        self.render_with_image(status, template, context, script, None)
+    }
+
+    /// As [`Pages::render`], for a page that also shows the image at `image` (an
+    /// application's logo): its origin joins the Content-Security-Policy's `img-src`.
+    pub(crate) fn render_with_image<C: Serialize>(
+        &self,
+        status: StatusCode,
+        template: &str,
+        context: C,
+        script: Script<'_>,
+        image: Option<&str>,
+    ) -> Response {
+        let brand = self.brand();
+        let body = self.env.get_template(template).and_then(|t| {
+            t.render(minijinja::context! {
+                brand => minijinja::Value::from(minijinja::value::Serde(brand.as_ref())),
+                ..minijinja::Value::from(minijinja::value::Serde(&context))
+            })
+        });
         let mut response = match body {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {
@@ -71,6 +247,7 @@ impl Pages {
                     .into_response()
             }
         };
+        let sources = brand.sources(image);
         let csp = match script {
             // The form_post page posts to the client's redirect URI, so form-action stays open.
             Script::Nonce(nonce) => format!(
@@ -80,9 +257,10 @@ impl Pages {
                 "default-src 'none'; script-src 'nonce-{nonce}'; base-uri 'none'; \
                  form-action 'none'; frame-ancestors {ancestor}"
             ),
-            Script::None => "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
-                     base-uri 'none'; frame-ancestors 'none'"
-                .to_owned(),
+            Script::None => format!(
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+                 base-uri 'none'; frame-ancestors 'none'{sources}"
+            ),
         };
         let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&csp) {
@@ -104,14 +282,63 @@ impl Pages {
     }
 
     /// The error page.
-    pub(crate) fn error(&self, tenant: &str, status: StatusCode, message: &str) -> Response {
+    pub(crate) fn error(&self, status: StatusCode, message: &str) -> Response {
         self.render(
             status,
             "error.html",
-            minijinja::context! { tenant, message },
+            minijinja::context! { message },
             Script::None,
         )
     }
+}
+
+/// The `*.html` files of `dir`, by file name.
+fn override_files(dir: &Path) -> Result<Vec<(String, String)>, minijinja::Error> {
+    let failed = |what: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, what);
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        failed(format!(
+            "cannot read the templates directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| failed(format!("cannot read {}: {e}", dir.display())))?
+            .path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !name.ends_with(".html") || !path.is_file() {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path)
+            .map_err(|e| failed(format!("cannot read {}: {e}", path.display())))?;
+        files.push((name.to_owned(), source));
+    }
+    Ok(files)
+}
+
+/// Before a page route: the tenant's brand, read again when it is [`crate::CACHE_TTL`] seconds
+/// old, so a change made on another node shows within that time (this node's own Management
+/// API changes show at once).
+pub(crate) async fn fresh_brand<S: Store>(
+    State(app): State<crate::App<S>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let now = app.now();
+    if !app.pages().brand_is_fresh(now) {
+        match app.store().tenant_settings().await {
+            Ok(settings) => {
+                app.pages()
+                    .set_brand(Brand::of(&settings.unwrap_or_default()), now);
+            }
+            // The last brand read keeps serving; the page still works.
+            Err(e) => tracing::warn!(error = %e, "cannot read the branding"),
+        }
+    }
+    next.run(request).await
 }
 
 /// A query string for a handler that answers with pages: malformed, it is the error page
@@ -131,7 +358,6 @@ impl<S: sigil_core::Store, T: serde::de::DeserializeOwned>
             .map(PageQuery)
             .map_err(|e| {
                 app.pages().error(
-                    app.issuer(),
                     StatusCode::BAD_REQUEST,
                     &format!("The request is malformed: {e}."),
                 )

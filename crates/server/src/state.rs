@@ -91,13 +91,15 @@ impl Secrets {
 }
 
 impl<S: Store> App<S> {
-    /// The state for `issuer` (ending in `/`), with the keys loaded from `store`.
+    /// The state for `issuer` (ending in `/`), with the keys loaded from `store`; the hosted
+    /// pages' templates replaced by the `*.html` files of `templates`, when given.
     pub async fn new(
         store: S,
         issuer: String,
         clock: Arc<dyn Clock>,
         rng: Arc<dyn Rng>,
         secrets: Secrets,
+        templates: Option<&std::path::Path>,
     ) -> Result<Self, StartError> {
         let opaque = Arc::new(UserinfoKey::new(&secrets.userinfo_seed, &issuer));
         let ring = KeyRing::from_records(&store.signing_keys().await?, &issuer, opaque.clone())?;
@@ -110,7 +112,7 @@ impl<S: Store> App<S> {
                 secrets,
                 opaque,
                 cache: HotCache::new(),
-                pages: Pages::new()?,
+                pages: Pages::new(templates)?,
                 issuer,
                 clock,
                 rng,

@@ -314,3 +314,34 @@ fn tenant_set_switches_the_legacy_endpoints_of_a_running_server_at_once() {
 
     stop(child, stderr);
 }
+
+#[test]
+fn serve_refuses_a_missing_or_broken_templates_directory_in_one_line() {
+    let dir = scratch("serve_templates");
+    check(
+        &dir,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--templates",
+            "no-such-dir",
+        ],
+        "",
+        2,
+        &[],
+        &["the templates directory no-such-dir does not exist"],
+    );
+    // The data directory's templates/ is used on its own; a broken file there stops serve.
+    let templates = dir.join("sigil-data/templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("error.html"), "{% block main %}unclosed").unwrap();
+    check(
+        &dir,
+        &["serve", "--listen", "127.0.0.1:0"],
+        "",
+        2,
+        &[],
+        &["a page template is broken", "error.html"],
+    );
+}

@@ -10,6 +10,7 @@
 //! store.
 
 pub mod body;
+pub mod branding;
 pub mod connections;
 pub mod error;
 pub mod export;
@@ -25,6 +26,7 @@ pub mod user_patch;
 pub mod user_search;
 
 pub use body::{Body, PlainPassword, parse_body};
+pub use branding::BrandingPatch;
 pub use connections::{ConnectionCreate, ConnectionPatch, connection_json};
 pub use error::ManagementError;
 pub use jobs::job_json;

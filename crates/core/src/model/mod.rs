@@ -30,7 +30,7 @@ pub use runtime::{
     AuthorizationCode, DeviceCode, DeviceStatus, RefreshToken, Session, Ticket, TicketKind,
 };
 pub use signing_key::{KeyState, SigningKeyRecord};
-pub use tenant::{TenantFlags, TenantSettings};
+pub use tenant::{Branding, BrandingColors, BrandingFont, TenantFlags, TenantSettings};
 pub use user::{Identity, NewUser, User, UserQuery, UserSort, UserSortField};
 
 /// A JSON object (`user_metadata`, `app_metadata`, `details`, …).

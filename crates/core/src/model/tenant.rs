@@ -29,6 +29,47 @@ pub struct TenantSettings {
     pub allowed_logout_urls: Vec<String>,
     /// Feature switches.
     pub flags: TenantFlags,
+    /// The hosted pages' look (Auth0's `/api/v2/branding`).
+    pub branding: Branding,
+}
+
+/// Auth0's branding settings: what the hosted pages look like. Colours are CSS hex colours and
+/// URLs absolute `https://` ones, checked when set (`management::BrandingPatch`), so both are
+/// safe to put in a page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Branding {
+    /// The colours.
+    pub colors: BrandingColors,
+    /// The logo on every page (over the tenant's `picture_url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+    /// The pages' icon.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub favicon_url: Option<String>,
+    /// A web font for the pages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub font: Option<BrandingFont>,
+}
+
+/// Branding colours, `#rgb` or `#rrggbb`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BrandingColors {
+    /// Buttons, links and focus rings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary: Option<String>,
+    /// Behind the page's card.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_background: Option<String>,
+}
+
+/// A branding web font.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BrandingFont {
+    /// Where the font file is.
+    pub url: String,
 }
 
 impl Default for TenantSettings {
@@ -45,6 +86,7 @@ impl Default for TenantSettings {
             device_code_lifetime: 900,
             allowed_logout_urls: Vec::new(),
             flags: TenantFlags::default(),
+            branding: Branding::default(),
         }
     }
 }

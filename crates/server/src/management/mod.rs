@@ -3,6 +3,7 @@
 //! fails with Auth0's error shape ([`error`]).
 
 mod body;
+mod branding;
 mod caller;
 mod client_grants;
 mod clients;
@@ -88,6 +89,8 @@ macro_rules! operations {
 }
 
 operations! {
+    get "/branding" => branding::get, ["read:branding"], 200, "Get branding settings";
+    patch "/branding" => branding::update, ["update:branding"], 200, "Update branding settings";
     get "/clients" => clients::list, ["read:clients", "read:client_summary", "read:client_keys", "read:client_credentials"], 200, "List clients";
     post "/clients" => clients::create, ["create:clients"], 201, "Create a client";
     get "/clients/{id}" => clients::get, ["read:clients", "read:client_summary", "read:client_keys", "read:client_credentials"], 200, "Get a client";

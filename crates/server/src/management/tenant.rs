@@ -13,14 +13,21 @@ use super::caller::Caller;
 use super::error::MgmtError;
 use crate::App;
 
-async fn settings<S: Store>(app: &App<S>) -> Result<TenantSettings, MgmtError> {
+/// The tenant's settings (the branding included).
+pub(crate) async fn settings<S: Store>(app: &App<S>) -> Result<TenantSettings, MgmtError> {
     app.store().tenant_settings().await?.ok_or_else(|| {
         MgmtError::Internal("the tenant has no settings (run sigil init)".to_owned())
     })
 }
 
+/// The settings as Auth0 shows them: the branding is `/branding`'s, not theirs.
 fn settings_json(settings: &TenantSettings) -> Result<Value, MgmtError> {
-    serde_json::to_value(settings).map_err(|e| MgmtError::Internal(e.to_string()))
+    let mut json =
+        serde_json::to_value(settings).map_err(|e| MgmtError::Internal(e.to_string()))?;
+    if let Value::Object(fields) = &mut json {
+        fields.remove("branding");
+    }
+    Ok(json)
 }
 
 pub(crate) async fn get<S: Store>(State(app): State<App<S>>) -> Result<Json<Value>, MgmtError> {
@@ -47,6 +54,8 @@ pub(crate) async fn update<S: Store>(
     let mut current = settings(&app).await?;
     patch.apply(&mut current)?;
     app.store().put_tenant_settings(&current, app.now()).await?;
+    app.pages()
+        .set_brand(crate::pages::Brand::of(&current), app.now());
     caller.audit(&app, "Update tenant settings").await;
     Ok(Json(settings_json(&current)?))
 }

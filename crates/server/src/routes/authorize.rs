@@ -55,12 +55,8 @@ fn set_cookie(response: &mut Response, value: String) {
     }
 }
 
-fn tenant_name<S: Store>(app: &App<S>) -> &str {
-    app.issuer()
-}
-
 fn page_error<S: Store>(app: &App<S>, status: StatusCode, message: &str) -> Response {
-    app.pages().error(tenant_name(app), status, message)
+    app.pages().error(status, message)
 }
 
 /// Answers the client at its redirect URI with `fields`, as the request's response mode says.
@@ -294,22 +290,23 @@ async fn login_form<S: Store>(
 ) -> Response {
     tx.csrf = ids::alphanumeric(app.rng(), 32);
     let sealed = tx.seal(app.transaction_key());
-    let client_name = match app.store().client(&tx.authorization.client_id).await {
-        Ok(Some(client)) => client.name,
-        _ => tx.authorization.client_id.to_string(),
+    let (client_name, client_logo) = match app.store().client(&tx.authorization.client_id).await {
+        Ok(Some(client)) => (client.name, client.settings.logo_uri),
+        _ => (tx.authorization.client_id.to_string(), None),
     };
-    let mut response = app.pages().render(
+    let mut response = app.pages().render_with_image(
         status,
         "login.html",
         minijinja::context! {
-            tenant => tenant_name(app),
             client_name,
+            client_logo => client_logo.clone(),
             action => format!("{}u/login", app.issuer()),
             tx => sealed,
             username,
             error,
         },
         Script::None,
+        client_logo.as_deref(),
     );
     let secure = if app.secure_cookies() { "; Secure" } else { "" };
     set_cookie(

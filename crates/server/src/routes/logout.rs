@@ -69,7 +69,7 @@ fn logged_out<S: Store>(app: &App<S>, target: Option<String>) -> Response {
         None => app.pages().render(
             StatusCode::OK,
             "logged_out.html",
-            minijinja::context! { tenant => app.issuer() },
+            minijinja::context! {},
             crate::pages::Script::None,
         ),
     };
@@ -83,8 +83,7 @@ fn logged_out<S: Store>(app: &App<S>, target: Option<String>) -> Response {
 }
 
 fn refuse<S: Store>(app: &App<S>, message: &str) -> Response {
-    app.pages()
-        .error(app.issuer(), StatusCode::BAD_REQUEST, message)
+    app.pages().error(StatusCode::BAD_REQUEST, message)
 }
 
 /// Whether `client` allows `url` as a logout target.

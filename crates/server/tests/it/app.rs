@@ -245,6 +245,11 @@ async fn database_url(dir: &std::path::Path) -> String {
 
 impl TestApp {
     pub(crate) async fn start() -> TestApp {
+        Self::start_with_templates(None).await
+    }
+
+    /// As [`TestApp::start`], with the page templates of `templates` replacing the built-in ones.
+    pub(crate) async fn start_with_templates(templates: Option<&std::path::Path>) -> TestApp {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "sigil_server_{}_{}",
             std::process::id(),
@@ -339,6 +344,7 @@ impl TestApp {
             clock.clone(),
             Arc::new(SystemRng),
             Secrets::derive(|purpose| store.derived_key(purpose)),
+            templates,
         )
         .await
         .unwrap();

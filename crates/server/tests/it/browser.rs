@@ -108,7 +108,7 @@ impl Browser {
     }
 }
 
-fn authorize_url(app: &TestApp, client: &str, extra: &str) -> String {
+pub(crate) fn authorize_url(app: &TestApp, client: &str, extra: &str) -> String {
     format!(
         "{}authorize?response_type=code&client_id={client}&redirect_uri={}&scope=openid%20email&state=xyz&nonce=n-1&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
         app.base,

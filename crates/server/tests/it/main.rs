@@ -5,6 +5,7 @@
 mod accounts;
 mod app;
 mod assertion;
+mod branding;
 mod browser;
 mod code;
 mod cors;

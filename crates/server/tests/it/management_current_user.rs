@@ -70,7 +70,12 @@ async fn a_user_gets_only_the_current_user_scopes_and_uses_them_on_themselves() 
     let cases: &[(&str, String, Option<Value>, u16)] = &[
         ("GET", format!("/users/{ann}"), None, 200),
         // SDKs send the `|` of an id percent-encoded: it is still the caller's own id.
-        ("GET", format!("/users/{}", ann.replace('|', "%7C")), None, 200),
+        (
+            "GET",
+            format!("/users/{}", ann.replace('|', "%7C")),
+            None,
+            200,
+        ),
         ("GET", format!("/users/{bob}"), None, 403),
         ("GET", "/users".to_owned(), None, 403),
         ("DELETE", format!("/users/{ann}"), None, 403),

@@ -8,10 +8,11 @@ use serde_json::json;
 use sigil_core::ids::{ClientGrantId, ConnectionId, ConsentId, FamilyId, LogId, UserId};
 use sigil_core::model::connection::DEFAULT_DATABASE_CONNECTION;
 use sigil_core::model::{
-    AppType, AuthorizationCode, ClientCredential, ClientGrant, Consent, DeviceStatus, GrantType,
-    Identity, JsonObject, JwtConfiguration, KeyState, LogEvent, LogQuery, LogType, NewLogEvent,
-    PasswordPolicy, RefreshTokenPolicy, ResourceServerScope, SigningKeyRecord, TenantFlags,
-    TenantSettings, TicketKind, TokenDialect, TokenEndpointAuthMethod, User, UserQuery,
+    AppType, AuthorizationCode, Branding, BrandingColors, BrandingFont, ClientCredential,
+    ClientGrant, Consent, DeviceStatus, GrantType, Identity, JsonObject, JwtConfiguration,
+    KeyState, LogEvent, LogQuery, LogType, NewLogEvent, PasswordPolicy, RefreshTokenPolicy,
+    ResourceServerScope, SigningKeyRecord, TenantFlags, TenantSettings, TicketKind, TokenDialect,
+    TokenEndpointAuthMethod, User, UserQuery,
 };
 use sigil_core::model::{UserSort, UserSortField};
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
@@ -52,6 +53,17 @@ async fn tenant_settings_are_absent_then_stored_then_replaced() {
                 allow_legacy_delegation_grant_types: false,
                 allow_legacy_ro_grant_types: true,
                 disable_signup: true,
+            },
+            branding: Branding {
+                colors: BrandingColors {
+                    primary: Some("#0059d6".to_owned()),
+                    page_background: None,
+                },
+                logo_url: Some("https://cdn.example/logo.png".to_owned()),
+                favicon_url: None,
+                font: Some(BrandingFont {
+                    url: "https://cdn.example/font.woff2".to_owned(),
+                }),
             },
         };
         store.put_tenant_settings(&first, at(0)).await.unwrap();

@@ -87,6 +87,7 @@ impl Sigil {
             clock.clone(),
             Arc::new(SystemRng),
             Secrets::derive(|purpose| store.derived_key(purpose)),
+            None,
         )
         .await
         .unwrap();
