@@ -109,6 +109,32 @@ class Auth0PythonManagement(unittest.TestCase):
         self.assertEqual(getattr(raised.exception, "status_code", None), 400)
         self.assertIn("email", json.dumps(getattr(raised.exception, "body", "")))
 
+    def test_05_users_link_and_unlink(self) -> None:
+        password = "Sdk-Mgmt-" + uuid.uuid4().hex
+        primary = self.client.users.create(connection=CONNECTION, email=email(), password=password)
+        secondary = self.client.users.create(connection=CONNECTION, email=email(), password=password)
+        provider, local_id = secondary.user_id.split("|", 1)
+        linked = self.client.users.identities.link(primary.user_id, provider=provider, user_id=local_id)
+        self.assertEqual(len(linked), 2, linked)
+        self.assertEqual(str(linked[0].user_id), primary.user_id.split("|", 1)[1])
+        self.assertEqual((linked[1].provider, str(linked[1].user_id)), (provider, local_id))
+        self.assertEqual(linked[1].connection, CONNECTION)
+        self.assertIsNotNone(linked[1].profile_data)
+        self.assertEqual(linked[1].profile_data.email, secondary.email)
+        got = self.client.users.get(primary.user_id)
+        self.assertEqual(
+            [(i.provider, str(i.user_id)) for i in got.identities or []],
+            [(i.provider, str(i.user_id)) for i in linked],
+        )
+        with self.assertRaises(Exception) as raised:
+            self.client.users.get(secondary.user_id)
+        self.assertEqual(getattr(raised.exception, "status_code", None), 404)
+        remaining = self.client.users.identities.delete(primary.user_id, provider, local_id)
+        self.assertEqual([str(i.user_id) for i in remaining], [str(linked[0].user_id)])
+        again = self.client.users.get(secondary.user_id)
+        self.assertEqual((again.user_id, again.email), (secondary.user_id, secondary.email))
+        self.assertEqual(len(again.identities or []), 1)
+
 
 class _Result(unittest.TextTestResult):
     def _line(self, verdict: str, test, extra: str = "") -> None:

@@ -123,11 +123,40 @@ await check("ManagementClient resourceServers.create and clients.create", async 
     scopes: [{ value: "read:things", description: "Read things" }],
   });
   expect(api.identifier === identifier, `identifier ${api.identifier}`);
+  const { data: found } = await management.resourceServers.getAll({ identifiers: [identifier, "urn:nobody"] });
+  expect(found.length === 1 && found[0].id === api.id, `identifiers: ${JSON.stringify(found)}`);
   const { data: client } = await management.clients.create({ name: "Node SDK client", app_type: "non_interactive" });
   expect(typeof client.client_secret === "string" && client.client_secret.length > 30, "no secret on create");
   const { data: grant } = await management.clientGrants.create({ client_id: client.client_id, audience: identifier, scope: ["read:things"] });
   expect(grant.audience === identifier, JSON.stringify(grant));
   return client.client_id;
+});
+
+await check("ManagementClient users.link, get, unlink", async () => {
+  const password = `Node-Sdk-${randomUUID()}`;
+  const { data: primary } = await management.users.create({ connection, email: email(), password });
+  const { data: secondary } = await management.users.create({ connection, email: email(), password });
+  const [provider, localId] = secondary.user_id.split("|");
+  const { data: linked } = await management.users.link({ id: primary.user_id }, { provider, user_id: localId });
+  expect(Array.isArray(linked) && linked.length === 2, JSON.stringify(linked));
+  expect(linked[0].user_id === primary.user_id.split("|")[1], JSON.stringify(linked[0]));
+  expect(linked[1].provider === provider && linked[1].user_id === localId, JSON.stringify(linked[1]));
+  expect(linked[1].connection === connection && linked[1].isSocial === false, JSON.stringify(linked[1]));
+  expect(linked[1].profileData?.email === secondary.email, JSON.stringify(linked[1]));
+  const { data: got } = await management.users.get({ id: primary.user_id });
+  expect(JSON.stringify(got.identities) === JSON.stringify(linked), JSON.stringify(got.identities));
+  let status;
+  try {
+    await management.users.get({ id: secondary.user_id });
+  } catch (e) {
+    status = e.statusCode;
+  }
+  expect(status === 404, `the linked account as a user: ${status}`);
+  const { data: remaining } = await management.users.unlink({ id: primary.user_id, provider, user_id: localId });
+  expect(remaining.length === 1 && remaining[0].user_id === linked[0].user_id, JSON.stringify(remaining));
+  const { data: again } = await management.users.get({ id: secondary.user_id });
+  expect(again.email === secondary.email && again.identities.length === 1, JSON.stringify(again));
+  return `${secondary.user_id} linked into ${primary.user_id} and back`;
 });
 
 await check("ManagementClient gets Auth0's error shape for a bad body", async () => {

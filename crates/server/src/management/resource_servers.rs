@@ -3,10 +3,11 @@
 //! algorithm whose key family the tenant lacks (ES256, at first) gets that family's keys first
 //! ([`KeyFamily::ensure`]), and this node reloads its keys at once. The Management API's own
 //! resource server is a system API: it cannot be deleted, and only its token lifetime and
-//! consent switch change, as at Auth0.
+//! consent switch change, as at Auth0. The list takes Auth0's `identifiers` filter, a key that
+//! may repeat (up to 10 times); paging and totals apply to the filtered list.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,11 +18,14 @@ use sigil_core::oauth::canonical_audience;
 use sigil_core::{Page, Store, StoreError};
 use sigil_jose::Algorithm;
 
-use super::body::{Body, Params};
+use super::body::{Body, repeated_and_rest};
 use super::caller::Caller;
 use super::error::MgmtError;
 use super::paging::Paging;
 use crate::App;
+
+/// How many `identifiers` a list may filter on, as at Auth0.
+const MAX_IDENTIFIERS: usize = 10;
 
 /// Auth0's longest access token lifetime: 30 days.
 const MAX_TOKEN_LIFETIME: u32 = 2_592_000;
@@ -80,13 +84,26 @@ async fn all_apis<S: Store>(app: &App<S>) -> Result<Vec<ResourceServer>, MgmtErr
     Ok(apis)
 }
 
+/// `GET /resource-servers`: every API, or those whose identifier `identifiers` names (an
+/// identifier nobody has matches nothing), paged.
 pub(crate) async fn list<S: Store>(
     State(app): State<App<S>>,
-    Params(paging): Params<Paging>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, MgmtError> {
+    let (identifiers, paging) = repeated_and_rest::<Paging>(query.as_deref(), "identifiers")?;
+    if identifiers.len() > MAX_IDENTIFIERS {
+        return Err(MgmtError::bad_query(format!(
+            "Query validation error: 'identifiers' may be given at most {MAX_IDENTIFIERS} times."
+        )));
+    }
+    let wanted: Vec<String> = identifiers
+        .iter()
+        .map(|identifier| canonical_audience(app.issuer(), identifier))
+        .collect();
     let apis: Vec<Value> = all_apis(&app)
         .await?
         .iter()
+        .filter(|api| wanted.is_empty() || wanted.contains(&api.identifier))
         .map(|api| api_json(&app, api))
         .collect();
     Ok(Json(paging.slice("resource_servers", apis)?))

@@ -1,13 +1,13 @@
 //! `/api/v2/resource-servers`: APIs created, listed, read by id or identifier, changed and
 //! deleted over HTTP; the Management API's own resource server protected; an ES256 API making
-//! the P-256 key family and getting ES256 tokens.
+//! the P-256 key family and getting ES256 tokens; the list filtered by `identifiers`.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sigil_core::Store;
 use sigil_core::model::LogQuery;
 
-use crate::app::{API, Body, TestApp, post};
+use crate::app::{API, Body, RBAC_API, TestApp, post};
 use crate::management::{assert_error, audience, call, token_for};
 
 const ALL: &[&str] = &[
@@ -17,18 +17,21 @@ const ALL: &[&str] = &[
     "delete:resource_servers",
 ];
 
-/// The path of the API `id` (an id or an identifier), percent-encoded as one segment.
-fn path_of(id: &str) -> String {
-    let encoded: String = id
-        .bytes()
+/// `text` percent-encoded as one path segment or query value.
+fn encoded(text: &str) -> String {
+    text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 (b as char).to_string()
             }
             other => format!("%{other:02X}"),
         })
-        .collect();
-    format!("/resource-servers/{encoded}")
+        .collect()
+}
+
+/// The path of the API `id` (an id or an identifier), percent-encoded as one segment.
+fn path_of(id: &str) -> String {
+    format!("/resource-servers/{}", encoded(id))
 }
 
 async fn sapi_count(app: &TestApp) -> u64 {
@@ -292,7 +295,7 @@ async fn resource_servers_are_created_listed_read_changed_and_deleted() {
     assert_eq!(totals["resource_servers"].as_array().unwrap().len(), 2);
     let (_, last) = call(&app, "GET", "/resource-servers?page=5&per_page=1", t, None).await;
     assert_eq!(last, json!([]), "paging ends with an empty page");
-    for query in ["per_page=0", "identifiers=urn:billing", "page=-1"] {
+    for query in ["per_page=0", "identifier=urn:billing", "page=-1"] {
         assert_error(
             &call(&app, "GET", &format!("/resource-servers?{query}"), t, None).await,
             400,
@@ -401,6 +404,144 @@ async fn resource_servers_are_created_listed_read_changed_and_deleted() {
         5,
         "two creations, one change, two deletions, each logged as sapi"
     );
+}
+
+/// `?identifiers=…` once for each of `identifiers`, percent-encoded as the SDKs send them.
+fn identifiers_query(identifiers: &[&str]) -> String {
+    identifiers
+        .iter()
+        .map(|identifier| format!("identifiers={}", encoded(identifier)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A filtered list: name, identifiers, other parameters, the APIs listed, the totals' `total`
+/// (`None`: no totals asked for).
+type FilterCase<'a> = (&'a str, Vec<&'a str>, &'a str, Vec<Value>, Option<u64>);
+
+#[tokio::test]
+async fn the_list_is_filtered_by_identifiers_then_paged() {
+    let app = TestApp::start().await;
+    let token = token_for(&app, &audience(&app), &["read:resource_servers"]).await;
+    let t = Some(token.as_str());
+    let management = audience(&app);
+    // The Management API's other name, `https://<host>/api/v2/`, names it here too.
+    let host = app.base.split_once("://").unwrap().1.trim_end_matches('/');
+    let alias = format!("https://{host}/api/v2/");
+    let (_, all) = call(&app, "GET", "/resource-servers", t, None).await;
+    let in_order = |wanted: &[&str]| -> Vec<Value> {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .filter(|api| wanted.contains(&api["identifier"].as_str().unwrap()))
+            .cloned()
+            .collect()
+    };
+
+    let cases: Vec<FilterCase> = vec![
+        ("one", vec![API], "", in_order(&[API]), None),
+        (
+            "two, in the list's order",
+            vec![RBAC_API, API],
+            "",
+            in_order(&[API, RBAC_API]),
+            None,
+        ),
+        (
+            "one unknown, with totals",
+            vec!["urn:nobody"],
+            "&include_totals=true",
+            vec![],
+            Some(0),
+        ),
+        (
+            "a known and an unknown, with totals",
+            vec!["urn:nobody", RBAC_API],
+            "&include_totals=true",
+            in_order(&[RBAC_API]),
+            Some(1),
+        ),
+        (
+            "two, second page of one, with totals",
+            vec![API, RBAC_API],
+            "&include_totals=true&per_page=1&page=1",
+            in_order(&[API, RBAC_API])[1..].to_vec(),
+            Some(2),
+        ),
+        (
+            "two, a page past the end",
+            vec![API, RBAC_API],
+            "&per_page=2&page=1",
+            vec![],
+            None,
+        ),
+        (
+            "the Management API by its other name",
+            vec![alias.as_str()],
+            "",
+            in_order(&[management.as_str()]),
+            None,
+        ),
+        ("the same twice", vec![API, API], "", in_order(&[API]), None),
+    ];
+    for (name, identifiers, rest, listed, total) in cases {
+        let path = format!(
+            "/resource-servers?{}{rest}",
+            identifiers_query(&identifiers)
+        );
+        let (status, answer) = call(&app, "GET", &path, t, None).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {answer}");
+        match total {
+            None => assert_eq!(answer, Value::Array(listed), "{name}"),
+            Some(total) => {
+                assert_eq!(answer["total"], json!(total), "{name}: {answer}");
+                assert_eq!(answer["length"], json!(listed.len()), "{name}: {answer}");
+                assert_eq!(answer["resource_servers"], Value::Array(listed), "{name}");
+            }
+        }
+    }
+
+    let eleven = vec![API; 11];
+    for (name, query, mentions) in [
+        (
+            "eleven identifiers",
+            identifiers_query(&eleven),
+            "at most 10",
+        ),
+        (
+            "an unknown parameter beside one",
+            format!("{}&identifier=urn:x", identifiers_query(&[API])),
+            "identifier",
+        ),
+        (
+            "a bad page beside one",
+            format!("{}&page=x", identifiers_query(&[API])),
+            "page",
+        ),
+        (
+            "paging given twice",
+            format!("{}&page=1&page=2", identifiers_query(&[API])),
+            "page",
+        ),
+    ] {
+        let answer = call(&app, "GET", &format!("/resource-servers?{query}"), t, None).await;
+        assert_error(&answer, 400, "invalid_query_string");
+        assert!(
+            answer.1["message"].as_str().unwrap().contains(mentions),
+            "{name}: {}",
+            answer.1
+        );
+    }
+    let ten = vec![API; 10];
+    let (status, _) = call(
+        &app,
+        "GET",
+        &format!("/resource-servers?{}", identifiers_query(&ten)),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "ten identifiers are allowed");
 }
 
 #[tokio::test]
