@@ -21,6 +21,10 @@ use sigil_core::{Store, UnixTime};
 pub(crate) enum Script<'a> {
     /// No script; never framed.
     None,
+    /// No script; never framed; a form posting to Sigil whose answer may redirect the browser to
+    /// the client's redirect URI (this one). CSP's `form-action` also governs the redirects
+    /// that follow a form's submission, so that URI's origin is allowed beside `'self'`.
+    FormToClient(&'a str),
     /// One inline script with this nonce (form_post); never framed.
     Nonce(&'a str),
     /// One inline script with this nonce, in a frame of this origin only (web_message).
@@ -261,6 +265,15 @@ impl Pages {
                 "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
                  base-uri 'none'; frame-ancestors 'none'{sources}"
             ),
+            Script::FormToClient(redirect_uri) => {
+                let target = form_target(redirect_uri)
+                    .map(|source| format!(" {source}"))
+                    .unwrap_or_default();
+                format!(
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'{target}; \
+                     base-uri 'none'; frame-ancestors 'none'{sources}"
+                )
+            }
         };
         let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&csp) {
@@ -339,6 +352,37 @@ pub(crate) async fn fresh_brand<S: Store>(
         }
     }
     next.run(request).await
+}
+
+/// The CSP source expression (CSP3 §2.3.1) that lets a form's answer redirect to
+/// `redirect_uri`: its origin for a URL with an authority (`https://app.example.com:8443`), its
+/// scheme for a native application's private-use scheme (`com.example.app:`). `None` when it is
+/// neither, or holds a character a source expression cannot, such as a space, `;` or `*`: the
+/// page then allows only `'self'`, and the browser stops the redirect rather than the header
+/// saying more than meant.
+fn form_target(redirect_uri: &str) -> Option<String> {
+    let (scheme, rest) = redirect_uri.split_once(':')?;
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok {
+        return None;
+    }
+    let Some(after_slashes) = rest.strip_prefix("//") else {
+        // A scheme-source for http(s) would allow every site.
+        let web = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+        return (!web).then(|| format!("{scheme}:"));
+    };
+    let authority = after_slashes
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let authority_ok = !authority.is_empty()
+        && authority
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    authority_ok.then(|| format!("{scheme}://{authority}"))
 }
 
 /// A query string for a handler that answers with pages: malformed, it is the error page

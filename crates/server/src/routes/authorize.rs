@@ -305,7 +305,8 @@ async fn login_form<S: Store>(
             username,
             error,
         },
-        Script::None,
+        // Logging in redirects the browser to the client.
+        Script::FormToClient(&tx.authorization.redirect_uri),
         client_logo.as_deref(),
     );
     let secure = if app.secure_cookies() { "; Secure" } else { "" };

@@ -13,6 +13,7 @@ mod discovery;
 mod es256;
 mod implicit;
 mod legacy;
+mod login_page;
 mod management;
 mod management_client_grants;
 mod management_clients;
