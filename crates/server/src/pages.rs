@@ -44,6 +44,7 @@ impl Pages {
             "logged_out.html",
             include_str!("../templates/logged_out.html"),
         )?;
+        env.add_template("consent.html", include_str!("../templates/consent.html"))?;
         Ok(Pages(env))
     }
 

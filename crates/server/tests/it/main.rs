@@ -7,6 +7,7 @@ mod app;
 mod assertion;
 mod browser;
 mod code;
+mod consent;
 mod cors;
 mod discovery;
 mod es256;
