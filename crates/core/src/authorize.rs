@@ -35,7 +35,7 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     /// PKCE method: `S256` only.
     pub code_challenge_method: Option<String>,
-    /// `none` or `login`.
+    /// `none`, or `login` and/or `consent` (space-separated).
     pub prompt: Option<String>,
     /// Maximum seconds since the user last authenticated.
     pub max_age: Option<String>,
@@ -137,6 +137,10 @@ pub struct Authorization {
     pub force_login: bool,
     /// `prompt=none`: never show a page.
     pub silent: bool,
+    /// `prompt=consent`: ask for the user's consent even when a stored grant covers the
+    /// request (where consent applies at all: see [`crate::consent`]).
+    #[serde(default)]
+    pub force_consent: bool,
     /// `max_age`, seconds.
     pub max_age: Option<i64>,
     /// Pre-fills the login form.
@@ -308,17 +312,29 @@ pub fn validate(
             "Public clients must use PKCE: code_challenge with code_challenge_method=S256".into(),
         ));
     }
-    let (force_login, silent) = match params.prompt.as_deref() {
-        None | Some("") => (false, false),
-        Some("login") => (true, false),
-        Some("none") => (false, true),
-        Some(other) => {
-            return Err(fail(
-                "invalid_request",
-                format!("Unsupported prompt: {other}"),
-            ));
-        }
-    };
+    let prompt = params.prompt.as_deref().unwrap_or_default();
+    let (mut force_login, mut silent, mut force_consent) = (false, false, false);
+    // A space-separated list (OIDC Core §3.1.2.1); `none` stands alone.
+    for word in prompt.split(' ').filter(|w| !w.is_empty()) {
+        let slot = match word {
+            "login" => &mut force_login,
+            "none" => &mut silent,
+            "consent" => &mut force_consent,
+            other => {
+                return Err(fail(
+                    "invalid_request",
+                    format!("Unsupported prompt: {other}"),
+                ));
+            }
+        };
+        *slot = true;
+    }
+    if silent && (force_login || force_consent) {
+        return Err(fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other prompt values".into(),
+        ));
+    }
     let max_age = match params.max_age.as_deref() {
         None | Some("") => None,
         Some(text) => Some(
@@ -345,6 +361,7 @@ pub fn validate(
         code_challenge: challenge,
         force_login,
         silent,
+        force_consent,
         max_age,
         login_hint: params.login_hint.clone(),
         connection: params.connection.clone().filter(|c| !c.is_empty()),
@@ -399,8 +416,8 @@ impl Authorization {
     }
 }
 
-/// The key login transactions are sealed with (derived from the master key, so every node can
-/// open every other node's).
+/// The key login and consent transactions are sealed with (derived from the master key, so
+/// every node can open every other node's).
 pub struct TransactionKey(aws_lc_rs::hmac::Key);
 
 impl TransactionKey {
@@ -410,6 +427,20 @@ impl TransactionKey {
             aws_lc_rs::hmac::HMAC_SHA256,
             bytes.as_ref(),
         ))
+    }
+
+    /// HMAC-SHA256 of `purpose ‖ message`.
+    pub(crate) fn tag(&self, purpose: &[u8], message: &[u8]) -> Vec<u8> {
+        let mut context = aws_lc_rs::hmac::Context::with_key(&self.0);
+        context.update(purpose);
+        context.update(message);
+        context.sign().as_ref().to_vec()
+    }
+
+    /// Whether `tag` is [`TransactionKey::tag`] of `purpose ‖ message` (constant time).
+    pub(crate) fn verify(&self, purpose: &[u8], message: &[u8], tag: &[u8]) -> bool {
+        let expected = self.tag(purpose, message);
+        aws_lc_rs::constant_time::verify_slices_are_equal(&expected, tag).is_ok()
     }
 }
 

@@ -8,6 +8,8 @@
 //! - [`clock`]: time and randomness as parameters, so tests move a clock instead of sleeping.
 //! - [`keyring`]: the signing keys, parsed once, and the JWKS to publish; [`key_family`]: the
 //!   kinds of key, and making a family's keys when an algorithm first needs them.
+//! - [`consent`]: whether a user must approve what an application asks of an API, the grant
+//!   that remembers it, and the consent form's sealed transaction.
 //! - [`oauth`]: the OAuth 2.0 flows (client authentication, grants) and their errors.
 //! - [`legacy`]: Auth0's legacy `/tokeninfo` and `/delegation`, off unless the tenant enables
 //!   them.
@@ -20,6 +22,7 @@
 pub mod accounts;
 pub mod authorize;
 pub mod clock;
+pub mod consent;
 pub mod ids;
 mod imported_hash;
 pub mod key_family;

@@ -45,6 +45,10 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
             "/u/login",
             get(routes::authorize::login_page::<S>).post(routes::authorize::login_submit::<S>),
         )
+        .route(
+            "/u/consent",
+            get(routes::consent::consent_page::<S>).post(routes::consent::consent_submit::<S>),
+        )
         .route("/v2/logout", get(routes::logout::v2_logout::<S>))
         .route("/oidc/logout", get(routes::logout::oidc_logout::<S>))
         .route_layer(from_fn_with_state(app.clone(), pages::fresh_brand::<S>));

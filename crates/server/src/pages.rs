@@ -53,6 +53,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "logged_out.html",
         include_str!("../templates/logged_out.html"),
     ),
+    ("consent.html", include_str!("../templates/consent.html")),
 ];
 
 /// What the tenant's branding puts in every page (`brand` in the templates). Colours and URLs

@@ -30,6 +30,7 @@ pub use password::{PasswordRequest, password};
 pub(crate) use refresh::live as refresh_token_live;
 pub use refresh::{RefreshKey, RefreshRequest, refresh, revoke};
 pub use response::TokenResponse;
+pub(crate) use user_tokens::api as api_for_audience;
 pub use user_tokens::profile_claims;
 pub(crate) use user_tokens::sign_id_token;
 pub use userinfo_token::{UserinfoGrant, UserinfoKey, UserinfoTokenError};

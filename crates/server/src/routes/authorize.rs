@@ -49,13 +49,13 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-fn set_cookie(response: &mut Response, value: String) {
+pub(crate) fn set_cookie(response: &mut Response, value: String) {
     if let Ok(value) = HeaderValue::from_str(&value) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
 }
 
-fn page_error<S: Store>(app: &App<S>, status: StatusCode, message: &str) -> Response {
+pub(crate) fn page_error<S: Store>(app: &App<S>, status: StatusCode, message: &str) -> Response {
     app.pages().error(status, message)
 }
 
@@ -117,7 +117,7 @@ fn answer<S: Store>(
     }
 }
 
-fn error_response<S: Store>(app: &App<S>, error: AuthorizeError) -> Response {
+pub(crate) fn error_response<S: Store>(app: &App<S>, error: AuthorizeError) -> Response {
     match error {
         AuthorizeError::Page(message) => page_error(app, StatusCode::BAD_REQUEST, &message),
         AuthorizeError::Redirect {
@@ -139,8 +139,22 @@ fn error_response<S: Store>(app: &App<S>, error: AuthorizeError) -> Response {
     }
 }
 
-/// Answers the client for the user of `session`: a code, tokens, or both.
+/// Answers the client for the user of `session`, once the user has consented to what the
+/// client asks where consent is needed (`routes::consent::ask` sends them to the consent page
+/// first, or answers `consent_required` to `prompt=none`).
 async fn finish<S: Store>(app: &App<S>, authz: &Authorization, session: &Session) -> Response {
+    match super::consent::ask(app, authz, session).await {
+        Some(response) => response,
+        None => respond(app, authz, session).await,
+    }
+}
+
+/// Answers the client for the user of `session`: a code, tokens, or both.
+pub(crate) async fn respond<S: Store>(
+    app: &App<S>,
+    authz: &Authorization,
+    session: &Session,
+) -> Response {
     let keys = match app.keys().await {
         Ok(keys) => keys,
         Err(e) => {
@@ -182,7 +196,10 @@ async fn finish<S: Store>(app: &App<S>, authz: &Authorization, session: &Session
 }
 
 /// The live session named by the request's cookie.
-async fn current_session<S: Store>(app: &App<S>, headers: &HeaderMap) -> Option<Session> {
+pub(crate) async fn current_session<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+) -> Option<Session> {
     let value = cookie(headers, SESSION_COOKIE)?;
     let session = app
         .store()

@@ -1,6 +1,7 @@
 //! The handlers, one module per endpoint family.
 
 pub(crate) mod authorize;
+pub(crate) mod consent;
 pub(crate) mod dbconnections;
 pub(crate) mod discovery;
 pub(crate) mod health;

@@ -8,6 +8,7 @@ mod assertion;
 mod branding;
 mod browser;
 mod code;
+mod consent;
 mod cors;
 mod discovery;
 mod es256;
