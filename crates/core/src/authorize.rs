@@ -411,6 +411,11 @@ impl TransactionKey {
             bytes.as_ref(),
         ))
     }
+
+    /// The HMAC key, for the other sealed form values ([`crate::csrf`]).
+    pub(crate) fn hmac(&self) -> &aws_lc_rs::hmac::Key {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for TransactionKey {

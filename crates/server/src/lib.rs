@@ -51,6 +51,19 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
             "/u/login",
             get(routes::authorize::login_page::<S>).post(routes::authorize::login_submit::<S>),
         )
+        // Password reset and email verification pages.
+        .route(
+            "/u/reset-password/request",
+            get(routes::reset::request_page::<S>).post(routes::reset::request_submit::<S>),
+        )
+        .route(
+            "/u/reset-password",
+            get(routes::reset::password_page::<S>).post(routes::reset::password_submit::<S>),
+        )
+        .route(
+            "/u/email-verification",
+            get(routes::reset::verify_email::<S>),
+        )
         .route("/v2/logout", get(routes::logout::v2_logout::<S>))
         .route("/oidc/logout", get(routes::logout::oidc_logout::<S>))
         .route(

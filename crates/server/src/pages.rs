@@ -44,6 +44,35 @@ impl Pages {
             "logged_out.html",
             include_str!("../templates/logged_out.html"),
         )?;
+        // Password reset and email verification (routes/reset.rs).
+        for (name, source) in [
+            (
+                "reset_request.html",
+                include_str!("../templates/reset_request.html"),
+            ),
+            (
+                "reset_sent.html",
+                include_str!("../templates/reset_sent.html"),
+            ),
+            (
+                "reset_password.html",
+                include_str!("../templates/reset_password.html"),
+            ),
+            (
+                "reset_done.html",
+                include_str!("../templates/reset_done.html"),
+            ),
+            (
+                "ticket_invalid.html",
+                include_str!("../templates/ticket_invalid.html"),
+            ),
+            (
+                "email_verified.html",
+                include_str!("../templates/email_verified.html"),
+            ),
+        ] {
+            env.add_template(name, source)?;
+        }
         Ok(Pages(env))
     }
 
