@@ -126,6 +126,9 @@ enum Command {
         #[command(subcommand)]
         command: admin::tenant::Command,
     },
+    /// Show the mail Sigil queued (password reset and verification links), newest first.
+    #[command(after_help = ADMIN_AFTER_HELP)]
+    Outbox(admin::outbox::OutboxArgs),
     /// Decode, verify and sign JSON Web Tokens.
     Jwt {
         #[command(subcommand)]
@@ -391,6 +394,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Grants { command } => admin::grants::run(command, &location(), now(None)),
         Command::Users { command } => admin::users::run(command, &location(), now(None)),
         Command::Tenant { command } => admin::tenant::run(command, &location(), now(None)),
+        Command::Outbox(args) => admin::outbox::run(args, &location(), now(None)),
         Command::Jwt { command } => match command {
             JwtCommand::Decode(args) => {
                 let token = input::token(args.token.as_deref())?;

@@ -6,16 +6,14 @@ use zeroize::Zeroizing;
 
 use crate::ids::{ClientId, UserId};
 use crate::model::user::NewUser;
-use crate::model::{
-    Connection, LogType, NewLogEvent, OutgoingEmail, Strategy, Ticket, TicketKind, User,
-};
+use crate::model::{Connection, LogType, NewLogEvent, OutgoingEmail, Strategy, TicketKind, User};
 use crate::oauth::{ErrorCode, FlowError, OAuthError};
 use crate::password::{PasswordHash, Passwords};
-use crate::secret::Token;
+use crate::tickets;
 use crate::{Conflict, Rng, Store, StoreError, UnixTime};
 
 /// How long a password reset link works (Auth0's default: 5 days).
-pub const RESET_TICKET_LIFETIME: i64 = 432_000;
+pub const RESET_TICKET_LIFETIME: i64 = crate::tickets::TICKET_LIFETIME;
 
 /// A signup request.
 #[derive(Clone, Debug)]
@@ -85,11 +83,13 @@ async fn database_connection(
     }
 }
 
-/// Signs a user up.
+/// Signs a user up, and mails them a link proving their address (as Auth0 does: a signed-up
+/// user is never verified yet).
 pub async fn signup(
     store: &impl Store,
     passwords: &impl Passwords,
     rng: &dyn Rng,
+    issuer: &str,
     now: UnixTime,
     request: &SignupRequest,
 ) -> Result<SignupResponse, FlowError> {
@@ -155,6 +155,7 @@ pub async fn signup(
             ..NewLogEvent::new(LogType::SUCCESS_SIGNUP, now)
         })
         .await?;
+    tickets::send_verification_email(store, rng, issuer, now, &user).await?;
     Ok(SignupResponse {
         id: user.user_id.local_part().to_owned(),
         email: email.to_owned(),
@@ -179,21 +180,85 @@ pub async fn request_password_reset(
     email: &str,
 ) -> Result<&'static str, FlowError> {
     let connection = database_connection(store, client_id, connection).await?;
-    let Some(user) = store.user_by_email(&connection.id, email).await? else {
-        return Ok(RESET_REQUESTED);
+    mail_reset_link(
+        store,
+        rng,
+        issuer,
+        now,
+        Some(client_id),
+        &connection,
+        email,
+        None,
+    )
+    .await?;
+    Ok(RESET_REQUESTED)
+}
+
+/// The hosted "forgot password" page's request: as [`request_password_reset`], in the
+/// database connection `connection` (the login transaction's) or the tenant's default
+/// directory; `result_url` is where the done page sends the user back (the login page).
+#[allow(clippy::too_many_arguments)] // Each is a separate fact about the request.
+pub async fn request_password_reset_from_page(
+    store: &impl Store,
+    rng: &dyn Rng,
+    issuer: &str,
+    now: UnixTime,
+    client_id: Option<&ClientId>,
+    connection: Option<&str>,
+    email: &str,
+    result_url: Option<String>,
+) -> Result<&'static str, FlowError> {
+    let realm = realm_or_default(store, connection).await?;
+    let connection = match store.connection_by_name(&realm).await? {
+        Some(c) if c.strategy == Strategy::Auth0 => c,
+        _ => {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                format!("{realm} is not a database connection"),
+            ));
+        }
     };
-    let ticket = Token::generate(rng);
-    store
-        .create_ticket(&Ticket {
-            digest: ticket.digest(),
-            kind: TicketKind::PasswordReset,
-            user_id: user.user_id.clone(),
-            result_url: None,
-            created_at: now,
-            expires_at: UnixTime(now.0 + RESET_TICKET_LIFETIME),
-            used_at: None,
-        })
-        .await?;
+    mail_reset_link(
+        store,
+        rng,
+        issuer,
+        now,
+        client_id,
+        &connection,
+        email,
+        result_url,
+    )
+    .await?;
+    Ok(RESET_REQUESTED)
+}
+
+/// The ticket and the mail of a password reset, if `connection` has a user with `email`.
+#[allow(clippy::too_many_arguments)] // Each is a separate fact about the request.
+async fn mail_reset_link(
+    store: &impl Store,
+    rng: &dyn Rng,
+    issuer: &str,
+    now: UnixTime,
+    client_id: Option<&ClientId>,
+    connection: &Connection,
+    email: &str,
+    result_url: Option<String>,
+) -> Result<(), FlowError> {
+    let email = email.trim();
+    let Some(user) = store.user_by_email(&connection.id, email).await? else {
+        return Ok(());
+    };
+    let link = tickets::issue(
+        store,
+        rng,
+        issuer,
+        now,
+        TicketKind::PasswordReset,
+        &user.user_id,
+        result_url,
+        RESET_TICKET_LIFETIME,
+    )
+    .await?;
     let to = user.email.clone().unwrap_or_else(|| email.to_owned());
     store
         .queue_email(&OutgoingEmail {
@@ -202,9 +267,8 @@ pub async fn request_password_reset(
             body: format!(
                 "Someone asked to reset the password of your account {to}.\n\n\
                  To choose a new password, open this link (it works once, for 5 days):\n\
-                 {issuer}u/reset-password?ticket={}\n\n\
-                 If it was not you, ignore this message.\n",
-                ticket.expose()
+                 {link}\n\n\
+                 If it was not you, ignore this message.\n"
             ),
             kind: "reset_password".to_owned(),
             created_at: now,
@@ -212,14 +276,26 @@ pub async fn request_password_reset(
         .await?;
     store
         .append_log(&NewLogEvent {
-            client_id: Some(client_id.clone()),
+            client_id: client_id.cloned(),
             user_id: Some(user.user_id.clone()),
             user_name: user.email.clone(),
             connection: Some(connection.name.clone()),
             ..NewLogEvent::new(LogType::SUCCESS_CHANGE_PASSWORD_REQUEST, now)
         })
         .await?;
-    Ok(RESET_REQUESTED)
+    Ok(())
+}
+
+/// `realm`, or the tenant's default directory when `None`.
+async fn realm_or_default(store: &impl Store, realm: Option<&str>) -> Result<String, StoreError> {
+    Ok(match realm {
+        Some(realm) => realm.to_owned(),
+        None => store
+            .tenant_settings()
+            .await?
+            .and_then(|t| t.default_directory)
+            .unwrap_or_else(|| crate::model::connection::DEFAULT_DATABASE_CONNECTION.to_owned()),
+    })
 }
 
 /// Why a login was refused. The two cases look different to the user only after the password
@@ -259,14 +335,7 @@ pub async fn authenticate_user(
     username: &str,
     password: &str,
 ) -> Result<Result<User, LoginRefusal>, FlowError> {
-    let realm = match realm {
-        Some(realm) => realm.to_owned(),
-        None => store
-            .tenant_settings()
-            .await?
-            .and_then(|t| t.default_directory)
-            .unwrap_or_else(|| crate::model::connection::DEFAULT_DATABASE_CONNECTION.to_owned()),
-    };
+    let realm = realm_or_default(store, realm).await?;
     let Some(connection) = store.connection_by_name(&realm).await? else {
         return Err(refuse(
             ErrorCode::InvalidRequest,

@@ -13,6 +13,8 @@
 //! - [`oauth`]: the OAuth 2.0 flows (client authentication, grants) and their errors.
 //! - [`legacy`]: Auth0's legacy `/tokeninfo` and `/delegation`, off unless the tenant enables
 //!   them.
+//! - [`accounts`], [`tickets`]: signup, password resets and email verification (the mailed
+//!   single-use links); [`csrf`]: the hosted forms' CSRF pairs.
 //! - [`management`]: the Management API v2's users, as values: the JSON Auth0 returns, the
 //!   search subset, create and update bodies with their validation, and their refusals.
 //!
@@ -23,6 +25,7 @@ pub mod accounts;
 pub mod authorize;
 pub mod clock;
 pub mod consent;
+pub mod csrf;
 pub mod ids;
 mod imported_hash;
 pub mod key_family;
@@ -34,6 +37,7 @@ pub mod oauth;
 pub mod password;
 pub mod secret;
 pub mod store;
+pub mod tickets;
 
 pub use clock::{Clock, ManualClock, Rng, SystemClock, SystemRng};
 pub use sigil_jose::UnixTime;

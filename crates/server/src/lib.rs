@@ -49,6 +49,19 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
             "/u/consent",
             get(routes::consent::consent_page::<S>).post(routes::consent::consent_submit::<S>),
         )
+        // Password reset and email verification pages.
+        .route(
+            "/u/reset-password/request",
+            get(routes::reset::request_page::<S>).post(routes::reset::request_submit::<S>),
+        )
+        .route(
+            "/u/reset-password",
+            get(routes::reset::password_page::<S>).post(routes::reset::password_submit::<S>),
+        )
+        .route(
+            "/u/email-verification",
+            get(routes::reset::verify_email::<S>),
+        )
         .route("/v2/logout", get(routes::logout::v2_logout::<S>))
         .route("/oidc/logout", get(routes::logout::oidc_logout::<S>))
         .route_layer(from_fn_with_state(app.clone(), pages::fresh_brand::<S>));

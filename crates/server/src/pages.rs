@@ -54,6 +54,31 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/logged_out.html"),
     ),
     ("consent.html", include_str!("../templates/consent.html")),
+    // Password reset and email verification (routes/reset.rs).
+    (
+        "reset_request.html",
+        include_str!("../templates/reset_request.html"),
+    ),
+    (
+        "reset_sent.html",
+        include_str!("../templates/reset_sent.html"),
+    ),
+    (
+        "reset_password.html",
+        include_str!("../templates/reset_password.html"),
+    ),
+    (
+        "reset_done.html",
+        include_str!("../templates/reset_done.html"),
+    ),
+    (
+        "ticket_invalid.html",
+        include_str!("../templates/ticket_invalid.html"),
+    ),
+    (
+        "email_verified.html",
+        include_str!("../templates/email_verified.html"),
+    ),
 ];
 
 /// What the tenant's branding puts in every page (`brand` in the templates). Colours and URLs

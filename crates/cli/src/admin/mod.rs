@@ -1,4 +1,4 @@
-//! The admin commands (`sigil clients|apis|grants|users|keys|tenant …`). They work on the database
+//! The admin commands (`sigil clients|apis|grants|users|keys|tenant|outbox …`). They work on the database
 //! directly, with or without a running server, through [`crate::storage::with_initialised`].
 //! Each prints a short summary for people, or with `--json` the object in the shape Auth0's
 //! Management API v2 returns it, so that scripts written for Auth0 can read it.
@@ -12,6 +12,7 @@ pub(crate) mod export;
 pub(crate) mod grants;
 pub(crate) mod import;
 pub(crate) mod keys;
+pub(crate) mod outbox;
 pub(crate) mod tenant;
 pub(crate) mod users;
 pub(crate) mod validate;

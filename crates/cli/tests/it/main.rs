@@ -14,6 +14,7 @@ mod init;
 mod input_errors;
 mod keys;
 mod migrate;
+mod outbox;
 mod postgres;
 mod serve;
 mod server;

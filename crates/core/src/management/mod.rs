@@ -2,7 +2,7 @@
 //! returns them (`fields`/`include_fields` projection), the subset of Lucene search Sigil
 //! answers, the create and update bodies with Auth0's validation and merge rules, Auth0's bulk
 //! user import format ([`import`]) and the import job the API and the CLI both run
-//! ([`import_job`]), and [`ManagementError`], whose variants carry Auth0's status,
+//! ([`import_job`]), the ticket bodies ([`tickets`]), and [`ManagementError`], whose variants carry Auth0's status,
 //! `errorCode` and message.
 //!
 //! Nothing here hashes a password: argon2id is slow, so the functions say which password must
@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod linking;
 pub mod logs;
 pub mod tenant;
+pub mod tickets;
 pub mod user_create;
 pub mod user_json;
 pub mod user_patch;
@@ -33,6 +34,7 @@ pub use jobs::job_json;
 pub use linking::{LinkBody, LinkTarget, link_refused, local_id};
 pub use logs::{log_json, parse_log_search};
 pub use tenant::TenantPatch;
+pub use tickets::{PasswordTicketBody, TicketUser, ValidTicket, VerificationTicketBody};
 pub use user_create::{CreateUser, ValidCreate};
 pub use user_json::{identities_json, project, user_json};
 pub use user_patch::{UserPatch, ValidPatch, apply};

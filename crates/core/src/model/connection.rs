@@ -112,6 +112,31 @@ impl Default for ConnectionOptions {
 }
 
 impl ConnectionOptions {
+    /// The password policy in words, for the pages that ask for a new password: what
+    /// [`ConnectionOptions::check_password`] accepts.
+    pub fn describe_password_policy(&self) -> String {
+        let (policy_min, rule) = match self.password_policy {
+            PasswordPolicy::None => (1, ""),
+            PasswordPolicy::Low => (6, ""),
+            PasswordPolicy::Fair => (
+                8,
+                ", with lower case letters, upper case letters and digits",
+            ),
+            PasswordPolicy::Good => (
+                8,
+                ", with three of: lower case letters, upper case letters, digits, special characters",
+            ),
+            PasswordPolicy::Excellent => (
+                10,
+                ", with three of: lower case letters, upper case letters, digits, special \
+                 characters; no more than 2 identical characters in a row",
+            ),
+        };
+        let min = self.min_length.map_or(policy_min, u64::from);
+        let unit = if min == 1 { "character" } else { "characters" };
+        format!("At least {min} {unit}{rule}.")
+    }
+
     /// Whether `password` satisfies the connection's policy (Auth0's levels); the error says
     /// what is missing.
     pub fn check_password(&self, password: &str) -> Result<(), String> {

@@ -19,6 +19,7 @@ mod rate_limit;
 mod resource_servers;
 mod roles;
 mod tenant;
+mod tickets;
 mod users;
 
 mod openapi;
@@ -137,6 +138,8 @@ operations! {
     post "/roles/{id}/users" => roles::add_users, ["update:roles", "create:role_members"], 200, "Assign users to a role";
     get "/tenants/settings" => tenant::get, ["read:tenant_settings"], 200, "Get tenant settings";
     patch "/tenants/settings" => tenant::update, ["update:tenant_settings"], 200, "Update tenant settings";
+    post "/tickets/email-verification" => tickets::email_verification, ["create:user_tickets"], 201, "Create an email verification ticket";
+    post "/tickets/password-change" => tickets::password_change, ["create:user_tickets"], 201, "Create a password change ticket";
     get "/users" => users::list, ["read:users"], 200, "List or search users";
     post "/users" => users::create, ["create:users"], 201, "Create a user";
     get "/users-by-email" => users::by_email, ["read:users"], 200, "Find users by email";

@@ -1,6 +1,7 @@
 //! `/users`, `/users-by-email`, and a user's roles and permissions, in Auth0's shapes. What a
 //! body may say and how a patch merges are decided in `sigil_core::management`; passwords are
-//! hashed on the blocking pool.
+//! hashed on the blocking pool. A verification mail goes to the outbox when `verify_email`
+//! asks for one (`sigil_core::tickets`).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -15,7 +16,7 @@ use sigil_core::management::{
 };
 use sigil_core::model::User;
 use sigil_core::password::Passwords;
-use sigil_core::{Store, StoreError};
+use sigil_core::{Store, StoreError, tickets};
 
 use super::body::{Body, Params};
 use super::caller::Caller;
@@ -151,11 +152,16 @@ pub(crate) async fn create<S: Store>(
         .ok_or(ManagementError::UnknownConnection)?;
     let valid = request.validate(&connection)?;
     let hash = app.hasher().hash(valid.password().to_owned()).await;
+    let send_verification = valid.send_verification_email();
     let user = valid.into_user(UserId::generate_database(app.rng()), hash, app.now())?;
     app.store()
         .create_user(&user)
         .await
         .map_err(user_store_error)?;
+    if send_verification {
+        tickets::send_verification_email(app.store(), app.rng(), app.issuer(), app.now(), &user)
+            .await?;
+    }
     caller.audit(&app, "Create a User").await;
     Ok((StatusCode::CREATED, Json(user_json(&user))))
 }
@@ -179,11 +185,16 @@ pub(crate) async fn update<S: Store>(
         Some(password) => app.hasher().hash(password.to_owned()).await,
         None => None,
     };
+    let send_verification = valid.send_verification_email();
     apply(&mut user, valid, hash, app.now())?;
     app.store()
         .update_user(&user)
         .await
         .map_err(user_store_error)?;
+    if send_verification {
+        tickets::send_verification_email(app.store(), app.rng(), app.issuer(), app.now(), &user)
+            .await?;
+    }
     caller.audit(&app, "Update a User").await;
     Ok(Json(user_json(&user)))
 }

@@ -305,6 +305,18 @@ async fn login_form<S: Store>(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    // "Forgot password?" carries the transaction (without the form's CSRF value), so the
+    // reset can lead back to this login.
+    let reset_tx = LoginTransaction {
+        csrf: String::new(),
+        ..tx.clone()
+    };
+    let reset_url = format!(
+        "{}u/reset-password/request?{}",
+        app.issuer(),
+        serde_urlencoded::to_string([("tx", reset_tx.seal(app.transaction_key()))])
+            .unwrap_or_default()
+    );
     tx.csrf = ids::alphanumeric(app.rng(), 32);
     let sealed = tx.seal(app.transaction_key());
     let (client_name, client_logo) = match app.store().client(&tx.authorization.client_id).await {
@@ -321,6 +333,7 @@ async fn login_form<S: Store>(
             tx => sealed,
             username,
             error,
+            reset_url,
         },
         // Logging in redirects the browser to the client.
         Script::FormToClient(&tx.authorization.redirect_uri),

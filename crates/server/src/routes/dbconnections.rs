@@ -50,8 +50,15 @@ pub(crate) async fn signup<S: Store>(
         picture: p.picture,
         user_metadata: p.user_metadata,
     };
-    let created =
-        accounts::signup(app.store(), app.hasher(), app.rng(), app.now(), &request).await?;
+    let created = accounts::signup(
+        app.store(),
+        app.hasher(),
+        app.rng(),
+        app.issuer(),
+        app.now(),
+        &request,
+    )
+    .await?;
     Ok(Json(created))
 }
 

@@ -7,5 +7,6 @@ pub(crate) mod discovery;
 pub(crate) mod health;
 pub(crate) mod legacy;
 pub(crate) mod logout;
+pub(crate) mod reset;
 pub(crate) mod token;
 pub(crate) mod userinfo;

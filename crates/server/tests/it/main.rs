@@ -30,4 +30,5 @@ mod management_users;
 mod oidc_client;
 mod password;
 mod refresh;
+mod reset;
 mod token;

@@ -1,0 +1,394 @@
+//! The links Sigil mails: single-use tickets to set a new password
+//! (`<issuer>u/reset-password?ticket=…`) and to prove an email address
+//! (`<issuer>u/email-verification?ticket=…`). Making one, mailing the verification link, and
+//! what following a link does: a new password ([`reset_password`]) or `email_verified`
+//! ([`verify_email`]). The store keeps only the ticket's digest and uses it once, atomically
+//! ([`Store::consume_ticket`]).
+
+use zeroize::Zeroizing;
+
+use crate::ids::UserId;
+use crate::model::{Connection, LogType, NewLogEvent, OutgoingEmail, Ticket, TicketKind, User};
+use crate::password::Passwords;
+use crate::secret::Token;
+use crate::{Rng, Store, StoreError, UnixTime};
+
+/// How long a mailed link works unless the caller says otherwise (Auth0's default for both
+/// kinds: 5 days).
+pub const TICKET_LIFETIME: i64 = 432_000;
+
+/// Why a link no longer works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TicketRefusal {
+    /// No such ticket (mistyped, of another kind, or its user is gone).
+    Unknown,
+    /// It was used already.
+    Used,
+    /// Its lifetime is over.
+    Expired,
+}
+
+impl TicketRefusal {
+    /// What the page says.
+    pub fn message(self) -> &'static str {
+        match self {
+            TicketRefusal::Unknown => "This link is not valid.",
+            TicketRefusal::Used => "This link was used already.",
+            TicketRefusal::Expired => "This link has expired.",
+        }
+    }
+}
+
+/// The page a ticket of `kind` opens, under the issuer.
+fn page(kind: TicketKind) -> &'static str {
+    match kind {
+        TicketKind::PasswordReset => "u/reset-password",
+        TicketKind::EmailVerification => "u/email-verification",
+    }
+}
+
+/// Stores a new ticket of `kind` for `user`, good for `lifetime` seconds (at least one), and
+/// returns the link that uses it.
+#[allow(clippy::too_many_arguments)] // Each is a separate fact about the ticket.
+pub async fn issue(
+    store: &impl Store,
+    rng: &dyn Rng,
+    issuer: &str,
+    now: UnixTime,
+    kind: TicketKind,
+    user: &UserId,
+    result_url: Option<String>,
+    lifetime: i64,
+) -> Result<String, StoreError> {
+    let ticket = Token::generate(rng);
+    store
+        .create_ticket(&Ticket {
+            digest: ticket.digest(),
+            kind,
+            user_id: user.clone(),
+            result_url,
+            created_at: now,
+            expires_at: UnixTime(now.0.saturating_add(lifetime.max(1))),
+            used_at: None,
+        })
+        .await?;
+    Ok(format!("{issuer}{}?ticket={}", page(kind), ticket.expose()))
+}
+
+/// Mails `user` a link proving their address (a ticket good for [`TICKET_LIFETIME`]), as
+/// Auth0 does after a signup and when the Management API asks (`verify_email`). Returns
+/// whether a mail was queued: a user without an email address gets none.
+pub async fn send_verification_email(
+    store: &impl Store,
+    rng: &dyn Rng,
+    issuer: &str,
+    now: UnixTime,
+    user: &User,
+) -> Result<bool, StoreError> {
+    let Some(to) = user.email.clone() else {
+        return Ok(false);
+    };
+    let link = issue(
+        store,
+        rng,
+        issuer,
+        now,
+        TicketKind::EmailVerification,
+        &user.user_id,
+        None,
+        TICKET_LIFETIME,
+    )
+    .await?;
+    store
+        .queue_email(&OutgoingEmail {
+            to: to.clone(),
+            subject: "Verify your email".to_owned(),
+            body: format!(
+                "Please confirm that {to} is your email address by opening this link \
+                 (it works once, for 5 days):\n{link}\n\n\
+                 If you did not create an account, ignore this message.\n"
+            ),
+            kind: "verify_email".to_owned(),
+            created_at: now,
+        })
+        .await?;
+    Ok(true)
+}
+
+/// The ticket in `link_ticket` and its user, if it is an unused, unexpired ticket of `kind`;
+/// nothing is used up.
+async fn peek(
+    store: &impl Store,
+    link_ticket: &str,
+    kind: TicketKind,
+    now: UnixTime,
+) -> Result<Result<(Ticket, User), TicketRefusal>, StoreError> {
+    let Some(ticket) = store
+        .ticket(&Token::new(link_ticket.to_owned()).digest())
+        .await?
+        .filter(|t| t.kind == kind)
+    else {
+        return Ok(Err(TicketRefusal::Unknown));
+    };
+    if ticket.used_at.is_some() {
+        return Ok(Err(TicketRefusal::Used));
+    }
+    if ticket.expires_at <= now {
+        return Ok(Err(TicketRefusal::Expired));
+    }
+    Ok(match store.user(&ticket.user_id).await? {
+        Some(user) => Ok((ticket, user)),
+        None => Err(TicketRefusal::Unknown),
+    })
+}
+
+/// Uses the ticket in `link_ticket` (of `kind`) up, once among any number of racers.
+async fn consume(
+    store: &impl Store,
+    link_ticket: &str,
+    kind: TicketKind,
+    now: UnixTime,
+) -> Result<Result<Ticket, TicketRefusal>, StoreError> {
+    let digest = Token::new(link_ticket.to_owned()).digest();
+    match store.consume_ticket(&digest, kind, now).await {
+        Ok(ticket) => Ok(Ok(ticket)),
+        Err(StoreError::NotFound(_)) => Ok(Err(TicketRefusal::Unknown)),
+        Err(StoreError::AlreadyUsed) => Ok(Err(TicketRefusal::Used)),
+        Err(StoreError::Expired) => Ok(Err(TicketRefusal::Expired)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The database connection of `user`.
+async fn connection_of(store: &impl Store, user: &User) -> Result<Connection, StoreError> {
+    store
+        .connection(&user.connection_id)
+        .await?
+        .ok_or(StoreError::NotFound("connection"))
+}
+
+/// What the set-new-password page shows for a good ticket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResetForm {
+    /// Whose password it sets.
+    pub email: String,
+    /// The connection's password policy in words.
+    pub policy: String,
+}
+
+/// The set-new-password page for the ticket in the link, without using it.
+pub async fn reset_form(
+    store: &impl Store,
+    link_ticket: &str,
+    now: UnixTime,
+) -> Result<Result<ResetForm, TicketRefusal>, StoreError> {
+    let (_, user) = match peek(store, link_ticket, TicketKind::PasswordReset, now).await? {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let connection = connection_of(store, &user).await?;
+    Ok(Ok(ResetForm {
+        email: user.email.clone().unwrap_or_default(),
+        policy: connection.options.describe_password_policy(),
+    }))
+}
+
+/// Why a new password was not set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResetRefusal {
+    /// The link no longer works.
+    Ticket(TicketRefusal),
+    /// The two copies differ.
+    Mismatch,
+    /// The connection's policy refuses it; the text says what is missing.
+    Weak(String),
+}
+
+/// A new password set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasswordChanged {
+    /// Whose.
+    pub user_id: UserId,
+    /// Where the ticket says to send the user next, if anywhere.
+    pub result_url: Option<String>,
+}
+
+/// Sets the password of the ticket's user to `password` (typed twice: `confirm`).
+///
+/// A refused password leaves the ticket usable; the ticket is used up (atomically, once) only
+/// after the password passed the connection's policy and was hashed, just before it is stored.
+/// As Auth0 does on a password change, the user's sessions end and their refresh tokens are
+/// revoked. Logs `scp` or `fcp`.
+pub async fn reset_password(
+    store: &impl Store,
+    passwords: &impl Passwords,
+    now: UnixTime,
+    link_ticket: &str,
+    password: &Zeroizing<String>,
+    confirm: &str,
+) -> Result<Result<PasswordChanged, ResetRefusal>, StoreError> {
+    let (ticket, user) = match peek(store, link_ticket, TicketKind::PasswordReset, now).await? {
+        Ok(found) => found,
+        Err(refusal) => {
+            log_failure(
+                store,
+                now,
+                LogType::FAILED_CHANGE_PASSWORD,
+                None,
+                refusal.message(),
+            )
+            .await?;
+            return Ok(Err(ResetRefusal::Ticket(refusal)));
+        }
+    };
+    let connection = connection_of(store, &user).await?;
+    let checked = if password.as_bytes() == confirm.as_bytes() {
+        connection
+            .options
+            .check_password(password)
+            .map_err(ResetRefusal::Weak)
+    } else {
+        Err(ResetRefusal::Mismatch)
+    };
+    if let Err(refusal) = checked {
+        let why = match &refusal {
+            ResetRefusal::Weak(why) => why.as_str(),
+            _ => "The passwords do not match",
+        };
+        log_failure(
+            store,
+            now,
+            LogType::FAILED_CHANGE_PASSWORD,
+            Some(&user),
+            why,
+        )
+        .await?;
+        return Ok(Err(refusal));
+    }
+    let Some(hash) = passwords.hash(password.to_string()).await else {
+        let why = "the password cannot be used".to_owned();
+        log_failure(
+            store,
+            now,
+            LogType::FAILED_CHANGE_PASSWORD,
+            Some(&user),
+            &why,
+        )
+        .await?;
+        return Ok(Err(ResetRefusal::Weak(why)));
+    };
+    if let Err(refusal) = consume(store, link_ticket, TicketKind::PasswordReset, now).await? {
+        log_failure(
+            store,
+            now,
+            LogType::FAILED_CHANGE_PASSWORD,
+            Some(&user),
+            refusal.message(),
+        )
+        .await?;
+        return Ok(Err(ResetRefusal::Ticket(refusal)));
+    }
+    // Read again after the ticket was won, so that nothing written meanwhile is overwritten
+    // but the password.
+    let Some(mut user) = store.user(&ticket.user_id).await? else {
+        return Ok(Err(ResetRefusal::Ticket(TicketRefusal::Unknown)));
+    };
+    user.password = Some(hash);
+    user.last_password_reset = Some(now);
+    user.updated_at = now;
+    store.update_user(&user).await?;
+    store.delete_user_sessions(&user.user_id).await?;
+    store
+        .revoke_user_refresh_tokens(&user.user_id, None, now)
+        .await?;
+    store
+        .append_log(&NewLogEvent {
+            user_id: Some(user.user_id.clone()),
+            user_name: user.email.clone(),
+            connection: Some(connection.name.clone()),
+            description: Some("Password changed with a reset link".to_owned()),
+            ..NewLogEvent::new(LogType::SUCCESS_CHANGE_PASSWORD, now)
+        })
+        .await?;
+    Ok(Ok(PasswordChanged {
+        user_id: user.user_id,
+        result_url: ticket.result_url,
+    }))
+}
+
+/// An address proven.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailVerified {
+    /// The address.
+    pub email: String,
+    /// Where the ticket says to send the user next, if anywhere.
+    pub result_url: Option<String>,
+}
+
+/// Follows an email-verification link: uses the ticket up (once) and sets the user's
+/// `email_verified`. Logs `sv` or `fv`.
+pub async fn verify_email(
+    store: &impl Store,
+    now: UnixTime,
+    link_ticket: &str,
+) -> Result<Result<EmailVerified, TicketRefusal>, StoreError> {
+    let ticket = match consume(store, link_ticket, TicketKind::EmailVerification, now).await? {
+        Ok(ticket) => ticket,
+        Err(refusal) => {
+            let user = match store
+                .ticket(&Token::new(link_ticket.to_owned()).digest())
+                .await?
+            {
+                Some(t) => store.user(&t.user_id).await?,
+                None => None,
+            };
+            log_failure(
+                store,
+                now,
+                LogType::FAILED_VERIFICATION_EMAIL,
+                user.as_ref(),
+                refusal.message(),
+            )
+            .await?;
+            return Ok(Err(refusal));
+        }
+    };
+    let Some(mut user) = store.user(&ticket.user_id).await? else {
+        return Ok(Err(TicketRefusal::Unknown));
+    };
+    user.email_verified = true;
+    user.updated_at = now;
+    store.update_user(&user).await?;
+    let connection = connection_of(store, &user).await.ok().map(|c| c.name);
+    store
+        .append_log(&NewLogEvent {
+            user_id: Some(user.user_id.clone()),
+            user_name: user.email.clone(),
+            connection,
+            ..NewLogEvent::new(LogType::SUCCESS_VERIFICATION_EMAIL, now)
+        })
+        .await?;
+    Ok(Ok(EmailVerified {
+        email: user.email.unwrap_or_default(),
+        result_url: ticket.result_url,
+    }))
+}
+
+/// Logs a failed change or verification, with the user when known.
+async fn log_failure(
+    store: &impl Store,
+    now: UnixTime,
+    log_type: &str,
+    user: Option<&User>,
+    why: &str,
+) -> Result<(), StoreError> {
+    store
+        .append_log(&NewLogEvent {
+            user_id: user.map(|u| u.user_id.clone()),
+            user_name: user.and_then(|u| u.email.clone()),
+            description: Some(why.to_owned()),
+            ..NewLogEvent::new(log_type, now)
+        })
+        .await?;
+    Ok(())
+}
