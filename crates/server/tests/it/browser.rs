@@ -96,6 +96,21 @@ impl Browser {
         self.page(response).await
     }
 
+    /// Posts the hosted login form: the sealed transaction `tx` and the credentials.
+    pub(crate) async fn submit_login(
+        &mut self,
+        app: &TestApp,
+        tx: &str,
+        username: &str,
+        password: &str,
+    ) -> Page {
+        self.post_form(
+            &app.url("u/login"),
+            &[("tx", tx), ("username", username), ("password", password)],
+        )
+        .await
+    }
+
     async fn page(&mut self, response: reqwest::Response) -> Page {
         let status = response.status();
         let headers = response.headers().clone();
@@ -159,14 +174,7 @@ async fn a_user_logs_in_on_the_hosted_page_and_the_session_skips_it_next_time() 
 
     // A wrong password: the form again, with the message and the typed username.
     let wrong = browser
-        .post_form(
-            &app.url("u/login"),
-            &[
-                ("tx", &tx),
-                ("username", "ann@example.com"),
-                ("password", "nope"),
-            ],
-        )
+        .submit_login(&app, &tx, "ann@example.com", "nope")
         .await;
     assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -178,14 +186,7 @@ async fn a_user_logs_in_on_the_hosted_page_and_the_session_skips_it_next_time() 
     let tx = wrong.field("tx");
 
     let done = browser
-        .post_form(
-            &app.url("u/login"),
-            &[
-                ("tx", &tx),
-                ("username", "ann@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
+        .submit_login(&app, &tx, "ann@example.com", PASSWORD)
         .await;
     assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
     let session_cookie = done
@@ -361,38 +362,17 @@ async fn the_flow_refuses_what_it_must() {
     let tx = form.field("tx");
     let mut stranger = Browser::new();
     let forged = stranger
-        .post_form(
-            &app.url("u/login"),
-            &[
-                ("tx", &tx),
-                ("username", "ann@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
+        .submit_login(&app, &tx, "ann@example.com", PASSWORD)
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     // A tampered transaction, and an expired one.
     let tampered = browser
-        .post_form(
-            &app.url("u/login"),
-            &[
-                ("tx", &format!("x{tx}")),
-                ("username", "ann@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
+        .submit_login(&app, &format!("x{tx}"), "ann@example.com", PASSWORD)
         .await;
     assert_eq!(tampered.status, StatusCode::BAD_REQUEST);
     app.clock.advance(3601);
     let late = browser
-        .post_form(
-            &app.url("u/login"),
-            &[
-                ("tx", &tx),
-                ("username", "ann@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
+        .submit_login(&app, &tx, "ann@example.com", PASSWORD)
         .await;
     assert_eq!(late.status, StatusCode::BAD_REQUEST);
     assert!(late.body.contains("expired"), "{}", late.body);
@@ -409,14 +389,7 @@ async fn form_post_answers_with_a_self_submitting_form() {
     let form = browser.get(start.location()).await;
     let tx = form.field("tx");
     let done = browser
-        .post_form(
-            &app.url("u/login"),
-            &[
-                ("tx", &tx),
-                ("username", "ann@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
+        .submit_login(&app, &tx, "ann@example.com", PASSWORD)
         .await;
     assert_eq!(done.status, StatusCode::OK);
     // minijinja escapes `/` as `&#x2f;` in attributes, which browsers read back as `/`.
@@ -434,14 +407,7 @@ pub(crate) async fn log_in(app: &TestApp, browser: &mut Browser, client: &str) -
     let form = browser.get(start.location()).await;
     let tx = form.field("tx");
     let done = browser
-        .post_form(
-            &app.url("u/login"),
-            &[
-                ("tx", &tx),
-                ("username", "ann@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
+        .submit_login(&app, &tx, "ann@example.com", PASSWORD)
         .await;
     let code = param(&callback_params(done.location()), "code")
         .unwrap()

@@ -73,14 +73,7 @@ async fn the_login_form_may_redirect_to_the_clients_redirect_uri_and_nowhere_els
         // The form shown again after a wrong password says the same.
         let tx = form.field("tx");
         let wrong = browser
-            .post_form(
-                &app.url("u/login"),
-                &[
-                    ("tx", &tx),
-                    ("username", "ann@example.com"),
-                    ("password", "nope"),
-                ],
-            )
+            .submit_login(&app, &tx, "ann@example.com", "nope")
             .await;
         assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{redirect_uri}");
         assert_eq!(
@@ -92,14 +85,7 @@ async fn the_login_form_may_redirect_to_the_clients_redirect_uri_and_nowhere_els
         // And the redirect a successful login answers with is one that form-action allows.
         let tx = wrong.field("tx");
         let done = browser
-            .post_form(
-                &app.url("u/login"),
-                &[
-                    ("tx", &tx),
-                    ("username", "ann@example.com"),
-                    ("password", PASSWORD),
-                ],
-            )
+            .submit_login(&app, &tx, "ann@example.com", PASSWORD)
             .await;
         assert_eq!(
             done.status,

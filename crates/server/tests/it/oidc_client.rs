@@ -104,14 +104,7 @@ async fn the_openidconnect_crate_logs_in_with_the_code_flow() {
         let start = browser.get(url.as_str()).await;
         let form = browser.get(start.location()).await;
         let done = browser
-            .post_form(
-                &app.url("u/login"),
-                &[
-                    ("tx", &form.field("tx")),
-                    ("username", "ann@example.com"),
-                    ("password", PASSWORD),
-                ],
-            )
+            .submit_login(&app, &form.field("tx"), "ann@example.com", PASSWORD)
             .await;
         let (_, query) = done.location().split_once('?').unwrap();
         let params: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
