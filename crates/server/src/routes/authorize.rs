@@ -182,11 +182,22 @@ pub(crate) async fn respond<S: Store>(
             }
             answer(app, &authz.redirect_uri, authz.response_mode, fields)
         }
-        Err(FlowError::OAuth(e)) => {
-            error_response(app, authz.error(e.code.as_str(), e.description))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot answer an authorization request");
+        Err(e) => flow_failed(app, authz, e, "cannot answer an authorization request"),
+    }
+}
+
+/// `error` answered to the client at its redirect URI: the refusal as it is, or, for a store
+/// or signing failure (logged with `what`), `server_error`.
+pub(crate) fn flow_failed<S: Store>(
+    app: &App<S>,
+    authz: &Authorization,
+    error: FlowError,
+    what: &str,
+) -> Response {
+    match error {
+        FlowError::OAuth(e) => error_response(app, authz.error(e.code.as_str(), e.description)),
+        e => {
+            tracing::error!(error = %e, "{what}");
             error_response(
                 app,
                 authz.error("server_error", "the server failed; try again"),

@@ -21,7 +21,9 @@ use sigil_core::model::Session;
 use sigil_core::oauth::FlowError;
 use sigil_core::{Store, UnixTime, ids};
 
-use super::authorize::{cookie, current_session, error_response, page_error, respond, set_cookie};
+use super::authorize::{
+    cookie, current_session, error_response, flow_failed, page_error, respond, set_cookie,
+};
 use crate::App;
 use crate::pages::{PageQuery, Script};
 
@@ -39,16 +41,7 @@ const FORGED: &str = "This form was not sent from the consent page Sigil showed 
 
 /// A store or signing failure, answered to the client at its redirect URI.
 fn failed<S: Store>(app: &App<S>, authz: &Authorization, error: FlowError) -> Response {
-    match error {
-        FlowError::OAuth(e) => error_response(app, authz.error(e.code.as_str(), e.description)),
-        e => {
-            tracing::error!(error = %e, "cannot check the user's consent");
-            error_response(
-                app,
-                authz.error("server_error", "the server failed; try again"),
-            )
-        }
-    }
+    flow_failed(app, authz, error, "cannot check the user's consent")
 }
 
 /// What to answer instead of the client's answer, when the user of `session` must first

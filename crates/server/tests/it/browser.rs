@@ -407,7 +407,7 @@ pub(crate) async fn log_in(app: &TestApp, browser: &mut Browser, client: &str) -
     let form = browser.get(start.location()).await;
     let tx = form.field("tx");
     let done = browser
-        .submit_login(&app, &tx, "ann@example.com", PASSWORD)
+        .submit_login(app, &tx, "ann@example.com", PASSWORD)
         .await;
     let code = param(&callback_params(done.location()), "code")
         .unwrap()

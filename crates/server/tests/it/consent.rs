@@ -98,7 +98,7 @@ async fn log_in(app: &TestApp, browser: &mut Browser, url: &str) -> Page {
     let form = browser.get(start.location()).await;
     let tx = form.field("tx");
     browser
-        .submit_login(&app, &tx, "ann@example.com", PASSWORD)
+        .submit_login(app, &tx, "ann@example.com", PASSWORD)
         .await
 }
 
