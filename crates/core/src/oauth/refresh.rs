@@ -152,7 +152,9 @@ pub async fn refresh(
                         .await?
                         .and_then(|t| t.used_at)
                         .unwrap_or(now);
-                    if now.0 > used_at.0 + i64::from(policy.leeway) {
+                    // Times are whole seconds: with a leeway of 0 even a reuse within the
+                    // same second is one, or a replay that quick would share the successor.
+                    if policy.leeway == 0 || now.0 > used_at.0 + i64::from(policy.leeway) {
                         store.revoke_refresh_family(&old.family_id, now).await?;
                         store
                             .append_log(&NewLogEvent {
