@@ -442,11 +442,6 @@ impl TransactionKey {
         let expected = self.tag(purpose, message);
         aws_lc_rs::constant_time::verify_slices_are_equal(&expected, tag).is_ok()
     }
-
-    /// The HMAC key, for the other sealed form values ([`crate::csrf`]).
-    pub(crate) fn hmac(&self) -> &aws_lc_rs::hmac::Key {
-        &self.0
-    }
 }
 
 impl std::fmt::Debug for TransactionKey {

@@ -24,17 +24,20 @@ impl std::fmt::Debug for CsrfPair {
     }
 }
 
+/// The tag's purpose, apart from the login and consent transactions' under the same key.
+const TAG_PURPOSE: &[u8] = b"sigil-csrf\0";
+
 /// What the tag covers. Purposes and values never contain a NUL, so the parts cannot run
 /// into each other.
 fn message(purpose: &str, value: &str, expires: i64) -> String {
-    format!("sigil-csrf\0{purpose}\0{value}\0{expires}")
+    format!("{purpose}\0{value}\0{expires}")
 }
 
 /// A fresh pair for a form of `purpose`, good until `expires_at`.
 pub fn issue(key: &TransactionKey, rng: &dyn Rng, purpose: &str, expires_at: UnixTime) -> CsrfPair {
     let value = ids::alphanumeric(rng, 32);
-    let mac = aws_lc_rs::hmac::sign(
-        key.hmac(),
+    let mac = key.tag(
+        TAG_PURPOSE,
         message(purpose, &value, expires_at.0).as_bytes(),
     );
     let b64 = base64_simd::URL_SAFE_NO_PAD;
@@ -42,7 +45,7 @@ pub fn issue(key: &TransactionKey, rng: &dyn Rng, purpose: &str, expires_at: Uni
         field: format!(
             "{value}.{}.{}",
             expires_at.0,
-            b64.encode_to_string(mac.as_ref())
+            b64.encode_to_string(&mac)
         ),
         cookie: value,
     }
@@ -70,13 +73,11 @@ pub fn check(
     let Ok(mac) = base64_simd::URL_SAFE_NO_PAD.decode_to_vec(mac.as_bytes()) else {
         return false;
     };
-    aws_lc_rs::hmac::verify(
-        key.hmac(),
+    key.verify(
+        TAG_PURPOSE,
         message(purpose, value, expires).as_bytes(),
         &mac,
-    )
-    .is_ok()
-        && expires > now.0
+    ) && expires > now.0
         && aws_lc_rs::constant_time::verify_slices_are_equal(value.as_bytes(), cookie.as_bytes())
             .is_ok()
 }
