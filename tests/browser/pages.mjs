@@ -1,18 +1,17 @@
 // Sigil's hosted pages as cases for scripts/browser-tests: each case opens one page in a fresh
 // browser context (no cookies), and run.mjs screenshots it at every viewport and runs axe-core on
-// it. To cover a new page (signup, consent, password reset, …), add a case here: a name (used in
-// the screenshots' file names) and an `open(page, fixtures)` that leaves the page showing it, and
-// throws if it does not.
+// it. To cover a new page (signup, …), add a case here: a name (used in the screenshots' file
+// names) and an `open(page, fixtures)` that leaves the page showing it, and throws if it does
+// not. Cases that need a link use a Management API ticket or the outbox (sigil.mjs).
 
 import { createHash, randomBytes } from "node:crypto";
 
 import { expect } from "./checks.mjs";
+import { CONSENT_SCOPE, waitForConsent } from "./consent.mjs";
+import { forgotPassword, heading, requestReset, setPassword } from "./reset.mjs";
+import { mailedLink, management, newAccount, signup } from "./sigil.mjs";
+import { logIn } from "./spa.mjs";
 
-/** The viewports every page is screenshot at: a laptop and a phone. */
-export const viewports = [
-  { width: 1440, height: 900 },
-  { width: 375, height: 812 },
-];
 
 /** A code-flow /authorize URL for the test application, with PKCE as public clients need. */
 export function authorizeUrl(fixtures, extra = {}) {
@@ -42,6 +41,22 @@ async function openLogin(page, fixtures) {
   await page.locator("#username").waitFor();
 }
 
+/** Opens the set-new-password page of a fresh link (a Management API ticket) for the reset
+ * user; returns the link. */
+async function openResetLink(page, fixtures) {
+  const { ticket } = await management(fixtures, "POST", "tickets/password-change", {
+    user_id: fixtures.resetUserId,
+  });
+  await page.goto(ticket);
+  await heading(page, "Choose a new password");
+  return ticket;
+}
+
+/** A password the default policy accepts, new each time. */
+function freshPassword() {
+  return `Page-${randomBytes(12).toString("base64url")}-3`;
+}
+
 export const cases = [
   {
     name: "login",
@@ -67,6 +82,68 @@ export const cases = [
       );
       expect(response.status() === 400, `/authorize answered ${response.status()}, not 400`);
       await page.getByRole("alert").waitFor();
+    },
+  },
+  {
+    name: "consent",
+    async open(page, fixtures) {
+      // prompt=consent: asked even though the consent checks' user approved these scopes.
+      await page.goto(
+        authorizeUrl(fixtures, {
+          client_id: fixtures.thirdPartyClientId,
+          audience: fixtures.consentAudience,
+          scope: CONSENT_SCOPE,
+          prompt: "consent",
+        }),
+      );
+      await logIn(page, fixtures);
+      await waitForConsent(page, fixtures);
+    },
+  },
+  {
+    name: "reset-request",
+    async open(page, fixtures) {
+      await openLogin(page, fixtures);
+      await forgotPassword(page, fixtures);
+    },
+  },
+  {
+    name: "reset-sent",
+    async open(page, fixtures) {
+      await openLogin(page, fixtures);
+      await forgotPassword(page, fixtures);
+      await requestReset(page, fixtures.resetEmail);
+    },
+  },
+  {
+    name: "reset-password",
+    open: openResetLink,
+  },
+  {
+    name: "reset-done",
+    async open(page, fixtures) {
+      await openResetLink(page, fixtures);
+      await setPassword(page, freshPassword());
+    },
+  },
+  {
+    name: "ticket-invalid",
+    async open(page, fixtures) {
+      // A link already used.
+      const link = await openResetLink(page, fixtures);
+      await setPassword(page, freshPassword());
+      const response = await page.goto(link);
+      expect(response.status() === 400, `the used link answered ${response.status()}, not 400`);
+      await heading(page, "This link no longer works");
+    },
+  },
+  {
+    name: "email-verified",
+    async open(page, fixtures) {
+      const account = newAccount("page");
+      await signup(fixtures, account.email, account.password);
+      await page.goto(await mailedLink(fixtures, account.email, "verify_email"));
+      await heading(page, "Your email was verified");
     },
   },
 ];

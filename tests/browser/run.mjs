@@ -5,7 +5,9 @@
 //      right one) → back at the application; isAuthenticated and getUser; getTokenSilently
 //      through the hidden iframe (prompt=none, response_mode=web_message); a second client with
 //      useRefreshTokens logging in by SSO and rotating its refresh token; logout;
-//   2. each hosted page of pages.mjs screenshot at 1440×900 and 375×812 into $BROWSER_ARTIFACTS,
+//   2. consent for a third-party application (consent.mjs), password reset end to end
+//      (reset.mjs) and email verification after a signup (verification.mjs);
+//   3. each hosted page of pages.mjs screenshot at 1440×900 and 375×812 into $BROWSER_ARTIFACTS,
 //      and checked with axe-core: no serious or critical violation.
 //
 // Prints one PASS/FAIL line per check. Reads its fixtures from BROWSER_TEST_* variables, which
@@ -17,8 +19,12 @@ import { join } from "node:path";
 
 import { chromium } from "playwright-core";
 
-import { check, claims, env, expect, run, sequence, slug } from "./checks.mjs";
-import { cases, viewports } from "./pages.mjs";
+import { check, claims, env, expect, run, sequence, slug, viewports } from "./checks.mjs";
+import { consentFlow } from "./consent.mjs";
+import { cases } from "./pages.mjs";
+import { resetFlow } from "./reset.mjs";
+import { call, callFails, create, handleRedirect, navigate, spaOptions } from "./spa.mjs";
+import { verificationFlow } from "./verification.mjs";
 
 const fixtures = {
   issuer: env("BROWSER_TEST_ISSUER"), // http://localhost:PORT/
@@ -28,62 +34,23 @@ const fixtures = {
   email: env("BROWSER_TEST_EMAIL"),
   password: env("BROWSER_TEST_PASSWORD"),
   userId: env("BROWSER_TEST_USER_ID"),
+  connection: env("BROWSER_TEST_CONNECTION"),
+  // The third-party application and the API it asks for consent to.
+  thirdPartyClientId: env("BROWSER_TEST_THIRD_PARTY_CLIENT_ID"),
+  consentAudience: env("BROWSER_TEST_CONSENT_AUDIENCE"),
+  // The user whose password the reset checks change.
+  resetEmail: env("BROWSER_TEST_RESET_EMAIL"),
+  resetPassword: env("BROWSER_TEST_RESET_PASSWORD"),
+  resetUserId: env("BROWSER_TEST_RESET_USER_ID"),
+  // The sigil binary and the running server's data dir, for `sigil outbox` and the admin
+  // client's credentials.
+  sigil: env("BROWSER_TEST_SIGIL"),
+  dataDir: env("BROWSER_TEST_DATA_DIR"),
 };
 const artifacts = env("BROWSER_ARTIFACTS");
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 
-// auth0-spa-js builds every URL from `domain`, keeping an http:// scheme when one is given
-// (otherwise it prefixes https://), and expects the ID token's `iss` to be `${domain}/` unless
-// `issuer` is set (which it would prefix with https:// too): so `domain` is the issuer without
-// its trailing slash, and `issuer` is left unset.
-const domain = fixtures.issuer.replace(/\/$/, "");
 const spaOrigin = new URL(fixtures.spa).origin;
-
-/** auth0-spa-js's options for a client of the test application. */
-function spaOptions(extra = {}) {
-  return {
-    domain,
-    clientId: fixtures.clientId,
-    authorizationParams: {
-      redirect_uri: fixtures.spa,
-      audience: fixtures.audience,
-      scope: "openid profile email",
-    },
-    ...extra,
-  };
-}
-
-/** Calls `method` of the page's client `name`; its error, if any, is thrown. */
-async function call(page, name, method, ...args) {
-  const answer = await page.evaluate(([n, m, a]) => window.spa.call(n, m, a), [name, method, args]);
-  if (answer.error) {
-    throw new Error(`${method}: ${answer.error}: ${answer.error_description}`);
-  }
-  return answer.value;
-}
-
-/** Calls `method` of the page's client `name`, expecting it to fail; returns its error. */
-async function callFails(page, name, method, ...args) {
-  const answer = await page.evaluate(([n, m, a]) => window.spa.call(n, m, a), [name, method, args]);
-  expect(answer.error, `${method} succeeded: ${JSON.stringify(answer.value)}`);
-  return answer;
-}
-
-/** Handles the login's redirect back, then takes the code out of the URL, as applications do. */
-async function handleRedirect(page, name) {
-  await call(page, name, "handleRedirectCallback");
-  await page.evaluate(() => window.history.replaceState(null, "", "/"));
-}
-
-/** Makes the page's client `name`. */
-async function create(page, name, options) {
-  await page.evaluate(([n, o]) => window.spa.create(n, o), [name, options]);
-}
-
-/** Starts `method` of client `name`, which navigates away from the application. */
-async function navigate(page, name, method, ...args) {
-  await page.evaluate(([n, m, a]) => window.spa.navigate(n, m, a), [name, method, args]);
-}
 
 /** The refresh token in auth0-spa-js's localStorage cache, if any. */
 async function cachedRefreshToken(page) {
@@ -140,7 +107,7 @@ async function spaFlow(browser) {
         "spa: loginWithRedirect shows Sigil's login page",
         async () => {
           await page.goto(fixtures.spa);
-          await create(page, "main", spaOptions());
+          await create(page, "main", spaOptions(fixtures));
           await navigate(page, "main", "loginWithRedirect");
           await page.waitForURL((u) => u.href.startsWith(`${fixtures.issuer}u/login`));
           await page.locator("#username").waitFor();
@@ -182,7 +149,7 @@ async function spaFlow(browser) {
       [
         "spa: handleRedirectCallback, then isAuthenticated() and getUser() are the user's",
         async () => {
-          await create(page, "main", spaOptions());
+          await create(page, "main", spaOptions(fixtures));
           await handleRedirect(page, "main");
           const authenticated = await call(page, "main", "isAuthenticated");
           expect(authenticated === true, `isAuthenticated() is ${authenticated}`);
@@ -224,7 +191,7 @@ async function spaFlow(browser) {
           await create(
             page,
             "rt",
-            spaOptions({ useRefreshTokens: true, cacheLocation: "localstorage" }),
+            spaOptions(fixtures, { useRefreshTokens: true, cacheLocation: "localstorage" }),
           );
           const visited = [];
           const onNavigation = (frame) => {
@@ -244,7 +211,7 @@ async function spaFlow(browser) {
           await create(
             page,
             "rt",
-            spaOptions({ useRefreshTokens: true, cacheLocation: "localstorage" }),
+            spaOptions(fixtures, { useRefreshTokens: true, cacheLocation: "localstorage" }),
           );
           await handleRedirect(page, "rt");
           rotated = await cachedRefreshToken(page);
@@ -284,15 +251,20 @@ async function spaFlow(browser) {
               r.request().isNavigationRequest() &&
               (r.request().redirectedFrom()?.url() ?? "").startsWith(`${fixtures.issuer}v2/logout`),
           );
+          // The response arrives before its document replaces the old one: wait for that commit
+          // (the redirect through /v2/logout commits nothing), or the next evaluate may run in
+          // the old document as it goes away.
+          const committed = page.waitForEvent("framenavigated", (f) => f === page.mainFrame());
           await navigate(page, "rt", "logout", { logoutParams: { returnTo: fixtures.spa } });
           await back;
+          await committed;
           await page.waitForLoadState();
           const cookies = await context.cookies(fixtures.issuer);
           expect(
             !cookies.some((c) => c.name === "sigil_session"),
             "the SSO session cookie is still there",
           );
-          await create(page, "after", spaOptions());
+          await create(page, "after", spaOptions(fixtures));
           const authenticated = await call(page, "after", "isAuthenticated");
           expect(authenticated === false, `isAuthenticated() is ${authenticated}`);
           const refused = await callFails(page, "after", "getTokenSilently", { cacheMode: "off" });
@@ -364,6 +336,9 @@ run("browser-tests", async () => {
   try {
     console.log(`Chromium ${browser.version()}`);
     await spaFlow(browser);
+    await consentFlow(browser, fixtures, artifacts);
+    await resetFlow(browser, fixtures, artifacts);
+    await verificationFlow(browser, fixtures, artifacts);
     await hostedPages(browser);
   } finally {
     await browser.close();
