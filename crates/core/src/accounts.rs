@@ -83,6 +83,63 @@ async fn database_connection(
     }
 }
 
+/// Auth0's answer to a signup with an email (or username) the connection already has.
+pub const USER_EXISTS: &str = "The user already exists.";
+
+/// Whether public signups are open in `connection`: neither the tenant (its `disable_signup`
+/// flag) nor the connection turned them off.
+async fn signup_open(store: &impl Store, connection: &Connection) -> Result<bool, StoreError> {
+    let tenant_off = store
+        .tenant_settings()
+        .await?
+        .is_some_and(|t| t.flags.disable_signup);
+    Ok(!tenant_off && !connection.options.disable_signup)
+}
+
+/// Whether the hosted pages offer signup in the database connection `realm` (the tenant's
+/// default directory when `None`): it exists, is a database, and signups are open there.
+pub async fn signup_allowed(store: &impl Store, realm: Option<&str>) -> Result<bool, StoreError> {
+    let realm = realm_or_default(store, realm).await?;
+    match store.connection_by_name(&realm).await? {
+        Some(connection) if connection.strategy == Strategy::Auth0 => {
+            signup_open(store, &connection).await
+        }
+        _ => Ok(false),
+    }
+}
+
+/// The database connection's options the signup page needs: the password policy in words, and
+/// whether a username is asked for. `None` when `realm` (or the default directory) is not a
+/// database connection.
+pub async fn signup_form(
+    store: &impl Store,
+    realm: Option<&str>,
+) -> Result<Option<SignupForm>, StoreError> {
+    let realm = realm_or_default(store, realm).await?;
+    Ok(match store.connection_by_name(&realm).await? {
+        Some(connection) if connection.strategy == Strategy::Auth0 => Some(SignupForm {
+            policy: connection.options.describe_password_policy(),
+            requires_username: connection.options.requires_username,
+            open: signup_open(store, &connection).await?,
+            connection: connection.name,
+        }),
+        _ => None,
+    })
+}
+
+/// What the signup page shows of a database connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignupForm {
+    /// The connection's name.
+    pub connection: String,
+    /// Its password policy in words.
+    pub policy: String,
+    /// Whether its users have a username too.
+    pub requires_username: bool,
+    /// Whether signups are open (neither the tenant nor the connection turned them off).
+    pub open: bool,
+}
+
 /// Signs a user up, and mails them a link proving their address (as Auth0 does: a signed-up
 /// user is never verified yet).
 pub async fn signup(
@@ -93,8 +150,26 @@ pub async fn signup(
     now: UnixTime,
     request: &SignupRequest,
 ) -> Result<SignupResponse, FlowError> {
+    let user = signup_user(store, passwords, rng, issuer, now, request).await?;
+    Ok(SignupResponse {
+        id: user.user_id.local_part().to_owned(),
+        email: user.email.clone().unwrap_or_default(),
+        email_verified: false,
+        username: user.username,
+    })
+}
+
+/// As [`signup`], answering the new user, for the hosted signup page that logs them in.
+pub async fn signup_user(
+    store: &impl Store,
+    passwords: &impl Passwords,
+    rng: &dyn Rng,
+    issuer: &str,
+    now: UnixTime,
+    request: &SignupRequest,
+) -> Result<User, FlowError> {
     let connection = database_connection(store, &request.client_id, &request.connection).await?;
-    if connection.options.disable_signup {
+    if !signup_open(store, &connection).await? {
         return Err(refuse(
             ErrorCode::InvalidSignup,
             "Signups are disabled for this connection",
@@ -116,7 +191,9 @@ pub async fn signup(
     connection
         .options
         .check_password(&request.password)
-        .map_err(|why| refuse(ErrorCode::InvalidPassword, why))?;
+        .map_err(|refusal| {
+            OAuthError::new(ErrorCode::InvalidPassword, refusal.to_string()).named(refusal.name())
+        })?;
     let hash = passwords
         .hash(request.password.to_string())
         .await
@@ -142,7 +219,7 @@ pub async fn signup(
     match store.create_user(&user).await {
         Ok(()) => {}
         Err(StoreError::Conflict(Conflict::Email | Conflict::Username | Conflict::UserId)) => {
-            return Err(refuse(ErrorCode::InvalidSignup, "The user already exists"));
+            return Err(refuse(ErrorCode::InvalidSignup, USER_EXISTS));
         }
         Err(e) => return Err(e.into()),
     }
@@ -156,12 +233,7 @@ pub async fn signup(
         })
         .await?;
     tickets::send_verification_email(store, rng, issuer, now, &user).await?;
-    Ok(SignupResponse {
-        id: user.user_id.local_part().to_owned(),
-        email: email.to_owned(),
-        email_verified: false,
-        username: user.username,
-    })
+    Ok(user)
 }
 
 /// The answer to every password-reset request, whether or not the user exists.

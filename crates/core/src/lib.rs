@@ -14,7 +14,8 @@
 //! - [`legacy`]: Auth0's legacy `/tokeninfo` and `/delegation`, off unless the tenant enables
 //!   them.
 //! - [`accounts`], [`tickets`]: signup, password resets and email verification (the mailed
-//!   single-use links); [`csrf`]: the hosted forms' CSRF pairs.
+//!   single-use links); [`csrf`]: the hosted forms' CSRF pairs; [`common_passwords`]: the
+//!   bundled list of the most common passwords that connections may refuse.
 //! - [`management`]: the Management API v2's users, as values: the JSON Auth0 returns, the
 //!   search subset, create and update bodies with their validation, and their refusals.
 //!
@@ -24,6 +25,7 @@
 pub mod accounts;
 pub mod authorize;
 pub mod clock;
+pub mod common_passwords;
 pub mod consent;
 pub mod csrf;
 pub mod ids;

@@ -8,7 +8,9 @@
 use zeroize::Zeroizing;
 
 use crate::ids::UserId;
-use crate::model::{Connection, LogType, NewLogEvent, OutgoingEmail, Ticket, TicketKind, User};
+use crate::model::{
+    Connection, LogType, NewLogEvent, OutgoingEmail, PasswordRefusal, Ticket, TicketKind, User,
+};
 use crate::password::Passwords;
 use crate::secret::Token;
 use crate::{Rng, Store, StoreError, UnixTime};
@@ -200,8 +202,9 @@ pub enum ResetRefusal {
     Ticket(TicketRefusal),
     /// The two copies differ.
     Mismatch,
-    /// The connection's policy refuses it; the text says what is missing.
-    Weak(String),
+    /// The connection's policy refuses it: too weak (the text says what is missing) or too
+    /// common.
+    Weak(PasswordRefusal),
 }
 
 /// A new password set.
@@ -252,15 +255,15 @@ pub async fn reset_password(
     };
     if let Err(refusal) = checked {
         let why = match &refusal {
-            ResetRefusal::Weak(why) => why.as_str(),
-            _ => "The passwords do not match",
+            ResetRefusal::Weak(why) => why.to_string(),
+            _ => "The passwords do not match".to_owned(),
         };
         log_failure(
             store,
             now,
             LogType::FAILED_CHANGE_PASSWORD,
             Some(&user),
-            why,
+            &why,
         )
         .await?;
         return Ok(Err(refusal));
@@ -275,7 +278,7 @@ pub async fn reset_password(
             &why,
         )
         .await?;
-        return Ok(Err(ResetRefusal::Weak(why)));
+        return Ok(Err(ResetRefusal::Weak(PasswordRefusal::TooWeak(why))));
     };
     if let Err(refusal) = consume(store, link_ticket, TicketKind::PasswordReset, now).await? {
         log_failure(

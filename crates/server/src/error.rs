@@ -49,6 +49,9 @@ impl From<BearerError> for ApiError {
 struct Body<'a> {
     error: &'a str,
     error_description: &'a str,
+    /// Auth0's finer `name` (`PasswordDictionaryError`, …), where the error has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
 }
 
 fn status(code: ErrorCode) -> StatusCode {
@@ -104,6 +107,7 @@ fn bearer_response(e: BearerError) -> Response {
         axum::Json(Body {
             error: error.unwrap_or("invalid_request"),
             error_description: &description,
+            name: None,
         }),
     )
         .into_response();
@@ -132,6 +136,7 @@ fn flow_response(e: FlowError) -> Response {
         axum::Json(Body {
             error: oauth.code.as_str(),
             error_description: &oauth.description,
+            name: oauth.name,
         }),
     )
         .into_response();

@@ -46,6 +46,10 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
             get(routes::authorize::login_page::<S>).post(routes::authorize::login_submit::<S>),
         )
         .route(
+            "/u/signup",
+            get(routes::signup::signup_page::<S>).post(routes::signup::signup_submit::<S>),
+        )
+        .route(
             "/u/consent",
             get(routes::consent::consent_page::<S>).post(routes::consent::consent_submit::<S>),
         )

@@ -79,6 +79,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         "email_verified.html",
         include_str!("../templates/email_verified.html"),
     ),
+    // The signup page (routes/signup.rs).
+    ("signup.html", include_str!("../templates/signup.html")),
 ];
 
 /// What the tenant's branding puts in every page (`brand` in the templates). Colours and URLs

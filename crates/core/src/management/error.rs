@@ -2,10 +2,14 @@
 //! HTTP layer needs to answer `{"statusCode","error","message","errorCode"}` in one match.
 
 use crate::Conflict;
+use crate::model::PasswordRefusal;
 
 /// The message Auth0 answers for a password the connection's policy refuses. Clients compare
 /// it verbatim, so it carries no detail; [`ManagementError::WeakPassword`] keeps the detail.
 pub const WEAK_PASSWORD_MESSAGE: &str = "PasswordStrengthError: Password is too weak";
+
+/// The message Auth0 answers for a password on the common-passwords list.
+pub const COMMON_PASSWORD_MESSAGE: &str = "PasswordDictionaryError: Password is too common";
 
 /// A refused Management API request about users.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -26,6 +30,10 @@ pub enum ManagementError {
         /// What the policy missed.
         why: String,
     },
+    /// 400 `auth0_password_dictionary_error`: the connection refuses the most common
+    /// passwords, and this is one. The message is Auth0's fixed one.
+    #[error("{COMMON_PASSWORD_MESSAGE}")]
+    CommonPassword,
     /// 400 `inexistent_connection`: no connection has the name given.
     #[error("The connection does not exist.")]
     UnknownConnection,
@@ -61,6 +69,7 @@ impl ManagementError {
             ManagementError::InvalidBody(_)
             | ManagementError::InvalidQuery(_)
             | ManagementError::WeakPassword { .. }
+            | ManagementError::CommonPassword
             | ManagementError::UnknownConnection
             | ManagementError::AccountNotFound(_)
             | ManagementError::NotSupported(_) => 400,
@@ -75,6 +84,7 @@ impl ManagementError {
             ManagementError::InvalidBody(_) => "invalid_body",
             ManagementError::InvalidQuery(_) => "invalid_query_string",
             ManagementError::WeakPassword { .. } => "auth0_password_strength_error",
+            ManagementError::CommonPassword => "auth0_password_dictionary_error",
             ManagementError::UnknownConnection => "inexistent_connection",
             ManagementError::UserNotFound | ManagementError::AccountNotFound(_) => {
                 "inexistent_user"
@@ -88,6 +98,14 @@ impl ManagementError {
     /// (`error`), which follows from the status.
     pub fn parts(&self) -> (u16, &'static str, String) {
         (self.status(), self.error_code(), self.to_string())
+    }
+
+    /// The refusal of a password by the connection's policy.
+    pub fn password(refusal: PasswordRefusal) -> Self {
+        match refusal {
+            PasswordRefusal::TooWeak(why) => ManagementError::WeakPassword { why },
+            PasswordRefusal::TooCommon => ManagementError::CommonPassword,
+        }
     }
 
     /// The refusal for a user the store could not add or update because of `conflict`;
@@ -133,6 +151,12 @@ mod tests {
                 400,
                 "auth0_password_strength_error",
                 WEAK_PASSWORD_MESSAGE,
+            ),
+            (
+                ManagementError::CommonPassword,
+                400,
+                "auth0_password_dictionary_error",
+                COMMON_PASSWORD_MESSAGE,
             ),
             (
                 ManagementError::UnknownConnection,

@@ -157,7 +157,7 @@ impl CreateUser {
         connection
             .options
             .check_password(password.expose())
-            .map_err(|why| ManagementError::WeakPassword { why })?;
+            .map_err(ManagementError::password)?;
         let username = match (&self.username, connection.options.requires_username) {
             (Some(username), true) => Some(check_username(username)?),
             (None, true) => return Err(missing("username")),

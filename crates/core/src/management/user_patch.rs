@@ -204,7 +204,7 @@ impl UserPatch {
                 connection
                     .options
                     .check_password(password.expose())
-                    .map_err(|why| ManagementError::WeakPassword { why })?;
+                    .map_err(ManagementError::password)?;
                 Some(password.clone())
             }
         };

@@ -94,7 +94,10 @@ pub struct ConnectionOptions {
     pub requires_username: bool,
     /// Lock out after repeated failures.
     pub brute_force_protection: bool,
-    /// Refuse passwords from the common-passwords list.
+    /// Refuse passwords from the bundled list of the 10,000 most common ones (Auth0's
+    /// `password_dictionary.enable`). On for new connections; a stored connection that does not
+    /// say reads as off, so existing connections keep what they had.
+    #[serde(default)]
     pub password_dictionary: bool,
 }
 
@@ -106,7 +109,8 @@ impl Default for ConnectionOptions {
             disable_signup: false,
             requires_username: false,
             brute_force_protection: true,
-            password_dictionary: false,
+            // A secure default for new connections (Auth0's is off).
+            password_dictionary: true,
         }
     }
 }
@@ -134,12 +138,28 @@ impl ConnectionOptions {
         };
         let min = self.min_length.map_or(policy_min, u64::from);
         let unit = if min == 1 { "character" } else { "characters" };
-        format!("At least {min} {unit}{rule}.")
+        let common = if self.password_dictionary {
+            " It must not be one of the 10,000 most common passwords."
+        } else {
+            ""
+        };
+        format!("At least {min} {unit}{rule}.{common}")
     }
 
-    /// Whether `password` satisfies the connection's policy (Auth0's levels); the error says
-    /// what is missing.
-    pub fn check_password(&self, password: &str) -> Result<(), String> {
+    /// Whether `password` satisfies the connection's policy (Auth0's levels) and, when the
+    /// connection's `password_dictionary` is on, is not one of the most common passwords. The
+    /// one check of a new password: signup, reset and the Management API all call it.
+    pub fn check_password(&self, password: &str) -> Result<(), PasswordRefusal> {
+        self.check_strength(password)
+            .map_err(PasswordRefusal::TooWeak)?;
+        if self.password_dictionary && crate::common_passwords::is_common(password) {
+            return Err(PasswordRefusal::TooCommon);
+        }
+        Ok(())
+    }
+
+    /// The policy's level alone; the error says what is missing.
+    fn check_strength(&self, password: &str) -> Result<(), String> {
         let chars: Vec<char> = password.chars().collect();
         let (policy_min, kinds_needed) = match self.password_policy {
             PasswordPolicy::None => (1, 0),
@@ -193,6 +213,31 @@ impl ConnectionOptions {
     }
 }
 
+/// Why a new password was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRefusal {
+    /// The policy's level is not met (Auth0's `PasswordStrengthError`); the text says what is
+    /// missing.
+    #[error("{0}")]
+    TooWeak(String),
+    /// On the common-passwords list (Auth0's `PasswordDictionaryError`).
+    #[error(
+        "Password is too common: it is one of the 10,000 most used passwords, which attackers \
+         try first. Choose another one."
+    )]
+    TooCommon,
+}
+
+impl PasswordRefusal {
+    /// Auth0's error `name` for it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PasswordRefusal::TooWeak(_) => "PasswordStrengthError",
+            PasswordRefusal::TooCommon => "PasswordDictionaryError",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,11 +264,88 @@ mod tests {
             (PasswordPolicy::Excellent, "Abcdefgh1", false),
         ];
         for (policy, password, accepted) in cases {
+            let options = ConnectionOptions {
+                password_dictionary: false,
+                ..with(policy)
+            };
             assert_eq!(
-                with(policy).check_password(password).is_ok(),
+                options.check_password(password).is_ok(),
                 accepted,
                 "{policy:?} {password:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_dictionary_refuses_common_passwords_when_the_connection_says_so() {
+        let with = |policy, password_dictionary| ConnectionOptions {
+            password_policy: policy,
+            password_dictionary,
+            ..ConnectionOptions::default()
+        };
+        let weak = |why: &str| Err(PasswordRefusal::TooWeak(why.to_owned()));
+        // (policy, dictionary on, password, outcome)
+        let cases = [
+            (
+                PasswordPolicy::Fair,
+                true,
+                "Password1",
+                Err(PasswordRefusal::TooCommon),
+            ),
+            (PasswordPolicy::Fair, true, "PASSWORD1x", Ok(())),
+            (
+                PasswordPolicy::Fair,
+                true,
+                "pAsSwOrD1",
+                Err(PasswordRefusal::TooCommon),
+            ),
+            (
+                PasswordPolicy::Fair,
+                true,
+                "Trustno1",
+                Err(PasswordRefusal::TooCommon),
+            ),
+            (
+                PasswordPolicy::Low,
+                true,
+                "DRAGON",
+                Err(PasswordRefusal::TooCommon),
+            ),
+            (
+                PasswordPolicy::None,
+                true,
+                "123456",
+                Err(PasswordRefusal::TooCommon),
+            ),
+            (PasswordPolicy::Fair, true, "Vq7-Lamp-Orbit", Ok(())),
+            (PasswordPolicy::Excellent, true, "Vq7-Lamp-Orbit", Ok(())),
+            (PasswordPolicy::Fair, false, "Password1", Ok(())),
+            (PasswordPolicy::None, false, "123456", Ok(())),
+            // The policy's level is checked first, so a weak common password is "too weak".
+            (
+                PasswordPolicy::Fair,
+                true,
+                "password",
+                weak("Password is too weak: use lower case, upper case letters and digits"),
+            ),
+        ];
+        for (policy, dictionary, password, outcome) in cases {
+            assert_eq!(
+                with(policy, dictionary).check_password(password),
+                outcome,
+                "{policy:?} dictionary={dictionary} {password:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn new_connections_use_the_dictionary_but_stored_ones_keep_what_they_say() {
+        assert!(ConnectionOptions::default().password_dictionary);
+        let stored: ConnectionOptions = serde_json::from_str(r#"{"passwordPolicy":"good"}"#)
+            .expect("options without the dictionary flag");
+        assert!(!stored.password_dictionary);
+        let stored: ConnectionOptions =
+            serde_json::from_str(r#"{"password_dictionary":true}"#).expect("options");
+        assert!(stored.password_dictionary);
     }
 }

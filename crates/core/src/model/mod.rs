@@ -22,7 +22,7 @@ pub use client::{
     RefreshTokenExpiration, RefreshTokenPolicy, RefreshTokenRotation, TokenEndpointAuthMethod,
 };
 pub use client_rules::InvalidClient;
-pub use connection::{Connection, ConnectionOptions, PasswordPolicy, Strategy};
+pub use connection::{Connection, ConnectionOptions, PasswordPolicy, PasswordRefusal, Strategy};
 pub use job::{Job, JobKind};
 pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
 pub use outbox::OutgoingEmail;

@@ -101,6 +101,7 @@ pub struct TenantFlags {
     pub allow_legacy_delegation_grant_types: bool,
     /// `/oauth/ro` answers (legacy).
     pub allow_legacy_ro_grant_types: bool,
-    /// Sign-up is possible from the hosted login page (each connection can still refuse).
+    /// Public signups are off in every connection (the hosted signup page and
+    /// `/dbconnections/signup`); each connection can also turn them off on its own.
     pub disable_signup: bool,
 }

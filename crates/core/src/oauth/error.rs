@@ -58,6 +58,9 @@ pub struct OAuthError {
     pub code: ErrorCode,
     /// What was wrong, for the caller.
     pub description: String,
+    /// Auth0's finer `name` beside the code, where Auth0 gives one (`PasswordStrengthError`,
+    /// `PasswordDictionaryError` with `invalid_password`): SDKs and Lock tell refusals apart by it.
+    pub name: Option<&'static str>,
 }
 
 impl OAuthError {
@@ -66,6 +69,15 @@ impl OAuthError {
         OAuthError {
             code,
             description: description.into(),
+            name: None,
+        }
+    }
+
+    /// The same error, with Auth0's `name`.
+    pub fn named(self, name: &'static str) -> Self {
+        OAuthError {
+            name: Some(name),
+            ..self
         }
     }
 }

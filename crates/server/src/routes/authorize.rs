@@ -16,13 +16,13 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sigil_core::Store;
-use sigil_core::accounts::{LoginRefusal, authenticate_user};
+use sigil_core::accounts::{self, LoginRefusal, authenticate_user};
 use sigil_core::authorize::{
     Authorization, AuthorizeError, AuthorizeParams, LoginTransaction, ResponseMode, origin_of,
     redirect_target, validate,
 };
 use sigil_core::ids::SessionId;
-use sigil_core::model::Session;
+use sigil_core::model::{Session, User};
 use sigil_core::oauth::{FlowError, authorization_response};
 use sigil_core::secret::Token;
 use sigil_core::{UnixTime, ids};
@@ -32,7 +32,7 @@ use crate::pages::{PageQuery, Script};
 
 /// The SSO session cookie.
 pub(crate) const SESSION_COOKIE: &str = "sigil_session";
-/// The login form's CSRF cookie.
+/// The CSRF cookie of the forms that carry a login transaction (login and signup).
 const CSRF_COOKIE: &str = "sigil_csrf";
 /// Seconds a login form stays usable.
 const LOGIN_WINDOW: i64 = 3600;
@@ -305,7 +305,57 @@ pub(crate) async fn authorize<S: Store>(
 
 #[derive(Deserialize)]
 pub(crate) struct LoginQuery {
-    tx: Option<String>,
+    pub(crate) tx: Option<String>,
+}
+
+/// `<issuer><path>?tx=…`: a link to another page of the same login (reset, signup, back to
+/// login), carrying the transaction without any form's CSRF value.
+pub(crate) fn tx_link<S: Store>(app: &App<S>, path: &str, tx: &LoginTransaction) -> String {
+    let bare = LoginTransaction {
+        csrf: String::new(),
+        ..tx.clone()
+    };
+    format!(
+        "{}{path}?{}",
+        app.issuer(),
+        serde_urlencoded::to_string([("tx", bare.seal(app.transaction_key()))]).unwrap_or_default()
+    )
+}
+
+/// Gives `tx` a fresh CSRF value and answers it sealed, for a form's hidden field; the value
+/// goes into the cookie with [`set_csrf_cookie`].
+pub(crate) fn seal_for_form<S: Store>(app: &App<S>, tx: &mut LoginTransaction) -> String {
+    tx.csrf = ids::alphanumeric(app.rng(), 32);
+    tx.seal(app.transaction_key())
+}
+
+/// Sets the CSRF cookie of a form sealed by [`seal_for_form`].
+pub(crate) fn set_csrf_cookie<S: Store>(app: &App<S>, response: &mut Response, csrf: &str) {
+    let secure = if app.secure_cookies() { "; Secure" } else { "" };
+    set_cookie(
+        response,
+        format!("{CSRF_COOKIE}={csrf}; Path=/u; HttpOnly; SameSite=Strict{secure}"),
+    );
+}
+
+/// Whether the request's CSRF cookie matches the transaction the form sent.
+pub(crate) fn csrf_matches(headers: &HeaderMap, tx: &LoginTransaction) -> bool {
+    cookie(headers, CSRF_COOKIE).is_some_and(|c| !c.is_empty() && tx.csrf_matches(&c))
+}
+
+/// The page shown for a form that came without the matching CSRF cookie.
+pub(crate) const CSRF_REFUSED: &str = "This form was not sent from the page Sigil showed \
+    (cookies may be off). Go back to the application and start again.";
+
+/// The application's name and logo, for the pages of its login.
+pub(crate) async fn client_look<S: Store>(
+    app: &App<S>,
+    client_id: &ids::ClientId,
+) -> (String, Option<String>) {
+    match app.store().client(client_id).await {
+        Ok(Some(client)) => (client.name, client.settings.logo_uri),
+        _ => (client_id.to_string(), None),
+    }
 }
 
 /// Renders the form for `tx` with a fresh CSRF value (cookie and sealed copy).
@@ -316,24 +366,20 @@ async fn login_form<S: Store>(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    // "Forgot password?" carries the transaction (without the form's CSRF value), so the
-    // reset can lead back to this login.
-    let reset_tx = LoginTransaction {
-        csrf: String::new(),
-        ..tx.clone()
+    // "Forgot password?" and "Sign up" carry the transaction, so they can lead back here.
+    let reset_url = tx_link(app, "u/reset-password/request", &tx);
+    let signup_allowed =
+        accounts::signup_allowed(app.store(), tx.authorization.connection.as_deref()).await;
+    let signup_url = match signup_allowed {
+        Ok(true) => Some(tx_link(app, "u/signup", &tx)),
+        Ok(false) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot tell whether signup is open");
+            None
+        }
     };
-    let reset_url = format!(
-        "{}u/reset-password/request?{}",
-        app.issuer(),
-        serde_urlencoded::to_string([("tx", reset_tx.seal(app.transaction_key()))])
-            .unwrap_or_default()
-    );
-    tx.csrf = ids::alphanumeric(app.rng(), 32);
-    let sealed = tx.seal(app.transaction_key());
-    let (client_name, client_logo) = match app.store().client(&tx.authorization.client_id).await {
-        Ok(Some(client)) => (client.name, client.settings.logo_uri),
-        _ => (tx.authorization.client_id.to_string(), None),
-    };
+    let sealed = seal_for_form(app, &mut tx);
+    let (client_name, client_logo) = client_look(app, &tx.authorization.client_id).await;
     let mut response = app.pages().render_with_image(
         status,
         "login.html",
@@ -345,23 +391,17 @@ async fn login_form<S: Store>(
             username,
             error,
             reset_url,
+            signup_url,
         },
         // Logging in redirects the browser to the client.
         Script::FormToClient(&tx.authorization.redirect_uri),
         client_logo.as_deref(),
     );
-    let secure = if app.secure_cookies() { "; Secure" } else { "" };
-    set_cookie(
-        &mut response,
-        format!(
-            "{CSRF_COOKIE}={}; Path=/u; HttpOnly; SameSite=Strict{secure}",
-            tx.csrf
-        ),
-    );
+    set_csrf_cookie(app, &mut response, &tx.csrf);
     response
 }
 
-const EXPIRED: &str =
+pub(crate) const EXPIRED: &str =
     "This login page has expired or is not valid. Go back to the application and start again.";
 
 pub(crate) async fn login_page<S: Store>(
@@ -399,15 +439,8 @@ pub(crate) async fn login_submit<S: Store>(
     let Some(tx) = LoginTransaction::open(&form.tx, app.transaction_key(), now) else {
         return page_error(&app, StatusCode::BAD_REQUEST, EXPIRED);
     };
-    let csrf_ok =
-        cookie(&headers, CSRF_COOKIE).is_some_and(|c| !c.is_empty() && tx.csrf_matches(&c));
-    if !csrf_ok {
-        return page_error(
-            &app,
-            StatusCode::FORBIDDEN,
-            "This form was not sent from the login page Sigil showed (cookies may be off). \
-             Go back to the application and start again.",
-        );
+    if !csrf_matches(&headers, &tx) {
+        return page_error(&app, StatusCode::FORBIDDEN, CSRF_REFUSED);
     }
     let store = app.store();
     let outcome = authenticate_user(
@@ -442,6 +475,20 @@ pub(crate) async fn login_submit<S: Store>(
             );
         }
     };
+    log_in(&app, &tx, &user, peer, &headers).await
+}
+
+/// The user of `tx` is who they said (they logged in, or just signed up): starts an SSO
+/// session and answers the client, through consent where it is needed.
+pub(crate) async fn log_in<S: Store>(
+    app: &App<S>,
+    tx: &LoginTransaction,
+    user: &User,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Response {
+    let store = app.store();
+    let now = app.now();
     let settings = store
         .tenant_settings()
         .await
@@ -472,12 +519,12 @@ pub(crate) async fn login_submit<S: Store>(
     if let Err(e) = started.and(logged) {
         tracing::error!(error = %e, "cannot start a session");
         return page_error(
-            &app,
+            app,
             StatusCode::INTERNAL_SERVER_ERROR,
             "The server failed; try again later.",
         );
     }
-    let mut response = finish(&app, &tx.authorization, &session).await;
+    let mut response = finish(app, &tx.authorization, &session).await;
     let secure = if app.secure_cookies() { "; Secure" } else { "" };
     set_cookie(
         &mut response,

@@ -287,7 +287,13 @@ pub(crate) async fn password_submit<S: Store>(
             .await
         }
         Ok(Err(ResetRefusal::Weak(why))) => {
-            password_form(&app, &form.ticket, Some(&why), StatusCode::BAD_REQUEST).await
+            password_form(
+                &app,
+                &form.ticket,
+                Some(&why.to_string()),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(e) => server_failed(&app, &e),
     }

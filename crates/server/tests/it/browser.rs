@@ -8,7 +8,7 @@ use sigil_core::UnixTime;
 
 use crate::app::{Body, CALLBACK, LOGOUT_URL, NOW, PASSWORD, TestApp, post};
 
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A browser: no automatic redirects, cookies kept by hand.

@@ -31,4 +31,5 @@ mod oidc_client;
 mod password;
 mod refresh;
 mod reset;
+mod signup;
 mod token;
