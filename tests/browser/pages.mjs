@@ -73,6 +73,26 @@ export const cases = [
     },
   },
   {
+    name: "signup",
+    async open(page, fixtures) {
+      await openLogin(page, fixtures);
+      await page.getByRole("link", { name: "Sign up" }).click();
+      await page.locator("#email").waitFor();
+    },
+  },
+  {
+    name: "signup-refused",
+    async open(page, fixtures) {
+      await openLogin(page, fixtures);
+      await page.getByRole("link", { name: "Sign up" }).click();
+      await page.fill("#email", newAccount("refused").email);
+      await page.fill("#password", "short");
+      await page.fill("#confirm", "short");
+      await page.click("button[type=submit]");
+      await page.getByRole("alert").waitFor();
+    },
+  },
+  {
     name: "error",
     async open(page, fixtures) {
       // A redirect URI the application does not list: Sigil must not redirect, so it shows its

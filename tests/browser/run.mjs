@@ -6,7 +6,7 @@
 //      through the hidden iframe (prompt=none, response_mode=web_message); a second client with
 //      useRefreshTokens logging in by SSO and rotating its refresh token; logout;
 //   2. consent for a third-party application (consent.mjs), password reset end to end
-//      (reset.mjs) and email verification after a signup (verification.mjs);
+//      (reset.mjs) and signup on the hosted page then email verification (verification.mjs);
 //   3. each hosted page of pages.mjs screenshot at 1440×900 and 375×812 into $BROWSER_ARTIFACTS,
 //      and checked with axe-core: no serious or critical violation.
 //

@@ -1,12 +1,14 @@
-// The email-verification checks of scripts/browser-tests: a user signed up through
-// `POST /dbconnections/signup` is unverified and mailed a link (read with `sigil outbox`);
-// opening it shows the verified page, and the Management API then says `email_verified`.
+// The signup and email-verification checks of scripts/browser-tests: a user who signs up on the
+// hosted signup page (reached from the login page's "Sign up" link) lands back at the
+// application, unverified and mailed a link (read with `sigil outbox`); opening it shows the
+// verified page, and the Management API then says `email_verified`.
 
 import { join } from "node:path";
 
 import { expect, sequence, slug, viewports } from "./checks.mjs";
 import { heading } from "./reset.mjs";
-import { mailedLink, management, newAccount, signup } from "./sigil.mjs";
+import { authorizeUrl } from "./pages.mjs";
+import { mailedLink, management, newAccount } from "./sigil.mjs";
 
 /** The Management API's `email_verified` of `userId`. */
 async function emailVerified(fixtures, userId) {
@@ -25,9 +27,37 @@ export async function verificationFlow(browser, fixtures, artifacts) {
   await sequence(
     [
       [
-        "verification: /dbconnections/signup makes an unverified user",
+        "signup: a common password is refused on the page, the email kept",
         async () => {
-          userId = await signup(fixtures, account.email, account.password);
+          await page.goto(authorizeUrl(fixtures));
+          await page.waitForURL((u) => u.href.startsWith(`${fixtures.issuer}u/login`));
+          await page.getByRole("link", { name: "Sign up" }).click();
+          await page.waitForURL((u) => u.href.startsWith(`${fixtures.issuer}u/signup`));
+          await page.fill("#email", account.email);
+          await page.fill("#password", "Password1");
+          await page.fill("#confirm", "Password1");
+          await page.click("button[type=submit]");
+          const alert = (await page.getByRole("alert").textContent()).trim();
+          expect(alert.includes("too common"), `the page says "${alert}"`);
+          const kept = await page.inputValue("#email");
+          expect(kept === account.email, `the email field holds "${kept}"`);
+          return alert;
+        },
+      ],
+      [
+        "signup: the page signs the user up and back into the application",
+        async () => {
+          await page.fill("#password", account.password);
+          await page.fill("#confirm", account.password);
+          await page.click("button[type=submit]");
+          await page.waitForURL((u) => u.href.startsWith(fixtures.spa));
+          const found = await management(
+            fixtures,
+            "GET",
+            `users-by-email?email=${encodeURIComponent(account.email)}`,
+          );
+          expect(found.length === 1, `users-by-email found ${found.length}`);
+          userId = found[0].user_id;
           const verified = await emailVerified(fixtures, userId);
           expect(verified === false, `email_verified is ${verified} before the link`);
           return `${userId}, email_verified false`;
