@@ -4,10 +4,12 @@
 
 let failed = 0;
 
-/** The viewports every page is screenshot at, a laptop and a phone; flows use the first. */
+/** The viewports every page is screenshot at (a laptop, a phone, and the narrowest phone the
+ * pages must still suit); flows use the first. */
 export const viewports = [
   { width: 1440, height: 900 },
   { width: 375, height: 812 },
+  { width: 320, height: 640 },
 ];
 
 /** Runs one check: `body` returns an optional detail or throws to fail. Returns whether it passed. */

@@ -7,7 +7,7 @@
 //      useRefreshTokens logging in by SSO and rotating its refresh token; logout;
 //   2. consent for a third-party application (consent.mjs), password reset end to end
 //      (reset.mjs) and signup on the hosted page then email verification (verification.mjs);
-//   3. each hosted page of pages.mjs screenshot at 1440×900 and 375×812 into $BROWSER_ARTIFACTS,
+//   3. each hosted page of pages.mjs screenshot at 1440×900, 375×812 and 320×640 (no wider than the screen) into $BROWSER_ARTIFACTS,
 //      and checked with axe-core: no serious or critical violation.
 //
 // Prints one PASS/FAIL line per check. Reads its fixtures from BROWSER_TEST_* variables, which
@@ -21,7 +21,7 @@ import { chromium } from "playwright-core";
 
 import { check, claims, env, expect, run, sequence, slug, viewports } from "./checks.mjs";
 import { consentFlow } from "./consent.mjs";
-import { cases } from "./pages.mjs";
+import { authorizeUrl, cases } from "./pages.mjs";
 import { resetFlow } from "./reset.mjs";
 import { call, callFails, create, handleRedirect, navigate, spaOptions } from "./spa.mjs";
 import { verificationFlow } from "./verification.mjs";
@@ -327,6 +327,31 @@ async function hostedPages(browser) {
   }
 }
 
+/** The login page with the keyboard alone: the focus starts in the first field, Tab moves on
+ * with a visible focus ring, Enter submits, and the browser is back at the application. */
+async function keyboardLogin(browser) {
+  const context = await browser.newContext({ viewport: viewports[0] });
+  const page = await context.newPage();
+  await check("keyboard: the login page works with the keyboard alone", async () => {
+    await page.goto(authorizeUrl(fixtures));
+    await page.waitForURL((u) => u.href.startsWith(`${fixtures.issuer}u/login`));
+    const focused = () => page.evaluate(() => document.activeElement?.id ?? "");
+    const first = await focused();
+    expect(first === "username", `the focus starts on "${first}"`);
+    await page.keyboard.type(fixtures.email);
+    await page.keyboard.press("Tab");
+    const second = await focused();
+    expect(second === "password", `Tab moves the focus to "${second}"`);
+    const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    expect(ring !== "none", "the focused field shows no focus ring");
+    await page.keyboard.type(fixtures.password);
+    await page.keyboard.press("Enter");
+    await page.waitForURL((u) => u.href.startsWith(fixtures.spa));
+    return `focus on #${first}, Tab to #${second} (outline ${ring}), Enter: back at the application`;
+  });
+  await context.close();
+}
+
 run("browser-tests", async () => {
   const browser = await chromium.launch({
     executablePath,
@@ -339,6 +364,7 @@ run("browser-tests", async () => {
     await consentFlow(browser, fixtures, artifacts);
     await resetFlow(browser, fixtures, artifacts);
     await verificationFlow(browser, fixtures, artifacts);
+    await keyboardLogin(browser);
     await hostedPages(browser);
   } finally {
     await browser.close();
