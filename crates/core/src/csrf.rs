@@ -42,11 +42,7 @@ pub fn issue(key: &TransactionKey, rng: &dyn Rng, purpose: &str, expires_at: Uni
     );
     let b64 = base64_simd::URL_SAFE_NO_PAD;
     CsrfPair {
-        field: format!(
-            "{value}.{}.{}",
-            expires_at.0,
-            b64.encode_to_string(&mac)
-        ),
+        field: format!("{value}.{}.{}", expires_at.0, b64.encode_to_string(&mac)),
         cookie: value,
     }
 }
