@@ -1,7 +1,8 @@
 //! The refresh token grant (RFC 6749 §6) with Auth0's rotation: each use of a rotating token
 //! returns a successor and marks the token used; using it again after the client's `leeway`
 //! revokes the whole family (and logs `ferrt`), while within the leeway every concurrent use
-//! gets the same successor, so racing tabs do not log the user out.
+//! gets the same successor, so racing tabs do not log the user out. A leeway of 0 forgives no
+//! reuse at all, not even within the same second.
 //!
 //! The successor is derived, not drawn: HMAC-SHA256 of the presented token under a server key
 //! derived from the master key. Every racer computes the same value, and the store (which keeps
