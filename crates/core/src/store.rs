@@ -290,6 +290,22 @@ pub trait Store: Send + Sync + 'static {
         ip: Option<&str>,
         now: UnixTime,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Sets a user's password (a reset): the hash, `last_password_reset` and `updated_at`, and
+    /// nothing else, in one statement, so a change made meanwhile to the rest of the user is
+    /// kept. [`StoreError::NotFound`] if there is no such user.
+    fn set_password(
+        &self,
+        id: &UserId,
+        hash: &PasswordHash,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Marks a user's email verified (and `updated_at`), and nothing else, in one statement.
+    /// [`StoreError::NotFound`] if there is no such user.
+    fn mark_email_verified(
+        &self,
+        id: &UserId,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Replaces the user's password hash with `new` only while it is still `old`, in one
     /// statement (a password changed meanwhile is never overwritten by a login's re-hash).
     /// Returns whether it was replaced.

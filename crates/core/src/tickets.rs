@@ -291,15 +291,14 @@ pub async fn reset_password(
         .await?;
         return Ok(Err(ResetRefusal::Ticket(refusal)));
     }
-    // Read again after the ticket was won, so that nothing written meanwhile is overwritten
-    // but the password.
-    let Some(mut user) = store.user(&ticket.user_id).await? else {
-        return Ok(Err(ResetRefusal::Ticket(TicketRefusal::Unknown)));
-    };
-    user.password = Some(hash);
-    user.last_password_reset = Some(now);
-    user.updated_at = now;
-    store.update_user(&user).await?;
+    // Only the password changes: whatever was written to the user meanwhile stays.
+    match store.set_password(&ticket.user_id, &hash, now).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound(_)) => {
+            return Ok(Err(ResetRefusal::Ticket(TicketRefusal::Unknown)));
+        }
+        Err(e) => return Err(e),
+    }
     store.delete_user_sessions(&user.user_id).await?;
     store
         .revoke_user_refresh_tokens(&user.user_id, None, now)
@@ -356,12 +355,14 @@ pub async fn verify_email(
             return Ok(Err(refusal));
         }
     };
-    let Some(mut user) = store.user(&ticket.user_id).await? else {
+    match store.mark_email_verified(&ticket.user_id, now).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound(_)) => return Ok(Err(TicketRefusal::Unknown)),
+        Err(e) => return Err(e),
+    }
+    let Some(user) = store.user(&ticket.user_id).await? else {
         return Ok(Err(TicketRefusal::Unknown));
     };
-    user.email_verified = true;
-    user.updated_at = now;
-    store.update_user(&user).await?;
     let connection = connection_of(store, &user).await.ok().map(|c| c.name);
     store
         .append_log(&NewLogEvent {

@@ -160,6 +160,14 @@ impl Store for SqlStore {
         users::record_login(self, id, ip, now).await
     }
 
+    async fn set_password(&self, id: &UserId, hash: &PasswordHash, now: UnixTime) -> Result<()> {
+        users::set_password(self, id, hash, now).await
+    }
+
+    async fn mark_email_verified(&self, id: &UserId, now: UnixTime) -> Result<()> {
+        users::mark_email_verified(self, id, now).await
+    }
+
     async fn upgrade_password(
         &self,
         id: &UserId,

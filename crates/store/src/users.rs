@@ -658,6 +658,48 @@ pub(crate) async fn delete_user(store: &SqlStore, id: &UserId) -> Result<()> {
     Ok(())
 }
 
+pub(crate) async fn set_password(
+    store: &SqlStore,
+    id: &UserId,
+    hash: &PasswordHash,
+    now: UnixTime,
+) -> Result<()> {
+    const SQL: &str = "UPDATE users SET password_alg = $2, password_hash = $3, \
+                       last_password_reset = $4, updated_at = $4 WHERE user_id = $1";
+    let done = on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(id.as_str())
+        .bind(hash.algorithm.as_str())
+        .bind(hash.encoded.as_str())
+        .bind(now.0)
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound("user"));
+    }
+    Ok(())
+}
+
+pub(crate) async fn mark_email_verified(
+    store: &SqlStore,
+    id: &UserId,
+    now: UnixTime,
+) -> Result<()> {
+    const SQL: &str = "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE user_id = $1";
+    let done = on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(id.as_str())
+        .bind(now.0)
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound("user"));
+    }
+    Ok(())
+}
+
 pub(crate) async fn upgrade_password(
     store: &SqlStore,
     id: &UserId,

@@ -476,6 +476,48 @@ async fn updates_replace_profile_metadata_password_and_flags_only() {
 }
 
 #[tokio::test]
+async fn a_reset_password_and_a_verified_email_change_only_themselves() {
+    on_every_store(|store| async move {
+        let w = world(&store).await;
+        let id = &w.user.user_id;
+        // Another writer changed the user after the reset page read it.
+        let mut changed = store.user(id).await.unwrap().unwrap();
+        changed.given_name = Some("Changed Meanwhile".to_owned());
+        changed.user_metadata = object(json!({"theme": "dark"}));
+        store.update_user(&changed).await.unwrap();
+
+        let new = PasswordHash {
+            algorithm: PasswordAlgorithm::Argon2,
+            encoded: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".to_owned(),
+        };
+        store.set_password(id, &new, at(50)).await.unwrap();
+        store.mark_email_verified(id, at(60)).await.unwrap();
+
+        let now = store.user(id).await.unwrap().unwrap();
+        assert_eq!(now.password, Some(new));
+        assert_eq!(now.last_password_reset, Some(at(50)));
+        assert!(now.email_verified);
+        assert_eq!(now.updated_at, at(60));
+        assert_eq!(
+            now.given_name, changed.given_name,
+            "the other write is kept"
+        );
+        assert_eq!(now.user_metadata, changed.user_metadata);
+
+        let nobody = UserId::from("auth0|nobody");
+        assert_eq!(
+            outcome(&store.set_password(&nobody, &password_hash(), at(1)).await),
+            "NotFound"
+        );
+        assert_eq!(
+            outcome(&store.mark_email_verified(&nobody, at(1)).await),
+            "NotFound"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_password_is_upgraded_only_while_it_is_unchanged() {
     on_every_store(|store| async move {
         let w = world(&store).await;
