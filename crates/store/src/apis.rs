@@ -4,14 +4,14 @@ use serde::{Deserialize, Serialize};
 use sigil_core::ids::{ClientGrantId, ClientId, ResourceServerId};
 use sigil_core::model::{ClientGrant, ResourceServer, ResourceServerScope, TokenDialect};
 use sigil_core::store::{Page, Result};
-use sigil_core::{Conflict, StoreError, UnixTime};
+use sigil_core::{Conflict, UnixTime};
 use sigil_jose::Algorithm;
 use sqlx::AssertSqlSafe;
 
 use crate::SqlStore;
 use crate::codec::{Filter, from_json, join, split, to_json};
 use crate::database::{Database, on_pool};
-use crate::error::{OrBackend as _, write_error};
+use crate::error::{OrBackend as _, touched, write_error};
 
 macro_rules! select_api {
     ($tail:literal) => {
@@ -167,20 +167,14 @@ pub(crate) async fn update_resource_server(store: &SqlStore, api: &ResourceServe
         .await
         .db()?
         .rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("API"));
-    }
-    Ok(())
+    touched(done, "API")
 }
 
 pub(crate) async fn delete_resource_server(store: &SqlStore, id: &ResourceServerId) -> Result<()> {
     const SQL: &str = "DELETE FROM resource_servers WHERE id = $1";
     let done = on_pool!(&store.db, pool =>
         sqlx::query(SQL).bind(id.as_str()).execute(pool).await.db()?.rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("API"));
-    }
-    Ok(())
+    touched(done, "API")
 }
 
 #[derive(sqlx::FromRow)]
@@ -288,18 +282,12 @@ pub(crate) async fn update_client_grant(
         .await
         .db()?
         .rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("client grant"));
-    }
-    Ok(())
+    touched(done, "client grant")
 }
 
 pub(crate) async fn delete_client_grant(store: &SqlStore, id: &ClientGrantId) -> Result<()> {
     const SQL: &str = "DELETE FROM client_grants WHERE id = $1";
     let done = on_pool!(&store.db, pool =>
         sqlx::query(SQL).bind(id.as_str()).execute(pool).await.db()?.rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("client grant"));
-    }
-    Ok(())
+    touched(done, "client grant")
 }

@@ -5,12 +5,12 @@ use sigil_core::ids::ClientId;
 use sigil_core::model::{AppType, Client};
 use sigil_core::secret::ClientSecret;
 use sigil_core::store::{Page, Result};
-use sigil_core::{Conflict, StoreError, UnixTime};
+use sigil_core::{Conflict, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{digest, from_json, open, seal, to_json};
 use crate::database::{Database, on_pool};
-use crate::error::{OrBackend as _, corrupt, write_error};
+use crate::error::{OrBackend as _, corrupt, touched, write_error};
 
 macro_rules! select {
     ($tail:literal) => {
@@ -157,20 +157,14 @@ pub(crate) async fn update_client(store: &SqlStore, client: &Client) -> Result<(
         .await
         .db()?
         .rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("client"));
-    }
-    Ok(())
+    touched(done, "client")
 }
 
 pub(crate) async fn delete_client(store: &SqlStore, id: &ClientId) -> Result<()> {
     const SQL: &str = "DELETE FROM clients WHERE client_id = $1";
     let done = on_pool!(&store.db, pool =>
         sqlx::query(SQL).bind(id.as_str()).execute(pool).await.db()?.rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("client"));
-    }
-    Ok(())
+    touched(done, "client")
 }
 
 pub(crate) async fn client_origins(store: &SqlStore) -> Result<Vec<String>> {

@@ -3,12 +3,12 @@
 use sigil_core::ids::ConnectionId;
 use sigil_core::model::{Connection, Strategy};
 use sigil_core::store::Result;
-use sigil_core::{Conflict, StoreError, UnixTime};
+use sigil_core::{Conflict, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{from_json, to_json};
 use crate::database::{Database, on_pool};
-use crate::error::{OrBackend as _, corrupt, write_error};
+use crate::error::{OrBackend as _, corrupt, touched, write_error};
 
 macro_rules! select {
     ($tail:literal) => {
@@ -98,8 +98,5 @@ pub(crate) async fn update_connection(store: &SqlStore, connection: &Connection)
         .await
         .db()?
         .rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("connection"));
-    }
-    Ok(())
+    touched(done, "connection")
 }

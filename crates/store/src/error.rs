@@ -89,3 +89,13 @@ pub(crate) fn corrupt(what: &'static str, why: impl std::fmt::Display) -> StoreE
         why: why.to_string(),
     }
 }
+
+/// `Ok` when a write touched a row, else [`StoreError::NotFound`] of `what`: for updates and
+/// deletes by key, where no row means no such record.
+pub(crate) fn touched(rows: u64, what: &'static str) -> Result<(), StoreError> {
+    if rows == 0 {
+        Err(StoreError::NotFound(what))
+    } else {
+        Ok(())
+    }
+}

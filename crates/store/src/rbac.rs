@@ -3,13 +3,13 @@
 use sigil_core::ids::{ClientId, ConsentId, RoleId, UserId};
 use sigil_core::model::{Consent, Permission, Role};
 use sigil_core::store::{Page, Result};
-use sigil_core::{Conflict, StoreError, UnixTime};
+use sigil_core::{Conflict, UnixTime};
 use sqlx::AssertSqlSafe;
 
 use crate::SqlStore;
 use crate::codec::{Filter, join, split};
 use crate::database::{Database, on_pool};
-use crate::error::{OrBackend as _, write_error};
+use crate::error::{OrBackend as _, touched, write_error};
 
 #[derive(sqlx::FromRow)]
 struct RoleRow {
@@ -89,20 +89,14 @@ pub(crate) async fn update_role(store: &SqlStore, role: &Role) -> Result<()> {
         .await
         .map_err(|e| write_error(e, |_| Conflict::Role, "role"))?
         .rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("role"));
-    }
-    Ok(())
+    touched(done, "role")
 }
 
 pub(crate) async fn delete_role(store: &SqlStore, id: &RoleId) -> Result<()> {
     const SQL: &str = "DELETE FROM roles WHERE id = $1";
     let done = on_pool!(&store.db, pool =>
         sqlx::query(SQL).bind(id.as_str()).execute(pool).await.db()?.rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("role"));
-    }
-    Ok(())
+    touched(done, "role")
 }
 
 /// Runs `sql` once per permission, with `owner` as `$1`, audience `$2` and name `$3`, in one
@@ -371,8 +365,5 @@ pub(crate) async fn delete_consent(store: &SqlStore, id: &ConsentId) -> Result<(
     const SQL: &str = "DELETE FROM consents WHERE id = $1";
     let done = on_pool!(&store.db, pool =>
         sqlx::query(SQL).bind(id.as_str()).execute(pool).await.db()?.rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("consent"));
-    }
-    Ok(())
+    touched(done, "consent")
 }

@@ -10,7 +10,7 @@ use sigil_core::{Conflict, StoreError, UnixTime};
 use crate::SqlStore;
 use crate::codec::{digest, join, split, time, unix};
 use crate::database::{Database, on_pool};
-use crate::error::{OrBackend as _, write_error};
+use crate::error::{OrBackend as _, touched, write_error};
 
 macro_rules! columns {
     () => {
@@ -175,10 +175,7 @@ pub(crate) async fn touch_refresh_token(
         .await
         .db()?
         .rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("refresh token"));
-    }
-    Ok(())
+    touched(done, "refresh token")
 }
 
 pub(crate) async fn revoke_refresh_token(

@@ -4,12 +4,12 @@ use sigil_core::ids::{ClientId, SessionId, UserId};
 use sigil_core::model::Session;
 use sigil_core::secret::SecretDigest;
 use sigil_core::store::Result;
-use sigil_core::{Conflict, StoreError, UnixTime};
+use sigil_core::{Conflict, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{digest, join, split};
 use crate::database::{Database, on_pool};
-use crate::error::{OrBackend as _, write_error};
+use crate::error::{OrBackend as _, touched, write_error};
 
 macro_rules! select {
     ($tail:literal) => {
@@ -133,20 +133,14 @@ pub(crate) async fn touch_session(
         .db()?
         .rows_affected()
     });
-    if done == 0 {
-        return Err(StoreError::NotFound("session"));
-    }
-    Ok(())
+    touched(done, "session")
 }
 
 pub(crate) async fn delete_session(store: &SqlStore, id: &SessionId) -> Result<()> {
     const SQL: &str = "DELETE FROM sessions WHERE id = $1";
     let done = on_pool!(&store.db, pool =>
         sqlx::query(SQL).bind(id.as_str()).execute(pool).await.db()?.rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("session"));
-    }
-    Ok(())
+    touched(done, "session")
 }
 
 pub(crate) async fn delete_user_sessions(store: &SqlStore, user: &UserId) -> Result<u64> {

@@ -7,13 +7,13 @@ use sigil_core::model::{Identity, User, UserQuery, UserSort, UserSortField};
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
 use sigil_core::secret::Token;
 use sigil_core::store::{Page, Result};
-use sigil_core::{Conflict, LinkRefusal, StoreError, UnixTime};
+use sigil_core::{Conflict, LinkRefusal, UnixTime};
 use sqlx::AssertSqlSafe;
 
 use crate::SqlStore;
 use crate::codec::{Filter, from_json, open, seal, time, to_json, unix};
 use crate::database::{Database, on_pool};
-use crate::error::{OrBackend as _, corrupt, write_error};
+use crate::error::{OrBackend as _, corrupt, touched, write_error};
 
 const COLUMNS: &str = "user_id, connection_id, email, email_verified, username, name, given_name, \
      family_name, nickname, picture, user_metadata, app_metadata, blocked, created_at, \
@@ -642,20 +642,14 @@ pub(crate) async fn update_user(store: &SqlStore, user: &User) -> Result<()> {
         .await
         .map_err(|e| write_error(e, user_conflict, "user"))?
         .rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("user"));
-    }
-    Ok(())
+    touched(done, "user")
 }
 
 pub(crate) async fn delete_user(store: &SqlStore, id: &UserId) -> Result<()> {
     const SQL: &str = "DELETE FROM users WHERE user_id = $1 AND linked_to IS NULL";
     let done = on_pool!(&store.db, pool =>
         sqlx::query(SQL).bind(id.as_str()).execute(pool).await.db()?.rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("user"));
-    }
-    Ok(())
+    touched(done, "user")
 }
 
 pub(crate) async fn set_password(
@@ -675,10 +669,7 @@ pub(crate) async fn set_password(
         .await
         .db()?
         .rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("user"));
-    }
-    Ok(())
+    touched(done, "user")
 }
 
 pub(crate) async fn mark_email_verified(
@@ -694,10 +685,7 @@ pub(crate) async fn mark_email_verified(
         .await
         .db()?
         .rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("user"));
-    }
-    Ok(())
+    touched(done, "user")
 }
 
 pub(crate) async fn upgrade_password(
@@ -737,10 +725,7 @@ pub(crate) async fn record_login(
         .await
         .db()?
         .rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound("user"));
-    }
-    Ok(())
+    touched(done, "user")
 }
 
 pub(crate) async fn link_user(
