@@ -234,6 +234,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<std::result::Result<(), Conflict>>>> + Send;
     /// The user with this id. A linked account is no user of its own: none.
     fn user(&self, id: &UserId) -> impl Future<Output = Result<Option<User>>> + Send;
+    /// The account with this id: a user, or an account linked into one (its `linked_to`
+    /// names the user). For what follows an account's own credentials and address (a reset
+    /// link, a verification link), which a linked account keeps.
+    fn account(&self, id: &UserId) -> impl Future<Output = Result<Option<User>>> + Send;
     /// The user of `connection` with this email, ignoring case; a linked account too, whose
     /// credentials log in as its primary user.
     fn user_by_email(

@@ -117,8 +117,9 @@ pub async fn send_verification_email(
     Ok(true)
 }
 
-/// The ticket in `link_ticket` and its user, if it is an unused, unexpired ticket of `kind`;
-/// nothing is used up.
+/// The ticket in `link_ticket` and its account, if it is an unused, unexpired ticket of `kind`;
+/// nothing is used up. The account may be linked into another user: it keeps its own
+/// credentials and address, so its reset and verification links keep working.
 async fn peek(
     store: &impl Store,
     link_ticket: &str,
@@ -138,7 +139,7 @@ async fn peek(
     if ticket.expires_at <= now {
         return Ok(Err(TicketRefusal::Expired));
     }
-    Ok(match store.user(&ticket.user_id).await? {
+    Ok(match store.account(&ticket.user_id).await? {
         Some(user) => Ok((ticket, user)),
         None => Err(TicketRefusal::Unknown),
     })
@@ -221,7 +222,8 @@ pub struct PasswordChanged {
 /// A refused password leaves the ticket usable; the ticket is used up (atomically, once) only
 /// after the password passed the connection's policy and was hashed, just before it is stored.
 /// As Auth0 does on a password change, the user's sessions end and their refresh tokens are
-/// revoked. Logs `scp` or `fcp`.
+/// revoked: for a linked account, those of the user it is linked into, whom its credentials
+/// log in as. Logs `scp` or `fcp`.
 pub async fn reset_password(
     store: &impl Store,
     passwords: &impl Passwords,
@@ -299,10 +301,9 @@ pub async fn reset_password(
         }
         Err(e) => return Err(e),
     }
-    store.delete_user_sessions(&user.user_id).await?;
-    store
-        .revoke_user_refresh_tokens(&user.user_id, None, now)
-        .await?;
+    let owner = user.linked_to.as_ref().unwrap_or(&user.user_id);
+    store.delete_user_sessions(owner).await?;
+    store.revoke_user_refresh_tokens(owner, None, now).await?;
     store
         .append_log(&NewLogEvent {
             user_id: Some(user.user_id.clone()),
@@ -341,7 +342,7 @@ pub async fn verify_email(
                 .ticket(&Token::new(link_ticket.to_owned()).digest())
                 .await?
             {
-                Some(t) => store.user(&t.user_id).await?,
+                Some(t) => store.account(&t.user_id).await?,
                 None => None,
             };
             log_failure(
@@ -360,7 +361,7 @@ pub async fn verify_email(
         Err(StoreError::NotFound(_)) => return Ok(Err(TicketRefusal::Unknown)),
         Err(e) => return Err(e),
     }
-    let Some(user) = store.user(&ticket.user_id).await? else {
+    let Some(user) = store.account(&ticket.user_id).await? else {
         return Ok(Err(TicketRefusal::Unknown));
     };
     let connection = connection_of(store, &user).await.ok().map(|c| c.name);

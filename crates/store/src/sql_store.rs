@@ -110,6 +110,10 @@ impl Store for SqlStore {
         users::user(self, id).await
     }
 
+    async fn account(&self, id: &UserId) -> Result<Option<User>> {
+        users::account(self, id).await
+    }
+
     async fn user_by_email(&self, connection: &ConnectionId, email: &str) -> Result<Option<User>> {
         users::user_by_email(self, connection, email).await
     }

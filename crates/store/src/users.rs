@@ -500,7 +500,20 @@ async fn one(store: &SqlStore, row: Option<Row>) -> Result<Option<User>> {
 }
 
 pub(crate) async fn user(store: &SqlStore, id: &UserId) -> Result<Option<User>> {
-    let row: Option<Row> = on_pool!(&store.db, pool => sqlx::query_as(select!("WHERE user_id = $1 AND linked_to IS NULL"))
+    by_id(
+        store,
+        select!("WHERE user_id = $1 AND linked_to IS NULL"),
+        id,
+    )
+    .await
+}
+
+pub(crate) async fn account(store: &SqlStore, id: &UserId) -> Result<Option<User>> {
+    by_id(store, select!("WHERE user_id = $1"), id).await
+}
+
+async fn by_id(store: &SqlStore, sql: &'static str, id: &UserId) -> Result<Option<User>> {
+    let row: Option<Row> = on_pool!(&store.db, pool => sqlx::query_as(sql)
         .bind(id.as_str())
         .fetch_optional(pool)
         .await

@@ -4,14 +4,16 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sigil_core::ids::UserId;
 use sigil_core::model::{LogQuery, OutgoingEmail};
-use sigil_core::{Page as StorePage, Store};
+use sigil_core::{Page as StorePage, Store, UnixTime};
 
 use crate::app::{NOW, PASSWORD, RBAC_API, TestApp};
 use crate::browser::{Browser, CHALLENGE, Page, urlencode};
 use crate::management::{assert_error, audience, call, token_for};
 
 const NEW_PASSWORD: &str = "Brand-new-Passw0rd";
+const CY_PASSWORD: &str = "Cy-own-Passw0rd";
 const CONNECTION: &str = "Username-Password-Authentication";
 
 /// The page's HTML with minijinja's `&#x2f;` read back as `/`, as a browser does.
@@ -290,6 +292,91 @@ async fn a_forgotten_password_is_reset_from_the_login_page_through_the_mailed_li
     for code in ["scpr", "scp", "fcp"] {
         assert!(logged.iter().any(|t| t == code), "{code} in {logged:?}");
     }
+}
+
+/// An account linked into another user keeps its own email and password (they log in as the
+/// user it is linked into), so its mailed reset and verification links must keep working.
+#[tokio::test]
+async fn a_linked_account_follows_its_own_reset_and_verification_links() {
+    let app = TestApp::start().await;
+    let admin = token_for(&app, &audience(&app), &["create:users"]).await;
+    let (status, cy) = call(
+        &app,
+        "POST",
+        "/users",
+        Some(&admin),
+        Some(json!({
+            "connection": CONNECTION, "email": "cy@example.com", "password": CY_PASSWORD,
+            "verify_email": true,
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{cy}");
+    let cy = UserId(cy["user_id"].as_str().unwrap().to_owned());
+    let (_, verification) = mailed_link(&app, "cy@example.com").await;
+    let (status, before) = token(&app, "ann@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    let ann_refresh = before["refresh_token"].as_str().unwrap().to_owned();
+    app.store
+        .link_user(&app.ann, &cy, UnixTime(NOW))
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The verification mailed before the link marks the linked account's own address.
+    let mut browser = Browser::new();
+    let verified = browser.get(&verification).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    assert!(
+        verified.body.contains("cy@example.com"),
+        "{}",
+        verified.body
+    );
+    let account = app.store.account(&cy).await.unwrap().unwrap();
+    assert!(account.email_verified);
+    assert_eq!(account.linked_to.as_ref(), Some(&app.ann));
+
+    // A reset asked for by the linked account's address sets that account's password.
+    let response = app
+        .http
+        .post(app.url("dbconnections/change_password"))
+        .json(&json!({"client_id": app.native.to_string(), "connection": CONNECTION, "email": "cy@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, url) = mailed_link(&app, "cy@example.com").await;
+    let form = browser.get(&url).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("cy@example.com"), "{}", form.body);
+    let done = set_password(&mut browser, &app, &form, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(!logs_in(&app, "cy@example.com", CY_PASSWORD).await);
+    let (status, body) = token(&app, "cy@example.com", NEW_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        logs_in(&app, "ann@example.com", PASSWORD).await,
+        "the primary's own password is another account's, and stays"
+    );
+    let after = app.store.account(&cy).await.unwrap().unwrap();
+    assert!(
+        after.last_password_reset > account.last_password_reset,
+        "{after:?}"
+    );
+
+    // The user the account logs in as had its refresh tokens revoked, as on any reset.
+    let refreshed = app
+        .http
+        .post(app.url("oauth/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &app.native.to_string()),
+            ("refresh_token", &ann_refresh),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

@@ -721,6 +721,14 @@ async fn linked_accounts_join_their_primary_and_come_back_on_unlink() {
         // The linked account is no user of its own: not found by id, not listed, not counted,
         // not deletable; but found by its email (its credentials log in as the primary).
         assert_eq!(store.user(s2).await.unwrap(), None);
+        let account = store.account(s2).await.unwrap().unwrap();
+        assert_eq!(account.linked_to.as_ref(), Some(&primary));
+        assert_eq!(account.email.as_deref(), Some("second@example.com"));
+        assert_eq!(
+            store.account(&primary).await.unwrap(),
+            store.user(&primary).await.unwrap(),
+            "a user is an account too"
+        );
         let all = UserQuery::default();
         let listed: Vec<UserId> = store
             .list_users(&all, Page::first())
