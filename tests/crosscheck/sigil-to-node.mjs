@@ -1,14 +1,15 @@
 // Sigil's access tokens checked by two Node verifiers nobody here wrote: panva's `jose`
 // (jwtVerify with a remote JWKS) and Auth0's `express-oauth2-jwt-bearer` (`auth` and
-// `requiredScopes` in an Express app per API). Run by scripts/guard-crosscheck, which starts Sigil, creates an RS256 and an
-// ES256 API and passes, in the environment:
+// `requiredScopes` in an Express app per API). Run by scripts/guard-crosscheck, which starts
+// Sigil, creates an RS256, a PS256 and an ES256 API and passes, in the environment:
 //
 //   CROSSCHECK_ISSUER                  Sigil's issuer, http://127.0.0.1:PORT/
 //   CROSSCHECK_RS256_AUDIENCE, _TOKEN  the RS256 API and a client_credentials token for it
+//   CROSSCHECK_PS256_AUDIENCE, _TOKEN  the same for the PS256 API
 //   CROSSCHECK_ES256_AUDIENCE, _TOKEN  the same for the ES256 API
 //   CROSSCHECK_RS256_WRITE_TOKEN       a token for the RS256 API with only write:messages
 //
-// Both APIs define read:messages and write:messages, and the client holds both.
+// Every API defines read:messages and write:messages, and the client holds both.
 
 import express from "express";
 import { auth, requiredScopes } from "express-oauth2-jwt-bearer";
@@ -18,7 +19,7 @@ import { check, env, expect, run, tamper } from "./checks.mjs";
 
 run("sigil-to-node", async () => {
   const issuer = env("CROSSCHECK_ISSUER");
-  const apis = ["RS256", "ES256"].map((alg) => ({
+  const apis = ["RS256", "PS256", "ES256"].map((alg) => ({
     alg,
     audience: env(`CROSSCHECK_${alg}_AUDIENCE`),
     token: env(`CROSSCHECK_${alg}_TOKEN`),
@@ -28,7 +29,7 @@ run("sigil-to-node", async () => {
   // jose: the keys from Sigil's JWKS, iss and aud checked.
   const jwks = createRemoteJWKSet(new URL(".well-known/jwks.json", issuer));
   for (const [i, { alg, audience, token }] of apis.entries()) {
-    const other = apis[1 - i];
+    const other = apis[(i + 1) % apis.length];
     await check(`jose jwtVerify accepts Sigil's ${alg} token`, async () => {
       const { payload, protectedHeader } = await jwtVerify(token, jwks, {
         issuer,
@@ -51,16 +52,18 @@ run("sigil-to-node", async () => {
   //
   // With discovery (`issuerBaseURL`) the library allows only the algorithms the discovery
   // document lists in id_token_signing_alg_values_supported, even for access tokens and even
-  // with `tokenSigningAlg` set. Sigil lists its ID tokens' algorithms there (RS256, HS256), so
-  // the ES256 API's app is given the issuer and the JWKS URL instead, which the library then
-  // takes as they are; the NOTE line shows what discovery alone does with an ES256 token.
+  // with `tokenSigningAlg` set. Sigil lists its ID tokens' algorithms there (RS256, PS256,
+  // HS256), so the PS256 API's app discovers, and the ES256 API's app is given the issuer and
+  // the JWKS URL instead, which the library then takes as they are; the NOTE line shows what
+  // discovery alone does with an ES256 token.
   const jwksUri = new URL(".well-known/jwks.json", issuer).href;
   const options = {
     RS256: { issuerBaseURL: issuer },
+    PS256: { issuerBaseURL: issuer, tokenSigningAlg: "PS256" },
     ES256: { issuer, jwksUri, tokenSigningAlg: "ES256" },
   };
   for (const [i, { alg, audience, token }] of apis.entries()) {
-    const other = apis[1 - i];
+    const other = apis[(i + 1) % apis.length];
     const { url, close } = await protectedApp({ ...options[alg], audience });
     try {
       await check(`express-oauth2-jwt-bearer accepts Sigil's ${alg} token (read:messages)`, async () => {
@@ -94,7 +97,7 @@ run("sigil-to-node", async () => {
     }
   }
 
-  const es256 = apis[1];
+  const es256 = apis.find(({ alg }) => alg === "ES256");
   const discovering = await protectedApp({ issuerBaseURL: issuer, audience: es256.audience });
   try {
     const answer = await get(discovering.url, es256.token);

@@ -1,7 +1,7 @@
 """Sigil's access tokens checked by PyJWT (with `cryptography`), a verifier nobody here wrote.
 
 Run by scripts/guard-crosscheck with the same environment as sigil-to-node.mjs:
-CROSSCHECK_ISSUER, and CROSSCHECK_{RS256,ES256}_{AUDIENCE,TOKEN}. The keys come from Sigil's
+CROSSCHECK_ISSUER, and CROSSCHECK_{RS256,PS256,ES256}_{AUDIENCE,TOKEN}. The keys come from Sigil's
 JWKS through PyJWKClient, chosen by the token's `kid`; `jwt.decode` checks the signature, `iss`,
 `aud` and `exp`. Prints one PASS or FAIL line per check; exits 0 when all passed, 1 when one
 failed, 2 when the checks could not run.
@@ -69,7 +69,7 @@ def main() -> None:
         return jwt.decode(token, key, algorithms=[alg], audience=audience, issuer=issuer)
 
     # Each check runs at once, inside this iteration, so the closures see this iteration's values.
-    for alg in ("RS256", "ES256"):
+    for alg in ("RS256", "PS256", "ES256"):
         audience, token = env(f"CROSSCHECK_{alg}_AUDIENCE"), env(f"CROSSCHECK_{alg}_TOKEN")
 
         def accepted() -> str:

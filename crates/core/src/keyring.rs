@@ -1,11 +1,10 @@
 //! The keys tokens are made with: the tenant's signing keys, parsed once (the signer for each
-//! algorithm a family's current key can sign with: RS256 and PS256 from the RSA key, ES256 from
-//! the P-256 key; and the published JWK Set of next, current and previous keys of every family,
-//! never revoked ones, never private material), and the key that seals opaque access tokens.
+//! family's algorithm, from its current key: RS256, PS256 and ES256; and the published JWK Set
+//! of next, current and previous keys of every family, never revoked ones, never private
+//! material), and the key that seals opaque access tokens.
 
 use sigil_jose::{
-    Algorithm, JwkSet, KeyError, KeyKind, KeySet, PrivateKey, SigningKey, Validation, Verifier,
-    VerifyingKey,
+    Algorithm, JwkSet, KeyError, KeySet, PrivateKey, SigningKey, Validation, Verifier, VerifyingKey,
 };
 
 use std::sync::Arc;
@@ -55,28 +54,17 @@ impl KeyRing {
                 published.push(public.to_jwk().with_kid(&record.kid).with_alg(record.alg)?);
                 publics.push((public.clone(), record.kid.clone()));
             }
-            if record.state == KeyState::Current {
-                // An RSA key signs RS* and PS*: APIs choose between RS256 and PS256.
-                let algs: Vec<Algorithm> = match key.kind() {
-                    KeyKind::Rsa => vec![record.alg, Algorithm::PS256],
-                    _ => vec![record.alg],
-                };
-                for alg in algs {
-                    if signers.iter().any(|s: &SigningKey| s.alg() == alg) {
-                        continue;
-                    }
-                    // Parsed again per algorithm (a signer owns its key); this happens once per
-                    // key ring, never per signature.
-                    let own = PrivateKey::from_pkcs8_der(&record.private_pkcs8)?;
-                    signers.push(SigningKey::new(own, alg)?.with_kid(Some(record.kid.clone())));
-                }
+            if record.state == KeyState::Current
+                && !signers.iter().any(|s: &SigningKey| s.alg() == record.alg)
+            {
+                signers.push(SigningKey::new(key, record.alg)?.with_kid(Some(record.kid.clone())));
             }
         }
         let jwks = serde_json::to_string(&published.into_iter().collect::<JwkSet>())
             .map_err(|e| KeyError::Jwk(e.to_string()))?;
-        // Sigil's own verifiers take each key for every algorithm of its kind (an RSA key signs
-        // PS256 tokens for the APIs that choose it, though the JWKS names RS256); the allow-lists
-        // below say which algorithms each accepts.
+        // Sigil's own verifiers take each key for every algorithm of its kind (an RSA key
+        // published as RS256 signed PS256 tokens before the PS256 family existed); the
+        // allow-lists below say which algorithms each accepts.
         let key_set = || -> Result<KeySet, KeyError> {
             let keys = publics
                 .iter()
@@ -153,7 +141,7 @@ impl KeyRing {
     }
 
     /// The signer for `alg`: the current key of the family that signs it, if that family has
-    /// one (ES256 only once an ES256 API made the P-256 family).
+    /// one (PS256 and ES256 only once an API or application chose them and made the family).
     pub fn signer(&self, alg: Algorithm) -> Option<&SigningKey> {
         self.signers.iter().find(|s| s.alg() == alg)
     }
@@ -194,27 +182,31 @@ mod tests {
     #[test]
     fn each_family_signs_with_its_current_key_and_every_published_key_is_listed() {
         let now = UnixTime(1_800_000_000);
-        let key = |rsa: bool, state| {
-            let made = if rsa {
-                SigningKeyRecord::generate_rs256(state, now)
-            } else {
-                SigningKeyRecord::generate_es256(state, now)
+        let key = |alg, state| {
+            let made = match alg {
+                Algorithm::RS256 => SigningKeyRecord::generate_rs256(state, now),
+                Algorithm::PS256 => SigningKeyRecord::generate_ps256(state, now),
+                _ => SigningKeyRecord::generate_es256(state, now),
             };
             made.unwrap()
         };
-        let rsa = [key(true, KeyState::Current), key(true, KeyState::Next)];
-        let ec = [
-            key(false, KeyState::Previous),
-            key(false, KeyState::Current),
-            key(false, KeyState::Next),
-            key(false, KeyState::Revoked),
+        let rsa = [
+            key(Algorithm::RS256, KeyState::Current),
+            key(Algorithm::RS256, KeyState::Next),
         ];
-        let records: Vec<_> = rsa.iter().chain(&ec).cloned().collect();
+        let pss = [key(Algorithm::PS256, KeyState::Current)];
+        let ec = [
+            key(Algorithm::ES256, KeyState::Previous),
+            key(Algorithm::ES256, KeyState::Current),
+            key(Algorithm::ES256, KeyState::Next),
+            key(Algorithm::ES256, KeyState::Revoked),
+        ];
+        let records: Vec<_> = rsa.iter().chain(&pss).chain(&ec).cloned().collect();
         let ring = KeyRing::from_records(&records, ISSUER, opaque()).unwrap();
 
         for (alg, kid) in [
             (Algorithm::RS256, &rsa[0].kid),
-            (Algorithm::PS256, &rsa[0].kid),
+            (Algorithm::PS256, &pss[0].kid),
             (Algorithm::ES256, &ec[1].kid),
         ] {
             let signer = ring
@@ -252,6 +244,7 @@ mod tests {
         let expected: Vec<(&str, &str, &str, &str)> = rsa
             .iter()
             .map(|k| (k.kid.as_str(), "RSA", "RS256", "sig"))
+            .chain(pss.iter().map(|k| (k.kid.as_str(), "RSA", "PS256", "sig")))
             .chain(
                 ec[..3]
                     .iter()
@@ -269,12 +262,18 @@ mod tests {
     }
 
     #[test]
-    fn the_default_configuration_has_no_es256_signer() {
+    fn the_default_configuration_signs_only_rs256() {
         let now = UnixTime(1_800_000_000);
         let records = [SigningKeyRecord::generate_rs256(KeyState::Current, now).unwrap()];
         let ring = KeyRing::from_records(&records, ISSUER, opaque()).unwrap();
         assert!(ring.signer(Algorithm::RS256).is_some());
-        assert!(ring.signer(Algorithm::ES256).is_none());
+        for alg in [Algorithm::PS256, Algorithm::ES256] {
+            assert!(
+                ring.signer(alg).is_none(),
+                "{alg}: its family is made when first chosen"
+            );
+        }
         assert!(!ring.jwks_json().contains("\"EC\""));
+        assert!(!ring.jwks_json().contains("PS256"));
     }
 }

@@ -60,6 +60,9 @@ pub enum StartError {
     /// A stored key does not parse.
     #[error("a stored signing key is unusable: {0}")]
     Key(#[from] sigil_jose::KeyError),
+    /// A key family the tenant's APIs or applications sign with could not be made.
+    #[error("cannot make a signing key family: {0}")]
+    Family(#[from] sigil_core::key_family::EnsureError),
     /// The password checker could not be set up.
     #[error("cannot set up password checks: {0}")]
     Hasher(String),
@@ -102,8 +105,12 @@ impl<S: Store> App<S> {
         templates: Option<&std::path::Path>,
     ) -> Result<Self, StartError> {
         let opaque = Arc::new(UserinfoKey::new(&secrets.userinfo_seed, &issuer));
-        let ring = KeyRing::from_records(&store.signing_keys().await?, &issuer, opaque.clone())?;
         let at = clock.now();
+        // A tenant whose PS256 APIs or applications predate the PS256 family gets it now.
+        for key in sigil_core::key_family::ensure_in_use(&store, at).await? {
+            tracing::info!(kid = %key.kid, alg = %key.alg, state = key.state.as_str(), "made a signing key for an algorithm in use");
+        }
+        let ring = KeyRing::from_records(&store.signing_keys().await?, &issuer, opaque.clone())?;
         let hasher = Hasher::new().await.map_err(StartError::Hasher)?;
         Ok(App {
             inner: Arc::new(Inner {

@@ -1,12 +1,12 @@
 //! Signing keys, their private halves sealed under the master key (AES-256-GCM, bound to the
-//! kid). Each key is filed under its family (the kind of key its `alg` needs, in the `family`
+//! kid). Each key is filed under its family ([`SigningKeyRecord::family`], in the `family`
 //! column); partial unique indexes keep at most one current and one next key per family, and
 //! a rotation touches one family only.
 
 use sigil_core::model::{KeyState, SigningKeyRecord};
 use sigil_core::store::Result;
 use sigil_core::{Conflict, StoreError, UnixTime};
-use sigil_jose::{Algorithm, KeyKind};
+use sigil_jose::Algorithm;
 
 use crate::SqlStore;
 use crate::codec::{open, seal, time, unix};
@@ -31,19 +31,6 @@ struct Row {
 
 fn purpose(kid: &str) -> String {
     format!("signing key:{kid}")
-}
-
-/// The `family` column's value for keys of `kind` (migration 0005 fills it in the same words
-/// for keys stored before it). Nothing reads it back: a record's family follows from its `alg`.
-fn family_name(kind: KeyKind) -> &'static str {
-    match kind {
-        KeyKind::Rsa => "rsa",
-        KeyKind::EcP256 => "ec-p256",
-        KeyKind::EcP384 => "ec-p384",
-        KeyKind::EcP521 => "ec-p521",
-        KeyKind::Ed25519 => "ed25519",
-        KeyKind::Oct => "oct",
-    }
 }
 
 impl Row {
@@ -91,7 +78,7 @@ macro_rules! bind_key {
             .bind($current_since)
             .bind(time($key.previous_since))
             .bind(time($key.revoked_at))
-            .bind(family_name($key.family()))
+            .bind($key.family())
     };
 }
 
@@ -123,7 +110,7 @@ pub(crate) async fn rotate_signing_keys(
     const PROMOTE: &str = "UPDATE signing_keys SET state = 'current', current_since = $1 \
                            WHERE state = 'next' AND family = $2";
     let v = values(store, next)?;
-    let family = family_name(next.family());
+    let family = next.family();
     on_pool!(&store.db, pool => {
         let mut tx = pool.begin().await.db()?;
         sqlx::query(RETIRE)

@@ -1,6 +1,6 @@
 //! `sigil apis create`: registers an API (Auth0's resource server), the audience that access
-//! tokens are made for, with Auth0's defaults ([`ResourceServer::new`]). An ES256 API first
-//! makes sure the tenant's P-256 key family exists ([`keys::ensure`]).
+//! tokens are made for, with Auth0's defaults ([`ResourceServer::new`]). A PS256 or ES256
+//! API first makes sure the tenant's key family for it exists ([`keys::ensure`]).
 
 use std::process::ExitCode;
 
@@ -30,11 +30,11 @@ The identifier is the tokens' audience; it cannot change later. A URL is customa
 scopes their roles and permissions give. --permissions-claim also lists them in a \
 `permissions` claim (Auth0's token dialect access_token_authz); it needs --rbac, as in Auth0.
 
---alg is RS256 (the default, which every verifier understands) or PS256, signed with the \
-tenant's RSA keys, or ES256, signed with its P-256 keys: the first ES256 API makes a current \
-and a next P-256 key, which the JWKS publishes from then on beside the RSA keys (rotate them \
-with `sigil keys rotate --alg ES256`). Auth0's HS256 signs with a secret of the API's own, \
-which Sigil does not keep.";
+--alg is RS256 (the default, which every verifier understands, signed with the tenant's RSA \
+keys), PS256 or ES256: the first PS256 or ES256 API makes a current and a next key of that \
+family (RSA keys published as PS256, or P-256 keys), which the JWKS publishes from then on \
+beside the RS256 keys (rotate them with `sigil keys rotate --alg PS256|ES256`). Auth0's \
+HS256 signs with a secret of the API's own, which Sigil does not keep.";
 
 #[derive(Debug, Args)]
 pub(crate) struct CreateArgs {
@@ -93,7 +93,7 @@ fn signing_alg(text: &str) -> Result<Algorithm, String> {
             "HS256 signs with a secret of the API's own, which Sigil does not keep; use RS256, PS256 or ES256"
                 .to_owned(),
         ),
-        _ => Err("use RS256 or PS256 (the tenant's RSA keys) or ES256 (its P-256 keys)".to_owned()),
+        _ => Err("use RS256, PS256 or ES256".to_owned()),
     }
 }
 

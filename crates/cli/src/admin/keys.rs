@@ -1,13 +1,13 @@
 //! `sigil keys list|rotate|revoke`: the tenant's signing keys in the database (Auth0's
 //! `/keys/signing` shapes with `--json`), and [`ensure`], which makes a family's current and
-//! next key when they are missing (`sigil init` for RSA, `sigil apis create --alg ES256` for
-//! P-256) through core's `KeyFamily::ensure`, which the Management API shares. `keys generate`, which writes a key file and touches no database, lives in
-//! `crate::keys`.
+//! next key when they are missing (`sigil init` for RSA, `sigil apis create --alg PS256|ES256`
+//! for RSA-PSS and P-256) through core's `KeyFamily::ensure`, which the Management API shares.
+//! `keys generate`, which writes a key file and touches no database, lives in `crate::keys`.
 //!
-//! Keys come in families, each with its own life cycle: the RSA family (RS256; it also signs
-//! PS256) made by `init`, and the P-256 family (ES256) made with the first ES256 API, so that
-//! the default configuration publishes RSA keys only. The commands name a family by the
-//! algorithm its keys are made for.
+//! Keys come in families, each with its own life cycle: the RSA family (RS256) made by `init`,
+//! the RSA-PSS family (PS256) made with the first PS256 API or application, and the P-256
+//! family (ES256) made with the first ES256 API, so that the default configuration publishes
+//! RS256 keys only. The commands name a family by the algorithm its keys are made for.
 
 use std::process::ExitCode;
 
@@ -28,27 +28,27 @@ pub(crate) use sigil_core::key_family::KeyFamily as Family;
 fn how_to_make(family: Family) -> &'static str {
     match family {
         Family::Rs256 => "`sigil init` makes them",
+        Family::Ps256 => "the first `sigil apis create --alg PS256` makes them",
         Family::Es256 => "the first `sigil apis create --alg ES256` makes them",
     }
 }
 
-/// `--alg` of `keys rotate`: RS256 or ES256.
+/// `--alg` of `keys rotate`: RS256, PS256 or ES256.
 fn family(text: &str) -> Result<Family, String> {
-    match text.parse::<Algorithm>() {
-        Ok(Algorithm::RS256) => Ok(Family::Rs256),
-        Ok(Algorithm::ES256) => Ok(Family::Es256),
-        Ok(Algorithm::PS256) => {
-            Err("PS256 is signed by the RSA keys; rotate them with --alg RS256".to_owned())
-        }
-        _ => Err("use RS256 (the RSA keys) or ES256 (the P-256 keys)".to_owned()),
-    }
+    text.parse::<Algorithm>()
+        .ok()
+        .and_then(Family::signing)
+        .ok_or_else(|| {
+            "use RS256 (the RSA keys), PS256 (the RSA-PSS keys) or ES256 (the P-256 keys)"
+                .to_owned()
+        })
 }
 
 /// `sigil keys rotate`.
 #[derive(Debug, Args)]
 pub(crate) struct RotateArgs {
-    /// The family to rotate: RS256 (the RSA keys, which also sign PS256) or ES256 (the P-256
-    /// keys).
+    /// The family to rotate: RS256 (the RSA keys), PS256 (the RSA-PSS keys) or ES256 (the
+    /// P-256 keys).
     #[arg(long, value_name = "ALG", default_value = "RS256", value_parser = family)]
     pub(crate) alg: Family,
     #[command(flatten)]
@@ -202,6 +202,7 @@ pub(crate) fn revoke(
                 key.alg,
                 match Family::signing(key.alg) {
                     Some(Family::Es256) => " --alg ES256",
+                    Some(Family::Ps256) => " --alg PS256",
                     Some(Family::Rs256) | None => "",
                 }
             ),

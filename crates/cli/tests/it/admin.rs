@@ -530,6 +530,32 @@ fn apis_create() {
         ),
         (&json!("PS256"), &json!(false), &json!("access_token"))
     );
+    // The first PS256 API made the RSA-PSS family: a current and a next key, published as
+    // PS256, apart from the RS256 ones.
+    let table = key_table(&dir);
+    for state in ["current", "next"] {
+        assert_eq!(kids(&table, "PS256", state).len(), 1, "{state}: {table:?}");
+        assert_eq!(kids(&table, "RS256", state).len(), 1, "{state}: {table:?}");
+    }
+    // Rotating PS256 moves that family alone.
+    let rotated = json(&check(
+        &dir,
+        &["keys", "rotate", "--alg", "PS256", "--json"],
+        "",
+        0,
+        &[],
+        &[],
+    ));
+    assert_eq!(rotated["current"]["kid"], kids(&table, "PS256", "next")[0]);
+    assert_eq!(rotated["current"]["alg"], "PS256");
+    let after = key_table(&dir);
+    for state in ["current", "next"] {
+        assert_eq!(kids(&after, "RS256", state), kids(&table, "RS256", state));
+    }
+    assert_eq!(
+        kids(&after, "PS256", "previous"),
+        kids(&table, "PS256", "current")
+    );
 
     let cases: &[(&[&str], &str)] = &[
         (
@@ -555,7 +581,7 @@ fn apis_create() {
         ),
         (
             &["--identifier", "x", "--name", "x", "--alg", "ES384"],
-            "use RS256 or PS256 (the tenant's RSA keys) or ES256 (its P-256 keys)",
+            "use RS256, PS256 or ES256",
         ),
         (
             &[
@@ -1361,11 +1387,11 @@ fn keys_rotate_and_revoke_work_on_each_family_alone() {
         ),
         (
             &["keys", "rotate", "--alg", "PS256"],
-            "PS256 is signed by the RSA keys; rotate them with --alg RS256",
+            "there are no PS256 signing keys to rotate; the first `sigil apis create --alg PS256` makes them",
         ),
         (
             &["keys", "rotate", "--alg", "HS256"],
-            "use RS256 (the RSA keys) or ES256 (the P-256 keys)",
+            "use RS256 (the RSA keys), PS256 (the RSA-PSS keys) or ES256 (the P-256 keys)",
         ),
     ];
     for (args, message) in refusals {

@@ -29,7 +29,7 @@ pub use outbox::OutgoingEmail;
 pub use runtime::{
     AuthorizationCode, DeviceCode, DeviceStatus, RefreshToken, Session, Ticket, TicketKind,
 };
-pub use signing_key::{KeyState, SigningKeyRecord};
+pub use signing_key::{KeyState, SigningKeyRecord, family_name};
 pub use tenant::{Branding, BrandingColors, BrandingFont, TenantFlags, TenantSettings};
 pub use user::{Identity, NewUser, User, UserQuery, UserSort, UserSortField};
 

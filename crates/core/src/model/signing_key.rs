@@ -2,9 +2,9 @@
 //! → `previous` (published, verifies what it signed) → `revoked` (gone from the JWKS).
 //!
 //! Keys of one kind form a family with a life cycle of its own: at most one current and one
-//! next key per family. A tenant has an RSA family (RS256 and PS256; made by `sigil init`, and
-//! all that a verifier which only understands RSA needs) and, once an API signs with ES256, a
-//! P-256 family. The family is the kind of key the record's `alg` needs
+//! next key per family. A tenant has an RSA family (RS256; made by `sigil init`, and all that a
+//! verifier which only understands RSA needs) and, once an API or application signs with PS256
+//! or ES256, an RSA-PSS or a P-256 family. The family follows from the record's `alg`
 //! ([`SigningKeyRecord::family`]), so a record cannot be filed under the wrong one.
 
 use sigil_jose::{Algorithm, KeyKind, KeySpec};
@@ -90,6 +90,12 @@ impl SigningKeyRecord {
         Self::generate(KeySpec::Rsa2048, Algorithm::RS256, state, now)
     }
 
+    /// A new RSA-2048 key for PS256 in `state` (a family of its own, published as PS256, so
+    /// that verifiers which honour a JWK's `alg` accept PS256 tokens).
+    pub fn generate_ps256(state: KeyState, now: UnixTime) -> Result<Self, sigil_jose::KeyError> {
+        Self::generate(KeySpec::Rsa2048, Algorithm::PS256, state, now)
+    }
+
     /// A new P-256 key for ES256 in `state`, its kid the RFC 7638 thumbprint.
     pub fn generate_es256(state: KeyState, now: UnixTime) -> Result<Self, sigil_jose::KeyError> {
         Self::generate(KeySpec::P256, Algorithm::ES256, state, now)
@@ -115,10 +121,10 @@ impl SigningKeyRecord {
         })
     }
 
-    /// The family this key belongs to: the kind of key its `alg` needs. Rotation, and the
-    /// one-current and one-next rules, apply within a family.
-    pub fn family(&self) -> KeyKind {
-        self.alg.key_kind()
+    /// The family this key belongs to, by name (the store's `family` column). Rotation, and
+    /// the one-current and one-next rules, apply within a family.
+    pub fn family(&self) -> &'static str {
+        family_name(self.alg)
     }
 
     fn generate(
@@ -138,5 +144,22 @@ impl SigningKeyRecord {
             previous_since: None,
             revoked_at: None,
         })
+    }
+}
+
+/// The name of the family that keys for `alg` belong to: the kind of key it needs, except that
+/// RSA keys for PS* form a family apart from RS* ones, since a JWK names one `alg`. Migration
+/// 0006 filed the keys stored before it in the same words.
+pub fn family_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512 => "rsa-pss",
+        _ => match alg.key_kind() {
+            KeyKind::Rsa => "rsa",
+            KeyKind::EcP256 => "ec-p256",
+            KeyKind::EcP384 => "ec-p384",
+            KeyKind::EcP521 => "ec-p521",
+            KeyKind::Ed25519 => "ed25519",
+            KeyKind::Oct => "oct",
+        },
     }
 }

@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sigil_core::ids::ClientId;
+use sigil_core::key_family::KeyFamily;
 use sigil_core::model::client_rules::{app_url, web_origin};
 use sigil_core::model::{
     AppType, Client, GrantType, RefreshTokenExpiration, RefreshTokenRotation,
@@ -378,6 +379,7 @@ pub(crate) async fn create<S: Store>(
     let now = app.now();
     let mut client = Client::new(ClientId::generate(app.rng()), name, app_type, None, now);
     apply(&mut client, body)?;
+    ensure_id_token_keys(&app, &client).await?;
     let secret = client.settle_secret(app.rng());
     app.store().create_client(&client).await?;
     app.forget_client(&client.client_id);
@@ -404,6 +406,7 @@ pub(crate) async fn update<S: Store>(
         caller.require(&["update:clients"])?;
     }
     apply(&mut client, body)?;
+    ensure_id_token_keys(&app, &client).await?;
     let secret = client.settle_secret(app.rng());
     client.updated_at = app.now();
     match app.store().update_client(&client).await {
@@ -414,6 +417,15 @@ pub(crate) async fn update<S: Store>(
     app.forget_client(&client.client_id);
     caller.audit(&app, "Update a client").await;
     Ok(Json(client.management_json(secret.as_ref())))
+}
+
+/// The key family that signs the client's ID tokens (PS256's is made when the first client or
+/// API chooses it); none for HS256, which signs with the client's secret.
+async fn ensure_id_token_keys<S: Store>(app: &App<S>, client: &Client) -> Result<(), MgmtError> {
+    match KeyFamily::signing(client.settings.jwt_configuration.alg) {
+        Some(KeyFamily::Rs256) | None => Ok(()),
+        Some(family) => super::keys::ensure_family(app, family).await,
+    }
 }
 
 fn is_empty(body: &ClientBody) -> bool {

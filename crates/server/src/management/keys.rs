@@ -1,16 +1,37 @@
-//! `/keys/signing`: the tenant's signing keys (RSA family; ES256 keys are listed too), rotation
-//! and revocation, as `sigil keys list|rotate|revoke` do. This node signs with the new key at
-//! once; the others within `KEYS_TTL`.
+//! `/keys/signing`: the tenant's signing keys (RSA family; PS256 and ES256 keys are listed too),
+//! rotation and revocation, as `sigil keys list|rotate|revoke` do. This node signs with the new
+//! key at once; the others within `KEYS_TTL`. And [`ensure_family`], for an API or an
+//! application choosing an algorithm whose family the tenant lacks.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 use sigil_core::Store;
+use sigil_core::key_family::KeyFamily;
 use sigil_core::model::{KeyState, SigningKeyRecord};
 
 use super::caller::Caller;
 use super::error::MgmtError;
 use crate::App;
+
+/// Makes `family` (its current and next keys) if the tenant lacks it, and reloads this node's
+/// keys when it did, so the API or application that chose it is signed for from its first
+/// token on.
+pub(crate) async fn ensure_family<S: Store>(
+    app: &App<S>,
+    family: KeyFamily,
+) -> Result<(), MgmtError> {
+    let made = family
+        .ensure(app.store(), app.now())
+        .await
+        .map_err(|e| MgmtError::Internal(e.to_string()))?;
+    if !made.is_empty() {
+        app.reload_keys()
+            .await
+            .map_err(|e| MgmtError::Internal(e.to_string()))?;
+    }
+    Ok(())
+}
 
 pub(crate) async fn list<S: Store>(State(app): State<App<S>>) -> Result<Json<Value>, MgmtError> {
     let keys = app.store().signing_keys().await?;

@@ -1,6 +1,6 @@
 //! `/resource-servers`: APIs (the audiences access tokens are made for), in Auth0's shapes.
 //! A path names an API by its id or by its identifier, as Auth0's does. An API signed with an
-//! algorithm whose key family the tenant lacks (ES256, at first) gets that family's keys first
+//! algorithm whose key family the tenant lacks (PS256 or ES256, at first) gets that family's keys first
 //! ([`KeyFamily::ensure`]), and this node reloads its keys at once. The Management API's own
 //! resource server is a system API: it cannot be deleted, and only its token lifetime and
 //! consent switch change, as at Auth0. The list takes Auth0's `identifiers` filter, a key that
@@ -267,21 +267,6 @@ fn checked_consistency(api: &ResourceServer) -> Result<(), MgmtError> {
     Ok(())
 }
 
-/// Makes the key family that signs `alg` if the tenant lacks it, and reloads this node's keys
-/// when it did, so the API can be signed for from its first token on.
-async fn ensure_keys<S: Store>(app: &App<S>, family: KeyFamily) -> Result<(), MgmtError> {
-    let made = family
-        .ensure(app.store(), app.now())
-        .await
-        .map_err(|e| MgmtError::Internal(e.to_string()))?;
-    if !made.is_empty() {
-        app.reload_keys()
-            .await
-            .map_err(|e| MgmtError::Internal(e.to_string()))?;
-    }
-    Ok(())
-}
-
 pub(crate) async fn create<S: Store>(
     State(app): State<App<S>>,
     caller: Caller,
@@ -340,7 +325,7 @@ pub(crate) async fn create<S: Store>(
         return Err(StoreError::Conflict(sigil_core::Conflict::ResourceServer).into());
     }
     // The keys before the API: an API that exists can always be signed for.
-    ensure_keys(&app, family).await?;
+    super::keys::ensure_family(&app, family).await?;
     app.store().create_resource_server(&api).await?;
     caller.audit(&app, "Create a resource server").await;
     Ok((StatusCode::CREATED, Json(api_json(&app, &api))))
@@ -397,7 +382,7 @@ pub(crate) async fn update<S: Store>(
     }
     checked_consistency(&api)?;
     if let Some(family) = family {
-        ensure_keys(&app, family).await?;
+        super::keys::ensure_family(&app, family).await?;
     }
     api.updated_at = app.now();
     match app.store().update_resource_server(&api).await {

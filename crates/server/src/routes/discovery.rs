@@ -45,7 +45,7 @@ pub(crate) async fn openid_configuration<S: Store>(State(app): State<App<S>>) ->
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256", "HS256"],
+        "id_token_signing_alg_values_supported": ["RS256", "PS256", "HS256"],
         "claims_supported": [
             "aud", "at_hash", "auth_time", "c_hash", "email", "nonce", "sid", "email_verified", "exp", "family_name", "given_name",
             "iat", "iss", "name", "nickname", "picture", "sub", "updated_at",

@@ -1,7 +1,11 @@
-//! ES256: the P-256 key family beside the RSA one. The default JWKS holds RSA keys only; once
-//! the tenant has P-256 keys, an ES256 API gets ES256 access tokens (client credentials and
-//! user grants) that verify with the served JWKS and at `/userinfo`, while RS256 APIs, ID
-//! tokens and verifiers that only understand RSA carry on as before.
+//! ES256 and PS256: the P-256 and RSA-PSS key families beside the RSA one. The default JWKS
+//! holds RS256 keys only; once the tenant has P-256 keys, an ES256 API gets ES256 access tokens
+//! (client credentials and user grants) that verify with the served JWKS and at `/userinfo`,
+//! while RS256 APIs, ID tokens and verifiers that only understand RSA carry on as before. The
+//! first PS256 API or application makes RSA keys of their own, published as PS256, so that a
+//! verifier honouring each key's `alg` accepts PS256 tokens.
+
+use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -9,11 +13,12 @@ use sigil_core::ids::{ClientGrantId, ResourceServerId};
 use sigil_core::model::{
     ClientGrant, KeyState, ResourceServer, ResourceServerScope, SigningKeyRecord,
 };
-use sigil_core::{Store, SystemRng, UnixTime};
+use sigil_core::{ManualClock, Store, SystemRng, UnixTime};
 use sigil_jose::{Algorithm, KeySet, Validation, Verifier};
-use sigil_server::KEYS_TTL;
+use sigil_server::{App, KEYS_TTL, Secrets};
 
 use crate::app::{API, Body, NOW, PASSWORD, TestApp, post};
+use crate::management::{audience, call, token_for};
 
 /// An API whose access tokens are ES256.
 const ES_API: &str = "https://es256.example.com/";
@@ -245,7 +250,8 @@ async fn an_es256_api_gets_es256_access_tokens_that_verify_with_the_served_jwks(
     let profile: Value = response.json().await.unwrap();
     assert_eq!(profile["email"], "ann@example.com");
 
-    // Discovery stays truthful: ID tokens are RS256 or HS256, never ES256.
+    // Discovery stays truthful: ID tokens are RS256, PS256 or HS256 (as an application
+    // chooses), never ES256.
     let config: Value = app
         .http
         .get(app.url(".well-known/openid-configuration"))
@@ -257,7 +263,7 @@ async fn an_es256_api_gets_es256_access_tokens_that_verify_with_the_served_jwks(
         .unwrap();
     assert_eq!(
         config["id_token_signing_alg_values_supported"],
-        json!(["RS256", "HS256"])
+        json!(["RS256", "PS256", "HS256"])
     );
 }
 
@@ -308,4 +314,149 @@ async fn the_first_es256_api_gets_tokens_at_once_without_waiting_for_the_key_rel
     let (ec_current, _) = es256_api(&app).await;
     let token = machine_token(&app, ES_API).await;
     assert_eq!(header(&token)["kid"], json!(ec_current));
+}
+
+/// An API whose access tokens are PS256.
+const PS_API: &str = "https://ps256.example.com/";
+
+#[tokio::test]
+async fn the_first_ps256_api_and_application_get_keys_published_as_ps256() {
+    let app = TestApp::start().await;
+    let admin = token_for(
+        &app,
+        &audience(&app),
+        &["create:resource_servers", "update:clients"],
+    )
+    .await;
+    let rs256: Vec<String> = published(&jwks(&app).await)
+        .into_iter()
+        .map(|(kid, ..)| kid)
+        .collect();
+    let (status, api) = call(
+        &app,
+        "POST",
+        "/resource-servers",
+        Some(&admin),
+        Some(
+            json!({"identifier": PS_API, "signing_alg": "PS256", "scopes": [{"value": "read:p"}]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{api}");
+    app.store
+        .create_client_grant(&ClientGrant {
+            id: ClientGrantId::generate(&SystemRng),
+            client_id: app.machine.0.clone(),
+            audience: PS_API.to_owned(),
+            scope: vec!["read:p".to_owned()],
+            created_at: UnixTime(NOW),
+        })
+        .await
+        .unwrap();
+
+    // A current and a next RSA key of their own, published as PS256 beside the RS256 ones,
+    // which stay as they were.
+    let jwks = jwks(&app).await;
+    let served = published(&jwks);
+    let pss: Vec<&String> = served
+        .iter()
+        .filter(|(_, kty, alg, _)| kty == "RSA" && alg == "PS256")
+        .map(|(kid, ..)| kid)
+        .collect();
+    assert_eq!(pss.len(), 2, "{served:?}");
+    let rs: Vec<String> = served
+        .iter()
+        .filter(|(_, _, alg, _)| alg == "RS256")
+        .map(|(kid, ..)| kid.clone())
+        .collect();
+    assert_eq!(rs, rs256);
+
+    // The API's token is signed by one of them, and a verifier that takes each key for its
+    // own alg only (as sigil-guard and jose do) accepts it.
+    let now = UnixTime(NOW);
+    let token = machine_token(&app, PS_API).await;
+    let head = header(&token);
+    assert_eq!(head["alg"], "PS256");
+    assert!(pss.iter().any(|kid| head["kid"] == json!(kid)), "{head}");
+    let claims = verifier(&app, &jwks, |_| true, Algorithm::PS256, PS_API)
+        .verify::<Value>(&token, now)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["scope"], "read:p");
+    // RS256 APIs keep their RS256 keys.
+    assert_eq!(header(&machine_token(&app, API).await)["alg"], "RS256");
+
+    // An application that chooses PS256 ID tokens gets them from the same family.
+    let (status, client) = call(
+        &app,
+        "PATCH",
+        &format!("/clients/{}", app.native),
+        Some(&admin),
+        Some(json!({"jwt_configuration": {"alg": "PS256"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{client}");
+    let (status, _, body) = post(
+        &app,
+        Body::Json(json!({
+            "grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+            "client_id": app.native.to_string(),
+            "username": "ann@example.com",
+            "password": PASSWORD,
+            "realm": "Username-Password-Authentication",
+            "scope": "openid",
+        })),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id_token = body["id_token"].as_str().unwrap();
+    assert_eq!(header(id_token)["kid"], header(&token)["kid"]);
+    verifier(&app, &jwks, |_| true, Algorithm::PS256, app.native.as_str())
+        .verify::<Value>(id_token, now)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_server_starting_where_a_ps256_api_predates_the_family_makes_it() {
+    let app = TestApp::start().await;
+    // Before the PS256 family existed, a PS256 API was signed for by the RSA key.
+    let mut api = ResourceServer::new(
+        ResourceServerId::generate(&SystemRng),
+        PS_API.to_owned(),
+        "Old PS256 API".to_owned(),
+        UnixTime(NOW),
+    );
+    api.signing_alg = Algorithm::PS256;
+    app.store.create_resource_server(&api).await.unwrap();
+    let family = |keys: Vec<SigningKeyRecord>| -> Vec<(KeyState, String)> {
+        let mut found: Vec<(KeyState, String)> = keys
+            .into_iter()
+            .filter(|k| k.alg == Algorithm::PS256)
+            .map(|k| (k.state, k.kid))
+            .collect();
+        found.sort_by_key(|(state, _)| state.as_str());
+        found
+    };
+    assert_eq!(family(app.store.signing_keys().await.unwrap()), []);
+
+    // A server starting on that tenant makes the family, once.
+    let start = || async {
+        App::new(
+            app.store.clone(),
+            app.base.clone(),
+            Arc::new(ManualClock::new(UnixTime(NOW))),
+            Arc::new(SystemRng),
+            Secrets::derive(|purpose| app.store.derived_key(purpose)),
+            None,
+        )
+        .await
+        .unwrap()
+    };
+    drop(start().await);
+    let made = family(app.store.signing_keys().await.unwrap());
+    let states: Vec<KeyState> = made.iter().map(|(state, _)| *state).collect();
+    assert_eq!(states, [KeyState::Current, KeyState::Next]);
+    drop(start().await);
+    assert_eq!(family(app.store.signing_keys().await.unwrap()), made);
 }
