@@ -9,15 +9,13 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sigil_core::ids::{ClientGrantId, ResourceServerId};
-use sigil_core::model::{
-    ClientGrant, KeyState, ResourceServer, ResourceServerScope, SigningKeyRecord,
-};
+use sigil_core::ids::ResourceServerId;
+use sigil_core::model::{KeyState, ResourceServer, ResourceServerScope, SigningKeyRecord};
 use sigil_core::{ManualClock, Store, SystemRng, UnixTime};
 use sigil_jose::{Algorithm, KeySet, Validation, Verifier};
 use sigil_server::{App, KEYS_TTL, Secrets};
 
-use crate::app::{API, Body, NOW, PASSWORD, TestApp, post};
+use crate::app::{API, Body, NOW, PASSWORD, TestApp, grant, post};
 use crate::management::{audience, call, token_for};
 
 /// An API whose access tokens are ES256.
@@ -103,16 +101,7 @@ async fn es256_api(app: &TestApp) -> (String, String) {
         })
         .collect();
     app.store.create_resource_server(&api).await.unwrap();
-    app.store
-        .create_client_grant(&ClientGrant {
-            id: ClientGrantId::generate(&SystemRng),
-            client_id: app.machine.0.clone(),
-            audience: ES_API.to_owned(),
-            scope: vec!["read:e".to_owned()],
-            created_at: UnixTime(NOW),
-        })
-        .await
-        .unwrap();
+    grant(&app.store, &app.machine.0, ES_API, &["read:e"]).await;
     (current.kid, next.kid)
 }
 
@@ -343,16 +332,7 @@ async fn the_first_ps256_api_and_application_get_keys_published_as_ps256() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{api}");
-    app.store
-        .create_client_grant(&ClientGrant {
-            id: ClientGrantId::generate(&SystemRng),
-            client_id: app.machine.0.clone(),
-            audience: PS_API.to_owned(),
-            scope: vec!["read:p".to_owned()],
-            created_at: UnixTime(NOW),
-        })
-        .await
-        .unwrap();
+    grant(&app.store, &app.machine.0, PS_API, &["read:p"]).await;
 
     // A current and a next RSA key of their own, published as PS256 beside the RS256 ones,
     // which stay as they were.

@@ -72,6 +72,21 @@ async fn token(app: &TestApp, email: &str, password: &str) -> (StatusCode, Value
     (response.status(), response.json().await.unwrap())
 }
 
+/// The status of a refresh-token grant with `refresh_token`.
+async fn refresh(app: &TestApp, refresh_token: &str) -> StatusCode {
+    app.http
+        .post(app.url("oauth/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &app.native.to_string()),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 /// A password reset mailed to Ann through `/dbconnections/change_password`; its link.
 async fn reset_link(app: &TestApp) -> String {
     let response = app
@@ -247,19 +262,9 @@ async fn a_forgotten_password_is_reset_from_the_login_page_through_the_mailed_li
         logs_in(&app, "ann@example.com", NEW_PASSWORD).await,
         "the new one works"
     );
-    let refreshed = app
-        .http
-        .post(app.url("oauth/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", &app.native.to_string()),
-            ("refresh_token", &refresh_token),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let refreshed = refresh(&app, &refresh_token).await;
     assert_eq!(
-        refreshed.status(),
+        refreshed,
         StatusCode::FORBIDDEN,
         "refresh tokens were revoked"
     );
@@ -365,18 +370,8 @@ async fn a_linked_account_follows_its_own_reset_and_verification_links() {
     );
 
     // The user the account logs in as had its refresh tokens revoked, as on any reset.
-    let refreshed = app
-        .http
-        .post(app.url("oauth/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", &app.native.to_string()),
-            ("refresh_token", &ann_refresh),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refreshed.status(), StatusCode::FORBIDDEN);
+    let refreshed = refresh(&app, &ann_refresh).await;
+    assert_eq!(refreshed, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
