@@ -15,8 +15,9 @@ use sigil_core::{ManualClock, Store, SystemRng, UnixTime};
 use sigil_jose::{Algorithm, KeySet, Validation, Verifier};
 use sigil_server::{App, KEYS_TTL, Secrets};
 
-use crate::app::{API, Body, NOW, PASSWORD, TestApp, grant, post};
+use crate::app::{API, Body, NOW, TestApp, grant, post};
 use crate::management::{audience, call, token_for};
+use crate::password::login;
 
 /// An API whose access tokens are ES256.
 const ES_API: &str = "https://es256.example.com/";
@@ -207,15 +208,10 @@ async fn an_es256_api_gets_es256_access_tokens_that_verify_with_the_served_jwks(
     // token stays RS256.
     let (status, _, body) = post(
         &app,
-        Body::Json(json!({
-            "grant_type": "http://auth0.com/oauth/grant-type/password-realm",
-            "client_id": app.native.to_string(),
-            "username": "ann@example.com",
-            "password": PASSWORD,
-            "realm": "Username-Password-Authentication",
-            "audience": ES_API,
-            "scope": "openid email read:e",
-        })),
+        login(
+            &app,
+            json!({"audience": ES_API, "scope": "openid email read:e"}),
+        ),
         None,
     )
     .await;
@@ -376,19 +372,7 @@ async fn the_first_ps256_api_and_application_get_keys_published_as_ps256() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{client}");
-    let (status, _, body) = post(
-        &app,
-        Body::Json(json!({
-            "grant_type": "http://auth0.com/oauth/grant-type/password-realm",
-            "client_id": app.native.to_string(),
-            "username": "ann@example.com",
-            "password": PASSWORD,
-            "realm": "Username-Password-Authentication",
-            "scope": "openid",
-        })),
-        None,
-    )
-    .await;
+    let (status, _, body) = post(&app, login(&app, json!({"scope": "openid"})), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let id_token = body["id_token"].as_str().unwrap();
     assert_eq!(header(id_token)["kid"], header(&token)["kid"]);
