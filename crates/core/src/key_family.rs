@@ -12,8 +12,7 @@ use crate::store::{Conflict, Page, Store, StoreError};
 /// A key family, named by the algorithm its keys are made for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyFamily {
-    /// RSA-2048 keys, published as RS256; they sign RS256 (and PS256 for a tenant without
-    /// the PS256 family: see [`crate::keyring::KeyRing`]).
+    /// RSA-2048 keys, published as RS256.
     Rs256,
     /// RSA-2048 keys of their own, published as PS256.
     Ps256,
