@@ -208,6 +208,29 @@ pub enum ResetRefusal {
     Weak(PasswordRefusal),
 }
 
+impl ResetRefusal {
+    /// Why, in words, as the `fcp` log event says it.
+    fn reason(&self) -> String {
+        match self {
+            ResetRefusal::Ticket(refusal) => refusal.message().to_owned(),
+            ResetRefusal::Mismatch => "The passwords do not match".to_owned(),
+            ResetRefusal::Weak(why) => why.to_string(),
+        }
+    }
+}
+
+/// Logs `fcp` for a refused reset, with the account when known, and answers the refusal.
+async fn refused(
+    store: &impl Store,
+    now: UnixTime,
+    user: Option<&User>,
+    refusal: ResetRefusal,
+) -> Result<Result<PasswordChanged, ResetRefusal>, StoreError> {
+    let why = refusal.reason();
+    log_failure(store, now, LogType::FAILED_CHANGE_PASSWORD, user, &why).await?;
+    Ok(Err(refusal))
+}
+
 /// A new password set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasswordChanged {
@@ -234,17 +257,7 @@ pub async fn reset_password(
 ) -> Result<Result<PasswordChanged, ResetRefusal>, StoreError> {
     let (ticket, user) = match peek(store, link_ticket, TicketKind::PasswordReset, now).await? {
         Ok(found) => found,
-        Err(refusal) => {
-            log_failure(
-                store,
-                now,
-                LogType::FAILED_CHANGE_PASSWORD,
-                None,
-                refusal.message(),
-            )
-            .await?;
-            return Ok(Err(ResetRefusal::Ticket(refusal)));
-        }
+        Err(refusal) => return refused(store, now, None, ResetRefusal::Ticket(refusal)).await,
     };
     let connection = connection_of(store, &user).await?;
     let checked = if password.as_bytes() == confirm.as_bytes() {
@@ -256,42 +269,14 @@ pub async fn reset_password(
         Err(ResetRefusal::Mismatch)
     };
     if let Err(refusal) = checked {
-        let why = match &refusal {
-            ResetRefusal::Weak(why) => why.to_string(),
-            _ => "The passwords do not match".to_owned(),
-        };
-        log_failure(
-            store,
-            now,
-            LogType::FAILED_CHANGE_PASSWORD,
-            Some(&user),
-            &why,
-        )
-        .await?;
-        return Ok(Err(refusal));
+        return refused(store, now, Some(&user), refusal).await;
     }
     let Some(hash) = passwords.hash(password.to_string()).await else {
-        let why = "the password cannot be used".to_owned();
-        log_failure(
-            store,
-            now,
-            LogType::FAILED_CHANGE_PASSWORD,
-            Some(&user),
-            &why,
-        )
-        .await?;
-        return Ok(Err(ResetRefusal::Weak(PasswordRefusal::TooWeak(why))));
+        let why = PasswordRefusal::TooWeak("the password cannot be used".to_owned());
+        return refused(store, now, Some(&user), ResetRefusal::Weak(why)).await;
     };
     if let Err(refusal) = consume(store, link_ticket, TicketKind::PasswordReset, now).await? {
-        log_failure(
-            store,
-            now,
-            LogType::FAILED_CHANGE_PASSWORD,
-            Some(&user),
-            refusal.message(),
-        )
-        .await?;
-        return Ok(Err(ResetRefusal::Ticket(refusal)));
+        return refused(store, now, Some(&user), ResetRefusal::Ticket(refusal)).await;
     }
     // Only the password changes: whatever was written to the user meanwhile stays.
     match store.set_password(&ticket.user_id, &hash, now).await {
