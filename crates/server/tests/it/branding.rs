@@ -5,11 +5,11 @@
 use reqwest::StatusCode;
 use serde_json::json;
 use sigil_core::Store;
-use sigil_core::model::{LogQuery, TenantSettings};
+use sigil_core::model::TenantSettings;
 
 use crate::app::TestApp;
 use crate::browser::{Browser, Page, authorize_url};
-use crate::management::{assert_error, audience, call, token_for};
+use crate::management::{assert_error, audience, call, sapi_count, token_for};
 
 /// The login page a browser gets for the native client.
 async fn login_page(app: &TestApp) -> Page {
@@ -93,14 +93,7 @@ async fn branding_is_read_patched_checked_and_logged() {
     let (_, tenant) = call(&app, "GET", "/tenants/settings", Some(&settings), None).await;
     assert!(tenant.get("branding").is_none(), "{tenant}");
 
-    let logged = app
-        .store
-        .count_logs(&LogQuery {
-            log_type: Some("sapi".into()),
-            ..LogQuery::default()
-        })
-        .await
-        .unwrap();
+    let logged = sapi_count(&app).await;
     assert_eq!(logged, 2, "two changes");
 }
 

@@ -93,6 +93,17 @@ pub(crate) async fn call(
 }
 
 /// Asserts Auth0's error shape with this status and errorCode.
+/// How many Management API writes were logged (`sapi` events).
+pub(crate) async fn sapi_count(app: &TestApp) -> u64 {
+    app.store
+        .count_logs(&LogQuery {
+            log_type: Some("sapi".into()),
+            ..LogQuery::default()
+        })
+        .await
+        .unwrap()
+}
+
 pub(crate) fn assert_error(answer: &(StatusCode, Value), status: u16, error_code: &str) {
     let (got, body) = answer;
     assert_eq!(got.as_u16(), status, "{body}");
@@ -419,14 +430,7 @@ async fn roles_their_permissions_and_users() {
     );
 
     // Every successful write was logged as `sapi`.
-    let logged = app
-        .store
-        .count_logs(&LogQuery {
-            log_type: Some("sapi".into()),
-            ..LogQuery::default()
-        })
-        .await
-        .unwrap();
+    let logged = sapi_count(&app).await;
     assert_eq!(
         logged, 6,
         "create, update, add and remove permissions, add users, delete"

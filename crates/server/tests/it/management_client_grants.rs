@@ -3,11 +3,9 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sigil_core::Store;
-use sigil_core::model::LogQuery;
 
 use crate::app::{API, Body, RBAC_API, TestApp, post};
-use crate::management::{assert_error, audience, call, token_for};
+use crate::management::{assert_error, audience, call, sapi_count, token_for};
 
 const ALL: &[&str] = &[
     "read:client_grants",
@@ -285,14 +283,7 @@ async fn client_grants_are_created_listed_changed_and_deleted() {
     app.clock.advance(sigil_server::CACHE_TTL + 1);
     assert_eq!(ungranted_token(&app, API).await.0, StatusCode::FORBIDDEN);
 
-    let logged = app
-        .store
-        .count_logs(&LogQuery {
-            log_type: Some("sapi".into()),
-            ..LogQuery::default()
-        })
-        .await
-        .unwrap();
+    let logged = sapi_count(&app).await;
     assert_eq!(logged, 4, "two creations, one change, one deletion");
 }
 

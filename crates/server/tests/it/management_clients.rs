@@ -6,10 +6,9 @@ use serde_json::{Value, json};
 use sigil_core::Page;
 use sigil_core::Store;
 use sigil_core::ids::ClientId;
-use sigil_core::model::LogQuery;
 
 use crate::app::{API, Body, TestApp, grant, post};
-use crate::management::{assert_error, audience, call, token_for};
+use crate::management::{assert_error, audience, call, sapi_count, token_for};
 
 const ALL: &[&str] = &[
     "read:clients",
@@ -32,16 +31,6 @@ async fn machine_token(app: &TestApp, id: &str, secret: &str) -> (StatusCode, Va
     )
     .await;
     (status, body)
-}
-
-async fn sapi_count(app: &TestApp) -> u64 {
-    app.store
-        .count_logs(&LogQuery {
-            log_type: Some("sapi".into()),
-            ..LogQuery::default()
-        })
-        .await
-        .unwrap()
 }
 
 fn keys(value: &Value) -> Vec<&str> {

@@ -6,11 +6,10 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use sigil_core::Store;
 use sigil_core::ids::ConnectionId;
-use sigil_core::model::LogQuery;
 use sigil_core::password::PasswordAlgorithm;
 
 use crate::app::{TestApp, post};
-use crate::management::{assert_error, audience, call, token_for};
+use crate::management::{assert_error, audience, call, sapi_count, token_for};
 use crate::password::login;
 
 /// The password of [`argon2_hash`].
@@ -197,14 +196,7 @@ async fn an_import_reports_each_entry_and_is_read_back() {
     );
 
     // The import was logged as an API write.
-    let logged = app
-        .store
-        .count_logs(&LogQuery {
-            log_type: Some("sapi".into()),
-            ..LogQuery::default()
-        })
-        .await
-        .unwrap();
+    let logged = sapi_count(&app).await;
     assert_eq!(logged, 1);
 }
 

@@ -5,10 +5,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sigil_core::Store;
-use sigil_core::model::LogQuery;
 
 use crate::app::{API, Body, RBAC_API, TestApp, post};
-use crate::management::{assert_error, audience, call, token_for};
+use crate::management::{assert_error, audience, call, sapi_count, token_for};
 
 const ALL: &[&str] = &[
     "read:resource_servers",
@@ -32,16 +31,6 @@ fn encoded(text: &str) -> String {
 /// The path of the API `id` (an id or an identifier), percent-encoded as one segment.
 fn path_of(id: &str) -> String {
     format!("/resource-servers/{}", encoded(id))
-}
-
-async fn sapi_count(app: &TestApp) -> u64 {
-    app.store
-        .count_logs(&LogQuery {
-            log_type: Some("sapi".into()),
-            ..LogQuery::default()
-        })
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
