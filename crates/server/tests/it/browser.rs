@@ -204,19 +204,7 @@ async fn a_user_logs_in_on_the_hosted_page_and_the_session_skips_it_next_time() 
     assert_eq!(param(&params, "state"), Some("xyz"));
     let code = param(&params, "code").unwrap().to_owned();
 
-    let (status, _, tokens) = post(
-        &app,
-        Body::Form(vec![
-            ("grant_type", "authorization_code".into()),
-            ("client_id", native.clone()),
-            ("code", code),
-            ("redirect_uri", CALLBACK.into()),
-            ("code_verifier", VERIFIER.into()),
-        ]),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let tokens = redeem_code(&app, &native, code).await;
     let id = app
         .verifier(&native)
         .await
@@ -402,16 +390,8 @@ async fn form_post_answers_with_a_self_submitting_form() {
 }
 
 /// Logs Ann in through the hosted page for `client` and returns the tokens of the code.
-pub(crate) async fn log_in(app: &TestApp, browser: &mut Browser, client: &str) -> Value {
-    let start = browser.get(&authorize_url(app, client, "")).await;
-    let form = browser.get(start.location()).await;
-    let tx = form.field("tx");
-    let done = browser
-        .submit_login(app, &tx, "ann@example.com", PASSWORD)
-        .await;
-    let code = param(&callback_params(done.location()), "code")
-        .unwrap()
-        .to_owned();
+/// The tokens for `code`, redeemed by `client` with [`VERIFIER`] (the answer must be 200).
+pub(crate) async fn redeem_code(app: &TestApp, client: &str, code: String) -> Value {
     let (status, _, tokens) = post(
         app,
         Body::Form(vec![
@@ -426,6 +406,19 @@ pub(crate) async fn log_in(app: &TestApp, browser: &mut Browser, client: &str) -
     .await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     tokens
+}
+
+pub(crate) async fn log_in(app: &TestApp, browser: &mut Browser, client: &str) -> Value {
+    let start = browser.get(&authorize_url(app, client, "")).await;
+    let form = browser.get(start.location()).await;
+    let tx = form.field("tx");
+    let done = browser
+        .submit_login(app, &tx, "ann@example.com", PASSWORD)
+        .await;
+    let code = param(&callback_params(done.location()), "code")
+        .unwrap()
+        .to_owned();
+    redeem_code(app, client, code).await
 }
 
 #[tokio::test]

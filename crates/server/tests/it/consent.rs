@@ -10,10 +10,9 @@ use sigil_core::model::{AppType, GrantType, ResourceServer, ResourceServerScope}
 use sigil_core::{Store, SystemRng, UnixTime};
 
 use crate::app::{Body, CALLBACK, NOW, PASSWORD, TestApp, client, grant, post};
-use crate::browser::{Browser, CHALLENGE, Page, param, urlencode};
+use crate::browser::{Browser, CHALLENGE, Page, param, redeem_code, urlencode};
 use crate::management::{audience, call, token_for};
 
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 /// An API with described scopes, which lets first parties skip consent (the default).
 const POSTS: &str = "https://posts.example.com/";
 /// An API that asks first parties too.
@@ -119,20 +118,7 @@ async fn redeem(app: &TestApp, client: &ClientId, page: &Page) -> Value {
     let params = callback(page);
     assert_eq!(param(&params, "state"), Some("xyz"));
     let code = param(&params, "code").expect("a code").to_owned();
-    let (status, _, tokens) = post(
-        app,
-        Body::Form(vec![
-            ("grant_type", "authorization_code".into()),
-            ("client_id", client.to_string()),
-            ("code", code),
-            ("redirect_uri", CALLBACK.into()),
-            ("code_verifier", VERIFIER.into()),
-        ]),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    tokens
+    redeem_code(app, client.as_str(), code).await
 }
 
 /// The value `page` sets for cookie `name`.

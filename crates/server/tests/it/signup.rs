@@ -10,8 +10,8 @@ use sigil_core::model::PasswordPolicy;
 use sigil_core::model::connection::DEFAULT_DATABASE_CONNECTION;
 use sigil_core::{Page as StorePage, Store, UnixTime};
 
-use crate::app::{Body, CALLBACK, NOW, TestApp, post};
-use crate::browser::{Browser, Page, VERIFIER, authorize_url, param};
+use crate::app::{CALLBACK, NOW, TestApp};
+use crate::browser::{Browser, Page, authorize_url, param, redeem_code};
 use crate::management::{assert_error, audience, call, token_for};
 
 /// A password every policy level accepts and no list has.
@@ -281,19 +281,7 @@ async fn a_signup_lands_at_the_application_with_a_code_for_an_unverified_user() 
     );
 
     // The code is the new user's.
-    let (status, _, tokens) = post(
-        &app,
-        Body::Form(vec![
-            ("grant_type", "authorization_code".into()),
-            ("client_id", app.native.to_string()),
-            ("code", code),
-            ("redirect_uri", CALLBACK.into()),
-            ("code_verifier", VERIFIER.into()),
-        ]),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let tokens = redeem_code(&app, app.native.as_str(), code).await;
     let id_token = tokens["id_token"].as_str().unwrap();
     let payload = id_token.split('.').nth(1).unwrap();
     let claims: Value =
