@@ -87,19 +87,29 @@ pub(crate) fn run(location: &Location, issuer: &str, now: UnixTime) -> anyhow::R
     // Checked before anything is created, even though an initialised tenant keeps its issuer.
     validate::issuer(issuer)?;
     storage::with_init(location, now, async |opened| {
-        initialise(location, opened, issuer, now, true).await?;
+        initialise(location, opened, issuer, now, Caller::Init).await?;
         Ok(ExitCode::SUCCESS)
     })
 }
 
-/// Bootstraps what is missing and reports it; unless `report_unchanged`, says nothing when
-/// everything was there (what `sigil serve` wants on every start after the first).
+/// Who bootstraps, which decides what is reported where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// `sigil init`, run by a person: everything on stdout, "nothing to do" included, and the
+    /// admin client's secret shown once besides being saved.
+    Init,
+    /// `sigil serve`, whose output goes to logs that are shipped elsewhere: only what changed,
+    /// as log lines, and the credentials file named, never the secret.
+    Serve,
+}
+
+/// Bootstraps what is missing and reports it (see [`Caller`]).
 pub(crate) async fn initialise(
     location: &Location,
     opened: &storage::ForInit,
     issuer: &str,
     now: UnixTime,
-    report_unchanged: bool,
+    caller: Caller,
 ) -> anyhow::Result<Bootstrapped> {
     let name = location.describe();
     let mut lines = Vec::new();
@@ -115,8 +125,8 @@ pub(crate) async fn initialise(
     }
     let done = bootstrap(&opened.store, issuer, now, &SystemRng).await?;
     lines.extend(done.created.iter().cloned());
-    if report_unchanged || !lines.is_empty() || done.issuer != issuer {
-        report(location.data_dir(), &name, issuer, lines, &done)?;
+    if caller == Caller::Init || !lines.is_empty() || done.issuer != issuer {
+        report(location.data_dir(), &name, issuer, lines, &done, caller)?;
     }
     Ok(done)
 }
@@ -347,21 +357,29 @@ fn report(
     requested_issuer: &str,
     lines: Vec<String>,
     done: &Bootstrapped,
+    caller: Caller,
 ) -> anyhow::Result<ExitCode> {
+    let say = |line: &str| match caller {
+        Caller::Init => output::stdout(line),
+        Caller::Serve => {
+            tracing::info!("{}", line.trim());
+            Ok(())
+        }
+    };
     let path = data_dir.join(ADMIN_CREDENTIALS_FILE);
     if lines.is_empty() {
-        output::stdout(&format!(
+        say(&format!(
             "{name}: already initialised; nothing to do (issuer {}, admin client {})",
             done.issuer, done.admin_client
         ))?;
     } else {
-        output::stdout(&format!("{name}: initialised"))?;
+        say(&format!("{name}: initialised"))?;
         for line in &lines {
-            output::stdout(&format!("  {line}"))?;
+            say(&format!("  {line}"))?;
         }
     }
     if done.issuer != requested_issuer {
-        output::stdout(&format!(
+        say(&format!(
             "note: the tenant's issuer is {} (set by the first init); --issuer {requested_issuer} was not applied",
             done.issuer
         ))?;
@@ -375,7 +393,7 @@ fn report(
                 path.display()
             )
         };
-        output::stdout(&format!(
+        say(&format!(
             "The admin client's secret is stored only as a digest and cannot be shown again; {whereabouts}."
         ))?;
         return Ok(ExitCode::SUCCESS);
@@ -389,10 +407,26 @@ fn report(
     let json =
         serde_json::to_string_pretty(&credentials).context("cannot format the credentials")?;
     let saved = write_credentials(&path, &json);
-    output::stdout("Admin client credentials (the secret is shown only now):")?;
-    output::stdout(&json)?;
+    if caller == Caller::Serve {
+        // Never the secret itself: this output is a log.
+        return match saved {
+            Ok(()) => {
+                say(&format!(
+                    "the admin client's credentials are in {} (mode 0600)",
+                    path.display()
+                ))?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Err(e.context(
+                "cannot save the admin client's credentials; run `sigil init` in a terminal \
+                 on an empty data directory to see them",
+            )),
+        };
+    }
+    say("Admin client credentials (the secret is shown only now):")?;
+    say(&json)?;
     match saved {
-        Ok(()) => output::stdout(&format!("Saved to {} (mode 0600).", path.display()))?,
+        Ok(()) => say(&format!("Saved to {} (mode 0600).", path.display()))?,
         // The credentials are on stdout above: a warning, not a failure.
         Err(e) => output::stderr(&format!(
             "warning: {e}; keep the credentials printed above, they cannot be shown again"

@@ -15,6 +15,7 @@ mod input;
 mod jwt;
 mod keyfile;
 mod keys;
+mod logging;
 mod management_scopes;
 mod output;
 mod serve;
@@ -83,12 +84,7 @@ struct GlobalOpts {
 enum Command {
     /// Run the server: bootstraps an empty database first (as `init`), then serves until
     /// SIGINT or SIGTERM.
-    Serve {
-        /// Directory of page templates (`login.html`, `base.html`, …) replacing the built-in
-        /// ones of the same name [default: <data-dir>/templates, when it exists]
-        #[arg(long, env = "SIGIL_TEMPLATES", value_name = "DIR")]
-        templates: Option<PathBuf>,
-    },
+    Serve(serve::ServeArgs),
     /// Set up Sigil: schema, master key, signing key, database connection, Management API
     /// and an admin client. Running it again changes nothing.
     #[command(after_help = init::AFTER_HELP)]
@@ -380,11 +376,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let location =
         || storage::Location::new(&cli.global.data_dir, cli.global.database_url.as_deref());
     match cli.command {
-        Command::Serve { templates } => serve::run(
+        Command::Serve(args) => serve::run(
             &location(),
             &cli.global.issuer,
             &cli.global.listen,
-            templates.as_deref(),
+            &args,
             now(None),
         ),
         Command::Init => init::run(&location(), &cli.global.issuer, now(None)),

@@ -1,28 +1,89 @@
 //! `sigil serve`: bootstraps an empty database (as `sigil init`), then serves HTTP until
-//! SIGINT or SIGTERM, finishing the requests in flight.
+//! SIGINT or SIGTERM, then drains: `/readyz` turns not ready, and the requests in flight
+//! finish.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use sigil_core::{SystemClock, SystemRng};
 use sigil_jose::UnixTime;
-use sigil_server::{App, Secrets};
+use sigil_server::{App, Secrets, ServeOptions, TrustedProxies};
 
 use crate::admin::validate;
+use crate::init::Caller;
+use crate::logging::{self, LogFormat};
 use crate::storage::{self, Location};
 use crate::{init, output};
 
-/// `sigil serve`, with the page templates of `templates` (else of `<data-dir>/templates`
+/// `sigil serve`'s own options.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Directory of page templates (`login.html`, `base.html`, …) replacing the built-in
+    /// ones of the same name [default: <data-dir>/templates, when it exists]
+    #[arg(long, env = "SIGIL_TEMPLATES", value_name = "DIR")]
+    pub(crate) templates: Option<PathBuf>,
+    /// Log lines as readable text or as JSON objects [default: pretty on a terminal, json
+    /// otherwise]
+    #[arg(long, env = "SIGIL_LOG_FORMAT", value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
+    /// What to log, in EnvFilter syntax: a level (error, warn, info, debug, trace) or targets
+    /// with levels (sigil_server=debug,info).
+    #[arg(long, env = "SIGIL_LOG", value_name = "FILTER", default_value = "info", value_parser = logging::parse_filter)]
+    log: String,
+    /// Proxies whose Forwarded / X-Forwarded-For / X-Request-Id headers are believed, as
+    /// comma-separated addresses or CIDR blocks (10.0.0.0/8,::1) [default: none]
+    #[arg(long, env = "SIGIL_TRUSTED_PROXIES", value_name = "CIDR,…", value_parser = parse_proxies)]
+    trusted_proxies: Option<TrustedProxies>,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, env = "SIGIL_HEADER_TIMEOUT", value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
+    /// Seconds a client may pause while sending a request body.
+    #[arg(long, env = "SIGIL_BODY_TIMEOUT", value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout: u64,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, env = "SIGIL_MAX_CONNECTIONS", value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// On SIGTERM, seconds `/readyz` answers 503 while requests are still served, so that a
+    /// load balancer stops sending new ones first.
+    #[arg(long, env = "SIGIL_DRAIN_SECONDS", value_name = "SECONDS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=300))]
+    drain_seconds: u64,
+    /// Then, seconds the requests in flight may take to finish before the process exits.
+    #[arg(long, env = "SIGIL_SHUTDOWN_GRACE", value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
+    shutdown_grace: u64,
+}
+
+fn parse_proxies(text: &str) -> Result<TrustedProxies, String> {
+    text.parse()
+        .map_err(|e: sigil_server::ProxyListError| e.to_string())
+}
+
+impl ServeArgs {
+    fn options(&self) -> ServeOptions {
+        ServeOptions {
+            trusted_proxies: self.trusted_proxies.clone().unwrap_or_default(),
+            header_timeout: Duration::from_secs(self.header_timeout),
+            body_timeout: Duration::from_secs(self.body_timeout),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            drain: Duration::from_secs(self.drain_seconds),
+            grace: Duration::from_secs(self.shutdown_grace),
+        }
+    }
+}
+
+/// `sigil serve`, with the page templates of `args.templates` (else of `<data-dir>/templates`
 /// when that exists).
 pub(crate) fn run(
     location: &Location,
     issuer: &str,
     listen: &str,
-    templates: Option<&Path>,
+    args: &ServeArgs,
     now: UnixTime,
 ) -> anyhow::Result<ExitCode> {
+    logging::install(args.log_format, &args.log)?;
+    let templates = args.templates.as_deref();
     validate::issuer(issuer)?;
     let default_templates = location.data_dir().join("templates");
     let templates = match templates {
@@ -34,7 +95,7 @@ pub(crate) fn run(
         None => default_templates.is_dir().then_some(default_templates),
     };
     storage::with_init(location, now, async |opened| {
-        let done = init::initialise(location, opened, issuer, now, false).await?;
+        let done = init::initialise(location, opened, issuer, now, Caller::Serve).await?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| {
@@ -61,7 +122,8 @@ pub(crate) fn run(
                 .map(|dir| format!(", templates {}", dir.display()))
                 .unwrap_or_default()
         ));
-        sigil_server::serve(listener, app, shutdown())
+        tracing::info!(%address, issuer = %done.issuer, "serving");
+        sigil_server::serve(listener, app, args.options(), shutdown())
             .await
             .context("the server stopped")?;
         output::stderr("sigil: stopped");

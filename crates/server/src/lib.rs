@@ -7,10 +7,13 @@
 #![warn(missing_docs)]
 
 mod cache;
+mod client_ip;
 mod cors;
 mod error;
 mod hasher;
+mod listener;
 mod management;
+mod observe;
 mod pages;
 mod routes;
 mod state;
@@ -20,18 +23,27 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use sigil_core::Store;
 
 pub use cache::CACHE_TTL;
+pub use client_ip::{ProxyListError, TrustedProxies};
+pub use listener::ServeOptions;
 pub use state::{App, KEYS_TTL, Secrets, StartError};
 
 /// The largest request body any endpoint reads; bigger ones get 413.
 pub const MAX_BODY: usize = 64 * 1024;
 
-/// Every route, on `app`.
-pub fn router<S: Store + Clone>(app: App<S>) -> Router {
+/// Every route, on `app`, behind the middleware every request passes: its id, address, span
+/// and log line (`observe`), the body-read deadline, and the headers every answer carries.
+pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
+    let observer = observe::Observer {
+        rng: app.shared_rng(),
+        proxies: std::sync::Arc::new(options.trusted_proxies.clone()),
+    };
+    let https = app.secure_cookies();
     // CORS on the three endpoints browser apps call directly, and nowhere else.
     let post_cors = from_fn_with_state((app.clone(), cors::POST), cors::cors::<S>);
     let userinfo_cors = from_fn_with_state((app.clone(), cors::GET_POST), cors::cors::<S>);
@@ -98,26 +110,114 @@ pub fn router<S: Store + Clone>(app: App<S>) -> Router {
             "/userinfo",
             get(routes::userinfo::userinfo::<S>)
                 .post(routes::userinfo::userinfo::<S>)
-                .layer(userinfo_cors),
+                .layer(userinfo_cors)
+                .layer(from_fn(no_store)),
         )
         // Auth0's legacy endpoints, answering only when the tenant enables them.
         .route("/tokeninfo", post(routes::legacy::tokeninfo::<S>))
         .route("/delegation", post(routes::legacy::delegation::<S>))
-        .nest("/api/v2", management::routes::<S>(app.clone()))
+        .nest(
+            "/api/v2",
+            management::routes::<S>(app.clone()).layer(from_fn(no_store)),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            options.body_timeout,
+        ))
+        .layer(from_fn(move |request, next| {
+            secure_headers(https, request, next)
+        }))
+        .layer(from_fn_with_state(observer, observe::observe))
         .with_state(app)
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in flight.
+/// Personal data and tokens are never kept by caches (RFC 9111 §5.2.2.5).
+async fn no_store(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// What every answer carries: JSON is never sniffed as something else, and under an https
+/// issuer browsers are told to use https alone (RFC 6797).
+async fn secure_headers(
+    https: bool,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json {
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then drains: `/readyz` turns not
+/// ready, and after `options.drain` the listener closes and the requests in flight finish
+/// (within `options.grace`).
 pub async fn serve<S: Store + Clone>(
     listener: tokio::net::TcpListener,
     app: App<S>,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
+    let router = router(app.clone(), &options);
+    listener::run(listener, router, &options, shutdown, || {
+        app.start_draining()
+    })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_https_issuer_sends_hsts_and_json_is_never_sniffed() {
+        for https in [true, false] {
+            let router = Router::new()
+                .route("/json", get(|| async { axum::Json(1) }))
+                .route("/text", get(|| async { "text" }))
+                .layer(from_fn(move |request, next| {
+                    secure_headers(https, request, next)
+                }));
+            for (path, json) in [("/json", true), ("/text", false)] {
+                let request = Request::get(path).body(Body::empty()).unwrap();
+                let response = router.clone().oneshot(request).await.unwrap();
+                let headers = response.headers();
+                assert_eq!(
+                    headers.contains_key(header::STRICT_TRANSPORT_SECURITY),
+                    https
+                );
+                assert_eq!(
+                    headers.contains_key(header::X_CONTENT_TYPE_OPTIONS),
+                    json,
+                    "{path}"
+                );
+            }
+        }
+    }
 }

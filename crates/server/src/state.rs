@@ -3,6 +3,7 @@
 //! (so `sigil keys rotate` run beside a live server takes effect within that bound).
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use sigil_core::authorize::TransactionKey;
@@ -43,6 +44,8 @@ struct Inner<S> {
     rng: Arc<dyn Rng>,
     keys: RwLock<Loaded>,
     limiter: crate::management::RateLimiter,
+    /// Set when shutdown begins, so that `/readyz` turns load balancers away first.
+    draining: AtomicBool,
 }
 
 #[derive(Clone)]
@@ -128,6 +131,7 @@ impl<S: Store> App<S> {
                     at,
                 }),
                 limiter: crate::management::RateLimiter::default(),
+                draining: AtomicBool::new(false),
             }),
         })
     }
@@ -195,6 +199,20 @@ impl<S: Store> App<S> {
 
     pub(crate) fn rng(&self) -> &dyn Rng {
         self.inner.rng.as_ref()
+    }
+
+    pub(crate) fn shared_rng(&self) -> Arc<dyn Rng> {
+        Arc::clone(&self.inner.rng)
+    }
+
+    /// Marks the node as shutting down: `/readyz` answers 503 from now on.
+    pub fn start_draining(&self) {
+        self.inner.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether shutdown has begun.
+    pub(crate) fn draining(&self) -> bool {
+        self.inner.draining.load(Ordering::Relaxed)
     }
 
     /// The key ring, reloaded when older than [`KEYS_TTL`].

@@ -50,6 +50,18 @@ pub(crate) enum TokenRequest {
     Code(CodeRequest),
 }
 
+impl TokenRequest {
+    /// How the client presented itself.
+    pub(crate) fn auth(&self) -> &ClientAuth {
+        match self {
+            TokenRequest::ClientCredentials(r) => &r.auth,
+            TokenRequest::Password(r) => &r.auth,
+            TokenRequest::Refresh(r) => &r.auth,
+            TokenRequest::Code(r) => &r.auth,
+        }
+    }
+}
+
 fn invalid(description: impl Into<String>) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidRequest, description)
 }

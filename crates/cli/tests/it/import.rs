@@ -173,7 +173,7 @@ fn users_import_runs_the_api_job_and_records_it() {
     assert_eq!(exported.as_array().unwrap().len(), 5, "{exported:#}");
 
     // Each run is a job the Management API answers for, as its own imports are.
-    let (child, stderr, base) = start(&dir);
+    let (served, base) = start(&dir);
     let http = reqwest::blocking::Client::new();
     let token = admin_token(&base, &admin)["access_token"]
         .as_str()
@@ -222,7 +222,7 @@ fn users_import_runs_the_api_job_and_records_it() {
     let duplicates = get(&format!("jobs/{}/errors", jobs[1].1));
     assert_eq!(duplicates[1]["user"], json!({"email": "bo@example.com"}));
     assert_eq!(duplicates[1]["errors"][0]["code"], "DUPLICATED_USER");
-    stop(child, stderr);
+    stop(served);
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod import;
 mod init;
 mod input_errors;
 mod keys;
+mod logs;
 mod migrate;
 mod outbox;
 mod postgres;

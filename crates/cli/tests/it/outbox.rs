@@ -25,7 +25,7 @@ fn outbox_prints_queued_mail_newest_first() {
         &[],
     );
 
-    let (child, stderr, base) = start(&dir);
+    let (served, base) = start(&dir);
     let http = reqwest::blocking::Client::new();
     for (path, body) in [
         (
@@ -45,7 +45,7 @@ fn outbox_prints_queued_mail_newest_first() {
             .unwrap();
         assert_eq!(response.status().as_u16(), 200, "{path}");
     }
-    stop(child, stderr);
+    stop(served);
 
     let all = check(
         &dir,

@@ -8,38 +8,78 @@ use std::process::{Child, ChildStderr, Command, Stdio};
 
 use crate::{check, generate, init, json, scratch, sign};
 
-/// `sigil serve` on a free port in `dir`: the child, its stderr, and the base URL it serves.
-pub(crate) fn start(dir: &std::path::Path) -> (Child, BufReader<ChildStderr>, String) {
+/// A running `sigil serve`, killed when dropped (a failing test included).
+pub(crate) struct Served {
+    child: Child,
+    stderr: Option<BufReader<ChildStderr>>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `sigil serve` on a free port in `dir`, with nothing of the caller's environment but `env`,
+/// its log output (stdout) going to `stdout`: the server, and the base URL it serves.
+pub(crate) fn start_env(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    stdout: Stdio,
+) -> (Served, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "0"])
         .current_dir(dir)
-        .env_remove("SIGIL_MASTER_KEY")
-        .env_remove("SIGIL_DATABASE_URL")
-        .stdout(Stdio::null())
+        // No SIGIL_* settings from the developer's shell: the data directory is `dir`'s.
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:") && !w.ends_with(":8787/"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    (child, stderr, base)
+    let mut served = Served {
+        child,
+        stderr: None,
+    };
+    // The bootstrap's lines come first on a first start; then the address.
+    let mut seen = String::new();
+    let base = loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            let _ = served.child.wait();
+            panic!("sigil serve stopped before serving: {seen}");
+        }
+        if let Some(base) = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1:") && line.contains("serving"))
+        {
+            break base.to_owned();
+        }
+        seen.push_str(&line);
+    };
+    served.stderr = Some(stderr);
+    (served, base)
 }
 
-/// Stops `child` with SIGTERM and checks that it stopped cleanly.
-pub(crate) fn stop(mut child: Child, mut stderr: BufReader<ChildStderr>) {
+/// [`start_env`] with an empty environment, its logs thrown away.
+pub(crate) fn start(dir: &std::path::Path) -> (Served, String) {
+    start_env(dir, &[], Stdio::null())
+}
+
+/// Stops the server with SIGTERM and checks that it stopped cleanly.
+pub(crate) fn stop(mut served: Served) {
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &served.child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = served.child.wait().unwrap();
     let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    if let Some(mut stderr) = served.stderr.take() {
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    }
     assert!(status.success(), "{status:?}: {rest}");
     assert!(rest.contains("sigil: stopped"), "{rest}");
 }
@@ -66,7 +106,7 @@ pub(crate) fn admin_token(base: &str, credentials: &serde_json::Value) -> serde_
 #[test]
 fn serve_bootstraps_serves_tokens_and_stops_on_sigterm() {
     let dir = scratch("serve");
-    let (child, stderr, base) = start(&dir);
+    let (served, base) = start(&dir);
 
     let credentials: serde_json::Value = serde_json::from_slice(
         &std::fs::read(dir.join("sigil-data/admin-credentials.json")).unwrap(),
@@ -79,7 +119,7 @@ fn serve_bootstraps_serves_tokens_and_stops_on_sigterm() {
             .is_some_and(|t| t.split('.').count() == 3)
     );
     assert!(token["scope"].as_str().unwrap().contains("read:users"));
-    stop(child, stderr);
+    stop(served);
 }
 
 /// The whole private_key_jwt path with nothing but the binary: a key from `sigil keys
@@ -130,7 +170,7 @@ fn a_private_key_jwt_client_made_with_the_cli_gets_tokens_from_serve() {
         &[],
         &[],
     );
-    let (child, stderr, base) = start(&dir);
+    let (served, base) = start(&dir);
     let issuer = "http://127.0.0.1:8787/";
     let assertion = sign(
         &dir,
@@ -169,17 +209,7 @@ fn a_private_key_jwt_client_made_with_the_cli_gets_tokens_from_serve() {
     assert_eq!(token["scope"], "read:users");
     let replay = send();
     assert_eq!(replay.status().as_u16(), 401, "a replayed assertion");
-    stop(child, stderr);
-}
-
-/// Kills the server when the test ends, whether it passed or not.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    stop(served);
 }
 
 #[test]
@@ -207,8 +237,7 @@ fn an_es256_api_gets_tokens_that_verify_with_the_served_jwks() {
     ] {
         check(&dir, args, "", 0, &[], &[]);
     }
-    let (child, _stderr, base) = start(&dir);
-    let _running = KillOnDrop(child);
+    let (_served, base) = start(&dir);
     let http = reqwest::blocking::Client::new();
     let jwks_url = format!("{base}.well-known/jwks.json");
     let jwks: serde_json::Value =
@@ -279,7 +308,7 @@ fn serve_on_an_address_in_use_is_a_one_line_error() {
 #[test]
 fn tenant_set_switches_the_legacy_endpoints_of_a_running_server_at_once() {
     let dir = scratch("serve_tenant");
-    let (child, stderr, base) = start(&dir);
+    let (served, base) = start(&dir);
     let http = reqwest::blocking::Client::new();
     let tokeninfo = || {
         http.post(format!("{base}tokeninfo"))
@@ -312,7 +341,7 @@ fn tenant_set_switches_the_legacy_endpoints_of_a_running_server_at_once() {
     );
     assert_eq!(tokeninfo(), 404);
 
-    stop(child, stderr);
+    stop(served);
 }
 
 #[test]
@@ -344,4 +373,108 @@ fn serve_refuses_a_missing_or_broken_templates_directory_in_one_line() {
         &[],
         &["a page template is broken", "error.html"],
     );
+}
+
+/// SIGTERM drains: `/readyz` turns 503 at once while requests are still served for
+/// `--drain-seconds`, then the process stops, well within 10 s.
+#[test]
+fn sigterm_turns_readiness_off_first_then_stops() {
+    let dir = scratch("serve_drain");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "2"])
+        .current_dir(&dir)
+        .env_clear()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let served = Served {
+        child,
+        stderr: None,
+    };
+    let base = loop {
+        let mut line = String::new();
+        assert_ne!(stderr.read_line(&mut line).unwrap(), 0, "serve stopped");
+        if line.contains("serving") {
+            break line
+                .split_whitespace()
+                .find(|w| w.starts_with("http://"))
+                .unwrap()
+                .to_owned();
+        }
+    };
+    let http = reqwest::blocking::Client::new();
+    let ready = || {
+        http.get(format!("{base}readyz"))
+            .send()
+            .map(|r| r.status().as_u16())
+    };
+    assert_eq!(ready().unwrap(), 200);
+    let pid = served.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Draining: not ready, yet still answering.
+    let mut statuses = Vec::new();
+    for _ in 0..50 {
+        match ready() {
+            Ok(status) => statuses.push(status),
+            Err(_) => break,
+        }
+        if statuses.last() == Some(&503) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(statuses.last(), Some(&503), "{statuses:?}");
+    let healthz = http.get(format!("{base}healthz")).send().unwrap();
+    assert_eq!(
+        healthz.status().as_u16(),
+        200,
+        "still serving while draining"
+    );
+    let mut served = served;
+    let status = served.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(rest.contains("sigil: stopped"), "{rest}");
+}
+
+#[test]
+fn bad_serve_options_are_one_line_errors() {
+    let dir = scratch("serve_bad_options");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--trusted-proxies", "10.0.0.0/8,nope"],
+            "\"nope\" is not an IP address or CIDR block",
+        ),
+        (
+            &["--log", "sigil_server=loud"],
+            "write a level (info, debug)",
+        ),
+        (
+            &["--log-format", "xml"],
+            "invalid value 'xml' for '--log-format",
+        ),
+        (
+            &["--max-connections", "0"],
+            "invalid value '0' for '--max-connections",
+        ),
+        (
+            &["--header-timeout", "0"],
+            "invalid value '0' for '--header-timeout",
+        ),
+    ];
+    for (flags, message) in cases {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(flags);
+        check(&dir, &args, "", 2, &[], &[message]);
+    }
+    assert!(!dir.join("sigil-data").exists(), "nothing was created");
 }

@@ -49,6 +49,19 @@ pub enum ClientAuth {
     },
 }
 
+impl ClientAuth {
+    /// The client it names, before anything is checked (an assertion's `client_id`
+    /// parameter, when sent).
+    pub fn client_id(&self) -> Option<&ClientId> {
+        match self {
+            ClientAuth::Post { client_id, .. }
+            | ClientAuth::Basic { client_id, .. }
+            | ClientAuth::Public { client_id } => Some(client_id),
+            ClientAuth::Assertion { client_id, .. } => client_id.as_ref(),
+        }
+    }
+}
+
 /// Refuses a client allowed none of `grants` (`unauthorized_client`, Auth0's sentence naming
 /// the first).
 pub(crate) fn require_grant(client: &Client, grants: &[GrantType]) -> Result<(), FlowError> {

@@ -8,10 +8,10 @@
 //! and answers the client with what its response type asked for (a code, tokens, or both),
 //! in the query, the fragment, an auto-posted form, or a message to the parent window.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -28,6 +28,8 @@ use sigil_core::secret::Token;
 use sigil_core::{UnixTime, ids};
 
 use crate::App;
+use crate::client_ip::ClientIp;
+use crate::observe::record_client;
 use crate::pages::{PageQuery, Script};
 
 /// The SSO session cookie.
@@ -206,19 +208,32 @@ pub(crate) fn flow_failed<S: Store>(
     }
 }
 
-/// The live session named by the request's cookie.
+/// The live session named by the request's cookie. A store failure is an error (logged here),
+/// never "no session": that would answer `login_required` to a user who is logged in.
 pub(crate) async fn current_session<S: Store>(
     app: &App<S>,
     headers: &HeaderMap,
-) -> Option<Session> {
-    let value = cookie(headers, SESSION_COOKIE)?;
-    let session = app
+) -> Result<Option<Session>, Response> {
+    let Some(value) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let session = match app
         .store()
         .session_by_cookie(&Token::new(value).digest())
         .await
-        .ok()??;
+    {
+        Ok(session) => session,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the session");
+            return Err(page_error(
+                app,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The server failed; try again later.",
+            ));
+        }
+    };
     let now = app.now();
-    (session.expires_at > now && session.idle_expires_at > now).then_some(session)
+    Ok(session.filter(|s| s.expires_at > now && s.idle_expires_at > now))
 }
 
 pub(crate) async fn authorize<S: Store>(
@@ -243,6 +258,9 @@ pub(crate) async fn authorize<S: Store>(
             );
         }
     };
+    if let Some(id) = &params.client_id {
+        record_client(id);
+    }
     let client = match &params.client_id {
         Some(id) => match app.store().client(&ids::ClientId(id.clone())).await {
             Ok(client) => client,
@@ -264,13 +282,20 @@ pub(crate) async fn authorize<S: Store>(
         Err(e) => return error_response(&app, e),
     };
     let now = app.now();
-    if let Some(session) = current_session(&app, &headers).await
+    let session = match current_session(&app, &headers).await {
+        Ok(session) => session,
+        Err(page) => return page,
+    };
+    if let Some(session) = session
         && authz.session_suffices(&session, now)
     {
         // Using the session extends its idle lifetime, never past its absolute end.
         let idle = match app.store().tenant_settings().await {
-            Ok(Some(settings)) => i64::from(settings.idle_session_lifetime) * 3600,
-            _ => 0,
+            Ok(settings) => settings.map_or(0, |s| i64::from(s.idle_session_lifetime) * 3600),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the idle session lifetime; not extending it");
+                0
+            }
         };
         let idle_expires_at = UnixTime((now.0 + idle).min(session.expires_at.0));
         let idle_expires_at = idle_expires_at.max(session.idle_expires_at);
@@ -428,7 +453,7 @@ pub(crate) struct LoginForm {
 
 pub(crate) async fn login_submit<S: Store>(
     State(app): State<App<S>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -439,6 +464,7 @@ pub(crate) async fn login_submit<S: Store>(
     let Some(tx) = LoginTransaction::open(&form.tx, app.transaction_key(), now) else {
         return page_error(&app, StatusCode::BAD_REQUEST, EXPIRED);
     };
+    record_client(&tx.authorization.client_id.0);
     if !csrf_matches(&headers, &tx) {
         return page_error(&app, StatusCode::FORBIDDEN, CSRF_REFUSED);
     }
@@ -467,15 +493,11 @@ pub(crate) async fn login_submit<S: Store>(
             )
             .await;
         }
-        Err(_) => {
-            return error_response(
-                &app,
-                tx.authorization
-                    .error("invalid_request", "Unknown connection"),
-            );
-        }
+        // An unknown connection is answered as such; a store failure is logged and answered
+        // `server_error`.
+        Err(e) => return flow_failed(&app, &tx.authorization, e, "cannot check credentials"),
     };
-    log_in(&app, &tx, &user, peer, &headers).await
+    log_in(&app, &tx, &user, ip, &headers).await
 }
 
 /// The user of `tx` is who they said (they logged in, or just signed up): starts an SSO
@@ -484,17 +506,22 @@ pub(crate) async fn log_in<S: Store>(
     app: &App<S>,
     tx: &LoginTransaction,
     user: &User,
-    peer: SocketAddr,
+    ip: IpAddr,
     headers: &HeaderMap,
 ) -> Response {
     let store = app.store();
     let now = app.now();
-    let settings = store
-        .tenant_settings()
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let settings = match store.tenant_settings().await {
+        Ok(settings) => settings.unwrap_or_default(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the tenant's session lifetimes");
+            return page_error(
+                app,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The server failed; try again later.",
+            );
+        }
+    };
     let cookie_value = Token::generate(app.rng());
     let session = Session {
         id: SessionId::generate(app.rng()),
@@ -506,7 +533,7 @@ pub(crate) async fn log_in<S: Store>(
         expires_at: UnixTime(now.0 + i64::from(settings.session_lifetime) * 3600),
         idle_expires_at: UnixTime(now.0 + i64::from(settings.idle_session_lifetime) * 3600),
         clients: vec![tx.authorization.client_id.clone()],
-        ip: Some(peer.ip().to_string()),
+        ip: Some(ip.to_string()),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -514,7 +541,7 @@ pub(crate) async fn log_in<S: Store>(
     };
     let started = store.create_session(&session).await;
     let logged = store
-        .record_login(&user.user_id, Some(&peer.ip().to_string()), now)
+        .record_login(&user.user_id, Some(&ip.to_string()), now)
         .await;
     if let Err(e) = started.and(logged) {
         tracing::error!(error = %e, "cannot start a session");

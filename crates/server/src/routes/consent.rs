@@ -89,7 +89,7 @@ async fn opened<S: Store>(
     else {
         return Err(page_error(app, StatusCode::BAD_REQUEST, EXPIRED));
     };
-    match current_session(app, headers).await {
+    match current_session(app, headers).await? {
         Some(session) if session.id == tx.session_id => Ok((tx, session)),
         _ => Err(page_error(app, StatusCode::FORBIDDEN, OTHER_SESSION)),
     }

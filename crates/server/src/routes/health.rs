@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (the database answers too).
+//! `/healthz` (the process answers) and `/readyz` (the database answers too, and the node is
+//! not shutting down).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,6 +12,9 @@ pub(crate) async fn healthz() -> &'static str {
 }
 
 pub(crate) async fn readyz<S: Store>(State(app): State<App<S>>) -> (StatusCode, &'static str) {
+    if app.draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
     match app.store().tenant_settings().await {
         Ok(Some(_)) => (StatusCode::OK, "ready"),
         Ok(None) => (StatusCode::SERVICE_UNAVAILABLE, "not initialised"),

@@ -38,22 +38,37 @@ pub(crate) struct OidcParams {
     ui_locales: Option<String>,
 }
 
-/// Ends the request's session, if any, and logs it.
-async fn end_session<S: Store>(app: &App<S>, headers: &HeaderMap, client: Option<&ClientId>) {
+/// Ends the request's session, if any, and logs it. A session that could not be ended is the
+/// error page, never "logged out".
+async fn end_session<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+    client: Option<&ClientId>,
+) -> Result<(), Response> {
     let Some(value) = cookie(headers, SESSION_COOKIE) else {
-        return;
+        return Ok(());
     };
     let store = app.store();
-    if let Ok(Some(session)) = store.session_by_cookie(&Token::new(value).digest()).await {
-        let _ = store.delete_session(&session.id).await;
-        let _ = store
-            .append_log(&NewLogEvent {
-                client_id: client.cloned(),
-                user_id: Some(session.user_id),
-                ..NewLogEvent::new(LogType::SUCCESS_LOGOUT, app.now())
-            })
-            .await;
-    }
+    let ended = async {
+        if let Some(session) = store.session_by_cookie(&Token::new(value).digest()).await? {
+            store.delete_session(&session.id).await?;
+            store
+                .append_log(&NewLogEvent {
+                    client_id: client.cloned(),
+                    user_id: Some(session.user_id),
+                    ..NewLogEvent::new(LogType::SUCCESS_LOGOUT, app.now())
+                })
+                .await?;
+        }
+        Ok::<_, sigil_core::StoreError>(())
+    };
+    ended.await.map_err(|e| {
+        tracing::error!(error = %e, "cannot end a session");
+        app.pages().error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The server failed to log you out; try again later.",
+        )
+    })
 }
 
 /// The answer: a redirect to `target` or the logged-out page, clearing the session cookie.
@@ -86,12 +101,17 @@ fn refuse<S: Store>(app: &App<S>, message: &str) -> Response {
     app.pages().error(StatusCode::BAD_REQUEST, message)
 }
 
-/// Whether `client` allows `url` as a logout target.
+/// Whether `client` allows `url` as a logout target (a store failure, logged, allows nothing).
 async fn client_allows<S: Store>(app: &App<S>, client: &ClientId, url: &str) -> bool {
-    matches!(
-        app.store().client(client).await,
-        Ok(Some(c)) if c.settings.allowed_logout_urls.iter().any(|u| u == url)
-    )
+    match app.store().client(client).await {
+        Ok(client) => {
+            client.is_some_and(|c| c.settings.allowed_logout_urls.iter().any(|u| u == url))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read a client's logout URLs");
+            false
+        }
+    }
 }
 
 pub(crate) async fn v2_logout<S: Store>(
@@ -119,7 +139,9 @@ pub(crate) async fn v2_logout<S: Store>(
             Some(url)
         }
     };
-    end_session(&app, &headers, client.as_ref()).await;
+    if let Err(page) = end_session(&app, &headers, client.as_ref()).await {
+        return page;
+    }
     logged_out(&app, target)
 }
 
@@ -190,6 +212,8 @@ pub(crate) async fn oidc_logout<S: Store>(
             })
         }
     };
-    end_session(&app, &headers, client.as_ref()).await;
+    if let Err(page) = end_session(&app, &headers, client.as_ref()).await {
+        return page;
+    }
     logged_out(&app, target)
 }

@@ -7,10 +7,8 @@
 //! CSRF: as the login form, the sealed login transaction in a hidden field carries a fresh
 //! value that must match the `sigil_csrf` cookie (HttpOnly, SameSite=Strict, path `/u`).
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
@@ -25,6 +23,7 @@ use super::authorize::{
     seal_for_form, set_csrf_cookie, tx_link,
 };
 use crate::App;
+use crate::client_ip::ClientIp;
 use crate::pages::{PageQuery, Script};
 
 /// What the page says when signups are off.
@@ -139,7 +138,7 @@ pub(crate) struct SignupFields {
 /// verification mail) and logs them in; a refusal shows the form again with the reason.
 pub(crate) async fn signup_submit<S: Store>(
     State(app): State<App<S>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -195,7 +194,7 @@ pub(crate) async fn signup_submit<S: Store>(
     )
     .await;
     match signed_up {
-        Ok(user) => log_in(&app, &tx, &user, peer, &headers).await,
+        Ok(user) => log_in(&app, &tx, &user, ip, &headers).await,
         Err(FlowError::OAuth(e)) => {
             let typed = refused(&e.description);
             signup_form(&app, tx, &form, typed, StatusCode::BAD_REQUEST).await

@@ -1,26 +1,29 @@
 //! `POST /oauth/token` and `POST /oauth/revoke`.
 
-use std::net::SocketAddr;
-
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sigil_core::Store;
 use sigil_core::oauth;
 
 use crate::App;
+use crate::client_ip::ClientIp;
 use crate::error::ApiError;
+use crate::observe::record_client;
 use crate::token::{TokenRequest, parse, parse_revoke};
 
 pub(crate) async fn token<S: Store>(
     State(app): State<App<S>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let request = parse(&headers, &body, Some(peer.ip().to_string()))?;
+    let request = parse(&headers, &body, Some(ip.to_string()))?;
+    if let Some(client) = request.auth().client_id() {
+        record_client(&client.0);
+    }
     let keys = app.keys().await?;
     let (store, rng, issuer, now) = (app.store(), app.rng(), app.issuer(), app.now());
     let answer = match request {
@@ -64,6 +67,9 @@ pub(crate) async fn revoke<S: Store>(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let request = parse_revoke(&headers, &body)?;
+    if let Some(client) = request.auth.client_id() {
+        record_client(&client.0);
+    }
     oauth::revoke(
         app.store(),
         &request.auth,

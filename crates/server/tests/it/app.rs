@@ -250,6 +250,14 @@ impl TestApp {
 
     /// As [`TestApp::start`], with the page templates of `templates` replacing the built-in ones.
     pub(crate) async fn start_with_templates(templates: Option<&std::path::Path>) -> TestApp {
+        Self::start_with(templates, sigil_server::ServeOptions::default()).await
+    }
+
+    /// As [`TestApp::start_with_templates`], served with `options`.
+    pub(crate) async fn start_with(
+        templates: Option<&std::path::Path>,
+        options: sigil_server::ServeOptions,
+    ) -> TestApp {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "sigil_server_{}_{}",
             std::process::id(),
@@ -348,7 +356,12 @@ impl TestApp {
         )
         .await
         .unwrap();
-        tokio::spawn(sigil_server::serve(listener, app, std::future::pending()));
+        tokio::spawn(sigil_server::serve(
+            listener,
+            app,
+            options,
+            std::future::pending(),
+        ));
         TestApp {
             base,
             store,

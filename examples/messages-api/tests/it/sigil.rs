@@ -92,9 +92,14 @@ impl Sigil {
         .await
         .unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let served = tokio::spawn(sigil_server::serve(listener, app, async {
-            let _ = stopped.await;
-        }));
+        let served = tokio::spawn(sigil_server::serve(
+            listener,
+            app,
+            sigil_server::ServeOptions::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Sigil {
             issuer,
             store,
