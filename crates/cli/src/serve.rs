@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use sigil_core::housekeeping::RetentionDays;
 use sigil_core::{SystemClock, SystemRng};
 use sigil_jose::UnixTime;
-use sigil_server::{App, Secrets, ServeOptions, TrustedProxies};
+use sigil_server::{App, Housekeeping, Secrets, ServeOptions, TrustedProxies};
 
 use crate::admin::validate;
 use crate::init::Caller;
@@ -50,6 +51,16 @@ pub(crate) struct ServeArgs {
     /// load balancer stops sending new ones first.
     #[arg(long, env = "SIGIL_DRAIN_SECONDS", value_name = "SECONDS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=300))]
     drain_seconds: u64,
+    /// Seconds between two purges of expired rows (codes, sessions, refresh tokens, tickets,
+    /// assertion jtis) and of jobs and log events past their retention.
+    #[arg(long, env = "SIGIL_PURGE_INTERVAL", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    purge_interval: u64,
+    /// Days the tenant's log events (`/api/v2/logs`) are kept.
+    #[arg(long, env = "SIGIL_LOG_RETENTION_DAYS", value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    log_retention_days: u32,
+    /// Days finished Management API jobs (and user-export files) are kept.
+    #[arg(long, env = "SIGIL_JOB_RETENTION_DAYS", value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    job_retention_days: u32,
     /// Then, seconds the requests in flight may take to finish before the process exits.
     #[arg(long, env = "SIGIL_SHUTDOWN_GRACE", value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
     shutdown_grace: u64,
@@ -69,6 +80,13 @@ impl ServeArgs {
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
             drain: Duration::from_secs(self.drain_seconds),
             grace: Duration::from_secs(self.shutdown_grace),
+            housekeeping: Housekeeping {
+                every: Duration::from_secs(self.purge_interval),
+                retention: RetentionDays {
+                    logs: self.log_retention_days,
+                    jobs: self.job_retention_days,
+                },
+            },
         }
     }
 }

@@ -163,18 +163,58 @@ pub struct Purged {
     pub tickets: u64,
     /// Used client-assertion `jti`s whose assertions have expired.
     pub client_assertions: u64,
+    /// Finished Management API jobs (with their export files) past their retention.
+    pub jobs: u64,
+    /// Tenant log events past their retention.
+    pub logs: u64,
 }
 
 impl Purged {
+    /// Rows removed of each kind, with the kind's name (for logs and metrics).
+    pub fn by_kind(&self) -> [(&'static str, u64); 8] {
+        [
+            ("authorization_codes", self.codes),
+            ("sessions", self.sessions),
+            ("refresh_tokens", self.refresh_tokens),
+            ("device_codes", self.device_codes),
+            ("tickets", self.tickets),
+            ("client_assertions", self.client_assertions),
+            ("jobs", self.jobs),
+            ("logs", self.logs),
+        ]
+    }
+
     /// Rows removed in all.
     pub fn total(&self) -> u64 {
-        self.codes
-            + self.sessions
-            + self.refresh_tokens
-            + self.device_codes
-            + self.tickets
-            + self.client_assertions
+        self.by_kind().iter().map(|(_, n)| n).sum()
     }
+
+    /// Whether some kind filled its batch of `batch` rows (so more may be left).
+    pub fn any_full(&self, batch: u32) -> bool {
+        self.by_kind().iter().any(|(_, n)| *n >= u64::from(batch))
+    }
+}
+
+impl std::ops::AddAssign for Purged {
+    fn add_assign(&mut self, other: Purged) {
+        self.codes += other.codes;
+        self.sessions += other.sessions;
+        self.refresh_tokens += other.refresh_tokens;
+        self.device_codes += other.device_codes;
+        self.tickets += other.tickets;
+        self.client_assertions += other.client_assertions;
+        self.jobs += other.jobs;
+        self.logs += other.logs;
+    }
+}
+
+/// What is kept of finished records: anything older than these goes at the next purge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Tenant log events dated before this go.
+    pub logs_before: UnixTime,
+    /// Finished Management API jobs made before this go, with their export files.
+    pub jobs_before: UnixTime,
 }
 
 /// Everything Sigil keeps. Implementations are cheap to clone handles on a connection pool;
@@ -675,6 +715,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends an event; returns its id.
     fn append_log(&self, event: &NewLogEvent) -> impl Future<Output = Result<LogId>> + Send;
+    /// Appends events in one transaction; returns their ids in order. Ids become visible in
+    /// the order they are given out, whatever the concurrency, so a reader of
+    /// [`Store::logs_from`] never passes an event that commits later.
+    fn append_logs(
+        &self,
+        events: &[NewLogEvent],
+    ) -> impl Future<Output = Result<Vec<LogId>>> + Send;
     /// The event with this id.
     fn log(&self, id: &LogId) -> impl Future<Output = Result<Option<LogEvent>>> + Send;
     /// One page of events matching `query`, newest first.
@@ -706,12 +753,14 @@ pub trait Store: Send + Sync + 'static {
 
     // --- Housekeeping ---
 
-    /// Deletes at most `batch` expired rows of each kind (codes, sessions, refresh tokens,
-    /// device codes, tickets, client-assertion `jti`s) so no single call holds locks for long; call again while it
-    /// reports a full batch.
+    /// Deletes at most `batch` rows of each kind that expired by `now` (codes, sessions,
+    /// refresh tokens, device codes, tickets, client-assertion `jti`s) or are past
+    /// `retention` (jobs, log events), so no single call holds locks for long; call again
+    /// while it reports a full batch. Concurrent calls (several nodes) are harmless.
     fn purge_expired(
         &self,
         now: UnixTime,
+        retention: &Retention,
         batch: u32,
     ) -> impl Future<Output = Result<Purged>> + Send;
 }

@@ -11,6 +11,7 @@ mod client_ip;
 mod cors;
 mod error;
 mod hasher;
+mod housekeeping;
 mod listener;
 mod management;
 mod observe;
@@ -30,6 +31,7 @@ use sigil_core::Store;
 
 pub use cache::CACHE_TTL;
 pub use client_ip::{ProxyListError, TrustedProxies};
+pub use housekeeping::Housekeeping;
 pub use listener::ServeOptions;
 pub use state::{App, KEYS_TTL, Secrets, StartError};
 
@@ -171,9 +173,9 @@ async fn secure_headers(
     response
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then drains: `/readyz` turns not
-/// ready, and after `options.drain` the listener closes and the requests in flight finish
-/// (within `options.grace`).
+/// Serves `app` on `listener`, purging in the background (`options.housekeeping`), until
+/// `shutdown` completes, then drains: `/readyz` turns not ready, and after `options.drain`
+/// the listener closes and the requests in flight finish (within `options.grace`).
 pub async fn serve<S: Store + Clone>(
     listener: tokio::net::TcpListener,
     app: App<S>,
@@ -181,10 +183,13 @@ pub async fn serve<S: Store + Clone>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = router(app.clone(), &options);
-    listener::run(listener, router, &options, shutdown, || {
-        app.start_draining()
+    let purging = tokio::spawn(housekeeping::run(app.clone(), options.housekeeping));
+    let served = listener::run(listener, router, &options, shutdown, || {
+        app.start_draining();
     })
-    .await
+    .await;
+    purging.abort();
+    served
 }
 
 #[cfg(test)]

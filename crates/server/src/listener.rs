@@ -1,4 +1,4 @@
-//! Accepting connections: at most `max_connections` at once, each on HTTP/1.1 with a deadline
+//! How the server meets the network ([`ServeOptions`]), and accepting connections: at most `max_connections` at once, each on HTTP/1.1 with a deadline
 //! for its request headers (a slowloris that sends half a header is cut off) and for each read
 //! of a body (one that stops sending is answered 408 and closed), and a drain on shutdown:
 //! `/readyz` turns not ready first, new connections are still served for `drain` so that a
@@ -22,6 +22,7 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
 use crate::client_ip::TrustedProxies;
+use crate::housekeeping::Housekeeping;
 
 /// How the server meets the network. [`Default`] suits tests and a first start.
 #[derive(Clone, Debug)]
@@ -39,6 +40,8 @@ pub struct ServeOptions {
     pub drain: Duration,
     /// How long requests in flight may take to finish once the listener has closed.
     pub grace: Duration,
+    /// The background purge of expired rows.
+    pub housekeeping: Housekeeping,
 }
 
 impl Default for ServeOptions {
@@ -50,6 +53,7 @@ impl Default for ServeOptions {
             max_connections: 1024,
             drain: Duration::ZERO,
             grace: Duration::from_secs(5),
+            housekeeping: Housekeeping::default(),
         }
     }
 }

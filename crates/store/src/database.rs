@@ -78,6 +78,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         6 => "0006_key_families",
         7 => "0007_jobs",
         8 => "0008_account_links",
+        9 => "0009_log_order",
     )
 }
 
@@ -91,6 +92,7 @@ fn postgres_migrations() -> Vec<Migration> {
         6 => "0006_key_families",
         7 => "0007_jobs",
         8 => "0008_account_links",
+        9 => "0009_log_order",
     )
 }
 

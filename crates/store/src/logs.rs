@@ -15,7 +15,8 @@ use crate::error::OrBackend as _;
 macro_rules! columns {
     () => {
         "seq, date_ms, type, description, client_id, client_name, user_id, user_name, \
-         connection, audience, scope, ip, user_agent, details"
+         connection, connection_id, strategy, strategy_type, audience, scope, ip, user_agent, \
+         hostname, details"
     };
 }
 
@@ -31,10 +32,14 @@ struct Row {
     user_id: Option<String>,
     user_name: Option<String>,
     connection: Option<String>,
+    connection_id: Option<String>,
+    strategy: Option<String>,
+    strategy_type: Option<String>,
     audience: Option<String>,
     scope: Option<String>,
     ip: Option<String>,
     user_agent: Option<String>,
+    hostname: Option<String>,
     details: String,
 }
 
@@ -60,39 +65,82 @@ impl Row {
                 user_id: self.user_id.map(UserId),
                 user_name: self.user_name,
                 connection: self.connection,
+                connection_id: self.connection_id,
+                strategy: self.strategy,
+                strategy_type: self.strategy_type,
                 audience: self.audience,
                 scope: self.scope,
                 ip: self.ip,
                 user_agent: self.user_agent,
+                hostname: self.hostname,
                 details: from_json("log details", &self.details)?,
             },
         })
     }
 }
 
-pub(crate) async fn append_log(store: &SqlStore, event: &NewLogEvent) -> Result<LogId> {
-    const SQL: &str = "INSERT INTO logs (date_ms, type, description, client_id, client_name, \
-         user_id, user_name, connection, audience, scope, ip, user_agent, details) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq";
-    let details = to_json("log details", &event.details)?;
-    let seq: i64 = on_pool!(&store.db, pool => sqlx::query_scalar(SQL)
-        .bind(event.date_ms)
-        .bind(event.log_type.as_ref().map(|t| t.0.clone()))
-        .bind(event.description.as_deref())
-        .bind(event.client_id.as_ref().map(|c| c.0.clone()))
-        .bind(event.client_name.as_deref())
-        .bind(event.user_id.as_ref().map(|u| u.0.clone()))
-        .bind(event.user_name.as_deref())
-        .bind(event.connection.as_deref())
-        .bind(event.audience.as_deref())
-        .bind(event.scope.as_deref())
-        .bind(event.ip.as_deref())
-        .bind(event.user_agent.as_deref())
-        .bind(details)
-        .fetch_one(pool)
-        .await
-        .db()?);
-    Ok(log_id(seq))
+/// Writes `events` in one transaction, which first takes the `log_order` row's lock: events
+/// get their ids under it and it is held until they commit, so ids become visible in order
+/// and a reader paging with `from` never passes an event that commits later. Returns the ids,
+/// in the order of `events`.
+pub(crate) async fn append_logs(store: &SqlStore, events: &[NewLogEvent]) -> Result<Vec<LogId>> {
+    const COLUMNS: usize = 17;
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<String> = (0..events.len())
+        .map(|i| {
+            let first = i * COLUMNS + 1;
+            let params: Vec<String> = (first..first + COLUMNS).map(|n| format!("${n}")).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO logs (date_ms, type, description, client_id, client_name, user_id, \
+         user_name, connection, connection_id, strategy, strategy_type, audience, scope, ip, \
+         user_agent, hostname, details) VALUES {} RETURNING seq",
+        rows.join(", ")
+    );
+    let details = events
+        .iter()
+        .map(|e| to_json("log details", &e.details))
+        .collect::<Result<Vec<_>>>()?;
+    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    let mut seqs: Vec<i64> = on_pool!(&store.db, pool => {
+        let mut tx = pool.begin().await.db()?;
+        sqlx::query("UPDATE log_order SET written = written + $1 WHERE id = 1")
+            .bind(count)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        let mut insert = sqlx::query_scalar(AssertSqlSafe(sql));
+        for (event, details) in events.iter().zip(details) {
+            insert = insert
+                .bind(event.date_ms)
+                .bind(event.log_type.as_ref().map(|t| t.0.clone()))
+                .bind(event.description.clone())
+                .bind(event.client_id.as_ref().map(|c| c.0.clone()))
+                .bind(event.client_name.clone())
+                .bind(event.user_id.as_ref().map(|u| u.0.clone()))
+                .bind(event.user_name.clone())
+                .bind(event.connection.clone())
+                .bind(event.connection_id.clone())
+                .bind(event.strategy.clone())
+                .bind(event.strategy_type.clone())
+                .bind(event.audience.clone())
+                .bind(event.scope.clone())
+                .bind(event.ip.clone())
+                .bind(event.user_agent.clone())
+                .bind(event.hostname.clone())
+                .bind(details);
+        }
+        let seqs = insert.fetch_all(&mut *tx).await.db()?;
+        tx.commit().await.db()?;
+        seqs
+    });
+    // The rows of one INSERT take their ids in the order of its VALUES.
+    seqs.sort_unstable();
+    Ok(seqs.into_iter().map(log_id).collect())
 }
 
 pub(crate) async fn log(store: &SqlStore, id: &LogId) -> Result<Option<LogEvent>> {

@@ -1,8 +1,9 @@
-//! Housekeeping: expired runtime state deleted in bounded batches, so one purge never holds
-//! the write lock (SQLite) or row locks (PostgreSQL) for long.
+//! Housekeeping: expired runtime state, and finished records past their retention, deleted in
+//! bounded batches, so one purge never holds the write lock (SQLite) or row locks (PostgreSQL)
+//! for long.
 
 use sigil_core::UnixTime;
-use sigil_core::store::{Purged, Result};
+use sigil_core::store::{Purged, Result, Retention};
 
 use crate::SqlStore;
 use crate::database::{Database, on_pool};
@@ -12,29 +13,77 @@ use crate::error::OrBackend as _;
 /// revoked rather than unknown; then they go.
 const KEEP_REVOKED: i64 = 86_400;
 
-/// One `DELETE` per kind: `$1` is now, `$2` the batch size, `$3` the revoked-token horizon.
-const PURGES: [&str; 6] = [
-    "DELETE FROM authorization_codes WHERE digest IN \
-     (SELECT digest FROM authorization_codes WHERE expires_at <= $1 LIMIT $2)",
-    "DELETE FROM sessions WHERE id IN \
-     (SELECT id FROM sessions WHERE expires_at <= $1 OR idle_expires_at <= $1 LIMIT $2)",
-    "DELETE FROM refresh_tokens WHERE digest IN \
-     (SELECT digest FROM refresh_tokens WHERE expires_at <= $1 OR idle_expires_at <= $1 \
-     OR revoked_at <= $3 LIMIT $2)",
-    "DELETE FROM device_codes WHERE digest IN \
-     (SELECT digest FROM device_codes WHERE expires_at <= $1 LIMIT $2)",
-    "DELETE FROM tickets WHERE digest IN \
-     (SELECT digest FROM tickets WHERE expires_at <= $1 LIMIT $2)",
-    "DELETE FROM client_assertions WHERE (client_id, jti) IN \
-     (SELECT client_id, jti FROM client_assertions WHERE expires_at <= $1 LIMIT $2)",
+/// The horizon a purge compares with.
+#[derive(Clone, Copy)]
+enum Horizon {
+    /// Expired by now (`$1`); refresh tokens also when revoked long enough ago (`$3`).
+    Now,
+    /// Log events dated before the retention, in milliseconds.
+    Logs,
+    /// Jobs made before the retention.
+    Jobs,
+}
+
+/// One `DELETE` per kind, in the order of [`Purged::by_kind`]: `$1` is the horizon, `$2` the
+/// batch size.
+const PURGES: [(&str, Horizon); 8] = [
+    (
+        "DELETE FROM authorization_codes WHERE digest IN \
+         (SELECT digest FROM authorization_codes WHERE expires_at <= $1 LIMIT $2)",
+        Horizon::Now,
+    ),
+    (
+        "DELETE FROM sessions WHERE id IN \
+         (SELECT id FROM sessions WHERE expires_at <= $1 OR idle_expires_at <= $1 LIMIT $2)",
+        Horizon::Now,
+    ),
+    (
+        "DELETE FROM refresh_tokens WHERE digest IN \
+         (SELECT digest FROM refresh_tokens WHERE expires_at <= $1 OR idle_expires_at <= $1 \
+         OR revoked_at <= $3 LIMIT $2)",
+        Horizon::Now,
+    ),
+    (
+        "DELETE FROM device_codes WHERE digest IN \
+         (SELECT digest FROM device_codes WHERE expires_at <= $1 LIMIT $2)",
+        Horizon::Now,
+    ),
+    (
+        "DELETE FROM tickets WHERE digest IN \
+         (SELECT digest FROM tickets WHERE expires_at <= $1 LIMIT $2)",
+        Horizon::Now,
+    ),
+    (
+        "DELETE FROM client_assertions WHERE (client_id, jti) IN \
+         (SELECT client_id, jti FROM client_assertions WHERE expires_at <= $1 LIMIT $2)",
+        Horizon::Now,
+    ),
+    (
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE created_at < $1 LIMIT $2)",
+        Horizon::Jobs,
+    ),
+    (
+        "DELETE FROM logs WHERE seq IN (SELECT seq FROM logs WHERE date_ms < $1 LIMIT $2)",
+        Horizon::Logs,
+    ),
 ];
 
-pub(crate) async fn purge_expired(store: &SqlStore, now: UnixTime, batch: u32) -> Result<Purged> {
-    let mut counts = [0u64; 6];
-    for (sql, count) in PURGES.iter().zip(counts.iter_mut()) {
+pub(crate) async fn purge_expired(
+    store: &SqlStore,
+    now: UnixTime,
+    retention: &Retention,
+    batch: u32,
+) -> Result<Purged> {
+    let mut counts = [0u64; 8];
+    for ((sql, horizon), count) in PURGES.iter().zip(counts.iter_mut()) {
         let sql: &'static str = sql;
+        let first = match horizon {
+            Horizon::Now => now.0,
+            Horizon::Logs => retention.logs_before.0.saturating_mul(1000),
+            Horizon::Jobs => retention.jobs_before.0,
+        };
         *count = on_pool!(&store.db, pool => {
-            let query = sqlx::query(sql).bind(now.0).bind(i64::from(batch));
+            let query = sqlx::query(sql).bind(first).bind(i64::from(batch));
             // PostgreSQL refuses parameters a statement does not use.
             if sql.contains("$3") {
                 query.bind(now.0 - KEEP_REVOKED)
@@ -54,6 +103,8 @@ pub(crate) async fn purge_expired(store: &SqlStore, now: UnixTime, batch: u32) -
         device_codes,
         tickets,
         client_assertions,
+        jobs,
+        logs,
     ] = counts;
     Ok(Purged {
         codes,
@@ -62,5 +113,7 @@ pub(crate) async fn purge_expired(store: &SqlStore, now: UnixTime, batch: u32) -
         device_codes,
         tickets,
         client_assertions,
+        jobs,
+        logs,
     })
 }

@@ -15,8 +15,8 @@ use sigil_core::model::{
 };
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::SecretDigest;
-use sigil_core::store::{Page, Purged, Result};
-use sigil_core::{LinkRefusal, Store, UnixTime};
+use sigil_core::store::{Page, Purged, Result, Retention};
+use sigil_core::{LinkRefusal, Store, StoreError, UnixTime};
 
 use crate::{
     Database, DatabaseError, MasterKey, apis, client_assertions, clients, codes, connections,
@@ -516,7 +516,14 @@ impl Store for SqlStore {
     }
 
     async fn append_log(&self, event: &NewLogEvent) -> Result<LogId> {
-        logs::append_log(self, event).await
+        logs::append_logs(self, std::slice::from_ref(event))
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound("the written log event"))
+    }
+
+    async fn append_logs(&self, events: &[NewLogEvent]) -> Result<Vec<LogId>> {
+        logs::append_logs(self, events).await
     }
 
     async fn log(&self, id: &LogId) -> Result<Option<LogEvent>> {
@@ -548,7 +555,12 @@ impl Store for SqlStore {
         outbox::outbox(self, recipient, page).await
     }
 
-    async fn purge_expired(&self, now: UnixTime, batch: u32) -> Result<Purged> {
-        purge::purge_expired(self, now, batch).await
+    async fn purge_expired(
+        &self,
+        now: UnixTime,
+        retention: &Retention,
+        batch: u32,
+    ) -> Result<Purged> {
+        purge::purge_expired(self, now, retention, batch).await
     }
 }

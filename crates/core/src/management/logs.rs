@@ -49,10 +49,14 @@ pub fn log_json(log: &LogEvent) -> Value {
     put("user_id", e.user_id.as_ref().map(|u| json!(u)));
     put("user_name", e.user_name.as_ref().map(|u| json!(u)));
     put("connection", e.connection.as_ref().map(|c| json!(c)));
+    put("connection_id", e.connection_id.as_ref().map(|c| json!(c)));
+    put("strategy", e.strategy.as_ref().map(|c| json!(c)));
+    put("strategy_type", e.strategy_type.as_ref().map(|c| json!(c)));
     put("audience", e.audience.as_ref().map(|a| json!(a)));
     put("scope", e.scope.as_ref().map(|s| json!(s)));
     put("ip", e.ip.as_ref().map(|i| json!(i)));
     put("user_agent", e.user_agent.as_ref().map(|u| json!(u)));
+    put("hostname", e.hostname.as_ref().map(|h| json!(h)));
     if !e.details.is_empty() {
         out["details"] = Value::Object(e.details.clone());
     }

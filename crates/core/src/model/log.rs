@@ -86,8 +86,14 @@ pub struct NewLogEvent {
     pub user_id: Option<UserId>,
     /// Their name at the time.
     pub user_name: Option<String>,
-    /// The connection involved.
+    /// The connection involved, by name.
     pub connection: Option<String>,
+    /// Its id (`con_…`).
+    pub connection_id: Option<String>,
+    /// Its strategy (`auth0` for a database connection).
+    pub strategy: Option<String>,
+    /// The strategy's kind (`database`, `social`, `enterprise`, `passwordless`).
+    pub strategy_type: Option<String>,
     /// The API involved.
     pub audience: Option<String>,
     /// Scopes involved.
@@ -96,6 +102,8 @@ pub struct NewLogEvent {
     pub ip: Option<String>,
     /// Caller's user agent.
     pub user_agent: Option<String>,
+    /// The host the request was for (the issuer's).
+    pub hostname: Option<String>,
     /// Anything else, as JSON.
     pub details: JsonObject,
 }

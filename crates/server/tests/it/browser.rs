@@ -53,6 +53,14 @@ impl Browser {
         }
     }
 
+    /// The value of the cookie `name`, if the browser holds it.
+    pub(crate) fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies
             .iter()

@@ -12,6 +12,7 @@ mod consent;
 mod cors;
 mod discovery;
 mod es256;
+mod housekeeping;
 mod http;
 mod implicit;
 mod legacy;

@@ -2472,10 +2472,14 @@ async fn logs_append_read_list_newest_first_page_from_checkpoints_and_count() {
                 user_id: Some(if i < 6 { u1.clone() } else { u2.clone() }),
                 user_name: Some("someone@example.com".to_owned()),
                 connection: Some(DEFAULT_DATABASE_CONNECTION.to_owned()),
+                connection_id: Some("con_abc".to_owned()),
+                strategy: Some("auth0".to_owned()),
+                strategy_type: Some("database".to_owned()),
                 audience: (i == 3).then(|| "https://api.example/".to_owned()),
                 scope: Some("openid profile".to_owned()),
                 ip: Some("203.0.113.9".to_owned()),
                 user_agent: Some("curl/8".to_owned()),
+                hostname: Some("auth.example.com".to_owned()),
                 details: object(json!({"i": i, "nested": {"ok": true}})),
             };
             let id = store.append_log(&event).await.unwrap();

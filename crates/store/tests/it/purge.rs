@@ -3,7 +3,7 @@
 
 use sigil_core::ids::FamilyId;
 use sigil_core::model::TicketKind;
-use sigil_core::store::Purged;
+use sigil_core::store::{Purged, Retention};
 use sigil_core::{Store, SystemRng};
 
 use crate::backends::on_every_store;
@@ -13,6 +13,11 @@ use crate::fixtures::{at, code, device_code, outcome, refresh_token, session, ti
 const EXPIRED: u64 = 25;
 /// Rows each purge call may remove per kind.
 const BATCH: u32 = 10;
+/// A retention that keeps every job and log event of these tests.
+const KEEP: Retention = Retention {
+    logs_before: sigil_core::UnixTime(0),
+    jobs_before: sigil_core::UnixTime(0),
+};
 
 #[tokio::test]
 async fn purging_removes_expired_rows_in_batches_and_keeps_live_ones() {
@@ -81,7 +86,7 @@ async fn purging_removes_expired_rows_in_batches_and_keeps_live_ones() {
         let backend = store.database().backend();
         let mut calls = Vec::new();
         loop {
-            let purged = store.purge_expired(at(0), BATCH).await.unwrap();
+            let purged = store.purge_expired(at(0), &KEEP, BATCH).await.unwrap();
             calls.push(purged);
             if purged.total() == 0 {
                 break;
@@ -113,13 +118,9 @@ async fn purging_removes_expired_rows_in_batches_and_keeps_live_ones() {
             [full; 6],
             "{backend:?}: the first call takes a full batch of each kind"
         );
-        let sum = calls.iter().fold(Purged::default(), |a, p| Purged {
-            codes: a.codes + p.codes,
-            sessions: a.sessions + p.sessions,
-            refresh_tokens: a.refresh_tokens + p.refresh_tokens,
-            device_codes: a.device_codes + p.device_codes,
-            tickets: a.tickets + p.tickets,
-            client_assertions: a.client_assertions + p.client_assertions,
+        let sum = calls.iter().fold(Purged::default(), |mut a, p| {
+            a += *p;
+            a
         });
         assert_eq!(per_kind(&sum), [EXPIRED; 6], "{backend:?}: {calls:?}");
 
@@ -192,7 +193,7 @@ async fn purging_follows_the_clock() {
         let w = world(&store).await;
         let (c, u) = (&w.client.client_id, &w.user.user_id);
         assert_eq!(
-            store.purge_expired(at(0), 100).await.unwrap(),
+            store.purge_expired(at(0), &KEEP, 100).await.unwrap(),
             Purged::default()
         );
         let s = session(u, at(100));
@@ -203,15 +204,64 @@ async fn purging_follows_the_clock() {
         store.create_code(&x).await.unwrap();
 
         // Before their end nothing goes; once the clock has passed it, everything does.
-        assert_eq!(store.purge_expired(at(50), 100).await.unwrap().total(), 0);
+        assert_eq!(
+            store
+                .purge_expired(at(50), &KEEP, 100)
+                .await
+                .unwrap()
+                .total(),
+            0
+        );
         assert_eq!(store.session(&s.id).await.unwrap(), Some(s.clone()));
-        let later = store.purge_expired(at(101), 100).await.unwrap();
+        let later = store.purge_expired(at(101), &KEEP, 100).await.unwrap();
         assert_eq!(
             (later.sessions, later.tickets, later.codes, later.total()),
             (1, 1, 1, 3)
         );
         assert_eq!(store.session(&s.id).await.unwrap(), None);
         assert_eq!(store.ticket(&k.digest).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn jobs_and_log_events_go_once_past_their_retention() {
+    on_every_store(|store| async move {
+        let job = |created: i64| sigil_core::model::Job {
+            id: sigil_core::ids::JobId::generate(&SystemRng),
+            kind: sigil_core::model::JobKind::UsersExport,
+            status: "completed".to_owned(),
+            connection_id: None,
+            external_id: None,
+            created_at: at(created),
+            details: sigil_core::model::JsonObject::new(),
+            errors: Vec::new(),
+            output: Some("[]".to_owned()),
+        };
+        let (old_job, new_job) = (job(-100), job(0));
+        store.create_job(&old_job).await.unwrap();
+        store.create_job(&new_job).await.unwrap();
+        let event = |seconds: i64| sigil_core::model::NewLogEvent {
+            date_ms: at(seconds).0 * 1000,
+            ..sigil_core::model::NewLogEvent::default()
+        };
+        let ids = store
+            .append_logs(&[event(-100), event(-1), event(0), event(5)])
+            .await
+            .unwrap();
+        let retention = Retention {
+            logs_before: at(0),
+            jobs_before: at(-50),
+        };
+        let purged = store.purge_expired(at(0), &retention, 100).await.unwrap();
+        assert_eq!((purged.jobs, purged.logs), (1, 2), "{purged:?}");
+        assert_eq!(store.job(&old_job.id).await.unwrap(), None);
+        assert_eq!(store.job(&new_job.id).await.unwrap(), Some(new_job));
+        for (id, kept) in ids.iter().zip([false, false, true, true]) {
+            assert_eq!(store.log(id).await.unwrap().is_some(), kept, "{id:?}");
+        }
+        let again = store.purge_expired(at(0), &retention, 100).await.unwrap();
+        assert_eq!(again, Purged::default());
     })
     .await;
 }
