@@ -88,6 +88,16 @@ enum Command {
         /// ones of the same name [default: <data-dir>/templates, when it exists]
         #[arg(long, env = "SIGIL_TEMPLATES", value_name = "DIR")]
         templates: Option<PathBuf>,
+        /// Threads that hash and check passwords, each keeping 19 MiB of argon2 memory
+        /// [default: the number of cores]
+        #[arg(long, env = "SIGIL_PASSWORD_WORKERS", value_name = "N",
+              value_parser = serve::password_workers)]
+        password_workers: Option<std::num::NonZeroUsize>,
+        /// The longest a login, signup or password change waits for a password worker; one
+        /// that would wait longer is answered 503 (try again) at once. 0: never wait
+        #[arg(long, env = "SIGIL_PASSWORD_QUEUE_TIMEOUT", value_name = "SECONDS",
+              default_value = "2", value_parser = serve::queue_timeout)]
+        password_queue_timeout: std::time::Duration,
     },
     /// Set up Sigil: schema, master key, signing key, database connection, Management API
     /// and an admin client. Running it again changes nothing.
@@ -380,11 +390,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let location =
         || storage::Location::new(&cli.global.data_dir, cli.global.database_url.as_deref());
     match cli.command {
-        Command::Serve { templates } => serve::run(
+        Command::Serve {
+            templates,
+            password_workers,
+            password_queue_timeout,
+        } => serve::run(
             &location(),
             &cli.global.issuer,
             &cli.global.listen,
             templates.as_deref(),
+            sigil_server::HasherOptions {
+                workers: password_workers
+                    .unwrap_or_else(sigil_server::HasherOptions::default_workers),
+                queue_timeout: password_queue_timeout,
+            },
             now(None),
         ),
         Command::Init => init::run(&location(), &cli.global.issuer, now(None)),

@@ -1,26 +1,29 @@
 //! `sigil serve`: bootstraps an empty database (as `sigil init`), then serves HTTP until
 //! SIGINT or SIGTERM, finishing the requests in flight.
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use sigil_core::{SystemClock, SystemRng};
 use sigil_jose::UnixTime;
-use sigil_server::{App, Secrets};
+use sigil_server::{App, HasherOptions, Secrets};
 
 use crate::admin::validate;
 use crate::storage::{self, Location};
 use crate::{init, output};
 
 /// `sigil serve`, with the page templates of `templates` (else of `<data-dir>/templates`
-/// when that exists).
+/// when that exists) and the password workers of `passwords`.
 pub(crate) fn run(
     location: &Location,
     issuer: &str,
     listen: &str,
     templates: Option<&Path>,
+    passwords: HasherOptions,
     now: UnixTime,
 ) -> anyhow::Result<ExitCode> {
     validate::issuer(issuer)?;
@@ -47,6 +50,7 @@ pub(crate) fn run(
             Arc::new(SystemRng),
             Secrets::derive(|purpose| opened.store.derived_key(purpose)),
             templates.as_deref(),
+            passwords,
         )
         .await?;
         let address = listener
@@ -67,6 +71,23 @@ pub(crate) fn run(
         output::stderr("sigil: stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `--password-workers`: a whole number, 1 or more.
+pub(crate) fn password_workers(text: &str) -> Result<NonZeroUsize, String> {
+    text.trim()
+        .parse::<NonZeroUsize>()
+        .map_err(|_| "give a whole number of workers, 1 or more".to_owned())
+}
+
+/// `--password-queue-timeout`: seconds, 0 or more, at most an hour (e.g. `2` or `0.5`).
+pub(crate) fn queue_timeout(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| (0.0..=3600.0).contains(s))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| "give a number of seconds from 0 to 3600, such as 2 or 0.5".to_owned())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

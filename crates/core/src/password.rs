@@ -81,23 +81,36 @@ impl fmt::Debug for PasswordHash {
 }
 
 /// Hashes and checks passwords off the async threads, with bounded concurrency (a login storm
-/// must not exhaust memory or starve the token endpoint). The server implements it on a
-/// blocking pool.
+/// Hashes and checks passwords off the async threads, with bounded concurrency and a bounded
+/// wait (a login storm must not exhaust memory, starve the token endpoint, or queue requests
+/// for ever). The server implements it on a fixed pool of workers.
 pub trait Passwords: Send + Sync {
-    /// An argon2id hash of `password`; `None` if it cannot be hashed.
+    /// An argon2id hash of `password`; `Ok(None)` if it cannot be hashed, [`Busy`] if the wait
+    /// for a worker would be too long.
     fn hash(
         &self,
         password: String,
-    ) -> impl std::future::Future<Output = Option<PasswordHash>> + Send;
+    ) -> impl std::future::Future<Output = Result<Option<PasswordHash>, Busy>> + Send;
 
     /// Whether `password` matches `hash`. With no hash (no such user, or no password), spends
     /// the same time on a decoy hash and answers false, so the answer's timing does not tell
-    /// whether the user exists.
+    /// whether the user exists. [`Busy`] (the wait for a worker would be too long) comes alike
+    /// with or without a hash, before any hashing.
     fn check(
         &self,
         hash: Option<PasswordHash>,
         password: String,
-    ) -> impl std::future::Future<Output = bool> + Send;
+    ) -> impl std::future::Future<Output = Result<bool, Busy>> + Send;
+}
+
+/// Every password worker is taken and the wait for one would be longer than the server allows:
+/// the request is refused (503 `temporarily_unavailable`, RFC 6749 §4.1.2.1) rather than
+/// queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the server is busy checking passwords; try again in {retry_after_secs} s")]
+pub struct Busy {
+    /// When to try again, in seconds (the answer's `Retry-After`).
+    pub retry_after_secs: u64,
 }
 
 /// A password could not be hashed (it is longer than argon2 accepts).

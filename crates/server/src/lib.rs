@@ -25,6 +25,7 @@ use axum::routing::{get, post};
 use sigil_core::Store;
 
 pub use cache::CACHE_TTL;
+pub use hasher::HasherOptions;
 pub use state::{App, KEYS_TTL, Secrets, StartError};
 
 /// The largest request body any endpoint reads; bigger ones get 413.

@@ -467,6 +467,7 @@ pub(crate) async fn login_submit<S: Store>(
             )
             .await;
         }
+        Err(FlowError::Busy(busy)) => return app.pages().busy(busy),
         Err(_) => {
             return error_response(
                 &app,
