@@ -208,9 +208,11 @@ impl Pool {
             return Err(self.busy());
         }
         // A job that found a worker free has nothing to wait for; one that queued must start
-        // within the timeout.
+        // within the timeout (a timeout too long to add to now is none).
         #[allow(clippy::disallowed_methods)] // A real wait between threads, not the time of day.
-        let deadline = (ahead >= self.workers).then(|| Instant::now() + self.timeout);
+        let deadline = (ahead >= self.workers)
+            .then(|| Instant::now().checked_add(self.timeout))
+            .flatten();
         let (reply, answer) = oneshot::channel();
         queue.push(Job {
             work,
