@@ -2,6 +2,7 @@
 //! SIGINT or SIGTERM, then drains: `/readyz` turns not ready, and the requests in flight
 //! finish.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use anyhow::Context as _;
 use sigil_core::housekeeping::RetentionDays;
 use sigil_core::{SystemClock, SystemRng};
 use sigil_jose::UnixTime;
-use sigil_server::{App, Housekeeping, Secrets, ServeOptions, TrustedProxies};
+use sigil_server::{App, HasherOptions, Housekeeping, Secrets, ServeOptions, TrustedProxies};
 
 use crate::admin::validate;
 use crate::init::Caller;
@@ -26,6 +27,14 @@ pub(crate) struct ServeArgs {
     /// ones of the same name [default: <data-dir>/templates, when it exists]
     #[arg(long, env = "SIGIL_TEMPLATES", value_name = "DIR")]
     pub(crate) templates: Option<PathBuf>,
+    /// Threads that hash and check passwords, each keeping 19 MiB of argon2 memory
+    /// [default: the number of cores]
+    #[arg(long, env = "SIGIL_PASSWORD_WORKERS", value_name = "N", value_parser = password_workers)]
+    password_workers: Option<NonZeroUsize>,
+    /// The longest a login, signup or password change waits for a password worker; one
+    /// that would wait longer is answered 503 (try again) at once. 0: never wait
+    #[arg(long, env = "SIGIL_PASSWORD_QUEUE_TIMEOUT", value_name = "SECONDS", default_value = "2", value_parser = queue_timeout)]
+    password_queue_timeout: Duration,
     /// Log lines as readable text or as JSON objects [default: pretty on a terminal, json
     /// otherwise]
     #[arg(long, env = "SIGIL_LOG_FORMAT", value_name = "FORMAT")]
@@ -72,6 +81,15 @@ fn parse_proxies(text: &str) -> Result<TrustedProxies, String> {
 }
 
 impl ServeArgs {
+    fn hasher(&self) -> HasherOptions {
+        HasherOptions {
+            workers: self
+                .password_workers
+                .unwrap_or_else(HasherOptions::default_workers),
+            queue_timeout: self.password_queue_timeout,
+        }
+    }
+
     fn options(&self) -> ServeOptions {
         ServeOptions {
             trusted_proxies: self.trusted_proxies.clone().unwrap_or_default(),
@@ -126,6 +144,7 @@ pub(crate) fn run(
             Arc::new(SystemRng),
             Secrets::derive(|purpose| opened.store.derived_key(purpose)),
             templates.as_deref(),
+            args.hasher(),
         )
         .await?;
         let address = listener
@@ -147,6 +166,23 @@ pub(crate) fn run(
         output::stderr("sigil: stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `--password-workers`: a whole number, 1 or more.
+fn password_workers(text: &str) -> Result<NonZeroUsize, String> {
+    text.trim()
+        .parse::<NonZeroUsize>()
+        .map_err(|_| "give a whole number of workers, 1 or more".to_owned())
+}
+
+/// `--password-queue-timeout`: seconds, 0 or more, at most an hour (e.g. `2` or `0.5`).
+fn queue_timeout(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| (0.0..=3600.0).contains(s))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| "give a number of seconds from 0 to 3600, such as 2 or 0.5".to_owned())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

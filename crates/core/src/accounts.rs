@@ -196,7 +196,7 @@ pub async fn signup_user(
         })?;
     let hash = passwords
         .hash(request.password.to_string())
-        .await
+        .await?
         .ok_or_else(|| refuse(ErrorCode::InvalidPassword, "the password cannot be used"))?;
     let mut user = User::new_database(
         UserId::generate_database(rng),
@@ -398,7 +398,8 @@ impl LoginRefusal {
 /// Checks a user's credentials in the database connection `realm` (the tenant's default
 /// directory when `None`): the user by email, else by username, ignoring case; the password
 /// checked off-thread, against a decoy when there is no such user, so both refusals take as
-/// long. An unknown realm is the caller's mistake (`invalid_request`). The credentials of an
+/// long (and [`FlowError::Busy`] comes alike for both). An unknown realm is the caller's
+/// mistake (`invalid_request`). The credentials of an
 /// account linked to another user log in as that (primary) user.
 pub async fn authenticate_user(
     store: &impl Store,
@@ -419,16 +420,16 @@ pub async fn authenticate_user(
         user = store.user_by_username(&connection.id, username).await?;
     }
     let hash = user.as_ref().and_then(|u| u.password.clone());
-    let matches = passwords.check(hash, password.to_owned()).await;
+    let matches = passwords.check(hash, password.to_owned()).await?;
     Ok(match user.filter(|_| matches) {
         None => Err(LoginRefusal::WrongCredentials),
         Some(user) if user.blocked => Err(LoginRefusal::Blocked),
         Some(mut user) => {
             // An imported (or older argon2) hash becomes argon2id with Sigil's parameters now
-            // that the password is known. If that fails the login still stands; the next one
-            // tries again.
+            // that the password is known. If that fails (or the workers are busy) the login
+            // still stands; the next one tries again.
             if let Some(old) = user.password.clone().filter(PasswordHash::needs_rehash)
-                && let Some(new) = passwords.hash(password.to_owned()).await
+                && let Ok(Some(new)) = passwords.hash(password.to_owned()).await
                 && store
                     .upgrade_password(&user.user_id, &old, &new)
                     .await

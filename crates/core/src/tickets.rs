@@ -206,6 +206,9 @@ pub enum ResetRefusal {
     /// The connection's policy refuses it: too weak (the text says what is missing) or too
     /// common.
     Weak(PasswordRefusal),
+    /// The password workers are all taken; the ticket still works, try again shortly. Not
+    /// logged: nothing about the password was decided.
+    Busy(crate::password::Busy),
 }
 
 impl ResetRefusal {
@@ -215,6 +218,7 @@ impl ResetRefusal {
             ResetRefusal::Ticket(refusal) => refusal.message().to_owned(),
             ResetRefusal::Mismatch => "The passwords do not match".to_owned(),
             ResetRefusal::Weak(why) => why.to_string(),
+            ResetRefusal::Busy(busy) => busy.to_string(),
         }
     }
 }
@@ -271,9 +275,13 @@ pub async fn reset_password(
     if let Err(refusal) = checked {
         return refused(store, now, Some(&user), refusal).await;
     }
-    let Some(hash) = passwords.hash(password.to_string()).await else {
-        let why = PasswordRefusal::TooWeak("the password cannot be used".to_owned());
-        return refused(store, now, Some(&user), ResetRefusal::Weak(why)).await;
+    let hash = match passwords.hash(password.to_string()).await {
+        Ok(Some(hash)) => hash,
+        Ok(None) => {
+            let why = PasswordRefusal::TooWeak("the password cannot be used".to_owned());
+            return refused(store, now, Some(&user), ResetRefusal::Weak(why)).await;
+        }
+        Err(busy) => return Ok(Err(ResetRefusal::Busy(busy))),
     };
     if let Err(refusal) = consume(store, link_ticket, TicketKind::PasswordReset, now).await? {
         return refused(store, now, Some(&user), ResetRefusal::Ticket(refusal)).await;

@@ -1,6 +1,7 @@
 //! The one mapping from errors to responses. OAuth errors go back as
 //! `{"error","error_description"}` with Auth0's status codes; Sigil's own failures are logged
-//! here, once, and the caller sees only `server_error`.
+//! here, once, and the caller sees only `server_error`. Busy password workers are 503
+//! `temporarily_unavailable` with `Retry-After`.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -68,6 +69,7 @@ fn status(code: ErrorCode) -> StatusCode {
         }
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -120,6 +122,7 @@ fn bearer_response(e: BearerError) -> Response {
 }
 
 fn flow_response(e: FlowError) -> Response {
+    let mut retry_after = None;
     let oauth = match e {
         FlowError::OAuth(e) => e,
         FlowError::Store(e) => {
@@ -129,6 +132,11 @@ fn flow_response(e: FlowError) -> Response {
         FlowError::Sign(e) => {
             tracing::error!(error = %e, "signing failure");
             OAuthError::new(ErrorCode::ServerError, "the server failed; try again later")
+        }
+        // Not a failure: the password workers are all taken (see `hasher.rs`).
+        FlowError::Busy(busy) => {
+            retry_after = Some(busy.retry_after_secs);
+            OAuthError::new(ErrorCode::TemporarilyUnavailable, busy.to_string())
         }
     };
     let mut response = (
@@ -155,7 +163,8 @@ fn flow_response(e: FlowError) -> Response {
         | ErrorCode::InvalidSignup
         | ErrorCode::InvalidPassword
         | ErrorCode::NotFound
-        | ErrorCode::ServerError => None,
+        | ErrorCode::ServerError
+        | ErrorCode::TemporarilyUnavailable => None,
     };
     if let Some(challenge) = challenge {
         headers.insert(
@@ -163,5 +172,13 @@ fn flow_response(e: FlowError) -> Response {
             HeaderValue::from_static(challenge),
         );
     }
+    if let Some(seconds) = retry_after {
+        insert_retry_after(headers, seconds);
+    }
     response
+}
+
+/// RFC 9110 §10.2.3: when to try again after a 503, in seconds.
+pub(crate) fn insert_retry_after(headers: &mut axum::http::HeaderMap, seconds: u64) {
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
 }

@@ -31,6 +31,7 @@ use sigil_core::Store;
 
 pub use cache::CACHE_TTL;
 pub use client_ip::{ProxyListError, TrustedProxies};
+pub use hasher::HasherOptions;
 pub use housekeeping::Housekeeping;
 pub use listener::ServeOptions;
 pub use state::{App, KEYS_TTL, Secrets, StartError};

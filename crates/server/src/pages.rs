@@ -81,6 +81,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     // The signup page (routes/signup.rs).
     ("signup.html", include_str!("../templates/signup.html")),
+    // The password workers are all taken (hasher.rs): 503, try again shortly.
+    ("busy.html", include_str!("../templates/busy.html")),
 ];
 
 /// What the tenant's branding puts in every page (`brand` in the templates). Colours and URLs
@@ -330,6 +332,18 @@ impl Pages {
             minijinja::context! { message },
             Script::None,
         )
+    }
+
+    /// The page saying the server is too busy to check a password now: 503 with `Retry-After`.
+    pub(crate) fn busy(&self, busy: sigil_core::password::Busy) -> Response {
+        let mut response = self.render(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy.html",
+            minijinja::context! {},
+            Script::None,
+        );
+        crate::error::insert_retry_after(response.headers_mut(), busy.retry_after_secs);
+        response
     }
 }
 

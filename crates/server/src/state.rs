@@ -13,7 +13,7 @@ use sigil_core::oauth::{FlowError, RefreshKey, UserinfoKey};
 use sigil_core::{Clock, Rng, Store, StoreError, UnixTime};
 
 use crate::cache::{Cached, HotCache};
-use crate::hasher::Hasher;
+use crate::hasher::{Hasher, HasherOptions};
 use crate::pages::Pages;
 
 /// Seconds a loaded key ring is used before the store is asked again.
@@ -98,7 +98,8 @@ impl Secrets {
 
 impl<S: Store> App<S> {
     /// The state for `issuer` (ending in `/`), with the keys loaded from `store`; the hosted
-    /// pages' templates replaced by the `*.html` files of `templates`, when given.
+    /// pages' templates replaced by the `*.html` files of `templates`, when given; password
+    /// workers as `passwords` says.
     pub async fn new(
         store: S,
         issuer: String,
@@ -106,6 +107,7 @@ impl<S: Store> App<S> {
         rng: Arc<dyn Rng>,
         secrets: Secrets,
         templates: Option<&std::path::Path>,
+        passwords: HasherOptions,
     ) -> Result<Self, StartError> {
         let opaque = Arc::new(UserinfoKey::new(&secrets.userinfo_seed, &issuer));
         let at = clock.now();
@@ -114,7 +116,7 @@ impl<S: Store> App<S> {
             tracing::info!(kid = %key.kid, alg = %key.alg, state = key.state.as_str(), "made a signing key for an algorithm in use");
         }
         let ring = KeyRing::from_records(&store.signing_keys().await?, &issuer, opaque.clone())?;
-        let hasher = Hasher::new().await.map_err(StartError::Hasher)?;
+        let hasher = Hasher::new(passwords).await.map_err(StartError::Hasher)?;
         Ok(App {
             inner: Arc::new(Inner {
                 store,

@@ -138,6 +138,18 @@ fn bad_input_exits_2_with_one_line() {
             "",
             "error: unrecognized subcommand 'frobnicate'; run 'sigil jwt --help'",
         ),
+        (
+            &["serve", "--password-workers", "0"],
+            "",
+            "error: invalid value '0' for '--password-workers <N>': give a whole number of \
+             workers, 1 or more",
+        ),
+        (
+            &["serve", "--password-queue-timeout=-1"],
+            "",
+            "error: invalid value '-1' for '--password-queue-timeout <SECONDS>': give a number \
+             of seconds from 0 to 3600, such as 2 or 0.5",
+        ),
     ];
     for (args, stdin, stderr) in cases {
         check(&dir, args, stdin, 2, &[], &[stderr]);

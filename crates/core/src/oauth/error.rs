@@ -28,6 +28,9 @@ pub enum ErrorCode {
     NotFound,
     /// Sigil failed; details are in the server log only.
     ServerError,
+    /// The server is too busy to answer now (RFC 6749 §4.1.2.1's code, here for the token
+    /// endpoint too): every password worker is taken. Answered 503 with `Retry-After`.
+    TemporarilyUnavailable,
 }
 
 impl ErrorCode {
@@ -46,6 +49,7 @@ impl ErrorCode {
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::NotFound => "not_found",
             ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 }
@@ -95,4 +99,7 @@ pub enum FlowError {
     /// A token could not be signed (no current signing key, or the key failed).
     #[error("signing: {0}")]
     Sign(String),
+    /// The password workers are all taken: the caller is told to come back shortly.
+    #[error(transparent)]
+    Busy(#[from] crate::password::Busy),
 }

@@ -39,8 +39,16 @@ pub(crate) enum MgmtError {
         error_code: &'static str,
         message: String,
     },
+    /// The password workers are all taken: 503 with `Retry-After`.
+    Busy(sigil_core::password::Busy),
     /// Sigil failed: 500, logged.
     Internal(String),
+}
+
+impl From<sigil_core::password::Busy> for MgmtError {
+    fn from(busy: sigil_core::password::Busy) -> Self {
+        MgmtError::Busy(busy)
+    }
 }
 
 impl From<sigil_core::management::ManagementError> for MgmtError {
@@ -120,6 +128,11 @@ impl From<StoreError> for MgmtError {
 
 impl IntoResponse for MgmtError {
     fn into_response(self) -> Response {
+        let retry_after = if let MgmtError::Busy(busy) = &self {
+            Some(busy.retry_after_secs)
+        } else {
+            None
+        };
         let (status, error_code, message) = match self {
             MgmtError::MissingToken => (
                 StatusCode::UNAUTHORIZED,
@@ -162,6 +175,14 @@ impl IntoResponse for MgmtError {
                 error_code,
                 message,
             ),
+            MgmtError::Busy(busy) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                format!(
+                    "The server is busy checking passwords; try again in {} s.",
+                    busy.retry_after_secs
+                ),
+            ),
             MgmtError::Internal(why) => {
                 tracing::error!(error = %why, "management API failure");
                 (
@@ -178,6 +199,9 @@ impl IntoResponse for MgmtError {
             "errorCode": error_code,
         });
         let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            crate::error::insert_retry_after(response.headers_mut(), seconds);
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -151,7 +151,7 @@ pub(crate) async fn create<S: Store>(
         .await?
         .ok_or(ManagementError::UnknownConnection)?;
     let valid = request.validate(&connection)?;
-    let hash = app.hasher().hash(valid.password().to_owned()).await;
+    let hash = app.hasher().hash(valid.password().to_owned()).await?;
     let send_verification = valid.send_verification_email();
     let user = valid.into_user(UserId::generate_database(app.rng()), hash, app.now())?;
     app.store()
@@ -182,7 +182,7 @@ pub(crate) async fn update<S: Store>(
         .ok_or(ManagementError::UnknownConnection)?;
     let valid = patch.validate(&user, &connection)?;
     let hash = match valid.password() {
-        Some(password) => app.hasher().hash(password.to_owned()).await,
+        Some(password) => app.hasher().hash(password.to_owned()).await?,
         None => None,
     };
     let send_verification = valid.send_verification_email();

@@ -493,6 +493,7 @@ pub(crate) async fn login_submit<S: Store>(
             )
             .await;
         }
+        Err(FlowError::Busy(busy)) => return app.pages().busy(busy),
         // An unknown connection is answered as such; a store failure is logged and answered
         // `server_error`.
         Err(e) => return flow_failed(&app, &tx.authorization, e, "cannot check credentials"),

@@ -277,6 +277,7 @@ pub(crate) async fn password_submit<S: Store>(
             serde_json::json!({ "login_url": changed.result_url }),
         ),
         Ok(Err(ResetRefusal::Ticket(refusal))) => link_refused(&app, refusal, true),
+        Ok(Err(ResetRefusal::Busy(busy))) => app.pages().busy(busy),
         Ok(Err(ResetRefusal::Mismatch)) => {
             password_form(
                 &app,

@@ -195,6 +195,7 @@ pub(crate) async fn signup_submit<S: Store>(
     .await;
     match signed_up {
         Ok(user) => log_in(&app, &tx, &user, ip, &headers).await,
+        Err(FlowError::Busy(busy)) => app.pages().busy(busy),
         Err(FlowError::OAuth(e)) => {
             let typed = refused(&e.description);
             signup_form(&app, tx, &form, typed, StatusCode::BAD_REQUEST).await

@@ -16,7 +16,7 @@ use sigil_core::password::PasswordHash;
 use sigil_core::secret::ClientSecret;
 use sigil_core::{ManualClock, Store, SystemRng, UnixTime};
 use sigil_jose::{Algorithm, KeySet, KeySpec, PrivateKey, SigningKey, Validation, Verifier};
-use sigil_server::{App, Secrets};
+use sigil_server::{App, HasherOptions, Secrets};
 use sigil_store::{Database, MasterKey, SqlStore};
 
 pub(crate) const NOW: i64 = 1_800_000_000;
@@ -250,12 +250,27 @@ impl TestApp {
 
     /// As [`TestApp::start`], with the page templates of `templates` replacing the built-in ones.
     pub(crate) async fn start_with_templates(templates: Option<&std::path::Path>) -> TestApp {
-        Self::start_with(templates, sigil_server::ServeOptions::default()).await
+        Self::start_with(templates, HasherOptions::default()).await
     }
 
-    /// As [`TestApp::start_with_templates`], served with `options`.
+    /// As [`TestApp::start`], served with `options`.
+    pub(crate) async fn start_served(options: sigil_server::ServeOptions) -> TestApp {
+        Self::start_full(None, HasherOptions::default(), options).await
+    }
+
+    /// As [`TestApp::start_with_templates`], with password workers as `passwords` says.
     pub(crate) async fn start_with(
         templates: Option<&std::path::Path>,
+        passwords: HasherOptions,
+    ) -> TestApp {
+        Self::start_full(templates, passwords, sigil_server::ServeOptions::default()).await
+    }
+
+    /// A served Sigil with the page templates of `templates` (else the built-in ones),
+    /// password workers as `passwords` says and the server options `options`.
+    pub(crate) async fn start_full(
+        templates: Option<&std::path::Path>,
+        passwords: HasherOptions,
         options: sigil_server::ServeOptions,
     ) -> TestApp {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
@@ -353,6 +368,7 @@ impl TestApp {
             Arc::new(SystemRng),
             Secrets::derive(|purpose| store.derived_key(purpose)),
             templates,
+            passwords,
         )
         .await
         .unwrap();

@@ -413,6 +413,7 @@ async fn a_server_starting_where_a_ps256_api_predates_the_family_makes_it() {
             Arc::new(SystemRng),
             Secrets::derive(|purpose| app.store.derived_key(purpose)),
             None,
+            sigil_server::HasherOptions::default(),
         )
         .await
         .unwrap()

@@ -17,16 +17,13 @@ const DAY: i64 = 86_400;
 
 #[tokio::test]
 async fn the_background_purge_follows_the_clock_and_keeps_what_is_live() {
-    let app = TestApp::start_with(
-        None,
-        ServeOptions {
-            housekeeping: Housekeeping {
-                every: Duration::from_millis(30),
-                retention: RetentionDays { logs: 30, jobs: 7 },
-            },
-            ..ServeOptions::default()
+    let app = TestApp::start_served(ServeOptions {
+        housekeeping: Housekeeping {
+            every: Duration::from_millis(30),
+            retention: RetentionDays { logs: 30, jobs: 7 },
         },
-    )
+        ..ServeOptions::default()
+    })
     .await;
     let mut browser = Browser::new();
     log_in(&app, &mut browser, &app.native.to_string()).await;

@@ -43,7 +43,7 @@ async fn a_request_id_is_taken_only_from_a_trusted_proxy_and_only_when_plain() {
     let ignored = request_id(&nobody, Some("from-a-stranger")).await;
     assert!(is_made_here(&ignored), "an untrusted peer's id: {ignored}");
 
-    let proxied = TestApp::start_with(None, options("127.0.0.1")).await;
+    let proxied = TestApp::start_served(options("127.0.0.1")).await;
     assert_eq!(
         request_id(&proxied, Some("lb-42.a_b:c")).await,
         "lb-42.a_b:c"
@@ -88,7 +88,7 @@ async fn the_client_address_comes_from_forwarding_headers_only_behind_a_trusted_
         Some("127.0.0.1"),
         "an untrusted peer's header is not believed"
     );
-    let proxied = TestApp::start_with(None, options("127.0.0.0/8")).await;
+    let proxied = TestApp::start_served(options("127.0.0.0/8")).await;
     assert_eq!(
         last_ip_after_login(&proxied, &headers).await.as_deref(),
         Some("198.51.100.7"),
@@ -120,14 +120,11 @@ fn held_open(app: &TestApp, bytes: &[u8], limit: Duration) -> (String, Duration)
 
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_headers_and_stalled_bodies_are_cut_off() {
-    let app = TestApp::start_with(
-        None,
-        ServeOptions {
-            header_timeout: Duration::from_secs(1),
-            body_timeout: Duration::from_secs(1),
-            ..ServeOptions::default()
-        },
-    )
+    let app = TestApp::start_served(ServeOptions {
+        header_timeout: Duration::from_secs(1),
+        body_timeout: Duration::from_secs(1),
+        ..ServeOptions::default()
+    })
     .await;
     let limit = Duration::from_secs(8);
     let (half_header, open) = tokio::task::block_in_place(|| {
@@ -154,13 +151,10 @@ async fn slow_headers_and_stalled_bodies_are_cut_off() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connections_beyond_the_cap_wait_for_one_to_close() {
-    let app = TestApp::start_with(
-        None,
-        ServeOptions {
-            max_connections: 2,
-            ..ServeOptions::default()
-        },
-    )
+    let app = TestApp::start_served(ServeOptions {
+        max_connections: 2,
+        ..ServeOptions::default()
+    })
     .await;
     let address = app
         .base

@@ -7,6 +7,7 @@ mod app;
 mod assertion;
 mod branding;
 mod browser;
+mod busy;
 mod code;
 mod consent;
 mod cors;

@@ -88,6 +88,7 @@ impl Sigil {
             Arc::new(SystemRng),
             Secrets::derive(|purpose| store.derived_key(purpose)),
             None,
+            sigil_server::HasherOptions::default(),
         )
         .await
         .unwrap();
