@@ -12,7 +12,9 @@ use anyhow::Context as _;
 use sigil_core::housekeeping::RetentionDays;
 use sigil_core::{SystemClock, SystemRng};
 use sigil_jose::UnixTime;
-use sigil_server::{App, HasherOptions, Housekeeping, Secrets, ServeOptions, TrustedProxies};
+use sigil_server::{
+    App, HasherOptions, Housekeeping, MetricsOptions, Secrets, ServeOptions, TrustedProxies,
+};
 
 use crate::admin::validate;
 use crate::init::Caller;
@@ -60,6 +62,18 @@ pub(crate) struct ServeArgs {
     /// load balancer stops sending new ones first.
     #[arg(long, env = "SIGIL_DRAIN_SECONDS", value_name = "SECONDS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=300))]
     drain_seconds: u64,
+    /// Write a tenant log event (`/api/v2/logs`) for every login and token exchange, as
+    /// Auth0 does; `off` leaves only the other events (Management API writes, logouts,
+    /// password changes, …).
+    #[arg(long, env = "SIGIL_TENANT_EVENTS", value_name = "on|off", default_value = "on", value_parser = on_off)]
+    tenant_events: bool,
+    /// Record metrics and serve them at /metrics (Prometheus text format).
+    #[arg(long, env = "SIGIL_METRICS", value_name = "on|off", default_value = "on", value_parser = on_off)]
+    metrics: bool,
+    /// Serve /metrics on this address of its own instead of the main listener (recommended,
+    /// so the public port need not expose it), e.g. 127.0.0.1:9187.
+    #[arg(long, env = "SIGIL_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Seconds between two purges of expired rows (codes, sessions, refresh tokens, tickets,
     /// assertion jtis) and of jobs and log events past their retention.
     #[arg(long, env = "SIGIL_PURGE_INTERVAL", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -73,6 +87,14 @@ pub(crate) struct ServeArgs {
     /// Then, seconds the requests in flight may take to finish before the process exits.
     #[arg(long, env = "SIGIL_SHUTDOWN_GRACE", value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
     shutdown_grace: u64,
+}
+
+fn on_off(text: &str) -> Result<bool, String> {
+    match text {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err("give on or off".to_owned()),
+    }
 }
 
 fn parse_proxies(text: &str) -> Result<TrustedProxies, String> {
@@ -98,6 +120,10 @@ impl ServeArgs {
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
             drain: Duration::from_secs(self.drain_seconds),
             grace: Duration::from_secs(self.shutdown_grace),
+            metrics: MetricsOptions {
+                enabled: self.metrics,
+                listen: self.metrics_listen,
+            },
             housekeeping: Housekeeping {
                 every: Duration::from_secs(self.purge_interval),
                 retention: RetentionDays {
@@ -147,6 +173,9 @@ pub(crate) fn run(
             args.hasher(),
         )
         .await?;
+        if !args.tenant_events {
+            app.disable_tenant_events();
+        }
         let address = listener
             .local_addr()
             .context("cannot read the listening address")?;

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 use crate::ids::{ClientId, UserId};
 use crate::model::user::NewUser;
 use crate::model::{Connection, LogType, NewLogEvent, OutgoingEmail, Strategy, TicketKind, User};
-use crate::oauth::{ErrorCode, FlowError, OAuthError};
+use crate::oauth::{ErrorCode, FlowError, LogHint, OAuthError};
 use crate::password::{PasswordHash, Passwords};
 use crate::tickets;
 use crate::{Conflict, Rng, Store, StoreError, UnixTime};
@@ -370,28 +370,57 @@ async fn realm_or_default(store: &impl Store, realm: Option<&str>) -> Result<Str
     })
 }
 
-/// Why a login was refused. The two cases look different to the user only after the password
-/// was right: an unknown user and a wrong password are the same refusal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why a login was refused. The cases look different to the user only after the password was
+/// right: an unknown user and a wrong password are the same refusal, told apart only in the
+/// tenant log (`fu`, `fp`), as Auth0 does.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoginRefusal {
-    /// Unknown user or wrong password: "Wrong email or password."
-    WrongCredentials,
+    /// No such user: "Wrong email or password."
+    UnknownUser,
+    /// The user's password is not this one: "Wrong email or password."
+    WrongPassword(UserId),
     /// The password was right but the user is blocked.
-    Blocked,
+    Blocked(UserId),
 }
 
 impl LoginRefusal {
     /// What the user is told.
-    pub fn message(self) -> &'static str {
+    pub fn message(&self) -> &'static str {
         match self {
-            LoginRefusal::WrongCredentials => "Wrong email or password.",
-            LoginRefusal::Blocked => "user is blocked",
+            LoginRefusal::UnknownUser | LoginRefusal::WrongPassword(_) => {
+                "Wrong email or password."
+            }
+            LoginRefusal::Blocked(_) => "user is blocked",
         }
     }
 
-    /// As the token endpoint answers it: 403 `invalid_grant`.
+    /// How the tenant log records it: its type code and the user, when known.
+    pub fn log_hint(&self) -> LogHint {
+        match self {
+            LoginRefusal::UnknownUser => LogHint {
+                log_type: LogType::FAILED_LOGIN_USER,
+                user_id: None,
+                recorded: false,
+            },
+            LoginRefusal::WrongPassword(user) => LogHint {
+                log_type: LogType::FAILED_LOGIN_PASSWORD,
+                user_id: Some(user.clone()),
+                recorded: false,
+            },
+            LoginRefusal::Blocked(user) => LogHint {
+                log_type: LogType::FAILED_LOGIN,
+                user_id: Some(user.clone()),
+                recorded: false,
+            },
+        }
+    }
+
+    /// As the token endpoint answers it: 403 `invalid_grant`, logged as [`Self::log_hint`].
     pub fn into_flow_error(self) -> FlowError {
-        refuse(ErrorCode::InvalidGrant, self.message())
+        let hint = self.log_hint();
+        OAuthError::new(ErrorCode::InvalidGrant, self.message())
+            .logged_as(hint)
+            .into()
     }
 }
 
@@ -421,9 +450,10 @@ pub async fn authenticate_user(
     }
     let hash = user.as_ref().and_then(|u| u.password.clone());
     let matches = passwords.check(hash, password.to_owned()).await?;
-    Ok(match user.filter(|_| matches) {
-        None => Err(LoginRefusal::WrongCredentials),
-        Some(user) if user.blocked => Err(LoginRefusal::Blocked),
+    Ok(match user {
+        None => Err(LoginRefusal::UnknownUser),
+        Some(user) if !matches => Err(LoginRefusal::WrongPassword(user.user_id)),
+        Some(user) if user.blocked => Err(LoginRefusal::Blocked(user.user_id)),
         Some(mut user) => {
             // An imported (or older argon2) hash becomes argon2id with Sigil's parameters now
             // that the password is known. If that fails (or the workers are busy) the login
@@ -441,10 +471,10 @@ pub async fn authenticate_user(
             match user.linked_to.take() {
                 None => Ok(user),
                 Some(primary) => match store.user(&primary).await? {
-                    Some(primary) if primary.blocked => Err(LoginRefusal::Blocked),
+                    Some(primary) if primary.blocked => Err(LoginRefusal::Blocked(primary.user_id)),
                     Some(primary) => Ok(primary),
                     // Linked a moment ago to a user deleted since: no account now.
-                    None => Err(LoginRefusal::WrongCredentials),
+                    None => Err(LoginRefusal::UnknownUser),
                 },
             }
         }

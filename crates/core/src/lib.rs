@@ -28,6 +28,7 @@ pub mod clock;
 pub mod common_passwords;
 pub mod consent;
 pub mod csrf;
+pub mod events;
 pub mod housekeeping;
 pub mod ids;
 mod imported_hash;

@@ -751,6 +751,12 @@ pub trait Store: Send + Sync + 'static {
         page: Page,
     ) -> impl Future<Output = Result<Vec<OutgoingEmail>>> + Send;
 
+    /// How many messages are queued.
+    fn count_outbox(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// The connection pool's state now: connections open, and of those idle (for metrics).
+    fn connections(&self) -> (u32, u32);
+
     // --- Housekeeping ---
 
     /// Deletes at most `batch` rows of each kind that expired by `now` (codes, sessions,

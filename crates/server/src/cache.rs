@@ -14,6 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sigil_core::ids::ClientId;
@@ -25,28 +26,51 @@ use sigil_core::{Store, StoreError, UnixTime};
 pub const CACHE_TTL: i64 = 5;
 const MAX_ENTRIES: usize = 10_000;
 
-/// One map of entries read at a time.
-struct Map<K, V>(Mutex<HashMap<K, (UnixTime, V)>>);
+/// One map of entries read at a time, counting its hits and misses (for `/metrics`).
+struct Map<K, V> {
+    entries: Mutex<HashMap<K, (UnixTime, V)>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
 
 impl<K: Eq + Hash, V: Clone> Map<K, V> {
     fn new() -> Self {
-        Map(Mutex::new(HashMap::new()))
+        Map {
+            entries: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
     }
 
     fn get(&self, key: &K, now: UnixTime) -> Option<V> {
-        let map = self.0.lock().ok()?;
-        let (at, value) = map.get(key)?;
-        (now.0 - at.0 < CACHE_TTL && now.0 >= at.0).then(|| value.clone())
+        let found = self.entries.lock().ok().and_then(|map| {
+            let (at, value) = map.get(key)?;
+            (now.0 - at.0 < CACHE_TTL && now.0 >= at.0).then(|| value.clone())
+        });
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     fn remove_where(&self, doomed: impl Fn(&K) -> bool) {
-        if let Ok(mut map) = self.0.lock() {
+        if let Ok(mut map) = self.entries.lock() {
             map.retain(|key, _| !doomed(key));
         }
     }
 
     fn put(&self, key: K, value: V, now: UnixTime) {
-        if let Ok(mut map) = self.0.lock() {
+        if let Ok(mut map) = self.entries.lock() {
             if map.len() >= MAX_ENTRIES {
                 map.clear();
             }
@@ -75,6 +99,17 @@ impl HotCache {
 
     /// Forgets `client`, its grants and the origin set, so this node sees a change to them
     /// (a rotated secret, a deletion, new origins) at once.
+    /// Each map's name, hits and misses so far.
+    pub(crate) fn stats(&self) -> [(&'static str, u64, u64); 4] {
+        let entry = |name, (hits, misses)| (name, hits, misses);
+        [
+            entry("clients", self.clients.counts()),
+            entry("apis", self.apis.counts()),
+            entry("client_grants", self.grants.counts()),
+            entry("origins", self.origins.counts()),
+        ]
+    }
+
     pub(crate) fn forget_client(&self, client: &ClientId) {
         self.clients.remove_where(|id| id == client);
         self.grants.remove_where(|(id, _)| id == client);

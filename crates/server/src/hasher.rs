@@ -28,6 +28,8 @@ use sigil_core::password::{Argon2Memory, Busy, PasswordHash, Passwords};
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
+use crate::metrics::Metrics;
+
 /// How many password workers there are, and how long a request may wait for one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HasherOptions {
@@ -64,11 +66,29 @@ pub(crate) struct Hasher {
     pool: Arc<Pool>,
     /// Checked when there is no user or no password, so that the answer takes as long.
     decoy: Arc<PasswordHash>,
+    metrics: Arc<Metrics>,
 }
 
 impl Hasher {
+    /// Jobs admitted and not finished, and jobs refused so far (for `/metrics`).
+    pub(crate) fn load(&self) -> (usize, u64) {
+        let queue = &self.pool.queue;
+        (
+            queue.in_flight.load(Ordering::Relaxed),
+            queue.refused.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Runs `work`, timing it (its wait included) for `/metrics`.
+    async fn timed(&self, work: Work) -> Result<Option<Done>, Busy> {
+        let started = tokio::time::Instant::now();
+        let done = self.pool.run(work).await;
+        self.metrics.password_hash(started.elapsed().as_secs_f64());
+        done
+    }
+
     /// Starts the workers and makes a fresh decoy hash on them.
-    pub(crate) async fn new(options: HasherOptions) -> Result<Self, String> {
+    pub(crate) async fn new(options: HasherOptions, metrics: Arc<Metrics>) -> Result<Self, String> {
         let pool = Arc::new(Pool::start(options)?);
         let mut random = [0u8; 24];
         sigil_core::Rng::fill(&SystemRng, &mut random);
@@ -81,13 +101,14 @@ impl Hasher {
         Ok(Hasher {
             pool,
             decoy: Arc::new(decoy),
+            metrics,
         })
     }
 }
 
 impl Passwords for Hasher {
     async fn hash(&self, password: String) -> Result<Option<PasswordHash>, Busy> {
-        let done = self.pool.run(Work::Hash(Zeroizing::new(password))).await?;
+        let done = self.timed(Work::Hash(Zeroizing::new(password))).await?;
         Ok(match done {
             Some(Done::Hashed(hash)) => hash,
             Some(Done::Checked(_)) | None => None,
@@ -100,8 +121,7 @@ impl Passwords for Hasher {
             None => ((*self.decoy).clone(), false),
         };
         let done = self
-            .pool
-            .run(Work::Check(hash, Zeroizing::new(password)))
+            .timed(Work::Check(hash, Zeroizing::new(password)))
             .await?;
         let verdict = match done {
             Some(Done::Checked(verdict)) => verdict,
@@ -163,6 +183,8 @@ struct Queue {
     in_flight: AtomicUsize,
     /// The moving average of a job's duration, in microseconds (0 before the first job).
     average_micros: AtomicU64,
+    /// Jobs refused as too late, so far.
+    refused: AtomicU64,
 }
 
 struct State {
@@ -180,6 +202,7 @@ impl Pool {
             ready: Condvar::new(),
             in_flight: AtomicUsize::new(0),
             average_micros: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
         });
         let pool = Pool {
             queue,
@@ -228,6 +251,7 @@ impl Pool {
     }
 
     fn busy(&self) -> Busy {
+        self.queue.refused.fetch_add(1, Ordering::Relaxed);
         let t = self.timeout;
         Busy {
             retry_after_secs: (t.as_secs() + u64::from(t.subsec_nanos() > 0)).max(1),
@@ -364,10 +388,13 @@ mod tests {
 
     #[tokio::test]
     async fn workers_hash_and_check_and_refuse_when_the_wait_would_be_too_long() {
-        let hasher = Hasher::new(HasherOptions {
-            workers: NonZeroUsize::MIN,
-            queue_timeout: Duration::ZERO,
-        })
+        let hasher = Hasher::new(
+            HasherOptions {
+                workers: NonZeroUsize::MIN,
+                queue_timeout: Duration::ZERO,
+            },
+            Arc::new(Metrics::new()),
+        )
         .await
         .unwrap();
         let hash = hasher.hash("pw".to_owned()).await.unwrap().unwrap();

@@ -34,6 +34,7 @@ pub(crate) async fn run<S: Store + Clone>(app: App<S>, plan: Housekeeping) {
         let now = app.now();
         match housekeeping::purge(app.store(), now, plan.retention).await {
             Ok(purged) if purged.total() > 0 => {
+                app.metrics().purged(&purged);
                 let [
                     codes,
                     sessions,

@@ -10,10 +10,12 @@ mod cache;
 mod client_ip;
 mod cors;
 mod error;
+mod events;
 mod hasher;
 mod housekeeping;
 mod listener;
 mod management;
+mod metrics;
 mod observe;
 mod pages;
 mod routes;
@@ -34,6 +36,7 @@ pub use client_ip::{ProxyListError, TrustedProxies};
 pub use hasher::HasherOptions;
 pub use housekeeping::Housekeeping;
 pub use listener::ServeOptions;
+pub use metrics::MetricsOptions;
 pub use state::{App, KEYS_TTL, Secrets, StartError};
 
 /// The largest request body any endpoint reads; bigger ones get 413.
@@ -45,7 +48,9 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
     let observer = observe::Observer {
         rng: app.shared_rng(),
         proxies: std::sync::Arc::new(options.trusted_proxies.clone()),
+        metrics: app.shared_metrics(),
     };
+    let metrics_here = options.metrics.enabled && options.metrics.listen.is_none();
     let https = app.secure_cookies();
     // CORS on the three endpoints browser apps call directly, and nowhere else.
     let post_cors = from_fn_with_state((app.clone(), cors::POST), cors::cors::<S>);
@@ -84,7 +89,11 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
         .route("/v2/logout", get(routes::logout::v2_logout::<S>))
         .route("/oidc/logout", get(routes::logout::oidc_logout::<S>))
         .route_layer(from_fn_with_state(app.clone(), pages::fresh_brand::<S>));
-    Router::new()
+    let mut router = Router::new();
+    if metrics_here {
+        router = router.route("/metrics", get(metrics::page::<S>));
+    }
+    router
         .merge(pages)
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz::<S>))
@@ -176,13 +185,24 @@ async fn secure_headers(
 
 /// Serves `app` on `listener`, purging in the background (`options.housekeeping`), until
 /// `shutdown` completes, then drains: `/readyz` turns not ready, and after `options.drain`
-/// the listener closes and the requests in flight finish (within `options.grace`).
+/// the listener closes, the requests in flight finish (within `options.grace`) and the
+/// tenant log events they left are written.
 pub async fn serve<S: Store + Clone>(
     listener: tokio::net::TcpListener,
     app: App<S>,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if !options.metrics.enabled {
+        app.disable_metrics();
+    }
+    let metrics_listener = match options.metrics.listen {
+        Some(address) if options.metrics.enabled => Some(tokio::spawn(serve_metrics(
+            tokio::net::TcpListener::bind(address).await?,
+            app.clone(),
+        ))),
+        _ => None,
+    };
     let router = router(app.clone(), &options);
     let purging = tokio::spawn(housekeeping::run(app.clone(), options.housekeeping));
     let served = listener::run(listener, router, &options, shutdown, || {
@@ -190,7 +210,21 @@ pub async fn serve<S: Store + Clone>(
     })
     .await;
     purging.abort();
+    if let Some(metrics) = metrics_listener {
+        metrics.abort();
+    }
+    app.flush_events().await;
     served
+}
+
+/// `/metrics` alone, on a listener of its own (`--metrics-listen`).
+async fn serve_metrics<S: Store + Clone>(listener: tokio::net::TcpListener, app: App<S>) {
+    let router = Router::new()
+        .route("/metrics", get(metrics::page::<S>))
+        .with_state(app);
+    if let Err(e) = axum::serve(listener, router).await {
+        tracing::error!(error = %e, "the metrics listener stopped");
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use tower::ServiceExt as _;
 
 use crate::client_ip::TrustedProxies;
 use crate::housekeeping::Housekeeping;
+use crate::metrics::MetricsOptions;
 
 /// How the server meets the network. [`Default`] suits tests and a first start.
 #[derive(Clone, Debug)]
@@ -42,6 +43,8 @@ pub struct ServeOptions {
     pub grace: Duration,
     /// The background purge of expired rows.
     pub housekeeping: Housekeeping,
+    /// Whether and where `/metrics` is served.
+    pub metrics: MetricsOptions,
 }
 
 impl Default for ServeOptions {
@@ -54,6 +57,7 @@ impl Default for ServeOptions {
             drain: Duration::ZERO,
             grace: Duration::from_secs(5),
             housekeeping: Housekeeping::default(),
+            metrics: MetricsOptions::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ use tracing::Instrument as _;
 use tracing::field::Empty;
 
 use crate::client_ip::{ClientIp, TrustedProxies};
+use crate::metrics::Metrics;
 
 /// The header carrying the request id, in and out.
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -26,6 +27,7 @@ pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id"
 pub(crate) struct Observer {
     pub(crate) rng: Arc<dyn Rng>,
     pub(crate) proxies: Arc<TrustedProxies>,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 /// The middleware: id, address, span, and the request's line.
@@ -67,10 +69,13 @@ pub(crate) async fn observe(
         route = %route,
         client_id = Empty,
     );
+    let route = route.clone();
     async move {
         let mut response = next.run(request).await;
         let status = response.status().as_u16();
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let seconds = started.elapsed().as_secs_f64();
+        observer.metrics.request(&route, &method, status, seconds);
+        let ms = seconds * 1000.0;
         if status >= 500 {
             tracing::warn!(status, ms, "answered");
         } else {

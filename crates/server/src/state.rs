@@ -13,8 +13,13 @@ use sigil_core::oauth::{FlowError, RefreshKey, UserinfoKey};
 use sigil_core::{Clock, Rng, Store, StoreError, UnixTime};
 
 use crate::cache::{Cached, HotCache};
+use crate::events::EventQueue;
 use crate::hasher::{Hasher, HasherOptions};
+use crate::metrics::Metrics;
 use crate::pages::Pages;
+use sigil_core::events::Events as _;
+use sigil_core::events::Origin;
+use sigil_core::model::{LogType, NewLogEvent};
 
 /// Seconds a loaded key ring is used before the store is asked again.
 pub const KEYS_TTL: i64 = 5;
@@ -46,6 +51,12 @@ struct Inner<S> {
     limiter: crate::management::RateLimiter,
     /// Set when shutdown begins, so that `/readyz` turns load balancers away first.
     draining: AtomicBool,
+    /// The tenant log's queue.
+    events: EventQueue,
+    /// The issuer's host, for log events.
+    hostname: Option<String>,
+    /// What `/metrics` shows.
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Clone)]
@@ -96,8 +107,9 @@ impl Secrets {
     }
 }
 
-impl<S: Store> App<S> {
-    /// The state for `issuer` (ending in `/`), with the keys loaded from `store`; the hosted
+impl<S: Store + Clone> App<S> {
+    /// The state for `issuer` (ending in `/`), with the keys loaded from `store` and the tenant
+    /// log's writer started on the current runtime; the hosted
     /// pages' templates replaced by the `*.html` files of `templates`, when given; password
     /// workers as `passwords` says.
     pub async fn new(
@@ -116,11 +128,20 @@ impl<S: Store> App<S> {
             tracing::info!(kid = %key.kid, alg = %key.alg, state = key.state.as_str(), "made a signing key for an algorithm in use");
         }
         let ring = KeyRing::from_records(&store.signing_keys().await?, &issuer, opaque.clone())?;
-        let hasher = Hasher::new(passwords).await.map_err(StartError::Hasher)?;
+        let metrics = Arc::new(Metrics::new());
+        let hasher = Hasher::new(passwords, Arc::clone(&metrics))
+            .await
+            .map_err(StartError::Hasher)?;
+        let events = EventQueue::start(store.clone());
         Ok(App {
             inner: Arc::new(Inner {
                 store,
                 hasher,
+                events,
+                metrics,
+                hostname: url::Url::parse(&issuer)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned)),
                 secrets,
                 opaque,
                 cache: HotCache::new(),
@@ -136,6 +157,77 @@ impl<S: Store> App<S> {
                 draining: AtomicBool::new(false),
             }),
         })
+    }
+}
+
+impl<S: Store> App<S> {
+    /// Where logins and token exchanges leave their tenant log events.
+    pub(crate) fn events(&self) -> &EventQueue {
+        &self.inner.events
+    }
+
+    /// Queues a tenant log event, and counts it in `/metrics` when it is a login's.
+    pub(crate) fn log_event(&self, event: NewLogEvent) {
+        if let Some(result) = event
+            .log_type
+            .as_ref()
+            .and_then(|t| login_result(t.as_str()))
+        {
+            // A connection the store vouched for (it has an id), never one a request named.
+            let connection = event
+                .connection_id
+                .as_ref()
+                .and(event.connection.as_deref())
+                .unwrap_or("");
+            self.inner.metrics.login(result, connection);
+        }
+        self.inner.events.emit(event);
+    }
+
+    /// What `/metrics` shows.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub(crate) fn shared_metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.inner.metrics)
+    }
+
+    /// The hot cache's hits and misses per map.
+    pub(crate) fn cache_stats(&self) -> [(&'static str, u64, u64); 4] {
+        self.inner.cache.stats()
+    }
+
+    /// Stops recording metrics (`sigil serve --metrics off`).
+    pub fn disable_metrics(&self) {
+        self.inner.metrics.disable();
+    }
+
+    /// What a log event says about a request from `ip` with `headers`.
+    pub(crate) fn origin(&self, ip: std::net::IpAddr, headers: &axum::http::HeaderMap) -> Origin {
+        Origin {
+            ip: Some(ip.to_string()),
+            user_agent: headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            hostname: self.inner.hostname.clone(),
+        }
+    }
+
+    /// Writes every tenant log event queued so far (waiting at most 5 seconds): at shutdown,
+    /// and in tests before they read the log.
+    pub async fn flush_events(&self) {
+        self.inner
+            .events
+            .flush(std::time::Duration::from_secs(5))
+            .await;
+    }
+
+    /// Writes no more tenant log events for logins and token exchanges (`sigil serve
+    /// --tenant-events off`).
+    pub fn disable_tenant_events(&self) {
+        self.inner.events.disable();
     }
 
     /// The Management API's per-client rate limits.
@@ -253,4 +345,18 @@ impl<S: Store> App<S> {
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
+}
+
+/// The `sigil_logins_total` result of a login event's type, `None` for other events.
+fn login_result(log_type: &str) -> Option<&'static str> {
+    Some(match log_type {
+        LogType::SUCCESS_LOGIN
+        | LogType::SUCCESS_SILENT_AUTH
+        | LogType::SUCCESS_EXCHANGE_PASSWORD => "success",
+        LogType::FAILED_LOGIN_PASSWORD => "wrong_password",
+        LogType::FAILED_LOGIN_USER => "unknown_user",
+        LogType::FAILED_LOGIN => "blocked",
+        LogType::FAILED_SILENT_AUTH => "login_required",
+        _ => return None,
+    })
 }

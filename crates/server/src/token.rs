@@ -51,6 +51,17 @@ pub(crate) enum TokenRequest {
 }
 
 impl TokenRequest {
+    /// Which exchange it is, for the tenant log.
+    pub(crate) fn exchange(&self) -> sigil_core::events::Exchange {
+        use sigil_core::events::Exchange;
+        match self {
+            TokenRequest::ClientCredentials(_) => Exchange::ClientCredentials,
+            TokenRequest::Password(_) => Exchange::Password,
+            TokenRequest::Refresh(_) => Exchange::RefreshToken,
+            TokenRequest::Code(_) => Exchange::AuthorizationCode,
+        }
+    }
+
     /// How the client presented itself.
     pub(crate) fn auth(&self) -> &ClientAuth {
         match self {

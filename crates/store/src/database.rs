@@ -142,7 +142,28 @@ fn is_sqlite_busy(error: &sqlx::Error) -> bool {
     }
 }
 
+/// The connection pool's state, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections open.
+    pub open: u32,
+    /// Of those, idle.
+    pub idle: u32,
+}
+
 impl Database {
+    /// How many connections are open and idle now.
+    pub fn pool_state(&self) -> PoolState {
+        let (open, idle) = match self {
+            Database::Sqlite(pool) => (pool.size(), pool.num_idle()),
+            Database::Postgres(pool) => (pool.size(), pool.num_idle()),
+        };
+        PoolState {
+            open,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        }
+    }
+
     /// Opens `url`: `sqlite://PATH` (the file is created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Self, DatabaseError> {
         if url.starts_with("sqlite:") {

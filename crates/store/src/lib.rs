@@ -30,7 +30,7 @@ mod tenant;
 mod tickets;
 mod users;
 
-pub use database::{Backend, Database, Migrated};
+pub use database::{Backend, Database, Migrated, PoolState};
 pub use error::DatabaseError;
 pub use master_key::{MASTER_KEY_FILE, MasterKey, MasterKeySource};
 pub use sql_store::SqlStore;

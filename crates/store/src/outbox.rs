@@ -71,3 +71,9 @@ pub(crate) async fn outbox(
         })
         .collect()
 }
+
+pub(crate) async fn count_outbox(store: &SqlStore) -> Result<u64> {
+    let count: i64 = on_pool!(&store.db, pool =>
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(pool).await.db()?);
+    Ok(u64::try_from(count).unwrap_or(0))
+}

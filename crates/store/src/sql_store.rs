@@ -555,6 +555,15 @@ impl Store for SqlStore {
         outbox::outbox(self, recipient, page).await
     }
 
+    async fn count_outbox(&self) -> Result<u64> {
+        outbox::count_outbox(self).await
+    }
+
+    fn connections(&self) -> (u32, u32) {
+        let state = self.db.pool_state();
+        (state.open, state.idle)
+    }
+
     async fn purge_expired(
         &self,
         now: UnixTime,

@@ -152,6 +152,12 @@ pub async fn client_credentials(
             scope,
             id_token: None,
             refresh_token: None,
+            issued: super::Issued {
+                client_name: Some(client.name.clone()),
+                audience: Some(api.identifier.clone()),
+                alg: Some(api.signing_alg.as_str()),
+                ..super::Issued::default()
+            },
         },
         client,
     ))

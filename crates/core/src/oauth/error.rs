@@ -65,6 +65,20 @@ pub struct OAuthError {
     /// Auth0's finer `name` beside the code, where Auth0 gives one (`PasswordStrengthError`,
     /// `PasswordDictionaryError` with `invalid_password`): SDKs and Lock tell refusals apart by it.
     pub name: Option<&'static str>,
+    /// How the tenant log records this refusal, where not as its flow's own failure (a
+    /// password grant's wrong password is `fp`, not `fepft`); never sent.
+    pub log: Option<LogHint>,
+}
+
+/// A refusal's tenant log type code, and the user it concerns when known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogHint {
+    /// Auth0's type code (`fp`, `fu`, `f`, …).
+    pub log_type: &'static str,
+    /// The user, when the refusal knows who it was.
+    pub user_id: Option<crate::ids::UserId>,
+    /// The flow wrote the event itself (with details only it knows): nothing more to log.
+    pub recorded: bool,
 }
 
 impl OAuthError {
@@ -74,6 +88,15 @@ impl OAuthError {
             code,
             description: description.into(),
             name: None,
+            log: None,
+        }
+    }
+
+    /// The same error, logged as `hint` says.
+    pub fn logged_as(self, hint: LogHint) -> Self {
+        OAuthError {
+            log: Some(hint),
+            ..self
         }
     }
 

@@ -169,7 +169,16 @@ pub async fn refresh(
                                 ..NewLogEvent::new(LogType::FAILED_REFRESH_REUSE, now)
                             })
                             .await?;
-                        return Err(invalid());
+                        return Err(OAuthError::new(
+                            ErrorCode::InvalidGrant,
+                            "Unknown or invalid refresh token.",
+                        )
+                        .logged_as(super::LogHint {
+                            log_type: LogType::FAILED_REFRESH_REUSE,
+                            user_id: Some(user.user_id.clone()),
+                            recorded: true,
+                        })
+                        .into());
                     }
                     // Within the leeway: the racer that won stored this same successor.
                 }

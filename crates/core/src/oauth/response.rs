@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::ids::UserId;
+
 /// What `/oauth/token` returns.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TokenResponse {
@@ -20,4 +22,26 @@ pub struct TokenResponse {
     /// A refresh token, when `offline_access` was granted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// Who and what the tokens were issued for, for the tenant log; never sent.
+    #[serde(skip)]
+    pub issued: Issued,
+}
+
+/// What a tenant log event records about an issuance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Issued {
+    /// The application's name.
+    pub client_name: Option<String>,
+    /// The user, for a user's tokens.
+    pub user_id: Option<UserId>,
+    /// Their email (or username, or name).
+    pub user_name: Option<String>,
+    /// The user's connection, by name.
+    pub connection: Option<String>,
+    /// Its id.
+    pub connection_id: Option<String>,
+    /// The API the access token is for.
+    pub audience: Option<String>,
+    /// The access token's algorithm (`dir` for an opaque token good only at `/userinfo`).
+    pub alg: Option<&'static str>,
 }

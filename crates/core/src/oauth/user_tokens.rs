@@ -244,6 +244,7 @@ pub(crate) async fn issue(
         Refresh::NewFamily | Refresh::Family(_) | Refresh::Omit => None,
         Refresh::Given(token) => Some(token.clone()),
     };
+    let user = grant.user;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -251,6 +252,19 @@ pub(crate) async fn issue(
         scope: (!scope.is_empty()).then_some(scope),
         id_token,
         refresh_token,
+        issued: super::Issued {
+            client_name: Some(grant.client.name.clone()),
+            user_id: Some(user.user_id.clone()),
+            user_name: user
+                .email
+                .clone()
+                .or_else(|| user.username.clone())
+                .or_else(|| user.name.clone()),
+            connection: user.identities.first().map(|i| i.connection.clone()),
+            connection_id: Some(user.connection_id.to_string()),
+            audience: api.map(|a| a.identifier.clone()),
+            alg: Some(api.map_or("dir", |a| a.signing_alg.as_str())),
+        },
     })
 }
 

@@ -21,6 +21,7 @@ use sigil_core::authorize::{
     Authorization, AuthorizeError, AuthorizeParams, LoginTransaction, ResponseMode, origin_of,
     redirect_target, validate,
 };
+use sigil_core::events::{self, LoginContext};
 use sigil_core::ids::SessionId;
 use sigil_core::model::{Session, User};
 use sigil_core::oauth::{FlowError, authorization_response};
@@ -238,6 +239,7 @@ pub(crate) async fn current_session<S: Store>(
 
 pub(crate) async fn authorize<S: Store>(
     State(app): State<App<S>>,
+    ClientIp(ip): ClientIp,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -306,9 +308,22 @@ pub(crate) async fn authorize<S: Store>(
         {
             tracing::warn!(error = %e, "cannot record the session's use");
         }
+        app.log_event(events::sso(
+            &login_context(&authz),
+            &session.user_id,
+            authz.silent,
+            now,
+            &app.origin(ip, &headers),
+        ));
         return finish(&app, &authz, &session).await;
     }
     if authz.silent {
+        app.log_event(events::silent_refused(
+            &login_context(&authz),
+            "Login required",
+            now,
+            &app.origin(ip, &headers),
+        ));
         return error_response(&app, authz.error("login_required", "Login required"));
     }
     let tx = LoginTransaction {
@@ -480,9 +495,18 @@ pub(crate) async fn login_submit<S: Store>(
     let user = match outcome {
         Ok(Ok(user)) => user,
         Ok(Err(refusal)) => {
+            app.log_event(events::login_refused(
+                &login_context(&tx.authorization),
+                &refusal,
+                form.username.trim(),
+                now,
+                &app.origin(ip, &headers),
+            ));
             let message = match refusal {
-                LoginRefusal::WrongCredentials => "Wrong email or password.",
-                LoginRefusal::Blocked => "This account is blocked.",
+                LoginRefusal::UnknownUser | LoginRefusal::WrongPassword(_) => {
+                    "Wrong email or password."
+                }
+                LoginRefusal::Blocked(_) => "This account is blocked.",
             };
             return login_form(
                 &app,
@@ -501,8 +525,17 @@ pub(crate) async fn login_submit<S: Store>(
     log_in(&app, &tx, &user, ip, &headers).await
 }
 
+/// What a hosted-page login's events say about the application and connection.
+pub(crate) fn login_context(authz: &Authorization) -> LoginContext<'_> {
+    LoginContext {
+        client_id: &authz.client_id,
+        client_name: None,
+        connection: authz.connection.as_deref(),
+    }
+}
+
 /// The user of `tx` is who they said (they logged in, or just signed up): starts an SSO
-/// session and answers the client, through consent where it is needed.
+/// session (logged as `s`) and answers the client, through consent where it is needed.
 pub(crate) async fn log_in<S: Store>(
     app: &App<S>,
     tx: &LoginTransaction,
@@ -552,6 +585,12 @@ pub(crate) async fn log_in<S: Store>(
             "The server failed; try again later.",
         );
     }
+    app.log_event(events::login(
+        &login_context(&tx.authorization),
+        user,
+        now,
+        &app.origin(ip, headers),
+    ));
     let mut response = finish(app, &tx.authorization, &session).await;
     let secure = if app.secure_cookies() { "; Secure" } else { "" };
     set_cookie(

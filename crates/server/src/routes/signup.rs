@@ -15,12 +15,13 @@ use serde::Deserialize;
 use sigil_core::Store;
 use sigil_core::accounts::{self, SignupForm, SignupRequest};
 use sigil_core::authorize::LoginTransaction;
+use sigil_core::events;
 use sigil_core::oauth::FlowError;
 use zeroize::Zeroizing;
 
 use super::authorize::{
-    CSRF_REFUSED, EXPIRED, LoginQuery, client_look, csrf_matches, log_in, page_error,
-    seal_for_form, set_csrf_cookie, tx_link,
+    CSRF_REFUSED, EXPIRED, LoginQuery, client_look, csrf_matches, log_in, login_context,
+    page_error, seal_for_form, set_csrf_cookie, tx_link,
 };
 use crate::App;
 use crate::client_ip::ClientIp;
@@ -197,6 +198,13 @@ pub(crate) async fn signup_submit<S: Store>(
         Ok(user) => log_in(&app, &tx, &user, ip, &headers).await,
         Err(FlowError::Busy(busy)) => app.pages().busy(busy),
         Err(FlowError::OAuth(e)) => {
+            app.log_event(events::signup_refused(
+                &login_context(&tx.authorization),
+                &fields.email,
+                &e.description,
+                app.now(),
+                &app.origin(ip, &headers),
+            ));
             let typed = refused(&e.description);
             signup_form(&app, tx, &form, typed, StatusCode::BAD_REQUEST).await
         }

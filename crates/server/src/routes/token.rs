@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sigil_core::Store;
+use sigil_core::events;
 use sigil_core::oauth;
 
 use crate::App;
@@ -21,12 +22,41 @@ pub(crate) async fn token<S: Store>(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request = parse(&headers, &body, Some(ip.to_string()))?;
-    if let Some(client) = request.auth().client_id() {
+    let client = request.auth().client_id().cloned();
+    if let Some(client) = &client {
         record_client(&client.0);
     }
+    let kind = request.exchange();
+    let answer = exchange(&app, request).await;
+    if let Some(event) = events::exchange(
+        kind,
+        answer.as_ref(),
+        client.as_ref(),
+        app.now(),
+        &app.origin(ip, &headers),
+    ) {
+        app.log_event(event);
+    }
+    let answer = answer?;
+    if let Some(alg) = answer.issued.alg {
+        app.metrics().token(kind.grant_type(), alg);
+    }
+    let mut response = Json(answer).into_response();
+    // RFC 6749 §5.1: token responses are never cached.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Runs the grant `request` asks for.
+async fn exchange<S: Store>(
+    app: &App<S>,
+    request: TokenRequest,
+) -> Result<oauth::TokenResponse, oauth::FlowError> {
     let keys = app.keys().await?;
     let (store, rng, issuer, now) = (app.store(), app.rng(), app.issuer(), app.now());
-    let answer = match request {
+    Ok(match request {
         TokenRequest::ClientCredentials(request) => {
             let directory = app.directory(now);
             match oauth::client_credentials(&directory, &keys, rng, issuer, now, &request).await {
@@ -51,13 +81,7 @@ pub(crate) async fn token<S: Store>(
         TokenRequest::Refresh(request) => {
             oauth::refresh(store, &keys, rng, app.refresh_key(), issuer, now, &request).await?
         }
-    };
-    let mut response = Json(answer).into_response();
-    // RFC 6749 §5.1: token responses are never cached.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    })
 }
 
 /// RFC 7009: 200 whether or not the token was known.

@@ -26,6 +26,8 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 
 pub(crate) struct TestApp {
     pub(crate) base: String,
+    /// The served app itself (to flush its tenant log events before reading them).
+    pub(crate) server: App<SqlStore>,
     pub(crate) store: SqlStore,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) http: reqwest::Client,
@@ -374,12 +376,13 @@ impl TestApp {
         .unwrap();
         tokio::spawn(sigil_server::serve(
             listener,
-            app,
+            app.clone(),
             options,
             std::future::pending(),
         ));
         TestApp {
             base,
+            server: app,
             store,
             clock,
             http: reqwest::Client::new(),

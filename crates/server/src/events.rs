@@ -1,0 +1,118 @@
+//! The tenant log's writer: events are queued (bounded) and written by one task in batches,
+//! each batch one transaction, so a login never waits for its event. When the queue is full
+//! an event is dropped and counted (with a warning at the 1st, 2nd, 4th, 8th, … drop, so a
+//! flood cannot flood the log too); `flush` writes everything queued before it, at shutdown.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use sigil_core::Store;
+use sigil_core::events::Events;
+use sigil_core::model::NewLogEvent;
+use tokio::sync::{mpsc, oneshot};
+
+/// Events waiting to be written, at most.
+pub(crate) const QUEUE: usize = 10_000;
+/// Events written in one transaction, at most.
+const BATCH: usize = 256;
+
+enum Message {
+    Event(Box<NewLogEvent>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The queue's sending side, shared by every request.
+pub(crate) struct EventQueue {
+    sender: mpsc::Sender<Message>,
+    enabled: AtomicBool,
+    dropped: Arc<AtomicU64>,
+}
+
+impl EventQueue {
+    /// A queue and its writer, spawned on the current runtime, writing to `store`.
+    pub(crate) fn start<S: Store + Clone>(store: S) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
+        tokio::spawn(write(store, receiver, Arc::clone(&dropped)));
+        EventQueue {
+            sender,
+            enabled: AtomicBool::new(true),
+            dropped,
+        }
+    }
+
+    /// Stops queueing events (`sigil serve --tenant-events off`).
+    pub(crate) fn disable(&self) {
+        self.enabled.store(false, Ordering::Relaxed);
+    }
+
+    /// Events dropped so far, because the queue was full or the database refused them.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Waits (at most `limit`) until every event queued so far is written.
+    pub(crate) async fn flush(&self, limit: Duration) {
+        let (done, written) = oneshot::channel();
+        let flushed = async {
+            if self.sender.send(Message::Flush(done)).await.is_ok() {
+                let _ = written.await;
+            }
+        };
+        if tokio::time::timeout(limit, flushed).await.is_err() {
+            tracing::warn!("tenant log events were still being written at shutdown");
+        }
+    }
+}
+
+impl Events for EventQueue {
+    fn emit(&self, event: NewLogEvent) {
+        if !self.enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        if self
+            .sender
+            .try_send(Message::Event(Box::new(event)))
+            .is_err()
+        {
+            count_drop(&self.dropped, 1, "the tenant log's queue is full");
+        }
+    }
+}
+
+fn count_drop(dropped: &AtomicU64, n: u64, why: &str) {
+    let before = dropped.fetch_add(n, Ordering::Relaxed);
+    let after = before + n;
+    // Warn when the count crosses a power of two.
+    if before == 0 || (before.leading_zeros() != after.leading_zeros()) {
+        tracing::warn!(dropped = after, "tenant log events dropped: {why}");
+    }
+}
+
+async fn write<S: Store>(store: S, mut receiver: mpsc::Receiver<Message>, dropped: Arc<AtomicU64>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut waiting = Vec::new();
+    while let Some(first) = receiver.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Event(event) => batch.push(*event),
+                Message::Flush(done) => waiting.push(done),
+            }
+            if batch.len() < BATCH {
+                next = receiver.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            if let Err(e) = store.append_logs(&batch).await {
+                tracing::error!(error = %e, events = batch.len(), "cannot write tenant log events");
+                count_drop(&dropped, batch.len() as u64, "the database refused them");
+            }
+            batch.clear();
+        }
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
