@@ -35,27 +35,7 @@ pub(crate) async fn run<S: Store + Clone>(app: App<S>, plan: Housekeeping) {
         match housekeeping::purge(app.store(), now, plan.retention).await {
             Ok(purged) if purged.total() > 0 => {
                 app.metrics().purged(&purged);
-                let [
-                    codes,
-                    sessions,
-                    refresh_tokens,
-                    device_codes,
-                    tickets,
-                    assertions,
-                    jobs,
-                    logs,
-                ] = purged.by_kind().map(|(_, n)| n);
-                tracing::info!(
-                    codes,
-                    sessions,
-                    refresh_tokens,
-                    device_codes,
-                    tickets,
-                    assertions,
-                    jobs,
-                    logs,
-                    "purged expired rows"
-                );
+                tracing::info!(?purged, "purged expired rows");
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "housekeeping failed; trying again later"),

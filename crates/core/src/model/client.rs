@@ -386,6 +386,9 @@ pub struct ClientSettings {
     pub credentials: Vec<ClientCredential>,
     /// Auth0's OIDC-conformant switch; Sigil always behaves conformantly.
     pub oidc_conformant: bool,
+    /// Auth0's "Trust Token Endpoint IP Header": the end user's address is taken from the
+    /// `auth0-forwarded-for` header of this (confidential) client's password grants.
+    pub is_token_endpoint_ip_header_trusted: bool,
 }
 
 impl Default for ClientSettings {
@@ -434,6 +437,7 @@ impl ClientSettings {
             client_metadata: BTreeMap::new(),
             credentials: Vec::new(),
             oidc_conformant: true,
+            is_token_endpoint_ip_header_trusted: false,
         }
     }
 }

@@ -255,6 +255,7 @@ pub(crate) struct ClientBody {
     refresh_token: Option<RefreshBody>,
     is_first_party: Option<bool>,
     oidc_conformant: Option<bool>,
+    is_token_endpoint_ip_header_trusted: Option<bool>,
     client_metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -355,6 +356,9 @@ fn apply(client: &mut Client, body: ClientBody) -> Result<(), MgmtError> {
     if let Some(conformant) = body.oidc_conformant {
         settings.oidc_conformant = conformant;
     }
+    if let Some(trusted) = body.is_token_endpoint_ip_header_trusted {
+        settings.is_token_endpoint_ip_header_trusted = trusted;
+    }
     if let Some(metadata) = body.client_metadata {
         settings.client_metadata = metadata;
     }
@@ -444,6 +448,7 @@ fn is_empty(body: &ClientBody) -> bool {
         refresh_token,
         is_first_party,
         oidc_conformant,
+        is_token_endpoint_ip_header_trusted,
         client_metadata,
     } = body;
     name.is_none()
@@ -460,6 +465,7 @@ fn is_empty(body: &ClientBody) -> bool {
         && refresh_token.is_none()
         && is_first_party.is_none()
         && oidc_conformant.is_none()
+        && is_token_endpoint_ip_header_trusted.is_none()
         && client_metadata.is_none()
 }
 

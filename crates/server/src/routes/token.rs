@@ -21,7 +21,16 @@ pub(crate) async fn token<S: Store>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let request = parse(&headers, &body, Some(ip.to_string()))?;
+    let mut request = parse(&headers, &body, Some(ip.to_string()))?;
+    let ip = match forwarded_for(&app, &request, &headers).await {
+        Some(end_user) => {
+            if let TokenRequest::Password(password) = &mut request {
+                password.ip = Some(end_user.to_string());
+            }
+            end_user
+        }
+        None => ip,
+    };
     let client = request.auth().client_id().cloned();
     if let Some(client) = &client {
         record_client(&client.0);
@@ -47,6 +56,37 @@ pub(crate) async fn token<S: Store>(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// Auth0's `auth0-forwarded-for`: the end user's address, sent by a confidential client's
+/// backend on the password grants, believed only when the client trusts the header
+/// (`is_token_endpoint_ip_header_trusted`). The client still has to authenticate for the
+/// request to succeed.
+async fn forwarded_for<S: Store>(
+    app: &App<S>,
+    request: &TokenRequest,
+    headers: &HeaderMap,
+) -> Option<std::net::IpAddr> {
+    let TokenRequest::Password(password) = request else {
+        return None;
+    };
+    let claimed = headers
+        .get("auth0-forwarded-for")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<std::net::IpAddr>()
+        .ok()?;
+    let id = password.auth.client_id()?;
+    let client = match sigil_core::oauth::Directory::client(&app.directory(app.now()), id).await {
+        Ok(client) => client?,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the client for auth0-forwarded-for");
+            return None;
+        }
+    };
+    (client.settings.is_token_endpoint_ip_header_trusted && !client.app_type.is_public())
+        .then_some(claimed.to_canonical())
 }
 
 /// Runs the grant `request` asks for.

@@ -234,3 +234,60 @@ async fn personal_data_is_never_cached_and_json_never_sniffed() {
         );
     }
 }
+
+/// Auth0's `auth0-forwarded-for` on the password grants: believed only from a confidential
+/// client that trusts the header, never from a public one or without the switch.
+#[tokio::test]
+async fn auth0_forwarded_for_counts_only_for_a_client_that_trusts_it() {
+    let app = TestApp::start().await;
+    let header = [("auth0-forwarded-for", "203.0.113.9")];
+    assert_eq!(
+        last_ip_after_login(&app, &header).await.as_deref(),
+        Some("127.0.0.1"),
+        "the switch is off by default"
+    );
+    let mut backend = sigil_core::Store::client(&app.store, &app.backend.0)
+        .await
+        .unwrap()
+        .unwrap();
+    backend.settings.is_token_endpoint_ip_header_trusted = true;
+    sigil_core::Store::update_client(&app.store, &backend)
+        .await
+        .unwrap();
+    // The token endpoint's cache keeps the old client for up to its TTL: move past it.
+    app.clock.advance(sigil_server::CACHE_TTL + 1);
+    assert_eq!(
+        last_ip_after_login(&app, &header).await.as_deref(),
+        Some("203.0.113.9")
+    );
+    // A public client's header is never believed, switch or not.
+    let mut native = sigil_core::Store::client(&app.store, &app.native)
+        .await
+        .unwrap()
+        .unwrap();
+    native.settings.is_token_endpoint_ip_header_trusted = true;
+    sigil_core::Store::update_client(&app.store, &native)
+        .await
+        .unwrap();
+    app.clock.advance(sigil_server::CACHE_TTL + 1);
+    let response = app
+        .http
+        .post(app.url("oauth/token"))
+        .header("auth0-forwarded-for", "198.51.100.1")
+        .json(&serde_json::json!({
+            "grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+            "realm": "Username-Password-Authentication",
+            "username": "ann@example.com",
+            "password": PASSWORD,
+            "client_id": app.native.as_str(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let user = sigil_core::Store::user(&app.store, &app.ann)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.last_ip.as_deref(), Some("127.0.0.1"));
+}
