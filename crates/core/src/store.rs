@@ -751,6 +751,19 @@ pub trait Store: Send + Sync + 'static {
         page: Page,
     ) -> impl Future<Output = Result<Vec<OutgoingEmail>>> + Send;
 
+    // --- Rate limits ---
+
+    /// Takes one request from the bucket `key` of shape `limit` at `now_ms` (Unix
+    /// milliseconds), as [`crate::rate_limit`] describes: let through and counted when the
+    /// bucket is not empty, refused (and nothing written) otherwise. One conditional upsert, so
+    /// racing callers on any number of nodes never let more through than the bucket holds.
+    fn take_rate_limit(
+        &self,
+        key: &str,
+        limit: crate::rate_limit::RateLimit,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<crate::rate_limit::RateTaken>> + Send;
+
     // --- Housekeeping ---
 
     /// Deletes at most `batch` rows of each kind that expired by `now` (codes, sessions,

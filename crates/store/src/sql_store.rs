@@ -20,7 +20,8 @@ use sigil_core::{LinkRefusal, Store, StoreError, UnixTime};
 
 use crate::{
     Database, DatabaseError, MasterKey, apis, client_assertions, clients, codes, connections,
-    device, jobs, keys, logs, outbox, purge, rbac, refresh, sessions, tenant, tickets, users,
+    device, jobs, keys, logs, outbox, purge, rate_limits, rbac, refresh, sessions, tenant, tickets,
+    users,
 };
 
 /// Sigil's store on an open, migrated database whose master key has been checked.
@@ -553,6 +554,15 @@ impl Store for SqlStore {
 
     async fn outbox(&self, recipient: Option<&str>, page: Page) -> Result<Vec<OutgoingEmail>> {
         outbox::outbox(self, recipient, page).await
+    }
+
+    async fn take_rate_limit(
+        &self,
+        key: &str,
+        limit: sigil_core::rate_limit::RateLimit,
+        now_ms: i64,
+    ) -> Result<sigil_core::rate_limit::RateTaken> {
+        rate_limits::take_rate_limit(self, key, limit, now_ms).await
     }
 
     async fn purge_expired(
