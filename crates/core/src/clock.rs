@@ -9,6 +9,12 @@ use sigil_jose::UnixTime;
 pub trait Clock: Send + Sync {
     /// The current time, in Unix seconds.
     fn now(&self) -> UnixTime;
+
+    /// The current time, in Unix milliseconds, for what counts within a second (rate limits).
+    /// By default [`Clock::now`]'s second, so a manual clock moves it too.
+    fn now_ms(&self) -> i64 {
+        self.now().0.saturating_mul(1000)
+    }
 }
 
 /// The operating system's clock.
@@ -19,6 +25,14 @@ impl Clock for SystemClock {
     #[allow(clippy::disallowed_methods)] // The one place the server reads the wall clock.
     fn now(&self) -> UnixTime {
         UnixTime::from(std::time::SystemTime::now())
+    }
+
+    #[allow(clippy::disallowed_methods)] // The same wall clock, to the millisecond.
+    fn now_ms(&self) -> i64 {
+        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(since) => i64::try_from(since.as_millis()).unwrap_or(i64::MAX),
+            Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 //!   bundled list of the most common passwords that connections may refuse.
 //! - [`management`]: the Management API v2's users, as values: the JSON Auth0 returns, the
 //!   search subset, create and update bodies with their validation, and their refusals.
+//! - [`rate_limit`]: token buckets kept in the store, so a limit holds across nodes.
 //!
 //! The crate talks to the world only through traits ([`Store`], [`Clock`], [`Rng`]).
 #![warn(missing_docs)]
@@ -39,6 +40,7 @@ pub mod management;
 pub mod model;
 pub mod oauth;
 pub mod password;
+pub mod rate_limit;
 pub mod secret;
 pub mod store;
 pub mod tickets;

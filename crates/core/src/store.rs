@@ -167,11 +167,13 @@ pub struct Purged {
     pub jobs: u64,
     /// Tenant log events past their retention.
     pub logs: u64,
+    /// Rate-limit buckets full again (a full bucket is the same as none).
+    pub rate_limits: u64,
 }
 
 impl Purged {
     /// Rows removed of each kind, with the kind's name (for logs and metrics).
-    pub fn by_kind(&self) -> [(&'static str, u64); 8] {
+    pub fn by_kind(&self) -> [(&'static str, u64); 9] {
         [
             ("authorization_codes", self.codes),
             ("sessions", self.sessions),
@@ -181,6 +183,7 @@ impl Purged {
             ("client_assertions", self.client_assertions),
             ("jobs", self.jobs),
             ("logs", self.logs),
+            ("rate_limits", self.rate_limits),
         ]
     }
 
@@ -205,6 +208,7 @@ impl std::ops::AddAssign for Purged {
         self.client_assertions += other.client_assertions;
         self.jobs += other.jobs;
         self.logs += other.logs;
+        self.rate_limits += other.rate_limits;
     }
 }
 
@@ -756,6 +760,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// The connection pool's state now: connections open, and of those idle (for metrics).
     fn connections(&self) -> (u32, u32);
+
+    // --- Rate limits ---
+
+    /// Takes one request from the bucket `key` of shape `limit` at `now_ms` (Unix
+    /// milliseconds), as [`crate::rate_limit`] describes: let through and counted when the
+    /// bucket is not empty, refused (and nothing written) otherwise. One conditional upsert, so
+    /// racing callers on any number of nodes never let more through than the bucket holds.
+    fn take_rate_limit(
+        &self,
+        key: &str,
+        limit: crate::rate_limit::RateLimit,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<crate::rate_limit::RateTaken>> + Send;
 
     // --- Housekeeping ---
 

@@ -48,7 +48,6 @@ struct Inner<S> {
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
     keys: RwLock<Loaded>,
-    limiter: crate::management::RateLimiter,
     /// Set when shutdown begins, so that `/readyz` turns load balancers away first.
     draining: AtomicBool,
     /// The tenant log's queue.
@@ -153,7 +152,6 @@ impl<S: Store + Clone> App<S> {
                     ring: Arc::new(ring),
                     at,
                 }),
-                limiter: crate::management::RateLimiter::default(),
                 draining: AtomicBool::new(false),
             }),
         })
@@ -230,11 +228,6 @@ impl<S: Store> App<S> {
         self.inner.events.disable();
     }
 
-    /// The Management API's per-client rate limits.
-    pub(crate) fn limiter(&self) -> &crate::management::RateLimiter {
-        &self.inner.limiter
-    }
-
     pub(crate) fn store(&self) -> &S {
         &self.inner.store
     }
@@ -289,6 +282,11 @@ impl<S: Store> App<S> {
 
     pub(crate) fn now(&self) -> UnixTime {
         self.inner.clock.now()
+    }
+
+    /// Now in Unix milliseconds (the Management API's rate limits count within a second).
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
     }
 
     pub(crate) fn rng(&self) -> &dyn Rng {

@@ -79,6 +79,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         7 => "0007_jobs",
         8 => "0008_account_links",
         9 => "0009_log_order",
+        10 => "0010_rate_limits",
     )
 }
 
@@ -93,6 +94,7 @@ fn postgres_migrations() -> Vec<Migration> {
         7 => "0007_jobs",
         8 => "0008_account_links",
         9 => "0009_log_order",
+        10 => "0010_rate_limits",
     )
 }
 

@@ -23,6 +23,7 @@ mod keys;
 mod logs;
 mod outbox;
 mod purge;
+mod rate_limits;
 mod rbac;
 mod refresh;
 mod sessions;

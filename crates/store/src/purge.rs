@@ -22,11 +22,13 @@ enum Horizon {
     Logs,
     /// Jobs made before the retention.
     Jobs,
+    /// Now, in milliseconds.
+    NowMs,
 }
 
 /// One `DELETE` per kind, in the order of [`Purged::by_kind`]: `$1` is the horizon, `$2` the
 /// batch size.
-const PURGES: [(&str, Horizon); 8] = [
+const PURGES: [(&str, Horizon); 9] = [
     (
         "DELETE FROM authorization_codes WHERE digest IN \
          (SELECT digest FROM authorization_codes WHERE expires_at <= $1 LIMIT $2)",
@@ -66,6 +68,11 @@ const PURGES: [(&str, Horizon); 8] = [
         "DELETE FROM logs WHERE seq IN (SELECT seq FROM logs WHERE date_ms < $1 LIMIT $2)",
         Horizon::Logs,
     ),
+    (
+        "DELETE FROM rate_limits WHERE bucket IN \
+         (SELECT bucket FROM rate_limits WHERE full_at_ms <= $1 LIMIT $2)",
+        Horizon::NowMs,
+    ),
 ];
 
 pub(crate) async fn purge_expired(
@@ -74,13 +81,14 @@ pub(crate) async fn purge_expired(
     retention: &Retention,
     batch: u32,
 ) -> Result<Purged> {
-    let mut counts = [0u64; 8];
+    let mut counts = [0u64; 9];
     for ((sql, horizon), count) in PURGES.iter().zip(counts.iter_mut()) {
         let sql: &'static str = sql;
         let first = match horizon {
             Horizon::Now => now.0,
             Horizon::Logs => retention.logs_before.0.saturating_mul(1000),
             Horizon::Jobs => retention.jobs_before.0,
+            Horizon::NowMs => now.0.saturating_mul(1000),
         };
         *count = on_pool!(&store.db, pool => {
             let query = sqlx::query(sql).bind(first).bind(i64::from(batch));
@@ -105,6 +113,7 @@ pub(crate) async fn purge_expired(
         client_assertions,
         jobs,
         logs,
+        rate_limits,
     ] = counts;
     Ok(Purged {
         codes,
@@ -115,5 +124,6 @@ pub(crate) async fn purge_expired(
         client_assertions,
         jobs,
         logs,
+        rate_limits,
     })
 }

@@ -20,7 +20,8 @@ use sigil_core::{LinkRefusal, Store, StoreError, UnixTime};
 
 use crate::{
     Database, DatabaseError, MasterKey, apis, client_assertions, clients, codes, connections,
-    device, jobs, keys, logs, outbox, purge, rbac, refresh, sessions, tenant, tickets, users,
+    device, jobs, keys, logs, outbox, purge, rate_limits, rbac, refresh, sessions, tenant, tickets,
+    users,
 };
 
 /// Sigil's store on an open, migrated database whose master key has been checked.
@@ -562,6 +563,15 @@ impl Store for SqlStore {
     fn connections(&self) -> (u32, u32) {
         let state = self.db.pool_state();
         (state.open, state.idle)
+    }
+
+    async fn take_rate_limit(
+        &self,
+        key: &str,
+        limit: sigil_core::rate_limit::RateLimit,
+        now_ms: i64,
+    ) -> Result<sigil_core::rate_limit::RateTaken> {
+        rate_limits::take_rate_limit(self, key, limit, now_ms).await
     }
 
     async fn purge_expired(

@@ -132,7 +132,10 @@ pub(crate) async fn gate<S: Store>(
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
-    let verdict = app.limiter().check(caller.rate_key(), app.now().0);
+    let verdict = match super::rate_limit::check(&app, caller.rate_key()).await {
+        Ok(verdict) => verdict,
+        Err(e) => return e.into_response(),
+    };
     let mut response = if verdict.allowed {
         request.extensions_mut().insert(caller);
         next.run(request).await

@@ -30,8 +30,6 @@ use sigil_core::Store;
 
 use crate::App;
 
-pub(crate) use rate_limit::RateLimiter;
-
 /// One operation of the API: what the router serves and what `/api/v2/openapi.json` says,
 /// from one table, so that neither can list what the other lacks.
 #[derive(Clone, Copy, Debug)]

@@ -262,6 +262,20 @@ async fn jobs_and_log_events_go_once_past_their_retention() {
         }
         let again = store.purge_expired(at(0), &retention, 100).await.unwrap();
         assert_eq!(again, Purged::default());
+
+        // A rate-limit bucket goes once it is full again (a full bucket is no bucket).
+        let limit = sigil_core::rate_limit::RateLimit {
+            burst: 10,
+            per_second: 10,
+        };
+        store
+            .take_rate_limit("client-1", limit, at(0).0 * 1000)
+            .await
+            .unwrap();
+        let early = store.purge_expired(at(0), &retention, 100).await.unwrap();
+        assert_eq!(early.rate_limits, 0, "a bucket not yet full stays");
+        let later = store.purge_expired(at(5), &retention, 100).await.unwrap();
+        assert_eq!(later.rate_limits, 1, "{later:?}");
     })
     .await;
 }
