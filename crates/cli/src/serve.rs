@@ -65,10 +65,10 @@ pub(crate) struct ServeArgs {
     /// Write a tenant log event (`/api/v2/logs`) for every login and token exchange, as
     /// Auth0 does; `off` leaves only the other events (Management API writes, logouts,
     /// password changes, …).
-    #[arg(long, env = "SIGIL_TENANT_EVENTS", value_name = "on|off", default_value = "on", value_parser = on_off)]
+    #[arg(long, env = "SIGIL_TENANT_EVENTS", value_name = "on|off", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
     tenant_events: bool,
     /// Record metrics and serve them at /metrics (Prometheus text format).
-    #[arg(long, env = "SIGIL_METRICS", value_name = "on|off", default_value = "on", value_parser = on_off)]
+    #[arg(long, env = "SIGIL_METRICS", value_name = "on|off", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
     metrics: bool,
     /// Serve /metrics on this address of its own instead of the main listener (recommended,
     /// so the public port need not expose it), e.g. 127.0.0.1:9187.

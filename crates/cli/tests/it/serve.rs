@@ -381,7 +381,17 @@ fn serve_refuses_a_missing_or_broken_templates_directory_in_one_line() {
 fn sigterm_turns_readiness_off_first_then_stops() {
     let dir = scratch("serve_drain");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "2"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--drain-seconds",
+            "2",
+            "--tenant-events",
+            "off",
+            "--metrics",
+            "off",
+        ])
         .current_dir(&dir)
         .env_clear()
         .stdout(Stdio::null())
