@@ -12,5 +12,6 @@ mod atomic;
 mod durability;
 mod model;
 mod purge;
+mod retry;
 mod scale;
 mod schema;
