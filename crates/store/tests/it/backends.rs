@@ -62,15 +62,15 @@ pub(crate) fn all() -> Vec<Backend> {
             SKIP_LINE.call_once(|| {
                 use std::io::Write as _;
                 let level = match pg_isolation() {
-                    Some(level) => format!("every transaction {} (SIGIL_TEST_PG_ISOLATION)", level.to_uppercase()),
-                    None => "the server's default isolation, READ COMMITTED unless configured \
+                    Some(level) => format!("every transaction at {} (SIGIL_TEST_PG_ISOLATION)", level.to_uppercase()),
+                    None => "at the server's default isolation, READ COMMITTED unless configured \
                              (SIGIL_TEST_PG_ISOLATION=serializable|repeatable_read|read_committed \
                              picks one)"
                         .to_owned(),
                 };
                 let _ = writeln!(
                     std::io::stderr(),
-                    "PostgreSQL contract run ENABLED (SIGIL_TEST_DATABASE_URL), at {level}"
+                    "PostgreSQL contract run ENABLED (SIGIL_TEST_DATABASE_URL), {level}"
                 );
             });
             backends.push(Backend::Postgres);
