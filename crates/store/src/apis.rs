@@ -10,7 +10,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::SqlStore;
 use crate::codec::{Filter, from_json, join, split, to_json};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, touched, write_error};
 
 macro_rules! select_api {
@@ -105,7 +105,7 @@ pub(crate) async fn create_resource_server(store: &SqlStore, api: &ResourceServe
         .bind(&api.identifier)
         .bind(&api.name)
         .bind(api.is_system)
-        .bind(settings)
+        .bind(&settings)
         .bind(api.created_at.0)
         .bind(api.updated_at.0)
         .execute(pool)
@@ -161,7 +161,7 @@ pub(crate) async fn update_resource_server(store: &SqlStore, api: &ResourceServe
     let done = on_pool!(&store.db, pool => sqlx::query(SQL)
         .bind(api.id.as_str())
         .bind(&api.name)
-        .bind(settings)
+        .bind(&settings)
         .bind(api.updated_at.0)
         .execute(pool)
         .await
@@ -260,7 +260,7 @@ pub(crate) async fn list_client_grants(
     );
     let values = filter.values;
     let rows: Vec<GrantRow> = on_pool!(&store.db, pool => {
-        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
         for v in &values {
             q = q.bind(v.clone());
         }

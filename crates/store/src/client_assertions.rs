@@ -6,7 +6,7 @@ use sigil_core::store::Result;
 use sigil_core::{Conflict, StoreError, UnixTime};
 
 use crate::SqlStore;
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::write_error;
 
 pub(crate) async fn record_client_assertion(

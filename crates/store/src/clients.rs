@@ -9,7 +9,7 @@ use sigil_core::{Conflict, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{digest, from_json, open, seal, to_json};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, corrupt, touched, write_error};
 
 macro_rules! select {
@@ -107,9 +107,9 @@ pub(crate) async fn create_client(store: &SqlStore, client: &Client) -> Result<(
         .bind(&client.name)
         .bind(client.app_type.as_str())
         .bind(client.is_first_party)
-        .bind(v.secret_digest)
-        .bind(v.signing_secret)
-        .bind(v.settings)
+        .bind(&v.secret_digest)
+        .bind(&v.signing_secret)
+        .bind(&v.settings)
         .bind(client.created_at.0)
         .bind(client.updated_at.0)
         .execute(pool)
@@ -149,9 +149,9 @@ pub(crate) async fn update_client(store: &SqlStore, client: &Client) -> Result<(
         .bind(&client.name)
         .bind(client.app_type.as_str())
         .bind(client.is_first_party)
-        .bind(v.secret_digest)
-        .bind(v.signing_secret)
-        .bind(v.settings)
+        .bind(&v.secret_digest)
+        .bind(&v.signing_secret)
+        .bind(&v.settings)
         .bind(client.updated_at.0)
         .execute(pool)
         .await

@@ -8,7 +8,7 @@ use sigil_core::{Conflict, StoreError, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{digest, join, split, time, unix};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, write_error};
 
 const COLUMNS: &str = "digest, client_id, user_id, session_id, redirect_uri, scope, audience, \
@@ -89,7 +89,7 @@ pub(crate) async fn redeem_code(
     );
     const STATE: &str = "SELECT used_at, expires_at FROM authorization_codes WHERE digest = $1";
     let won: Option<Row> = on_pool!(&store.db, pool =>
-        sqlx::query_as(sqlx::AssertSqlSafe(redeem))
+        sqlx::query_as(sqlx::AssertSqlSafe(redeem.clone()))
             .bind(code.0.to_vec())
             .bind(now.0)
             .fetch_optional(pool)

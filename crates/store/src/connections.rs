@@ -7,7 +7,7 @@ use sigil_core::{Conflict, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{from_json, to_json};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, corrupt, touched, write_error};
 
 macro_rules! select {
@@ -51,7 +51,7 @@ pub(crate) async fn create_connection(store: &SqlStore, connection: &Connection)
         .bind(connection.id.as_str())
         .bind(&connection.name)
         .bind(connection.strategy.as_str())
-        .bind(options)
+        .bind(&options)
         .bind(connection.created_at.0)
         .bind(connection.updated_at.0)
         .execute(pool)
@@ -92,7 +92,7 @@ pub(crate) async fn update_connection(store: &SqlStore, connection: &Connection)
     let options = to_json("connection options", &connection.options)?;
     let done = on_pool!(&store.db, pool => sqlx::query(SQL)
         .bind(connection.id.as_str())
-        .bind(options)
+        .bind(&options)
         .bind(connection.updated_at.0)
         .execute(pool)
         .await

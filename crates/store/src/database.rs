@@ -13,6 +13,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::retry::retrying;
 use crate::{DatabaseError, MasterKey};
 
 /// Which database engine a [`Database`] runs on.
@@ -44,12 +45,24 @@ pub struct Migrated {
 
 /// Runs the same code on whichever pool the database has: for SQL both backends accept, written
 /// once. (The pools are different types, so this cannot be a function without `sqlx::Any`.)
+///
+/// It is the store's one way to a pool, and it runs `$body` through [`retrying`]: the body is
+/// a whole unit of work (one statement, or a transaction it begins and commits), run again
+/// from scratch when the database answers a serialization failure or a deadlock. The body
+/// becomes an async block returning `Result<_, StoreError>`, made afresh for each run by a `Fn`
+/// closure: its `?` leaves the block, and the macro's own `?` then leaves the calling function
+/// with the error, as if the body's had. A `return` in the body leaves only the block, its
+/// value being the block's `Result`. The body can neither move nor change anything it
+/// captured, so each run starts from the same inputs.
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Database::Sqlite($pool) => $body,
-            Database::Postgres($pool) => $body,
-        }
+        $crate::retry::retrying(|| async {
+            Ok::<_, ::sigil_core::StoreError>(match $db {
+                $crate::database::Database::Sqlite($pool) => $body,
+                $crate::database::Database::Postgres($pool) => $body,
+            })
+        })
+        .await?
     };
 }
 
@@ -199,9 +212,30 @@ impl Database {
         }
     }
 
+    /// The statement that, run first in a transaction, queues it behind every other
+    /// transaction that ran it on `table` until they end: on PostgreSQL `LOCK TABLE … IN
+    /// EXCLUSIVE MODE` (readers of the table still pass), on SQLite none, since its writers
+    /// are serialised anyway.
+    ///
+    /// On PostgreSQL it is what keeps a hot row from failing under REPEATABLE READ and
+    /// SERIALIZABLE. Those levels fix a transaction's view at its first query or write, but
+    /// not at `LOCK`: taken first, the lock is granted only after the previous holder
+    /// committed, and the view that follows includes what it wrote. Updating the row instead,
+    /// the view would predate that commit, and the update would fail with a serialization
+    /// failure for every writer that queued.
+    pub(crate) fn queue_on(&self, table: &'static str) -> Option<String> {
+        match self {
+            Database::Sqlite(_) => None,
+            Database::Postgres(_) => Some(format!("LOCK TABLE {table} IN EXCLUSIVE MODE")),
+        }
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
+        match self {
+            Database::Sqlite(pool) => pool.close().await,
+            Database::Postgres(pool) => pool.close().await,
+        }
     }
 
     fn migrator(&self) -> Migrator {
@@ -236,7 +270,10 @@ impl Database {
         if !exists {
             return Ok(0);
         }
-        Ok(on_pool!(self, pool => sqlx::query_scalar(APPLIED).fetch_one(pool).await?))
+        Ok(match self {
+            Database::Sqlite(pool) => sqlx::query_scalar(APPLIED).fetch_one(pool).await?,
+            Database::Postgres(pool) => sqlx::query_scalar(APPLIED).fetch_one(pool).await?,
+        })
     }
 
     /// Applies the migrations this database lacks. Running it again does nothing. A schema newer
@@ -300,15 +337,29 @@ impl Database {
         const READ: &str = "SELECT value FROM sigil_meta WHERE name = $1";
         let sealed = key.seal(MASTER_KEY_CHECK, MASTER_KEY_CHECK_TEXT)?;
         let candidate = base64_simd::URL_SAFE_NO_PAD.encode_to_string(&sealed);
-        let stored: String = on_pool!(self, pool => {
-            sqlx::query(RECORD)
-                .bind(MASTER_KEY_CHECK)
-                .bind(&candidate)
-                .bind(now)
-                .execute(pool)
-                .await?;
-            sqlx::query_scalar(READ).bind(MASTER_KEY_CHECK).fetch_one(pool).await?
-        });
+        macro_rules! record_and_read {
+            ($pool:expr) => {{
+                sqlx::query(RECORD)
+                    .bind(MASTER_KEY_CHECK)
+                    .bind(&candidate)
+                    .bind(now)
+                    .execute($pool)
+                    .await?;
+                sqlx::query_scalar(READ)
+                    .bind(MASTER_KEY_CHECK)
+                    .fetch_one($pool)
+                    .await?
+            }};
+        }
+        // Two first checks racing under SERIALIZABLE: the loser's insert answers 40001 where
+        // READ COMMITTED would see the winner's row and do nothing; run again, it does that.
+        let stored: String = retrying(|| async {
+            Ok::<_, DatabaseError>(match self {
+                Database::Sqlite(pool) => record_and_read!(pool),
+                Database::Postgres(pool) => record_and_read!(pool),
+            })
+        })
+        .await?;
         let stored = base64_simd::URL_SAFE_NO_PAD
             .decode_to_vec(stored.as_bytes())
             .map_err(|_| DatabaseError::WrongMasterKey)?;

@@ -9,7 +9,7 @@ use sigil_core::{Conflict, StoreError, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{digest, join, split, time, unix};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, corrupt, write_error};
 
 macro_rules! columns {
@@ -82,7 +82,7 @@ pub(crate) async fn create_device_code(store: &SqlStore, code: &DeviceCode) -> R
         .bind(join(&code.scope))
         .bind(code.audience.as_deref())
         .bind(status)
-        .bind(user)
+        .bind(&user)
         .bind(code.created_at.0)
         .bind(code.expires_at.0)
         .bind(code.interval)
@@ -121,7 +121,7 @@ pub(crate) async fn decide_device_code(
     let done = on_pool!(&store.db, pool => sqlx::query(SQL)
         .bind(user_code)
         .bind(status)
-        .bind(user)
+        .bind(&user)
         .bind(now.0)
         .execute(pool)
         .await

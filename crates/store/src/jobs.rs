@@ -7,7 +7,7 @@ use sigil_core::{Conflict, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{from_json, to_json};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, corrupt, write_error};
 
 #[derive(sqlx::FromRow)]

@@ -10,7 +10,7 @@ use sigil_jose::Algorithm;
 
 use crate::SqlStore;
 use crate::codec::{open, seal, time, unix};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, corrupt, write_error};
 
 const INSERT: &str = "INSERT INTO signing_keys (kid, alg, state, sealed_key, created_at, \

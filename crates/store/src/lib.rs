@@ -9,6 +9,7 @@
 mod database;
 mod error;
 mod master_key;
+mod retry;
 mod sql_store;
 
 mod apis;

@@ -9,7 +9,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::SqlStore;
 use crate::codec::{Filter, from_json, to_json};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::OrBackend as _;
 
 macro_rules! columns {
@@ -79,10 +79,11 @@ impl Row {
     }
 }
 
-/// Writes `events` in one transaction, which first takes the `log_order` row's lock: events
-/// get their ids under it and it is held until they commit, so ids become visible in order
-/// and a reader paging with `from` never passes an event that commits later. Returns the ids,
-/// in the order of `events`.
+/// Writes `events` in one transaction, which first takes the `log_order` lock (the table's on
+/// PostgreSQL, before the transaction's view is fixed, so that writers queue rather than fail
+/// under REPEATABLE READ or SERIALIZABLE; then the row's): events get their ids under it and
+/// it is held until they commit, so ids become visible in order and a reader paging with
+/// `from` never passes an event that commits later. Returns the ids, in the order of `events`.
 pub(crate) async fn append_logs(store: &SqlStore, events: &[NewLogEvent]) -> Result<Vec<LogId>> {
     const COLUMNS: usize = 17;
     if events.is_empty() {
@@ -106,15 +107,19 @@ pub(crate) async fn append_logs(store: &SqlStore, events: &[NewLogEvent]) -> Res
         .map(|e| to_json("log details", &e.details))
         .collect::<Result<Vec<_>>>()?;
     let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    let queue = store.db.queue_on("log_order");
     let mut seqs: Vec<i64> = on_pool!(&store.db, pool => {
         let mut tx = pool.begin().await.db()?;
+        if let Some(queue) = &queue {
+            sqlx::query(AssertSqlSafe(queue.clone())).execute(&mut *tx).await.db()?;
+        }
         sqlx::query("UPDATE log_order SET written = written + $1 WHERE id = 1")
             .bind(count)
             .execute(&mut *tx)
             .await
             .db()?;
-        let mut insert = sqlx::query_scalar(AssertSqlSafe(sql));
-        for (event, details) in events.iter().zip(details) {
+        let mut insert = sqlx::query_scalar(AssertSqlSafe(sql.clone()));
+        for (event, details) in events.iter().zip(&details) {
             insert = insert
                 .bind(event.date_ms)
                 .bind(event.log_type.as_ref().map(|t| t.0.clone()))
@@ -178,7 +183,7 @@ pub(crate) async fn list_logs(
         n + 1
     );
     let rows: Vec<Row> = on_pool!(&store.db, pool => {
-        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
         for v in &filter.values {
             q = q.bind(v.clone());
         }
@@ -209,7 +214,7 @@ pub(crate) async fn logs_from(
         n + 1
     );
     let rows: Vec<Row> = on_pool!(&store.db, pool => {
-        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
         for v in &filter.values {
             q = q.bind(v.clone());
         }
@@ -222,7 +227,7 @@ pub(crate) async fn count_logs(store: &SqlStore, query: &LogQuery) -> Result<u64
     let filter = filter(query);
     let sql = format!("SELECT COUNT(*) FROM logs {}", filter.clause(None));
     let count: i64 = on_pool!(&store.db, pool => {
-        let mut q = sqlx::query_scalar(AssertSqlSafe(sql));
+        let mut q = sqlx::query_scalar(AssertSqlSafe(sql.clone()));
         for v in &filter.values {
             q = q.bind(v.clone());
         }

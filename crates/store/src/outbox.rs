@@ -6,7 +6,7 @@ use sigil_core::store::{Page, Result};
 
 use crate::SqlStore;
 use crate::codec::{Filter, open, seal};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, corrupt};
 
 /// Sealed bodies are bound to this purpose (a body cannot be passed off as another secret).
@@ -29,7 +29,7 @@ pub(crate) async fn queue_email(store: &SqlStore, email: &OutgoingEmail) -> Resu
         .bind(email.created_at.0)
         .bind(&email.to)
         .bind(&email.subject)
-        .bind(sealed)
+        .bind(&sealed)
         .bind(&email.kind)
         .execute(pool)
         .await
@@ -52,7 +52,7 @@ pub(crate) async fn outbox(
         n + 1
     );
     let rows: Vec<Row> = on_pool!(&store.db, pool => {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
         for v in &filter.values {
             q = q.bind(v.clone());
         }

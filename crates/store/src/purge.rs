@@ -6,7 +6,7 @@ use sigil_core::UnixTime;
 use sigil_core::store::{Purged, Result, Retention};
 
 use crate::SqlStore;
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::OrBackend as _;
 
 /// Revoked refresh tokens are kept this long (seconds) so a replayed one is reported as

@@ -6,7 +6,7 @@ use sigil_core::rate_limit::{RateLimit, RateTaken};
 use sigil_core::store::Result;
 
 use crate::SqlStore;
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::OrBackend as _;
 
 pub(crate) async fn take_rate_limit(

@@ -8,7 +8,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::SqlStore;
 use crate::codec::{Filter, join, split};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, touched, write_error};
 
 #[derive(sqlx::FromRow)]
@@ -352,7 +352,7 @@ pub(crate) async fn list_consents(
     );
     let values = filter.values;
     let rows: Vec<ConsentRow> = on_pool!(&store.db, pool => {
-        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
         for v in &values {
             q = q.bind(v.clone());
         }

@@ -9,7 +9,7 @@ use sigil_core::{Conflict, StoreError, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{digest, join, split, time, unix};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, touched, write_error};
 
 macro_rules! columns {

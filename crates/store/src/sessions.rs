@@ -8,7 +8,7 @@ use sigil_core::{Conflict, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{digest, join, split};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, touched, write_error};
 
 macro_rules! select {

@@ -6,7 +6,7 @@ use sigil_core::store::Result;
 
 use crate::SqlStore;
 use crate::codec::{from_json, to_json};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::OrBackend as _;
 
 pub(crate) async fn tenant_settings(store: &SqlStore) -> Result<Option<TenantSettings>> {
@@ -26,7 +26,7 @@ pub(crate) async fn put_tenant_settings(
                        updated_at = excluded.updated_at";
     let json = to_json("tenant settings", settings)?;
     on_pool!(&store.db, pool =>
-        sqlx::query(SQL).bind(json).bind(now.0).execute(pool).await.db()?.rows_affected());
+        sqlx::query(SQL).bind(&json).bind(now.0).execute(pool).await.db()?.rows_affected());
     Ok(())
 }
 
@@ -39,7 +39,7 @@ pub(crate) async fn init_tenant_settings(
                        ON CONFLICT (id) DO NOTHING";
     let json = to_json("tenant settings", settings)?;
     on_pool!(&store.db, pool =>
-        sqlx::query(SQL).bind(json).bind(now.0).execute(pool).await.db()?.rows_affected());
+        sqlx::query(SQL).bind(&json).bind(now.0).execute(pool).await.db()?.rows_affected());
     tenant_settings(store)
         .await?
         .ok_or(sigil_core::StoreError::NotFound("tenant settings"))

@@ -8,7 +8,7 @@ use sigil_core::{Conflict, StoreError, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{digest, time, unix};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, corrupt, write_error};
 
 macro_rules! columns {

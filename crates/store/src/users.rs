@@ -12,7 +12,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::SqlStore;
 use crate::codec::{Filter, from_json, open, seal, time, to_json, unix};
-use crate::database::{Database, on_pool};
+use crate::database::on_pool;
 use crate::error::{OrBackend as _, corrupt, touched, write_error};
 
 const COLUMNS: &str = "user_id, connection_id, email, email_verified, username, name, given_name, \
@@ -291,8 +291,9 @@ pub(crate) async fn import(
         .iter()
         .map(|u| Ok((Values::of(u)?, identity_values(store, u)?)))
         .collect::<Result<Vec<_>>>()?;
-    let mut outcome = Vec::with_capacity(users.len());
-    on_pool!(&store.db, pool => {
+    let outcome = on_pool!(&store.db, pool => {
+        // Made inside the unit of work, so a run that is retried starts with an empty list.
+        let mut outcome = Vec::with_capacity(users.len());
         let mut tx = pool.begin().await.db()?;
         for (values, identities) in &prepared {
             let added = bind_user!(sqlx::query(INSERT_NEW), values)
@@ -337,6 +338,7 @@ pub(crate) async fn import(
             }
         }
         tx.commit().await.db()?;
+        outcome
     });
     Ok(outcome)
 }
@@ -430,7 +432,7 @@ async fn own_identities(
         placeholders(ids.len())
     );
     let identity_rows: Vec<IdentityRow> = on_pool!(&store.db, pool => {
-        let mut query = sqlx::query_as(AssertSqlSafe(sql));
+        let mut query = sqlx::query_as(AssertSqlSafe(sql.clone()));
         for id in ids {
             query = query.bind(id.clone());
         }
@@ -462,7 +464,7 @@ async fn with_identities(store: &SqlStore, rows: Vec<Row>) -> Result<Vec<User>> 
         placeholders(ids.len())
     );
     let linked: Vec<Row> = on_pool!(&store.db, pool => {
-        let mut query = sqlx::query_as(AssertSqlSafe(sql));
+        let mut query = sqlx::query_as(AssertSqlSafe(sql.clone()));
         for id in &ids {
             query = query.bind(id.clone());
         }
@@ -583,7 +585,7 @@ pub(crate) async fn list_users(
     );
     let values = filter.values;
     let rows: Vec<Row> = on_pool!(&store.db, pool => {
-        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
         for v in &values {
             q = q.bind(v.clone());
         }
@@ -616,7 +618,7 @@ pub(crate) async fn count_users(store: &SqlStore, query: &UserQuery) -> Result<u
     let sql = format!("SELECT COUNT(*) FROM users {}", filter.clause(None));
     let values = filter.values;
     let count: i64 = on_pool!(&store.db, pool => {
-        let mut q = sqlx::query_scalar(AssertSqlSafe(sql));
+        let mut q = sqlx::query_scalar(AssertSqlSafe(sql.clone()));
         for v in &values {
             q = q.bind(v.clone());
         }
@@ -769,7 +771,7 @@ pub(crate) async fn link_user(
     if primary == secondary {
         return Ok(Err(LinkRefusal::Same));
     }
-    on_pool!(&store.db, pool => {
+    Ok(on_pool!(&store.db, pool => {
         let mut tx = pool.begin().await.db()?;
         sqlx::query(HOLD)
             .bind(primary.as_str())
@@ -788,37 +790,38 @@ pub(crate) async fn link_user(
                 .iter()
                 .any(|(user, linked_to)| user == id.as_str() && linked_to.is_none())
         };
+        // A refusal drops the transaction, which rolls it back: it wrote nothing that counts.
         if !unlinked(primary) {
-            return Ok(Err(LinkRefusal::NoPrimary));
-        }
-        if !unlinked(secondary) {
-            return Ok(Err(LinkRefusal::NoSecondary));
-        }
-        let links: i64 = sqlx::query_scalar(HAS_LINKS)
+            Err(LinkRefusal::NoPrimary)
+        } else if !unlinked(secondary) {
+            Err(LinkRefusal::NoSecondary)
+        } else if sqlx::query_scalar::<_, i64>(HAS_LINKS)
             .bind(secondary.as_str())
             .fetch_one(&mut *tx)
             .await
-            .db()?;
-        if links > 0 {
-            return Ok(Err(LinkRefusal::SecondaryHasLinks));
-        }
-        sqlx::query(LINK)
-            .bind(primary.as_str())
-            .bind(secondary.as_str())
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        for sql in DROP {
-            sqlx::query(sql)
+            .db()?
+            > 0
+        {
+            Err(LinkRefusal::SecondaryHasLinks)
+        } else {
+            sqlx::query(LINK)
+                .bind(primary.as_str())
                 .bind(secondary.as_str())
+                .bind(now.0)
                 .execute(&mut *tx)
                 .await
                 .db()?;
+            for sql in DROP {
+                sqlx::query(sql)
+                    .bind(secondary.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+            }
+            tx.commit().await.db()?;
+            Ok(())
         }
-        tx.commit().await.db()?;
-    });
-    Ok(Ok(()))
+    }))
 }
 
 pub(crate) async fn unlink_user(

@@ -61,7 +61,17 @@ pub(crate) fn all() -> Vec<Backend> {
         Ok(url) if !url.is_empty() => {
             SKIP_LINE.call_once(|| {
                 use std::io::Write as _;
-                let _ = writeln!(std::io::stderr(), "PostgreSQL contract run ENABLED (SIGIL_TEST_DATABASE_URL)");
+                let level = match pg_isolation() {
+                    Some(level) => format!("every transaction at {} (SIGIL_TEST_PG_ISOLATION)", level.to_uppercase()),
+                    None => "at the server's default isolation, READ COMMITTED unless configured \
+                             (SIGIL_TEST_PG_ISOLATION=serializable|repeatable_read|read_committed \
+                             picks one)"
+                        .to_owned(),
+                };
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "PostgreSQL contract run ENABLED (SIGIL_TEST_DATABASE_URL), {level}"
+                );
             });
             backends.push(Backend::Postgres);
         }
@@ -78,8 +88,31 @@ pub(crate) fn all() -> Vec<Backend> {
     backends
 }
 
-/// A new, empty database on `backend`.
+/// The isolation level `SIGIL_TEST_PG_ISOLATION` names, as PostgreSQL spells it, or `None`
+/// to leave the server's default. Anything else stops the run rather than test the default
+/// under another name.
+fn pg_isolation() -> Option<&'static str> {
+    let value = std::env::var("SIGIL_TEST_PG_ISOLATION").ok()?;
+    match value.to_ascii_lowercase().replace([' ', '-'], "_").as_str() {
+        "" => None,
+        "serializable" => Some("serializable"),
+        "repeatable_read" => Some("repeatable read"),
+        "read_committed" => Some("read committed"),
+        _ => panic!(
+            "SIGIL_TEST_PG_ISOLATION={value:?}: expected serializable, repeatable_read or read_committed"
+        ),
+    }
+}
+
+/// A new, empty database on `backend` (on PostgreSQL at the level `SIGIL_TEST_PG_ISOLATION`
+/// names).
 pub(crate) async fn fresh(backend: Backend) -> Fresh {
+    fresh_at(backend, pg_isolation()).await
+}
+
+/// A new, empty database on `backend`; on PostgreSQL every transaction in it runs at
+/// `isolation` (as PostgreSQL spells it), or at the server's default for `None`.
+pub(crate) async fn fresh_at(backend: Backend, isolation: Option<&str>) -> Fresh {
     match backend {
         Backend::Sqlite => {
             let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique("sigil_store"));
@@ -96,6 +129,14 @@ pub(crate) async fn fresh(backend: Backend) -> Fresh {
             let admin_url = std::env::var("SIGIL_TEST_DATABASE_URL").expect("checked by all()");
             let name = unique("sigil_t");
             admin(&admin_url, format!("CREATE DATABASE {name}")).await;
+            // Set before the store connects, so every session it opens starts at this level.
+            if let Some(level) = isolation {
+                admin(
+                    &admin_url,
+                    format!("ALTER DATABASE {name} SET default_transaction_isolation = '{level}'"),
+                )
+                .await;
+            }
             let (base, _) = admin_url
                 .rsplit_once('/')
                 .expect("a URL with a database name");

@@ -13,5 +13,6 @@ mod durability;
 mod model;
 mod purge;
 mod rate_limits;
+mod retry;
 mod scale;
 mod schema;
