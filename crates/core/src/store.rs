@@ -50,7 +50,11 @@ pub enum StoreError {
         /// What was wrong.
         why: String,
     },
-    /// The database failed (unreachable, full, …); details are for the log, not the caller.
+    /// The database cannot serve now (down, unreachable, its pool exhausted, its disk full):
+    /// the caller is told to try again shortly (503); details are for the log.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database failed otherwise; details are for the log, not the caller.
     #[error("storage failure: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

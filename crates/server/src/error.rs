@@ -125,6 +125,15 @@ fn flow_response(e: FlowError) -> Response {
     let mut retry_after = None;
     let oauth = match e {
         FlowError::OAuth(e) => e,
+        // The database cannot serve now: the caller may try again shortly.
+        FlowError::Store(e @ sigil_core::StoreError::Unavailable(_)) => {
+            tracing::error!(error = %e, "the database is unavailable");
+            retry_after = Some(DATABASE_RETRY_AFTER);
+            OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the server cannot reach its database; try again shortly",
+            )
+        }
         FlowError::Store(e) => {
             tracing::error!(error = %e, "store failure");
             OAuthError::new(ErrorCode::ServerError, "the server failed; try again later")
@@ -177,6 +186,9 @@ fn flow_response(e: FlowError) -> Response {
     }
     response
 }
+
+/// Seconds a caller is told to wait when the database is unavailable.
+pub(crate) const DATABASE_RETRY_AFTER: u64 = 5;
 
 /// RFC 9110 §10.2.3: when to try again after a 503, in seconds.
 pub(crate) fn insert_retry_after(headers: &mut axum::http::HeaderMap, seconds: u64) {

@@ -118,6 +118,9 @@ const MASTER_KEY_CHECK_TEXT: &[u8] = b"sigil master key check v1";
 /// How long SQLite waits for another connection's lock before answering "database is locked".
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a request waits for a database connection before it is answered 503.
+const POOL_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Opens the SQLite pool, retrying while another process holds the file busy.
 ///
 /// The busy timeout does not cover everything: switching a brand-new file to WAL mode while
@@ -131,6 +134,7 @@ async fn open_sqlite(options: SqliteConnectOptions) -> Result<SqlitePool, Databa
     loop {
         match SqlitePoolOptions::new()
             .max_connections(8)
+            .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
             .connect_with(options.clone())
             .await
         {
@@ -194,7 +198,9 @@ impl Database {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                // A request waits this long for a connection, then is answered 503: shorter
+                // than a load balancer's patience, so a database outage shows as such.
+                .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
                 .connect(url)
                 .await
                 .map_err(DatabaseError::Connect)?;

@@ -58,7 +58,38 @@ pub(crate) trait OrBackend<T> {
 
 impl<T> OrBackend<T> for Result<T, sqlx::Error> {
     fn db(self) -> Result<T, StoreError> {
-        self.map_err(|e| StoreError::Backend(Box::new(e)))
+        self.map_err(failure)
+    }
+}
+
+/// A database failure as the contract's error: [`StoreError::Unavailable`] when the database
+/// cannot serve now and may shortly (no connection to be had, the server going away or
+/// starting, a full disk), [`StoreError::Backend`] for anything else.
+pub(crate) fn failure(e: sqlx::Error) -> StoreError {
+    let unavailable = match &e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| {
+            // PostgreSQL: connection exceptions (08…), insufficient resources (53…: disk
+            // full, out of memory, too many connections), operator intervention (57P…:
+            // shutting down, starting up). SQLite: SQLITE_FULL (13), SQLITE_IOERR (10, and
+            // its extended codes, whose low byte is 10).
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57P")
+                || code
+                    .parse::<i32>()
+                    .is_ok_and(|n| n & 0xff == 13 || n & 0xff == 10)
+        }),
+        _ => false,
+    };
+    if unavailable {
+        StoreError::Unavailable(Box::new(e))
+    } else {
+        StoreError::Backend(Box::new(e))
     }
 }
 
@@ -79,7 +110,7 @@ pub(crate) fn write_error(
             return StoreError::NotFound(missing);
         }
     }
-    StoreError::Backend(Box::new(e))
+    failure(e)
 }
 
 /// A stored value that does not parse.
@@ -97,5 +128,30 @@ pub(crate) fn touched(rows: u64, what: &'static str) -> Result<(), StoreError> {
         Err(StoreError::NotFound(what))
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_cannot_serve_now_is_unavailable() {
+        let io = || std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        for (e, unavailable) in [
+            (sqlx::Error::PoolTimedOut, true),
+            (sqlx::Error::PoolClosed, true),
+            (sqlx::Error::Io(io()), true),
+            (sqlx::Error::RowNotFound, false),
+            (sqlx::Error::Protocol("odd".to_owned()), false),
+        ] {
+            let what = e.to_string();
+            let mapped = failure(e);
+            assert_eq!(
+                matches!(mapped, StoreError::Unavailable(_)),
+                unavailable,
+                "{what}: {mapped:?}"
+            );
+        }
     }
 }

@@ -41,6 +41,8 @@ pub(crate) enum MgmtError {
     },
     /// The password workers are all taken: 503 with `Retry-After`.
     Busy(sigil_core::password::Busy),
+    /// The database cannot serve now: 503, try again shortly.
+    Unavailable(String),
     /// Sigil failed: 500, logged.
     Internal(String),
 }
@@ -121,6 +123,7 @@ impl From<StoreError> for MgmtError {
                     message: message.to_owned(),
                 }
             }
+            e @ StoreError::Unavailable(_) => MgmtError::Unavailable(e.to_string()),
             other => MgmtError::Internal(other.to_string()),
         }
     }
@@ -128,10 +131,10 @@ impl From<StoreError> for MgmtError {
 
 impl IntoResponse for MgmtError {
     fn into_response(self) -> Response {
-        let retry_after = if let MgmtError::Busy(busy) = &self {
-            Some(busy.retry_after_secs)
-        } else {
-            None
+        let retry_after = match &self {
+            MgmtError::Busy(busy) => Some(busy.retry_after_secs),
+            MgmtError::Unavailable(_) => Some(crate::error::DATABASE_RETRY_AFTER),
+            _ => None,
         };
         let (status, error_code, message) = match self {
             MgmtError::MissingToken => (
@@ -183,6 +186,14 @@ impl IntoResponse for MgmtError {
                     busy.retry_after_secs
                 ),
             ),
+            MgmtError::Unavailable(why) => {
+                tracing::error!(error = %why, "the database is unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "The server cannot reach its database; try again shortly.".to_owned(),
+                )
+            }
             MgmtError::Internal(why) => {
                 tracing::error!(error = %why, "management API failure");
                 (

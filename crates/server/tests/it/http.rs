@@ -291,3 +291,39 @@ async fn auth0_forwarded_for_counts_only_for_a_client_that_trusts_it() {
         .unwrap();
     assert_eq!(user.last_ip.as_deref(), Some("127.0.0.1"));
 }
+
+/// A database that cannot serve (here: its pool closed) is answered 503
+/// `temporarily_unavailable` with `Retry-After`, never 500, and `/readyz` is not ready, while
+/// `/healthz` and the JWKS (from memory) still answer.
+#[tokio::test]
+async fn an_unavailable_database_is_a_503_to_try_again() {
+    let app = TestApp::start().await;
+    let token =
+        crate::management::token_for(&app, &crate::management::audience(&app), &["read:users"])
+            .await;
+    app.store.database().close().await;
+    let (status, headers, body) = crate::app::post(
+        &app,
+        crate::password::login(&app, serde_json::json!({})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert_eq!(headers["retry-after"], "5");
+    let users = app
+        .http
+        .get(app.url("api/v2/users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(users.headers().contains_key("retry-after"));
+    let body: serde_json::Value = users.json().await.unwrap();
+    assert_eq!(body["errorCode"], "temporarily_unavailable");
+    let ready = app.http.get(app.url("readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let alive = app.http.get(app.url("healthz")).send().await.unwrap();
+    assert_eq!(alive.status(), StatusCode::OK);
+}

@@ -282,6 +282,7 @@ pub(crate) fn outcome<T>(result: &Result<T, StoreError>) -> String {
         Err(StoreError::Expired) => "Expired".to_owned(),
         Err(StoreError::Revoked) => "Revoked".to_owned(),
         Err(e @ StoreError::Corrupt { .. }) => format!("Corrupt: {e}"),
+        Err(StoreError::Unavailable(e)) => format!("Unavailable: {e}"),
         Err(StoreError::Backend(e)) => format!("Backend: {e}"),
     }
 }
