@@ -1,5 +1,6 @@
 //! The tenant log's writer: events are queued (bounded) and written by one task in batches,
-//! each batch one transaction, so a login never waits for its event. When the queue is full
+//! each batch one transaction (gathered for up to 100 ms, at most 1,024 events), so a login
+//! never waits for its event. When the queue is full
 //! an event is dropped and counted (with a warning at the 1st, 2nd, 4th, 8th, … drop, so a
 //! flood cannot flood the log too); `flush` writes everything queued before it, at shutdown.
 
@@ -15,7 +16,9 @@ use tokio::sync::{mpsc, oneshot};
 /// Events waiting to be written, at most.
 pub(crate) const QUEUE: usize = 10_000;
 /// Events written in one transaction, at most.
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
+/// How long the writer gathers events after the first one before it writes them.
+const LINGER: Duration = Duration::from_millis(100);
 
 enum Message {
     Event(Box<NewLogEvent>),
@@ -94,15 +97,25 @@ async fn write<S: Store>(store: S, mut receiver: mpsc::Receiver<Message>, droppe
     let mut batch = Vec::with_capacity(BATCH);
     let mut waiting = Vec::new();
     while let Some(first) = receiver.recv().await {
+        // Gather for up to LINGER after the first event (fewer, larger transactions: each
+        // commit is a disk sync), or until the batch is full or someone waits for a flush.
+        let deadline = tokio::time::Instant::now() + LINGER;
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
                 Message::Event(event) => batch.push(*event),
                 Message::Flush(done) => waiting.push(done),
             }
-            if batch.len() < BATCH {
-                next = receiver.try_recv().ok();
+            if batch.len() >= BATCH || !waiting.is_empty() {
+                break;
             }
+            next = match receiver.try_recv() {
+                Ok(message) => Some(message),
+                Err(_) => tokio::time::timeout_at(deadline, receiver.recv())
+                    .await
+                    .ok()
+                    .flatten(),
+            };
         }
         if !batch.is_empty() {
             if let Err(e) = store.append_logs(&batch).await {

@@ -85,29 +85,19 @@ impl Row {
 /// it is held until they commit, so ids become visible in order and a reader paging with
 /// `from` never passes an event that commits later. Returns the ids, in the order of `events`.
 pub(crate) async fn append_logs(store: &SqlStore, events: &[NewLogEvent]) -> Result<Vec<LogId>> {
-    const COLUMNS: usize = 17;
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<String> = (0..events.len())
-        .map(|i| {
-            let first = i * COLUMNS + 1;
-            let params: Vec<String> = (first..first + COLUMNS).map(|n| format!("${n}")).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO logs (date_ms, type, description, client_id, client_name, user_id, \
-         user_name, connection, connection_id, strategy, strategy_type, audience, scope, ip, \
-         user_agent, hostname, details) VALUES {} RETURNING seq",
-        rows.join(", ")
-    );
     let details = events
         .iter()
         .map(|e| to_json("log details", &e.details))
         .collect::<Result<Vec<_>>>()?;
     let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
     let queue = store.db.queue_on("log_order");
+    // Rows go in chunks of CHUNK (one statement text) and the rest one by one (another), so
+    // the connection's prepared-statement cache holds two statements whatever the batch sizes.
+    let chunk_sql = insert_sql(CHUNK);
+    let row_sql = insert_sql(1);
     let mut seqs: Vec<i64> = on_pool!(&store.db, pool => {
         let mut tx = pool.begin().await.db()?;
         if let Some(queue) = &queue {
@@ -118,34 +108,68 @@ pub(crate) async fn append_logs(store: &SqlStore, events: &[NewLogEvent]) -> Res
             .execute(&mut *tx)
             .await
             .db()?;
-        let mut insert = sqlx::query_scalar(AssertSqlSafe(sql.clone()));
-        for (event, details) in events.iter().zip(&details) {
-            insert = insert
-                .bind(event.date_ms)
-                .bind(event.log_type.as_ref().map(|t| t.0.clone()))
-                .bind(event.description.clone())
-                .bind(event.client_id.as_ref().map(|c| c.0.clone()))
-                .bind(event.client_name.clone())
-                .bind(event.user_id.as_ref().map(|u| u.0.clone()))
-                .bind(event.user_name.clone())
-                .bind(event.connection.clone())
-                .bind(event.connection_id.clone())
-                .bind(event.strategy.clone())
-                .bind(event.strategy_type.clone())
-                .bind(event.audience.clone())
-                .bind(event.scope.clone())
-                .bind(event.ip.clone())
-                .bind(event.user_agent.clone())
-                .bind(event.hostname.clone())
-                .bind(details);
+        let mut seqs = Vec::with_capacity(events.len());
+        let rows: Vec<_> = events.iter().zip(&details).collect();
+        for part in rows.chunks(CHUNK) {
+            let sql = if part.len() == CHUNK { &chunk_sql } else { &row_sql };
+            let singles: Vec<&[_]> = if part.len() == CHUNK {
+                vec![part]
+            } else {
+                part.chunks(1).collect()
+            };
+            for rows in singles {
+                let mut insert = sqlx::query_scalar(AssertSqlSafe(sql.clone()));
+                for (event, details) in rows {
+                    insert = insert
+                        .bind(event.date_ms)
+                        .bind(event.log_type.as_ref().map(|t| t.0.clone()))
+                        .bind(event.description.clone())
+                        .bind(event.client_id.as_ref().map(|c| c.0.clone()))
+                        .bind(event.client_name.clone())
+                        .bind(event.user_id.as_ref().map(|u| u.0.clone()))
+                        .bind(event.user_name.clone())
+                        .bind(event.connection.clone())
+                        .bind(event.connection_id.clone())
+                        .bind(event.strategy.clone())
+                        .bind(event.strategy_type.clone())
+                        .bind(event.audience.clone())
+                        .bind(event.scope.clone())
+                        .bind(event.ip.clone())
+                        .bind(event.user_agent.clone())
+                        .bind(event.hostname.clone())
+                        .bind((*details).clone());
+                }
+                let part_seqs: Vec<i64> = insert.fetch_all(&mut *tx).await.db()?;
+                seqs.extend(part_seqs);
+            }
         }
-        let seqs = insert.fetch_all(&mut *tx).await.db()?;
         tx.commit().await.db()?;
         seqs
     });
     // The rows of one INSERT take their ids in the order of its VALUES.
     seqs.sort_unstable();
     Ok(seqs.into_iter().map(log_id).collect())
+}
+
+/// Rows one multi-row `INSERT` of log events writes.
+const CHUNK: usize = 32;
+
+/// `INSERT INTO logs … VALUES (…), … RETURNING seq` for `rows` rows.
+fn insert_sql(rows: usize) -> String {
+    const COLUMNS: usize = 17;
+    let values: Vec<String> = (0..rows)
+        .map(|i| {
+            let first = i * COLUMNS + 1;
+            let params: Vec<String> = (first..first + COLUMNS).map(|n| format!("${n}")).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO logs (date_ms, type, description, client_id, client_name, user_id, \
+         user_name, connection, connection_id, strategy, strategy_type, audience, scope, ip, \
+         user_agent, hostname, details) VALUES {} RETURNING seq",
+        values.join(", ")
+    )
 }
 
 pub(crate) async fn log(store: &SqlStore, id: &LogId) -> Result<Option<LogEvent>> {
