@@ -364,7 +364,9 @@ async def main():
     parser.add_argument("--label", default="")
     args = parser.parse_args()
     admin = json.load(open(args.admin))
-    connector = aiohttp.TCPConnector(limit=args.users * 2)
+    # Idle connections are dropped before the server's 10 s header timeout closes them, so a
+    # request never goes out on a connection the server has just closed.
+    connector = aiohttp.TCPConnector(limit=args.users * 2, keepalive_timeout=5)
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         sigil = Sigil(session, args.base, args.issuer or args.base)
