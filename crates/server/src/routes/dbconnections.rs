@@ -8,10 +8,13 @@ use axum::http::HeaderMap;
 use serde::Deserialize;
 use sigil_core::Store;
 use sigil_core::accounts::{self, SignupRequest, SignupResponse};
+use sigil_core::events::{self, LoginContext};
 use sigil_core::ids::ClientId;
 use sigil_core::model::JsonObject;
+use sigil_core::oauth::FlowError;
 
 use crate::App;
+use crate::client_ip::ClientIp;
 use crate::error::ApiError;
 use crate::token::{read_body, required};
 
@@ -31,8 +34,10 @@ struct SignupParams {
     user_metadata: Option<JsonObject>,
 }
 
+/// Signs a user up; a refusal is answered as Auth0's and logged as `fs`.
 pub(crate) async fn signup<S: Store>(
     State(app): State<App<S>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<SignupResponse>, ApiError> {
@@ -58,8 +63,22 @@ pub(crate) async fn signup<S: Store>(
         app.now(),
         &request,
     )
-    .await?;
-    Ok(Json(created))
+    .await;
+    if let Err(FlowError::OAuth(e)) = &created {
+        let context = LoginContext {
+            client_id: &request.client_id,
+            client_name: None,
+            connection: Some(&request.connection),
+        };
+        app.log_event(events::signup_refused(
+            &context,
+            &request.email,
+            &e.description,
+            app.now(),
+            &app.origin(ip, &headers),
+        ));
+    }
+    Ok(Json(created?))
 }
 
 #[derive(Deserialize)]

@@ -241,3 +241,29 @@ async fn hosted_logins_and_silent_authentication_leave_their_events() {
     assert_eq!(fu.user_name.as_deref(), Some("ghost@example.com"));
     assert_eq!(fu.user_id, None);
 }
+
+#[tokio::test]
+async fn a_refused_signup_through_the_authentication_api_is_logged_as_fs() {
+    let app = TestApp::start().await;
+    let response = app
+        .http
+        .post(app.url("dbconnections/signup"))
+        .json(&json!({
+            "client_id": app.native.to_string(),
+            "connection": "Username-Password-Authentication",
+            "email": "ann@example.com",
+            "password": "Another-long-password-9!",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "the user exists"
+    );
+    let fs = newest(&app, "fs").await.event;
+    assert_eq!(fs.user_name.as_deref(), Some("ann@example.com"));
+    assert_eq!(fs.ip.as_deref(), Some("127.0.0.1"));
+    assert!(fs.description.is_some());
+}
