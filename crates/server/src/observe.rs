@@ -69,7 +69,6 @@ pub(crate) async fn observe(
         route = %route,
         client_id = Empty,
     );
-    let route = route.clone();
     async move {
         let mut response = next.run(request).await;
         let status = response.status().as_u16();
