@@ -334,6 +334,31 @@ impl Pages {
         )
     }
 
+    /// The page for a failure of Sigil's own, whose cause is logged here, once. When the
+    /// database cannot serve right now: 503 with `Retry-After`, saying to try again shortly;
+    /// otherwise 500.
+    pub(crate) fn failed(&self, error: &impl Outage, what: &str) -> Response {
+        if error.is_unavailable() {
+            tracing::error!(error = %error, "{what}: the database is unavailable");
+            let mut response = self.error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server cannot reach its database right now. Nothing was changed; \
+                 try again in a few seconds.",
+            );
+            crate::error::insert_retry_after(
+                response.headers_mut(),
+                crate::error::DATABASE_RETRY_AFTER,
+            );
+            response
+        } else {
+            tracing::error!(error = %error, "{what}");
+            self.error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The server failed; try again later.",
+            )
+        }
+    }
+
     /// The page saying the server is too busy to check a password now: 503 with `Retry-After`.
     pub(crate) fn busy(&self, busy: sigil_core::password::Busy) -> Response {
         let mut response = self.render(
@@ -448,5 +473,23 @@ impl<S: sigil_core::Store, T: serde::de::DeserializeOwned>
                     &format!("The request is malformed: {e}."),
                 )
             })
+    }
+}
+
+/// A failure of Sigil's own that may be the database being out of reach for now.
+pub(crate) trait Outage: std::fmt::Display {
+    /// Whether the database cannot serve right now.
+    fn is_unavailable(&self) -> bool;
+}
+
+impl Outage for sigil_core::StoreError {
+    fn is_unavailable(&self) -> bool {
+        sigil_core::StoreError::is_unavailable(self)
+    }
+}
+
+impl Outage for sigil_core::oauth::FlowError {
+    fn is_unavailable(&self) -> bool {
+        sigil_core::oauth::FlowError::is_unavailable(self)
     }
 }

@@ -314,7 +314,19 @@ impl<S: Store> App<S> {
         if now.0 - loaded.at.0 < KEYS_TTL {
             return Ok(loaded.ring);
         }
-        self.reload_keys().await
+        match self.reload_keys().await {
+            // The database is out of reach: the ring in memory is what this node served a
+            // moment ago (every node serves a ring up to KEYS_TTL old anyway), so tokens are
+            // still signed and verified with it; the next reload is tried in a second.
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "cannot reload the signing keys; using those in memory");
+                if let Ok(mut slot) = self.inner.keys.write() {
+                    slot.at = UnixTime(now.0 - KEYS_TTL + 1);
+                }
+                Ok(loaded.ring)
+            }
+            reloaded => reloaded,
+        }
     }
 
     /// The key ring read from the store now, whatever its age: for a request that needs a

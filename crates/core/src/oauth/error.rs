@@ -126,3 +126,10 @@ pub enum FlowError {
     #[error(transparent)]
     Busy(#[from] crate::password::Busy),
 }
+
+impl FlowError {
+    /// Whether the flow failed because the database cannot serve right now.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, FlowError::Store(e) if e.is_unavailable())
+    }
+}

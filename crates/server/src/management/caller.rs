@@ -177,10 +177,7 @@ async fn verify<S: Store>(
         .map(|(_, token)| token.trim())
         .filter(|token| !token.is_empty())
         .ok_or(MgmtError::MissingToken)?;
-    let keys = app
-        .keys()
-        .await
-        .map_err(|e| MgmtError::Internal(e.to_string()))?;
+    let keys = app.keys().await?;
     let claims = keys
         .management_verifier()
         .verify::<Claims>(token, app.now())

@@ -53,6 +53,17 @@ impl From<sigil_core::password::Busy> for MgmtError {
     }
 }
 
+impl From<sigil_core::oauth::FlowError> for MgmtError {
+    fn from(e: sigil_core::oauth::FlowError) -> Self {
+        use sigil_core::oauth::FlowError;
+        match e {
+            FlowError::Store(e) => e.into(),
+            FlowError::Busy(busy) => MgmtError::Busy(busy),
+            e @ (FlowError::OAuth(_) | FlowError::Sign(_)) => MgmtError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<sigil_core::management::ManagementError> for MgmtError {
     fn from(e: sigil_core::management::ManagementError) -> Self {
         let (status, error_code, message) = e.parts();

@@ -54,10 +54,7 @@ async fn proven_account<S: Store>(
 ) -> Result<UserId, MgmtError> {
     let refused =
         |why: String| MgmtError::bad_body(format!("Payload validation error: 'link_with' {why}."));
-    let keys = app
-        .keys()
-        .await
-        .map_err(|e| MgmtError::Internal(e.to_string()))?;
+    let keys = app.keys().await?;
     let claims = keys
         .id_token_verifier()
         .verify::<LinkWithClaims>(token, app.now())

@@ -26,9 +26,7 @@ pub(crate) async fn ensure_family<S: Store>(
         .await
         .map_err(|e| MgmtError::Internal(e.to_string()))?;
     if !made.is_empty() {
-        app.reload_keys()
-            .await
-            .map_err(|e| MgmtError::Internal(e.to_string()))?;
+        app.reload_keys().await?;
     }
     Ok(())
 }
@@ -65,11 +63,7 @@ pub(crate) async fn rotate<S: Store>(
             .map_err(|e| MgmtError::Internal(e.to_string()))?
             .map_err(|e| MgmtError::Internal(e.to_string()))?;
     app.store().rotate_signing_keys(&next, now).await?;
-    let ring = app
-        .reload_keys()
-        .await
-        .map_err(|e| MgmtError::Internal(e.to_string()))?;
-    drop(ring);
+    app.reload_keys().await?;
     let keys = app.store().signing_keys().await?;
     let current = keys
         .iter()
@@ -98,9 +92,7 @@ pub(crate) async fn revoke<S: Store>(
         }
         Err(e) => return Err(e.into()),
     }
-    app.reload_keys()
-        .await
-        .map_err(|e| MgmtError::Internal(e.to_string()))?;
+    app.reload_keys().await?;
     caller
         .audit(&app, "Revoke an Application Signing Key")
         .await;

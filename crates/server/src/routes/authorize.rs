@@ -160,13 +160,7 @@ pub(crate) async fn respond<S: Store>(
 ) -> Response {
     let keys = match app.keys().await {
         Ok(keys) => keys,
-        Err(e) => {
-            tracing::error!(error = ?e, "cannot load the signing keys");
-            return error_response(
-                app,
-                authz.error("server_error", "the server failed; try again"),
-            );
-        }
+        Err(e) => return flow_failed(app, authz, e, "cannot load the signing keys"),
     };
     let answered = authorization_response(
         app.store(),
@@ -190,7 +184,8 @@ pub(crate) async fn respond<S: Store>(
 }
 
 /// `error` answered to the client at its redirect URI: the refusal as it is, or, for a store
-/// or signing failure (logged with `what`), `server_error`.
+/// or signing failure (logged with `what`), `temporarily_unavailable` when the database cannot
+/// serve now and `server_error` otherwise.
 pub(crate) fn flow_failed<S: Store>(
     app: &App<S>,
     authz: &Authorization,
@@ -199,6 +194,17 @@ pub(crate) fn flow_failed<S: Store>(
 ) -> Response {
     match error {
         FlowError::OAuth(e) => error_response(app, authz.error(e.code.as_str(), e.description)),
+        // RFC 6749 §4.1.2.1: the application may send the user back shortly.
+        e if e.is_unavailable() => {
+            tracing::error!(error = %e, "{what}: the database is unavailable");
+            error_response(
+                app,
+                authz.error(
+                    "temporarily_unavailable",
+                    "the server cannot reach its database; try again shortly",
+                ),
+            )
+        }
         e => {
             tracing::error!(error = %e, "{what}");
             error_response(
@@ -224,14 +230,7 @@ pub(crate) async fn current_session<S: Store>(
         .await
     {
         Ok(session) => session,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the session");
-            return Err(page_error(
-                app,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The server failed; try again later.",
-            ));
-        }
+        Err(e) => return Err(app.pages().failed(&e, "cannot read the session")),
     };
     let now = app.now();
     Ok(session.filter(|s| s.expires_at > now && s.idle_expires_at > now))
@@ -266,14 +265,7 @@ pub(crate) async fn authorize<S: Store>(
     let client = match &params.client_id {
         Some(id) => match app.store().client(&ids::ClientId(id.clone())).await {
             Ok(client) => client,
-            Err(e) => {
-                tracing::error!(error = %e, "store failure");
-                return page_error(
-                    &app,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "The server failed; try again later.",
-                );
-            }
+            Err(e) => return app.pages().failed(&e, "cannot read the client"),
         },
         None => None,
     };
@@ -548,12 +540,9 @@ pub(crate) async fn log_in<S: Store>(
     let settings = match store.tenant_settings().await {
         Ok(settings) => settings.unwrap_or_default(),
         Err(e) => {
-            tracing::error!(error = %e, "cannot read the tenant's session lifetimes");
-            return page_error(
-                app,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The server failed; try again later.",
-            );
+            return app
+                .pages()
+                .failed(&e, "cannot read the tenant's session lifetimes");
         }
     };
     let cookie_value = Token::generate(app.rng());
@@ -578,12 +567,7 @@ pub(crate) async fn log_in<S: Store>(
         .record_login(&user.user_id, Some(&ip.to_string()), now)
         .await;
     if let Err(e) = started.and(logged) {
-        tracing::error!(error = %e, "cannot start a session");
-        return page_error(
-            app,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The server failed; try again later.",
-        );
+        return app.pages().failed(&e, "cannot start a session");
     }
     app.log_event(events::login(
         &login_context(&tx.authorization),

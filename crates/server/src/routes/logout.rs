@@ -62,13 +62,9 @@ async fn end_session<S: Store>(
         }
         Ok::<_, sigil_core::StoreError>(())
     };
-    ended.await.map_err(|e| {
-        tracing::error!(error = %e, "cannot end a session");
-        app.pages().error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The server failed to log you out; try again later.",
-        )
-    })
+    ended
+        .await
+        .map_err(|e| app.pages().failed(&e, "cannot end a session"))
 }
 
 /// The answer: a redirect to `target` or the logged-out page, clearing the session cookie.

@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 
 use super::authorize::cookie;
 use crate::App;
-use crate::pages::{PageQuery, Script};
+use crate::pages::{Outage, PageQuery, Script};
 
 /// The CSRF cookie of the reset forms.
 const CSRF_COOKIE: &str = "sigil_reset_csrf";
@@ -35,12 +35,9 @@ const FORM_WINDOW: i64 = 3600;
 
 const CSRF_REFUSED: &str = "This form was not sent from the page Sigil showed, or it was open \
     for too long (cookies may be off). Open the page again and send it from there.";
-const SERVER_FAILED: &str = "The server failed; try again later.";
 
-fn server_failed<S: Store>(app: &App<S>, error: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %error, "a reset page failed");
-    app.pages()
-        .error(StatusCode::INTERNAL_SERVER_ERROR, SERVER_FAILED)
+fn server_failed<S: Store>(app: &App<S>, error: &impl Outage) -> Response {
+    app.pages().failed(error, "a reset page failed")
 }
 
 /// A page with a fresh CSRF pair for `purpose`: the field goes into the context as `csrf`.

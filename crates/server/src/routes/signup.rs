@@ -32,7 +32,6 @@ const CLOSED: &str = "This application does not take new accounts here. Log in w
     existing account, or ask the application's administrator for one.";
 const NO_DATABASE: &str = "This application's users do not sign up here: its connection keeps \
     no passwords. Go back to the application and log in there.";
-const SERVER_FAILED: &str = "The server failed; try again later.";
 
 /// What the user typed, shown again with a refusal (never the password).
 #[derive(Default)]
@@ -47,14 +46,7 @@ async fn form_of<S: Store>(app: &App<S>, tx: &LoginTransaction) -> Result<Signup
     match accounts::signup_form(app.store(), tx.authorization.connection.as_deref()).await {
         Ok(Some(form)) => Ok(form),
         Ok(None) => Err(page_error(app, StatusCode::BAD_REQUEST, NO_DATABASE)),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the signup connection");
-            Err(page_error(
-                app,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                SERVER_FAILED,
-            ))
-        }
+        Err(e) => Err(app.pages().failed(&e, "cannot read the signup connection")),
     }
 }
 
@@ -208,9 +200,6 @@ pub(crate) async fn signup_submit<S: Store>(
             let typed = refused(&e.description);
             signup_form(&app, tx, &form, typed, StatusCode::BAD_REQUEST).await
         }
-        Err(e) => {
-            tracing::error!(error = %e, "signup failed");
-            page_error(&app, StatusCode::INTERNAL_SERVER_ERROR, SERVER_FAILED)
-        }
+        Err(e) => app.pages().failed(&e, "signup failed"),
     }
 }

@@ -293,7 +293,8 @@ async fn auth0_forwarded_for_counts_only_for_a_client_that_trusts_it() {
 }
 
 /// A database that cannot serve (here: its pool closed) is answered 503
-/// `temporarily_unavailable` with `Retry-After`, never 500, and `/readyz` is not ready, while
+/// `temporarily_unavailable` with `Retry-After` (a hosted page: a page saying so), never 500,
+/// and `/readyz` is not ready, while
 /// `/healthz` and the JWKS (from memory) still answer.
 #[tokio::test]
 async fn an_unavailable_database_is_a_503_to_try_again() {
@@ -302,6 +303,8 @@ async fn an_unavailable_database_is_a_503_to_try_again() {
         crate::management::token_for(&app, &crate::management::audience(&app), &["read:users"])
             .await;
     app.store.database().close().await;
+    // Past the key ring's lifetime: a reload fails, and the ring in memory is used meanwhile.
+    app.clock.advance(sigil_server::KEYS_TTL + 1);
     let (status, headers, body) = crate::app::post(
         &app,
         crate::password::login(&app, serde_json::json!({})),
@@ -322,8 +325,33 @@ async fn an_unavailable_database_is_a_503_to_try_again() {
     assert!(users.headers().contains_key("retry-after"));
     let body: serde_json::Value = users.json().await.unwrap();
     assert_eq!(body["errorCode"], "temporarily_unavailable");
+    // A hosted page says so too, with the same hint.
+    let page = app
+        .http
+        .get(app.url(&format!(
+            "authorize?response_type=code&client_id={}&redirect_uri=x",
+            app.native.as_str()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(page.headers()["retry-after"], "5");
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("cannot reach its database")
+    );
     let ready = app.http.get(app.url("readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let alive = app.http.get(app.url("healthz")).send().await.unwrap();
     assert_eq!(alive.status(), StatusCode::OK);
+    let jwks = app
+        .http
+        .get(app.url(".well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwks.status(), StatusCode::OK);
 }
