@@ -53,7 +53,13 @@ USERS = 8
 
 
 class Failure(Exception):
-    """An answer the operation did not expect."""
+    """An answer the operation did not expect, with its HTTP status when there was one, and
+    the OAuth error when the application was sent back with one."""
+
+    def __init__(self, message, status=None, error=None):
+        super().__init__(message)
+        self.status = status
+        self.error = error
 
 
 def field(html, name):
@@ -90,7 +96,7 @@ class Sigil:
         async with self.session.request(method, self.url(path), allow_redirects=False, **kw) as r:
             body = await r.text()
             if r.status not in expect:
-                raise Failure("%s %s: %d %s" % (method, path, r.status, body[:200]))
+                raise Failure("%s %s: %d %s" % (method, path, r.status, body[:200]), r.status)
             return r.status, (json.loads(body) if body else None)
 
 
@@ -215,7 +221,11 @@ class VirtualUser:
     async def exchange(self, location):
         if not location.startswith(CALLBACK):
             raise Failure("not sent back to the application: %s" % location[:200])
-        code = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)["code"][0]
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)
+        if "code" not in query:
+            error = query.get("error", ["?"])[0]
+            raise Failure("sent back with error %s" % error, error=error)
+        code = query["code"][0]
         _, tokens = await self.sigil.json(
             "POST",
             "oauth/token",
@@ -234,10 +244,10 @@ class VirtualUser:
         self.cookies = {}
         status, location, _ = await self.get(self.authorize_url())
         if status != 302 or "/u/login" not in location:
-            raise Failure("authorize: %d %s" % (status, location[:200]))
+            raise Failure("authorize: %d %s" % (status, location[:200]), status)
         status, _, page = await self.get(self.sigil.local(location))
         if status != 200:
-            raise Failure("login page: %d" % status)
+            raise Failure("login page: %d" % status, status)
         async with self.sigil.session.post(
             self.sigil.url("u/login"),
             allow_redirects=False,
@@ -246,7 +256,7 @@ class VirtualUser:
         ) as r:
             self.cookies.update(cookies_of(r))
             if r.status != 302:
-                raise Failure("login: %d %s" % (r.status, (await r.text())[:200]))
+                raise Failure("login: %d %s" % (r.status, (await r.text())[:200]), r.status)
             location = r.headers["location"]
         await self.exchange(location)
 
@@ -255,7 +265,7 @@ class VirtualUser:
             return await self.login()
         status, location, _ = await self.get(self.authorize_url())
         if status != 302:
-            raise Failure("sso: %d" % status)
+            raise Failure("sso: %d" % status, status)
         await self.exchange(location)
 
     async def refresh(self):
