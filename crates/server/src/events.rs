@@ -4,12 +4,14 @@
 //! an event is dropped and counted (with a warning at the 1st, 2nd, 4th, 8th, … drop, so a
 //! flood cannot flood the log too); `flush` writes everything queued before it, at shutdown.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use sigil_core::Store;
 use sigil_core::events::Events;
+use sigil_core::ids::ClientId;
 use sigil_core::model::NewLogEvent;
 use tokio::sync::{mpsc, oneshot};
 
@@ -35,14 +37,20 @@ pub(crate) struct EventQueue {
 impl EventQueue {
     /// A queue and its writer, spawned on the current runtime, writing to `store`.
     pub(crate) fn start<S: Store + Clone>(store: S) -> Self {
-        let (sender, receiver) = mpsc::channel(QUEUE);
-        let dropped = Arc::new(AtomicU64::new(0));
-        tokio::spawn(write(store, receiver, Arc::clone(&dropped)));
-        EventQueue {
+        let (queue, receiver) = EventQueue::bounded(QUEUE);
+        tokio::spawn(write(store, receiver, Arc::clone(&queue.dropped)));
+        queue
+    }
+
+    /// A queue of `capacity` events and the receiving end its writer reads.
+    fn bounded(capacity: usize) -> (Self, mpsc::Receiver<Message>) {
+        let (sender, receiver) = mpsc::channel(capacity);
+        let queue = EventQueue {
             sender,
             enabled: AtomicBool::new(true),
-            dropped,
-        }
+            dropped: Arc::new(AtomicU64::new(0)),
+        };
+        (queue, receiver)
     }
 
     /// Stops queueing events (`sigil serve --tenant-events off`).
@@ -118,6 +126,7 @@ async fn write<S: Store>(store: S, mut receiver: mpsc::Receiver<Message>, droppe
             };
         }
         if !batch.is_empty() {
+            name_clients(&store, &mut batch).await;
             if let Err(e) = store.append_logs(&batch).await {
                 tracing::error!(error = %e, events = batch.len(), "cannot write tenant log events");
                 count_drop(&dropped, batch.len() as u64, "the database refused them");
@@ -127,5 +136,52 @@ async fn write<S: Store>(store: S, mut receiver: mpsc::Receiver<Message>, droppe
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
+    }
+}
+
+/// Fills in `client_name` where a handler knew only the `client_id` (the hosted pages carry
+/// just the id in their transaction): one read per client in the batch, here, off the
+/// request's path. A client that cannot be read keeps its event unnamed.
+async fn name_clients<S: Store>(store: &S, batch: &mut [NewLogEvent]) {
+    let mut names: HashMap<ClientId, Option<String>> = HashMap::new();
+    for event in batch.iter_mut() {
+        let (Some(id), None) = (&event.client_id, &event.client_name) else {
+            continue;
+        };
+        if !names.contains_key(id) {
+            let name = store.client(id).await.ok().flatten().map(|c| c.name);
+            names.insert(id.clone(), name);
+        }
+        event.client_name = names.get(id).cloned().flatten();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> NewLogEvent {
+        NewLogEvent::new("s", sigil_core::UnixTime(0))
+    }
+
+    /// A writer that cannot keep up: once the queue is full, events are dropped and counted at
+    /// once; emitting never waits (it is not async: there is nothing to wait on).
+    #[tokio::test]
+    async fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let (queue, mut receiver) = EventQueue::bounded(3);
+        for _ in 0..8 {
+            queue.emit(event());
+        }
+        assert_eq!(queue.dropped(), 5);
+        // What was queued is still there for the writer, in order.
+        for _ in 0..3 {
+            assert!(matches!(receiver.try_recv(), Ok(Message::Event(_))));
+        }
+        assert!(receiver.try_recv().is_err());
+        // Switched off, nothing is queued and nothing counts as dropped.
+        queue.disable();
+        queue.emit(event());
+        assert_eq!(queue.dropped(), 5);
+        assert!(receiver.try_recv().is_err());
     }
 }

@@ -207,6 +207,14 @@ async fn hosted_logins_and_silent_authentication_leave_their_events() {
         s.client_id.as_ref().map(|c| c.0.as_str()),
         Some(native.as_str())
     );
+    // The page knew only the id; the writer names the application.
+    let name = sigil_core::Store::client(&app.store, &app.native)
+        .await
+        .unwrap()
+        .unwrap()
+        .name;
+    assert_eq!(s.client_name.as_deref(), Some(name.as_str()));
+    assert_eq!(fp.client_name.as_deref(), Some(name.as_str()));
     assert_eq!(count(&app, "seacft").await, 1);
 
     // prompt=none with the session: ssa; without one: fsa.
