@@ -2,13 +2,12 @@
 //! the grant, name an API (`audience`) and hold a client grant for it; the token carries the
 //! requested scopes cut to the granted ones (all granted ones when none are requested).
 
-use serde::Serialize;
-
+use crate::Rng;
 use crate::UnixTime;
 use crate::keyring::KeyRing;
-use crate::model::{Client, GrantType, TokenDialect};
-use crate::{Rng, ids};
+use crate::model::{Client, GrantType};
 
+use super::access_token::{AccessToken, Subject};
 use super::{
     ClientAuth, Directory, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate,
     require_grant,
@@ -23,27 +22,6 @@ pub struct ClientCredentialsRequest {
     pub audience: Option<String>,
     /// Requested scopes, space-separated.
     pub scope: Option<String>,
-}
-
-/// The claims of a machine's access token, in Auth0's order.
-#[derive(Serialize)]
-struct AccessClaims<'a> {
-    iss: &'a str,
-    sub: String,
-    aud: &'a str,
-    iat: i64,
-    exp: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
-    gty: &'static str,
-    azp: &'a str,
-    /// RFC 9068 §2.2.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    jti: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    permissions: Option<Vec<String>>,
 }
 
 /// The audience a client asked for, with the Management API also answering to
@@ -113,42 +91,25 @@ pub async fn client_credentials(
             .cloned()
             .collect()
     };
-    let rfc9068 = matches!(
-        api.token_dialect,
-        TokenDialect::Rfc9068Profile | TokenDialect::Rfc9068ProfileAuthz
-    );
     let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
-    let claims = AccessClaims {
-        iss: issuer,
-        sub: format!("{}@clients", client.client_id),
-        aud: &api.identifier,
-        iat: now.0,
-        exp: now.0 + i64::from(api.token_lifetime),
-        scope: scope.clone(),
-        gty: "client-credentials",
-        azp: client.client_id.as_str(),
-        client_id: rfc9068.then_some(client.client_id.as_str()),
-        jti: rfc9068.then(|| ids::alphanumeric(rng, 24)),
+    let (signed, lifetime) = AccessToken {
+        api: &api,
+        subject: Subject::Machine,
+        client_id: &client.client_id,
+        scope: scope.as_deref(),
+        userinfo: false,
+        gty: Some("client-credentials"),
+        // RBAC for a machine: its permissions are the scopes it was granted.
         permissions: (api.enforce_policies && api.token_dialect.includes_permissions())
-            .then(|| scopes.clone()),
-    };
-    let signer = keys.signer(api.signing_alg).ok_or_else(|| {
-        FlowError::Sign(format!(
-            "no current signing key can sign {}",
-            api.signing_alg
-        ))
-    })?;
-    let signed = if rfc9068 {
-        signer.sign_with_typ("at+jwt", &claims)
-    } else {
-        signer.sign(&claims)
+            .then_some(scopes.as_slice()),
+        custom: None,
     }
-    .map_err(|e| FlowError::Sign(e.to_string()))?;
+    .sign(keys, rng, issuer, now)?;
     Ok((
         TokenResponse {
             access_token: signed,
             token_type: "Bearer",
-            expires_in: i64::from(api.token_lifetime),
+            expires_in: lifetime,
             scope,
             id_token: None,
             refresh_token: None,

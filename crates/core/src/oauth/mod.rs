@@ -2,6 +2,7 @@
 //! errors they answer with (RFC 6749 §5.2 codes). HTTP stays in `sigil-server`; requests
 //! arrive here already parsed into types.
 
+mod access_token;
 mod client_assertion;
 mod client_auth;
 mod client_credentials;

@@ -2,7 +2,6 @@
 //! token (a JWT for the API named by `audience`, or one good only at `/userinfo`), the ID token
 //! when `openid` was granted, and a refresh token when `offline_access` was.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 use sigil_jose::{Algorithm, PrivateKey, Secret, SigningKey};
 
@@ -13,6 +12,7 @@ use crate::model::{Client, GrantType, RefreshToken, ResourceServer, User};
 use crate::secret::Token;
 use crate::{Rng, Store, UnixTime};
 
+use super::access_token::{AccessToken, Subject};
 use super::{ErrorCode, FlowError, OAuthError, TokenResponse, UserinfoGrant};
 
 /// The OpenID Connect scopes Sigil grants whatever the API.
@@ -49,29 +49,6 @@ pub(crate) enum Refresh {
     Given(String),
     /// None (a non-rotating refresh: the client keeps using its token).
     Omit,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Audience<'a> {
-    One(&'a str),
-    Many(Vec<&'a str>),
-}
-
-#[derive(Serialize)]
-struct AccessClaims<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: Audience<'a>,
-    iat: i64,
-    exp: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<&'a str>,
-    azp: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gty: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    permissions: Option<Vec<String>>,
 }
 
 /// The profile claims `scope` allows, as OIDC Core §5.4 and Auth0 name them.
@@ -301,30 +278,17 @@ pub(crate) fn access_token(
         let token = keys.opaque().seal(rng, &opaque).map_err(FlowError::Sign)?;
         return Ok((token, USERINFO_TOKEN_LIFETIME));
     };
-    let userinfo = format!("{issuer}userinfo");
-    let aud = if has_openid {
-        Audience::Many(vec![api.identifier.as_str(), userinfo.as_str()])
-    } else {
-        Audience::One(api.identifier.as_str())
-    };
-    let (lifetime, alg) = (i64::from(api.token_lifetime), api.signing_alg);
-    let claims = AccessClaims {
-        iss: issuer,
-        sub: grant.user.user_id.as_str(),
-        aud,
-        iat: now.0,
-        exp: now.0 + lifetime,
+    AccessToken {
+        api,
+        subject: Subject::User(grant.user.user_id.as_str()),
+        client_id: &grant.client.client_id,
         scope: (!scope.is_empty()).then_some(scope.as_str()),
-        azp: grant.client.client_id.as_str(),
+        userinfo: has_openid,
         gty: grant.gty,
-        permissions,
-    };
-    let token = keys
-        .signer(alg)
-        .ok_or_else(|| FlowError::Sign(format!("no current signing key can sign {alg}")))?
-        .sign(&claims)
-        .map_err(|e| FlowError::Sign(e.to_string()))?;
-    Ok((token, lifetime))
+        permissions: permissions.as_deref(),
+        custom: None,
+    }
+    .sign(keys, rng, issuer, now)
 }
 
 /// The ID token for `grant` with `scopes`' profile claims, plus `extra` claims (`at_hash`,

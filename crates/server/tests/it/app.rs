@@ -407,6 +407,16 @@ impl TestApp {
 
     /// A verifier for RS256 tokens from this issuer for `audience`, with the JWKS as served now.
     pub(crate) async fn verifier(&self, audience: &str) -> Verifier {
+        self.verifier_with(audience, sigil_jose::TypPolicy::Jwt)
+            .await
+    }
+
+    /// [`TestApp::verifier`] with a `typ` policy (RFC 9068: `at+jwt` required).
+    pub(crate) async fn verifier_with(
+        &self,
+        audience: &str,
+        typ: sigil_jose::TypPolicy,
+    ) -> Verifier {
         let jwks = self
             .http
             .get(self.url(".well-known/jwks.json"))
@@ -418,12 +428,11 @@ impl TestApp {
             .unwrap();
         let (keys, skipped) = KeySet::from_jwks(&jwks).unwrap();
         assert!(skipped.is_empty(), "{skipped:?}");
-        Verifier::new(
-            keys,
-            Validation::new([Algorithm::RS256])
-                .issuer(self.base.clone())
-                .audience(audience),
-        )
+        let mut validation = Validation::new([Algorithm::RS256])
+            .issuer(self.base.clone())
+            .audience(audience);
+        validation.typ = typ;
+        Verifier::new(keys, validation)
     }
 }
 

@@ -2,6 +2,7 @@
 //! time from a manual clock, driven with reqwest.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod access_token;
 mod accounts;
 mod app;
 mod assertion;
