@@ -36,6 +36,7 @@ mod imported_hash;
 pub mod key_family;
 pub mod keyring;
 pub mod legacy;
+pub mod login;
 pub mod management;
 pub mod model;
 pub mod oauth;

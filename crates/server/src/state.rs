@@ -370,3 +370,11 @@ fn login_result(log_type: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// The core's login steps write their events through the app: queued, and counted in
+/// `/metrics` when they are logins'.
+impl<S: Store> sigil_core::events::Events for App<S> {
+    fn emit(&self, event: NewLogEvent) {
+        self.log_event(event);
+    }
+}

@@ -6,7 +6,9 @@
 
 use zeroize::Zeroizing;
 
+use crate::events::{Events, LoginContext, Origin};
 use crate::keyring::KeyRing;
+use crate::login::{self, Login, Proof};
 use crate::model::GrantType;
 use crate::password::Passwords;
 use crate::{Rng, Store, UnixTime};
@@ -34,11 +36,13 @@ pub struct PasswordRequest {
 }
 
 /// Logs a user in with a password and issues their tokens.
+#[allow(clippy::too_many_arguments)] // The flow's inputs; grouping them would only rename them.
 pub async fn password(
     store: &impl Store,
     keys: &KeyRing,
     rng: &dyn Rng,
     checker: &impl Passwords,
+    events: &dyn Events,
     issuer: &str,
     now: UnixTime,
     request: &PasswordRequest,
@@ -58,9 +62,20 @@ pub async fn password(
         Ok(user) => user,
         Err(refusal) => return Err(refusal.into_flow_error()),
     };
-    store
-        .record_login(&user.user_id, request.ip.as_deref(), now)
-        .await?;
+    let origin = Origin {
+        ip: request.ip.clone(),
+        ..Origin::default()
+    };
+    let login = Login {
+        proof: Proof::Grant(&user),
+        context: LoginContext {
+            client_id: &client.client_id,
+            client_name: Some(&client.name),
+            connection: request.realm.as_deref(),
+        },
+        origin: &origin,
+    };
+    let completed = login::complete(store, rng, events, now, login).await?;
     issue(
         store,
         keys,
@@ -74,7 +89,7 @@ pub async fn password(
             api,
             gty: Some("password"),
             nonce: None,
-            auth_time: Some(now),
+            auth_time: Some(completed.auth_time),
             session: None,
             refresh: Refresh::NewFamily,
         },

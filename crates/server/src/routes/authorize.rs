@@ -22,7 +22,7 @@ use sigil_core::authorize::{
     redirect_target, validate,
 };
 use sigil_core::events::{self, LoginContext};
-use sigil_core::ids::SessionId;
+use sigil_core::login::{self, Completed, Login, Proof};
 use sigil_core::model::{Session, User};
 use sigil_core::oauth::{FlowError, authorization_response};
 use sigil_core::secret::Token;
@@ -283,30 +283,23 @@ pub(crate) async fn authorize<S: Store>(
     if let Some(session) = session
         && authz.session_suffices(&session, now)
     {
-        // Using the session extends its idle lifetime, never past its absolute end.
-        let idle = match app.store().tenant_settings().await {
-            Ok(settings) => settings.map_or(0, |s| i64::from(s.idle_session_lifetime) * 3600),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the idle session lifetime; not extending it");
-                0
-            }
+        let origin = app.origin(ip, &headers);
+        let login = Login {
+            proof: Proof::Session {
+                session: &session,
+                silent: authz.silent,
+            },
+            context: login_context(&authz),
+            origin: &origin,
         };
-        let idle_expires_at = UnixTime((now.0 + idle).min(session.expires_at.0));
-        let idle_expires_at = idle_expires_at.max(session.idle_expires_at);
-        if let Err(e) = app
-            .store()
-            .touch_session(&session.id, now, idle_expires_at, Some(&authz.client_id))
-            .await
-        {
-            tracing::warn!(error = %e, "cannot record the session's use");
-        }
-        app.log_event(events::sso(
-            &login_context(&authz),
-            &session.user_id,
-            authz.silent,
-            now,
-            &app.origin(ip, &headers),
-        ));
+        let session = match login::complete(app.store(), app.rng(), &app, now, login).await {
+            Ok(Completed {
+                session: Some(session),
+                ..
+            }) => session,
+            Ok(_) => session,
+            Err(e) => return app.pages().failed(&e, "cannot use the session"),
+        };
         return finish(&app, &authz, &session).await;
     }
     if authz.silent {
@@ -535,46 +528,29 @@ pub(crate) async fn log_in<S: Store>(
     ip: IpAddr,
     headers: &HeaderMap,
 ) -> Response {
-    let store = app.store();
     let now = app.now();
-    let settings = match store.tenant_settings().await {
-        Ok(settings) => settings.unwrap_or_default(),
-        Err(e) => {
-            return app
-                .pages()
-                .failed(&e, "cannot read the tenant's session lifetimes");
-        }
+    let origin = app.origin(ip, headers);
+    let login = Login {
+        proof: Proof::Page(user),
+        context: login_context(&tx.authorization),
+        origin: &origin,
     };
-    let cookie_value = Token::generate(app.rng());
-    let session = Session {
-        id: SessionId::generate(app.rng()),
-        cookie_digest: cookie_value.digest(),
-        user_id: user.user_id.clone(),
-        created_at: now,
-        authenticated_at: now,
-        last_seen_at: now,
-        expires_at: UnixTime(now.0 + i64::from(settings.session_lifetime) * 3600),
-        idle_expires_at: UnixTime(now.0 + i64::from(settings.idle_session_lifetime) * 3600),
-        clients: vec![tx.authorization.client_id.clone()],
-        ip: Some(ip.to_string()),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    };
-    let started = store.create_session(&session).await;
-    let logged = store
-        .record_login(&user.user_id, Some(&ip.to_string()), now)
-        .await;
-    if let Err(e) = started.and(logged) {
-        return app.pages().failed(&e, "cannot start a session");
-    }
-    app.log_event(events::login(
-        &login_context(&tx.authorization),
-        user,
-        now,
-        &app.origin(ip, headers),
-    ));
+    let (session, cookie_value) =
+        match login::complete(app.store(), app.rng(), app, now, login).await {
+            Ok(Completed {
+                session: Some(session),
+                cookie: Some(cookie),
+                ..
+            }) => (session, cookie),
+            Ok(_) => {
+                tracing::error!("a login on the page completed without a session");
+                return app.pages().error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The server failed; try again later.",
+                );
+            }
+            Err(e) => return app.pages().failed(&e, "cannot start a session"),
+        };
     let mut response = finish(app, &tx.authorization, &session).await;
     let secure = if app.secure_cookies() { "; Secure" } else { "" };
     set_cookie(

@@ -1,0 +1,155 @@
+//! Where a login completes, however it began: a password on the login page or a signup on the
+//! signup page, a session that suffices (SSO, `prompt=none`), the password grants; later the
+//! social callbacks, passwordless and MFA. [`complete`] starts or extends the session, records
+//! the login and its tenant log event, and returns what the steps after it need: the user, the
+//! session, `auth_time` and how the user authenticated (Auth0's `authentication.methods`).
+//!
+//! A refresh is not a login: it completes nothing here (post-login runs at refresh later, on
+//! the facts the refresh token carries).
+
+use crate::events::{self, Events, LoginContext, Origin};
+use crate::ids::{SessionId, UserId};
+use crate::model::{Session, User};
+use crate::secret::Token;
+use crate::{Rng, Store, StoreError, UnixTime};
+
+/// How the user proved who they are in this login.
+pub enum Proof<'a> {
+    /// Their password (or a new account's), at a hosted page: a session starts.
+    Page(&'a User),
+    /// Their password, at the token endpoint (`password`, `password-realm`): no session, and no
+    /// `s` event (the exchange's `sepft` records it).
+    Grant(&'a User),
+    /// The browser's session sufficed: it is used again, and extended.
+    Session {
+        /// The live session the request's cookie names.
+        session: &'a Session,
+        /// `prompt=none` (`ssa` rather than `s`).
+        silent: bool,
+    },
+}
+
+/// A login to complete.
+pub struct Login<'a> {
+    /// How the user proved who they are.
+    pub proof: Proof<'a>,
+    /// The application and connection, for the session and the event.
+    pub context: LoginContext<'a>,
+    /// Where the request came from.
+    pub origin: &'a Origin,
+}
+
+/// How the user authenticated, as Auth0's `authentication.methods[]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Method {
+    /// `pwd` (a password), later `federated`, `email`, `sms`, `mfa`, ….
+    pub name: &'static str,
+    /// When.
+    pub timestamp: UnixTime,
+}
+
+/// What a completed login established.
+#[derive(Debug)]
+pub struct Completed {
+    /// Who logged in.
+    pub user_id: UserId,
+    /// The session the login started or used (none for the token endpoint's grants).
+    pub session: Option<Session>,
+    /// A new session's cookie value, to set in the browser.
+    pub cookie: Option<Token>,
+    /// When the user last proved who they are (`auth_time`).
+    pub auth_time: UnixTime,
+    /// How the user authenticated, oldest first.
+    pub methods: Vec<Method>,
+}
+
+/// Completes `login` at `now`. A store failure fails the login: nothing is half recorded that
+/// the user is then told succeeded.
+pub async fn complete(
+    store: &impl Store,
+    rng: &dyn Rng,
+    events: &dyn Events,
+    now: UnixTime,
+    login: Login<'_>,
+) -> Result<Completed, StoreError> {
+    let Login {
+        proof,
+        context,
+        origin,
+    } = login;
+    let ip = origin.ip.as_deref();
+    match proof {
+        Proof::Page(user) => {
+            let settings = store.tenant_settings().await?.unwrap_or_default();
+            let cookie = Token::generate(rng);
+            let session = Session {
+                id: SessionId::generate(rng),
+                cookie_digest: cookie.digest(),
+                user_id: user.user_id.clone(),
+                created_at: now,
+                authenticated_at: now,
+                last_seen_at: now,
+                expires_at: UnixTime(now.0 + i64::from(settings.session_lifetime) * 3600),
+                idle_expires_at: UnixTime(now.0 + i64::from(settings.idle_session_lifetime) * 3600),
+                clients: vec![context.client_id.clone()],
+                ip: origin.ip.clone(),
+                user_agent: origin.user_agent.clone(),
+            };
+            store.create_session(&session).await?;
+            store.record_login(&user.user_id, ip, now).await?;
+            events.emit(events::login(&context, user, now, origin));
+            Ok(Completed {
+                user_id: user.user_id.clone(),
+                session: Some(session),
+                cookie: Some(cookie),
+                auth_time: now,
+                methods: vec![password(now)],
+            })
+        }
+        Proof::Grant(user) => {
+            store.record_login(&user.user_id, ip, now).await?;
+            Ok(Completed {
+                user_id: user.user_id.clone(),
+                session: None,
+                cookie: None,
+                auth_time: now,
+                methods: vec![password(now)],
+            })
+        }
+        Proof::Session { session, silent } => {
+            // Using the session extends its idle lifetime, never past its absolute end, and
+            // never shortens it.
+            let idle = store
+                .tenant_settings()
+                .await?
+                .map_or(0, |s| i64::from(s.idle_session_lifetime) * 3600);
+            let idle_expires_at =
+                UnixTime((now.0 + idle).min(session.expires_at.0)).max(session.idle_expires_at);
+            store
+                .touch_session(&session.id, now, idle_expires_at, Some(context.client_id))
+                .await?;
+            events.emit(events::sso(&context, &session.user_id, silent, now, origin));
+            let mut session = session.clone();
+            session.last_seen_at = now;
+            session.idle_expires_at = idle_expires_at;
+            if !session.clients.contains(context.client_id) {
+                session.clients.push(context.client_id.clone());
+            }
+            Ok(Completed {
+                user_id: session.user_id.clone(),
+                auth_time: session.authenticated_at,
+                // Sessions are started by a password only, so far.
+                methods: vec![password(session.authenticated_at)],
+                session: Some(session),
+                cookie: None,
+            })
+        }
+    }
+}
+
+fn password(timestamp: UnixTime) -> Method {
+    Method {
+        name: "pwd",
+        timestamp,
+    }
+}
