@@ -1,0 +1,112 @@
+//! The pool executions run on: a fixed number of threads of its own (never tokio's), fed by a
+//! bounded queue. A full queue refuses at once ([`RunError::Busy`]), and the caller's future
+//! gives up at the execution's deadline plus a second even if a thread is stuck, so a hostile
+//! Action can hold at most its own thread, never the server's.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::{Execution, Limits, Outcome, sandbox};
+
+/// How long past the execution's own deadline the caller waits for a thread.
+const GRACE: Duration = Duration::from_secs(1);
+/// Each worker's stack: QuickJS's own stack cap sits well inside it.
+const THREAD_STACK: usize = 8 << 20;
+
+/// Why an execution did not run to its end.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// Every thread is taken and the queue is full.
+    #[error("the Actions engine is busy")]
+    Busy,
+    /// No answer by the deadline (a thread may be stuck).
+    #[error("the Actions engine did not answer in time")]
+    TimedOut,
+    /// The engine is shut down, or its thread failed.
+    #[error("the Actions engine failed")]
+    Failed,
+}
+
+struct Job {
+    execution: Execution,
+    deadline: Instant,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// The executions' thread pool.
+pub struct Engine {
+    queue: SyncSender<Job>,
+    limits: Arc<Limits>,
+}
+
+impl Engine {
+    /// Starts `limits.workers` threads (at least one).
+    pub fn start(limits: Limits) -> std::io::Result<Engine> {
+        let (queue, jobs) = mpsc::sync_channel(limits.queue);
+        let jobs = Arc::new(Mutex::new(jobs));
+        let limits = Arc::new(limits);
+        for i in 0..limits.workers.max(1) {
+            let (jobs, limits) = (Arc::clone(&jobs), Arc::clone(&limits));
+            std::thread::Builder::new()
+                .name(format!("sigil-actions-{i}"))
+                .stack_size(THREAD_STACK)
+                .spawn(move || work(&jobs, &limits))?;
+        }
+        Ok(Engine { queue, limits })
+    }
+
+    /// The limits every execution runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Runs `execution` on a thread of the pool.
+    pub async fn run(&self, execution: Execution) -> Result<Outcome, RunError> {
+        let wait = self.limits.execution + GRACE;
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            execution,
+            deadline: Instant::now() + self.limits.execution,
+            reply,
+        };
+        match self.queue.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(RunError::Busy),
+            Err(TrySendError::Disconnected(_)) => return Err(RunError::Failed),
+        }
+        match tokio::time::timeout(wait, answer).await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(_)) => Err(RunError::Failed),
+            Err(_) => Err(RunError::TimedOut),
+        }
+    }
+}
+
+fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits) {
+    loop {
+        let job = {
+            let Ok(jobs) = jobs.lock() else { return };
+            match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            }
+        };
+        // The caller has gone, or its time ran out while the job waited: nothing to run.
+        if job.reply.is_closed() || Instant::now() >= job.deadline {
+            continue;
+        }
+        let mut limits = limits.clone();
+        limits.execution = job.deadline.saturating_duration_since(Instant::now());
+        // A panic in the engine loses this execution, not the thread.
+        if let Ok(outcome) =
+            catch_unwind(AssertUnwindSafe(|| sandbox::run(&limits, &job.execution)))
+        {
+            let _ = job.reply.send(outcome);
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! One trigger execution, on the calling thread: a fresh QuickJS runtime with its memory and
+//! stack limits and an interrupt handler holding the deadlines; a fresh context per Action (so
+//! one Action's changes to the built-ins never reach the next), the prelude, the Action's
+//! CommonJS module, its handler driven until its promise settles; the runtime dropped at the
+//! end. Nothing of one execution survives into another.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use rquickjs::context::EvalOptions;
+use rquickjs::convert::Coerced;
+use rquickjs::promise::PromiseState;
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runtime, Value};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use crate::{ActionError, ActionRun, Command, Execution, Limits, Outcome};
+
+const PRELUDE: &str = include_str!("prelude.js");
+
+/// What the prelude hands back at the end of an Action.
+#[derive(Deserialize)]
+struct Recorded {
+    commands: Vec<Command>,
+    logs: String,
+    stopped: bool,
+}
+
+/// Why the interrupt handler stopped the script, if it did.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    None,
+    Slice,
+    Execution,
+}
+
+/// Runs `execution` to its end under `limits`. Never panics on the tenant's code; an engine
+/// failure (the runtime cannot be made) is reported as the first Action's error.
+pub(crate) fn run(limits: &Limits, execution: &Execution) -> Outcome {
+    let started = Instant::now();
+    let deadline = started + limits.execution;
+    let runtime = match Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return engine_failure(execution, e),
+    };
+    runtime.set_memory_limit(limits.memory);
+    runtime.set_max_stack_size(limits.stack);
+    let slice_started = Rc::new(Cell::new(started));
+    let stop = Rc::new(Cell::new(Stop::None));
+    {
+        let (slice_started, stop, slice) =
+            (Rc::clone(&slice_started), Rc::clone(&stop), limits.slice);
+        // Polled by QuickJS every few thousand operations, and by its regular expressions.
+        runtime.set_interrupt_handler(Some(Box::new(move || {
+            let now = Instant::now();
+            let why = if now >= deadline {
+                Stop::Execution
+            } else if now.duration_since(slice_started.get()) >= slice {
+                Stop::Slice
+            } else {
+                return false;
+            };
+            stop.set(why);
+            true
+        })));
+    }
+    let mut runs = Vec::with_capacity(execution.actions.len());
+    for action in &execution.actions {
+        slice_started.set(Instant::now());
+        stop.set(Stop::None);
+        let run = match Context::full(&runtime) {
+            Ok(context) => {
+                let event = event_for(&execution.event, &action.secrets);
+                let result =
+                    context.with(|ctx| run_action(&ctx, limits, execution, &action.code, &event));
+                // What the action left behind goes with its context.
+                drop(context);
+                runtime.run_gc();
+                match result {
+                    Ok(recorded) => ActionRun {
+                        name: action.name.clone(),
+                        commands: recorded.commands,
+                        logs: recorded.logs,
+                        stopped: recorded.stopped,
+                        error: None,
+                    },
+                    Err((error, logs)) => ActionRun {
+                        name: action.name.clone(),
+                        commands: Vec::new(),
+                        logs,
+                        stopped: true,
+                        error: Some(match stop.get() {
+                            Stop::Execution => ActionError::TimedOut,
+                            Stop::Slice => ActionError::Busy,
+                            Stop::None => error,
+                        }),
+                    },
+                }
+            }
+            Err(e) => ActionRun {
+                name: action.name.clone(),
+                commands: Vec::new(),
+                logs: String::new(),
+                stopped: true,
+                error: Some(ActionError::Engine(e.to_string())),
+            },
+        };
+        let stopped = run.stopped;
+        runs.push(run);
+        if stopped {
+            break;
+        }
+    }
+    Outcome { runs }
+}
+
+fn engine_failure(execution: &Execution, e: rquickjs::Error) -> Outcome {
+    Outcome {
+        runs: execution
+            .actions
+            .first()
+            .map(|action| ActionRun {
+                name: action.name.clone(),
+                commands: Vec::new(),
+                logs: String::new(),
+                stopped: true,
+                error: Some(ActionError::Engine(e.to_string())),
+            })
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// The event as this Action sees it: its own secrets in `event.secrets`.
+fn event_for(
+    event: &serde_json::Value,
+    secrets: &serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let mut event = event.clone();
+    if let Some(object) = event.as_object_mut() {
+        object.insert(
+            "secrets".to_owned(),
+            serde_json::Value::Object(secrets.clone()),
+        );
+    }
+    event.to_string()
+}
+
+/// Runs one Action in `ctx`: its result, or its error with what it logged before it.
+fn run_action<'js>(
+    ctx: &Ctx<'js>,
+    limits: &Limits,
+    execution: &Execution,
+    code: &str,
+    event: &str,
+) -> Result<Recorded, (ActionError, String)> {
+    let no_logs = |e| (e, String::new());
+    let prelude: Function = ctx
+        .eval(PRELUDE)
+        .catch(ctx)
+        .map_err(|e| no_logs(engine(e)))?;
+    let handle: Object = prelude
+        .call((
+            execution.trigger.id(),
+            execution.trigger.handler(),
+            event,
+            execution.now_ms as f64,
+            limits.log_chars as f64,
+        ))
+        .catch(ctx)
+        .map_err(|e| no_logs(engine(e)))?;
+    let finish = |handle: &Object<'js>| -> Result<Recorded, ActionError> {
+        let finish: Function = handle
+            .get("finish")
+            .map_err(|e| ActionError::Engine(e.to_string()))?;
+        let json: String = finish.call(()).catch(ctx).map_err(thrown)?;
+        serde_json::from_str(&json).map_err(|e| ActionError::Engine(e.to_string()))
+    };
+    let failed = |error: ActionError| {
+        let logs = finish(&handle).map(|r| r.logs).unwrap_or_default();
+        (error, logs)
+    };
+    // The Action's CommonJS module, as Node wraps it.
+    let wrapped =
+        format!("(function (exports, require, module, __filename, __dirname) {{\n{code}\n}})");
+    let module: Object = handle.get("module").map_err(|e| failed(engine(e)))?;
+    let exports: Value = module.get("exports").map_err(|e| failed(engine(e)))?;
+    let require: Value = handle.get("require").map_err(|e| failed(engine(e)))?;
+    // Sloppy mode unless the Action asks for strict, as Node runs a CommonJS module.
+    let mut options = EvalOptions::default();
+    options.strict = false;
+    options.filename = Some("action.js".to_owned());
+    let define: Function = ctx
+        .eval_with_options(wrapped, options)
+        .catch(ctx)
+        .map_err(|e| failed(thrown(e)))?;
+    define
+        .call::<_, Value>((exports, require, module, "/action.js", "/"))
+        .catch(ctx)
+        .map_err(|e| failed(thrown(e)))?;
+    let start: Function = handle.get("start").map_err(|e| failed(engine(e)))?;
+    let returned: Value = start.call(()).catch(ctx).map_err(|e| failed(thrown(e)))?;
+    if let Some(promise) = returned.as_promise() {
+        loop {
+            match promise.state() {
+                PromiseState::Resolved => break,
+                PromiseState::Rejected => {
+                    let reason = match promise.result::<Value>() {
+                        Some(Err(rquickjs::Error::Exception)) => describe(&ctx.catch()),
+                        Some(Err(e)) => e.to_string(),
+                        _ => "the handler's promise was rejected".to_owned(),
+                    };
+                    return Err(failed(classify(reason)));
+                }
+                // Run the next job (a job that throws has rejected its promise, or was
+                // interrupted, which the caller sees in `stop`); none left: nothing can
+                // settle the promise any more.
+                PromiseState::Pending => {
+                    if !ctx.execute_pending_job() {
+                        return Err(failed(ActionError::NeverSettled));
+                    }
+                }
+            }
+        }
+    }
+    finish(&handle).map_err(|e| (e, String::new()))
+}
+
+fn engine(e: impl std::fmt::Display) -> ActionError {
+    ActionError::Engine(e.to_string())
+}
+
+fn thrown(e: CaughtError<'_>) -> ActionError {
+    match e {
+        CaughtError::Exception(exception) => classify(exception_text(&exception)),
+        CaughtError::Value(value) => classify(value_text(&value)),
+        CaughtError::Error(rquickjs::Error::Allocation) => ActionError::OutOfMemory,
+        CaughtError::Error(e) => ActionError::Threw(e.to_string()),
+    }
+}
+
+fn exception_text(exception: &rquickjs::Exception<'_>) -> String {
+    let message = exception.message().unwrap_or_default();
+    let name: Option<String> = exception.as_object().get("name").ok();
+    match name {
+        Some(name) if !name.is_empty() => format!("{name}: {message}"),
+        _ => message,
+    }
+}
+
+fn value_text(value: &Value<'_>) -> String {
+    value
+        .get::<Coerced<String>>()
+        .map_or_else(|_| "a value that cannot be shown".to_owned(), |s| s.0)
+}
+
+fn describe(value: &Value<'_>) -> String {
+    match value.as_exception() {
+        Some(exception) => exception_text(exception),
+        None => value_text(value),
+    }
+}
+
+/// QuickJS reports running out of its memory limit as an exception like any other.
+fn classify(text: String) -> ActionError {
+    if text.contains("out of memory") {
+        ActionError::OutOfMemory
+    } else {
+        ActionError::Threw(text)
+    }
+}

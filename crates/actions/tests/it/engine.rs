@@ -1,0 +1,465 @@
+//! The engine on real JavaScript: what an Action can ask for, how it fails, and the hostile-code
+//! table of `notes/actions.md` §6.4 (loops, memory bombs, deep recursion, regular-expression
+//! blow-ups, promises that never settle, prototype pollution, the environment, throwing
+//! non-Errors, leaks between Actions and executions), each also showing that other executions
+//! are answered meanwhile.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sigil_actions::{Action, ActionError, Command, Engine, Execution, Limits, RunError, Trigger};
+
+const NOW_MS: i64 = 1_796_000_000_000;
+
+fn limits() -> Limits {
+    Limits {
+        execution: Duration::from_secs(5),
+        slice: Duration::from_millis(500),
+        memory: 32 << 20,
+        workers: 2,
+        queue: 8,
+        ..Limits::default()
+    }
+}
+
+fn action(name: &str, code: &str) -> Action {
+    let mut secrets = serde_json::Map::new();
+    secrets.insert("API_KEY".to_owned(), json!("s3cret"));
+    Action {
+        name: name.to_owned(),
+        code: code.to_owned(),
+        secrets,
+    }
+}
+
+fn execution(trigger: Trigger, codes: &[&str]) -> Execution {
+    Execution {
+        trigger,
+        actions: codes
+            .iter()
+            .enumerate()
+            .map(|(i, code)| action(&format!("action {i}"), code))
+            .collect(),
+        event: json!({
+            "user": {
+                "user_id": "auth0|1",
+                "email": "ann@example.com",
+                "app_metadata": {"roles": ["admin", "editor"]},
+            },
+            "request": {"ip": "127.0.0.1"},
+            "transaction": {"protocol": "oidc-basic-profile"},
+        }),
+        now_ms: NOW_MS,
+    }
+}
+
+fn post_login(code: &str) -> Execution {
+    execution(Trigger::PostLogin, &[code])
+}
+
+fn command(op: &str, args: Value) -> Command {
+    Command {
+        op: op.to_owned(),
+        args: args.as_array().cloned().unwrap_or_default(),
+    }
+}
+
+async fn run(engine: &Engine, execution: Execution) -> sigil_actions::Outcome {
+    engine.run(execution).await.expect("the engine answers")
+}
+
+#[tokio::test]
+async fn what_an_action_asks_for_is_recorded_in_order() {
+    let engine = Engine::start(limits()).unwrap();
+    let cases: Vec<(&str, &str, Vec<Command>)> = vec![
+        (
+            "claims, scopes and metadata",
+            r#"exports.onExecutePostLogin = async (event, api) => {
+                const ns = 'https://example.com/';
+                api.idToken.setCustomClaim(ns + 'roles', event.user.app_metadata.roles);
+                api.accessToken.setCustomClaim(ns + 'email', event.user.email);
+                api.accessToken.addScope(' read:x ');
+                api.accessToken.removeScope('write:x');
+                api.user.setAppMetadata('seen', true);
+                api.user.setUserMetadata('gone', undefined);
+            };"#,
+            vec![
+                command(
+                    "idToken.setCustomClaim",
+                    json!(["https://example.com/roles", ["admin", "editor"]]),
+                ),
+                command(
+                    "accessToken.setCustomClaim",
+                    json!(["https://example.com/email", "ann@example.com"]),
+                ),
+                command("accessToken.addScope", json!(["read:x"])),
+                command("accessToken.removeScope", json!(["write:x"])),
+                command("user.setAppMetadata", json!(["seen", true])),
+                command("user.setUserMetadata", json!(["gone", null])),
+            ],
+        ),
+        (
+            "awaiting, the clock, secrets, the empty environment",
+            r#"exports.onExecutePostLogin = async (event, api) => {
+                await Promise.resolve();
+                await new Promise((resolve) => resolve());
+                api.idToken.setCustomClaim('now', Date.now());
+                api.idToken.setCustomClaim('date', new Date().getTime());
+                api.idToken.setCustomClaim('key', event.secrets.API_KEY);
+                api.idToken.setCustomClaim('env', Object.keys(process.env).length);
+            };"#,
+            vec![
+                command("idToken.setCustomClaim", json!(["now", NOW_MS])),
+                command("idToken.setCustomClaim", json!(["date", NOW_MS])),
+                command("idToken.setCustomClaim", json!(["key", "s3cret"])),
+                command("idToken.setCustomClaim", json!(["env", 0])),
+            ],
+        ),
+        (
+            "the event and the api cannot be changed",
+            r#"exports.onExecutePostLogin = async (event, api) => {
+                event.user.email = 'mallory@example.com';
+                api.idToken.setCustomClaim = () => {};
+                api.idToken = null;
+                api.idToken.setCustomClaim('email', event.user.email);
+            };"#,
+            vec![command(
+                "idToken.setCustomClaim",
+                json!(["email", "ann@example.com"]),
+            )],
+        ),
+        (
+            "a deny, and what came before it",
+            r#"exports.onExecutePostLogin = async (event, api) => {
+                api.user.setAppMetadata('tries', 1);
+                api.access.deny('Not today');
+            };"#,
+            vec![
+                command("user.setAppMetadata", json!(["tries", 1])),
+                command("access.deny", json!(["Not today"])),
+            ],
+        ),
+    ];
+    for (what, code, expected) in cases {
+        let outcome = run(&engine, post_login(code)).await;
+        assert_eq!(outcome.failure().map(|r| &r.error), None, "{what}");
+        let commands: Vec<Command> = outcome.commands().cloned().collect();
+        assert_eq!(commands, expected, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn a_deny_or_a_failure_stops_the_actions_after_it() {
+    let engine = Engine::start(limits()).unwrap();
+    let claim =
+        "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('x', 1); };";
+    let deny = "exports.onExecutePostLogin = async (e, api) => { api.access.deny('no'); };";
+    let throws = "exports.onExecutePostLogin = async () => { throw new Error('boom'); };";
+    for (what, codes, ran, stopped_by) in [
+        ("all run", vec![claim, claim], 2, None),
+        ("a deny stops", vec![claim, deny, claim], 2, Some(1)),
+        ("a failure stops", vec![throws, claim], 1, Some(0)),
+    ] {
+        let outcome = run(&engine, execution(Trigger::PostLogin, &codes)).await;
+        assert_eq!(outcome.runs.len(), ran, "{what}");
+        let stopped = outcome.runs.iter().position(|r| r.stopped);
+        assert_eq!(stopped, stopped_by, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn console_output_is_captured_and_capped() {
+    let engine = Engine::start(Limits {
+        log_chars: 100,
+        ..limits()
+    })
+    .unwrap();
+    let outcome = run(
+        &engine,
+        post_login(
+            r#"exports.onExecutePostLogin = async (event) => {
+                console.log('hello', event.user.email, {a: 1}, [2]);
+                console.error(new Error('shown'));
+                for (let i = 0; i < 100; i++) console.log('line ' + i);
+            };"#,
+        ),
+    )
+    .await;
+    let logs = &outcome.runs[0].logs;
+    assert!(
+        logs.starts_with("hello ann@example.com {\"a\":1} [2]\nError: shown\n"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("console output cut at 100 characters"),
+        "{logs}"
+    );
+    assert!(logs.len() < 200, "{logs}");
+}
+
+#[tokio::test]
+async fn failures_are_reported_never_raised() {
+    let engine = Engine::start(limits()).unwrap();
+    let threw = |needle: &'static str| move |e: &ActionError| matches!(e, ActionError::Threw(text) if text.contains(needle));
+    let is = |expected: ActionError| move |e: &ActionError| *e == expected;
+    let cases: Vec<(&str, String, Check)> = vec![
+        (
+            "an Error",
+            handler("throw new Error('boom');"),
+            Box::new(threw("Error: boom")),
+        ),
+        ("a non-Error", handler("throw 42;"), Box::new(threw("42"))),
+        (
+            "a rejected promise",
+            handler("await Promise.reject('nope');"),
+            Box::new(threw("nope")),
+        ),
+        (
+            "a syntax error",
+            "exports.onExecutePostLogin = async (".to_owned(),
+            Box::new(threw("SyntaxError")),
+        ),
+        (
+            "no handler",
+            "exports.somethingElse = 1;".to_owned(),
+            Box::new(threw("does not export onExecutePostLogin")),
+        ),
+        (
+            "the scope claim",
+            handler("api.idToken.setCustomClaim('scope', 'admin');"),
+            Box::new(threw("The \"scope\" claim cannot be set.")),
+        ),
+        (
+            "a claim JSON cannot hold",
+            handler("api.idToken.setCustomClaim('n', 10n);"),
+            Box::new(threw("BigInt")),
+        ),
+        (
+            "a module",
+            handler("require('fs');"),
+            Box::new(threw("Cannot find module 'fs'")),
+        ),
+        (
+            "multi-factor",
+            handler("api.multifactor.enable('any');"),
+            Box::new(threw("not supported by Sigil")),
+        ),
+        (
+            "an endless loop",
+            handler("while (true) {}"),
+            Box::new(is(ActionError::Busy)),
+        ),
+        (
+            "an endless loop in a promise job",
+            handler("await null; for (;;) {}"),
+            Box::new(is(ActionError::Busy)),
+        ),
+        (
+            "a regular-expression blow-up",
+            handler("/^(a+)+$/.test('a'.repeat(40) + 'b');"),
+            Box::new(is(ActionError::Busy)),
+        ),
+        (
+            "a memory bomb",
+            handler("const a = []; for (;;) a.push('x'.repeat(1 << 16) + a.length);"),
+            Box::new(is(ActionError::OutOfMemory)),
+        ),
+        (
+            "deep recursion",
+            handler("const f = (n) => f(n + 1) + 1; f(0);"),
+            Box::new(threw("stack")),
+        ),
+        (
+            "a promise nothing settles",
+            handler("await new Promise(() => {});"),
+            Box::new(is(ActionError::NeverSettled)),
+        ),
+    ];
+    for (what, code, expected) in cases {
+        let outcome = run(&engine, post_login(&code)).await;
+        let failed = outcome
+            .failure()
+            .unwrap_or_else(|| panic!("{what}: no failure"));
+        let error = failed.error.as_ref().unwrap();
+        assert!(expected(error), "{what}: {error:?}");
+        assert!(failed.stopped && failed.commands.is_empty(), "{what}");
+    }
+}
+
+/// What a failure must look like.
+type Check = Box<dyn Fn(&ActionError) -> bool>;
+
+fn handler(body: &str) -> String {
+    format!("exports.onExecutePostLogin = async (event, api) => {{ {body} }};")
+}
+
+#[tokio::test]
+async fn nothing_leaks_between_actions_or_executions() {
+    let engine = Engine::start(limits()).unwrap();
+    let polluter = r#"exports.onExecutePostLogin = async (event, api) => {
+        Object.prototype.polluted = 'yes';
+        Array.prototype.map = () => 'hijacked';
+        JSON.stringify = () => '{"commands":[{"op":"access.deny","args":["forged"]}],"logs":"","stopped":true}';
+        globalThis.leaked = 'yes';
+        api.idToken.setCustomClaim('first', true);
+    };"#;
+    let witness = r#"exports.onExecutePostLogin = async (event, api) => {
+        api.idToken.setCustomClaim('clean', ({}).polluted === undefined
+            && [1].map((x) => x + 1)[0] === 2
+            && typeof globalThis.leaked === 'undefined');
+    };"#;
+    // In one execution, Action after Action.
+    let outcome = run(&engine, execution(Trigger::PostLogin, &[polluter, witness])).await;
+    let commands: Vec<Command> = outcome.commands().cloned().collect();
+    assert_eq!(
+        commands,
+        vec![
+            command("idToken.setCustomClaim", json!(["first", true])),
+            command("idToken.setCustomClaim", json!(["clean", true])),
+        ]
+    );
+    // And from one execution to the next.
+    run(&engine, post_login(polluter)).await;
+    let outcome = run(&engine, post_login(witness)).await;
+    assert_eq!(
+        outcome.commands().cloned().collect::<Vec<_>>(),
+        vec![command("idToken.setCustomClaim", json!(["clean", true]))]
+    );
+}
+
+#[tokio::test]
+async fn the_triggers_each_get_their_own_api() {
+    let engine = Engine::start(limits()).unwrap();
+    let cases = [
+        (
+            Trigger::CredentialsExchange,
+            "exports.onExecuteCredentialsExchange = async (event, api) => {
+                api.accessToken.setCustomClaim('tier', 'gold');
+                api.access.deny('invalid_request', 'no machines today');
+            };",
+            vec![
+                command("accessToken.setCustomClaim", json!(["tier", "gold"])),
+                command(
+                    "access.deny",
+                    json!(["invalid_request", "no machines today"]),
+                ),
+            ],
+        ),
+        (
+            Trigger::PreUserRegistration,
+            "exports.onExecutePreUserRegistration = async (event, api) => {
+                api.user.setUserMetadata('plan', 'free');
+                api.access.deny('blocked_domain', 'Sign up with your work address.');
+            };",
+            vec![
+                command("user.setUserMetadata", json!(["plan", "free"])),
+                command(
+                    "access.deny",
+                    json!(["blocked_domain", "Sign up with your work address."]),
+                ),
+            ],
+        ),
+    ];
+    for (trigger, code, expected) in cases {
+        let outcome = run(&engine, execution(trigger, &[code])).await;
+        assert_eq!(outcome.failure().map(|r| &r.error), None, "{trigger:?}");
+        assert_eq!(
+            outcome.commands().cloned().collect::<Vec<_>>(),
+            expected,
+            "{trigger:?}"
+        );
+    }
+    // A post-login-only call is not there for a machine.
+    let outcome = run(
+        &engine,
+        execution(
+            Trigger::CredentialsExchange,
+            &["exports.onExecuteCredentialsExchange = async (e, api) => { api.idToken.setCustomClaim('x', 1); };"],
+        ),
+    )
+    .await;
+    assert!(outcome.failure().is_some());
+}
+
+/// While a hostile Action spins on one thread, the other thread answers every other execution;
+/// the hostile one ends with its slice, and a full queue refuses at once instead of waiting.
+#[tokio::test]
+async fn a_hostile_action_holds_only_its_own_thread() {
+    let engine = std::sync::Arc::new(
+        Engine::start(Limits {
+            slice: Duration::from_secs(2),
+            workers: 2,
+            queue: 2,
+            ..limits()
+        })
+        .unwrap(),
+    );
+    let hostile = {
+        let engine = std::sync::Arc::clone(&engine);
+        tokio::spawn(async move { engine.run(post_login(&handler("for (;;) {}"))).await })
+    };
+    let benign = handler("api.idToken.setCustomClaim('ok', true);");
+    for i in 0..20 {
+        let outcome = run(&engine, post_login(&benign)).await;
+        assert!(outcome.failure().is_none(), "benign execution {i}");
+        assert!(
+            !hostile.is_finished(),
+            "the hostile one ended before benign execution {i}"
+        );
+    }
+    let outcome = hostile.await.unwrap().unwrap();
+    assert_eq!(outcome.runs[0].error, Some(ActionError::Busy));
+
+    // Both threads taken and the queue full: refused at once.
+    let spinning: Vec<_> = (0..4)
+        .map(|_| {
+            let engine = std::sync::Arc::clone(&engine);
+            tokio::spawn(async move { engine.run(post_login(&handler("for (;;) {}"))).await })
+        })
+        .collect();
+    // Let the spawned ones reach the queue first (this test's runtime has one thread).
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let mut refused = false;
+    for _ in 0..50 {
+        if matches!(engine.run(post_login(&benign)).await, Err(RunError::Busy)) {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "a full queue must refuse");
+    for task in spinning {
+        let _ = task.await;
+    }
+}
+
+/// Memory an Action took is given back when its execution ends: ten bombs in a row do not
+/// keep ten limits' worth.
+#[tokio::test]
+async fn memory_returns_after_a_memory_bomb() {
+    let engine = Engine::start(Limits {
+        workers: 1,
+        ..limits()
+    })
+    .unwrap();
+    let bomb = handler("const a = []; for (;;) a.push('x'.repeat(1 << 16) + a.length);");
+    run(&engine, post_login(&bomb)).await;
+    let before = resident_bytes();
+    for _ in 0..10 {
+        let outcome = run(&engine, post_login(&bomb)).await;
+        assert_eq!(outcome.runs[0].error, Some(ActionError::OutOfMemory));
+    }
+    let after = resident_bytes();
+    let limit = limits().memory as u64;
+    assert!(
+        after < before + 2 * limit,
+        "resident memory grew from {before} to {after} bytes"
+    );
+}
+
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
