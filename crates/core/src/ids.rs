@@ -129,6 +129,57 @@ impl ClientGrantId {
     }
 }
 
+id_type!(
+    /// An Action (tenant code): a UUID, as Auth0's.
+    ActionId
+);
+id_type!(
+    /// A deployed version of an Action: a UUID.
+    ActionVersionId
+);
+id_type!(
+    /// An Action bound to a trigger: a UUID.
+    BindingId
+);
+
+impl ActionId {
+    /// A new Action id.
+    pub fn generate(rng: &dyn Rng) -> Self {
+        ActionId(uuid(rng))
+    }
+}
+
+impl ActionVersionId {
+    /// A new version id.
+    pub fn generate(rng: &dyn Rng) -> Self {
+        ActionVersionId(uuid(rng))
+    }
+}
+
+impl BindingId {
+    /// A new binding id.
+    pub fn generate(rng: &dyn Rng) -> Self {
+        BindingId(uuid(rng))
+    }
+}
+
+/// A random UUID (RFC 9562 version 4), lowercase.
+pub fn uuid(rng: &dyn Rng) -> String {
+    let mut b = [0u8; 16];
+    rng.fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = to_hex(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
 impl RoleId {
     /// A new role id.
     pub fn generate(rng: &dyn Rng) -> Self {

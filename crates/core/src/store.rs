@@ -10,13 +10,14 @@ use std::future::Future;
 
 use crate::UnixTime;
 use crate::ids::{
-    ClientGrantId, ClientId, ConnectionId, ConsentId, FamilyId, JobId, LogId, ResourceServerId,
-    RoleId, SessionId, UserId,
+    ActionId, ActionVersionId, ClientGrantId, ClientId, ConnectionId, ConsentId, FamilyId, JobId,
+    LogId, ResourceServerId, RoleId, SessionId, UserId,
 };
 use crate::model::{
-    AuthorizationCode, Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job,
-    LogEvent, LogQuery, NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role,
-    Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
+    Action, ActionCode, ActionVersion, AuthorizationCode, Binding, BoundAction, Client,
+    ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, LogEvent, LogQuery,
+    NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role, Session,
+    SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
@@ -104,6 +105,10 @@ pub enum Conflict {
     SigningKey,
     /// A runtime value (session, code, token, ticket, device or user code) collided.
     Token,
+    /// An Action has this name.
+    Action,
+    /// The Action is bound to a trigger.
+    ActionBound,
 }
 
 impl std::fmt::Display for Conflict {
@@ -119,6 +124,8 @@ impl std::fmt::Display for Conflict {
             Conflict::Role => "a role with this name already exists",
             Conflict::SigningKey => "a signing key with this kid already exists",
             Conflict::Token => "this value is already in use",
+            Conflict::Action => "an action with this name already exists",
+            Conflict::ActionBound => "the action is bound to a trigger",
         })
     }
 }
@@ -573,6 +580,51 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<Consent>>> + Send;
     /// Withdraws a consent.
     fn delete_consent(&self, id: &ConsentId) -> impl Future<Output = Result<()>> + Send;
+
+    // --- Actions ---
+
+    /// Stores a new Action. [`Conflict::Action`] when its name is taken.
+    fn create_action(&self, action: &Action) -> impl Future<Output = Result<()>> + Send;
+    /// The Action with this id.
+    fn action(&self, id: &ActionId) -> impl Future<Output = Result<Option<Action>>> + Send;
+    /// Every Action, by name.
+    fn list_actions(&self) -> impl Future<Output = Result<Vec<Action>>> + Send;
+    /// Replaces an Action's name, draft and `updated_at`. [`StoreError::NotFound`] if there is
+    /// no such Action, [`Conflict::Action`] when the name is taken.
+    fn update_action(&self, action: &Action) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes an Action and its versions. A bound Action is refused with
+    /// [`Conflict::ActionBound`] unless `detach`, which removes its bindings in the same
+    /// transaction. [`StoreError::NotFound`] if there is no such Action.
+    fn delete_action(&self, id: &ActionId, detach: bool)
+    -> impl Future<Output = Result<()>> + Send;
+    /// Deploys `code` as the Action's next version `version`, in one transaction: numbered
+    /// after its last one, the only one deployed, and the Action's `deployed_at` set to `now`.
+    /// [`StoreError::NotFound`] if there is no such Action.
+    fn deploy_action(
+        &self,
+        id: &ActionId,
+        version: &ActionVersionId,
+        code: &ActionCode,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<ActionVersion>> + Send;
+    /// The Action's versions, newest first.
+    fn action_versions(
+        &self,
+        id: &ActionId,
+    ) -> impl Future<Output = Result<Vec<ActionVersion>>> + Send;
+    /// The trigger's bindings, in order.
+    fn bindings(&self, trigger: &str) -> impl Future<Output = Result<Vec<Binding>>> + Send;
+    /// Replaces the trigger's bindings with `bindings`, in their order, in one transaction.
+    /// [`StoreError::NotFound`] ("deployed action") when one names an Action that does not
+    /// exist or has no deployed version: nothing is changed then.
+    fn replace_bindings(
+        &self,
+        trigger: &str,
+        bindings: &[Binding],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// What a trigger runs: the deployed version of each bound Action, in binding order.
+    fn bound_actions(&self, trigger: &str)
+    -> impl Future<Output = Result<Vec<BoundAction>>> + Send;
 
     // --- Sessions ---
 

@@ -93,6 +93,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         8 => "0008_account_links",
         9 => "0009_log_order",
         10 => "0010_rate_limits",
+        11 => "0011_actions",
     )
 }
 
@@ -108,6 +109,7 @@ fn postgres_migrations() -> Vec<Migration> {
         8 => "0008_account_links",
         9 => "0009_log_order",
         10 => "0010_rate_limits",
+        11 => "0011_actions",
     )
 }
 

@@ -12,6 +12,7 @@ mod master_key;
 mod retry;
 mod sql_store;
 
+mod actions;
 mod apis;
 mod client_assertions;
 mod clients;

@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use sigil_core::ids::{
-    ClientGrantId, ClientId, ConnectionId, ConsentId, FamilyId, JobId, LogId, ResourceServerId,
-    RoleId, SessionId, UserId,
+    ActionId, ActionVersionId, ClientGrantId, ClientId, ConnectionId, ConsentId, FamilyId, JobId,
+    LogId, ResourceServerId, RoleId, SessionId, UserId,
 };
 use sigil_core::model::{
-    AuthorizationCode, Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job,
-    LogEvent, LogQuery, NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role,
-    Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
+    Action, ActionCode, ActionVersion, AuthorizationCode, Binding, BoundAction, Client,
+    ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, LogEvent, LogQuery,
+    NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role, Session,
+    SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::SecretDigest;
@@ -19,9 +20,9 @@ use sigil_core::store::{Page, Purged, Result, Retention};
 use sigil_core::{LinkRefusal, Store, StoreError, UnixTime};
 
 use crate::{
-    Database, DatabaseError, MasterKey, apis, client_assertions, clients, codes, connections,
-    device, jobs, keys, logs, outbox, purge, rate_limits, rbac, refresh, sessions, tenant, tickets,
-    users,
+    Database, DatabaseError, MasterKey, actions, apis, client_assertions, clients, codes,
+    connections, device, jobs, keys, logs, outbox, purge, rate_limits, rbac, refresh, sessions,
+    tenant, tickets, users,
 };
 
 /// Sigil's store on an open, migrated database whose master key has been checked.
@@ -274,6 +275,52 @@ impl Store for SqlStore {
 
     async fn delete_client_grant(&self, id: &ClientGrantId) -> Result<()> {
         apis::delete_client_grant(self, id).await
+    }
+
+    async fn create_action(&self, action: &Action) -> Result<()> {
+        actions::create_action(self, action).await
+    }
+
+    async fn action(&self, id: &ActionId) -> Result<Option<Action>> {
+        actions::action(self, id).await
+    }
+
+    async fn list_actions(&self) -> Result<Vec<Action>> {
+        actions::list_actions(self).await
+    }
+
+    async fn update_action(&self, action: &Action) -> Result<()> {
+        actions::update_action(self, action).await
+    }
+
+    async fn delete_action(&self, id: &ActionId, detach: bool) -> Result<()> {
+        actions::delete_action(self, id, detach).await
+    }
+
+    async fn deploy_action(
+        &self,
+        id: &ActionId,
+        version: &ActionVersionId,
+        code: &ActionCode,
+        now: UnixTime,
+    ) -> Result<ActionVersion> {
+        actions::deploy_action(self, id, version, code, now).await
+    }
+
+    async fn action_versions(&self, id: &ActionId) -> Result<Vec<ActionVersion>> {
+        actions::action_versions(self, id).await
+    }
+
+    async fn bindings(&self, trigger: &str) -> Result<Vec<Binding>> {
+        actions::bindings(self, trigger).await
+    }
+
+    async fn replace_bindings(&self, trigger: &str, bindings: &[Binding]) -> Result<()> {
+        actions::replace_bindings(self, trigger, bindings).await
+    }
+
+    async fn bound_actions(&self, trigger: &str) -> Result<Vec<BoundAction>> {
+        actions::bound_actions(self, trigger).await
     }
 
     async fn create_role(&self, role: &Role) -> Result<()> {

@@ -120,7 +120,9 @@ impl ManagementError {
             | Conflict::ClientGrant
             | Conflict::Role
             | Conflict::SigningKey
-            | Conflict::Token => None,
+            | Conflict::Token
+            | Conflict::Action
+            | Conflict::ActionBound => None,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! ([`UnixTime`](crate::UnixTime)), except log dates, which are milliseconds.
 
 pub mod access;
+pub mod action;
 pub mod api;
 pub mod client;
 pub mod client_rules;
@@ -16,6 +17,10 @@ pub mod tenant;
 pub mod user;
 
 pub use access::{ClientGrant, Consent, Permission, Role};
+pub use action::{
+    Action, ActionCode, ActionSecret, ActionVersion, Binding, BoundAction, BuildError, BuildStatus,
+    Dependency, TriggerRef,
+};
 pub use api::{ResourceServer, ResourceServerScope, TokenDialect};
 pub use client::{
     AppType, Client, ClientCredential, ClientSettings, GrantType, JwtConfiguration,

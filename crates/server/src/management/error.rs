@@ -123,6 +123,13 @@ impl From<StoreError> for MgmtError {
                         "A client grant for this client and audience already exists.",
                     ),
                     Conflict::Role => ("conflict", "A role with the same name already exists."),
+                    Conflict::Action => {
+                        ("conflict", "An action with the same name already exists.")
+                    }
+                    Conflict::ActionBound => (
+                        "conflict",
+                        "The action is bound to a trigger; remove the binding, or delete with force=true.",
+                    ),
                     Conflict::SigningKey => (
                         "conflict",
                         "Another signing key operation changed the keys first; try again.",

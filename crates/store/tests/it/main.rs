@@ -8,6 +8,7 @@
 mod backends;
 mod fixtures;
 
+mod actions;
 mod atomic;
 mod durability;
 mod model;

@@ -1,0 +1,321 @@
+//! Actions, versions and bindings: names unique, secrets sealed at rest and read back whole,
+//! deploys numbered in order with exactly one deployed version, bindings replaced as a whole
+//! and only to deployed Actions, a bound Action deleted only with `detach`, racing deploys
+//! numbered one after the other.
+
+use std::sync::Arc;
+
+use sigil_core::ids::{ActionId, ActionVersionId, BindingId};
+use sigil_core::model::{
+    Action, ActionCode, ActionSecret, Binding, BuildStatus, Dependency, TriggerRef,
+};
+use sigil_core::{Store, StoreError};
+use zeroize::Zeroizing;
+
+use crate::backends::on_every_store;
+use crate::fixtures::{at, check, contains, outcome, raw_bytes};
+
+const SECRET: &str = "s3cret-value-never-on-disk";
+
+fn code(source: &str) -> ActionCode {
+    ActionCode {
+        supported_triggers: vec![TriggerRef {
+            id: "post-login".to_owned(),
+            version: "v3".to_owned(),
+        }],
+        code: source.to_owned(),
+        dependencies: vec![Dependency {
+            name: "axios".to_owned(),
+            version: "1.7.0".to_owned(),
+            registry_url: None,
+        }],
+        runtime: "node22".to_owned(),
+        secrets: vec![ActionSecret {
+            name: "API_KEY".to_owned(),
+            value: Zeroizing::new(SECRET.to_owned()),
+            updated_at: at(0),
+        }],
+        status: BuildStatus::Built,
+        errors: Vec::new(),
+    }
+}
+
+fn action(id: &str, name: &str) -> Action {
+    Action {
+        id: ActionId::from(id),
+        name: name.to_owned(),
+        draft: code("exports.onExecutePostLogin = async () => {};"),
+        created_at: at(0),
+        updated_at: at(0),
+        deployed_at: None,
+    }
+}
+
+fn binding(id: &str, action: &str) -> Binding {
+    Binding {
+        id: BindingId::from(id),
+        trigger_id: "post-login".to_owned(),
+        action_id: ActionId::from(action),
+        display_name: format!("binding of {action}"),
+        created_at: at(1),
+    }
+}
+
+#[tokio::test]
+async fn actions_are_stored_with_their_secrets_sealed() {
+    on_every_store(|store| async move {
+        let first = action("a1", "Add roles");
+        store.create_action(&first).await.unwrap();
+        assert_eq!(store.action(&first.id).await.unwrap(), Some(first.clone()));
+        let raw = raw_bytes(
+            store.database(),
+            "SELECT sealed_secrets FROM actions WHERE id = $1",
+            "a1",
+        )
+        .await
+        .unwrap();
+        assert!(!contains(&raw, SECRET.as_bytes()), "the secret is sealed");
+
+        let mut renamed = first.clone();
+        renamed.name = "Add roles, v2".to_owned();
+        renamed.draft.code = "exports.onExecutePostLogin = async () => { /* 2 */ };".to_owned();
+        renamed.updated_at = at(5);
+        let cases = [
+            (
+                "same name",
+                outcome(&store.create_action(&action("a2", "Add roles")).await),
+                "Conflict(Action)",
+            ),
+            (
+                "another",
+                outcome(&store.create_action(&action("a3", "Deny")).await),
+                "Ok",
+            ),
+            (
+                "update",
+                outcome(&store.update_action(&renamed).await),
+                "Ok",
+            ),
+            (
+                "update to a taken name",
+                outcome(
+                    &store
+                        .update_action(&Action {
+                            name: "Deny".to_owned(),
+                            ..renamed.clone()
+                        })
+                        .await,
+                ),
+                "Conflict(Action)",
+            ),
+            (
+                "update of none",
+                outcome(&store.update_action(&action("zz", "Ghost")).await),
+                "NotFound",
+            ),
+        ];
+        check(&store, &cases);
+        assert_eq!(store.action(&first.id).await.unwrap(), Some(renamed));
+        let names: Vec<String> = store
+            .list_actions()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(names, ["Add roles, v2", "Deny"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deploys_are_numbered_and_one_version_is_deployed() {
+    on_every_store(|store| async move {
+        let a = action("a1", "Add roles");
+        store.create_action(&a).await.unwrap();
+        let v1 = store
+            .deploy_action(&a.id, &ActionVersionId::from("v1"), &a.draft, at(10))
+            .await
+            .unwrap();
+        let mut next = a.draft.clone();
+        next.code = "exports.onExecutePostLogin = async () => { /* 2 */ };".to_owned();
+        let v2 = store
+            .deploy_action(&a.id, &ActionVersionId::from("v2"), &next, at(20))
+            .await
+            .unwrap();
+        assert_eq!((v1.number, v2.number), (1, 2));
+        let versions = store.action_versions(&a.id).await.unwrap();
+        let summary: Vec<(u32, bool, &str)> = versions
+            .iter()
+            .map(|v| (v.number, v.deployed, v.code.code.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (2, true, next.code.as_str()),
+                (1, false, a.draft.code.as_str())
+            ]
+        );
+        assert_eq!(
+            versions[0].code.secrets, a.draft.secrets,
+            "sealed and opened"
+        );
+        assert_eq!(
+            store.action(&a.id).await.unwrap().unwrap().deployed_at,
+            Some(at(20))
+        );
+        let raw = raw_bytes(
+            store.database(),
+            "SELECT sealed_secrets FROM action_versions WHERE id = $1",
+            "v1",
+        )
+        .await
+        .unwrap();
+        assert!(!contains(&raw, SECRET.as_bytes()));
+        assert!(matches!(
+            store
+                .deploy_action(
+                    &ActionId::from("zz"),
+                    &ActionVersionId::from("v9"),
+                    &next,
+                    at(30)
+                )
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn racing_deploys_of_one_action_are_numbered_one_after_the_other() {
+    on_every_store(|store| async move {
+        let a = action("a1", "Add roles");
+        store.create_action(&a).await.unwrap();
+        let store = Arc::new(store);
+        let racers: Vec<_> = (0..8)
+            .map(|i| {
+                let (store, a) = (Arc::clone(&store), a.clone());
+                tokio::spawn(async move {
+                    store
+                        .deploy_action(&a.id, &ActionVersionId(format!("v{i}")), &a.draft, at(i))
+                        .await
+                })
+            })
+            .collect();
+        let mut numbers = Vec::new();
+        for racer in racers {
+            numbers.push(racer.await.unwrap().unwrap().number);
+        }
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=8).collect::<Vec<u32>>());
+        let deployed = store
+            .action_versions(&a.id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|v| v.deployed)
+            .count();
+        assert_eq!(deployed, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bindings_are_replaced_whole_and_name_deployed_actions_only() {
+    on_every_store(|store| async move {
+        for (id, name) in [("a1", "First"), ("a2", "Second"), ("a3", "Draft only")] {
+            store.create_action(&action(id, name)).await.unwrap();
+        }
+        for (id, version) in [("a1", "v1"), ("a2", "v2")] {
+            let a = store.action(&ActionId::from(id)).await.unwrap().unwrap();
+            store
+                .deploy_action(&a.id, &ActionVersionId::from(version), &a.draft, at(2))
+                .await
+                .unwrap();
+        }
+        let ordered = [binding("b2", "a2"), binding("b1", "a1")];
+        let cases = [
+            (
+                "two, in order",
+                outcome(&store.replace_bindings("post-login", &ordered).await),
+                "Ok",
+            ),
+            (
+                "an undeployed one",
+                outcome(
+                    &store
+                        .replace_bindings("post-login", &[binding("b3", "a3")])
+                        .await,
+                ),
+                "NotFound",
+            ),
+            (
+                "an unknown one",
+                outcome(
+                    &store
+                        .replace_bindings("post-login", &[binding("b4", "zz")])
+                        .await,
+                ),
+                "NotFound",
+            ),
+        ];
+        check(&store, &cases);
+        // The refused replacements changed nothing.
+        assert_eq!(store.bindings("post-login").await.unwrap(), ordered);
+        let bound = store.bound_actions("post-login").await.unwrap();
+        let summary: Vec<(&str, &str, u32)> = bound
+            .iter()
+            .map(|b| (b.binding.id.as_str(), b.name.as_str(), b.version.number))
+            .collect();
+        assert_eq!(summary, [("b2", "Second", 1), ("b1", "First", 1)]);
+        assert_eq!(bound[0].version.code.secrets[0].value.as_str(), SECRET);
+        assert!(
+            store
+                .bound_actions("credentials-exchange")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // A bound Action is deleted only with its bindings.
+        let cases = [
+            (
+                "bound",
+                outcome(&store.delete_action(&ActionId::from("a1"), false).await),
+                "Conflict(ActionBound)",
+            ),
+            (
+                "bound, detached",
+                outcome(&store.delete_action(&ActionId::from("a1"), true).await),
+                "Ok",
+            ),
+            (
+                "unbound",
+                outcome(&store.delete_action(&ActionId::from("a3"), false).await),
+                "Ok",
+            ),
+            (
+                "gone",
+                outcome(&store.delete_action(&ActionId::from("a3"), false).await),
+                "NotFound",
+            ),
+        ];
+        check(&store, &cases);
+        assert_eq!(
+            store.bindings("post-login").await.unwrap(),
+            [binding("b2", "a2")]
+        );
+        assert!(
+            store
+                .action_versions(&ActionId::from("a1"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Cleared.
+        store.replace_bindings("post-login", &[]).await.unwrap();
+        assert!(store.bindings("post-login").await.unwrap().is_empty());
+    })
+    .await;
+}
