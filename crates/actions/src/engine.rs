@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::{Execution, Limits, Outcome, sandbox};
+use crate::{BuildProblem, Execution, Limits, Outcome, Trigger, sandbox};
 
 /// How long past the execution's own deadline the caller waits for a thread.
 const GRACE: Duration = Duration::from_secs(1);
@@ -32,10 +32,24 @@ pub enum RunError {
     Failed,
 }
 
+/// What a thread of the pool is asked to do.
+enum Work {
+    Run(Execution, oneshot::Sender<Outcome>),
+    Build(String, Vec<Trigger>, oneshot::Sender<Vec<BuildProblem>>),
+}
+
+impl Work {
+    fn abandoned(&self) -> bool {
+        match self {
+            Work::Run(_, reply) => reply.is_closed(),
+            Work::Build(_, _, reply) => reply.is_closed(),
+        }
+    }
+}
+
 struct Job {
-    execution: Execution,
+    work: Work,
     deadline: Instant,
-    reply: oneshot::Sender<Outcome>,
 }
 
 /// The executions' thread pool.
@@ -67,20 +81,34 @@ impl Engine {
 
     /// Runs `execution` on a thread of the pool.
     pub async fn run(&self, execution: Execution) -> Result<Outcome, RunError> {
-        let wait = self.limits.execution + GRACE;
         let (reply, answer) = oneshot::channel();
+        self.submit(Work::Run(execution, reply), answer).await
+    }
+
+    /// Checks on a thread of the pool that `code` builds for `triggers` (see [`BuildProblem`]):
+    /// its top-level code runs under the same limits as an execution.
+    pub async fn build(
+        &self,
+        code: String,
+        triggers: Vec<Trigger>,
+    ) -> Result<Vec<BuildProblem>, RunError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Work::Build(code, triggers, reply), answer)
+            .await
+    }
+
+    async fn submit<T>(&self, work: Work, answer: oneshot::Receiver<T>) -> Result<T, RunError> {
         let job = Job {
-            execution,
+            work,
             deadline: Instant::now() + self.limits.execution,
-            reply,
         };
         match self.queue.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(RunError::Busy),
             Err(TrySendError::Disconnected(_)) => return Err(RunError::Failed),
         }
-        match tokio::time::timeout(wait, answer).await {
-            Ok(Ok(outcome)) => Ok(outcome),
+        match tokio::time::timeout(self.limits.execution + GRACE, answer).await {
+            Ok(Ok(answer)) => Ok(answer),
             Ok(Err(_)) => Err(RunError::Failed),
             Err(_) => Err(RunError::TimedOut),
         }
@@ -97,16 +125,27 @@ fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits) {
             }
         };
         // The caller has gone, or its time ran out while the job waited: nothing to run.
-        if job.reply.is_closed() || Instant::now() >= job.deadline {
+        if job.work.abandoned() || Instant::now() >= job.deadline {
             continue;
         }
         let mut limits = limits.clone();
         limits.execution = job.deadline.saturating_duration_since(Instant::now());
-        // A panic in the engine loses this execution, not the thread.
-        if let Ok(outcome) =
-            catch_unwind(AssertUnwindSafe(|| sandbox::run(&limits, &job.execution)))
-        {
-            let _ = job.reply.send(outcome);
+        // A panic in the engine loses this job (its caller sees `Failed`), not the thread.
+        match job.work {
+            Work::Run(execution, reply) => {
+                if let Ok(outcome) =
+                    catch_unwind(AssertUnwindSafe(|| sandbox::run(&limits, &execution)))
+                {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Work::Build(code, triggers, reply) => {
+                if let Ok(problems) = catch_unwind(AssertUnwindSafe(|| {
+                    sandbox::build(&limits, &code, &triggers)
+                })) {
+                    let _ = reply.send(problems);
+                }
+            }
         }
     }
 }

@@ -165,6 +165,16 @@ pub enum ActionError {
     Engine(String),
 }
 
+/// Why an Action's code does not build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildProblem {
+    /// A stable code: `syntax_error`, `load_error` (its top-level code failed),
+    /// `missing_handler`, `engine_error`.
+    pub id: &'static str,
+    /// What is wrong, for the tenant.
+    pub message: String,
+}
+
 /// What one Action did.
 #[derive(Clone, Debug)]
 pub struct ActionRun {

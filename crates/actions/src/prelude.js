@@ -212,6 +212,9 @@
       }
       return handler(event, api);
     },
+    exported: function exported(name) {
+      return typeof module.exports[name] === 'function';
+    },
     finish: function finish() {
       return stringify({ commands: commands, logs: logs, stopped: stopped });
     },

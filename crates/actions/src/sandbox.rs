@@ -14,7 +14,7 @@ use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runt
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::{ActionError, ActionRun, Command, Execution, Limits, Outcome};
+use crate::{ActionError, ActionRun, BuildProblem, Command, Execution, Limits, Outcome, Trigger};
 
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -34,15 +34,19 @@ enum Stop {
     Execution,
 }
 
-/// Runs `execution` to its end under `limits`. Never panics on the tenant's code; an engine
-/// failure (the runtime cannot be made) is reported as the first Action's error.
-pub(crate) fn run(limits: &Limits, execution: &Execution) -> Outcome {
+/// A runtime with `limits`, and the cells its interrupt handler reads and sets.
+struct Guarded {
+    runtime: Runtime,
+    /// When the current stretch of continuous JavaScript began.
+    slice_started: Rc<Cell<Instant>>,
+    /// Why the handler stopped the script, if it did.
+    stop: Rc<Cell<Stop>>,
+}
+
+fn guarded(limits: &Limits) -> rquickjs::Result<Guarded> {
     let started = Instant::now();
     let deadline = started + limits.execution;
-    let runtime = match Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => return engine_failure(execution, e),
-    };
+    let runtime = Runtime::new()?;
     runtime.set_memory_limit(limits.memory);
     runtime.set_max_stack_size(limits.stack);
     let slice_started = Rc::new(Cell::new(started));
@@ -64,11 +68,37 @@ pub(crate) fn run(limits: &Limits, execution: &Execution) -> Outcome {
             true
         })));
     }
+    Ok(Guarded {
+        runtime,
+        slice_started,
+        stop,
+    })
+}
+
+impl Guarded {
+    /// `error`, or why the interrupt handler stopped the script when it did.
+    fn explain(&self, error: ActionError) -> ActionError {
+        match self.stop.get() {
+            Stop::Execution => ActionError::TimedOut,
+            Stop::Slice => ActionError::Busy,
+            Stop::None => error,
+        }
+    }
+}
+
+/// Runs `execution` to its end under `limits`. Never panics on the tenant's code; an engine
+/// failure (the runtime cannot be made) is reported as the first Action's error.
+pub(crate) fn run(limits: &Limits, execution: &Execution) -> Outcome {
+    let guard = match guarded(limits) {
+        Ok(guard) => guard,
+        Err(e) => return engine_failure(execution, e),
+    };
+    let runtime = &guard.runtime;
     let mut runs = Vec::with_capacity(execution.actions.len());
     for action in &execution.actions {
-        slice_started.set(Instant::now());
-        stop.set(Stop::None);
-        let run = match Context::full(&runtime) {
+        guard.slice_started.set(Instant::now());
+        guard.stop.set(Stop::None);
+        let run = match Context::full(runtime) {
             Ok(context) => {
                 let event = event_for(&execution.event, &action.secrets);
                 let result =
@@ -89,11 +119,7 @@ pub(crate) fn run(limits: &Limits, execution: &Execution) -> Outcome {
                         commands: Vec::new(),
                         logs,
                         stopped: true,
-                        error: Some(match stop.get() {
-                            Stop::Execution => ActionError::TimedOut,
-                            Stop::Slice => ActionError::Busy,
-                            Stop::None => error,
-                        }),
+                        error: Some(guard.explain(error)),
                     },
                 }
             }
@@ -146,14 +172,16 @@ fn event_for(
     event.to_string()
 }
 
-/// Runs one Action in `ctx`: its result, or its error with what it logged before it.
-fn run_action<'js>(
+/// The prelude set up in `ctx` for `trigger`, and the Action's module loaded (its top-level
+/// code run): the prelude's handle, or the error with what the module logged.
+fn load<'js>(
     ctx: &Ctx<'js>,
     limits: &Limits,
-    execution: &Execution,
+    trigger: Trigger,
+    now_ms: i64,
     code: &str,
     event: &str,
-) -> Result<Recorded, (ActionError, String)> {
+) -> Result<Object<'js>, (ActionError, String)> {
     let no_logs = |e| (e, String::new());
     let prelude: Function = ctx
         .eval(PRELUDE)
@@ -161,24 +189,19 @@ fn run_action<'js>(
         .map_err(|e| no_logs(engine(e)))?;
     let handle: Object = prelude
         .call((
-            execution.trigger.id(),
-            execution.trigger.handler(),
+            trigger.id(),
+            trigger.handler(),
             event,
-            execution.now_ms as f64,
+            now_ms as f64,
             limits.log_chars as f64,
         ))
         .catch(ctx)
         .map_err(|e| no_logs(engine(e)))?;
-    let finish = |handle: &Object<'js>| -> Result<Recorded, ActionError> {
-        let finish: Function = handle
-            .get("finish")
-            .map_err(|e| ActionError::Engine(e.to_string()))?;
-        let json: String = finish.call(()).catch(ctx).map_err(thrown)?;
-        serde_json::from_str(&json).map_err(|e| ActionError::Engine(e.to_string()))
-    };
     let failed = |error: ActionError| {
-        let logs = finish(&handle).map(|r| r.logs).unwrap_or_default();
-        (error, logs)
+        (
+            error,
+            finish(ctx, &handle).map(|r| r.logs).unwrap_or_default(),
+        )
     };
     // The Action's CommonJS module, as Node wraps it.
     let wrapped =
@@ -198,6 +221,40 @@ fn run_action<'js>(
         .call::<_, Value>((exports, require, module, "/action.js", "/"))
         .catch(ctx)
         .map_err(|e| failed(thrown(e)))?;
+    Ok(handle)
+}
+
+/// What the Action recorded, from the prelude's handle.
+fn finish<'js>(ctx: &Ctx<'js>, handle: &Object<'js>) -> Result<Recorded, ActionError> {
+    let finish: Function = handle
+        .get("finish")
+        .map_err(|e| ActionError::Engine(e.to_string()))?;
+    let json: String = finish.call(()).catch(ctx).map_err(thrown)?;
+    serde_json::from_str(&json).map_err(|e| ActionError::Engine(e.to_string()))
+}
+
+/// Runs one Action in `ctx`: its result, or its error with what it logged before it.
+fn run_action<'js>(
+    ctx: &Ctx<'js>,
+    limits: &Limits,
+    execution: &Execution,
+    code: &str,
+    event: &str,
+) -> Result<Recorded, (ActionError, String)> {
+    let handle = load(
+        ctx,
+        limits,
+        execution.trigger,
+        execution.now_ms,
+        code,
+        event,
+    )?;
+    let failed = |error: ActionError| {
+        (
+            error,
+            finish(ctx, &handle).map(|r| r.logs).unwrap_or_default(),
+        )
+    };
     let start: Function = handle.get("start").map_err(|e| failed(engine(e)))?;
     let returned: Value = start.call(()).catch(ctx).map_err(|e| failed(thrown(e)))?;
     if let Some(promise) = returned.as_promise() {
@@ -223,7 +280,7 @@ fn run_action<'js>(
             }
         }
     }
-    finish(&handle).map_err(|e| (e, String::new()))
+    finish(ctx, &handle).map_err(|e| (e, String::new()))
 }
 
 fn engine(e: impl std::fmt::Display) -> ActionError {
@@ -268,4 +325,49 @@ fn classify(text: String) -> ActionError {
     } else {
         ActionError::Threw(text)
     }
+}
+
+/// Whether `code` builds for `triggers`: it compiles, its top-level code runs within the
+/// limits, and it exports each trigger's handler. The problems found, none when it builds.
+pub(crate) fn build(limits: &Limits, code: &str, triggers: &[Trigger]) -> Vec<BuildProblem> {
+    let problem = |id: &'static str, message: String| vec![BuildProblem { id, message }];
+    let guard = match guarded(limits) {
+        Ok(guard) => guard,
+        Err(e) => return problem("engine_error", e.to_string()),
+    };
+    let context = match Context::full(&guard.runtime) {
+        Ok(context) => context,
+        Err(e) => return problem("engine_error", e.to_string()),
+    };
+    let first = triggers.first().copied().unwrap_or(Trigger::PostLogin);
+    context.with(|ctx| {
+        let handle = match load(&ctx, limits, first, 0, code, "{}") {
+            Ok(handle) => handle,
+            Err((error, _)) => {
+                let id = match &error {
+                    ActionError::Threw(text) if text.starts_with("SyntaxError") => "syntax_error",
+                    _ => "load_error",
+                };
+                return problem(id, guard.explain(error).to_string());
+            }
+        };
+        let exported: Option<Function> = handle.get("exported").ok();
+        triggers
+            .iter()
+            .filter(|trigger| {
+                !exported
+                    .as_ref()
+                    .and_then(|f| f.call::<_, bool>((trigger.handler(),)).ok())
+                    .unwrap_or(false)
+            })
+            .map(|trigger| BuildProblem {
+                id: "missing_handler",
+                message: format!(
+                    "The code does not export {} for the trigger {}.",
+                    trigger.handler(),
+                    trigger.id()
+                ),
+            })
+            .collect()
+    })
 }

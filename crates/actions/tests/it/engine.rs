@@ -463,3 +463,60 @@ fn resident_bytes() -> u64 {
     let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
     pages * 4096
 }
+
+#[tokio::test]
+async fn a_build_finds_syntax_errors_missing_handlers_and_hostile_top_level_code() {
+    let engine = Engine::start(limits()).unwrap();
+    let both = [Trigger::PostLogin, Trigger::CredentialsExchange];
+    let cases: Vec<(&str, &str, &[Trigger], Vec<&str>)> = vec![
+        (
+            "builds",
+            "exports.onExecutePostLogin = async () => {};",
+            &[Trigger::PostLogin],
+            vec![],
+        ),
+        (
+            "a syntax error",
+            "exports.onExecutePostLogin = (",
+            &[Trigger::PostLogin],
+            vec!["syntax_error"],
+        ),
+        (
+            "one handler of two",
+            "exports.onExecutePostLogin = async () => {};",
+            &both,
+            vec!["missing_handler"],
+        ),
+        (
+            "top-level code that throws",
+            "throw new Error('at load');",
+            &[Trigger::PostLogin],
+            vec!["load_error"],
+        ),
+        (
+            "top-level code that spins",
+            "for (;;) {}",
+            &[Trigger::PostLogin],
+            vec!["load_error"],
+        ),
+        (
+            "a module",
+            "require('fs');",
+            &[Trigger::PostLogin],
+            vec!["load_error"],
+        ),
+    ];
+    for (what, code, triggers, expected) in cases {
+        let problems = engine
+            .build(code.to_owned(), triggers.to_vec())
+            .await
+            .unwrap();
+        let ids: Vec<&str> = problems.iter().map(|p| p.id).collect();
+        assert_eq!(ids, expected, "{what}: {problems:?}");
+    }
+    let spins = engine
+        .build("for (;;) {}".to_owned(), vec![Trigger::PostLogin])
+        .await
+        .unwrap();
+    assert!(spins[0].message.contains("without a pause"), "{spins:?}");
+}
