@@ -40,6 +40,8 @@ impl<S> Clone for App<S> {
 struct Inner<S> {
     store: S,
     hasher: Hasher,
+    /// Tenant code (Actions): its own bounded pool of threads.
+    actions: sigil_actions::Engine,
     secrets: Secrets,
     opaque: Arc<UserinfoKey>,
     cache: HotCache,
@@ -79,6 +81,9 @@ pub enum StartError {
     /// The password checker could not be set up.
     #[error("cannot set up password checks: {0}")]
     Hasher(String),
+    /// The Actions engine's threads could not be started.
+    #[error("cannot start the Actions engine: {0}")]
+    Actions(String),
     /// A page template does not parse.
     #[error("a page template is broken: {0}")]
     Pages(#[from] minijinja::Error),
@@ -132,10 +137,13 @@ impl<S: Store + Clone> App<S> {
             .await
             .map_err(StartError::Hasher)?;
         let events = EventQueue::start(store.clone());
+        let actions = sigil_actions::Engine::start(sigil_actions::Limits::default())
+            .map_err(|e| StartError::Actions(e.to_string()))?;
         Ok(App {
             inner: Arc::new(Inner {
                 store,
                 hasher,
+                actions,
                 events,
                 metrics,
                 hostname: url::Url::parse(&issuer)
@@ -274,6 +282,11 @@ impl<S: Store> App<S> {
 
     pub(crate) fn hasher(&self) -> &Hasher {
         &self.inner.hasher
+    }
+
+    /// The Actions engine.
+    pub(crate) fn actions(&self) -> &sigil_actions::Engine {
+        &self.inner.actions
     }
 
     pub(crate) fn issuer(&self) -> &str {

@@ -9,6 +9,7 @@
 //! be hashed and take the hash the caller made off-thread. Only the import job touches the
 //! store.
 
+pub mod actions;
 pub mod body;
 pub mod branding;
 pub mod connections;

@@ -2,6 +2,7 @@
 //! reads its body strictly ([`body`]), answers Auth0's shapes, logs its writes (`sapi`), and
 //! fails with Auth0's error shape ([`error`]).
 
+mod actions;
 mod body;
 mod branding;
 mod caller;
@@ -88,6 +89,18 @@ macro_rules! operations {
 }
 
 operations! {
+    get "/actions/actions" => actions::list, ["read:actions"], 200, "List actions";
+    post "/actions/actions" => actions::create, ["create:actions"], 201, "Create an action (built at once; deploy: true deploys it too)";
+    get "/actions/actions/{id}" => actions::get, ["read:actions"], 200, "Get an action";
+    patch "/actions/actions/{id}" => actions::update, ["update:actions"], 200, "Update an action";
+    delete "/actions/actions/{id}" => actions::delete, ["delete:actions"], 204, "Delete an action (force=true detaches its bindings)";
+    post "/actions/actions/{id}/deploy" => actions::deploy, ["create:actions"], 202, "Deploy an action";
+    get "/actions/actions/{id}/versions" => actions::versions, ["read:actions"], 200, "List an action's versions";
+    get "/actions/actions/{id}/versions/{version_id}" => actions::version, ["read:actions"], 200, "Get an action's version";
+    post "/actions/actions/{id}/versions/{version_id}/deploy" => actions::deploy_version, ["create:actions"], 202, "Deploy an earlier version again (roll back)";
+    get "/actions/triggers" => actions::triggers, ["read:actions"], 200, "List triggers";
+    get "/actions/triggers/{trigger_id}/bindings" => actions::bindings, ["read:actions"], 200, "List a trigger's bindings";
+    patch "/actions/triggers/{trigger_id}/bindings" => actions::update_bindings, ["update:actions"], 200, "Replace a trigger's bindings";
     get "/branding" => branding::get, ["read:branding"], 200, "Get branding settings";
     patch "/branding" => branding::update, ["update:branding"], 200, "Update branding settings";
     get "/clients" => clients::list, ["read:clients", "read:client_summary", "read:client_keys", "read:client_credentials"], 200, "List clients";

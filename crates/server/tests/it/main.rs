@@ -21,6 +21,7 @@ mod implicit;
 mod legacy;
 mod login_page;
 mod management;
+mod management_actions;
 mod management_client_grants;
 mod management_clients;
 mod management_connections;
