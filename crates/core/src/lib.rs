@@ -24,7 +24,9 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod actions;
 pub mod authorize;
+pub mod claims;
 pub mod clock;
 pub mod common_passwords;
 pub mod consent;

@@ -6,6 +6,7 @@
 //! becomes a response in one place ([`error`]).
 #![warn(missing_docs)]
 
+mod actions;
 mod cache;
 mod client_ip;
 mod cors;

@@ -42,6 +42,8 @@ struct Inner<S> {
     hasher: Hasher,
     /// Tenant code (Actions): its own bounded pool of threads.
     actions: sigil_actions::Engine,
+    /// Each trigger's bound Actions, as read last.
+    bound: crate::actions::BoundCache,
     secrets: Secrets,
     opaque: Arc<UserinfoKey>,
     cache: HotCache,
@@ -144,6 +146,7 @@ impl<S: Store + Clone> App<S> {
                 store,
                 hasher,
                 actions,
+                bound: crate::actions::BoundCache::default(),
                 events,
                 metrics,
                 hostname: url::Url::parse(&issuer)
@@ -287,6 +290,11 @@ impl<S: Store> App<S> {
     /// The Actions engine.
     pub(crate) fn actions(&self) -> &sigil_actions::Engine {
         &self.inner.actions
+    }
+
+    /// What each trigger runs, as read last.
+    pub(crate) fn bound_cache(&self) -> &crate::actions::BoundCache {
+        &self.inner.bound
     }
 
     pub(crate) fn issuer(&self) -> &str {

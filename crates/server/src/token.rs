@@ -148,6 +148,7 @@ pub(crate) fn parse(
             auth: client_auth(credentials)?,
             audience: params.audience,
             scope: params.scope,
+            ip,
         })),
         "authorization_code" => Ok(TokenRequest::Code(CodeRequest {
             auth: client_auth(credentials)?,

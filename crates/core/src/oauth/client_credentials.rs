@@ -12,6 +12,8 @@ use super::{
     ClientAuth, Directory, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate,
     require_grant,
 };
+use crate::actions::ActionRunner;
+use crate::claims;
 
 /// A parsed client credentials request.
 #[derive(Clone, Debug)]
@@ -22,6 +24,30 @@ pub struct ClientCredentialsRequest {
     pub audience: Option<String>,
     /// Requested scopes, space-separated.
     pub scope: Option<String>,
+    /// The caller's address (`event.request.ip` for the Actions).
+    pub ip: Option<String>,
+}
+
+/// Auth0's `event` for credentials-exchange.
+fn exchange_event(
+    client: &Client,
+    audience: &str,
+    asked: &[&str],
+    scopes: &[String],
+    ip: Option<&str>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "client": {
+            "client_id": client.client_id,
+            "name": client.name,
+            "metadata": client.settings.client_metadata,
+        },
+        "resource_server": {"identifier": audience},
+        "transaction": {"requested_scopes": asked},
+        "accessToken": {"customClaims": {}, "scope": scopes},
+        "tenant": {"id": "sigil"},
+        "request": {"ip": ip},
+    })
 }
 
 /// The audience a client asked for, with the Management API also answering to
@@ -41,6 +67,7 @@ pub fn canonical_audience(issuer: &str, audience: &str) -> String {
 /// Issues an access token to a machine. Returns the answer and the client (for the log).
 pub async fn client_credentials(
     store: &impl Directory,
+    actions: &impl ActionRunner,
     keys: &KeyRing,
     rng: &dyn Rng,
     issuer: &str,
@@ -92,6 +119,35 @@ pub async fn client_credentials(
             .collect()
     };
     let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
+    // The credentials-exchange trigger: its Actions may add claims or refuse.
+    let custom = match actions
+        .run("credentials-exchange", || {
+            exchange_event(
+                &client,
+                &api.identifier,
+                &asked,
+                &scopes,
+                request.ip.as_deref(),
+            )
+        })
+        .await?
+    {
+        None => None,
+        Some(run) => {
+            let set = crate::actions::credentials_exchange(&run)?;
+            let token = claims::Token::Access {
+                scopes: &scopes,
+                management: api.is_management_api(issuer),
+            };
+            let host = url::Url::parse(issuer)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned));
+            Some(
+                claims::apply_custom(&token, host.as_deref(), set)
+                    .map_err(|e| OAuthError::new(ErrorCode::AccessDenied, e.to_string()))?,
+            )
+        }
+    };
     let (signed, lifetime) = AccessToken {
         api: &api,
         subject: Subject::Machine,
@@ -102,7 +158,7 @@ pub async fn client_credentials(
         // RBAC for a machine: its permissions are the scopes it was granted.
         permissions: (api.enforce_policies && api.token_dialect.includes_permissions())
             .then_some(scopes.as_slice()),
-        custom: None,
+        custom: custom.as_ref(),
     }
     .sign(keys, rng, issuer, now)?;
     Ok((

@@ -230,6 +230,7 @@ pub(crate) async fn delete<S: Store>(
         Err(StoreError::NotFound(_)) => return Err(missing_action()),
         other => other?,
     }
+    app.bound_cache().forget();
     caller.audit(&app, "Delete an action").await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -423,6 +424,7 @@ pub(crate) async fn update_bindings<S: Store>(
         }
         other => other?,
     }
+    app.bound_cache().forget();
     caller.audit(&app, "Update trigger bindings").await;
     Ok(Json(
         json!({ "bindings": bindings_json(&app, &bindings).await? }),

@@ -99,13 +99,15 @@ async fn exchange<S: Store>(
     Ok(match request {
         TokenRequest::ClientCredentials(request) => {
             let directory = app.directory(now);
-            match oauth::client_credentials(&directory, &keys, rng, issuer, now, &request).await {
+            match oauth::client_credentials(&directory, app, &keys, rng, issuer, now, &request)
+                .await
+            {
                 // No signer for the API's algorithm in the loaded ring: its key family may be
                 // newer than the ring, so read the keys again and try once more (this grant
                 // changes nothing, so trying twice is safe).
                 Err(oauth::FlowError::Sign(_)) => {
                     let keys = app.reload_keys().await?;
-                    oauth::client_credentials(&directory, &keys, rng, issuer, now, &request)
+                    oauth::client_credentials(&directory, app, &keys, rng, issuer, now, &request)
                         .await?
                         .0
                 }

@@ -4,6 +4,7 @@
 
 mod access_token;
 mod accounts;
+mod actions;
 mod app;
 mod assertion;
 mod branding;

@@ -1,0 +1,131 @@
+//! The flows' tenant code: [`ActionRunner`] for the app. What a trigger runs (its bindings and
+//! their deployed versions) is read from the store at most every [`CACHE_TTL`] seconds per
+//! trigger and at once after a change through this node, so a trigger nobody bound costs a
+//! map lookup; a bound one runs on the Actions engine's own threads.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde_json::{Map, Value};
+use sigil_actions::{Execution, RunError, Trigger};
+use sigil_core::actions::{ActionRunner, Command, FAILED, Failure, TriggerRun};
+use sigil_core::model::BoundAction;
+use sigil_core::oauth::{ErrorCode, FlowError, OAuthError};
+use sigil_core::{Store, UnixTime};
+
+use crate::App;
+use crate::cache::CACHE_TTL;
+
+/// A trigger's bound Actions, and when they were read.
+type Read = (UnixTime, Arc<Vec<BoundAction>>);
+
+/// Each trigger's bound Actions, as read last, and when.
+#[derive(Default)]
+pub(crate) struct BoundCache {
+    read: RwLock<HashMap<&'static str, Read>>,
+}
+
+impl BoundCache {
+    fn fresh(&self, trigger: &'static str, now: UnixTime) -> Option<Arc<Vec<BoundAction>>> {
+        let read = self.read.read().ok()?;
+        let (at, bound) = read.get(trigger)?;
+        (now.0 - at.0 < CACHE_TTL && now.0 >= at.0).then(|| Arc::clone(bound))
+    }
+
+    fn put(&self, trigger: &'static str, now: UnixTime, bound: Arc<Vec<BoundAction>>) {
+        if let Ok(mut read) = self.read.write() {
+            read.insert(trigger, (now, bound));
+        }
+    }
+
+    /// Forgets what was read: a binding or a deployed version changed through this node.
+    pub(crate) fn forget(&self) {
+        if let Ok(mut read) = self.read.write() {
+            read.clear();
+        }
+    }
+}
+
+impl<S: Store> App<S> {
+    async fn bound(&self, trigger: &'static str) -> Result<Arc<Vec<BoundAction>>, FlowError> {
+        let now = self.now();
+        if let Some(bound) = self.bound_cache().fresh(trigger, now) {
+            return Ok(bound);
+        }
+        let bound = Arc::new(self.store().bound_actions(trigger).await?);
+        self.bound_cache().put(trigger, now, Arc::clone(&bound));
+        Ok(bound)
+    }
+}
+
+impl<S: Store> ActionRunner for App<S> {
+    async fn run<E: FnOnce() -> Value + Send>(
+        &self,
+        trigger: &'static str,
+        event: E,
+    ) -> Result<Option<TriggerRun>, FlowError> {
+        let bound = self.bound(trigger).await?;
+        if bound.is_empty() {
+            return Ok(None);
+        }
+        let Some(engine_trigger) = Trigger::from_id(trigger) else {
+            tracing::error!(trigger, "the Actions engine has no such trigger");
+            return Err(OAuthError::new(ErrorCode::ServerError, FAILED).into());
+        };
+        let execution = Execution {
+            trigger: engine_trigger,
+            actions: bound
+                .iter()
+                .map(|b| sigil_actions::Action {
+                    name: b.name.clone(),
+                    code: b.version.code.code.clone(),
+                    secrets: b
+                        .version
+                        .code
+                        .secrets
+                        .iter()
+                        .map(|s| (s.name.clone(), Value::String(s.value.to_string())))
+                        .collect::<Map<String, Value>>(),
+                })
+                .collect(),
+            event: event(),
+            now_ms: self.now().0.saturating_mul(1000),
+        };
+        let outcome = match self.actions().run(execution).await {
+            Ok(outcome) => outcome,
+            Err(RunError::Busy) => {
+                return Err(OAuthError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "too many Actions are running; try again shortly",
+                )
+                .into());
+            }
+            Err(e) => {
+                tracing::error!(trigger, error = %e, "the Actions engine did not answer");
+                return Err(OAuthError::new(ErrorCode::AccessDenied, FAILED).into());
+            }
+        };
+        let failure = outcome.failure().map(|run| Failure {
+            action: run.name.clone(),
+            error: run
+                .error
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        });
+        if let Some(failure) = &failure {
+            tracing::warn!(trigger, action = %failure.action, error = %failure.error, "an Action failed");
+        }
+        Ok(Some(TriggerRun {
+            commands: outcome
+                .commands()
+                .map(|c| Command {
+                    op: c.op.clone(),
+                    args: c.args.clone(),
+                })
+                .collect(),
+            failure,
+            executed: outcome.runs.iter().map(|r| r.name.clone()).collect(),
+        }))
+    }
+}
