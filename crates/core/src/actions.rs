@@ -4,8 +4,11 @@
 
 use std::future::Future;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::Store;
+use crate::login::Completed;
+use crate::model::{Client, ResourceServer, User};
 use crate::oauth::{ErrorCode, FlowError, OAuthError};
 
 /// An `api.*` call an Action made, e.g. `accessToken.setCustomClaim` with `[name, value]`.
@@ -41,6 +44,13 @@ pub struct TriggerRun {
 /// Runs the Actions bound to a trigger. With none bound, [`ActionRunner::run`] answers `None`
 /// without building the event: a trigger nobody uses costs a lookup.
 pub trait ActionRunner: Send + Sync {
+    /// Whether any Action is bound to `trigger`: a flow reads what only the event needs (a
+    /// user's roles) only then.
+    fn is_bound(
+        &self,
+        trigger: &'static str,
+    ) -> impl Future<Output = Result<bool, FlowError>> + Send;
+
     /// Runs the Actions bound to `trigger` (Auth0's id) on the event `event` builds.
     fn run<E: FnOnce() -> Value + Send>(
         &self,
@@ -53,6 +63,10 @@ pub trait ActionRunner: Send + Sync {
 pub struct NoActions;
 
 impl ActionRunner for NoActions {
+    async fn is_bound(&self, _trigger: &'static str) -> Result<bool, FlowError> {
+        Ok(false)
+    }
+
     async fn run<E: FnOnce() -> Value + Send>(
         &self,
         _trigger: &'static str,
@@ -103,6 +117,149 @@ pub fn credentials_exchange(run: &TriggerRun) -> Result<Vec<(String, Value)>, OA
         }
     }
     Ok(claims)
+}
+
+/// What `post-login` decided for the tokens of this login.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PostLogin {
+    /// Custom claims for the ID token (and `/userinfo`), in the order set.
+    pub id_token: Vec<(String, Value)>,
+    /// Custom claims for the access token, in the order set.
+    pub access_token: Vec<(String, Value)>,
+    /// Scopes added to the access token.
+    pub add_scopes: Vec<String>,
+    /// Scopes removed from the access token.
+    pub remove_scopes: Vec<String>,
+}
+
+impl PostLogin {
+    /// `scopes` as the access token carries them: removals, then additions.
+    pub fn access_scopes(&self, scopes: &[String]) -> Vec<String> {
+        let mut changed: Vec<String> = scopes
+            .iter()
+            .filter(|s| !self.remove_scopes.contains(s))
+            .cloned()
+            .collect();
+        for added in &self.add_scopes {
+            if !changed.contains(added) {
+                changed.push(added.clone());
+            }
+        }
+        changed
+    }
+}
+
+/// `post-login`: what the Actions decided for the tokens, or the refusal (`api.access.deny`:
+/// `access_denied` with the reason the Action gave) or a failure caused (a fixed text).
+pub fn post_login(run: &TriggerRun) -> Result<PostLogin, OAuthError> {
+    if run.failure.is_some() {
+        return Err(OAuthError::new(ErrorCode::AccessDenied, FAILED));
+    }
+    let mut decided = PostLogin::default();
+    for command in &run.commands {
+        let name = || text(command.args.first());
+        let value = || command.args.get(1).cloned().unwrap_or(Value::Null);
+        match command.op.as_str() {
+            "idToken.setCustomClaim" => decided.id_token.push((name(), value())),
+            "accessToken.setCustomClaim" => decided.access_token.push((name(), value())),
+            "accessToken.addScope" => {
+                let scope = name();
+                decided.remove_scopes.retain(|s| *s != scope);
+                decided.add_scopes.push(scope);
+            }
+            "accessToken.removeScope" => {
+                let scope = name();
+                decided.add_scopes.retain(|s| *s != scope);
+                decided.remove_scopes.push(scope);
+            }
+            "access.deny" => {
+                return Err(OAuthError::new(ErrorCode::AccessDenied, name()));
+            }
+            _ => {}
+        }
+    }
+    Ok(decided)
+}
+
+/// What a login's `post-login` event says, beside the user.
+pub struct LoginFacts<'a> {
+    /// The application.
+    pub client: &'a Client,
+    /// The API asked for.
+    pub api: Option<&'a ResourceServer>,
+    /// Auth0's `transaction.protocol` (`oidc-basic-profile`, `oauth2-password`, …).
+    pub protocol: &'static str,
+    /// The scopes asked for.
+    pub requested_scopes: &'a str,
+    /// The caller's address.
+    pub ip: Option<&'a str>,
+    /// What the login established.
+    pub completed: &'a Completed,
+}
+
+/// Runs the `post-login` Actions for `user`'s login: what they decided, `None` when none is
+/// bound, or the refusal.
+pub async fn run_post_login(
+    actions: &impl ActionRunner,
+    store: &impl Store,
+    user: &User,
+    facts: LoginFacts<'_>,
+) -> Result<Option<PostLogin>, FlowError> {
+    if !actions.is_bound("post-login").await? {
+        return Ok(None);
+    }
+    let roles: Vec<String> = store
+        .user_roles(&user.user_id)
+        .await?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    let event = post_login_event(user, &roles, &facts);
+    match actions.run("post-login", move || event).await? {
+        Some(run) => Ok(Some(post_login(&run)?)),
+        None => Ok(None),
+    }
+}
+
+/// Auth0's `post-login` event: what Sigil knows of it (no GeoIP database: `geoip` is `{}`).
+fn post_login_event(user: &User, roles: &[String], facts: &LoginFacts<'_>) -> Value {
+    let connection = user.identities.first();
+    let mut event = json!({
+        "user": crate::management::user_json::user_json(user),
+        "client": {
+            "client_id": facts.client.client_id,
+            "name": facts.client.name,
+            "metadata": facts.client.settings.client_metadata,
+        },
+        "connection": {
+            "id": user.connection_id,
+            "name": connection.map(|i| i.connection.as_str()),
+            "strategy": connection.map(|i| i.provider.as_str()),
+            "metadata": {},
+        },
+        "request": {"ip": facts.ip, "geoip": {}},
+        "transaction": {
+            "protocol": facts.protocol,
+            "requested_scopes": facts.requested_scopes.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+            "metadata": {},
+        },
+        "authorization": {"roles": roles},
+        "stats": {"logins_count": user.logins_count.saturating_add(1)},
+        "authentication": {
+            "methods": facts.completed.methods.iter().map(|m| json!({
+                "name": m.name,
+                "timestamp": crate::clock::auth0_time(m.timestamp),
+            })).collect::<Vec<_>>(),
+        },
+        "tenant": {"id": "sigil"},
+    });
+    if let Some(api) = facts.api {
+        event["resource_server"] = json!({"identifier": api.identifier});
+    }
+    if let Some(session) = &facts.completed.session {
+        event["session"] = json!({"id": session.id});
+    }
+    event
 }
 
 #[cfg(test)]
@@ -156,5 +313,32 @@ mod tests {
         let refused = credentials_exchange(&failed).unwrap_err();
         assert_eq!(refused.code, ErrorCode::AccessDenied);
         assert!(!refused.description.contains("secret detail"));
+    }
+
+    #[test]
+    fn a_post_login_gives_claims_and_scopes_or_a_refusal() {
+        let decided = post_login(&run(&[
+            (
+                "idToken.setCustomClaim",
+                json!(["https://e.com/roles", ["admin"]]),
+            ),
+            ("accessToken.setCustomClaim", json!(["tier", "gold"])),
+            ("accessToken.addScope", json!(["read:x"])),
+            ("accessToken.removeScope", json!(["write:x"])),
+            ("user.setAppMetadata", json!(["seen", true])),
+        ]))
+        .unwrap();
+        assert_eq!(
+            decided.id_token,
+            [("https://e.com/roles".to_owned(), json!(["admin"]))]
+        );
+        assert_eq!(decided.access_token, [("tier".to_owned(), json!("gold"))]);
+        let scopes = ["openid".to_owned(), "write:x".to_owned()];
+        assert_eq!(decided.access_scopes(&scopes), ["openid", "read:x"]);
+        let refused = post_login(&run(&[("access.deny", json!(["Not today"]))])).unwrap_err();
+        assert_eq!(
+            (refused.code, refused.description.as_str()),
+            (ErrorCode::AccessDenied, "Not today")
+        );
     }
 }

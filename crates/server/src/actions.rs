@@ -59,6 +59,10 @@ impl<S: Store> App<S> {
 }
 
 impl<S: Store> ActionRunner for App<S> {
+    async fn is_bound(&self, trigger: &'static str) -> Result<bool, FlowError> {
+        Ok(!self.bound(trigger).await?.is_empty())
+    }
+
     async fn run<E: FnOnce() -> Value + Send>(
         &self,
         trigger: &'static str,

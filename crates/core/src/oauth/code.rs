@@ -180,6 +180,7 @@ pub async fn authorization_code(
             auth_time: Some(code.auth_time),
             session: code.session_id.as_ref(),
             refresh: Refresh::Family(family_of(&digest)),
+            decided: None,
         },
     )
     .await

@@ -80,6 +80,7 @@ pub async fn authorization_response(
         auth_time: Some(session.authenticated_at),
         session: Some(&session.id),
         refresh: Refresh::Omit,
+        decided: None,
     };
     let (mut scopes, permissions) = scopes_for(store, issuer, &grant).await?;
     scopes.retain(|s| s != "offline_access");

@@ -6,6 +6,7 @@
 
 use zeroize::Zeroizing;
 
+use crate::actions::{ActionRunner, LoginFacts, run_post_login};
 use crate::events::{Events, LoginContext, Origin};
 use crate::keyring::KeyRing;
 use crate::login::{self, Login, Proof};
@@ -43,6 +44,7 @@ pub async fn password(
     rng: &dyn Rng,
     checker: &impl Passwords,
     events: &dyn Events,
+    actions: &impl ActionRunner,
     issuer: &str,
     now: UnixTime,
     request: &PasswordRequest,
@@ -76,6 +78,15 @@ pub async fn password(
         origin: &origin,
     };
     let completed = login::complete(store, rng, events, now, login).await?;
+    let facts = LoginFacts {
+        client: &client,
+        api: api.as_ref(),
+        protocol: "oauth2-password",
+        requested_scopes: request.scope.as_deref().unwrap_or_default(),
+        ip: request.ip.as_deref(),
+        completed: &completed,
+    };
+    let decided = run_post_login(actions, store, &user, facts).await?;
     issue(
         store,
         keys,
@@ -92,6 +103,7 @@ pub async fn password(
             auth_time: Some(completed.auth_time),
             session: None,
             refresh: Refresh::NewFamily,
+            decided: decided.as_ref(),
         },
     )
     .await

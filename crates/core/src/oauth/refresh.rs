@@ -208,6 +208,7 @@ pub async fn refresh(
             auth_time: old.auth_time,
             session: old.session_id.as_ref(),
             refresh,
+            decided: None,
         },
     )
     .await

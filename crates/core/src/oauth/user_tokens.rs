@@ -14,6 +14,8 @@ use crate::{Rng, Store, UnixTime};
 
 use super::access_token::{AccessToken, Subject};
 use super::{ErrorCode, FlowError, OAuthError, TokenResponse, UserinfoGrant};
+use crate::actions::PostLogin;
+use crate::claims;
 
 /// The OpenID Connect scopes Sigil grants whatever the API.
 const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
@@ -36,6 +38,8 @@ pub(crate) struct UserGrant<'a> {
     pub(crate) session: Option<&'a SessionId>,
     /// What to do about a refresh token.
     pub(crate) refresh: Refresh,
+    /// What the post-login Actions decided (claims, scopes), when any ran.
+    pub(crate) decided: Option<&'a PostLogin>,
 }
 
 /// The refresh token a grant answers with.
@@ -202,9 +206,13 @@ pub(crate) async fn issue(
     let api = grant.api.as_ref();
     let (scopes, permissions) = granted(store, issuer, grant, api).await?;
     let has = |s: &str| scopes.iter().any(|x| x == s);
-    let scope = scopes.join(" ");
+    // The access token's scopes, as the post-login Actions changed them.
+    let access_scopes = grant
+        .decided
+        .map_or_else(|| scopes.clone(), |d| d.access_scopes(&scopes));
+    let scope = access_scopes.join(" ");
     let (access_token, lifetime) =
-        access_token(keys, rng, issuer, now, grant, &scopes, permissions)?;
+        access_token(keys, rng, issuer, now, grant, &access_scopes, permissions)?;
     let id_token = if has("openid") {
         Some(id_token(keys, issuer, now, grant, &scopes, &[])?)
     } else {
@@ -278,6 +286,23 @@ pub(crate) fn access_token(
         let token = keys.opaque().seal(rng, &opaque).map_err(FlowError::Sign)?;
         return Ok((token, USERINFO_TOKEN_LIFETIME));
     };
+    let custom = match grant.decided {
+        Some(decided) if !decided.access_token.is_empty() => {
+            let token = claims::Token::Access {
+                scopes,
+                management: api.is_management_api(issuer),
+            };
+            Some(
+                claims::apply_custom(
+                    &token,
+                    host(issuer).as_deref(),
+                    decided.access_token.clone(),
+                )
+                .map_err(|e| OAuthError::new(ErrorCode::AccessDenied, e.to_string()))?,
+            )
+        }
+        _ => None,
+    };
     AccessToken {
         api,
         subject: Subject::User(grant.user.user_id.as_str()),
@@ -286,7 +311,7 @@ pub(crate) fn access_token(
         userinfo: has_openid,
         gty: grant.gty,
         permissions: permissions.as_deref(),
-        custom: None,
+        custom: custom.as_ref(),
     }
     .sign(keys, rng, issuer, now)
 }
@@ -316,6 +341,15 @@ pub(crate) fn id_token(
     }
     if let Some(sid) = grant.session {
         claims.insert("sid".into(), sid.as_str().into());
+    }
+    if let Some(decided) = grant.decided.filter(|d| !d.id_token.is_empty()) {
+        let custom = claims::apply_custom(
+            &claims::Token::Id,
+            host(issuer).as_deref(),
+            decided.id_token.clone(),
+        )
+        .map_err(|e| OAuthError::new(ErrorCode::AccessDenied, e.to_string()))?;
+        claims.extend(custom);
     }
     for (name, value) in extra {
         claims.insert((*name).into(), value.as_str().into());
@@ -382,4 +416,11 @@ async fn new_family(
         })
         .await?;
     Ok(token.expose().to_owned())
+}
+
+/// The issuer's host: custom claims in its namespace are dropped.
+fn host(issuer: &str) -> Option<String> {
+    url::Url::parse(issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
 }

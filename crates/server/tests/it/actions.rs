@@ -171,3 +171,106 @@ async fn credentials_exchange_actions_shape_machine_tokens() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(claims(&app, &body).await.get("tier").is_none());
 }
+
+/// S1 in `notes/actions.md`, verbatim from Auth0's docs (MIT).
+const S1: &str = r#"exports.onExecutePostLogin = async (event, api) => {
+  const namespace = 'https://my-app.example.com';
+  if (event.authorization) {
+    api.idToken.setCustomClaim(`${namespace}/roles`, event.authorization.roles);
+    api.accessToken.setCustomClaim(`${namespace}/roles`, event.authorization.roles);
+  }
+};"#;
+
+/// S2 in `notes/actions.md`, verbatim from Auth0's docs (MIT), for the test app's name.
+const S2: &str = r#"exports.onExecutePostLogin = async (event, api) => {
+  if (event.user.email && event.user.email.endsWith("@example.com") && event.client.name === "My SPA") {
+    api.access.deny(`Access to ${event.client.name} is not allowed.`);
+  }
+};"#;
+
+async fn password_login(app: &TestApp) -> (StatusCode, Value) {
+    let (status, _, body) = post(
+        app,
+        crate::password::login(
+            app,
+            json!({"audience": API, "scope": "openid profile read:a"}),
+        ),
+        None,
+    )
+    .await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn post_login_actions_shape_the_password_grants_tokens_or_refuse_it() {
+    let app = TestApp::start().await;
+    let token = actions_token(&app).await;
+    let roles: Vec<String> = sigil_core::Store::user_roles(&app.store, &app.ann)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert!(!roles.is_empty(), "the test user has roles");
+
+    bind_only(&app, &token, "post-login", "S1", S1).await;
+    let (status, body) = password_login(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = claims(&app, &body).await;
+    assert_eq!(
+        access["https://my-app.example.com/roles"],
+        json!(roles),
+        "{access}"
+    );
+    let id = app
+        .verifier(app.native.as_str())
+        .await
+        .verify::<Value>(
+            body["id_token"].as_str().unwrap(),
+            UnixTime(app.clock_now()),
+        )
+        .unwrap()
+        .claims;
+    assert_eq!(id["https://my-app.example.com/roles"], json!(roles), "{id}");
+
+    // S2 denies this application's users at example.com (the app is renamed to match).
+    let rename = token_for(&app, &audience(&app), &["update:clients"]).await;
+    let (status, _) = call(
+        &app,
+        "PATCH",
+        &format!("/clients/{}", app.native.as_str()),
+        Some(&rename),
+        Some(json!({"name": "My SPA"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    bind_only(&app, &token, "post-login", "S2", S2).await;
+    let (status, body) = password_login(&app).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "access_denied");
+    assert_eq!(
+        body["error_description"],
+        "Access to My SPA is not allowed."
+    );
+
+    // An Action that sets a scope and drops another changes the access token's scope only.
+    bind_only(
+        &app,
+        &token,
+        "post-login",
+        "scopes",
+        "exports.onExecutePostLogin = async (event, api) => {
+            api.accessToken.addScope('extra:scope');
+            api.accessToken.removeScope('read:a');
+        };",
+    )
+    .await;
+    let (status, body) = password_login(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = claims(&app, &body).await;
+    let scope = access["scope"].as_str().unwrap();
+    assert!(
+        scope.contains("extra:scope") && !scope.contains("read:a"),
+        "{scope}"
+    );
+}
