@@ -7,7 +7,8 @@ use std::future::Future;
 use serde_json::{Value, json};
 
 use crate::Store;
-use crate::login::Completed;
+use crate::ids::SessionId;
+use crate::login::Method;
 use crate::model::{Client, ResourceServer, User};
 use crate::oauth::{ErrorCode, FlowError, OAuthError};
 
@@ -120,7 +121,7 @@ pub fn credentials_exchange(run: &TriggerRun) -> Result<Vec<(String, Value)>, OA
 }
 
 /// What `post-login` decided for the tokens of this login.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PostLogin {
     /// Custom claims for the ID token (and `/userinfo`), in the order set.
     pub id_token: Vec<(String, Value)>,
@@ -191,10 +192,12 @@ pub struct LoginFacts<'a> {
     pub protocol: &'static str,
     /// The scopes asked for.
     pub requested_scopes: &'a str,
-    /// The caller's address.
+    /// The caller's address, when known.
     pub ip: Option<&'a str>,
-    /// What the login established.
-    pub completed: &'a Completed,
+    /// How the user authenticated.
+    pub methods: &'a [Method],
+    /// The session the login started or used.
+    pub session: Option<&'a SessionId>,
 }
 
 /// Runs the `post-login` Actions for `user`'s login: what they decided, `None` when none is
@@ -246,7 +249,7 @@ fn post_login_event(user: &User, roles: &[String], facts: &LoginFacts<'_>) -> Va
         "authorization": {"roles": roles},
         "stats": {"logins_count": user.logins_count.saturating_add(1)},
         "authentication": {
-            "methods": facts.completed.methods.iter().map(|m| json!({
+            "methods": facts.methods.iter().map(|m| json!({
                 "name": m.name,
                 "timestamp": crate::clock::auth0_time(m.timestamp),
             })).collect::<Vec<_>>(),
@@ -256,8 +259,8 @@ fn post_login_event(user: &User, roles: &[String], facts: &LoginFacts<'_>) -> Va
     if let Some(api) = facts.api {
         event["resource_server"] = json!({"identifier": api.identifier});
     }
-    if let Some(session) = &facts.completed.session {
-        event["session"] = json!({"id": session.id});
+    if let Some(session) = facts.session {
+        event["session"] = json!({"id": session});
     }
     event
 }

@@ -9,10 +9,10 @@ use sigil_core::{Conflict, StoreError, UnixTime};
 use crate::SqlStore;
 use crate::codec::{digest, join, split, time, unix};
 use crate::database::on_pool;
-use crate::error::{OrBackend as _, write_error};
+use crate::error::{OrBackend as _, corrupt, write_error};
 
 const COLUMNS: &str = "digest, client_id, user_id, session_id, redirect_uri, scope, audience, \
-     nonce, code_challenge, auth_time, created_at, expires_at, used_at";
+     nonce, code_challenge, auth_time, created_at, expires_at, used_at, actions";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -29,6 +29,7 @@ struct Row {
     created_at: i64,
     expires_at: i64,
     used_at: Option<i64>,
+    actions: Option<String>,
 }
 
 impl Row {
@@ -47,6 +48,11 @@ impl Row {
             created_at: UnixTime(self.created_at),
             expires_at: UnixTime(self.expires_at),
             used_at: unix(self.used_at),
+            actions: self
+                .actions
+                .map(|json| serde_json::from_str(&json))
+                .transpose()
+                .map_err(|e| corrupt("authorization code", e))?,
         })
     }
 }
@@ -54,7 +60,13 @@ impl Row {
 pub(crate) async fn create_code(store: &SqlStore, code: &AuthorizationCode) -> Result<()> {
     const SQL: &str = "INSERT INTO authorization_codes (digest, client_id, user_id, session_id, \
          redirect_uri, scope, audience, nonce, code_challenge, auth_time, created_at, expires_at, \
-         used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+         used_at, actions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+    let actions = code
+        .actions
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Backend(Box::new(e)))?;
     on_pool!(&store.db, pool => sqlx::query(SQL)
         .bind(code.digest.0.to_vec())
         .bind(code.client_id.as_str())
@@ -69,6 +81,7 @@ pub(crate) async fn create_code(store: &SqlStore, code: &AuthorizationCode) -> R
         .bind(code.created_at.0)
         .bind(code.expires_at.0)
         .bind(time(code.used_at))
+        .bind(actions.as_deref())
         .execute(pool)
         .await
         .map_err(|e| write_error(e, |_| Conflict::Token, "client or user"))?

@@ -94,6 +94,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         9 => "0009_log_order",
         10 => "0010_rate_limits",
         11 => "0011_actions",
+        12 => "0012_code_actions",
     )
 }
 
@@ -110,6 +111,7 @@ fn postgres_migrations() -> Vec<Migration> {
         9 => "0009_log_order",
         10 => "0010_rate_limits",
         11 => "0011_actions",
+        12 => "0012_code_actions",
     )
 }
 

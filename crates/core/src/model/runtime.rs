@@ -61,6 +61,8 @@ pub struct AuthorizationCode {
     pub expires_at: UnixTime,
     /// When it was redeemed.
     pub used_at: Option<UnixTime>,
+    /// What the post-login Actions decided for the tokens, when any ran.
+    pub actions: Option<crate::actions::PostLogin>,
 }
 
 /// A refresh token. Rotation makes a chain within one family; reusing a rotated token

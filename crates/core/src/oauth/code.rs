@@ -5,6 +5,7 @@
 
 use aws_lc_rs::digest;
 
+use crate::actions::PostLogin;
 use crate::ids::{ClientId, FamilyId, SessionId, UserId};
 use crate::keyring::KeyRing;
 use crate::model::{AuthorizationCode, Client, GrantType};
@@ -40,6 +41,8 @@ pub struct CodeGrant {
     pub code_challenge: Option<String>,
     /// When the user authenticated.
     pub auth_time: UnixTime,
+    /// What the post-login Actions decided, issued with the tokens the code is exchanged for.
+    pub actions: Option<PostLogin>,
 }
 
 /// Stores a code for `grant` and returns it.
@@ -65,6 +68,7 @@ pub async fn issue_code(
             created_at: now,
             expires_at: UnixTime(now.0 + CODE_LIFETIME),
             used_at: None,
+            actions: grant.actions,
         })
         .await?;
     Ok(code)
@@ -180,7 +184,7 @@ pub async fn authorization_code(
             auth_time: Some(code.auth_time),
             session: code.session_id.as_ref(),
             refresh: Refresh::Family(family_of(&digest)),
-            decided: None,
+            decided: code.actions.as_ref(),
         },
     )
     .await

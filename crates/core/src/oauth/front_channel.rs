@@ -4,8 +4,10 @@
 //! returned with an access token carries `at_hash`, with a code `c_hash`, so the client can tell
 //! they belong together.
 
+use crate::actions::{ActionRunner, LoginFacts, run_post_login};
 use crate::authorize::Authorization;
 use crate::keyring::KeyRing;
+use crate::login::Method;
 use crate::model::Session;
 use crate::{Rng, Store, UnixTime};
 
@@ -17,9 +19,23 @@ use super::{ErrorCode, FlowError, OAuthError};
 /// by the caller with the response mode.
 pub type ResponseFields = Vec<(&'static str, String)>;
 
-/// Answers `authz` for the user of `session`.
+/// Auth0's `transaction.protocol` for a response type.
+fn protocol(authz: &Authorization) -> &'static str {
+    let kind = &authz.response_type;
+    match (kind.code, kind.returns_tokens()) {
+        (true, false) => "oidc-basic-profile",
+        (true, true) => "oidc-hybrid-profile",
+        (false, _) => "oidc-implicit-profile",
+    }
+}
+
+/// Answers `authz` for the user of `session`, after the post-login Actions: a deny sends the
+/// application `access_denied` and issues nothing; what they decided goes with the code, or
+/// into the tokens returned here.
+#[allow(clippy::too_many_arguments)] // The flow's inputs; grouping them would only rename them.
 pub async fn authorization_response(
     store: &impl Store,
+    actions: &impl ActionRunner,
     keys: &KeyRing,
     rng: &dyn Rng,
     issuer: &str,
@@ -27,6 +43,38 @@ pub async fn authorization_response(
     authz: &Authorization,
     session: &Session,
 ) -> Result<ResponseFields, FlowError> {
+    let refused = |description: &str| -> FlowError {
+        OAuthError::new(ErrorCode::AccessDenied, description).into()
+    };
+    let decided = if actions.is_bound("post-login").await? {
+        let client = store
+            .client(&authz.client_id)
+            .await?
+            .ok_or_else(|| refused("the application no longer exists"))?;
+        let user = store
+            .user(&session.user_id)
+            .await?
+            .ok_or_else(|| refused("the user no longer exists"))?;
+        let api = api(store, authz.audience.as_deref()).await?;
+        let scope = authz.scope.join(" ");
+        // Sessions are started by a password only, so far.
+        let methods = [Method {
+            name: "pwd",
+            timestamp: session.authenticated_at,
+        }];
+        let facts = LoginFacts {
+            client: &client,
+            api: api.as_ref(),
+            protocol: protocol(authz),
+            requested_scopes: &scope,
+            ip: None,
+            methods: &methods,
+            session: Some(&session.id),
+        };
+        run_post_login(actions, store, &user, facts).await?
+    } else {
+        None
+    };
     let mut fields = ResponseFields::new();
     let code = if authz.response_type.code {
         let code = issue_code(
@@ -43,6 +91,7 @@ pub async fn authorization_response(
                 nonce: authz.nonce.clone(),
                 code_challenge: authz.code_challenge.clone(),
                 auth_time: session.authenticated_at,
+                actions: decided.clone(),
             },
         )
         .await?;
@@ -55,9 +104,6 @@ pub async fn authorization_response(
         return Ok(fields);
     }
 
-    let refused = |description: &str| -> FlowError {
-        OAuthError::new(ErrorCode::AccessDenied, description).into()
-    };
     let client = store
         .client(&authz.client_id)
         .await?
@@ -80,7 +126,7 @@ pub async fn authorization_response(
         auth_time: Some(session.authenticated_at),
         session: Some(&session.id),
         refresh: Refresh::Omit,
-        decided: None,
+        decided: decided.as_ref(),
     };
     let (mut scopes, permissions) = scopes_for(store, issuer, &grant).await?;
     scopes.retain(|s| s != "offline_access");
@@ -91,6 +137,9 @@ pub async fn authorization_response(
         hashes.push(("c_hash", half_hash(alg, code.expose())));
     }
     if authz.response_type.token {
+        let scopes = decided
+            .as_ref()
+            .map_or_else(|| scopes.clone(), |d| d.access_scopes(&scopes));
         let (token, lifetime) = access_token(keys, rng, issuer, now, &grant, &scopes, permissions)?;
         hashes.push(("at_hash", half_hash(alg, &token)));
         fields.push(("access_token", token));

@@ -84,7 +84,8 @@ pub async fn password(
         protocol: "oauth2-password",
         requested_scopes: request.scope.as_deref().unwrap_or_default(),
         ip: request.ip.as_deref(),
-        completed: &completed,
+        methods: &completed.methods,
+        session: None,
     };
     let decided = run_post_login(actions, store, &user, facts).await?;
     issue(

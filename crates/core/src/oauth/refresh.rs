@@ -12,7 +12,9 @@
 use aws_lc_rs::hmac;
 use zeroize::Zeroizing;
 
+use crate::actions::{ActionRunner, LoginFacts, run_post_login};
 use crate::keyring::KeyRing;
+use crate::login::Method;
 use crate::model::{
     GrantType, LogType, NewLogEvent, RefreshToken, RefreshTokenExpiration, RefreshTokenRotation,
 };
@@ -72,6 +74,7 @@ pub(crate) fn live(token: &RefreshToken, now: UnixTime) -> bool {
 #[allow(clippy::too_many_arguments)] // The flow's inputs; grouping them would only rename them.
 pub async fn refresh(
     store: &impl Store,
+    actions: &impl ActionRunner,
     keys: &KeyRing,
     rng: &dyn Rng,
     refresh_key: &RefreshKey,
@@ -112,6 +115,31 @@ pub async fn refresh(
     if user.blocked {
         return Err(OAuthError::new(ErrorCode::InvalidGrant, "user is blocked").into());
     }
+    // post-login runs again, as Auth0's (before the token rotates: a deny leaves it usable).
+    let api = api(store, old.audience.as_deref()).await?;
+    let decided = if actions.is_bound("post-login").await? {
+        let requested = scope.join(" ");
+        let methods = old
+            .auth_time
+            .map(|t| Method {
+                name: "pwd",
+                timestamp: t,
+            })
+            .into_iter()
+            .collect::<Vec<_>>();
+        let facts = LoginFacts {
+            client: &client,
+            api: api.as_ref(),
+            protocol: "oauth2-refresh-token",
+            requested_scopes: &requested,
+            ip: None,
+            methods: &methods,
+            session: old.session_id.as_ref(),
+        };
+        run_post_login(actions, store, &user, facts).await?
+    } else {
+        None
+    };
     let policy = &client.settings.refresh_token;
     let refresh = match policy.rotation_type {
         RefreshTokenRotation::NonRotating => {
@@ -190,7 +218,6 @@ pub async fn refresh(
             Refresh::Given(successor.expose().to_owned())
         }
     };
-    let api = api(store, old.audience.as_deref()).await?;
     let scope = scope.join(" ");
     issue(
         store,
@@ -208,7 +235,7 @@ pub async fn refresh(
             auth_time: old.auth_time,
             session: old.session_id.as_ref(),
             refresh,
-            decided: None,
+            decided: decided.as_ref(),
         },
     )
     .await

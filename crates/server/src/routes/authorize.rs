@@ -164,6 +164,7 @@ pub(crate) async fn respond<S: Store>(
     };
     let answered = authorization_response(
         app.store(),
+        app,
         &keys,
         app.rng(),
         app.issuer(),

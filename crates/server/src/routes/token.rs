@@ -132,7 +132,17 @@ async fn exchange<S: Store>(
             oauth::authorization_code(store, &keys, rng, issuer, now, &request).await?
         }
         TokenRequest::Refresh(request) => {
-            oauth::refresh(store, &keys, rng, app.refresh_key(), issuer, now, &request).await?
+            oauth::refresh(
+                store,
+                app,
+                &keys,
+                rng,
+                app.refresh_key(),
+                issuer,
+                now,
+                &request,
+            )
+            .await?
         }
     })
 }

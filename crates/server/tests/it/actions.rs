@@ -274,3 +274,122 @@ async fn post_login_actions_shape_the_password_grants_tokens_or_refuse_it() {
         "{scope}"
     );
 }
+
+#[tokio::test]
+async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
+    use crate::browser::{Browser, authorize_url, callback_params, param, redeem_code};
+    let app = TestApp::start().await;
+    let token = actions_token(&app).await;
+    let native = app.native.to_string();
+    bind_only(&app, &token, "post-login", "S1", S1).await;
+    let roles: Vec<String> = sigil_core::Store::user_roles(&app.store, &app.ann)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+
+    // The code flow with an audience: what post-login decided comes back with the code.
+    let mut browser = Browser::new();
+    let audience = format!("&audience={}", crate::browser::urlencode(API));
+    let start = browser.get(&authorize_url(&app, &native, &audience)).await;
+    let form = browser.get(start.location()).await;
+    let done = browser
+        .submit_login(
+            &app,
+            &form.field("tx"),
+            "ann@example.com",
+            crate::app::PASSWORD,
+        )
+        .await;
+    let code = param(&callback_params(done.location()), "code")
+        .unwrap()
+        .to_owned();
+    let tokens = redeem_code(&app, &native, code).await;
+    assert_eq!(
+        claims(&app, &tokens).await["https://my-app.example.com/roles"],
+        json!(roles)
+    );
+    let id = app
+        .verifier(&native)
+        .await
+        .verify::<Value>(
+            tokens["id_token"].as_str().unwrap(),
+            UnixTime(app.clock_now()),
+        )
+        .unwrap()
+        .claims;
+    assert_eq!(id["https://my-app.example.com/roles"], json!(roles), "{id}");
+
+    // A refresh runs post-login again (here: a new claim, from the Action now bound).
+    let (status, _, login) = post(
+        &app,
+        crate::password::login(
+            &app,
+            json!({"audience": crate::app::RBAC_API, "scope": "openid offline_access"}),
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    let refresh_token = login["refresh_token"].as_str().unwrap().to_owned();
+    bind_only(
+        &app,
+        &token,
+        "post-login",
+        "at refresh",
+        "exports.onExecutePostLogin = async (event, api) => {
+            api.idToken.setCustomClaim('protocol', event.transaction.protocol);
+        };",
+    )
+    .await;
+    let (status, _, refreshed) = post(
+        &app,
+        Body::Form(vec![
+            ("grant_type", "refresh_token".into()),
+            ("client_id", native.clone()),
+            ("refresh_token", refresh_token.clone()),
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    let id = app
+        .verifier(&native)
+        .await
+        .verify::<Value>(
+            refreshed["id_token"].as_str().unwrap(),
+            UnixTime(app.clock_now()),
+        )
+        .unwrap()
+        .claims;
+    assert_eq!(id["protocol"], "oauth2-refresh-token", "{id}");
+
+    // A deny at /authorize sends the application access_denied, and no code.
+    bind_only(
+        &app,
+        &token,
+        "post-login",
+        "deny all",
+        "exports.onExecutePostLogin = async (event, api) => { api.access.deny('Not today.'); };",
+    )
+    .await;
+    let start = browser.get(&authorize_url(&app, &native, "")).await;
+    let params = callback_params(start.location());
+    assert_eq!(param(&params, "error"), Some("access_denied"), "{params:?}");
+    assert_eq!(param(&params, "error_description"), Some("Not today."));
+    assert_eq!(param(&params, "code"), None);
+    // And at refresh: refused, the token still usable once the Action is gone.
+    let (status, _, refused) = post(
+        &app,
+        Body::Form(vec![
+            ("grant_type", "refresh_token".into()),
+            ("client_id", native.clone()),
+            ("refresh_token", refresh_token),
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["error_description"], "Not today.");
+}

@@ -671,6 +671,7 @@ async fn every_grant_and_revocation_take_assertions() {
             nonce: None,
             code_challenge: None,
             auth_time: UnixTime(NOW),
+            actions: None,
         },
     )
     .await

@@ -144,7 +144,7 @@ pub(crate) fn urlencode(text: &str) -> String {
 }
 
 /// The query parameters of a callback URL.
-fn callback_params(location: &str) -> Vec<(String, String)> {
+pub(crate) fn callback_params(location: &str) -> Vec<(String, String)> {
     let (base, query) = location.split_once('?').unwrap_or((location, ""));
     assert_eq!(base, CALLBACK, "{location}");
     serde_urlencoded::from_str(query).unwrap()

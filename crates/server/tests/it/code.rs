@@ -31,6 +31,7 @@ async fn code(app: &TestApp, client: &ClientId, challenge: Option<&str>) -> Stri
             nonce: Some("n-0S6_WzA2Mj".to_owned()),
             code_challenge: challenge.map(str::to_owned),
             auth_time: UnixTime(NOW - 5),
+            actions: None,
         },
     )
     .await

@@ -145,6 +145,7 @@ pub(crate) fn code(client: &ClientId, user: &UserId, expires_at: UnixTime) -> Au
         created_at: at(0),
         expires_at,
         used_at: None,
+        actions: None,
     }
 }
 

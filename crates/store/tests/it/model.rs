@@ -1895,7 +1895,16 @@ async fn codes_come_back_as_stored_when_redeemed() {
         minimal.nonce = None;
         minimal.code_challenge = None;
         minimal.scope = Vec::new();
-        let full = code(&w.client.client_id, &w.user.user_id, at(60));
+        let mut full = code(&w.client.client_id, &w.user.user_id, at(60));
+        full.actions = Some(sigil_core::actions::PostLogin {
+            id_token: vec![(
+                "https://e.com/roles".to_owned(),
+                serde_json::json!(["admin"]),
+            )],
+            access_token: vec![("tier".to_owned(), serde_json::json!({"level": 2}))],
+            add_scopes: vec!["read:x".to_owned()],
+            remove_scopes: vec!["write:x".to_owned()],
+        });
         for c in [&full, &minimal] {
             store.create_code(c).await.unwrap();
             let redeemed = store.redeem_code(&c.digest, at(1)).await.unwrap();
