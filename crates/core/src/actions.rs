@@ -7,9 +7,10 @@ use std::future::Future;
 use serde_json::{Value, json};
 
 use crate::Store;
+use crate::UnixTime;
 use crate::ids::SessionId;
 use crate::login::Method;
-use crate::model::{Client, ResourceServer, User};
+use crate::model::{Client, JsonObject, ResourceServer, User};
 use crate::oauth::{ErrorCode, FlowError, OAuthError};
 
 /// An `api.*` call an Action made, e.g. `accessToken.setCustomClaim` with `[name, value]`.
@@ -198,6 +199,8 @@ pub struct LoginFacts<'a> {
     pub methods: &'a [Method],
     /// The session the login started or used.
     pub session: Option<&'a SessionId>,
+    /// Now, for the metadata's `updated_at`.
+    pub now: UnixTime,
 }
 
 /// Runs the `post-login` Actions for `user`'s login: what they decided, `None` when none is
@@ -218,10 +221,35 @@ pub async fn run_post_login(
         .map(|r| r.name)
         .collect();
     let event = post_login_event(user, &roles, &facts);
-    match actions.run("post-login", move || event).await? {
-        Some(run) => Ok(Some(post_login(&run)?)),
-        None => Ok(None),
+    let Some(run) = actions.run("post-login", move || event).await? else {
+        return Ok(None);
+    };
+    // Metadata is written once, whatever else the Actions decided (a deny included, as Auth0).
+    let (app, own) = metadata_changes(&run);
+    if !app.is_empty() || !own.is_empty() {
+        store
+            .merge_user_metadata(&user.user_id, &app, &own, facts.now)
+            .await?;
     }
+    Ok(Some(post_login(&run)?))
+}
+
+/// The `api.user.setAppMetadata` and `setUserMetadata` calls of a run, by key (the last call
+/// for a key wins; `null` removes it).
+pub fn metadata_changes(run: &TriggerRun) -> (JsonObject, JsonObject) {
+    let (mut app, mut own) = (JsonObject::new(), JsonObject::new());
+    for command in &run.commands {
+        let target = match command.op.as_str() {
+            "user.setAppMetadata" => &mut app,
+            "user.setUserMetadata" => &mut own,
+            _ => continue,
+        };
+        target.insert(
+            text(command.args.first()),
+            command.args.get(1).cloned().unwrap_or(Value::Null),
+        );
+    }
+    (app, own)
 }
 
 /// Auth0's `post-login` event: what Sigil knows of it (no GeoIP database: `geoip` is `{}`).

@@ -15,8 +15,8 @@ use crate::ids::{
 };
 use crate::model::{
     Action, ActionCode, ActionVersion, AuthorizationCode, Binding, BoundAction, Client,
-    ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, LogEvent, LogQuery,
-    NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role, Session,
+    ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, JsonObject, LogEvent,
+    LogQuery, NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role, Session,
     SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use crate::password::PasswordHash;
@@ -326,6 +326,17 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a user's profile, metadata, password and flags (not identities or login
     /// counters). [`StoreError::NotFound`] if there is no such user.
     fn update_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
+    /// Changes a user's metadata by key ([`crate::model::user::merge_keys`]: a `null` removes
+    /// the key) and `updated_at`, in one transaction that holds the user's row, so a change
+    /// made meanwhile to other keys or to the rest of the user is kept.
+    /// [`StoreError::NotFound`] if there is no such user.
+    fn merge_user_metadata(
+        &self,
+        id: &UserId,
+        app_metadata: &JsonObject,
+        user_metadata: &JsonObject,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Deletes a user with everything that hangs off it (identities, roles, sessions, tokens,
     /// the accounts linked to it). A linked account is not a user: [`StoreError::NotFound`].
     fn delete_user(&self, id: &UserId) -> impl Future<Output = Result<()>> + Send;

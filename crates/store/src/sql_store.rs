@@ -10,8 +10,8 @@ use sigil_core::ids::{
 };
 use sigil_core::model::{
     Action, ActionCode, ActionVersion, AuthorizationCode, Binding, BoundAction, Client,
-    ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, LogEvent, LogQuery,
-    NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role, Session,
+    ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, JsonObject, LogEvent,
+    LogQuery, NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role, Session,
     SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use sigil_core::password::PasswordHash;
@@ -275,6 +275,16 @@ impl Store for SqlStore {
 
     async fn delete_client_grant(&self, id: &ClientGrantId) -> Result<()> {
         apis::delete_client_grant(self, id).await
+    }
+
+    async fn merge_user_metadata(
+        &self,
+        id: &UserId,
+        app_metadata: &JsonObject,
+        user_metadata: &JsonObject,
+        now: UnixTime,
+    ) -> Result<()> {
+        users::merge_user_metadata(self, id, app_metadata, user_metadata, now).await
     }
 
     async fn create_action(&self, action: &Action) -> Result<()> {

@@ -2,12 +2,12 @@
 //! decided by unique indexes on their case-folded forms, so racing signups make one user.
 
 use sigil_core::ids::{ConnectionId, UserId};
-use sigil_core::model::user::normalized;
-use sigil_core::model::{Identity, User, UserQuery, UserSort, UserSortField};
+use sigil_core::model::user::{merge_keys, normalized};
+use sigil_core::model::{Identity, JsonObject, User, UserQuery, UserSort, UserSortField};
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
 use sigil_core::secret::Token;
 use sigil_core::store::{Page, Result};
-use sigil_core::{Conflict, LinkRefusal, UnixTime};
+use sigil_core::{Conflict, LinkRefusal, StoreError, UnixTime};
 use sqlx::AssertSqlSafe;
 
 use crate::SqlStore;
@@ -841,4 +841,46 @@ pub(crate) async fn unlink_user(
         .await
         .db()?);
     Ok(unlinked.map(UserId))
+}
+
+pub(crate) async fn merge_user_metadata(
+    store: &SqlStore,
+    id: &UserId,
+    app_metadata: &JsonObject,
+    user_metadata: &JsonObject,
+    now: UnixTime,
+) -> Result<()> {
+    // Touching the row first takes its lock (SQLite: the write lock), so the read below sees
+    // the last committed metadata and nobody changes it before this transaction commits.
+    const HOLD: &str = "UPDATE users SET updated_at = $2 WHERE user_id = $1 AND linked_to IS NULL";
+    const READ: &str = "SELECT app_metadata, user_metadata FROM users WHERE user_id = $1";
+    const WRITE: &str = "UPDATE users SET app_metadata = $2, user_metadata = $3 WHERE user_id = $1";
+    on_pool!(&store.db, pool => {
+        let mut tx = pool.begin().await.db()?;
+        let held = sqlx::query(HOLD)
+            .bind(id.as_str())
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+        if held == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        let (app, user): (String, String) =
+            sqlx::query_as(READ).bind(id.as_str()).fetch_one(&mut *tx).await.db()?;
+        let mut app: JsonObject = from_json("app_metadata", &app)?;
+        let mut user: JsonObject = from_json("user_metadata", &user)?;
+        merge_keys(&mut app, app_metadata.clone());
+        merge_keys(&mut user, user_metadata.clone());
+        sqlx::query(WRITE)
+            .bind(id.as_str())
+            .bind(to_json("app_metadata", &app)?)
+            .bind(to_json("user_metadata", &user)?)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+    });
+    Ok(())
 }

@@ -311,15 +311,7 @@ pub fn apply(
 /// top-level key replaces the stored one whole, and a key set to `null` is removed.
 fn merge_metadata(stored: &mut JsonObject, changes: Option<JsonObject>) {
     match changes {
-        Some(changes) if !changes.is_empty() => {
-            for (key, value) in changes {
-                if value.is_null() {
-                    stored.remove(&key);
-                } else {
-                    stored.insert(key, value);
-                }
-            }
-        }
+        Some(changes) if !changes.is_empty() => crate::model::user::merge_keys(stored, changes),
         _ => stored.clear(),
     }
 }

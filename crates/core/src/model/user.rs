@@ -237,3 +237,15 @@ impl User {
         profile
     }
 }
+
+/// Auth0's rule for changing metadata by key: each key of `changes` replaces the stored one
+/// whole, and a key set to `null` is removed.
+pub fn merge_keys(stored: &mut JsonObject, changes: JsonObject) {
+    for (key, value) in changes {
+        if value.is_null() {
+            stored.remove(&key);
+        } else {
+            stored.insert(key, value);
+        }
+    }
+}

@@ -70,6 +70,7 @@ pub async fn authorization_response(
             ip: None,
             methods: &methods,
             session: Some(&session.id),
+            now,
         };
         run_post_login(actions, store, &user, facts).await?
     } else {

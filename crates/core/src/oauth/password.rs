@@ -86,6 +86,7 @@ pub async fn password(
         ip: request.ip.as_deref(),
         methods: &completed.methods,
         session: None,
+        now,
     };
     let decided = run_post_login(actions, store, &user, facts).await?;
     issue(

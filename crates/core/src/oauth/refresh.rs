@@ -135,6 +135,7 @@ pub async fn refresh(
             ip: None,
             methods: &methods,
             session: old.session_id.as_ref(),
+            now,
         };
         run_post_login(actions, store, &user, facts).await?
     } else {

@@ -393,3 +393,42 @@ async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
     assert_eq!(refused["error_description"], "Not today.");
 }
+
+/// S3 in `notes/actions.md`, verbatim from Auth0's docs (MIT).
+const S3: &str = r#"exports.onExecutePostLogin = async (event, api) => {
+  api.user.setUserMetadata("favorite_color", "blue");
+};"#;
+
+#[tokio::test]
+async fn post_login_metadata_is_written_once_even_before_a_deny() {
+    let app = TestApp::start().await;
+    let token = actions_token(&app).await;
+    bind_only(&app, &token, "post-login", "S3", S3).await;
+    let (status, body) = password_login(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let reader = token_for(&app, &audience(&app), &["read:users"]).await;
+    let user_path = format!("/users/{}", app.ann.as_str().replace('|', "%7C"));
+    let (_, user) = call(&app, "GET", &user_path, Some(&reader), None).await;
+    assert_eq!(user["user_metadata"]["favorite_color"], "blue", "{user}");
+
+    bind_only(
+        &app,
+        &token,
+        "post-login",
+        "write then deny",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+            api.user.setAppMetadata("denied_once", true);
+            api.user.setUserMetadata("favorite_color", null);
+            api.access.deny("No.");
+        };"#,
+    )
+    .await;
+    let (status, _) = password_login(&app).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, user) = call(&app, "GET", &user_path, Some(&reader), None).await;
+    assert_eq!(user["app_metadata"]["denied_once"], true, "{user}");
+    assert!(
+        user["user_metadata"].get("favorite_color").is_none(),
+        "{user}"
+    );
+}

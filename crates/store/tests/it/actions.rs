@@ -319,3 +319,72 @@ async fn bindings_are_replaced_whole_and_name_deployed_actions_only() {
     })
     .await;
 }
+
+/// What post-login Actions write: metadata changed by key, `null` removing one, and racing
+/// changes of different keys all kept (each holds the user's row while it merges).
+#[tokio::test]
+async fn metadata_merges_by_key_and_racing_merges_keep_every_key() {
+    on_every_store(|store| async move {
+        let w = crate::fixtures::world(&store).await;
+        let id = w.user.user_id.clone();
+        let object = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        store
+            .merge_user_metadata(
+                &id,
+                &object(serde_json::json!({"plan": "gold", "gone": 1})),
+                &object(serde_json::json!({"lang": "fr"})),
+                at(1),
+            )
+            .await
+            .unwrap();
+        store
+            .merge_user_metadata(
+                &id,
+                &object(serde_json::json!({"gone": null})),
+                &Default::default(),
+                at(2),
+            )
+            .await
+            .unwrap();
+        let store = Arc::new(store);
+        let racers: Vec<_> = (0..8)
+            .map(|i| {
+                let (store, id) = (Arc::clone(&store), id.clone());
+                tokio::spawn(async move {
+                    let change = serde_json::json!({ format!("k{i}"): i });
+                    store
+                        .merge_user_metadata(
+                            &id,
+                            change.as_object().unwrap(),
+                            &Default::default(),
+                            at(3),
+                        )
+                        .await
+                })
+            })
+            .collect();
+        for racer in racers {
+            racer.await.unwrap().unwrap();
+        }
+        let user = store.user(&id).await.unwrap().unwrap();
+        let mut keys: Vec<&String> = user.app_metadata.keys().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "plan"]
+        );
+        assert_eq!(user.user_metadata["lang"], "fr");
+        assert!(matches!(
+            store
+                .merge_user_metadata(
+                    &sigil_core::ids::UserId::from("auth0|nobody"),
+                    &Default::default(),
+                    &Default::default(),
+                    at(4)
+                )
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+    })
+    .await;
+}
