@@ -4,9 +4,12 @@
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use crate::actions::ActionRunner;
 use crate::ids::{ClientId, UserId};
-use crate::model::user::NewUser;
-use crate::model::{Connection, LogType, NewLogEvent, OutgoingEmail, Strategy, TicketKind, User};
+use crate::model::user::{NewUser, merge_keys};
+use crate::model::{
+    Client, Connection, JsonObject, LogType, NewLogEvent, OutgoingEmail, Strategy, TicketKind, User,
+};
 use crate::oauth::{ErrorCode, FlowError, LogHint, OAuthError};
 use crate::password::{PasswordHash, Passwords};
 use crate::tickets;
@@ -40,6 +43,12 @@ pub struct SignupRequest {
     pub picture: Option<String>,
     /// What the user may edit.
     pub user_metadata: Option<crate::model::JsonObject>,
+    /// The caller's address (`event.request.ip`).
+    pub ip: Option<String>,
+    /// The language the browser prefers (`event.request.language`).
+    pub language: Option<String>,
+    /// Whether it comes from the hosted signup page (`event.transaction` is there only then).
+    pub hosted: bool,
 }
 
 /// What signup answers (Auth0's shape).
@@ -145,12 +154,13 @@ pub struct SignupForm {
 pub async fn signup(
     store: &impl Store,
     passwords: &impl Passwords,
+    actions: &impl ActionRunner,
     rng: &dyn Rng,
     issuer: &str,
     now: UnixTime,
     request: &SignupRequest,
 ) -> Result<SignupResponse, FlowError> {
-    let user = signup_user(store, passwords, rng, issuer, now, request).await?;
+    let user = signup_user(store, passwords, actions, rng, issuer, now, request).await?;
     Ok(SignupResponse {
         id: user.user_id.local_part().to_owned(),
         email: user.email.clone().unwrap_or_default(),
@@ -163,6 +173,7 @@ pub async fn signup(
 pub async fn signup_user(
     store: &impl Store,
     passwords: &impl Passwords,
+    actions: &impl ActionRunner,
     rng: &dyn Rng,
     issuer: &str,
     now: UnixTime,
@@ -194,6 +205,16 @@ pub async fn signup_user(
         .map_err(|refusal| {
             OAuthError::new(ErrorCode::InvalidPassword, refusal.to_string()).named(refusal.name())
         })?;
+    // pre-user-registration: its Actions may refuse, or add metadata to the new user.
+    let mut metadata = (JsonObject::new(), JsonObject::new());
+    if actions.is_bound("pre-user-registration").await? {
+        let client = store.client(&request.client_id).await?;
+        let event = registration_event(request, email, &connection, client.as_ref());
+        if let Some(run) = actions.run("pre-user-registration", move || event).await? {
+            crate::actions::pre_user_registration(&run)?;
+            metadata = crate::actions::metadata_changes(&run);
+        }
+    }
     let hash = passwords
         .hash(request.password.to_string())
         .await?
@@ -216,6 +237,8 @@ pub async fn signup_user(
     user.nickname = or(&request.nickname, user.nickname.take());
     user.picture = request.picture.clone();
     user.user_metadata = request.user_metadata.clone().unwrap_or_default();
+    merge_keys(&mut user.app_metadata, metadata.0);
+    merge_keys(&mut user.user_metadata, metadata.1);
     match store.create_user(&user).await {
         Ok(()) => {}
         Err(StoreError::Conflict(Conflict::Email | Conflict::Username | Conflict::UserId)) => {
@@ -234,6 +257,46 @@ pub async fn signup_user(
         .await?;
     tickets::send_verification_email(store, rng, issuer, now, &user).await?;
     Ok(user)
+}
+
+/// Auth0's `pre-user-registration` event (the user has no id yet; no GeoIP database: `geoip`
+/// is `{}`).
+fn registration_event(
+    request: &SignupRequest,
+    email: &str,
+    connection: &Connection,
+    client: Option<&Client>,
+) -> serde_json::Value {
+    let mut event = serde_json::json!({
+        "user": {
+            "email": email,
+            "username": request.username,
+            "name": request.name,
+            "given_name": request.given_name,
+            "family_name": request.family_name,
+            "nickname": request.nickname,
+            "picture": request.picture,
+            "user_metadata": request.user_metadata.clone().unwrap_or_default(),
+            "app_metadata": {},
+        },
+        "client": {
+            "client_id": request.client_id,
+            "name": client.map(|c| c.name.as_str()),
+            "metadata": client.map(|c| c.settings.client_metadata.clone()).unwrap_or_default(),
+        },
+        "connection": {
+            "id": connection.id,
+            "name": connection.name,
+            "strategy": "auth0",
+            "metadata": {},
+        },
+        "request": {"ip": request.ip, "language": request.language, "geoip": {}},
+        "tenant": {"id": "sigil"},
+    });
+    if request.hosted {
+        event["transaction"] = serde_json::json!({"metadata": {}});
+    }
+    event
 }
 
 /// The answer to every password-reset request, whether or not the user exists.

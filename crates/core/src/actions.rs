@@ -183,6 +183,34 @@ pub fn post_login(run: &TriggerRun) -> Result<PostLogin, OAuthError> {
     Ok(decided)
 }
 
+/// `pre-user-registration`: nothing, or the refusal the Actions decided (`api.access.deny(reason,
+/// userMessage)`: the user sees the message, or a generic one; `api.validation.error(code,
+/// message)`: the message) or a failure caused (a fixed text).
+pub fn pre_user_registration(run: &TriggerRun) -> Result<(), OAuthError> {
+    if run.failure.is_some() {
+        return Err(OAuthError::new(ErrorCode::InvalidSignup, FAILED));
+    }
+    for command in &run.commands {
+        match command.op.as_str() {
+            "access.deny" => {
+                let shown = match command.args.get(1) {
+                    Some(Value::String(message)) if !message.is_empty() => message.clone(),
+                    _ => "You are not allowed to sign up.".to_owned(),
+                };
+                return Err(OAuthError::new(ErrorCode::InvalidSignup, shown));
+            }
+            "validation.error" => {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidSignup,
+                    text(command.args.get(1)),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// What a login's `post-login` event says, beside the user.
 pub struct LoginFacts<'a> {
     /// The application.

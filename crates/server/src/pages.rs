@@ -493,3 +493,46 @@ impl Outage for sigil_core::oauth::FlowError {
         sigil_core::oauth::FlowError::is_unavailable(self)
     }
 }
+
+/// The language a browser prefers most, from `Accept-Language` (`es-ES;q=0.9, en` → `es`):
+/// Auth0's `event.request.language`.
+pub(crate) fn language(headers: &axum::http::HeaderMap) -> Option<String> {
+    let header = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+    let mut best: Option<(f32, &str)> = None;
+    for part in header.split(',') {
+        let mut pieces = part.split(';');
+        let tag = pieces.next()?.trim();
+        let quality = pieces
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if tag.is_empty() || tag == "*" {
+            continue;
+        }
+        if best.is_none_or(|(q, _)| quality > q) {
+            best = Some((quality, tag));
+        }
+    }
+    best.map(|(_, tag)| tag.split('-').next().unwrap_or(tag).to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod language_tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    #[test]
+    fn the_most_preferred_language_is_its_primary_tag() {
+        for (header, expected) in [
+            ("es-ES;q=0.9, fr;q=0.5", Some("es")),
+            ("fr;q=0.5, en-GB", Some("en")),
+            ("*", None),
+            ("", None),
+            ("DE", Some("de")),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static(header));
+            assert_eq!(super::language(&headers).as_deref(), expected, "{header}");
+        }
+        assert_eq!(super::language(&HeaderMap::new()), None);
+    }
+}

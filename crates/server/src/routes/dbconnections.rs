@@ -54,10 +54,14 @@ pub(crate) async fn signup<S: Store>(
         nickname: p.nickname,
         picture: p.picture,
         user_metadata: p.user_metadata,
+        ip: Some(ip.to_string()),
+        language: crate::pages::language(&headers),
+        hosted: false,
     };
     let created = accounts::signup(
         app.store(),
         app.hasher(),
+        &app,
         app.rng(),
         app.issuer(),
         app.now(),

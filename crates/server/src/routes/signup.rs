@@ -176,10 +176,14 @@ pub(crate) async fn signup_submit<S: Store>(
         nickname: None,
         picture: None,
         user_metadata: None,
+        ip: Some(ip.to_string()),
+        language: crate::pages::language(&headers),
+        hosted: true,
     };
     let signed_up = accounts::signup_user(
         app.store(),
         app.hasher(),
+        &app,
         app.rng(),
         app.issuer(),
         app.now(),

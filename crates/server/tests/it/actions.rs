@@ -432,3 +432,75 @@ async fn post_login_metadata_is_written_once_even_before_a_deny() {
         "{user}"
     );
 }
+
+/// S7 in `notes/actions.md`, verbatim from Auth0's docs (MIT): without a GeoIP database
+/// `event.request.geoip` is `{}`, so it lets everyone through, without a TypeError.
+const S7: &str = r#"exports.onExecutePreUserRegistration = async (event, api) => {
+  if (event.request.geoip.continentCode === "NA") {
+
+    // localize the error message 
+    const LOCALIZED_MESSAGES = {
+      en: 'You are not allowed to register.',
+      es: 'No tienes permitido registrarte.'
+    };
+
+    const userMessage = LOCALIZED_MESSAGES[event.request.language] || LOCALIZED_MESSAGES['en'];
+    api.access.deny('no_signups_from_north_america', userMessage);
+  }
+};"#;
+
+async fn api_signup(app: &TestApp, email: &str, language: &str) -> (StatusCode, Value) {
+    let response = app
+        .http
+        .post(app.url("dbconnections/signup"))
+        .header("accept-language", language)
+        .json(&json!({
+            "client_id": app.native.as_str(),
+            "connection": "Username-Password-Authentication",
+            "email": email,
+            "password": "Sup3r-Secret-Passw0rd",
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn pre_user_registration_actions_refuse_signups_or_add_metadata() {
+    let app = TestApp::start().await;
+    let token = actions_token(&app).await;
+    bind_only(&app, &token, "pre-user-registration", "S7", S7).await;
+    let (status, body) = api_signup(&app, "first@example.com", "es").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    bind_only(
+        &app,
+        &token,
+        "pre-user-registration",
+        "by language",
+        r#"exports.onExecutePreUserRegistration = async (event, api) => {
+            if (event.request.language === "es") {
+                api.access.deny("no_es", "No tienes permitido registrarte.");
+            }
+            api.user.setAppMetadata("signed_up_from", event.request.ip);
+        };"#,
+    )
+    .await;
+    let (status, body) = api_signup(&app, "second@example.com", "es-ES;q=0.9, fr;q=0.5").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_signup", "{body}");
+    assert_eq!(
+        body["error_description"],
+        "No tienes permitido registrarte."
+    );
+    let (status, body) = api_signup(&app, "third@example.com", "en").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = sigil_core::ids::UserId(format!("auth0|{}", body["_id"].as_str().unwrap()));
+    let user = sigil_core::Store::user(&app.store, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.app_metadata["signed_up_from"], "127.0.0.1");
+}
