@@ -430,3 +430,86 @@ pub(crate) async fn update_bindings<S: Store>(
         json!({ "bindings": bindings_json(&app, &bindings).await? }),
     ))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TestBody {
+    /// `{"event": {...}}` (Auth0's), or the event itself.
+    payload: Value,
+}
+
+/// Runs the draft of an Action on a given event, on its first trigger, and answers what it did:
+/// its commands (nothing is applied), its console output, its error. Nothing changes.
+pub(crate) async fn test<S: Store>(
+    State(app): State<App<S>>,
+    Path(id): Path<String>,
+    Body(body): Body<TestBody>,
+) -> Result<Json<Value>, MgmtError> {
+    let action = action_or_404(&app, &id).await?;
+    let Some(trigger) = action
+        .draft
+        .supported_triggers
+        .iter()
+        .find_map(|t| Trigger::from_id(&t.id))
+    else {
+        return Err(MgmtError::bad_body(
+            "The action supports no trigger Sigil runs.",
+        ));
+    };
+    let event = match body.payload.get("event") {
+        Some(event) => event.clone(),
+        None => body.payload,
+    };
+    if !event.is_object() {
+        return Err(MgmtError::bad_body(
+            "Payload validation error: 'payload.event' must be an object.",
+        ));
+    }
+    let execution = sigil_actions::Execution {
+        trigger,
+        actions: vec![sigil_actions::Action {
+            name: action.name.clone(),
+            code: action.draft.code.clone(),
+            secrets: action
+                .draft
+                .secrets
+                .iter()
+                .map(|s| (s.name.clone(), Value::String(s.value.to_string())))
+                .collect(),
+        }],
+        event,
+        now_ms: app.now().0.saturating_mul(1000),
+    };
+    let started = tokio::time::Instant::now();
+    let outcome = match app.actions().run(execution).await {
+        Ok(outcome) => outcome,
+        Err(RunError::Busy) => {
+            return Err(MgmtError::Refused {
+                status: 503,
+                error_code: "temporarily_unavailable",
+                message: "The Actions engine is busy; try again shortly.".to_owned(),
+            });
+        }
+        Err(e) => return Err(MgmtError::Internal(format!("testing an action: {e}"))),
+    };
+    let took = started.elapsed().as_secs_f64() * 1000.0;
+    let run = outcome.runs.first();
+    let commands: Vec<Value> = outcome
+        .commands()
+        .map(|c| json!({"op": c.op, "args": c.args}))
+        .collect();
+    let mut payload = json!({
+        "commands": commands,
+        "logs": run.map_or("", |r| r.logs.as_str()),
+        "stats": {"total_request_duration_ms": took, "action_duration_ms": took},
+    });
+    if let Some(error) = run.and_then(|r| r.error.as_ref()) {
+        let text = error.to_string();
+        let (name, message) = text
+            .split_once(": ")
+            .filter(|(name, _)| name.ends_with("Error"))
+            .map_or(("Error", text.as_str()), |(n, m)| (n, m));
+        payload["error"] = json!({"name": name, "message": message});
+    }
+    Ok(Json(json!({ "payload": payload })))
+}

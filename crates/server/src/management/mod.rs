@@ -95,6 +95,7 @@ operations! {
     patch "/actions/actions/{id}" => actions::update, ["update:actions"], 200, "Update an action";
     delete "/actions/actions/{id}" => actions::delete, ["delete:actions"], 204, "Delete an action (force=true detaches its bindings)";
     post "/actions/actions/{id}/deploy" => actions::deploy, ["create:actions"], 202, "Deploy an action";
+    post "/actions/actions/{id}/test" => actions::test, ["create:actions"], 200, "Run an action's draft on an event (nothing is applied)";
     get "/actions/actions/{id}/versions" => actions::versions, ["read:actions"], 200, "List an action's versions";
     get "/actions/actions/{id}/versions/{version_id}" => actions::version, ["read:actions"], 200, "Get an action's version";
     post "/actions/actions/{id}/versions/{version_id}/deploy" => actions::deploy_version, ["create:actions"], 202, "Deploy an earlier version again (roll back)";

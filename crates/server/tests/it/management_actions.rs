@@ -425,3 +425,68 @@ async fn each_operation_needs_its_scope_and_bodies_are_checked() {
     let refused = call(&app, "GET", "/actions/actions?include_totals=true", t, None).await;
     assert_error(&refused, 400, "invalid_query_string");
 }
+
+#[tokio::test]
+async fn the_test_endpoint_runs_the_draft_and_changes_nothing() {
+    let app = TestApp::start().await;
+    let token = token_for(&app, &audience(&app), &SCOPES).await;
+    let t = Some(token.as_str());
+    let code = "exports.onExecutePostLogin = async (event, api) => {
+        console.log('hello', event.user.email);
+        api.user.setAppMetadata('touched', true);
+        api.idToken.setCustomClaim('key', event.secrets.API_KEY);
+    };";
+    let (_, created) = call(
+        &app,
+        "POST",
+        "/actions/actions",
+        t,
+        Some(new_action("tested", code)),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let event = json!({"payload": {"event": {"user": {"email": "ann@example.com"}}}});
+    let (status, tested) = call(
+        &app,
+        "POST",
+        &format!("/actions/actions/{id}/test"),
+        t,
+        Some(event),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tested}");
+    let payload = &tested["payload"];
+    assert_eq!(payload["logs"], "hello ann@example.com\n", "{tested}");
+    assert_eq!(
+        payload["commands"][0],
+        json!({"op": "user.setAppMetadata", "args": ["touched", true]})
+    );
+    assert_eq!(
+        payload["commands"][1]["args"],
+        json!(["key", "hush-hush-value"])
+    );
+    assert!(payload.get("error").is_none(), "{tested}");
+    // Nothing was applied: no user has the metadata.
+    let reader = token_for(&app, &audience(&app), &["read:users"]).await;
+    let (_, users) = call(&app, "GET", "/users", Some(&reader), None).await;
+    assert!(!users.to_string().contains("touched"), "{users}");
+
+    // An error comes back as a name and a message.
+    let (_, _) = call(
+        &app,
+        "PATCH",
+        &format!("/actions/actions/{id}"),
+        t,
+        Some(json!({"code": "exports.onExecutePostLogin = async (event) => { event.user.missing.id; };"})),
+    )
+    .await;
+    let (_, tested) = call(
+        &app,
+        "POST",
+        &format!("/actions/actions/{id}/test"),
+        t,
+        Some(json!({"payload": {"event": {"user": {}}}})),
+    )
+    .await;
+    assert_eq!(tested["payload"]["error"]["name"], "TypeError", "{tested}");
+}
