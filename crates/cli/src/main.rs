@@ -116,6 +116,12 @@ enum Command {
         #[command(subcommand)]
         command: admin::users::Command,
     },
+    /// Deploy and list Actions (tenant code run at login, signup and token exchange).
+    #[command(after_help = ADMIN_AFTER_HELP)]
+    Actions {
+        #[command(subcommand)]
+        command: admin::actions::Command,
+    },
     /// Show or change the tenant's settings (the legacy endpoints' switches).
     #[command(after_help = ADMIN_AFTER_HELP)]
     Tenant {
@@ -389,6 +395,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apis { command } => admin::apis::run(command, &location(), now(None)),
         Command::Grants { command } => admin::grants::run(command, &location(), now(None)),
         Command::Users { command } => admin::users::run(command, &location(), now(None)),
+        Command::Actions { command } => admin::actions::run(command, &location(), now(None)),
         Command::Tenant { command } => admin::tenant::run(command, &location(), now(None)),
         Command::Outbox(args) => admin::outbox::run(args, &location(), now(None)),
         Command::Jwt { command } => match command {

@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::{Map, Value};
 use sigil_actions::{Execution, RunError, Trigger};
 use sigil_core::actions::{ActionRunner, Command, FAILED, Failure, TriggerRun};
-use sigil_core::model::BoundAction;
+use sigil_core::model::{BoundAction, BuildError};
 use sigil_core::oauth::{ErrorCode, FlowError, OAuthError};
 use sigil_core::{Store, UnixTime};
 
@@ -132,4 +132,35 @@ impl<S: Store> ActionRunner for App<S> {
             executed: outcome.runs.iter().map(|r| r.name.clone()).collect(),
         }))
     }
+}
+
+impl<S: Store> sigil_core::management::actions::ActionBuilder for App<S> {
+    async fn build(&self, code: &str, triggers: &[String]) -> Result<Vec<BuildError>, String> {
+        build_on(self.actions(), code, triggers).await
+    }
+}
+
+/// Builds `code` on `engine` for the triggers named by Auth0's ids: what the server and the CLI
+/// both use.
+pub async fn build_on(
+    engine: &sigil_actions::Engine,
+    code: &str,
+    triggers: &[String],
+) -> Result<Vec<BuildError>, String> {
+    let triggers: Vec<Trigger> = triggers
+        .iter()
+        .filter_map(|id| Trigger::from_id(id))
+        .collect();
+    let problems = engine
+        .build(code.to_owned(), triggers)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(problems
+        .into_iter()
+        .map(|p| BuildError {
+            id: p.id.to_owned(),
+            msg: p.message,
+            url: String::new(),
+        })
+        .collect())
 }

@@ -32,6 +32,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use sigil_core::Store;
 
+pub use actions::build_on;
 pub use cache::CACHE_TTL;
 pub use client_ip::{ProxyListError, TrustedProxies};
 pub use hasher::HasherOptions;

@@ -1482,3 +1482,89 @@ fn users_export_writes_the_import_format_without_hashes() {
         &["there is no connection named Nope"],
     );
 }
+
+#[test]
+fn actions_deploy_creates_updates_and_binds_once() {
+    let dir = scratch("admin_actions");
+    init(&dir);
+    let file = dir.join("tier.js");
+    std::fs::write(
+        &file,
+        "exports.onExecuteCredentialsExchange = async (event, api) => {\n  \
+         api.accessToken.setCustomClaim('tier', event.secrets.TIER);\n};\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let args = [
+        "actions",
+        "deploy",
+        path,
+        "--trigger",
+        "credentials-exchange",
+        "--secret",
+        "TIER=gold",
+    ];
+    check(
+        &dir,
+        &args,
+        "",
+        0,
+        &["tier: created, version 1 deployed, bound to credentials-exchange"],
+        &[],
+    );
+    let again = created(
+        &dir,
+        &[
+            "actions",
+            "deploy",
+            path,
+            "--trigger",
+            "credentials-exchange",
+        ],
+    );
+    assert_eq!(again["deployed_version"]["number"], 2, "{again}");
+    assert_eq!(
+        again["secrets"][0]["name"], "TIER",
+        "the secret is kept: {again}"
+    );
+    assert!(!again.to_string().contains("gold"), "{again}");
+    let listed = created(&dir, &["actions", "list"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    check(
+        &dir,
+        &["actions", "list"],
+        "",
+        0,
+        &["tier  built  version 2  bound to: credentials-exchange"],
+        &[],
+    );
+
+    // Code that does not build is refused in one line, and nothing is deployed.
+    std::fs::write(&file, "exports.onExecuteCredentialsExchange = (").unwrap();
+    check(&dir, &args, "", 2, &[], &["must be in the 'built' state"]);
+    check(&dir, &["actions", "list"], "", 0, &["version 2"], &[]);
+    check(
+        &dir,
+        &["actions", "deploy", path, "--trigger", "send-phone-message"],
+        "",
+        2,
+        &[],
+        &["not at send-phone-message"],
+    );
+    check(
+        &dir,
+        &[
+            "actions",
+            "deploy",
+            path,
+            "--trigger",
+            "post-login",
+            "--secret",
+            "nokey",
+        ],
+        "",
+        2,
+        &[],
+        &["KEY=VALUE"],
+    );
+}

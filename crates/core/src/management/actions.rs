@@ -359,6 +359,173 @@ pub fn resolve<'a>(
     })
 }
 
+/// What checks an Action's code (the server's and the CLI's Actions engine): the problems
+/// found for its triggers, none when it builds; `Err` when the engine could not check it now.
+pub trait ActionBuilder: Send + Sync {
+    /// Builds `code` for the triggers named by Auth0's ids.
+    fn build(
+        &self,
+        code: &str,
+        triggers: &[String],
+    ) -> impl std::future::Future<Output = Result<Vec<BuildError>, String>> + Send;
+}
+
+/// `code` built by `builder`: its status and errors set (see [`with_build`]).
+pub async fn built(builder: &impl ActionBuilder, code: ActionCode) -> Result<ActionCode, String> {
+    let problems = builder.build(&code.code, &trigger_ids(&code)).await?;
+    Ok(with_build(code, problems))
+}
+
+/// Why [`deploy_file`] did not deploy.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The request or the code is refused.
+    #[error("{0}")]
+    Refused(#[from] ManagementError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::StoreError),
+    /// The engine could not build the code now.
+    #[error("cannot build the action: {0}")]
+    Engine(String),
+}
+
+/// What `sigil actions deploy` does with a file.
+pub struct DeployFile {
+    /// The Action's name: updated when one has it, created otherwise.
+    pub name: String,
+    /// The trigger it is deployed for and bound to.
+    pub trigger: String,
+    /// Its code.
+    pub code: String,
+    /// Secrets to set (others it has are kept).
+    pub secrets: Vec<(String, String)>,
+}
+
+/// Creates or updates the Action named in `file`, builds and deploys it, and appends it to its
+/// trigger's bindings unless it is bound there already. Answers the Action, its new version,
+/// and whether it was created.
+pub async fn deploy_file(
+    store: &impl crate::Store,
+    builder: &impl ActionBuilder,
+    rng: &dyn crate::Rng,
+    now: UnixTime,
+    file: DeployFile,
+) -> Result<(Action, ActionVersion, bool), DeployError> {
+    if !known_trigger(&file.trigger) {
+        return Err(ManagementError::InvalidBody(format!(
+            "Sigil runs Actions at {}, not at {}",
+            TRIGGERS.join(", "),
+            file.trigger
+        ))
+        .into());
+    }
+    let trigger = TriggerRef {
+        id: file.trigger.clone(),
+        version: if file.trigger == "post-login" {
+            "v3"
+        } else {
+            "v2"
+        }
+        .to_owned(),
+    };
+    let secrets: Vec<SecretInput> = file
+        .secrets
+        .into_iter()
+        .map(|(name, value)| SecretInput {
+            name,
+            value: Some(value),
+        })
+        .collect();
+    let existing = store
+        .list_actions()
+        .await?
+        .into_iter()
+        .find(|a| a.name == file.name);
+    let created = existing.is_none();
+    let mut action = match existing {
+        Some(action) => {
+            let mut triggers = action.draft.supported_triggers.clone();
+            if !triggers.iter().any(|t| t.id == trigger.id) {
+                triggers.push(trigger);
+            }
+            // Secrets named keep their values unless given anew.
+            let mut named: Vec<SecretInput> = action
+                .draft
+                .secrets
+                .iter()
+                .filter(|s| !secrets.iter().any(|n| n.name == s.name))
+                .map(|s| SecretInput {
+                    name: s.name.clone(),
+                    value: None,
+                })
+                .collect();
+            named.extend(secrets);
+            let patch = ActionPatch {
+                supported_triggers: Some(triggers),
+                code: Some(file.code),
+                secrets: Some(named),
+                ..ActionPatch::default()
+            };
+            patched(action, patch, now)?
+        }
+        None => created_action(file.name, trigger, file.code, secrets, rng, now)?,
+    };
+    action.draft = built(builder, action.draft)
+        .await
+        .map_err(DeployError::Engine)?;
+    deployable(&action.draft)?;
+    if created {
+        store.create_action(&action).await?;
+    } else {
+        store.update_action(&action).await?;
+    }
+    let version = store
+        .deploy_action(
+            &action.id,
+            &crate::ids::ActionVersionId::generate(rng),
+            &action.draft,
+            now,
+        )
+        .await?;
+    action.deployed_at = Some(now);
+    let mut bindings = store.bindings(&file.trigger).await?;
+    if !bindings.iter().any(|b| b.action_id == action.id) {
+        bindings.push(Binding {
+            id: crate::ids::BindingId::generate(rng),
+            trigger_id: file.trigger.clone(),
+            action_id: action.id.clone(),
+            display_name: action.name.clone(),
+            created_at: now,
+        });
+        store.replace_bindings(&file.trigger, &bindings).await?;
+    }
+    Ok((action, version, created))
+}
+
+fn created_action(
+    name: String,
+    trigger: TriggerRef,
+    code: String,
+    secrets: Vec<SecretInput>,
+    rng: &dyn crate::Rng,
+    now: UnixTime,
+) -> Result<Action, ManagementError> {
+    created(
+        NewAction {
+            name,
+            supported_triggers: vec![trigger],
+            code,
+            dependencies: Vec::new(),
+            runtime: None,
+            secrets,
+            deploy: true,
+        },
+        crate::ids::ActionId::generate(rng),
+        now,
+    )
+}
+
 /// Whether a trigger id is one Sigil runs Actions at.
 pub fn known_trigger(id: &str) -> bool {
     TRIGGERS.contains(&id)

@@ -13,7 +13,7 @@ use sigil_core::ids::{ActionId, ActionVersionId, BindingId};
 use sigil_core::management::actions::{
     self as rules, ActionPatch, BindingsPatch, NewAction, action_json, binding_json, version_json,
 };
-use sigil_core::model::{Action, ActionCode, ActionVersion, Binding, BuildError};
+use sigil_core::model::{Action, ActionCode, ActionVersion, Binding};
 use sigil_core::{Store, StoreError};
 
 use super::body::{Body, Params};
@@ -58,30 +58,13 @@ async fn deployed<S: Store>(
 
 /// `code` built by the engine: its status and errors set.
 async fn built<S: Store>(app: &App<S>, code: ActionCode) -> Result<ActionCode, MgmtError> {
-    let triggers: Vec<Trigger> = rules::trigger_ids(&code)
-        .iter()
-        .filter_map(|id| Trigger::from_id(id))
-        .collect();
-    let problems = match app.actions().build(code.code.clone(), triggers).await {
-        Ok(problems) => problems,
-        Err(RunError::Busy) => {
-            return Err(MgmtError::Refused {
-                status: 503,
-                error_code: "temporarily_unavailable",
-                message: "The Actions engine is busy; try again shortly.".to_owned(),
-            });
-        }
-        Err(e) => return Err(MgmtError::Internal(format!("building an action: {e}"))),
-    };
-    let errors = problems
-        .into_iter()
-        .map(|p| BuildError {
-            id: p.id.to_owned(),
-            msg: p.message,
-            url: String::new(),
+    rules::built(app, code)
+        .await
+        .map_err(|why| MgmtError::Refused {
+            status: 503,
+            error_code: "temporarily_unavailable",
+            message: format!("The action cannot be built now ({why}); try again shortly."),
         })
-        .collect();
-    Ok(rules::with_build(code, errors))
 }
 
 #[derive(Deserialize)]
