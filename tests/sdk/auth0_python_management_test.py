@@ -135,6 +135,42 @@ class Auth0PythonManagement(unittest.TestCase):
         self.assertEqual((again.user_id, again.email), (secondary.user_id, secondary.email))
         self.assertEqual(len(again.identities or []), 1)
 
+    def test_06_actions_create_deploy_bind_test_delete(self) -> None:
+        name = "sdk-" + uuid.uuid4().hex[:8]
+        code = (
+            "exports.onExecutePostLogin = async (event, api) => {\n"
+            "  console.log('hi', event.user.email);\n"
+            "  api.idToken.setCustomClaim('https://sdk.example.com/key', event.secrets.KEY);\n"
+            "};"
+        )
+        action = self.client.actions.create(
+            name=name,
+            supported_triggers=[{"id": "post-login", "version": "v3"}],
+            code=code,
+            runtime="node22",
+            secrets=[{"name": "KEY", "value": "sdk-secret"}],
+        )
+        self.assertEqual(action.status, "built")
+        self.assertEqual([s.name for s in action.secrets or []], ["KEY"])
+        self.assertNotIn("sdk-secret", json.dumps(action.dict(), default=str))
+        version = self.client.actions.deploy(action.id)
+        self.assertEqual((version.number, version.deployed), (1, True))
+        self.assertIn(action.id, [a.id for a in self.client.actions.list(action_name=name)])
+        self.assertEqual([v.number for v in self.client.actions.versions.list(action.id)], [1])
+        bound = self.client.actions.triggers.bindings.update_many(
+            "post-login", bindings=[{"ref": {"type": "action_id", "value": action.id}, "display_name": name}]
+        )
+        self.assertEqual([b.display_name for b in bound.bindings or []], [name])
+        listed = self.client.actions.triggers.bindings.list("post-login")
+        self.assertEqual([b.action.id for b in listed], [action.id])
+        tested = self.client.actions.test(action.id, payload={"event": {"user": {"email": "sdk@example.com"}}})
+        self.assertIn("hi sdk@example.com", json.dumps(tested.dict(), default=str))
+        self.client.actions.triggers.bindings.update_many("post-login", bindings=[])
+        self.client.actions.delete(action.id, force=True)
+        with self.assertRaises(Exception) as raised:
+            self.client.actions.get(action.id)
+        self.assertEqual(getattr(raised.exception, "status_code", None), 404)
+
 
 class _Result(unittest.TextTestResult):
     def _line(self, verdict: str, test, extra: str = "") -> None:

@@ -159,6 +159,40 @@ await check("ManagementClient users.link, get, unlink", async () => {
   return `${secondary.user_id} linked into ${primary.user_id} and back`;
 });
 
+await check("ManagementClient actions.create, deploy, deployVersion, updateTriggerBindings, test, delete", async () => {
+  const name = `node-${randomUUID().slice(0, 8)}`;
+  const { data: action } = await management.actions.create({
+    name,
+    supported_triggers: [{ id: "credentials-exchange", version: "v2" }],
+    code: "exports.onExecuteCredentialsExchange = async (event, api) => { console.log('ran'); };",
+    secrets: [{ name: "KEY", value: "node-secret" }],
+  });
+  expect(action.status === "built", `status ${action.status}`);
+  expect(!JSON.stringify(action).includes("node-secret"), "a secret value came back");
+  const { data: tested } = await management.actions.test({ id: action.id }, { payload: { event: {} } });
+  expect(tested.payload.logs === "ran\n", JSON.stringify(tested));
+  const { data: v1 } = await management.actions.deploy({ id: action.id });
+  expect(v1.number === 1 && v1.deployed, JSON.stringify(v1));
+  await management.actions.update({ id: action.id }, { code: "exports.onExecuteCredentialsExchange = async () => {};" });
+  await management.actions.deploy({ id: action.id });
+  const { data: rolled } = await management.actions.deployVersion({ actionId: action.id, id: v1.id }, {});
+  expect(rolled.number === 3 && rolled.code.includes("console.log"), JSON.stringify(rolled));
+  const { data: versions } = await management.actions.getVersions({ actionId: action.id });
+  expect(versions.versions.length === 3, JSON.stringify(versions));
+  const { data: triggers } = await management.actions.getAllTriggers();
+  expect(triggers.triggers.some((t) => t.id === "credentials-exchange"), JSON.stringify(triggers));
+  const { data: bound } = await management.actions.updateTriggerBindings(
+    { triggerId: "credentials-exchange" },
+    { bindings: [{ ref: { type: "action_name", value: name }, display_name: name }] },
+  );
+  expect(bound.bindings.length === 1 && bound.bindings[0].action.id === action.id, JSON.stringify(bound));
+  const { data: listed } = await management.actions.getTriggerBindings({ triggerId: "credentials-exchange" });
+  expect(listed.bindings.length === 1, JSON.stringify(listed));
+  await management.actions.updateTriggerBindings({ triggerId: "credentials-exchange" }, { bindings: [] });
+  await management.actions.delete({ id: action.id, force: true });
+  return action.id;
+});
+
 await check("ManagementClient gets Auth0's error shape for a bad body", async () => {
   let error;
   try {

@@ -65,6 +65,9 @@ pub struct NewAction {
     /// Deploy at once.
     #[serde(default)]
     pub deploy: bool,
+    /// Actions Modules: none supported (an empty list is accepted, as SDKs may send it).
+    #[serde(default)]
+    pub modules: Vec<serde_json::Value>,
 }
 
 /// `PATCH /actions/actions/{id}`: what is named is replaced.
@@ -83,6 +86,9 @@ pub struct ActionPatch {
     pub runtime: Option<String>,
     /// The new list of secrets; one named without a value keeps the value it had.
     pub secrets: Option<Vec<SecretInput>>,
+    /// Actions Modules: none supported (an empty list is accepted).
+    #[serde(default)]
+    pub modules: Option<Vec<serde_json::Value>>,
 }
 
 fn checked_name(name: &str) -> Result<String, ManagementError> {
@@ -209,6 +215,7 @@ pub fn created(
     id: crate::ids::ActionId,
     now: UnixTime,
 ) -> Result<Action, ManagementError> {
+    no_modules(Some(&body.modules))?;
     Ok(Action {
         id,
         name: checked_name(&body.name)?,
@@ -233,6 +240,7 @@ pub fn patched(
     patch: ActionPatch,
     now: UnixTime,
 ) -> Result<Action, ManagementError> {
+    no_modules(patch.modules.as_ref())?;
     if let Some(name) = patch.name {
         action.name = checked_name(&name)?;
     }
@@ -253,6 +261,16 @@ pub fn patched(
     }
     action.updated_at = now;
     Ok(action)
+}
+
+fn no_modules(modules: Option<&Vec<serde_json::Value>>) -> Result<(), ManagementError> {
+    match modules {
+        Some(modules) if !modules.is_empty() => Err(ManagementError::body(
+            "modules",
+            "Sigil has no Actions Modules yet",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `code` with the builder's `problems`, and one for each dependency: Sigil offers Actions no
@@ -520,6 +538,7 @@ fn created_action(
             runtime: None,
             secrets,
             deploy: true,
+            modules: Vec::new(),
         },
         crate::ids::ActionId::generate(rng),
         now,
@@ -670,6 +689,7 @@ mod tests {
             runtime: None,
             secrets,
             deploy: false,
+            modules: Vec::new(),
         }
     }
 
