@@ -6,10 +6,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use serde_json::json;
 use serde_json::{Map, Value};
-use sigil_actions::{Execution, RunError, Trigger};
+use sigil_actions::{ActionError, Execution, RunError, Trigger};
 use sigil_core::actions::{ActionRunner, Command, FAILED, Failure, TriggerRun};
-use sigil_core::model::{BoundAction, BuildError};
+use sigil_core::model::{BoundAction, BuildError, LogType, NewLogEvent};
 use sigil_core::oauth::{ErrorCode, FlowError, OAuthError};
 use sigil_core::{Store, UnixTime};
 
@@ -117,8 +118,32 @@ impl<S: Store> ActionRunner for App<S> {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
         });
-        if let Some(failure) = &failure {
-            tracing::warn!(trigger, action = %failure.action, error = %failure.error, "an Action failed");
+        if let Some(run) = outcome.failure() {
+            let error = run.error.as_ref();
+            let text = error.map(ToString::to_string).unwrap_or_default();
+            tracing::warn!(trigger, action = %run.name, error = %text, "an Action failed");
+            // Auth0's error_class: the tenant's error, or its time or memory running out.
+            let class = match error {
+                Some(ActionError::TimedOut | ActionError::Busy) => "action_timeout",
+                Some(ActionError::Engine(_)) => "platform_error",
+                _ => "action_error",
+            };
+            let binding = bound.iter().find(|b| b.name == run.name);
+            let details = json!({
+                    "trigger_id": trigger,
+                    "action_name": run.name,
+                    "action_id": binding.map(|b| b.version.action_id.as_str()),
+                    "version_id": binding.map(|b| b.version.id.as_str()),
+                    "binding_id": binding.map(|b| b.binding.id.as_str()),
+                    "error_class": class,
+                    "action_error": {"message": text},
+                    "logs": run.logs,
+            });
+            self.log_event(NewLogEvent {
+                description: Some(format!("The Action {} failed", run.name)),
+                details: details.as_object().cloned().unwrap_or_default(),
+                ..NewLogEvent::new(LogType::ACTIONS_EXECUTION_FAILED, self.now())
+            });
         }
         Ok(Some(TriggerRun {
             commands: outcome

@@ -54,6 +54,7 @@ log_types! {
     FAILED_VERIFICATION_EMAIL = "fv": "Failed Verification Email";
     DELETED_USER = "du": "Deleted User";
     SUCCESS_DELEGATION = "sd": "Success Delegation";
+    ACTIONS_EXECUTION_FAILED = "actions_execution_failed": "Execution of an Action failed";
 }
 
 impl LogType {

@@ -157,6 +157,13 @@ async fn credentials_exchange_actions_shape_machine_tokens() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"], "access_denied");
     assert!(!body.to_string().contains("secret detail"), "{body}");
+    // The tenant's log has it, with Auth0's details.
+    let failed = crate::events::newest(&app, "actions_execution_failed").await;
+    let details = &failed.event.details;
+    assert_eq!(details["trigger_id"], "credentials-exchange", "{details:?}");
+    assert_eq!(details["action_name"], "throws");
+    assert_eq!(details["error_class"], "action_error");
+    assert_eq!(details["action_error"]["message"], "Error: secret detail gold");
 
     // Unbound: tokens as before.
     call(

@@ -13,7 +13,7 @@ use crate::browser::{Browser, authorize_url, log_in};
 use crate::password::login;
 
 /// The newest event of `log_type`, after everything queued is written.
-async fn newest(app: &TestApp, log_type: &str) -> LogEvent {
+pub(crate) async fn newest(app: &TestApp, log_type: &str) -> LogEvent {
     app.server.flush_events().await;
     let query = LogQuery {
         log_type: Some(LogType::from(log_type)),
