@@ -29,6 +29,13 @@ pub(crate) struct ServeArgs {
     /// ones of the same name [default: <data-dir>/templates, when it exists]
     #[arg(long, env = "SIGIL_TEMPLATES", value_name = "DIR")]
     pub(crate) templates: Option<PathBuf>,
+    /// The longest the Actions bound to a trigger may run for one login or exchange, all
+    /// together; one that runs longer fails it
+    #[arg(long, env = "SIGIL_ACTIONS_TIMEOUT", value_name = "SECONDS", default_value = "20", value_parser = actions_timeout)]
+    actions_timeout: Duration,
+    /// Threads that run Actions (tenant code) [default: the number of cores]
+    #[arg(long, env = "SIGIL_ACTIONS_WORKERS", value_name = "N", value_parser = password_workers)]
+    actions_workers: Option<NonZeroUsize>,
     /// Threads that hash and check passwords, each keeping 19 MiB of argon2 memory
     /// [default: the number of cores]
     #[arg(long, env = "SIGIL_PASSWORD_WORKERS", value_name = "N", value_parser = password_workers)]
@@ -103,6 +110,17 @@ fn parse_proxies(text: &str) -> Result<TrustedProxies, String> {
 }
 
 impl ServeArgs {
+    fn actions(&self) -> sigil_server::ActionLimits {
+        let defaults = sigil_server::ActionLimits::default();
+        sigil_server::ActionLimits {
+            execution: self.actions_timeout,
+            workers: self
+                .actions_workers
+                .map_or(defaults.workers, NonZeroUsize::get),
+            ..defaults
+        }
+    }
+
     fn hasher(&self) -> HasherOptions {
         HasherOptions {
             workers: self
@@ -171,6 +189,7 @@ pub(crate) fn run(
             Secrets::derive(|purpose| opened.store.derived_key(purpose)),
             templates.as_deref(),
             args.hasher(),
+            args.actions(),
         )
         .await?;
         if !args.tenant_events {
@@ -195,6 +214,16 @@ pub(crate) fn run(
         output::stderr("sigil: stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `--actions-timeout`: 1 to 60 whole seconds.
+fn actions_timeout(text: &str) -> Result<Duration, String> {
+    match text.parse::<u64>() {
+        Ok(seconds @ 1..=60) => Ok(Duration::from_secs(seconds)),
+        _ => Err(format!(
+            "'{text}' is not a whole number of seconds from 1 to 60"
+        )),
+    }
 }
 
 /// `--password-workers`: a whole number, 1 or more.

@@ -39,6 +39,7 @@ pub use hasher::HasherOptions;
 pub use housekeeping::Housekeeping;
 pub use listener::ServeOptions;
 pub use metrics::MetricsOptions;
+pub use sigil_actions::Limits as ActionLimits;
 pub use state::{App, KEYS_TTL, Secrets, StartError};
 
 /// The largest request body any endpoint reads; bigger ones get 413.

@@ -117,7 +117,8 @@ impl<S: Store + Clone> App<S> {
     /// The state for `issuer` (ending in `/`), with the keys loaded from `store` and the tenant
     /// log's writer started on the current runtime; the hosted
     /// pages' templates replaced by the `*.html` files of `templates`, when given; password
-    /// workers as `passwords` says.
+    /// workers as `passwords` says; tenant code (Actions) under `actions`' limits.
+    #[allow(clippy::too_many_arguments)] // The server's inputs; grouping them would only rename them.
     pub async fn new(
         store: S,
         issuer: String,
@@ -126,6 +127,7 @@ impl<S: Store + Clone> App<S> {
         secrets: Secrets,
         templates: Option<&std::path::Path>,
         passwords: HasherOptions,
+        actions: sigil_actions::Limits,
     ) -> Result<Self, StartError> {
         let opaque = Arc::new(UserinfoKey::new(&secrets.userinfo_seed, &issuer));
         let at = clock.now();
@@ -139,7 +141,7 @@ impl<S: Store + Clone> App<S> {
             .await
             .map_err(StartError::Hasher)?;
         let events = EventQueue::start(store.clone());
-        let actions = sigil_actions::Engine::start(sigil_actions::Limits::default())
+        let actions = sigil_actions::Engine::start(actions)
             .map_err(|e| StartError::Actions(e.to_string()))?;
         Ok(App {
             inner: Arc::new(Inner {

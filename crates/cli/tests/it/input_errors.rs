@@ -150,6 +150,18 @@ fn bad_input_exits_2_with_one_line() {
             "error: invalid value '-1' for '--password-queue-timeout <SECONDS>': give a number \
              of seconds from 0 to 3600, such as 2 or 0.5",
         ),
+        (
+            &["serve", "--actions-timeout", "0"],
+            "",
+            "error: invalid value '0' for '--actions-timeout <SECONDS>': '0' is not a whole \
+             number of seconds from 1 to 60",
+        ),
+        (
+            &["serve", "--actions-workers", "none"],
+            "",
+            "error: invalid value 'none' for '--actions-workers <N>': give a whole number of \
+             workers, 1 or more",
+        ),
     ];
     for (args, stdin, stderr) in cases {
         check(&dir, args, stdin, 2, &[], &[stderr]);

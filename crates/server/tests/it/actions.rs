@@ -163,7 +163,10 @@ async fn credentials_exchange_actions_shape_machine_tokens() {
     assert_eq!(details["trigger_id"], "credentials-exchange", "{details:?}");
     assert_eq!(details["action_name"], "throws");
     assert_eq!(details["error_class"], "action_error");
-    assert_eq!(details["action_error"]["message"], "Error: secret detail gold");
+    assert_eq!(
+        details["action_error"]["message"],
+        "Error: secret detail gold"
+    );
 
     // Unbound: tokens as before.
     call(

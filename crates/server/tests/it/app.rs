@@ -371,6 +371,7 @@ impl TestApp {
             Secrets::derive(|purpose| store.derived_key(purpose)),
             templates,
             passwords,
+            sigil_server::ActionLimits::default(),
         )
         .await
         .unwrap();

@@ -414,6 +414,7 @@ async fn a_server_starting_where_a_ps256_api_predates_the_family_makes_it() {
             Secrets::derive(|purpose| app.store.derived_key(purpose)),
             None,
             sigil_server::HasherOptions::default(),
+            sigil_server::ActionLimits::default(),
         )
         .await
         .unwrap()

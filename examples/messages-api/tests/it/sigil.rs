@@ -89,6 +89,7 @@ impl Sigil {
             Secrets::derive(|purpose| store.derived_key(purpose)),
             None,
             sigil_server::HasherOptions::default(),
+            sigil_server::ActionLimits::default(),
         )
         .await
         .unwrap();
