@@ -42,6 +42,7 @@ pub async fn authorization_response(
     now: UnixTime,
     authz: &Authorization,
     session: &Session,
+    ip: Option<&str>,
 ) -> Result<ResponseFields, FlowError> {
     let refused = |description: &str| -> FlowError {
         OAuthError::new(ErrorCode::AccessDenied, description).into()
@@ -67,7 +68,7 @@ pub async fn authorization_response(
             api: api.as_ref(),
             protocol: protocol(authz),
             requested_scopes: &scope,
-            ip: None,
+            ip,
             methods: &methods,
             session: Some(&session.id),
             now,

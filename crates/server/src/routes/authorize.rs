@@ -145,10 +145,15 @@ pub(crate) fn error_response<S: Store>(app: &App<S>, error: AuthorizeError) -> R
 /// Answers the client for the user of `session`, once the user has consented to what the
 /// client asks where consent is needed (`routes::consent::ask` sends them to the consent page
 /// first, or answers `consent_required` to `prompt=none`).
-async fn finish<S: Store>(app: &App<S>, authz: &Authorization, session: &Session) -> Response {
+async fn finish<S: Store>(
+    app: &App<S>,
+    authz: &Authorization,
+    session: &Session,
+    ip: IpAddr,
+) -> Response {
     match super::consent::ask(app, authz, session).await {
         Some(response) => response,
-        None => respond(app, authz, session).await,
+        None => respond(app, authz, session, ip).await,
     }
 }
 
@@ -157,11 +162,13 @@ pub(crate) async fn respond<S: Store>(
     app: &App<S>,
     authz: &Authorization,
     session: &Session,
+    ip: IpAddr,
 ) -> Response {
     let keys = match app.keys().await {
         Ok(keys) => keys,
         Err(e) => return flow_failed(app, authz, e, "cannot load the signing keys"),
     };
+    let ip = ip.to_string();
     let answered = authorization_response(
         app.store(),
         app,
@@ -171,6 +178,7 @@ pub(crate) async fn respond<S: Store>(
         app.now(),
         authz,
         session,
+        Some(&ip),
     )
     .await;
     match answered {
@@ -301,7 +309,7 @@ pub(crate) async fn authorize<S: Store>(
             Ok(_) => session,
             Err(e) => return app.pages().failed(&e, "cannot use the session"),
         };
-        return finish(&app, &authz, &session).await;
+        return finish(&app, &authz, &session, ip).await;
     }
     if authz.silent {
         app.log_event(events::silent_refused(
@@ -552,7 +560,7 @@ pub(crate) async fn log_in<S: Store>(
             }
             Err(e) => return app.pages().failed(&e, "cannot start a session"),
         };
-    let mut response = finish(app, &tx.authorization, &session).await;
+    let mut response = finish(app, &tx.authorization, &session, ip).await;
     let secure = if app.secure_cookies() { "; Secure" } else { "" };
     set_cookie(
         &mut response,

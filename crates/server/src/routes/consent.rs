@@ -25,6 +25,7 @@ use super::authorize::{
     cookie, current_session, error_response, flow_failed, page_error, respond, set_cookie,
 };
 use crate::App;
+use crate::client_ip::ClientIp;
 use crate::pages::{PageQuery, Script};
 
 /// The consent form's CSRF cookie.
@@ -102,6 +103,7 @@ pub(crate) struct ConsentQuery {
 
 pub(crate) async fn consent_page<S: Store>(
     State(app): State<App<S>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     PageQuery(query): PageQuery<ConsentQuery>,
 ) -> Response {
@@ -113,7 +115,7 @@ pub(crate) async fn consent_page<S: Store>(
     let prompt = match consent_check(app.store(), app.issuer(), authz, &session.user_id).await {
         Ok(Some(prompt)) => prompt,
         // Approved meanwhile (another tab): nothing left to ask.
-        Ok(None) => return respond(&app, authz, &session).await,
+        Ok(None) => return respond(&app, authz, &session, ip).await,
         Err(e) => return failed(&app, authz, e),
     };
     let client_name = match app.store().client(&authz.client_id).await {
@@ -162,6 +164,7 @@ struct ConsentForm {
 
 pub(crate) async fn consent_submit<S: Store>(
     State(app): State<App<S>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -187,7 +190,7 @@ pub(crate) async fn consent_submit<S: Store>(
             let (store, now) = (app.store(), app.now());
             match grant_consent(store, app.rng(), app.issuer(), now, authz, &session.user_id).await
             {
-                Ok(_) => respond(&app, authz, &session).await,
+                Ok(_) => respond(&app, authz, &session, ip).await,
                 Err(e) => failed(&app, authz, e),
             }
         }

@@ -331,6 +331,38 @@ async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
         .claims;
     assert_eq!(id["https://my-app.example.com/roles"], json!(roles), "{id}");
 
+    // SSO reuse runs it too, with the request's address and the code flow's protocol.
+    bind_only(
+        &app,
+        &token,
+        "post-login",
+        "request",
+        "exports.onExecutePostLogin = async (event, api) => {
+            api.idToken.setCustomClaim('ip', event.request.ip);
+            api.idToken.setCustomClaim('protocol', event.transaction.protocol);
+        };",
+    )
+    .await;
+    let again = browser.get(&authorize_url(&app, &native, "")).await;
+    let code = param(&callback_params(again.location()), "code")
+        .unwrap()
+        .to_owned();
+    let tokens = redeem_code(&app, &native, code).await;
+    let id = app
+        .verifier(&native)
+        .await
+        .verify::<Value>(
+            tokens["id_token"].as_str().unwrap(),
+            UnixTime(app.clock_now()),
+        )
+        .unwrap()
+        .claims;
+    assert_eq!(
+        (id["ip"].as_str(), id["protocol"].as_str()),
+        (Some("127.0.0.1"), Some("oidc-basic-profile")),
+        "{id}"
+    );
+
     // A refresh runs post-login again (here: a new claim, from the Action now bound).
     let (status, _, login) = post(
         &app,
@@ -513,4 +545,48 @@ async fn pre_user_registration_actions_refuse_signups_or_add_metadata() {
         .unwrap()
         .unwrap();
     assert_eq!(user.app_metadata["signed_up_from"], "127.0.0.1");
+}
+
+/// A hostile post-login Action (an endless loop) holds one engine thread for its slice: the
+/// login it runs for fails with the fixed text, while the token endpoint keeps answering other
+/// clients meanwhile.
+#[tokio::test]
+async fn a_hostile_action_fails_its_login_and_stalls_nobody_else() {
+    let app = TestApp::start().await;
+    let token = actions_token(&app).await;
+    bind_only(
+        &app,
+        &token,
+        "post-login",
+        "spins",
+        "exports.onExecutePostLogin = async () => { for (;;) {} };",
+    )
+    .await;
+    let hostile = {
+        let http = app.http.clone();
+        let url = app.url("oauth/token");
+        let body = match crate::password::login(&app, json!({"audience": API})) {
+            Body::Json(body) => body,
+            _ => unreachable!("login() builds a JSON body"),
+        };
+        tokio::spawn(async move {
+            let response = http.post(url).json(&body).send().await.unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap())
+        })
+    };
+    for i in 0..10 {
+        let (status, body) = machine_token(&app).await;
+        assert_eq!(status, StatusCode::OK, "machine {i}: {body}");
+        assert!(
+            !hostile.is_finished(),
+            "the hostile login ended before machine {i}"
+        );
+    }
+    let (status, body) = hostile.await.unwrap();
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "access_denied");
+    assert_eq!(body["error_description"], sigil_core::actions::FAILED);
+    let failed = crate::events::newest(&app, "actions_execution_failed").await;
+    assert_eq!(failed.event.details["error_class"], "action_timeout");
 }
