@@ -116,6 +116,8 @@ impl Engine {
 }
 
 fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits) {
+    // The next execution's runtime, made while this thread waits (see `sandbox::Prepared`).
+    let mut next = sandbox::prepare(limits).ok();
     loop {
         let job = {
             let Ok(jobs) = jobs.lock() else { return };
@@ -133,11 +135,13 @@ fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits) {
         // A panic in the engine loses this job (its caller sees `Failed`), not the thread.
         match job.work {
             Work::Run(execution, reply) => {
-                if let Ok(outcome) =
-                    catch_unwind(AssertUnwindSafe(|| sandbox::run(&limits, &execution)))
-                {
+                let prepared = next.take();
+                if let Ok(outcome) = catch_unwind(AssertUnwindSafe(|| {
+                    sandbox::run(&limits, &execution, prepared)
+                })) {
                     let _ = reply.send(outcome);
                 }
+                next = sandbox::prepare(&limits).ok();
             }
             Work::Build(code, triggers, reply) => {
                 if let Ok(problems) = catch_unwind(AssertUnwindSafe(|| {

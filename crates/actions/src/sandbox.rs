@@ -10,7 +10,9 @@ use std::rc::Rc;
 use rquickjs::context::EvalOptions;
 use rquickjs::convert::Coerced;
 use rquickjs::promise::PromiseState;
-use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runtime, Value};
+use rquickjs::{
+    CatchResultExt, CaughtError, Context, Ctx, Function, Object, Persistent, Runtime, Value,
+};
 use serde::Deserialize;
 use tokio::time::Instant;
 
@@ -39,25 +41,31 @@ struct Guarded {
     runtime: Runtime,
     /// When the current stretch of continuous JavaScript began.
     slice_started: Rc<Cell<Instant>>,
+    /// When the execution must end.
+    deadline: Rc<Cell<Instant>>,
     /// Why the handler stopped the script, if it did.
     stop: Rc<Cell<Stop>>,
 }
 
 fn guarded(limits: &Limits) -> rquickjs::Result<Guarded> {
     let started = Instant::now();
-    let deadline = started + limits.execution;
+    let deadline = Rc::new(Cell::new(started + limits.execution));
     let runtime = Runtime::new()?;
     runtime.set_memory_limit(limits.memory);
     runtime.set_max_stack_size(limits.stack);
     let slice_started = Rc::new(Cell::new(started));
     let stop = Rc::new(Cell::new(Stop::None));
     {
-        let (slice_started, stop, slice) =
-            (Rc::clone(&slice_started), Rc::clone(&stop), limits.slice);
+        let (slice_started, stop, slice, deadline) = (
+            Rc::clone(&slice_started),
+            Rc::clone(&stop),
+            limits.slice,
+            Rc::clone(&deadline),
+        );
         // Polled by QuickJS every few thousand operations, and by its regular expressions.
         runtime.set_interrupt_handler(Some(Box::new(move || {
             let now = Instant::now();
-            let why = if now >= deadline {
+            let why = if now >= deadline.get() {
                 Stop::Execution
             } else if now.duration_since(slice_started.get()) >= slice {
                 Stop::Slice
@@ -71,7 +79,33 @@ fn guarded(limits: &Limits) -> rquickjs::Result<Guarded> {
     Ok(Guarded {
         runtime,
         slice_started,
+        deadline,
         stop,
+    })
+}
+
+/// A runtime made ahead of an execution, with its first context and the prelude compiled in
+/// it (compiling the prelude is most of an execution's cost): a worker makes the next one while
+/// it waits for work. Each is used for one execution only, then dropped, like any other.
+pub(crate) struct Prepared {
+    // Dropped in this order: the prelude's handle, its context, then the runtime.
+    prelude: Persistent<Function<'static>>,
+    context: Context,
+    guard: Guarded,
+}
+
+/// A [`Prepared`] runtime under `limits`.
+pub(crate) fn prepare(limits: &Limits) -> rquickjs::Result<Prepared> {
+    let guard = guarded(limits)?;
+    let context = Context::full(&guard.runtime)?;
+    let prelude = context.with(|ctx| {
+        let prelude: Function = ctx.eval(PRELUDE)?;
+        Ok::<_, rquickjs::Error>(Persistent::save(&ctx, prelude))
+    })?;
+    Ok(Prepared {
+        prelude,
+        context,
+        guard,
     })
 }
 
@@ -86,23 +120,41 @@ impl Guarded {
     }
 }
 
-/// Runs `execution` to its end under `limits`. Never panics on the tenant's code; an engine
-/// failure (the runtime cannot be made) is reported as the first Action's error.
-pub(crate) fn run(limits: &Limits, execution: &Execution) -> Outcome {
-    let guard = match guarded(limits) {
-        Ok(guard) => guard,
+/// Runs `execution` to its end under `limits`, in `prepared` when given (else in a runtime made
+/// now). Never panics on the tenant's code; an engine failure (the runtime cannot be made) is
+/// reported as the first Action's error.
+pub(crate) fn run(limits: &Limits, execution: &Execution, prepared: Option<Prepared>) -> Outcome {
+    let prepared = match prepared.map_or_else(|| prepare(limits), Ok) {
+        Ok(prepared) => prepared,
         Err(e) => return engine_failure(execution, e),
     };
+    let Prepared {
+        prelude,
+        context: first,
+        guard,
+    } = prepared;
+    guard.deadline.set(Instant::now() + limits.execution);
     let runtime = &guard.runtime;
+    let mut warm = Some((first, prelude));
     let mut runs = Vec::with_capacity(execution.actions.len());
     for action in &execution.actions {
         guard.slice_started.set(Instant::now());
         guard.stop.set(Stop::None);
-        let run = match Context::full(runtime) {
-            Ok(context) => {
+        let made = match warm.take() {
+            Some((context, prelude)) => Ok((context, Some(prelude))),
+            None => Context::full(runtime).map(|context| (context, None)),
+        };
+        let run = match made {
+            Ok((context, prelude)) => {
                 let event = event_for(&execution.event, &action.secrets);
-                let result =
-                    context.with(|ctx| run_action(&ctx, limits, execution, &action.code, &event));
+                let result = context.with(|ctx| {
+                    let prelude = match prelude {
+                        Some(saved) => saved.restore(&ctx),
+                        None => ctx.eval(PRELUDE),
+                    }
+                    .map_err(|e| (engine(e), String::new()))?;
+                    run_action(&ctx, prelude, limits, execution, &action.code, &event)
+                });
                 // What the action left behind goes with its context.
                 drop(context);
                 runtime.run_gc();
@@ -176,6 +228,7 @@ fn event_for(
 /// code run): the prelude's handle, or the error with what the module logged.
 fn load<'js>(
     ctx: &Ctx<'js>,
+    prelude: Function<'js>,
     limits: &Limits,
     trigger: Trigger,
     now_ms: i64,
@@ -183,10 +236,6 @@ fn load<'js>(
     event: &str,
 ) -> Result<Object<'js>, (ActionError, String)> {
     let no_logs = |e| (e, String::new());
-    let prelude: Function = ctx
-        .eval(PRELUDE)
-        .catch(ctx)
-        .map_err(|e| no_logs(engine(e)))?;
     let handle: Object = prelude
         .call((
             trigger.id(),
@@ -236,6 +285,7 @@ fn finish<'js>(ctx: &Ctx<'js>, handle: &Object<'js>) -> Result<Recorded, ActionE
 /// Runs one Action in `ctx`: its result, or its error with what it logged before it.
 fn run_action<'js>(
     ctx: &Ctx<'js>,
+    prelude: Function<'js>,
     limits: &Limits,
     execution: &Execution,
     code: &str,
@@ -243,6 +293,7 @@ fn run_action<'js>(
 ) -> Result<Recorded, (ActionError, String)> {
     let handle = load(
         ctx,
+        prelude,
         limits,
         execution.trigger,
         execution.now_ms,
@@ -341,7 +392,11 @@ pub(crate) fn build(limits: &Limits, code: &str, triggers: &[Trigger]) -> Vec<Bu
     };
     let first = triggers.first().copied().unwrap_or(Trigger::PostLogin);
     context.with(|ctx| {
-        let handle = match load(&ctx, limits, first, 0, code, "{}") {
+        let prelude: Function = match ctx.eval(PRELUDE) {
+            Ok(prelude) => prelude,
+            Err(e) => return problem("engine_error", e.to_string()),
+        };
+        let handle = match load(&ctx, prelude, limits, first, 0, code, "{}") {
             Ok(handle) => handle,
             Err((error, _)) => {
                 let id = match &error {
