@@ -2,7 +2,9 @@
 //! stack limits and an interrupt handler holding the deadlines; a fresh context per Action (so
 //! one Action's changes to the built-ins never reach the next), the prelude, the Action's
 //! CommonJS module, its handler driven until its promise settles; the runtime dropped at the
-//! end. Nothing of one execution survives into another.
+//! end. Nothing of one execution survives into another. A runtime may be prepared before its
+//! execution ([`Prepared`]: made, its first context created and the prelude compiled), so that
+//! the execution does not wait for that; it still serves that one execution only.
 
 use std::cell::Cell;
 use std::rc::Rc;
