@@ -8,7 +8,7 @@ use crate::actions::{ActionRunner, LoginFacts, run_post_login};
 use crate::authorize::Authorization;
 use crate::keyring::KeyRing;
 use crate::login::Method;
-use crate::model::Session;
+use crate::model::{Client, Session, User};
 use crate::{Rng, Store, UnixTime};
 
 use super::code::{CodeGrant, issue_code};
@@ -44,18 +44,10 @@ pub async fn authorization_response(
     session: &Session,
     ip: Option<&str>,
 ) -> Result<ResponseFields, FlowError> {
-    let refused = |description: &str| -> FlowError {
-        OAuthError::new(ErrorCode::AccessDenied, description).into()
-    };
+    // The application and the user, read once for post-login or the tokens, whichever first.
+    let mut parties = None;
     let decided = if actions.is_bound("post-login").await? {
-        let client = store
-            .client(&authz.client_id)
-            .await?
-            .ok_or_else(|| refused("the application no longer exists"))?;
-        let user = store
-            .user(&session.user_id)
-            .await?
-            .ok_or_else(|| refused("the user no longer exists"))?;
+        let (client, user) = read_parties(store, authz, session).await?;
         let api = api(store, authz.audience.as_deref()).await?;
         let scope = authz.scope.join(" ");
         // Sessions are started by a password only, so far.
@@ -73,7 +65,9 @@ pub async fn authorization_response(
             session: Some(&session.id),
             now,
         };
-        run_post_login(actions, store, &user, facts).await?
+        let decided = run_post_login(actions, store, &user, facts).await?;
+        parties = Some((client, user));
+        decided
     } else {
         None
     };
@@ -106,17 +100,10 @@ pub async fn authorization_response(
         return Ok(fields);
     }
 
-    let client = store
-        .client(&authz.client_id)
-        .await?
-        .ok_or_else(|| refused("the application no longer exists"))?;
-    let user = store
-        .user(&session.user_id)
-        .await?
-        .ok_or_else(|| refused("the user no longer exists"))?;
-    if user.blocked {
-        return Err(refused("user is blocked"));
-    }
+    let (client, user) = match parties {
+        Some(parties) => parties,
+        None => read_parties(store, authz, session).await?,
+    };
     let scope = authz.scope.join(" ");
     let grant = UserGrant {
         client: &client,
@@ -156,4 +143,28 @@ pub async fn authorization_response(
         ));
     }
     Ok(fields)
+}
+
+/// The application and the user of `authz` and `session`: refused when either is gone, or the
+/// user is blocked.
+async fn read_parties(
+    store: &impl Store,
+    authz: &Authorization,
+    session: &Session,
+) -> Result<(Client, User), FlowError> {
+    let refused = |description: &str| -> FlowError {
+        OAuthError::new(ErrorCode::AccessDenied, description).into()
+    };
+    let client = store
+        .client(&authz.client_id)
+        .await?
+        .ok_or_else(|| refused("the application no longer exists"))?;
+    let user = store
+        .user(&session.user_id)
+        .await?
+        .ok_or_else(|| refused("the user no longer exists"))?;
+    if user.blocked {
+        return Err(refused("user is blocked"));
+    }
+    Ok((client, user))
 }

@@ -9,7 +9,7 @@ use sigil_core::model::{ResourceServer, ResourceServerScope, TokenDialect};
 use sigil_core::{Store, SystemRng, UnixTime};
 use sigil_jose::TypPolicy;
 
-use crate::app::{API, Body, NOW, TestApp, grant, post};
+use crate::app::{API, NOW, TestApp, grant, post};
 
 const RFC9068_API: &str = "https://rfc9068.example.com/";
 
@@ -42,17 +42,7 @@ async fn user_token(app: &TestApp, audience: &str) -> String {
 }
 
 async fn machine_token(app: &TestApp, audience: &str) -> String {
-    let (status, _, body) = post(
-        app,
-        Body::Form(vec![
-            ("grant_type", "client_credentials".into()),
-            ("client_id", app.machine.0.to_string()),
-            ("client_secret", app.machine.1.expose().to_owned()),
-            ("audience", audience.into()),
-        ]),
-        None,
-    )
-    .await;
+    let (status, body) = crate::app::machine_token(app, audience).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["access_token"].as_str().unwrap().to_owned()
 }

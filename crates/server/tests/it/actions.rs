@@ -56,18 +56,7 @@ pub(crate) async fn bind_only(app: &TestApp, token: &str, trigger: &str, name: &
 }
 
 async fn machine_token(app: &TestApp) -> (StatusCode, Value) {
-    let (status, _, body) = post(
-        app,
-        Body::Form(vec![
-            ("grant_type", "client_credentials".into()),
-            ("client_id", app.machine.0.to_string()),
-            ("client_secret", app.machine.1.expose().to_owned()),
-            ("audience", API.into()),
-        ]),
-        None,
-    )
-    .await;
-    (status, body)
+    crate::app::machine_token(app, API).await
 }
 
 async fn claims(app: &TestApp, body: &Value) -> Value {

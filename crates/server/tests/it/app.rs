@@ -468,3 +468,19 @@ pub(crate) async fn post(
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, headers, body)
 }
+
+/// The machine client's `client_credentials` answer for `audience`: status and body.
+pub(crate) async fn machine_token(app: &TestApp, audience: &str) -> (StatusCode, Value) {
+    let (status, _, body) = post(
+        app,
+        Body::Form(vec![
+            ("grant_type", "client_credentials".into()),
+            ("client_id", app.machine.0.to_string()),
+            ("client_secret", app.machine.1.expose().to_owned()),
+            ("audience", audience.into()),
+        ]),
+        None,
+    )
+    .await;
+    (status, body)
+}

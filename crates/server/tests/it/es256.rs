@@ -15,7 +15,7 @@ use sigil_core::{ManualClock, Store, SystemRng, UnixTime};
 use sigil_jose::{Algorithm, KeySet, Validation, Verifier};
 use sigil_server::{App, KEYS_TTL, Secrets};
 
-use crate::app::{API, Body, NOW, TestApp, grant, post};
+use crate::app::{API, NOW, TestApp, grant, post};
 use crate::management::{audience, call, token_for};
 use crate::password::login;
 
@@ -107,17 +107,7 @@ async fn es256_api(app: &TestApp) -> (String, String) {
 }
 
 async fn machine_token(app: &TestApp, audience: &str) -> String {
-    let (status, _, body) = post(
-        app,
-        Body::Form(vec![
-            ("grant_type", "client_credentials".into()),
-            ("client_id", app.machine.0.to_string()),
-            ("client_secret", app.machine.1.expose().to_owned()),
-            ("audience", audience.into()),
-        ]),
-        None,
-    )
-    .await;
+    let (status, body) = crate::app::machine_token(app, audience).await;
     assert_eq!(status, StatusCode::OK, "{audience}: {body}");
     body["access_token"].as_str().unwrap().to_owned()
 }
