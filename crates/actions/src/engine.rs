@@ -136,10 +136,11 @@ fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits) {
         match job.work {
             Work::Run(execution, reply) => {
                 let prepared = next.take();
-                if let Ok(outcome) = catch_unwind(AssertUnwindSafe(|| {
+                if let Ok((outcome, spent)) = catch_unwind(AssertUnwindSafe(|| {
                     sandbox::run(&limits, &execution, prepared)
                 })) {
                     let _ = reply.send(outcome);
+                    let _ = catch_unwind(AssertUnwindSafe(|| drop(spent)));
                 }
                 next = sandbox::prepare(&limits).ok();
             }

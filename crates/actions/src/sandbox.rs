@@ -125,10 +125,14 @@ impl Guarded {
 /// Runs `execution` to its end under `limits`, in `prepared` when given (else in a runtime made
 /// now). Never panics on the tenant's code; an engine failure (the runtime cannot be made) is
 /// reported as the first Action's error.
-pub(crate) fn run(limits: &Limits, execution: &Execution, prepared: Option<Prepared>) -> Outcome {
+pub(crate) fn run(
+    limits: &Limits,
+    execution: &Execution,
+    prepared: Option<Prepared>,
+) -> (Outcome, Option<Spent>) {
     let prepared = match prepared.map_or_else(|| prepare(limits), Ok) {
         Ok(prepared) => prepared,
-        Err(e) => return engine_failure(execution, e),
+        Err(e) => return (engine_failure(execution, e), None),
     };
     let Prepared {
         prelude,
@@ -139,7 +143,8 @@ pub(crate) fn run(limits: &Limits, execution: &Execution, prepared: Option<Prepa
     let runtime = &guard.runtime;
     let mut warm = Some((first, prelude));
     let mut runs = Vec::with_capacity(execution.actions.len());
-    for action in &execution.actions {
+    let mut last = None;
+    for (index, action) in execution.actions.iter().enumerate() {
         guard.slice_started.set(Instant::now());
         guard.stop.set(Stop::None);
         let made = match warm.take() {
@@ -157,9 +162,15 @@ pub(crate) fn run(limits: &Limits, execution: &Execution, prepared: Option<Prepa
                     .map_err(|e| (engine(e), String::new()))?;
                     run_action(&ctx, prelude, limits, execution, &action.code, &event)
                 });
-                // What the action left behind goes with its context.
-                drop(context);
-                runtime.run_gc();
+                let stopping = !matches!(&result, Ok(r) if !r.stopped);
+                if stopping || index + 1 == execution.actions.len() {
+                    // The last one: dropped after the caller has its answer.
+                    last = Some(context);
+                } else {
+                    // What the action left behind goes with its context.
+                    drop(context);
+                    runtime.run_gc();
+                }
                 match result {
                     Ok(recorded) => ActionRun {
                         name: action.name.clone(),
@@ -191,7 +202,21 @@ pub(crate) fn run(limits: &Limits, execution: &Execution, prepared: Option<Prepa
             break;
         }
     }
-    Outcome { runs }
+    (
+        Outcome { runs },
+        Some(Spent {
+            _context: last,
+            _guard: guard,
+        }),
+    )
+}
+
+/// What an execution leaves to drop: its last context, then its runtime. The worker drops it
+/// after it has sent the answer, so that no caller waits for QuickJS to free its memory.
+pub(crate) struct Spent {
+    // Dropped in this order.
+    _context: Option<Context>,
+    _guard: Guarded,
 }
 
 fn engine_failure(execution: &Execution, e: rquickjs::Error) -> Outcome {
