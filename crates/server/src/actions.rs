@@ -99,6 +99,7 @@ impl<S: Store> ActionRunner for App<S> {
         let outcome = match self.actions().run(execution).await {
             Ok(outcome) => outcome,
             Err(RunError::Busy) => {
+                self.metrics().action_execution(trigger, "busy");
                 return Err(OAuthError::new(
                     ErrorCode::TemporarilyUnavailable,
                     "too many Actions are running; try again shortly",
@@ -106,6 +107,7 @@ impl<S: Store> ActionRunner for App<S> {
                 .into());
             }
             Err(e) => {
+                self.metrics().action_execution(trigger, "failed");
                 tracing::error!(trigger, error = %e, "the Actions engine did not answer");
                 return Err(OAuthError::new(ErrorCode::AccessDenied, FAILED).into());
             }
@@ -118,9 +120,34 @@ impl<S: Store> ActionRunner for App<S> {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
         });
+        let result = if outcome.failure().is_some() {
+            "failed"
+        } else if outcome.runs.iter().any(|r| r.stopped) {
+            "denied"
+        } else {
+            "ok"
+        };
+        self.metrics().action_execution(trigger, result);
+        tracing::debug!(trigger, result, actions = outcome.runs.len(), "Actions ran");
         if let Some(run) = outcome.failure() {
             let error = run.error.as_ref();
-            let text = error.map(ToString::to_string).unwrap_or_default();
+            let binding = bound.iter().find(|b| b.name == run.name);
+            // An Action may put its own secrets into its error or its console: never into logs.
+            let secrets: Vec<&str> = binding
+                .map(|b| {
+                    b.version
+                        .code
+                        .secrets
+                        .iter()
+                        .map(|s| s.value.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let text = redacted(
+                &error.map(ToString::to_string).unwrap_or_default(),
+                &secrets,
+            );
+            let logs = redacted(&run.logs, &secrets);
             tracing::warn!(trigger, action = %run.name, error = %text, "an Action failed");
             // Auth0's error_class: the tenant's error, or its time or memory running out.
             let class = match error {
@@ -128,7 +155,6 @@ impl<S: Store> ActionRunner for App<S> {
                 Some(ActionError::Engine(_)) => "platform_error",
                 _ => "action_error",
             };
-            let binding = bound.iter().find(|b| b.name == run.name);
             let details = json!({
                     "trigger_id": trigger,
                     "action_name": run.name,
@@ -137,7 +163,7 @@ impl<S: Store> ActionRunner for App<S> {
                     "binding_id": binding.map(|b| b.binding.id.as_str()),
                     "error_class": class,
                     "action_error": {"message": text},
-                    "logs": run.logs,
+                    "logs": logs,
             });
             self.log_event(NewLogEvent {
                 description: Some(format!("The Action {} failed", run.name)),
@@ -188,4 +214,14 @@ pub async fn build_on(
             url: String::new(),
         })
         .collect())
+}
+
+/// `text` with every secret value of `secrets` (of 4 characters or more) replaced.
+fn redacted(text: &str, secrets: &[&str]) -> String {
+    secrets
+        .iter()
+        .filter(|s| s.chars().count() >= 4)
+        .fold(text.to_owned(), |text, secret| {
+            text.replace(secret, "[secret]")
+        })
 }

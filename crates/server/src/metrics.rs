@@ -84,6 +84,12 @@ struct LoginLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    trigger: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct NameLabels {
     name: &'static str,
 }
@@ -113,6 +119,7 @@ pub(crate) struct Metrics {
     durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
     tokens: Family<TokenLabels, Counter>,
     logins: Family<LoginLabels, Counter>,
+    actions: Family<ActionLabels, Counter>,
     password_queue: Gauge,
     password_refused: Counter,
     password_seconds: Histogram,
@@ -153,6 +160,12 @@ impl Metrics {
             "tokens_issued",
             "Token responses issued at /oauth/token, by grant type and access token algorithm",
             tokens.clone(),
+        );
+        let actions = Family::<ActionLabels, Counter>::default();
+        registry.register(
+            "actions_executions",
+            "Trigger executions of Actions, by trigger and result (ok, denied, failed, busy)",
+            actions.clone(),
         );
         let logins = Family::<LoginLabels, Counter>::default();
         registry.register(
@@ -236,6 +249,7 @@ impl Metrics {
             durations,
             tokens,
             logins,
+            actions,
             password_queue,
             password_refused,
             password_seconds,
@@ -317,6 +331,15 @@ impl Metrics {
                     result,
                     connection: connection.to_owned(),
                 })
+                .inc();
+        }
+    }
+
+    /// A trigger execution of Actions that ended with `result`.
+    pub(crate) fn action_execution(&self, trigger: &'static str, result: &'static str) {
+        if self.enabled() {
+            self.actions
+                .get_or_create(&ActionLabels { trigger, result })
                 .inc();
         }
     }

@@ -152,10 +152,27 @@ async fn credentials_exchange_actions_shape_machine_tokens() {
     assert_eq!(details["trigger_id"], "credentials-exchange", "{details:?}");
     assert_eq!(details["action_name"], "throws");
     assert_eq!(details["error_class"], "action_error");
+    // The Action's secret, thrown in its error, is never logged.
     assert_eq!(
         details["action_error"]["message"],
-        "Error: secret detail gold"
+        "Error: secret detail [secret]"
     );
+    let metrics = app
+        .http
+        .get(app.url("metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "sigil_actions_executions_total{trigger=\"credentials-exchange\",result=\"failed\"} 1",
+        "sigil_actions_executions_total{trigger=\"credentials-exchange\",result=\"denied\"} 1",
+        "sigil_actions_executions_total{trigger=\"credentials-exchange\",result=\"ok\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
 
     // Unbound: tokens as before.
     call(
