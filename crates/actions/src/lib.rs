@@ -12,6 +12,7 @@
 //! about tokens, users or logins.
 
 mod engine;
+mod natives;
 mod sandbox;
 
 use std::time::Duration;
@@ -129,6 +130,10 @@ pub struct Execution {
     pub event: Value,
     /// The server's clock, in milliseconds since the epoch: `Date.now()` inside the execution.
     pub now_ms: i64,
+    /// A `post-login` login coming back through `/continue`: the first Action is the one that
+    /// sent the user away, and its `onContinuePostLogin` runs (nothing when it exports none)
+    /// instead of its `onExecutePostLogin`; the others run as usual.
+    pub resume: bool,
 }
 
 /// An `api.*` call an Action made, with its arguments as JSON (e.g.

@@ -5,7 +5,7 @@
 // stopped the flow (a deny). The tenant's code reaches only frozen objects; what it records
 // goes into closures it cannot reach. JSON and the other built-ins are captured before the
 // tenant's code runs, so replacing them later changes nothing here.
-(function (trigger, handlerName, eventJson, nowMs, logLimit) {
+(function (trigger, handlerName, eventJson, nowMs, logLimit, natives) {
   'use strict';
   const stringify = JSON.stringify;
   const parse = JSON.parse;
@@ -21,6 +21,11 @@
   const mapHas = Map.prototype.has;
   const mapDelete = Map.prototype.delete;
   const call = Function.prototype.call.bind(Function.prototype.call);
+  const floor = Math.floor;
+  const b64urlEncode = natives.b64urlEncode;
+  const b64urlDecode = natives.b64urlDecode;
+  const hs256 = natives.hs256;
+  const hs256Verify = natives.hs256Verify;
 
   const commands = [];
   let stopped = false;
@@ -130,6 +135,83 @@
     },
   });
 
+  const event = deepFreeze(parse(eventJson));
+
+  // --- api.redirect: the user sent to a page of the tenant's, and back through /continue ---
+  // Protocols without a browser to send anywhere (A-harness's list).
+  const NO_REDIRECT = ['oauth2-resource-owner', 'oauth2-refresh-token', 'oauth2-password', 'oauth2-webauthn'];
+  const request = event.request || {};
+  const protocol = (event.transaction || {}).protocol;
+  function canRedirect() {
+    return NO_REDIRECT.indexOf(protocol) < 0 && (request.query || {}).prompt !== 'none';
+  }
+  function sendUserTo(url, options) {
+    if (NO_REDIRECT.indexOf(protocol) >= 0) {
+      throw new ErrorType('api.redirect.sendUserTo cannot be used in a ' + protocol + ' transaction: there is no browser to send');
+    }
+    if (typeof url !== 'string' || !/^https?:\/\/[^\s]+$/i.test(url)) {
+      throw new TypeErrorType('api.redirect.sendUserTo needs an absolute http(s) URL');
+    }
+    const query = {};
+    const given = options && options.query;
+    if (given !== undefined && given !== null) {
+      if (typeof given !== 'object') throw new TypeErrorType('options.query must be an object');
+      const names = getOwnPropertyNames(given);
+      for (let i = 0; i < names.length; i++) {
+        const value = given[names[i]];
+        if (value !== undefined && value !== null) query[names[i]] = StringType(value);
+      }
+    }
+    record('redirect.sendUserTo', [url, query]);
+    stopped = true;
+  }
+  function encodeJson(value) { return b64urlEncode(stringify(value)); }
+  function encodeToken(options) {
+    const secret = options && options.secret;
+    if (typeof secret !== 'string' || secret === '') throw new TypeErrorType('encodeToken needs a secret');
+    const iat = floor(nowMs / 1000);
+    const lifetime = options.expiresInSeconds === undefined ? 900 : options.expiresInSeconds;
+    if (typeof lifetime !== 'number' || !(lifetime > 0)) throw new TypeErrorType('expiresInSeconds must be a positive number');
+    const claims = { iat: iat, iss: request.hostname, sub: event.user.user_id, exp: iat + floor(lifetime), ip: request.ip, ...(options.payload || {}) };
+    const input = encodeJson({ alg: 'HS256', typ: 'JWT' }) + '.' + encodeJson(claims);
+    return input + '.' + hs256(secret, input);
+  }
+  function param(name) {
+    const query = request.query || {};
+    const body = request.body || {};
+    if (typeof query[name] === 'string') return query[name];
+    if (typeof body[name] === 'string') return body[name];
+    return undefined;
+  }
+  function validateToken(options) {
+    const secret = options && options.secret;
+    if (typeof secret !== 'string' || secret === '') throw new TypeErrorType('validateToken needs a secret');
+    const name = options.tokenParameterName === undefined ? 'session_token' : StringType(options.tokenParameterName);
+    const token = param(name);
+    if (token === undefined) {
+      throw new ErrorType("There is no parameter called '" + name + "' available in either the POST body or query string.");
+    }
+    function invalid(why) { return new ErrorType('The session token is invalid: ' + why); }
+    const parts = token.split('.');
+    if (parts.length !== 3) throw invalid('it is not a signed JWT');
+    let header;
+    let claims;
+    try {
+      header = parse(b64urlDecode(parts[0]));
+      claims = parse(b64urlDecode(parts[1]));
+    } catch (e) {
+      throw invalid('it is not a signed JWT');
+    }
+    if (header === null || header.alg !== 'HS256') throw invalid('its algorithm is not HS256');
+    if (!hs256Verify(secret, parts[0] + '.' + parts[1], parts[2])) throw invalid('its signature does not match');
+    if (claims === null || typeof claims !== 'object') throw invalid('its payload is not an object');
+    if (typeof claims.exp !== 'number' || claims.exp <= nowMs / 1000) throw invalid('it has expired');
+    if (claims.state !== param('state')) throw invalid("its state does not match the transaction's");
+    if (claims.sub !== event.user.user_id) throw invalid('its subject is not the user logging in');
+    if (claims.iss !== request.hostname) throw invalid('its issuer is not ' + request.hostname);
+    return claims;
+  }
+
   let api;
   if (trigger === 'post-login') {
     api = {
@@ -150,10 +232,10 @@
         },
       },
       redirect: {
-        canRedirect: function canRedirect() { return false; },
-        sendUserTo: unsupported('api.redirect.sendUserTo'),
-        encodeToken: unsupported('api.redirect.encodeToken'),
-        validateToken: unsupported('api.redirect.validateToken'),
+        canRedirect: canRedirect,
+        sendUserTo: sendUserTo,
+        encodeToken: encodeToken,
+        validateToken: validateToken,
       },
       transaction: {
         setMetadata: function setMetadata(name, value) { record('transaction.setMetadata', [StringType(name), value]); },
@@ -194,7 +276,6 @@
     api = { cache: cache };
   }
   deepFreeze(api);
-  const event = deepFreeze(parse(eventJson));
 
   globalThis.Date = SigilDate;
   globalThis.console = console;
@@ -207,6 +288,8 @@
     require: require,
     start: function start() {
       const handler = module.exports[handlerName];
+      // Resuming an Action that has nothing to do after its redirect.
+      if (handlerName === 'onContinuePostLogin' && typeof handler !== 'function') return undefined;
       if (typeof handler !== 'function') {
         throw new ErrorType('The Action does not export ' + handlerName);
       }

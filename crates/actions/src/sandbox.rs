@@ -18,9 +18,13 @@ use rquickjs::{
 use serde::Deserialize;
 use tokio::time::Instant;
 
+use crate::natives;
 use crate::{ActionError, ActionRun, BuildProblem, Command, Execution, Limits, Outcome, Trigger};
 
 const PRELUDE: &str = include_str!("prelude.js");
+
+/// The handler a `post-login` Action resumes in after `api.redirect.sendUserTo`.
+const CONTINUE_HANDLER: &str = "onContinuePostLogin";
 
 /// What the prelude hands back at the end of an Action.
 #[derive(Deserialize)]
@@ -160,7 +164,13 @@ pub(crate) fn run(
                         None => ctx.eval(PRELUDE),
                     }
                     .map_err(|e| (engine(e), String::new()))?;
-                    run_action(&ctx, prelude, limits, execution, &action.code, &event)
+                    // After a redirect, the Action that sent the user away resumes.
+                    let handler = if execution.resume && index == 0 {
+                        CONTINUE_HANDLER
+                    } else {
+                        execution.trigger.handler()
+                    };
+                    run_action(&ctx, prelude, limits, execution, handler, action, &event)
                 });
                 let stopping = !matches!(&result, Ok(r) if !r.stopped);
                 if stopping || index + 1 == execution.actions.len() {
@@ -253,23 +263,27 @@ fn event_for(
 
 /// The prelude set up in `ctx` for `trigger`, and the Action's module loaded (its top-level
 /// code run): the prelude's handle, or the error with what the module logged.
+#[allow(clippy::too_many_arguments)] // one call's inputs, each used once
 fn load<'js>(
     ctx: &Ctx<'js>,
     prelude: Function<'js>,
     limits: &Limits,
     trigger: Trigger,
+    handler: &str,
     now_ms: i64,
     code: &str,
     event: &str,
 ) -> Result<Object<'js>, (ActionError, String)> {
     let no_logs = |e| (e, String::new());
+    let natives = natives::natives(ctx).map_err(|e| no_logs(engine(e)))?;
     let handle: Object = prelude
         .call((
             trigger.id(),
-            trigger.handler(),
+            handler,
             event,
             now_ms as f64,
             limits.log_chars as f64,
+            natives,
         ))
         .catch(ctx)
         .map_err(|e| no_logs(engine(e)))?;
@@ -315,7 +329,8 @@ fn run_action<'js>(
     prelude: Function<'js>,
     limits: &Limits,
     execution: &Execution,
-    code: &str,
+    handler: &str,
+    action: &crate::Action,
     event: &str,
 ) -> Result<Recorded, (ActionError, String)> {
     let handle = load(
@@ -323,8 +338,9 @@ fn run_action<'js>(
         prelude,
         limits,
         execution.trigger,
+        handler,
         execution.now_ms,
-        code,
+        &action.code,
         event,
     )?;
     let failed = |error: ActionError| {
@@ -423,7 +439,7 @@ pub(crate) fn build(limits: &Limits, code: &str, triggers: &[Trigger]) -> Vec<Bu
             Ok(prelude) => prelude,
             Err(e) => return problem("engine_error", e.to_string()),
         };
-        let handle = match load(&ctx, prelude, limits, first, 0, code, "{}") {
+        let handle = match load(&ctx, prelude, limits, first, first.handler(), 0, code, "{}") {
             Ok(handle) => handle,
             Err((error, _)) => {
                 let id = match &error {

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::Store;
 use crate::UnixTime;
+use crate::authorize::Authorization;
 use crate::ids::SessionId;
 use crate::login::Method;
 use crate::model::{Client, JsonObject, ResourceServer, User};
@@ -53,12 +54,25 @@ pub trait ActionRunner: Send + Sync {
         trigger: &'static str,
     ) -> impl Future<Output = Result<bool, FlowError>> + Send;
 
-    /// Runs the Actions bound to `trigger` (Auth0's id) on the event `event` builds.
+    /// Runs the Actions bound to `trigger` (Auth0's id) on the event `event` builds; with
+    /// `resume`, from the Action of that name on, that Action in its `onContinuePostLogin`
+    /// (a login back from the Action's redirect). An Action to resume that is no longer bound
+    /// is `access_denied`.
+    fn run_from<E: FnOnce() -> Value + Send>(
+        &self,
+        trigger: &'static str,
+        resume: Option<&str>,
+        event: E,
+    ) -> impl Future<Output = Result<Option<TriggerRun>, FlowError>> + Send;
+
+    /// Runs every Action bound to `trigger` on the event `event` builds.
     fn run<E: FnOnce() -> Value + Send>(
         &self,
         trigger: &'static str,
         event: E,
-    ) -> impl Future<Output = Result<Option<TriggerRun>, FlowError>> + Send;
+    ) -> impl Future<Output = Result<Option<TriggerRun>, FlowError>> + Send {
+        self.run_from(trigger, None, event)
+    }
 }
 
 /// No tenant code: every trigger runs nothing.
@@ -69,9 +83,10 @@ impl ActionRunner for NoActions {
         Ok(false)
     }
 
-    async fn run<E: FnOnce() -> Value + Send>(
+    async fn run_from<E: FnOnce() -> Value + Send>(
         &self,
         _trigger: &'static str,
+        _resume: Option<&str>,
         _event: E,
     ) -> Result<Option<TriggerRun>, FlowError> {
         Ok(None)
@@ -121,6 +136,45 @@ pub fn credentials_exchange(run: &TriggerRun) -> Result<Vec<(String, Value)>, OA
     Ok(claims)
 }
 
+/// Where a `post-login` Action sent the user (`api.redirect.sendUserTo`), before the login
+/// goes on through `/continue`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Redirect {
+    /// The tenant's page.
+    pub url: String,
+    /// The query parameters the Action added (`state` is the caller's).
+    pub query: Vec<(String, String)>,
+    /// The Action that sent the user: it resumes first.
+    pub action: String,
+}
+
+impl Redirect {
+    /// The page's URL with the Action's query parameters and `state` added (a `state` the
+    /// Action gave is replaced); `None` when the Action's URL is not an absolute http(s) URL.
+    pub fn location(&self, state: &str) -> Option<String> {
+        let mut url = url::Url::parse(&self.url).ok()?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return None;
+        }
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(name, _)| name != "state")
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect();
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.clear();
+            for (name, value) in kept.iter().chain(&self.query) {
+                if name != "state" {
+                    pairs.append_pair(name, value);
+                }
+            }
+            pairs.append_pair("state", state);
+        }
+        Some(url.into())
+    }
+}
+
 /// What `post-login` decided for the tokens of this login.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PostLogin {
@@ -132,9 +186,29 @@ pub struct PostLogin {
     pub add_scopes: Vec<String>,
     /// Scopes removed from the access token.
     pub remove_scopes: Vec<String>,
+    /// An Action sent the user away: the Actions after it run once the user is back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<Redirect>,
 }
 
 impl PostLogin {
+    /// This decision, then `later`'s (the Actions that ran after a redirect): claims set later
+    /// win, scope changes apply in order, and the redirect is `later`'s.
+    pub fn then(mut self, later: PostLogin) -> PostLogin {
+        self.id_token.extend(later.id_token);
+        self.access_token.extend(later.access_token);
+        for scope in later.remove_scopes {
+            self.add_scopes.retain(|s| *s != scope);
+            self.remove_scopes.push(scope);
+        }
+        for scope in later.add_scopes {
+            self.remove_scopes.retain(|s| *s != scope);
+            self.add_scopes.push(scope);
+        }
+        self.redirect = later.redirect;
+        self
+    }
+
     /// `scopes` as the access token carries them: removals, then additions.
     pub fn access_scopes(&self, scopes: &[String]) -> Vec<String> {
         let mut changed: Vec<String> = scopes
@@ -176,6 +250,20 @@ pub fn post_login(run: &TriggerRun) -> Result<PostLogin, OAuthError> {
             }
             "access.deny" => {
                 return Err(OAuthError::new(ErrorCode::AccessDenied, name()));
+            }
+            "redirect.sendUserTo" => {
+                let query = match command.args.get(1) {
+                    Some(Value::Object(query)) => query
+                        .iter()
+                        .map(|(name, value)| (name.clone(), text(Some(value))))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                decided.redirect = Some(Redirect {
+                    url: name(),
+                    query,
+                    action: run.executed.last().cloned().unwrap_or_default(),
+                });
             }
             _ => {}
         }
@@ -229,6 +317,23 @@ pub struct LoginFacts<'a> {
     pub session: Option<&'a SessionId>,
     /// Now, for the metadata's `updated_at`.
     pub now: UnixTime,
+    /// The issuer: `request.hostname` is its host.
+    pub issuer: &'a str,
+    /// The authorization request, for a login through `/authorize`: `request.query` and
+    /// `transaction` show it.
+    pub authorization: Option<&'a Authorization>,
+    /// A login back from an Action's redirect: the Action to resume, and what the browser
+    /// sent to `/continue` (`request.query`, `request.body`).
+    pub resume: Option<(&'a str, &'a ContinueRequest)>,
+}
+
+/// What the browser sent to `/continue`, as Auth0's `event.request.query` and `body`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContinueRequest {
+    /// The query parameters.
+    pub query: JsonObject,
+    /// The form body's parameters.
+    pub body: JsonObject,
 }
 
 /// Runs the `post-login` Actions for `user`'s login: what they decided, `None` when none is
@@ -249,7 +354,11 @@ pub async fn run_post_login(
         .map(|r| r.name)
         .collect();
     let event = post_login_event(user, &roles, &facts);
-    let Some(run) = actions.run("post-login", move || event).await? else {
+    let resume = facts.resume.map(|(action, _)| action);
+    let Some(run) = actions
+        .run_from("post-login", resume, move || event)
+        .await?
+    else {
         return Ok(None);
     };
     // Metadata is written once, whatever else the Actions decided (a deny included, as Auth0).
@@ -283,8 +392,15 @@ pub fn metadata_changes(run: &TriggerRun) -> (JsonObject, JsonObject) {
 /// Auth0's `post-login` event: what Sigil knows of it (no GeoIP database: `geoip` is `{}`).
 fn post_login_event(user: &User, roles: &[String], facts: &LoginFacts<'_>) -> Value {
     let connection = user.identities.first();
+    // Auth0's event always has both metadata objects, empty or not.
+    let mut profile = crate::management::user_json::user_json(user);
+    for name in ["app_metadata", "user_metadata"] {
+        if !profile.get(name).is_some_and(Value::is_object) {
+            profile[name] = json!({});
+        }
+    }
     let mut event = json!({
-        "user": crate::management::user_json::user_json(user),
+        "user": profile,
         "client": {
             "client_id": facts.client.client_id,
             "name": facts.client.name,
@@ -296,7 +412,13 @@ fn post_login_event(user: &User, roles: &[String], facts: &LoginFacts<'_>) -> Va
             "strategy": connection.map(|i| i.provider.as_str()),
             "metadata": {},
         },
-        "request": {"ip": facts.ip, "geoip": {}},
+        "request": {
+            "ip": facts.ip,
+            "hostname": issuer_host(facts.issuer),
+            "geoip": {},
+            "query": {},
+            "body": {},
+        },
         "transaction": {
             "protocol": facts.protocol,
             "requested_scopes": facts.requested_scopes.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
@@ -312,6 +434,46 @@ fn post_login_event(user: &User, roles: &[String], facts: &LoginFacts<'_>) -> Va
         },
         "tenant": {"id": "sigil"},
     });
+    if let Some(authz) = facts.authorization {
+        let prompt = if authz.silent {
+            Some("none")
+        } else if authz.force_login {
+            Some("login")
+        } else if authz.force_consent {
+            Some("consent")
+        } else {
+            None
+        };
+        let mut query = JsonObject::new();
+        let mut put = |name: &str, value: Option<&str>| {
+            if let Some(value) = value {
+                query.insert(name.to_owned(), Value::String(value.to_owned()));
+            }
+        };
+        put("client_id", Some(authz.client_id.as_str()));
+        put("redirect_uri", Some(&authz.redirect_uri));
+        put("response_type", Some(&authz.response_type.words()));
+        put("scope", Some(facts.requested_scopes));
+        put("state", authz.state.as_deref());
+        put("audience", authz.audience.as_deref());
+        put("connection", authz.connection.as_deref());
+        put("login_hint", authz.login_hint.as_deref());
+        put("prompt", prompt);
+        let transaction = &mut event["transaction"];
+        transaction["redirect_uri"] = json!(authz.redirect_uri);
+        transaction["response_type"] =
+            json!(authz.response_type.words().split(' ').collect::<Vec<_>>());
+        transaction["response_mode"] = json!(authz.response_mode.as_str());
+        transaction["state"] = json!(authz.state);
+        transaction["prompt"] = json!(prompt.map(|p| [p]).unwrap_or_default());
+        transaction["login_hint"] = json!(authz.login_hint);
+        event["request"]["query"] = Value::Object(query);
+    }
+    if let Some((_, back)) = facts.resume {
+        event["request"]["query"] = Value::Object(back.query.clone());
+        event["request"]["body"] = Value::Object(back.body.clone());
+        event["request"]["method"] = json!(if back.body.is_empty() { "GET" } else { "POST" });
+    }
     if let Some(api) = facts.api {
         event["resource_server"] = json!({"identifier": api.identifier});
     }
@@ -319,6 +481,17 @@ fn post_login_event(user: &User, roles: &[String], facts: &LoginFacts<'_>) -> Va
         event["session"] = json!({"id": session});
     }
     event
+}
+
+/// The host of `issuer` (`auth.example.com`, without a port), Auth0's `request.hostname`.
+fn issuer_host(issuer: &str) -> &str {
+    let rest = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    match authority.strip_prefix('[') {
+        // An IPv6 literal, kept in its brackets.
+        Some(v6) => v6.find(']').map_or(authority, |end| &authority[..end + 2]),
+        None => authority.split(':').next().unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]
@@ -399,5 +572,44 @@ mod tests {
             (refused.code, refused.description.as_str()),
             (ErrorCode::AccessDenied, "Not today")
         );
+    }
+
+    #[test]
+    fn a_redirect_pauses_and_the_decisions_after_it_add_up() {
+        let mut paused = run(&[
+            ("idToken.setCustomClaim", json!(["a", 1])),
+            ("accessToken.addScope", json!(["read:x"])),
+            (
+                "redirect.sendUserTo",
+                json!(["https://t.example/p?keep=1&state=theirs#top", {"session_token": "t", "n": 2}]),
+            ),
+        ]);
+        paused.executed = vec!["first".to_owned(), "terms".to_owned()];
+        let before = post_login(&paused).unwrap();
+        let redirect = before.redirect.clone().unwrap();
+        assert_eq!(redirect.action, "terms");
+        assert_eq!(
+            redirect.location("s t").as_deref(),
+            Some("https://t.example/p?keep=1&n=2&session_token=t&state=s+t#top")
+        );
+        for url in ["javascript:alert(1)", "/relative", "ftp://t.example/"] {
+            let other = Redirect {
+                url: url.to_owned(),
+                ..redirect.clone()
+            };
+            assert_eq!(other.location("s"), None, "{url}");
+        }
+        let after = post_login(&run(&[
+            ("idToken.setCustomClaim", json!(["a", 2])),
+            ("accessToken.removeScope", json!(["read:x"])),
+        ]))
+        .unwrap();
+        let decided = before.then(after);
+        assert_eq!(decided.redirect, None);
+        assert_eq!(
+            decided.id_token,
+            [("a".to_owned(), json!(1)), ("a".to_owned(), json!(2))]
+        );
+        assert_eq!(decided.access_scopes(&["openid".to_owned()]), ["openid"]);
     }
 }

@@ -63,6 +63,18 @@ pub enum ResponseMode {
     WebMessage,
 }
 
+impl ResponseMode {
+    /// The mode's name in a request (`form_post`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::Query => "query",
+            ResponseMode::Fragment => "fragment",
+            ResponseMode::FormPost => "form_post",
+            ResponseMode::WebMessage => "web_message",
+        }
+    }
+}
+
 /// What the client asked `/authorize` to answer with (OAuth 2.0 Multiple Response Type Encoding
 /// Practices §3): a code, an ID token, an access token, or a combination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +107,19 @@ impl ResponseType {
             }
         }
         Some(parsed)
+    }
+
+    /// The words of the response type, space-separated (`code id_token`).
+    pub fn words(self) -> String {
+        [
+            (self.code, "code"),
+            (self.id_token, "id_token"),
+            (self.token, "token"),
+        ]
+        .into_iter()
+        .filter_map(|(on, word)| on.then_some(word))
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 
     /// Whether tokens travel through the browser (implicit and hybrid flows), which rules out

@@ -30,6 +30,7 @@ pub mod claims;
 pub mod clock;
 pub mod common_passwords;
 pub mod consent;
+pub mod continuation;
 pub mod csrf;
 pub mod events;
 pub mod housekeeping;

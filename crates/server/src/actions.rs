@@ -64,15 +64,27 @@ impl<S: Store> ActionRunner for App<S> {
         Ok(!self.bound(trigger).await?.is_empty())
     }
 
-    async fn run<E: FnOnce() -> Value + Send>(
+    async fn run_from<E: FnOnce() -> Value + Send>(
         &self,
         trigger: &'static str,
+        resume: Option<&str>,
         event: E,
     ) -> Result<Option<TriggerRun>, FlowError> {
         let bound = self.bound(trigger).await?;
-        if bound.is_empty() {
+        if bound.is_empty() && resume.is_none() {
             return Ok(None);
         }
+        // A login back from a redirect goes on from the Action that sent it, as bound now.
+        let from = match resume {
+            None => 0,
+            Some(name) => bound.iter().position(|b| b.name == name).ok_or_else(|| {
+                OAuthError::new(
+                    ErrorCode::AccessDenied,
+                    "the Action this login was waiting for is no longer bound; log in again",
+                )
+            })?,
+        };
+        let bound = &bound[from..];
         let Some(engine_trigger) = Trigger::from_id(trigger) else {
             tracing::error!(trigger, "the Actions engine has no such trigger");
             return Err(OAuthError::new(ErrorCode::ServerError, FAILED).into());
@@ -95,6 +107,7 @@ impl<S: Store> ActionRunner for App<S> {
                 .collect(),
             event: event(),
             now_ms: self.now().0.saturating_mul(1000),
+            resume: resume.is_some(),
         };
         let outcome = match self.actions().run(execution).await {
             Ok(outcome) => outcome,
@@ -122,6 +135,8 @@ impl<S: Store> ActionRunner for App<S> {
         });
         let result = if outcome.failure().is_some() {
             "failed"
+        } else if outcome.commands().any(|c| c.op == "redirect.sendUserTo") {
+            "redirected"
         } else if outcome.runs.iter().any(|r| r.stopped) {
             "denied"
         } else {

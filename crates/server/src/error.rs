@@ -61,7 +61,8 @@ fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnsupportedGrantType
         | ErrorCode::InvalidScope
         | ErrorCode::InvalidSignup
-        | ErrorCode::InvalidPassword => StatusCode::BAD_REQUEST,
+        | ErrorCode::InvalidPassword
+        | ErrorCode::InteractionRequired => StatusCode::BAD_REQUEST,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         // Auth0 answers invalid_grant with 403 (RFC 6749 says 400); clients expect Auth0's.
         ErrorCode::InvalidGrant | ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied => {
@@ -171,6 +172,7 @@ fn flow_response(e: FlowError) -> Response {
         | ErrorCode::AccessDenied
         | ErrorCode::InvalidSignup
         | ErrorCode::InvalidPassword
+        | ErrorCode::InteractionRequired
         | ErrorCode::NotFound
         | ErrorCode::ServerError
         | ErrorCode::TemporarilyUnavailable => None,

@@ -89,6 +89,11 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
             "/u/email-verification",
             get(routes::reset::verify_email::<S>),
         )
+        // A login an Action sent to the tenant's page goes on.
+        .route(
+            "/continue",
+            get(routes::resume::resume::<S>).post(routes::resume::resume::<S>),
+        )
         .route("/v2/logout", get(routes::logout::v2_logout::<S>))
         .route("/oidc/logout", get(routes::logout::oidc_logout::<S>))
         .route_layer(from_fn_with_state(app.clone(), pages::fresh_brand::<S>));

@@ -164,7 +164,7 @@ impl Metrics {
         let actions = Family::<ActionLabels, Counter>::default();
         registry.register(
             "actions_executions",
-            "Trigger executions of Actions, by trigger and result (ok, denied, failed, busy)",
+            "Trigger executions of Actions, by trigger and result (ok, denied, redirected, failed, busy)",
             actions.clone(),
         );
         let logins = Family::<LoginLabels, Counter>::default();

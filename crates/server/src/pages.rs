@@ -54,6 +54,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/logged_out.html"),
     ),
     ("consent.html", include_str!("../templates/consent.html")),
+    // An Action's page, after a form (routes::authorize::Via).
+    ("leaving.html", include_str!("../templates/leaving.html")),
     // Password reset and email verification (routes/reset.rs).
     (
         "reset_request.html",

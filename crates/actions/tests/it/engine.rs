@@ -50,6 +50,7 @@ fn execution(trigger: Trigger, codes: &[&str]) -> Execution {
             "transaction": {"protocol": "oidc-basic-profile"},
         }),
         now_ms: NOW_MS,
+        resume: false,
     }
 }
 
@@ -519,4 +520,111 @@ async fn a_build_finds_syntax_errors_missing_handlers_and_hostile_top_level_code
         .await
         .unwrap();
     assert!(spins[0].message.contains("without a pause"), "{spins:?}");
+}
+
+#[tokio::test]
+async fn a_redirect_signs_a_session_token_and_resumes_in_on_continue_post_login() {
+    let engine = Engine::start(limits()).unwrap();
+    let code = r#"
+        exports.onExecutePostLogin = async (event, api) => {
+          const token = api.redirect.encodeToken({ secret: event.secrets.API_KEY, payload: { email: event.user.email } });
+          api.redirect.sendUserTo('https://tenant.example/terms', { query: { session_token: token, n: 1 } });
+        };
+        exports.onContinuePostLogin = async (event, api) => {
+          const payload = api.redirect.validateToken({ secret: event.secrets.API_KEY });
+          api.user.setUserMetadata('accepted', payload.accepted);
+        };"#;
+    let mut first = execution(
+        Trigger::PostLogin,
+        &[code, "exports.onExecutePostLogin = async () => {};"],
+    );
+    first.event["request"]["hostname"] = json!("login.example");
+    let outcome = run(&engine, first.clone()).await;
+    assert!(outcome.failure().is_none(), "{:?}", outcome.runs);
+    // The redirecting Action stops the trigger: the next one waits for the user's return.
+    assert_eq!(outcome.runs.len(), 1);
+    let commands: Vec<&Command> = outcome.commands().collect();
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    assert_eq!(commands[0].op, "redirect.sendUserTo");
+    assert_eq!(commands[0].args[0], "https://tenant.example/terms");
+    assert_eq!(commands[0].args[1]["n"], "1");
+    let token = commands[0].args[1]["session_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let parts: Vec<&str> = token.split('.').collect();
+    let payload: Value = serde_json::from_slice(
+        &base64_simd::URL_SAFE_NO_PAD
+            .decode_to_vec(parts[1].as_bytes())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        payload,
+        json!({"iat": NOW_MS / 1000, "iss": "login.example", "sub": "auth0|1",
+               "exp": NOW_MS / 1000 + 900, "ip": "127.0.0.1", "email": "ann@example.com"})
+    );
+
+    // Back: a token the Action's own encodeToken made, with the state and a field added, is
+    // the test page's answer (signed with the same secret through a second Action run).
+    let sign = r#"
+        exports.onExecutePostLogin = async (event, api) => {
+          api.idToken.setCustomClaim('t', api.redirect.encodeToken({ secret: event.secrets.API_KEY,
+            payload: { state: 'st-1', accepted: 'yes' } }));
+        };"#;
+    let mut signer = execution(Trigger::PostLogin, &[sign]);
+    signer.event["request"]["hostname"] = json!("login.example");
+    let signed = run(&engine, signer).await;
+    let answer = signed.commands().next().unwrap().args[1]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let back = |token: &str, state: &str| {
+        let mut resumed = first.clone();
+        resumed.resume = true;
+        resumed.event["request"]["query"] = json!({"state": state});
+        resumed.event["request"]["body"] = json!({"session_token": token});
+        resumed
+    };
+    let outcome = run(&engine, back(&answer, "st-1")).await;
+    assert!(outcome.failure().is_none(), "{:?}", outcome.runs);
+    assert_eq!(
+        outcome.runs.len(),
+        2,
+        "the next Action runs after the return"
+    );
+    assert_eq!(
+        outcome.commands().cloned().collect::<Vec<_>>(),
+        [command("user.setUserMetadata", json!(["accepted", "yes"]))]
+    );
+    for (token, state, why) in [
+        (answer.as_str(), "st-2", "its state does not match"),
+        (
+            &format!("{}x", &answer[..answer.len() - 1]),
+            "st-1",
+            "its signature does not match",
+        ),
+        ("not.a.jwt", "st-1", "not a signed JWT"),
+    ] {
+        let outcome = run(&engine, back(token, state)).await;
+        let error = outcome.failure().and_then(|r| r.error.clone());
+        assert!(
+            matches!(&error, Some(ActionError::Threw(text)) if text.contains("The session token is invalid") && text.contains(why)),
+            "{why}: {error:?}"
+        );
+    }
+    // No redirect from a grant without a browser; canRedirect says so.
+    let mut grant = post_login(
+        "exports.onExecutePostLogin = async (event, api) => {
+           if (!api.redirect.canRedirect()) api.idToken.setCustomClaim('can', false);
+           api.redirect.sendUserTo('https://tenant.example');
+         };",
+    );
+    grant.event["transaction"]["protocol"] = json!("oauth2-password");
+    let outcome = run(&engine, grant).await;
+    assert!(
+        matches!(&outcome.failure().and_then(|r| r.error.clone()), Some(ActionError::Threw(t)) if t.contains("no browser")),
+        "{:?}",
+        outcome.runs
+    );
 }

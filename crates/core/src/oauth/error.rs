@@ -17,6 +17,9 @@ pub enum ErrorCode {
     InvalidScope,
     /// The request was refused (no client grant for the API, unknown API).
     AccessDenied,
+    /// `prompt=none` and the login needs the user at a page (OIDC Core §3.1.2.6): an
+    /// Action's redirect.
+    InteractionRequired,
     /// Auth0's signup refusal (the user exists, signups are off).
     InvalidSignup,
     /// Auth0's answer to a password the connection's policy refuses.
@@ -44,6 +47,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::InvalidSignup => "invalid_signup",
             ErrorCode::InvalidPassword => "invalid_password",
             ErrorCode::InvalidToken => "invalid_token",

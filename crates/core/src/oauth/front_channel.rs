@@ -4,8 +4,9 @@
 //! returned with an access token carries `at_hash`, with a code `c_hash`, so the client can tell
 //! they belong together.
 
-use crate::actions::{ActionRunner, LoginFacts, run_post_login};
+use crate::actions::{ActionRunner, ContinueRequest, LoginFacts, PostLogin, run_post_login};
 use crate::authorize::Authorization;
+use crate::continuation::{CONTINUE_WINDOW, Continuation};
 use crate::keyring::KeyRing;
 use crate::login::Method;
 use crate::model::{Client, Session, User};
@@ -29,8 +30,20 @@ fn protocol(authz: &Authorization) -> &'static str {
     }
 }
 
+/// What `/authorize` answers a logged-in user.
+#[derive(Debug)]
+pub enum Authorized {
+    /// The client's answer: a code, tokens, or both.
+    Answer(ResponseFields),
+    /// A post-login Action sent the user to the tenant's page: the browser goes to
+    /// [`Redirect::location`](crate::actions::Redirect::location) with the continuation sealed
+    /// as `state`, and `/continue` resumes the login with it.
+    Redirect(Box<Continuation>),
+}
+
 /// Answers `authz` for the user of `session`, after the post-login Actions: a deny sends the
-/// application `access_denied` and issues nothing; what they decided goes with the code, or
+/// application `access_denied` and issues nothing; a redirect pauses the login (refused with
+/// `interaction_required` under `prompt=none`); what they decided goes with the code, or
 /// into the tokens returned here.
 #[allow(clippy::too_many_arguments)] // The flow's inputs; grouping them would only rename them.
 pub async fn authorization_response(
@@ -43,12 +56,87 @@ pub async fn authorization_response(
     authz: &Authorization,
     session: &Session,
     ip: Option<&str>,
-) -> Result<ResponseFields, FlowError> {
+) -> Result<Authorized, FlowError> {
+    let step = Step {
+        store,
+        keys,
+        rng,
+        issuer,
+        now,
+        authz,
+        session,
+    };
     // The application and the user, read once for post-login or the tokens, whichever first.
-    let mut parties = None;
-    let decided = if actions.is_bound("post-login").await? {
-        let (client, user) = read_parties(store, authz, session).await?;
-        let api = api(store, authz.audience.as_deref()).await?;
+    if !actions.is_bound("post-login").await? {
+        return step.answer(None, None).await;
+    }
+    let (client, user) = read_parties(store, authz, session).await?;
+    let decided = step
+        .post_login(actions, &client, &user, ip, None)
+        .await?
+        .unwrap_or_default();
+    step.decided(decided, client, user).await
+}
+
+/// Resumes the login `continuation` paused, for the user of `session` back at `/continue`
+/// with `request`: the Action that sent the user away runs its `onContinuePostLogin`, the
+/// Actions after it run, and what they decide is added to what was decided before.
+#[allow(clippy::too_many_arguments)] // The flow's inputs; grouping them would only rename them.
+pub async fn resume_authorization(
+    store: &impl Store,
+    actions: &impl ActionRunner,
+    keys: &KeyRing,
+    rng: &dyn Rng,
+    issuer: &str,
+    now: UnixTime,
+    continuation: Continuation,
+    session: &Session,
+    ip: Option<&str>,
+    request: &ContinueRequest,
+) -> Result<Authorized, FlowError> {
+    let authz = &continuation.authorization;
+    let step = Step {
+        store,
+        keys,
+        rng,
+        issuer,
+        now,
+        authz,
+        session,
+    };
+    let (client, user) = read_parties(store, authz, session).await?;
+    let resume = Some((continuation.action.as_str(), request));
+    let later = step
+        .post_login(actions, &client, &user, ip, resume)
+        .await?
+        .unwrap_or_default();
+    let decided = continuation.decided.clone().then(later);
+    step.decided(decided, client, user).await
+}
+
+/// One authorization's answer, past the user's authentication.
+struct Step<'a, S> {
+    store: &'a S,
+    keys: &'a KeyRing,
+    rng: &'a dyn Rng,
+    issuer: &'a str,
+    now: UnixTime,
+    authz: &'a Authorization,
+    session: &'a Session,
+}
+
+impl<S: Store> Step<'_, S> {
+    /// Runs post-login (resuming an Action when `resume` names one).
+    async fn post_login(
+        &self,
+        actions: &impl ActionRunner,
+        client: &Client,
+        user: &User,
+        ip: Option<&str>,
+        resume: Option<(&str, &ContinueRequest)>,
+    ) -> Result<Option<PostLogin>, FlowError> {
+        let (authz, session) = (self.authz, self.session);
+        let api = api(self.store, authz.audience.as_deref()).await?;
         let scope = authz.scope.join(" ");
         // Sessions are started by a password only, so far.
         let methods = [Method {
@@ -56,93 +144,133 @@ pub async fn authorization_response(
             timestamp: session.authenticated_at,
         }];
         let facts = LoginFacts {
-            client: &client,
+            client,
             api: api.as_ref(),
             protocol: protocol(authz),
             requested_scopes: &scope,
             ip,
             methods: &methods,
             session: Some(&session.id),
-            now,
+            now: self.now,
+            issuer: self.issuer,
+            authorization: Some(authz),
+            resume,
         };
-        let decided = run_post_login(actions, store, &user, facts).await?;
-        parties = Some((client, user));
-        decided
-    } else {
-        None
-    };
-    let mut fields = ResponseFields::new();
-    let code = if authz.response_type.code {
-        let code = issue_code(
-            store,
-            rng,
-            now,
-            CodeGrant {
-                client_id: authz.client_id.clone(),
-                user_id: session.user_id.clone(),
-                session_id: Some(session.id.clone()),
-                redirect_uri: authz.redirect_uri.clone(),
-                scope: authz.scope.clone(),
-                audience: authz.audience.clone(),
-                nonce: authz.nonce.clone(),
-                code_challenge: authz.code_challenge.clone(),
-                auth_time: session.authenticated_at,
-                actions: decided.clone(),
+        run_post_login(actions, self.store, user, facts).await
+    }
+
+    /// The answer once post-login has decided: a pause for its redirect, or the client's answer.
+    async fn decided(
+        &self,
+        mut decided: PostLogin,
+        client: Client,
+        user: User,
+    ) -> Result<Authorized, FlowError> {
+        let Some(redirect) = decided.redirect.take() else {
+            return self.answer(Some(decided), Some((client, user))).await;
+        };
+        if self.authz.silent {
+            return Err(OAuthError::new(
+                ErrorCode::InteractionRequired,
+                "an Action must send the user to a page, which prompt=none does not allow",
+            )
+            .into());
+        }
+        Ok(Authorized::Redirect(Box::new(Continuation {
+            authorization: self.authz.clone(),
+            session_id: self.session.id.clone(),
+            user_id: self.session.user_id.clone(),
+            expires_at: UnixTime(self.now.0 + CONTINUE_WINDOW),
+            action: redirect.action.clone(),
+            decided: PostLogin {
+                redirect: Some(redirect),
+                ..decided
             },
-        )
-        .await?;
-        fields.push(("code", code.expose().to_owned()));
-        Some(code)
-    } else {
-        None
-    };
-    if !authz.response_type.returns_tokens() {
-        return Ok(fields);
+        })))
     }
 
-    let (client, user) = match parties {
-        Some(parties) => parties,
-        None => read_parties(store, authz, session).await?,
-    };
-    let scope = authz.scope.join(" ");
-    let grant = UserGrant {
-        client: &client,
-        user: &user,
-        scope: Some(&scope),
-        api: api(store, authz.audience.as_deref()).await?,
-        gty: None,
-        nonce: authz.nonce.as_deref(),
-        auth_time: Some(session.authenticated_at),
-        session: Some(&session.id),
-        refresh: Refresh::Omit,
-        decided: decided.as_ref(),
-    };
-    let (mut scopes, permissions) = scopes_for(store, issuer, &grant).await?;
-    scopes.retain(|s| s != "offline_access");
+    /// The client's answer: a code carrying `decided`, or tokens made with it.
+    async fn answer(
+        &self,
+        decided: Option<PostLogin>,
+        parties: Option<(Client, User)>,
+    ) -> Result<Authorized, FlowError> {
+        let (store, authz, session) = (self.store, self.authz, self.session);
+        let (rng, issuer, now) = (self.rng, self.issuer, self.now);
+        let mut fields = ResponseFields::new();
+        let code = if authz.response_type.code {
+            let code = issue_code(
+                store,
+                rng,
+                now,
+                CodeGrant {
+                    client_id: authz.client_id.clone(),
+                    user_id: session.user_id.clone(),
+                    session_id: Some(session.id.clone()),
+                    redirect_uri: authz.redirect_uri.clone(),
+                    scope: authz.scope.clone(),
+                    audience: authz.audience.clone(),
+                    nonce: authz.nonce.clone(),
+                    code_challenge: authz.code_challenge.clone(),
+                    auth_time: session.authenticated_at,
+                    actions: decided.clone(),
+                },
+            )
+            .await?;
+            fields.push(("code", code.expose().to_owned()));
+            Some(code)
+        } else {
+            None
+        };
+        if !authz.response_type.returns_tokens() {
+            return Ok(Authorized::Answer(fields));
+        }
 
-    let alg = client.settings.jwt_configuration.alg;
-    let mut hashes = Vec::new();
-    if let Some(code) = &code {
-        hashes.push(("c_hash", half_hash(alg, code.expose())));
+        let (client, user) = match parties {
+            Some(parties) => parties,
+            None => read_parties(store, authz, session).await?,
+        };
+        let scope = authz.scope.join(" ");
+        let grant = UserGrant {
+            client: &client,
+            user: &user,
+            scope: Some(&scope),
+            api: api(store, authz.audience.as_deref()).await?,
+            gty: None,
+            nonce: authz.nonce.as_deref(),
+            auth_time: Some(session.authenticated_at),
+            session: Some(&session.id),
+            refresh: Refresh::Omit,
+            decided: decided.as_ref(),
+        };
+        let (mut scopes, permissions) = scopes_for(store, issuer, &grant).await?;
+        scopes.retain(|s| s != "offline_access");
+
+        let alg = client.settings.jwt_configuration.alg;
+        let mut hashes = Vec::new();
+        if let Some(code) = &code {
+            hashes.push(("c_hash", half_hash(alg, code.expose())));
+        }
+        if authz.response_type.token {
+            let scopes = decided
+                .as_ref()
+                .map_or_else(|| scopes.clone(), |d| d.access_scopes(&scopes));
+            let (token, lifetime) =
+                access_token(self.keys, rng, issuer, now, &grant, &scopes, permissions)?;
+            hashes.push(("at_hash", half_hash(alg, &token)));
+            fields.push(("access_token", token));
+            fields.push(("token_type", "Bearer".to_owned()));
+            fields.push(("expires_in", lifetime.to_string()));
+            fields.push(("scope", scopes.join(" ")));
+        }
+        if authz.response_type.id_token {
+            fields.push((
+                "id_token",
+                id_token(self.keys, issuer, now, &grant, &scopes, &hashes)?,
+            ));
+        }
+        Ok(Authorized::Answer(fields))
     }
-    if authz.response_type.token {
-        let scopes = decided
-            .as_ref()
-            .map_or_else(|| scopes.clone(), |d| d.access_scopes(&scopes));
-        let (token, lifetime) = access_token(keys, rng, issuer, now, &grant, &scopes, permissions)?;
-        hashes.push(("at_hash", half_hash(alg, &token)));
-        fields.push(("access_token", token));
-        fields.push(("token_type", "Bearer".to_owned()));
-        fields.push(("expires_in", lifetime.to_string()));
-        fields.push(("scope", scopes.join(" ")));
-    }
-    if authz.response_type.id_token {
-        fields.push((
-            "id_token",
-            id_token(keys, issuer, now, &grant, &scopes, &hashes)?,
-        ));
-    }
-    Ok(fields)
 }
 
 /// The application and the user of `authz` and `session`: refused when either is gone, or the

@@ -87,6 +87,9 @@ pub async fn password(
         methods: &completed.methods,
         session: None,
         now,
+        issuer,
+        authorization: None,
+        resume: None,
     };
     let decided = run_post_login(actions, store, &user, facts).await?;
     issue(

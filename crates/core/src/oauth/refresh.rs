@@ -136,6 +136,9 @@ pub async fn refresh(
             methods: &methods,
             session: old.session_id.as_ref(),
             now,
+            issuer,
+            authorization: None,
+            resume: None,
         };
         run_post_login(actions, store, &user, facts).await?
     } else {

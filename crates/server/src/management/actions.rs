@@ -462,6 +462,7 @@ pub(crate) async fn test<S: Store>(
         }],
         event,
         now_ms: app.now().0.saturating_mul(1000),
+        resume: false,
     };
     let started = tokio::time::Instant::now();
     let outcome = match app.actions().run(execution).await {

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sigil_core::Store;
 use sigil_core::accounts::{self, LoginRefusal, authenticate_user};
+use sigil_core::actions::FAILED;
 use sigil_core::authorize::{
     Authorization, AuthorizeError, AuthorizeParams, LoginTransaction, ResponseMode, origin_of,
     redirect_target, validate,
@@ -24,7 +25,7 @@ use sigil_core::authorize::{
 use sigil_core::events::{self, LoginContext};
 use sigil_core::login::{self, Completed, Login, Proof};
 use sigil_core::model::{Session, User};
-use sigil_core::oauth::{FlowError, authorization_response};
+use sigil_core::oauth::{Authorized, FlowError, authorization_response};
 use sigil_core::secret::Token;
 use sigil_core::{UnixTime, ids};
 
@@ -142,6 +143,18 @@ pub(crate) fn error_response<S: Store>(app: &App<S>, error: AuthorizeError) -> R
     }
 }
 
+/// How the request that ends a login reached Sigil, which decides how the browser is sent on
+/// to an Action's page: a page's form (the login, signup or consent form) cannot be answered
+/// with a redirect to another site, which its CSP `form-action` forbids, so it is answered
+/// with a page that moves on by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// A navigation: `/authorize`, the consent page, `/continue`.
+    Navigation,
+    /// A form of a hosted page.
+    Form,
+}
+
 /// Answers the client for the user of `session`, once the user has consented to what the
 /// client asks where consent is needed (`routes::consent::ask` sends them to the consent page
 /// first, or answers `consent_required` to `prompt=none`).
@@ -150,19 +163,22 @@ async fn finish<S: Store>(
     authz: &Authorization,
     session: &Session,
     ip: IpAddr,
+    via: Via,
 ) -> Response {
     match super::consent::ask(app, authz, session).await {
         Some(response) => response,
-        None => respond(app, authz, session, ip).await,
+        None => respond(app, authz, session, ip, via).await,
     }
 }
 
-/// Answers the client for the user of `session`: a code, tokens, or both.
+/// Answers the client for the user of `session`: a code, tokens, or both; or, when a
+/// post-login Action sends the user to a page first, that page.
 pub(crate) async fn respond<S: Store>(
     app: &App<S>,
     authz: &Authorization,
     session: &Session,
     ip: IpAddr,
+    via: Via,
 ) -> Response {
     let keys = match app.keys().await {
         Ok(keys) => keys,
@@ -181,15 +197,73 @@ pub(crate) async fn respond<S: Store>(
         Some(&ip),
     )
     .await;
+    authorized(app, authz, answered, via)
+}
+
+/// What the client, or the browser, is answered once the login's Actions have run.
+pub(crate) fn authorized<S: Store>(
+    app: &App<S>,
+    authz: &Authorization,
+    answered: Result<Authorized, FlowError>,
+    via: Via,
+) -> Response {
     match answered {
-        Ok(mut fields) => {
+        Ok(Authorized::Answer(mut fields)) => {
             if let Some(state) = &authz.state {
                 fields.push(("state", state.clone()));
             }
             answer(app, &authz.redirect_uri, authz.response_mode, fields)
         }
+        Ok(Authorized::Redirect(continuation)) => {
+            let state = continuation.seal(app.transaction_key(), app.rng());
+            let location = continuation
+                .decided
+                .redirect
+                .as_ref()
+                .and_then(|redirect| redirect.location(&state));
+            match location {
+                Some(location) if !state.is_empty() => to_page(app, &location, via),
+                _ => {
+                    tracing::warn!(
+                        action = %continuation.action,
+                        "an Action sent the user to a URL that is not an absolute http(s) URL"
+                    );
+                    error_response(app, authz.error("access_denied", FAILED))
+                }
+            }
+        }
         Err(e) => flow_failed(app, authz, e, "cannot answer an authorization request"),
     }
+}
+
+/// Sends the browser to `location`, another site: a redirect, or after a form a page that
+/// moves on by itself (see [`Via`]).
+fn to_page<S: Store>(app: &App<S>, location: &str, via: Via) -> Response {
+    let mut response = match via {
+        Via::Navigation => {
+            let mut response = StatusCode::FOUND.into_response();
+            if let Ok(value) = HeaderValue::from_str(location) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            response
+        }
+        Via::Form => {
+            let host = url::Url::parse(location)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            app.pages().render(
+                StatusCode::OK,
+                "leaving.html",
+                minijinja::context! { location, host },
+                Script::None,
+            )
+        }
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// `error` answered to the client at its redirect URI: the refusal as it is, or, for a store
@@ -309,7 +383,7 @@ pub(crate) async fn authorize<S: Store>(
             Ok(_) => session,
             Err(e) => return app.pages().failed(&e, "cannot use the session"),
         };
-        return finish(&app, &authz, &session, ip).await;
+        return finish(&app, &authz, &session, ip, Via::Navigation).await;
     }
     if authz.silent {
         app.log_event(events::silent_refused(
@@ -560,7 +634,7 @@ pub(crate) async fn log_in<S: Store>(
             }
             Err(e) => return app.pages().failed(&e, "cannot start a session"),
         };
-    let mut response = finish(app, &tx.authorization, &session, ip).await;
+    let mut response = finish(app, &tx.authorization, &session, ip, Via::Form).await;
     let secure = if app.secure_cookies() { "; Secure" } else { "" };
     set_cookie(
         &mut response,

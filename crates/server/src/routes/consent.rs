@@ -22,7 +22,7 @@ use sigil_core::oauth::FlowError;
 use sigil_core::{Store, UnixTime, ids};
 
 use super::authorize::{
-    cookie, current_session, error_response, flow_failed, page_error, respond, set_cookie,
+    Via, cookie, current_session, error_response, flow_failed, page_error, respond, set_cookie,
 };
 use crate::App;
 use crate::client_ip::ClientIp;
@@ -115,7 +115,7 @@ pub(crate) async fn consent_page<S: Store>(
     let prompt = match consent_check(app.store(), app.issuer(), authz, &session.user_id).await {
         Ok(Some(prompt)) => prompt,
         // Approved meanwhile (another tab): nothing left to ask.
-        Ok(None) => return respond(&app, authz, &session, ip).await,
+        Ok(None) => return respond(&app, authz, &session, ip, Via::Navigation).await,
         Err(e) => return failed(&app, authz, e),
     };
     let client_name = match app.store().client(&authz.client_id).await {
@@ -190,7 +190,7 @@ pub(crate) async fn consent_submit<S: Store>(
             let (store, now) = (app.store(), app.now());
             match grant_consent(store, app.rng(), app.issuer(), now, authz, &session.user_id).await
             {
-                Ok(_) => respond(&app, authz, &session, ip).await,
+                Ok(_) => respond(&app, authz, &session, ip, Via::Form).await,
                 Err(e) => failed(&app, authz, e),
             }
         }

@@ -5,6 +5,7 @@
 mod access_token;
 mod accounts;
 mod actions;
+mod actions_redirect;
 mod app;
 mod assertion;
 mod branding;

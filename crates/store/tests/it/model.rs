@@ -1904,6 +1904,7 @@ async fn codes_come_back_as_stored_when_redeemed() {
             access_token: vec![("tier".to_owned(), serde_json::json!({"level": 2}))],
             add_scopes: vec!["read:x".to_owned()],
             remove_scopes: vec!["write:x".to_owned()],
+            redirect: None,
         });
         for c in [&full, &minimal] {
             store.create_code(c).await.unwrap();

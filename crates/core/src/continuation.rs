@@ -1,0 +1,153 @@
+//! A login waiting on the tenant's page: a `post-login` Action sent the user away
+//! (`api.redirect.sendUserTo`), and `/continue?state=…` resumes it where it stopped. Nothing
+//! is kept on the server: the [`Continuation`] is the `state` itself, encrypted and
+//! authenticated (AES-256-GCM under a key derived from the transaction key), because it travels
+//! through a page that is not Sigil's and carries what the Actions decided so far (claims the
+//! tenant's page has no business reading). It is bound to the SSO session of the login and
+//! ends after [`CONTINUE_WINDOW`] seconds.
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use serde::{Deserialize, Serialize};
+
+use crate::actions::PostLogin;
+use crate::authorize::{Authorization, TransactionKey};
+use crate::ids::{SessionId, UserId};
+use crate::{Rng, UnixTime};
+
+/// Seconds the user has to come back from the tenant's page.
+pub const CONTINUE_WINDOW: i64 = 3600;
+
+/// What the key is derived for, and the associated data of every seal.
+const PURPOSE: &[u8] = b"sigil continuation v1";
+
+/// A login paused by an Action's redirect.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Continuation {
+    /// The authorization request the login answers.
+    pub authorization: Authorization,
+    /// The SSO session of the login: `/continue` works in that session only.
+    pub session_id: SessionId,
+    /// Who is logging in.
+    pub user_id: UserId,
+    /// What the Actions before the redirect (and the one that sent it) decided.
+    pub decided: PostLogin,
+    /// The Action that sent the user away: it resumes in its `onContinuePostLogin`.
+    pub action: String,
+    /// After this the continuation is refused.
+    pub expires_at: UnixTime,
+}
+
+fn cipher(key: &TransactionKey) -> Option<LessSafeKey> {
+    let derived = key.tag(PURPOSE, b"encryption key");
+    UnboundKey::new(&AES_256_GCM, &derived)
+        .ok()
+        .map(LessSafeKey::new)
+}
+
+impl Continuation {
+    /// `base64url(nonce ‖ AES-256-GCM(json))`.
+    pub fn seal(&self, key: &TransactionKey, rng: &dyn Rng) -> String {
+        let (Some(cipher), Ok(mut sealed)) = (cipher(key), serde_json::to_vec(self)) else {
+            return String::new();
+        };
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill(&mut nonce);
+        if cipher
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(PURPOSE),
+                &mut sealed,
+            )
+            .is_err()
+        {
+            return String::new();
+        }
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        base64_simd::URL_SAFE_NO_PAD.encode_to_string(out)
+    }
+
+    /// The continuation in `text`, if `key` sealed it and it has not expired at `now`.
+    pub fn open(text: &str, key: &TransactionKey, now: UnixTime) -> Option<Self> {
+        let bytes = base64_simd::URL_SAFE_NO_PAD
+            .decode_to_vec(text.as_bytes())
+            .ok()?;
+        if bytes.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut sealed = sealed.to_vec();
+        let json = cipher(key)?
+            .open_in_place(nonce, Aad::from(PURPOSE), &mut sealed)
+            .ok()?;
+        let continuation: Continuation = serde_json::from_slice(json).ok()?;
+        (continuation.expires_at > now).then_some(continuation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authorize::{ResponseMode, ResponseType};
+    use crate::clock::SystemRng;
+    use crate::ids::ClientId;
+
+    fn continuation(expires_at: i64) -> Continuation {
+        Continuation {
+            authorization: Authorization {
+                client_id: ClientId("app".to_owned()),
+                redirect_uri: "https://app.example.com/cb".to_owned(),
+                response_type: ResponseType::parse("code").unwrap(),
+                response_mode: ResponseMode::Query,
+                scope: vec!["openid".to_owned()],
+                state: Some("s".to_owned()),
+                nonce: None,
+                audience: None,
+                code_challenge: None,
+                force_login: false,
+                silent: false,
+                force_consent: false,
+                max_age: None,
+                login_hint: None,
+                connection: None,
+            },
+            session_id: SessionId("sess".to_owned()),
+            user_id: UserId("auth0|1".to_owned()),
+            decided: PostLogin {
+                id_token: vec![("https://e.com/secret".to_owned(), "hidden-claim".into())],
+                ..PostLogin::default()
+            },
+            action: "terms".to_owned(),
+            expires_at: UnixTime(expires_at),
+        }
+    }
+
+    #[test]
+    fn a_continuation_opens_only_sealed_by_the_key_untouched_and_in_time() {
+        let key = TransactionKey::new(&zeroize::Zeroizing::new([7u8; 32]));
+        let other = TransactionKey::new(&zeroize::Zeroizing::new([8u8; 32]));
+        let sealed = continuation(100).seal(&key, &SystemRng);
+        assert!(!sealed.is_empty());
+        // Encrypted: what the Actions decided is not readable on the way.
+        let raw = base64_simd::URL_SAFE_NO_PAD
+            .decode_to_vec(sealed.as_bytes())
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&raw).contains("hidden-claim"));
+        assert_eq!(
+            Continuation::open(&sealed, &key, UnixTime(99)),
+            Some(continuation(100))
+        );
+        assert_eq!(Continuation::open(&sealed, &key, UnixTime(100)), None);
+        assert_eq!(Continuation::open(&sealed, &other, UnixTime(99)), None);
+        let mut tampered = raw.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        let tampered = base64_simd::URL_SAFE_NO_PAD.encode_to_string(tampered);
+        for text in [tampered.as_str(), "", "not base64!", "AAAA"] {
+            assert_eq!(Continuation::open(text, &key, UnixTime(99)), None, "{text}");
+        }
+        // Two seals of the same continuation differ (fresh nonces).
+        assert_ne!(sealed, continuation(100).seal(&key, &SystemRng));
+    }
+}
