@@ -256,6 +256,33 @@ pub async fn signup_user(
         })
         .await?;
     tickets::send_verification_email(store, rng, issuer, now, &user).await?;
+    // post-user-registration runs later, off the signup's path; the signup stands whatever
+    // becomes of it.
+    if actions
+        .is_bound("post-user-registration")
+        .await
+        .unwrap_or(false)
+    {
+        let client = store.client(&request.client_id).await.ok().flatten();
+        let event = crate::actions::user_changed_event(
+            &user,
+            &connection,
+            client.as_ref(),
+            request.ip.as_deref(),
+        );
+        let queued = crate::actions::queue(
+            actions,
+            store,
+            rng,
+            now,
+            "post-user-registration",
+            move || event,
+        )
+        .await;
+        if let Err(e) = queued {
+            tracing::error!(error = %e, "cannot queue post-user-registration after a signup");
+        }
+    }
     Ok(user)
 }
 

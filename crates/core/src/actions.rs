@@ -9,9 +9,10 @@ use serde_json::{Value, json};
 use crate::Store;
 use crate::UnixTime;
 use crate::authorize::Authorization;
+use crate::clock::Rng;
 use crate::ids::SessionId;
 use crate::login::Method;
-use crate::model::{Client, JsonObject, ResourceServer, User};
+use crate::model::{Client, JsonObject, QueuedTrigger, ResourceServer, User};
 use crate::oauth::{ErrorCode, FlowError, OAuthError};
 
 /// An `api.*` call an Action made, e.g. `accessToken.setCustomClaim` with `[name, value]`.
@@ -64,6 +65,10 @@ pub trait ActionRunner: Send + Sync {
         resume: Option<&str>,
         event: E,
     ) -> impl Future<Output = Result<Option<TriggerRun>, FlowError>> + Send;
+
+    /// An execution was queued for an asynchronous trigger: whoever runs the queue may look
+    /// at once rather than at its next round.
+    fn queued(&self) {}
 
     /// Runs every Action bound to `trigger` on the event `event` builds.
     fn run<E: FnOnce() -> Value + Send>(
@@ -369,6 +374,99 @@ pub async fn run_post_login(
             .await?;
     }
     Ok(Some(post_login(&run)?))
+}
+
+/// Queues an execution of the asynchronous `trigger` (`post-user-registration`,
+/// `post-change-password`) on the event `event` builds, when an Action is bound to it: it runs
+/// after the flow has answered, at least once, and never holds the user up.
+pub async fn queue(
+    actions: &impl ActionRunner,
+    store: &impl Store,
+    rng: &dyn Rng,
+    now: UnixTime,
+    trigger: &'static str,
+    event: impl FnOnce() -> Value,
+) -> Result<(), FlowError> {
+    if !actions.is_bound(trigger).await? {
+        return Ok(());
+    }
+    store
+        .queue_trigger(&QueuedTrigger {
+            id: crate::ids::uuid(rng),
+            trigger_id: trigger.to_owned(),
+            event: event(),
+            attempts: 0,
+            next_at: now,
+            created_at: now,
+        })
+        .await?;
+    actions.queued();
+    Ok(())
+}
+
+/// After `user`'s password changed (a reset link): queues `post-change-password` when an
+/// Action is bound to it. The change stands whatever becomes of this: a failure is logged.
+pub async fn password_changed(
+    actions: &impl ActionRunner,
+    store: &impl Store,
+    rng: &dyn Rng,
+    now: UnixTime,
+    user: &crate::ids::UserId,
+    ip: Option<&str>,
+) {
+    let queued = async {
+        if !actions.is_bound("post-change-password").await? {
+            return Ok(());
+        }
+        let Some(user) = store.user(user).await? else {
+            return Ok(());
+        };
+        let Some(connection) = store.connection(&user.connection_id).await? else {
+            return Ok(());
+        };
+        let event = user_changed_event(&user, &connection, None, ip);
+        queue(
+            actions,
+            store,
+            rng,
+            now,
+            "post-change-password",
+            move || event,
+        )
+        .await
+    };
+    if let Err(e) = queued.await {
+        tracing::error!(error = %e, "cannot queue post-change-password after a password change");
+    }
+}
+
+/// Auth0's event of the asynchronous triggers after a signup or a password change: the user
+/// as now stored, the connection, the application when known, and the request.
+pub fn user_changed_event(
+    user: &User,
+    connection: &crate::model::Connection,
+    client: Option<&Client>,
+    ip: Option<&str>,
+) -> Value {
+    let mut event = json!({
+        "user": crate::management::user_json::user_json(user),
+        "connection": {
+            "id": connection.id,
+            "name": connection.name,
+            "strategy": "auth0",
+            "metadata": {},
+        },
+        "request": {"ip": ip, "geoip": {}},
+        "tenant": {"id": "sigil"},
+    });
+    if let Some(client) = client {
+        event["client"] = json!({
+            "client_id": client.client_id,
+            "name": client.name,
+            "metadata": client.settings.client_metadata,
+        });
+    }
+    event
 }
 
 /// The `api.user.setAppMetadata` and `setUserMetadata` calls of a run, by key (the last call

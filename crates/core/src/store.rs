@@ -16,8 +16,8 @@ use crate::ids::{
 use crate::model::{
     Action, ActionCode, ActionVersion, AuthorizationCode, Binding, BoundAction, Client,
     ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, JsonObject, LogEvent,
-    LogQuery, NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role, Session,
-    SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
+    LogQuery, NewLogEvent, OutgoingEmail, Permission, QueuedTrigger, RefreshToken, ResourceServer,
+    Role, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
@@ -636,6 +636,24 @@ pub trait Store: Send + Sync + 'static {
     /// What a trigger runs: the deployed version of each bound Action, in binding order.
     fn bound_actions(&self, trigger: &str)
     -> impl Future<Output = Result<Vec<BoundAction>>> + Send;
+    /// Queues an execution of an asynchronous trigger.
+    fn queue_trigger(&self, queued: &QueuedTrigger) -> impl Future<Output = Result<()>> + Send;
+    /// Takes up to `limit` queued executions due at `now`, oldest due first, for this caller:
+    /// each one's attempts go up by one and it is not due again before `lease_until` (so that
+    /// another node does not take it meanwhile), in one statement.
+    fn claim_queued_triggers(
+        &self,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<QueuedTrigger>>> + Send;
+    /// Settles a claimed execution: gone from the queue (it ran, or will not be tried again),
+    /// or due again at `retry_at`.
+    fn settle_queued_trigger(
+        &self,
+        id: &str,
+        retry_at: Option<UnixTime>,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     // --- Sessions ---
 

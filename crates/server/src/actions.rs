@@ -5,12 +5,14 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use serde_json::json;
 use serde_json::{Map, Value};
 use sigil_actions::{ActionError, Execution, RunError, Trigger};
 use sigil_core::actions::{ActionRunner, Command, FAILED, Failure, TriggerRun};
-use sigil_core::model::{BoundAction, BuildError, LogType, NewLogEvent};
+use sigil_core::model::action::TRIGGERS;
+use sigil_core::model::{BoundAction, BuildError, LogType, NewLogEvent, QueuedTrigger};
 use sigil_core::oauth::{ErrorCode, FlowError, OAuthError};
 use sigil_core::{Store, UnixTime};
 
@@ -60,6 +62,10 @@ impl<S: Store> App<S> {
 }
 
 impl<S: Store> ActionRunner for App<S> {
+    fn queued(&self) {
+        self.trigger_queue().notify_one();
+    }
+
     async fn is_bound(&self, trigger: &'static str) -> Result<bool, FlowError> {
         Ok(!self.bound(trigger).await?.is_empty())
     }
@@ -239,4 +245,82 @@ fn redacted(text: &str, secrets: &[&str]) -> String {
         .fold(text.to_owned(), |text, secret| {
             text.replace(secret, "[secret]")
         })
+}
+
+/// Seconds a node holds a queued execution it took before another may take it.
+const LEASE: i64 = 60;
+/// Times a queued execution is tried before it is given up (each failure is in the tenant log).
+const ATTEMPTS: u32 = 5;
+/// Queued executions taken at once.
+const CLAIM: u32 = 16;
+
+/// Runs the queued executions of the asynchronous triggers for ever, as they fall due: at once
+/// when this node queued one, else every second (for those queued elsewhere, and retries).
+/// The caller aborts the task at shutdown; what was taken and not settled is taken again when
+/// its lease ends (at least once).
+pub(crate) async fn run_queue<S: Store + Clone>(app: App<S>) {
+    loop {
+        let _ = tokio::time::timeout(Duration::from_secs(1), app.trigger_queue().notified()).await;
+        loop {
+            let now = app.now();
+            let claimed = app
+                .store()
+                .claim_queued_triggers(now, UnixTime(now.0 + LEASE), CLAIM)
+                .await;
+            let claimed = match claimed {
+                Ok(claimed) if !claimed.is_empty() => claimed,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the Actions queue; trying again later");
+                    break;
+                }
+            };
+            for queued in claimed {
+                app.run_queued(queued).await;
+            }
+        }
+    }
+}
+
+impl<S: Store> App<S> {
+    /// Runs one queued execution and settles it: gone when it ran (or nothing is bound any
+    /// more, or it failed [`ATTEMPTS`] times), due again later when it failed.
+    async fn run_queued(&self, queued: QueuedTrigger) {
+        let Some(trigger) = TRIGGERS.into_iter().find(|t| *t == queued.trigger_id) else {
+            tracing::warn!(trigger = %queued.trigger_id, "a queued execution of an unknown trigger is dropped");
+            self.settle(&queued.id, None).await;
+            return;
+        };
+        let event = queued.event;
+        let ran = match self.run(trigger, move || event).await {
+            Ok(Some(run)) => run.failure.is_none(),
+            Ok(None) => true,
+            Err(e) => {
+                tracing::warn!(trigger, error = %e, "a queued execution could not run");
+                false
+            }
+        };
+        let retry_at = if ran {
+            None
+        } else if queued.attempts >= ATTEMPTS {
+            tracing::warn!(
+                trigger,
+                attempts = queued.attempts,
+                "a queued execution failed every time and is given up"
+            );
+            None
+        } else {
+            // 30 s, 1 min, 2 min, 4 min.
+            let wait = 30_i64 << queued.attempts.saturating_sub(1).min(8);
+            Some(UnixTime(self.now().0 + wait))
+        };
+        self.settle(&queued.id, retry_at).await;
+    }
+
+    async fn settle(&self, id: &str, retry_at: Option<UnixTime>) {
+        if let Err(e) = self.store().settle_queued_trigger(id, retry_at).await {
+            // Taken again once its lease ends: at least once.
+            tracing::warn!(error = %e, "cannot settle a queued execution");
+        }
+    }
 }

@@ -213,11 +213,13 @@ pub async fn serve<S: Store + Clone>(
     };
     let router = router(app.clone(), &options);
     let purging = tokio::spawn(housekeeping::run(app.clone(), options.housekeeping));
+    let queue = tokio::spawn(actions::run_queue(app.clone()));
     let served = listener::run(listener, router, &options, shutdown, || {
         app.start_draining();
     })
     .await;
     purging.abort();
+    queue.abort();
     if let Some(metrics) = metrics_listener {
         metrics.abort();
     }

@@ -44,6 +44,8 @@ struct Inner<S> {
     actions: sigil_actions::Engine,
     /// Each trigger's bound Actions, as read last.
     bound: crate::actions::BoundCache,
+    /// Rings when this node queued an execution of an asynchronous trigger.
+    trigger_queue: tokio::sync::Notify,
     secrets: Secrets,
     opaque: Arc<UserinfoKey>,
     cache: HotCache,
@@ -149,6 +151,7 @@ impl<S: Store + Clone> App<S> {
                 hasher,
                 actions,
                 bound: crate::actions::BoundCache::default(),
+                trigger_queue: tokio::sync::Notify::new(),
                 events,
                 metrics,
                 hostname: url::Url::parse(&issuer)
@@ -297,6 +300,11 @@ impl<S: Store> App<S> {
     /// What each trigger runs, as read last.
     pub(crate) fn bound_cache(&self) -> &crate::actions::BoundCache {
         &self.inner.bound
+    }
+
+    /// Rings when this node queued an execution of an asynchronous trigger.
+    pub(crate) fn trigger_queue(&self) -> &tokio::sync::Notify {
+        &self.inner.trigger_queue
     }
 
     pub(crate) fn issuer(&self) -> &str {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sigil_core::ids::{ActionId, ActionVersionId, BindingId};
 use sigil_core::model::{
     Action, ActionCode, ActionSecret, ActionVersion, Binding, BoundAction, BuildError, BuildStatus,
-    Dependency, TriggerRef,
+    Dependency, QueuedTrigger, TriggerRef,
 };
 use sigil_core::store::Result;
 use sigil_core::{Conflict, StoreError, UnixTime};
@@ -426,4 +426,83 @@ pub(crate) async fn bound_actions(store: &SqlStore, trigger: &str) -> Result<Vec
             })
         })
         .collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct QueuedRow {
+    id: String,
+    trigger_id: String,
+    event: String,
+    attempts: i64,
+    next_at: i64,
+    created_at: i64,
+}
+
+pub(crate) async fn queue_trigger(store: &SqlStore, queued: &QueuedTrigger) -> Result<()> {
+    const SQL: &str = "INSERT INTO trigger_queue (id, trigger_id, event, attempts, next_at, \
+                       created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    let event = queued.event.to_string();
+    on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(&queued.id)
+        .bind(&queued.trigger_id)
+        .bind(&event)
+        .bind(i64::from(queued.attempts))
+        .bind(queued.next_at.0)
+        .bind(queued.created_at.0)
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    Ok(())
+}
+
+pub(crate) async fn claim_queued_triggers(
+    store: &SqlStore,
+    now: UnixTime,
+    lease_until: UnixTime,
+    limit: u32,
+) -> Result<Vec<QueuedTrigger>> {
+    // The outer `next_at <= $2` is checked again on a row another node updated meanwhile
+    // (PostgreSQL re-reads it after the lock), so two nodes never take the same row at once.
+    const SQL: &str = "UPDATE trigger_queue SET attempts = attempts + 1, next_at = $1 \
+                       WHERE next_at <= $2 AND id IN (SELECT id FROM trigger_queue \
+                       WHERE next_at <= $2 ORDER BY next_at, id LIMIT $3) \
+                       RETURNING id, trigger_id, event, attempts, next_at, created_at";
+    let rows: Vec<QueuedRow> = on_pool!(&store.db, pool => sqlx::query_as(SQL)
+        .bind(lease_until.0)
+        .bind(now.0)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .db()?);
+    let mut claimed = rows
+        .into_iter()
+        .map(|row| {
+            Ok(QueuedTrigger {
+                event: serde_json::from_str(&row.event)
+                    .map_err(|e| corrupt("trigger_queue.event", e))?,
+                id: row.id,
+                trigger_id: row.trigger_id,
+                attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+                next_at: UnixTime(row.next_at),
+                created_at: UnixTime(row.created_at),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    claimed.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(claimed)
+}
+
+pub(crate) async fn settle_queued_trigger(
+    store: &SqlStore,
+    id: &str,
+    retry_at: Option<UnixTime>,
+) -> Result<()> {
+    const DELETE: &str = "DELETE FROM trigger_queue WHERE id = $1";
+    const RETRY: &str = "UPDATE trigger_queue SET next_at = $2 WHERE id = $1";
+    on_pool!(&store.db, pool => match retry_at {
+        None => sqlx::query(DELETE).bind(id).execute(pool).await.db()?.rows_affected(),
+        Some(at) => sqlx::query(RETRY).bind(id).bind(at.0).execute(pool).await.db()?.rows_affected(),
+    });
+    Ok(())
 }

@@ -95,6 +95,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         10 => "0010_rate_limits",
         11 => "0011_actions",
         12 => "0012_code_actions",
+        13 => "0013_trigger_queue",
     )
 }
 
@@ -112,6 +113,7 @@ fn postgres_migrations() -> Vec<Migration> {
         10 => "0010_rate_limits",
         11 => "0011_actions",
         12 => "0012_code_actions",
+        13 => "0013_trigger_queue",
     )
 }
 

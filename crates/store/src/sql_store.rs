@@ -11,8 +11,8 @@ use sigil_core::ids::{
 use sigil_core::model::{
     Action, ActionCode, ActionVersion, AuthorizationCode, Binding, BoundAction, Client,
     ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, JsonObject, LogEvent,
-    LogQuery, NewLogEvent, OutgoingEmail, Permission, RefreshToken, ResourceServer, Role, Session,
-    SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
+    LogQuery, NewLogEvent, OutgoingEmail, Permission, QueuedTrigger, RefreshToken, ResourceServer,
+    Role, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::SecretDigest;
@@ -331,6 +331,23 @@ impl Store for SqlStore {
 
     async fn bound_actions(&self, trigger: &str) -> Result<Vec<BoundAction>> {
         actions::bound_actions(self, trigger).await
+    }
+
+    async fn queue_trigger(&self, queued: &QueuedTrigger) -> Result<()> {
+        actions::queue_trigger(self, queued).await
+    }
+
+    async fn claim_queued_triggers(
+        &self,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<QueuedTrigger>> {
+        actions::claim_queued_triggers(self, now, lease_until, limit).await
+    }
+
+    async fn settle_queued_trigger(&self, id: &str, retry_at: Option<UnixTime>) -> Result<()> {
+        actions::settle_queued_trigger(self, id, retry_at).await
     }
 
     async fn create_role(&self, role: &Role) -> Result<()> {

@@ -171,3 +171,22 @@ pub struct BoundAction {
     /// Its deployed version.
     pub version: ActionVersion,
 }
+
+/// An execution of an asynchronous trigger (`post-user-registration`, `post-change-password`)
+/// waiting in the store's durable queue: it runs at least once, after the flow that queued it
+/// has answered, and is tried again later when it fails.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueuedTrigger {
+    /// Its id.
+    pub id: String,
+    /// Auth0's trigger id.
+    pub trigger_id: String,
+    /// Auth0's `event` for the trigger, as it was when queued.
+    pub event: serde_json::Value,
+    /// Times it was taken to run so far.
+    pub attempts: u32,
+    /// When it is due (again); while it runs, when its lease ends.
+    pub next_at: UnixTime,
+    /// When it was queued.
+    pub created_at: UnixTime,
+}

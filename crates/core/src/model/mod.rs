@@ -19,7 +19,7 @@ pub mod user;
 pub use access::{ClientGrant, Consent, Permission, Role};
 pub use action::{
     Action, ActionCode, ActionSecret, ActionVersion, Binding, BoundAction, BuildError, BuildStatus,
-    Dependency, TriggerRef,
+    Dependency, QueuedTrigger, TriggerRef,
 };
 pub use api::{ResourceServer, ResourceServerScope, TokenDialect};
 pub use client::{

@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 
 use super::authorize::cookie;
 use crate::App;
+use crate::client_ip::ClientIp;
 use crate::pages::{Outage, PageQuery, Script};
 
 /// The CSRF cookie of the reset forms.
@@ -241,6 +242,7 @@ pub(crate) struct PasswordForm {
 /// `POST /u/reset-password`: sets the new password, using the ticket up.
 pub(crate) async fn password_submit<S: Store>(
     State(app): State<App<S>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -266,6 +268,18 @@ pub(crate) async fn password_submit<S: Store>(
         &confirm,
     )
     .await;
+    if let Ok(Ok(changed)) = &changed {
+        let ip = ip.to_string();
+        sigil_core::actions::password_changed(
+            &app,
+            app.store(),
+            app.rng(),
+            app.now(),
+            &changed.user_id,
+            Some(&ip),
+        )
+        .await;
+    }
     match changed {
         Ok(Ok(changed)) => page(
             &app,

@@ -596,3 +596,95 @@ async fn a_hostile_action_fails_its_login_and_stalls_nobody_else() {
     let failed = crate::events::newest(&app, "actions_execution_failed").await;
     assert_eq!(failed.event.details["error_class"], "action_timeout");
 }
+
+/// The count of `sigil_actions_executions_total` for `trigger` and `result`, once it reaches
+/// `at_least` (the queue runs after the flow has answered), or what it is after 10 s.
+async fn executions(app: &TestApp, trigger: &str, result: &str, at_least: u64) -> u64 {
+    let line =
+        format!("sigil_actions_executions_total{{trigger=\"{trigger}\",result=\"{result}\"}} ");
+    let mut seen = 0;
+    for _ in 0..200 {
+        let metrics = app
+            .http
+            .get(app.url("metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        seen = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .map_or(0, |n| n.trim().parse().unwrap());
+        if seen >= at_least {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    seen
+}
+
+/// `post-user-registration` and `post-change-password` run from the store's queue after the
+/// flow has answered: a failing Action never holds the user up, is in the tenant log, and is
+/// tried again later (on the app's clock).
+#[tokio::test]
+async fn asynchronous_triggers_run_from_the_queue_after_the_flow_and_retry_failures() {
+    let app = TestApp::start().await;
+    let token = actions_token(&app).await;
+    bind_only(
+        &app,
+        &token,
+        "post-user-registration",
+        "crm",
+        r#"exports.onExecutePostUserRegistration = async (event, api) => {
+            if (event.user.email.startsWith("fail")) throw new Error("the CRM is down");
+            console.log("welcome", event.user.user_id, event.connection.name);
+        };"#,
+    )
+    .await;
+    let (status, body) = api_signup(&app, "ok@example.com", "en").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(executions(&app, "post-user-registration", "ok", 1).await, 1);
+
+    // A failure: the signup stands; the tenant log has it; it is tried again once due.
+    let (status, body) = api_signup(&app, "fail@example.com", "en").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        executions(&app, "post-user-registration", "failed", 1).await,
+        1
+    );
+    let failed = crate::events::newest(&app, "actions_execution_failed").await;
+    assert_eq!(failed.event.details["trigger_id"], "post-user-registration");
+    app.clock.advance(31);
+    assert_eq!(
+        executions(&app, "post-user-registration", "failed", 2).await,
+        2
+    );
+    assert_eq!(executions(&app, "post-user-registration", "ok", 1).await, 1);
+
+    // A password changed through a reset link runs post-change-password.
+    bind_only(
+        &app,
+        &token,
+        "post-change-password",
+        "notify",
+        r#"exports.onExecutePostChangePassword = async (event, api) => {
+            if (event.user.email !== "ann@example.com" || !event.request.ip) throw new Error("wrong event");
+        };"#,
+    )
+    .await;
+    let mut browser = crate::browser::Browser::new();
+    let link = crate::reset::reset_link(&app).await;
+    let page = browser.get(&link).await;
+    let done = crate::reset::set_password(
+        &mut browser,
+        &app,
+        &page,
+        "N3w-Passw0rd-Here",
+        "N3w-Passw0rd-Here",
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(executions(&app, "post-change-password", "ok", 1).await, 1);
+}

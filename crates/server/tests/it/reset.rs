@@ -88,7 +88,7 @@ async fn refresh(app: &TestApp, refresh_token: &str) -> StatusCode {
 }
 
 /// A password reset mailed to Ann through `/dbconnections/change_password`; its link.
-async fn reset_link(app: &TestApp) -> String {
+pub(crate) async fn reset_link(app: &TestApp) -> String {
     let response = app
         .http
         .post(app.url("dbconnections/change_password"))
@@ -101,7 +101,7 @@ async fn reset_link(app: &TestApp) -> String {
 }
 
 /// Posts the set-new-password form shown at `page` with `password` twice.
-async fn set_password(
+pub(crate) async fn set_password(
     browser: &mut Browser,
     app: &TestApp,
     page: &Page,

@@ -388,3 +388,84 @@ async fn metadata_merges_by_key_and_racing_merges_keep_every_key() {
     })
     .await;
 }
+
+/// The asynchronous triggers' queue: taken once per lease, oldest first, attempts counted;
+/// settled away or due again later; two takers at once never get the same execution.
+#[tokio::test]
+async fn queued_trigger_executions_are_leased_retried_and_settled() {
+    on_every_store(|store| async move {
+        let queued = |id: &str, created: i64| sigil_core::model::QueuedTrigger {
+            id: id.to_owned(),
+            trigger_id: "post-user-registration".to_owned(),
+            event: serde_json::json!({"user": {"user_id": id}}),
+            attempts: 0,
+            next_at: at(created),
+            created_at: at(created),
+        };
+        for (id, created) in [("b", 2), ("a", 1), ("later", 50)] {
+            store.queue_trigger(&queued(id, created)).await.unwrap();
+        }
+        let taken = store
+            .claim_queued_triggers(at(10), at(70), 16)
+            .await
+            .unwrap();
+        let ids: Vec<(&str, u32)> = taken.iter().map(|q| (q.id.as_str(), q.attempts)).collect();
+        assert!(
+            ids == [("a", 1), ("b", 1)],
+            "due ones, oldest first, one attempt"
+        );
+        assert!(
+            taken[0].event["user"]["user_id"] == "a",
+            "the event read back"
+        );
+        let again = store
+            .claim_queued_triggers(at(20), at(80), 16)
+            .await
+            .unwrap();
+        assert!(again.is_empty(), "leased ones are not taken again");
+        store.settle_queued_trigger("a", None).await.unwrap();
+        store
+            .settle_queued_trigger("b", Some(at(30)))
+            .await
+            .unwrap();
+        let retried = store
+            .claim_queued_triggers(at(60), at(120), 16)
+            .await
+            .unwrap();
+        let ids: Vec<(&str, u32)> = retried
+            .iter()
+            .map(|q| (q.id.as_str(), q.attempts))
+            .collect();
+        assert!(
+            ids == [("b", 2), ("later", 1)],
+            "a retry is due again, a settled one gone"
+        );
+
+        // Racing takers share the due executions out.
+        for n in 0..20 {
+            store
+                .queue_trigger(&queued(&format!("r{n:02}"), 100))
+                .await
+                .unwrap();
+        }
+        let (one, two) = tokio::join!(
+            store.claim_queued_triggers(at(200), at(300), 15),
+            store.claim_queued_triggers(at(200), at(300), 15),
+        );
+        let mut all: Vec<String> = one
+            .unwrap()
+            .into_iter()
+            .chain(two.unwrap())
+            .map(|q| q.id)
+            .collect();
+        let taken = all.len();
+        all.sort();
+        all.dedup();
+        assert!(all.len() == taken, "no execution taken twice");
+        assert!(
+            taken == 22,
+            "every due one taken (the 20, and b and later again)"
+        );
+    })
+    .await;
+}
