@@ -22,6 +22,41 @@ use serde_json::{Map, Value};
 
 pub use engine::{Engine, RunError};
 
+/// The modules `require` gives an Action (also as `node:<name>`); anything else, and any npm
+/// package, is refused when the Action is built.
+pub const MODULES: [&str; 2] = ["crypto", "querystring"];
+
+/// The modules `code` requires by a literal name (`require('axios')`) that are not in
+/// [`MODULES`], in order of appearance. A computed name cannot be seen here; it fails when the
+/// `require` runs.
+pub fn unknown_modules(code: &str) -> Vec<String> {
+    let mut unknown: Vec<String> = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("require") {
+        rest = &rest[at + "require".len()..];
+        let Some(args) = rest.trim_start().strip_prefix('(') else {
+            continue;
+        };
+        let args = args.trim_start();
+        let Some(quote) = args
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '\'' | '"' | '`'))
+        else {
+            continue;
+        };
+        let Some(end) = args[1..].find(quote) else {
+            continue;
+        };
+        let name = &args[1..1 + end];
+        let bare = name.strip_prefix("node:").unwrap_or(name);
+        if !MODULES.contains(&bare) && !unknown.iter().any(|u| u == name) {
+            unknown.push(name.to_owned());
+        }
+    }
+    unknown
+}
+
 /// The points of a login (or signup, or exchange) where Actions run, as Auth0 names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Trigger {

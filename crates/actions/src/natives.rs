@@ -1,13 +1,14 @@
 //! The few things the prelude needs that JavaScript cannot do well on its own, as functions
 //! written in Rust over aws-lc-rs: HMAC-SHA256 for `api.redirect.encodeToken` and
-//! `validateToken`, and base64url for the tokens' parts. The prelude captures them before the
+//! `validateToken`, base64url for the tokens' parts, and the hashes, HMACs and randomness of
+//! the built-in `crypto` module. The prelude captures them before the
 //! tenant's code runs; the tenant's code never reaches this object itself.
 
-use aws_lc_rs::hmac;
+use aws_lc_rs::{digest, hmac};
 use base64_simd::URL_SAFE_NO_PAD as B64;
 use rquickjs::{Ctx, Function, Object};
 
-/// `{ b64urlEncode, b64urlDecode, hs256, hs256Verify }`, for the prelude.
+/// `{ b64urlEncode, b64urlDecode, hs256, hs256Verify, digest, randomHex }`, for the prelude.
 pub(crate) fn natives<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     let natives = Object::new(ctx.clone())?;
     natives.set(
@@ -42,5 +43,57 @@ pub(crate) fn natives<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
             },
         )?,
     )?;
+    // digest(algorithm, key or null, data, encoding): a hash, or an HMAC with a key; null for
+    // an algorithm or encoding it does not know.
+    natives.set(
+        "digest",
+        Function::new(
+            ctx.clone(),
+            |algorithm: String, key: Option<String>, data: String, encoding: String| {
+                let bytes = match key {
+                    Some(key) => {
+                        let algorithm = match algorithm.as_str() {
+                            "sha1" => hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+                            "sha256" => hmac::HMAC_SHA256,
+                            "sha384" => hmac::HMAC_SHA384,
+                            "sha512" => hmac::HMAC_SHA512,
+                            _ => return None,
+                        };
+                        let key = hmac::Key::new(algorithm, key.as_bytes());
+                        hmac::sign(&key, data.as_bytes()).as_ref().to_vec()
+                    }
+                    None => {
+                        let algorithm = match algorithm.as_str() {
+                            "sha1" => &digest::SHA1_FOR_LEGACY_USE_ONLY,
+                            "sha256" => &digest::SHA256,
+                            "sha384" => &digest::SHA384,
+                            "sha512" => &digest::SHA512,
+                            _ => return None,
+                        };
+                        digest::digest(algorithm, data.as_bytes()).as_ref().to_vec()
+                    }
+                };
+                encode(&bytes, &encoding)
+            },
+        )?,
+    )?;
+    natives.set(
+        "randomHex",
+        Function::new(ctx.clone(), |bytes: usize| {
+            let mut buffer = vec![0u8; bytes.min(65_536)];
+            aws_lc_rs::rand::fill(&mut buffer).ok()?;
+            encode(&buffer, "hex")
+        })?,
+    )?;
     Ok(natives)
+}
+
+/// `bytes` as Node's `digest(encoding)` gives them.
+fn encode(bytes: &[u8], encoding: &str) -> Option<String> {
+    match encoding {
+        "hex" => Some(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+        "base64" => Some(base64_simd::STANDARD.encode_to_string(bytes)),
+        "base64url" => Some(B64.encode_to_string(bytes)),
+        _ => None,
+    }
 }

@@ -450,6 +450,16 @@ pub(crate) fn build(limits: &Limits, code: &str, triggers: &[Trigger]) -> Vec<Bu
             }
         };
         let exported: Option<Function> = handle.get("exported").ok();
+        let modules = crate::unknown_modules(code)
+            .into_iter()
+            .map(|name| BuildProblem {
+                id: "unsupported_module",
+                message: format!(
+                    "The code requires '{name}', which Sigil does not offer: Actions get the \
+                 built-in modules {} only, and no npm packages.",
+                    crate::MODULES.join(" and ")
+                ),
+            });
         triggers
             .iter()
             .filter(|trigger| {
@@ -466,6 +476,7 @@ pub(crate) fn build(limits: &Limits, code: &str, triggers: &[Trigger]) -> Vec<Bu
                     trigger.id()
                 ),
             })
+            .chain(modules)
             .collect()
     })
 }

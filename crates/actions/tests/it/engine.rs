@@ -628,3 +628,83 @@ async fn a_redirect_signs_a_session_token_and_resumes_in_on_continue_post_login(
         outcome.runs
     );
 }
+
+#[tokio::test]
+async fn require_offers_crypto_and_querystring_and_a_build_refuses_anything_else() {
+    let engine = Engine::start(limits()).unwrap();
+    let code = r#"
+        const crypto = require('node:crypto');
+        const qs = require('querystring');
+        exports.onExecutePostLogin = async (event, api) => {
+          api.idToken.setCustomClaim('sha256', crypto.createHash('sha256').update('a').update('bc').digest('hex'));
+          api.idToken.setCustomClaim('hmac', require('crypto').createHmac('sha256', 'key')
+            .update('The quick brown fox jumps over the lazy dog').digest('hex'));
+          api.idToken.setCustomClaim('b64', crypto.createHash('sha1').update('abc').digest('base64'));
+          api.idToken.setCustomClaim('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(crypto.randomUUID()));
+          api.idToken.setCustomClaim('random', crypto.randomBytes(8).toString('hex').length);
+          api.idToken.setCustomClaim('same', crypto.timingSafeEqual('abc', 'abc') && !crypto.timingSafeEqual('abc', 'abd'));
+          api.idToken.setCustomClaim('qs', qs.stringify({ a: 'x y', b: ['1', '2'] }));
+          api.idToken.setCustomClaim('parsed', qs.parse('a=x+y&b=1&b=2'));
+          try { require('axios'); } catch (e) { api.idToken.setCustomClaim('axios', e.message); }
+        };"#;
+    let outcome = run(&engine, post_login(code)).await;
+    assert!(outcome.failure().is_none(), "{:?}", outcome.runs);
+    let claims: serde_json::Map<String, Value> = outcome
+        .commands()
+        .map(|c| (c.args[0].as_str().unwrap().to_owned(), c.args[1].clone()))
+        .collect();
+    assert_eq!(
+        claims["sha256"],
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(
+        claims["hmac"],
+        "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+    );
+    assert_eq!(claims["b64"], "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=");
+    assert_eq!(
+        (&claims["uuid"], &claims["random"], &claims["same"]),
+        (&json!(true), &json!(16), &json!(true))
+    );
+    assert_eq!(claims["qs"], "a=x%20y&b=1&b=2");
+    assert_eq!(claims["parsed"], json!({"a": "x y", "b": ["1", "2"]}));
+    assert!(
+        claims["axios"]
+            .as_str()
+            .unwrap()
+            .contains("Cannot find module 'axios'")
+    );
+
+    // At build: a module outside the table is named, wherever the code requires it.
+    let problems = engine
+        .build(
+            "exports.onExecutePostLogin = async () => { const a = require(\"axios\"); require('crypto'); require('node:fs'); };".to_owned(),
+            vec![Trigger::PostLogin],
+        )
+        .await
+        .unwrap();
+    let named: Vec<(&str, bool, bool)> = problems
+        .iter()
+        .map(|p| {
+            (
+                p.id,
+                p.message.contains("'axios'"),
+                p.message.contains("'node:fs'"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("unsupported_module", true, false),
+            ("unsupported_module", false, true)
+        ],
+        "{problems:?}"
+    );
+    assert_eq!(
+        sigil_actions::unknown_modules(
+            "require ( 'querystring' ); require(`node:crypto`); require(name)"
+        ),
+        Vec::<String>::new()
+    );
+}

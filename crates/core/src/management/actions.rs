@@ -274,14 +274,15 @@ fn no_modules(modules: Option<&Vec<serde_json::Value>>) -> Result<(), Management
 }
 
 /// `code` with the builder's `problems`, and one for each dependency: Sigil offers Actions no
-/// npm packages yet, so an Action that needs one fails at deploy, never at a login.
+/// npm packages, so an Action that needs one fails at deploy, never at a login.
 pub fn with_build(mut code: ActionCode, problems: Vec<BuildError>) -> ActionCode {
     let mut errors = problems;
     for dep in &code.dependencies {
         errors.push(BuildError {
             id: "unsupported_dependency".to_owned(),
             msg: format!(
-                "Sigil offers Actions no npm packages yet; remove the dependency {}@{}",
+                "Sigil offers Actions no npm packages (only the built-in modules crypto and \
+                 querystring, which need no dependency); remove the dependency {}@{}",
                 dep.name, dep.version
             ),
             url: String::new(),
