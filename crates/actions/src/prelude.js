@@ -121,7 +121,8 @@
     return hex.substring(0, 8) + '-' + hex.substring(8, 12) + '-4' + hex.substring(13, 16) + '-' +
       variant + hex.substring(17, 20) + '-' + hex.substring(20, 32);
   }
-  const cryptoModule = freeze({
+  // Built when first required: most Actions require nothing, and this runs for every Action.
+  const makeCrypto = () => freeze({
     createHash: function createHash(algorithm) { return hasher(algorithm, null); },
     createHmac: function createHmac(algorithm, key) { return hasher(algorithm, StringType(key)); },
     randomUUID: randomUUID,
@@ -141,7 +142,7 @@
       return diff === 0;
     },
   });
-  const querystringModule = freeze({
+  const makeQuerystring = () => freeze({
     escape: function escape(text) { return encodeURIComponent(StringType(text)); },
     unescape: function unescape(text) { return decodeURIComponent(StringType(text).replace(/\+/g, ' ')); },
     stringify: function stringify(object, sep, eq) {
@@ -178,11 +179,15 @@
       return out;
     },
   });
-  const MODULES = { crypto: cryptoModule, querystring: querystringModule };
+  const MODULES = { crypto: makeCrypto, querystring: makeQuerystring };
+  const made = {};
   function require(name) {
     const wanted = StringType(name);
     const bare = wanted.indexOf('node:') === 0 ? wanted.substring(5) : wanted;
-    if (Object.prototype.hasOwnProperty.call(MODULES, bare)) return MODULES[bare];
+    if (Object.prototype.hasOwnProperty.call(MODULES, bare)) {
+      if (!Object.prototype.hasOwnProperty.call(made, bare)) made[bare] = MODULES[bare]();
+      return made[bare];
+    }
     throw new ErrorType("Cannot find module '" + wanted + "': Sigil offers Actions the built-in modules crypto and querystring only, and no npm packages");
   }
 
