@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::fetch::Net;
 use crate::{BuildProblem, Execution, Limits, Outcome, Trigger, sandbox};
 
 /// How long past the execution's own deadline the caller waits for a thread.
@@ -118,6 +119,9 @@ impl Engine {
 fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits) {
     // The next execution's runtime, made while this thread waits (see `sandbox::Prepared`).
     let mut next = sandbox::prepare(limits).ok();
+    // Where this thread's executions wait for their timers and requests. Without it (the
+    // system refused a runtime), `fetch` and timers fail and the rest works.
+    let net = Net::new(Arc::clone(&limits.egress)).ok();
     loop {
         let job = {
             let Ok(jobs) = jobs.lock() else { return };
@@ -137,7 +141,7 @@ fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits) {
             Work::Run(execution, reply) => {
                 let prepared = next.take();
                 if let Ok((outcome, spent)) = catch_unwind(AssertUnwindSafe(|| {
-                    sandbox::run(&limits, &execution, prepared)
+                    sandbox::run(&limits, &execution, prepared, net.as_ref())
                 })) {
                     let _ = reply.send(outcome);
                     let _ = catch_unwind(AssertUnwindSafe(|| drop(spent)));

@@ -12,15 +12,20 @@
 //! about tokens, users or logins.
 
 mod engine;
+mod fetch;
 mod natives;
+mod outside;
 mod sandbox;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 pub use engine::{Engine, RunError};
+pub use outside::{CONCURRENT, Call, REQUESTS};
+pub use sigil_core::egress::{Egress, HostPattern};
 
 /// The modules `require` gives an Action (also as `node:<name>`); anything else, and any npm
 /// package, is refused when the Action is built.
@@ -127,6 +132,9 @@ pub struct Limits {
     pub workers: usize,
     /// Executions waiting for a thread, at most; more are refused at once.
     pub queue: usize,
+    /// The operator's egress allow-list: what `fetch` may ever reach (each tenant narrows it
+    /// with its own list, [`Execution::egress`]). Empty by default: no egress.
+    pub egress: Arc<Egress>,
 }
 
 impl Default for Limits {
@@ -139,6 +147,7 @@ impl Default for Limits {
             log_chars: 64 << 10,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             queue: 64,
+            egress: Arc::default(),
         }
     }
 }
@@ -169,6 +178,9 @@ pub struct Execution {
     /// sent the user away, and its `onContinuePostLogin` runs (nothing when it exports none)
     /// instead of its `onExecutePostLogin`; the others run as usual.
     pub resume: bool,
+    /// The tenant's egress allow-list: the hosts its `fetch` may reach, within the operator's
+    /// [`Limits::egress`].
+    pub egress: Vec<HostPattern>,
 }
 
 /// An `api.*` call an Action made, with its arguments as JSON (e.g.
@@ -228,6 +240,8 @@ pub struct ActionRun {
     pub stopped: bool,
     /// Its failure.
     pub error: Option<ActionError>,
+    /// Its requests, in the order they were made.
+    pub fetches: Vec<Call>,
 }
 
 /// What an execution did: one entry per Action that ran.

@@ -91,6 +91,265 @@
     nextTick: function nextTick(fn, ...args) { Promise.resolve().then(() => fn(...args)); },
   });
 
+  // --- timers: armed through the host, which fires them when the Action's JavaScript waits ---
+  const timerStart = natives.timerStart;
+  const timerClear = natives.timerClear;
+  const timers = new MapType();
+  let nextTimer = 1;
+  function arm(fn, ms, args, repeat) {
+    if (typeof fn !== 'function') throw new TypeErrorType('The "callback" argument must be of type function');
+    const delay = +ms > 0 ? +ms : 0;
+    const id = nextTimer++;
+    if (!timerStart(id, delay)) throw new ErrorType('Too many timers are armed');
+    call(mapSet, timers, id, { fn: fn, args: args, every: repeat ? (delay < 1 ? 1 : delay) : 0 });
+    // Node's Timeout: clearTimeout takes it or its number.
+    return freeze({
+      ref: function ref() { return this; },
+      unref: function unref() { return this; },
+      hasRef: function hasRef() { return true; },
+      [Symbol.toPrimitive]: function () { return id; },
+    });
+  }
+  function disarm(timeout) {
+    const id = +timeout;
+    if (call(mapDelete, timers, id)) timerClear(id);
+  }
+  function fire(id) {
+    const timer = call(mapGet, timers, id);
+    if (timer === undefined) return;
+    if (timer.every > 0) timerStart(id, timer.every);
+    else call(mapDelete, timers, id);
+    timer.fn(...timer.args);
+  }
+  const setTimeout = function setTimeout(fn, ms, ...args) { return arm(fn, ms, args, false); };
+  const setInterval = function setInterval(fn, ms, ...args) { return arm(fn, ms, args, true); };
+  const setImmediate = function setImmediate(fn, ...args) { return arm(fn, 0, args, false); };
+
+  // --- fetch and its family (WHATWG's, the part Actions use): made when first used ---
+  const fetchStart = natives.fetchStart;
+  const fetchAbort = natives.fetchAbort;
+  const fetching = new MapType();
+  let nextFetch = 1;
+  let web;
+  function named(name, message) {
+    const error = new ErrorType(message);
+    error.name = name;
+    return error;
+  }
+  function makeWeb() {
+    // A minimal EventTarget, for AbortSignal.
+    class EventTargetLike {
+      #listeners = [];
+      constructor() { this.aborted = false; this.reason = undefined; this.onabort = null; }
+      addEventListener(type, fn, options) {
+        if (typeof fn === 'function') this.#listeners.push({ type: StringType(type), fn: fn, once: !!(options && options.once) });
+      }
+      removeEventListener(type, fn) { this.#listeners = this.#listeners.filter((l) => l.type !== type || l.fn !== fn); }
+      dispatch(type) {
+        const event = { type: type, target: this };
+        if (type === 'abort' && typeof this.onabort === 'function') this.onabort(event);
+        for (const listener of this.#listeners.filter((l) => l.type === type)) {
+          if (listener.once) this.removeEventListener(type, listener.fn);
+          listener.fn.call(this, event);
+        }
+      }
+    }
+    function formEncode(text) {
+      return encodeURIComponent(text).replace(/[!'()~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()).replace(/%20/g, '+');
+    }
+    function formDecode(text) {
+      return decodeURIComponent(text.replace(/\+/g, ' '));
+    }
+    class URLSearchParams {
+      #pairs = [];
+      constructor(init) {
+        if (init === undefined || init === null) return;
+        if (typeof init === 'string') {
+          const text = init[0] === '?' ? init.substring(1) : init;
+          for (const piece of text.split('&')) {
+            if (piece === '') continue;
+            const at = piece.indexOf('=');
+            this.#pairs.push(at < 0 ? [formDecode(piece), ''] : [formDecode(piece.substring(0, at)), formDecode(piece.substring(at + 1))]);
+          }
+        } else if (typeof init[Symbol.iterator] === 'function') {
+          for (const pair of init) this.#pairs.push([StringType(pair[0]), StringType(pair[1])]);
+        } else {
+          for (const name of Object.keys(init)) this.#pairs.push([name, StringType(init[name])]);
+        }
+      }
+      get size() { return this.#pairs.length; }
+      append(name, value) { this.#pairs.push([StringType(name), StringType(value)]); }
+      delete(name) { this.#pairs = this.#pairs.filter((p) => p[0] !== StringType(name)); }
+      get(name) { const found = this.#pairs.find((p) => p[0] === StringType(name)); return found ? found[1] : null; }
+      getAll(name) { return this.#pairs.filter((p) => p[0] === StringType(name)).map((p) => p[1]); }
+      has(name) { return this.#pairs.some((p) => p[0] === StringType(name)); }
+      set(name, value) {
+        const key = StringType(name);
+        const at = this.#pairs.findIndex((p) => p[0] === key);
+        if (at < 0) { this.#pairs.push([key, StringType(value)]); return; }
+        this.#pairs[at][1] = StringType(value);
+        this.#pairs = this.#pairs.filter((p, i) => i <= at || p[0] !== key);
+      }
+      sort() { this.#pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); }
+      forEach(fn, self) { for (const [name, value] of this.#pairs) fn.call(self, value, name, this); }
+      *entries() { for (const pair of this.#pairs) yield [pair[0], pair[1]]; }
+      *keys() { for (const pair of this.#pairs) yield pair[0]; }
+      *values() { for (const pair of this.#pairs) yield pair[1]; }
+      [Symbol.iterator]() { return this.entries(); }
+      toString() { return this.#pairs.map((p) => formEncode(p[0]) + '=' + formEncode(p[1])).join('&'); }
+    }
+    class Headers {
+      #map = new MapType();
+      constructor(init) {
+        if (init === undefined || init === null) return;
+        if (init instanceof Headers || typeof init[Symbol.iterator] === 'function') {
+          for (const pair of init) this.append(pair[0], pair[1]);
+        } else {
+          for (const name of Object.keys(init)) this.append(name, init[name]);
+        }
+      }
+      append(name, value) {
+        const key = StringType(name).toLowerCase();
+        const had = this.#map.get(key);
+        this.#map.set(key, had === undefined ? StringType(value) : had + ', ' + StringType(value));
+      }
+      set(name, value) { this.#map.set(StringType(name).toLowerCase(), StringType(value)); }
+      get(name) { const value = this.#map.get(StringType(name).toLowerCase()); return value === undefined ? null : value; }
+      has(name) { return this.#map.has(StringType(name).toLowerCase()); }
+      delete(name) { this.#map.delete(StringType(name).toLowerCase()); }
+      forEach(fn, self) { for (const [name, value] of this.entries()) fn.call(self, value, name, this); }
+      *entries() { for (const name of [...this.#map.keys()].sort()) yield [name, this.#map.get(name)]; }
+      *keys() { for (const [name] of this.entries()) yield name; }
+      *values() { for (const [, value] of this.entries()) yield value; }
+      [Symbol.iterator]() { return this.entries(); }
+    }
+    class Response {
+      #body;
+      #used = false;
+      constructor(body, init) {
+        const options = init || {};
+        this.#body = body === undefined || body === null ? '' : StringType(body);
+        this.status = options.status === undefined ? 200 : options.status;
+        this.statusText = options.statusText === undefined ? '' : StringType(options.statusText);
+        this.headers = new Headers(options.headers);
+        this.ok = this.status >= 200 && this.status < 300;
+        this.url = options.url || '';
+        this.redirected = !!options.redirected;
+        this.type = 'basic';
+      }
+      get bodyUsed() { return this.#used; }
+      #take() {
+        if (this.#used) return Promise.reject(new TypeErrorType('Body is unusable: Body has already been read'));
+        this.#used = true;
+        return Promise.resolve(this.#body);
+      }
+      text() { return this.#take(); }
+      json() { return this.#take().then((text) => parse(text)); }
+      arrayBuffer() { return Promise.reject(new TypeErrorType("Sigil's fetch gives bodies as text: use text() or json()")); }
+      blob() { return this.arrayBuffer(); }
+      clone() {
+        if (this.#used) throw new TypeErrorType('Response.clone: Body has already been consumed.');
+        return new Response(this.#body, this);
+      }
+    }
+    class AbortSignal extends EventTargetLike {
+      static abort(reason) { const c = new AbortController(); c.abort(reason); return c.signal; }
+      static timeout(ms) {
+        const c = new AbortController();
+        setTimeout(() => c.abort(named('TimeoutError', 'The operation was aborted due to timeout')), ms);
+        return c.signal;
+      }
+      throwIfAborted() { if (this.aborted) throw this.reason; }
+    }
+    class AbortController {
+      constructor() { this.signal = new AbortSignal(); }
+      abort(reason) {
+        const signal = this.signal;
+        if (signal.aborted) return;
+        signal.aborted = true;
+        signal.reason = reason === undefined ? named('AbortError', 'This operation was aborted') : reason;
+        signal.dispatch('abort');
+      }
+    }
+    function bodyOf(body, headers) {
+      if (body === undefined || body === null) return null;
+      if (typeof body === 'string') return body;
+      if (body instanceof URLSearchParams) {
+        if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+        return body.toString();
+      }
+      if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
+        throw new TypeErrorType("Sigil's fetch sends string and URLSearchParams bodies only");
+      }
+      return StringType(body);
+    }
+    function fetch(input, init) {
+      return new Promise((resolve, reject) => {
+        const options = init || {};
+        const from = input !== null && typeof input === 'object' && typeof input.url === 'string' ? input : {};
+        const url = from.url !== undefined ? from.url : typeof input === 'object' && input !== null && input.href ? input.href : StringType(input);
+        const method = StringType(options.method || from.method || 'GET').toUpperCase();
+        const headers = new Headers(options.headers || from.headers);
+        const body = bodyOf(options.body !== undefined ? options.body : from.body, headers);
+        if ((method === 'GET' || method === 'HEAD') && body !== null) {
+          throw new TypeErrorType('Request with GET/HEAD method cannot have body.');
+        }
+        const signal = options.signal || from.signal;
+        if (signal && signal.aborted) throw signal.reason;
+        const id = nextFetch++;
+        call(mapSet, fetching, id, { resolve: resolve, reject: reject, Response: Response, Headers: Headers });
+        if (signal && typeof signal.addEventListener === 'function') {
+          signal.addEventListener('abort', () => {
+            if (call(mapDelete, fetching, id)) {
+              fetchAbort(id);
+              reject(signal.reason);
+            }
+          });
+        }
+        fetchStart(id, method, StringType(url), [...headers.entries()], body, StringType(options.redirect || 'follow'));
+      });
+    }
+    class Request {
+      constructor(input, init) {
+        const options = init || {};
+        this.url = typeof input === 'object' && input !== null && typeof input.url === 'string' ? input.url : StringType(input);
+        this.method = StringType(options.method || 'GET').toUpperCase();
+        this.headers = new Headers(options.headers);
+        this.body = options.body === undefined ? null : options.body;
+        this.signal = options.signal || null;
+      }
+    }
+    return { fetch, Headers, Request, Response, AbortController, AbortSignal, URLSearchParams };
+  }
+  function settle(id, error, reply, body) {
+    const pending = call(mapGet, fetching, id);
+    if (pending === undefined) return;
+    call(mapDelete, fetching, id);
+    if (error !== null && error !== undefined) {
+      const failure = new TypeErrorType('fetch failed: ' + error);
+      failure.cause = new ErrorType(error);
+      pending.reject(failure);
+      return;
+    }
+    const meta = parse(reply);
+    const response = new pending.Response(body, { status: meta.status, statusText: meta.statusText, headers: meta.headers, url: meta.url, redirected: meta.redirected });
+    pending.resolve(response);
+  }
+  // The family goes onto the global object when first touched.
+  function lazyGlobal(name) {
+    Object.defineProperty(globalThis, name, {
+      configurable: true,
+      get: function () {
+        if (web === undefined) web = makeWeb();
+        Object.defineProperty(globalThis, name, { value: web[name], writable: true, configurable: true });
+        return web[name];
+      },
+      set: function (value) {
+        Object.defineProperty(globalThis, name, { value: value, writable: true, configurable: true });
+      },
+    });
+  }
+
   // --- require: a small table of built-in modules (MODULES in lib.rs), nothing from npm ---
   const digestNative = natives.digest;
   const randomHex = natives.randomHex;
@@ -378,6 +637,17 @@
   globalThis.process = process;
   globalThis.require = require;
   globalThis.crypto = freeze({ randomUUID: randomUUID });
+  globalThis.setTimeout = setTimeout;
+  globalThis.setInterval = setInterval;
+  globalThis.setImmediate = setImmediate;
+  globalThis.clearTimeout = disarm;
+  globalThis.clearInterval = disarm;
+  globalThis.clearImmediate = disarm;
+  if (typeof globalThis.queueMicrotask !== 'function') {
+    globalThis.queueMicrotask = function queueMicrotask(fn) { Promise.resolve().then(() => fn()); };
+  }
+  const WEB = ['fetch', 'Headers', 'Request', 'Response', 'AbortController', 'AbortSignal', 'URLSearchParams'];
+  for (let i = 0; i < WEB.length; i++) lazyGlobal(WEB[i]);
 
   const module = { exports: {} };
   return freeze({
@@ -392,6 +662,8 @@
       }
       return handler(event, api);
     },
+    fire: fire,
+    settle: settle,
     exported: function exported(name) {
       return typeof module.exports[name] === 'function';
     },

@@ -18,7 +18,9 @@ use rquickjs::{
 use serde::Deserialize;
 use tokio::time::Instant;
 
+use crate::fetch::Net;
 use crate::natives;
+use crate::outside::{Outside, Woke};
 use crate::{ActionError, ActionRun, BuildProblem, Command, Execution, Limits, Outcome, Trigger};
 
 const PRELUDE: &str = include_str!("prelude.js");
@@ -127,12 +129,13 @@ impl Guarded {
 }
 
 /// Runs `execution` to its end under `limits`, in `prepared` when given (else in a runtime made
-/// now). Never panics on the tenant's code; an engine failure (the runtime cannot be made) is
-/// reported as the first Action's error.
+/// now), its requests on `net` (none: `fetch` fails). Never panics on the tenant's code; an
+/// engine failure (the runtime cannot be made) is reported as the first Action's error.
 pub(crate) fn run(
     limits: &Limits,
     execution: &Execution,
     prepared: Option<Prepared>,
+    net: Option<&Net>,
 ) -> (Outcome, Option<Spent>) {
     let prepared = match prepared.map_or_else(|| prepare(limits), Ok) {
         Ok(prepared) => prepared,
@@ -146,6 +149,7 @@ pub(crate) fn run(
     guard.deadline.set(Instant::now() + limits.execution);
     let runtime = &guard.runtime;
     let mut warm = Some((first, prelude));
+    let mut outside = Outside::new(execution.egress.clone());
     let mut runs = Vec::with_capacity(execution.actions.len());
     let mut last = None;
     for (index, action) in execution.actions.iter().enumerate() {
@@ -170,8 +174,23 @@ pub(crate) fn run(
                     } else {
                         execution.trigger.handler()
                     };
-                    run_action(&ctx, prelude, limits, execution, handler, action, &event)
+                    let mut driver = Driver {
+                        guard: &guard,
+                        outside: &mut outside,
+                        net,
+                    };
+                    run_action(
+                        &ctx,
+                        prelude,
+                        limits,
+                        execution,
+                        handler,
+                        action,
+                        &event,
+                        &mut driver,
+                    )
                 });
+                let fetches = outside.end_action();
                 let stopping = !matches!(&result, Ok(r) if !r.stopped);
                 if stopping || index + 1 == execution.actions.len() {
                     // The last one: dropped after the caller has its answer.
@@ -188,6 +207,7 @@ pub(crate) fn run(
                         logs: recorded.logs,
                         stopped: recorded.stopped,
                         error: None,
+                        fetches,
                     },
                     Err((error, logs)) => ActionRun {
                         name: action.name.clone(),
@@ -195,6 +215,7 @@ pub(crate) fn run(
                         logs,
                         stopped: true,
                         error: Some(guard.explain(error)),
+                        fetches,
                     },
                 }
             }
@@ -204,6 +225,7 @@ pub(crate) fn run(
                 logs: String::new(),
                 stopped: true,
                 error: Some(ActionError::Engine(e.to_string())),
+                fetches: Vec::new(),
             },
         };
         let stopped = run.stopped;
@@ -240,6 +262,7 @@ fn engine_failure(execution: &Execution, e: rquickjs::Error) -> Outcome {
                 logs: String::new(),
                 stopped: true,
                 error: Some(ActionError::Engine(e.to_string())),
+                fetches: Vec::new(),
             })
             .into_iter()
             .collect(),
@@ -273,9 +296,13 @@ fn load<'js>(
     now_ms: i64,
     code: &str,
     event: &str,
+    outside: &Outside,
 ) -> Result<Object<'js>, (ActionError, String)> {
     let no_logs = |e| (e, String::new());
     let natives = natives::natives(ctx).map_err(|e| no_logs(engine(e)))?;
+    outside
+        .natives(ctx, &natives)
+        .map_err(|e| no_logs(engine(e)))?;
     let handle: Object = prelude
         .call((
             trigger.id(),
@@ -323,7 +350,16 @@ fn finish<'js>(ctx: &Ctx<'js>, handle: &Object<'js>) -> Result<Recorded, ActionE
     serde_json::from_str(&json).map_err(|e| ActionError::Engine(e.to_string()))
 }
 
+/// What drives an Action's promise while its JavaScript waits: the outside world, and the
+/// guard whose slice restarts after each wait.
+struct Driver<'a> {
+    guard: &'a Guarded,
+    outside: &'a mut Outside,
+    net: Option<&'a Net>,
+}
+
 /// Runs one Action in `ctx`: its result, or its error with what it logged before it.
+#[allow(clippy::too_many_arguments)] // one call's inputs, each used once
 fn run_action<'js>(
     ctx: &Ctx<'js>,
     prelude: Function<'js>,
@@ -332,6 +368,7 @@ fn run_action<'js>(
     handler: &str,
     action: &crate::Action,
     event: &str,
+    driver: &mut Driver<'_>,
 ) -> Result<Recorded, (ActionError, String)> {
     let handle = load(
         ctx,
@@ -342,6 +379,7 @@ fn run_action<'js>(
         execution.now_ms,
         &action.code,
         event,
+        driver.outside,
     )?;
     let failed = |error: ActionError| {
         (
@@ -364,17 +402,52 @@ fn run_action<'js>(
                     return Err(failed(classify(reason)));
                 }
                 // Run the next job (a job that throws has rejected its promise, or was
-                // interrupted, which the caller sees in `stop`); none left: nothing can
-                // settle the promise any more.
+                // interrupted, which the caller sees in `stop`); none left: wait for a timer
+                // or a request; nothing pending either: nothing can settle the promise.
                 PromiseState::Pending => {
-                    if !ctx.execute_pending_job() {
-                        return Err(failed(ActionError::NeverSettled));
+                    if ctx.execute_pending_job() {
+                        continue;
+                    }
+                    let woke = driver.outside.wait(driver.net, driver.guard.deadline.get());
+                    driver.guard.slice_started.set(Instant::now());
+                    let delivered = match woke {
+                        Woke::Idle => return Err(failed(ActionError::NeverSettled)),
+                        Woke::TimedOut => return Err(failed(ActionError::TimedOut)),
+                        Woke::Timer(id) => handle
+                            .get::<_, Function>("fire")
+                            .and_then(|fire| fire.call::<_, ()>((id,))),
+                        Woke::Fetched(id, result) => {
+                            handle.get::<_, Function>("settle").and_then(|settle| {
+                                let (error, reply, body) = match result {
+                                    Ok(reply) => (None, Some(reply_json(&reply)), reply.body),
+                                    Err(why) => (Some(why), None, String::new()),
+                                };
+                                settle.call::<_, ()>((id, error, reply, body))
+                            })
+                        }
+                    };
+                    // A timer's callback that throws fails the Action, as an uncaught
+                    // exception would in Node.
+                    if let Err(e) = delivered.catch(ctx) {
+                        return Err(failed(thrown(e)));
                     }
                 }
             }
         }
     }
     finish(ctx, &handle).map_err(|e| (e, String::new()))
+}
+
+/// A reply's status, URL and headers, as JSON for the prelude's `Response`.
+fn reply_json(reply: &crate::fetch::Reply) -> String {
+    serde_json::json!({
+        "status": reply.status,
+        "statusText": reply.status_text,
+        "url": reply.url,
+        "headers": reply.headers,
+        "redirected": reply.redirected,
+    })
+    .to_string()
 }
 
 fn engine(e: impl std::fmt::Display) -> ActionError {
@@ -439,7 +512,18 @@ pub(crate) fn build(limits: &Limits, code: &str, triggers: &[Trigger]) -> Vec<Bu
             Ok(prelude) => prelude,
             Err(e) => return problem("engine_error", e.to_string()),
         };
-        let handle = match load(&ctx, prelude, limits, first, first.handler(), 0, code, "{}") {
+        let outside = Outside::new(Vec::new());
+        let handle = match load(
+            &ctx,
+            prelude,
+            limits,
+            first,
+            first.handler(),
+            0,
+            code,
+            "{}",
+            &outside,
+        ) {
             Ok(handle) => handle,
             Err((error, _)) => {
                 let id = match &error {

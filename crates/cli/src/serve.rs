@@ -33,6 +33,12 @@ pub(crate) struct ServeArgs {
     /// together; one that runs longer fails it
     #[arg(long, env = "SIGIL_ACTIONS_TIMEOUT", value_name = "SECONDS", default_value = "20", value_parser = actions_timeout)]
     actions_timeout: Duration,
+    /// The hosts Actions' fetch may ever reach, as comma-separated patterns (api.example.com,
+    /// *.example.com, * for any; http://host to allow plain HTTP) and CIDR blocks of private
+    /// networks to open (10.1.0.0/16); the tenant setting actions_egress narrows it.
+    /// [default: none, no egress]
+    #[arg(long, env = "SIGIL_ACTIONS_EGRESS", value_name = "HOST,…", value_parser = parse_egress)]
+    actions_egress: Option<sigil_server::Egress>,
     /// Threads that run Actions (tenant code) [default: the number of cores]
     #[arg(long, env = "SIGIL_ACTIONS_WORKERS", value_name = "N", value_parser = password_workers)]
     actions_workers: Option<NonZeroUsize>,
@@ -104,6 +110,11 @@ fn on_off(text: &str) -> Result<bool, String> {
     }
 }
 
+fn parse_egress(text: &str) -> Result<sigil_server::Egress, String> {
+    text.parse()
+        .map_err(|e: sigil_core::egress::PatternError| e.to_string())
+}
+
 fn parse_proxies(text: &str) -> Result<TrustedProxies, String> {
     text.parse()
         .map_err(|e: sigil_server::ProxyListError| e.to_string())
@@ -117,6 +128,7 @@ impl ServeArgs {
             workers: self
                 .actions_workers
                 .map_or(defaults.workers, NonZeroUsize::get),
+            egress: Arc::new(self.actions_egress.clone().unwrap_or_default()),
             ..defaults
         }
     }

@@ -18,6 +18,7 @@
 //!   bundled list of the most common passwords that connections may refuse.
 //! - [`management`]: the Management API v2's users, as values: the JSON Auth0 returns, the
 //!   search subset, create and update bodies with their validation, and their refusals.
+//! - [`egress`]: where tenant code may reach out to, and the addresses it never may.
 //! - [`rate_limit`]: token buckets kept in the store, so a limit holds across nodes.
 //!
 //! The crate talks to the world only through traits ([`Store`], [`Clock`], [`Rng`]).
@@ -32,6 +33,7 @@ pub mod common_passwords;
 pub mod consent;
 pub mod continuation;
 pub mod csrf;
+pub mod egress;
 pub mod events;
 pub mod housekeeping;
 pub mod ids;

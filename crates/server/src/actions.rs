@@ -9,18 +9,25 @@ use std::time::Duration;
 
 use serde_json::json;
 use serde_json::{Map, Value};
-use sigil_actions::{ActionError, Execution, RunError, Trigger};
+use sigil_actions::{ActionError, Execution, HostPattern, RunError, Trigger};
 use sigil_core::actions::{ActionRunner, Command, FAILED, Failure, TriggerRun};
 use sigil_core::model::action::TRIGGERS;
 use sigil_core::model::{BoundAction, BuildError, LogType, NewLogEvent, QueuedTrigger};
 use sigil_core::oauth::{ErrorCode, FlowError, OAuthError};
-use sigil_core::{Store, UnixTime};
+use sigil_core::{Store, StoreError, UnixTime};
 
 use crate::App;
 use crate::cache::CACHE_TTL;
 
-/// A trigger's bound Actions, and when they were read.
-type Read = (UnixTime, Arc<Vec<BoundAction>>);
+/// What a trigger runs: its bound Actions, and the hosts the tenant lets them `fetch` from.
+#[derive(Default)]
+pub(crate) struct Bound {
+    actions: Vec<BoundAction>,
+    egress: Vec<HostPattern>,
+}
+
+/// A trigger's [`Bound`], and when it was read.
+type Read = (UnixTime, Arc<Bound>);
 
 /// Each trigger's bound Actions, as read last, and when.
 #[derive(Default)]
@@ -29,19 +36,20 @@ pub(crate) struct BoundCache {
 }
 
 impl BoundCache {
-    fn fresh(&self, trigger: &'static str, now: UnixTime) -> Option<Arc<Vec<BoundAction>>> {
+    fn fresh(&self, trigger: &'static str, now: UnixTime) -> Option<Arc<Bound>> {
         let read = self.read.read().ok()?;
         let (at, bound) = read.get(trigger)?;
         (now.0 - at.0 < CACHE_TTL && now.0 >= at.0).then(|| Arc::clone(bound))
     }
 
-    fn put(&self, trigger: &'static str, now: UnixTime, bound: Arc<Vec<BoundAction>>) {
+    fn put(&self, trigger: &'static str, now: UnixTime, bound: Arc<Bound>) {
         if let Ok(mut read) = self.read.write() {
             read.insert(trigger, (now, bound));
         }
     }
 
-    /// Forgets what was read: a binding or a deployed version changed through this node.
+    /// Forgets what was read: a binding, a deployed version or the tenant's settings changed
+    /// through this node.
     pub(crate) fn forget(&self) {
         if let Ok(mut read) = self.read.write() {
             read.clear();
@@ -50,12 +58,29 @@ impl BoundCache {
 }
 
 impl<S: Store> App<S> {
-    async fn bound(&self, trigger: &'static str) -> Result<Arc<Vec<BoundAction>>, FlowError> {
+    /// The hosts the tenant lets its Actions `fetch` from (within the operator's list).
+    pub(crate) async fn tenant_egress(&self) -> Result<Vec<HostPattern>, StoreError> {
+        let settings = self.store().tenant_settings().await?.unwrap_or_default();
+        // Checked when set; an entry that no longer parses is left out, never widened.
+        Ok(settings
+            .actions_egress
+            .iter()
+            .filter_map(|entry| entry.parse::<HostPattern>().ok())
+            .collect())
+    }
+
+    async fn bound(&self, trigger: &'static str) -> Result<Arc<Bound>, FlowError> {
         let now = self.now();
         if let Some(bound) = self.bound_cache().fresh(trigger, now) {
             return Ok(bound);
         }
-        let bound = Arc::new(self.store().bound_actions(trigger).await?);
+        let actions = self.store().bound_actions(trigger).await?;
+        let egress = if actions.is_empty() {
+            Vec::new()
+        } else {
+            self.tenant_egress().await?
+        };
+        let bound = Arc::new(Bound { actions, egress });
         self.bound_cache().put(trigger, now, Arc::clone(&bound));
         Ok(bound)
     }
@@ -67,7 +92,7 @@ impl<S: Store> ActionRunner for App<S> {
     }
 
     async fn is_bound(&self, trigger: &'static str) -> Result<bool, FlowError> {
-        Ok(!self.bound(trigger).await?.is_empty())
+        Ok(!self.bound(trigger).await?.actions.is_empty())
     }
 
     async fn run_from<E: FnOnce() -> Value + Send>(
@@ -76,7 +101,8 @@ impl<S: Store> ActionRunner for App<S> {
         resume: Option<&str>,
         event: E,
     ) -> Result<Option<TriggerRun>, FlowError> {
-        let bound = self.bound(trigger).await?;
+        let read = self.bound(trigger).await?;
+        let bound = &read.actions;
         if bound.is_empty() && resume.is_none() {
             return Ok(None);
         }
@@ -114,6 +140,7 @@ impl<S: Store> ActionRunner for App<S> {
             event: event(),
             now_ms: self.now().0.saturating_mul(1000),
             resume: resume.is_some(),
+            egress: read.egress.clone(),
         };
         let outcome = match self.actions().run(execution).await {
             Ok(outcome) => outcome,
@@ -150,6 +177,7 @@ impl<S: Store> ActionRunner for App<S> {
         };
         self.metrics().action_execution(trigger, result);
         tracing::debug!(trigger, result, actions = outcome.runs.len(), "Actions ran");
+        log_fetches(trigger, &outcome);
         if let Some(run) = outcome.failure() {
             let error = run.error.as_ref();
             let binding = bound.iter().find(|b| b.name == run.name);
@@ -235,6 +263,23 @@ pub async fn build_on(
             url: String::new(),
         })
         .collect())
+}
+
+/// Each request the Actions made, for the operator: refused ones as warnings, naming the
+/// host to add to an allow-list; never headers or bodies.
+fn log_fetches(trigger: &str, outcome: &sigil_actions::Outcome) {
+    for run in &outcome.runs {
+        for call in &run.fetches {
+            let refused = call.error.as_deref().filter(|e| {
+                e.starts_with("address not allowed") || e.contains("egress allow-list")
+            });
+            if let Some(why) = refused {
+                tracing::warn!(trigger, action = %run.name, method = %call.method, origin = %call.origin, why, "an Action's request was refused");
+            } else {
+                tracing::debug!(trigger, action = %run.name, method = %call.method, origin = %call.origin, status = call.status, error = call.error.as_deref(), millis = call.millis, "an Action made a request");
+            }
+        }
+    }
 }
 
 /// `text` with every secret value of `secrets` (of 4 characters or more) replaced.

@@ -40,6 +40,7 @@ pub use housekeeping::Housekeeping;
 pub use listener::ServeOptions;
 pub use metrics::MetricsOptions;
 pub use sigil_actions::Limits as ActionLimits;
+pub use sigil_core::egress::Egress;
 pub use state::{App, KEYS_TTL, Secrets, StartError};
 
 /// The largest request body any endpoint reads; bigger ones get 413.

@@ -9,9 +9,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sigil_actions::{Action, ActionError, Command, Engine, Execution, Limits, RunError, Trigger};
 
-const NOW_MS: i64 = 1_796_000_000_000;
+/// Held exclusively by the test that measures the process's memory, shared by the tests that
+/// would disturb it (requests, their runtimes and bodies).
+pub(crate) static MEASURING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
-fn limits() -> Limits {
+pub(crate) const NOW_MS: i64 = 1_796_000_000_000;
+
+pub(crate) fn limits() -> Limits {
     Limits {
         execution: Duration::from_secs(5),
         slice: Duration::from_millis(500),
@@ -22,7 +26,7 @@ fn limits() -> Limits {
     }
 }
 
-fn action(name: &str, code: &str) -> Action {
+pub(crate) fn action(name: &str, code: &str) -> Action {
     let mut secrets = serde_json::Map::new();
     secrets.insert("API_KEY".to_owned(), json!("s3cret"));
     Action {
@@ -32,7 +36,7 @@ fn action(name: &str, code: &str) -> Action {
     }
 }
 
-fn execution(trigger: Trigger, codes: &[&str]) -> Execution {
+pub(crate) fn execution(trigger: Trigger, codes: &[&str]) -> Execution {
     Execution {
         trigger,
         actions: codes
@@ -51,21 +55,22 @@ fn execution(trigger: Trigger, codes: &[&str]) -> Execution {
         }),
         now_ms: NOW_MS,
         resume: false,
+        egress: Vec::new(),
     }
 }
 
-fn post_login(code: &str) -> Execution {
+pub(crate) fn post_login(code: &str) -> Execution {
     execution(Trigger::PostLogin, &[code])
 }
 
-fn command(op: &str, args: Value) -> Command {
+pub(crate) fn command(op: &str, args: Value) -> Command {
     Command {
         op: op.to_owned(),
         args: args.as_array().cloned().unwrap_or_default(),
     }
 }
 
-async fn run(engine: &Engine, execution: Execution) -> sigil_actions::Outcome {
+pub(crate) async fn run(engine: &Engine, execution: Execution) -> sigil_actions::Outcome {
     engine.run(execution).await.expect("the engine answers")
 }
 
@@ -439,6 +444,7 @@ async fn a_hostile_action_holds_only_its_own_thread() {
 /// keep ten limits' worth.
 #[tokio::test]
 async fn memory_returns_after_a_memory_bomb() {
+    let _alone = MEASURING.write().await;
     let engine = Engine::start(Limits {
         workers: 1,
         ..limits()

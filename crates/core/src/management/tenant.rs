@@ -23,6 +23,7 @@ pub struct TenantPatch {
     idle_session_lifetime: Option<u32>,
     allowed_logout_urls: Option<Vec<String>>,
     flags: Option<FlagsPatch>,
+    actions_egress: Option<Vec<String>>,
 }
 
 /// Tenant flags, each optional.
@@ -103,6 +104,11 @@ impl TenantPatch {
             }
             settings.allowed_logout_urls = urls;
         }
+        if let Some(list) = self.actions_egress {
+            crate::egress::parse_patterns(&list)
+                .map_err(|e| bad("actions_egress", &e.to_string()))?;
+            settings.actions_egress = list.iter().map(|p| p.trim().to_owned()).collect();
+        }
         if let Some(flags) = self.flags {
             let f = &mut settings.flags;
             for (slot, value) in [
@@ -140,6 +146,7 @@ impl super::Body for TenantPatch {
         "idle_session_lifetime",
         "allowed_logout_urls",
         "flags",
+        "actions_egress",
     ];
 }
 
@@ -169,6 +176,14 @@ mod tests {
             ),
             (r#"{"issuer":"https://evil/"}"#, Err("issuer")),
             (r#"{"flags":{"enable_sso":true}}"#, Err("enable_sso")),
+            (
+                r#"{"actions_egress":["api.example.com","*.example.org"]}"#,
+                Ok("Sigil"),
+            ),
+            (
+                r#"{"actions_egress":["api.example.com","10.0.0.0/8"]}"#,
+                Err("actions_egress"),
+            ),
         ] {
             let mut settings = TenantSettings {
                 picture_url: Some("https://logo".to_owned()),
@@ -189,6 +204,12 @@ mod tests {
             }
             if body.contains("picture_url") {
                 assert_eq!(settings.picture_url, None);
+            }
+            if body.contains("example.org") {
+                assert_eq!(
+                    settings.actions_egress,
+                    ["api.example.com", "*.example.org"]
+                );
             }
         }
     }

@@ -31,6 +31,9 @@ pub struct TenantSettings {
     pub flags: TenantFlags,
     /// The hosted pages' look (Auth0's `/api/v2/branding`).
     pub branding: Branding,
+    /// The hosts the tenant's Actions may `fetch` from (a Sigil setting: patterns of
+    /// [`crate::egress::HostPattern`]), within the operator's own list. Empty: none.
+    pub actions_egress: Vec<String>,
 }
 
 /// Auth0's branding settings: what the hosted pages look like. Colours are CSS hex colours and
@@ -87,6 +90,7 @@ impl Default for TenantSettings {
             allowed_logout_urls: Vec::new(),
             flags: TenantFlags::default(),
             branding: Branding::default(),
+            actions_egress: Vec::new(),
         }
     }
 }

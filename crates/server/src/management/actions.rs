@@ -463,6 +463,8 @@ pub(crate) async fn test<S: Store>(
         event,
         now_ms: app.now().0.saturating_mul(1000),
         resume: false,
+        // Under the same egress policy as a flow.
+        egress: app.tenant_egress().await?,
     };
     let started = tokio::time::Instant::now();
     let outcome = match app.actions().run(execution).await {

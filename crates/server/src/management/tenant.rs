@@ -56,6 +56,8 @@ pub(crate) async fn update<S: Store>(
     app.store().put_tenant_settings(&current, app.now()).await?;
     app.pages()
         .set_brand(crate::pages::Brand::of(&current), app.now());
+    // The Actions' egress list travels with their bindings.
+    app.bound_cache().forget();
     caller.audit(&app, "Update tenant settings").await;
     Ok(Json(settings_json(&current)?))
 }

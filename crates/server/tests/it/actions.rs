@@ -597,6 +597,72 @@ async fn a_hostile_action_fails_its_login_and_stalls_nobody_else() {
     assert_eq!(failed.event.details["error_class"], "action_timeout");
 }
 
+/// An Action's `fetch` in a flow: refused until the tenant lists the host (the operator's
+/// flag opened it and loopback for this test), then the answer goes into the token; the
+/// setting is checked when set.
+#[tokio::test]
+async fn fetch_in_an_action_reaches_what_the_operator_and_the_tenant_allow() {
+    let roles = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = roles.local_addr().unwrap().port();
+    let router = axum::Router::new().route(
+        "/roles",
+        axum::routing::get(|| async { axum::Json(json!({"roles": ["auditor"]})) }),
+    );
+    tokio::spawn(async move { axum::serve(roles, router).await });
+    let app = TestApp::start_with_actions(sigil_server::ActionLimits {
+        egress: std::sync::Arc::new("http://127.0.0.1,127.0.0.0/8".parse().unwrap()),
+        ..Default::default()
+    })
+    .await;
+    let token = actions_token(&app).await;
+    let settings = token_for(&app, &audience(&app), &["update:tenant_settings"]).await;
+    bind_only(
+        &app,
+        &token,
+        "credentials-exchange",
+        "roles",
+        &format!(
+            r#"exports.onExecuteCredentialsExchange = async (event, api) => {{
+  let roles;
+  try {{
+    const response = await fetch('http://127.0.0.1:{port}/roles', {{ signal: AbortSignal.timeout(2000) }});
+    roles = (await response.json()).roles;
+  }} catch (e) {{
+    roles = e.message;
+  }}
+  api.accessToken.setCustomClaim('https://example.com/roles', roles);
+}};"#
+        ),
+    )
+    .await;
+    let (status, body) = machine_token(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        claims(&app, &body).await["https://example.com/roles"],
+        "fetch failed: http://127.0.0.1 is not in the tenant's egress allow-list (tenant setting actions_egress)"
+    );
+    for (list, status) in [
+        (json!(["http://127.0.0.1/x"]), StatusCode::BAD_REQUEST),
+        (json!(["http://127.0.0.1"]), StatusCode::OK),
+    ] {
+        let (got, answer) = call(
+            &app,
+            "PATCH",
+            "/tenants/settings",
+            Some(&settings),
+            Some(json!({"actions_egress": list})),
+        )
+        .await;
+        assert_eq!(got, status, "{answer}");
+    }
+    let (status, body) = machine_token(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        claims(&app, &body).await["https://example.com/roles"],
+        json!(["auditor"])
+    );
+}
+
 /// The count of `sigil_actions_executions_total` for `trigger` and `result`, once it reaches
 /// `at_least` (the queue runs after the flow has answered), or what it is after 10 s.
 async fn executions(app: &TestApp, trigger: &str, result: &str, at_least: u64) -> u64 {

@@ -275,6 +275,20 @@ impl TestApp {
         passwords: HasherOptions,
         options: sigil_server::ServeOptions,
     ) -> TestApp {
+        Self::start_all(templates, passwords, options, Default::default()).await
+    }
+
+    /// As [`TestApp::start`], with Actions run under `limits`.
+    pub(crate) async fn start_with_actions(limits: sigil_server::ActionLimits) -> TestApp {
+        Self::start_all(None, HasherOptions::default(), Default::default(), limits).await
+    }
+
+    async fn start_all(
+        templates: Option<&std::path::Path>,
+        passwords: HasherOptions,
+        options: sigil_server::ServeOptions,
+        actions: sigil_server::ActionLimits,
+    ) -> TestApp {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "sigil_server_{}_{}",
             std::process::id(),
@@ -371,7 +385,7 @@ impl TestApp {
             Secrets::derive(|purpose| store.derived_key(purpose)),
             templates,
             passwords,
-            sigil_server::ActionLimits::default(),
+            actions,
         )
         .await
         .unwrap();

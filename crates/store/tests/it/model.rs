@@ -65,6 +65,7 @@ async fn tenant_settings_are_absent_then_stored_then_replaced() {
                     url: "https://cdn.example/font.woff2".to_owned(),
                 }),
             },
+            actions_egress: vec!["*.example.com".to_owned()],
         };
         store.put_tenant_settings(&first, at(0)).await.unwrap();
         assert_eq!(store.tenant_settings().await.unwrap(), Some(first.clone()));
