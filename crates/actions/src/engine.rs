@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::cache::Cache;
 use crate::fetch::Net;
 use crate::{BuildProblem, Execution, Limits, Outcome, Trigger, sandbox};
 
@@ -65,12 +66,13 @@ impl Engine {
         let (queue, jobs) = mpsc::sync_channel(limits.queue);
         let jobs = Arc::new(Mutex::new(jobs));
         let limits = Arc::new(limits);
+        let cache = Arc::new(Cache::default());
         for i in 0..limits.workers.max(1) {
-            let (jobs, limits) = (Arc::clone(&jobs), Arc::clone(&limits));
+            let (jobs, limits, cache) = (Arc::clone(&jobs), Arc::clone(&limits), Arc::clone(&cache));
             std::thread::Builder::new()
                 .name(format!("sigil-actions-{i}"))
                 .stack_size(THREAD_STACK)
-                .spawn(move || work(&jobs, &limits))?;
+                .spawn(move || work(&jobs, &limits, &cache))?;
         }
         Ok(Engine { queue, limits })
     }
@@ -116,7 +118,7 @@ impl Engine {
     }
 }
 
-fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits) {
+fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits, cache: &Arc<Cache>) {
     // The next execution's runtime, made while this thread waits (see `sandbox::Prepared`).
     let mut next = sandbox::prepare(limits).ok();
     // Where this thread's executions wait for their timers and requests. Without it (the
@@ -141,7 +143,7 @@ fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits) {
             Work::Run(execution, reply) => {
                 let prepared = next.take();
                 if let Ok((outcome, spent)) = catch_unwind(AssertUnwindSafe(|| {
-                    sandbox::run(&limits, &execution, prepared, net.as_ref())
+                    sandbox::run(&limits, &execution, prepared, net.as_ref(), cache)
                 })) {
                     let _ = reply.send(outcome);
                     let _ = catch_unwind(AssertUnwindSafe(|| drop(spent)));

@@ -474,19 +474,31 @@
       record('user.' + op, [StringType(name), value === undefined ? null : value]);
     };
   }
-  // api.cache: this execution's, so far (kept across executions later).
-  const cached = new MapType();
+  // api.cache: this trigger's records on this node, kept by the host (cache.rs).
+  const cacheGet = natives.cacheGet;
+  const cacheSet = natives.cacheSet;
+  const cacheDelete = natives.cacheDelete;
+  const cacheDefaultMs = natives.cacheDefaultMs;
   const cache = freeze({
     get: function get(key) {
-      return call(mapHas, cached, StringType(key)) ? call(mapGet, cached, StringType(key)) : undefined;
+      const found = cacheGet(StringType(key));
+      if (found === null || found === undefined) return undefined;
+      const record = parse(found);
+      return { value: record[0], expires_at: record[1] };
     },
-    set: function set(key, value) {
-      const entry = { value: StringType(value), expires_at: nowMs + 15 * 60 * 1000 };
-      call(mapSet, cached, StringType(key), entry);
-      return { type: 'success', record: entry };
+    set: function set(key, value, options) {
+      let expiresAt = nowMs + cacheDefaultMs;
+      if (options !== undefined && options !== null) {
+        if (options.expires_at !== undefined) expiresAt = +options.expires_at;
+        else if (options.ttl !== undefined) expiresAt = nowMs + +options.ttl;
+      }
+      if (expiresAt !== expiresAt) return { type: 'error', code: 'InvalidExpiry' };
+      const record = { value: StringType(value), expires_at: expiresAt };
+      const refused = cacheSet(StringType(key), record.value, expiresAt);
+      return refused === null || refused === undefined ? { type: 'success', record: record } : { type: 'error', code: refused };
     },
     delete: function (key) {
-      return call(mapDelete, cached, StringType(key)) ? { type: 'success' } : { type: 'error', code: 'CacheKeyDoesNotExist' };
+      return cacheDelete(StringType(key)) ? { type: 'success' } : { type: 'error', code: 'CacheKeyDoesNotExist' };
     },
   });
 

@@ -8,6 +8,7 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rquickjs::context::EvalOptions;
 use rquickjs::convert::Coerced;
@@ -18,6 +19,7 @@ use rquickjs::{
 use serde::Deserialize;
 use tokio::time::Instant;
 
+use crate::cache::{self, Cache};
 use crate::fetch::Net;
 use crate::natives;
 use crate::outside::{Outside, Woke};
@@ -136,6 +138,7 @@ pub(crate) fn run(
     execution: &Execution,
     prepared: Option<Prepared>,
     net: Option<&Net>,
+    cache: &Arc<Cache>,
 ) -> (Outcome, Option<Spent>) {
     let prepared = match prepared.map_or_else(|| prepare(limits), Ok) {
         Ok(prepared) => prepared,
@@ -178,6 +181,7 @@ pub(crate) fn run(
                         guard: &guard,
                         outside: &mut outside,
                         net,
+                        cache,
                     };
                     run_action(
                         &ctx,
@@ -297,11 +301,13 @@ fn load<'js>(
     code: &str,
     event: &str,
     outside: &Outside,
+    cache: &Arc<Cache>,
 ) -> Result<Object<'js>, (ActionError, String)> {
     let no_logs = |e| (e, String::new());
     let natives = natives::natives(ctx).map_err(|e| no_logs(engine(e)))?;
     outside
         .natives(ctx, &natives)
+        .and_then(|()| cache::natives(ctx, &natives, cache, trigger, now_ms))
         .map_err(|e| no_logs(engine(e)))?;
     let handle: Object = prelude
         .call((
@@ -356,6 +362,7 @@ struct Driver<'a> {
     guard: &'a Guarded,
     outside: &'a mut Outside,
     net: Option<&'a Net>,
+    cache: &'a Arc<Cache>,
 }
 
 /// Runs one Action in `ctx`: its result, or its error with what it logged before it.
@@ -380,6 +387,7 @@ fn run_action<'js>(
         &action.code,
         event,
         driver.outside,
+        driver.cache,
     )?;
     let failed = |error: ActionError| {
         (
@@ -523,6 +531,7 @@ pub(crate) fn build(limits: &Limits, code: &str, triggers: &[Trigger]) -> Vec<Bu
             code,
             "{}",
             &outside,
+            &Arc::default(),
         ) {
             Ok(handle) => handle,
             Err((error, _)) => {

@@ -714,3 +714,85 @@ async fn require_offers_crypto_and_querystring_and_a_build_refuses_anything_else
         Vec::<String>::new()
     );
 }
+
+/// `api.cache` keeps a trigger's records for its later executions (on this engine), until they
+/// expire by the server's clock, under Auth0's limits and codes.
+#[tokio::test]
+async fn the_cache_keeps_records_for_later_executions_of_the_same_trigger() {
+    let engine = Engine::start(limits()).unwrap();
+    let body = |code: &str| {
+        format!(
+            "exports.onExecutePostLogin = async (event, api) => {{ api.idToken.setCustomClaim('r', {code}); }};\n\
+             exports.onExecuteCredentialsExchange = async (event, api) => {{ api.accessToken.setCustomClaim('r', {code}); }};"
+        )
+    };
+    let cases: Vec<(&str, Trigger, i64, &str, Value)> = vec![
+        ("nothing yet", Trigger::PostLogin, 0, "api.cache.get('token')", Value::Null),
+        (
+            "set with the default life",
+            Trigger::PostLogin,
+            0,
+            "api.cache.set('token', 'abc')",
+            json!({"type": "success", "record": {"value": "abc", "expires_at": NOW_MS + 900_000}}),
+        ),
+        (
+            "a later execution reads it",
+            Trigger::PostLogin,
+            60_000,
+            "api.cache.get('token')",
+            json!({"value": "abc", "expires_at": NOW_MS + 900_000}),
+        ),
+        ("another trigger does not", Trigger::CredentialsExchange, 60_000, "api.cache.get('token')", Value::Null),
+        ("gone once expired", Trigger::PostLogin, 900_000, "api.cache.get('token')", Value::Null),
+        (
+            "a ttl in milliseconds",
+            Trigger::PostLogin,
+            0,
+            "api.cache.set('short', 1, { ttl: 1000 }).record",
+            json!({"value": "1", "expires_at": NOW_MS + 1000}),
+        ),
+        (
+            "a key over 64 bytes",
+            Trigger::PostLogin,
+            0,
+            "api.cache.set('k'.repeat(65), 'v')",
+            json!({"type": "error", "code": "CacheKeySizeExceeded"}),
+        ),
+        (
+            "a value over 4 KB",
+            Trigger::PostLogin,
+            0,
+            "api.cache.set('k', 'v'.repeat(4097))",
+            json!({"type": "error", "code": "CacheValueSizeExceeded"}),
+        ),
+        (
+            "a life over 24 hours",
+            Trigger::PostLogin,
+            0,
+            "api.cache.set('k', 'v', { ttl: 86400001 })",
+            json!({"type": "error", "code": "InvalidExpiry"}),
+        ),
+        (
+            "an expiry in the past",
+            Trigger::PostLogin,
+            0,
+            "api.cache.set('k', 'v', { expires_at: 1 })",
+            json!({"type": "error", "code": "ItemAlreadyExpired"}),
+        ),
+        (
+            "delete",
+            Trigger::PostLogin,
+            0,
+            "[api.cache.delete('short'), api.cache.delete('short')]",
+            json!([{"type": "success"}, {"type": "error", "code": "CacheKeyDoesNotExist"}]),
+        ),
+    ];
+    for (name, trigger, later_ms, code, want) in cases {
+        let mut run = execution(trigger, &[&body(code)]);
+        run.now_ms = NOW_MS + later_ms;
+        let outcome = engine.run(run).await.unwrap();
+        assert!(outcome.failure().is_none(), "{name}: {:?}", outcome.failure());
+        let got = outcome.commands().next().map(|c| c.args[1].clone());
+        assert_eq!(got, Some(want), "{name}");
+    }
+}
