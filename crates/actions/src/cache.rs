@@ -74,8 +74,7 @@ impl Cache {
             records.iter().map(|(k, r)| k.len() + r.value.len()).sum()
         };
         // Room for the new record: the ones that would expire first go.
-        while records.len() + 1 > RECORDS || size(records) + key.len() + value.len() > TOTAL_BYTES
-        {
+        while records.len() + 1 > RECORDS || size(records) + key.len() + value.len() > TOTAL_BYTES {
             let Some(first) = records
                 .iter()
                 .min_by_key(|(_, r)| r.expires_at)
@@ -159,7 +158,10 @@ mod tests {
         assert_eq!(cache.get(t, "k", 2000), None);
         assert_eq!(cache.get(Trigger::CredentialsExchange, "k", 1500), None);
         assert_eq!(set(&"k".repeat(65), "v", 2000), Err("CacheKeySizeExceeded"));
-        assert_eq!(set("k", &"v".repeat(4097), 2000), Err("CacheValueSizeExceeded"));
+        assert_eq!(
+            set("k", &"v".repeat(4097), 2000),
+            Err("CacheValueSizeExceeded")
+        );
         assert_eq!(set("k", "v", 1000), Err("ItemAlreadyExpired"));
         assert_eq!(set("k", "v", 1001 + LONGEST_MS), Err("InvalidExpiry"));
         // Full: the record expiring first makes room.

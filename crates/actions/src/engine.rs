@@ -68,7 +68,8 @@ impl Engine {
         let limits = Arc::new(limits);
         let cache = Arc::new(Cache::default());
         for i in 0..limits.workers.max(1) {
-            let (jobs, limits, cache) = (Arc::clone(&jobs), Arc::clone(&limits), Arc::clone(&cache));
+            let (jobs, limits, cache) =
+                (Arc::clone(&jobs), Arc::clone(&limits), Arc::clone(&cache));
             std::thread::Builder::new()
                 .name(format!("sigil-actions-{i}"))
                 .stack_size(THREAD_STACK)

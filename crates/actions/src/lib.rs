@@ -243,6 +243,8 @@ pub struct ActionRun {
     pub error: Option<ActionError>,
     /// Its requests, in the order they were made.
     pub fetches: Vec<Call>,
+    /// How long it ran.
+    pub took: Duration,
 }
 
 /// What an execution did: one entry per Action that ran.

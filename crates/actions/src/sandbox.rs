@@ -156,7 +156,8 @@ pub(crate) fn run(
     let mut runs = Vec::with_capacity(execution.actions.len());
     let mut last = None;
     for (index, action) in execution.actions.iter().enumerate() {
-        guard.slice_started.set(Instant::now());
+        let began = Instant::now();
+        guard.slice_started.set(began);
         guard.stop.set(Stop::None);
         let made = match warm.take() {
             Some((context, prelude)) => Ok((context, Some(prelude))),
@@ -212,6 +213,7 @@ pub(crate) fn run(
                         stopped: recorded.stopped,
                         error: None,
                         fetches,
+                        took: began.elapsed(),
                     },
                     Err((error, logs)) => ActionRun {
                         name: action.name.clone(),
@@ -220,6 +222,7 @@ pub(crate) fn run(
                         stopped: true,
                         error: Some(guard.explain(error)),
                         fetches,
+                        took: began.elapsed(),
                     },
                 }
             }
@@ -230,6 +233,7 @@ pub(crate) fn run(
                 stopped: true,
                 error: Some(ActionError::Engine(e.to_string())),
                 fetches: Vec::new(),
+                took: began.elapsed(),
             },
         };
         let stopped = run.stopped;
@@ -267,6 +271,7 @@ fn engine_failure(execution: &Execution, e: rquickjs::Error) -> Outcome {
                 stopped: true,
                 error: Some(ActionError::Engine(e.to_string())),
                 fetches: Vec::new(),
+                took: std::time::Duration::ZERO,
             })
             .into_iter()
             .collect(),

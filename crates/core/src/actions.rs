@@ -43,6 +43,8 @@ pub struct TriggerRun {
     pub failure: Option<Failure>,
     /// The names of the Actions that ran, in order.
     pub executed: Vec<String>,
+    /// The record of this execution (`/actions/executions/{id}`), when one was kept.
+    pub execution_id: Option<String>,
 }
 
 /// Runs the Actions bound to a trigger. With none bound, [`ActionRunner::run`] answers `None`
@@ -194,6 +196,10 @@ pub struct PostLogin {
     /// An Action sent the user away: the Actions after it run once the user is back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect: Option<Redirect>,
+    /// The executions that decided this (two around a redirect), for the success events'
+    /// `details.actions.executions`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub executions: Vec<String>,
 }
 
 impl PostLogin {
@@ -211,6 +217,7 @@ impl PostLogin {
             self.add_scopes.push(scope);
         }
         self.redirect = later.redirect;
+        self.executions.extend(later.executions);
         self
     }
 
@@ -236,7 +243,10 @@ pub fn post_login(run: &TriggerRun) -> Result<PostLogin, OAuthError> {
     if run.failure.is_some() {
         return Err(OAuthError::new(ErrorCode::AccessDenied, FAILED));
     }
-    let mut decided = PostLogin::default();
+    let mut decided = PostLogin {
+        executions: run.execution_id.iter().cloned().collect(),
+        ..PostLogin::default()
+    };
     for command in &run.commands {
         let name = || text(command.args.first());
         let value = || command.args.get(1).cloned().unwrap_or(Value::Null);
@@ -608,6 +618,7 @@ mod tests {
                 .collect(),
             failure: None,
             executed: vec!["a".to_owned()],
+            execution_id: None,
         }
     }
 

@@ -102,6 +102,14 @@ pub fn auth0_time(t: UnixTime) -> String {
     text
 }
 
+/// `ms` (milliseconds since the epoch) as Auth0 writes times: `2026-11-22T10:00:00.123Z`.
+pub fn auth0_time_ms(ms: i64) -> String {
+    let seconds = auth0_time(UnixTime(ms.div_euclid(1000)));
+    // auth0_time ends in `.000Z`; put the milliseconds in.
+    let whole = seconds.trim_end_matches(".000Z");
+    format!("{whole}.{:03}Z", ms.rem_euclid(1000))
+}
+
 /// Year, month (1–12) and day (1–31) of the day `days` after 1970-01-01 (proleptic Gregorian;
 /// Howard Hinnant's `civil_from_days`).
 fn civil_from_days(days: i64) -> (i64, i64, i64) {

@@ -106,6 +106,17 @@ pub fn exchange(
                 connection_id: issued.connection_id.clone(),
                 audience: issued.audience.clone(),
                 scope: answer.scope.clone(),
+                details: if issued.executions.is_empty() {
+                    serde_json::Map::new()
+                } else {
+                    // Auth0's link from a success event to its Actions' executions.
+                    let mut details = serde_json::Map::new();
+                    details.insert(
+                        "actions".to_owned(),
+                        serde_json::json!({ "executions": issued.executions }),
+                    );
+                    details
+                },
                 ..NewLogEvent::new(kind.log_type(true), now)
             };
             if issued.connection_id.is_some() {

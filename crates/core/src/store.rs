@@ -14,8 +14,8 @@ use crate::ids::{
     LogId, ResourceServerId, RoleId, SessionId, UserId,
 };
 use crate::model::{
-    Action, ActionCode, ActionVersion, AuthorizationCode, Binding, BoundAction, Client,
-    ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, JsonObject, LogEvent,
+    Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
+    Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, JsonObject, LogEvent,
     LogQuery, NewLogEvent, OutgoingEmail, Permission, QueuedTrigger, RefreshToken, ResourceServer,
     Role, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
@@ -188,11 +188,13 @@ pub struct Purged {
     pub logs: u64,
     /// Rate-limit buckets full again (a full bucket is the same as none).
     pub rate_limits: u64,
+    /// Records of Actions' executions past their retention.
+    pub action_executions: u64,
 }
 
 impl Purged {
     /// Rows removed of each kind, with the kind's name (for logs and metrics).
-    pub fn by_kind(&self) -> [(&'static str, u64); 9] {
+    pub fn by_kind(&self) -> [(&'static str, u64); 10] {
         [
             ("authorization_codes", self.codes),
             ("sessions", self.sessions),
@@ -203,6 +205,7 @@ impl Purged {
             ("jobs", self.jobs),
             ("logs", self.logs),
             ("rate_limits", self.rate_limits),
+            ("action_executions", self.action_executions),
         ]
     }
 
@@ -228,6 +231,7 @@ impl std::ops::AddAssign for Purged {
         self.jobs += other.jobs;
         self.logs += other.logs;
         self.rate_limits += other.rate_limits;
+        self.action_executions += other.action_executions;
     }
 }
 
@@ -647,6 +651,16 @@ pub trait Store: Send + Sync + 'static {
         lease_until: UnixTime,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<QueuedTrigger>>> + Send;
+    /// Keeps the records of executions, in one transaction.
+    fn record_executions(
+        &self,
+        executions: &[ActionExecution],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The execution with this id, while it is kept.
+    fn action_execution(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<ActionExecution>>> + Send;
     /// Settles a claimed execution: gone from the queue (it ran, or will not be tried again),
     /// or due again at `retry_at`.
     fn settle_queued_trigger(

@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 use sigil_actions::{ActionError, Execution, HostPattern, RunError, Trigger};
 use sigil_core::actions::{ActionRunner, Command, FAILED, Failure, TriggerRun};
 use sigil_core::model::action::TRIGGERS;
-use sigil_core::model::{BoundAction, BuildError, LogType, NewLogEvent, QueuedTrigger};
+use sigil_core::model::{
+    ActionExecution, BoundAction, BuildError, ExecutionResult, LogType, NewLogEvent, QueuedTrigger,
+};
 use sigil_core::oauth::{ErrorCode, FlowError, OAuthError};
 use sigil_core::{Store, StoreError, UnixTime};
 
@@ -142,6 +144,7 @@ impl<S: Store> ActionRunner for App<S> {
             resume: resume.is_some(),
             egress: read.egress.clone(),
         };
+        let started_ms = self.now().0.saturating_mul(1000);
         let outcome = match self.actions().run(execution).await {
             Ok(outcome) => outcome,
             Err(RunError::Busy) => {
@@ -178,6 +181,7 @@ impl<S: Store> ActionRunner for App<S> {
         self.metrics().action_execution(trigger, result);
         tracing::debug!(trigger, result, actions = outcome.runs.len(), "Actions ran");
         log_fetches(trigger, &outcome);
+        let execution_id = sigil_core::ids::uuid(self.rng());
         if let Some(run) = outcome.failure() {
             let error = run.error.as_ref();
             let binding = bound.iter().find(|b| b.name == run.name);
@@ -198,14 +202,10 @@ impl<S: Store> ActionRunner for App<S> {
             );
             let logs = redacted(&run.logs, &secrets);
             tracing::warn!(trigger, action = %run.name, error = %text, "an Action failed");
-            // Auth0's error_class: the tenant's error, or its time or memory running out.
-            let class = match error {
-                Some(ActionError::TimedOut | ActionError::Busy) => "action_timeout",
-                Some(ActionError::Engine(_)) => "platform_error",
-                _ => "action_error",
-            };
+            let class = error_class(error);
             let details = json!({
                     "trigger_id": trigger,
+                    "execution_id": execution_id,
                     "action_name": run.name,
                     "action_id": binding.map(|b| b.version.action_id.as_str()),
                     "version_id": binding.map(|b| b.version.id.as_str()),
@@ -220,6 +220,14 @@ impl<S: Store> ActionRunner for App<S> {
                 ..NewLogEvent::new(LogType::ACTIONS_EXECUTION_FAILED, self.now())
             });
         }
+        self.events().record_execution(execution_record(
+            &execution_id,
+            trigger,
+            result,
+            started_ms,
+            &outcome,
+            bound,
+        ));
         Ok(Some(TriggerRun {
             commands: outcome
                 .commands()
@@ -230,6 +238,7 @@ impl<S: Store> ActionRunner for App<S> {
                 .collect(),
             failure,
             executed: outcome.runs.iter().map(|r| r.name.clone()).collect(),
+            execution_id: Some(execution_id),
         }))
     }
 }
@@ -263,6 +272,70 @@ pub async fn build_on(
             url: String::new(),
         })
         .collect())
+}
+
+/// What `/actions/executions/{id}` shows of an execution that began at `started_ms`: each
+/// Action's span and, for the one that failed, Auth0's error (its text without the Action's
+/// secrets).
+fn execution_record(
+    id: &str,
+    trigger: &str,
+    result: &str,
+    started_ms: i64,
+    outcome: &sigil_actions::Outcome,
+    bound: &[BoundAction],
+) -> ActionExecution {
+    let mut at = started_ms;
+    let results = outcome
+        .runs
+        .iter()
+        .map(|run| {
+            let ended = at + i64::try_from(run.took.as_millis()).unwrap_or(i64::MAX);
+            let error = run.error.as_ref().map(|error| {
+                let secrets: Vec<&str> = bound
+                    .iter()
+                    .filter(|b| b.name == run.name)
+                    .flat_map(|b| b.version.code.secrets.iter().map(|s| s.value.as_str()))
+                    .collect();
+                json!({
+                    "id": error_class(Some(error)),
+                    "msg": redacted(&error.to_string(), &secrets),
+                    "url": "",
+                })
+            });
+            let result = ExecutionResult {
+                action_name: run.name.clone(),
+                error,
+                started_ms: at,
+                ended_ms: ended,
+            };
+            at = ended;
+            result
+        })
+        .collect();
+    ActionExecution {
+        id: id.to_owned(),
+        trigger_id: trigger.to_owned(),
+        status: if result == "redirected" {
+            "partial"
+        } else {
+            "final"
+        }
+        .to_owned(),
+        results,
+        created_ms: started_ms,
+        updated_ms: at,
+    }
+}
+
+/// Auth0's `error_class` of an Action's failure: the tenant's error, or its time or memory
+/// running out.
+fn error_class(error: Option<&ActionError>) -> &'static str {
+    match error {
+        Some(ActionError::TimedOut | ActionError::Busy) => "action_timeout",
+        Some(ActionError::Engine(_)) => "platform_error",
+        _ => "action_error",
+    }
 }
 
 /// Each request the Actions made, for the operator: refused ones as warnings, naming the

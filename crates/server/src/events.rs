@@ -12,7 +12,7 @@ use std::time::Duration;
 use sigil_core::Store;
 use sigil_core::events::Events;
 use sigil_core::ids::ClientId;
-use sigil_core::model::NewLogEvent;
+use sigil_core::model::{ActionExecution, NewLogEvent};
 use tokio::sync::{mpsc, oneshot};
 
 /// Events waiting to be written, at most.
@@ -24,6 +24,7 @@ const LINGER: Duration = Duration::from_millis(100);
 
 enum Message {
     Event(Box<NewLogEvent>),
+    Execution(Box<ActionExecution>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -77,6 +78,20 @@ impl EventQueue {
     }
 }
 
+impl EventQueue {
+    /// Queues the record of an Actions' execution, written with the events around it (even
+    /// when the events themselves are switched off: the flows' events refer to it).
+    pub(crate) fn record_execution(&self, execution: ActionExecution) {
+        if self
+            .sender
+            .try_send(Message::Execution(Box::new(execution)))
+            .is_err()
+        {
+            count_drop(&self.dropped, 1, "the tenant log's queue is full");
+        }
+    }
+}
+
 impl Events for EventQueue {
     fn emit(&self, event: NewLogEvent) {
         if !self.enabled.load(Ordering::Relaxed) {
@@ -103,6 +118,7 @@ fn count_drop(dropped: &AtomicU64, n: u64, why: &str) {
 
 async fn write<S: Store>(store: S, mut receiver: mpsc::Receiver<Message>, dropped: Arc<AtomicU64>) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut executions = Vec::new();
     let mut waiting = Vec::new();
     while let Some(first) = receiver.recv().await {
         // Gather for up to LINGER after the first event (fewer, larger transactions: each
@@ -112,9 +128,10 @@ async fn write<S: Store>(store: S, mut receiver: mpsc::Receiver<Message>, droppe
         while let Some(message) = next.take() {
             match message {
                 Message::Event(event) => batch.push(*event),
+                Message::Execution(execution) => executions.push(*execution),
                 Message::Flush(done) => waiting.push(done),
             }
-            if batch.len() >= BATCH || !waiting.is_empty() {
+            if batch.len() + executions.len() >= BATCH || !waiting.is_empty() {
                 break;
             }
             next = match receiver.try_recv() {
@@ -132,6 +149,17 @@ async fn write<S: Store>(store: S, mut receiver: mpsc::Receiver<Message>, droppe
                 count_drop(&dropped, batch.len() as u64, "the database refused them");
             }
             batch.clear();
+        }
+        if !executions.is_empty() {
+            if let Err(e) = store.record_executions(&executions).await {
+                tracing::error!(error = %e, executions = executions.len(), "cannot record Actions' executions");
+                count_drop(
+                    &dropped,
+                    executions.len() as u64,
+                    "the database refused them",
+                );
+            }
+            executions.clear();
         }
         for done in waiting.drain(..) {
             let _ = done.send(());

@@ -3,16 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 use sigil_core::ids::{ActionId, ActionVersionId, BindingId};
+use sigil_core::model::action;
 use sigil_core::model::{
-    Action, ActionCode, ActionSecret, ActionVersion, Binding, BoundAction, BuildError, BuildStatus,
-    Dependency, QueuedTrigger, TriggerRef,
+    Action, ActionCode, ActionExecution, ActionSecret, ActionVersion, Binding, BoundAction,
+    BuildError, BuildStatus, Dependency, QueuedTrigger, TriggerRef,
 };
 use sigil_core::store::Result;
 use sigil_core::{Conflict, StoreError, UnixTime};
 use zeroize::Zeroizing;
 
 use crate::SqlStore;
-use crate::codec::{open, seal};
+use crate::codec::{from_json, open, seal, to_json};
 use crate::database::on_pool;
 use crate::error::{OrBackend as _, corrupt, touched, write_error};
 
@@ -426,6 +427,70 @@ pub(crate) async fn bound_actions(store: &SqlStore, trigger: &str) -> Result<Vec
             })
         })
         .collect()
+}
+
+pub(crate) async fn record_executions(
+    store: &SqlStore,
+    executions: &[ActionExecution],
+) -> Result<()> {
+    const SQL: &str = "INSERT INTO action_executions (id, trigger_id, status, results, \
+                       created_ms, updated_ms, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    if executions.is_empty() {
+        return Ok(());
+    }
+    let rows = executions
+        .iter()
+        .map(|e| Ok((e, to_json("execution results", &e.results)?)))
+        .collect::<Result<Vec<_>>>()?;
+    on_pool!(&store.db, pool => {
+        let mut tx = pool.begin().await.db()?;
+        for (execution, results) in &rows {
+            sqlx::query(SQL)
+                .bind(&execution.id)
+                .bind(&execution.trigger_id)
+                .bind(&execution.status)
+                .bind(results)
+                .bind(execution.created_ms)
+                .bind(execution.updated_ms)
+                .bind(execution.created_ms.div_euclid(1000) + action::EXECUTION_DAYS * 86_400)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        }
+        tx.commit().await.db()?;
+    });
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct ExecutionRow {
+    id: String,
+    trigger_id: String,
+    status: String,
+    results: String,
+    created_ms: i64,
+    updated_ms: i64,
+}
+
+pub(crate) async fn action_execution(
+    store: &SqlStore,
+    id: &str,
+) -> Result<Option<ActionExecution>> {
+    const SQL: &str = "SELECT id, trigger_id, status, results, created_ms, updated_ms \
+                       FROM action_executions WHERE id = $1";
+    let row: Option<ExecutionRow> = on_pool!(&store.db, pool =>
+        sqlx::query_as(SQL).bind(id).fetch_optional(pool).await.db()?);
+    row.map(|row| {
+        Ok(ActionExecution {
+            results: from_json("execution results", &row.results)?,
+            id: row.id,
+            trigger_id: row.trigger_id,
+            status: row.status,
+            created_ms: row.created_ms,
+            updated_ms: row.updated_ms,
+        })
+    })
+    .transpose()
 }
 
 #[derive(sqlx::FromRow)]

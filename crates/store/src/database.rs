@@ -96,6 +96,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         11 => "0011_actions",
         12 => "0012_code_actions",
         13 => "0013_trigger_queue",
+        14 => "0014_action_executions",
     )
 }
 
@@ -114,6 +115,7 @@ fn postgres_migrations() -> Vec<Migration> {
         11 => "0011_actions",
         12 => "0012_code_actions",
         13 => "0013_trigger_queue",
+        14 => "0014_action_executions",
     )
 }
 

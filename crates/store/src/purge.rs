@@ -28,7 +28,7 @@ enum Horizon {
 
 /// One `DELETE` per kind, in the order of [`Purged::by_kind`]: `$1` is the horizon, `$2` the
 /// batch size.
-const PURGES: [(&str, Horizon); 9] = [
+const PURGES: [(&str, Horizon); 10] = [
     (
         "DELETE FROM authorization_codes WHERE digest IN \
          (SELECT digest FROM authorization_codes WHERE expires_at <= $1 LIMIT $2)",
@@ -73,6 +73,11 @@ const PURGES: [(&str, Horizon); 9] = [
          (SELECT bucket FROM rate_limits WHERE full_at_ms <= $1 LIMIT $2)",
         Horizon::NowMs,
     ),
+    (
+        "DELETE FROM action_executions WHERE id IN \
+         (SELECT id FROM action_executions WHERE expires_at <= $1 LIMIT $2)",
+        Horizon::Now,
+    ),
 ];
 
 pub(crate) async fn purge_expired(
@@ -81,7 +86,7 @@ pub(crate) async fn purge_expired(
     retention: &Retention,
     batch: u32,
 ) -> Result<Purged> {
-    let mut counts = [0u64; 9];
+    let mut counts = [0u64; 10];
     for ((sql, horizon), count) in PURGES.iter().zip(counts.iter_mut()) {
         let sql: &'static str = sql;
         let first = match horizon {
@@ -114,6 +119,7 @@ pub(crate) async fn purge_expired(
         jobs,
         logs,
         rate_limits,
+        action_executions,
     ] = counts;
     Ok(Purged {
         codes,
@@ -125,5 +131,6 @@ pub(crate) async fn purge_expired(
         jobs,
         logs,
         rate_limits,
+        action_executions,
     })
 }

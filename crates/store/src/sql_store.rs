@@ -9,8 +9,8 @@ use sigil_core::ids::{
     LogId, ResourceServerId, RoleId, SessionId, UserId,
 };
 use sigil_core::model::{
-    Action, ActionCode, ActionVersion, AuthorizationCode, Binding, BoundAction, Client,
-    ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, JsonObject, LogEvent,
+    Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
+    Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, JsonObject, LogEvent,
     LogQuery, NewLogEvent, OutgoingEmail, Permission, QueuedTrigger, RefreshToken, ResourceServer,
     Role, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
@@ -331,6 +331,14 @@ impl Store for SqlStore {
 
     async fn bound_actions(&self, trigger: &str) -> Result<Vec<BoundAction>> {
         actions::bound_actions(self, trigger).await
+    }
+
+    async fn record_executions(&self, executions: &[ActionExecution]) -> Result<()> {
+        actions::record_executions(self, executions).await
+    }
+
+    async fn action_execution(&self, id: &str) -> Result<Option<ActionExecution>> {
+        actions::action_execution(self, id).await
     }
 
     async fn queue_trigger(&self, queued: &QueuedTrigger) -> Result<()> {

@@ -727,7 +727,13 @@ async fn the_cache_keeps_records_for_later_executions_of_the_same_trigger() {
         )
     };
     let cases: Vec<(&str, Trigger, i64, &str, Value)> = vec![
-        ("nothing yet", Trigger::PostLogin, 0, "api.cache.get('token')", Value::Null),
+        (
+            "nothing yet",
+            Trigger::PostLogin,
+            0,
+            "api.cache.get('token')",
+            Value::Null,
+        ),
         (
             "set with the default life",
             Trigger::PostLogin,
@@ -742,8 +748,20 @@ async fn the_cache_keeps_records_for_later_executions_of_the_same_trigger() {
             "api.cache.get('token')",
             json!({"value": "abc", "expires_at": NOW_MS + 900_000}),
         ),
-        ("another trigger does not", Trigger::CredentialsExchange, 60_000, "api.cache.get('token')", Value::Null),
-        ("gone once expired", Trigger::PostLogin, 900_000, "api.cache.get('token')", Value::Null),
+        (
+            "another trigger does not",
+            Trigger::CredentialsExchange,
+            60_000,
+            "api.cache.get('token')",
+            Value::Null,
+        ),
+        (
+            "gone once expired",
+            Trigger::PostLogin,
+            900_000,
+            "api.cache.get('token')",
+            Value::Null,
+        ),
         (
             "a ttl in milliseconds",
             Trigger::PostLogin,
@@ -791,7 +809,11 @@ async fn the_cache_keeps_records_for_later_executions_of_the_same_trigger() {
         let mut run = execution(trigger, &[&body(code)]);
         run.now_ms = NOW_MS + later_ms;
         let outcome = engine.run(run).await.unwrap();
-        assert!(outcome.failure().is_none(), "{name}: {:?}", outcome.failure());
+        assert!(
+            outcome.failure().is_none(),
+            "{name}: {:?}",
+            outcome.failure()
+        );
         let got = outcome.commands().next().map(|c| c.args[1].clone());
         assert_eq!(got, Some(want), "{name}");
     }

@@ -22,20 +22,12 @@ pub fn parse_log_search(q: &str) -> Result<LogQuery, ManagementError> {
     Ok(query)
 }
 
-/// `date_ms` as Auth0 writes log dates: `2026-11-22T10:00:00.123Z`.
-fn log_date(date_ms: i64) -> String {
-    let seconds = crate::clock::auth0_time(crate::UnixTime(date_ms.div_euclid(1000)));
-    // auth0_time ends in `.000Z`; put the milliseconds in.
-    let whole = seconds.trim_end_matches(".000Z");
-    format!("{whole}.{:03}Z", date_ms.rem_euclid(1000))
-}
-
 /// An event as Auth0 lists it; members the event lacks are left out.
 pub fn log_json(log: &LogEvent) -> Value {
     let e = &log.event;
     let mut out = json!({
         "log_id": log.log_id,
-        "date": log_date(e.date_ms),
+        "date": crate::clock::auth0_time_ms(e.date_ms),
     });
     let mut put = |name: &str, value: Option<Value>| {
         if let Some(value) = value {
@@ -105,7 +97,13 @@ mod tests {
 
     #[test]
     fn log_dates_have_milliseconds() {
-        assert_eq!(log_date(1_800_000_000_123), "2027-01-15T08:00:00.123Z");
-        assert_eq!(log_date(1_800_000_000_000), "2027-01-15T08:00:00.000Z");
+        assert_eq!(
+            crate::clock::auth0_time_ms(1_800_000_000_123),
+            "2027-01-15T08:00:00.123Z"
+        );
+        assert_eq!(
+            crate::clock::auth0_time_ms(1_800_000_000_000),
+            "2027-01-15T08:00:00.000Z"
+        );
     }
 }

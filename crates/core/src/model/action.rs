@@ -190,3 +190,38 @@ pub struct QueuedTrigger {
     /// When it was queued.
     pub created_at: UnixTime,
 }
+
+/// One execution of a trigger's Actions, as `/actions/executions/{id}` shows it and as the
+/// success events' `details.actions.executions` refer to it. Kept [`EXECUTION_DAYS`] days.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActionExecution {
+    /// Its id.
+    pub id: String,
+    /// Auth0's trigger id.
+    pub trigger_id: String,
+    /// Auth0's status: `final` once it ran to its end, `partial` when an Action sent the user
+    /// away (the rest runs after `/continue`, as an execution of its own).
+    pub status: String,
+    /// One per Action that ran, in order.
+    pub results: Vec<ExecutionResult>,
+    /// When it began, in milliseconds since the epoch.
+    pub created_ms: i64,
+    /// When it ended, in milliseconds since the epoch.
+    pub updated_ms: i64,
+}
+
+/// Days an execution's record is kept (Auth0's: "Execution logs are retained for 10 days").
+pub const EXECUTION_DAYS: i64 = 10;
+
+/// What one Action of an execution did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionResult {
+    /// The Action's name.
+    pub action_name: String,
+    /// Its failure, as Auth0 shows one (`{id, msg, url}`), if it failed.
+    pub error: Option<serde_json::Value>,
+    /// When it began, in milliseconds since the epoch.
+    pub started_ms: i64,
+    /// When it ended, in milliseconds since the epoch.
+    pub ended_ms: i64,
+}

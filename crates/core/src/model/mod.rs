@@ -18,8 +18,8 @@ pub mod user;
 
 pub use access::{ClientGrant, Consent, Permission, Role};
 pub use action::{
-    Action, ActionCode, ActionSecret, ActionVersion, Binding, BoundAction, BuildError, BuildStatus,
-    Dependency, QueuedTrigger, TriggerRef,
+    Action, ActionCode, ActionExecution, ActionSecret, ActionVersion, Binding, BoundAction,
+    BuildError, BuildStatus, Dependency, ExecutionResult, QueuedTrigger, TriggerRef,
 };
 pub use api::{ResourceServer, ResourceServerScope, TokenDialect};
 pub use client::{

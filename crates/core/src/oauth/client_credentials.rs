@@ -120,6 +120,7 @@ pub async fn client_credentials(
     };
     let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
     // The credentials-exchange trigger: its Actions may add claims or refuse.
+    let mut executions = Vec::new();
     let custom = match actions
         .run("credentials-exchange", || {
             exchange_event(
@@ -134,6 +135,7 @@ pub async fn client_credentials(
     {
         None => None,
         Some(run) => {
+            executions.extend(run.execution_id.clone());
             let set = crate::actions::credentials_exchange(&run)?;
             let token = claims::Token::Access {
                 scopes: &scopes,
@@ -173,6 +175,7 @@ pub async fn client_credentials(
                 client_name: Some(client.name.clone()),
                 audience: Some(api.identifier.clone()),
                 alg: Some(api.signing_alg.as_str()),
+                executions,
                 ..super::Issued::default()
             },
         },

@@ -44,4 +44,6 @@ pub struct Issued {
     pub audience: Option<String>,
     /// The access token's algorithm (`dir` for an opaque token good only at `/userinfo`).
     pub alg: Option<&'static str>,
+    /// The Actions' executions that shaped the tokens.
+    pub executions: Vec<String>,
 }

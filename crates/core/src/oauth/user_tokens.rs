@@ -249,6 +249,10 @@ pub(crate) async fn issue(
             connection_id: Some(user.connection_id.to_string()),
             audience: api.map(|a| a.identifier.clone()),
             alg: Some(api.map_or("dir", |a| a.signing_alg.as_str())),
+            executions: grant
+                .decided
+                .map(|d| d.executions.clone())
+                .unwrap_or_default(),
         },
     })
 }

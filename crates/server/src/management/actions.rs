@@ -499,3 +499,34 @@ pub(crate) async fn test<S: Store>(
     }
     Ok(Json(json!({ "payload": payload })))
 }
+
+/// What one execution of a trigger's Actions did, as Auth0 shows it.
+pub(crate) async fn execution<S: Store>(
+    State(app): State<App<S>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MgmtError> {
+    let execution = app.store().action_execution(&id).await?.ok_or_else(|| {
+        MgmtError::not_found("inexistent_execution", "That execution does not exist.")
+    })?;
+    let time = sigil_core::clock::auth0_time_ms;
+    let results: Vec<Value> = execution
+        .results
+        .iter()
+        .map(|r| {
+            json!({
+                "action_name": r.action_name,
+                "error": r.error,
+                "started_at": time(r.started_ms),
+                "ended_at": time(r.ended_ms),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "id": execution.id,
+        "trigger_id": execution.trigger_id,
+        "status": execution.status,
+        "results": results,
+        "created_at": time(execution.created_ms),
+        "updated_at": time(execution.updated_ms),
+    })))
+}

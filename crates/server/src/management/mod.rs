@@ -102,6 +102,7 @@ operations! {
     get "/actions/triggers" => actions::triggers, ["read:actions"], 200, "List triggers";
     get "/actions/triggers/{trigger_id}/bindings" => actions::bindings, ["read:actions"], 200, "List a trigger's bindings";
     patch "/actions/triggers/{trigger_id}/bindings" => actions::update_bindings, ["update:actions"], 200, "Replace a trigger's bindings";
+    get "/actions/executions/{id}" => actions::execution, ["read:actions"], 200, "Get an execution (what each Action did; kept 10 days)";
     get "/branding" => branding::get, ["read:branding"], 200, "Get branding settings";
     patch "/branding" => branding::update, ["update:branding"], 200, "Update branding settings";
     get "/clients" => clients::list, ["read:clients", "read:client_summary", "read:client_keys", "read:client_credentials"], 200, "List clients";

@@ -326,6 +326,10 @@ async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
         claims(&app, &tokens).await["https://my-app.example.com/roles"],
         json!(roles)
     );
+    // The execution at /authorize travelled with the code to the exchange's event.
+    let exchanged = crate::events::newest(&app, "seacft").await;
+    let executions = &exchanged.event.details["actions"]["executions"];
+    assert_eq!(executions.as_array().map(Vec::len), Some(1), "{executions}");
     let id = app
         .verifier(&native)
         .await
@@ -661,6 +665,89 @@ async fn fetch_in_an_action_reaches_what_the_operator_and_the_tenant_allow() {
         claims(&app, &body).await["https://example.com/roles"],
         json!(["auditor"])
     );
+}
+
+/// Each execution is kept and shown at `/actions/executions/{id}`: the success events link to
+/// theirs (`details.actions.executions`), a failure's event names its own, and an unknown id
+/// is Auth0's 404.
+#[tokio::test]
+async fn executions_are_recorded_and_linked_from_the_events() {
+    let app = TestApp::start().await;
+    let token = actions_token(&app).await;
+    let read = Some(token.as_str());
+    bind_only(&app, &token, "credentials-exchange", "s6", S6).await;
+    bind_only(
+        &app,
+        &token,
+        "post-login",
+        "tags",
+        "exports.onExecutePostLogin = async (event, api) => { api.accessToken.setCustomClaim('https://example.com/t', 1); };",
+    )
+    .await;
+    let (status, body) = machine_token(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = password_login(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (log_type, trigger, action) in [
+        ("seccft", "credentials-exchange", "s6"),
+        ("sepft", "post-login", "tags"),
+    ] {
+        let event = crate::events::newest(&app, log_type).await;
+        let ids = &event.event.details["actions"]["executions"];
+        assert_eq!(ids.as_array().map(Vec::len), Some(1), "{log_type}: {ids}");
+        let (status, execution) = call(
+            &app,
+            "GET",
+            &format!("/actions/executions/{}", ids[0].as_str().unwrap()),
+            read,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{execution}");
+        assert_eq!(execution["id"], ids[0]);
+        assert_eq!(execution["trigger_id"], trigger);
+        assert_eq!(execution["status"], "final");
+        assert_eq!(execution["results"][0]["action_name"], action);
+        assert_eq!(execution["results"][0]["error"], Value::Null);
+        for field in ["created_at", "updated_at"] {
+            assert!(
+                execution[field].as_str().unwrap().ends_with('Z'),
+                "{execution}"
+            );
+        }
+    }
+    // A failure: its event names the execution, which shows the error without the secret.
+    bind_only(
+        &app,
+        &token,
+        "credentials-exchange",
+        "leaks",
+        "exports.onExecuteCredentialsExchange = async (event) => { throw new Error('no ' + event.secrets.TIER); };",
+    )
+    .await;
+    let (status, _) = machine_token(&app).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let failed = crate::events::newest(&app, "actions_execution_failed").await;
+    let id = failed.event.details["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, execution) = call(
+        &app,
+        "GET",
+        &format!("/actions/executions/{id}"),
+        read,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{execution}");
+    assert_eq!(
+        execution["results"][0]["error"],
+        json!({"id": "action_error", "msg": "Error: no [secret]", "url": ""})
+    );
+    let (status, missing) = call(&app, "GET", "/actions/executions/nope", read, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["message"], "That execution does not exist.");
 }
 
 /// The count of `sigil_actions_executions_total` for `trigger` and `result`, once it reaches

@@ -1906,6 +1906,7 @@ async fn codes_come_back_as_stored_when_redeemed() {
             add_scopes: vec!["read:x".to_owned()],
             remove_scopes: vec!["write:x".to_owned()],
             redirect: None,
+            executions: vec!["e1".to_owned()],
         });
         for c in [&full, &minimal] {
             store.create_code(c).await.unwrap();
