@@ -8,7 +8,17 @@ use aws_lc_rs::{digest, hmac};
 use base64_simd::URL_SAFE_NO_PAD as B64;
 use rquickjs::{Ctx, Function, Object};
 
-/// `{ b64urlEncode, b64urlDecode, hs256, hs256Verify, digest, randomHex }`, for the prelude.
+/// The prelude's parts that most Actions never use, compiled in an Action's context only when
+/// it first needs one: compiling is most of what a runtime costs to prepare, and it grows with
+/// the source.
+const PARTS: [(&str, &str); 3] = [
+    ("web", include_str!("web.js")),
+    ("modules", include_str!("modules.js")),
+    ("redirect", include_str!("redirect.js")),
+];
+
+/// `{ b64urlEncode, b64urlDecode, hs256, hs256Verify, digest, randomHex, part }`, for the
+/// prelude.
 pub(crate) fn natives<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     let natives = Object::new(ctx.clone())?;
     natives.set(
@@ -76,6 +86,18 @@ pub(crate) fn natives<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
                 encode(&bytes, &encoding)
             },
         )?,
+    )?;
+    // part(name): one of the prelude's parts, compiled now (see `PARTS`).
+    natives.set(
+        "part",
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, name: String| {
+            let source = PARTS
+                .iter()
+                .find(|(part, _)| *part == name)
+                .map(|(_, source)| *source)
+                .ok_or_else(|| rquickjs::Error::new_from_js("string", "a part of the prelude"))?;
+            ctx.eval::<Function, _>(source)
+        })?,
     )?;
     natives.set(
         "randomHex",

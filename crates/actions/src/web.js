@@ -1,0 +1,196 @@
+// The WHATWG family an Action's `fetch` needs, compiled only when an Action first touches one
+// of its globals (compiling it for every execution would double an execution's cost). The
+// prelude hands it what it uses; requests go out through the host (outside.rs, fetch.rs).
+(function (deps) {
+  'use strict';
+  const { ErrorType, TypeErrorType, StringType, MapType, parse, call, mapSet, mapDelete, fetching, fetchStart, fetchAbort, setTimeout } = deps;
+  let nextFetch = 1;
+  function named(name, message) {
+    const error = new ErrorType(message);
+    error.name = name;
+    return error;
+  }
+  // A minimal EventTarget, for AbortSignal.
+  class EventTargetLike {
+    #listeners = [];
+    constructor() { this.aborted = false; this.reason = undefined; this.onabort = null; }
+    addEventListener(type, fn, options) {
+      if (typeof fn === 'function') this.#listeners.push({ type: StringType(type), fn: fn, once: !!(options && options.once) });
+    }
+    removeEventListener(type, fn) { this.#listeners = this.#listeners.filter((l) => l.type !== type || l.fn !== fn); }
+    dispatch(type) {
+      const event = { type: type, target: this };
+      if (type === 'abort' && typeof this.onabort === 'function') this.onabort(event);
+      for (const listener of this.#listeners.filter((l) => l.type === type)) {
+        if (listener.once) this.removeEventListener(type, listener.fn);
+        listener.fn.call(this, event);
+      }
+    }
+  }
+  function formEncode(text) {
+    return encodeURIComponent(text).replace(/[!'()~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()).replace(/%20/g, '+');
+  }
+  function formDecode(text) {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  }
+  class URLSearchParams {
+    #pairs = [];
+    constructor(init) {
+      if (init === undefined || init === null) return;
+      if (typeof init === 'string') {
+        const text = init[0] === '?' ? init.substring(1) : init;
+        for (const piece of text.split('&')) {
+          if (piece === '') continue;
+          const at = piece.indexOf('=');
+          this.#pairs.push(at < 0 ? [formDecode(piece), ''] : [formDecode(piece.substring(0, at)), formDecode(piece.substring(at + 1))]);
+        }
+      } else if (typeof init[Symbol.iterator] === 'function') {
+        for (const pair of init) this.#pairs.push([StringType(pair[0]), StringType(pair[1])]);
+      } else {
+        for (const name of Object.keys(init)) this.#pairs.push([name, StringType(init[name])]);
+      }
+    }
+    get size() { return this.#pairs.length; }
+    append(name, value) { this.#pairs.push([StringType(name), StringType(value)]); }
+    delete(name) { this.#pairs = this.#pairs.filter((p) => p[0] !== StringType(name)); }
+    get(name) { const found = this.#pairs.find((p) => p[0] === StringType(name)); return found ? found[1] : null; }
+    getAll(name) { return this.#pairs.filter((p) => p[0] === StringType(name)).map((p) => p[1]); }
+    has(name) { return this.#pairs.some((p) => p[0] === StringType(name)); }
+    set(name, value) {
+      const key = StringType(name);
+      const at = this.#pairs.findIndex((p) => p[0] === key);
+      if (at < 0) { this.#pairs.push([key, StringType(value)]); return; }
+      this.#pairs[at][1] = StringType(value);
+      this.#pairs = this.#pairs.filter((p, i) => i <= at || p[0] !== key);
+    }
+    sort() { this.#pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); }
+    forEach(fn, self) { for (const [name, value] of this.#pairs) fn.call(self, value, name, this); }
+    *entries() { for (const pair of this.#pairs) yield [pair[0], pair[1]]; }
+    *keys() { for (const pair of this.#pairs) yield pair[0]; }
+    *values() { for (const pair of this.#pairs) yield pair[1]; }
+    [Symbol.iterator]() { return this.entries(); }
+    toString() { return this.#pairs.map((p) => formEncode(p[0]) + '=' + formEncode(p[1])).join('&'); }
+  }
+  class Headers {
+    #map = new MapType();
+    constructor(init) {
+      if (init === undefined || init === null) return;
+      if (init instanceof Headers || typeof init[Symbol.iterator] === 'function') {
+        for (const pair of init) this.append(pair[0], pair[1]);
+      } else {
+        for (const name of Object.keys(init)) this.append(name, init[name]);
+      }
+    }
+    append(name, value) {
+      const key = StringType(name).toLowerCase();
+      const had = this.#map.get(key);
+      this.#map.set(key, had === undefined ? StringType(value) : had + ', ' + StringType(value));
+    }
+    set(name, value) { this.#map.set(StringType(name).toLowerCase(), StringType(value)); }
+    get(name) { const value = this.#map.get(StringType(name).toLowerCase()); return value === undefined ? null : value; }
+    has(name) { return this.#map.has(StringType(name).toLowerCase()); }
+    delete(name) { this.#map.delete(StringType(name).toLowerCase()); }
+    forEach(fn, self) { for (const [name, value] of this.entries()) fn.call(self, value, name, this); }
+    *entries() { for (const name of [...this.#map.keys()].sort()) yield [name, this.#map.get(name)]; }
+    *keys() { for (const [name] of this.entries()) yield name; }
+    *values() { for (const [, value] of this.entries()) yield value; }
+    [Symbol.iterator]() { return this.entries(); }
+  }
+  class Response {
+    #body;
+    #used = false;
+    constructor(body, init) {
+      const options = init || {};
+      this.#body = body === undefined || body === null ? '' : StringType(body);
+      this.status = options.status === undefined ? 200 : options.status;
+      this.statusText = options.statusText === undefined ? '' : StringType(options.statusText);
+      this.headers = new Headers(options.headers);
+      this.ok = this.status >= 200 && this.status < 300;
+      this.url = options.url || '';
+      this.redirected = !!options.redirected;
+      this.type = 'basic';
+    }
+    get bodyUsed() { return this.#used; }
+    #take() {
+      if (this.#used) return Promise.reject(new TypeErrorType('Body is unusable: Body has already been read'));
+      this.#used = true;
+      return Promise.resolve(this.#body);
+    }
+    text() { return this.#take(); }
+    json() { return this.#take().then((text) => parse(text)); }
+    arrayBuffer() { return Promise.reject(new TypeErrorType("Sigil's fetch gives bodies as text: use text() or json()")); }
+    blob() { return this.arrayBuffer(); }
+    clone() {
+      if (this.#used) throw new TypeErrorType('Response.clone: Body has already been consumed.');
+      return new Response(this.#body, this);
+    }
+  }
+  class AbortSignal extends EventTargetLike {
+    static abort(reason) { const c = new AbortController(); c.abort(reason); return c.signal; }
+    static timeout(ms) {
+      const c = new AbortController();
+      setTimeout(() => c.abort(named('TimeoutError', 'The operation was aborted due to timeout')), ms);
+      return c.signal;
+    }
+    throwIfAborted() { if (this.aborted) throw this.reason; }
+  }
+  class AbortController {
+    constructor() { this.signal = new AbortSignal(); }
+    abort(reason) {
+      const signal = this.signal;
+      if (signal.aborted) return;
+      signal.aborted = true;
+      signal.reason = reason === undefined ? named('AbortError', 'This operation was aborted') : reason;
+      signal.dispatch('abort');
+    }
+  }
+  function bodyOf(body, headers) {
+    if (body === undefined || body === null) return null;
+    if (typeof body === 'string') return body;
+    if (body instanceof URLSearchParams) {
+      if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+      return body.toString();
+    }
+    if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
+      throw new TypeErrorType("Sigil's fetch sends string and URLSearchParams bodies only");
+    }
+    return StringType(body);
+  }
+  function fetch(input, init) {
+    return new Promise((resolve, reject) => {
+      const options = init || {};
+      const from = input !== null && typeof input === 'object' && typeof input.url === 'string' ? input : {};
+      const url = from.url !== undefined ? from.url : typeof input === 'object' && input !== null && input.href ? input.href : StringType(input);
+      const method = StringType(options.method || from.method || 'GET').toUpperCase();
+      const headers = new Headers(options.headers || from.headers);
+      const body = bodyOf(options.body !== undefined ? options.body : from.body, headers);
+      if ((method === 'GET' || method === 'HEAD') && body !== null) {
+        throw new TypeErrorType('Request with GET/HEAD method cannot have body.');
+      }
+      const signal = options.signal || from.signal;
+      if (signal && signal.aborted) throw signal.reason;
+      const id = nextFetch++;
+      call(mapSet, fetching, id, { resolve: resolve, reject: reject, Response: Response, Headers: Headers });
+      if (signal && typeof signal.addEventListener === 'function') {
+        signal.addEventListener('abort', () => {
+          if (call(mapDelete, fetching, id)) {
+            fetchAbort(id);
+            reject(signal.reason);
+          }
+        });
+      }
+      fetchStart(id, method, StringType(url), [...headers.entries()], body, StringType(options.redirect || 'follow'));
+    });
+  }
+  class Request {
+    constructor(input, init) {
+      const options = init || {};
+      this.url = typeof input === 'object' && input !== null && typeof input.url === 'string' ? input.url : StringType(input);
+      this.method = StringType(options.method || 'GET').toUpperCase();
+      this.headers = new Headers(options.headers);
+      this.body = options.body === undefined ? null : options.body;
+      this.signal = options.signal || null;
+    }
+  }
+  return { fetch, Headers, Request, Response, AbortController, AbortSignal, URLSearchParams };
+})
