@@ -2,7 +2,13 @@
 // requires one. The prelude hands it what it uses.
 (function (deps) {
   'use strict';
-  const { freeze, StringType, ErrorType, getOwnPropertyNames, digestNative, randomHex, randomUUID } = deps;
+  const { freeze, StringType, ErrorType, getOwnPropertyNames, digestNative, randomHex } = deps;
+  function randomUUID() {
+    const hex = randomHex(16);
+    const variant = ((parseInt(hex[16], 16) & 3) | 8).toString(16);
+    return hex.substring(0, 8) + '-' + hex.substring(8, 12) + '-4' + hex.substring(13, 16) + '-' +
+      variant + hex.substring(17, 20) + '-' + hex.substring(20, 32);
+  }
   function hasher(algorithm, key) {
     let data = '';
     let done = false;
@@ -81,5 +87,16 @@
       return out;
     },
   });
-  return { crypto: makeCrypto, querystring: makeQuerystring };
+  const MODULES = { crypto: makeCrypto, querystring: makeQuerystring };
+  const made = {};
+  function require(name) {
+    const wanted = StringType(name);
+    const bare = wanted.indexOf('node:') === 0 ? wanted.substring(5) : wanted;
+    if (Object.prototype.hasOwnProperty.call(MODULES, bare)) {
+      if (!Object.prototype.hasOwnProperty.call(made, bare)) made[bare] = MODULES[bare]();
+      return made[bare];
+    }
+    throw new ErrorType("Cannot find module '" + wanted + "': Sigil offers Actions the built-in modules crypto and querystring only, and no npm packages");
+  }
+  return { require, randomUUID };
 })

@@ -11,7 +11,15 @@ use rquickjs::{Ctx, Function, Object};
 /// The prelude's parts that most Actions never use, compiled in an Action's context only when
 /// it first needs one: compiling is most of what a runtime costs to prepare, and it grows with
 /// the source.
-const PARTS: [(&str, &str); 3] = [
+const PARTS: [(&str, &str); 8] = [
+    ("console", include_str!("console.js")),
+    ("post-login", include_str!("post-login.js")),
+    (
+        "pre-user-registration",
+        include_str!("pre-user-registration.js"),
+    ),
+    ("cache", include_str!("cache.js")),
+    ("timers", include_str!("timers.js")),
     ("web", include_str!("web.js")),
     ("modules", include_str!("modules.js")),
     ("redirect", include_str!("redirect.js")),

@@ -3,7 +3,9 @@
 // prelude hands it what it uses; requests go out through the host (outside.rs, fetch.rs).
 (function (deps) {
   'use strict';
-  const { ErrorType, TypeErrorType, StringType, MapType, parse, call, mapSet, mapDelete, fetching, fetchStart, fetchAbort, setTimeout } = deps;
+  const { ErrorType, TypeErrorType, StringType, MapType, parse, call, mapGet, mapSet, mapDelete, fetchStart, fetchAbort, setTimeout } = deps;
+  // Requests in flight: their promises' ends, settled when the host has the answer.
+  const fetching = new MapType();
   let nextFetch = 1;
   function named(name, message) {
     const error = new ErrorType(message);
@@ -192,5 +194,19 @@
       this.signal = options.signal || null;
     }
   }
-  return { fetch, Headers, Request, Response, AbortController, AbortSignal, URLSearchParams };
+  function settle(id, error, reply, body) {
+    const pending = call(mapGet, fetching, id);
+    if (pending === undefined) return;
+    call(mapDelete, fetching, id);
+    if (error !== null && error !== undefined) {
+      const failure = new TypeErrorType('fetch failed: ' + error);
+      failure.cause = new ErrorType(error);
+      pending.reject(failure);
+      return;
+    }
+    const meta = parse(reply);
+    const response = new Response(body, { status: meta.status, statusText: meta.statusText, headers: meta.headers, url: meta.url, redirected: meta.redirected });
+    pending.resolve(response);
+  }
+  return { fetch, Headers, Request, Response, AbortController, AbortSignal, URLSearchParams, settle };
 })
