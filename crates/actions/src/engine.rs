@@ -121,7 +121,7 @@ impl Engine {
 
 fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits, cache: &Arc<Cache>) {
     // The next execution's runtime, made while this thread waits (see `sandbox::Prepared`).
-    let mut next = sandbox::prepare(limits).ok();
+    let mut next = sandbox::prepare(limits, None).ok();
     // Where this thread's executions wait for their timers and requests. Without it (the
     // system refused a runtime), `fetch` and timers fail and the rest works.
     let net = Net::new(Arc::clone(&limits.egress)).ok();
@@ -149,7 +149,9 @@ fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits, cache: &Arc<Cache>) {
                     let _ = reply.send(outcome);
                     let _ = catch_unwind(AssertUnwindSafe(|| drop(spent)));
                 }
-                next = sandbox::prepare(&limits).ok();
+                // The trigger it ran last is the likeliest next: its api part is compiled
+                // ahead too.
+                next = sandbox::prepare(&limits, Some(execution.trigger)).ok();
             }
             Work::Build(code, triggers, reply) => {
                 if let Ok(problems) = catch_unwind(AssertUnwindSafe(|| {

@@ -25,6 +25,14 @@ const PARTS: [(&str, &str); 8] = [
     ("redirect", include_str!("redirect.js")),
 ];
 
+/// The source of the part `name`, if there is one.
+pub(crate) fn part_source(name: &str) -> Option<&'static str> {
+    PARTS
+        .iter()
+        .find(|(part, _)| *part == name)
+        .map(|(_, source)| *source)
+}
+
 /// `{ b64urlEncode, b64urlDecode, hs256, hs256Verify, digest, randomHex, part }`, for the
 /// prelude.
 pub(crate) fn natives<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
@@ -99,10 +107,7 @@ pub(crate) fn natives<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     natives.set(
         "part",
         Function::new(ctx.clone(), |ctx: Ctx<'js>, name: String| {
-            let source = PARTS
-                .iter()
-                .find(|(part, _)| *part == name)
-                .map(|(_, source)| *source)
+            let source = part_source(&name)
                 .ok_or_else(|| rquickjs::Error::new_from_js("string", "a part of the prelude"))?;
             ctx.eval::<Function, _>(source)
         })?,

@@ -5,7 +5,7 @@
 // stopped the flow (a deny). The tenant's code reaches only frozen objects; what it records
 // goes into closures it cannot reach. JSON and the other built-ins are captured before the
 // tenant's code runs, so replacing them later changes nothing here.
-(function (trigger, handlerName, eventJson, nowMs, logLimit, natives) {
+(function (trigger, handlerName, eventJson, nowMs, logLimit, natives, ready) {
   'use strict';
   const stringify = JSON.stringify;
   const parse = JSON.parse;
@@ -27,7 +27,9 @@
   const hs256 = natives.hs256;
   const hs256Verify = natives.hs256Verify;
   // The prelude's parts (the other .js files here), each compiled when first needed.
-  const part = natives.part;
+  // `ready`: the trigger's own part, when the worker compiled it ahead.
+  const compile = natives.part;
+  const part = (name) => (name === trigger && typeof ready === 'function' ? ready : compile(name));
 
   const commands = [];
   let stopped = false;

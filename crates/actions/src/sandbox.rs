@@ -98,21 +98,29 @@ fn guarded(limits: &Limits) -> rquickjs::Result<Guarded> {
 /// it (compiling the prelude is most of an execution's cost): a worker makes the next one while
 /// it waits for work. Each is used for one execution only, then dropped, like any other.
 pub(crate) struct Prepared {
-    // Dropped in this order: the prelude's handle, its context, then the runtime.
+    // Dropped in this order: the handles, their context, then the runtime.
+    /// The api part of the trigger the worker expects (the last one it ran), compiled too.
+    ready: Option<Persistent<Function<'static>>>,
     prelude: Persistent<Function<'static>>,
     context: Context,
     guard: Guarded,
 }
 
-/// A [`Prepared`] runtime under `limits`.
-pub(crate) fn prepare(limits: &Limits) -> rquickjs::Result<Prepared> {
+/// A [`Prepared`] runtime under `limits`, for an execution of `expected` when the worker can
+/// tell (its api part is compiled too; another trigger compiles its own when it runs).
+pub(crate) fn prepare(limits: &Limits, expected: Option<Trigger>) -> rquickjs::Result<Prepared> {
     let guard = guarded(limits)?;
     let context = Context::full(&guard.runtime)?;
-    let prelude = context.with(|ctx| {
+    let (prelude, ready) = context.with(|ctx| {
         let prelude: Function = ctx.eval(PRELUDE)?;
-        Ok::<_, rquickjs::Error>(Persistent::save(&ctx, prelude))
+        let ready = match expected.and_then(|t| natives::part_source(t.id())) {
+            Some(source) => Some(Persistent::save(&ctx, ctx.eval::<Function, _>(source)?)),
+            None => None,
+        };
+        Ok::<_, rquickjs::Error>((Persistent::save(&ctx, prelude), ready))
     })?;
     Ok(Prepared {
+        ready,
         prelude,
         context,
         guard,
@@ -140,18 +148,19 @@ pub(crate) fn run(
     net: Option<&Net>,
     cache: &Arc<Cache>,
 ) -> (Outcome, Option<Spent>) {
-    let prepared = match prepared.map_or_else(|| prepare(limits), Ok) {
+    let prepared = match prepared.map_or_else(|| prepare(limits, None), Ok) {
         Ok(prepared) => prepared,
         Err(e) => return (engine_failure(execution, e), None),
     };
     let Prepared {
+        ready,
         prelude,
         context: first,
         guard,
     } = prepared;
     guard.deadline.set(Instant::now() + limits.execution);
     let runtime = &guard.runtime;
-    let mut warm = Some((first, prelude));
+    let mut warm = Some((first, prelude, ready));
     let mut outside = Outside::new(execution.egress.clone());
     let mut runs = Vec::with_capacity(execution.actions.len());
     let mut last = None;
@@ -160,11 +169,11 @@ pub(crate) fn run(
         guard.slice_started.set(began);
         guard.stop.set(Stop::None);
         let made = match warm.take() {
-            Some((context, prelude)) => Ok((context, Some(prelude))),
-            None => Context::full(runtime).map(|context| (context, None)),
+            Some((context, prelude, ready)) => Ok((context, Some(prelude), ready)),
+            None => Context::full(runtime).map(|context| (context, None, None)),
         };
         let run = match made {
-            Ok((context, prelude)) => {
+            Ok((context, prelude, ready)) => {
                 let event = event_for(&execution.event, &action.secrets);
                 let result = context.with(|ctx| {
                     let prelude = match prelude {
@@ -172,6 +181,14 @@ pub(crate) fn run(
                         None => ctx.eval(PRELUDE),
                     }
                     .map_err(|e| (engine(e), String::new()))?;
+                    let ready = match ready {
+                        Some(saved) => Some(
+                            saved
+                                .restore(&ctx)
+                                .map_err(|e| (engine(e), String::new()))?,
+                        ),
+                        None => None,
+                    };
                     // After a redirect, the Action that sent the user away resumes.
                     let handler = if execution.resume && index == 0 {
                         CONTINUE_HANDLER
@@ -186,7 +203,7 @@ pub(crate) fn run(
                     };
                     run_action(
                         &ctx,
-                        prelude,
+                        (prelude, ready),
                         limits,
                         execution,
                         handler,
@@ -293,12 +310,13 @@ fn event_for(
     event.to_string()
 }
 
-/// The prelude set up in `ctx` for `trigger`, and the Action's module loaded (its top-level
-/// code run): the prelude's handle, or the error with what the module logged.
+/// The prelude (with the trigger's api part when it is compiled already) set up in `ctx` for
+/// `trigger`, and the Action's module loaded (its top-level code run): the prelude's handle,
+/// or the error with what the module logged.
 #[allow(clippy::too_many_arguments)] // one call's inputs, each used once
 fn load<'js>(
     ctx: &Ctx<'js>,
-    prelude: Function<'js>,
+    (prelude, ready): (Function<'js>, Option<Function<'js>>),
     limits: &Limits,
     trigger: Trigger,
     handler: &str,
@@ -322,6 +340,7 @@ fn load<'js>(
             now_ms as f64,
             limits.log_chars as f64,
             natives,
+            ready,
         ))
         .catch(ctx)
         .map_err(|e| no_logs(engine(e)))?;
@@ -374,7 +393,7 @@ struct Driver<'a> {
 #[allow(clippy::too_many_arguments)] // one call's inputs, each used once
 fn run_action<'js>(
     ctx: &Ctx<'js>,
-    prelude: Function<'js>,
+    prelude: (Function<'js>, Option<Function<'js>>),
     limits: &Limits,
     execution: &Execution,
     handler: &str,
@@ -528,7 +547,7 @@ pub(crate) fn build(limits: &Limits, code: &str, triggers: &[Trigger]) -> Vec<Bu
         let outside = Outside::new(Vec::new());
         let handle = match load(
             &ctx,
-            prelude,
+            (prelude, None),
             limits,
             first,
             first.handler(),
