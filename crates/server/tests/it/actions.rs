@@ -28,6 +28,19 @@ pub(crate) async fn actions_token(app: &TestApp) -> String {
 
 /// Deploys `code` as an Action for `trigger` and makes it the trigger's only binding.
 pub(crate) async fn bind_only(app: &TestApp, token: &str, trigger: &str, name: &str, code: &str) {
+    let secrets = json!([{"name": "TIER", "value": "gold"}]);
+    bind_only_with(app, token, trigger, name, code, secrets).await;
+}
+
+/// As [`bind_only`], with the Action's `secrets` (Auth0's `[{name, value}]`).
+async fn bind_only_with(
+    app: &TestApp,
+    token: &str,
+    trigger: &str,
+    name: &str,
+    code: &str,
+    secrets: Value,
+) {
     let t = Some(token);
     let (status, created) = call(
         app,
@@ -38,7 +51,7 @@ pub(crate) async fn bind_only(app: &TestApp, token: &str, trigger: &str, name: &
             "name": name,
             "supported_triggers": [{"id": trigger, "version": "v2"}],
             "code": code,
-            "secrets": [{"name": "TIER", "value": "gold"}],
+            "secrets": secrets,
             "deploy": true,
         })),
     )
@@ -840,4 +853,138 @@ async fn asynchronous_triggers_run_from_the_queue_after_the_flow_and_retry_failu
     .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(executions(&app, "post-change-password", "ok", 1).await, 1);
+}
+
+/// S5 in `notes/actions.md`, verbatim from Auth0's docs (MIT).
+const S5: &str = r#"exports.onExecutePostLogin = async (event, api) => {
+  if (event?.resource_server?.identifier === 'https://example.com/api') {
+    api.accessToken.addScope("read:xyz");
+  }
+};"#;
+
+/// S8 in `notes/actions.md`, verbatim from Auth0's docs (MIT).
+const S8: &str = r#"// an Auth0 action 
+exports.onExecutePostLogin = async (event, api) => {
+ // this will be ignored
+ api.accessToken.setCustomClaim('roles', 'this is a role, but Auth0 will ignore it');
+ // this will succeed, and appear in the token
+ api.idToken.setCustomClaim('https://myDomain.com/roles', 'this is a role');
+};"#;
+
+/// S9 in `notes/actions.md`, verbatim from Auth0's marketplace template
+/// `ip-address-allowlist-CREDENTIALS_EXCHANGE` (MIT).
+const S9: &str = r#"exports.onExecuteCredentialsExchange = async (event, api) => {
+    // obtain the list of allowed IPs
+    const ips = event.secrets.ALLOW_LIST?.split(',');
+    if (!ips) {
+        return api.access.deny('server_error', 'Invalid configuration');
+    }
+
+    // ensure the request IP is from an allowed IP address
+    if (!ips.includes(event.request.ip)) {
+        return api.access.deny(
+            'invalid_request',
+            'Access denied for this IP address'
+        );
+    }
+};"#;
+
+/// S5, S8 and S9 unchanged through real token requests: a scope added for one API only,
+/// restricted claims dropped and namespaced ones kept, an allow-list of addresses from a
+/// secret.
+#[tokio::test]
+async fn auth0s_examples_s5_s8_and_s9_run_unchanged() {
+    let app = TestApp::start().await;
+    let token = actions_token(&app).await;
+    let apis = token_for(&app, &audience(&app), &["create:resource_servers"]).await;
+    let (status, created) = call(
+        &app,
+        "POST",
+        "/resource-servers",
+        Some(&apis),
+        Some(json!({"identifier": "https://example.com/api", "scopes": [{"value": "read:xyz"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let login_for = |audience: &str| {
+        crate::password::login(&app, json!({"audience": audience, "scope": "openid"}))
+    };
+
+    // S5: read:xyz for https://example.com/api, not for another API.
+    bind_only(&app, &token, "post-login", "S5", S5).await;
+    for (audience, has) in [("https://example.com/api", true), (API, false)] {
+        let (status, _, body) = post(&app, login_for(audience), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let access = app
+            .verifier(audience)
+            .await
+            .verify::<Value>(
+                body["access_token"].as_str().unwrap(),
+                UnixTime(app.clock_now()),
+            )
+            .unwrap()
+            .claims;
+        let scope = access["scope"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(
+            scope.split(' ').any(|s| s == "read:xyz"),
+            has,
+            "{audience}: {scope}"
+        );
+    }
+
+    // S8: `roles` is restricted in the access token; the namespaced claim is in the ID token.
+    bind_only(&app, &token, "post-login", "S8", S8).await;
+    let (status, _, body) = post(&app, login_for(API), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = claims(&app, &body).await;
+    assert_eq!(access.get("roles"), None, "{access}");
+    let id = app
+        .verifier(app.native.as_str())
+        .await
+        .verify::<Value>(
+            body["id_token"].as_str().unwrap(),
+            UnixTime(app.clock_now()),
+        )
+        .unwrap()
+        .claims;
+    assert_eq!(id["https://myDomain.com/roles"], "this is a role", "{id}");
+
+    // S9: the request's address against ALLOW_LIST.
+    for (i, (secrets, status, error)) in [
+        (
+            json!([{"name": "ALLOW_LIST", "value": "10.0.0.1"}]),
+            StatusCode::BAD_REQUEST,
+            Some(("invalid_request", "Access denied for this IP address")),
+        ),
+        (
+            json!([{"name": "ALLOW_LIST", "value": "10.0.0.1,127.0.0.1"}]),
+            StatusCode::OK,
+            None,
+        ),
+        (
+            json!([]),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(("server_error", "Invalid configuration")),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = format!("S9 {i}");
+        bind_only_with(
+            &app,
+            &token,
+            "credentials-exchange",
+            &name,
+            S9,
+            secrets.clone(),
+        )
+        .await;
+        let (got, body) = machine_token(&app).await;
+        assert_eq!(got, status, "{secrets}: {body}");
+        if let Some((code, description)) = error {
+            assert_eq!(body["error"], code, "{body}");
+            assert_eq!(body["error_description"], description, "{body}");
+        }
+    }
 }
