@@ -16,6 +16,8 @@ use sigil_core::management::{
 };
 use sigil_core::model::User;
 use sigil_core::password::Passwords;
+
+use crate::client_ip::ClientIp;
 use sigil_core::{Store, StoreError, tickets};
 
 use super::body::{Body, Params};
@@ -169,6 +171,7 @@ pub(crate) async fn create<S: Store>(
 pub(crate) async fn update<S: Store>(
     State(app): State<App<S>>,
     caller: Caller,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, MgmtError> {
@@ -186,11 +189,23 @@ pub(crate) async fn update<S: Store>(
         None => None,
     };
     let send_verification = valid.send_verification_email();
+    let password_changed = hash.is_some();
     apply(&mut user, valid, hash, app.now())?;
     app.store()
         .update_user(&user)
         .await
         .map_err(user_store_error)?;
+    if password_changed {
+        sigil_core::actions::password_changed(
+            &app,
+            app.store(),
+            app.rng(),
+            app.now(),
+            &user.user_id,
+            Some(&ip.to_string()),
+        )
+        .await;
+    }
     if send_verification {
         tickets::send_verification_email(app.store(), app.rng(), app.issuer(), app.now(), &user)
             .await?;

@@ -798,6 +798,7 @@ async fn executions(app: &TestApp, trigger: &str, result: &str, at_least: u64) -
 async fn asynchronous_triggers_run_from_the_queue_after_the_flow_and_retry_failures() {
     let app = TestApp::start().await;
     let token = actions_token(&app).await;
+    let users = token_for(&app, &audience(&app), &["update:users"]).await;
     bind_only(
         &app,
         &token,
@@ -853,6 +854,18 @@ async fn asynchronous_triggers_run_from_the_queue_after_the_flow_and_retry_failu
     .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(executions(&app, "post-change-password", "ok", 1).await, 1);
+
+    // So does one set through the Management API.
+    let (status, changed) = call(
+        &app,
+        "PATCH",
+        &format!("/users/{}", app.ann),
+        Some(&users),
+        Some(json!({"password": "An0ther-Passw0rd-Here", "connection": "Username-Password-Authentication"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(executions(&app, "post-change-password", "ok", 2).await, 2);
 }
 
 /// S5 in `notes/actions.md`, verbatim from Auth0's docs (MIT).
