@@ -37,6 +37,7 @@ fn s1() -> Execution {
             name: "S1".to_owned(),
             code: S1.to_owned(),
             secrets: serde_json::Map::new(),
+            kind: sigil_actions::Kind::Action,
         }],
         event: json!({
             "user": {"user_id": "auth0|1", "email": "ann@example.com", "app_metadata": {}, "user_metadata": {}},
@@ -60,6 +61,7 @@ fn s6() -> Execution {
             name: "S6".to_owned(),
             code: S6.to_owned(),
             secrets: serde_json::Map::new(),
+            kind: sigil_actions::Kind::Action,
         }],
         event: json!({
             "request": {"ip": "127.0.0.1", "hostname": "id.example.com", "user_agent": "bench"},

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::cache::Cache;
 use crate::fetch::Net;
-use crate::{BuildProblem, Execution, Limits, Outcome, Trigger, sandbox};
+use crate::{BuildProblem, Execution, Kind, Limits, Outcome, Trigger, sandbox};
 
 /// How long past the execution's own deadline the caller waits for a thread.
 const GRACE: Duration = Duration::from_secs(1);
@@ -37,14 +37,19 @@ pub enum RunError {
 /// What a thread of the pool is asked to do.
 enum Work {
     Run(Execution, oneshot::Sender<Outcome>),
-    Build(String, Vec<Trigger>, oneshot::Sender<Vec<BuildProblem>>),
+    Build(
+        String,
+        Vec<Trigger>,
+        Kind,
+        oneshot::Sender<Vec<BuildProblem>>,
+    ),
 }
 
 impl Work {
     fn abandoned(&self) -> bool {
         match self {
             Work::Run(_, reply) => reply.is_closed(),
-            Work::Build(_, _, reply) => reply.is_closed(),
+            Work::Build(_, _, _, reply) => reply.is_closed(),
         }
     }
 }
@@ -97,8 +102,16 @@ impl Engine {
         triggers: Vec<Trigger>,
     ) -> Result<Vec<BuildProblem>, RunError> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Work::Build(code, triggers, reply), answer)
+        self.submit(Work::Build(code, triggers, Kind::Action, reply), answer)
             .await
+    }
+
+    /// Checks on a thread of the pool that `code` is a legacy Rule: one function expression
+    /// that compiles (see [`Kind::Rule`]).
+    pub async fn build_rule(&self, code: String) -> Result<Vec<BuildProblem>, RunError> {
+        let (reply, answer) = oneshot::channel();
+        let work = Work::Build(code, vec![Trigger::PostLogin], Kind::Rule, reply);
+        self.submit(work, answer).await
     }
 
     async fn submit<T>(&self, work: Work, answer: oneshot::Receiver<T>) -> Result<T, RunError> {
@@ -153,9 +166,9 @@ fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits, cache: &Arc<Cache>) {
                 // ahead too.
                 next = sandbox::prepare(&limits, Some(execution.trigger)).ok();
             }
-            Work::Build(code, triggers, reply) => {
+            Work::Build(code, triggers, kind, reply) => {
                 if let Ok(problems) = catch_unwind(AssertUnwindSafe(|| {
-                    sandbox::build(&limits, &code, &triggers)
+                    sandbox::build(&limits, &code, &triggers, kind)
                 })) {
                     let _ = reply.send(problems);
                 }

@@ -158,10 +158,25 @@ impl Default for Limits {
 pub struct Action {
     /// Its name, for the execution record.
     pub name: String,
-    /// Its CommonJS source.
+    /// Its CommonJS source, or a Rule's function.
     pub code: String,
-    /// Its secrets, as `event.secrets`.
+    /// Its secrets, as `event.secrets` (a Rule's: the rules-configs, as `configuration`).
     pub secrets: Map<String, Value>,
+    /// An Action, or a legacy Rule.
+    pub kind: Kind,
+}
+
+/// What an [`Action`]'s code is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kind {
+    /// An Auth0 Action: a CommonJS module exporting the trigger's handler.
+    #[default]
+    Action,
+    /// A legacy Auth0 Rule, `function (user, context, callback)`, run in `post-login` before
+    /// the Actions: it gets `user` and `context` made from the event, `configuration` and
+    /// `UnauthorizedError`; what it puts in `context.idToken` and `context.accessToken` becomes
+    /// claims, and `callback(error)` a deny with the error's message.
+    Rule,
 }
 
 /// The Actions bound to a trigger, run on one event.

@@ -11,7 +11,8 @@ use rquickjs::{Ctx, Function, Object};
 /// The prelude's parts that most Actions never use, compiled in an Action's context only when
 /// it first needs one: compiling is most of what a runtime costs to prepare, and it grows with
 /// the source.
-const PARTS: [(&str, &str); 8] = [
+const PARTS: [(&str, &str); 9] = [
+    ("rule", include_str!("rule.js")),
     ("console", include_str!("console.js")),
     ("post-login", include_str!("post-login.js")),
     (

@@ -189,6 +189,9 @@
     module: module,
     require: require,
     start: function start() {
+      if (handlerName === '(rule)') {
+        return part('rule')({ event, record, stop: () => { stopped = true; }, parse, stringify, freeze, ErrorType, StringType }).run(module.exports);
+      }
       const handler = module.exports[handlerName];
       // Resuming an Action that has nothing to do after its redirect.
       if (handlerName === 'onContinuePostLogin' && typeof handler !== 'function') return undefined;
@@ -200,6 +203,7 @@
     fire: fire,
     settle: settle,
     exported: function exported(name) {
+      if (name === '(rule)') return typeof module.exports === 'function';
       return typeof module.exports[name] === 'function';
     },
     finish: function finish() {

@@ -23,12 +23,16 @@ use crate::cache::{self, Cache};
 use crate::fetch::Net;
 use crate::natives;
 use crate::outside::{Outside, Woke};
-use crate::{ActionError, ActionRun, BuildProblem, Command, Execution, Limits, Outcome, Trigger};
+use crate::{
+    ActionError, ActionRun, BuildProblem, Command, Execution, Kind, Limits, Outcome, Trigger,
+};
 
 const PRELUDE: &str = include_str!("prelude.js");
 
 /// The handler a `post-login` Action resumes in after `api.redirect.sendUserTo`.
 const CONTINUE_HANDLER: &str = "onContinuePostLogin";
+/// What the prelude is asked to run for a legacy Rule (the module's export is the function).
+const RULE_HANDLER: &str = "(rule)";
 
 /// What the prelude hands back at the end of an Action.
 #[derive(Deserialize)]
@@ -190,7 +194,9 @@ pub(crate) fn run(
                         None => None,
                     };
                     // After a redirect, the Action that sent the user away resumes.
-                    let handler = if execution.resume && index == 0 {
+                    let handler = if action.kind == Kind::Rule {
+                        RULE_HANDLER
+                    } else if execution.resume && index == 0 {
                         CONTINUE_HANDLER
                     } else {
                         execution.trigger.handler()
@@ -350,9 +356,15 @@ fn load<'js>(
             finish(ctx, &handle).map(|r| r.logs).unwrap_or_default(),
         )
     };
-    // The Action's CommonJS module, as Node wraps it.
-    let wrapped =
-        format!("(function (exports, require, module, __filename, __dirname) {{\n{code}\n}})");
+    // The Action's CommonJS module, as Node wraps it; a Rule's function as the module's export.
+    let wrapped = if handler == RULE_HANDLER {
+        let function = code.trim_end().trim_end_matches(';');
+        format!(
+            "(function (exports, require, module, __filename, __dirname) {{\nmodule.exports = (\n{function}\n);\n}})"
+        )
+    } else {
+        format!("(function (exports, require, module, __filename, __dirname) {{\n{code}\n}})")
+    };
     let module: Object = handle.get("module").map_err(|e| failed(engine(e)))?;
     let exports: Value = module.get("exports").map_err(|e| failed(engine(e)))?;
     let require: Value = handle.get("require").map_err(|e| failed(engine(e)))?;
@@ -528,7 +540,12 @@ fn classify(text: String) -> ActionError {
 
 /// Whether `code` builds for `triggers`: it compiles, its top-level code runs within the
 /// limits, and it exports each trigger's handler. The problems found, none when it builds.
-pub(crate) fn build(limits: &Limits, code: &str, triggers: &[Trigger]) -> Vec<BuildProblem> {
+pub(crate) fn build(
+    limits: &Limits,
+    code: &str,
+    triggers: &[Trigger],
+    kind: Kind,
+) -> Vec<BuildProblem> {
     let problem = |id: &'static str, message: String| vec![BuildProblem { id, message }];
     let guard = match guarded(limits) {
         Ok(guard) => guard,
@@ -545,12 +562,16 @@ pub(crate) fn build(limits: &Limits, code: &str, triggers: &[Trigger]) -> Vec<Bu
             Err(e) => return problem("engine_error", e.to_string()),
         };
         let outside = Outside::new(Vec::new());
+        let handler = match kind {
+            Kind::Rule => RULE_HANDLER,
+            Kind::Action => first.handler(),
+        };
         let handle = match load(
             &ctx,
             (prelude, None),
             limits,
             first,
-            first.handler(),
+            handler,
             0,
             code,
             "{}",
@@ -567,6 +588,18 @@ pub(crate) fn build(limits: &Limits, code: &str, triggers: &[Trigger]) -> Vec<Bu
             }
         };
         let exported: Option<Function> = handle.get("exported").ok();
+        let exports = |name: &str| {
+            exported
+                .as_ref()
+                .and_then(|f| f.call::<_, bool>((name,)).ok())
+                .unwrap_or(false)
+        };
+        if kind == Kind::Rule && !exports(RULE_HANDLER) {
+            return problem(
+                "not_a_function",
+                "A rule is one function: function (user, context, callback) { … }".to_owned(),
+            );
+        }
         let modules = crate::unknown_modules(code)
             .into_iter()
             .map(|name| BuildProblem {
@@ -579,12 +612,7 @@ pub(crate) fn build(limits: &Limits, code: &str, triggers: &[Trigger]) -> Vec<Bu
             });
         triggers
             .iter()
-            .filter(|trigger| {
-                !exported
-                    .as_ref()
-                    .and_then(|f| f.call::<_, bool>((trigger.handler(),)).ok())
-                    .unwrap_or(false)
-            })
+            .filter(|trigger| kind == Kind::Action && !exports(trigger.handler()))
             .map(|trigger| BuildProblem {
                 id: "missing_handler",
                 message: format!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use serde_json::{Map, Value};
-use sigil_actions::{ActionError, Execution, HostPattern, RunError, Trigger};
+use sigil_actions::{ActionError, Execution, HostPattern, Kind, RunError, Trigger};
 use sigil_core::actions::{ActionRunner, Command, FAILED, Failure, TriggerRun};
 use sigil_core::model::action::TRIGGERS;
 use sigil_core::model::{
@@ -137,6 +137,7 @@ impl<S: Store> ActionRunner for App<S> {
                         .iter()
                         .map(|s| (s.name.clone(), Value::String(s.value.to_string())))
                         .collect::<Map<String, Value>>(),
+                    kind: Kind::Action,
                 })
                 .collect(),
             event: event(),

@@ -33,6 +33,7 @@ pub(crate) fn action(name: &str, code: &str) -> Action {
         name: name.to_owned(),
         code: code.to_owned(),
         secrets,
+        kind: sigil_actions::Kind::Action,
     }
 }
 
@@ -816,5 +817,91 @@ async fn the_cache_keeps_records_for_later_executions_of_the_same_trigger() {
         );
         let got = outcome.commands().next().map(|c| c.args[1].clone());
         assert_eq!(got, Some(want), "{name}");
+    }
+}
+
+/// Legacy Rules, `function (user, context, callback)`, on the post-login event: claims by
+/// assignment to `context.idToken` / `accessToken`, a deny through `callback(error)` (an
+/// `UnauthorizedError` too), `configuration` from the rules-configs, and a Rule that never
+/// calls back fails; a build refuses what is not one function.
+#[tokio::test]
+async fn legacy_rules_run_before_actions_on_the_same_event() {
+    let engine = Engine::start(limits()).unwrap();
+    let rule = |code: &str| Action {
+        name: "rule".to_owned(),
+        code: code.to_owned(),
+        secrets: serde_json::from_value(json!({"NS": "https://example.com/"})).unwrap(),
+        kind: sigil_actions::Kind::Rule,
+    };
+    let cases: Vec<(&str, &str, Vec<Command>, Option<&str>)> = vec![
+        (
+            "claims by assignment, then the Action after it runs",
+            "function (user, context, callback) {
+                context.idToken[configuration.NS + 'roles'] = context.authorization.roles;
+                context.accessToken[configuration.NS + 'email'] = user.email;
+                callback(null, user, context);
+            };",
+            vec![
+                command(
+                    "idToken.setCustomClaim",
+                    json!(["https://example.com/roles", []]),
+                ),
+                command(
+                    "accessToken.setCustomClaim",
+                    json!(["https://example.com/email", "ann@example.com"]),
+                ),
+                command("idToken.setCustomClaim", json!(["after", true])),
+            ],
+            None,
+        ),
+        (
+            "UnauthorizedError denies",
+            "function rule(user, context, callback) {
+                return callback(new UnauthorizedError('Only staff, ' + user.email));
+            }",
+            vec![command(
+                "access.deny",
+                json!(["Only staff, ann@example.com"]),
+            )],
+            None,
+        ),
+        (
+            "a rule that never calls back fails",
+            "function (user, context, callback) { }",
+            vec![],
+            Some("the Action's handler returned a promise that never settles"),
+        ),
+    ];
+    for (name, code, want, failure) in cases {
+        let mut run = execution(
+            Trigger::PostLogin,
+            &[
+                "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('after', true); };",
+            ],
+        );
+        run.actions.insert(0, rule(code));
+        let outcome = engine.run(run).await.unwrap();
+        let got: Vec<Command> = outcome.commands().cloned().collect();
+        assert_eq!(got, want, "{name}");
+        assert_eq!(
+            outcome
+                .failure()
+                .and_then(|f| f.error.as_ref())
+                .map(ToString::to_string)
+                .as_deref(),
+            failure,
+            "{name}"
+        );
+    }
+    for (code, problem) in [
+        (
+            "function (user, context, callback) { callback(null, user, context); }",
+            None,
+        ),
+        ("function (user, context, callback) {", Some("syntax_error")),
+        ("'a string'", Some("not_a_function")),
+    ] {
+        let problems = engine.build_rule(code.to_owned()).await.unwrap();
+        assert_eq!(problems.first().map(|p| p.id), problem, "{code}");
     }
 }

@@ -459,6 +459,7 @@ pub(crate) async fn test<S: Store>(
                 .iter()
                 .map(|s| (s.name.clone(), Value::String(s.value.to_string())))
                 .collect(),
+            kind: sigil_actions::Kind::Action,
         }],
         event,
         now_ms: app.now().0.saturating_mul(1000),

@@ -1,0 +1,78 @@
+// A legacy Auth0 Rule, `function (user, context, callback)`, run on the post-login event:
+// compiled only for Rules. `user` and `context` are made from the event in Rules' names; what
+// the Rule puts in `context.idToken` and `context.accessToken` becomes claim commands, and
+// `callback(error)` a deny with the error's message (as Rules' `UnauthorizedError` and any
+// other error did). `configuration` holds the rules-configs; `global` is this Rule's only.
+(function (deps) {
+  'use strict';
+  const { event, record, stop, parse, stringify, freeze, ErrorType, StringType } = deps;
+  class UnauthorizedError extends ErrorType {
+    constructor(message) {
+      super(message);
+      this.name = 'UnauthorizedError';
+    }
+  }
+  globalThis.UnauthorizedError = UnauthorizedError;
+  globalThis.configuration = freeze(parse(stringify(event.secrets || {})));
+  globalThis.global = {};
+  // A copy the Rule may change freely.
+  const copy = (value) => (value === undefined ? undefined : parse(stringify(value)));
+  function run(rule) {
+    if (typeof rule !== 'function') throw new ErrorType('A rule is a function (user, context, callback)');
+    const client = event.client || {};
+    const connection = event.connection || {};
+    const request = event.request || {};
+    const transaction = event.transaction || {};
+    const user = copy(event.user) || {};
+    const context = {
+      clientID: client.client_id,
+      clientName: client.name,
+      clientMetadata: copy(client.metadata) || {},
+      connection: connection.name,
+      connectionID: connection.id,
+      connectionStrategy: connection.strategy,
+      protocol: transaction.protocol,
+      request: {
+        ip: request.ip,
+        hostname: request.hostname,
+        userAgent: request.user_agent,
+        language: request.language,
+        query: copy(request.query) || {},
+        body: copy(request.body) || {},
+        geoip: copy(request.geoip) || {},
+      },
+      stats: { loginsCount: (event.stats || {}).logins_count },
+      authorization: { roles: copy((event.authorization || {}).roles) || [] },
+      authentication: { methods: copy((event.authentication || {}).methods) || [] },
+      sessionID: (event.session || {}).id,
+      tenant: (event.tenant || {}).id,
+      idToken: {},
+      accessToken: {},
+    };
+    return new Promise((resolve) => {
+      let called = false;
+      function callback(error, _user, given) {
+        if (called) return;
+        called = true;
+        if (error !== null && error !== undefined) {
+          const message = error && typeof error.message === 'string' ? error.message : StringType(error);
+          record('access.deny', [message]);
+          stop();
+          resolve();
+          return;
+        }
+        const done = given !== null && typeof given === 'object' ? given : context;
+        for (const [token, claims] of [['idToken', done.idToken], ['accessToken', done.accessToken]]) {
+          if (claims === null || typeof claims !== 'object') continue;
+          for (const name of Object.keys(claims)) {
+            if (token === 'accessToken' && name === 'scope') continue;
+            record(token + '.setCustomClaim', [StringType(name), claims[name] === undefined ? null : claims[name]]);
+          }
+        }
+        resolve();
+      }
+      rule(user, context, callback);
+    });
+  }
+  return { run };
+})
