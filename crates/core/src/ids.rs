@@ -68,6 +68,10 @@ id_type!(
     JobId
 );
 id_type!(
+    /// A legacy Rule: `rul_<16 letters and digits>`.
+    RuleId
+);
+id_type!(
     /// A user's consent to an application (Auth0's "grant"): 24 hex digits.
     ConsentId
 );
@@ -184,6 +188,13 @@ impl RoleId {
     /// A new role id.
     pub fn generate(rng: &dyn Rng) -> Self {
         RoleId(format!("rol_{}", alphanumeric(rng, 16)))
+    }
+}
+
+impl RuleId {
+    /// A new Rule id.
+    pub fn generate(rng: &dyn Rng) -> Self {
+        RuleId(format!("rul_{}", alphanumeric(rng, 16)))
     }
 }
 

@@ -11,13 +11,14 @@ use std::future::Future;
 use crate::UnixTime;
 use crate::ids::{
     ActionId, ActionVersionId, ClientGrantId, ClientId, ConnectionId, ConsentId, FamilyId, JobId,
-    LogId, ResourceServerId, RoleId, SessionId, UserId,
+    LogId, ResourceServerId, RoleId, RuleId, SessionId, UserId,
 };
 use crate::model::{
     Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
     Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, JsonObject, LogEvent,
     LogQuery, NewLogEvent, OutgoingEmail, Permission, QueuedTrigger, RefreshToken, ResourceServer,
-    Role, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
+    Role, Rule, RulesConfig, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User,
+    UserQuery,
 };
 use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
@@ -109,6 +110,8 @@ pub enum Conflict {
     Action,
     /// The Action is bound to a trigger.
     ActionBound,
+    /// A Rule has this name.
+    Rule,
 }
 
 impl std::fmt::Display for Conflict {
@@ -126,6 +129,7 @@ impl std::fmt::Display for Conflict {
             Conflict::Token => "this value is already in use",
             Conflict::Action => "an action with this name already exists",
             Conflict::ActionBound => "the action is bound to a trigger",
+            Conflict::Rule => "a rule with this name already exists",
         })
     }
 }
@@ -651,6 +655,23 @@ pub trait Store: Send + Sync + 'static {
         lease_until: UnixTime,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<QueuedTrigger>>> + Send;
+    /// Stores a new Rule. [`StoreError::Conflict`] when its name is taken.
+    fn create_rule(&self, rule: &Rule) -> impl Future<Output = Result<()>> + Send;
+    /// The Rule with this id.
+    fn rule(&self, id: &RuleId) -> impl Future<Output = Result<Option<Rule>>> + Send;
+    /// Every Rule, in `order`, then by name.
+    fn list_rules(&self) -> impl Future<Output = Result<Vec<Rule>>> + Send;
+    /// Replaces a Rule. [`StoreError::NotFound`] when it is gone, [`StoreError::Conflict`]
+    /// when its new name is taken.
+    fn update_rule(&self, rule: &Rule) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes a Rule; whether there was one.
+    fn delete_rule(&self, id: &RuleId) -> impl Future<Output = Result<bool>> + Send;
+    /// Every rules-config, by key.
+    fn rules_configs(&self) -> impl Future<Output = Result<Vec<RulesConfig>>> + Send;
+    /// Sets a rules-config (sealed at rest).
+    fn put_rules_config(&self, config: &RulesConfig) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes a rules-config; whether there was one.
+    fn delete_rules_config(&self, key: &str) -> impl Future<Output = Result<bool>> + Send;
     /// Keeps the records of executions, in one transaction.
     fn record_executions(
         &self,

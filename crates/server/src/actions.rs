@@ -14,6 +14,7 @@ use sigil_core::actions::{ActionRunner, Command, FAILED, Failure, TriggerRun};
 use sigil_core::model::action::TRIGGERS;
 use sigil_core::model::{
     ActionExecution, BoundAction, BuildError, ExecutionResult, LogType, NewLogEvent, QueuedTrigger,
+    Rule,
 };
 use sigil_core::oauth::{ErrorCode, FlowError, OAuthError};
 use sigil_core::{Store, StoreError, UnixTime};
@@ -21,11 +22,36 @@ use sigil_core::{Store, StoreError, UnixTime};
 use crate::App;
 use crate::cache::CACHE_TTL;
 
-/// What a trigger runs: its bound Actions, and the hosts the tenant lets them `fetch` from.
+/// What a trigger runs: its bound Actions (for `post-login`, after the enabled legacy Rules,
+/// which read the rules-configs), and the hosts the tenant lets them `fetch` from.
 #[derive(Default)]
 pub(crate) struct Bound {
+    rules: Vec<Rule>,
+    configuration: Map<String, Value>,
     actions: Vec<BoundAction>,
     egress: Vec<HostPattern>,
+}
+
+impl Bound {
+    fn is_empty(&self) -> bool {
+        self.rules.is_empty() && self.actions.is_empty()
+    }
+
+    /// The secret values the Action (or Rule) `name` sees: never to be logged.
+    fn secrets(&self, name: &str) -> Vec<&str> {
+        let rule = self.rules.iter().any(|r| r.name == name);
+        self.actions
+            .iter()
+            .filter(|b| b.name == name)
+            .flat_map(|b| b.version.code.secrets.iter().map(|s| s.value.as_str()))
+            .chain(
+                self.configuration
+                    .values()
+                    .filter(|_| rule)
+                    .filter_map(Value::as_str),
+            )
+            .collect()
+    }
 }
 
 /// A trigger's [`Bound`], and when it was read.
@@ -77,12 +103,27 @@ impl<S: Store> App<S> {
             return Ok(bound);
         }
         let actions = self.store().bound_actions(trigger).await?;
-        let egress = if actions.is_empty() {
-            Vec::new()
-        } else {
-            self.tenant_egress().await?
+        let mut bound = Bound {
+            actions,
+            ..Bound::default()
         };
-        let bound = Arc::new(Bound { actions, egress });
+        if trigger == "post-login" {
+            bound.rules = self.store().list_rules().await?;
+            bound.rules.retain(|r| r.enabled);
+            if !bound.rules.is_empty() {
+                bound.configuration = self
+                    .store()
+                    .rules_configs()
+                    .await?
+                    .into_iter()
+                    .map(|c| (c.key, Value::String(c.value.to_string())))
+                    .collect();
+            }
+        }
+        if !bound.is_empty() {
+            bound.egress = self.tenant_egress().await?;
+        }
+        let bound = Arc::new(bound);
         self.bound_cache().put(trigger, now, Arc::clone(&bound));
         Ok(bound)
     }
@@ -94,7 +135,7 @@ impl<S: Store> ActionRunner for App<S> {
     }
 
     async fn is_bound(&self, trigger: &'static str) -> Result<bool, FlowError> {
-        Ok(!self.bound(trigger).await?.actions.is_empty())
+        Ok(!self.bound(trigger).await?.is_empty())
     }
 
     async fn run_from<E: FnOnce() -> Value + Send>(
@@ -105,9 +146,15 @@ impl<S: Store> ActionRunner for App<S> {
     ) -> Result<Option<TriggerRun>, FlowError> {
         let read = self.bound(trigger).await?;
         let bound = &read.actions;
-        if bound.is_empty() && resume.is_none() {
+        if read.is_empty() && resume.is_none() {
             return Ok(None);
         }
+        // The legacy Rules run first, once per login (not again after a redirect).
+        let rules = if resume.is_none() {
+            read.rules.as_slice()
+        } else {
+            &[]
+        };
         // A login back from a redirect goes on from the Action that sent it, as bound now.
         let from = match resume {
             None => 0,
@@ -125,20 +172,28 @@ impl<S: Store> ActionRunner for App<S> {
         };
         let execution = Execution {
             trigger: engine_trigger,
-            actions: bound
+            actions: rules
                 .iter()
-                .map(|b| sigil_actions::Action {
-                    name: b.name.clone(),
-                    code: b.version.code.code.clone(),
-                    secrets: b
-                        .version
-                        .code
-                        .secrets
-                        .iter()
-                        .map(|s| (s.name.clone(), Value::String(s.value.to_string())))
-                        .collect::<Map<String, Value>>(),
-                    kind: Kind::Action,
+                .map(|r| sigil_actions::Action {
+                    name: r.name.clone(),
+                    code: r.script.clone(),
+                    secrets: read.configuration.clone(),
+                    kind: Kind::Rule,
                 })
+                .chain(bound.iter().map(|b| {
+                    sigil_actions::Action {
+                        name: b.name.clone(),
+                        code: b.version.code.code.clone(),
+                        secrets: b
+                            .version
+                            .code
+                            .secrets
+                            .iter()
+                            .map(|s| (s.name.clone(), Value::String(s.value.to_string())))
+                            .collect::<Map<String, Value>>(),
+                        kind: Kind::Action,
+                    }
+                }))
                 .collect(),
             event: event(),
             now_ms: self.now().0.saturating_mul(1000),
@@ -187,16 +242,7 @@ impl<S: Store> ActionRunner for App<S> {
             let error = run.error.as_ref();
             let binding = bound.iter().find(|b| b.name == run.name);
             // An Action may put its own secrets into its error or its console: never into logs.
-            let secrets: Vec<&str> = binding
-                .map(|b| {
-                    b.version
-                        .code
-                        .secrets
-                        .iter()
-                        .map(|s| s.value.as_str())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let secrets = read.secrets(&run.name);
             let text = redacted(
                 &error.map(ToString::to_string).unwrap_or_default(),
                 &secrets,
@@ -227,7 +273,7 @@ impl<S: Store> ActionRunner for App<S> {
             result,
             started_ms,
             &outcome,
-            bound,
+            &read,
         ));
         Ok(Some(TriggerRun {
             commands: outcome
@@ -284,7 +330,7 @@ fn execution_record(
     result: &str,
     started_ms: i64,
     outcome: &sigil_actions::Outcome,
-    bound: &[BoundAction],
+    bound: &Bound,
 ) -> ActionExecution {
     let mut at = started_ms;
     let results = outcome
@@ -293,11 +339,7 @@ fn execution_record(
         .map(|run| {
             let ended = at + i64::try_from(run.took.as_millis()).unwrap_or(i64::MAX);
             let error = run.error.as_ref().map(|error| {
-                let secrets: Vec<&str> = bound
-                    .iter()
-                    .filter(|b| b.name == run.name)
-                    .flat_map(|b| b.version.code.secrets.iter().map(|s| s.value.as_str()))
-                    .collect();
+                let secrets = bound.secrets(&run.name);
                 json!({
                     "id": error_class(Some(error)),
                     "msg": redacted(&error.to_string(), &secrets),

@@ -97,6 +97,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         12 => "0012_code_actions",
         13 => "0013_trigger_queue",
         14 => "0014_action_executions",
+        15 => "0015_rules",
     )
 }
 
@@ -116,6 +117,7 @@ fn postgres_migrations() -> Vec<Migration> {
         12 => "0012_code_actions",
         13 => "0013_trigger_queue",
         14 => "0014_action_executions",
+        15 => "0015_rules",
     )
 }
 

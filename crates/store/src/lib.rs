@@ -28,6 +28,7 @@ mod purge;
 mod rate_limits;
 mod rbac;
 mod refresh;
+mod rules;
 mod sessions;
 mod tenant;
 mod tickets;

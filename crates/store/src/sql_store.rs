@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use sigil_core::ids::{
     ActionId, ActionVersionId, ClientGrantId, ClientId, ConnectionId, ConsentId, FamilyId, JobId,
-    LogId, ResourceServerId, RoleId, SessionId, UserId,
+    LogId, ResourceServerId, RoleId, RuleId, SessionId, UserId,
 };
 use sigil_core::model::{
     Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
     Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, JsonObject, LogEvent,
     LogQuery, NewLogEvent, OutgoingEmail, Permission, QueuedTrigger, RefreshToken, ResourceServer,
-    Role, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User, UserQuery,
+    Role, Rule, RulesConfig, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User,
+    UserQuery,
 };
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::SecretDigest;
@@ -21,8 +22,8 @@ use sigil_core::{LinkRefusal, Store, StoreError, UnixTime};
 
 use crate::{
     Database, DatabaseError, MasterKey, actions, apis, client_assertions, clients, codes,
-    connections, device, jobs, keys, logs, outbox, purge, rate_limits, rbac, refresh, sessions,
-    tenant, tickets, users,
+    connections, device, jobs, keys, logs, outbox, purge, rate_limits, rbac, refresh, rules,
+    sessions, tenant, tickets, users,
 };
 
 /// Sigil's store on an open, migrated database whose master key has been checked.
@@ -331,6 +332,38 @@ impl Store for SqlStore {
 
     async fn bound_actions(&self, trigger: &str) -> Result<Vec<BoundAction>> {
         actions::bound_actions(self, trigger).await
+    }
+
+    async fn create_rule(&self, rule: &Rule) -> Result<()> {
+        rules::create_rule(self, rule).await
+    }
+
+    async fn rule(&self, id: &RuleId) -> Result<Option<Rule>> {
+        rules::rule(self, id).await
+    }
+
+    async fn list_rules(&self) -> Result<Vec<Rule>> {
+        rules::list_rules(self).await
+    }
+
+    async fn update_rule(&self, rule: &Rule) -> Result<()> {
+        rules::update_rule(self, rule).await
+    }
+
+    async fn delete_rule(&self, id: &RuleId) -> Result<bool> {
+        rules::delete_rule(self, id).await
+    }
+
+    async fn rules_configs(&self) -> Result<Vec<RulesConfig>> {
+        rules::rules_configs(self).await
+    }
+
+    async fn put_rules_config(&self, config: &RulesConfig) -> Result<()> {
+        rules::put_rules_config(self, config).await
+    }
+
+    async fn delete_rules_config(&self, key: &str) -> Result<bool> {
+        rules::delete_rules_config(self, key).await
     }
 
     async fn record_executions(&self, executions: &[ActionExecution]) -> Result<()> {

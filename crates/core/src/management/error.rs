@@ -122,7 +122,8 @@ impl ManagementError {
             | Conflict::SigningKey
             | Conflict::Token
             | Conflict::Action
-            | Conflict::ActionBound => None,
+            | Conflict::ActionBound
+            | Conflict::Rule => None,
         }
     }
 }

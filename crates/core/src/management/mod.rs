@@ -20,6 +20,7 @@ pub mod import_job;
 pub mod jobs;
 pub mod linking;
 pub mod logs;
+pub mod rules;
 pub mod tenant;
 pub mod tickets;
 pub mod user_create;

@@ -11,6 +11,7 @@ pub mod connection;
 pub mod job;
 pub mod log;
 pub mod outbox;
+pub mod rule;
 pub mod runtime;
 pub mod signing_key;
 pub mod tenant;
@@ -31,6 +32,7 @@ pub use connection::{Connection, ConnectionOptions, PasswordPolicy, PasswordRefu
 pub use job::{Job, JobKind};
 pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
 pub use outbox::OutgoingEmail;
+pub use rule::{Rule, RulesConfig};
 pub use runtime::{
     AuthorizationCode, DeviceCode, DeviceStatus, RefreshToken, Session, Ticket, TicketKind,
 };

@@ -126,6 +126,7 @@ impl From<StoreError> for MgmtError {
                     Conflict::Action => {
                         ("conflict", "An action with the same name already exists.")
                     }
+                    Conflict::Rule => ("conflict", "A rule with the same name already exists."),
                     Conflict::ActionBound => (
                         "conflict",
                         "The action is bound to a trigger; remove the binding, or delete with force=true.",

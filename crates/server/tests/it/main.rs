@@ -33,6 +33,7 @@ mod management_identities;
 mod management_jobs;
 mod management_logs;
 mod management_resource_servers;
+mod management_rules;
 mod management_tenant;
 mod management_users;
 mod metrics;

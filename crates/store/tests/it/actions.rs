@@ -522,3 +522,65 @@ async fn execution_records_are_kept_then_purged() {
     })
     .await;
 }
+
+/// Legacy Rules: names unique, listed in order, replaced whole, deleted once; their
+/// configuration values sealed at rest and read back whole.
+#[tokio::test]
+async fn rules_and_their_configuration_are_stored() {
+    on_every_store(|store| async move {
+        let rule = |id: &str, name: &str, order: i64| sigil_core::model::Rule {
+            id: sigil_core::ids::RuleId::from(id),
+            name: name.to_owned(),
+            script: "function (user, context, callback) { callback(null, user, context); }"
+                .to_owned(),
+            order,
+            enabled: true,
+            created_at: at(0),
+            updated_at: at(0),
+        };
+        let (second, first) = (rule("rul_b", "second", 2), rule("rul_a", "first", 1));
+        store.create_rule(&second).await.unwrap();
+        store.create_rule(&first).await.unwrap();
+        assert!(matches!(
+            store.create_rule(&rule("rul_c", "first", 3)).await,
+            Err(StoreError::Conflict(sigil_core::Conflict::Rule))
+        ));
+        let names: Vec<String> = store
+            .list_rules()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(names, ["first", "second"]);
+        let mut off = second.clone();
+        off.enabled = false;
+        off.order = 0;
+        store.update_rule(&off).await.unwrap();
+        assert_eq!(store.rule(&off.id).await.unwrap(), Some(off.clone()));
+        assert!(store.delete_rule(&off.id).await.unwrap());
+        assert!(!store.delete_rule(&off.id).await.unwrap());
+        assert!(matches!(
+            store.update_rule(&off).await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        let config = sigil_core::model::RulesConfig {
+            key: "API_KEY".to_owned(),
+            value: Zeroizing::new(SECRET.to_owned()),
+        };
+        store.put_rules_config(&config).await.unwrap();
+        let raw = raw_bytes(
+            store.database(),
+            "SELECT value FROM rules_configs WHERE key = $1",
+            "API_KEY",
+        )
+        .await
+        .unwrap();
+        assert!(!contains(&raw, SECRET.as_bytes()), "the value is sealed");
+        assert_eq!(store.rules_configs().await.unwrap(), vec![config.clone()]);
+        assert!(store.delete_rules_config("API_KEY").await.unwrap());
+        assert!(store.rules_configs().await.unwrap().is_empty());
+    })
+    .await;
+}
