@@ -1,6 +1,6 @@
-// Auth0's auth0-deploy-cli (pinned in package.json) round-tripping Actions and trigger bindings
-// through Sigil's Management API: it imports tenant/ (two Actions, one with a secret, and
-// triggers/triggers.json binding them), the Management API is asked (with curl and a machine
+// Auth0's auth0-deploy-cli (pinned in package.json) round-tripping Actions, trigger bindings and
+// a legacy Rule through Sigil's Management API: it imports tenant/ (two Actions, one with a
+// secret, triggers/triggers.json binding them, and rules/ with one Rule), the Management API is asked (with curl and a machine
 // token) whether both are deployed and bound, deploy-cli exports the tenant into a second
 // directory, and that directory must equal tenant/ (see `expected` below for the one thing
 // deploy-cli itself rewrites); importing that export again must leave the tenant as it was.
@@ -87,7 +87,7 @@ const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 // deploy-cli's configuration (https://github.com/auth0/auth0-deploy-cli, docs/configuring-the-
 // deploy-cli.md). AUTH0_AUDIENCE because deploy-cli otherwise asks for a token for
 // `https://${AUTH0_DOMAIN}/api/v2/`, and Sigil's Management API is ISSUER + "api/v2/" (http
-// here). AUTH0_INCLUDED_ONLY keeps it to the two resource types under test (the others are not
+// here). AUTH0_INCLUDED_ONLY keeps it to the resource types under test (the others are not
 // part of this round trip). AUTH0_ALLOW_DELETE: the directory is the whole truth for Actions,
 // as in a real pipeline; on the fresh server there is nothing else to delete.
 const configFile = join(work, "config.json");
@@ -99,7 +99,7 @@ writeFileSync(
       AUTH0_CLIENT_ID: clientId,
       AUTH0_CLIENT_SECRET: clientSecret,
       AUTH0_AUDIENCE: audience,
-      AUTH0_INCLUDED_ONLY: ["actions", "triggers"],
+      AUTH0_INCLUDED_ONLY: ["actions", "triggers", "rules"],
       AUTH0_ALLOW_DELETE: true,
     },
     null,
@@ -191,7 +191,7 @@ function files(dir) {
 console.log(`auth0-deploy-cli ${deployCliVersion} against ${issuer}`);
 
 // 1. import
-const imported = await check("a0deploy import tenant/ (actions, triggers)", () => {
+const imported = await check("a0deploy import tenant/ (actions, triggers, rules)", () => {
   deployCli("import", "--input_file", fixture);
   const log = readFileSync(join(work, "import.log"), "utf8");
   const count = (what) => log.split("\n").filter((l) => l.includes(what)).length;
@@ -250,6 +250,18 @@ for (const want of ACTIONS) {
     return `display_name ${binding.display_name}`;
   });
 }
+
+await check("GET /api/v2/rules lists the fixture's legacy Rule, enabled, in order, with its script", () => {
+  const body = api("rules?include_totals=true&per_page=100");
+  const rules = body.rules ?? [];
+  expect(rules.length === 1, `${rules.length} rules: ${JSON.stringify(rules.map((r) => r.name))}`);
+  const [rule] = rules;
+  const script = readFileSync(join(fixture, "rules", "Add staff flag.js"), "utf8");
+  expect(rule.name === "Add staff flag" && rule.enabled === true && rule.order === 1, JSON.stringify(rule));
+  expect(rule.stage === "login_success", `stage ${rule.stage}`);
+  expect(rule.script === script, "the script differs from the fixture's");
+  return `${rule.name}, order ${rule.order}`;
+});
 
 await check("a client_credentials token now carries the bound credentials-exchange Action's claim", () => {
   const jwt = machineToken();
