@@ -23,6 +23,9 @@ const PURPOSE: &[u8] = b"sigil continuation v1";
 /// A login paused by an Action's redirect.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Continuation {
+    /// Its own id: a continuation is used once (the store records it as its client's).
+    #[serde(default)]
+    pub id: String,
     /// The authorization request the login answers.
     pub authorization: Authorization,
     /// The SSO session of the login: `/continue` works in that session only.
@@ -95,6 +98,7 @@ mod tests {
 
     fn continuation(expires_at: i64) -> Continuation {
         Continuation {
+            id: "c1".to_owned(),
             authorization: Authorization {
                 client_id: ClientId("app".to_owned()),
                 redirect_uri: "https://app.example.com/cb".to_owned(),

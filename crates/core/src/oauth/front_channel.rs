@@ -111,6 +111,26 @@ pub async fn resume_authorization(
         .await?
         .unwrap_or_default();
     let decided = continuation.decided.clone().then(later);
+    // Once only, when it succeeds: a replayed state (a second tab, a resent form) does not
+    // answer the client again.
+    match store
+        .record_client_assertion(
+            &authz.client_id,
+            &format!("continue:{}", continuation.id),
+            continuation.expires_at,
+            now,
+        )
+        .await
+    {
+        Err(crate::StoreError::AlreadyUsed) => {
+            return Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "this login already went on from the page it was sent to; log in again",
+            )
+            .into());
+        }
+        other => other?,
+    }
     step.decided(decided, client, user).await
 }
 
@@ -177,6 +197,7 @@ impl<S: Store> Step<'_, S> {
             .into());
         }
         Ok(Authorized::Redirect(Box::new(Continuation {
+            id: crate::ids::alphanumeric(self.rng, 24),
             authorization: self.authz.clone(),
             session_id: self.session.id.clone(),
             user_id: self.session.user_id.clone(),

@@ -1,8 +1,8 @@
 //! A post-login Action that sends the user to the tenant's page and resumes at `/continue`
 //! (S4 of `notes/actions.md`, verbatim from Auth0's docs, MIT): the session token it signs, the
-//! continuation in `state`, a tampered, expired or wrong-state token, a `state` that is not
-//! Sigil's, another browser, the Actions before and after the redirect, the second login that
-//! skips it, and `prompt=none`.
+//! continuation in `state` (answered once), a tampered, expired or wrong-state token, a `state`
+//! that is not Sigil's, another browser, the Actions before and after the redirect, the second
+//! login that skips it, and `prompt=none`.
 
 use aws_lc_rs::hmac;
 use base64_simd::URL_SAFE_NO_PAD as B64;
@@ -297,6 +297,17 @@ async fn a_post_login_redirect_pauses_the_login_until_the_user_is_back_at_contin
         .unwrap()
         .unwrap();
     assert_eq!(user.user_metadata["favorite_color"], "green");
+
+    // The same state again (a resent form, a second tab): no second code.
+    let replay = browser
+        .post_form(
+            &app.url("continue"),
+            &[("state", &state), ("session_token", &good_token)],
+        )
+        .await;
+    let params = callback_params(replay.location());
+    assert_eq!(param(&params, "error"), Some("access_denied"), "{params:?}");
+    assert!(param(&params, "code").is_none());
 
     // The next login skips the redirect: a code at once.
     let sso = browser.get(&authorize_url(&app, &native, "")).await;
