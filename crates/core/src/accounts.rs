@@ -239,7 +239,30 @@ pub async fn signup_user(
     user.user_metadata = request.user_metadata.clone().unwrap_or_default();
     merge_keys(&mut user.app_metadata, metadata.0);
     merge_keys(&mut user.user_metadata, metadata.1);
-    match store.create_user(&user).await {
+    // post-user-registration runs later, off the signup's path, at least once: its execution is
+    // queued in the user's own transaction. The signup stands whatever becomes of it.
+    let queued = if actions
+        .is_bound("post-user-registration")
+        .await
+        .unwrap_or(false)
+    {
+        let client = store.client(&request.client_id).await.ok().flatten();
+        let event = crate::actions::user_changed_event(
+            &user,
+            &connection,
+            client.as_ref(),
+            request.ip.as_deref(),
+        );
+        Some(crate::actions::queued(
+            rng,
+            now,
+            "post-user-registration",
+            event,
+        ))
+    } else {
+        None
+    };
+    match store.create_user_queueing(&user, queued.as_ref()).await {
         Ok(()) => {}
         Err(StoreError::Conflict(Conflict::Email | Conflict::Username | Conflict::UserId)) => {
             return Err(refuse(ErrorCode::InvalidSignup, USER_EXISTS));
@@ -255,34 +278,10 @@ pub async fn signup_user(
             ..NewLogEvent::new(LogType::SUCCESS_SIGNUP, now)
         })
         .await?;
-    tickets::send_verification_email(store, rng, issuer, now, &user).await?;
-    // post-user-registration runs later, off the signup's path; the signup stands whatever
-    // becomes of it.
-    if actions
-        .is_bound("post-user-registration")
-        .await
-        .unwrap_or(false)
-    {
-        let client = store.client(&request.client_id).await.ok().flatten();
-        let event = crate::actions::user_changed_event(
-            &user,
-            &connection,
-            client.as_ref(),
-            request.ip.as_deref(),
-        );
-        let queued = crate::actions::queue(
-            actions,
-            store,
-            rng,
-            now,
-            "post-user-registration",
-            move || event,
-        )
-        .await;
-        if let Err(e) = queued {
-            tracing::error!(error = %e, "cannot queue post-user-registration after a signup");
-        }
+    if queued.is_some() {
+        actions.queued();
     }
+    tickets::send_verification_email(store, rng, issuer, now, &user).await?;
     Ok(user)
 }
 

@@ -401,17 +401,22 @@ pub async fn queue(
         return Ok(());
     }
     store
-        .queue_trigger(&QueuedTrigger {
-            id: crate::ids::uuid(rng),
-            trigger_id: trigger.to_owned(),
-            event: event(),
-            attempts: 0,
-            next_at: now,
-            created_at: now,
-        })
+        .queue_trigger(&queued(rng, now, trigger, event()))
         .await?;
     actions.queued();
     Ok(())
+}
+
+/// An execution of the asynchronous `trigger` on `event`, due at once, for the store's queue.
+pub fn queued(rng: &dyn Rng, now: UnixTime, trigger: &str, event: Value) -> QueuedTrigger {
+    QueuedTrigger {
+        id: crate::ids::uuid(rng),
+        trigger_id: trigger.to_owned(),
+        event,
+        attempts: 0,
+        next_at: now,
+        created_at: now,
+    }
 }
 
 /// After `user`'s password changed (a reset link): queues `post-change-password` when an

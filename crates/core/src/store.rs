@@ -296,6 +296,13 @@ pub trait Store: Send + Sync + 'static {
     /// connection has a user with that email / username, ignoring case; decided by a unique
     /// index, so of two racing signups exactly one succeeds.
     fn create_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
+    /// As [`Store::create_user`], and `queued` (an execution of an asynchronous trigger about
+    /// the new user) in the same transaction: both or neither.
+    fn create_user_queueing(
+        &self,
+        user: &User,
+        queued: Option<&QueuedTrigger>,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Adds many users in one transaction (imports, bulk loads): each entry says whether that
     /// user was added or which unique value it collided with; one collision never stops the
     /// others.

@@ -503,11 +503,13 @@ struct QueuedRow {
     created_at: i64,
 }
 
+/// Queues an execution (also inside another write's transaction, `users::create_user`).
+pub(crate) const QUEUE_TRIGGER: &str = "INSERT INTO trigger_queue (id, trigger_id, event, \
+     attempts, next_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+
 pub(crate) async fn queue_trigger(store: &SqlStore, queued: &QueuedTrigger) -> Result<()> {
-    const SQL: &str = "INSERT INTO trigger_queue (id, trigger_id, event, attempts, next_at, \
-                       created_at) VALUES ($1, $2, $3, $4, $5, $6)";
     let event = queued.event.to_string();
-    on_pool!(&store.db, pool => sqlx::query(SQL)
+    on_pool!(&store.db, pool => sqlx::query(QUEUE_TRIGGER)
         .bind(&queued.id)
         .bind(&queued.trigger_id)
         .bind(&event)

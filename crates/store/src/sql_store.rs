@@ -99,7 +99,15 @@ impl Store for SqlStore {
     }
 
     async fn create_user(&self, user: &User) -> Result<()> {
-        users::create_user(self, user).await
+        users::create_user(self, user, None).await
+    }
+
+    async fn create_user_queueing(
+        &self,
+        user: &User,
+        queued: Option<&QueuedTrigger>,
+    ) -> Result<()> {
+        users::create_user(self, user, queued).await
     }
 
     async fn import_users(

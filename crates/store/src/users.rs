@@ -3,7 +3,9 @@
 
 use sigil_core::ids::{ConnectionId, UserId};
 use sigil_core::model::user::{merge_keys, normalized};
-use sigil_core::model::{Identity, JsonObject, User, UserQuery, UserSort, UserSortField};
+use sigil_core::model::{
+    Identity, JsonObject, QueuedTrigger, User, UserQuery, UserSort, UserSortField,
+};
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
 use sigil_core::secret::Token;
 use sigil_core::store::{Page, Result};
@@ -250,11 +252,28 @@ fn user_conflict(hint: &str) -> Conflict {
     }
 }
 
-pub(crate) async fn create_user(store: &SqlStore, user: &User) -> Result<()> {
+pub(crate) async fn create_user(
+    store: &SqlStore,
+    user: &User,
+    queued: Option<&QueuedTrigger>,
+) -> Result<()> {
     let values = Values::of(user)?;
     let identities = identity_values(store, user)?;
     on_pool!(&store.db, pool => {
         let mut tx = pool.begin().await.db()?;
+        if let Some(queued) = queued {
+            let event = queued.event.to_string();
+            sqlx::query(crate::actions::QUEUE_TRIGGER)
+                .bind(&queued.id)
+                .bind(&queued.trigger_id)
+                .bind(&event)
+                .bind(i64::from(queued.attempts))
+                .bind(queued.next_at.0)
+                .bind(queued.created_at.0)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        }
         bind_user!(sqlx::query(INSERT_USER), values)
             .execute(&mut *tx)
             .await

@@ -584,3 +584,40 @@ async fn rules_and_their_configuration_are_stored() {
     })
     .await;
 }
+
+/// A signup's post-user-registration execution is queued in the user's own transaction: both
+/// are stored, or, when the user collides, neither.
+#[tokio::test]
+async fn a_user_and_its_queued_execution_are_stored_together_or_not_at_all() {
+    on_every_store(|store| async move {
+        let world = crate::fixtures::world(&store).await;
+        let queued = |id: &str| sigil_core::model::QueuedTrigger {
+            id: id.to_owned(),
+            trigger_id: "post-user-registration".to_owned(),
+            event: serde_json::json!({"user": {"email": "new@example.com"}}),
+            attempts: 0,
+            next_at: at(0),
+            created_at: at(0),
+        };
+        let fresh = crate::fixtures::user(&world.connection, "new@example.com");
+        store
+            .create_user_queueing(&fresh, Some(&queued("q1")))
+            .await
+            .unwrap();
+        // The same email again: refused, and its execution with it.
+        let twin = crate::fixtures::user(&world.connection, "new@example.com");
+        assert!(matches!(
+            store.create_user_queueing(&twin, Some(&queued("q2"))).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let ids: Vec<String> = store
+            .claim_queued_triggers(at(1), at(60), 16)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|q| q.id)
+            .collect();
+        assert_eq!(ids, ["q1"]);
+    })
+    .await;
+}
