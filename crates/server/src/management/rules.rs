@@ -17,6 +17,7 @@ use sigil_core::management::rules::{ConfigBody, RuleBody, check_key, rule_json};
 use super::body::Params;
 use super::caller::Caller;
 use super::error::MgmtError;
+use super::paging::Paging;
 use crate::App;
 
 fn missing_rule() -> MgmtError {
@@ -56,19 +57,17 @@ pub(crate) struct ListQuery {
     include_totals: bool,
 }
 
-/// Every Rule in `order` (Auth0's list: an array, or `{rules, start, limit, total}` with
-/// `include_totals`).
+/// Every Rule in `order`, paged as Auth0 lists them (an array, or with `include_totals`
+/// `{rules, start, limit, length, total}`).
 pub(crate) async fn list<S: Store>(
     State(app): State<App<S>>,
     Params(query): Params<ListQuery>,
 ) -> Result<Json<Value>, MgmtError> {
-    let per_page = query.per_page.unwrap_or(50);
-    if !(1..=100).contains(&per_page) {
-        return Err(MgmtError::bad_query(
-            "Query validation error: 'per_page' must be between 1 and 100.",
-        ));
-    }
-    let page = query.page.unwrap_or(0);
+    let paging = Paging {
+        page: query.page,
+        per_page: query.per_page,
+        include_totals: query.include_totals,
+    };
     let fields: Vec<&str> = query
         .fields
         .as_deref()
@@ -96,17 +95,7 @@ pub(crate) async fn list<S: Store>(
             json
         })
         .collect();
-    let total = matching.len();
-    let rules: Vec<Value> = matching
-        .into_iter()
-        .skip((page as usize).saturating_mul(per_page as usize))
-        .take(per_page as usize)
-        .collect();
-    Ok(Json(if query.include_totals {
-        json!({"rules": rules, "start": page * per_page, "limit": per_page, "total": total})
-    } else {
-        Value::Array(rules)
-    }))
+    Ok(Json(paging.slice("rules", matching)?))
 }
 
 pub(crate) async fn create<S: Store>(

@@ -72,6 +72,18 @@ async fn machine_token(app: &TestApp) -> (StatusCode, Value) {
     crate::app::machine_token(app, API).await
 }
 
+/// The claims of the ID token in `body` (a token response), verified with the JWKS.
+async fn id_claims(app: &TestApp, body: &Value) -> Value {
+    app.verifier(app.native.as_str())
+        .await
+        .verify::<Value>(
+            body["id_token"].as_str().unwrap(),
+            UnixTime(app.clock_now()),
+        )
+        .unwrap()
+        .claims
+}
+
 async fn claims(app: &TestApp, body: &Value) -> Value {
     app.verifier(API)
         .await
@@ -251,15 +263,7 @@ async fn post_login_actions_shape_the_password_grants_tokens_or_refuse_it() {
         json!(roles),
         "{access}"
     );
-    let id = app
-        .verifier(app.native.as_str())
-        .await
-        .verify::<Value>(
-            body["id_token"].as_str().unwrap(),
-            UnixTime(app.clock_now()),
-        )
-        .unwrap()
-        .claims;
+    let id = id_claims(&app, &body).await;
     assert_eq!(id["https://my-app.example.com/roles"], json!(roles), "{id}");
 
     // S2 denies this application's users at example.com (the app is renamed to match).
@@ -951,15 +955,7 @@ async fn auth0s_examples_s5_s8_and_s9_run_unchanged() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let access = claims(&app, &body).await;
     assert_eq!(access.get("roles"), None, "{access}");
-    let id = app
-        .verifier(app.native.as_str())
-        .await
-        .verify::<Value>(
-            body["id_token"].as_str().unwrap(),
-            UnixTime(app.clock_now()),
-        )
-        .unwrap()
-        .claims;
+    let id = id_claims(&app, &body).await;
     assert_eq!(id["https://myDomain.com/roles"], "this is a role", "{id}");
 
     // S9: the request's address against ALLOW_LIST.
