@@ -193,6 +193,32 @@ await check("ManagementClient actions.create, deploy, deployVersion, updateTrigg
   return action.id;
 });
 
+await check("ManagementClient rules.create, getAll, update, delete and rulesConfigs.set, getAll, delete", async () => {
+  const name = `node rule ${randomUUID().slice(0, 8)}`;
+  const script = "function (user, context, callback) {\n  context.idToken[configuration.NS + 'node'] = true;\n  callback(null, user, context);\n}";
+  const { data: rule } = await management.rules.create({ name, script, enabled: false });
+  expect(rule.id.startsWith("rul_") && rule.name === name && rule.script === script, JSON.stringify(rule));
+  expect(rule.enabled === false && rule.stage === "login_success", JSON.stringify(rule));
+  const { data: all } = await management.rules.getAll({ include_totals: true });
+  expect(all.rules.some((r) => r.id === rule.id) && all.total >= 1, JSON.stringify(all));
+  const { data: updated } = await management.rules.update({ id: rule.id }, { order: 7 });
+  expect(updated.order === 7, JSON.stringify(updated));
+  const { data: set } = await management.rulesConfigs.set({ key: "NS" }, { value: "https://node.example/" });
+  expect(set.key === "NS", JSON.stringify(set));
+  const { data: keys } = await management.rulesConfigs.getAll();
+  expect(keys.some((k) => k.key === "NS") && keys.every((k) => !("value" in k)), JSON.stringify(keys));
+  let status;
+  try {
+    await management.rules.create({ name: `${name} bad`, script: "function (user, context, callback) {" });
+  } catch (e) {
+    status = e.statusCode;
+  }
+  expect(status === 400, `a script that does not build: ${status}`);
+  await management.rulesConfigs.delete({ key: "NS" });
+  await management.rules.delete({ id: rule.id });
+  return rule.id;
+});
+
 await check("ManagementClient gets Auth0's error shape for a bad body", async () => {
   let error;
   try {
