@@ -353,7 +353,9 @@ fn load<'js>(
     let failed = |error: ActionError| {
         (
             error,
-            finish(ctx, &handle).map(|r| r.logs).unwrap_or_default(),
+            finish(ctx, &handle, limits.log_chars)
+                .map(|r| r.logs)
+                .unwrap_or_default(),
         )
     };
     // The Action's CommonJS module, as Node wraps it; a Rule's function as the module's export.
@@ -384,12 +386,26 @@ fn load<'js>(
 }
 
 /// What the Action recorded, from the prelude's handle.
-fn finish<'js>(ctx: &Ctx<'js>, handle: &Object<'js>) -> Result<Recorded, ActionError> {
+/// The prelude caps the console at `log_chars` itself, with string methods the Action can
+/// replace; this is the cap the Action cannot reach (the prelude's own note of the cut fits in
+/// the slack).
+fn finish<'js>(
+    ctx: &Ctx<'js>,
+    handle: &Object<'js>,
+    log_chars: usize,
+) -> Result<Recorded, ActionError> {
+    const SLACK: usize = 256;
     let finish: Function = handle
         .get("finish")
         .map_err(|e| ActionError::Engine(e.to_string()))?;
     let json: String = finish.call(()).catch(ctx).map_err(thrown)?;
-    serde_json::from_str(&json).map_err(|e| ActionError::Engine(e.to_string()))
+    let mut recorded: Recorded =
+        serde_json::from_str(&json).map_err(|e| ActionError::Engine(e.to_string()))?;
+    if let Some((cut, _)) = recorded.logs.char_indices().nth(log_chars + SLACK) {
+        recorded.logs.truncate(cut);
+        recorded.logs.push_str("\n[console output cut]\n");
+    }
+    Ok(recorded)
 }
 
 /// What drives an Action's promise while its JavaScript waits: the outside world, and the
@@ -428,7 +444,9 @@ fn run_action<'js>(
     let failed = |error: ActionError| {
         (
             error,
-            finish(ctx, &handle).map(|r| r.logs).unwrap_or_default(),
+            finish(ctx, &handle, limits.log_chars)
+                .map(|r| r.logs)
+                .unwrap_or_default(),
         )
     };
     let start: Function = handle.get("start").map_err(|e| failed(engine(e)))?;
@@ -479,7 +497,7 @@ fn run_action<'js>(
             }
         }
     }
-    finish(ctx, &handle).map_err(|e| (e, String::new()))
+    finish(ctx, &handle, limits.log_chars).map_err(|e| (e, String::new()))
 }
 
 /// A reply's status, URL and headers, as JSON for the prelude's `Response`.

@@ -202,6 +202,24 @@ async fn console_output_is_captured_and_capped() {
         "{logs}"
     );
     assert!(logs.len() < 200, "{logs}");
+
+    // An Action that breaks the prelude's own cutting still gets no more than the cap.
+    let outcome = run(
+        &engine,
+        post_login(
+            r#"exports.onExecutePostLogin = async () => {
+                String.prototype.substring = function () { return 'x'.repeat(1 << 20); };
+                for (let i = 0; i < 10; i++) console.log('line ' + i + ' '.repeat(20));
+            };"#,
+        ),
+    )
+    .await;
+    let logs = &outcome.runs[0].logs;
+    assert!(
+        logs.len() < 100 + 256 + 64,
+        "{} characters kept",
+        logs.len()
+    );
 }
 
 #[tokio::test]
