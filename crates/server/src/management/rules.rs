@@ -13,6 +13,7 @@ use sigil_core::Store;
 use sigil_core::ids::RuleId;
 use sigil_core::management::parse_body;
 use sigil_core::management::rules::{ConfigBody, RuleBody, check_key, rule_json};
+use sigil_core::management::user_json::project;
 
 use super::body::Params;
 use super::caller::Caller;
@@ -68,17 +69,6 @@ pub(crate) async fn list<S: Store>(
         per_page: query.per_page,
         include_totals: query.include_totals,
     };
-    let fields: Vec<&str> = query
-        .fields
-        .as_deref()
-        .map(|f| {
-            f.split(',')
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    let include = query.include_fields.unwrap_or(true);
     let matching: Vec<Value> = app
         .store()
         .list_rules()
@@ -86,13 +76,11 @@ pub(crate) async fn list<S: Store>(
         .iter()
         .filter(|rule| query.enabled.is_none_or(|e| e == rule.enabled))
         .map(|rule| {
-            let mut json = rule_json(rule);
-            if !fields.is_empty()
-                && let Value::Object(object) = &mut json
-            {
-                object.retain(|key, _| fields.contains(&key.as_str()) == include);
-            }
-            json
+            project(
+                rule_json(rule),
+                query.fields.as_deref(),
+                query.include_fields,
+            )
         })
         .collect();
     Ok(Json(paging.slice("rules", matching)?))
