@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::bytecode;
 use crate::cache::Cache;
 use crate::fetch::Net;
 use crate::{BuildProblem, Execution, Kind, Limits, Outcome, Trigger, sandbox};
@@ -68,6 +69,11 @@ pub struct Engine {
 impl Engine {
     /// Starts `limits.workers` threads (at least one).
     pub fn start(limits: Limits) -> std::io::Result<Engine> {
+        if !bytecode::ready() {
+            return Err(std::io::Error::other(
+                "the Actions engine could not compile its prelude",
+            ));
+        }
         let (queue, jobs) = mpsc::sync_channel(limits.queue);
         let jobs = Arc::new(Mutex::new(jobs));
         let limits = Arc::new(limits);
@@ -162,9 +168,9 @@ fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits, cache: &Arc<Cache>) {
                     let _ = reply.send(outcome);
                     let _ = catch_unwind(AssertUnwindSafe(|| drop(spent)));
                 }
-                // The trigger it ran last is the likeliest next: its api part is compiled
-                // ahead too.
-                next = sandbox::prepare(&limits, Some(execution.trigger)).ok();
+                // The execution it ran last is the likeliest next: its trigger's api part is
+                // loaded ahead too, and its first Action's module compiled.
+                next = sandbox::prepare(&limits, Some(&execution)).ok();
             }
             Work::Build(code, triggers, kind, reply) => {
                 if let Ok(problems) = catch_unwind(AssertUnwindSafe(|| {

@@ -11,6 +11,7 @@
 //! which are recorded as [`Command`]s for the caller to apply: this crate decides nothing
 //! about tokens, users or logins.
 
+mod bytecode;
 mod cache;
 mod engine;
 mod fetch;

@@ -8,31 +8,7 @@ use aws_lc_rs::{digest, hmac};
 use base64_simd::URL_SAFE_NO_PAD as B64;
 use rquickjs::{Ctx, Function, Object};
 
-/// The prelude's parts that most Actions never use, compiled in an Action's context only when
-/// it first needs one: compiling is most of what a runtime costs to prepare, and it grows with
-/// the source.
-const PARTS: [(&str, &str); 9] = [
-    ("rule", include_str!("rule.js")),
-    ("console", include_str!("console.js")),
-    ("post-login", include_str!("post-login.js")),
-    (
-        "pre-user-registration",
-        include_str!("pre-user-registration.js"),
-    ),
-    ("cache", include_str!("cache.js")),
-    ("timers", include_str!("timers.js")),
-    ("web", include_str!("web.js")),
-    ("modules", include_str!("modules.js")),
-    ("redirect", include_str!("redirect.js")),
-];
-
-/// The source of the part `name`, if there is one.
-pub(crate) fn part_source(name: &str) -> Option<&'static str> {
-    PARTS
-        .iter()
-        .find(|(part, _)| *part == name)
-        .map(|(_, source)| *source)
-}
+use crate::bytecode;
 
 /// `{ b64urlEncode, b64urlDecode, hs256, hs256Verify, digest, randomHex, part }`, for the
 /// prelude.
@@ -104,13 +80,11 @@ pub(crate) fn natives<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
             },
         )?,
     )?;
-    // part(name): one of the prelude's parts, compiled now (see `PARTS`).
+    // part(name): one of the prelude's parts, loaded now (see `bytecode`).
     natives.set(
         "part",
         Function::new(ctx.clone(), |ctx: Ctx<'js>, name: String| {
-            let source = part_source(&name)
-                .ok_or_else(|| rquickjs::Error::new_from_js("string", "a part of the prelude"))?;
-            ctx.eval::<Function, _>(source)
+            bytecode::load(&ctx, &name)
         })?,
     )?;
     natives.set(

@@ -1,11 +1,15 @@
-// Sigil's prelude, evaluated first in every Action's fresh context. It evaluates to a function
-// that the sandbox calls once with the execution's inputs, and that returns the handle the
-// sandbox drives: `start()` calls the Action's handler with `event` and `api`, `finish()` gives
-// back, as JSON, what the Action asked for (its commands), its console output, and whether it
-// stopped the flow (a deny). The tenant's code reaches only frozen objects; what it records
-// goes into closures it cannot reach. JSON and the other built-ins are captured before the
-// tenant's code runs, so replacing them later changes nothing here.
-(function (trigger, handlerName, eventJson, nowMs, logLimit, natives, ready) {
+// Sigil's prelude, evaluated first in every Action's fresh context, in two steps. Made ahead of
+// an execution (while the worker waits for work), it captures the built-ins, sets the globals
+// up and returns `begin`; `begin` is called once, with the execution's inputs, and returns the
+// handle the sandbox drives: `start()` calls the Action's handler with `event` and `api`,
+// `finish()` gives back, as JSON, what the Action asked for (its commands), its console output,
+// and whether it stopped the flow (a deny). The tenant's code runs only after `begin`, and
+// reaches only frozen objects; what it records goes into closures it cannot reach. JSON and
+// the other built-ins are captured before, so replacing them later changes nothing here.
+//
+// `natives`: the host's functions for every execution (natives.rs); `readyName`, `ready`: the
+// part compiled ahead for the trigger the worker expects.
+(function (natives, readyName, ready) {
   'use strict';
   const stringify = JSON.stringify;
   const parse = JSON.parse;
@@ -26,10 +30,13 @@
   const b64urlDecode = natives.b64urlDecode;
   const hs256 = natives.hs256;
   const hs256Verify = natives.hs256Verify;
-  // The prelude's parts (the other .js files here), each compiled when first needed.
-  // `ready`: the trigger's own part, when the worker compiled it ahead.
-  const compile = natives.part;
-  const part = (name) => (name === trigger && typeof ready === 'function' ? ready : compile(name));
+  // The prelude's parts (the other .js files here), each loaded when first needed.
+  const load = natives.part;
+  const part = (name) => (name === readyName && typeof ready === 'function' ? ready : load(name));
+
+  // The execution's inputs, set by `begin`, and the host's functions for this execution only
+  // (timers and requests: outside.rs; api.cache: cache.rs).
+  let trigger, handlerName, nowMs, logLimit, host;
 
   const commands = [];
   let stopped = false;
@@ -72,12 +79,10 @@
   });
 
   // --- timers: armed through the host, which fires them when the Action's JavaScript waits ---
-  const timerStart = natives.timerStart;
-  const timerClear = natives.timerClear;
   // Compiled when the Action first arms one.
   let timing;
   const timers = () => timing || (timing = part('timers')({
-    timerStart, timerClear, MapType, call, mapSet, mapGet, mapDelete, freeze, ErrorType, TypeErrorType,
+    timerStart: host.timerStart, timerClear: host.timerClear, MapType, call, mapSet, mapGet, mapDelete, freeze, ErrorType, TypeErrorType,
   }));
   const disarm = function clearTimeout(timeout) { if (timing !== undefined) timing.disarm(timeout); };
   const fire = (id) => { if (timing !== undefined) timing.fire(id); };
@@ -86,12 +91,10 @@
   const setImmediate = function setImmediate(fn, ...args) { return timers().arm(fn, 0, args, false); };
 
   // --- fetch and its family (WHATWG's, the part Actions use): made when first used ---
-  const fetchStart = natives.fetchStart;
-  const fetchAbort = natives.fetchAbort;
   let web;
   const makeWeb = () => part('web')({
     ErrorType, TypeErrorType, StringType, MapType, parse, call, mapGet, mapSet, mapDelete,
-    fetchStart, fetchAbort, setTimeout,
+    fetchStart: host.fetchStart, fetchAbort: host.fetchAbort, setTimeout,
   });
   const settle = (id, error, reply, body) => { if (web !== undefined) web.settle(id, error, reply, body); };
   // Globals made when first touched (an Action may also replace them).
@@ -134,8 +137,8 @@
   // an Action first uses it.
   let caching;
   const cached = () => caching || (caching = part('cache')({
-    cacheGet: natives.cacheGet, cacheSet: natives.cacheSet, cacheDelete: natives.cacheDelete,
-    cacheDefaultMs: natives.cacheDefaultMs, nowMs, StringType, parse,
+    cacheGet: host.cacheGet, cacheSet: host.cacheSet, cacheDelete: host.cacheDelete,
+    cacheDefaultMs: host.cacheDefaultMs, nowMs, StringType, parse,
   }));
   const cache = freeze({
     get: function get(key) { return cached().get(key); },
@@ -143,29 +146,6 @@
     delete: function (key) { return cached().delete(key); },
   });
 
-  const event = deepFreeze(parse(eventJson));
-
-  let api;
-  if (trigger === 'post-login') {
-    api = part('post-login')({
-      record, stop: () => { stopped = true; }, part, event, claimSetter, metadataSetter, cache,
-      b64urlEncode, b64urlDecode, hs256, hs256Verify, stringify, parse, floor, nowMs, ErrorType,
-      TypeErrorType, StringType, getOwnPropertyNames,
-    });
-  } else if (trigger === 'credentials-exchange') {
-    api = {
-      access: {
-        deny: function deny(code, reason) { record('access.deny', [StringType(code), StringType(reason)]); stopped = true; },
-      },
-      accessToken: { setCustomClaim: claimSetter('accessToken') },
-      cache: cache,
-    };
-  } else if (trigger === 'pre-user-registration') {
-    api = part('pre-user-registration')({ record, stop: () => { stopped = true; }, metadataSetter, cache, StringType });
-  } else {
-    api = { cache: cache };
-  }
-  deepFreeze(api);
 
   globalThis.Date = SigilDate;
   globalThis.require = require;
@@ -184,30 +164,65 @@
   const WEB = ['fetch', 'Headers', 'Request', 'Response', 'AbortController', 'AbortSignal', 'URLSearchParams'];
   for (let i = 0; i < WEB.length; i++) lazyGlobal(WEB[i], webGlobal(WEB[i]));
 
-  const module = { exports: {} };
-  return freeze({
-    module: module,
-    require: require,
-    start: function start() {
-      if (handlerName === '(rule)') {
-        return part('rule')({ event, record, stop: () => { stopped = true; }, parse, stringify, freeze, ErrorType, StringType }).run(module.exports);
-      }
-      const handler = module.exports[handlerName];
-      // Resuming an Action that has nothing to do after its redirect.
-      if (handlerName === 'onContinuePostLogin' && typeof handler !== 'function') return undefined;
-      if (typeof handler !== 'function') {
-        throw new ErrorType('The Action does not export ' + handlerName);
-      }
-      return handler(event, api);
-    },
-    fire: fire,
-    settle: settle,
-    exported: function exported(name) {
-      if (name === '(rule)') return typeof module.exports === 'function';
-      return typeof module.exports[name] === 'function';
-    },
-    finish: function finish() {
-      return stringify({ commands: commands, logs: consoling === undefined ? '' : consoling.text(), stopped: stopped });
-    },
-  });
+  // Once, with the execution's inputs; `hostNatives`: the host's functions for it alone.
+  let begun = false;
+  return function begin(triggerId, handlerExport, eventJson, now, logChars, hostNatives) {
+    if (begun) throw new ErrorType('an execution has begun in this context already');
+    begun = true;
+    trigger = triggerId;
+    handlerName = handlerExport;
+    nowMs = now;
+    logLimit = logChars;
+    host = hostNatives;
+    const event = deepFreeze(parse(eventJson));
+
+    let api;
+    if (trigger === 'post-login') {
+      api = part('post-login')({
+        record, stop: () => { stopped = true; }, part, event, claimSetter, metadataSetter, cache,
+        b64urlEncode, b64urlDecode, hs256, hs256Verify, stringify, parse, floor, nowMs, ErrorType,
+        TypeErrorType, StringType, getOwnPropertyNames,
+      });
+    } else if (trigger === 'credentials-exchange') {
+      api = {
+        access: {
+          deny: function deny(code, reason) { record('access.deny', [StringType(code), StringType(reason)]); stopped = true; },
+        },
+        accessToken: { setCustomClaim: claimSetter('accessToken') },
+        cache: cache,
+      };
+    } else if (trigger === 'pre-user-registration') {
+      api = part('pre-user-registration')({ record, stop: () => { stopped = true; }, metadataSetter, cache, StringType });
+    } else {
+      api = { cache: cache };
+    }
+    deepFreeze(api);
+
+    const module = { exports: {} };
+    return freeze({
+      module: module,
+      require: require,
+      start: function start() {
+        if (handlerName === '(rule)') {
+          return part('rule')({ event, record, stop: () => { stopped = true; }, parse, stringify, freeze, ErrorType, StringType }).run(module.exports);
+        }
+        const handler = module.exports[handlerName];
+        // Resuming an Action that has nothing to do after its redirect.
+        if (handlerName === 'onContinuePostLogin' && typeof handler !== 'function') return undefined;
+        if (typeof handler !== 'function') {
+          throw new ErrorType('The Action does not export ' + handlerName);
+        }
+        return handler(event, api);
+      },
+      fire: fire,
+      settle: settle,
+      exported: function exported(name) {
+        if (name === '(rule)') return typeof module.exports === 'function';
+        return typeof module.exports[name] === 'function';
+      },
+      finish: function finish() {
+        return stringify({ commands: commands, logs: consoling === undefined ? '' : consoling.text(), stopped: stopped });
+      },
+    });
+  };
 })

@@ -3,8 +3,9 @@
 //! one Action's changes to the built-ins never reach the next), the prelude, the Action's
 //! CommonJS module, its handler driven until its promise settles; the runtime dropped at the
 //! end. Nothing of one execution survives into another. A runtime may be prepared before its
-//! execution ([`Prepared`]: made, its first context created and the prelude compiled), so that
-//! the execution does not wait for that; it still serves that one execution only.
+//! execution ([`Prepared`]: made, its first context created and the prelude set up to its
+//! `begin`), so that the execution does not wait for that; it still serves that one execution
+//! only.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -21,13 +22,11 @@ use tokio::time::Instant;
 
 use crate::cache::{self, Cache};
 use crate::fetch::Net;
-use crate::natives;
 use crate::outside::{Outside, Woke};
 use crate::{
     ActionError, ActionRun, BuildProblem, Command, Execution, Kind, Limits, Outcome, Trigger,
 };
-
-const PRELUDE: &str = include_str!("prelude.js");
+use crate::{bytecode, natives};
 
 /// The handler a `post-login` Action resumes in after `api.redirect.sendUserTo`.
 const CONTINUE_HANDLER: &str = "onContinuePostLogin";
@@ -98,37 +97,80 @@ fn guarded(limits: &Limits) -> rquickjs::Result<Guarded> {
     })
 }
 
-/// A runtime made ahead of an execution, with its first context and the prelude compiled in
-/// it (compiling the prelude is most of an execution's cost): a worker makes the next one while
-/// it waits for work. Each is used for one execution only, then dropped, like any other.
+/// A runtime made ahead of an execution, with its first context and the prelude set up in it
+/// up to `begin` (loading the prelude and running its first step is most of an execution's
+/// cost), and the module the first Action is expected to be compiled (not run): a worker makes
+/// the next one while it waits for work. Each is used for one execution only, then dropped,
+/// like any other.
 pub(crate) struct Prepared {
     // Dropped in this order: the handles, their context, then the runtime.
-    /// The api part of the trigger the worker expects (the last one it ran), compiled too.
-    ready: Option<Persistent<Function<'static>>>,
-    prelude: Persistent<Function<'static>>,
+    begin: Persistent<Function<'static>>,
+    /// The expected first Action's module source and its compiled (never run) definition.
+    compiled: Option<(String, Persistent<Function<'static>>)>,
     context: Context,
     guard: Guarded,
 }
 
-/// A [`Prepared`] runtime under `limits`, for an execution of `expected` when the worker can
-/// tell (its api part is compiled too; another trigger compiles its own when it runs).
-pub(crate) fn prepare(limits: &Limits, expected: Option<Trigger>) -> rquickjs::Result<Prepared> {
+/// A [`Prepared`] runtime under `limits`, for an execution like `expected` when the worker can
+/// tell (the last it ran): its trigger's api part is loaded too, and its first Action's module
+/// compiled. Another trigger loads its own part, and other code compiles, when it runs.
+pub(crate) fn prepare(limits: &Limits, expected: Option<&Execution>) -> rquickjs::Result<Prepared> {
     let guard = guarded(limits)?;
     let context = Context::full(&guard.runtime)?;
-    let (prelude, ready) = context.with(|ctx| {
-        let prelude: Function = ctx.eval(PRELUDE)?;
-        let ready = match expected.and_then(|t| natives::part_source(t.id())) {
-            Some(source) => Some(Persistent::save(&ctx, ctx.eval::<Function, _>(source)?)),
-            None => None,
-        };
-        Ok::<_, rquickjs::Error>((Persistent::save(&ctx, prelude), ready))
+    let (begin, compiled) = context.with(|ctx| {
+        let begin = set_up(&ctx, expected.map(|e| e.trigger))?;
+        // Compiling runs none of the tenant's code; code that does not compile is left to the
+        // execution, which reports it.
+        let compiled = expected
+            .and_then(|e| e.actions.first())
+            .map(|action| module_source(&action.code, action.kind))
+            .and_then(|source| {
+                let define = compile_module(&ctx, source.clone()).ok()?;
+                Some((source, Persistent::save(&ctx, define)))
+            });
+        Ok::<_, rquickjs::Error>((Persistent::save(&ctx, begin), compiled))
     })?;
     Ok(Prepared {
-        ready,
-        prelude,
+        begin,
+        compiled,
         context,
         guard,
     })
+}
+
+/// An Action's CommonJS module as Node wraps it; a Rule's function as the module's export.
+fn module_source(code: &str, kind: Kind) -> String {
+    if kind == Kind::Rule {
+        let function = code.trim_end().trim_end_matches(';');
+        format!(
+            "(function (exports, require, module, __filename, __dirname) {{\nmodule.exports = (\n{function}\n);\n}})"
+        )
+    } else {
+        format!("(function (exports, require, module, __filename, __dirname) {{\n{code}\n}})")
+    }
+}
+
+/// The function that defines a module of [`module_source`], compiled in `ctx`: sloppy mode
+/// unless the Action asks for strict, as Node runs a CommonJS module.
+fn compile_module<'js>(ctx: &Ctx<'js>, source: String) -> rquickjs::Result<Function<'js>> {
+    let mut options = EvalOptions::default();
+    options.strict = false;
+    options.filename = Some("action.js".to_owned());
+    ctx.eval_with_options(source, options)
+}
+
+/// The prelude's first step in `ctx`, whose built-ins and globals nothing has touched yet (the
+/// trigger's api part loaded too when `expected` has one): the prelude's `begin`.
+fn set_up<'js>(ctx: &Ctx<'js>, expected: Option<Trigger>) -> rquickjs::Result<Function<'js>> {
+    let prelude = bytecode::load(ctx, bytecode::PRELUDE)?;
+    let ready = match expected {
+        Some(trigger) if bytecode::has(trigger.id()) => {
+            Some((trigger.id(), bytecode::load(ctx, trigger.id())?))
+        }
+        _ => None,
+    };
+    let (ready_name, ready) = ready.unzip();
+    prelude.call((natives::natives(ctx)?, ready_name, ready))
 }
 
 impl Guarded {
@@ -157,14 +199,14 @@ pub(crate) fn run(
         Err(e) => return (engine_failure(execution, e), None),
     };
     let Prepared {
-        ready,
-        prelude,
+        begin,
+        compiled,
         context: first,
         guard,
     } = prepared;
     guard.deadline.set(Instant::now() + limits.execution);
     let runtime = &guard.runtime;
-    let mut warm = Some((first, prelude, ready));
+    let mut warm = Some((first, begin, compiled));
     let mut outside = Outside::new(execution.egress.clone());
     let mut runs = Vec::with_capacity(execution.actions.len());
     let mut last = None;
@@ -173,24 +215,25 @@ pub(crate) fn run(
         guard.slice_started.set(began);
         guard.stop.set(Stop::None);
         let made = match warm.take() {
-            Some((context, prelude, ready)) => Ok((context, Some(prelude), ready)),
+            Some((context, begin, compiled)) => Ok((context, Some(begin), compiled)),
             None => Context::full(runtime).map(|context| (context, None, None)),
         };
         let run = match made {
-            Ok((context, prelude, ready)) => {
+            Ok((context, begin, compiled)) => {
                 let event = event_for(&execution.event, &action.secrets);
                 let result = context.with(|ctx| {
-                    let prelude = match prelude {
+                    let begin = match begin {
                         Some(saved) => saved.restore(&ctx),
-                        None => ctx.eval(PRELUDE),
+                        None => set_up(&ctx, Some(execution.trigger)),
                     }
                     .map_err(|e| (engine(e), String::new()))?;
-                    let ready = match ready {
-                        Some(saved) => Some(
+                    let compiled = match compiled {
+                        Some((source, saved)) => Some((
+                            source,
                             saved
                                 .restore(&ctx)
                                 .map_err(|e| (engine(e), String::new()))?,
-                        ),
+                        )),
                         None => None,
                     };
                     // After a redirect, the Action that sent the user away resumes.
@@ -209,7 +252,7 @@ pub(crate) fn run(
                     };
                     run_action(
                         &ctx,
-                        (prelude, ready),
+                        (begin, compiled),
                         limits,
                         execution,
                         handler,
@@ -316,37 +359,39 @@ fn event_for(
     event.to_string()
 }
 
-/// The prelude (with the trigger's api part when it is compiled already) set up in `ctx` for
-/// `trigger`, and the Action's module loaded (its top-level code run): the prelude's handle,
+/// The prelude begun in `ctx` (`begin`, its first step done) for an execution of `trigger`,
+/// and the Action's module loaded (its top-level code run): the prelude's handle,
 /// or the error with what the module logged.
 #[allow(clippy::too_many_arguments)] // one call's inputs, each used once
 fn load<'js>(
     ctx: &Ctx<'js>,
-    (prelude, ready): (Function<'js>, Option<Function<'js>>),
+    begin: Function<'js>,
     limits: &Limits,
     trigger: Trigger,
     handler: &str,
     now_ms: i64,
-    code: &str,
+    (source, compiled): (String, Option<(String, Function<'js>)>),
     event: &str,
     outside: &Outside,
     cache: &Arc<Cache>,
 ) -> Result<Object<'js>, (ActionError, String)> {
     let no_logs = |e| (e, String::new());
-    let natives = natives::natives(ctx).map_err(|e| no_logs(engine(e)))?;
-    outside
-        .natives(ctx, &natives)
-        .and_then(|()| cache::natives(ctx, &natives, cache, trigger, now_ms))
+    // The host's functions for this execution alone.
+    let host = Object::new(ctx.clone())
+        .and_then(|host| {
+            outside.natives(ctx, &host)?;
+            cache::natives(ctx, &host, cache, trigger, now_ms)?;
+            Ok(host)
+        })
         .map_err(|e| no_logs(engine(e)))?;
-    let handle: Object = prelude
+    let handle: Object = begin
         .call((
             trigger.id(),
             handler,
             event,
             now_ms as f64,
             limits.log_chars as f64,
-            natives,
-            ready,
+            host,
         ))
         .catch(ctx)
         .map_err(|e| no_logs(engine(e)))?;
@@ -358,26 +403,16 @@ fn load<'js>(
                 .unwrap_or_default(),
         )
     };
-    // The Action's CommonJS module, as Node wraps it; a Rule's function as the module's export.
-    let wrapped = if handler == RULE_HANDLER {
-        let function = code.trim_end().trim_end_matches(';');
-        format!(
-            "(function (exports, require, module, __filename, __dirname) {{\nmodule.exports = (\n{function}\n);\n}})"
-        )
-    } else {
-        format!("(function (exports, require, module, __filename, __dirname) {{\n{code}\n}})")
-    };
     let module: Object = handle.get("module").map_err(|e| failed(engine(e)))?;
     let exports: Value = module.get("exports").map_err(|e| failed(engine(e)))?;
     let require: Value = handle.get("require").map_err(|e| failed(engine(e)))?;
-    // Sloppy mode unless the Action asks for strict, as Node runs a CommonJS module.
-    let mut options = EvalOptions::default();
-    options.strict = false;
-    options.filename = Some("action.js".to_owned());
-    let define: Function = ctx
-        .eval_with_options(wrapped, options)
-        .catch(ctx)
-        .map_err(|e| failed(thrown(e)))?;
+    // Compiled ahead when the worker expected this very module.
+    let define = match compiled {
+        Some((expected, define)) if expected == source => define,
+        _ => compile_module(ctx, source)
+            .catch(ctx)
+            .map_err(|e| failed(thrown(e)))?,
+    };
     define
         .call::<_, Value>((exports, require, module, "/action.js", "/"))
         .catch(ctx)
@@ -421,7 +456,7 @@ struct Driver<'a> {
 #[allow(clippy::too_many_arguments)] // one call's inputs, each used once
 fn run_action<'js>(
     ctx: &Ctx<'js>,
-    prelude: (Function<'js>, Option<Function<'js>>),
+    (begin, compiled): (Function<'js>, Option<(String, Function<'js>)>),
     limits: &Limits,
     execution: &Execution,
     handler: &str,
@@ -431,12 +466,12 @@ fn run_action<'js>(
 ) -> Result<Recorded, (ActionError, String)> {
     let handle = load(
         ctx,
-        prelude,
+        begin,
         limits,
         execution.trigger,
         handler,
         execution.now_ms,
-        &action.code,
+        (module_source(&action.code, action.kind), compiled),
         event,
         driver.outside,
         driver.cache,
@@ -575,8 +610,8 @@ pub(crate) fn build(
     };
     let first = triggers.first().copied().unwrap_or(Trigger::PostLogin);
     context.with(|ctx| {
-        let prelude: Function = match ctx.eval(PRELUDE) {
-            Ok(prelude) => prelude,
+        let begin = match set_up(&ctx, None) {
+            Ok(begin) => begin,
             Err(e) => return problem("engine_error", e.to_string()),
         };
         let outside = Outside::new(Vec::new());
@@ -586,12 +621,12 @@ pub(crate) fn build(
         };
         let handle = match load(
             &ctx,
-            (prelude, None),
+            begin,
             limits,
             first,
             handler,
             0,
-            code,
+            (module_source(code, kind), None),
             "{}",
             &outside,
             &Arc::default(),
