@@ -304,10 +304,14 @@ async fn read_parties(
     let refused = |description: &str| -> FlowError {
         OAuthError::new(ErrorCode::AccessDenied, description).into()
     };
-    let client = store
-        .client(&authz.client_id)
-        .await?
-        .ok_or_else(|| refused("the application no longer exists"))?;
+    // RFC 6749 §4.1.2.1: the client is no longer valid, so the user is told and never sent
+    // to its redirect URI (`invalid_client` is never an authorization response).
+    let client = store.client(&authz.client_id).await?.ok_or_else(|| {
+        FlowError::from(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "The application of this login no longer exists.",
+        ))
+    })?;
     let user = store
         .user(&session.user_id)
         .await?

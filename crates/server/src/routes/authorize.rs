@@ -276,6 +276,10 @@ pub(crate) fn flow_failed<S: Store>(
     what: &str,
 ) -> Response {
     match error {
+        // The client is gone: the user is told, never sent to its redirect URI.
+        FlowError::OAuth(e) if e.code == sigil_core::oauth::ErrorCode::InvalidClient => {
+            page_error(app, StatusCode::BAD_REQUEST, &e.description)
+        }
         FlowError::OAuth(e) => error_response(app, authz.error(e.code.as_str(), e.description)),
         // RFC 6749 §4.1.2.1: the application may send the user back shortly.
         e if e.is_unavailable() => {

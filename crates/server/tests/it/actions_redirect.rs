@@ -15,7 +15,7 @@ use crate::app::{PASSWORD, TestApp};
 use crate::browser::{
     Browser, Page, authorize_url, callback_params, param, redeem_code, urlencode,
 };
-use crate::management::call;
+use crate::management::{audience, call, token_for};
 
 /// S4 in `notes/actions.md`, verbatim from Auth0's docs (MIT).
 const S4: &str = r#"exports.onExecutePostLogin = async (event, api) => {
@@ -347,6 +347,35 @@ async fn a_post_login_redirect_pauses_the_login_until_the_user_is_back_at_contin
         .get(&app.url(&format!("continue?state={}", urlencode(&state))))
         .await;
     assert_eq!(late.status, StatusCode::BAD_REQUEST);
+
+    // The application deleted while its user was away: a page says so, the browser is not sent
+    // to the address of an application that no longer exists.
+    let sso = browser.get(&authorize_url(&app, &native, "")).await;
+    let params = page_params(sso.location());
+    let state = param(&params, "state").unwrap().to_owned();
+    let admin = token_for(&app, &audience(&app), &["delete:clients"]).await;
+    let (status, _) = call(
+        &app,
+        "DELETE",
+        &format!("/clients/{native}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let orphan = browser
+        .get(&app.url(&format!(
+            "continue?state={}&session_token={}",
+            urlencode(&state),
+            urlencode(&answer(with(
+                &good,
+                json!({"state": state, "exp": app.clock_now() + 60})
+            )))
+        )))
+        .await;
+    assert_eq!(orphan.status, StatusCode::BAD_REQUEST, "{}", orphan.body);
+    assert_eq!(orphan.location(), "");
+    assert!(orphan.body.contains("no longer exists"), "{}", orphan.body);
 }
 
 /// `base` with `overrides`' keys set.
