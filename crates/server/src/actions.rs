@@ -21,6 +21,7 @@ use sigil_core::{Store, StoreError, UnixTime};
 
 use crate::App;
 use crate::cache::CACHE_TTL;
+use crate::metrics::Metrics;
 
 /// What a trigger runs: its bound Actions (for `post-login`, after the enabled legacy Rules,
 /// which read the rules-configs), and the hosts the tenant lets them `fetch` from.
@@ -236,7 +237,7 @@ impl<S: Store> ActionRunner for App<S> {
         };
         self.metrics().action_execution(trigger, result);
         tracing::debug!(trigger, result, actions = outcome.runs.len(), "Actions ran");
-        log_fetches(trigger, &outcome);
+        log_fetches(self.metrics(), trigger, &outcome);
         let execution_id = sigil_core::ids::uuid(self.rng());
         if let Some(run) = outcome.failure() {
             let error = run.error.as_ref();
@@ -381,14 +382,20 @@ fn error_class(error: Option<&ActionError>) -> &'static str {
     }
 }
 
-/// Each request the Actions made, for the operator: refused ones as warnings, naming the
-/// host to add to an allow-list; never headers or bodies.
-fn log_fetches(trigger: &str, outcome: &sigil_actions::Outcome) {
+/// Each request the Actions made, for the operator: counted by result, refused ones logged as
+/// warnings naming the host to add to an allow-list; never headers or bodies.
+fn log_fetches(metrics: &Metrics, trigger: &'static str, outcome: &sigil_actions::Outcome) {
     for run in &outcome.runs {
         for call in &run.fetches {
             let refused = call.error.as_deref().filter(|e| {
                 e.starts_with("address not allowed") || e.contains("egress allow-list")
             });
+            let result = match (refused, &call.error) {
+                (Some(_), _) => "refused",
+                (None, Some(_)) => "failed",
+                (None, None) => "answered",
+            };
+            metrics.action_fetch(trigger, result);
             if let Some(why) = refused {
                 tracing::warn!(trigger, action = %run.name, method = %call.method, origin = %call.origin, why, "an Action's request was refused");
             } else {

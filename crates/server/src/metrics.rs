@@ -120,6 +120,7 @@ pub(crate) struct Metrics {
     tokens: Family<TokenLabels, Counter>,
     logins: Family<LoginLabels, Counter>,
     actions: Family<ActionLabels, Counter>,
+    action_fetches: Family<ActionLabels, Counter>,
     password_queue: Gauge,
     password_refused: Counter,
     password_seconds: Histogram,
@@ -166,6 +167,12 @@ impl Metrics {
             "actions_executions",
             "Trigger executions of Actions, by trigger and result (ok, denied, redirected, failed, busy)",
             actions.clone(),
+        );
+        let action_fetches = Family::<ActionLabels, Counter>::default();
+        registry.register(
+            "actions_fetches",
+            "Requests Actions made with fetch, by trigger and result (answered, failed, refused: not in an egress allow-list or not a public address)",
+            action_fetches.clone(),
         );
         let logins = Family::<LoginLabels, Counter>::default();
         registry.register(
@@ -250,6 +257,7 @@ impl Metrics {
             tokens,
             logins,
             actions,
+            action_fetches,
             password_queue,
             password_refused,
             password_seconds,
@@ -339,6 +347,15 @@ impl Metrics {
     pub(crate) fn action_execution(&self, trigger: &'static str, result: &'static str) {
         if self.enabled() {
             self.actions
+                .get_or_create(&ActionLabels { trigger, result })
+                .inc();
+        }
+    }
+
+    /// A request an Action made with `fetch`, with `result` (answered, failed, refused).
+    pub(crate) fn action_fetch(&self, trigger: &'static str, result: &'static str) {
+        if self.enabled() {
+            self.action_fetches
                 .get_or_create(&ActionLabels { trigger, result })
                 .inc();
         }

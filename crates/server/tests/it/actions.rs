@@ -682,6 +682,14 @@ async fn fetch_in_an_action_reaches_what_the_operator_and_the_tenant_allow() {
         claims(&app, &body).await["https://example.com/roles"],
         json!(["auditor"])
     );
+    // The operator counts them: one refused, one answered.
+    let counted = crate::metrics::samples(&crate::metrics::scrape(&app).await);
+    for result in ["refused", "answered"] {
+        let series = format!(
+            "sigil_actions_fetches_total{{trigger=\"credentials-exchange\",result=\"{result}\"}}"
+        );
+        assert_eq!(counted.get(&series), Some(&1.0), "{series}");
+    }
 }
 
 /// Each execution is kept and shown at `/actions/executions/{id}`: the success events link to

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::app::{API, Body, TestApp, post};
 use crate::password::login;
 
-async fn scrape(app: &TestApp) -> String {
+pub(crate) async fn scrape(app: &TestApp) -> String {
     app.server.flush_events().await;
     let response = app.http.get(app.url("metrics")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -23,7 +23,7 @@ async fn scrape(app: &TestApp) -> String {
 
 /// Every sample of the exposition, `name{labels}` → value; the text is checked line by line
 /// as it is read (`# HELP`/`# TYPE`/`# UNIT` comments, samples, one `# EOF` at the end).
-fn samples(text: &str) -> HashMap<String, f64> {
+pub(crate) fn samples(text: &str) -> HashMap<String, f64> {
     let mut lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.pop(), Some("# EOF"), "the exposition ends with # EOF");
     let mut samples = HashMap::new();
