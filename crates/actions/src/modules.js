@@ -1,8 +1,8 @@
-// The built-in modules `require` gives (MODULES in lib.rs), compiled when an Action first
-// requires one. The prelude hands it what it uses.
+// The built-in modules `require` gives (MODULES in lib.rs), made when an Action first
+// requires one (axios is a part of its own, axios.js). The prelude hands it what it uses.
 (function (deps) {
   'use strict';
-  const { freeze, StringType, ErrorType, getOwnPropertyNames, digestNative, randomHex } = deps;
+  const { freeze, StringType, ErrorType, getOwnPropertyNames, digestNative, randomHex, makeAxios } = deps;
   function randomUUID() {
     const hex = randomHex(16);
     const variant = ((parseInt(hex[16], 16) & 3) | 8).toString(16);
@@ -87,7 +87,7 @@
       return out;
     },
   });
-  const MODULES = { crypto: makeCrypto, querystring: makeQuerystring };
+  const MODULES = { axios: makeAxios, crypto: makeCrypto, querystring: makeQuerystring };
   const made = {};
   function require(name) {
     const wanted = StringType(name);
@@ -96,7 +96,7 @@
       if (!Object.prototype.hasOwnProperty.call(made, bare)) made[bare] = MODULES[bare]();
       return made[bare];
     }
-    throw new ErrorType("Cannot find module '" + wanted + "': Sigil offers Actions the built-in modules crypto and querystring only, and no npm packages");
+    throw new ErrorType("Cannot find module '" + wanted + "': Sigil offers Actions the built-in modules axios, crypto and querystring only, and no npm packages");
   }
   return { require, randomUUID };
 })

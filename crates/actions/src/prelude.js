@@ -118,6 +118,10 @@
   let modules;
   const required = () => modules || (modules = part('modules')({
     freeze, StringType, ErrorType, getOwnPropertyNames, digestNative: natives.digest, randomHex: natives.randomHex,
+    makeAxios: () => part('axios')({
+      web: () => (web || (web = makeWeb())), setTimeout, clearTimeout: disarm, freeze, StringType, ErrorType,
+      TypeErrorType, getOwnPropertyNames, stringify, parse,
+    }),
   }));
   function require(name) { return required().require(name); }
 

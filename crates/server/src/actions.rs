@@ -295,6 +295,10 @@ impl<S: Store> sigil_core::management::actions::ActionBuilder for App<S> {
     async fn build(&self, code: &str, triggers: &[String]) -> Result<Vec<BuildError>, String> {
         build_on(self.actions(), code, triggers).await
     }
+
+    fn modules(&self) -> &'static [&'static str] {
+        &sigil_actions::MODULES
+    }
 }
 
 /// Builds `code` on `engine` for the triggers named by Auth0's ids: what the server and the CLI

@@ -42,7 +42,7 @@ async fn web() -> Web {
 }
 
 /// One request: `/json`, `/big` (2 MiB), `/slow` (3 s), `/wait` (100 ms), `/to?URL` (a 302
-/// there), `/echo` (the request's method, headers and body as JSON).
+/// there), `/echo` (the request's method, target, headers and body as JSON).
 async fn answer(mut stream: TcpStream) {
     let mut read = Vec::new();
     let mut buffer = [0u8; 4096];
@@ -98,7 +98,8 @@ async fn answer(mut stream: TcpStream) {
         }
         ("/to", to) => ("302 Found", format!("location: {to}\r\n"), String::new()),
         ("/echo", _) => {
-            let echo = json!({"method": method, "headers": headers, "body": body});
+            let echo =
+                json!({"method": method, "target": target, "headers": headers, "body": body});
             ("200 OK", String::new(), echo.to_string())
         }
         _ => ("404 Not Found", String::new(), String::new()),
@@ -438,4 +439,89 @@ async fn late_callbacks_change_nothing_and_a_slow_host_ends_at_the_deadline() {
         interval,
         json!({"failed": "the execution took longer than its limit"})
     );
+}
+
+/// `require('axios')`: the part of axios Actions use, over `fetch` and under its allow-lists:
+/// config and shortcut forms, JSON and form bodies, params, auth, instances, and axios's errors
+/// (a status outside 2xx, a timeout, a refused host, an option Sigil does not support).
+#[tokio::test]
+async fn axios_works_over_fetch_with_its_config_its_responses_and_its_errors() {
+    let _shared = MEASURING.read().await;
+    let web = web().await;
+    let local = format!("http://127.0.0.1:{}", web.port);
+    let open = engine("http://127.0.0.1,127.0.0.0/8");
+    let echo = |expression: &str| {
+        format!(
+            "{expression}.then((r) => {{ const h = Object.fromEntries(r.data.headers); return [r.data.method, r.data.target, h['content-type'] || null, h['authorization'] || null, h['x-tenant'] || null, r.data.body]; }})"
+        )
+    };
+    let cases: Vec<(&str, String, Vec<&str>, Value)> = vec![
+        (
+            "get with a base URL",
+            "axios.get('/json', { baseURL: LOCAL }).then((r) => [r.status, r.statusText, r.data.roles, r.headers['content-length']])".to_owned(),
+            vec!["http://127.0.0.1"],
+            json!([200, "OK", ["reader"], "20"]),
+        ),
+        (
+            "post of an object, as JSON, with a header",
+            echo("axios.post(LOCAL + '/echo', { a: 1 }, { headers: { 'X-Tenant': 't1' } })"),
+            vec!["http://127.0.0.1"],
+            json!(["POST", "/echo", "application/json", null, "t1", "{\"a\":1}"]),
+        ),
+        (
+            "params in the query",
+            echo("axios.get(LOCAL + '/echo?x=1', { params: { q: 'a b', n: [1, 2], none: undefined } })"),
+            vec!["http://127.0.0.1"],
+            json!(["GET", "/echo?x=1&q=a+b&n%5B%5D=1&n%5B%5D=2", null, null, null, ""]),
+        ),
+        (
+            "an instance with auth, posting a form",
+            echo("axios.create({ baseURL: LOCAL, auth: { username: 'u', password: 'p' } }).post('/echo', new URLSearchParams({ a: '1' }))"),
+            vec!["http://127.0.0.1"],
+            json!(["POST", "/echo", "application/x-www-form-urlencoded;charset=utf-8", "Basic dTpw", null, "a=1"]),
+        ),
+        (
+            "the config form, and the default export",
+            "require('axios').default({ url: LOCAL + '/json', method: 'get' }).then((r) => r.data.roles)".to_owned(),
+            vec!["http://127.0.0.1"],
+            json!(["reader"]),
+        ),
+        (
+            "a status outside 2xx rejects with the response",
+            "axios.get(LOCAL + '/nothing').catch((e) => [e.name, e.code, e.message, e.response.status, axios.isAxiosError(e), e instanceof axios.AxiosError])".to_owned(),
+            vec!["http://127.0.0.1"],
+            json!(["AxiosError", "ERR_BAD_REQUEST", "Request failed with status code 404", 404, true, true]),
+        ),
+        (
+            "validateStatus decides",
+            "axios.get(LOCAL + '/nothing', { validateStatus: () => true }).then((r) => r.status)".to_owned(),
+            vec!["http://127.0.0.1"],
+            json!(404),
+        ),
+        (
+            "a timeout",
+            "axios.get(LOCAL + '/slow', { timeout: 100 }).catch((e) => [e.code, e.message])".to_owned(),
+            vec!["http://127.0.0.1"],
+            json!(["ECONNABORTED", "timeout of 100ms exceeded"]),
+        ),
+        (
+            "a host the tenant does not list",
+            "axios.get(LOCAL + '/json').catch((e) => [e.code, e.message])".to_owned(),
+            vec![],
+            json!(["ERR_NETWORK", "fetch failed: http://127.0.0.1 is not in the tenant's egress allow-list (tenant setting actions_egress)"]),
+        ),
+        (
+            "an option Sigil does not support",
+            "axios.get(LOCAL + '/json', { transformResponse: [] })".to_owned(),
+            vec!["http://127.0.0.1"],
+            json!("error: TypeError: axios transformResponse is not supported by Sigil"),
+        ),
+    ];
+    for (what, expression, tenant, expected) in cases {
+        let body = format!(
+            "const axios = require('axios');\nconst LOCAL = '{local}';\n{}",
+            claim(&expression)
+        );
+        assert_eq!(result(&open, on(&body, &tenant)).await, expected, "{what}");
+    }
 }

@@ -71,6 +71,10 @@ impl ActionBuilder for Builder {
     async fn build(&self, code: &str, triggers: &[String]) -> Result<Vec<BuildError>, String> {
         sigil_server::build_on(&self.0, code, triggers).await
     }
+
+    fn modules(&self) -> &'static [&'static str] {
+        &sigil_actions::MODULES
+    }
 }
 
 /// `sigil actions …`.

@@ -273,17 +273,23 @@ fn no_modules(modules: Option<&Vec<serde_json::Value>>) -> Result<(), Management
     }
 }
 
-/// `code` with the builder's `problems`, and one for each dependency: Sigil offers Actions no
-/// npm packages, so an Action that needs one fails at deploy, never at a login.
-pub fn with_build(mut code: ActionCode, problems: Vec<BuildError>) -> ActionCode {
+/// `code` with the builder's `problems`, and one for each dependency that is not one of the
+/// engine's built-in `modules` (any version of one of those is the built-in): Sigil offers
+/// Actions no npm packages, so an Action that needs one fails at deploy, never at a login.
+pub fn with_build(mut code: ActionCode, problems: Vec<BuildError>, modules: &[&str]) -> ActionCode {
     let mut errors = problems;
     for dep in &code.dependencies {
+        if modules.contains(&dep.name.as_str()) {
+            continue;
+        }
         errors.push(BuildError {
             id: "unsupported_dependency".to_owned(),
             msg: format!(
-                "Sigil offers Actions no npm packages (only the built-in modules crypto and \
-                 querystring, which need no dependency); remove the dependency {}@{}",
-                dep.name, dep.version
+                "Sigil offers Actions no npm packages, only the built-in modules {}; remove the \
+                 dependency {}@{}",
+                modules.join(", "),
+                dep.name,
+                dep.version
             ),
             url: String::new(),
         });
@@ -387,12 +393,16 @@ pub trait ActionBuilder: Send + Sync {
         code: &str,
         triggers: &[String],
     ) -> impl std::future::Future<Output = Result<Vec<BuildError>, String>> + Send;
+
+    /// The modules the engine offers `require`, which an Action may also declare as
+    /// dependencies (of any version).
+    fn modules(&self) -> &'static [&'static str];
 }
 
 /// `code` built by `builder`: its status and errors set (see [`with_build`]).
 pub async fn built(builder: &impl ActionBuilder, code: ActionCode) -> Result<ActionCode, String> {
     let problems = builder.build(&code.code, &trigger_ids(&code)).await?;
-    Ok(with_build(code, problems))
+    Ok(with_build(code, problems, builder.modules()))
 }
 
 /// Why [`deploy_file`] did not deploy.
@@ -811,7 +821,16 @@ mod tests {
             .unwrap()
             .draft;
         assert_eq!(
-            with_build(code.clone(), Vec::new()).status,
+            with_build(code.clone(), Vec::new(), &["axios"]).status,
+            BuildStatus::Built
+        );
+        code.dependencies.push(Dependency {
+            name: "axios".to_owned(),
+            version: "1.6.0".to_owned(),
+            registry_url: None,
+        });
+        assert_eq!(
+            with_build(code.clone(), Vec::new(), &["axios"]).status,
             BuildStatus::Built
         );
         code.dependencies.push(Dependency {
@@ -819,10 +838,12 @@ mod tests {
             version: "4.17.21".to_owned(),
             registry_url: Some("https://example.com/lodash".to_owned()),
         });
-        let built = with_build(code, Vec::new());
+        let built = with_build(code, Vec::new(), &["axios"]);
         assert_eq!(built.status, BuildStatus::Failed);
+        assert_eq!(built.errors.len(), 1, "{:?}", built.errors);
         assert_eq!(built.errors[0].id, "unsupported_dependency");
-        assert_eq!(built.dependencies[0].registry_url, None);
+        assert!(built.errors[0].msg.contains("lodash@4.17.21"));
+        assert_eq!(built.dependencies[1].registry_url, None);
         assert!(deployable(&built).is_err());
     }
 }

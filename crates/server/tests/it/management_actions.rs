@@ -209,6 +209,15 @@ async fn code_that_does_not_build_is_failed_with_its_errors_and_cannot_be_deploy
         created["errors"][0]["id"], "unsupported_dependency",
         "{created}"
     );
+    // A built-in module declared as a dependency, as Auth0's Actions declare axios, builds.
+    let mut body = new_action("with axios", ROLES);
+    body["dependencies"] = json!([{"name": "axios", "version": "1.6.0"}]);
+    let (_, created) = call(&app, "POST", "/actions/actions", t, Some(body)).await;
+    assert_eq!(
+        (&created["status"], &created["errors"]),
+        (&json!("built"), &Value::Null),
+        "{created}"
+    );
 }
 
 #[tokio::test]
