@@ -87,6 +87,18 @@ pub(crate) fn natives<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
             bytecode::load(&ctx, &name)
         })?,
     )?;
+    // urlParse(input, base or undefined): WHATWG's parts of the URL, as JSON; null when it is
+    // not one.
+    natives.set(
+        "urlParse",
+        Function::new(ctx.clone(), |input: String, base: Option<String>| {
+            let url = match base {
+                Some(base) => url::Url::parse(&base).and_then(|base| base.join(&input)),
+                None => url::Url::parse(&input),
+            };
+            url.ok().map(|url| url_parts(&url).to_string())
+        })?,
+    )?;
     natives.set(
         "randomHex",
         Function::new(ctx.clone(), |bytes: usize| {
@@ -106,4 +118,40 @@ fn encode(bytes: &[u8], encoding: &str) -> Option<String> {
         "base64url" => Some(B64.encode_to_string(bytes)),
         _ => None,
     }
+}
+
+/// The parts of `url` as WHATWG's `URL` has them, and the two prefixes the prelude rebuilds it
+/// from (`prefix`: up to the query; `origin_part`: up to the path).
+fn url_parts(url: &url::Url) -> serde_json::Value {
+    let hostname = match url.host() {
+        Some(url::Host::Ipv6(address)) => format!("[{address}]"),
+        Some(host) => host.to_string(),
+        None => String::new(),
+    };
+    let port = url.port().map(|p| p.to_string()).unwrap_or_default();
+    let host = if port.is_empty() {
+        hostname.clone()
+    } else {
+        format!("{hostname}:{port}")
+    };
+    let nonempty = |prefix: char, part: Option<&str>| {
+        part.filter(|p| !p.is_empty())
+            .map(|p| format!("{prefix}{p}"))
+            .unwrap_or_default()
+    };
+    serde_json::json!({
+        "href": url.as_str(),
+        "origin": url.origin().ascii_serialization(),
+        "protocol": format!("{}:", url.scheme()),
+        "username": url.username(),
+        "password": url.password().unwrap_or_default(),
+        "host": host,
+        "hostname": hostname,
+        "port": port,
+        "pathname": url.path(),
+        "search": nonempty('?', url.query()),
+        "hash": nonempty('#', url.fragment()),
+        "prefix": &url[..url::Position::AfterPath],
+        "origin_part": &url[..url::Position::BeforePath],
+    })
 }

@@ -94,7 +94,7 @@
   let web;
   const makeWeb = () => part('web')({
     ErrorType, TypeErrorType, StringType, MapType, parse, call, mapGet, mapSet, mapDelete,
-    fetchStart: host.fetchStart, fetchAbort: host.fetchAbort, setTimeout,
+    fetchStart: host.fetchStart, fetchAbort: host.fetchAbort, setTimeout, urlParse: natives.urlParse,
   });
   const settle = (id, error, reply, body) => { if (web !== undefined) web.settle(id, error, reply, body); };
   // Globals made when first touched (an Action may also replace them).
@@ -165,7 +165,7 @@
   if (typeof globalThis.queueMicrotask !== 'function') {
     globalThis.queueMicrotask = function queueMicrotask(fn) { Promise.resolve().then(() => fn()); };
   }
-  const WEB = ['fetch', 'Headers', 'Request', 'Response', 'AbortController', 'AbortSignal', 'URLSearchParams'];
+  const WEB = ['fetch', 'Headers', 'Request', 'Response', 'AbortController', 'AbortSignal', 'URLSearchParams', 'URL'];
   for (let i = 0; i < WEB.length; i++) lazyGlobal(WEB[i], webGlobal(WEB[i]));
 
   // Once, with the execution's inputs; `hostNatives`: the host's functions for it alone.

@@ -3,7 +3,7 @@
 // prelude hands it what it uses; requests go out through the host (outside.rs, fetch.rs).
 (function (deps) {
   'use strict';
-  const { ErrorType, TypeErrorType, StringType, MapType, parse, call, mapGet, mapSet, mapDelete, fetchStart, fetchAbort, setTimeout } = deps;
+  const { ErrorType, TypeErrorType, StringType, MapType, parse, call, mapGet, mapSet, mapDelete, fetchStart, fetchAbort, setTimeout, urlParse } = deps;
   // Requests in flight: their promises' ends, settled when the host has the answer.
   const fetching = new MapType();
   let nextFetch = 1;
@@ -72,6 +72,79 @@
     *values() { for (const pair of this.#pairs) yield pair[1]; }
     [Symbol.iterator]() { return this.entries(); }
     toString() { return this.#pairs.map((p) => formEncode(p[0]) + '=' + formEncode(p[1])).join('&'); }
+  }
+  // WHATWG's URL, parsed by the host (the `url` crate, which follows the standard); its
+  // `searchParams` write through to the URL. Setters: href, pathname, search and hash.
+  function parsed(input, base) {
+    const json = urlParse(StringType(input), base === undefined ? undefined : StringType(base));
+    if (json === null || json === undefined) {
+      const error = new TypeErrorType('Invalid URL');
+      error.code = 'ERR_INVALID_URL';
+      error.input = StringType(input);
+      throw error;
+    }
+    return parse(json);
+  }
+  const MUTATORS = ['append', 'delete', 'set', 'sort'];
+  class URL {
+    #parts;
+    #params;
+    constructor(input, base) {
+      this.#parts = parsed(input !== null && typeof input === 'object' && typeof input.href === 'string' ? input.href : input, base);
+    }
+    static canParse(input, base) {
+      try { parsed(input, base); return true; } catch (e) { return false; }
+    }
+    #reparse(href) {
+      this.#parts = parsed(href);
+      if (this.#params !== undefined) this.#params = undefined;
+    }
+    get href() { return this.#parts.href; }
+    set href(value) { this.#reparse(value); }
+    get origin() { return this.#parts.origin; }
+    get protocol() { return this.#parts.protocol; }
+    get username() { return this.#parts.username; }
+    get password() { return this.#parts.password; }
+    get host() { return this.#parts.host; }
+    get hostname() { return this.#parts.hostname; }
+    get port() { return this.#parts.port; }
+    get pathname() { return this.#parts.pathname; }
+    set pathname(value) {
+      const path = StringType(value);
+      this.#reparse(this.#parts.origin_part + (path[0] === '/' ? path : '/' + path) + this.#parts.search + this.#parts.hash);
+    }
+    get search() { return this.#parts.search; }
+    set search(value) {
+      const text = StringType(value);
+      this.#reparse(this.#parts.prefix + (text === '' || text === '?' ? '' : text[0] === '?' ? text : '?' + text) + this.#parts.hash);
+    }
+    get hash() { return this.#parts.hash; }
+    set hash(value) {
+      const text = StringType(value);
+      const search = this.#parts.search;
+      this.#reparse(this.#parts.prefix + search + (text === '' || text === '#' ? '' : text[0] === '#' ? text : '#' + text));
+    }
+    get searchParams() {
+      if (this.#params === undefined) {
+        const params = new URLSearchParams(this.#parts.search);
+        const url = this;
+        for (let i = 0; i < MUTATORS.length; i++) {
+          const original = params[MUTATORS[i]];
+          Object.defineProperty(params, MUTATORS[i], {
+            value: function (...args) {
+              const result = call(original, params, ...args);
+              const text = params.toString();
+              url.#parts = parsed(url.#parts.prefix + (text === '' ? '' : '?' + text) + url.#parts.hash);
+              return result;
+            },
+          });
+        }
+        this.#params = params;
+      }
+      return this.#params;
+    }
+    toString() { return this.#parts.href; }
+    toJSON() { return this.#parts.href; }
   }
   class Headers {
     #map = new MapType();
@@ -187,7 +260,7 @@
   class Request {
     constructor(input, init) {
       const options = init || {};
-      this.url = typeof input === 'object' && input !== null && typeof input.url === 'string' ? input.url : StringType(input);
+      this.url = typeof input === 'object' && input !== null && typeof input.url === 'string' ? input.url : typeof input === 'object' && input !== null && typeof input.href === 'string' ? input.href : StringType(input);
       this.method = StringType(options.method || 'GET').toUpperCase();
       this.headers = new Headers(options.headers);
       this.body = options.body === undefined ? null : options.body;
@@ -208,5 +281,5 @@
     const response = new Response(body, { status: meta.status, statusText: meta.statusText, headers: meta.headers, url: meta.url, redirected: meta.redirected });
     pending.resolve(response);
   }
-  return { fetch, Headers, Request, Response, AbortController, AbortSignal, URLSearchParams, settle };
+  return { fetch, Headers, Request, Response, AbortController, AbortSignal, URLSearchParams, URL, settle };
 })

@@ -924,3 +924,67 @@ async fn legacy_rules_run_before_actions_on_the_same_event() {
         assert_eq!(problems.first().map(|p| p.id), problem, "{code}");
     }
 }
+
+/// `URL` as WHATWG's (and Node's): parts, a base, `searchParams` that write through to the
+/// URL, setters, and Node's error for what is not a URL.
+#[tokio::test]
+async fn url_parses_as_whatwg_says_and_its_search_params_write_through() {
+    let engine = Engine::start(limits()).unwrap();
+    let cases: Vec<(&str, &str, Value)> = vec![
+        (
+            "every part",
+            "(() => { const u = new URL('https://user:pw@Example.com:8443/a/../b?x=1#f'); return [u.href, u.origin, u.protocol, u.username, u.password, u.host, u.hostname, u.port, u.pathname, u.search, u.hash]; })()",
+            json!([
+                "https://user:pw@example.com:8443/b?x=1#f",
+                "https://example.com:8443",
+                "https:",
+                "user",
+                "pw",
+                "example.com:8443",
+                "example.com",
+                "8443",
+                "/b",
+                "?x=1",
+                "#f"
+            ]),
+        ),
+        (
+            "relative to a base",
+            "new URL('../c?y', 'https://a.example/x/y/z').href",
+            json!("https://a.example/x/c?y"),
+        ),
+        (
+            "searchParams write through",
+            "(() => { const u = new URL('https://a.example/p?a=1#h'); u.searchParams.set('b', 'x y'); u.searchParams.append('a', '2'); return [u.href, u.searchParams.get('a'), u.search]; })()",
+            json!(["https://a.example/p?a=1&b=x+y&a=2#h", "1", "?a=1&b=x+y&a=2"]),
+        ),
+        (
+            "setters",
+            "(() => { const u = new URL('https://a.example/p?q=1#h'); u.pathname = 'x/y'; u.hash = ''; u.search = 'z=2'; return [u.href, String(u), JSON.stringify({ u })]; })()",
+            json!([
+                "https://a.example/x/y?z=2",
+                "https://a.example/x/y?z=2",
+                "{\"u\":\"https://a.example/x/y?z=2\"}"
+            ]),
+        ),
+        (
+            "not a URL",
+            "(() => { try { new URL('not a url'); } catch (e) { return [e.name, e.message, e.code]; } })()",
+            json!(["TypeError", "Invalid URL", "ERR_INVALID_URL"]),
+        ),
+        (
+            "canParse, default ports, IPv6",
+            "[URL.canParse('https://a'), URL.canParse('nope'), new URL('https://a.example:443/').host, new URL('http://[::1]:8080/').hostname]",
+            json!([true, false, "a.example", "[::1]"]),
+        ),
+    ];
+    for (what, expression, expected) in cases {
+        let code = format!(
+            "exports.onExecutePostLogin = async (event, api) => {{ api.idToken.setCustomClaim('r', {expression}); }};"
+        );
+        let outcome = run(&engine, post_login(&code)).await;
+        assert!(outcome.failure().is_none(), "{what}: {:?}", outcome.runs);
+        let claim = outcome.commands().next().map(|c| c.args[1].clone());
+        assert_eq!(claim, Some(expected), "{what}");
+    }
+}
