@@ -18,7 +18,7 @@ use rquickjs::{Context, Ctx, Function, Module, Runtime};
 /// Every piece, by name: the prelude, evaluated first in every Action's context, then the parts
 /// that most Actions never use, loaded in a context only when it first needs one (`part(name)`
 /// in the prelude). Each source is one function expression.
-const SOURCES: [(&str, &str); 11] = [
+const SOURCES: [(&str, &str); 12] = [
     ("prelude", include_str!("prelude.js")),
     ("rule", include_str!("rule.js")),
     ("console", include_str!("console.js")),
@@ -32,6 +32,7 @@ const SOURCES: [(&str, &str); 11] = [
     ("web", include_str!("web.js")),
     ("modules", include_str!("modules.js")),
     ("axios", include_str!("axios.js")),
+    ("buffer", include_str!("buffer.js")),
     ("redirect", include_str!("redirect.js")),
 ];
 

@@ -31,7 +31,7 @@ pub use sigil_core::egress::{Egress, HostPattern};
 
 /// The modules `require` gives an Action (also as `node:<name>`); anything else, and any npm
 /// package, is refused when the Action is built.
-pub const MODULES: [&str; 3] = ["axios", "crypto", "querystring"];
+pub const MODULES: [&str; 4] = ["axios", "buffer", "crypto", "querystring"];
 
 /// The modules `code` requires by a literal name (`require('axios')`) that are not in
 /// [`MODULES`], in order of appearance. A computed name cannot be seen here; it fails when the

@@ -2,7 +2,7 @@
 // requires one (axios is a part of its own, axios.js). The prelude hands it what it uses.
 (function (deps) {
   'use strict';
-  const { freeze, StringType, ErrorType, getOwnPropertyNames, digestNative, randomHex, makeAxios } = deps;
+  const { freeze, StringType, ErrorType, getOwnPropertyNames, digestNative, randomHex, makeAxios, makeBuffer } = deps;
   function randomUUID() {
     const hex = randomHex(16);
     const variant = ((parseInt(hex[16], 16) & 3) | 8).toString(16);
@@ -87,7 +87,7 @@
       return out;
     },
   });
-  const MODULES = { axios: makeAxios, crypto: makeCrypto, querystring: makeQuerystring };
+  const MODULES = { axios: makeAxios, buffer: makeBuffer, crypto: makeCrypto, querystring: makeQuerystring };
   const made = {};
   function require(name) {
     const wanted = StringType(name);
@@ -96,7 +96,7 @@
       if (!Object.prototype.hasOwnProperty.call(made, bare)) made[bare] = MODULES[bare]();
       return made[bare];
     }
-    throw new ErrorType("Cannot find module '" + wanted + "': Sigil offers Actions the built-in modules axios, crypto and querystring only, and no npm packages");
+    throw new ErrorType("Cannot find module '" + wanted + "': Sigil offers Actions the built-in modules axios, buffer, crypto and querystring only, and no npm packages");
   }
   return { require, randomUUID };
 })

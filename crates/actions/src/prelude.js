@@ -113,11 +113,16 @@
   }
   const webGlobal = (name) => () => (web || (web = makeWeb()))[name];
 
+  // --- Buffer, TextEncoder, TextDecoder: made when first touched ---
+  let buffering;
+  const buffers = () => buffering || (buffering = part('buffer')({ StringType, TypeErrorType, freeze }));
+
   // --- require: a small table of built-in modules (MODULES in lib.rs), nothing from npm;
   // compiled when first required ---
   let modules;
   const required = () => modules || (modules = part('modules')({
     freeze, StringType, ErrorType, getOwnPropertyNames, digestNative: natives.digest, randomHex: natives.randomHex,
+    makeBuffer: () => freeze({ Buffer: buffers().Buffer }),
     makeAxios: () => part('axios')({
       web: () => (web || (web = makeWeb())), setTimeout, clearTimeout: disarm, freeze, StringType, ErrorType,
       TypeErrorType, getOwnPropertyNames, stringify, parse,
@@ -167,6 +172,8 @@
   }
   const WEB = ['fetch', 'Headers', 'Request', 'Response', 'AbortController', 'AbortSignal', 'URLSearchParams', 'URL'];
   for (let i = 0; i < WEB.length; i++) lazyGlobal(WEB[i], webGlobal(WEB[i]));
+  const BUFFERS = ['Buffer', 'TextEncoder', 'TextDecoder'];
+  for (let i = 0; i < BUFFERS.length; i++) lazyGlobal(BUFFERS[i], () => buffers()[BUFFERS[i]]);
 
   // Once, with the execution's inputs; `hostNatives`: the host's functions for it alone.
   let begun = false;

@@ -988,3 +988,63 @@ async fn url_parses_as_whatwg_says_and_its_search_params_write_through() {
         assert_eq!(claim, Some(expected), "{what}");
     }
 }
+
+/// `Buffer` (Node's, the text encodings Actions use), `TextEncoder` and `TextDecoder`.
+#[tokio::test]
+async fn buffer_and_text_codecs_turn_text_into_bytes_and_back() {
+    let engine = Engine::start(limits()).unwrap();
+    let cases: Vec<(&str, &str, Value)> = vec![
+        (
+            "basic auth, the common case",
+            "Buffer.from('client:s3cret').toString('base64')",
+            json!("Y2xpZW50OnMzY3JldA=="),
+        ),
+        (
+            "every encoding of UTF-8 text",
+            "(() => { const b = Buffer.from('h\\u00e9\\u20ac\\ud83d\\ude00'); return [b.length, b.toString('hex'), b.toString('base64'), b.toString('base64url'), b.toString()]; })()",
+            json!([
+                10,
+                "68c3a9e282acf09f9880",
+                "aMOp4oKs8J+YgA==",
+                "aMOp4oKs8J-YgA",
+                "h\u{e9}\u{20ac}\u{1f600}"
+            ]),
+        ),
+        (
+            "decoding, lenient as Node's",
+            "[Buffer.from('aMOp4oKs8J-YgA', 'base64url').toString(), Buffer.from('aGk', 'base64').toString(), Buffer.from('6869', 'hex').toString('latin1'), Buffer.from([0xff, 0x61]).toString()]",
+            json!(["h\u{e9}\u{20ac}\u{1f600}", "hi", "hi", "\u{fffd}a"]),
+        ),
+        (
+            "a Buffer is a Uint8Array",
+            "(() => { const b = Buffer.concat([Buffer.from('ab'), Buffer.alloc(2, 'c')]); return [b instanceof Uint8Array, Buffer.isBuffer(b), b.toString(), Buffer.byteLength('\\u20ac'), b.equals(Buffer.from('abcc')), JSON.stringify(Buffer.from('a'))]; })()",
+            json!([
+                true,
+                true,
+                "abcc",
+                3,
+                true,
+                "{\"type\":\"Buffer\",\"data\":[97]}"
+            ]),
+        ),
+        (
+            "require('buffer'), and an unknown encoding",
+            "(() => { try { require('buffer').Buffer.from('a', 'utf16le'); } catch (e) { return [require('node:buffer').Buffer === Buffer, e.message]; } })()",
+            json!([true, "Unknown encoding: utf16le"]),
+        ),
+        (
+            "TextEncoder and TextDecoder",
+            "(() => { const bytes = new TextEncoder().encode('\\u00e9t\\u00e9'); let fatal; try { new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array([0xc3])); } catch (e) { fatal = e.name; } return [Array.from(bytes), new TextDecoder().decode(bytes), fatal]; })()",
+            json!([[195, 169, 116, 195, 169], "\u{e9}t\u{e9}", "TypeError"]),
+        ),
+    ];
+    for (what, expression, expected) in cases {
+        let code = format!(
+            "exports.onExecutePostLogin = async (event, api) => {{ api.idToken.setCustomClaim('r', {expression}); }};"
+        );
+        let outcome = run(&engine, post_login(&code)).await;
+        assert!(outcome.failure().is_none(), "{what}: {:?}", outcome.runs);
+        let claim = outcome.commands().next().map(|c| c.args[1].clone());
+        assert_eq!(claim, Some(expected), "{what}");
+    }
+}
