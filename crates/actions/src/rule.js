@@ -2,7 +2,8 @@
 // compiled only for Rules. `user` and `context` are made from the event in Rules' names; what
 // the Rule puts in `context.idToken` and `context.accessToken` becomes claim commands, and
 // `callback(error)` a deny with the error's message (as Rules' `UnauthorizedError` and any
-// other error did). `configuration` holds the rules-configs; `global` is this Rule's only.
+// other error did); `context.accessToken.scope` (an array or a string) the scopes added and
+// removed; `context.multifactor` fails the Rule (Sigil has no multi-factor authentication yet). `configuration` holds the rules-configs; `global` is this Rule's only.
 (function (deps) {
   'use strict';
   const { event, record, stop, parse, stringify, freeze, ErrorType, StringType } = deps;
@@ -49,7 +50,7 @@
       idToken: {},
       accessToken: {},
     };
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       let called = false;
       function callback(error, _user, given) {
         if (called) return;
@@ -62,12 +63,23 @@
           return;
         }
         const done = given !== null && typeof given === 'object' ? given : context;
+        if (done.multifactor !== undefined && done.multifactor !== null) {
+          reject(new ErrorType('context.multifactor is not supported by Sigil: it has no multi-factor authentication yet'));
+          return;
+        }
         for (const [token, claims] of [['idToken', done.idToken], ['accessToken', done.accessToken]]) {
           if (claims === null || typeof claims !== 'object') continue;
           for (const name of Object.keys(claims)) {
             if (token === 'accessToken' && name === 'scope') continue;
             record(token + '.setCustomClaim', [StringType(name), claims[name] === undefined ? null : claims[name]]);
           }
+        }
+        const scope = done.accessToken !== null && typeof done.accessToken === 'object' ? done.accessToken.scope : undefined;
+        if (scope !== undefined && scope !== null) {
+          const wanted = (Array.isArray(scope) ? scope.map(StringType) : StringType(scope).split(' ')).filter((s) => s !== '');
+          const asked = transaction.requested_scopes || [];
+          for (const name of asked) if (wanted.indexOf(name) < 0) record('accessToken.removeScope', [name]);
+          for (const name of wanted) if (asked.indexOf(name) < 0) record('accessToken.addScope', [name]);
         }
         resolve();
       }

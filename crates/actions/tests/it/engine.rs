@@ -890,6 +890,30 @@ async fn legacy_rules_run_before_actions_on_the_same_event() {
             vec![],
             Some("the Action's handler returned a promise that never settles"),
         ),
+        (
+            "scopes set in context.accessToken.scope are added and removed",
+            "function (user, context, callback) {
+                context.accessToken.scope = ['openid', 'read:x'];
+                callback(null, user, context);
+            }",
+            vec![
+                command("accessToken.removeScope", json!(["email"])),
+                command("accessToken.addScope", json!(["read:x"])),
+                command("idToken.setCustomClaim", json!(["after", true])),
+            ],
+            None,
+        ),
+        (
+            "context.multifactor fails loudly",
+            "function (user, context, callback) {
+                context.multifactor = { provider: 'any' };
+                callback(null, user, context);
+            }",
+            vec![],
+            Some(
+                "Error: context.multifactor is not supported by Sigil: it has no multi-factor authentication yet",
+            ),
+        ),
     ];
     for (name, code, want, failure) in cases {
         let mut run = execution(
@@ -899,6 +923,7 @@ async fn legacy_rules_run_before_actions_on_the_same_event() {
             ],
         );
         run.actions.insert(0, rule(code));
+        run.event["transaction"]["requested_scopes"] = json!(["openid", "email"]);
         let outcome = engine.run(run).await.unwrap();
         let got: Vec<Command> = outcome.commands().cloned().collect();
         assert_eq!(got, want, "{name}");
