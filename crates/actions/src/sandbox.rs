@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use rquickjs::context::EvalOptions;
 use rquickjs::convert::Coerced;
+use rquickjs::loader::{BuiltinLoader, BuiltinResolver};
 use rquickjs::promise::PromiseState;
 use rquickjs::{
     CatchResultExt, CaughtError, Context, Ctx, Function, Object, Persistent, Runtime, Value,
@@ -64,6 +65,10 @@ fn guarded(limits: &Limits) -> rquickjs::Result<Guarded> {
     let started = Instant::now();
     let deadline = Rc::new(Cell::new(started + limits.execution));
     let runtime = Runtime::new()?;
+    // `import` resolves nothing: no module of the host's, nor the prelude's own pieces, which
+    // every context holds as modules (a resolver that knows no name refuses before QuickJS
+    // looks among the modules already loaded).
+    runtime.set_loader(BuiltinResolver::default(), BuiltinLoader::default());
     runtime.set_memory_limit(limits.memory);
     runtime.set_max_stack_size(limits.stack);
     let slice_started = Rc::new(Cell::new(started));

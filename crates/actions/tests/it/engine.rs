@@ -1073,3 +1073,21 @@ async fn buffer_and_text_codecs_turn_text_into_bytes_and_back() {
         assert_eq!(claim, Some(expected), "{what}");
     }
 }
+
+/// Dynamic `import` reaches nothing: neither a module of the host's (`fs`) nor the prelude's
+/// own pieces, which are loaded in every context as modules.
+#[tokio::test]
+async fn import_reaches_no_module() {
+    let engine = Engine::start(limits()).unwrap();
+    for name in ["fs", "prelude", "post-login", "cache", "./prelude"] {
+        let code = format!(
+            "exports.onExecutePostLogin = async (event, api) => {{\n\
+             let r; try {{ const m = await import('{name}'); r = 'imported: ' + typeof m.default; }} catch (e) {{ r = 'refused'; }}\n\
+             api.idToken.setCustomClaim('r', r);\n}};"
+        );
+        let outcome = run(&engine, post_login(&code)).await;
+        assert!(outcome.failure().is_none(), "{name}: {:?}", outcome.runs);
+        let claim = outcome.commands().next().map(|c| c.args[1].clone());
+        assert_eq!(claim, Some(json!("refused")), "{name}");
+    }
+}
