@@ -10,14 +10,13 @@
 //! `consent_required` (OIDC Core §3.1.2.6), which the caller answers. An approval is kept by
 //! [`grant_consent`] as a [`Consent`], the union of what was approved before and now.
 //!
-//! The consent page carries the pending request in a [`ConsentTransaction`], sealed as the
-//! login form's is, with its own purpose in the MAC so that neither can stand in for the other,
-//! and bound to the SSO session that authenticated the user.
+//! While the user is asked, the login waits as a [`Continuation`](crate::continuation::Continuation)
+//! (`Pending::Consent`), as every paused login does.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::authorize::{Authorization, TransactionKey};
-use crate::ids::{ConsentId, SessionId, UserId};
+use crate::authorize::Authorization;
+use crate::ids::{ConsentId, UserId};
 use crate::model::{Client, Consent, ResourceServer};
 use crate::oauth::{CURRENT_USER_SCOPES, ErrorCode, FlowError, OAuthError, api_for_audience};
 use crate::{Rng, Store, UnixTime};
@@ -193,63 +192,10 @@ pub async fn grant_consent(
     Ok(Some(store.put_consent(&consent).await?))
 }
 
-/// Domain separation: a consent transaction's MAC covers this, then the JSON, so a login
-/// transaction (whose MAC covers the JSON alone, which starts with `{`) is never taken for one.
-const PURPOSE: &[u8] = b"sigil consent transaction\0";
-
-/// An authorization request waiting for the user's approval, carried by the consent form
-/// itself (no server-side state): the request, the SSO session of the user who is asked, the
-/// CSRF value its cookie must match, and an end.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConsentTransaction {
-    /// The validated request.
-    pub authorization: Authorization,
-    /// The session that authenticated the user; the approval counts only in that session.
-    pub session_id: SessionId,
-    /// Must equal the CSRF cookie of the browser posting the form.
-    pub csrf: String,
-    /// After this the form is refused.
-    pub expires_at: UnixTime,
-}
-
-impl ConsentTransaction {
-    /// `base64url(json).base64url(HMAC-SHA256(purpose ‖ json))`.
-    pub fn seal(&self, key: &TransactionKey) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        let tag = key.tag(PURPOSE, &json);
-        let b64 = base64_simd::URL_SAFE_NO_PAD;
-        format!(
-            "{}.{}",
-            b64.encode_to_string(&json),
-            b64.encode_to_string(tag)
-        )
-    }
-
-    /// The transaction in `text`, if `key` sealed it as a consent transaction and it has not
-    /// expired at `now`.
-    pub fn open(text: &str, key: &TransactionKey, now: UnixTime) -> Option<Self> {
-        let (body, tag) = text.split_once('.')?;
-        let b64 = base64_simd::URL_SAFE_NO_PAD;
-        let json = b64.decode_to_vec(body.as_bytes()).ok()?;
-        let tag = b64.decode_to_vec(tag.as_bytes()).ok()?;
-        if !key.verify(PURPOSE, &json, &tag) {
-            return None;
-        }
-        let tx: ConsentTransaction = serde_json::from_slice(&json).ok()?;
-        (tx.expires_at > now).then_some(tx)
-    }
-
-    /// Whether `cookie` is this transaction's CSRF value (constant time).
-    pub fn csrf_matches(&self, cookie: &str) -> bool {
-        aws_lc_rs::constant_time::verify_slices_are_equal(self.csrf.as_bytes(), cookie.as_bytes())
-            .is_ok()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authorize::{LoginTransaction, ResponseMode, ResponseType};
+    use crate::authorize::{ResponseMode, ResponseType};
     use crate::ids::{ClientId, ResourceServerId};
     use crate::model::{AppType, ResourceServerScope};
 
@@ -425,31 +371,5 @@ mod tests {
             let expected = shown.map(|s| s.iter().map(|v| (*v).to_owned()).collect::<Vec<_>>());
             assert_eq!(values, expected, "{what}");
         }
-    }
-
-    #[test]
-    fn a_login_transaction_is_no_consent_transaction() {
-        let key = TransactionKey::new(&zeroize::Zeroizing::new([7; 32]));
-        let request = authz("openid", false);
-        let login = LoginTransaction {
-            authorization: request.clone(),
-            csrf: "c".to_owned(),
-            expires_at: UnixTime(100),
-        }
-        .seal(&key);
-        assert!(ConsentTransaction::open(&login, &key, UnixTime(0)).is_none());
-        let consent = ConsentTransaction {
-            authorization: request,
-            session_id: SessionId::from("s"),
-            csrf: "c".to_owned(),
-            expires_at: UnixTime(100),
-        };
-        let sealed = consent.seal(&key);
-        assert!(LoginTransaction::open(&sealed, &key, UnixTime(0)).is_none());
-        assert_eq!(
-            ConsentTransaction::open(&sealed, &key, UnixTime(0)),
-            Some(consent)
-        );
-        assert!(ConsentTransaction::open(&sealed, &key, UnixTime(100)).is_none());
     }
 }

@@ -1,10 +1,12 @@
-//! A login waiting on the tenant's page: a `post-login` Action sent the user away
-//! (`api.redirect.sendUserTo`), and `/continue?state=…` resumes it where it stopped. Nothing
-//! is kept on the server: the [`Continuation`] is the `state` itself, encrypted and
-//! authenticated (AES-256-GCM under a key derived from the transaction key), because it travels
-//! through a page that is not Sigil's and carries what the Actions decided so far (claims the
-//! tenant's page has no business reading). It is bound to the SSO session of the login and
-//! ends after [`CONTINUE_WINDOW`] seconds.
+//! A login paused after the user authenticated, waiting on a page: the consent page (the user
+//! must approve what a third-party application asks), or the tenant's page a `post-login`
+//! Action sent the user to (`api.redirect.sendUserTo`); later MFA. Every pause is one
+//! [`Continuation`], and `/continue?state=…` resumes each where it stopped. Nothing is kept on
+//! the server: the continuation is the `state` itself, encrypted and authenticated (AES-256-GCM
+//! under a key derived from the transaction key), because it travels through a page that may
+//! not be Sigil's and carries what the Actions decided so far (claims the tenant's page has no
+//! business reading). It is bound to the SSO session of the login, used once, and ends after
+//! [`CONTINUE_WINDOW`] seconds.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use serde::{Deserialize, Serialize};
@@ -14,17 +16,34 @@ use crate::authorize::{Authorization, TransactionKey};
 use crate::ids::{SessionId, UserId};
 use crate::{Rng, UnixTime};
 
-/// Seconds the user has to come back from the tenant's page.
+/// Seconds the user has to answer the consent page or come back from the tenant's page.
 pub const CONTINUE_WINDOW: i64 = 3600;
 
 /// What the key is derived for, and the associated data of every seal.
 const PURPOSE: &[u8] = b"sigil continuation v1";
 
-/// A login paused by an Action's redirect.
+/// What a paused login waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Pending {
+    /// The user's answer on the consent page, posted with the CSRF value the page set in its
+    /// cookie (empty until the page is shown).
+    Consent {
+        /// Must equal the consent page's CSRF cookie.
+        csrf: String,
+    },
+    /// The user's return from the page this `post-login` Action sent them to: it resumes in
+    /// its `onContinuePostLogin`.
+    Action {
+        /// The Action's name.
+        name: String,
+    },
+}
+
+/// A login paused after the user authenticated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Continuation {
     /// Its own id: a continuation is used once (the store records it as its client's).
-    #[serde(default)]
     pub id: String,
     /// The authorization request the login answers.
     pub authorization: Authorization,
@@ -32,10 +51,10 @@ pub struct Continuation {
     pub session_id: SessionId,
     /// Who is logging in.
     pub user_id: UserId,
-    /// What the Actions before the redirect (and the one that sent it) decided.
+    /// What it waits for.
+    pub pending: Pending,
+    /// What the Actions before the pause (and an Action that sent the user away) decided.
     pub decided: PostLogin,
-    /// The Action that sent the user away: it resumes in its `onContinuePostLogin`.
-    pub action: String,
     /// After this the continuation is refused.
     pub expires_at: UnixTime,
 }
@@ -87,6 +106,21 @@ impl Continuation {
         let continuation: Continuation = serde_json::from_slice(json).ok()?;
         (continuation.expires_at > now).then_some(continuation)
     }
+
+    /// Whether `cookie` is the CSRF value of this consent page (constant time); never for an
+    /// Action's pause or a page not yet shown.
+    pub fn csrf_matches(&self, cookie: &str) -> bool {
+        match &self.pending {
+            Pending::Consent { csrf } if !csrf.is_empty() => {
+                aws_lc_rs::constant_time::verify_slices_are_equal(
+                    csrf.as_bytes(),
+                    cookie.as_bytes(),
+                )
+                .is_ok()
+            }
+            _ => false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -122,7 +156,9 @@ mod tests {
                 id_token: vec![("https://e.com/secret".to_owned(), "hidden-claim".into())],
                 ..PostLogin::default()
             },
-            action: "terms".to_owned(),
+            pending: Pending::Action {
+                name: "terms".to_owned(),
+            },
             expires_at: UnixTime(expires_at),
         }
     }
@@ -148,10 +184,45 @@ mod tests {
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
         let tampered = base64_simd::URL_SAFE_NO_PAD.encode_to_string(tampered);
-        for text in [tampered.as_str(), "", "not base64!", "AAAA"] {
+        // A login form's transaction, sealed with the same key, is no continuation.
+        let login = crate::authorize::LoginTransaction {
+            authorization: continuation(100).authorization,
+            csrf: "c".to_owned(),
+            expires_at: UnixTime(100),
+        }
+        .seal(&key);
+        for text in [tampered.as_str(), &login, "", "not base64!", "AAAA"] {
             assert_eq!(Continuation::open(text, &key, UnixTime(99)), None, "{text}");
         }
         // Two seals of the same continuation differ (fresh nonces).
         assert_ne!(sealed, continuation(100).seal(&key, &SystemRng));
+    }
+
+    #[test]
+    fn only_a_shown_consent_page_has_a_csrf_value_to_match() {
+        let cases = [
+            (Pending::Consent { csrf: "abc".into() }, "abc", true),
+            (Pending::Consent { csrf: "abc".into() }, "abd", false),
+            (Pending::Consent { csrf: "abc".into() }, "", false),
+            (
+                Pending::Consent {
+                    csrf: String::new(),
+                },
+                "",
+                false,
+            ),
+            (Pending::Action { name: "abc".into() }, "abc", false),
+        ];
+        for (pending, cookie, matches) in cases {
+            let continuation = Continuation {
+                pending: pending.clone(),
+                ..continuation(100)
+            };
+            assert_eq!(
+                continuation.csrf_matches(cookie),
+                matches,
+                "{pending:?} {cookie}"
+            );
+        }
     }
 }

@@ -6,7 +6,7 @@
 use crate::UnixTime;
 use crate::accounts::LoginRefusal;
 use crate::ids::{ClientId, UserId};
-use crate::model::{LogType, NewLogEvent, User};
+use crate::model::{Client, LogType, NewLogEvent, User};
 use crate::oauth::{FlowError, TokenResponse};
 
 /// Where events go: queued and written in batches by the server, so that no login waits for
@@ -28,7 +28,8 @@ pub struct Origin {
 }
 
 impl Origin {
-    fn stamp(&self, event: NewLogEvent) -> NewLogEvent {
+    /// `event`, from where this request came.
+    pub fn stamp(&self, event: NewLogEvent) -> NewLogEvent {
         NewLogEvent {
             ip: self.ip.clone(),
             user_agent: self.user_agent.clone(),
@@ -76,6 +77,18 @@ impl Exchange {
     }
 }
 
+/// A success event's `details`: Auth0's link to the Actions' executions that shaped it.
+fn executions_details(executions: &[String]) -> serde_json::Map<String, serde_json::Value> {
+    let mut details = serde_json::Map::new();
+    if !executions.is_empty() {
+        details.insert(
+            "actions".to_owned(),
+            serde_json::json!({ "executions": executions }),
+        );
+    }
+    details
+}
+
 /// A database connection's strategy and its kind, as Auth0 logs them.
 fn database_strategy(event: NewLogEvent) -> NewLogEvent {
     NewLogEvent {
@@ -106,17 +119,7 @@ pub fn exchange(
                 connection_id: issued.connection_id.clone(),
                 audience: issued.audience.clone(),
                 scope: answer.scope.clone(),
-                details: if issued.executions.is_empty() {
-                    serde_json::Map::new()
-                } else {
-                    // Auth0's link from a success event to its Actions' executions.
-                    let mut details = serde_json::Map::new();
-                    details.insert(
-                        "actions".to_owned(),
-                        serde_json::json!({ "executions": issued.executions }),
-                    );
-                    details
-                },
+                details: executions_details(&issued.executions),
                 ..NewLogEvent::new(kind.log_type(true), now)
             };
             if issued.connection_id.is_some() {
@@ -179,25 +182,55 @@ fn user_name(user: &User) -> Option<String> {
         .or_else(|| user.name.clone())
 }
 
-/// A successful login (`s`): by password or signup on the hosted page, or by an SSO session
-/// that a request without `prompt=none` reused.
-pub fn login(
-    context: &LoginContext<'_>,
+/// A login answered to `client` (`s`, or `ssa` for silent authentication, `prompt=none`),
+/// however `user` authenticated (a password or a signup on the hosted page, the SSO session),
+/// once the steps after the login have run: it names the post-login Actions' `executions`.
+pub fn login_answered(
+    client: &Client,
     user: &User,
+    silent: bool,
+    executions: &[String],
+    now: UnixTime,
+) -> NewLogEvent {
+    let log_type = if silent {
+        LogType::SUCCESS_SILENT_AUTH
+    } else {
+        LogType::SUCCESS_LOGIN
+    };
+    database_strategy(NewLogEvent {
+        client_id: Some(client.client_id.clone()),
+        client_name: Some(client.name.clone()),
+        user_id: Some(user.user_id.clone()),
+        user_name: user_name(user),
+        connection: user.identities.first().map(|i| i.connection.clone()),
+        connection_id: Some(user.connection_id.to_string()),
+        details: executions_details(executions),
+        ..NewLogEvent::new(log_type, now)
+    })
+}
+
+/// A login that the steps after the user's authentication refused (an Action's deny, a
+/// declined consent, a page `prompt=none` cannot show): `f`, or `fsa` for `prompt=none`, with
+/// the reason the application was given.
+pub fn login_stopped(
+    client: &ClientId,
+    user: &UserId,
+    silent: bool,
+    why: &str,
     now: UnixTime,
     origin: &Origin,
 ) -> NewLogEvent {
-    NewLogEvent {
-        user_id: Some(user.user_id.clone()),
-        user_name: user_name(user),
-        connection: user
-            .identities
-            .first()
-            .map(|i| i.connection.clone())
-            .or_else(|| context.connection.map(str::to_owned)),
-        connection_id: Some(user.connection_id.to_string()),
-        ..context.event(LogType::SUCCESS_LOGIN, now, origin)
-    }
+    let log_type = if silent {
+        LogType::FAILED_SILENT_AUTH
+    } else {
+        LogType::FAILED_LOGIN
+    };
+    origin.stamp(NewLogEvent {
+        client_id: Some(client.clone()),
+        user_id: Some(user.clone()),
+        description: Some(why.to_owned()),
+        ..NewLogEvent::new(log_type, now)
+    })
 }
 
 /// A refused login on the hosted page: `fu` (no such user), `fp` (wrong password) or `f`
@@ -215,26 +248,6 @@ pub fn login_refused(
         user_id: hint.user_id,
         user_name: Some(typed.to_owned()),
         ..context.event(hint.log_type, now, origin)
-    }
-}
-
-/// A login answered from the user's SSO session: `ssa` for silent authentication
-/// (`prompt=none`), `s` otherwise.
-pub fn sso(
-    context: &LoginContext<'_>,
-    user: &UserId,
-    silent: bool,
-    now: UnixTime,
-    origin: &Origin,
-) -> NewLogEvent {
-    let log_type = if silent {
-        LogType::SUCCESS_SILENT_AUTH
-    } else {
-        LogType::SUCCESS_LOGIN
-    };
-    NewLogEvent {
-        user_id: Some(user.clone()),
-        ..context.event(log_type, now, origin)
     }
 }
 

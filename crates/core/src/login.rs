@@ -1,13 +1,19 @@
 //! Where a login completes, however it began: a password on the login page or a signup on the
 //! signup page, a session that suffices (SSO, `prompt=none`), the password grants; later the
 //! social callbacks, passwordless and MFA. [`complete`] starts or extends the session, records
-//! the login and its tenant log event, and returns what the steps after it need: the user, the
-//! session, `auth_time` and how the user authenticated (Auth0's `authentication.methods`).
+//! the login (the user's `last_login` and `logins_count`), and returns what the steps after it
+//! need: the user, the session, `auth_time` and how the user authenticated (Auth0's
+//! `authentication.methods`).
+//!
+//! The login's tenant log event is written where it ends, as at Auth0: `s` (`ssa`) when the
+//! application is answered, after the post-login Actions, whose executions it names, or `f`
+//! (`fsa`) when they refuse it (`oauth::authorization_response`); `sepft` at the token
+//! endpoint.
 //!
 //! A refresh is not a login: it completes nothing here (post-login runs at refresh later, on
 //! the facts the refresh token carries).
 
-use crate::events::{self, Events, LoginContext, Origin};
+use crate::events::{LoginContext, Origin};
 use crate::ids::{SessionId, UserId};
 use crate::model::{Session, User};
 use crate::secret::Token;
@@ -17,15 +23,12 @@ use crate::{Rng, Store, StoreError, UnixTime};
 pub enum Proof<'a> {
     /// Their password (or a new account's), at a hosted page: a session starts.
     Page(&'a User),
-    /// Their password, at the token endpoint (`password`, `password-realm`): no session, and no
-    /// `s` event (the exchange's `sepft` records it).
+    /// Their password, at the token endpoint (`password`, `password-realm`): no session.
     Grant(&'a User),
     /// The browser's session sufficed: it is used again, and extended.
     Session {
         /// The live session the request's cookie names.
         session: &'a Session,
-        /// `prompt=none` (`ssa` rather than `s`).
-        silent: bool,
     },
 }
 
@@ -68,7 +71,6 @@ pub struct Completed {
 pub async fn complete(
     store: &impl Store,
     rng: &dyn Rng,
-    events: &dyn Events,
     now: UnixTime,
     login: Login<'_>,
 ) -> Result<Completed, StoreError> {
@@ -97,7 +99,6 @@ pub async fn complete(
             };
             store.create_session(&session).await?;
             store.record_login(&user.user_id, ip, now).await?;
-            events.emit(events::login(&context, user, now, origin));
             Ok(Completed {
                 user_id: user.user_id.clone(),
                 session: Some(session),
@@ -116,7 +117,7 @@ pub async fn complete(
                 methods: vec![password(now)],
             })
         }
-        Proof::Session { session, silent } => {
+        Proof::Session { session } => {
             // Using the session extends its idle lifetime, never past its absolute end, and
             // never shortens it.
             let idle = store
@@ -128,7 +129,6 @@ pub async fn complete(
             store
                 .touch_session(&session.id, now, idle_expires_at, Some(context.client_id))
                 .await?;
-            events.emit(events::sso(&context, &session.user_id, silent, now, origin));
             let mut session = session.clone();
             session.last_seen_at = now;
             session.idle_expires_at = idle_expires_at;

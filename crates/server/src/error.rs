@@ -62,7 +62,8 @@ fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidScope
         | ErrorCode::InvalidSignup
         | ErrorCode::InvalidPassword
-        | ErrorCode::InteractionRequired => StatusCode::BAD_REQUEST,
+        | ErrorCode::InteractionRequired
+        | ErrorCode::ConsentRequired => StatusCode::BAD_REQUEST,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         // Auth0 answers invalid_grant with 403 (RFC 6749 says 400); clients expect Auth0's.
         ErrorCode::InvalidGrant | ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied => {
@@ -173,6 +174,7 @@ fn flow_response(e: FlowError) -> Response {
         | ErrorCode::InvalidSignup
         | ErrorCode::InvalidPassword
         | ErrorCode::InteractionRequired
+        | ErrorCode::ConsentRequired
         | ErrorCode::NotFound
         | ErrorCode::ServerError
         | ErrorCode::TemporarilyUnavailable => None,

@@ -73,10 +73,7 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
             "/u/signup",
             get(routes::signup::signup_page::<S>).post(routes::signup::signup_submit::<S>),
         )
-        .route(
-            "/u/consent",
-            get(routes::consent::consent_page::<S>).post(routes::consent::consent_submit::<S>),
-        )
+        .route("/u/consent", get(routes::consent::consent_page::<S>))
         // Password reset and email verification pages.
         .route(
             "/u/reset-password/request",

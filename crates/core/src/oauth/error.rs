@@ -20,6 +20,9 @@ pub enum ErrorCode {
     /// `prompt=none` and the login needs the user at a page (OIDC Core §3.1.2.6): an
     /// Action's redirect.
     InteractionRequired,
+    /// `prompt=none` and the user must first approve what the application asks (OIDC Core
+    /// §3.1.2.6).
+    ConsentRequired,
     /// Auth0's signup refusal (the user exists, signups are off).
     InvalidSignup,
     /// Auth0's answer to a password the connection's policy refuses.
@@ -48,6 +51,7 @@ impl ErrorCode {
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::InteractionRequired => "interaction_required",
+            ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::InvalidSignup => "invalid_signup",
             ErrorCode::InvalidPassword => "invalid_password",
             ErrorCode::InvalidToken => "invalid_token",

@@ -3,10 +3,15 @@
 //! returned here never include a refresh token (they travel through the browser); an ID token
 //! returned with an access token carries `at_hash`, with a code `c_hash`, so the client can tell
 //! they belong together.
+//!
+//! Between the login and the answer come the steps that may pause it on a page, each as one
+//! [`Continuation`] that `/continue` resumes: consent, then the post-login Actions (later MFA).
 
 use crate::actions::{ActionRunner, ContinueRequest, LoginFacts, PostLogin, run_post_login};
 use crate::authorize::Authorization;
-use crate::continuation::{CONTINUE_WINDOW, Continuation};
+use crate::consent::{consent_check, grant_consent};
+use crate::continuation::{CONTINUE_WINDOW, Continuation, Pending};
+use crate::events::{self, Events, Origin};
 use crate::keyring::KeyRing;
 use crate::login::Method;
 use crate::model::{Client, Session, User};
@@ -35,124 +40,242 @@ fn protocol(authz: &Authorization) -> &'static str {
 pub enum Authorized {
     /// The client's answer: a code, tokens, or both.
     Answer(ResponseFields),
-    /// A post-login Action sent the user to the tenant's page: the browser goes to
-    /// [`Redirect::location`](crate::actions::Redirect::location) with the continuation sealed
-    /// as `state`, and `/continue` resumes the login with it.
-    Redirect(Box<Continuation>),
+    /// The login waits on a page, with the continuation sealed as its `state`: the consent
+    /// page, or the tenant's page a post-login Action sent the user to (at
+    /// [`Redirect::location`](crate::actions::Redirect::location)). `/continue` resumes it.
+    Paused(Box<Continuation>),
 }
 
-/// Answers `authz` for the user of `session`, after the post-login Actions: a deny sends the
-/// application `access_denied` and issues nothing; a redirect pauses the login (refused with
-/// `interaction_required` under `prompt=none`); what they decided goes with the code, or
-/// into the tokens returned here.
+/// How the user came back to a paused login.
+#[derive(Debug)]
+pub enum Resumed<'a> {
+    /// From the consent page, with their answer.
+    Consent {
+        /// Accept (else Decline).
+        accept: bool,
+    },
+    /// From the page an Action sent them to, with what the browser sent.
+    Action(&'a ContinueRequest),
+}
+
+/// Answers `authz` for the user of `session`. The steps after the login, in order: consent,
+/// where the user must approve what a third-party application asks (a pause for the consent
+/// page; `consent_required` under `prompt=none`); the post-login Actions, whose deny sends the
+/// application `access_denied` and issues nothing, and whose redirect pauses the login
+/// (`interaction_required` under `prompt=none`); then the client's answer, with what the
+/// Actions decided in the code or in the tokens returned here.
+///
+/// The login's success event (`s`, `ssa` for `prompt=none`) is written when the client is
+/// answered, so that it names the Actions' executions; a login these steps refuse is `f`
+/// (`fsa`) with the reason the application was given, as at Auth0.
 #[allow(clippy::too_many_arguments)] // The flow's inputs; grouping them would only rename them.
 pub async fn authorization_response(
     store: &impl Store,
     actions: &impl ActionRunner,
+    events: &dyn Events,
     keys: &KeyRing,
     rng: &dyn Rng,
     issuer: &str,
     now: UnixTime,
     authz: &Authorization,
     session: &Session,
-    ip: Option<&str>,
+    origin: &Origin,
 ) -> Result<Authorized, FlowError> {
     let step = Step {
         store,
+        events,
         keys,
         rng,
         issuer,
         now,
         authz,
         session,
+        origin,
+        resuming: None,
     };
-    // The application and the user, read once for post-login or the tokens, whichever first.
-    if !actions.is_bound("post-login").await? {
-        return step.answer(None, None).await;
+    let answered = async {
+        if consent_check(store, issuer, authz, &session.user_id)
+            .await?
+            .is_some()
+        {
+            if authz.silent {
+                return Err(OAuthError::new(ErrorCode::ConsentRequired, "Consent required").into());
+            }
+            let csrf = String::new();
+            return Ok(step.pause(Pending::Consent { csrf }, PostLogin::default()));
+        }
+        step.after_consent(actions).await
     }
-    let (client, user) = read_parties(store, authz, session).await?;
-    let decided = step
-        .post_login(actions, &client, &user, ip, None)
-        .await?
-        .unwrap_or_default();
-    step.decided(decided, client, user).await
+    .await;
+    step.stopped(answered)
 }
 
-/// Resumes the login `continuation` paused, for the user of `session` back at `/continue`
-/// with `request`: the Action that sent the user away runs its `onContinuePostLogin`, the
-/// Actions after it run, and what they decide is added to what was decided before.
+/// Resumes the login `continuation` paused, for the user of `session`, who came back as
+/// `resumed` says: after the consent page, the user's approval is recorded and the login goes
+/// on to the post-login Actions (Decline answers `access_denied`); after an Action's page, that
+/// Action runs its `onContinuePostLogin`, the Actions after it run, and what they decide is
+/// added to what was decided before. A continuation goes on once, when it gets that far.
 #[allow(clippy::too_many_arguments)] // The flow's inputs; grouping them would only rename them.
 pub async fn resume_authorization(
     store: &impl Store,
     actions: &impl ActionRunner,
+    events: &dyn Events,
     keys: &KeyRing,
     rng: &dyn Rng,
     issuer: &str,
     now: UnixTime,
     continuation: Continuation,
     session: &Session,
-    ip: Option<&str>,
-    request: &ContinueRequest,
+    origin: &Origin,
+    resumed: Resumed<'_>,
 ) -> Result<Authorized, FlowError> {
     let authz = &continuation.authorization;
     let step = Step {
         store,
+        events,
         keys,
         rng,
         issuer,
         now,
         authz,
         session,
+        origin,
+        resuming: Some(&continuation),
     };
-    let (client, user) = read_parties(store, authz, session).await?;
-    let resume = Some((continuation.action.as_str(), request));
-    let later = step
-        .post_login(actions, &client, &user, ip, resume)
-        .await?
-        .unwrap_or_default();
-    let decided = continuation.decided.clone().then(later);
-    // Once only, when it succeeds: a replayed state (a second tab, a resent form) does not
-    // answer the client again.
-    match store
-        .record_client_assertion(
-            &authz.client_id,
-            &format!("continue:{}", continuation.id),
-            continuation.expires_at,
-            now,
+    let answered = match (&continuation.pending, resumed) {
+        (Pending::Consent { .. }, Resumed::Consent { accept: false }) => Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "User did not authorize the request",
         )
-        .await
-    {
-        Err(crate::StoreError::AlreadyUsed) => {
-            return Err(OAuthError::new(
-                ErrorCode::AccessDenied,
-                "this login already went on from the page it was sent to; log in again",
-            )
-            .into());
+        .into()),
+        (Pending::Consent { .. }, Resumed::Consent { accept: true }) => {
+            match grant_consent(store, rng, issuer, now, authz, &session.user_id).await {
+                Ok(_) => step.after_consent(actions).await,
+                Err(e) => Err(e),
+            }
         }
-        other => other?,
-    }
-    step.decided(decided, client, user).await
+        (Pending::Action { name }, Resumed::Action(request)) => {
+            step.resume_action(actions, name, request, &continuation.decided)
+                .await
+        }
+        _ => Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "this login does not wait for that answer",
+        )
+        .into()),
+    };
+    step.stopped(answered)
 }
 
 /// One authorization's answer, past the user's authentication.
 struct Step<'a, S> {
     store: &'a S,
+    events: &'a dyn Events,
     keys: &'a KeyRing,
     rng: &'a dyn Rng,
     issuer: &'a str,
     now: UnixTime,
     authz: &'a Authorization,
     session: &'a Session,
+    /// Where the request came from, for the Actions and the events.
+    origin: &'a Origin,
+    /// The paused login this step resumes, if it does.
+    resuming: Option<&'a Continuation>,
 }
 
 impl<S: Store> Step<'_, S> {
+    /// The login paused until `pending` is answered, with what post-login `decided` so far.
+    fn pause(&self, pending: Pending, decided: PostLogin) -> Authorized {
+        Authorized::Paused(Box::new(Continuation {
+            id: crate::ids::alphanumeric(self.rng, 24),
+            authorization: self.authz.clone(),
+            session_id: self.session.id.clone(),
+            user_id: self.session.user_id.clone(),
+            pending,
+            decided,
+            expires_at: UnixTime(self.now.0 + CONTINUE_WINDOW),
+        }))
+    }
+
+    /// Records that the paused login this step resumes goes on, once it has got this far
+    /// without failing (a failed Action's page may be answered again): a replayed `state`
+    /// (a second tab, a resent form) does not answer the client twice.
+    async fn go_on(&self) -> Result<(), FlowError> {
+        let Some(paused) = self.resuming else {
+            return Ok(());
+        };
+        let once = format!("continue:{}", paused.id);
+        match self
+            .store
+            .record_client_assertion(&self.authz.client_id, &once, paused.expires_at, self.now)
+            .await
+        {
+            Err(crate::StoreError::AlreadyUsed) => Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "this login already went on from the page it was sent to; log in again",
+            )
+            .into()),
+            other => Ok(other?),
+        }
+    }
+
+    /// The steps after consent: post-login, then the answer.
+    async fn after_consent(&self, actions: &impl ActionRunner) -> Result<Authorized, FlowError> {
+        let (client, user) = read_parties(self.store, self.authz, self.session).await?;
+        if !actions.is_bound("post-login").await? {
+            self.go_on().await?;
+            return self.answer(None, client, user).await;
+        }
+        let decided = self
+            .post_login(actions, &client, &user, None)
+            .await?
+            .unwrap_or_default();
+        self.decided(decided, client, user).await
+    }
+
+    /// Back from the page the Action `name` sent the user to, with `request`: it resumes in
+    /// its `onContinuePostLogin`, the Actions after it run, and what they decide is added to
+    /// what was decided `before`.
+    async fn resume_action(
+        &self,
+        actions: &impl ActionRunner,
+        name: &str,
+        request: &ContinueRequest,
+        before: &PostLogin,
+    ) -> Result<Authorized, FlowError> {
+        let (client, user) = read_parties(self.store, self.authz, self.session).await?;
+        let later = self
+            .post_login(actions, &client, &user, Some((name, request)))
+            .await?
+            .unwrap_or_default();
+        self.decided(before.clone().then(later), client, user).await
+    }
+
+    /// `answered`, after writing the event of a login these steps refused (`f`, or `fsa` for
+    /// `prompt=none`) with the reason the application is given. Server failures are the
+    /// server's log's, and an application that is gone is no login.
+    fn stopped(&self, answered: Result<Authorized, FlowError>) -> Result<Authorized, FlowError> {
+        if let Err(FlowError::OAuth(e)) = &answered
+            && e.code != ErrorCode::InvalidClient
+        {
+            self.events.emit(events::login_stopped(
+                &self.authz.client_id,
+                &self.session.user_id,
+                self.authz.silent,
+                &e.description,
+                self.now,
+                self.origin,
+            ));
+        }
+        answered
+    }
+
     /// Runs post-login (resuming an Action when `resume` names one).
     async fn post_login(
         &self,
         actions: &impl ActionRunner,
         client: &Client,
         user: &User,
-        ip: Option<&str>,
         resume: Option<(&str, &ContinueRequest)>,
     ) -> Result<Option<PostLogin>, FlowError> {
         let (authz, session) = (self.authz, self.session);
@@ -168,7 +291,7 @@ impl<S: Store> Step<'_, S> {
             api: api.as_ref(),
             protocol: protocol(authz),
             requested_scopes: &scope,
-            ip,
+            ip: self.origin.ip.as_deref(),
             methods: &methods,
             session: Some(&session.id),
             now: self.now,
@@ -186,8 +309,9 @@ impl<S: Store> Step<'_, S> {
         client: Client,
         user: User,
     ) -> Result<Authorized, FlowError> {
+        self.go_on().await?;
         let Some(redirect) = decided.redirect.take() else {
-            return self.answer(Some(decided), Some((client, user))).await;
+            return self.answer(Some(decided), client, user).await;
         };
         if self.authz.silent {
             return Err(OAuthError::new(
@@ -196,25 +320,21 @@ impl<S: Store> Step<'_, S> {
             )
             .into());
         }
-        Ok(Authorized::Redirect(Box::new(Continuation {
-            id: crate::ids::alphanumeric(self.rng, 24),
-            authorization: self.authz.clone(),
-            session_id: self.session.id.clone(),
-            user_id: self.session.user_id.clone(),
-            expires_at: UnixTime(self.now.0 + CONTINUE_WINDOW),
-            action: redirect.action.clone(),
-            decided: PostLogin {
-                redirect: Some(redirect),
-                ..decided
-            },
-        })))
+        let name = redirect.action.clone();
+        let decided = PostLogin {
+            redirect: Some(redirect),
+            ..decided
+        };
+        Ok(self.pause(Pending::Action { name }, decided))
     }
 
-    /// The client's answer: a code carrying `decided`, or tokens made with it.
+    /// The client's answer for `user` of `client`: a code carrying `decided`, or tokens made
+    /// with it; and the login's success event.
     async fn answer(
         &self,
         decided: Option<PostLogin>,
-        parties: Option<(Client, User)>,
+        client: Client,
+        user: User,
     ) -> Result<Authorized, FlowError> {
         let (store, authz, session) = (self.store, self.authz, self.session);
         let (rng, issuer, now) = (self.rng, self.issuer, self.now);
@@ -243,14 +363,13 @@ impl<S: Store> Step<'_, S> {
         } else {
             None
         };
+        let executions = decided.as_ref().map_or(&[][..], |d| &d.executions[..]);
+        let event = events::login_answered(&client, &user, authz.silent, executions, now);
         if !authz.response_type.returns_tokens() {
+            self.events.emit(self.origin.stamp(event));
             return Ok(Authorized::Answer(fields));
         }
 
-        let (client, user) = match parties {
-            Some(parties) => parties,
-            None => read_parties(store, authz, session).await?,
-        };
         let scope = authz.scope.join(" ");
         let grant = UserGrant {
             client: &client,
@@ -290,6 +409,7 @@ impl<S: Store> Step<'_, S> {
                 id_token(self.keys, issuer, now, &grant, &scopes, &hashes)?,
             ));
         }
+        self.events.emit(self.origin.stamp(event));
         Ok(Authorized::Answer(fields))
     }
 }

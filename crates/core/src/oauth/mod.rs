@@ -26,7 +26,9 @@ pub use client_credentials::{ClientCredentialsRequest, canonical_audience, clien
 pub use code::{CODE_LIFETIME, CodeGrant, CodeRequest, authorization_code, issue_code};
 pub use directory::Directory;
 pub use error::{ErrorCode, FlowError, LogHint, OAuthError};
-pub use front_channel::{Authorized, ResponseFields, authorization_response, resume_authorization};
+pub use front_channel::{
+    Authorized, ResponseFields, Resumed, authorization_response, resume_authorization,
+};
 pub use password::{PasswordRequest, password};
 pub(crate) use refresh::live as refresh_token_live;
 pub use refresh::{RefreshKey, RefreshRequest, refresh, revoke};

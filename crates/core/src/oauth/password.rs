@@ -7,7 +7,7 @@
 use zeroize::Zeroizing;
 
 use crate::actions::{ActionRunner, LoginFacts, run_post_login};
-use crate::events::{Events, LoginContext, Origin};
+use crate::events::{LoginContext, Origin};
 use crate::keyring::KeyRing;
 use crate::login::{self, Login, Proof};
 use crate::model::GrantType;
@@ -43,7 +43,6 @@ pub async fn password(
     keys: &KeyRing,
     rng: &dyn Rng,
     checker: &impl Passwords,
-    events: &dyn Events,
     actions: &impl ActionRunner,
     issuer: &str,
     now: UnixTime,
@@ -77,7 +76,7 @@ pub async fn password(
         },
         origin: &origin,
     };
-    let completed = login::complete(store, rng, events, now, login).await?;
+    let completed = login::complete(store, rng, now, login).await?;
     let facts = LoginFacts {
         client: &client,
         api: api.as_ref(),

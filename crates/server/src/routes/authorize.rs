@@ -22,7 +22,8 @@ use sigil_core::authorize::{
     Authorization, AuthorizeError, AuthorizeParams, LoginTransaction, ResponseMode, origin_of,
     redirect_target, validate,
 };
-use sigil_core::events::{self, LoginContext};
+use sigil_core::continuation::Pending;
+use sigil_core::events::{self, LoginContext, Origin};
 use sigil_core::login::{self, Completed, Login, Proof};
 use sigil_core::model::{Session, User};
 use sigil_core::oauth::{Authorized, FlowError, authorization_response};
@@ -149,44 +150,28 @@ pub(crate) fn error_response<S: Store>(app: &App<S>, error: AuthorizeError) -> R
 /// with a page that moves on by itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Via {
-    /// A navigation: `/authorize`, the consent page, `/continue`.
+    /// A navigation: `/authorize`, the consent page, `/continue` back from an Action's page.
     Navigation,
-    /// A form of a hosted page.
+    /// A form of a hosted page (login, signup, consent).
     Form,
 }
 
-/// Answers the client for the user of `session`, once the user has consented to what the
-/// client asks where consent is needed (`routes::consent::ask` sends them to the consent page
-/// first, or answers `consent_required` to `prompt=none`).
-async fn finish<S: Store>(
-    app: &App<S>,
-    authz: &Authorization,
-    session: &Session,
-    ip: IpAddr,
-    via: Via,
-) -> Response {
-    match super::consent::ask(app, authz, session).await {
-        Some(response) => response,
-        None => respond(app, authz, session, ip, via).await,
-    }
-}
-
-/// Answers the client for the user of `session`: a code, tokens, or both; or, when a
-/// post-login Action sends the user to a page first, that page.
+/// Answers the client for the user of `session`: a code, tokens, or both; or, when the login
+/// must wait on a page first (consent, an Action's page), that page.
 pub(crate) async fn respond<S: Store>(
     app: &App<S>,
     authz: &Authorization,
     session: &Session,
-    ip: IpAddr,
+    origin: &Origin,
     via: Via,
 ) -> Response {
     let keys = match app.keys().await {
         Ok(keys) => keys,
         Err(e) => return flow_failed(app, authz, e, "cannot load the signing keys"),
     };
-    let ip = ip.to_string();
     let answered = authorization_response(
         app.store(),
+        app,
         app,
         &keys,
         app.rng(),
@@ -194,7 +179,7 @@ pub(crate) async fn respond<S: Store>(
         app.now(),
         authz,
         session,
-        Some(&ip),
+        origin,
     )
     .await;
     authorized(app, authz, answered, via)
@@ -214,18 +199,30 @@ pub(crate) fn authorized<S: Store>(
             }
             answer(app, &authz.redirect_uri, authz.response_mode, fields)
         }
-        Ok(Authorized::Redirect(continuation)) => {
+        Ok(Authorized::Paused(continuation)) => {
             let state = continuation.seal(app.transaction_key(), app.rng());
-            let location = continuation
-                .decided
-                .redirect
-                .as_ref()
-                .and_then(|redirect| redirect.location(&state));
+            if state.is_empty() {
+                tracing::error!("cannot seal a paused login");
+                return error_response(app, authz.error("server_error", "the server failed"));
+            }
+            let location = match &continuation.pending {
+                // Sigil's own page: a redirect even after a form.
+                Pending::Consent { .. } => {
+                    let query = serde_urlencoded::to_string([("state", &state)]);
+                    let page = format!("{}u/consent?{}", app.issuer(), query.unwrap_or_default());
+                    return to_page(app, &page, Via::Navigation);
+                }
+                Pending::Action { .. } => continuation
+                    .decided
+                    .redirect
+                    .as_ref()
+                    .and_then(|redirect| redirect.location(&state)),
+            };
             match location {
-                Some(location) if !state.is_empty() => to_page(app, &location, via),
-                _ => {
+                Some(location) => to_page(app, &location, via),
+                None => {
                     tracing::warn!(
-                        action = %continuation.action,
+                        action = ?continuation.pending,
                         "an Action sent the user to a URL that is not an absolute http(s) URL"
                     );
                     error_response(app, authz.error("access_denied", FAILED))
@@ -372,14 +369,11 @@ pub(crate) async fn authorize<S: Store>(
     {
         let origin = app.origin(ip, &headers);
         let login = Login {
-            proof: Proof::Session {
-                session: &session,
-                silent: authz.silent,
-            },
+            proof: Proof::Session { session: &session },
             context: login_context(&authz),
             origin: &origin,
         };
-        let session = match login::complete(app.store(), app.rng(), &app, now, login).await {
+        let session = match login::complete(app.store(), app.rng(), now, login).await {
             Ok(Completed {
                 session: Some(session),
                 ..
@@ -387,7 +381,7 @@ pub(crate) async fn authorize<S: Store>(
             Ok(_) => session,
             Err(e) => return app.pages().failed(&e, "cannot use the session"),
         };
-        return finish(&app, &authz, &session, ip, Via::Navigation).await;
+        return respond(&app, &authz, &session, &origin, Via::Navigation).await;
     }
     if authz.silent {
         app.log_event(events::silent_refused(
@@ -622,23 +616,22 @@ pub(crate) async fn log_in<S: Store>(
         context: login_context(&tx.authorization),
         origin: &origin,
     };
-    let (session, cookie_value) =
-        match login::complete(app.store(), app.rng(), app, now, login).await {
-            Ok(Completed {
-                session: Some(session),
-                cookie: Some(cookie),
-                ..
-            }) => (session, cookie),
-            Ok(_) => {
-                tracing::error!("a login on the page completed without a session");
-                return app.pages().error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "The server failed; try again later.",
-                );
-            }
-            Err(e) => return app.pages().failed(&e, "cannot start a session"),
-        };
-    let mut response = finish(app, &tx.authorization, &session, ip, Via::Form).await;
+    let (session, cookie_value) = match login::complete(app.store(), app.rng(), now, login).await {
+        Ok(Completed {
+            session: Some(session),
+            cookie: Some(cookie),
+            ..
+        }) => (session, cookie),
+        Ok(_) => {
+            tracing::error!("a login on the page completed without a session");
+            return app.pages().error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The server failed; try again later.",
+            );
+        }
+        Err(e) => return app.pages().failed(&e, "cannot start a session"),
+    };
+    let mut response = respond(app, &tx.authorization, &session, &origin, Via::Form).await;
     let secure = if app.secure_cookies() { "; Secure" } else { "" };
     set_cookie(
         &mut response,

@@ -1,13 +1,18 @@
-//! `GET|POST /continue?state=…`: a login that a post-login Action paused with
-//! `api.redirect.sendUserTo` goes on, as at Auth0. The `state` is the sealed
+//! `GET|POST /continue?state=…`: a paused login goes on, as at Auth0. The `state` is the sealed
 //! [`Continuation`]; it works only in the SSO session of the login it paused and within its
-//! window. The Action that sent the user away resumes in its `onContinuePostLogin`, which sees
-//! what the browser sent here as `event.request.query` and `event.request.body`; the Actions
-//! bound after it run; then the client is answered as after any login.
+//! window, and core's `resume_authorization` takes it from where it waits:
+//! - the consent page's form posts the user's `decision` here, with the CSRF value of the
+//!   page's cookie (`routes::consent`);
+//! - a post-login Action that sent the user away with `api.redirect.sendUserTo` resumes in its
+//!   `onContinuePostLogin`, which sees what the browser sent here as `event.request.query` and
+//!   `event.request.body`; the Actions bound after it run; then the client is answered as after
+//!   any login.
 //!
 //! The SSO cookie is `SameSite=Lax`, so a tenant's page that POSTs here from its own site
 //! arrives without it: such a POST is answered once with a page of Sigil's that posts the same
 //! fields here again, from Sigil's own origin, with the cookie.
+
+use std::net::IpAddr;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -15,12 +20,16 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::Value;
 use sigil_core::actions::ContinueRequest;
-use sigil_core::continuation::Continuation;
-use sigil_core::model::JsonObject;
-use sigil_core::oauth::resume_authorization;
+use sigil_core::continuation::{Continuation, Pending};
+use sigil_core::events::Origin;
+use sigil_core::model::{JsonObject, Session};
+use sigil_core::oauth::{Resumed, resume_authorization};
 use sigil_core::{Store, ids};
 
-use super::authorize::{Via, authorized, current_session, flow_failed, page_error};
+use super::authorize::{
+    Via, authorized, cookie, current_session, flow_failed, page_error, set_cookie,
+};
+use super::consent;
 use crate::App;
 use crate::client_ip::ClientIp;
 use crate::pages::Script;
@@ -83,17 +92,82 @@ pub(crate) async fn resume<S: Store>(
         Ok(session) => session.filter(|s| s.id == continuation.session_id),
         Err(page) => return page,
     };
+    if let Pending::Consent { .. } = continuation.pending {
+        return consented(&app, ip, &method, &headers, &form, continuation, session).await;
+    }
     let Some(session) = session else {
         if method == Method::POST && !reposted {
             return repost(&app, &uri, &form);
         }
         return page_error(&app, StatusCode::FORBIDDEN, OTHER_SESSION);
     };
+    let request = ContinueRequest { query, body: form };
+    let resumed = Resumed::Action(&request);
+    let origin = app.origin(ip, &headers);
+    go_on(
+        &app,
+        continuation,
+        &session,
+        &origin,
+        resumed,
+        Via::Navigation,
+    )
+    .await
+}
+
+/// The user's answer on the consent page: its form, posted from Sigil's own page (so with the
+/// session and the page's CSRF cookie).
+async fn consented<S: Store>(
+    app: &App<S>,
+    ip: IpAddr,
+    method: &Method,
+    headers: &HeaderMap,
+    form: &JsonObject,
+    continuation: Continuation,
+    session: Option<Session>,
+) -> Response {
+    let Some(session) = session else {
+        return page_error(app, StatusCode::FORBIDDEN, consent::OTHER_SESSION);
+    };
+    let accept = match form.get("decision").and_then(Value::as_str) {
+        Some("accept") if *method == Method::POST => true,
+        Some("decline") if *method == Method::POST => false,
+        _ => return page_error(app, StatusCode::BAD_REQUEST, consent::EXPIRED),
+    };
+    let csrf_ok =
+        cookie(headers, consent::CSRF_COOKIE).is_some_and(|c| continuation.csrf_matches(&c));
+    if !csrf_ok {
+        return page_error(app, StatusCode::FORBIDDEN, consent::FORGED);
+    }
+    let resumed = Resumed::Consent { accept };
+    let origin = app.origin(ip, headers);
+    let mut response = go_on(app, continuation, &session, &origin, resumed, Via::Form).await;
+    let secure = if app.secure_cookies() { "; Secure" } else { "" };
+    set_cookie(
+        &mut response,
+        format!(
+            "{}=; Path=/continue; HttpOnly; Max-Age=0{secure}",
+            consent::CSRF_COOKIE
+        ),
+    );
+    response
+}
+
+/// Resumes `continuation` for the user of `session`, who came back as `resumed` says, and
+/// answers the client (or sends the browser on to the next page) as `via` allows.
+pub(crate) async fn go_on<S: Store>(
+    app: &App<S>,
+    continuation: Continuation,
+    session: &Session,
+    origin: &Origin,
+    resumed: Resumed<'_>,
+    via: Via,
+) -> Response {
     let keys = match app.keys().await {
         Ok(keys) => keys,
         Err(e) => {
             return flow_failed(
-                &app,
+                app,
                 &continuation.authorization,
                 e,
                 "cannot load the signing keys",
@@ -101,22 +175,21 @@ pub(crate) async fn resume<S: Store>(
         }
     };
     let authz = continuation.authorization.clone();
-    let request = ContinueRequest { query, body: form };
-    let ip = ip.to_string();
     let answered = resume_authorization(
         app.store(),
-        &app,
+        app,
+        app,
         &keys,
         app.rng(),
         app.issuer(),
-        now,
+        app.now(),
         continuation,
-        &session,
-        Some(&ip),
-        &request,
+        session,
+        origin,
+        resumed,
     )
     .await;
-    authorized(&app, &authz, answered, Via::Navigation)
+    authorized(app, &authz, answered, via)
 }
 
 /// A page that posts `form` to this URL again, from Sigil's own origin (so with its cookies).

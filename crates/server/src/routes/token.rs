@@ -115,18 +115,7 @@ async fn exchange<S: Store>(
             }
         }
         TokenRequest::Password(request) => {
-            oauth::password(
-                store,
-                &keys,
-                rng,
-                app.hasher(),
-                app,
-                app,
-                issuer,
-                now,
-                &request,
-            )
-            .await?
+            oauth::password(store, &keys, rng, app.hasher(), app, issuer, now, &request).await?
         }
         TokenRequest::Code(request) => {
             oauth::authorization_code(store, &keys, rng, issuer, now, &request).await?

@@ -347,6 +347,12 @@ async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
     let exchanged = crate::events::newest(&app, "seacft").await;
     let executions = &exchanged.event.details["actions"]["executions"];
     assert_eq!(executions.as_array().map(Vec::len), Some(1), "{executions}");
+    // The login's own event, written when /authorize answered, names the same execution.
+    let login = crate::events::newest(&app, "s").await;
+    assert_eq!(
+        &login.event.details["actions"]["executions"], executions,
+        "{login:?}"
+    );
     let id = app
         .verifier(&native)
         .await
@@ -448,6 +454,13 @@ async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
     assert_eq!(param(&params, "error"), Some("access_denied"), "{params:?}");
     assert_eq!(param(&params, "error_description"), Some("Not today."));
     assert_eq!(param(&params, "code"), None);
+    // The tenant's log: a failed login with the Action's reason, as at Auth0.
+    let failed = crate::events::newest(&app, "f").await.event;
+    assert_eq!(
+        (failed.user_id.as_ref(), failed.description.as_deref()),
+        (Some(&app.ann), Some("Not today.")),
+        "{failed:?}"
+    );
     // And at refresh: refused, the token still usable once the Action is gone.
     let (status, _, refused) = post(
         &app,

@@ -335,6 +335,16 @@ async fn a_post_login_redirect_pauses_the_login_until_the_user_is_back_at_contin
         "{params:?}"
     );
     assert_eq!(param(&params, "state"), Some("xyz"));
+    // The tenant's log says why: a failed silent authentication, not a success.
+    let refused = crate::events::newest(&app, "fsa").await.event;
+    assert_eq!(refused.user_id.as_ref(), Some(&app.ann));
+    assert!(
+        refused
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("prompt=none")),
+        "{refused:?}"
+    );
 
     // An SSO login (a navigation) is sent to the tenant's page with a redirect; its state
     // ends with the continuation's window.

@@ -83,7 +83,7 @@ fn callback(page: &Page) -> Vec<(String, String)> {
 fn goes_to_consent(app: &TestApp, page: &Page) -> bool {
     assert_eq!(page.status, StatusCode::FOUND, "{}", page.body);
     page.location()
-        .starts_with(&format!("{}u/consent?tx=", app.base))
+        .starts_with(&format!("{}u/consent?state=", app.base))
 }
 
 /// Follows `/authorize` at `url` through the login form as Ann; the answer to the login.
@@ -107,8 +107,8 @@ async fn decide(app: &TestApp, browser: &mut Browser, location: &str, decision: 
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     browser
         .post_form(
-            &app.url("u/consent"),
-            &[("tx", &page.field("tx")), ("decision", decision)],
+            &app.url("continue"),
+            &[("state", &page.field("state")), ("decision", decision)],
         )
         .await
 }
@@ -194,8 +194,8 @@ async fn a_third_party_application_is_asked_once_and_the_grant_is_remembered() {
 
     let accepted = browser
         .post_form(
-            &app.url("u/consent"),
-            &[("tx", &page.field("tx")), ("decision", "accept")],
+            &app.url("continue"),
+            &[("state", &page.field("state")), ("decision", "accept")],
         )
         .await;
     let tokens = redeem(&app, &partner, &accepted).await;
@@ -372,12 +372,15 @@ async fn forged_consent_forms_are_refused() {
     let session = set_cookie_value(&logged_in, "sigil_session");
     let page = browser.get(logged_in.location()).await;
     let csrf = set_cookie_value(&page, "sigil_consent_csrf");
-    let tx = page.field("tx");
-    let (body, tag) = tx.split_once('.').unwrap();
-    let mut bytes = body.as_bytes().to_vec();
+    let tx = page.field("state");
+    let mut bytes = tx.as_bytes().to_vec();
     bytes[10] = if bytes[10] == b'A' { b'B' } else { b'A' };
-    let tampered = format!("{}.{tag}", String::from_utf8(bytes).unwrap());
-    // A login transaction is sealed with the same key, but is no consent transaction.
+    let tampered = String::from_utf8(bytes).unwrap();
+    // The continuation the login redirected with, before the page sealed its CSRF value in.
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str(logged_in.location().split_once('?').unwrap().1).unwrap();
+    let unshown = param(&query, "state").unwrap().to_owned();
+    // A login transaction is sealed with the same key, but is no continuation.
     let start = Browser::new().get(&url).await;
     let query: Vec<(String, String)> =
         serde_urlencoded::from_str(start.location().split_once('?').unwrap().1).unwrap();
@@ -423,6 +426,13 @@ async fn forged_consent_forms_are_refused() {
             bad,
         ),
         (
+            "the state of a page not shown",
+            both(&session, &csrf),
+            &unshown,
+            "accept",
+            forbidden,
+        ),
+        (
             "no session",
             format!("sigil_consent_csrf={csrf}"),
             &tx,
@@ -447,9 +457,9 @@ async fn forged_consent_forms_are_refused() {
     for (what, cookies, tx, decision, status) in cases {
         let response = app
             .http
-            .post(app.url("u/consent"))
+            .post(app.url("continue"))
             .header("cookie", cookies)
-            .form(&[("tx", tx), ("decision", decision)])
+            .form(&[("state", tx), ("decision", decision)])
             .send()
             .await
             .unwrap();
@@ -464,12 +474,39 @@ async fn forged_consent_forms_are_refused() {
     assert_eq!(granted(&app, &partner).await, None);
     // The real form works, but not once it has expired.
     app.clock.advance(3601);
-    let form = [("tx", tx.as_str()), ("decision", "accept")];
-    let late = browser.post_form(&app.url("u/consent"), &form).await;
+    let form = [("state", tx.as_str()), ("decision", "accept")];
+    // Nor by a link: the answer is a form's.
+    let linked = browser
+        .get(&app.url(&format!(
+            "continue?state={}&decision=accept",
+            urlencode(&tx)
+        )))
+        .await;
+    assert_eq!(linked.status, bad);
+    let late = browser.post_form(&app.url("continue"), &form).await;
     assert_eq!(late.status, bad);
     app.clock.advance(-3601);
-    let accepted = browser.post_form(&app.url("u/consent"), &form).await;
+    let accepted = browser.post_form(&app.url("continue"), &form).await;
     assert!(param(&callback(&accepted), "code").is_some());
+    // Once: the answer ended the page's CSRF cookie, and with it the form.
+    let again = browser.post_form(&app.url("continue"), &form).await;
+    assert_eq!(again.status, forbidden, "{}", again.body);
+    // A replay with the old cookie still gets no second code.
+    let replayed = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("continue"))
+        .header("cookie", both(&session, &csrf))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let location = replayed.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(CALLBACK) && location.contains("error=access_denied"),
+        "{location}"
+    );
 }
 
 #[tokio::test]
