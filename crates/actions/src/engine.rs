@@ -20,6 +20,11 @@ use crate::{BuildProblem, Execution, Kind, Limits, Outcome, Trigger, sandbox};
 const GRACE: Duration = Duration::from_secs(1);
 /// Each worker's stack: QuickJS's own stack cap sits well inside it.
 const THREAD_STACK: usize = 8 << 20;
+/// The workers' nice value (Linux keeps one per thread). When the CPU is scarce, the server's
+/// own threads go first: a CPU-bound Action slows the requests it is not part of even less,
+/// and a worker preparing the next runtime does not hold up the rest of the request it has
+/// just answered.
+const WORKER_NICE: i32 = 10;
 
 /// Why an execution did not run to its end.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -139,6 +144,8 @@ impl Engine {
 }
 
 fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits, cache: &Arc<Cache>) {
+    // Best effort: where the system refuses, the worker runs at the server's priority.
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), WORKER_NICE);
     // The next execution's runtime, made while this thread waits (see `sandbox::Prepared`).
     let mut next = sandbox::prepare(limits, None).ok();
     // Where this thread's executions wait for their timers and requests. Without it (the

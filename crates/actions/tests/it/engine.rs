@@ -459,6 +459,46 @@ async fn a_hostile_action_holds_only_its_own_thread() {
     }
 }
 
+/// The pool's threads run at nice 10, below the server's own threads (Linux keeps a nice value
+/// per thread; `/proc` shows it).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_pool_runs_below_the_servers_priority() {
+    let engine = Engine::start(Limits {
+        workers: 2,
+        ..limits()
+    })
+    .unwrap();
+    // Both threads have started once an execution has run on each.
+    for _ in 0..2 {
+        assert!(
+            run(&engine, post_login(&handler("")))
+                .await
+                .failure()
+                .is_none()
+        );
+    }
+    let mut nice = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let task = task.unwrap().path();
+        let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if !name.starts_with("sigil-actions-") {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.join("stat")).unwrap();
+        // After the name in parentheses: state is field 3, nice field 19 (proc(5)).
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        nice.push(fields[16].parse::<i32>().unwrap());
+    }
+    assert!(nice.len() >= 2, "{nice:?}");
+    assert!(nice.iter().all(|n| *n == 10), "{nice:?}");
+}
+
 /// Memory an Action took is given back when its execution ends: ten bombs in a row do not
 /// keep ten limits' worth.
 #[tokio::test]
