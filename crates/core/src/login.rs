@@ -10,8 +10,8 @@
 //! (`fsa`) when they refuse it (`oauth::authorization_response`); `sepft` at the token
 //! endpoint.
 //!
-//! A refresh is not a login: it completes nothing here (post-login runs at refresh later, on
-//! the facts the refresh token carries).
+//! A refresh comes here too, for the facts its post-login needs, from what the refresh token
+//! carries; it is no new login, so nothing is recorded (Auth0 counts no login for it either).
 
 use crate::events::{LoginContext, Origin};
 use crate::ids::{SessionId, UserId};
@@ -29,6 +29,13 @@ pub enum Proof<'a> {
     Session {
         /// The live session the request's cookie names.
         session: &'a Session,
+    },
+    /// A refresh token, whose login was earlier.
+    Refresh {
+        /// Its user.
+        user: &'a User,
+        /// When its login was (the token's `auth_time`), when known.
+        auth_time: Option<UnixTime>,
     },
 }
 
@@ -60,7 +67,8 @@ pub struct Completed {
     pub session: Option<Session>,
     /// A new session's cookie value, to set in the browser.
     pub cookie: Option<Token>,
-    /// When the user last proved who they are (`auth_time`).
+    /// When the user last proved who they are (`auth_time`; for a refresh token that does
+    /// not say, now).
     pub auth_time: UnixTime,
     /// How the user authenticated, oldest first.
     pub methods: Vec<Method>,
@@ -144,6 +152,14 @@ pub async fn complete(
                 cookie: None,
             })
         }
+        Proof::Refresh { user, auth_time } => Ok(Completed {
+            user_id: user.user_id.clone(),
+            session: None,
+            cookie: None,
+            auth_time: auth_time.unwrap_or(now),
+            // Refresh tokens are issued after a password only, so far.
+            methods: auth_time.map(password).into_iter().collect(),
+        }),
     }
 }
 

@@ -160,6 +160,7 @@ pub(crate) fn parse(
             auth: client_auth(credentials)?,
             refresh_token: Token::new(required(params.refresh_token, "refresh_token")?),
             scope: params.scope,
+            ip,
         })),
         "password" | PASSWORD_REALM => {
             // Without a realm, both grants use the tenant's default directory (auth0-python's

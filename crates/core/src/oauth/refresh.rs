@@ -13,8 +13,9 @@ use aws_lc_rs::hmac;
 use zeroize::Zeroizing;
 
 use crate::actions::{ActionRunner, LoginFacts, run_post_login};
+use crate::events::{LoginContext, Origin};
 use crate::keyring::KeyRing;
-use crate::login::Method;
+use crate::login::{self, Login, Proof};
 use crate::model::{
     GrantType, LogType, NewLogEvent, RefreshToken, RefreshTokenExpiration, RefreshTokenRotation,
 };
@@ -35,6 +36,8 @@ pub struct RefreshRequest {
     pub refresh_token: Token,
     /// A narrower scope, space-separated; the original scope when absent.
     pub scope: Option<String>,
+    /// The caller's address, for post-login's `event.request.ip`.
+    pub ip: Option<String>,
 }
 
 /// The key successors are derived with (see the module documentation).
@@ -119,21 +122,30 @@ pub async fn refresh(
     let api = api(store, old.audience.as_deref()).await?;
     let decided = if actions.is_bound("post-login").await? {
         let requested = scope.join(" ");
-        let methods = old
-            .auth_time
-            .map(|t| Method {
-                name: "pwd",
-                timestamp: t,
-            })
-            .into_iter()
-            .collect::<Vec<_>>();
+        let origin = Origin {
+            ip: request.ip.clone(),
+            ..Origin::default()
+        };
+        let login = Login {
+            proof: Proof::Refresh {
+                user: &user,
+                auth_time: old.auth_time,
+            },
+            context: LoginContext {
+                client_id: &client.client_id,
+                client_name: Some(&client.name),
+                connection: None,
+            },
+            origin: &origin,
+        };
+        let completed = login::complete(store, rng, now, login).await?;
         let facts = LoginFacts {
             client: &client,
             api: api.as_ref(),
             protocol: "oauth2-refresh-token",
             requested_scopes: &requested,
-            ip: None,
-            methods: &methods,
+            ip: request.ip.as_deref(),
+            methods: &completed.methods,
             session: old.session_id.as_ref(),
             now,
             issuer,

@@ -415,6 +415,8 @@ async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
         "at refresh",
         "exports.onExecutePostLogin = async (event, api) => {
             api.idToken.setCustomClaim('protocol', event.transaction.protocol);
+            api.idToken.setCustomClaim('ip', event.request.ip);
+            api.idToken.setCustomClaim('methods', event.authentication.methods.map((m) => m.name));
         };",
     )
     .await;
@@ -438,7 +440,15 @@ async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
         )
         .unwrap()
         .claims;
-    assert_eq!(id["protocol"], "oauth2-refresh-token", "{id}");
+    assert_eq!(
+        (&id["protocol"], &id["ip"], &id["methods"]),
+        (
+            &json!("oauth2-refresh-token"),
+            &json!("127.0.0.1"),
+            &json!(["pwd"])
+        ),
+        "{id}"
+    );
 
     // A deny at /authorize sends the application access_denied, and no code.
     bind_only(
