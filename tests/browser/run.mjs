@@ -6,7 +6,9 @@
 //      through the hidden iframe (prompt=none, response_mode=web_message); a second client with
 //      useRefreshTokens logging in by SSO and rotating its refresh token; logout;
 //   2. consent for a third-party application (consent.mjs), password reset end to end
-//      (reset.mjs) and signup on the hosted page then email verification (verification.mjs);
+//      (reset.mjs), signup on the hosted page then email verification (verification.mjs), and a
+//      post-login Action's redirect to the tenant's page on another site and back through
+//      /continue (redirect.mjs);
 //   3. each hosted page of pages.mjs screenshot at 1440×900, 375×812 and 320×640 (no wider than the screen) into $BROWSER_ARTIFACTS,
 //      and checked with axe-core: no serious or critical violation.
 //
@@ -22,6 +24,7 @@ import { chromium } from "playwright-core";
 import { check, claims, env, expect, run, sequence, slug, viewports } from "./checks.mjs";
 import { consentFlow } from "./consent.mjs";
 import { authorizeUrl, cases } from "./pages.mjs";
+import { redirectFlow } from "./redirect.mjs";
 import { resetFlow } from "./reset.mjs";
 import { call, callFails, create, handleRedirect, navigate, spaOptions } from "./spa.mjs";
 import { verificationFlow } from "./verification.mjs";
@@ -365,6 +368,7 @@ run("browser-tests", async () => {
     await resetFlow(browser, fixtures, artifacts);
     await verificationFlow(browser, fixtures, artifacts);
     await keyboardLogin(browser);
+    await redirectFlow(browser, fixtures, artifacts);
     await hostedPages(browser);
   } finally {
     await browser.close();
