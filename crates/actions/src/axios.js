@@ -3,11 +3,12 @@
 // Supported: axios(config) and axios(url, config); request, get, delete, head, options, post,
 // put, patch; create(defaults) and `defaults`; the config's url, baseURL, method, headers,
 // params (an object or URLSearchParams), data (an object as JSON, a string, URLSearchParams as
-// a form), timeout, auth, responseType ('json', the default, or 'text'), validateStatus and
-// signal; responses { data, status, statusText, headers, config }; errors as AxiosError with
-// `code` (ERR_BAD_REQUEST, ERR_BAD_RESPONSE, ECONNABORTED, ERR_NETWORK, ERR_CANCELED) and the
-// `response` when one came; isAxiosError. Not supported: interceptors, adapters, transforms,
-// upload or download progress, proxies, binary bodies; using one throws saying so.
+// a form, bytes as they are), timeout, auth, responseType ('json', the default, 'text', or
+// 'arraybuffer' for a Buffer), validateStatus and signal; responses { data, status,
+// statusText, headers, config }; errors as AxiosError with `code` (ERR_BAD_REQUEST,
+// ERR_BAD_RESPONSE, ECONNABORTED, ERR_NETWORK, ERR_CANCELED) and the `response` when one came;
+// isAxiosError. Not supported: interceptors, adapters, transforms, upload or download
+// progress, proxies; using one throws saying so.
 (function (deps) {
   'use strict';
   const { web, setTimeout, clearTimeout, freeze, StringType, ErrorType, TypeErrorType, getOwnPropertyNames, stringify, parse } = deps;
@@ -86,9 +87,8 @@
       if (headers['content-type'] === undefined) headers['content-type'] = 'application/x-www-form-urlencoded;charset=utf-8';
       return data.toString();
     }
-    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
-      throw new TypeErrorType("Sigil's axios sends strings, objects (as JSON) and URLSearchParams only");
-    }
+    // Bytes (a Buffer, a typed array, an ArrayBuffer) go as they are, as in Node's axios.
+    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data;
     if (headers['content-type'] === undefined) headers['content-type'] = 'application/json';
     return stringify(data);
   }
@@ -133,10 +133,16 @@
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }
-    const text = method === 'HEAD' ? '' : await response.text();
-    let data = text;
-    if (merged.responseType === undefined || merged.responseType === 'json') {
-      try { data = text === '' ? text : parse(text); } catch (e) { data = text; }
+    let data;
+    if (merged.responseType === 'arraybuffer') {
+      // Node's axios answers a Buffer.
+      data = Buffer.from(method === 'HEAD' ? new ArrayBuffer(0) : await response.arrayBuffer());
+    } else {
+      const text = method === 'HEAD' ? '' : await response.text();
+      data = text;
+      if (merged.responseType === undefined || merged.responseType === 'json') {
+        try { data = text === '' ? text : parse(text); } catch (e) { data = text; }
+      }
     }
     const responseHeaders = {};
     response.headers.forEach((value, name) => { responseHeaders[name] = value; });

@@ -84,7 +84,7 @@ pub(crate) struct Request {
     pub(crate) method: String,
     pub(crate) url: String,
     pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Option<String>,
+    pub(crate) body: Option<Vec<u8>>,
     /// `follow`, `manual` (the redirect is the answer) or `error`.
     pub(crate) redirect: String,
 }
@@ -96,7 +96,7 @@ pub(crate) struct Reply {
     pub(crate) status_text: String,
     pub(crate) url: String,
     pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: String,
+    pub(crate) body: Vec<u8>,
     pub(crate) redirected: bool,
 }
 
@@ -224,7 +224,7 @@ async fn send(
                     )
                 })
                 .collect(),
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+            body: bytes,
             redirected: hop > 0,
         });
     }

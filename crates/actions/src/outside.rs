@@ -86,7 +86,7 @@ impl Outside {
     }
 
     /// The natives the prelude asks through: `fetchStart(id, method, url, headers, body,
-    /// redirect)`, `fetchAbort(id)`, `timerStart(id, ms)`, `timerClear(id)`.
+    /// binary, redirect)` (a `binary` body is a string of one character per byte), `fetchAbort(id)`, `timerStart(id, ms)`, `timerClear(id)`.
     pub(crate) fn natives<'js>(
         &self,
         ctx: &Ctx<'js>,
@@ -102,6 +102,7 @@ impl Outside {
                       url: String,
                       headers: Vec<Vec<String>>,
                       body: Option<String>,
+                      binary: bool,
                       redirect: String| {
                     let headers = headers
                         .into_iter()
@@ -110,6 +111,16 @@ impl Outside {
                             Err(_) => None,
                         })
                         .collect();
+                    let body = body.map(|text| {
+                        if binary {
+                            // Each character is a byte (the prelude made it so).
+                            text.chars()
+                                .map(|c| u8::try_from(u32::from(c)).unwrap_or(u8::MAX))
+                                .collect()
+                        } else {
+                            text.into_bytes()
+                        }
+                    });
                     let request = Request {
                         method,
                         url,

@@ -20,6 +20,9 @@
   const TypeErrorType = TypeError;
   const StringType = String;
   const MapType = Map;
+  const ArrayBufferType = ArrayBuffer;
+  const Uint8ArrayType = Uint8Array;
+  const fromCharCode = String.fromCharCode;
   const mapGet = Map.prototype.get;
   const mapSet = Map.prototype.set;
   const mapHas = Map.prototype.has;
@@ -93,10 +96,10 @@
   // --- fetch and its family (WHATWG's, the part Actions use): made when first used ---
   let web;
   const makeWeb = () => part('web')({
-    ErrorType, TypeErrorType, StringType, MapType, parse, call, mapGet, mapSet, mapDelete,
+    ErrorType, TypeErrorType, StringType, MapType, ArrayBufferType, Uint8ArrayType, fromCharCode, parse, call, mapGet, mapSet, mapDelete,
     fetchStart: host.fetchStart, fetchAbort: host.fetchAbort, setTimeout, urlParse: natives.urlParse,
   });
-  const settle = (id, error, reply, body) => { if (web !== undefined) web.settle(id, error, reply, body); };
+  const settle = (id, error, reply, body, bytes) => { if (web !== undefined) web.settle(id, error, reply, body, bytes); };
   // Globals made when first touched (an Action may also replace them).
   function lazyGlobal(name, make) {
     Object.defineProperty(globalThis, name, {

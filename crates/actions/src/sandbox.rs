@@ -16,7 +16,8 @@ use rquickjs::convert::Coerced;
 use rquickjs::loader::{BuiltinLoader, BuiltinResolver};
 use rquickjs::promise::PromiseState;
 use rquickjs::{
-    CatchResultExt, CaughtError, Context, Ctx, Function, Object, Persistent, Runtime, Value,
+    ArrayBuffer, CatchResultExt, CaughtError, Context, Ctx, Function, Object, Persistent, Runtime,
+    Value,
 };
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -520,11 +521,19 @@ fn run_action<'js>(
                             .and_then(|fire| fire.call::<_, ()>((id,))),
                         Woke::Fetched(id, result) => {
                             handle.get::<_, Function>("settle").and_then(|settle| {
-                                let (error, reply, body) = match result {
-                                    Ok(reply) => (None, Some(reply_json(&reply)), reply.body),
-                                    Err(why) => (Some(why), None, String::new()),
+                                // The body as text (invalid UTF-8 replaced, as `text()` in
+                                // Node) and as its bytes, for `arrayBuffer()`.
+                                let (error, reply, body, bytes) = match result {
+                                    Ok(reply) => {
+                                        let text =
+                                            String::from_utf8_lossy(&reply.body).into_owned();
+                                        let json = reply_json(&reply);
+                                        let bytes = ArrayBuffer::new(ctx.clone(), reply.body)?;
+                                        (None, Some(json), text, Some(bytes))
+                                    }
+                                    Err(why) => (Some(why), None, String::new(), None),
                                 };
-                                settle.call::<_, ()>((id, error, reply, body))
+                                settle.call::<_, ()>((id, error, reply, body, bytes))
                             })
                         }
                     };

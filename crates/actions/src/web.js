@@ -3,7 +3,21 @@
 // prelude hands it what it uses; requests go out through the host (outside.rs, fetch.rs).
 (function (deps) {
   'use strict';
-  const { ErrorType, TypeErrorType, StringType, MapType, parse, call, mapGet, mapSet, mapDelete, fetchStart, fetchAbort, setTimeout, urlParse } = deps;
+  const { ErrorType, TypeErrorType, StringType, MapType, ArrayBufferType, Uint8ArrayType, fromCharCode, parse, call, mapGet, mapSet, mapDelete, fetchStart, fetchAbort, setTimeout, urlParse } = deps;
+  // A response's bytes, as the host received them: an init key no Action can name.
+  const BYTES = Symbol('bytes');
+  const isBinary = (body) => body instanceof ArrayBufferType || ArrayBufferType.isView(body);
+  // The bytes of an ArrayBuffer or a view of one (a Buffer, a typed array, a DataView), copied.
+  function bytesOf(body) {
+    const view = body instanceof ArrayBufferType ? new Uint8ArrayType(body) : new Uint8ArrayType(body.buffer, body.byteOffset, body.byteLength);
+    return new Uint8ArrayType(view);
+  }
+  // Bytes as a string of one character per byte, which the host turns back into bytes.
+  function latin1(bytes) {
+    let text = '';
+    for (let i = 0; i < bytes.length; i += 8192) text += call(fromCharCode, null, ...bytes.subarray(i, i + 8192));
+    return text;
+  }
   // Requests in flight: their promises' ends, settled when the host has the answer.
   const fetching = new MapType();
   let nextFetch = 1;
@@ -172,11 +186,19 @@
     [Symbol.iterator]() { return this.entries(); }
   }
   class Response {
+    // The body as text, and as bytes when it came as bytes (the host gives both).
     #body;
+    #bytes;
     #used = false;
     constructor(body, init) {
       const options = init || {};
-      this.#body = body === undefined || body === null ? '' : StringType(body);
+      if (isBinary(body)) {
+        this.#bytes = bytesOf(body);
+        this.#body = null;
+      } else {
+        this.#body = body === undefined || body === null ? '' : StringType(body);
+        this.#bytes = options[BYTES];
+      }
       this.status = options.status === undefined ? 200 : options.status;
       this.statusText = options.statusText === undefined ? '' : StringType(options.statusText);
       this.headers = new Headers(options.headers);
@@ -189,15 +211,19 @@
     #take() {
       if (this.#used) return Promise.reject(new TypeErrorType('Body is unusable: Body has already been read'));
       this.#used = true;
-      return Promise.resolve(this.#body);
+      return Promise.resolve();
     }
-    text() { return this.#take(); }
-    json() { return this.#take().then((text) => parse(text)); }
-    arrayBuffer() { return Promise.reject(new TypeErrorType("Sigil's fetch gives bodies as text: use text() or json()")); }
-    blob() { return this.arrayBuffer(); }
+    #text() { return this.#body !== null ? this.#body : new TextDecoder().decode(this.#bytes); }
+    text() { return this.#take().then(() => this.#text()); }
+    json() { return this.#take().then(() => parse(this.#text())); }
+    arrayBuffer() {
+      return this.#take().then(() => (this.#bytes !== undefined ? new Uint8ArrayType(this.#bytes) : new TextEncoder().encode(this.#body)).buffer);
+    }
+    blob() { return Promise.reject(new TypeErrorType("Sigil's fetch has no Blob: use arrayBuffer() or text()")); }
     clone() {
       if (this.#used) throw new TypeErrorType('Response.clone: Body has already been consumed.');
-      return new Response(this.#body, this);
+      const init = { status: this.status, statusText: this.statusText, headers: this.headers, url: this.url, redirected: this.redirected, [BYTES]: this.#bytes };
+      return new Response(this.#body === null ? this.#bytes : this.#body, init);
     }
   }
   class AbortSignal extends EventTargetLike {
@@ -226,9 +252,7 @@
       if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
       return body.toString();
     }
-    if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
-      throw new TypeErrorType("Sigil's fetch sends string and URLSearchParams bodies only");
-    }
+    if (isBinary(body)) return { bytes: latin1(bytesOf(body)) };
     return StringType(body);
   }
   function fetch(input, init) {
@@ -254,7 +278,8 @@
           }
         });
       }
-      fetchStart(id, method, StringType(url), [...headers.entries()], body, StringType(options.redirect || 'follow'));
+      const binary = body !== null && typeof body === 'object';
+      fetchStart(id, method, StringType(url), [...headers.entries()], binary ? body.bytes : body, binary, StringType(options.redirect || 'follow'));
     });
   }
   class Request {
@@ -267,7 +292,7 @@
       this.signal = options.signal || null;
     }
   }
-  function settle(id, error, reply, body) {
+  function settle(id, error, reply, body, bytes) {
     const pending = call(mapGet, fetching, id);
     if (pending === undefined) return;
     call(mapDelete, fetching, id);
@@ -278,7 +303,7 @@
       return;
     }
     const meta = parse(reply);
-    const response = new Response(body, { status: meta.status, statusText: meta.statusText, headers: meta.headers, url: meta.url, redirected: meta.redirected });
+    const response = new Response(body, { status: meta.status, statusText: meta.statusText, headers: meta.headers, url: meta.url, redirected: meta.redirected, [BYTES]: new Uint8ArrayType(bytes) });
     pending.resolve(response);
   }
   return { fetch, Headers, Request, Response, AbortController, AbortSignal, URLSearchParams, URL, settle };

@@ -42,7 +42,8 @@ async fn web() -> Web {
 }
 
 /// One request: `/json`, `/big` (2 MiB), `/slow` (3 s), `/wait` (100 ms), `/to?URL` (a 302
-/// there), `/echo` (the request's method, target, headers and body as JSON).
+/// there), `/echo` (the request's method, target, headers and body as JSON), `/hex` (the
+/// request's body in hexadecimal), `/bytes` (bytes that are no UTF-8).
 async fn answer(mut stream: TcpStream) {
     let mut read = Vec::new();
     let mut buffer = [0u8; 4096];
@@ -79,7 +80,8 @@ async fn answer(mut stream: TcpStream) {
         }
         read.extend_from_slice(&buffer[..n]);
     }
-    let body = String::from_utf8_lossy(&read[head_end..]).into_owned();
+    let raw = read[head_end..].to_vec();
+    let body = String::from_utf8_lossy(&raw).into_owned();
     let (method, target) = (first[0], first.get(1).copied().unwrap_or("/"));
     let (status, extra, content) = match target.split_once('?').map_or((target, ""), |p| p) {
         ("/json", _) => (
@@ -101,6 +103,19 @@ async fn answer(mut stream: TcpStream) {
             let echo =
                 json!({"method": method, "target": target, "headers": headers, "body": body});
             ("200 OK", String::new(), echo.to_string())
+        }
+        ("/hex", _) => {
+            let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+            ("200 OK", String::new(), hex)
+        }
+        ("/bytes", _) => {
+            let bytes = [0u8, 1, 0xfe, 0xff, 0x80, b'A'];
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                bytes.len()
+            );
+            let _ = stream.write_all(&[head.as_bytes(), &bytes].concat()).await;
+            return;
         }
         _ => ("404 Not Found", String::new(), String::new()),
     };
@@ -276,6 +291,45 @@ async fn fetch_reaches_only_what_both_lists_allow_and_never_a_private_address() 
                     ["x-key", "s3cret"],
                     ["user-agent", "Sigil-Actions"],
                 ]
+            ]),
+        ),
+        (
+            "binary bodies go out byte for byte: a Buffer, a view into part of an array",
+            &open,
+            format!(
+                "Promise.all([fetch('{local}/hex', {{ method: 'POST', body: Buffer.from([0, 1, 254, 255, 128, 65]) }}), \
+                 fetch('{local}/hex', {{ method: 'PUT', body: new Uint8Array([9, 8, 7, 6]).subarray(1, 3) }})]) \
+                 .then((rs) => Promise.all(rs.map((r) => r.text())))"
+            ),
+            vec!["http://127.0.0.1"],
+            json!(["0001feff8041", "0807"]),
+        ),
+        (
+            "arrayBuffer() gives the bytes as they came, text() the same decoded as UTF-8",
+            &open,
+            format!(
+                "fetch('{local}/bytes').then(async (r) => {{ const copy = r.clone(); \
+                 return [[...new Uint8Array(await r.arrayBuffer())], await copy.text(), await r.text().catch((e) => e.message)]; }})"
+            ),
+            vec!["http://127.0.0.1"],
+            json!([
+                [0, 1, 254, 255, 128, 65],
+                "\u{0}\u{1}\u{fffd}\u{fffd}\u{fffd}A",
+                "Body is unusable: Body has already been read"
+            ]),
+        ),
+        (
+            "a Response made in the Action: from bytes to text, from text to bytes; no Blob",
+            &open,
+            "Promise.all([new Response(new Uint8Array([104, 105])).text(), \
+             new Response('hé').arrayBuffer().then((b) => [...new Uint8Array(b)]), \
+             new Response('x').blob().catch((e) => e.message)])"
+                .to_owned(),
+            vec![],
+            json!([
+                "hi",
+                [104, 195, 169],
+                "Sigil's fetch has no Blob: use arrayBuffer() or text()"
             ]),
         ),
         (
@@ -467,6 +521,15 @@ async fn axios_works_over_fetch_with_its_config_its_responses_and_its_errors() {
             echo("axios.post(LOCAL + '/echo', { a: 1 }, { headers: { 'X-Tenant': 't1' } })"),
             vec!["http://127.0.0.1"],
             json!(["POST", "/echo", "application/json", null, "t1", "{\"a\":1}"]),
+        ),
+        (
+            "bytes go as they are, and come back as a Buffer with responseType arraybuffer",
+            format!(
+                "Promise.all([axios.post(LOCAL + '/hex', Buffer.from('héllo')).then((r) => r.data), \
+                 axios.get(LOCAL + '/bytes', {{ responseType: 'arraybuffer' }}).then((r) => [Buffer.isBuffer(r.data), r.data.toString('hex')])])"
+            ),
+            vec!["http://127.0.0.1"],
+            json!(["68c3a96c6c6f", [true, "0001feff8041"]]),
         ),
         (
             "params in the query",
