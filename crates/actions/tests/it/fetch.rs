@@ -524,10 +524,9 @@ async fn axios_works_over_fetch_with_its_config_its_responses_and_its_errors() {
         ),
         (
             "bytes go as they are, and come back as a Buffer with responseType arraybuffer",
-            format!(
-                "Promise.all([axios.post(LOCAL + '/hex', Buffer.from('héllo')).then((r) => r.data), \
-                 axios.get(LOCAL + '/bytes', {{ responseType: 'arraybuffer' }}).then((r) => [Buffer.isBuffer(r.data), r.data.toString('hex')])])"
-            ),
+            "Promise.all([axios.post(LOCAL + '/hex', Buffer.from('héllo')).then((r) => r.data), \
+             axios.get(LOCAL + '/bytes', { responseType: 'arraybuffer' }).then((r) => [Buffer.isBuffer(r.data), r.data.toString('hex')])])"
+                .to_owned(),
             vec!["http://127.0.0.1"],
             json!(["68c3a96c6c6f", [true, "0001feff8041"]]),
         ),
