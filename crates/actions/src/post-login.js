@@ -2,7 +2,7 @@
 // only. The prelude hands it what it uses; calls are recorded as commands through `record`.
 (function (deps) {
   'use strict';
-  const { record, stop, part, event, claimSetter, metadataSetter, cache, b64urlEncode, b64urlDecode, hs256, hs256Verify, stringify, parse, floor, nowMs, ErrorType, TypeErrorType, StringType, getOwnPropertyNames } = deps;
+  const { record, stop, part, event, continuing, claimSetter, metadataSetter, cache, b64urlEncode, b64urlDecode, hs256, hs256Verify, stringify, parse, floor, nowMs, ErrorType, TypeErrorType, StringType, getOwnPropertyNames } = deps;
   function unsupported(what) {
     return function () { throw new ErrorType(what + ' is not supported by Sigil'); };
   }
@@ -65,7 +65,13 @@
       setMetadata: function setMetadata(name, value) { record('transaction.setMetadata', [StringType(name), value]); },
     },
     authentication: {
-      recordMethod: unsupported('api.authentication.recordMethod'),
+      // Auth0's: only after a redirect, in onContinuePostLogin; the session remembers it.
+      recordMethod: function recordMethod(providerUrl) {
+        if (!continuing) throw new ErrorType('api.authentication.recordMethod can only be called in onContinuePostLogin');
+        const name = typeof providerUrl === 'string' ? providerUrl : '';
+        if (name === '' || name.length > 2048) throw new TypeErrorType('api.authentication.recordMethod needs the method as a string of 1 to 2048 characters');
+        record('authentication.recordMethod', [name]);
+      },
       setPrimaryUser: unsupported('api.authentication.setPrimaryUser'),
       challengeWith: unsupported('api.authentication.challengeWith'),
       challengeWithAny: unsupported('api.authentication.challengeWithAny'),

@@ -193,7 +193,8 @@
     let api;
     if (trigger === 'post-login') {
       api = part('post-login')({
-        record, stop: () => { stopped = true; }, part, event, claimSetter, metadataSetter, cache,
+        record, stop: () => { stopped = true; }, part, event, continuing: handlerName === 'onContinuePostLogin',
+        claimSetter, metadataSetter, cache,
         b64urlEncode, b64urlDecode, hs256, hs256Verify, stringify, parse, floor, nowMs, ErrorType,
         TypeErrorType, StringType, getOwnPropertyNames,
       });

@@ -200,6 +200,10 @@ pub struct PostLogin {
     /// `details.actions.executions`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub executions: Vec<String>,
+    /// Authentication methods an Action's `onContinuePostLogin` recorded
+    /// (`api.authentication.recordMethod`), for the session to remember.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub record_methods: Vec<String>,
 }
 
 impl PostLogin {
@@ -218,6 +222,7 @@ impl PostLogin {
         }
         self.redirect = later.redirect;
         self.executions.extend(later.executions);
+        self.record_methods.extend(later.record_methods);
         self
     }
 
@@ -266,6 +271,7 @@ pub fn post_login(run: &TriggerRun) -> Result<PostLogin, OAuthError> {
             "access.deny" => {
                 return Err(OAuthError::new(ErrorCode::AccessDenied, name()));
             }
+            "authentication.recordMethod" => decided.record_methods.push(name()),
             "redirect.sendUserTo" => {
                 let query = match command.args.get(1) {
                     Some(Value::Object(query)) => query

@@ -52,8 +52,9 @@ pub struct Login<'a> {
 /// How the user authenticated, as Auth0's `authentication.methods[]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Method {
-    /// `pwd` (a password), later `federated`, `email`, `sms`, `mfa`, ….
-    pub name: &'static str,
+    /// `pwd` (a password), later `federated`, `email`, `sms`, `mfa`, …; or the name a
+    /// post-login Action recorded for its own method (`api.authentication.recordMethod`).
+    pub name: String,
     /// When.
     pub timestamp: UnixTime,
 }
@@ -146,8 +147,7 @@ pub async fn complete(
             Ok(Completed {
                 user_id: session.user_id.clone(),
                 auth_time: session.authenticated_at,
-                // Sessions are started by a password only, so far.
-                methods: vec![password(session.authenticated_at)],
+                methods: session_methods(store, &session).await?,
                 session: Some(session),
                 cookie: None,
             })
@@ -163,9 +163,25 @@ pub async fn complete(
     }
 }
 
+/// How the user of `session` authenticated, oldest first: the password that started it (the
+/// only way a session starts, so far), then what post-login Actions recorded in it.
+pub async fn session_methods(
+    store: &impl Store,
+    session: &Session,
+) -> Result<Vec<Method>, StoreError> {
+    let recorded = store.session_methods(&session.id).await?;
+    let mut methods = vec![password(session.authenticated_at)];
+    methods.extend(
+        recorded
+            .into_iter()
+            .map(|(name, timestamp)| Method { name, timestamp }),
+    );
+    Ok(methods)
+}
+
 fn password(timestamp: UnixTime) -> Method {
     Method {
-        name: "pwd",
+        name: "pwd".to_owned(),
         timestamp,
     }
 }

@@ -717,6 +717,19 @@ pub trait Store: Send + Sync + 'static {
         idle_expires_at: UnixTime,
         client: Option<&ClientId>,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Records that the user of a session completed the authentication method `name` at
+    /// `at` (again: the time moves on). A session that has ended records nothing.
+    fn record_session_method(
+        &self,
+        id: &SessionId,
+        name: &str,
+        at: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The methods a session recorded, oldest first.
+    fn session_methods(
+        &self,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<Vec<(String, UnixTime)>>> + Send;
     /// Ends a session.
     fn delete_session(&self, id: &SessionId) -> impl Future<Output = Result<()>> + Send;
     /// Ends every session of a user; returns how many.

@@ -98,6 +98,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         13 => "0013_trigger_queue",
         14 => "0014_action_executions",
         15 => "0015_rules",
+        16 => "0016_session_methods",
     )
 }
 
@@ -118,6 +119,7 @@ fn postgres_migrations() -> Vec<Migration> {
         13 => "0013_trigger_queue",
         14 => "0014_action_executions",
         15 => "0015_rules",
+        16 => "0016_session_methods",
     )
 }
 

@@ -136,6 +136,44 @@ pub(crate) async fn touch_session(
     touched(done, "session")
 }
 
+pub(crate) async fn record_session_method(
+    store: &SqlStore,
+    id: &SessionId,
+    name: &str,
+    at: UnixTime,
+) -> Result<()> {
+    // Only for a session that exists (a foreign key would refuse the row instead).
+    const SQL: &str = "INSERT INTO session_methods (session_id, name, recorded_at) \
+         SELECT id, $2, $3 FROM sessions WHERE id = $1 \
+         ON CONFLICT (session_id, name) DO UPDATE SET recorded_at = excluded.recorded_at";
+    on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(id.as_str())
+        .bind(name)
+        .bind(at.0)
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    Ok(())
+}
+
+pub(crate) async fn session_methods(
+    store: &SqlStore,
+    id: &SessionId,
+) -> Result<Vec<(String, UnixTime)>> {
+    const SQL: &str = "SELECT name, recorded_at FROM session_methods WHERE session_id = $1 \
+         ORDER BY recorded_at, name";
+    let rows: Vec<(String, i64)> = on_pool!(&store.db, pool => sqlx::query_as(SQL)
+        .bind(id.as_str())
+        .fetch_all(pool)
+        .await
+        .db()?);
+    Ok(rows
+        .into_iter()
+        .map(|(name, at)| (name, UnixTime(at)))
+        .collect())
+}
+
 pub(crate) async fn delete_session(store: &SqlStore, id: &SessionId) -> Result<()> {
     const SQL: &str = "DELETE FROM sessions WHERE id = $1";
     let done = on_pool!(&store.db, pool =>

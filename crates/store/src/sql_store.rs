@@ -527,6 +527,14 @@ impl Store for SqlStore {
         sessions::touch_session(self, id, now, idle_expires_at, client).await
     }
 
+    async fn record_session_method(&self, id: &SessionId, name: &str, at: UnixTime) -> Result<()> {
+        sessions::record_session_method(self, id, name, at).await
+    }
+
+    async fn session_methods(&self, id: &SessionId) -> Result<Vec<(String, UnixTime)>> {
+        sessions::session_methods(self, id).await
+    }
+
     async fn delete_session(&self, id: &SessionId) -> Result<()> {
         sessions::delete_session(self, id).await
     }

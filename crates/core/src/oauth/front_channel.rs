@@ -13,7 +13,7 @@ use crate::consent::{consent_check, grant_consent};
 use crate::continuation::{CONTINUE_WINDOW, Continuation, Pending};
 use crate::events::{self, Events, Origin};
 use crate::keyring::KeyRing;
-use crate::login::Method;
+use crate::login;
 use crate::model::{Client, Session, User};
 use crate::{Rng, Store, UnixTime};
 
@@ -281,11 +281,7 @@ impl<S: Store> Step<'_, S> {
         let (authz, session) = (self.authz, self.session);
         let api = api(self.store, authz.audience.as_deref()).await?;
         let scope = authz.scope.join(" ");
-        // Sessions are started by a password only, so far.
-        let methods = [Method {
-            name: "pwd",
-            timestamp: session.authenticated_at,
-        }];
+        let methods = login::session_methods(self.store, session).await?;
         let facts = LoginFacts {
             client,
             api: api.as_ref(),
@@ -310,6 +306,13 @@ impl<S: Store> Step<'_, S> {
         user: User,
     ) -> Result<Authorized, FlowError> {
         self.go_on().await?;
+        // What the Actions recorded of how the user authenticated, for the session's later
+        // logins (`event.authentication.methods`).
+        for name in std::mem::take(&mut decided.record_methods) {
+            self.store
+                .record_session_method(&self.session.id, &name, self.now)
+                .await?;
+        }
         let Some(redirect) = decided.redirect.take() else {
             return self.answer(Some(decided), client, user).await;
         };

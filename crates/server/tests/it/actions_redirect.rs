@@ -396,3 +396,91 @@ fn with(base: &Value, overrides: Value) -> Value {
     }
     merged
 }
+
+/// A password login of Ann's that an Action sends to the tenant's page and that comes straight
+/// back to `/continue`: the tokens of its code.
+async fn through_the_page(app: &TestApp, native: &str, browser: &mut Browser) -> Value {
+    let start = browser.get(&authorize_url(app, native, "")).await;
+    let form = browser.get(start.location()).await;
+    let done = browser
+        .submit_login(app, &form.field("tx"), "ann@example.com", PASSWORD)
+        .await;
+    let params = page_params(&onward(&done));
+    let state = param(&params, "state").unwrap().to_owned();
+    let back = browser
+        .get(&app.url(&format!("continue?state={}", urlencode(&state))))
+        .await;
+    let code = param(&callback_params(back.location()), "code")
+        .expect("a code")
+        .to_owned();
+    redeem_code(app, native, code).await
+}
+
+/// `api.authentication.recordMethod` in `onContinuePostLogin` (only there): the session
+/// remembers the method, so its later logins see it in `event.authentication.methods` and are
+/// not sent away again; a new session starts without it.
+#[tokio::test]
+async fn a_method_recorded_after_a_redirect_is_remembered_by_the_session() {
+    let app = TestApp::start().await;
+    let token = actions_token(&app).await;
+    let native = app.native.to_string();
+    const MFA: &str = "https://mfa.example.com";
+    let code = format!(
+        "exports.onExecutePostLogin = async (event, api) => {{
+            const names = event.authentication.methods.map((m) => m.name);
+            api.idToken.setCustomClaim('https://e.example/methods', names);
+            if (names.includes('{MFA}')) return;
+            try {{ api.authentication.recordMethod('{MFA}'); }}
+            catch (e) {{ api.idToken.setCustomClaim('https://e.example/early', e.message); }}
+            api.redirect.sendUserTo('https://my-app.example.com');
+        }};
+        exports.onContinuePostLogin = async (event, api) => {{
+            api.authentication.recordMethod('{MFA}');
+        }};"
+    );
+    deploy(&app, &token, "custom method", &code, json!([])).await;
+    let (status, bound) = call(
+        &app,
+        "PATCH",
+        "/actions/triggers/post-login/bindings",
+        Some(&token),
+        Some(json!({"bindings": [{"ref": {"type": "action_name", "value": "custom method"}}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{bound}");
+    let id_claims = |tokens: &Value| claims_of(tokens["id_token"].as_str().unwrap());
+
+    let mut browser = Browser::new();
+    let first = id_claims(&through_the_page(&app, &native, &mut browser).await);
+    assert_eq!(
+        (
+            &first["https://e.example/methods"],
+            &first["https://e.example/early"]
+        ),
+        (
+            &json!(["pwd"]),
+            &json!("api.authentication.recordMethod can only be called in onContinuePostLogin")
+        ),
+        "{first}"
+    );
+
+    // The session's next login: the method is there, with the password, and nobody is sent away.
+    let sso = browser.get(&authorize_url(&app, &native, "")).await;
+    let code = param(&callback_params(sso.location()), "code")
+        .expect("a code at once")
+        .to_owned();
+    let again = id_claims(&redeem_code(&app, &native, code).await);
+    assert_eq!(
+        again["https://e.example/methods"],
+        json!(["pwd", MFA]),
+        "{again}"
+    );
+
+    // Another browser is another session: sent away again.
+    let other = id_claims(&through_the_page(&app, &native, &mut Browser::new()).await);
+    assert_eq!(
+        other["https://e.example/methods"],
+        json!(["pwd"]),
+        "{other}"
+    );
+}

@@ -1852,8 +1852,32 @@ async fn sessions_round_trip_and_touching_adds_the_client_once() {
             (at(40), at(1830))
         );
 
+        // Methods recorded beyond the login: one per name, the latest time, oldest first; an
+        // unknown session records nothing; they end with their session.
+        let mfa = "https://mfa.example.com";
+        for (name, when) in [(mfa, 50), ("https://other.example.com", 60), (mfa, 70)] {
+            store
+                .record_session_method(&s.id, name, at(when))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            store.session_methods(&s.id).await.unwrap(),
+            vec![
+                ("https://other.example.com".to_owned(), at(60)),
+                (mfa.to_owned(), at(70))
+            ]
+        );
+        let unknown = sigil_core::ids::SessionId::generate(&SystemRng);
+        store
+            .record_session_method(&unknown, mfa, at(80))
+            .await
+            .unwrap();
+        assert_eq!(store.session_methods(&unknown).await.unwrap(), vec![]);
+
         store.delete_session(&s.id).await.unwrap();
         assert_eq!(store.session(&s.id).await.unwrap(), None);
+        assert_eq!(store.session_methods(&s.id).await.unwrap(), vec![]);
         for _ in 0..2 {
             store
                 .create_session(&session(&w.user.user_id, at(3600)))
@@ -1907,6 +1931,7 @@ async fn codes_come_back_as_stored_when_redeemed() {
             remove_scopes: vec!["write:x".to_owned()],
             redirect: None,
             executions: vec!["e1".to_owned()],
+            record_methods: Vec::new(),
         });
         for c in [&full, &minimal] {
             store.create_code(c).await.unwrap();
