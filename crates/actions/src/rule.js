@@ -3,7 +3,11 @@
 // the Rule puts in `context.idToken` and `context.accessToken` becomes claim commands, and
 // `callback(error)` a deny with the error's message (as Rules' `UnauthorizedError` and any
 // other error did); `context.accessToken.scope` (an array or a string) the scopes added and
-// removed; `context.multifactor` fails the Rule (Sigil has no multi-factor authentication yet). `configuration` holds the rules-configs; `global` is this Rule's only.
+// removed; `context.multifactor` fails the Rule (Sigil has no multi-factor authentication yet).
+// `configuration` holds the rules-configs; `global` is this Rule's only. `auth0` is the part of
+// Rules' Management API client that Rules use to keep metadata: `auth0.users.updateAppMetadata`
+// and `updateUserMetadata` for the user logging in, merged into the user once at the end as
+// Auth0's `PATCH /users` merges (a key set to null is removed), like `api.user.set…Metadata`.
 (function (deps) {
   'use strict';
   const { event, record, stop, parse, stringify, freeze, ErrorType, StringType } = deps;
@@ -25,6 +29,30 @@
     const request = event.request || {};
     const transaction = event.transaction || {};
     const user = copy(event.user) || {};
+    function metadataWriter(op) {
+      return function (id, metadata, done) {
+        let answer;
+        if (StringType(id) !== StringType(user.user_id)) {
+          answer = Promise.reject(new ErrorType("Sigil's auth0 object updates the metadata of the user logging in only"));
+        } else if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+          answer = Promise.reject(new ErrorType('The metadata must be an object'));
+        } else {
+          for (const name of Object.keys(metadata)) {
+            record('user.' + op, [StringType(name), metadata[name] === undefined ? null : copy(metadata[name])]);
+          }
+          answer = Promise.resolve(user);
+        }
+        if (typeof done === 'function') answer.then((u) => done(null, u), (e) => done(e));
+        return answer;
+      };
+    }
+    globalThis.auth0 = freeze({
+      domain: request.hostname,
+      users: freeze({
+        updateAppMetadata: metadataWriter('setAppMetadata'),
+        updateUserMetadata: metadataWriter('setUserMetadata'),
+      }),
+    });
     const context = {
       clientID: client.client_id,
       clientName: client.name,

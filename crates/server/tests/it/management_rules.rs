@@ -175,3 +175,59 @@ async fn rules_are_managed_and_run_in_order_before_the_actions() {
         assert_eq!(got, status);
     }
 }
+
+/// Rules keep metadata as Auth0's templates do, through `auth0.users.updateAppMetadata` and
+/// `updateUserMetadata` (a promise, or a callback): merged into the user logging in once the
+/// login's Rules and Actions have run; another user's id is refused.
+#[tokio::test]
+async fn rules_keep_metadata_through_the_auth0_object() {
+    let app = TestApp::start().await;
+    let token = token_for(&app, &audience(&app), &SCOPES).await;
+    let t = Some(token.as_str());
+    let scripts = [
+        (
+            "plan",
+            "function (user, context, callback) {\n  user.app_metadata = user.app_metadata || {};\n  user.app_metadata.plan = 'gold';\n  auth0.users.updateAppMetadata(user.user_id, user.app_metadata)\n    .then(function () {\n      context.idToken['https://example.com/plan'] = user.app_metadata.plan;\n      callback(null, user, context);\n    })\n    .catch(function (err) { callback(err); });\n}",
+        ),
+        (
+            "colour",
+            "function (user, context, callback) {\n  auth0.users.updateUserMetadata(user.user_id, { colour: 'green' }, function (err) {\n    if (err) return callback(err);\n    auth0.users.updateAppMetadata('auth0|someone-else', { plan: 'free' })\n      .then(function () { callback(new Error('another user was written')); })\n      .catch(function (e) { context.idToken['https://example.com/other'] = e.message; callback(null, user, context); });\n  });\n}",
+        ),
+    ];
+    for (name, script) in scripts {
+        let (status, rule) = call(
+            &app,
+            "POST",
+            "/rules",
+            t,
+            Some(json!({"name": name, "script": script})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{rule}");
+    }
+    let (status, body) = login(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = verified(&app, app.native.as_str(), &body["id_token"]).await;
+    assert_eq!(
+        (
+            &id["https://example.com/plan"],
+            &id["https://example.com/other"]
+        ),
+        (
+            &json!("gold"),
+            &json!("Sigil's auth0 object updates the metadata of the user logging in only")
+        ),
+        "{id}"
+    );
+    let reader = token_for(&app, &audience(&app), &["read:users"]).await;
+    let path = format!("/users/{}", app.ann.as_str().replace('|', "%7C"));
+    let (_, user) = call(&app, "GET", &path, Some(&reader), None).await;
+    assert_eq!(
+        (
+            &user["app_metadata"]["plan"],
+            &user["user_metadata"]["colour"]
+        ),
+        (&json!("gold"), &json!("green")),
+        "{user}"
+    );
+}
