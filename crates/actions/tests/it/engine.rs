@@ -1002,6 +1002,13 @@ async fn claim_of(engine: &Engine, what: &str, expression: &str) -> Value {
     claim.unwrap_or_else(|| panic!("{what}: no claim"))
 }
 
+/// Each case's expression, run as [`claim_of`], gives its expected value.
+async fn expect_claims(engine: &Engine, cases: Vec<(&str, &str, Value)>) {
+    for (what, expression, expected) in cases {
+        assert_eq!(claim_of(engine, what, expression).await, expected, "{what}");
+    }
+}
+
 /// `URL` as WHATWG's (and Node's): parts, a base, `searchParams` that write through to the
 /// URL, setters, and Node's error for what is not a URL.
 #[tokio::test]
@@ -1055,13 +1062,7 @@ async fn url_parses_as_whatwg_says_and_its_search_params_write_through() {
             json!([true, false, "a.example", "[::1]"]),
         ),
     ];
-    for (what, expression, expected) in cases {
-        assert_eq!(
-            claim_of(&engine, what, expression).await,
-            expected,
-            "{what}"
-        );
-    }
+    expect_claims(&engine, cases).await;
 }
 
 /// `Buffer` (Node's, the text encodings Actions use), `TextEncoder` and `TextDecoder`.
@@ -1113,13 +1114,7 @@ async fn buffer_and_text_codecs_turn_text_into_bytes_and_back() {
             json!([[195, 169, 116, 195, 169], "\u{e9}t\u{e9}", "TypeError"]),
         ),
     ];
-    for (what, expression, expected) in cases {
-        assert_eq!(
-            claim_of(&engine, what, expression).await,
-            expected,
-            "{what}"
-        );
-    }
+    expect_claims(&engine, cases).await;
 }
 
 /// Dynamic `import` reaches nothing: neither a module of the host's (`fs`) nor the prelude's
