@@ -14,17 +14,13 @@ use tokio::time::Instant;
 use crate::bytecode;
 use crate::cache::Cache;
 use crate::fetch::Net;
+use crate::priority::Priority;
 use crate::{BuildProblem, Execution, Kind, Limits, Outcome, Trigger, sandbox};
 
 /// How long past the execution's own deadline the caller waits for a thread.
 const GRACE: Duration = Duration::from_secs(1);
 /// Each worker's stack: QuickJS's own stack cap sits well inside it.
 const THREAD_STACK: usize = 8 << 20;
-/// The workers' nice value (Linux keeps one per thread). When the CPU is scarce, the server's
-/// own threads go first: a CPU-bound Action slows the requests it is not part of even less,
-/// and a worker preparing the next runtime does not hold up the rest of the request it has
-/// just answered.
-const WORKER_NICE: i32 = 10;
 
 /// Why an execution did not run to its end.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +65,7 @@ struct Job {
 pub struct Engine {
     queue: SyncSender<Job>,
     limits: Arc<Limits>,
+    threads: Vec<i32>,
 }
 
 impl Engine {
@@ -83,15 +80,36 @@ impl Engine {
         let jobs = Arc::new(Mutex::new(jobs));
         let limits = Arc::new(limits);
         let cache = Arc::new(Cache::default());
-        for i in 0..limits.workers.max(1) {
-            let (jobs, limits, cache) =
-                (Arc::clone(&jobs), Arc::clone(&limits), Arc::clone(&cache));
+        let (started, ids) = mpsc::channel();
+        let workers = limits.workers.max(1);
+        for i in 0..workers {
+            let (jobs, limits, cache, started) = (
+                Arc::clone(&jobs),
+                Arc::clone(&limits),
+                Arc::clone(&cache),
+                started.clone(),
+            );
             std::thread::Builder::new()
                 .name(format!("sigil-actions-{i}"))
                 .stack_size(THREAD_STACK)
-                .spawn(move || work(&jobs, &limits, &cache))?;
+                .spawn(move || {
+                    let _ = started.send(rustix::thread::gettid().as_raw_nonzero().get());
+                    drop(started);
+                    work(&jobs, &limits, &cache);
+                })?;
         }
-        Ok(Engine { queue, limits })
+        // Each thread tells its id first thing.
+        let threads = ids.iter().take(workers).collect();
+        Ok(Engine {
+            queue,
+            limits,
+            threads,
+        })
+    }
+
+    /// The system's ids of the pool's threads (for `/proc/self/task/{id}`).
+    pub fn thread_ids(&self) -> &[i32] {
+        &self.threads
     }
 
     /// The limits every execution runs under.
@@ -144,10 +162,10 @@ impl Engine {
 }
 
 fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits, cache: &Arc<Cache>) {
-    // Best effort: where the system refuses, the worker runs at the server's priority.
-    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), WORKER_NICE);
+    // Executions at the thread's own priority, the rest lowered (see `priority`).
+    let priority = Priority::of_this_thread();
     // The next execution's runtime, made while this thread waits (see `sandbox::Prepared`).
-    let mut next = sandbox::prepare(limits, None).ok();
+    let mut next = priority.background(|| sandbox::prepare(limits, None).ok());
     // Where this thread's executions wait for their timers and requests. Without it (the
     // system refused a runtime), `fetch` and timers fail and the rest works.
     let net = Net::new(Arc::clone(&limits.egress)).ok();
@@ -169,15 +187,22 @@ fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits, cache: &Arc<Cache>) {
         match job.work {
             Work::Run(execution, reply) => {
                 let prepared = next.take();
-                if let Ok((outcome, spent)) = catch_unwind(AssertUnwindSafe(|| {
+                let spent = match catch_unwind(AssertUnwindSafe(|| {
                     sandbox::run(&limits, &execution, prepared, net.as_ref(), cache)
                 })) {
-                    let _ = reply.send(outcome);
-                    let _ = catch_unwind(AssertUnwindSafe(|| drop(spent)));
-                }
-                // The execution it ran last is the likeliest next: its trigger's api part is
+                    Ok((outcome, spent)) => {
+                        let _ = reply.send(outcome);
+                        spent
+                    }
+                    Err(_) => None,
+                };
+                // After the answer: the spent runtime freed, and the next one made. The
+                // execution it ran last is the likeliest next: its trigger's api part is
                 // loaded ahead too, and its first Action's module compiled.
-                next = sandbox::prepare(&limits, Some(&execution)).ok();
+                next = priority.background(|| {
+                    let _ = catch_unwind(AssertUnwindSafe(|| drop(spent)));
+                    sandbox::prepare(&limits, Some(&execution)).ok()
+                });
             }
             Work::Build(code, triggers, kind, reply) => {
                 if let Ok(problems) = catch_unwind(AssertUnwindSafe(|| {
@@ -185,6 +210,7 @@ fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits, cache: &Arc<Cache>) {
                 })) {
                     let _ = reply.send(problems);
                 }
+                priority.restore();
             }
         }
     }

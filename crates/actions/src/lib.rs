@@ -17,6 +17,7 @@ mod engine;
 mod fetch;
 mod natives;
 mod outside;
+mod priority;
 mod sandbox;
 
 use std::sync::Arc;

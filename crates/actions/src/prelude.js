@@ -164,6 +164,8 @@
   lazyGlobal('console', () => console().console);
   lazyGlobal('process', process);
   lazyGlobal('crypto', () => freeze({ randomUUID: required().randomUUID }));
+  // QuickJS's own `performance` reads the machine's clock: this one is the server's, as `Date`.
+  lazyGlobal('performance', () => freeze({ timeOrigin: nowMs, now: function now() { return 0; } }));
   globalThis.setTimeout = setTimeout;
   globalThis.setInterval = setInterval;
   globalThis.setImmediate = setImmediate;

@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use crate::cache::{self, Cache};
 use crate::fetch::Net;
 use crate::outside::{Outside, Woke};
+use crate::priority::{self, DEMOTE_AFTER};
 use crate::{
     ActionError, ActionRun, BuildProblem, Command, Execution, Kind, Limits, Outcome, Trigger,
 };
@@ -56,6 +57,8 @@ struct Guarded {
     runtime: Runtime,
     /// When the current stretch of continuous JavaScript began.
     slice_started: Rc<Cell<Instant>>,
+    /// When the execution began.
+    began: Rc<Cell<Instant>>,
     /// When the execution must end.
     deadline: Rc<Cell<Instant>>,
     /// Why the handler stopped the script, if it did.
@@ -73,17 +76,25 @@ fn guarded(limits: &Limits) -> rquickjs::Result<Guarded> {
     runtime.set_memory_limit(limits.memory);
     runtime.set_max_stack_size(limits.stack);
     let slice_started = Rc::new(Cell::new(started));
+    let began = Rc::new(Cell::new(started));
     let stop = Rc::new(Cell::new(Stop::None));
     {
-        let (slice_started, stop, slice, deadline) = (
+        let (slice_started, stop, slice, deadline, began) = (
             Rc::clone(&slice_started),
             Rc::clone(&stop),
             limits.slice,
             Rc::clone(&deadline),
+            Rc::clone(&began),
         );
+        let mut lowered = false;
         // Polled by QuickJS every few thousand operations, and by its regular expressions.
         runtime.set_interrupt_handler(Some(Box::new(move || {
             let now = Instant::now();
+            // An execution that runs long gives way to the server's threads.
+            if !lowered && now.duration_since(began.get()) >= DEMOTE_AFTER {
+                priority::lower();
+                lowered = true;
+            }
             let why = if now >= deadline.get() {
                 Stop::Execution
             } else if now.duration_since(slice_started.get()) >= slice {
@@ -98,6 +109,7 @@ fn guarded(limits: &Limits) -> rquickjs::Result<Guarded> {
     Ok(Guarded {
         runtime,
         slice_started,
+        began,
         deadline,
         stop,
     })
@@ -210,7 +222,9 @@ pub(crate) fn run(
         context: first,
         guard,
     } = prepared;
-    guard.deadline.set(Instant::now() + limits.execution);
+    let began = Instant::now();
+    guard.began.set(began);
+    guard.deadline.set(began + limits.execution);
     let runtime = &guard.runtime;
     let mut warm = Some((first, begin, compiled));
     let mut outside = Outside::new(execution.egress.clone());

@@ -112,12 +112,17 @@ async fn what_an_action_asks_for_is_recorded_in_order() {
                 await new Promise((resolve) => resolve());
                 api.idToken.setCustomClaim('now', Date.now());
                 api.idToken.setCustomClaim('date', new Date().getTime());
+                api.idToken.setCustomClaim('performance', [performance.timeOrigin, performance.now()]);
                 api.idToken.setCustomClaim('key', event.secrets.API_KEY);
                 api.idToken.setCustomClaim('env', Object.keys(process.env).length);
             };"#,
             vec![
                 command("idToken.setCustomClaim", json!(["now", NOW_MS])),
                 command("idToken.setCustomClaim", json!(["date", NOW_MS])),
+                command(
+                    "idToken.setCustomClaim",
+                    json!(["performance", [NOW_MS, 0]]),
+                ),
                 command("idToken.setCustomClaim", json!(["key", "s3cret"])),
                 command("idToken.setCustomClaim", json!(["env", 0])),
             ],
@@ -459,16 +464,49 @@ async fn a_hostile_action_holds_only_its_own_thread() {
     }
 }
 
-/// The pool's threads run at nice 10, below the server's own threads (Linux keeps a nice value
-/// per thread; `/proc` shows it).
+/// `engine`'s threads as `/proc` shows them: state (`R` running, `S` sleeping, …) and nice
+/// value (Linux keeps one per thread).
+#[cfg(target_os = "linux")]
+fn engine_threads(engine: &Engine) -> Vec<(char, i32)> {
+    let mut threads = Vec::new();
+    for id in engine.thread_ids() {
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{id}/stat")).unwrap();
+        // After the name in parentheses: state is field 3, nice field 19 (proc(5)).
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        let state = fields[0].chars().next().unwrap();
+        threads.push((state, fields[16].parse::<i32>().unwrap()));
+    }
+    threads
+}
+
+/// An execution runs at the server's own priority (a request waits for it), and is lowered to
+/// nice 10 once it has run for 10 ms (a CPU-bound Action gives way to the server's threads);
+/// a worker is back at the server's priority once it waits again.
 #[cfg(target_os = "linux")]
 #[tokio::test]
-async fn the_pool_runs_below_the_servers_priority() {
-    let engine = Engine::start(Limits {
-        workers: 2,
-        ..limits()
-    })
-    .unwrap();
+async fn a_long_execution_gives_way_to_the_servers_threads() {
+    let own = rustix::process::getpriority_process(None).unwrap();
+    // Raising a thread back needs the right to (root, or room in RLIMIT_NICE): without it, a
+    // worker once lowered stays lowered.
+    let me = Some(rustix::thread::gettid());
+    rustix::process::setpriority_process(me, own + 1).unwrap();
+    let waiting = if rustix::process::setpriority_process(me, own).is_ok() {
+        own
+    } else {
+        10
+    };
+    let engine = std::sync::Arc::new(
+        Engine::start(Limits {
+            workers: 2,
+            ..limits()
+        })
+        .unwrap(),
+    );
     // Both threads have started once an execution has run on each.
     for _ in 0..2 {
         assert!(
@@ -478,25 +516,49 @@ async fn the_pool_runs_below_the_servers_priority() {
                 .is_none()
         );
     }
-    let mut nice = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task").unwrap() {
-        let task = task.unwrap().path();
-        let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
-        if !name.starts_with("sigil-actions-") {
-            continue;
+    let spinning = {
+        let engine = std::sync::Arc::clone(&engine);
+        tokio::spawn(async move { run(&engine, post_login(&handler("for (;;) {}"))).await })
+    };
+    // The spin lasts its slice (500 ms): long enough to be seen running, lowered.
+    let mut seen = Vec::new();
+    while !spinning.is_finished() {
+        seen.extend(
+            engine_threads(&engine)
+                .into_iter()
+                .filter(|(state, _)| *state == 'R'),
+        );
+        if seen.iter().any(|(_, nice)| *nice == 10) {
+            break;
         }
-        let stat = std::fs::read_to_string(task.join("stat")).unwrap();
-        // After the name in parentheses: state is field 3, nice field 19 (proc(5)).
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .collect();
-        nice.push(fields[16].parse::<i32>().unwrap());
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert!(nice.len() >= 2, "{nice:?}");
-    assert!(nice.iter().all(|n| *n == 10), "{nice:?}");
+    assert!(
+        seen.iter().any(|(_, nice)| *nice == 10),
+        "no running engine thread at nice 10: {seen:?}"
+    );
+    let outcome = spinning.await.unwrap();
+    assert_eq!(
+        outcome.runs[0].error,
+        Some(sigil_actions::ActionError::Busy)
+    );
+    // Back at the server's priority once waiting for work (after preparing the next runtime).
+    let mut threads = engine_threads(&engine);
+    for _ in 0..400 {
+        if threads.len() == 2
+            && threads
+                .iter()
+                .all(|(state, nice)| *state == 'S' && *nice == waiting)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        threads = engine_threads(&engine);
+    }
+    assert!(
+        threads.len() == 2 && threads.iter().all(|(_, nice)| *nice == waiting),
+        "{threads:?}"
+    );
 }
 
 /// Memory an Action took is given back when its execution ends: ten bombs in a row do not
