@@ -346,6 +346,10 @@ pub struct LoginFacts<'a> {
     /// A login back from an Action's redirect: the Action to resume, and what the browser
     /// sent to `/continue` (`request.query`, `request.body`).
     pub resume: Option<(&'a str, &'a ContinueRequest)>,
+    /// The user's role names, when the flow read them already ([`roles_if_bound`]: beside
+    /// another read, so that the login does not wait for one read after the other); else
+    /// they are read when an Action is bound.
+    pub roles: Option<Vec<String>>,
 }
 
 /// What the browser sent to `/continue`, as Auth0's `event.request.query` and `body`.
@@ -363,17 +367,15 @@ pub async fn run_post_login(
     actions: &impl ActionRunner,
     store: &impl Store,
     user: &User,
-    facts: LoginFacts<'_>,
+    mut facts: LoginFacts<'_>,
 ) -> Result<Option<PostLogin>, FlowError> {
-    if !actions.is_bound("post-login").await? {
-        return Ok(None);
-    }
-    let roles: Vec<String> = store
-        .user_roles(&user.user_id)
-        .await?
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let roles = match facts.roles.take() {
+        Some(roles) => roles,
+        None => match roles_if_bound(actions, store, &user.user_id).await? {
+            Some(roles) => roles,
+            None => return Ok(None),
+        },
+    };
     let event = post_login_event(user, &roles, &facts);
     let resume = facts.resume.map(|(action, _)| action);
     let Some(run) = actions
@@ -390,6 +392,20 @@ pub async fn run_post_login(
             .await?;
     }
     Ok(Some(post_login(&run)?))
+}
+
+/// The role names of `user` that the `post-login` event shows, when an Action is bound to it
+/// (`None` when none is: nothing is read).
+pub async fn roles_if_bound(
+    actions: &impl ActionRunner,
+    store: &impl Store,
+    user: &crate::ids::UserId,
+) -> Result<Option<Vec<String>>, FlowError> {
+    if !actions.is_bound("post-login").await? {
+        return Ok(None);
+    }
+    let roles = store.user_roles(user).await?;
+    Ok(Some(roles.into_iter().map(|r| r.name).collect()))
 }
 
 /// Queues an execution of the asynchronous `trigger` (`post-user-registration`,

@@ -7,7 +7,11 @@
 //! Between the login and the answer come the steps that may pause it on a page, each as one
 //! [`Continuation`] that `/continue` resumes: consent, then the post-login Actions (later MFA).
 
-use crate::actions::{ActionRunner, ContinueRequest, LoginFacts, PostLogin, run_post_login};
+use futures_util::future::try_join3;
+
+use crate::actions::{
+    ActionRunner, ContinueRequest, LoginFacts, PostLogin, roles_if_bound, run_post_login,
+};
 use crate::authorize::Authorization;
 use crate::consent::{consent_check, grant_consent};
 use crate::continuation::{CONTINUE_WINDOW, Continuation, Pending};
@@ -279,9 +283,14 @@ impl<S: Store> Step<'_, S> {
         resume: Option<(&str, &ContinueRequest)>,
     ) -> Result<Option<PostLogin>, FlowError> {
         let (authz, session) = (self.authz, self.session);
-        let api = api(self.store, authz.audience.as_deref()).await?;
+        // Three reads at once (the event's roles only when an Action is bound).
+        let (api, methods, roles) = try_join3(
+            api(self.store, authz.audience.as_deref()),
+            async { Ok(login::session_methods(self.store, session).await?) },
+            roles_if_bound(actions, self.store, &user.user_id),
+        )
+        .await?;
         let scope = authz.scope.join(" ");
-        let methods = login::session_methods(self.store, session).await?;
         let facts = LoginFacts {
             client,
             api: api.as_ref(),
@@ -294,6 +303,7 @@ impl<S: Store> Step<'_, S> {
             issuer: self.issuer,
             authorization: Some(authz),
             resume,
+            roles,
         };
         run_post_login(actions, self.store, user, facts).await
     }

@@ -4,9 +4,10 @@
 //! A wrong password and an unknown user get the same answer, 403 `invalid_grant` "Wrong email
 //! or password.", after the same amount of hashing.
 
+use futures_util::future::try_join;
 use zeroize::Zeroizing;
 
-use crate::actions::{ActionRunner, LoginFacts, run_post_login};
+use crate::actions::{ActionRunner, LoginFacts, roles_if_bound, run_post_login};
 use crate::events::{LoginContext, Origin};
 use crate::keyring::KeyRing;
 use crate::login::{self, Login, Proof};
@@ -76,7 +77,12 @@ pub async fn password(
         },
         origin: &origin,
     };
-    let completed = login::complete(store, rng, now, login).await?;
+    // The event's roles (when an Action is bound) are read while the login is recorded.
+    let (completed, roles) = try_join(
+        async { Ok(login::complete(store, rng, now, login).await?) },
+        roles_if_bound(actions, store, &user.user_id),
+    )
+    .await?;
     let facts = LoginFacts {
         client: &client,
         api: api.as_ref(),
@@ -89,6 +95,7 @@ pub async fn password(
         issuer,
         authorization: None,
         resume: None,
+        roles,
     };
     let decided = run_post_login(actions, store, &user, facts).await?;
     issue(

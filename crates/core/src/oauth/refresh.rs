@@ -10,9 +10,10 @@
 //! not reveal its successor.
 
 use aws_lc_rs::hmac;
+use futures_util::future::try_join;
 use zeroize::Zeroizing;
 
-use crate::actions::{ActionRunner, LoginFacts, run_post_login};
+use crate::actions::{ActionRunner, LoginFacts, roles_if_bound, run_post_login};
 use crate::events::{LoginContext, Origin};
 use crate::keyring::KeyRing;
 use crate::login::{self, Login, Proof};
@@ -112,15 +113,21 @@ pub async fn refresh(
             asked
         }
     };
-    let Some(user) = store.user(&old.user_id).await? else {
+    // post-login runs again, as Auth0's (before the token rotates: a deny leaves it usable);
+    // its event's roles are read beside the user.
+    let (user, roles) = try_join(
+        async { Ok(store.user(&old.user_id).await?) },
+        roles_if_bound(actions, store, &old.user_id),
+    )
+    .await?;
+    let Some(user) = user else {
         return Err(invalid());
     };
     if user.blocked {
         return Err(OAuthError::new(ErrorCode::InvalidGrant, "user is blocked").into());
     }
-    // post-login runs again, as Auth0's (before the token rotates: a deny leaves it usable).
     let api = api(store, old.audience.as_deref()).await?;
-    let decided = if actions.is_bound("post-login").await? {
+    let decided = if let Some(roles) = roles {
         let requested = scope.join(" ");
         let origin = Origin {
             ip: request.ip.clone(),
@@ -151,6 +158,7 @@ pub async fn refresh(
             issuer,
             authorization: None,
             resume: None,
+            roles: Some(roles),
         };
         run_post_login(actions, store, &user, facts).await?
     } else {
