@@ -86,14 +86,16 @@ fn guarded(limits: &Limits) -> rquickjs::Result<Guarded> {
             Rc::clone(&deadline),
             Rc::clone(&began),
         );
-        let mut lowered = false;
+        // The start of the execution the thread was lowered for (not a preparation's).
+        let mut lowered_for = None;
         // Polled by QuickJS every few thousand operations, and by its regular expressions.
         runtime.set_interrupt_handler(Some(Box::new(move || {
             let now = Instant::now();
             // An execution that runs long gives way to the server's threads.
-            if !lowered && now.duration_since(began.get()) >= DEMOTE_AFTER {
+            let start = began.get();
+            if lowered_for != Some(start) && now.duration_since(start) >= DEMOTE_AFTER {
                 priority::lower();
-                lowered = true;
+                lowered_for = Some(start);
             }
             let why = if now >= deadline.get() {
                 Stop::Execution

@@ -147,10 +147,9 @@ async fn open_sqlite(options: SqliteConnectOptions) -> Result<SqlitePool, Databa
         match SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
-            // An embedded file has no connection to lose: a ping before every query would
-            // only cost a round trip to the connection's thread (a failing connection still
-            // fails its query, which is answered and logged as any store error).
-            .test_before_acquire(false)
+            // sqlx's ping before each query stays (`test_before_acquire`): without it, the
+            // disk-full case of scripts/faults saw writes refused with "database is locked"
+            // after space was freed.
             .connect_with(options.clone())
             .await
         {
