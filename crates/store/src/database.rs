@@ -6,12 +6,12 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Connection, SqlStr};
 
 use crate::retry::retrying;
 use crate::{DatabaseError, MasterKey};
@@ -147,9 +147,15 @@ async fn open_sqlite(options: SqliteConnectOptions) -> Result<SqlitePool, Databa
         match SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
-            // sqlx's ping before each query stays (`test_before_acquire`): without it, the
-            // disk-full case of scripts/faults saw writes refused with "database is locked"
-            // after space was freed.
+            // An embedded file has no connection to lose: no ping before each query.
+            .test_before_acquire(false)
+            // A connection that still counts a transaction when it is handed out again is
+            // closed (which ends the transaction) rather than reused. It happens after a full
+            // disk: SQLite may roll a failed transaction back itself, sqlx's own ROLLBACK then
+            // fails and sqlx still counts the transaction, so its next `begin` is only a
+            // SAVEPOINT, whose rollback (`ROLLBACK TO`) keeps the transaction, and with it the
+            // write lock, open for ever: every other writer answered "database is locked".
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_with(options.clone())
             .await
         {

@@ -11,6 +11,7 @@ mod fixtures;
 mod actions;
 mod atomic;
 mod durability;
+mod full_disk;
 mod model;
 mod purge;
 mod rate_limits;
