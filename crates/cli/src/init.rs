@@ -203,15 +203,14 @@ async fn ensure_connection(
     {
         return Ok(());
     }
-    let connection = Connection {
-        id: ConnectionId::generate(rng),
-        name: DEFAULT_DATABASE_CONNECTION.to_owned(),
-        strategy: Strategy::Auth0,
-        options: ConnectionOptions::default(),
-        created_at: now,
-        updated_at: now,
-    };
-    match store.create_connection(&connection).await {
+    let connection = Connection::new(
+        ConnectionId::generate(rng),
+        DEFAULT_DATABASE_CONNECTION,
+        Strategy::Auth0,
+        ConnectionOptions::default(),
+        now,
+    );
+    match store.create_connection(&connection, &[]).await {
         Ok(()) => {
             created.push(format!(
                 "connection: created {DEFAULT_DATABASE_CONNECTION} (database)"

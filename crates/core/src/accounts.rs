@@ -5,6 +5,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::actions::ActionRunner;
+use crate::connections::{self, Unusable};
 use crate::ids::{ClientId, UserId};
 use crate::model::user::{NewUser, merge_keys};
 use crate::model::{
@@ -79,16 +80,19 @@ async fn database_connection(
     if store.client(client_id).await?.is_none() {
         return Err(refuse(ErrorCode::InvalidRequest, "Unknown client_id"));
     }
-    match store.connection_by_name(name).await? {
-        Some(c) if c.strategy == Strategy::Auth0 => Ok(c),
-        Some(_) => Err(refuse(
+    match connections::usable_by(store, client_id, name).await? {
+        Ok(c) if c.strategy == Strategy::Auth0 => Ok(c),
+        Ok(_) => Err(refuse(
             ErrorCode::InvalidRequest,
             format!("{name} is not a database connection"),
         )),
-        None => Err(refuse(
+        Err(Unusable::Unknown) => Err(refuse(
             ErrorCode::InvalidRequest,
             format!("Unknown connection: {name}"),
         )),
+        Err(refusal @ Unusable::Disabled) => {
+            Err(refuse(ErrorCode::InvalidRequest, refusal.message()))
+        }
     }
 }
 
@@ -514,24 +518,31 @@ impl LoginRefusal {
 }
 
 /// Checks a user's credentials in the database connection `realm` (the tenant's default
-/// directory when `None`): the user by email, else by username, ignoring case; the password
-/// checked off-thread, against a decoy when there is no such user, so both refusals take as
-/// long (and [`FlowError::Busy`] comes alike for both). An unknown realm is the caller's
-/// mistake (`invalid_request`). The credentials of an
+/// directory when `None`) for `client`: the user by email, else by username, ignoring case; the
+/// password checked off-thread, against a decoy when there is no such user, so both refusals
+/// take as long (and [`FlowError::Busy`] comes alike for both). An unknown realm, or one not
+/// enabled for the client, is the caller's mistake (`invalid_request`). The credentials of an
 /// account linked to another user log in as that (primary) user.
 pub async fn authenticate_user(
     store: &impl Store,
     passwords: &impl Passwords,
+    client: &ClientId,
     realm: Option<&str>,
     username: &str,
     password: &str,
 ) -> Result<Result<User, LoginRefusal>, FlowError> {
     let realm = realm_or_default(store, realm).await?;
-    let Some(connection) = store.connection_by_name(&realm).await? else {
-        return Err(refuse(
-            ErrorCode::InvalidRequest,
-            format!("Unknown realm: {realm}"),
-        ));
+    let connection = match connections::usable_by(store, client, &realm).await? {
+        Ok(connection) => connection,
+        Err(Unusable::Unknown) => {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                format!("Unknown realm: {realm}"),
+            ));
+        }
+        Err(refusal @ Unusable::Disabled) => {
+            return Err(refuse(ErrorCode::InvalidRequest, refusal.message()));
+        }
     };
     let mut user = store.user_by_email(&connection.id, username).await?;
     if user.is_none() {

@@ -30,6 +30,7 @@ pub mod authorize;
 pub mod claims;
 pub mod clock;
 pub mod common_passwords;
+pub mod connections;
 pub mod consent;
 pub mod continuation;
 pub mod csrf;

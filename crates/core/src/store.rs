@@ -271,9 +271,13 @@ pub trait Store: Send + Sync + 'static {
 
     // --- Connections ---
 
-    /// Adds a connection. [`Conflict::Connection`] if the name is taken.
-    fn create_connection(&self, connection: &Connection)
-    -> impl Future<Output = Result<()>> + Send;
+    /// Adds a connection, enabled for `clients`, at once. [`Conflict::Connection`] if the
+    /// name is taken, [`StoreError::NotFound`] if one of the clients does not exist.
+    fn create_connection(
+        &self,
+        connection: &Connection,
+        clients: &[ClientId],
+    ) -> impl Future<Output = Result<()>> + Send;
     /// The connection with this id.
     fn connection(
         &self,
@@ -286,9 +290,37 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Connection>>> + Send;
     /// Every connection, by name.
     fn list_connections(&self) -> impl Future<Output = Result<Vec<Connection>>> + Send;
-    /// Replaces a connection's options (name and strategy never change).
+    /// Replaces a connection's options, display name, button and metadata (name and strategy
+    /// never change).
     fn update_connection(&self, connection: &Connection)
     -> impl Future<Output = Result<()>> + Send;
+    /// Deletes a connection with its users (and their sessions, tokens, …), and the identities
+    /// other users have on it, at once. [`StoreError::NotFound`] if there is no such connection.
+    fn delete_connection(&self, id: &ConnectionId) -> impl Future<Output = Result<()>> + Send;
+    /// The clients `connection` is enabled for, by client id.
+    fn connection_clients(
+        &self,
+        connection: &ConnectionId,
+    ) -> impl Future<Output = Result<Vec<ClientId>>> + Send;
+    /// Enables (`true`) or disables (`false`) `connection` for each client, at once; enabling
+    /// twice or disabling what was not enabled changes nothing. [`StoreError::NotFound`] if the
+    /// connection or an enabled client does not exist.
+    fn update_connection_clients(
+        &self,
+        connection: &ConnectionId,
+        changes: &[(ClientId, bool)],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Whether `connection` is enabled for `client`.
+    fn connection_enabled(
+        &self,
+        connection: &ConnectionId,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// The connections enabled for `client`, by name.
+    fn client_connections(
+        &self,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<Vec<Connection>>> + Send;
 
     // --- Users ---
 
@@ -411,7 +443,8 @@ pub trait Store: Send + Sync + 'static {
 
     // --- Clients ---
 
-    /// Adds a client.
+    /// Adds a client, enabled for every database connection (so a new application can log
+    /// users in with a password, as before connections had clients).
     fn create_client(&self, client: &Client) -> impl Future<Output = Result<()>> + Send;
     /// The client with this id.
     fn client(&self, id: &ClientId) -> impl Future<Output = Result<Option<Client>>> + Send;

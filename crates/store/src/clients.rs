@@ -101,21 +101,33 @@ pub(crate) async fn create_client(store: &SqlStore, client: &Client) -> Result<(
     const SQL: &str = "INSERT INTO clients (client_id, name, app_type, is_first_party, \
          secret_digest, signing_secret, settings, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    // Every database connection serves the new client, as all did before connections had
+    // clients (Auth0 enables none; a Sigil client made anywhere can log users in at once).
+    const DATABASES: &str = "INSERT INTO connection_clients (connection_id, client_id) \
+         SELECT id, $1 FROM connections WHERE strategy = 'auth0'";
     let v = values(store, client)?;
-    on_pool!(&store.db, pool => sqlx::query(SQL)
-        .bind(client.client_id.as_str())
-        .bind(&client.name)
-        .bind(client.app_type.as_str())
-        .bind(client.is_first_party)
-        .bind(&v.secret_digest)
-        .bind(&v.signing_secret)
-        .bind(&v.settings)
-        .bind(client.created_at.0)
-        .bind(client.updated_at.0)
-        .execute(pool)
-        .await
-        .map_err(|e| write_error(e, |_| Conflict::Client, "client"))?
-        .rows_affected());
+    on_pool!(&store.db, pool => {
+        let mut tx = pool.begin().await.db()?;
+        sqlx::query(SQL)
+            .bind(client.client_id.as_str())
+            .bind(&client.name)
+            .bind(client.app_type.as_str())
+            .bind(client.is_first_party)
+            .bind(&v.secret_digest)
+            .bind(&v.signing_secret)
+            .bind(&v.settings)
+            .bind(client.created_at.0)
+            .bind(client.updated_at.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, |_| Conflict::Client, "client"))?;
+        sqlx::query(DATABASES)
+            .bind(client.client_id.as_str())
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+    });
     Ok(())
 }
 

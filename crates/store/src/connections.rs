@@ -1,6 +1,8 @@
-//! Connections.
+//! Connections, and the clients each is enabled for.
 
-use sigil_core::ids::ConnectionId;
+use std::collections::BTreeMap;
+
+use sigil_core::ids::{ClientId, ConnectionId};
 use sigil_core::model::{Connection, Strategy};
 use sigil_core::store::Result;
 use sigil_core::{Conflict, UnixTime};
@@ -13,7 +15,8 @@ use crate::error::{OrBackend as _, corrupt, touched, write_error};
 macro_rules! select {
     ($tail:literal) => {
         concat!(
-            "SELECT id, name, strategy, options, created_at, updated_at FROM connections ",
+            "SELECT id, name, strategy, options, display_name, show_as_button, metadata, \
+             created_at, updated_at FROM connections ",
             $tail
         )
     };
@@ -25,6 +28,9 @@ struct Row {
     name: String,
     strategy: String,
     options: String,
+    display_name: Option<String>,
+    show_as_button: bool,
+    metadata: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -37,27 +43,52 @@ impl Row {
                 .ok_or_else(|| corrupt("connection", format!("strategy {:?}", self.strategy)))?,
             name: self.name,
             options: from_json("connection options", &self.options)?,
+            display_name: self.display_name,
+            show_as_button: self.show_as_button,
+            metadata: from_json::<BTreeMap<String, String>>("connection metadata", &self.metadata)?,
             created_at: UnixTime(self.created_at),
             updated_at: UnixTime(self.updated_at),
         })
     }
 }
 
-pub(crate) async fn create_connection(store: &SqlStore, connection: &Connection) -> Result<()> {
-    const SQL: &str = "INSERT INTO connections (id, name, strategy, options, created_at, updated_at) \
-                       VALUES ($1, $2, $3, $4, $5, $6)";
+pub(crate) async fn create_connection(
+    store: &SqlStore,
+    connection: &Connection,
+    clients: &[ClientId],
+) -> Result<()> {
+    const SQL: &str = "INSERT INTO connections (id, name, strategy, options, display_name, \
+                       show_as_button, metadata, created_at, updated_at) \
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    const ENABLE: &str = "INSERT INTO connection_clients (connection_id, client_id) VALUES ($1, $2) \
+                          ON CONFLICT DO NOTHING";
     let options = to_json("connection options", &connection.options)?;
-    on_pool!(&store.db, pool => sqlx::query(SQL)
-        .bind(connection.id.as_str())
-        .bind(&connection.name)
-        .bind(connection.strategy.as_str())
-        .bind(&options)
-        .bind(connection.created_at.0)
-        .bind(connection.updated_at.0)
-        .execute(pool)
-        .await
-        .map_err(|e| write_error(e, |_| Conflict::Connection, "connection"))?
-        .rows_affected());
+    let metadata = to_json("connection metadata", &connection.metadata)?;
+    on_pool!(&store.db, pool => {
+        let mut tx = pool.begin().await.db()?;
+        sqlx::query(SQL)
+            .bind(connection.id.as_str())
+            .bind(&connection.name)
+            .bind(connection.strategy.as_str())
+            .bind(&options)
+            .bind(connection.display_name.as_deref())
+            .bind(connection.show_as_button)
+            .bind(&metadata)
+            .bind(connection.created_at.0)
+            .bind(connection.updated_at.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, |_| Conflict::Connection, "connection"))?;
+        for client in clients {
+            sqlx::query(ENABLE)
+                .bind(connection.id.as_str())
+                .bind(client.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| write_error(e, |_| Conflict::Connection, "client"))?;
+        }
+        tx.commit().await.db()?;
+    });
     Ok(())
 }
 
@@ -88,15 +119,119 @@ pub(crate) async fn list_connections(store: &SqlStore) -> Result<Vec<Connection>
 }
 
 pub(crate) async fn update_connection(store: &SqlStore, connection: &Connection) -> Result<()> {
-    const SQL: &str = "UPDATE connections SET options = $2, updated_at = $3 WHERE id = $1";
+    const SQL: &str = "UPDATE connections SET options = $2, display_name = $3, \
+                       show_as_button = $4, metadata = $5, updated_at = $6 WHERE id = $1";
     let options = to_json("connection options", &connection.options)?;
+    let metadata = to_json("connection metadata", &connection.metadata)?;
     let done = on_pool!(&store.db, pool => sqlx::query(SQL)
         .bind(connection.id.as_str())
         .bind(&options)
+        .bind(connection.display_name.as_deref())
+        .bind(connection.show_as_button)
+        .bind(&metadata)
         .bind(connection.updated_at.0)
         .execute(pool)
         .await
         .db()?
         .rows_affected());
     touched(done, "connection")
+}
+
+pub(crate) async fn delete_connection(store: &SqlStore, id: &ConnectionId) -> Result<()> {
+    // The users go first (their identities, sessions and tokens with them, and accounts linked
+    // to them, as when a user is deleted), then the connection (its clients with it).
+    const USERS: &str = "DELETE FROM users WHERE connection_id = $1";
+    const CONNECTION: &str = "DELETE FROM connections WHERE id = $1";
+    let done = on_pool!(&store.db, pool => {
+        let mut tx = pool.begin().await.db()?;
+        sqlx::query(USERS).bind(id.as_str()).execute(&mut *tx).await.db()?;
+        let done = sqlx::query(CONNECTION)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+        tx.commit().await.db()?;
+        done
+    });
+    touched(done, "connection")
+}
+
+pub(crate) async fn connection_clients(
+    store: &SqlStore,
+    connection: &ConnectionId,
+) -> Result<Vec<ClientId>> {
+    const SQL: &str =
+        "SELECT client_id FROM connection_clients WHERE connection_id = $1 ORDER BY client_id";
+    let ids: Vec<String> = on_pool!(&store.db, pool => sqlx::query_scalar(SQL)
+        .bind(connection.as_str())
+        .fetch_all(pool)
+        .await
+        .db()?);
+    Ok(ids.into_iter().map(ClientId).collect())
+}
+
+pub(crate) async fn update_connection_clients(
+    store: &SqlStore,
+    connection: &ConnectionId,
+    changes: &[(ClientId, bool)],
+) -> Result<()> {
+    const EXISTS: &str = "SELECT COUNT(*) FROM connections WHERE id = $1";
+    const ENABLE: &str = "INSERT INTO connection_clients (connection_id, client_id) VALUES ($1, $2) \
+                          ON CONFLICT DO NOTHING";
+    const DISABLE: &str =
+        "DELETE FROM connection_clients WHERE connection_id = $1 AND client_id = $2";
+    let exists: i64 = on_pool!(&store.db, pool => {
+        let mut tx = pool.begin().await.db()?;
+        let exists: i64 = sqlx::query_scalar(EXISTS)
+            .bind(connection.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
+        if exists > 0 {
+            for (client, enabled) in changes {
+                sqlx::query(if *enabled { ENABLE } else { DISABLE })
+                    .bind(connection.as_str())
+                    .bind(client.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| write_error(e, |_| Conflict::Connection, "client"))?;
+            }
+            tx.commit().await.db()?;
+        }
+        exists
+    });
+    touched(u64::try_from(exists).unwrap_or(0), "connection")
+}
+
+pub(crate) async fn connection_enabled(
+    store: &SqlStore,
+    connection: &ConnectionId,
+    client: &ClientId,
+) -> Result<bool> {
+    const SQL: &str =
+        "SELECT COUNT(*) FROM connection_clients WHERE connection_id = $1 AND client_id = $2";
+    let count: i64 = on_pool!(&store.db, pool => sqlx::query_scalar(SQL)
+        .bind(connection.as_str())
+        .bind(client.as_str())
+        .fetch_one(pool)
+        .await
+        .db()?);
+    Ok(count > 0)
+}
+
+pub(crate) async fn client_connections(
+    store: &SqlStore,
+    client: &ClientId,
+) -> Result<Vec<Connection>> {
+    const SQL: &str = select!(
+        "WHERE id IN (SELECT connection_id FROM connection_clients WHERE client_id = $1) \
+         ORDER BY name"
+    );
+    let rows: Vec<Row> = on_pool!(&store.db, pool => sqlx::query_as(SQL)
+        .bind(client.as_str())
+        .fetch_all(pool)
+        .await
+        .db()?);
+    rows.into_iter().map(Row::into_model).collect()
 }

@@ -99,6 +99,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         14 => "0014_action_executions",
         15 => "0015_rules",
         16 => "0016_session_methods",
+        17 => "0017_connections",
     )
 }
 
@@ -120,6 +121,7 @@ fn postgres_migrations() -> Vec<Migration> {
         14 => "0014_action_executions",
         15 => "0015_rules",
         16 => "0016_session_methods",
+        17 => "0017_connections",
     )
 }
 
@@ -306,6 +308,13 @@ impl Database {
     /// Applies the migrations this database lacks. Running it again does nothing. A schema newer
     /// than this build is refused, never written over.
     pub async fn migrate(&self) -> Result<Migrated, DatabaseError> {
+        self.migrate_to(self.supported_version()).await
+    }
+
+    /// Applies the migrations this database lacks up to `version` only: for tests of what a
+    /// migration does to the data an older schema held. A schema newer than this build is
+    /// refused, never written over.
+    pub async fn migrate_to(&self, version: i64) -> Result<Migrated, DatabaseError> {
         let from = self.schema_version().await?;
         let supported = self.supported_version();
         if from > supported {
@@ -314,7 +323,14 @@ impl Database {
                 supported,
             });
         }
-        let migrator = self.migrator();
+        let mut migrator = self.migrator();
+        migrator.migrations = migrator
+            .migrations
+            .iter()
+            .filter(|m| m.version <= version)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
         let result = match self {
             // SQLite's migrator takes no lock, so two first runs would both apply 0001. One
             // `BEGIN IMMEDIATE` transaction around the whole run serialises them (the second

@@ -78,8 +78,8 @@ impl Store for SqlStore {
         tenant::put_tenant_settings(self, settings, now).await
     }
 
-    async fn create_connection(&self, connection: &Connection) -> Result<()> {
-        connections::create_connection(self, connection).await
+    async fn create_connection(&self, connection: &Connection, clients: &[ClientId]) -> Result<()> {
+        connections::create_connection(self, connection, clients).await
     }
 
     async fn connection(&self, id: &ConnectionId) -> Result<Option<Connection>> {
@@ -96,6 +96,34 @@ impl Store for SqlStore {
 
     async fn update_connection(&self, connection: &Connection) -> Result<()> {
         connections::update_connection(self, connection).await
+    }
+
+    async fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
+        connections::delete_connection(self, id).await
+    }
+
+    async fn connection_clients(&self, connection: &ConnectionId) -> Result<Vec<ClientId>> {
+        connections::connection_clients(self, connection).await
+    }
+
+    async fn update_connection_clients(
+        &self,
+        connection: &ConnectionId,
+        changes: &[(ClientId, bool)],
+    ) -> Result<()> {
+        connections::update_connection_clients(self, connection, changes).await
+    }
+
+    async fn connection_enabled(
+        &self,
+        connection: &ConnectionId,
+        client: &ClientId,
+    ) -> Result<bool> {
+        connections::connection_enabled(self, connection, client).await
+    }
+
+    async fn client_connections(&self, client: &ClientId) -> Result<Vec<Connection>> {
+        connections::client_connections(self, client).await
     }
 
     async fn create_user(&self, user: &User) -> Result<()> {

@@ -1,19 +1,23 @@
-//! Database connections as Auth0's Management API shows and takes them (`/connections`):
-//! Auth0's option names (`passwordPolicy`, `password_complexity_options.min_length`,
-//! `password_dictionary.enable`) mapped to Sigil's model. Only database connections
-//! (`strategy: "auth0"`) are made here; a patch's `options` replace the old ones whole, as at
-//! Auth0.
+//! Connections as Auth0's Management API shows and takes them (`/connections`): Auth0's
+//! option names (`passwordPolicy`, `password_complexity_options.min_length`,
+//! `password_dictionary.enable`) mapped to Sigil's model, and what a connection carries
+//! beyond its options (`display_name`, `show_as_button`, `metadata`, `enabled_clients`). Only
+//! database connections (`strategy: "auth0"`) are made here; a patch's `options` replace the
+//! old ones whole, as at Auth0.
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ManagementError;
 use crate::UnixTime;
-use crate::ids::ConnectionId;
+use crate::ids::{ClientId, ConnectionId};
 use crate::model::{Connection, ConnectionOptions, PasswordPolicy, Strategy};
 
-/// A connection as Auth0 lists it.
-pub fn connection_json(connection: &Connection) -> Value {
+/// A connection as Auth0 lists it, with the clients it is enabled for (Auth0 still answers
+/// `enabled_clients`, though it moves callers to `/connections/{id}/clients`).
+pub fn connection_json(connection: &Connection, enabled_clients: &[ClientId]) -> Value {
     let o = &connection.options;
     let mut options = json!({
         "passwordPolicy": o.password_policy,
@@ -25,14 +29,71 @@ pub fn connection_json(connection: &Connection) -> Value {
     if let Some(min) = o.min_length {
         options["password_complexity_options"] = json!({"min_length": min});
     }
-    json!({
+    let mut json = json!({
         "id": connection.id,
         "name": connection.name,
         "strategy": connection.strategy.as_str(),
         "options": options,
+        "enabled_clients": enabled_clients,
         "realms": [connection.name],
         "is_domain_connection": false,
-    })
+    });
+    if let Some(display_name) = &connection.display_name {
+        json["display_name"] = json!(display_name);
+    }
+    if connection.show_as_button {
+        json["show_as_button"] = json!(true);
+    }
+    if !connection.metadata.is_empty() {
+        json["metadata"] = json!(connection.metadata);
+    }
+    json
+}
+
+/// Auth0's limits on a connection's `metadata`: 10 properties of at most 255 characters.
+const MAX_METADATA: usize = 10;
+const MAX_METADATA_VALUE: usize = 255;
+/// Auth0's limit on `display_name`.
+const MAX_DISPLAY_NAME: usize = 128;
+
+fn checked_display_name(name: String) -> Result<Option<String>, ManagementError> {
+    let name = name.trim().to_owned();
+    if name.chars().count() > MAX_DISPLAY_NAME {
+        return Err(ManagementError::body(
+            "display_name",
+            format!("must be at most {MAX_DISPLAY_NAME} characters"),
+        ));
+    }
+    Ok((!name.is_empty()).then_some(name))
+}
+
+fn checked_metadata(
+    metadata: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ManagementError> {
+    if metadata.len() > MAX_METADATA {
+        return Err(ManagementError::body(
+            "metadata",
+            format!("may have at most {MAX_METADATA} properties"),
+        ));
+    }
+    if let Some((key, _)) = metadata.iter().find(|(k, v)| {
+        k.chars().count() > MAX_METADATA_VALUE || v.chars().count() > MAX_METADATA_VALUE
+    }) {
+        return Err(ManagementError::body(
+            &format!("metadata.{key}"),
+            format!("keys and values must be at most {MAX_METADATA_VALUE} characters"),
+        ));
+    }
+    Ok(metadata)
+}
+
+/// Client ids, each once, in the order given.
+fn unique_clients(ids: Vec<String>) -> Vec<ClientId> {
+    let mut seen = std::collections::BTreeSet::new();
+    ids.into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .map(ClientId)
+        .collect()
 }
 
 /// `options` in Auth0's names.
@@ -95,10 +156,22 @@ pub struct ConnectionCreate {
     name: Option<String>,
     strategy: Option<String>,
     options: Option<OptionsBody>,
+    display_name: Option<String>,
+    show_as_button: Option<bool>,
+    metadata: Option<BTreeMap<String, String>>,
+    enabled_clients: Option<Vec<String>>,
 }
 
 impl super::Body for ConnectionCreate {
-    const FIELDS: &'static [&'static str] = &["name", "strategy", "options"];
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "strategy",
+        "options",
+        "display_name",
+        "show_as_button",
+        "metadata",
+        "enabled_clients",
+    ];
 }
 
 /// Auth0's rule for connection names: letters and digits, single dashes between them, at most
@@ -112,13 +185,22 @@ fn valid_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
+/// A connection to make, and the clients to enable it for.
+#[derive(Debug)]
+pub struct NewConnection {
+    /// The connection.
+    pub connection: Connection,
+    /// The clients it is enabled for (none unless the body lists them, as at Auth0).
+    pub enabled_clients: Vec<ClientId>,
+}
+
 impl ConnectionCreate {
     /// The new connection, or a 400 naming the property.
     pub fn into_connection(
         self,
         id: ConnectionId,
         now: UnixTime,
-    ) -> Result<Connection, ManagementError> {
+    ) -> Result<NewConnection, ManagementError> {
         let name = self
             .name
             .ok_or_else(|| ManagementError::body("name", "is required"))?;
@@ -138,37 +220,161 @@ impl ConnectionCreate {
             }
             None => return Err(ManagementError::body("strategy", "is required")),
         }
-        Ok(Connection {
+        let mut connection = Connection::new(
             id,
             name,
-            strategy: Strategy::Auth0,
-            options: self.options.unwrap_or_default().into_options()?,
-            created_at: now,
-            updated_at: now,
+            Strategy::Auth0,
+            self.options.unwrap_or_default().into_options()?,
+            now,
+        );
+        connection.display_name = self
+            .display_name
+            .map(checked_display_name)
+            .transpose()?
+            .flatten();
+        connection.show_as_button = self.show_as_button.unwrap_or(false);
+        connection.metadata = checked_metadata(self.metadata.unwrap_or_default())?;
+        Ok(NewConnection {
+            connection,
+            enabled_clients: unique_clients(self.enabled_clients.unwrap_or_default()),
         })
     }
 }
 
-/// `PATCH /connections/{id}`: the options, replaced whole.
+/// `PATCH /connections/{id}`: the options (replaced whole), display name, button, metadata
+/// (replaced whole) and the clients it is enabled for (the list replaced).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionPatch {
     options: Option<OptionsBody>,
+    display_name: Option<String>,
+    show_as_button: Option<bool>,
+    metadata: Option<BTreeMap<String, String>>,
+    enabled_clients: Option<Vec<String>>,
 }
 
 impl super::Body for ConnectionPatch {
-    const FIELDS: &'static [&'static str] = &["options"];
+    const FIELDS: &'static [&'static str] = &[
+        "options",
+        "display_name",
+        "show_as_button",
+        "metadata",
+        "enabled_clients",
+    ];
 }
 
 impl ConnectionPatch {
-    /// Applies the patch (a database connection's options only).
-    pub fn apply(self, connection: &mut Connection, now: UnixTime) -> Result<(), ManagementError> {
+    /// Applies the patch to `connection`; answers the clients' changes when the body lists
+    /// `enabled_clients` (those of `enabled` left out are disabled, the others enabled).
+    pub fn apply(
+        self,
+        connection: &mut Connection,
+        enabled: &[ClientId],
+        now: UnixTime,
+    ) -> Result<Vec<(ClientId, bool)>, ManagementError> {
         if let Some(options) = self.options {
             connection.options = options.into_options()?;
         }
+        if let Some(name) = self.display_name {
+            connection.display_name = checked_display_name(name)?;
+        }
+        if let Some(show) = self.show_as_button {
+            connection.show_as_button = show;
+        }
+        if let Some(metadata) = self.metadata {
+            connection.metadata = checked_metadata(metadata)?;
+        }
         connection.updated_at = now;
-        Ok(())
+        Ok(match self.enabled_clients {
+            None => Vec::new(),
+            Some(ids) => {
+                let wanted = unique_clients(ids);
+                let mut changes: Vec<(ClientId, bool)> = enabled
+                    .iter()
+                    .filter(|c| !wanted.contains(c))
+                    .map(|c| (c.clone(), false))
+                    .collect();
+                changes.extend(wanted.into_iter().map(|c| (c, true)));
+                changes
+            }
+        })
     }
+}
+
+/// One entry of `PATCH /connections/{id}/clients`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientStatus {
+    client_id: String,
+    status: bool,
+}
+
+/// The body of `PATCH /connections/{id}/clients`: `[{"client_id","status"}]`, at most 50
+/// entries (Auth0's limit), as the store's changes.
+pub fn client_status_changes(body: &[u8]) -> Result<Vec<(ClientId, bool)>, ManagementError> {
+    const MAX: usize = 50;
+    let entries: Vec<ClientStatus> = serde_json::from_slice(body).map_err(|e| {
+        ManagementError::body(
+            "body",
+            format!("must be an array of {{\"client_id\", \"status\"}}: {e}"),
+        )
+    })?;
+    if entries.is_empty() || entries.len() > MAX {
+        return Err(ManagementError::body(
+            "body",
+            format!("must list between 1 and {MAX} clients"),
+        ));
+    }
+    Ok(entries
+        .into_iter()
+        .map(|e| (ClientId(e.client_id), e.status))
+        .collect())
+}
+
+/// One page of a list read by checkpoint (Auth0's `take` and `from`): `take` items (by
+/// default 50, at most 100) after the one whose id is `from` (none after an unknown
+/// checkpoint), and the id to ask `from` next when more follow.
+pub fn checkpoint_page<'a, T>(
+    items: &'a [T],
+    take: Option<u32>,
+    from: Option<&str>,
+    id: impl Fn(&T) -> &str,
+) -> Result<(&'a [T], Option<&'a str>), ManagementError> {
+    let take = match take {
+        None => 50,
+        Some(n @ 1..=100) => usize::try_from(n).unwrap_or(100),
+        Some(_) => return Err(ManagementError::body("take", "must be between 1 and 100")),
+    };
+    let start = from.map_or(0, |from| {
+        items
+            .iter()
+            .position(|item| id(item) == from)
+            .map_or(items.len(), |i| i + 1)
+    });
+    let end = (start + take).min(items.len());
+    let page = &items[start..end];
+    let next = if end < items.len() {
+        page.last().map(&id)
+    } else {
+        None
+    };
+    Ok((page, next))
+}
+
+/// One page of `GET /connections/{id}/clients`: `{"clients":[{"client_id"}],"next"?}`.
+pub fn client_page(
+    enabled: &[ClientId],
+    take: Option<u32>,
+    from: Option<&str>,
+) -> Result<Value, ManagementError> {
+    let (page, next) = checkpoint_page(enabled, take, from, ClientId::as_str)?;
+    let mut json = json!({
+        "clients": page.iter().map(|c| json!({"client_id": c})).collect::<Vec<_>>(),
+    });
+    if let Some(next) = next {
+        json["next"] = json!(next);
+    }
+    Ok(json)
 }
 
 #[cfg(test)]
@@ -200,24 +406,99 @@ mod tests {
                 Err("mfa"),
             ),
             (
-                r#"{"name":"x","strategy":"auth0","enabled_clients":[]}"#,
-                Err("enabled_clients"),
+                r#"{"name":"x","strategy":"auth0","enabled_clients":["a","b","a"],"display_name":" Staff ","metadata":{"team":"ops"}}"#,
+                Ok(None),
+            ),
+            (
+                r#"{"name":"x","strategy":"auth0","realms":["y"]}"#,
+                Err("realms"),
+            ),
+            (
+                r#"{"name":"x","strategy":"auth0","metadata":{"a":"1","b":"2","c":"3","d":"4","e":"5","f":"6","g":"7","h":"8","i":"9","j":"10","k":"11"}}"#,
+                Err("metadata"),
+            ),
+            (
+                r#"{"name":"x","strategy":"auth0","metadata":{"a":1}}"#,
+                Err("metadata"),
             ),
         ] {
             let made = parse_body::<ConnectionCreate>(body.as_bytes())
                 .and_then(|c| c.into_connection(ConnectionId::from("con_1"), UnixTime(0)));
             match (made, outcome) {
-                (Ok(c), Ok(min)) => {
+                (Ok(new), Ok(min)) => {
+                    let c = &new.connection;
                     assert_eq!(c.options.min_length, min, "{body}");
-                    let json = connection_json(&c);
+                    let json = connection_json(c, &new.enabled_clients);
                     assert_eq!(json["strategy"], "auth0");
                     assert_eq!(json["realms"][0], c.name.as_str());
+                    if c.name == "x" {
+                        assert_eq!(json["enabled_clients"], json!(["a", "b"]), "{body}");
+                        assert_eq!(json["display_name"], "Staff");
+                        assert_eq!(json["metadata"]["team"], "ops");
+                    } else {
+                        assert_eq!(json["enabled_clients"], json!([]), "{body}");
+                        assert!(json.get("display_name").is_none(), "{body}");
+                    }
                 }
                 (Err(e), Err(field)) => {
                     assert!(e.parts().2.contains(field), "{body}: {}", e.parts().2)
                 }
                 (got, want) => panic!("{body}: {got:?}, wanted {want:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn a_patch_replaces_the_enabled_clients_and_pages_walk_them() {
+        let mut connection = Connection::new(
+            ConnectionId::from("con_1"),
+            "Staff",
+            Strategy::Auth0,
+            ConnectionOptions::default(),
+            UnixTime(0),
+        );
+        let enabled = [ClientId::from("a"), ClientId::from("b")];
+        let patch = parse_body::<ConnectionPatch>(br#"{"enabled_clients":["b","c"]}"#).unwrap();
+        let changes = patch.apply(&mut connection, &enabled, UnixTime(5)).unwrap();
+        assert_eq!(
+            changes,
+            vec![
+                (ClientId::from("a"), false),
+                (ClientId::from("b"), true),
+                (ClientId::from("c"), true)
+            ]
+        );
+        assert_eq!(connection.updated_at, UnixTime(5));
+        let untouched = parse_body::<ConnectionPatch>(br#"{"show_as_button":true}"#).unwrap();
+        assert!(
+            untouched
+                .apply(&mut connection, &enabled, UnixTime(6))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(connection.show_as_button);
+
+        let all: Vec<ClientId> = ["a", "b", "c"].into_iter().map(ClientId::from).collect();
+        let first = client_page(&all, Some(2), None).unwrap();
+        assert_eq!(
+            first,
+            json!({"clients": [{"client_id": "a"}, {"client_id": "b"}], "next": "b"})
+        );
+        let second = client_page(&all, Some(2), Some("b")).unwrap();
+        assert_eq!(second, json!({"clients": [{"client_id": "c"}]}));
+        assert!(client_page(&all, Some(0), None).is_err());
+        for (body, ok) in [
+            (&br#"[{"client_id":"a","status":false}]"#[..], true),
+            (br#"[]"#, false),
+            (br#"[{"client_id":"a"}]"#, false),
+            (br#"{"client_id":"a","status":true}"#, false),
+        ] {
+            assert_eq!(
+                client_status_changes(body).is_ok(),
+                ok,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 }

@@ -30,7 +30,10 @@ pub mod user_search;
 
 pub use body::{Body, PlainPassword, parse_body};
 pub use branding::BrandingPatch;
-pub use connections::{ConnectionCreate, ConnectionPatch, connection_json};
+pub use connections::{
+    ConnectionCreate, ConnectionPatch, NewConnection, checkpoint_page, client_page,
+    client_status_changes, connection_json,
+};
 pub use error::ManagementError;
 pub use jobs::job_json;
 pub use linking::{LinkBody, LinkTarget, link_refused, local_id};

@@ -260,18 +260,17 @@ pub(crate) mod tests {
     use crate::password::PasswordAlgorithm;
 
     pub(crate) fn connection(requires_username: bool) -> Connection {
-        Connection {
-            id: ConnectionId::from("con_0123456789abcdef"),
-            name: "Username-Password-Authentication".into(),
-            strategy: Strategy::Auth0,
-            options: ConnectionOptions {
+        Connection::new(
+            ConnectionId::from("con_0123456789abcdef"),
+            "Username-Password-Authentication",
+            Strategy::Auth0,
+            ConnectionOptions {
                 password_policy: PasswordPolicy::Fair,
                 requires_username,
                 ..ConnectionOptions::default()
             },
-            created_at: UnixTime(0),
-            updated_at: UnixTime(0),
-        }
+            UnixTime(0),
+        )
     }
 
     pub(crate) fn hash() -> PasswordHash {

@@ -111,14 +111,13 @@ mod tests {
     use crate::secret::Token;
 
     fn connection() -> Connection {
-        Connection {
-            id: ConnectionId::from("con_0123456789abcdef"),
-            name: "Username-Password-Authentication".into(),
-            strategy: Strategy::Auth0,
-            options: ConnectionOptions::default(),
-            created_at: UnixTime(0),
-            updated_at: UnixTime(0),
-        }
+        Connection::new(
+            ConnectionId::from("con_0123456789abcdef"),
+            "Username-Password-Authentication",
+            Strategy::Auth0,
+            ConnectionOptions::default(),
+            UnixTime(0),
+        )
     }
 
     fn user() -> User {

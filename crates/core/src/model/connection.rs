@@ -1,6 +1,8 @@
 //! Connections: where users come from. Database connections (`strategy: "auth0"`) hold users
 //! with passwords; `Username-Password-Authentication` is the default one.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::UnixTime;
@@ -20,6 +22,13 @@ pub struct Connection {
     pub strategy: Strategy,
     /// Strategy-specific settings.
     pub options: ConnectionOptions,
+    /// The name people see (the login page's "Continue with …"); `name` when absent.
+    pub display_name: Option<String>,
+    /// Whether the login page shows a button for it (Auth0's `show_as_button`, for enterprise
+    /// connections; social ones always have one, a database its form).
+    pub show_as_button: bool,
+    /// The tenant's own string properties (Auth0's `metadata`: at most 10).
+    pub metadata: BTreeMap<String, String>,
     /// When it was made.
     pub created_at: UnixTime,
     /// Last change.
@@ -27,6 +36,27 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// A connection with neither display name, button nor metadata, made at `now`.
+    pub fn new(
+        id: ConnectionId,
+        name: impl Into<String>,
+        strategy: Strategy,
+        options: ConnectionOptions,
+        now: UnixTime,
+    ) -> Self {
+        Connection {
+            id,
+            name: name.into(),
+            strategy,
+            options,
+            display_name: None,
+            show_as_button: false,
+            metadata: BTreeMap::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The `provider` part of its users' ids and identities (`auth0` for databases).
     pub fn provider(&self) -> &'static str {
         self.strategy.as_str()

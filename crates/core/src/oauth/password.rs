@@ -55,6 +55,7 @@ pub async fn password(
     let user = match crate::accounts::authenticate_user(
         store,
         checker,
+        &client.client_id,
         request.realm.as_deref(),
         &request.username,
         &request.password,

@@ -1,15 +1,19 @@
-//! `/connections`: database connections, listed, read, made and given new options.
+//! `/connections`: database connections listed, read, made, changed and deleted, and the
+//! clients each is enabled for (`/connections/{id}/clients`, `/clients/{id}/connections`).
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::Value;
-use sigil_core::Store;
-use sigil_core::ids::ConnectionId;
-use sigil_core::management::{ConnectionCreate, ConnectionPatch, connection_json, parse_body};
+use serde_json::{Value, json};
+use sigil_core::ids::{ClientId, ConnectionId};
+use sigil_core::management::{
+    ConnectionCreate, ConnectionPatch, ManagementError, checkpoint_page, client_page,
+    client_status_changes, connection_json, parse_body,
+};
 use sigil_core::model::Connection;
+use sigil_core::{Store, StoreError};
 
 use super::body::Params;
 use super::caller::Caller;
@@ -28,6 +32,13 @@ pub(crate) struct ConnectionQuery {
     name: Option<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CheckpointQuery {
+    take: Option<u32>,
+    from: Option<String>,
+}
+
 fn missing() -> MgmtError {
     MgmtError::not_found("inexistent_connection", "The connection does not exist.")
 }
@@ -39,6 +50,23 @@ async fn connection_or_404<S: Store>(app: &App<S>, id: &str) -> Result<Connectio
         .ok_or_else(missing)
 }
 
+/// A connection as Auth0 shows it, with the clients it is enabled for.
+async fn shown<S: Store>(app: &App<S>, connection: &Connection) -> Result<Value, MgmtError> {
+    let clients = app.store().connection_clients(&connection.id).await?;
+    Ok(connection_json(connection, &clients))
+}
+
+/// A client named in a change that does not exist is the caller's mistake.
+fn unknown_client(e: StoreError) -> MgmtError {
+    match e {
+        StoreError::NotFound("client") => {
+            ManagementError::body("enabled_clients", "names a client that does not exist").into()
+        }
+        StoreError::NotFound(_) => missing(),
+        e => e.into(),
+    }
+}
+
 pub(crate) async fn list<S: Store>(
     State(app): State<App<S>>,
     Params(query): Params<ConnectionQuery>,
@@ -48,20 +76,16 @@ pub(crate) async fn list<S: Store>(
         per_page: query.per_page,
         include_totals: query.include_totals,
     };
-    let connections: Vec<Value> = app
-        .store()
-        .list_connections()
-        .await?
-        .iter()
-        .filter(|c| {
-            query
-                .strategy
-                .as_deref()
-                .is_none_or(|s| c.strategy.as_str() == s)
-                && query.name.as_deref().is_none_or(|n| c.name == n)
-        })
-        .map(connection_json)
-        .collect();
+    let mut connections = Vec::new();
+    for connection in app.store().list_connections().await?.iter().filter(|c| {
+        query
+            .strategy
+            .as_deref()
+            .is_none_or(|s| c.strategy.as_str() == s)
+            && query.name.as_deref().is_none_or(|n| c.name == n)
+    }) {
+        connections.push(shown(&app, connection).await?);
+    }
     Ok(Json(paging.slice("connections", connections)?))
 }
 
@@ -69,7 +93,8 @@ pub(crate) async fn get<S: Store>(
     State(app): State<App<S>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(connection_json(&connection_or_404(&app, &id).await?)))
+    let connection = connection_or_404(&app, &id).await?;
+    Ok(Json(shown(&app, &connection).await?))
 }
 
 pub(crate) async fn create<S: Store>(
@@ -77,11 +102,20 @@ pub(crate) async fn create<S: Store>(
     caller: Caller,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), MgmtError> {
-    let connection = parse_body::<ConnectionCreate>(&body)?
+    let new = parse_body::<ConnectionCreate>(&body)?
         .into_connection(ConnectionId::generate(app.rng()), app.now())?;
-    app.store().create_connection(&connection).await?;
+    app.store()
+        .create_connection(&new.connection, &new.enabled_clients)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(_) => unknown_client(StoreError::NotFound("client")),
+            e => e.into(),
+        })?;
     caller.audit(&app, "Create a connection").await;
-    Ok((StatusCode::CREATED, Json(connection_json(&connection))))
+    Ok((
+        StatusCode::CREATED,
+        Json(shown(&app, &new.connection).await?),
+    ))
 }
 
 pub(crate) async fn update<S: Store>(
@@ -92,8 +126,87 @@ pub(crate) async fn update<S: Store>(
 ) -> Result<Json<Value>, MgmtError> {
     let patch = parse_body::<ConnectionPatch>(&body)?;
     let mut connection = connection_or_404(&app, &id).await?;
-    patch.apply(&mut connection, app.now())?;
+    let enabled = app.store().connection_clients(&connection.id).await?;
+    let changes = patch.apply(&mut connection, &enabled, app.now())?;
     app.store().update_connection(&connection).await?;
+    if !changes.is_empty() {
+        app.store()
+            .update_connection_clients(&connection.id, &changes)
+            .await
+            .map_err(unknown_client)?;
+    }
     caller.audit(&app, "Update a connection").await;
-    Ok(Json(connection_json(&connection)))
+    Ok(Json(shown(&app, &connection).await?))
+}
+
+/// Auth0 answers 202: its deletion of the users may go on after the answer. Here it is done
+/// when the answer comes.
+pub(crate) async fn delete<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, MgmtError> {
+    match app.store().delete_connection(&ConnectionId::from(id)).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound(_)) => return Err(missing()),
+        Err(e) => return Err(e.into()),
+    }
+    caller.audit(&app, "Delete a connection").await;
+    Ok(StatusCode::ACCEPTED)
+}
+
+pub(crate) async fn clients<S: Store>(
+    State(app): State<App<S>>,
+    Path(id): Path<String>,
+    Params(query): Params<CheckpointQuery>,
+) -> Result<Json<Value>, MgmtError> {
+    let connection = connection_or_404(&app, &id).await?;
+    let enabled = app.store().connection_clients(&connection.id).await?;
+    Ok(Json(client_page(
+        &enabled,
+        query.take,
+        query.from.as_deref(),
+    )?))
+}
+
+pub(crate) async fn update_clients<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, MgmtError> {
+    let changes = client_status_changes(&body)?;
+    app.store()
+        .update_connection_clients(&ConnectionId::from(id), &changes)
+        .await
+        .map_err(unknown_client)?;
+    caller.audit(&app, "Update a connection's clients").await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn of_client<S: Store>(
+    State(app): State<App<S>>,
+    Path(id): Path<String>,
+    Params(query): Params<CheckpointQuery>,
+) -> Result<Json<Value>, MgmtError> {
+    let client = ClientId(id);
+    if app.store().client(&client).await?.is_none() {
+        return Err(MgmtError::not_found(
+            "inexistent_client",
+            "The client does not exist.",
+        ));
+    }
+    let connections = app.store().client_connections(&client).await?;
+    let (page, next) = checkpoint_page(&connections, query.take, query.from.as_deref(), |c| {
+        c.id.as_str()
+    })?;
+    let mut shown_page = Vec::with_capacity(page.len());
+    for connection in page {
+        shown_page.push(shown(&app, connection).await?);
+    }
+    let mut json = json!({ "connections": shown_page });
+    if let Some(next) = next {
+        json["next"] = json!(next);
+    }
+    Ok(Json(json))
 }

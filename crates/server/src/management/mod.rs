@@ -119,6 +119,7 @@ operations! {
     get "/clients/{id}" => clients::get, ["read:clients", "read:client_summary", "read:client_keys", "read:client_credentials"], 200, "Get a client";
     patch "/clients/{id}" => clients::update, ["update:clients", "update:client_keys"], 200, "Update a client";
     delete "/clients/{id}" => clients::delete, ["delete:clients"], 204, "Delete a client";
+    get "/clients/{id}/connections" => connections::of_client, ["read:connections", "read:clients", "read:client_summary"], 200, "List the connections enabled for a client (take, from)";
     post "/clients/{id}/rotate-secret" => clients::rotate_secret, ["update:client_keys"], 200, "Rotate a client secret";
     get "/client-grants" => client_grants::list, ["read:client_grants"], 200, "List client grants";
     post "/client-grants" => client_grants::create, ["create:client_grants"], 201, "Create a client grant";
@@ -128,7 +129,10 @@ operations! {
     get "/connections" => connections::list, ["read:connections"], 200, "List connections";
     post "/connections" => connections::create, ["create:connections"], 201, "Create a database connection";
     get "/connections/{id}" => connections::get, ["read:connections"], 200, "Get a connection";
-    patch "/connections/{id}" => connections::update, ["update:connections"], 200, "Update a connection's options";
+    patch "/connections/{id}" => connections::update, ["update:connections"], 200, "Update a connection (options replaced whole; enabled_clients replaces the list)";
+    delete "/connections/{id}" => connections::delete, ["delete:connections"], 202, "Delete a connection and its users";
+    get "/connections/{id}/clients" => connections::clients, ["read:connections"], 200, "List the clients a connection is enabled for (take, from)";
+    patch "/connections/{id}/clients" => connections::update_clients, ["update:connections"], 204, "Enable or disable a connection for clients";
     get "/grants" => grants::list, ["read:grants"], 200, "List users' grants (consents)";
     delete "/grants" => grants::delete_of_user, ["delete:grants"], 204, "Delete all of a user's grants";
     delete "/grants/{id}" => grants::delete, ["delete:grants"], 204, "Delete a grant";

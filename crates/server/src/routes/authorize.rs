@@ -22,6 +22,7 @@ use sigil_core::authorize::{
     Authorization, AuthorizeError, AuthorizeParams, LoginTransaction, ResponseMode, origin_of,
     redirect_target, validate,
 };
+use sigil_core::connections;
 use sigil_core::continuation::Pending;
 use sigil_core::events::{self, LoginContext, Origin};
 use sigil_core::login::{self, Completed, Login, Proof};
@@ -359,6 +360,16 @@ pub(crate) async fn authorize<S: Store>(
         Ok(authz) => authz,
         Err(e) => return error_response(&app, e),
     };
+    // A connection asked for must exist and be enabled for the client, whatever follows.
+    if let Some(name) = &authz.connection {
+        match connections::usable_by(app.store(), &authz.client_id, name).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(refusal)) => {
+                return error_response(&app, authz.error("invalid_request", refusal.message()));
+            }
+            Err(e) => return app.pages().failed(&e, "cannot read the connection"),
+        }
+    }
     let now = app.now();
     let session = match current_session(&app, &headers).await {
         Ok(session) => session,
@@ -553,6 +564,7 @@ pub(crate) async fn login_submit<S: Store>(
     let outcome = authenticate_user(
         store,
         app.hasher(),
+        &tx.authorization.client_id,
         tx.authorization.connection.as_deref(),
         form.username.trim(),
         &form.password,

@@ -151,15 +151,14 @@ pub(crate) async fn grant(store: &SqlStore, client: &ClientId, audience: &str, s
 
 /// The default database connection with Ann (role `reader`) and Bob (blocked), and the RBAC API.
 async fn people(store: &SqlStore) -> UserId {
-    let connection = Connection {
-        id: ConnectionId::generate(&SystemRng),
-        name: DEFAULT_DATABASE_CONNECTION.to_owned(),
-        strategy: Strategy::Auth0,
-        options: ConnectionOptions::default(),
-        created_at: UnixTime(NOW),
-        updated_at: UnixTime(NOW),
-    };
-    store.create_connection(&connection).await.unwrap();
+    let connection = Connection::new(
+        ConnectionId::generate(&SystemRng),
+        DEFAULT_DATABASE_CONNECTION,
+        Strategy::Auth0,
+        ConnectionOptions::default(),
+        UnixTime(NOW),
+    );
+    store.create_connection(&connection, &[]).await.unwrap();
     let hash = PasswordHash::argon2id(PASSWORD, &SystemRng).unwrap();
     let mut ids = Vec::new();
     for (email, blocked) in [("ann@example.com", false), ("bob@example.com", true)] {
@@ -312,6 +311,8 @@ impl TestApp {
             .await
             .unwrap();
         store.create_signing_key(&signing_key(NOW)).await.unwrap();
+        // First, so that every client made below is enabled for the database connection.
+        let ann = people(&store).await;
         api(&store, API, &["read:a", "write:a", "delete:a"]).await;
         api(&store, &format!("{base}api/v2/"), &["read:users"]).await;
         let machine = client(
@@ -375,7 +376,6 @@ impl TestApp {
         let mut spa_client = store.client(&spa).await.unwrap().unwrap();
         spa_client.settings.web_origins = vec![WEB_ORIGIN.to_owned()];
         store.update_client(&spa_client).await.unwrap();
-        let ann = people(&store).await;
         let clock = Arc::new(ManualClock::new(UnixTime(NOW)));
         let app = App::new(
             store.clone(),

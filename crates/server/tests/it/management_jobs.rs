@@ -312,7 +312,7 @@ async fn refusals_of_the_jobs_endpoints() {
     upstream.id = ConnectionId::from("con_upstream");
     upstream.name = "corporate-oidc".to_owned();
     upstream.strategy = sigil_core::model::Strategy::Oidc;
-    app.store.create_connection(&upstream).await.unwrap();
+    app.store.create_connection(&upstream, &[]).await.unwrap();
     assert_error(
         &upload(&app, t, Some(&users), &[("connection_id", "con_upstream")]).await,
         400,

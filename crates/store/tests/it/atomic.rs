@@ -148,7 +148,7 @@ fn recased(email: &str, variant: usize) -> String {
 async fn racing_signups_with_one_email_in_any_case_have_exactly_one_winner() {
     on_every_store(|store| async move {
         let conn = connection("Racing-Database");
-        store.create_connection(&conn).await.unwrap();
+        store.create_connection(&conn, &[]).await.unwrap();
         let signups: Vec<User> = (0..20)
             .map(|i| user(&conn, &recased("race.winner@example.com", i * 7919)))
             .collect();
@@ -187,7 +187,7 @@ async fn racing_links_never_make_a_chain() {
     // whatever wins, no account is both linked and linked to.
     on_every_store(|store| async move {
         let conn = connection("Linking-Database");
-        store.create_connection(&conn).await.unwrap();
+        store.create_connection(&conn, &[]).await.unwrap();
         let people: Vec<User> = (0..5)
             .map(|i| user(&conn, &format!("link{i}@example.com")))
             .collect();

@@ -69,7 +69,7 @@ async fn a_killed_writer_loses_no_acknowledged_user() {
             .await
             .unwrap();
         let conn = connection(DEFAULT_DATABASE_CONNECTION);
-        store.create_connection(&conn).await.unwrap();
+        store.create_connection(&conn, &[]).await.unwrap();
 
         let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "durability-writer-{}-{backend:?}.log",

@@ -27,14 +27,13 @@ pub(crate) fn at(offset: i64) -> UnixTime {
 
 /// A database connection.
 pub(crate) fn connection(name: &str) -> Connection {
-    Connection {
-        id: ConnectionId::generate(&SystemRng),
-        name: name.to_owned(),
-        strategy: Strategy::Auth0,
-        options: ConnectionOptions::default(),
-        created_at: at(0),
-        updated_at: at(0),
-    }
+    Connection::new(
+        ConnectionId::generate(&SystemRng),
+        name,
+        Strategy::Auth0,
+        ConnectionOptions::default(),
+        at(0),
+    )
 }
 
 /// A database user of `connection` without a password, made at `NOW`.
@@ -255,7 +254,7 @@ pub(crate) struct World {
 pub(crate) async fn world(store: &SqlStore) -> World {
     let connection = connection(DEFAULT_DATABASE_CONNECTION);
     store
-        .create_connection(&connection)
+        .create_connection(&connection, &[])
         .await
         .expect("create the connection");
     let user = user(&connection, "world@example.com");

@@ -10,6 +10,7 @@ mod fixtures;
 
 mod actions;
 mod atomic;
+mod connections;
 mod durability;
 mod full_disk;
 mod model;

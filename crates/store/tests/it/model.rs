@@ -88,8 +88,8 @@ async fn connections_round_trip_and_names_are_unique() {
         db.options.min_length = Some(12);
         db.options.requires_username = true;
         let other = connection("Another-Database");
-        store.create_connection(&db).await.unwrap();
-        store.create_connection(&other).await.unwrap();
+        store.create_connection(&db, &[]).await.unwrap();
+        store.create_connection(&other, &[]).await.unwrap();
 
         assert_eq!(store.connection(&db.id).await.unwrap(), Some(db.clone()));
         assert_eq!(
@@ -120,12 +120,12 @@ async fn connections_round_trip_and_names_are_unique() {
             &[
                 (
                     "a second connection with a taken name",
-                    outcome(&store.create_connection(&same_name).await),
+                    outcome(&store.create_connection(&same_name, &[]).await),
                     "Conflict(Connection)",
                 ),
                 (
                     "a second connection with a taken id",
-                    outcome(&store.create_connection(&same_id).await),
+                    outcome(&store.create_connection(&same_id, &[]).await),
                     "Conflict(Connection)",
                 ),
             ],
@@ -217,7 +217,7 @@ async fn users_round_trip_with_identities_metadata_and_password() {
         );
 
         let other = connection("Another-Database");
-        store.create_connection(&other).await.unwrap();
+        store.create_connection(&other, &[]).await.unwrap();
         assert_eq!(
             store
                 .user_by_email(&other.id, "ada.lovelace@example.com")
@@ -256,7 +256,7 @@ async fn emails_usernames_and_ids_are_unique_per_connection_ignoring_case() {
     on_every_store(|store| async move {
         let w = world(&store).await;
         let other = connection("Another-Database");
-        store.create_connection(&other).await.unwrap();
+        store.create_connection(&other, &[]).await.unwrap();
         let alice = user(&w.connection, "Alice@Example.com");
         store.create_user(&alice).await.unwrap();
         let mut with_username = user(&w.connection, "bob@example.com");
@@ -797,8 +797,8 @@ async fn users_list_oldest_first_in_pages_and_filter_by_query() {
     on_every_store(|store| async move {
         let a = connection(DEFAULT_DATABASE_CONNECTION);
         let b = connection("Another-Database");
-        store.create_connection(&a).await.unwrap();
-        store.create_connection(&b).await.unwrap();
+        store.create_connection(&a, &[]).await.unwrap();
+        store.create_connection(&b, &[]).await.unwrap();
         let mut everyone = Vec::new();
         for i in 0..10 {
             let (conn, team) = if i < 7 {
@@ -944,7 +944,7 @@ async fn users_list_oldest_first_in_pages_and_filter_by_query() {
 async fn users_made_in_the_same_second_page_without_gaps_or_repeats() {
     on_every_store(|store| async move {
         let conn = connection(DEFAULT_DATABASE_CONNECTION);
-        store.create_connection(&conn).await.unwrap();
+        store.create_connection(&conn, &[]).await.unwrap();
         let mut made = BTreeSet::new();
         for i in 0..10 {
             let u = user(&conn, &format!("tie{i}@example.com"));
@@ -1204,7 +1204,7 @@ async fn clients_list_in_pages_update_and_delete_with_their_grants() {
         };
         store.create_client_grant(&grant).await.unwrap();
         let conn = connection(DEFAULT_DATABASE_CONNECTION);
-        store.create_connection(&conn).await.unwrap();
+        store.create_connection(&conn, &[]).await.unwrap();
         let u = user(&conn, "someone@example.com");
         store.create_user(&u).await.unwrap();
         let c = code(&plain.client_id, &u.user_id, at(60));

@@ -152,7 +152,7 @@ async fn user_lookups_at_1k_and_100k_users() {
         for size in [SMALL, LARGE] {
             let fresh = backends::fresh(backend).await;
             let store = backends::open_store(&fresh).await;
-            store.create_connection(&conn).await.unwrap();
+            store.create_connection(&conn, &[]).await.unwrap();
             let mut loaded = Vec::with_capacity(size);
             let load = Stopwatch::start();
             grow(&store, &conn, &mut loaded, size).await;
