@@ -219,6 +219,39 @@ await check("ManagementClient rules.create, getAll, update, delete and rulesConf
   return rule.id;
 });
 
+await check("ManagementClient connections.create, getEnabledClients, updateEnabledClients, clients.getEnabledConnections, connections.delete", async () => {
+  const { data: app } = await management.clients.create({ name: "Node SDK app", app_type: "spa" });
+  const name = `node-${randomUUID().slice(0, 8)}`;
+  const { data: created } = await management.connections.create({
+    name,
+    strategy: "auth0",
+    display_name: "Node SDK directory",
+    enabled_clients: [app.client_id],
+  });
+  expect(created.display_name === "Node SDK directory", JSON.stringify(created));
+  const { data: first } = await management.connections.getEnabledClients({ id: created.id, take: 1 });
+  expect(JSON.stringify(first.clients) === JSON.stringify([{ client_id: app.client_id }]), JSON.stringify(first));
+  await management.connections.updateEnabledClients({ id: created.id }, [
+    { client_id: app.client_id, status: false },
+    { client_id: admin.client_id, status: true },
+  ]);
+  const { data: after } = await management.connections.getEnabledClients({ id: created.id });
+  expect(JSON.stringify(after.clients) === JSON.stringify([{ client_id: admin.client_id }]), JSON.stringify(after));
+  const { data: ofApp } = await management.clients.getEnabledConnections({ client_id: app.client_id });
+  const names = ofApp.connections.map((c) => c.name);
+  expect(names.includes(connection) && !names.includes(name), JSON.stringify(names));
+  await management.connections.delete({ id: created.id });
+  let status;
+  try {
+    await management.connections.get({ id: created.id });
+  } catch (e) {
+    status = e.statusCode;
+  }
+  expect(status === 404, `after the delete: ${status}`);
+  await management.clients.delete({ client_id: app.client_id });
+  return `${names.length} connections for the new app`;
+});
+
 await check("ManagementClient gets Auth0's error shape for a bad body", async () => {
   let error;
   try {
