@@ -36,6 +36,7 @@ pub mod continuation;
 pub mod csrf;
 pub mod egress;
 pub mod events;
+pub mod federation;
 pub mod housekeeping;
 pub mod ids;
 mod imported_hash;

@@ -13,7 +13,7 @@ mod front_channel;
 mod password;
 mod refresh;
 mod response;
-mod user_tokens;
+pub(crate) mod user_tokens;
 mod userinfo_token;
 
 pub use client_assertion::{

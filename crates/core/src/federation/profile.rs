@@ -1,0 +1,400 @@
+//! An upstream account as a Sigil user: its `user_id` in Auth0's forms, the root attributes
+//! Auth0 normalises (`name`, `nickname`, `picture`, …), the upstream's other attributes, and an
+//! email believed verified only when the source that gave the address says so.
+
+use serde_json::{Map, Value};
+
+use super::id_token::UpstreamClaims;
+use crate::ids::UserId;
+
+/// The most an upstream's other attributes may take, as JSON: a profile larger than this is
+/// refused rather than stored.
+pub const MAX_ATTRIBUTES: usize = 16 * 1024;
+
+/// Claims that say something about the token, not the user, or that are Sigil's own fields:
+/// never kept among the upstream's attributes.
+const RESERVED: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "nonce",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "s_hash",
+    "auth_time",
+    "acr",
+    "amr",
+    "sid",
+    "typ",
+    "cnf",
+    "user_id",
+    "identities",
+    "app_metadata",
+    "user_metadata",
+    "blocked",
+    "created_at",
+    "updated_at",
+    "last_login",
+    "last_ip",
+    "logins_count",
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+    "nickname",
+    "picture",
+    "username",
+    "phone_number",
+    "phone_verified",
+    "multifactor",
+    "last_password_reset",
+    "password",
+];
+
+/// A federated user's `user_id` and its identity's `user_id`: `<strategy>|<id>` for a social
+/// connection (`github|100234`, `google-oauth2|1035…`), `<strategy>|<connection>|<id>` for an
+/// enterprise or custom `oauth2` connection (`oidc|corp|alice`), whose identity's `user_id` is
+/// then `<connection>|<id>`.
+pub fn federated_user_id(
+    strategy: &str,
+    connection: &str,
+    upstream_id: &str,
+    social: bool,
+) -> (UserId, String) {
+    let identity = if social {
+        upstream_id.to_owned()
+    } else {
+        format!("{connection}|{upstream_id}")
+    };
+    (UserId(format!("{strategy}|{identity}")), identity)
+}
+
+/// What Sigil keeps of an upstream account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Profile {
+    /// The account's id at the upstream (`sub`, GitHub's numeric `id` as text).
+    pub upstream_id: String,
+    /// Whether the upstream gave its id as a JSON number (GitHub): Auth0 then shows the
+    /// identity's `user_id` as a number too.
+    pub numeric_id: bool,
+    /// The email address, if the upstream gave one.
+    pub email: Option<String>,
+    /// Whether the source that gave the email says it is verified (`true`, or Apple's `"true"`).
+    pub email_verified: bool,
+    /// Full name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Nickname: the upstream's, its `preferred_username` or login, or the email's local part.
+    pub nickname: Option<String>,
+    /// Picture URL.
+    pub picture: Option<String>,
+    /// Everything else the upstream said about the user (`locale`, Azure's `tid`, …).
+    pub attributes: Map<String, Value>,
+}
+
+/// Why an upstream's account cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    /// UserInfo is about someone else (OIDC Core §5.3.2).
+    #[error("UserInfo's sub ({userinfo:?}) is not the ID token's ({id_token:?})")]
+    SubjectMismatch {
+        /// The ID token's `sub`.
+        id_token: String,
+        /// UserInfo's `sub`.
+        userinfo: Option<String>,
+    },
+    /// No usable id.
+    #[error("the upstream gave no id for the user")]
+    NoId,
+    /// The attributes are larger than [`MAX_ATTRIBUTES`].
+    #[error("the upstream's profile is larger than {MAX_ATTRIBUTES} bytes")]
+    TooLarge,
+}
+
+/// `email_verified` as an upstream says it: a boolean, or the strings `"true"`/`"false"`
+/// (Apple); anything else, or nothing, is false.
+fn verified(value: Option<&Value>) -> bool {
+    match value {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true",
+        _ => false,
+    }
+}
+
+fn text(claims: &Map<String, Value>, name: &str) -> Option<String> {
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+impl Profile {
+    /// The profile of an OpenID provider's user: the checked ID token's claims, and UserInfo's
+    /// when it was asked (its `sub` must be the token's). The email and its `email_verified`
+    /// come together from one source: the token when it has an email, else UserInfo.
+    pub fn from_oidc(
+        token: &UpstreamClaims,
+        userinfo: Option<&Map<String, Value>>,
+    ) -> Result<Profile, ProfileError> {
+        if let Some(info) = userinfo {
+            let sub = info.get("sub").and_then(Value::as_str);
+            if sub != Some(token.sub.as_str()) {
+                return Err(ProfileError::SubjectMismatch {
+                    id_token: token.sub.clone(),
+                    userinfo: sub.map(str::to_owned),
+                });
+            }
+        }
+        let email_source = match userinfo {
+            Some(info) if text(&token.claims, "email").is_none() => info,
+            _ => &token.claims,
+        };
+        let mut claims = token.claims.clone();
+        if let Some(info) = userinfo {
+            for (name, value) in info {
+                claims.entry(name.clone()).or_insert_with(|| value.clone());
+            }
+        }
+        Profile::from_claims(
+            token.sub.clone(),
+            false,
+            text(email_source, "email"),
+            verified(email_source.get("email_verified")),
+            &claims,
+        )
+    }
+
+    /// A profile from `claims` in OIDC's names (a custom `oauth2` connection's profile script
+    /// and the presets map theirs to these), with the id and the email already decided.
+    pub fn from_claims(
+        upstream_id: String,
+        numeric_id: bool,
+        email: Option<String>,
+        email_verified: bool,
+        claims: &Map<String, Value>,
+    ) -> Result<Profile, ProfileError> {
+        if upstream_id.is_empty() || upstream_id.contains(char::is_control) {
+            return Err(ProfileError::NoId);
+        }
+        let attributes: Map<String, Value> = claims
+            .iter()
+            .filter(|(name, _)| !RESERVED.contains(&name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        if Value::Object(attributes.clone()).to_string().len() > MAX_ATTRIBUTES {
+            return Err(ProfileError::TooLarge);
+        }
+        let nickname = text(claims, "nickname")
+            .or_else(|| text(claims, "preferred_username"))
+            .or_else(|| text(claims, "login"))
+            .or_else(|| {
+                email
+                    .as_deref()
+                    .and_then(|e| e.split_once('@'))
+                    .map(|(local, _)| local.to_owned())
+            });
+        Ok(Profile {
+            upstream_id,
+            numeric_id,
+            email_verified: email.is_some() && email_verified,
+            email,
+            name: text(claims, "name"),
+            given_name: text(claims, "given_name"),
+            family_name: text(claims, "family_name"),
+            nickname,
+            picture: text(claims, "picture"),
+            attributes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn token(claims: Value) -> UpstreamClaims {
+        let claims = claims.as_object().unwrap().clone();
+        UpstreamClaims {
+            sub: claims["sub"].as_str().unwrap().to_owned(),
+            claims,
+        }
+    }
+
+    #[test]
+    fn user_ids_take_auth0s_forms() {
+        for (strategy, connection, id, social, user_id, identity) in [
+            (
+                "github",
+                "github",
+                "100234",
+                true,
+                "github|100234",
+                "100234",
+            ),
+            (
+                "google-oauth2",
+                "google-oauth2",
+                "1035",
+                true,
+                "google-oauth2|1035",
+                "1035",
+            ),
+            (
+                "oidc",
+                "corp",
+                "alice",
+                false,
+                "oidc|corp|alice",
+                "corp|alice",
+            ),
+            (
+                "oauth2",
+                "custom",
+                "7",
+                false,
+                "oauth2|custom|7",
+                "custom|7",
+            ),
+        ] {
+            let (u, i) = federated_user_id(strategy, connection, id, social);
+            assert_eq!((u.as_str(), i.as_str()), (user_id, identity));
+        }
+    }
+
+    #[test]
+    fn the_email_is_verified_only_by_the_source_that_gave_it() {
+        let base = json!({"iss": "https://idp/", "sub": "alice", "aud": "x", "exp": 1, "iat": 0});
+        let with = |extra: Value| {
+            let mut c = base.clone();
+            c.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            token(c)
+        };
+        let info = |v: Value| v.as_object().unwrap().clone();
+        for (case, id_token, userinfo, email, verified) in [
+            (
+                "the token's email and flag",
+                with(json!({"email": "a@x.test", "email_verified": true})),
+                None,
+                Some("a@x.test"),
+                true,
+            ),
+            (
+                "Apple's string flag",
+                with(json!({"email": "a@x.test", "email_verified": "true"})),
+                None,
+                Some("a@x.test"),
+                true,
+            ),
+            (
+                "no flag means unverified",
+                with(json!({"email": "a@x.test"})),
+                None,
+                Some("a@x.test"),
+                false,
+            ),
+            (
+                "a flag of 1 is not true",
+                with(json!({"email": "a@x.test", "email_verified": 1})),
+                None,
+                Some("a@x.test"),
+                false,
+            ),
+            (
+                "the token's flag does not vouch for UserInfo's email",
+                with(json!({"email_verified": true})),
+                Some(info(json!({"sub": "alice", "email": "b@x.test"}))),
+                Some("b@x.test"),
+                false,
+            ),
+            (
+                "UserInfo's email with its own flag",
+                with(json!({})),
+                Some(info(
+                    json!({"sub": "alice", "email": "b@x.test", "email_verified": true}),
+                )),
+                Some("b@x.test"),
+                true,
+            ),
+            (
+                "UserInfo's flag does not vouch for the token's email",
+                with(json!({"email": "a@x.test"})),
+                Some(info(
+                    json!({"sub": "alice", "email": "b@x.test", "email_verified": true}),
+                )),
+                Some("a@x.test"),
+                false,
+            ),
+            (
+                "no email at all",
+                with(json!({"email_verified": true})),
+                None,
+                None,
+                false,
+            ),
+        ] {
+            let p = Profile::from_oidc(&id_token, userinfo.as_ref()).unwrap();
+            assert_eq!(
+                (p.email.as_deref(), p.email_verified),
+                (email, verified),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn userinfo_about_someone_else_is_refused() {
+        let t = token(json!({"sub": "alice"}));
+        for info in [json!({"sub": "mallory"}), json!({"name": "no sub"})] {
+            let info = info.as_object().unwrap().clone();
+            assert!(matches!(
+                Profile::from_oidc(&t, Some(&info)),
+                Err(ProfileError::SubjectMismatch { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn root_attributes_are_normalised_and_the_rest_kept() {
+        let t = token(json!({
+            "iss": "https://idp/", "sub": "alice", "aud": "x", "exp": 1, "iat": 0, "nonce": "n",
+            "name": " Alice Liddell ", "given_name": "Alice", "family_name": "Liddell",
+            "picture": "https://idp/alice.png", "email": "alice@wonder.test", "locale": "en-GB",
+            "groups": ["readers"], "app_metadata": {"admin": true}
+        }));
+        let p = Profile::from_oidc(&t, None).unwrap();
+        assert_eq!(p.name.as_deref(), Some("Alice Liddell"));
+        assert_eq!(p.nickname.as_deref(), Some("alice"), "from the email");
+        assert_eq!(
+            Value::Object(p.attributes),
+            json!({"locale": "en-GB", "groups": ["readers"]}),
+            "token claims and Sigil's own fields are not the upstream's to set"
+        );
+        let huge = token(json!({"sub": "alice", "blob": "x".repeat(MAX_ATTRIBUTES)}));
+        assert_eq!(Profile::from_oidc(&huge, None), Err(ProfileError::TooLarge));
+        let github = json!({"login": "octocat", "id": 583231});
+        let p = Profile::from_claims(
+            "583231".to_owned(),
+            true,
+            None,
+            true,
+            github.as_object().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(p.nickname.as_deref(), Some("octocat"));
+        assert!(!p.email_verified, "no email, nothing verified");
+    }
+}
