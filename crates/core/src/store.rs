@@ -15,10 +15,10 @@ use crate::ids::{
 };
 use crate::model::{
     Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
-    Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, JsonObject, LogEvent,
-    LogQuery, NewLogEvent, OutgoingEmail, Permission, QueuedTrigger, RefreshToken, ResourceServer,
-    Role, Rule, RulesConfig, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User,
-    UserQuery,
+    Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, FederationTransaction, Job,
+    JsonObject, LogEvent, LogQuery, NewLogEvent, OutgoingEmail, Permission, QueuedTrigger,
+    RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord,
+    TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
@@ -194,11 +194,13 @@ pub struct Purged {
     pub rate_limits: u64,
     /// Records of Actions' executions past their retention.
     pub action_executions: u64,
+    /// Logins gone upstream whose callback never came.
+    pub federation_transactions: u64,
 }
 
 impl Purged {
     /// Rows removed of each kind, with the kind's name (for logs and metrics).
-    pub fn by_kind(&self) -> [(&'static str, u64); 10] {
+    pub fn by_kind(&self) -> [(&'static str, u64); 11] {
         [
             ("authorization_codes", self.codes),
             ("sessions", self.sessions),
@@ -210,6 +212,7 @@ impl Purged {
             ("logs", self.logs),
             ("rate_limits", self.rate_limits),
             ("action_executions", self.action_executions),
+            ("federation_transactions", self.federation_transactions),
         ]
     }
 
@@ -236,6 +239,7 @@ impl std::ops::AddAssign for Purged {
         self.logs += other.logs;
         self.rate_limits += other.rate_limits;
         self.action_executions += other.action_executions;
+        self.federation_transactions += other.federation_transactions;
     }
 }
 
@@ -858,6 +862,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a new ticket.
     fn create_ticket(&self, ticket: &Ticket) -> impl Future<Output = Result<()>> + Send;
+    /// Keeps a login gone upstream until its callback.
+    fn create_federation_transaction(
+        &self,
+        transaction: &FederationTransaction,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Takes the login gone upstream with `state_digest`, once: only for the browser whose
+    /// binding cookie has `binding_digest` (another browser's try leaves it for its own) and
+    /// before it expires. Of racing takers one gets it; the others get `None`, as for a
+    /// transaction that never was.
+    fn take_federation_transaction(
+        &self,
+        state_digest: &SecretDigest,
+        binding_digest: &SecretDigest,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<Option<FederationTransaction>>> + Send;
+
     /// The ticket with this digest, without using it.
     fn ticket(&self, digest: &SecretDigest) -> impl Future<Output = Result<Option<Ticket>>> + Send;
     /// Uses a ticket of `kind` exactly once. A ticket of another kind is

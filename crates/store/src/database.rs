@@ -100,6 +100,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         15 => "0015_rules",
         16 => "0016_session_methods",
         17 => "0017_connections",
+        18 => "0018_federation_transactions",
     )
 }
 
@@ -122,6 +123,7 @@ fn postgres_migrations() -> Vec<Migration> {
         15 => "0015_rules",
         16 => "0016_session_methods",
         17 => "0017_connections",
+        18 => "0018_federation_transactions",
     )
 }
 

@@ -20,6 +20,7 @@ mod codec;
 mod codes;
 mod connections;
 mod device;
+mod federation;
 mod jobs;
 mod keys;
 mod logs;

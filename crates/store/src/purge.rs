@@ -28,7 +28,7 @@ enum Horizon {
 
 /// One `DELETE` per kind, in the order of [`Purged::by_kind`]: `$1` is the horizon, `$2` the
 /// batch size.
-const PURGES: [(&str, Horizon); 10] = [
+const PURGES: [(&str, Horizon); 11] = [
     (
         "DELETE FROM authorization_codes WHERE digest IN \
          (SELECT digest FROM authorization_codes WHERE expires_at <= $1 LIMIT $2)",
@@ -78,6 +78,11 @@ const PURGES: [(&str, Horizon); 10] = [
          (SELECT id FROM action_executions WHERE expires_at <= $1 LIMIT $2)",
         Horizon::Now,
     ),
+    (
+        "DELETE FROM federation_transactions WHERE state_digest IN \
+         (SELECT state_digest FROM federation_transactions WHERE expires_at <= $1 LIMIT $2)",
+        Horizon::Now,
+    ),
 ];
 
 pub(crate) async fn purge_expired(
@@ -86,7 +91,7 @@ pub(crate) async fn purge_expired(
     retention: &Retention,
     batch: u32,
 ) -> Result<Purged> {
-    let mut counts = [0u64; 10];
+    let mut counts = [0u64; 11];
     for ((sql, horizon), count) in PURGES.iter().zip(counts.iter_mut()) {
         let sql: &'static str = sql;
         let first = match horizon {
@@ -120,6 +125,7 @@ pub(crate) async fn purge_expired(
         logs,
         rate_limits,
         action_executions,
+        federation_transactions,
     ] = counts;
     Ok(Purged {
         codes,
@@ -132,5 +138,6 @@ pub(crate) async fn purge_expired(
         logs,
         rate_limits,
         action_executions,
+        federation_transactions,
     })
 }

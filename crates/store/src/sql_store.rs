@@ -10,10 +10,10 @@ use sigil_core::ids::{
 };
 use sigil_core::model::{
     Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
-    Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, Job, JsonObject, LogEvent,
-    LogQuery, NewLogEvent, OutgoingEmail, Permission, QueuedTrigger, RefreshToken, ResourceServer,
-    Role, Rule, RulesConfig, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User,
-    UserQuery,
+    Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, FederationTransaction, Job,
+    JsonObject, LogEvent, LogQuery, NewLogEvent, OutgoingEmail, Permission, QueuedTrigger,
+    RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord,
+    TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::SecretDigest;
@@ -22,8 +22,8 @@ use sigil_core::{LinkRefusal, Store, StoreError, UnixTime};
 
 use crate::{
     Database, DatabaseError, MasterKey, actions, apis, client_assertions, clients, codes,
-    connections, device, jobs, keys, logs, outbox, purge, rate_limits, rbac, refresh, rules,
-    sessions, tenant, tickets, users,
+    connections, device, federation, jobs, keys, logs, outbox, purge, rate_limits, rbac, refresh,
+    rules, sessions, tenant, tickets, users,
 };
 
 /// Sigil's store on an open, migrated database whose master key has been checked.
@@ -644,6 +644,19 @@ impl Store for SqlStore {
 
     async fn create_ticket(&self, ticket: &Ticket) -> Result<()> {
         tickets::create_ticket(self, ticket).await
+    }
+
+    async fn create_federation_transaction(&self, tx: &FederationTransaction) -> Result<()> {
+        federation::create_federation_transaction(self, tx).await
+    }
+
+    async fn take_federation_transaction(
+        &self,
+        state_digest: &SecretDigest,
+        binding_digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<FederationTransaction>> {
+        federation::take_federation_transaction(self, state_digest, binding_digest, now).await
     }
 
     async fn ticket(&self, digest: &SecretDigest) -> Result<Option<Ticket>> {

@@ -34,7 +34,8 @@ pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
 pub use outbox::OutgoingEmail;
 pub use rule::{Rule, RulesConfig};
 pub use runtime::{
-    AuthorizationCode, DeviceCode, DeviceStatus, RefreshToken, Session, Ticket, TicketKind,
+    AuthorizationCode, DeviceCode, DeviceStatus, FederationTransaction, RefreshToken, Session,
+    Ticket, TicketKind,
 };
 pub use signing_key::{KeyState, SigningKeyRecord, family_name};
 pub use tenant::{Branding, BrandingColors, BrandingFont, TenantFlags, TenantSettings};

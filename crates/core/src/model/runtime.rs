@@ -2,7 +2,7 @@
 //! one-time tickets. Every bearer value is stored as its SHA-256 digest only.
 
 use crate::UnixTime;
-use crate::ids::{ClientId, FamilyId, SessionId, UserId};
+use crate::ids::{ClientId, ConnectionId, FamilyId, SessionId, UserId};
 use crate::secret::SecretDigest;
 
 /// A login session at Sigil (the SSO cookie), shared by every application the user visits.
@@ -165,6 +165,28 @@ impl TicketKind {
             _ => None,
         }
     }
+}
+
+/// A login gone to another identity provider, until its callback: found by the digest of the
+/// `state` sent upstream, usable only by the browser holding the cookie whose value's digest
+/// is `binding_digest`, once, until `expires_at`. The store keeps everything but the digests
+/// and the connection sealed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FederationTransaction {
+    /// SHA-256 of the `state` sent upstream.
+    pub state_digest: SecretDigest,
+    /// SHA-256 of the browser-binding cookie's value.
+    pub binding_digest: SecretDigest,
+    /// The connection the login went through.
+    pub connection_id: ConnectionId,
+    /// The application's login transaction, as sealed for the hosted pages.
+    pub login: String,
+    /// The nonce sent upstream, which its ID token must carry.
+    pub nonce: Option<String>,
+    /// The PKCE verifier, sent with the code.
+    pub code_verifier: Option<String>,
+    /// When it stops working.
+    pub expires_at: UnixTime,
 }
 
 /// A one-time ticket mailed to a user.

@@ -971,3 +971,20 @@ async fn a_reader_walking_checkpoints_sees_every_concurrently_written_event_once
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_federation_transaction_taken_by_16_racers_goes_to_one() {
+    on_every_store(|store| async move {
+        let w = world(&store).await;
+        let tx = crate::federation::transaction(&w.connection.id, at(600));
+        store.create_federation_transaction(&tx).await.unwrap();
+        let results = race(&store, 16, |s, _| {
+            let (state, binding) = (tx.state_digest.clone(), tx.binding_digest.clone());
+            async move { s.take_federation_transaction(&state, &binding, at(1)).await }
+        })
+        .await;
+        let taken: Vec<_> = results.into_iter().filter_map(|r| r.unwrap()).collect();
+        assert_eq!(taken, vec![tx], "{:?}", store.database().backend());
+    })
+    .await;
+}

@@ -12,6 +12,7 @@ mod actions;
 mod atomic;
 mod connections;
 mod durability;
+mod federation;
 mod full_disk;
 mod model;
 mod purge;
