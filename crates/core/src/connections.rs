@@ -3,7 +3,8 @@
 //! pages, the password grants, `/dbconnections/*`).
 
 use crate::ids::ClientId;
-use crate::model::Connection;
+use crate::model::connection::DEFAULT_DATABASE_CONNECTION;
+use crate::model::{Connection, Strategy};
 use crate::{Store, StoreError};
 
 /// Why a named connection cannot be used by a client.
@@ -39,4 +40,37 @@ pub async fn usable_by(
     } else {
         Err(Unusable::Disabled)
     })
+}
+
+/// The database connection whose password form a hosted page shows for `client`: the one the
+/// request named (`None` unless it is a database enabled for the client), else the tenant's
+/// default directory when it is enabled for the client, else the first database connection
+/// enabled for it, by name (as Auth0's login page shows the application's enabled database).
+pub async fn page_database(
+    store: &impl Store,
+    client: &ClientId,
+    requested: Option<&str>,
+) -> Result<Option<Connection>, StoreError> {
+    let database = |c: Connection| (c.strategy == Strategy::Auth0).then_some(c);
+    if let Some(name) = requested {
+        return Ok(usable_by(store, client, name)
+            .await?
+            .ok()
+            .and_then(database));
+    }
+    let default = store
+        .tenant_settings()
+        .await?
+        .and_then(|t| t.default_directory)
+        .unwrap_or_else(|| DEFAULT_DATABASE_CONNECTION.to_owned());
+    if let Ok(connection) = usable_by(store, client, &default).await?
+        && connection.strategy == Strategy::Auth0
+    {
+        return Ok(Some(connection));
+    }
+    Ok(store
+        .client_connections(client)
+        .await?
+        .into_iter()
+        .find_map(database))
 }

@@ -483,10 +483,13 @@ async fn login_form<S: Store>(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    let database = match login_database(app, &tx).await {
+        Ok(database) => database,
+        Err(page) => return page,
+    };
     // "Forgot password?" and "Sign up" carry the transaction, so they can lead back here.
     let reset_url = tx_link(app, "u/reset-password/request", &tx);
-    let signup_allowed =
-        accounts::signup_allowed(app.store(), tx.authorization.connection.as_deref()).await;
+    let signup_allowed = accounts::signup_allowed(app.store(), Some(&database)).await;
     let signup_url = match signup_allowed {
         Ok(true) => Some(tx_link(app, "u/signup", &tx)),
         Ok(false) => None,
@@ -516,6 +519,35 @@ async fn login_form<S: Store>(
     );
     set_csrf_cookie(app, &mut response, &tx.csrf);
     response
+}
+
+/// The page for a login whose application has no database connection enabled.
+const NO_DATABASE_ENABLED: &str = "No way to log in is enabled for this application here. \
+    Go back to the application, or ask its administrator to enable a connection for it.";
+
+/// The database connection whose password form the pages of `tx` use (core's
+/// `connections::page_database`), or the page saying there is none.
+pub(crate) async fn login_database<S: Store>(
+    app: &App<S>,
+    tx: &LoginTransaction,
+) -> Result<String, Response> {
+    match connections::page_database(
+        app.store(),
+        &tx.authorization.client_id,
+        tx.authorization.connection.as_deref(),
+    )
+    .await
+    {
+        Ok(Some(connection)) => Ok(connection.name),
+        Ok(None) => Err(page_error(
+            app,
+            StatusCode::BAD_REQUEST,
+            NO_DATABASE_ENABLED,
+        )),
+        Err(e) => Err(app
+            .pages()
+            .failed(&e, "cannot read the application's connections")),
+    }
 }
 
 pub(crate) const EXPIRED: &str =
@@ -560,12 +592,16 @@ pub(crate) async fn login_submit<S: Store>(
     if !csrf_matches(&headers, &tx) {
         return page_error(&app, StatusCode::FORBIDDEN, CSRF_REFUSED);
     }
+    let database = match login_database(&app, &tx).await {
+        Ok(database) => database,
+        Err(page) => return page,
+    };
     let store = app.store();
     let outcome = authenticate_user(
         store,
         app.hasher(),
         &tx.authorization.client_id,
-        tx.authorization.connection.as_deref(),
+        Some(&database),
         form.username.trim(),
         &form.password,
     )

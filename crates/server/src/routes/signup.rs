@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 
 use super::authorize::{
     CSRF_REFUSED, EXPIRED, LoginQuery, client_look, csrf_matches, log_in, login_context,
-    page_error, seal_for_form, set_csrf_cookie, tx_link,
+    login_database, page_error, seal_for_form, set_csrf_cookie, tx_link,
 };
 use crate::App;
 use crate::client_ip::ClientIp;
@@ -43,7 +43,8 @@ struct Typed<'a> {
 
 /// The connection's signup options for `tx`, or the page saying there is no signup.
 async fn form_of<S: Store>(app: &App<S>, tx: &LoginTransaction) -> Result<SignupForm, Response> {
-    match accounts::signup_form(app.store(), tx.authorization.connection.as_deref()).await {
+    let database = login_database(app, tx).await?;
+    match accounts::signup_form(app.store(), Some(&database)).await {
         Ok(Some(form)) => Ok(form),
         Ok(None) => Err(page_error(app, StatusCode::BAD_REQUEST, NO_DATABASE)),
         Err(e) => Err(app.pages().failed(&e, "cannot read the signup connection")),

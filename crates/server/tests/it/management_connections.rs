@@ -4,7 +4,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::app::{Body, CALLBACK, TestApp, post};
+use crate::app::{Body, CALLBACK, PASSWORD, TestApp, post};
+use crate::browser::{Browser, authorize_url, callback_params, param};
 use crate::management::{assert_error, audience, call, token_for};
 
 #[tokio::test]
@@ -436,4 +437,91 @@ async fn a_connection_serves_only_the_clients_it_is_enabled_for_and_goes_with_it
 
 fn urlencoding(s: &str) -> String {
     s.replace('|', "%7C")
+}
+
+#[tokio::test]
+async fn the_login_page_uses_the_database_enabled_for_the_application() {
+    let app = TestApp::start().await;
+    let token = token_for(
+        &app,
+        &audience(&app),
+        &[
+            "read:connections",
+            "create:connections",
+            "update:connections",
+            "create:users",
+        ],
+    )
+    .await;
+    let t = Some(token.as_str());
+    let web = app.web.0.to_string();
+    let (_, default) = call(
+        &app,
+        "GET",
+        "/connections?name=Username-Password-Authentication",
+        t,
+        None,
+    )
+    .await;
+    let default_id = default[0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        &app,
+        "PATCH",
+        &format!("/connections/{default_id}/clients"),
+        t,
+        Some(json!([{"client_id": web, "status": false}])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // No database is enabled for the application: the page says so, and offers no form.
+    let mut browser = Browser::new();
+    let login = browser.get(&authorize_url(&app, &web, "")).await;
+    let page = browser.get(login.location()).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(
+        page.body.contains("No way to log in is enabled"),
+        "{}",
+        page.body
+    );
+
+    // With Staff enabled for it, the page's form logs Staff's users in, without naming it.
+    let (status, _) = call(
+        &app,
+        "POST",
+        "/connections",
+        t,
+        Some(json!({"name": "Staff", "strategy": "auth0", "enabled_clients": [web]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = call(
+        &app,
+        "POST",
+        "/users",
+        t,
+        Some(
+            json!({"connection": "Staff", "email": "sam@example.com", "password": "Staff-pass-1!"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let login = browser.get(&authorize_url(&app, &web, "")).await;
+    let page = browser.get(login.location()).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let tx = page.field("tx");
+    let refused = browser
+        .submit_login(&app, &tx, "ann@example.com", PASSWORD)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "Ann's directory is not this app's"
+    );
+    let tx = refused.field("tx");
+    let done = browser
+        .submit_login(&app, &tx, "sam@example.com", "Staff-pass-1!")
+        .await;
+    let params = callback_params(done.location());
+    assert!(param(&params, "code").is_some(), "{}", done.location());
 }
