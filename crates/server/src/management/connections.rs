@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ use sigil_core::management::{
 use sigil_core::model::Connection;
 use sigil_core::{Store, StoreError};
 
-use super::body::Params;
+use super::body::{Params, repeated_and_rest};
 use super::caller::Caller;
 use super::error::MgmtError;
 use super::paging::Paging;
@@ -184,11 +184,14 @@ pub(crate) async fn update_clients<S: Store>(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /clients/{id}/connections`: the connections enabled for the client, by checkpoint,
+/// filtered by `strategy` (a key that may repeat) when given.
 pub(crate) async fn of_client<S: Store>(
     State(app): State<App<S>>,
     Path(id): Path<String>,
-    Params(query): Params<CheckpointQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, MgmtError> {
+    let (strategies, query) = repeated_and_rest::<CheckpointQuery>(raw.as_deref(), "strategy")?;
     let client = ClientId(id);
     if app.store().client(&client).await?.is_none() {
         return Err(MgmtError::not_found(
@@ -196,7 +199,10 @@ pub(crate) async fn of_client<S: Store>(
             "The client does not exist.",
         ));
     }
-    let connections = app.store().client_connections(&client).await?;
+    let mut connections = app.store().client_connections(&client).await?;
+    if !strategies.is_empty() {
+        connections.retain(|c| strategies.iter().any(|s| s == c.strategy.as_str()));
+    }
     let (page, next) = checkpoint_page(&connections, query.take, query.from.as_deref(), |c| {
         c.id.as_str()
     })?;

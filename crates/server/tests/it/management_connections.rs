@@ -338,6 +338,25 @@ async fn a_connection_serves_only_the_clients_it_is_enabled_for_and_goes_with_it
         ["Staff", "Username-Password-Authentication"],
         "{of_native}"
     );
+    let (_, filtered) = call(
+        &app,
+        "GET",
+        &format!("/clients/{native}/connections?strategy=oidc&strategy=samlp"),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(filtered, json!({"connections": []}));
+    let (_, paged) = call(
+        &app,
+        "GET",
+        &format!("/clients/{native}/connections?strategy=auth0&take=1"),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(paged["connections"][0]["name"], "Staff", "{paged}");
+    assert_eq!(paged["next"], paged["connections"][0]["id"], "{paged}");
 
     // A patch's enabled_clients replaces the list.
     let (status, patched) = call(
