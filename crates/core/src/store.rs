@@ -295,9 +295,14 @@ pub trait Store: Send + Sync + 'static {
     /// Every connection, by name.
     fn list_connections(&self) -> impl Future<Output = Result<Vec<Connection>>> + Send;
     /// Replaces a connection's options, display name, button and metadata (name and strategy
-    /// never change).
-    fn update_connection(&self, connection: &Connection)
-    -> impl Future<Output = Result<()>> + Send;
+    /// never change), and enables or disables it for clients as `clients` says
+    /// ([`Store::update_connection_clients`]), at once: [`StoreError::NotFound`] for a missing
+    /// connection or enabled client changes nothing.
+    fn update_connection(
+        &self,
+        connection: &Connection,
+        clients: &[(ClientId, bool)],
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Deletes a connection with its users (and their sessions, tokens, …), and the identities
     /// other users have on it, at once. [`StoreError::NotFound`] if there is no such connection.
     fn delete_connection(&self, id: &ConnectionId) -> impl Future<Output = Result<()>> + Send;

@@ -52,6 +52,25 @@ impl Row {
     }
 }
 
+/// Enables (`true`) or disables (`false`) `$connection` for each client of `$clients`, in the
+/// transaction `$tx` (a macro, as the body of `on_pool!` is written once for both backends).
+macro_rules! change_clients {
+    ($tx:expr, $connection:expr, $clients:expr) => {
+        for (client, enabled) in $clients {
+            const ENABLE: &str = "INSERT INTO connection_clients (connection_id, client_id) \
+                                  VALUES ($1, $2) ON CONFLICT DO NOTHING";
+            const DISABLE: &str =
+                "DELETE FROM connection_clients WHERE connection_id = $1 AND client_id = $2";
+            sqlx::query(if *enabled { ENABLE } else { DISABLE })
+                .bind($connection.as_str())
+                .bind(client.as_str())
+                .execute(&mut *$tx)
+                .await
+                .map_err(|e| write_error(e, |_| Conflict::Connection, "client"))?;
+        }
+    };
+}
+
 pub(crate) async fn create_connection(
     store: &SqlStore,
     connection: &Connection,
@@ -60,8 +79,6 @@ pub(crate) async fn create_connection(
     const SQL: &str = "INSERT INTO connections (id, name, strategy, options, display_name, \
                        show_as_button, metadata, created_at, updated_at) \
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-    const ENABLE: &str = "INSERT INTO connection_clients (connection_id, client_id) VALUES ($1, $2) \
-                          ON CONFLICT DO NOTHING";
     let options = to_json("connection options", &connection.options)?;
     let metadata = to_json("connection metadata", &connection.metadata)?;
     on_pool!(&store.db, pool => {
@@ -79,14 +96,8 @@ pub(crate) async fn create_connection(
             .execute(&mut *tx)
             .await
             .map_err(|e| write_error(e, |_| Conflict::Connection, "connection"))?;
-        for client in clients {
-            sqlx::query(ENABLE)
-                .bind(connection.id.as_str())
-                .bind(client.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| write_error(e, |_| Conflict::Connection, "client"))?;
-        }
+        let enable: Vec<(ClientId, bool)> = clients.iter().map(|c| (c.clone(), true)).collect();
+        change_clients!(tx, connection.id, &enable);
         tx.commit().await.db()?;
     });
     Ok(())
@@ -118,22 +129,34 @@ pub(crate) async fn list_connections(store: &SqlStore) -> Result<Vec<Connection>
     rows.into_iter().map(Row::into_model).collect()
 }
 
-pub(crate) async fn update_connection(store: &SqlStore, connection: &Connection) -> Result<()> {
+pub(crate) async fn update_connection(
+    store: &SqlStore,
+    connection: &Connection,
+    clients: &[(ClientId, bool)],
+) -> Result<()> {
     const SQL: &str = "UPDATE connections SET options = $2, display_name = $3, \
                        show_as_button = $4, metadata = $5, updated_at = $6 WHERE id = $1";
     let options = to_json("connection options", &connection.options)?;
     let metadata = to_json("connection metadata", &connection.metadata)?;
-    let done = on_pool!(&store.db, pool => sqlx::query(SQL)
-        .bind(connection.id.as_str())
-        .bind(&options)
-        .bind(connection.display_name.as_deref())
-        .bind(connection.show_as_button)
-        .bind(&metadata)
-        .bind(connection.updated_at.0)
-        .execute(pool)
-        .await
-        .db()?
-        .rows_affected());
+    let done = on_pool!(&store.db, pool => {
+        let mut tx = pool.begin().await.db()?;
+        let done = sqlx::query(SQL)
+            .bind(connection.id.as_str())
+            .bind(&options)
+            .bind(connection.display_name.as_deref())
+            .bind(connection.show_as_button)
+            .bind(&metadata)
+            .bind(connection.updated_at.0)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+        if done > 0 {
+            change_clients!(tx, connection.id, clients);
+            tx.commit().await.db()?;
+        }
+        done
+    });
     touched(done, "connection")
 }
 
@@ -177,10 +200,6 @@ pub(crate) async fn update_connection_clients(
     changes: &[(ClientId, bool)],
 ) -> Result<()> {
     const EXISTS: &str = "SELECT COUNT(*) FROM connections WHERE id = $1";
-    const ENABLE: &str = "INSERT INTO connection_clients (connection_id, client_id) VALUES ($1, $2) \
-                          ON CONFLICT DO NOTHING";
-    const DISABLE: &str =
-        "DELETE FROM connection_clients WHERE connection_id = $1 AND client_id = $2";
     let exists: i64 = on_pool!(&store.db, pool => {
         let mut tx = pool.begin().await.db()?;
         let exists: i64 = sqlx::query_scalar(EXISTS)
@@ -189,14 +208,7 @@ pub(crate) async fn update_connection_clients(
             .await
             .db()?;
         if exists > 0 {
-            for (client, enabled) in changes {
-                sqlx::query(if *enabled { ENABLE } else { DISABLE })
-                    .bind(connection.as_str())
-                    .bind(client.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| write_error(e, |_| Conflict::Connection, "client"))?;
-            }
+            change_clients!(tx, connection, changes);
             tx.commit().await.db()?;
         }
         exists

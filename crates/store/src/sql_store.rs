@@ -94,8 +94,12 @@ impl Store for SqlStore {
         connections::list_connections(self).await
     }
 
-    async fn update_connection(&self, connection: &Connection) -> Result<()> {
-        connections::update_connection(self, connection).await
+    async fn update_connection(
+        &self,
+        connection: &Connection,
+        clients: &[(ClientId, bool)],
+    ) -> Result<()> {
+        connections::update_connection(self, connection, clients).await
     }
 
     async fn delete_connection(&self, id: &ConnectionId) -> Result<()> {

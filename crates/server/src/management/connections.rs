@@ -107,10 +107,7 @@ pub(crate) async fn create<S: Store>(
     app.store()
         .create_connection(&new.connection, &new.enabled_clients)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound(_) => unknown_client(StoreError::NotFound("client")),
-            e => e.into(),
-        })?;
+        .map_err(unknown_client)?;
     caller.audit(&app, "Create a connection").await;
     Ok((
         StatusCode::CREATED,
@@ -128,13 +125,10 @@ pub(crate) async fn update<S: Store>(
     let mut connection = connection_or_404(&app, &id).await?;
     let enabled = app.store().connection_clients(&connection.id).await?;
     let changes = patch.apply(&mut connection, &enabled, app.now())?;
-    app.store().update_connection(&connection).await?;
-    if !changes.is_empty() {
-        app.store()
-            .update_connection_clients(&connection.id, &changes)
-            .await
-            .map_err(unknown_client)?;
-    }
+    app.store()
+        .update_connection(&connection, &changes)
+        .await
+        .map_err(unknown_client)?;
     caller.audit(&app, "Update a connection").await;
     Ok(Json(shown(&app, &connection).await?))
 }

@@ -398,6 +398,14 @@ async fn a_connection_serves_only_the_clients_it_is_enabled_for_and_goes_with_it
             "inexistent_connection",
         ),
         (
+            "an unknown client in a patch that also renames",
+            "PATCH",
+            format!("/connections/{id}"),
+            json!({"display_name": "Changed", "enabled_clients": ["nobody"]}),
+            400,
+            "invalid_body",
+        ),
+        (
             "an unknown client among the enabled ones at creation",
             "POST",
             "/connections".to_owned(),
@@ -410,6 +418,12 @@ async fn a_connection_serves_only_the_clients_it_is_enabled_for_and_goes_with_it
         assert_eq!(answer.0.as_u16(), status, "{case}: {}", answer.1);
         assert_error(&answer, status, code);
     }
+    let (_, kept) = call(&app, "GET", &format!("/connections/{id}"), t, None).await;
+    assert_eq!(
+        kept["display_name"], "Staff directory",
+        "a refused patch changed nothing"
+    );
+    assert_eq!(kept["enabled_clients"], json!([native]));
     let (status, none) = call(&app, "GET", "/connections?name=Other", t, None).await;
     assert_eq!(
         (status, none),

@@ -98,7 +98,7 @@ async fn set_connection(app: &TestApp, change: impl FnOnce(&mut sigil_core::mode
         .unwrap()
         .unwrap();
     change(&mut connection);
-    app.store.update_connection(&connection).await.unwrap();
+    app.store.update_connection(&connection, &[]).await.unwrap();
 }
 
 #[tokio::test]

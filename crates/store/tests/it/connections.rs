@@ -103,6 +103,29 @@ async fn connections_serve_the_clients_they_are_enabled_for() {
             "{missing:?}"
         );
 
+        // An update naming an unknown client changes nothing, options included.
+        let mut renamed = upstream.clone();
+        renamed.display_name = Some("Renamed".to_owned());
+        let refused = store
+            .update_connection(&renamed, &[(nobody.clone(), true)])
+            .await;
+        assert_eq!(outcome(&refused), "NotFound");
+        assert_eq!(
+            store.connection(&upstream.id).await.unwrap(),
+            Some(upstream.clone())
+        );
+        store
+            .update_connection(&renamed, &[(older.client_id.clone(), true)])
+            .await
+            .unwrap();
+        assert_eq!(store.connection(&upstream.id).await.unwrap(), Some(renamed));
+        assert!(
+            store
+                .connection_enabled(&upstream.id, &older.client_id)
+                .await
+                .unwrap()
+        );
+
         // Creation with an unknown client leaves nothing behind.
         let stray = connection("stray");
         let refused = store.create_connection(&stray, &[nobody]).await;
@@ -111,12 +134,9 @@ async fn connections_serve_the_clients_they_are_enabled_for() {
 
         // A deleted client leaves its connections.
         store.delete_client(&newer.client_id).await.unwrap();
-        assert!(
-            store
-                .connection_clients(&upstream.id)
-                .await
-                .unwrap()
-                .is_empty()
+        assert_eq!(
+            store.connection_clients(&upstream.id).await.unwrap(),
+            std::slice::from_ref(&older.client_id)
         );
     })
     .await;

@@ -135,7 +135,7 @@ async fn connections_round_trip_and_names_are_unique() {
         updated.options.disable_signup = true;
         updated.options.brute_force_protection = false;
         updated.updated_at = at(10);
-        store.update_connection(&updated).await.unwrap();
+        store.update_connection(&updated, &[]).await.unwrap();
         assert_eq!(store.connection(&db.id).await.unwrap(), Some(updated));
         assert_eq!(store.list_connections().await.unwrap().len(), 2);
     })
