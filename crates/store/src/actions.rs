@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::SqlStore;
 use crate::codec::{from_json, open, seal, to_json};
-use crate::database::on_pool;
+use crate::database::{BeginWrite as _, on_pool};
 use crate::error::{OrBackend as _, corrupt, touched, write_error};
 
 /// An Action's code without its secrets, as stored.
@@ -246,7 +246,7 @@ pub(crate) async fn delete_action(store: &SqlStore, id: &ActionId, detach: bool)
     const BOUND: &str = "SELECT COUNT(*) FROM action_bindings WHERE action_id = $1";
     const DELETE: &str = "DELETE FROM actions WHERE id = $1";
     let done = on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         if detach {
             sqlx::query(UNBIND).bind(id.as_str()).execute(&mut *tx).await.db()?;
         } else {
@@ -291,7 +291,7 @@ pub(crate) async fn deploy_action(
     let json = code_json(code)?;
     let sealed = sealed_secrets(store, &version_purpose(version.as_str()), &code.secrets)?;
     let number: i64 = on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         // Marking the Action first takes its row lock, so racing deploys of one Action number
         // their versions one after the other.
         let marked = sqlx::query(MARK)
@@ -368,7 +368,7 @@ pub(crate) async fn replace_bindings(
                           WHERE EXISTS (SELECT 1 FROM action_versions \
                           WHERE action_id = $4 AND deployed = $7)";
     on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         sqlx::query(CLEAR).bind(trigger).execute(&mut *tx).await.db()?;
         for (position, binding) in bindings.iter().enumerate() {
             let position = i64::try_from(position).map_err(|e| StoreError::Backend(Box::new(e)))?;
@@ -443,7 +443,7 @@ pub(crate) async fn record_executions(
         .map(|e| Ok((e, to_json("execution results", &e.results)?)))
         .collect::<Result<Vec<_>>>()?;
     on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         for (execution, results) in &rows {
             sqlx::query(SQL)
                 .bind(&execution.id)

@@ -9,7 +9,7 @@ use sigil_core::{Conflict, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{digest, from_json, open, seal, to_json};
-use crate::database::on_pool;
+use crate::database::{BeginWrite as _, on_pool};
 use crate::error::{OrBackend as _, corrupt, touched, write_error};
 
 macro_rules! select {
@@ -107,7 +107,7 @@ pub(crate) async fn create_client(store: &SqlStore, client: &Client) -> Result<(
          SELECT id, $1 FROM connections WHERE strategy = 'auth0'";
     let v = values(store, client)?;
     on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         sqlx::query(SQL)
             .bind(client.client_id.as_str())
             .bind(&client.name)

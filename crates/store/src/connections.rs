@@ -9,7 +9,7 @@ use sigil_core::{Conflict, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{from_json, to_json};
-use crate::database::on_pool;
+use crate::database::{BeginWrite as _, on_pool};
 use crate::error::{OrBackend as _, corrupt, touched, write_error};
 
 macro_rules! select {
@@ -82,7 +82,7 @@ pub(crate) async fn create_connection(
     let options = to_json("connection options", &connection.options)?;
     let metadata = to_json("connection metadata", &connection.metadata)?;
     on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         sqlx::query(SQL)
             .bind(connection.id.as_str())
             .bind(&connection.name)
@@ -139,7 +139,7 @@ pub(crate) async fn update_connection(
     let options = to_json("connection options", &connection.options)?;
     let metadata = to_json("connection metadata", &connection.metadata)?;
     let done = on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         let done = sqlx::query(SQL)
             .bind(connection.id.as_str())
             .bind(&options)
@@ -166,7 +166,7 @@ pub(crate) async fn delete_connection(store: &SqlStore, id: &ConnectionId) -> Re
     const USERS: &str = "DELETE FROM users WHERE connection_id = $1";
     const CONNECTION: &str = "DELETE FROM connections WHERE id = $1";
     let done = on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         sqlx::query(USERS).bind(id.as_str()).execute(&mut *tx).await.db()?;
         let done = sqlx::query(CONNECTION)
             .bind(id.as_str())
@@ -201,7 +201,7 @@ pub(crate) async fn update_connection_clients(
 ) -> Result<()> {
     const EXISTS: &str = "SELECT COUNT(*) FROM connections WHERE id = $1";
     let exists: i64 = on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         let exists: i64 = sqlx::query_scalar(EXISTS)
             .bind(connection.as_str())
             .fetch_one(&mut *tx)

@@ -68,6 +68,38 @@ macro_rules! on_pool {
 
 pub(crate) use on_pool;
 
+/// A transaction that writes, begun as each engine needs it. On SQLite, `BEGIN IMMEDIATE`:
+/// the write lock is taken at the start, waiting for it under the busy timeout. A deferred
+/// transaction (plain `BEGIN`) that has read and then writes asks SQLite to upgrade its read
+/// into a write, and SQLite answers that at once with SQLITE_BUSY ("database is locked",
+/// without calling the busy handler, since waiting could deadlock) whenever another connection
+/// holds the write lock, even for a moment. On PostgreSQL, a plain `BEGIN`.
+pub(crate) trait BeginWrite {
+    /// The engine.
+    type Db: sqlx::Database;
+
+    /// Begins a transaction that will write.
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// Embeds one backend's migrations: `version => "file"` for `migrations/<backend>/<file>.sql`.
 macro_rules! migrations {
     ($dir:literal: $($version:literal => $file:literal),* $(,)?) => {

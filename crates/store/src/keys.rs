@@ -10,7 +10,7 @@ use sigil_jose::Algorithm;
 
 use crate::SqlStore;
 use crate::codec::{open, seal, time, unix};
-use crate::database::on_pool;
+use crate::database::{BeginWrite as _, on_pool};
 use crate::error::{OrBackend as _, corrupt, write_error};
 
 const INSERT: &str = "INSERT INTO signing_keys (kid, alg, state, sealed_key, created_at, \
@@ -112,7 +112,7 @@ pub(crate) async fn rotate_signing_keys(
     let v = values(store, next)?;
     let family = next.family();
     on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         sqlx::query(RETIRE)
             .bind(now.0)
             .bind(family)

@@ -9,7 +9,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::SqlStore;
 use crate::codec::{Filter, from_json, to_json};
-use crate::database::on_pool;
+use crate::database::{BeginWrite as _, on_pool};
 use crate::error::OrBackend as _;
 
 macro_rules! columns {
@@ -99,7 +99,7 @@ pub(crate) async fn append_logs(store: &SqlStore, events: &[NewLogEvent]) -> Res
     let chunk_sql = insert_sql(CHUNK);
     let row_sql = insert_sql(1);
     let mut seqs: Vec<i64> = on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         if let Some(queue) = &queue {
             sqlx::query(AssertSqlSafe(queue.clone())).execute(&mut *tx).await.db()?;
         }

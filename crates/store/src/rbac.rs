@@ -8,7 +8,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::SqlStore;
 use crate::codec::{Filter, join, split};
-use crate::database::on_pool;
+use crate::database::{BeginWrite as _, on_pool};
 use crate::error::{OrBackend as _, touched, write_error};
 
 #[derive(sqlx::FromRow)]
@@ -109,7 +109,7 @@ async fn each_permission(
     missing: &'static str,
 ) -> Result<()> {
     on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         for p in permissions {
             sqlx::query(sql)
                 .bind(owner)
@@ -160,7 +160,7 @@ async fn each_role(
     roles: &[RoleId],
 ) -> Result<()> {
     on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         for role in roles {
             sqlx::query(sql)
                 .bind(user.as_str())

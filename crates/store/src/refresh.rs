@@ -9,7 +9,7 @@ use sigil_core::{Conflict, StoreError, UnixTime};
 
 use crate::SqlStore;
 use crate::codec::{digest, join, split, time, unix};
-use crate::database::on_pool;
+use crate::database::{BeginWrite as _, on_pool};
 use crate::error::{OrBackend as _, touched, write_error};
 
 macro_rules! columns {
@@ -128,7 +128,7 @@ pub(crate) async fn rotate_refresh_token(
         columns!()
     );
     let won: Option<Row> = on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         let won: Option<Row> = sqlx::query_as(USE)
             .bind(old.0.to_vec())
             .bind(now.0)

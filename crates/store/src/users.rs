@@ -14,7 +14,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::SqlStore;
 use crate::codec::{Filter, from_json, open, seal, time, to_json, unix};
-use crate::database::on_pool;
+use crate::database::{BeginWrite as _, on_pool};
 use crate::error::{OrBackend as _, corrupt, touched, write_error};
 
 const COLUMNS: &str = "user_id, connection_id, email, email_verified, username, name, given_name, \
@@ -260,7 +260,7 @@ pub(crate) async fn create_user(
     let values = Values::of(user)?;
     let identities = identity_values(store, user)?;
     on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         if let Some(queued) = queued {
             let event = queued.event.to_string();
             sqlx::query(crate::actions::QUEUE_TRIGGER)
@@ -313,7 +313,7 @@ pub(crate) async fn import(
     let outcome = on_pool!(&store.db, pool => {
         // Made inside the unit of work, so a run that is retried starts with an empty list.
         let mut outcome = Vec::with_capacity(users.len());
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         for (values, identities) in &prepared {
             let added = bind_user!(sqlx::query(INSERT_NEW), values)
                 .execute(&mut *tx)
@@ -791,7 +791,7 @@ pub(crate) async fn link_user(
         return Ok(Err(LinkRefusal::Same));
     }
     Ok(on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         sqlx::query(HOLD)
             .bind(primary.as_str())
             .bind(secondary.as_str())
@@ -875,7 +875,7 @@ pub(crate) async fn merge_user_metadata(
     const READ: &str = "SELECT app_metadata, user_metadata FROM users WHERE user_id = $1";
     const WRITE: &str = "UPDATE users SET app_metadata = $2, user_metadata = $3 WHERE user_id = $1";
     on_pool!(&store.db, pool => {
-        let mut tx = pool.begin().await.db()?;
+        let mut tx = pool.begin_write().await.db()?;
         let held = sqlx::query(HOLD)
             .bind(id.as_str())
             .bind(now.0)
