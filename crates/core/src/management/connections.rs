@@ -331,6 +331,18 @@ pub fn client_status_changes(body: &[u8]) -> Result<Vec<(ClientId, bool)>, Manag
         .collect())
 }
 
+/// How many entries a list read by checkpoint answers: Auth0's `take`, 50 by default, 1 to
+/// 100.
+pub fn checkpoint_take(take: Option<u32>) -> Result<usize, ManagementError> {
+    match take {
+        None => Ok(50),
+        Some(n @ 1..=100) => Ok(usize::try_from(n).unwrap_or(100)),
+        Some(_) => Err(ManagementError::InvalidQuery(
+            "Query validation error: 'take' must be between 1 and 100.".to_owned(),
+        )),
+    }
+}
+
 /// One page of a list read by checkpoint (Auth0's `take` and `from`): `take` items (by
 /// default 50, at most 100) after the one whose id is `from` (none after an unknown
 /// checkpoint), and the id to ask `from` next when more follow.
@@ -340,11 +352,7 @@ pub fn checkpoint_page<'a, T>(
     from: Option<&str>,
     id: impl Fn(&T) -> &str,
 ) -> Result<(&'a [T], Option<&'a str>), ManagementError> {
-    let take = match take {
-        None => 50,
-        Some(n @ 1..=100) => usize::try_from(n).unwrap_or(100),
-        Some(_) => return Err(ManagementError::body("take", "must be between 1 and 100")),
-    };
+    let take = checkpoint_take(take)?;
     let start = from.map_or(0, |from| {
         items
             .iter()

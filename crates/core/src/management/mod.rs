@@ -31,8 +31,8 @@ pub mod user_search;
 pub use body::{Body, PlainPassword, parse_body};
 pub use branding::BrandingPatch;
 pub use connections::{
-    ConnectionCreate, ConnectionPatch, NewConnection, checkpoint_page, client_page,
-    client_status_changes, connection_json,
+    ConnectionCreate, ConnectionPatch, NewConnection, checkpoint_page, checkpoint_take,
+    client_page, client_status_changes, connection_json,
 };
 pub use error::ManagementError;
 pub use jobs::job_json;

@@ -60,7 +60,7 @@ async fn shown<S: Store>(app: &App<S>, connection: &Connection) -> Result<Value,
 fn unknown_client(e: StoreError) -> MgmtError {
     match e {
         StoreError::NotFound("client") => {
-            ManagementError::body("enabled_clients", "names a client that does not exist").into()
+            ManagementError::body("enabled_clients", "must name existing clients").into()
         }
         StoreError::NotFound(_) => missing(),
         e => e.into(),

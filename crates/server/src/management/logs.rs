@@ -6,7 +6,9 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::Value;
 use sigil_core::ids::{LogId, UserId};
-use sigil_core::management::{ManagementError, log_json, parse_log_search, project};
+use sigil_core::management::{
+    ManagementError, checkpoint_take, log_json, parse_log_search, project,
+};
 use sigil_core::model::LogQuery;
 use sigil_core::{Page, Store};
 
@@ -57,12 +59,7 @@ pub(crate) async fn list<S: Store>(
                 "Query validation error: from/take cannot be combined with page, per_page or include_totals.",
             ));
         }
-        let take = query.take.unwrap_or(50);
-        if !(1..=100).contains(&take) {
-            return Err(MgmtError::bad_query(
-                "Query validation error: 'take' must be between 1 and 100.",
-            ));
-        }
+        let take = u32::try_from(checkpoint_take(query.take)?).unwrap_or(100);
         let from = query.from.map(LogId);
         let logs = app.store().logs_from(&filter, from.as_ref(), take).await?;
         return Ok(Json(Value::Array(shape(logs))));

@@ -418,6 +418,18 @@ async fn a_connection_serves_only_the_clients_it_is_enabled_for_and_goes_with_it
         assert_eq!(answer.0.as_u16(), status, "{case}: {}", answer.1);
         assert_error(&answer, status, code);
     }
+    assert_error(
+        &call(
+            &app,
+            "GET",
+            &format!("/connections/{id}/clients?take=0"),
+            t,
+            None,
+        )
+        .await,
+        400,
+        "invalid_query_string",
+    );
     let (_, kept) = call(&app, "GET", &format!("/connections/{id}"), t, None).await;
     assert_eq!(
         kept["display_name"], "Staff directory",
