@@ -39,6 +39,17 @@ pub(crate) struct ServeArgs {
     /// [default: none, no egress]
     #[arg(long, env = "SIGIL_ACTIONS_EGRESS", value_name = "HOST,…", value_parser = parse_egress)]
     actions_egress: Option<sigil_server::Egress>,
+    /// Allow connections to other identity providers over plain http to a loopback address
+    /// (127.0.0.1, ::1, localhost): for tests and local development only; otherwise every
+    /// upstream URL must be https.
+    #[arg(long, env = "SIGIL_FEDERATION_ALLOW_HTTP_LOOPBACK")]
+    federation_allow_http_loopback: bool,
+    /// Point a preset connection strategy at another base URL than its provider's, as
+    /// STRATEGY=URL (google-oauth2=https://google.example.test), repeatable or
+    /// comma-separated: for stand-ins in tests and sovereign clouds. A connection's own
+    /// options can never do this.
+    #[arg(long, env = "SIGIL_FEDERATION_ENDPOINT", value_name = "STRATEGY=URL", value_delimiter = ',', value_parser = parse_preset_endpoint)]
+    federation_endpoint: Vec<(&'static str, reqwest::Url)>,
     /// Threads that run Actions (tenant code) [default: the number of cores]
     #[arg(long, env = "SIGIL_ACTIONS_WORKERS", value_name = "N", value_parser = password_workers)]
     actions_workers: Option<NonZeroUsize>,
@@ -115,6 +126,23 @@ fn parse_egress(text: &str) -> Result<sigil_server::Egress, String> {
         .map_err(|e: sigil_core::egress::PatternError| e.to_string())
 }
 
+/// `--federation-endpoint STRATEGY=URL`.
+fn parse_preset_endpoint(text: &str) -> Result<(&'static str, reqwest::Url), String> {
+    let (name, url) = text.split_once('=').ok_or_else(|| {
+        "give STRATEGY=URL, such as google-oauth2=http://127.0.0.1:9001".to_owned()
+    })?;
+    let strategy = sigil_core::model::Strategy::parse(name.trim())
+        .filter(|s| s.is_federated() && !s.names_connection_in_ids())
+        .ok_or_else(|| {
+            format!("{name} is not a preset strategy (google-oauth2, github, windowslive, apple, facebook, linkedin)")
+        })?;
+    let url = reqwest::Url::parse(url.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| format!("{url} is not an absolute http(s) URL"))?;
+    Ok((strategy.as_str(), url))
+}
+
 fn parse_proxies(text: &str) -> Result<TrustedProxies, String> {
     text.parse()
         .map_err(|e: sigil_server::ProxyListError| e.to_string())
@@ -130,6 +158,17 @@ impl ServeArgs {
                 .map_or(defaults.workers, NonZeroUsize::get),
             egress: Arc::new(self.actions_egress.clone().unwrap_or_default()),
             ..defaults
+        }
+    }
+
+    fn federation(&self) -> sigil_core::federation::Policy {
+        sigil_core::federation::Policy {
+            urls: sigil_core::federation::UrlPolicy {
+                allow_http_loopback: self.federation_allow_http_loopback,
+            },
+            presets: sigil_core::federation::PresetEndpoints(
+                self.federation_endpoint.iter().cloned().collect(),
+            ),
         }
     }
 
@@ -207,6 +246,7 @@ pub(crate) fn run(
         if !args.tenant_events {
             app.disable_tenant_events();
         }
+        app.set_federation_policy(args.federation());
         let address = listener
             .local_addr()
             .context("cannot read the listening address")?;

@@ -4,7 +4,7 @@
 
 use crate::ids::ClientId;
 use crate::model::connection::DEFAULT_DATABASE_CONNECTION;
-use crate::model::{Connection, Strategy};
+use crate::model::{Connection, Strategy, StrategyKind};
 use crate::{Store, StoreError};
 
 /// Why a named connection cannot be used by a client.
@@ -73,4 +73,47 @@ pub async fn page_database(
         .await?
         .into_iter()
         .find_map(database))
+}
+
+/// The other identity providers the login page offers `client` a button for: every social
+/// connection enabled for it, and the enterprise ones marked `show_as_button` (Auth0 reaches
+/// the others by the user's email domain), in the order of [`Strategy::ALL`], then by name.
+pub async fn buttons(store: &impl Store, client: &ClientId) -> Result<Vec<Connection>, StoreError> {
+    let mut shown: Vec<Connection> = store
+        .client_connections(client)
+        .await?
+        .into_iter()
+        .filter(|c| match c.strategy.kind() {
+            StrategyKind::Database => false,
+            StrategyKind::Social => true,
+            StrategyKind::Enterprise => c.show_as_button,
+        })
+        .collect();
+    let rank = |s: Strategy| Strategy::ALL.iter().position(|x| *x == s);
+    shown.sort_by(|a, b| {
+        rank(a.strategy)
+            .cmp(&rank(b.strategy))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(shown)
+}
+
+/// What a login button says: "Continue with" this (the connection's display name, else its
+/// provider's name for a preset, else the connection's name).
+pub fn button_label(connection: &Connection) -> String {
+    if let Some(name) = &connection.display_name {
+        return name.clone();
+    }
+    match connection.strategy {
+        Strategy::Google => "Google",
+        Strategy::Github => "GitHub",
+        Strategy::WindowsLive => "Microsoft",
+        Strategy::Apple => "Apple",
+        Strategy::Facebook => "Facebook",
+        Strategy::Linkedin => "LinkedIn",
+        Strategy::Waad => "Microsoft Entra ID",
+        Strategy::Okta => "Okta",
+        Strategy::Auth0 | Strategy::Oidc | Strategy::OAuth2 => connection.name.as_str(),
+    }
+    .to_owned()
 }

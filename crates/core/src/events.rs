@@ -6,7 +6,7 @@
 use crate::UnixTime;
 use crate::accounts::LoginRefusal;
 use crate::ids::{ClientId, UserId};
-use crate::model::{Client, LogType, NewLogEvent, User};
+use crate::model::{Client, LogType, NewLogEvent, Strategy, User};
 use crate::oauth::{FlowError, TokenResponse};
 
 /// Where events go: queued and written in batches by the server, so that no login waits for
@@ -91,11 +91,23 @@ fn executions_details(executions: &[String]) -> serde_json::Map<String, serde_js
 
 /// A database connection's strategy and its kind, as Auth0 logs them.
 fn database_strategy(event: NewLogEvent) -> NewLogEvent {
+    with_strategy(Strategy::Auth0, event)
+}
+
+fn with_strategy(strategy: Strategy, event: NewLogEvent) -> NewLogEvent {
     NewLogEvent {
-        strategy: Some("auth0".to_owned()),
-        strategy_type: Some("database".to_owned()),
+        strategy: Some(strategy.as_str().to_owned()),
+        strategy_type: Some(strategy.kind().as_str().to_owned()),
         ..event
     }
+}
+
+/// The strategy of the connection `user` belongs to (its own identity's provider).
+fn strategy_of(user: &User) -> Strategy {
+    user.identities
+        .first()
+        .and_then(|i| Strategy::parse(&i.provider))
+        .unwrap_or(Strategy::Auth0)
 }
 
 /// The event of a token request of `kind` by `client` (as it named itself), answered with
@@ -197,16 +209,19 @@ pub fn login_answered(
     } else {
         LogType::SUCCESS_LOGIN
     };
-    database_strategy(NewLogEvent {
-        client_id: Some(client.client_id.clone()),
-        client_name: Some(client.name.clone()),
-        user_id: Some(user.user_id.clone()),
-        user_name: user_name(user),
-        connection: user.identities.first().map(|i| i.connection.clone()),
-        connection_id: Some(user.connection_id.to_string()),
-        details: executions_details(executions),
-        ..NewLogEvent::new(log_type, now)
-    })
+    with_strategy(
+        strategy_of(user),
+        NewLogEvent {
+            client_id: Some(client.client_id.clone()),
+            client_name: Some(client.name.clone()),
+            user_id: Some(user.user_id.clone()),
+            user_name: user_name(user),
+            connection: user.identities.first().map(|i| i.connection.clone()),
+            connection_id: Some(user.connection_id.to_string()),
+            details: executions_details(executions),
+            ..NewLogEvent::new(log_type, now)
+        },
+    )
 }
 
 /// A login that the steps after the user's authentication refused (an Action's deny, a
@@ -263,6 +278,49 @@ pub fn silent_refused(
         description: Some(why.to_owned()),
         ..context.event(LogType::FAILED_SILENT_AUTH, now, origin)
     }
+}
+
+/// A user made by their first login through another identity provider (`ss`, as Auth0 logs
+/// it beside the login's `s`).
+pub fn federated_signup(
+    client: &ClientId,
+    user: &User,
+    connection: &crate::model::Connection,
+    now: UnixTime,
+    origin: &Origin,
+) -> NewLogEvent {
+    origin.stamp(with_strategy(
+        connection.strategy,
+        NewLogEvent {
+            client_id: Some(client.clone()),
+            user_id: Some(user.user_id.clone()),
+            user_name: user_name(user),
+            connection: Some(connection.name.clone()),
+            connection_id: Some(connection.id.to_string()),
+            ..NewLogEvent::new(LogType::SUCCESS_SIGNUP, now)
+        },
+    ))
+}
+
+/// A login through another identity provider that Sigil refused (`f`): the provider refused
+/// it, or its answer could not be used; `why` is what the application was told.
+pub fn federated_refused(
+    client: &ClientId,
+    connection: &crate::model::Connection,
+    why: &str,
+    now: UnixTime,
+    origin: &Origin,
+) -> NewLogEvent {
+    origin.stamp(with_strategy(
+        connection.strategy,
+        NewLogEvent {
+            client_id: Some(client.clone()),
+            connection: Some(connection.name.clone()),
+            connection_id: Some(connection.id.to_string()),
+            description: Some(why.to_owned()),
+            ..NewLogEvent::new(LogType::FAILED_LOGIN, now)
+        },
+    ))
 }
 
 /// A refused signup (`fs`), with the reason the user was given.

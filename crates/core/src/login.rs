@@ -23,6 +23,8 @@ use crate::{Rng, Store, StoreError, UnixTime};
 pub enum Proof<'a> {
     /// Their password (or a new account's), at a hosted page: a session starts.
     Page(&'a User),
+    /// Another identity provider vouched for them (`/login/callback`): a session starts.
+    Federated(&'a User),
     /// Their password, at the token endpoint (`password`, `password-realm`): no session.
     Grant(&'a User),
     /// The browser's session sufficed: it is used again, and extended.
@@ -90,7 +92,11 @@ pub async fn complete(
     } = login;
     let ip = origin.ip.as_deref();
     match proof {
-        Proof::Page(user) => {
+        Proof::Page(user) | Proof::Federated(user) => {
+            let method = match proof {
+                Proof::Federated(_) => FEDERATED,
+                _ => PASSWORD,
+            };
             let settings = store.tenant_settings().await?.unwrap_or_default();
             let cookie = Token::generate(rng);
             let session = Session {
@@ -105,6 +111,7 @@ pub async fn complete(
                 clients: vec![context.client_id.clone()],
                 ip: origin.ip.clone(),
                 user_agent: origin.user_agent.clone(),
+                method: method.to_owned(),
             };
             store.create_session(&session).await?;
             store.record_login(&user.user_id, ip, now).await?;
@@ -113,7 +120,10 @@ pub async fn complete(
                 session: Some(session),
                 cookie: Some(cookie),
                 auth_time: now,
-                methods: vec![password(now)],
+                methods: vec![Method {
+                    name: method.to_owned(),
+                    timestamp: now,
+                }],
             })
         }
         Proof::Grant(user) => {
@@ -163,14 +173,17 @@ pub async fn complete(
     }
 }
 
-/// How the user of `session` authenticated, oldest first: the password that started it (the
-/// only way a session starts, so far), then what post-login Actions recorded in it.
+/// How the user of `session` authenticated, oldest first: how it started (a password, or
+/// another identity provider), then what post-login Actions recorded in it.
 pub async fn session_methods(
     store: &impl Store,
     session: &Session,
 ) -> Result<Vec<Method>, StoreError> {
     let recorded = store.session_methods(&session.id).await?;
-    let mut methods = vec![password(session.authenticated_at)];
+    let mut methods = vec![Method {
+        name: session.method.clone(),
+        timestamp: session.authenticated_at,
+    }];
     methods.extend(
         recorded
             .into_iter()
@@ -179,9 +192,13 @@ pub async fn session_methods(
     Ok(methods)
 }
 
+/// Auth0's method names: a password, another identity provider.
+const PASSWORD: &str = "pwd";
+const FEDERATED: &str = "federated";
+
 fn password(timestamp: UnixTime) -> Method {
     Method {
-        name: "pwd".to_owned(),
+        name: PASSWORD.to_owned(),
         timestamp,
     }
 }

@@ -382,6 +382,11 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a user's profile, metadata, password and flags (not identities or login
     /// counters). [`StoreError::NotFound`] if there is no such user.
     fn update_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
+    /// What another identity provider said of a federated account at a login: its profile
+    /// (as [`Store::update_user`]) and its own identity's (`identities[0]`) upstream tokens
+    /// and their lifetime, in one transaction. [`StoreError::NotFound`] if there is no such
+    /// account or identity.
+    fn update_federated_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
     /// Changes a user's metadata by key ([`crate::model::user::merge_keys`]: a `null` removes
     /// the key) and `updated_at`, in one transaction that holds the user's row, so a change
     /// made meanwhile to other keys or to the rest of the user is kept.

@@ -22,6 +22,7 @@ mod pages;
 mod routes;
 mod state;
 mod token;
+mod upstream;
 
 use std::future::Future;
 
@@ -68,6 +69,11 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
         .route(
             "/u/login",
             get(routes::authorize::login_page::<S>).post(routes::authorize::login_submit::<S>),
+        )
+        .route("/u/login/federated", get(routes::federated::button::<S>))
+        .route(
+            "/login/callback",
+            get(routes::federated::callback::<S>).post(routes::federated::callback::<S>),
         )
         .route(
             "/u/signup",

@@ -40,6 +40,10 @@ pub(crate) enum Script<'a> {
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("login.html", include_str!("../templates/login.html")),
+    (
+        "provider_icon.html",
+        include_str!("../templates/provider_icon.html"),
+    ),
     ("error.html", include_str!("../templates/error.html")),
     (
         "form_post.html",

@@ -62,6 +62,8 @@ struct Inner<S> {
     hostname: Option<String>,
     /// What `/metrics` shows.
     metrics: Arc<Metrics>,
+    /// Calls to other identity providers.
+    upstreams: crate::upstream::Upstreams,
 }
 
 #[derive(Clone)]
@@ -82,6 +84,9 @@ pub enum StartError {
     /// A key family the tenant's APIs or applications sign with could not be made.
     #[error("cannot make a signing key family: {0}")]
     Family(#[from] sigil_core::key_family::EnsureError),
+    /// The client for other identity providers could not be made.
+    #[error("cannot make the client for other identity providers: {0}")]
+    Upstreams(String),
     /// The password checker could not be set up.
     #[error("cannot set up password checks: {0}")]
     Hasher(String),
@@ -145,6 +150,7 @@ impl<S: Store + Clone> App<S> {
         let events = EventQueue::start(store.clone());
         let actions = sigil_actions::Engine::start(actions)
             .map_err(|e| StartError::Actions(e.to_string()))?;
+        let upstreams = crate::upstream::Upstreams::new().map_err(StartError::Upstreams)?;
         Ok(App {
             inner: Arc::new(Inner {
                 store,
@@ -169,6 +175,7 @@ impl<S: Store + Clone> App<S> {
                     at,
                 }),
                 draining: AtomicBool::new(false),
+                upstreams,
             }),
         })
     }
@@ -210,6 +217,17 @@ impl<S: Store> App<S> {
     /// The hot cache's hits and misses per map.
     pub(crate) fn cache_stats(&self) -> [(&'static str, u64, u64); 4] {
         self.inner.cache.stats()
+    }
+
+    /// Calls to other identity providers.
+    pub(crate) fn upstreams(&self) -> &crate::upstream::Upstreams {
+        &self.inner.upstreams
+    }
+
+    /// What the operator decided about other identity providers (`sigil serve
+    /// --federation-allow-http-loopback`, `--federation-endpoint`).
+    pub fn set_federation_policy(&self, policy: sigil_core::federation::Policy) {
+        self.inner.upstreams.set_policy(policy);
     }
 
     /// Stops recording metrics (`sigil serve --metrics off`).

@@ -3,20 +3,20 @@
 use std::collections::BTreeMap;
 
 use sigil_core::ids::{ClientId, ConnectionId};
-use sigil_core::model::{Connection, Strategy};
+use sigil_core::model::{Connection, ConnectionOptions, Strategy, Upstream, UpstreamSecrets};
 use sigil_core::store::Result;
 use sigil_core::{Conflict, UnixTime};
 
 use crate::SqlStore;
-use crate::codec::{from_json, to_json};
+use crate::codec::{from_json, open, seal, to_json};
 use crate::database::{BeginWrite as _, on_pool};
 use crate::error::{OrBackend as _, corrupt, touched, write_error};
 
 macro_rules! select {
     ($tail:literal) => {
         concat!(
-            "SELECT id, name, strategy, options, display_name, show_as_button, metadata, \
-             created_at, updated_at FROM connections ",
+            "SELECT id, name, strategy, options, secrets, display_name, show_as_button, \
+             metadata, created_at, updated_at FROM connections ",
             $tail
         )
     };
@@ -28,6 +28,7 @@ struct Row {
     name: String,
     strategy: String,
     options: String,
+    secrets: Option<Vec<u8>>,
     display_name: Option<String>,
     show_as_button: bool,
     metadata: String,
@@ -35,14 +36,66 @@ struct Row {
     updated_at: i64,
 }
 
+/// What the secrets of connection `id` are sealed for: that connection only.
+fn secrets_purpose(id: &ConnectionId) -> String {
+    format!("connection secrets:{}", id.as_str())
+}
+
+/// A connection's `options` column and its sealed secrets: a database connection's settings,
+/// or another provider's options (its secrets sealed apart).
+fn option_columns(store: &SqlStore, connection: &Connection) -> Result<(String, Option<Vec<u8>>)> {
+    match &connection.upstream {
+        None => Ok((to_json("connection options", &connection.options)?, None)),
+        Some(upstream) => {
+            let secrets = if upstream.secrets.0.is_empty() {
+                None
+            } else {
+                let plain =
+                    zeroize::Zeroizing::new(to_json("connection secrets", &upstream.secrets.0)?);
+                Some(seal(
+                    &store.key,
+                    &secrets_purpose(&connection.id),
+                    plain.as_bytes(),
+                )?)
+            };
+            Ok((to_json("connection options", &upstream.options)?, secrets))
+        }
+    }
+}
+
 impl Row {
-    fn into_model(self) -> Result<Connection> {
+    fn into_model(self, store: &SqlStore) -> Result<Connection> {
+        let strategy = Strategy::parse(&self.strategy)
+            .ok_or_else(|| corrupt("connection", format!("strategy {:?}", self.strategy)))?;
+        let id = ConnectionId(self.id);
+        let (options, upstream) = if strategy.is_federated() {
+            let secrets = match &self.secrets {
+                None => BTreeMap::new(),
+                Some(sealed) => {
+                    let plain = open(
+                        &store.key,
+                        "connection secrets",
+                        &secrets_purpose(&id),
+                        sealed,
+                    )?;
+                    serde_json::from_slice(&plain)
+                        .map_err(|e| corrupt("connection secrets", e.to_string()))?
+                }
+            };
+            let upstream = Upstream {
+                options: from_json("connection options", &self.options)?,
+                secrets: UpstreamSecrets(secrets),
+            };
+            (ConnectionOptions::default(), Some(upstream))
+        } else {
+            (from_json("connection options", &self.options)?, None)
+        };
         Ok(Connection {
-            id: ConnectionId(self.id),
-            strategy: Strategy::parse(&self.strategy)
-                .ok_or_else(|| corrupt("connection", format!("strategy {:?}", self.strategy)))?,
+            id,
+            strategy,
             name: self.name,
-            options: from_json("connection options", &self.options)?,
+            options,
+            upstream,
             display_name: self.display_name,
             show_as_button: self.show_as_button,
             metadata: from_json::<BTreeMap<String, String>>("connection metadata", &self.metadata)?,
@@ -76,10 +129,10 @@ pub(crate) async fn create_connection(
     connection: &Connection,
     clients: &[ClientId],
 ) -> Result<()> {
-    const SQL: &str = "INSERT INTO connections (id, name, strategy, options, display_name, \
-                       show_as_button, metadata, created_at, updated_at) \
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-    let options = to_json("connection options", &connection.options)?;
+    const SQL: &str = "INSERT INTO connections (id, name, strategy, options, secrets, \
+                       display_name, show_as_button, metadata, created_at, updated_at) \
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    let (options, secrets) = option_columns(store, connection)?;
     let metadata = to_json("connection metadata", &connection.metadata)?;
     on_pool!(&store.db, pool => {
         let mut tx = pool.begin_write().await.db()?;
@@ -88,6 +141,7 @@ pub(crate) async fn create_connection(
             .bind(&connection.name)
             .bind(connection.strategy.as_str())
             .bind(&options)
+            .bind(secrets.clone())
             .bind(connection.display_name.as_deref())
             .bind(connection.show_as_button)
             .bind(&metadata)
@@ -109,7 +163,7 @@ pub(crate) async fn connection(store: &SqlStore, id: &ConnectionId) -> Result<Op
         .fetch_optional(pool)
         .await
         .db()?);
-    row.map(Row::into_model).transpose()
+    row.map(|r| r.into_model(store)).transpose()
 }
 
 pub(crate) async fn connection_by_name(store: &SqlStore, name: &str) -> Result<Option<Connection>> {
@@ -118,7 +172,7 @@ pub(crate) async fn connection_by_name(store: &SqlStore, name: &str) -> Result<O
         .fetch_optional(pool)
         .await
         .db()?);
-    row.map(Row::into_model).transpose()
+    row.map(|r| r.into_model(store)).transpose()
 }
 
 pub(crate) async fn list_connections(store: &SqlStore) -> Result<Vec<Connection>> {
@@ -126,7 +180,7 @@ pub(crate) async fn list_connections(store: &SqlStore) -> Result<Vec<Connection>
         .fetch_all(pool)
         .await
         .db()?);
-    rows.into_iter().map(Row::into_model).collect()
+    rows.into_iter().map(|r| r.into_model(store)).collect()
 }
 
 pub(crate) async fn update_connection(
@@ -134,15 +188,16 @@ pub(crate) async fn update_connection(
     connection: &Connection,
     clients: &[(ClientId, bool)],
 ) -> Result<()> {
-    const SQL: &str = "UPDATE connections SET options = $2, display_name = $3, \
-                       show_as_button = $4, metadata = $5, updated_at = $6 WHERE id = $1";
-    let options = to_json("connection options", &connection.options)?;
+    const SQL: &str = "UPDATE connections SET options = $2, secrets = $3, display_name = $4, \
+                       show_as_button = $5, metadata = $6, updated_at = $7 WHERE id = $1";
+    let (options, secrets) = option_columns(store, connection)?;
     let metadata = to_json("connection metadata", &connection.metadata)?;
     let done = on_pool!(&store.db, pool => {
         let mut tx = pool.begin_write().await.db()?;
         let done = sqlx::query(SQL)
             .bind(connection.id.as_str())
             .bind(&options)
+            .bind(secrets.clone())
             .bind(connection.display_name.as_deref())
             .bind(connection.show_as_button)
             .bind(&metadata)
@@ -245,5 +300,5 @@ pub(crate) async fn client_connections(
         .fetch_all(pool)
         .await
         .db()?);
-    rows.into_iter().map(Row::into_model).collect()
+    rows.into_iter().map(|r| r.into_model(store)).collect()
 }

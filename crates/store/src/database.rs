@@ -133,6 +133,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         16 => "0016_session_methods",
         17 => "0017_connections",
         18 => "0018_federation_transactions",
+        19 => "0019_federated_users",
     )
 }
 
@@ -156,6 +157,7 @@ fn postgres_migrations() -> Vec<Migration> {
         16 => "0016_session_methods",
         17 => "0017_connections",
         18 => "0018_federation_transactions",
+        19 => "0019_federated_users",
     )
 }
 

@@ -15,7 +15,7 @@ macro_rules! select {
     ($tail:literal) => {
         concat!(
             "SELECT id, cookie_digest, user_id, created_at, authenticated_at, last_seen_at, \
-             expires_at, idle_expires_at, clients, ip, user_agent FROM sessions ",
+             expires_at, idle_expires_at, clients, ip, user_agent, method FROM sessions ",
             $tail
         )
     };
@@ -34,6 +34,7 @@ struct Row {
     clients: String,
     ip: Option<String>,
     user_agent: Option<String>,
+    method: String,
 }
 
 impl Row {
@@ -50,14 +51,15 @@ impl Row {
             clients: split(&self.clients).into_iter().map(ClientId).collect(),
             ip: self.ip,
             user_agent: self.user_agent,
+            method: self.method,
         })
     }
 }
 
 pub(crate) async fn create_session(store: &SqlStore, session: &Session) -> Result<()> {
     const SQL: &str = "INSERT INTO sessions (id, cookie_digest, user_id, created_at, \
-         authenticated_at, last_seen_at, expires_at, idle_expires_at, clients, ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+         authenticated_at, last_seen_at, expires_at, idle_expires_at, clients, ip, user_agent, \
+         method) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
     let clients: Vec<String> = session.clients.iter().map(|c| c.0.clone()).collect();
     on_pool!(&store.db, pool => sqlx::query(SQL)
         .bind(session.id.as_str())
@@ -71,6 +73,7 @@ pub(crate) async fn create_session(store: &SqlStore, session: &Session) -> Resul
         .bind(join(&clients))
         .bind(session.ip.as_deref())
         .bind(session.user_agent.as_deref())
+        .bind(session.method.as_str())
         .execute(pool)
         .await
         .map_err(|e| write_error(e, |_| Conflict::Token, "user"))?

@@ -181,6 +181,10 @@ impl Store for SqlStore {
         users::update_user(self, user).await
     }
 
+    async fn update_federated_user(&self, user: &User) -> Result<()> {
+        users::update_federated_user(self, user).await
+    }
+
     async fn delete_user(&self, id: &UserId) -> Result<()> {
         users::delete_user(self, id).await
     }

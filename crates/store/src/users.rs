@@ -20,7 +20,7 @@ use crate::error::{OrBackend as _, corrupt, touched, write_error};
 const COLUMNS: &str = "user_id, connection_id, email, email_verified, username, name, given_name, \
      family_name, nickname, picture, user_metadata, app_metadata, blocked, created_at, \
      updated_at, last_login, last_ip, logins_count, password_alg, password_hash, \
-     last_password_reset, linked_to";
+     last_password_reset, linked_to, idp_attributes";
 
 macro_rules! select {
     ($tail:literal) => {
@@ -28,7 +28,7 @@ macro_rules! select {
             "SELECT user_id, connection_id, email, email_verified, username, name, given_name, \
              family_name, nickname, picture, user_metadata, app_metadata, blocked, created_at, \
              updated_at, last_login, last_ip, logins_count, password_alg, password_hash, \
-             last_password_reset, linked_to FROM users ",
+             last_password_reset, linked_to, idp_attributes FROM users ",
             $tail
         )
     };
@@ -37,16 +37,17 @@ macro_rules! select {
 const INSERT_USER: &str = "INSERT INTO users (user_id, connection_id, email, email_norm, \
      email_verified, username, username_norm, name, given_name, family_name, nickname, picture, \
      user_metadata, app_metadata, blocked, created_at, updated_at, last_login, last_ip, \
-     logins_count, password_alg, password_hash, last_password_reset) \
+     logins_count, password_alg, password_hash, last_password_reset, is_federated, \
+     idp_attributes) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-     $19, $20, $21, $22, $23)";
+     $19, $20, $21, $22, $23, $24, $25)";
 
 const INSERT_IDENTITY: &str = "INSERT INTO user_identities (provider, identity_id, user_id, \
-     position, connection, is_social, access_token, refresh_token, profile_data) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+     position, connection, is_social, access_token, refresh_token, profile_data, expires_in) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 const IDENTITY_COLUMNS: &str = "SELECT provider, identity_id, user_id, connection, is_social, \
-     access_token, refresh_token, profile_data FROM user_identities";
+     access_token, refresh_token, profile_data, expires_in FROM user_identities";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -72,6 +73,7 @@ struct Row {
     password_hash: Option<String>,
     last_password_reset: Option<i64>,
     linked_to: Option<String>,
+    idp_attributes: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -84,6 +86,7 @@ struct IdentityRow {
     access_token: Option<Vec<u8>>,
     refresh_token: Option<Vec<u8>>,
     profile_data: Option<String>,
+    expires_in: Option<i64>,
 }
 
 /// A user's columns, computed once and bound by [`bind_user!`] on either backend.
@@ -111,6 +114,8 @@ struct Values {
     password_alg: Option<&'static str>,
     password_hash: Option<String>,
     last_password_reset: Option<i64>,
+    is_federated: bool,
+    idp_attributes: String,
 }
 
 impl Values {
@@ -139,6 +144,8 @@ impl Values {
             password_alg: user.password.as_ref().map(|p| p.algorithm.as_str()),
             password_hash: user.password.as_ref().map(|p| p.encoded.clone()),
             last_password_reset: time(user.last_password_reset),
+            is_federated: user.is_federated(),
+            idp_attributes: to_json("idp attributes", &user.idp_attributes)?,
         })
     }
 }
@@ -170,6 +177,8 @@ macro_rules! bind_user {
             .bind($v.password_alg)
             .bind($v.password_hash.clone())
             .bind($v.last_password_reset)
+            .bind($v.is_federated)
+            .bind($v.idp_attributes.clone())
     };
 }
 
@@ -184,6 +193,7 @@ struct IdentityValues {
     access_token: Option<Vec<u8>>,
     refresh_token: Option<Vec<u8>>,
     profile_data: Option<String>,
+    expires_in: Option<i64>,
 }
 
 fn token_purpose(kind: &str, provider: &str, id: &str) -> String {
@@ -221,6 +231,7 @@ fn identity_values(store: &SqlStore, user: &User) -> Result<Vec<IdentityValues>>
                     .as_ref()
                     .map(|p| to_json("profile data", p))
                     .transpose()?,
+                expires_in: identity.expires_in,
             })
         })
         .collect()
@@ -238,6 +249,7 @@ macro_rules! bind_identity {
             .bind($v.access_token.clone())
             .bind($v.refresh_token.clone())
             .bind($v.profile_data.clone())
+            .bind($v.expires_in)
     };
 }
 
@@ -296,12 +308,14 @@ pub(crate) async fn import(
     const INSERT_NEW: &str = "INSERT INTO users (user_id, connection_id, email, email_norm, \
          email_verified, username, username_norm, name, given_name, family_name, nickname, \
          picture, user_metadata, app_metadata, blocked, created_at, updated_at, last_login, \
-         last_ip, logins_count, password_alg, password_hash, last_password_reset) \
+         last_ip, logins_count, password_alg, password_hash, last_password_reset, is_federated, \
+         idp_attributes) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22, $23) ON CONFLICT DO NOTHING";
+         $18, $19, $20, $21, $22, $23, $24, $25) ON CONFLICT DO NOTHING";
     const IDENTITY_NEW: &str = "INSERT INTO user_identities (provider, identity_id, user_id, \
-         position, connection, is_social, access_token, refresh_token, profile_data) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING";
+         position, connection, is_social, access_token, refresh_token, profile_data, \
+         expires_in) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING";
     const TAKEN_ID: &str = "SELECT COUNT(*) FROM users WHERE user_id = $1";
     const TAKEN_EMAIL: &str =
         "SELECT COUNT(*) FROM users WHERE connection_id = $1 AND email_norm = $2";
@@ -395,6 +409,7 @@ impl Row {
             last_password_reset: unix(self.last_password_reset),
             identities,
             linked_to: self.linked_to.map(UserId),
+            idp_attributes: from_json("idp attributes", &self.idp_attributes)?,
         })
     }
 }
@@ -428,6 +443,7 @@ impl IdentityRow {
             user_id: self.identity_id,
             connection: self.connection,
             is_social: self.is_social,
+            expires_in: self.expires_in,
         })
     }
 }
@@ -646,36 +662,79 @@ pub(crate) async fn count_users(store: &SqlStore, query: &UserQuery) -> Result<u
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
+const UPDATE_USER: &str = "UPDATE users SET email = $2, email_norm = $3, email_verified = $4, \
+     username = $5, username_norm = $6, name = $7, given_name = $8, family_name = $9, \
+     nickname = $10, picture = $11, user_metadata = $12, app_metadata = $13, blocked = $14, \
+     updated_at = $15, password_alg = $16, password_hash = $17, last_password_reset = $18, \
+     idp_attributes = $19 WHERE user_id = $1";
+
+/// Binds [`Values`] in [`UPDATE_USER`]'s order.
+macro_rules! bind_update {
+    ($query:expr, $v:expr) => {
+        $query
+            .bind($v.user_id.clone())
+            .bind($v.email.clone())
+            .bind($v.email_norm.clone())
+            .bind($v.email_verified)
+            .bind($v.username.clone())
+            .bind($v.username_norm.clone())
+            .bind($v.name.clone())
+            .bind($v.given_name.clone())
+            .bind($v.family_name.clone())
+            .bind($v.nickname.clone())
+            .bind($v.picture.clone())
+            .bind($v.user_metadata.clone())
+            .bind($v.app_metadata.clone())
+            .bind($v.blocked)
+            .bind($v.updated_at)
+            .bind($v.password_alg)
+            .bind($v.password_hash.clone())
+            .bind($v.last_password_reset)
+            .bind($v.idp_attributes.clone())
+    };
+}
+
 pub(crate) async fn update_user(store: &SqlStore, user: &User) -> Result<()> {
-    const SQL: &str = "UPDATE users SET email = $2, email_norm = $3, email_verified = $4, \
-         username = $5, username_norm = $6, name = $7, given_name = $8, family_name = $9, \
-         nickname = $10, picture = $11, user_metadata = $12, app_metadata = $13, blocked = $14, \
-         updated_at = $15, password_alg = $16, password_hash = $17, last_password_reset = $18 \
-         WHERE user_id = $1";
     let v = Values::of(user)?;
-    let done = on_pool!(&store.db, pool => sqlx::query(SQL)
-        .bind(v.user_id.clone())
-        .bind(v.email.clone())
-        .bind(v.email_norm.clone())
-        .bind(v.email_verified)
-        .bind(v.username.clone())
-        .bind(v.username_norm.clone())
-        .bind(v.name.clone())
-        .bind(v.given_name.clone())
-        .bind(v.family_name.clone())
-        .bind(v.nickname.clone())
-        .bind(v.picture.clone())
-        .bind(v.user_metadata.clone())
-        .bind(v.app_metadata.clone())
-        .bind(v.blocked)
-        .bind(v.updated_at)
-        .bind(v.password_alg)
-        .bind(v.password_hash.clone())
-        .bind(v.last_password_reset)
+    let done = on_pool!(&store.db, pool => bind_update!(sqlx::query(UPDATE_USER), v)
         .execute(pool)
         .await
         .map_err(|e| write_error(e, user_conflict, "user"))?
         .rows_affected());
+    touched(done, "user")
+}
+
+pub(crate) async fn update_federated_user(store: &SqlStore, user: &User) -> Result<()> {
+    const TOKENS: &str = "UPDATE user_identities SET access_token = $3, refresh_token = $4, \
+         expires_in = $5 WHERE provider = $1 AND identity_id = $2 AND user_id = $6";
+    let v = Values::of(user)?;
+    let identities = identity_values(store, user)?;
+    let Some(own) = identities.first() else {
+        return Err(StoreError::NotFound("identity"));
+    };
+    let done = on_pool!(&store.db, pool => {
+        let mut tx = pool.begin_write().await.db()?;
+        let done = bind_update!(sqlx::query(UPDATE_USER), v)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, user_conflict, "user"))?
+            .rows_affected();
+        let tokens = sqlx::query(TOKENS)
+            .bind(own.provider.clone())
+            .bind(own.identity_id.clone())
+            .bind(own.access_token.clone())
+            .bind(own.refresh_token.clone())
+            .bind(own.expires_in)
+            .bind(own.user_id.clone())
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+        if done == 1 && tokens == 1 {
+            tx.commit().await.db()?;
+        }
+        done.min(tokens)
+    });
     touched(done, "user")
 }
 

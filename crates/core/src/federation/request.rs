@@ -35,6 +35,9 @@ pub struct AuthorizationRequest {
     /// Other parameters for the upstream (`prompt`, `login_hint`, the connection's
     /// `upstream_params`), in order.
     pub extra: Vec<(String, String)>,
+    /// Whether the ID token itself comes back, POSTed to the callback (an OIDC connection's
+    /// `front_channel`), instead of a code.
+    pub front_channel: bool,
 }
 
 /// 32 random bytes, base64url: 43 characters, as RFC 7636 asks of a verifier.
@@ -75,14 +78,27 @@ impl AuthorizationRequest {
             nonce: openid.then(|| random_value(rng)),
             code_verifier: (pkce == Pkce::S256).then(|| random_value(rng)),
             extra: Vec::new(),
+            front_channel: false,
         }
+    }
+
+    /// The request for an ID token POSTed back (`response_type=id_token`,
+    /// `response_mode=form_post`): a nonce, and no code, so no verifier.
+    pub fn into_front_channel(mut self, rng: &dyn Rng) -> Self {
+        self.front_channel = true;
+        self.code_verifier = None;
+        if self.nonce.is_none() {
+            self.nonce = Some(random_value(rng));
+        }
+        self
     }
 
     /// The URL the browser is sent to: `endpoint` with the request's parameters added to any
     /// query it has. The parameters Sigil sets are never overridden by `extra`.
     pub fn url(&self, endpoint: &Url) -> String {
-        const OURS: [&str; 8] = [
+        const OURS: [&str; 9] = [
             "response_type",
+            "response_mode",
             "client_id",
             "redirect_uri",
             "scope",
@@ -94,8 +110,14 @@ impl AuthorizationRequest {
         let mut url = endpoint.clone();
         {
             let mut query = url.query_pairs_mut();
+            if self.front_channel {
+                query
+                    .append_pair("response_type", "id_token")
+                    .append_pair("response_mode", "form_post");
+            } else {
+                query.append_pair("response_type", "code");
+            }
             query
-                .append_pair("response_type", "code")
                 .append_pair("client_id", &self.client_id)
                 .append_pair("redirect_uri", &self.redirect_uri)
                 .append_pair("scope", &self.scope.join(" "))

@@ -1,34 +1,31 @@
 //! Connections as Auth0's Management API shows and takes them (`/connections`): Auth0's
 //! option names (`passwordPolicy`, `password_complexity_options.min_length`,
 //! `password_dictionary.enable`) mapped to Sigil's model, and what a connection carries
-//! beyond its options (`display_name`, `show_as_button`, `metadata`, `enabled_clients`). Only
-//! database connections (`strategy: "auth0"`) are made here; a patch's `options` replace the
-//! old ones whole, as at Auth0.
+//! beyond its options (`display_name`, `show_as_button`, `metadata`, `enabled_clients`).
+//! Database connections (`strategy: "auth0"`) and connections to other identity providers
+//! (their options checked by `federation::settings`, their secrets kept apart and never shown)
+//! are made here; a patch's `options` replace the old ones whole, as at Auth0, except that a
+//! secret left out is kept (a tool writing back what it read was never shown it).
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::ManagementError;
 use crate::UnixTime;
+use crate::federation::ProviderMetadata;
+use crate::federation::settings::{self, Discovery, OptionsError, Policy, Settings, check_options};
 use crate::ids::{ClientId, ConnectionId};
 use crate::model::{Connection, ConnectionOptions, PasswordPolicy, Strategy};
 
 /// A connection as Auth0 lists it, with the clients it is enabled for (Auth0 still answers
 /// `enabled_clients`, though it moves callers to `/connections/{id}/clients`).
 pub fn connection_json(connection: &Connection, enabled_clients: &[ClientId]) -> Value {
-    let o = &connection.options;
-    let mut options = json!({
-        "passwordPolicy": o.password_policy,
-        "disable_signup": o.disable_signup,
-        "requires_username": o.requires_username,
-        "brute_force_protection": o.brute_force_protection,
-        "password_dictionary": {"enable": o.password_dictionary},
-    });
-    if let Some(min) = o.min_length {
-        options["password_complexity_options"] = json!({"min_length": min});
-    }
+    let options = match &connection.upstream {
+        Some(upstream) => Value::Object(upstream.options.clone()),
+        None => database_options_json(&connection.options),
+    };
     let mut json = json!({
         "id": connection.id,
         "name": connection.name,
@@ -48,6 +45,20 @@ pub fn connection_json(connection: &Connection, enabled_clients: &[ClientId]) ->
         json["metadata"] = json!(connection.metadata);
     }
     json
+}
+
+fn database_options_json(o: &ConnectionOptions) -> Value {
+    let mut options = json!({
+        "passwordPolicy": o.password_policy,
+        "disable_signup": o.disable_signup,
+        "requires_username": o.requires_username,
+        "brute_force_protection": o.brute_force_protection,
+        "password_dictionary": {"enable": o.password_dictionary},
+    });
+    if let Some(min) = o.min_length {
+        options["password_complexity_options"] = json!({"min_length": min});
+    }
+    options
 }
 
 /// Auth0's limits on a connection's `metadata`: 10 properties of at most 255 characters.
@@ -155,7 +166,7 @@ impl OptionsBody {
 pub struct ConnectionCreate {
     name: Option<String>,
     strategy: Option<String>,
-    options: Option<OptionsBody>,
+    options: Option<Value>,
     display_name: Option<String>,
     show_as_button: Option<bool>,
     metadata: Option<BTreeMap<String, String>>,
@@ -192,6 +203,119 @@ pub struct NewConnection {
     pub connection: Connection,
     /// The clients it is enabled for (none unless the body lists them, as at Auth0).
     pub enabled_clients: Vec<ClientId>,
+    /// The upstream's discovery document, to read (and give to [`discovered`]) before the
+    /// connection is written.
+    pub discovery: Option<Discovery>,
+}
+
+fn options_error(e: OptionsError) -> ManagementError {
+    if e.field == "strategy" {
+        ManagementError::body("strategy", e.message)
+    } else {
+        ManagementError::body(&format!("options.{}", e.field), e.message)
+    }
+}
+
+/// The strategy named in a body: one Sigil runs, or a refusal naming it.
+fn strategy_named(name: &str) -> Result<Strategy, ManagementError> {
+    match Strategy::parse(name) {
+        Some(strategy) if strategy == Strategy::Auth0 || settings::supported(strategy) => {
+            Ok(strategy)
+        }
+        Some(_) | None if name == "samlp" || Strategy::parse(name).is_some() => {
+            Err(ManagementError::body(
+                "strategy",
+                format!(
+                    "{name} connections are not supported yet; auth0, oidc, okta and \
+                     google-oauth2 are"
+                ),
+            ))
+        }
+        _ => Err(ManagementError::body(
+            "strategy",
+            format!("{name} is not a strategy Sigil knows"),
+        )),
+    }
+}
+
+/// `options` as a federated strategy takes them: a JSON object.
+fn options_object(options: Option<Value>) -> Result<Map<String, Value>, ManagementError> {
+    match options {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(ManagementError::body("options", "must be an object")),
+    }
+}
+
+/// A database connection's `options` in Auth0's names.
+fn database_options(options: Option<Value>) -> Result<ConnectionOptions, ManagementError> {
+    let body: OptionsBody = match options {
+        None | Some(Value::Null) => OptionsBody::default(),
+        Some(value) => {
+            serde_json::from_value(value).map_err(|e| ManagementError::body("options", e))?
+        }
+    };
+    body.into_options()
+}
+
+/// Checks a federated connection's options and sets them, keeping the secrets it already had
+/// where the options leave them out; answers the discovery document still to read.
+fn set_upstream(
+    connection: &mut Connection,
+    options: Map<String, Value>,
+    policy: &Policy,
+) -> Result<Option<Discovery>, ManagementError> {
+    let kept = connection
+        .upstream
+        .as_ref()
+        .map(|u| u.secrets.clone())
+        .unwrap_or_default();
+    let mut checked =
+        check_options(connection.strategy, options, &kept, policy).map_err(options_error)?;
+    let discovery = checked.discovery.take();
+    connection.upstream = Some(checked.into_upstream());
+    Ok(discovery)
+}
+
+/// Puts the upstream's discovered `metadata` in the connection's options, and checks that a
+/// login can now use them.
+pub fn discovered(
+    connection: &mut Connection,
+    metadata: &ProviderMetadata,
+    policy: &Policy,
+) -> Result<(), ManagementError> {
+    let Some(upstream) = connection.upstream.as_mut() else {
+        return Ok(());
+    };
+    upstream.options.insert(
+        settings::METADATA.to_owned(),
+        serde_json::to_value(metadata).unwrap_or(Value::Null),
+    );
+    Settings::of(connection.strategy, upstream, policy).map_err(options_error)?;
+    Ok(())
+}
+
+/// Refuses a second connection of a social preset: its users' ids do not name the
+/// connection, so two would claim the same ids.
+pub fn check_unique_social(
+    strategy: Strategy,
+    existing: &[Connection],
+) -> Result<(), ManagementError> {
+    if strategy.is_federated()
+        && !strategy.names_connection_in_ids()
+        && let Some(other) = existing.iter().find(|c| c.strategy == strategy)
+    {
+        return Err(ManagementError::body(
+            "strategy",
+            format!(
+                "a {} connection exists already ({}); its users' ids do not name the \
+                 connection, so there can be only one",
+                strategy.as_str(),
+                other.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl ConnectionCreate {
@@ -200,6 +324,7 @@ impl ConnectionCreate {
         self,
         id: ConnectionId,
         now: UnixTime,
+        policy: &Policy,
     ) -> Result<NewConnection, ManagementError> {
         let name = self
             .name
@@ -210,23 +335,17 @@ impl ConnectionCreate {
                 "must be letters and digits, with single dashes between them, at most 128 characters",
             ));
         }
-        match self.strategy.as_deref() {
-            Some("auth0") => {}
-            Some(other) => {
-                return Err(ManagementError::body(
-                    "strategy",
-                    format!("{other} is not supported here; only database connections (auth0) are"),
-                ));
-            }
+        let strategy = match self.strategy.as_deref() {
+            Some(name) => strategy_named(name)?,
             None => return Err(ManagementError::body("strategy", "is required")),
-        }
-        let mut connection = Connection::new(
-            id,
-            name,
-            Strategy::Auth0,
-            self.options.unwrap_or_default().into_options()?,
-            now,
-        );
+        };
+        let mut connection = Connection::new(id, name, strategy, ConnectionOptions::default(), now);
+        let discovery = if strategy.is_federated() {
+            set_upstream(&mut connection, options_object(self.options)?, policy)?
+        } else {
+            connection.options = database_options(self.options)?;
+            None
+        };
         connection.display_name = self
             .display_name
             .map(checked_display_name)
@@ -237,6 +356,7 @@ impl ConnectionCreate {
         Ok(NewConnection {
             connection,
             enabled_clients: unique_clients(self.enabled_clients.unwrap_or_default()),
+            discovery,
         })
     }
 }
@@ -246,7 +366,7 @@ impl ConnectionCreate {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionPatch {
-    options: Option<OptionsBody>,
+    options: Option<Value>,
     display_name: Option<String>,
     show_as_button: Option<bool>,
     metadata: Option<BTreeMap<String, String>>,
@@ -265,15 +385,22 @@ impl super::Body for ConnectionPatch {
 
 impl ConnectionPatch {
     /// Applies the patch to `connection`; answers the clients' changes when the body lists
-    /// `enabled_clients` (those of `enabled` left out are disabled, the others enabled).
+    /// `enabled_clients` (those of `enabled` left out are disabled, the others enabled), and
+    /// the discovery document to read (and give to [`discovered`]) before it is written.
     pub fn apply(
         self,
         connection: &mut Connection,
         enabled: &[ClientId],
         now: UnixTime,
-    ) -> Result<Vec<(ClientId, bool)>, ManagementError> {
+        policy: &Policy,
+    ) -> Result<(ClientChanges, Option<Discovery>), ManagementError> {
+        let mut discovery = None;
         if let Some(options) = self.options {
-            connection.options = options.into_options()?;
+            if connection.strategy.is_federated() {
+                discovery = set_upstream(connection, options_object(Some(options))?, policy)?;
+            } else {
+                connection.options = database_options(Some(options))?;
+            }
         }
         if let Some(name) = self.display_name {
             connection.display_name = checked_display_name(name)?;
@@ -285,7 +412,7 @@ impl ConnectionPatch {
             connection.metadata = checked_metadata(metadata)?;
         }
         connection.updated_at = now;
-        Ok(match self.enabled_clients {
+        let changes = match self.enabled_clients {
             None => Vec::new(),
             Some(ids) => {
                 let wanted = unique_clients(ids);
@@ -297,9 +424,13 @@ impl ConnectionPatch {
                 changes.extend(wanted.into_iter().map(|c| (c, true)));
                 changes
             }
-        })
+        };
+        Ok((changes, discovery))
     }
 }
+
+/// Clients to enable (`true`) or disable for a connection.
+pub type ClientChanges = Vec<(ClientId, bool)>;
 
 /// One entry of `PATCH /connections/{id}/clients`.
 #[derive(Debug, Deserialize)]
@@ -402,8 +533,13 @@ mod tests {
             (r#"{"name":"a b","strategy":"auth0"}"#, Err("name")),
             (r#"{"name":"-x","strategy":"auth0"}"#, Err("name")),
             (
+                r#"{"name":"x","strategy":"samlp"}"#,
+                Err("not supported yet"),
+            ),
+            (r#"{"name":"x","strategy":"myspace"}"#, Err("strategy")),
+            (
                 r#"{"name":"x","strategy":"google-oauth2"}"#,
-                Err("strategy"),
+                Err("options.client_id"),
             ),
             (
                 r#"{"name":"x","strategy":"auth0","options":{"passwordPolicy":"weird"}}"#,
@@ -430,8 +566,9 @@ mod tests {
                 Err("metadata"),
             ),
         ] {
-            let made = parse_body::<ConnectionCreate>(body.as_bytes())
-                .and_then(|c| c.into_connection(ConnectionId::from("con_1"), UnixTime(0)));
+            let made = parse_body::<ConnectionCreate>(body.as_bytes()).and_then(|c| {
+                c.into_connection(ConnectionId::from("con_1"), UnixTime(0), &Policy::default())
+            });
             match (made, outcome) {
                 (Ok(new), Ok(min)) => {
                     let c = &new.connection;
@@ -467,7 +604,9 @@ mod tests {
         );
         let enabled = [ClientId::from("a"), ClientId::from("b")];
         let patch = parse_body::<ConnectionPatch>(br#"{"enabled_clients":["b","c"]}"#).unwrap();
-        let changes = patch.apply(&mut connection, &enabled, UnixTime(5)).unwrap();
+        let (changes, _) = patch
+            .apply(&mut connection, &enabled, UnixTime(5), &Policy::default())
+            .unwrap();
         assert_eq!(
             changes,
             vec![
@@ -480,8 +619,9 @@ mod tests {
         let untouched = parse_body::<ConnectionPatch>(br#"{"show_as_button":true}"#).unwrap();
         assert!(
             untouched
-                .apply(&mut connection, &enabled, UnixTime(6))
+                .apply(&mut connection, &enabled, UnixTime(6), &Policy::default())
                 .unwrap()
+                .0
                 .is_empty()
         );
         assert!(connection.show_as_button);

@@ -31,8 +31,8 @@ pub mod user_search;
 pub use body::{Body, PlainPassword, parse_body};
 pub use branding::BrandingPatch;
 pub use connections::{
-    ConnectionCreate, ConnectionPatch, NewConnection, checkpoint_page, checkpoint_take,
-    client_page, client_status_changes, connection_json,
+    ConnectionCreate, ConnectionPatch, NewConnection, check_unique_social, checkpoint_page,
+    checkpoint_take, client_page, client_status_changes, connection_json, discovered,
 };
 pub use error::ManagementError;
 pub use jobs::job_json;
@@ -41,6 +41,6 @@ pub use logs::{log_json, parse_log_search};
 pub use tenant::TenantPatch;
 pub use tickets::{PasswordTicketBody, TicketUser, ValidTicket, VerificationTicketBody};
 pub use user_create::{CreateUser, ValidCreate};
-pub use user_json::{identities_json, project, user_json};
+pub use user_json::{identities_json, project, user_json, user_json_showing};
 pub use user_patch::{UserPatch, ValidPatch, apply};
 pub use user_search::{parse_user_search, parse_user_sort};

@@ -9,8 +9,17 @@ use crate::model::User;
 /// `user` as Auth0's Management API returns it. What the user does not have is left out, as
 /// Auth0 does: `username`, the profile fields, empty metadata, `blocked` unless true, the
 /// login fields before the first login. Times are `2026-11-22T15:00:00.000Z`. Identities carry
-/// no upstream tokens, and the password hash is never part of it.
+/// no upstream tokens, and the password hash is never part of it. What another identity
+/// provider said beyond the root attributes is at the root too, never in place of Sigil's
+/// own fields.
 pub fn user_json(user: &User) -> Value {
+    user_json_showing(user, false)
+}
+
+/// [`user_json`], with the identities' upstream tokens (`access_token`, `expires_in`,
+/// `refresh_token`) when `idp_tokens`: only for a caller whose token has
+/// `read:user_idp_tokens`, never a user's own.
+pub fn user_json_showing(user: &User, idp_tokens: bool) -> Value {
     let mut json = Map::new();
     let mut put = |name: &str, value: Value| {
         if !value.is_null() {
@@ -44,7 +53,38 @@ pub fn user_json(user: &User) -> Value {
     put("last_login", time(user.last_login));
     put("last_password_reset", time(user.last_password_reset));
     put("logins_count", Value::from(user.logins_count));
+    if idp_tokens {
+        json.insert(
+            "identities".to_owned(),
+            Value::Array(user.identities.iter().map(identity_with_tokens).collect()),
+        );
+    }
+    for (name, value) in &user.idp_attributes {
+        json.entry(name.clone()).or_insert_with(|| value.clone());
+    }
     Value::Object(json)
+}
+
+fn identity_with_tokens(identity: &crate::model::Identity) -> Value {
+    let mut json = identity_json(identity);
+    if let Value::Object(map) = &mut json {
+        if let Some(token) = &identity.access_token {
+            map.insert(
+                "access_token".to_owned(),
+                Value::String(token.expose().to_owned()),
+            );
+        }
+        if let Some(expires_in) = identity.expires_in {
+            map.insert("expires_in".to_owned(), Value::from(expires_in));
+        }
+        if let Some(token) = &identity.refresh_token {
+            map.insert(
+                "refresh_token".to_owned(),
+                Value::String(token.expose().to_owned()),
+            );
+        }
+    }
+    json
 }
 
 /// A user's identities as the linking operations answer them: an array of [`identity_json`].
@@ -60,10 +100,12 @@ fn identity_json(identity: &crate::model::Identity) -> Value {
         "connection".to_owned(),
         Value::String(identity.connection.clone()),
     );
-    json.insert(
-        "user_id".to_owned(),
-        Value::String(identity.user_id.clone()),
-    );
+    // GitHub's ids are numbers, and Auth0 answers them as JSON numbers (SDKs parse them so).
+    let user_id = match identity.user_id.parse::<u64>() {
+        Ok(n) if identity.provider == "github" => Value::from(n),
+        _ => Value::String(identity.user_id.clone()),
+    };
+    json.insert("user_id".to_owned(), user_id);
     json.insert(
         "provider".to_owned(),
         Value::String(identity.provider.clone()),

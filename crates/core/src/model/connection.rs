@@ -20,8 +20,10 @@ pub struct Connection {
     pub name: String,
     /// Where its users come from.
     pub strategy: Strategy,
-    /// Strategy-specific settings.
+    /// A database connection's settings (defaults for the other strategies).
     pub options: ConnectionOptions,
+    /// Another identity provider's settings and secrets (every strategy but `auth0`).
+    pub upstream: Option<Upstream>,
     /// The name people see (the login page's "Continue with …"); `name` when absent.
     pub display_name: Option<String>,
     /// Whether the login page shows a button for it (Auth0's `show_as_button`, for enterprise
@@ -49,6 +51,7 @@ impl Connection {
             name: name.into(),
             strategy,
             options,
+            upstream: None,
             display_name: None,
             show_as_button: false,
             metadata: BTreeMap::new(),
@@ -63,32 +66,148 @@ impl Connection {
     }
 }
 
+/// What a connection to another identity provider holds: its `options` in Auth0's names,
+/// checked for its strategy (`federation::settings`), without the secrets, which are kept
+/// apart, sealed at rest and never shown.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Upstream {
+    /// The options as the Management API takes and shows them, secrets removed.
+    pub options: super::JsonObject,
+    /// The secrets (`client_secret`, Apple's `app_secret`), by option name.
+    pub secrets: UpstreamSecrets,
+}
+
+/// A federated connection's secrets by option name: written through the Management API,
+/// sealed at rest, never shown, never logged (`Debug` names the keys only).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct UpstreamSecrets(pub BTreeMap<String, String>);
+
+impl std::fmt::Debug for UpstreamSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl UpstreamSecrets {
+    /// The secret named `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
 /// A connection's strategy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
     /// A database connection, users with passwords kept by Sigil.
     Auth0,
-    /// An upstream OpenID Connect provider.
+    /// An upstream OpenID Connect provider (Auth0's enterprise `oidc`).
     Oidc,
+    /// Any OAuth 2.0 provider, its profile read by the connection's script (Auth0's custom
+    /// social connection).
+    OAuth2,
+    /// Google (`google-oauth2`), an OpenID provider.
+    Google,
+    /// GitHub, OAuth 2.0 with its own user API.
+    Github,
+    /// Microsoft accounts (`windowslive`), an OpenID provider.
+    WindowsLive,
+    /// Sign in with Apple: OpenID, with a signed client secret and a POSTed callback.
+    Apple,
+    /// Facebook, OAuth 2.0 with the Graph API.
+    Facebook,
+    /// LinkedIn, an OpenID provider.
+    Linkedin,
+    /// Microsoft Entra ID (Azure AD, `waad`), an enterprise OpenID provider.
+    Waad,
+    /// Okta, an enterprise OpenID provider.
+    Okta,
+}
+
+/// What kind of place a strategy's users come from (the events' `strategy_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrategyKind {
+    /// Sigil's own directory.
+    Database,
+    /// A social provider: `isSocial`, a login button always.
+    Social,
+    /// A company's provider: a button only when `show_as_button` says so.
+    Enterprise,
+}
+
+impl StrategyKind {
+    /// Its name in events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StrategyKind::Database => "database",
+            StrategyKind::Social => "social",
+            StrategyKind::Enterprise => "enterprise",
+        }
+    }
 }
 
 impl Strategy {
+    /// Every strategy, in the order the login page lists buttons.
+    pub const ALL: [Strategy; 11] = [
+        Strategy::Auth0,
+        Strategy::Google,
+        Strategy::Github,
+        Strategy::WindowsLive,
+        Strategy::Apple,
+        Strategy::Facebook,
+        Strategy::Linkedin,
+        Strategy::OAuth2,
+        Strategy::Oidc,
+        Strategy::Waad,
+        Strategy::Okta,
+    ];
+
     /// The strategy's name on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
             Strategy::Auth0 => "auth0",
             Strategy::Oidc => "oidc",
+            Strategy::OAuth2 => "oauth2",
+            Strategy::Google => "google-oauth2",
+            Strategy::Github => "github",
+            Strategy::WindowsLive => "windowslive",
+            Strategy::Apple => "apple",
+            Strategy::Facebook => "facebook",
+            Strategy::Linkedin => "linkedin",
+            Strategy::Waad => "waad",
+            Strategy::Okta => "okta",
         }
     }
 
     /// The strategy named `name`, if Sigil has it.
     pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "auth0" => Some(Strategy::Auth0),
-            "oidc" => Some(Strategy::Oidc),
-            _ => None,
+        Strategy::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Where its users come from.
+    pub fn kind(self) -> StrategyKind {
+        match self {
+            Strategy::Auth0 => StrategyKind::Database,
+            Strategy::Oidc | Strategy::Waad | Strategy::Okta => StrategyKind::Enterprise,
+            Strategy::OAuth2
+            | Strategy::Google
+            | Strategy::Github
+            | Strategy::WindowsLive
+            | Strategy::Apple
+            | Strategy::Facebook
+            | Strategy::Linkedin => StrategyKind::Social,
         }
+    }
+
+    /// Whether its users come from another identity provider.
+    pub fn is_federated(self) -> bool {
+        self.kind() != StrategyKind::Database
+    }
+
+    /// Whether its users' ids carry the connection's name (`oidc|corp|alice`): enterprise
+    /// connections and custom `oauth2` ones, of which a tenant may have several; a social
+    /// preset's are `<strategy>|<id>` (`github|100234`).
+    pub fn names_connection_in_ids(self) -> bool {
+        matches!(self.kind(), StrategyKind::Enterprise) || self == Strategy::OAuth2
     }
 }
 

@@ -28,7 +28,10 @@ pub use client::{
     RefreshTokenExpiration, RefreshTokenPolicy, RefreshTokenRotation, TokenEndpointAuthMethod,
 };
 pub use client_rules::InvalidClient;
-pub use connection::{Connection, ConnectionOptions, PasswordPolicy, PasswordRefusal, Strategy};
+pub use connection::{
+    Connection, ConnectionOptions, PasswordPolicy, PasswordRefusal, Strategy, StrategyKind,
+    Upstream, UpstreamSecrets,
+};
 pub use job::{Job, JobKind};
 pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
 pub use outbox::OutgoingEmail;

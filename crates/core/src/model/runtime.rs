@@ -30,6 +30,9 @@ pub struct Session {
     pub ip: Option<String>,
     /// User agent it started from.
     pub user_agent: Option<String>,
+    /// How the user first authenticated in it (Auth0's `authentication.methods[].name`):
+    /// `pwd` or `federated`.
+    pub method: String,
 }
 
 /// An authorization code (RFC 6749 §4.1.2): single use, short-lived.

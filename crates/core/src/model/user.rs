@@ -59,6 +59,10 @@ pub struct User {
     /// For a linked (secondary) account, the primary user it is linked to. Such an account is
     /// no user of its own any more: only its credentials serve, to log in as the primary.
     pub linked_to: Option<UserId>,
+    /// What another identity provider said of a federated user beyond the root attributes
+    /// (`locale`, Azure's `tenantid`, …), shown at the root as Auth0 does; never Sigil's own
+    /// fields.
+    pub idp_attributes: JsonObject,
 }
 
 /// One identity of a user: the user as one provider knows them.
@@ -79,6 +83,10 @@ pub struct Identity {
     /// The upstream provider's refresh token.
     #[serde(skip)]
     pub refresh_token: Option<Token>,
+    /// The upstream access token's lifetime in seconds, as the provider gave it at the last
+    /// login.
+    #[serde(skip)]
+    pub expires_in: Option<i64>,
     /// The profile the provider returned, for linked secondary identities.
     #[serde(
         rename = "profileData",
@@ -184,6 +192,7 @@ impl User {
             is_social: false,
             access_token: None,
             refresh_token: None,
+            expires_in: None,
             profile_data: None,
         };
         User {
@@ -209,7 +218,18 @@ impl User {
             last_password_reset: None,
             identities: vec![identity],
             linked_to: None,
+            idp_attributes: JsonObject::new(),
         }
+    }
+
+    /// Whether the user comes from another identity provider (its own identity's provider is a
+    /// federated strategy). Such users' emails are not unique: two providers may vouch for
+    /// the same address, and neither makes it Sigil's.
+    pub fn is_federated(&self) -> bool {
+        self.identities
+            .first()
+            .and_then(|i| super::Strategy::parse(&i.provider))
+            .is_some_and(super::Strategy::is_federated)
     }
 
     /// The account's profile as a primary user's identities show a linked one

@@ -7,10 +7,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sigil_core::federation::Discovery;
 use sigil_core::ids::{ClientId, ConnectionId};
 use sigil_core::management::{
-    ConnectionCreate, ConnectionPatch, ManagementError, checkpoint_page, client_page,
-    client_status_changes, connection_json, parse_body,
+    ConnectionCreate, ConnectionPatch, ManagementError, check_unique_social, checkpoint_page,
+    client_page, client_status_changes, connection_json, discovered, parse_body,
 };
 use sigil_core::model::Connection;
 use sigil_core::{Store, StoreError};
@@ -54,6 +55,20 @@ async fn connection_or_404<S: Store>(app: &App<S>, id: &str) -> Result<Connectio
 async fn shown<S: Store>(app: &App<S>, connection: &Connection) -> Result<Value, MgmtError> {
     let clients = app.store().connection_clients(&connection.id).await?;
     Ok(connection_json(connection, &clients))
+}
+
+/// Reads the upstream's discovery document into `connection`'s options. An upstream that
+/// cannot be read, or whose document is not usable, is the caller's to fix: 400 saying why.
+async fn discover<S: Store>(
+    app: &App<S>,
+    connection: &mut Connection,
+    discovery: &Discovery,
+) -> Result<(), MgmtError> {
+    let metadata = app.upstreams().discover(discovery).await.map_err(|why| {
+        ManagementError::body("options.discovery_url", format!("cannot be used: {why}"))
+    })?;
+    discovered(connection, &metadata, &app.upstreams().policy())?;
+    Ok(())
 }
 
 /// A client named in a change that does not exist is the caller's mistake.
@@ -102,8 +117,19 @@ pub(crate) async fn create<S: Store>(
     caller: Caller,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), MgmtError> {
-    let new = parse_body::<ConnectionCreate>(&body)?
-        .into_connection(ConnectionId::generate(app.rng()), app.now())?;
+    let policy = app.upstreams().policy();
+    let mut new = parse_body::<ConnectionCreate>(&body)?.into_connection(
+        ConnectionId::generate(app.rng()),
+        app.now(),
+        &policy,
+    )?;
+    check_unique_social(
+        new.connection.strategy,
+        &app.store().list_connections().await?,
+    )?;
+    if let Some(discovery) = &new.discovery {
+        discover(&app, &mut new.connection, discovery).await?;
+    }
     app.store()
         .create_connection(&new.connection, &new.enabled_clients)
         .await
@@ -124,7 +150,11 @@ pub(crate) async fn update<S: Store>(
     let patch = parse_body::<ConnectionPatch>(&body)?;
     let mut connection = connection_or_404(&app, &id).await?;
     let enabled = app.store().connection_clients(&connection.id).await?;
-    let changes = patch.apply(&mut connection, &enabled, app.now())?;
+    let policy = app.upstreams().policy();
+    let (changes, discovery) = patch.apply(&mut connection, &enabled, app.now(), &policy)?;
+    if let Some(discovery) = &discovery {
+        discover(&app, &mut connection, discovery).await?;
+    }
     app.store()
         .update_connection(&connection, &changes)
         .await

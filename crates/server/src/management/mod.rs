@@ -166,10 +166,10 @@ operations! {
     patch "/tenants/settings" => tenant::update, ["update:tenant_settings"], 200, "Update tenant settings";
     post "/tickets/email-verification" => tickets::email_verification, ["create:user_tickets"], 201, "Create an email verification ticket";
     post "/tickets/password-change" => tickets::password_change, ["create:user_tickets"], 201, "Create a password change ticket";
-    get "/users" => users::list, ["read:users"], 200, "List or search users";
+    get "/users" => users::list, ["read:users", "read:user_idp_tokens"], 200, "List or search users";
     post "/users" => users::create, ["create:users"], 201, "Create a user";
     get "/users-by-email" => users::by_email, ["read:users"], 200, "Find users by email";
-    get "/users/{id}" => users::get, ["read:users", "read:current_user"], 200, "Get a user";
+    get "/users/{id}" => users::get, ["read:users", "read:current_user", "read:user_idp_tokens"], 200, "Get a user";
     patch "/users/{id}" => users::update, ["update:users", "update:users_app_metadata", "update:current_user_metadata"], 200, "Update a user";
     delete "/users/{id}" => users::delete, ["delete:users"], 204, "Delete a user";
     post "/users/{id}/identities" => identities::link, ["update:users", "update:current_user_identities"], 201, "Link a user account";

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use sigil_core::ids::{RoleId, UserId};
 use sigil_core::management::{
     CreateUser, ManagementError, UserPatch, apply, parse_body, parse_user_search, parse_user_sort,
-    project, user_json,
+    project, user_json, user_json_showing,
 };
 use sigil_core::model::User;
 use sigil_core::password::Passwords;
@@ -76,8 +76,15 @@ pub(crate) async fn user_or_404<S: Store>(app: &App<S>, id: &str) -> Result<User
         .ok_or_else(|| ManagementError::UserNotFound.into())
 }
 
+/// Whether the caller may see the identities' upstream tokens: a machine's token with
+/// `read:user_idp_tokens`, never a user's own.
+fn shows_idp_tokens(caller: &Caller) -> bool {
+    caller.user().is_none() && caller.has("read:user_idp_tokens")
+}
+
 pub(crate) async fn list<S: Store>(
     State(app): State<App<S>>,
+    caller: Caller,
     Params(query): Params<UserListQuery>,
 ) -> Result<Json<Value>, MgmtError> {
     if let Some(engine) = query.search_engine.as_deref()
@@ -103,7 +110,13 @@ pub(crate) async fn list<S: Store>(
     };
     let users = users
         .iter()
-        .map(|u| project(user_json(u), query.fields.as_deref(), query.include_fields))
+        .map(|u| {
+            project(
+                user_json_showing(u, shows_idp_tokens(&caller)),
+                query.fields.as_deref(),
+                query.include_fields,
+            )
+        })
         .collect();
     Ok(Json(listed(&paging, "users", users, total)))
 }
@@ -130,12 +143,13 @@ pub(crate) async fn by_email<S: Store>(
 
 pub(crate) async fn get<S: Store>(
     State(app): State<App<S>>,
+    caller: Caller,
     Path(id): Path<String>,
     Params(projection): Params<Projection>,
 ) -> Result<Json<Value>, MgmtError> {
     let user = user_or_404(&app, &id).await?;
     Ok(Json(project(
-        user_json(&user),
+        user_json_showing(&user, shows_idp_tokens(&caller)),
         projection.fields.as_deref(),
         projection.include_fields,
     )))

@@ -361,9 +361,14 @@ pub(crate) async fn authorize<S: Store>(
         Err(e) => return error_response(&app, e),
     };
     // A connection asked for must exist and be enabled for the client, whatever follows.
+    let mut upstream = None;
     if let Some(name) = &authz.connection {
         match connections::usable_by(app.store(), &authz.client_id, name).await {
-            Ok(Ok(_)) => {}
+            Ok(Ok(connection)) => {
+                if connection.strategy.is_federated() {
+                    upstream = Some(connection);
+                }
+            }
             Ok(Err(refusal)) => {
                 return error_response(&app, authz.error("invalid_request", refusal.message()));
             }
@@ -402,6 +407,11 @@ pub(crate) async fn authorize<S: Store>(
             &app.origin(ip, &headers),
         ));
         return error_response(&app, authz.error("login_required", "Login required"));
+    }
+    // Another identity provider's connection: straight there, without Sigil's login page
+    // (never for prompt=none, answered above).
+    if let Some(connection) = upstream {
+        return super::federated::go_upstream(&app, authz, &connection).await;
     }
     let tx = LoginTransaction {
         authorization: authz,
@@ -475,7 +485,42 @@ pub(crate) async fn client_look<S: Store>(
     }
 }
 
-/// Renders the form for `tx` with a fresh CSRF value (cookie and sealed copy).
+/// One "Continue with …" button of the login page.
+struct LoginButton {
+    label: String,
+    url: String,
+    /// Which built-in icon (a strategy's name).
+    icon: &'static str,
+}
+
+/// The login page's buttons for `tx`: the other identity providers enabled for its client
+/// (core's `connections::buttons`), each a link that starts the login there.
+async fn login_buttons<S: Store>(
+    app: &App<S>,
+    tx: &LoginTransaction,
+) -> Result<Vec<LoginButton>, Response> {
+    let connections = connections::buttons(app.store(), &tx.authorization.client_id)
+        .await
+        .map_err(|e| {
+            app.pages()
+                .failed(&e, "cannot read the application's connections")
+        })?;
+    let link = tx_link(app, "u/login/federated", tx);
+    Ok(connections
+        .iter()
+        .map(|c| LoginButton {
+            label: connections::button_label(c),
+            url: format!(
+                "{link}&{}",
+                serde_urlencoded::to_string([("connection", &c.name)]).unwrap_or_default()
+            ),
+            icon: c.strategy.as_str(),
+        })
+        .collect())
+}
+
+/// Renders the form for `tx` with a fresh CSRF value (cookie and sealed copy), and a button
+/// per other identity provider enabled for its client.
 async fn login_form<S: Store>(
     app: &App<S>,
     mut tx: LoginTransaction,
@@ -483,13 +528,30 @@ async fn login_form<S: Store>(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let database = match login_database(app, &tx).await {
+    // A login that named a connection shows that one alone.
+    let buttons = if tx.authorization.connection.is_some() {
+        Vec::new()
+    } else {
+        match login_buttons(app, &tx).await {
+            Ok(buttons) => buttons,
+            Err(page) => return page,
+        }
+    };
+    // The password form when a database is enabled for the client; the buttons alone when
+    // only other providers are.
+    let database = match some_login_database(app, &tx).await {
+        Ok(None) if buttons.is_empty() => {
+            return page_error(app, StatusCode::BAD_REQUEST, NO_DATABASE_ENABLED);
+        }
         Ok(database) => database,
         Err(page) => return page,
     };
     // "Forgot password?" and "Sign up" carry the transaction, so they can lead back here.
     let reset_url = tx_link(app, "u/reset-password/request", &tx);
-    let signup_allowed = accounts::signup_allowed(app.store(), Some(&database)).await;
+    let signup_allowed = match &database {
+        Some(database) => accounts::signup_allowed(app.store(), Some(database)).await,
+        None => Ok(false),
+    };
     let signup_url = match signup_allowed {
         Ok(true) => Some(tx_link(app, "u/signup", &tx)),
         Ok(false) => None,
@@ -512,6 +574,11 @@ async fn login_form<S: Store>(
             error,
             reset_url,
             signup_url,
+            password_form => database.is_some(),
+            buttons => buttons
+                .into_iter()
+                .map(|b| minijinja::context! { label => b.label, url => b.url, icon => b.icon })
+                .collect::<Vec<_>>(),
         },
         // Logging in redirects the browser to the client.
         Script::FormToClient(&tx.authorization.redirect_uri),
@@ -531,6 +598,16 @@ pub(crate) async fn login_database<S: Store>(
     app: &App<S>,
     tx: &LoginTransaction,
 ) -> Result<String, Response> {
+    some_login_database(app, tx)
+        .await?
+        .ok_or_else(|| page_error(app, StatusCode::BAD_REQUEST, NO_DATABASE_ENABLED))
+}
+
+/// As [`login_database`], `None` when the client has no database connection enabled.
+async fn some_login_database<S: Store>(
+    app: &App<S>,
+    tx: &LoginTransaction,
+) -> Result<Option<String>, Response> {
     match connections::page_database(
         app.store(),
         &tx.authorization.client_id,
@@ -538,12 +615,7 @@ pub(crate) async fn login_database<S: Store>(
     )
     .await
     {
-        Ok(Some(connection)) => Ok(connection.name),
-        Ok(None) => Err(page_error(
-            app,
-            StatusCode::BAD_REQUEST,
-            NO_DATABASE_ENABLED,
-        )),
+        Ok(connection) => Ok(connection.map(|c| c.name)),
         Err(e) => Err(app
             .pages()
             .failed(&e, "cannot read the application's connections")),
@@ -639,6 +711,25 @@ pub(crate) async fn login_submit<S: Store>(
     log_in(&app, &tx, &user, ip, &headers).await
 }
 
+/// Sets the SSO cookie of a session that just started.
+pub(crate) fn set_session_cookie<S: Store>(
+    app: &App<S>,
+    response: &mut Response,
+    value: &Token,
+    session: &Session,
+    now: UnixTime,
+) {
+    let secure = if app.secure_cookies() { "; Secure" } else { "" };
+    set_cookie(
+        response,
+        format!(
+            "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            value.expose(),
+            session.expires_at.0 - now.0
+        ),
+    );
+}
+
 /// What a hosted-page login's events say about the application and connection.
 pub(crate) fn login_context(authz: &Authorization) -> LoginContext<'_> {
     LoginContext {
@@ -680,15 +771,8 @@ pub(crate) async fn log_in<S: Store>(
         Err(e) => return app.pages().failed(&e, "cannot start a session"),
     };
     let mut response = respond(app, &tx.authorization, &session, &origin, Via::Form).await;
+    set_session_cookie(app, &mut response, &cookie_value, &session, now);
     let secure = if app.secure_cookies() { "; Secure" } else { "" };
-    set_cookie(
-        &mut response,
-        format!(
-            "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-            cookie_value.expose(),
-            session.expires_at.0 - now.0
-        ),
-    );
     set_cookie(
         &mut response,
         format!("{CSRF_COOKIE}=; Path=/u; HttpOnly; Max-Age=0{secure}"),

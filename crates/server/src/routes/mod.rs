@@ -4,6 +4,7 @@ pub(crate) mod authorize;
 pub(crate) mod consent;
 pub(crate) mod dbconnections;
 pub(crate) mod discovery;
+pub(crate) mod federated;
 pub(crate) mod health;
 pub(crate) mod legacy;
 pub(crate) mod logout;

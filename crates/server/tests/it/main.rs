@@ -17,6 +17,7 @@ mod cors;
 mod discovery;
 mod es256;
 mod events;
+mod federation;
 mod housekeeping;
 mod http;
 mod implicit;

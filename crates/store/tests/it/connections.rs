@@ -3,12 +3,16 @@
 //! and the migration that brought enabled clients kept every existing pair.
 
 use sigil_core::ids::{ClientId, ConnectionId};
-use sigil_core::model::{AppType, Strategy, UserQuery};
+use sigil_core::model::{
+    AppType, ConnectionOptions, Strategy, Upstream, UpstreamSecrets, UserQuery,
+};
 use sigil_core::{Page, Store, StoreError};
 use sigil_store::{Database, MasterKey, SqlStore};
 
 use crate::backends::{on_every_backend, on_every_store};
-use crate::fixtures::{NOW, at, client, connection, outcome, session, user};
+use crate::fixtures::{NOW, at, client, connection, contains, outcome, raw_bytes, session, user};
+
+const SECRET: &str = "upstream-client-secret-IN-THE-CLEAR";
 
 #[tokio::test]
 async fn connections_serve_the_clients_they_are_enabled_for() {
@@ -18,6 +22,15 @@ async fn connections_serve_the_clients_they_are_enabled_for() {
         let database = connection("Staff");
         let mut upstream = connection("corp");
         upstream.strategy = Strategy::Oidc;
+        upstream.options = ConnectionOptions::default();
+        upstream.upstream = Some(Upstream {
+            options:
+                serde_json::json!({"client_id": "sigil", "discovery_url": "https://idp.example/"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            secrets: UpstreamSecrets([("client_secret".to_owned(), SECRET.to_owned())].into()),
+        });
         upstream.display_name = Some("Corp".to_owned());
         upstream.show_as_button = true;
         upstream
@@ -31,7 +44,19 @@ async fn connections_serve_the_clients_they_are_enabled_for() {
         assert_eq!(
             store.connection(&upstream.id).await.unwrap().as_ref(),
             Some(&upstream),
-            "display name, button and metadata come back as stored"
+            "display name, button, metadata, options and secrets come back as stored"
+        );
+        let raw = raw_bytes(
+            store.database(),
+            "SELECT secrets FROM connections WHERE id = $1",
+            upstream.id.as_str(),
+        )
+        .await
+        .unwrap();
+        assert!(!contains(&raw, SECRET.as_bytes()), "the secret is sealed");
+        assert!(
+            !format!("{:?}", upstream.upstream).contains(SECRET),
+            "and never in Debug output"
         );
 
         // A client made later gets every database connection, and nothing else.

@@ -124,3 +124,87 @@ async fn a_login_gone_upstream_comes_back_once_to_its_own_browser() {
     })
     .await;
 }
+
+/// A user of the `oidc` connection `connection` whose upstream id is `id`.
+fn federated(
+    connection: &sigil_core::model::Connection,
+    id: &str,
+    email: &str,
+) -> sigil_core::model::User {
+    let mut user = crate::fixtures::user(connection, email);
+    user.user_id = sigil_core::ids::UserId(format!("oidc|{}|{id}", connection.name));
+    user.identities[0].provider = "oidc".to_owned();
+    user.identities[0].user_id = format!("{}|{id}", connection.name);
+    user.idp_attributes = serde_json::json!({"locale": "fr"})
+        .as_object()
+        .unwrap()
+        .clone();
+    user
+}
+
+#[tokio::test]
+async fn federated_users_share_emails_and_keep_their_providers_tokens_sealed() {
+    on_every_store(|store| async move {
+        let mut corp = crate::fixtures::connection("corp");
+        corp.strategy = sigil_core::model::Strategy::Oidc;
+        corp.upstream = Some(sigil_core::model::Upstream::default());
+        store.create_connection(&corp, &[]).await.unwrap();
+        // Two upstream accounts may vouch for one address: both are users.
+        let first = federated(&corp, "alice", "shared@example.com");
+        let second = federated(&corp, "alice2", "shared@example.com");
+        store.create_user(&first).await.unwrap();
+        store.create_user(&second).await.unwrap();
+        // A database connection's emails stay unique.
+        let staff = crate::fixtures::connection("Staff");
+        store.create_connection(&staff, &[]).await.unwrap();
+        store
+            .create_user(&crate::fixtures::user(&staff, "one@example.com"))
+            .await
+            .unwrap();
+        let again = store
+            .create_user(&crate::fixtures::user(&staff, "ONE@example.com"))
+            .await;
+        assert!(
+            matches!(
+                again,
+                Err(sigil_core::StoreError::Conflict(
+                    sigil_core::Conflict::Email
+                ))
+            ),
+            "{again:?}"
+        );
+
+        // A later login: profile and tokens in one write; the tokens sealed at rest.
+        let mut later = store.account(&first.user_id).await.unwrap().unwrap();
+        assert!(later.is_federated());
+        assert_eq!(later.idp_attributes, first.idp_attributes);
+        later.name = Some("Alice B".to_owned());
+        later.identities[0].access_token = Some(sigil_core::secret::Token::new(
+            "idp-access-IN-THE-CLEAR".to_owned(),
+        ));
+        later.identities[0].expires_in = Some(3599);
+        store.update_federated_user(&later).await.unwrap();
+        let read = store.account(&first.user_id).await.unwrap().unwrap();
+        assert_eq!(read.name.as_deref(), Some("Alice B"));
+        assert_eq!(read.identities[0].expires_in, Some(3599));
+        assert_eq!(
+            read.identities[0].access_token.as_ref().map(|t| t.expose()),
+            Some("idp-access-IN-THE-CLEAR")
+        );
+        let raw = raw_bytes(
+            store.database(),
+            "SELECT access_token FROM user_identities WHERE user_id = $1",
+            first.user_id.as_str(),
+        )
+        .await
+        .unwrap();
+        assert!(!contains(&raw, b"idp-access-IN-THE-CLEAR"));
+        let mut gone = later.clone();
+        gone.user_id = sigil_core::ids::UserId("oidc|corp|nobody".to_owned());
+        assert!(matches!(
+            store.update_federated_user(&gone).await,
+            Err(sigil_core::StoreError::NotFound(_))
+        ));
+    })
+    .await;
+}

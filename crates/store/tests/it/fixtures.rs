@@ -125,6 +125,7 @@ pub(crate) fn session(user: &UserId, expires_at: UnixTime) -> Session {
         clients: Vec::new(),
         ip: Some("203.0.113.7".to_owned()),
         user_agent: Some("contract-test/1.0".to_owned()),
+        method: "pwd".to_owned(),
     }
 }
 

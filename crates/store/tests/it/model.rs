@@ -179,6 +179,7 @@ fn full_user(connection: &sigil_core::model::Connection, email: &str) -> User {
         refresh_token: Some(Token::new(
             "upstream-refresh-token-IN-THE-CLEAR-0123456789".to_owned(),
         )),
+        expires_in: Some(3600),
         profile_data: Some(object(
             json!({"email": "ada@corp.example", "groups": ["eng"]}),
         )),
@@ -399,6 +400,7 @@ async fn updates_replace_profile_metadata_password_and_flags_only() {
             is_social: false,
             access_token: None,
             refresh_token: None,
+            expires_in: None,
             profile_data: None,
         });
         store.update_user(&changed).await.unwrap();

@@ -1,0 +1,917 @@
+//! A federated connection's settings: its `options` in Auth0's names, checked per strategy
+//! when the Management API writes them ([`check_options`]), and read at each login as what
+//! the relying party needs ([`Settings::of`]): the upstream's metadata, the scopes, PKCE, how
+//! the root attributes are refreshed.
+//!
+//! OpenID providers are configured by discovery (`discovery_url`, fetched by the server when
+//! the connection is written and kept in `options.oidc_metadata`, as Auth0 does) or by their
+//! endpoints written out. The presets (`google-oauth2`, `okta`) carry their providers' own
+//! endpoints; only the operator may point a preset elsewhere ([`PresetEndpoints`], for tests
+//! and sovereign clouds), never a connection's options.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::id_token::{DEFAULT_ALGORITHMS, IdTokenPolicy, IssuerRule};
+use super::metadata::{MetadataError, ProviderMetadata, UrlPolicy, discovery_url};
+use super::request::Pkce;
+use crate::model::{Strategy, Upstream, UpstreamSecrets};
+
+/// The option that holds the upstream's metadata once discovered.
+pub const METADATA: &str = "oidc_metadata";
+
+/// Why a connection's options are refused: the option (a path such as
+/// `connection_settings.pkce`) and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {message}")]
+pub struct OptionsError {
+    /// The option, as a path under `options`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn refuse(field: impl Into<String>, message: impl Into<String>) -> OptionsError {
+    OptionsError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+impl From<MetadataError> for OptionsError {
+    fn from(e: MetadataError) -> Self {
+        match e {
+            MetadataError::Url { field, url, why } => refuse(field, format!("{url:?} {why}")),
+            MetadataError::Issuer { expected, found } => refuse(
+                "issuer",
+                format!("is {expected:?}, but the provider's metadata names {found:?}"),
+            ),
+            MetadataError::Malformed(why) => refuse(METADATA, why),
+        }
+    }
+}
+
+/// Where the operator points a preset instead of its provider (`--federation-endpoint
+/// google-oauth2=http://127.0.0.1:9001`): the base its discovery document is read from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PresetEndpoints(pub BTreeMap<&'static str, Url>);
+
+impl PresetEndpoints {
+    /// The base the operator set for `strategy`.
+    pub fn get(&self, strategy: Strategy) -> Option<&Url> {
+        self.0.get(strategy.as_str())
+    }
+}
+
+/// What the operator decided about upstreams: which URLs may be used, and where presets point.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Which URLs are allowed.
+    pub urls: UrlPolicy,
+    /// Presets pointed elsewhere.
+    pub presets: PresetEndpoints,
+}
+
+/// A discovery document to read before a connection is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Discovery {
+    /// Where.
+    pub url: Url,
+    /// The issuer it must name, when the options configured one.
+    pub issuer: Option<String>,
+}
+
+/// How an OpenID provider answers the browser: Auth0's `options.type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// `back_channel`: a code, exchanged with the connection's secret (the default).
+    Back,
+    /// `front_channel`: an ID token POSTed to the callback (`response_mode=form_post`), no
+    /// secret.
+    Front,
+}
+
+/// When a returning user's root attributes are refreshed from the upstream (Auth0's
+/// `set_user_root_attributes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RootAttributes {
+    /// At every login (the default).
+    OnEachLogin,
+    /// At the first login only; afterwards they are the tenant's to edit.
+    OnFirstLogin,
+    /// Never from the upstream.
+    NeverOnLogin,
+}
+
+/// How the code is exchanged (the upstream's `token_endpoint_auth_method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenAuth {
+    /// The secret in the form (the default).
+    Post,
+    /// The secret in HTTP Basic.
+    Basic,
+}
+
+/// One of `options.upstream_params`: a fixed value, or the value of one of the application's
+/// `/authorize` parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UpstreamParam {
+    /// `{"value": "…"}`.
+    Value(String),
+    /// `{"alias": "login_hint"}`.
+    Alias(String),
+}
+
+/// The `/authorize` parameters an upstream parameter may take its value from (Auth0's list).
+pub const ALIASES: [&str; 12] = [
+    "acr_values",
+    "audience",
+    "client_id",
+    "display",
+    "id_token_hint",
+    "login_hint",
+    "max_age",
+    "prompt",
+    "resource",
+    "response_mode",
+    "response_type",
+    "ui_locales",
+];
+
+/// What a login through the connection needs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The connection's client id at the upstream.
+    pub client_id: String,
+    /// Its secret there, when it has one.
+    pub client_secret: Option<String>,
+    /// Code or ID token.
+    pub channel: Channel,
+    /// The upstream's endpoints and issuer.
+    pub metadata: ProviderMetadata,
+    /// Which issuer its tokens must carry.
+    pub issuer: IssuerRule,
+    /// The scopes asked for (`openid` first).
+    pub scope: Vec<String>,
+    /// Whether PKCE is used.
+    pub pkce: Pkce,
+    /// Whether UserInfo is read after the ID token.
+    pub userinfo: bool,
+    /// When root attributes are refreshed.
+    pub root_attributes: RootAttributes,
+    /// The upstream's attributes never stored.
+    pub non_persistent_attrs: Vec<String>,
+    /// Extra parameters for the upstream's authorization request.
+    pub upstream_params: Vec<(String, UpstreamParam)>,
+    /// How the code is exchanged.
+    pub token_auth: TokenAuth,
+}
+
+impl Settings {
+    /// How the connection's upstream ID tokens are checked.
+    pub fn id_token_policy(&self) -> IdTokenPolicy {
+        IdTokenPolicy {
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            algorithms: DEFAULT_ALGORITHMS.to_vec(),
+        }
+    }
+
+    /// The extra parameters for the upstream, given the application's `/authorize`
+    /// parameters by name.
+    pub fn upstream_parameters(
+        &self,
+        asked: impl Fn(&str) -> Option<String>,
+    ) -> Vec<(String, String)> {
+        self.upstream_params
+            .iter()
+            .filter_map(|(name, param)| match param {
+                UpstreamParam::Value(v) => Some((name.clone(), v.clone())),
+                UpstreamParam::Alias(alias) => asked(alias).map(|v| (name.clone(), v)),
+            })
+            .collect()
+    }
+}
+
+/// The options each strategy takes, beyond those every federated strategy takes.
+fn known(strategy: Strategy) -> &'static [&'static str] {
+    const OIDC: &[&str] = &[
+        "type",
+        "discovery_url",
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        METADATA,
+        "scope",
+        "scopes",
+        "connection_settings",
+        "attribute_map",
+        "token_endpoint_auth_method",
+        "domain_aliases",
+        "tenant_domain",
+        "icon_url",
+        "dpop_signing_alg",
+    ];
+    const OKTA: &[&str] = &[
+        "domain",
+        "type",
+        "discovery_url",
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        METADATA,
+        "scope",
+        "scopes",
+        "connection_settings",
+        "attribute_map",
+        "token_endpoint_auth_method",
+        "domain_aliases",
+        "tenant_domain",
+        "icon_url",
+    ];
+    const GOOGLE: &[&str] = &[
+        "scope",
+        "allowed_audiences",
+        "email",
+        "profile",
+        "offline_access",
+    ];
+    match strategy {
+        Strategy::Oidc => OIDC,
+        Strategy::Okta => OKTA,
+        Strategy::Google => GOOGLE,
+        _ => &[],
+    }
+}
+
+/// Options every federated strategy takes.
+const COMMON: [&str; 5] = [
+    "client_id",
+    "client_secret",
+    "set_user_root_attributes",
+    "non_persistent_attrs",
+    "upstream_params",
+];
+
+/// The strategies whose logins Sigil runs so far; the others are refused by name.
+pub fn supported(strategy: Strategy) -> bool {
+    matches!(strategy, Strategy::Oidc | Strategy::Okta | Strategy::Google)
+}
+
+/// The options with a connection's secret options moved out of them.
+pub const SECRETS: [&str; 1] = ["client_secret"];
+
+/// Options checked for a strategy, with the secrets taken out, and the discovery document
+/// still to read, if any.
+#[derive(Debug)]
+pub struct CheckedOptions {
+    /// What `options` keep (and the API shows).
+    pub options: Map<String, Value>,
+    /// The secrets, sealed apart.
+    pub secrets: UpstreamSecrets,
+    /// The discovery document the server must read before the connection is written; its
+    /// metadata goes in with [`CheckedOptions::discovered`].
+    pub discovery: Option<Discovery>,
+}
+
+impl CheckedOptions {
+    /// The options with the upstream's discovered metadata in them.
+    pub fn discovered(&mut self, metadata: &ProviderMetadata) {
+        if let Ok(Value::Object(m)) = serde_json::to_value(metadata) {
+            self.options.insert(METADATA.to_owned(), Value::Object(m));
+        }
+    }
+
+    /// The connection's upstream part, once complete.
+    pub fn into_upstream(self) -> Upstream {
+        Upstream {
+            options: self.options,
+            secrets: self.secrets,
+        }
+    }
+}
+
+fn text<'a>(options: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, OptionsError> {
+    match options.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim())),
+        Some(_) => Err(refuse(name, "must be a string")),
+    }
+}
+
+fn flag(options: &Map<String, Value>, name: &str) -> Result<Option<bool>, OptionsError> {
+    match options.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(refuse(name, "must be true or false")),
+    }
+}
+
+/// Checks `options` for a new or changed `strategy` connection: every option known, each of
+/// the right type, URLs allowed by `policy`. A secret the options leave out is kept from
+/// `kept` (the connection's current secrets), so a tool that writes back what it read keeps
+/// the secret it was never shown.
+pub fn check_options(
+    strategy: Strategy,
+    mut options: Map<String, Value>,
+    kept: &UpstreamSecrets,
+    operator: &Policy,
+) -> Result<CheckedOptions, OptionsError> {
+    let (policy, presets) = (operator.urls, &operator.presets);
+    if !supported(strategy) {
+        return Err(refuse(
+            "strategy",
+            format!(
+                "{} connections are not supported yet; oidc, okta and google-oauth2 are",
+                strategy.as_str()
+            ),
+        ));
+    }
+    if let Some(unknown) = options
+        .keys()
+        .find(|k| !COMMON.contains(&k.as_str()) && !known(strategy).contains(&k.as_str()))
+    {
+        return Err(refuse(
+            unknown.clone(),
+            "is not an option Sigil knows for this strategy",
+        ));
+    }
+    let mut secrets = kept.clone();
+    for name in SECRETS {
+        match options.remove(name) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if !s.is_empty() => {
+                secrets.0.insert(name.to_owned(), s);
+            }
+            Some(_) => return Err(refuse(name, "must be a non-empty string")),
+        }
+    }
+    if text(&options, "client_id")?.is_none() {
+        return Err(refuse("client_id", "is required"));
+    }
+    let mut checked = CheckedOptions {
+        options,
+        secrets,
+        discovery: None,
+    };
+    // Every option is read once here, so a bad one is refused when written, not at a login.
+    let metadata = match strategy {
+        Strategy::Oidc | Strategy::Okta => {
+            let o = &checked.options;
+            let domain = if strategy == Strategy::Okta {
+                let domain = text(o, "domain")?.ok_or_else(|| refuse("domain", "is required"))?;
+                if !domain
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':')
+                {
+                    return Err(refuse(
+                        "domain",
+                        "must be a host name, such as dev-1234.okta.com",
+                    ));
+                }
+                Some(domain.to_owned())
+            } else {
+                None
+            };
+            let configured = text(o, "discovery_url")?.map(str::to_owned).or_else(|| {
+                domain.map(|d| match presets.get(strategy) {
+                    Some(base) => base.to_string(),
+                    None => format!("https://{d}"),
+                })
+            });
+            let explicit = text(o, "jwks_uri")?.is_some() && configured.is_none();
+            if let Some(configured) = configured {
+                checked.discovery = Some(Discovery {
+                    url: policy.check("discovery_url", &discovery_url(&configured))?,
+                    issuer: text(o, "issuer")?.map(str::to_owned),
+                });
+                None
+            } else if explicit {
+                Some(explicit_metadata(o)?)
+            } else {
+                return Err(refuse(
+                    "discovery_url",
+                    "is required (or issuer, authorization_endpoint, token_endpoint and jwks_uri)",
+                ));
+            }
+        }
+        _ => None,
+    };
+    if let Some(metadata) = metadata {
+        checked.discovered(&metadata.checked(policy)?);
+    }
+    // The rest is checked as a login reads it, against placeholder metadata when discovery
+    // is still to come.
+    let mut probe = checked.options.clone();
+    if checked.discovery.is_some() {
+        probe.insert(
+            METADATA.to_owned(),
+            serde_json::json!({
+                "issuer": "https://probe.invalid/",
+                "authorization_endpoint": "https://probe.invalid/a",
+                "token_endpoint": "https://probe.invalid/t",
+                "jwks_uri": "https://probe.invalid/k",
+            }),
+        );
+    }
+    read(strategy, &probe, &checked.secrets, policy, presets)?;
+    Ok(checked)
+}
+
+/// Metadata written out in the options (no discovery).
+fn explicit_metadata(o: &Map<String, Value>) -> Result<ProviderMetadata, OptionsError> {
+    let required = |name: &str| -> Result<String, OptionsError> {
+        text(o, name)?
+            .map(str::to_owned)
+            .ok_or_else(|| refuse(name, "is required when there is no discovery_url"))
+    };
+    Ok(ProviderMetadata {
+        issuer: required("issuer")?,
+        authorization_endpoint: required("authorization_endpoint")?,
+        token_endpoint: required("token_endpoint")?,
+        userinfo_endpoint: text(o, "userinfo_endpoint")?.map(str::to_owned),
+        jwks_uri: Some(required("jwks_uri")?),
+        end_session_endpoint: None,
+        // Written-out endpoints say nothing of PKCE: S256 is tried ("auto" assumes it).
+        code_challenge_methods_supported: vec!["S256".to_owned()],
+        authorization_response_iss_parameter_supported: false,
+    })
+}
+
+impl Settings {
+    /// What a login through `strategy` with `upstream` needs; refused when the stored options
+    /// no longer make sense (written by an older build, or edited by hand).
+    pub fn of(
+        strategy: Strategy,
+        upstream: &Upstream,
+        operator: &Policy,
+    ) -> Result<Settings, OptionsError> {
+        read(
+            strategy,
+            &upstream.options,
+            &upstream.secrets,
+            operator.urls,
+            &operator.presets,
+        )
+    }
+}
+
+/// Google's endpoints (its discovery document, read on 2026-08-20), which the preset uses
+/// without reading it.
+fn google_metadata() -> ProviderMetadata {
+    ProviderMetadata {
+        issuer: "https://accounts.google.com".to_owned(),
+        authorization_endpoint: "https://accounts.google.com/o/oauth2/v2/auth".to_owned(),
+        token_endpoint: "https://oauth2.googleapis.com/token".to_owned(),
+        userinfo_endpoint: Some("https://openidconnect.googleapis.com/v1/userinfo".to_owned()),
+        jwks_uri: Some("https://www.googleapis.com/oauth2/v3/certs".to_owned()),
+        end_session_endpoint: None,
+        code_challenge_methods_supported: vec!["plain".to_owned(), "S256".to_owned()],
+        authorization_response_iss_parameter_supported: false,
+    }
+}
+
+/// A preset's metadata at the base the operator set: its standard paths under that base, as
+/// the stand-ins for tests serve them.
+fn at_base(metadata: ProviderMetadata, base: &Url) -> ProviderMetadata {
+    let moved = |url: &str| -> String {
+        let Ok(parsed) = Url::parse(url) else {
+            return url.to_owned();
+        };
+        let mut at = base.clone();
+        let path = format!("{}{}", base.path().trim_end_matches('/'), parsed.path());
+        at.set_path(&path);
+        at.to_string()
+    };
+    ProviderMetadata {
+        issuer: metadata.issuer,
+        authorization_endpoint: moved(&metadata.authorization_endpoint),
+        token_endpoint: moved(&metadata.token_endpoint),
+        userinfo_endpoint: metadata.userinfo_endpoint.as_deref().map(moved),
+        jwks_uri: metadata.jwks_uri.as_deref().map(moved),
+        end_session_endpoint: metadata.end_session_endpoint.as_deref().map(moved),
+        ..metadata
+    }
+}
+
+fn scopes(value: Option<&Value>, field: &str) -> Result<Vec<String>, OptionsError> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(s
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .filter(|s| !s.is_empty() && !s.contains(' '))
+                    .map(str::to_owned)
+                    .ok_or_else(|| refuse(field, "must list scopes as strings"))
+            })
+            .collect(),
+        Some(_) => Err(refuse(
+            field,
+            "must be a string of scopes or a list of them",
+        )),
+    }
+}
+
+fn add(scope: &mut Vec<String>, more: impl IntoIterator<Item = String>) {
+    for s in more {
+        if !scope.contains(&s) {
+            scope.push(s);
+        }
+    }
+}
+
+/// Reads the options as a login uses them.
+fn read(
+    strategy: Strategy,
+    o: &Map<String, Value>,
+    secrets: &UpstreamSecrets,
+    policy: UrlPolicy,
+    presets: &PresetEndpoints,
+) -> Result<Settings, OptionsError> {
+    let client_id = text(o, "client_id")?
+        .ok_or_else(|| refuse("client_id", "is required"))?
+        .to_owned();
+    let client_secret = secrets.get("client_secret").map(str::to_owned);
+    let root_attributes = match text(o, "set_user_root_attributes")? {
+        None | Some("on_each_login") => RootAttributes::OnEachLogin,
+        Some("on_first_login") => RootAttributes::OnFirstLogin,
+        Some("never_on_login") => RootAttributes::NeverOnLogin,
+        Some(_) => {
+            return Err(refuse(
+                "set_user_root_attributes",
+                "must be on_each_login, on_first_login or never_on_login",
+            ));
+        }
+    };
+    let non_persistent_attrs = match o.get("non_persistent_attrs") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| refuse("non_persistent_attrs", "must list attribute names"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(refuse("non_persistent_attrs", "must list attribute names")),
+    };
+    let mut upstream_params: Vec<(String, UpstreamParam)> = match o.get("upstream_params") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Object(params)) => params
+            .iter()
+            .map(|(name, param)| {
+                let field = format!("upstream_params.{name}");
+                let p = param
+                    .as_object()
+                    .ok_or_else(|| refuse(&field, "must be {\"value\": …} or {\"alias\": …}"))?;
+                let param = match (p.get("value"), p.get("alias")) {
+                    (Some(Value::String(v)), None) => UpstreamParam::Value(v.clone()),
+                    (None, Some(Value::String(a))) if ALIASES.contains(&a.as_str()) => {
+                        UpstreamParam::Alias(a.clone())
+                    }
+                    (None, Some(_)) => {
+                        return Err(refuse(
+                            field,
+                            format!("alias must be one of {}", ALIASES.join(", ")),
+                        ));
+                    }
+                    _ => return Err(refuse(field, "must be {\"value\": …} or {\"alias\": …}")),
+                };
+                Ok((name.clone(), param))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(refuse("upstream_params", "must be an object")),
+    };
+
+    let (metadata, issuer, mut scope, channel, pkce_setting, userinfo, token_auth) = match strategy
+    {
+        Strategy::Oidc | Strategy::Okta => {
+            let metadata: ProviderMetadata = match o.get(METADATA) {
+                Some(m @ Value::Object(_)) => serde_json::from_value(m.clone())
+                    .map_err(|e| refuse(METADATA, format!("is not provider metadata: {e}")))?,
+                _ => {
+                    return Err(refuse(
+                        METADATA,
+                        "is missing: the provider was never discovered",
+                    ));
+                }
+            };
+            let channel = match text(o, "type")? {
+                None | Some("back_channel") => Channel::Back,
+                Some("front_channel") => Channel::Front,
+                Some(_) => return Err(refuse("type", "must be back_channel or front_channel")),
+            };
+            let scope = if o.contains_key("scope") {
+                scopes(o.get("scope"), "scope")?
+            } else {
+                scopes(o.get("scopes"), "scopes")?
+            };
+            let pkce = match o.get("connection_settings") {
+                None | Some(Value::Null) => "auto".to_owned(),
+                Some(Value::Object(s)) => {
+                    if let Some(k) = s.keys().find(|k| *k != "pkce") {
+                        return Err(refuse(
+                            format!("connection_settings.{k}"),
+                            "is not a setting Sigil knows",
+                        ));
+                    }
+                    text(s, "pkce")
+                        .map_err(|_| refuse("connection_settings.pkce", "must be a string"))?
+                        .unwrap_or("auto")
+                        .to_owned()
+                }
+                Some(_) => return Err(refuse("connection_settings", "must be an object")),
+            };
+            let userinfo = match o.get("attribute_map") {
+                None | Some(Value::Null) => false,
+                Some(Value::Object(map)) => {
+                    if let Some(k) = map
+                        .keys()
+                        .find(|k| !["mapping_mode", "userinfo_scope"].contains(&k.as_str()))
+                    {
+                        return Err(refuse(
+                            format!("attribute_map.{k}"),
+                            "is not supported yet (mapping_mode and userinfo_scope are)",
+                        ));
+                    }
+                    match text(map, "mapping_mode")
+                        .map_err(|_| refuse("attribute_map.mapping_mode", "must be a string"))?
+                    {
+                        None | Some("bind_all") | Some("basic_profile") => {}
+                        Some(_) => {
+                            return Err(refuse(
+                                "attribute_map.mapping_mode",
+                                "must be bind_all or basic_profile (use_map is not supported yet)",
+                            ));
+                        }
+                    }
+                    match map.get("userinfo_scope") {
+                        None | Some(Value::Null) => false,
+                        Some(Value::String(s)) => {
+                            // The userinfo_scope's scopes are asked for too.
+                            !s.trim().is_empty()
+                        }
+                        Some(_) => {
+                            return Err(refuse("attribute_map.userinfo_scope", "must be a string"));
+                        }
+                    }
+                }
+                Some(_) => return Err(refuse("attribute_map", "must be an object")),
+            };
+            let token_auth = match text(o, "token_endpoint_auth_method")? {
+                None | Some("client_secret_post") => TokenAuth::Post,
+                Some("client_secret_basic") => TokenAuth::Basic,
+                Some(_) => {
+                    return Err(refuse(
+                        "token_endpoint_auth_method",
+                        "must be client_secret_post or client_secret_basic \
+                         (private_key_jwt is not supported yet)",
+                    ));
+                }
+            };
+            let issuer = IssuerRule::Exact(metadata.issuer.clone());
+            (metadata, issuer, scope, channel, pkce, userinfo, token_auth)
+        }
+        Strategy::Google => {
+            let metadata = match presets.get(strategy) {
+                Some(base) => at_base(google_metadata(), base),
+                None => google_metadata(),
+            };
+            let mut scope = vec!["email".to_owned(), "profile".to_owned()];
+            for (option, wanted) in [("email", "email"), ("profile", "profile")] {
+                if flag(o, option)? == Some(false) {
+                    scope.retain(|s| s != wanted);
+                }
+            }
+            add(&mut scope, scopes(o.get("scope"), "scope")?);
+            if let Some(audiences) = o.get("allowed_audiences")
+                && !matches!(audiences, Value::Null | Value::Array(_) | Value::String(_))
+            {
+                return Err(refuse("allowed_audiences", "must be a list of client ids"));
+            }
+            let issuer = IssuerRule::OneOf(vec![
+                metadata.issuer.clone(),
+                metadata.issuer.trim_start_matches("https://").to_owned(),
+            ]);
+            (
+                metadata,
+                issuer,
+                scope,
+                Channel::Back,
+                "auto".to_owned(),
+                false,
+                TokenAuth::Post,
+            )
+        }
+        other => {
+            return Err(refuse(
+                "strategy",
+                format!("{} connections are not supported yet", other.as_str()),
+            ));
+        }
+    };
+    let metadata = metadata.checked(policy)?;
+    let pkce = match pkce_setting.as_str() {
+        "auto" if metadata.supports_s256() => Pkce::S256,
+        "auto" | "disabled" => Pkce::Disabled,
+        "s256" => Pkce::S256,
+        "plain" => {
+            return Err(refuse(
+                "connection_settings.pkce",
+                "plain gives no protection; use auto, s256 or disabled",
+            ));
+        }
+        _ => {
+            return Err(refuse(
+                "connection_settings.pkce",
+                "must be auto, s256 or disabled",
+            ));
+        }
+    };
+    if channel == Channel::Back && client_secret.is_none() {
+        return Err(refuse(
+            "client_secret",
+            "is required to exchange codes (type back_channel)",
+        ));
+    }
+    let mut all = vec!["openid".to_owned()];
+    add(&mut all, std::mem::take(&mut scope));
+    if let Some(Value::Object(map)) = o.get("attribute_map")
+        && let Some(Value::String(extra)) = map.get("userinfo_scope")
+    {
+        add(&mut all, extra.split_whitespace().map(str::to_owned));
+    }
+    if strategy == Strategy::Google && flag(o, "offline_access")? == Some(true) {
+        // Google gives a refresh token for access_type=offline, not for a scope.
+        upstream_params.push((
+            "access_type".to_owned(),
+            UpstreamParam::Value("offline".to_owned()),
+        ));
+    }
+    Ok(Settings {
+        client_id,
+        client_secret,
+        channel,
+        metadata,
+        issuer,
+        scope: all,
+        pkce,
+        userinfo,
+        root_attributes,
+        non_persistent_attrs,
+        upstream_params,
+        token_auth,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn options(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    fn loopback() -> Policy {
+        Policy {
+            urls: UrlPolicy {
+                allow_http_loopback: true,
+            },
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn options_are_checked_per_strategy_and_secrets_kept_apart() {
+        let explicit = json!({
+            "client_id": "c", "client_secret": "s",
+            "issuer": "https://idp.example/", "authorization_endpoint": "https://idp.example/a",
+            "token_endpoint": "https://idp.example/t", "jwks_uri": "https://idp.example/k",
+        });
+        // (strategy, options, refused option or Ok)
+        let cases: [(Strategy, Value, Result<(), &str>); 9] = [
+            (Strategy::Oidc, explicit.clone(), Ok(())),
+            (
+                Strategy::Oidc,
+                json!({"client_id": "c", "client_secret": "s", "discovery_url": "https://idp.example"}),
+                Ok(()),
+            ),
+            (
+                Strategy::Oidc,
+                json!({"client_secret": "s", "discovery_url": "https://idp.example"}),
+                Err("client_id"),
+            ),
+            (
+                Strategy::Oidc,
+                json!({"client_id": "c", "client_secret": "s", "discovery_url": "http://idp.example"}),
+                Err("discovery_url"),
+            ),
+            (
+                Strategy::Oidc,
+                json!({"client_id": "c", "client_secret": "s", "discovery_url": "https://idp.example", "upstream_params": {"screen_name": {"alias": "password"}}}),
+                Err("upstream_params.screen_name"),
+            ),
+            (
+                Strategy::Okta,
+                json!({"client_id": "c", "client_secret": "s"}),
+                Err("domain"),
+            ),
+            (
+                Strategy::Google,
+                json!({"client_id": "c", "client_secret": "s", "scope": ["calendar"]}),
+                Ok(()),
+            ),
+            (
+                Strategy::Google,
+                json!({"client_id": "c", "client_secret": "s", "authorization_endpoint": "https://evil.example/"}),
+                Err("authorization_endpoint"),
+            ),
+            (
+                Strategy::Github,
+                json!({"client_id": "c", "client_secret": "s"}),
+                Err("strategy"),
+            ),
+        ];
+        for (strategy, body, outcome) in cases {
+            let checked = check_options(
+                strategy,
+                options(body.clone()),
+                &UpstreamSecrets::default(),
+                &Policy::default(),
+            );
+            match (checked, outcome) {
+                (Ok(checked), Ok(())) => {
+                    assert!(!checked.options.contains_key("client_secret"), "{body}");
+                    assert_eq!(checked.secrets.get("client_secret"), Some("s"));
+                }
+                (Err(e), Err(field)) => assert_eq!(e.field, field, "{body}: {e}"),
+                (got, want) => panic!("{strategy:?} {body}: {got:?}, wanted {want:?}"),
+            }
+        }
+        // A later write without the secret keeps the one stored.
+        let kept = UpstreamSecrets([("client_secret".to_owned(), "old".to_owned())].into());
+        let mut without = options(explicit);
+        without.remove("client_secret");
+        let checked = check_options(Strategy::Oidc, without, &kept, &Policy::default()).unwrap();
+        assert_eq!(checked.secrets.get("client_secret"), Some("old"));
+    }
+
+    #[test]
+    fn presets_use_their_providers_endpoints_unless_the_operator_moves_them() {
+        let upstream = |o: Value| {
+            let checked = check_options(
+                Strategy::Google,
+                options(o),
+                &UpstreamSecrets::default(),
+                &loopback(),
+            )
+            .unwrap();
+            checked.into_upstream()
+        };
+        let google =
+            upstream(json!({"client_id": "c", "client_secret": "s", "offline_access": true}));
+        let settings = Settings::of(Strategy::Google, &google, &Policy::default()).unwrap();
+        assert_eq!(
+            settings.metadata.authorization_endpoint,
+            "https://accounts.google.com/o/oauth2/v2/auth"
+        );
+        assert_eq!(settings.scope, ["openid", "email", "profile"]);
+        assert_eq!(settings.pkce, Pkce::S256);
+        assert!(
+            matches!(&settings.issuer, IssuerRule::OneOf(i) if i.contains(&"accounts.google.com".to_owned()))
+        );
+        assert_eq!(
+            settings.upstream_parameters(|_| None),
+            [("access_type".to_owned(), "offline".to_owned())]
+        );
+        let mut moved = loopback();
+        moved.presets.0.insert(
+            "google-oauth2",
+            Url::parse("http://127.0.0.1:9001/google").unwrap(),
+        );
+        let settings = Settings::of(Strategy::Google, &google, &moved).unwrap();
+        assert_eq!(
+            settings.metadata.token_endpoint,
+            "http://127.0.0.1:9001/google/token"
+        );
+        assert_eq!(
+            settings.metadata.issuer, "https://accounts.google.com",
+            "the issuer its tokens carry does not move"
+        );
+    }
+}

@@ -1,0 +1,589 @@
+//! Logging in through another identity provider: an `oidc` connection whose upstream is a
+//! second Sigil (Auth0-to-Auth0 federation), made through the Management API, driven through
+//! `/authorize?connection=…`, the upstream's own login page and `/login/callback`; and every
+//! way the callback refuses (replay, another browser, a missing cookie, the upstream's
+//! refusal). Third-party upstreams (oidc-provider, oauth2-mock-server) are driven from
+//! `tests/federation/`.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sigil_core::Store;
+use sigil_core::federation::{Policy, UrlPolicy};
+use sigil_core::ids::UserId;
+use sigil_core::model::UserQuery;
+use sigil_jose::Algorithm;
+
+use crate::app::{Body, CALLBACK, PASSWORD, TestApp, post};
+use crate::browser::{Browser, Page, VERIFIER, authorize_url, callback_params, param};
+use crate::management::{assert_error, audience, call, token_for};
+
+/// Two Sigils: `down`, where applications log in, and `up`, the identity provider its `corp`
+/// connection trusts; `up`'s regular web client is the connection's client there.
+struct Federation {
+    down: TestApp,
+    up: TestApp,
+    /// The Management API token at `down`.
+    admin: String,
+}
+
+impl Federation {
+    async fn start() -> Self {
+        let down = TestApp::start().await;
+        down.server.set_federation_policy(Policy {
+            urls: UrlPolicy {
+                allow_http_loopback: true,
+            },
+            ..Policy::default()
+        });
+        let up = TestApp::start().await;
+        let mut client = up.store.client(&up.web.0).await.unwrap().unwrap();
+        client.settings.callbacks = vec![down.url("login/callback")];
+        client.settings.jwt_configuration.alg = Algorithm::RS256;
+        up.store.update_client(&client).await.unwrap();
+        let admin = token_for(
+            &down,
+            &audience(&down),
+            &[
+                "create:connections",
+                "read:connections",
+                "update:connections",
+                "read:users",
+                "read:user_idp_tokens",
+            ],
+        )
+        .await;
+        Federation { down, up, admin }
+    }
+
+    /// Creates the `corp` connection to `up`, enabled for `down`'s web client.
+    async fn connect(&self, extra: Value) -> Value {
+        let mut options = json!({
+            "type": "back_channel",
+            "client_id": self.up.web.0.to_string(),
+            "client_secret": self.up.web.1.expose(),
+            "discovery_url": self.up.base,
+            "scope": "openid profile email",
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            options[k] = v.clone();
+        }
+        let (status, body) = call(
+            &self.down,
+            "POST",
+            "/connections",
+            Some(&self.admin),
+            Some(json!({
+                "name": "corp",
+                "strategy": "oidc",
+                "options": options,
+                "enabled_clients": [self.down.web.0.to_string()],
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// A browser's request to whichever Sigil `url` is at.
+    async fn get(&self, browsers: &mut Browsers, url: &str) -> Page {
+        if url.starts_with(&self.up.base) {
+            browsers.up.get(url).await
+        } else {
+            browsers.down.get(url).await
+        }
+    }
+
+    /// Starts a login of `down`'s web client through `corp`, logs in as Ann at `up`, and
+    /// answers the upstream's redirect to `down`'s callback (not yet followed).
+    async fn upstream_login(&self, browsers: &mut Browsers) -> String {
+        let web = self.down.web.0.to_string();
+        let start = browsers
+            .down
+            .get(&authorize_url(&self.down, &web, "&connection=corp"))
+            .await;
+        assert_eq!(start.status, StatusCode::FOUND, "{}", start.body);
+        let upstream = start.location().to_owned();
+        assert!(
+            upstream.starts_with(&format!("{}authorize?", self.up.base)),
+            "straight to the upstream, no login page of Sigil's: {upstream}"
+        );
+        for wanted in [
+            "code_challenge_method=S256",
+            "nonce=",
+            "state=",
+            "response_type=code",
+        ] {
+            assert!(upstream.contains(wanted), "{wanted} in {upstream}");
+        }
+        let to_form = self.get(browsers, &upstream).await;
+        let form = self.get(browsers, to_form.location()).await;
+        let tx = form.field("tx");
+        let done = browsers
+            .up
+            .submit_login(&self.up, &tx, "ann@example.com", PASSWORD)
+            .await;
+        let back = done.location().to_owned();
+        assert!(
+            back.starts_with(&self.down.url("login/callback?")),
+            "{} {back}",
+            done.status
+        );
+        back
+    }
+}
+
+struct Browsers {
+    down: Browser,
+    up: Browser,
+}
+
+impl Browsers {
+    fn new() -> Self {
+        Browsers {
+            down: Browser::new(),
+            up: Browser::new(),
+        }
+    }
+}
+
+async fn user_json(f: &Federation, id: &str, token: &str) -> Value {
+    let (status, body) = call(
+        &f.down,
+        "GET",
+        &format!("/users/{}", crate::browser::urlencode(id)),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn an_oidc_connection_logs_in_through_another_sigil() {
+    let f = Federation::start().await;
+    let created = f.connect(json!({})).await;
+    assert_eq!(created["strategy"], "oidc");
+    assert!(
+        created["options"].get("client_secret").is_none(),
+        "secrets are write-only: {created}"
+    );
+    assert_eq!(
+        created["options"]["oidc_metadata"]["issuer"], f.up.base,
+        "the discovery document was read at creation"
+    );
+
+    let mut browsers = Browsers::new();
+    let back = f.upstream_login(&mut browsers).await;
+    let done = browsers.down.get(&back).await;
+    assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
+    let params = callback_params(done.location());
+    assert_eq!(param(&params, "state"), Some("xyz"));
+    let web = f.down.web.0.to_string();
+    let (status, _, tokens) = post(
+        &f.down,
+        Body::Form(vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", param(&params, "code").unwrap().to_owned()),
+            ("redirect_uri", CALLBACK.into()),
+            ("code_verifier", VERIFIER.into()),
+        ]),
+        Some((&web, f.down.web.1.expose())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let claims = Value::Object(sigil_jose::insecure_decode(id_token).unwrap().claims);
+    let sub = claims["sub"].as_str().unwrap().to_owned();
+    assert_eq!(sub, format!("oidc|corp|{}", f.up.ann), "{claims}");
+    assert_eq!(claims["email"], "ann@example.com");
+
+    // Logged as Auth0 logs it: the new user (`ss`), the login (`s`), both naming the strategy.
+    for log_type in ["ss", "s"] {
+        let event = crate::events::newest(&f.down, log_type).await.event;
+        assert_eq!(
+            event.user_id.as_ref().map(|u| u.to_string()),
+            Some(sub.clone())
+        );
+        assert_eq!(event.connection.as_deref(), Some("corp"), "{log_type}");
+        assert_eq!(event.strategy.as_deref(), Some("oidc"), "{log_type}");
+        assert_eq!(
+            event.strategy_type.as_deref(),
+            Some("enterprise"),
+            "{log_type}"
+        );
+    }
+
+    // The user as the Management API shows it: the provider's tokens only with the scope.
+    let reader = token_for(&f.down, &audience(&f.down), &["read:users"]).await;
+    let shown = user_json(&f, &sub, &reader).await;
+    assert_eq!(shown["email"], "ann@example.com");
+    assert_eq!(
+        shown["email_verified"], true,
+        "the upstream said so, with the email"
+    );
+    assert_eq!(shown["logins_count"], 1);
+    let identity = &shown["identities"][0];
+    assert_eq!(identity["provider"], "oidc");
+    assert_eq!(identity["connection"], "corp");
+    assert_eq!(identity["isSocial"], false);
+    assert_eq!(identity["user_id"], format!("corp|{}", f.up.ann));
+    assert!(identity.get("access_token").is_none(), "{shown}");
+    let with_tokens = user_json(&f, &sub, &f.admin).await;
+    let upstream_token = with_tokens["identities"][0]["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{with_tokens}"))
+        .to_owned();
+    assert!(with_tokens["identities"][0]["expires_in"].as_i64().unwrap() > 0);
+    // It is the upstream's real token: its UserInfo answers with it.
+    let info: Value =
+        f.up.http
+            .get(f.up.url("userinfo"))
+            .bearer_auth(&upstream_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(info["sub"], f.up.ann.to_string());
+
+    // A second login through a new browser finds the same user; the count goes up.
+    let mut again = Browsers::new();
+    let back = f.upstream_login(&mut again).await;
+    assert_eq!(again.down.get(&back).await.status, StatusCode::FOUND);
+    assert_eq!(user_json(&f, &sub, &reader).await["logins_count"], 2);
+
+    // The session started by the upstream login answers the next request at once.
+    let sso = browsers
+        .down
+        .get(&authorize_url(&f.down, &web, "&connection=corp"))
+        .await;
+    assert!(sso.location().starts_with(CALLBACK), "{}", sso.location());
+
+    // No automatic linking: Ann of the database connection is another user.
+    let both = f
+        .down
+        .store
+        .list_users(
+            &UserQuery {
+                email: Some("ann@example.com".into()),
+                ..UserQuery::default()
+            },
+            sigil_core::Page::first(),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<&UserId> = both.iter().map(|u| &u.user_id).collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&&f.down.ann));
+}
+
+#[tokio::test]
+async fn the_callback_takes_each_login_once_and_only_in_its_browser() {
+    let f = Federation::start().await;
+    f.connect(json!({})).await;
+    let users_before = f
+        .down
+        .store
+        .count_users(&UserQuery::default())
+        .await
+        .unwrap();
+
+    // Another browser (the attacker's finished callback, replayed in a victim's browser).
+    let mut attacker = Browsers::new();
+    let back = f.upstream_login(&mut attacker).await;
+    let mut victim = Browser::new();
+    let elsewhere = victim.get(&back).await;
+    assert_eq!(elsewhere.status, StatusCode::BAD_REQUEST);
+    assert!(
+        elsewhere.body.contains("did not start in this browser"),
+        "{}",
+        elsewhere.body
+    );
+    // Left for its own browser, which finishes it once; a replay is refused.
+    assert_eq!(attacker.down.get(&back).await.status, StatusCode::FOUND);
+    let mut replayed = attacker.down.get(&back).await;
+    assert_eq!(
+        replayed.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        replayed.body
+    );
+
+    // A forged state, or none at all.
+    let forged = back.replace("state=", "state=x");
+    replayed = attacker.down.get(&forged).await;
+    assert_eq!(replayed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        attacker
+            .down
+            .get(&f.down.url("login/callback"))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        f.down
+            .store
+            .count_users(&UserQuery::default())
+            .await
+            .unwrap(),
+        users_before + 1,
+        "one user, from the one login that finished"
+    );
+
+    // The upstream's refusal reaches the application with its own state; its words do not.
+    let mut browser = Browser::new();
+    let web = f.down.web.0.to_string();
+    let start = browser
+        .get(&authorize_url(&f.down, &web, "&connection=corp"))
+        .await;
+    let state = url::Url::parse(start.location())
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let refused = browser
+        .get(&format!(
+            "{}?state={state}&error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+            f.down.url("login/callback")
+        ))
+        .await;
+    let params = callback_params(refused.location());
+    assert_eq!(param(&params, "error"), Some("access_denied"));
+    assert_eq!(param(&params, "state"), Some("xyz"));
+    assert!(
+        !param(&params, "error_description")
+            .unwrap()
+            .contains("script")
+    );
+
+    // A code the upstream never issued: refused, nothing made.
+    let start = browser
+        .get(&authorize_url(&f.down, &web, "&connection=corp"))
+        .await;
+    let state = url::Url::parse(start.location())
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let tampered = browser
+        .get(&format!(
+            "{}?state={state}&code=not-a-code",
+            f.down.url("login/callback")
+        ))
+        .await;
+    let params = callback_params(tampered.location());
+    assert_eq!(param(&params, "error"), Some("access_denied"));
+    assert_eq!(param(&params, "state"), Some("xyz"));
+    assert_eq!(
+        f.down
+            .store
+            .count_users(&UserQuery::default())
+            .await
+            .unwrap(),
+        users_before + 1
+    );
+}
+
+#[tokio::test]
+async fn federated_connections_are_enabled_per_client_and_never_silent() {
+    let f = Federation::start().await;
+    f.connect(json!({})).await;
+    let mut browser = Browser::new();
+    // prompt=none never goes upstream.
+    let web = f.down.web.0.to_string();
+    let silent = browser
+        .get(&authorize_url(
+            &f.down,
+            &web,
+            "&connection=corp&prompt=none",
+        ))
+        .await;
+    let params = callback_params(silent.location());
+    assert_eq!(param(&params, "error"), Some("login_required"));
+    // A client the connection is not enabled for.
+    let backend = f.down.backend.0.to_string();
+    let disabled = browser
+        .get(&authorize_url(&f.down, &backend, "&connection=corp"))
+        .await;
+    let params = callback_params(disabled.location());
+    assert_eq!(param(&params, "error"), Some("invalid_request"));
+    assert_eq!(
+        param(&params, "error_description"),
+        Some("the connection was disabled")
+    );
+}
+
+#[tokio::test]
+async fn the_management_api_checks_federated_options_and_keeps_secrets() {
+    let f = Federation::start().await;
+    let created = f.connect(json!({})).await;
+    let id = created["id"].as_str().unwrap();
+    // A read-modify-write without the secret keeps it: logins still work.
+    let mut options = created["options"].clone();
+    options["scope"] = json!("openid email");
+    let (status, patched) = call(
+        &f.down,
+        "PATCH",
+        &format!("/connections/{id}"),
+        Some(&f.admin),
+        Some(json!({ "options": options })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert!(patched["options"].get("client_secret").is_none());
+    let mut browsers = Browsers::new();
+    let back = f.upstream_login(&mut browsers).await;
+    let done = browsers.down.get(&back).await;
+    assert!(done.location().starts_with(CALLBACK), "{}", done.location());
+    assert!(param(&callback_params(done.location()), "code").is_some());
+
+    // (body, status, what the message names)
+    let up = f.up.base.clone();
+    let cases = [
+        (
+            json!({"name": "s", "strategy": "samlp"}),
+            "not supported yet",
+        ),
+        (
+            json!({"name": "o1", "strategy": "oidc", "options": {"client_id": "x", "client_secret": "y"}}),
+            "options.discovery_url",
+        ),
+        (
+            json!({"name": "o2", "strategy": "oidc", "options": {"client_id": "x", "client_secret": "y", "discovery_url": up, "frobnicate": true}}),
+            "options.frobnicate",
+        ),
+        (
+            json!({"name": "o3", "strategy": "oidc", "options": {"client_id": "x", "discovery_url": up}}),
+            "options.client_secret",
+        ),
+        (
+            json!({"name": "o4", "strategy": "oidc", "options": {"client_id": "x", "client_secret": "y", "discovery_url": "http://192.0.2.1/"}}),
+            "https",
+        ),
+        (
+            json!({"name": "o5", "strategy": "oidc", "options": {"client_id": "x", "client_secret": "y", "discovery_url": up, "issuer": "https://someone.else/"}}),
+            "issuer",
+        ),
+        (
+            json!({"name": "o6", "strategy": "oidc", "options": {"client_id": "x", "client_secret": "y", "discovery_url": f.down.url("nothing-here")}}),
+            "cannot be used",
+        ),
+        (
+            json!({"name": "o7", "strategy": "oidc", "options": {"client_id": "x", "client_secret": "y", "discovery_url": up, "connection_settings": {"pkce": "plain"}}}),
+            "pkce",
+        ),
+    ];
+    for (body, named) in cases {
+        let answer = call(
+            &f.down,
+            "POST",
+            "/connections",
+            Some(&f.admin),
+            Some(body.clone()),
+        )
+        .await;
+        assert_error(&answer, 400, "invalid_body");
+        let message = answer.1["message"].as_str().unwrap();
+        assert!(message.contains(named), "{body}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn the_login_page_offers_a_button_per_provider_enabled_for_the_client() {
+    let f = Federation::start().await;
+    let created = f.connect(json!({})).await;
+    let id = created["id"].as_str().unwrap();
+    let web = f.down.web.0.to_string();
+    let mut browser = Browser::new();
+    let page_of = |client: &str| authorize_url(&f.down, client, "");
+
+    // An enterprise connection has a button only when it asks for one.
+    let start = browser.get(&page_of(&web)).await;
+    let page = browser.get(start.location()).await;
+    assert!(!page.body.contains("Continue with"), "{}", page.body);
+    let (status, _) = call(
+        &f.down,
+        "PATCH",
+        &format!("/connections/{id}"),
+        Some(&f.admin),
+        Some(json!({"show_as_button": true, "display_name": "Corp SSO"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let start = browser.get(&page_of(&web)).await;
+    let page = browser.get(start.location()).await;
+    assert!(
+        page.body.contains("Continue with Corp SSO"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("name=\"password\""),
+        "beside the password form"
+    );
+    let marker = "href=\"";
+    // The page escapes `/` and `&` in attributes.
+    let unescaped = page.body.replace("&#x2f;", "/").replace("&amp;", "&");
+    let button = unescaped
+        .split(marker)
+        .map(|rest| rest.split('"').next().unwrap())
+        .find(|href| href.contains("u/login/federated"))
+        .expect("a button link")
+        .to_owned();
+    let upstream = browser.get(&button).await;
+    assert_eq!(upstream.status, StatusCode::FOUND, "{}", upstream.body);
+    assert!(
+        upstream.location().starts_with(&f.up.base),
+        "{}",
+        upstream.location()
+    );
+
+    // Another client, for which corp is not enabled, has no button; a forged link is refused.
+    let backend = f.down.backend.0.to_string();
+    let start = browser.get(&page_of(&backend)).await;
+    let page = browser.get(start.location()).await;
+    assert!(!page.body.contains("Continue with"), "{}", page.body);
+    let tx = page.field("tx");
+    let forged = browser
+        .get(&format!(
+            "{}?tx={}&connection=corp",
+            f.down.url("u/login/federated"),
+            crate::browser::urlencode(&tx)
+        ))
+        .await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+
+    // With the database disabled for the client, the page is the buttons alone.
+    let (status, body) = call(
+        &f.down,
+        "GET",
+        "/connections?strategy=auth0",
+        Some(&f.admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let database = body[0]["id"].as_str().unwrap().to_owned();
+    let changes = json!([{"client_id": web, "status": false}]);
+    let (status, body) = call(
+        &f.down,
+        "PATCH",
+        &format!("/connections/{database}/clients"),
+        Some(&f.admin),
+        Some(changes),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let start = browser.get(&page_of(&web)).await;
+    let page = browser.get(start.location()).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Continue with Corp SSO"));
+    assert!(!page.body.contains("name=\"password\""), "{}", page.body);
+}

@@ -1,0 +1,601 @@
+// Sigil between identity providers and a relying party that nobody here wrote:
+//
+//   openid-client (the application)  ──►  sigil serve  ──►  panva's oidc-provider (OpenID Certified)
+//                                                      └──►  oauth2-mock-server (forging what a
+//                                                            hostile provider would)
+//
+// Run by scripts/federation-tests:  SIGIL_BIN=… node run.mjs
+//
+// It starts `sigil serve` (a fresh data dir, --federation-allow-http-loopback) on 127.0.0.1, the
+// upstreams on `localhost` (another host, so no cookie is shared), makes the connections and the
+// application through the Management API, and drives the browser's part by hand: a cookie jar
+// per host, redirects followed one by one, oidc-provider's development login form filled in.
+// One line per check (PASS or FAIL); exit status 1 when one failed, 2 when the suite could not run.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { SignJWT, exportJWK, generateKeyPair } from "jose";
+import { OAuth2Server } from "oauth2-mock-server";
+import Provider from "oidc-provider";
+import * as client from "openid-client";
+
+const sigilBin = process.env.SIGIL_BIN;
+if (!sigilBin) {
+  console.error("run.mjs: SIGIL_BIN is not set (run it with scripts/federation-tests)");
+  process.exit(2);
+}
+
+let failed = 0;
+async function check(name, body) {
+  try {
+    const said = await body();
+    console.log(`PASS ${name}${said ? ` (${said})` : ""}`);
+  } catch (e) {
+    failed += 1;
+    console.log(`FAIL ${name}: ${e?.stack ?? e}`);
+  }
+}
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// --- sigil serve -------------------------------------------------------------------------
+
+const work = mkdtempSync(join(tmpdir(), "sigil-federation-"));
+const port = await freePort();
+const issuer = `http://127.0.0.1:${port}/`;
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SIGIL_")));
+const sigil = spawn(
+  sigilBin,
+  ["serve", "--data-dir", join(work, "data"), "--listen", `127.0.0.1:${port}`, "--issuer", issuer,
+    "--federation-allow-http-loopback", "--log", "warn"],
+  { env, stdio: ["ignore", "inherit", "inherit"] },
+);
+let stopping = false;
+sigil.on("exit", (code) => {
+  if (!stopping) {
+    console.error(`run.mjs: sigil serve exited (${code})`);
+    process.exit(2);
+  }
+});
+const upstreams = [];
+async function stop(status) {
+  stopping = true;
+  sigil.kill("SIGTERM");
+  for (const close of upstreams) {
+    await close().catch(() => {});
+  }
+  rmSync(work, { recursive: true, force: true });
+  process.exit(status);
+}
+process.on("SIGINT", () => stop(130));
+process.on("SIGTERM", () => stop(143));
+
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${issuer}readyz`)).ok) break;
+  } catch {}
+  if (i > 300) {
+    console.error("run.mjs: sigil serve did not become ready");
+    await stop(2);
+  }
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const admin = JSON.parse(readFileSync(join(work, "data", "admin-credentials.json"), "utf8"));
+async function managementToken() {
+  const answer = await fetch(admin.token_endpoint, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      grant_type: "client_credentials",
+      client_id: admin.client_id,
+      client_secret: admin.client_secret,
+      audience: admin.audience,
+    }),
+  });
+  const body = await answer.json();
+  if (!body.access_token) throw new Error(`no management token: ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+const token = await managementToken();
+async function management(method, path, body) {
+  const answer = await fetch(`${issuer}api/v2${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await answer.text();
+  return { status: answer.status, body: text ? JSON.parse(text) : null };
+}
+
+// --- a browser ---------------------------------------------------------------------------
+
+/** Cookies per host:port; redirects followed by hand. */
+class Browser {
+  constructor() {
+    this.jars = new Map();
+  }
+  jar(url) {
+    const key = new URL(url).host;
+    if (!this.jars.has(key)) this.jars.set(key, new Map());
+    return this.jars.get(key);
+  }
+  async request(url, init = {}) {
+    const jar = this.jar(url);
+    const headers = { ...(init.headers ?? {}) };
+    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+    const answer = await fetch(url, { ...init, headers, redirect: "manual" });
+    for (const line of answer.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const at = pair.indexOf("=");
+      const name = pair.slice(0, at).trim();
+      const value = pair.slice(at + 1).trim();
+      const expired = /max-age=0/i.test(line) || /expires=Thu, 01 Jan 1970/i.test(line);
+      if (!value || expired) jar.delete(name);
+      else jar.set(name, value);
+    }
+    const body = await answer.text();
+    const location = answer.headers.get("location");
+    return { status: answer.status, body, location: location && new URL(location, url).href, url };
+  }
+  get(url) {
+    return this.request(url);
+  }
+  post(url, form) {
+    return this.request(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(form).toString(),
+    });
+  }
+  /** Follows redirects from `url` until an answer that is not one, or one to `stopAt`. */
+  async follow(url, stopAt) {
+    let page = await this.get(url);
+    for (let hops = 0; page.location && hops < 20; hops++) {
+      if (stopAt && page.location.startsWith(stopAt)) return page;
+      page = await this.get(page.location);
+    }
+    return page;
+  }
+}
+
+// --- panva's oidc-provider, upstream -------------------------------------------------------
+
+const opPort = await freePort();
+const op = `http://localhost:${opPort}`;
+const opClient = { id: "sigil-at-op", secret: "op-secret-0123456789abcdef0123456789abcdef" };
+// What the provider says of each login name; a name it does not know gets a bare profile.
+const people = {
+  alice: { email: "alice@verified.test", email_verified: true, name: "Alice Upstream", locale: "fr" },
+  bob: { email: "ann@example.com", email_verified: false, name: "Bob Claims Ann" },
+};
+let aliceName = people.alice.name;
+const provider = new Provider(op, {
+  clients: [{
+    client_id: opClient.id,
+    client_secret: opClient.secret,
+    redirect_uris: [`${issuer}login/callback`],
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    token_endpoint_auth_method: "client_secret_post",
+  }],
+  async findAccount(_ctx, id) {
+    return {
+      accountId: id,
+      async claims() {
+        const known = id === "alice" ? { ...people.alice, name: aliceName } : people[id] ?? {};
+        return { sub: id, ...known };
+      },
+    };
+  },
+  claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name", "locale"] },
+  // Claims in the ID token too, where Auth0's OIDC connections read them.
+  conformIdTokenClaims: false,
+  features: { devInteractions: { enabled: true } },
+  // No consent page: every scope asked for is granted (panva's recipe "skip_consent").
+  async loadExistingGrant(ctx) {
+    const grant = new ctx.oidc.provider.Grant({
+      clientId: ctx.oidc.client.clientId,
+      accountId: ctx.oidc.session.accountId,
+    });
+    grant.addOIDCScope("openid email profile");
+    grant.addOIDCClaims(["email", "email_verified", "name", "locale"]);
+    await grant.save();
+    return grant;
+  },
+});
+provider.on("server_error", (_ctx, e) => console.error("oidc-provider:", e));
+const opServer = provider.listen(opPort, "127.0.0.1");
+upstreams.push(() => new Promise((r) => opServer.close(r)));
+
+/** Logs `login` in at oidc-provider's development form, from its interaction page. */
+async function opLogin(browser, upstreamUrl, login) {
+  let page = await browser.get(upstreamUrl);
+  page = await browser.get(page.location); // the interaction page
+  const action = page.body.match(/action="([^"]+)"/)?.[1];
+  expect(action, `no login form at the upstream: ${page.status} ${page.body.slice(0, 300)}`);
+  page = await browser.post(new URL(action, page.url).href, { prompt: "login", login, password: "any" });
+  // Back to /auth/UID, then to Sigil's callback.
+  return browser.follow(page.location, `${issuer}login/callback`);
+}
+
+// --- the application, through openid-client ------------------------------------------------
+
+const appCallback = "http://app.example.test/callback";
+const created = await management("POST", "/clients", {
+  name: "openid-client app",
+  app_type: "regular_web",
+  callbacks: [appCallback],
+  grant_types: ["authorization_code", "refresh_token"],
+  token_endpoint_auth_method: "client_secret_post",
+});
+if (created.status !== 201) {
+  console.error(`run.mjs: cannot make the application: ${JSON.stringify(created)}`);
+  await stop(2);
+}
+const app = created.body;
+const rp = await client.discovery(new URL(issuer), app.client_id, app.client_secret, undefined, {
+  execute: [client.allowInsecureRequests],
+});
+
+/** Starts a login at Sigil through `connection`; answers the URL and what to check after. */
+async function startLogin(browser, connection, extra = {}) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(rp, {
+    redirect_uri: appCallback,
+    scope: "openid profile email",
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+    state,
+    nonce,
+    connection,
+    ...extra,
+  });
+  const first = await browser.get(url.href);
+  return { first, verifier, state, nonce };
+}
+
+/** The tokens of the code in `callbackUrl`, checked by openid-client. */
+function finishLogin(callbackUrl, started) {
+  return client.authorizationCodeGrant(rp, new URL(callbackUrl), {
+    pkceCodeVerifier: started.verifier,
+    expectedState: started.state,
+    expectedNonce: started.nonce,
+  });
+}
+
+async function user(id) {
+  const answer = await management("GET", `/users/${encodeURIComponent(id)}`);
+  expect(answer.status === 200, `GET /users/${id}: ${JSON.stringify(answer)}`);
+  return answer.body;
+}
+
+// --- the checks ------------------------------------------------------------------------------
+
+const corp = await management("POST", "/connections", {
+  name: "corp",
+  strategy: "oidc",
+  options: {
+    type: "back_channel",
+    discovery_url: op,
+    client_id: opClient.id,
+    client_secret: opClient.secret,
+    scope: "openid profile email",
+  },
+  enabled_clients: [app.client_id],
+});
+
+await check("an oidc connection to oidc-provider is made through the Management API (discovery read)", async () => {
+  expect(corp.status === 201, JSON.stringify(corp));
+  expect(corp.body.options.oidc_metadata?.issuer === op, JSON.stringify(corp.body.options));
+  expect(!("client_secret" in corp.body.options), "the secret is never shown");
+  expect(corp.body.options.oidc_metadata.authorization_response_iss_parameter_supported === true, "RFC 9207 advertised");
+});
+
+let aliceId;
+await check("the first login through oidc-provider makes the user; openid-client accepts Sigil's tokens", async () => {
+  const browser = new Browser();
+  const started = await startLogin(browser, "corp");
+  expect(started.first.status === 302 && started.first.location.startsWith(`${op}/auth?`),
+    `straight upstream, no Sigil page: ${started.first.status} ${started.first.location}`);
+  const upstream = new URL(started.first.location);
+  expect(upstream.searchParams.get("code_challenge_method") === "S256", "PKCE S256 upstream");
+  expect(upstream.searchParams.get("nonce"), "a nonce upstream");
+  const back = await opLogin(browser, started.first.location, "alice");
+  expect(back.location?.startsWith(`${issuer}login/callback?`), `to Sigil's callback: ${back.status} ${back.location}`);
+  const done = await browser.get(back.location);
+  expect(done.location?.startsWith(appCallback), `to the application: ${done.status} ${done.body.slice(0, 200)}`);
+  const tokens = await finishLogin(done.location, started);
+  const claims = tokens.claims();
+  aliceId = claims.sub;
+  expect(aliceId === "oidc|corp|alice", `sub ${aliceId}`);
+  expect(claims.email === "alice@verified.test", JSON.stringify(claims));
+  return `sub ${aliceId}`;
+});
+
+await check("GET /users/{id}: the profile from the upstream, its tokens only with read:user_idp_tokens", async () => {
+  const shown = await user(aliceId);
+  expect(shown.email_verified === true, JSON.stringify(shown));
+  expect(shown.name === "Alice Upstream", JSON.stringify(shown));
+  expect(shown.locale === "fr", "the upstream's other attributes at the root");
+  const identity = shown.identities[0];
+  expect(identity.provider === "oidc" && identity.connection === "corp" && identity.isSocial === false
+    && identity.user_id === "corp|alice", JSON.stringify(identity));
+  // The administrator's token has every scope, read:user_idp_tokens among them.
+  expect(typeof identity.access_token === "string", `the upstream token: ${JSON.stringify(identity)}`);
+  expect(identity.expires_in > 0, "expires_in");
+  const info = await fetch(`${op}/me`, { headers: { authorization: `Bearer ${identity.access_token}` } });
+  expect(info.ok, `the upstream's UserInfo takes the token: ${info.status}`);
+  expect((await info.json()).sub === "alice", "it is alice's");
+});
+
+await check("a second login refreshes the profile (on_each_login) and counts", async () => {
+  aliceName = "Alice Renamed";
+  const browser = new Browser();
+  const started = await startLogin(browser, "corp");
+  const back = await opLogin(browser, started.first.location, "alice");
+  const done = await browser.get(back.location);
+  await finishLogin(done.location, started);
+  const shown = await user(aliceId);
+  expect(shown.name === "Alice Renamed", shown.name);
+  expect(shown.logins_count === 2, `logins_count ${shown.logins_count}`);
+  expect(shown.email === "alice@verified.test", "absent nothing, blanked nothing");
+});
+
+await check("no automatic linking: an upstream claiming a database user's email makes its own user", async () => {
+  const password = `Db-${Math.random().toString(36).slice(2)}A1!x`;
+  const db = await management("POST", "/users", {
+    connection: "Username-Password-Authentication", email: "ann@example.com", password,
+  });
+  expect(db.status === 201, JSON.stringify(db));
+  const browser = new Browser();
+  const started = await startLogin(browser, "corp");
+  const back = await opLogin(browser, started.first.location, "bob");
+  const done = await browser.get(back.location);
+  const claims = (await finishLogin(done.location, started)).claims();
+  expect(claims.sub === "oidc|corp|bob" && claims.sub !== db.body.user_id, claims.sub);
+  const shown = await user(claims.sub);
+  expect(shown.email === "ann@example.com" && shown.email_verified === false, JSON.stringify(shown));
+  const both = await management("GET", `/users-by-email?email=${encodeURIComponent("ann@example.com")}`);
+  expect(both.body.length === 2, `two users share the address: ${both.body.length}`);
+});
+
+await check("the user cancels at the upstream: the application gets access_denied with its state", async () => {
+  const browser = new Browser();
+  const started = await startLogin(browser, "corp");
+  let page = await browser.get(started.first.location);
+  page = await browser.get(page.location);
+  const abort = page.body.match(/href="([^"]*\/abort)"/)?.[1];
+  expect(abort, `no abort link on the upstream's page: ${page.body.slice(0, 300)}`);
+  page = await browser.follow(new URL(abort, page.url).href, `${issuer}login/callback`);
+  const done = await browser.get(page.location);
+  const answer = new URL(done.location);
+  expect(answer.searchParams.get("error") === "access_denied", done.location);
+  expect(answer.searchParams.get("state") === started.state, "the application's own state");
+});
+
+await check("a replayed callback and one in another browser are refused; no user is made", async () => {
+  const before = (await management("GET", "/users?include_totals=true&per_page=1")).body.total;
+  const browser = new Browser();
+  const started = await startLogin(browser, "corp");
+  const back = await opLogin(browser, started.first.location, "carol");
+  const elsewhere = await new Browser().get(back.location);
+  expect(elsewhere.status === 400, `another browser: ${elsewhere.status}`);
+  const done = await browser.get(back.location);
+  expect(done.location?.startsWith(appCallback), "its own browser finishes it");
+  const replay = await browser.get(back.location);
+  expect(replay.status === 400, `a replay: ${replay.status}`);
+  const after = (await management("GET", "/users?include_totals=true&per_page=1")).body.total;
+  expect(after === before + 1, `${before} → ${after}`);
+});
+
+await check("prompt=none never goes upstream", async () => {
+  const browser = new Browser();
+  const started = await startLogin(browser, "corp", { prompt: "none" });
+  const answer = new URL(started.first.location);
+  expect(answer.origin + answer.pathname === appCallback, started.first.location);
+  expect(answer.searchParams.get("error") === "login_required", started.first.location);
+});
+
+// --- oauth2-mock-server: what a hostile or broken provider sends -----------------------------
+
+const mock = new OAuth2Server();
+await mock.issuer.keys.generate("RS256");
+const mockPort = await freePort();
+await mock.start(mockPort, "127.0.0.1");
+upstreams.push(() => mock.stop());
+const mockIssuer = `http://localhost:${mockPort}`;
+mock.issuer.url = mockIssuer;
+const evil = await management("POST", "/connections", {
+  name: "evil",
+  strategy: "oidc",
+  options: { discovery_url: mockIssuer, client_id: "sigil-at-mock", client_secret: "mock-secret" },
+  enabled_clients: [app.client_id],
+});
+await check("an oidc connection to oauth2-mock-server is made", async () => {
+  expect(evil.status === 201, JSON.stringify(evil));
+});
+
+// One forgery at a time: each hook is set before a login and removed after.
+const { privateKey: otherKey } = await generateKeyPair("RS256");
+const mockKey = () => mock.issuer.keys.toJSON()[0];
+async function forged(header, payload, signWith) {
+  return new SignJWT(payload).setProtectedHeader(header).sign(signWith);
+}
+function unsigned(payload) {
+  const part = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  return `${part({ alg: "none", typ: "JWT" })}.${part(payload)}.`;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+const forgeries = [
+  ["a wrong issuer", (h, p) => { p.iss = "https://someone-else.example"; }],
+  ["a wrong audience", (h, p) => { p.aud = "another-client"; }],
+  ["an expired token", (h, p) => { p.iat = now() - 3600; p.exp = now() - 600; }],
+  ["a token issued 10 minutes ahead", (h, p) => { p.iat = now() + 600; p.exp = now() + 1200; }],
+  ["a wrong nonce", (h, p) => { p.nonce = "not-the-nonce"; }],
+  ["a missing nonce", (h, p) => { delete p.nonce; }],
+  ["an unknown kid", (h) => { h.kid = "not-published"; }],
+];
+let userCount;
+async function loginAgainstMock(browser, prepare) {
+  const started = await startLogin(browser, "evil");
+  expect(started.first.location?.startsWith(`${mockIssuer}/authorize?`), `upstream: ${started.first.location}`);
+  if (prepare) await prepare(new URL(started.first.location));
+  const back = await browser.follow(started.first.location, `${issuer}login/callback`);
+  expect(back.location?.startsWith(`${issuer}login/callback`), `back: ${back.status} ${back.location}`);
+  const done = await browser.get(back.location);
+  return { started, done };
+}
+async function refused(name, prepare) {
+  const browser = new Browser();
+  const { started, done } = await loginAgainstMock(browser, prepare);
+  const answer = new URL(done.location);
+  expect(answer.searchParams.get("error") === "access_denied", `${name}: ${done.location}`);
+  expect(answer.searchParams.get("state") === started.state, "with the application's state");
+  const count = (await management("GET", "/users?include_totals=true&per_page=1")).body.total;
+  expect(count === userCount, `no user made (${userCount} → ${count})`);
+}
+
+await check("oauth2-mock-server's honest token is accepted (the forgeries below differ in one thing each)", async () => {
+  const browser = new Browser();
+  const { started, done } = await loginAgainstMock(browser);
+  const claims = (await finishLogin(done.location, started)).claims();
+  expect(claims.sub.startsWith("oidc|evil|"), claims.sub);
+  userCount = (await management("GET", "/users?include_totals=true&per_page=1")).body.total;
+});
+
+for (const [name, forge] of forgeries) {
+  await check(`refused: ${name}`, async () => {
+    // The mock signs an access token, then the ID token (the one addressed to Sigil's client).
+    const hook = (token) => {
+      if (token.payload.aud === "sigil-at-mock") forge(token.header, token.payload);
+    };
+    mock.service.on("beforeTokenSigning", hook);
+    try {
+      await refused(name);
+    } finally {
+      mock.service.removeListener("beforeTokenSigning", hook);
+    }
+  });
+}
+
+await check("accepted: 30 s of clock skew", async () => {
+  const hook = (token) => {
+    if (token.payload.aud === "sigil-at-mock") token.payload.iat = now() + 30;
+  };
+  mock.service.on("beforeTokenSigning", hook);
+  try {
+    const browser = new Browser();
+    const { started, done } = await loginAgainstMock(browser);
+    const claims = (await finishLogin(done.location, started)).claims();
+    expect(claims.sub.startsWith("oidc|evil|"), claims.sub);
+  } finally {
+    mock.service.removeListener("beforeTokenSigning", hook);
+  }
+});
+
+// Tokens the mock would never sign, swapped into its token response; each carries the claims
+// an honest one would (this login's nonce among them), so only its signature can be wrong.
+const replacements = [
+  ["alg none", async (p) => unsigned(p)],
+  ["HS256 keyed with the provider's public key", async (p) => {
+    const jwk = mockKey();
+    const secret = new TextEncoder().encode(JSON.stringify(jwk));
+    return forged({ alg: "HS256", kid: jwk.kid }, p, secret);
+  }],
+  ["a key the provider never published, under its kid", async (p) =>
+    forged({ alg: "RS256", kid: mockKey().kid }, p, otherKey)],
+];
+for (const [name, make] of replacements) {
+  await check(`refused: ${name}`, async () => {
+    let token;
+    const swap = (response) => {
+      if (response.body?.id_token) response.body.id_token = token;
+    };
+    const prepare = async (upstream) => {
+      token = await make({
+        iss: mockIssuer,
+        aud: "sigil-at-mock",
+        sub: "johndoe",
+        nonce: upstream.searchParams.get("nonce"),
+        iat: now(),
+        exp: now() + 300,
+      });
+      mock.service.once("beforeResponse", swap);
+    };
+    try {
+      await refused(name, prepare);
+    } finally {
+      mock.service.removeListener("beforeResponse", swap);
+    }
+  });
+}
+
+await check("refused: a token response larger than 64 KiB", async () => {
+  const swap = (response) => { response.body.padding = "x".repeat(70 * 1024); };
+  mock.service.once("beforeResponse", swap);
+  try {
+    await refused("oversized");
+  } finally {
+    mock.service.removeListener("beforeResponse", swap);
+  }
+});
+
+await check("refused: UserInfo about someone else than the ID token", async () => {
+  const patched = await management("PATCH", `/connections/${evil.body.id}`, {
+    options: {
+      discovery_url: mockIssuer,
+      client_id: "sigil-at-mock",
+      attribute_map: { mapping_mode: "bind_all", userinfo_scope: "openid profile" },
+    },
+  });
+  expect(patched.status === 200, JSON.stringify(patched));
+  const swap = (response) => { response.body.sub = "somebody-else"; };
+  mock.service.on("beforeUserinfo", swap);
+  try {
+    await refused("userinfo sub");
+  } finally {
+    mock.service.removeListener("beforeUserinfo", swap);
+  }
+});
+
+await check("a provider that never answers: the Management API gives up after 5 s and says why", async () => {
+  const silent = (await import("node:http")).createServer(() => {});
+  await new Promise((r) => silent.listen(0, "127.0.0.1", r));
+  upstreams.push(() => new Promise((r) => { silent.closeAllConnections(); silent.close(r); }));
+  const started = Date.now();
+  const answer = await management("POST", "/connections", {
+    name: "silent",
+    strategy: "oidc",
+    options: {
+      discovery_url: `http://localhost:${silent.address().port}`,
+      client_id: "x",
+      client_secret: "y",
+    },
+  });
+  const took = (Date.now() - started) / 1000;
+  expect(answer.status === 400 && /discovery_url/.test(answer.body.message), JSON.stringify(answer));
+  expect(took < 12, `took ${took} s`);
+  return `${took.toFixed(1)} s: ${answer.body.message}`;
+});
+
+await stop(failed ? 1 : 0);
