@@ -57,13 +57,42 @@ function freePort() {
 // --- sigil serve -------------------------------------------------------------------------
 
 const work = mkdtempSync(join(tmpdir(), "sigil-federation-"));
+
+// PyPI's oauth-mocks, stand-ins for GitHub and Google (on two consecutive ports), which the
+// operator's --federation-endpoint points the presets at.
+const oauthMocks = process.env.OAUTH_MOCKS;
+let mocksPort;
+let mocks;
+if (oauthMocks) {
+  mocksPort = await freePort();
+  mocks = spawn(oauthMocks, ["--provider", "github,google", "--host", "127.0.0.1", "--port", String(mocksPort)], {
+    stdio: ["ignore", "ignore", "ignore"],
+  });
+  for (let i = 0; ; i++) {
+    try {
+      const [github, google] = await Promise.all([
+        fetch(`http://127.0.0.1:${mocksPort}/`),
+        fetch(`http://127.0.0.1:${mocksPort + 1}/.well-known/openid-configuration`),
+      ]);
+      if (github.ok && google.ok) break;
+    } catch {}
+    if (i > 300) {
+      console.error("run.mjs: oauth-mocks did not start");
+      mocks.kill();
+      process.exit(2);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 const port = await freePort();
 const issuer = `http://127.0.0.1:${port}/`;
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SIGIL_")));
 const sigil = spawn(
   sigilBin,
   ["serve", "--data-dir", join(work, "data"), "--listen", `127.0.0.1:${port}`, "--issuer", issuer,
-    "--federation-allow-http-loopback", "--log", "warn"],
+    "--federation-allow-http-loopback", "--log", "warn",
+    ...(mocksPort ? ["--federation-endpoint",
+      `github=http://127.0.0.1:${mocksPort},google-oauth2=http://127.0.0.1:${mocksPort + 1}`] : [])],
   { env, stdio: ["ignore", "inherit", "inherit"] },
 );
 let stopping = false;
@@ -77,6 +106,7 @@ const upstreams = [];
 async function stop(status) {
   stopping = true;
   sigil.kill("SIGTERM");
+  mocks?.kill("SIGTERM");
   for (const close of upstreams) {
     await close().catch(() => {});
   }
@@ -597,5 +627,93 @@ await check("a provider that never answers: the Management API gives up after 5 
   expect(took < 12, `took ${took} s`);
   return `${took.toFixed(1)} s: ${answer.body.message}`;
 });
+
+// --- the presets, against stand-ins that follow GitHub's and Google's documented shapes ----
+
+/** Logs `email` in at an oauth-mocks form (hidden fields kept, the email typed). */
+async function mockLogin(browser, upstreamUrl, email) {
+  const page = await browser.get(upstreamUrl);
+  const decode = (v) => v.replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#x2F;|&#47;/g, "/").replace(/&lt;/g, "<").replace(/&gt;/g, ">");
+  const fields = Object.fromEntries(
+    [...page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], decode(m[2])]),
+  );
+  expect(fields.redirect_uri, `no form at ${upstreamUrl}: ${page.body.slice(0, 200)}`);
+  fields.email = email;
+  return browser.post(upstreamUrl.split("?")[0], fields);
+}
+
+async function presetLogin(connection, email) {
+  const browser = new Browser();
+  const started = await startLogin(browser, connection);
+  expect(started.first.status === 302, `${started.first.status} ${started.first.body.slice(0, 200)}`);
+  const back = await mockLogin(browser, started.first.location, email);
+  expect(back.location?.startsWith(`${issuer}login/callback?`), `back: ${back.status} ${back.location}`);
+  const done = await browser.get(back.location);
+  expect(done.location?.startsWith(appCallback), `to the application: ${done.status} ${done.location} ${done.body.slice(0, 200)}`);
+  return (await finishLogin(done.location, started)).claims();
+}
+
+if (oauthMocks) {
+  const github = await management("POST", "/connections", {
+    name: "github",
+    strategy: "github",
+    options: { client_id: "sigil-at-github", client_secret: "github-secret", email: true },
+    enabled_clients: [app.client_id],
+  });
+  await check("a github connection is made (the endpoints only the operator moved)", async () => {
+    expect(github.status === 201, JSON.stringify(github));
+    const second = await management("POST", "/connections", {
+      name: "github-2", strategy: "github", options: { client_id: "x", client_secret: "y" },
+    });
+    expect(second.status === 400, `one per social preset: ${JSON.stringify(second)}`);
+  });
+
+  await check("GitHub: github|<numeric id>, the primary email from /user/emails with its verified flag", async () => {
+    const claims = await presetLogin("github", "octo.cat@example.com");
+    expect(/^github\|\d+$/.test(claims.sub), claims.sub);
+    const shown = await user(claims.sub);
+    const identity = shown.identities[0];
+    expect(typeof identity.user_id === "number", `a JSON number: ${JSON.stringify(identity)}`);
+    expect(identity.provider === "github" && identity.isSocial === true && identity.connection === "github", JSON.stringify(identity));
+    expect(shown.email === "octo.cat@example.com" && shown.email_verified === true, JSON.stringify(shown));
+    expect(shown.nickname === "octocat", `nickname from login: ${shown.nickname}`);
+    expect(typeof identity.access_token === "string", "the GitHub token kept");
+    return claims.sub;
+  });
+
+  await check("GitHub: an address GitHub has not verified is not believed", async () => {
+    const claims = await presetLogin("github", "unverified.ann@example.com");
+    const shown = await user(claims.sub);
+    expect(shown.email === "unverified.ann@example.com" && shown.email_verified === false, JSON.stringify(shown));
+  });
+
+  await check("GitHub without the email option: no address, and the login still works", async () => {
+    const patched = await management("PATCH", `/connections/${github.body.id}`, {
+      options: { client_id: "sigil-at-github", email: false },
+    });
+    expect(patched.status === 200, JSON.stringify(patched));
+    const claims = await presetLogin("github", "private.person@example.com");
+    const shown = await user(claims.sub);
+    expect(shown.email === undefined, JSON.stringify(shown));
+  });
+
+  const google = await management("POST", "/connections", {
+    name: "google-oauth2",
+    strategy: "google-oauth2",
+    options: { client_id: "sigil-at-google", client_secret: "google-secret" },
+    enabled_clients: [app.client_id],
+  });
+  await check("Google: google-oauth2|<sub>, Google's issuer and the nonce checked", async () => {
+    expect(google.status === 201, JSON.stringify(google));
+    const claims = await presetLogin("google-oauth2", "gina@example.com");
+    expect(/^google-oauth2\|.+/.test(claims.sub), claims.sub);
+    const shown = await user(claims.sub);
+    expect(shown.email === "gina@example.com" && shown.email_verified === true, JSON.stringify(shown));
+    expect(shown.identities[0].isSocial === true, JSON.stringify(shown.identities[0]));
+    return claims.sub;
+  });
+} else {
+  console.log("SKIP the github and google-oauth2 presets: OAUTH_MOCKS is not set (scripts/federation-tests sets it)");
+}
 
 await stop(failed ? 1 : 0);

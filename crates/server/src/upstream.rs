@@ -306,12 +306,28 @@ impl Upstreams {
         })
     }
 
-    /// The user's claims at UserInfo (OIDC Core §5.3), with the upstream access token.
+    /// The user's claims at UserInfo (OIDC Core §5.3), or at a provider's own user API
+    /// (GitHub's `/user`), with the upstream access token.
     pub(crate) async fn userinfo(
         &self,
         endpoint: &str,
         access_token: &str,
     ) -> Result<Map<String, Value>, UpstreamError> {
+        match self.api(endpoint, access_token).await? {
+            Value::Object(map) => Ok(map),
+            _ => Err(UpstreamError::Malformed(format!(
+                "{endpoint} answered no JSON object"
+            ))),
+        }
+    }
+
+    /// A JSON document of a provider's API (GitHub's `/user/emails`), read with the upstream
+    /// access token.
+    pub(crate) async fn api(
+        &self,
+        endpoint: &str,
+        access_token: &str,
+    ) -> Result<Value, UpstreamError> {
         let request = self
             .client
             .get(endpoint)
@@ -319,6 +335,6 @@ impl Upstreams {
             .header(ACCEPT, HeaderValue::from_static("application/json"));
         let answer = self.call(request, endpoint, MAX_USERINFO).await?;
         serde_json::from_slice(&answer)
-            .map_err(|_| UpstreamError::Malformed(format!("{endpoint} answered no JSON object")))
+            .map_err(|_| UpstreamError::Malformed(format!("{endpoint} answered no JSON")))
     }
 }

@@ -175,6 +175,48 @@ impl Profile {
         )
     }
 
+    /// The profile of a GitHub user: `/user` (its numeric `id`, `login`, `name`, `avatar_url`,
+    /// …) and, when read, `/user/emails`, whose primary address is the email with its own
+    /// `verified`. Without the list, the public email of `/user` is taken but not believed
+    /// verified.
+    pub fn from_github(
+        user: &Map<String, Value>,
+        emails: Option<&[Value]>,
+    ) -> Result<Profile, ProfileError> {
+        let id = match user.get("id") {
+            Some(Value::Number(n)) if n.is_u64() => n.to_string(),
+            _ => return Err(ProfileError::NoId),
+        };
+        let primary = emails.and_then(|list| {
+            list.iter()
+                .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
+        });
+        let (email, verified) = match (emails, primary) {
+            (Some(_), Some(entry)) => (
+                entry
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                entry.get("verified").and_then(Value::as_bool) == Some(true),
+            ),
+            (Some(_), None) => (None, false),
+            (None, _) => (text(user, "email"), false),
+        };
+        let mut claims = Map::new();
+        for (name, value) in user {
+            let renamed = match name.as_str() {
+                "id" | "email" => continue,
+                "login" => "nickname",
+                "avatar_url" => "picture",
+                other => other,
+            };
+            if !value.is_null() {
+                claims.insert(renamed.to_owned(), value.clone());
+            }
+        }
+        Profile::from_claims(id, true, email, verified, &claims)
+    }
+
     /// A profile from `claims` in OIDC's names (a custom `oauth2` connection's profile script
     /// and the presets map theirs to these), with the id and the email already decided.
     pub fn from_claims(
@@ -396,5 +438,58 @@ mod tests {
         .unwrap();
         assert_eq!(p.nickname.as_deref(), Some("octocat"));
         assert!(!p.email_verified, "no email, nothing verified");
+    }
+}
+
+#[cfg(test)]
+mod github_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn github_users_take_the_primary_email_with_its_verified_flag() {
+        let user = json!({"id": 583231, "login": "octocat", "name": "The Octocat",
+            "email": null, "avatar_url": "https://avatars.example/u/583231", "blog": null,
+            "html_url": "https://github.com/octocat"});
+        let user = user.as_object().unwrap();
+        let emails = [
+            json!({"email": "old@example.com", "primary": false, "verified": true}),
+            json!({"email": "octo@example.com", "primary": true, "verified": false}),
+        ];
+        // (emails read, expected email, expected verified)
+        let cases = [
+            (Some(&emails[..]), Some("octo@example.com"), false),
+            (Some(&emails[..1]), None, false),
+            (None, None, false),
+        ];
+        for (list, email, verified) in cases {
+            let profile = Profile::from_github(user, list).unwrap();
+            assert_eq!(profile.upstream_id, "583231");
+            assert!(profile.numeric_id);
+            assert_eq!(profile.email.as_deref(), email);
+            assert_eq!(profile.email_verified, verified);
+            assert_eq!(profile.nickname.as_deref(), Some("octocat"));
+            assert_eq!(
+                profile.picture.as_deref(),
+                Some("https://avatars.example/u/583231")
+            );
+            assert_eq!(profile.attributes["html_url"], "https://github.com/octocat");
+            assert!(
+                !profile.attributes.contains_key("blog"),
+                "nulls are not kept"
+            );
+        }
+        let verified = [json!({"email": "octo@example.com", "primary": true, "verified": true})];
+        assert!(
+            Profile::from_github(user, Some(&verified))
+                .unwrap()
+                .email_verified
+        );
+        let text_id = json!({"id": "583231", "login": "x"});
+        assert_eq!(
+            Profile::from_github(text_id.as_object().unwrap(), None),
+            Err(ProfileError::NoId)
+        );
     }
 }

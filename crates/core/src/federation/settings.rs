@@ -93,6 +93,22 @@ pub enum Channel {
     Front,
 }
 
+/// How the upstream says who the user is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// OpenID Connect: its ID token (and UserInfo, when the connection asks).
+    OpenId,
+    /// GitHub: OAuth 2.0, then its REST API's `/user`, and `/user/emails` for the addresses
+    /// (with their `verified` flags) when the connection asks for `user:email`.
+    GitHub {
+        /// The API's base (`https://api.github.com`, or a GitHub Enterprise-shaped
+        /// `<base>/api/v3` when the operator moves the preset).
+        api: String,
+        /// Whether `/user/emails` is read.
+        emails: bool,
+    },
+}
+
 /// When a returning user's root attributes are refreshed from the upstream (Auth0's
 /// `set_user_root_attributes`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,6 +183,8 @@ pub struct Settings {
     pub upstream_params: Vec<(String, UpstreamParam)>,
     /// How the code is exchanged.
     pub token_auth: TokenAuth,
+    /// How the upstream says who the user is.
+    pub protocol: Protocol,
 }
 
 impl Settings {
@@ -235,6 +253,30 @@ fn known(strategy: Strategy) -> &'static [&'static str] {
         "tenant_domain",
         "icon_url",
     ];
+    const GITHUB: &[&str] = &[
+        "scope",
+        "freeform_scopes",
+        "profile",
+        "email",
+        "read_user",
+        "follow",
+        "public_repo",
+        "repo",
+        "repo_deployment",
+        "repo_status",
+        "delete_repo",
+        "notifications",
+        "gist",
+        "read_repo_hook",
+        "write_repo_hook",
+        "admin_repo_hook",
+        "read_org",
+        "write_org",
+        "admin_org",
+        "read_public_key",
+        "write_public_key",
+        "admin_public_key",
+    ];
     const GOOGLE: &[&str] = &[
         "scope",
         "allowed_audiences",
@@ -246,6 +288,7 @@ fn known(strategy: Strategy) -> &'static [&'static str] {
         Strategy::Oidc => OIDC,
         Strategy::Okta => OKTA,
         Strategy::Google => GOOGLE,
+        Strategy::Github => GITHUB,
         _ => &[],
     }
 }
@@ -261,8 +304,35 @@ const COMMON: [&str; 5] = [
 
 /// The strategies whose logins Sigil runs so far; the others are refused by name.
 pub fn supported(strategy: Strategy) -> bool {
-    matches!(strategy, Strategy::Oidc | Strategy::Okta | Strategy::Google)
+    matches!(
+        strategy,
+        Strategy::Oidc | Strategy::Okta | Strategy::Google | Strategy::Github
+    )
 }
+
+/// GitHub's boolean options and the scope each asks for (Auth0's names; `profile` is GitHub's
+/// public profile, which needs no scope).
+const GITHUB_SCOPES: [(&str, &str); 19] = [
+    ("email", "user:email"),
+    ("read_user", "read:user"),
+    ("follow", "user:follow"),
+    ("public_repo", "public_repo"),
+    ("repo", "repo"),
+    ("repo_deployment", "repo_deployment"),
+    ("repo_status", "repo:status"),
+    ("delete_repo", "delete_repo"),
+    ("notifications", "notifications"),
+    ("gist", "gist"),
+    ("read_repo_hook", "read:repo_hook"),
+    ("write_repo_hook", "write:repo_hook"),
+    ("admin_repo_hook", "admin:repo_hook"),
+    ("read_org", "read:org"),
+    ("write_org", "write:org"),
+    ("admin_org", "admin:org"),
+    ("read_public_key", "read:public_key"),
+    ("write_public_key", "write:public_key"),
+    ("admin_public_key", "admin:public_key"),
+];
 
 /// The options with a connection's secret options moved out of them.
 pub const SECRETS: [&str; 1] = ["client_secret"];
@@ -596,6 +666,7 @@ fn read(
         Some(_) => return Err(refuse("upstream_params", "must be an object")),
     };
 
+    let mut protocol = Protocol::OpenId;
     let (metadata, issuer, mut scope, channel, pkce_setting, userinfo, token_auth) = match strategy
     {
         Strategy::Oidc | Strategy::Okta => {
@@ -716,6 +787,54 @@ fn read(
                 TokenAuth::Post,
             )
         }
+        Strategy::Github => {
+            // GitHub.com, or the operator's GitHub Enterprise-shaped stand-in.
+            let (web, api) = match presets.get(strategy) {
+                Some(base) => {
+                    let base = base.as_str().trim_end_matches('/').to_owned();
+                    (base.clone(), format!("{base}/api/v3"))
+                }
+                None => (
+                    "https://github.com".to_owned(),
+                    "https://api.github.com".to_owned(),
+                ),
+            };
+            let mut scope = Vec::new();
+            for (option, wanted) in GITHUB_SCOPES {
+                if flag(o, option)? == Some(true) {
+                    scope.push(wanted.to_owned());
+                }
+            }
+            flag(o, "profile")?;
+            add(&mut scope, scopes(o.get("scope"), "scope")?);
+            add(
+                &mut scope,
+                scopes(o.get("freeform_scopes"), "freeform_scopes")?,
+            );
+            let emails = scope.iter().any(|s| s == "user:email" || s == "user");
+            policy.check("api", &api)?;
+            protocol = Protocol::GitHub { api, emails };
+            let metadata = ProviderMetadata {
+                issuer: web.clone(),
+                authorization_endpoint: format!("{web}/login/oauth/authorize"),
+                token_endpoint: format!("{web}/login/oauth/access_token"),
+                userinfo_endpoint: None,
+                jwks_uri: None,
+                end_session_endpoint: None,
+                code_challenge_methods_supported: vec!["S256".to_owned()],
+                authorization_response_iss_parameter_supported: false,
+            };
+            let issuer = IssuerRule::Exact(web);
+            (
+                metadata,
+                issuer,
+                scope,
+                Channel::Back,
+                "auto".to_owned(),
+                false,
+                TokenAuth::Post,
+            )
+        }
         other => {
             return Err(refuse(
                 "strategy",
@@ -723,7 +842,15 @@ fn read(
             ));
         }
     };
-    let metadata = metadata.checked(policy)?;
+    let metadata = match protocol {
+        Protocol::OpenId => metadata.checked(policy)?,
+        // No ID token, so no keys: only its two endpoints are checked.
+        Protocol::GitHub { .. } => {
+            policy.check("authorization_endpoint", &metadata.authorization_endpoint)?;
+            policy.check("token_endpoint", &metadata.token_endpoint)?;
+            metadata
+        }
+    };
     let pkce = match pkce_setting.as_str() {
         "auto" if metadata.supports_s256() => Pkce::S256,
         "auto" | "disabled" => Pkce::Disabled,
@@ -747,7 +874,10 @@ fn read(
             "is required to exchange codes (type back_channel)",
         ));
     }
-    let mut all = vec!["openid".to_owned()];
+    let mut all = match protocol {
+        Protocol::OpenId => vec!["openid".to_owned()],
+        Protocol::GitHub { .. } => Vec::new(),
+    };
     add(&mut all, std::mem::take(&mut scope));
     if let Some(Value::Object(map)) = o.get("attribute_map")
         && let Some(Value::String(extra)) = map.get("userinfo_scope")
@@ -774,6 +904,7 @@ fn read(
         non_persistent_attrs,
         upstream_params,
         token_auth,
+        protocol,
     })
 }
 
@@ -804,7 +935,7 @@ mod tests {
             "token_endpoint": "https://idp.example/t", "jwks_uri": "https://idp.example/k",
         });
         // (strategy, options, refused option or Ok)
-        let cases: [(Strategy, Value, Result<(), &str>); 9] = [
+        let cases: [(Strategy, Value, Result<(), &str>); 10] = [
             (Strategy::Oidc, explicit.clone(), Ok(())),
             (
                 Strategy::Oidc,
@@ -843,6 +974,11 @@ mod tests {
             ),
             (
                 Strategy::Github,
+                json!({"client_id": "c", "client_secret": "s", "email": "yes"}),
+                Err("email"),
+            ),
+            (
+                Strategy::Apple,
                 json!({"client_id": "c", "client_secret": "s"}),
                 Err("strategy"),
             ),

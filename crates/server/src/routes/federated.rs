@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use sigil_core::authorize::{Authorization, LoginTransaction};
 use sigil_core::events;
 use sigil_core::federation::account::{self, UpstreamTokens};
+use sigil_core::federation::settings::Protocol;
 use sigil_core::federation::{
     AuthorizationRequest, Channel, IdTokenError, Profile, Settings, check_id_token,
 };
@@ -471,22 +472,120 @@ async fn upstream_account<S: Store>(
             params.iss
         )));
     }
+    match &settings.protocol {
+        Protocol::OpenId => {
+            let (profile, tokens) =
+                openid_profile(app, &settings, transaction, params, now).await?;
+            save(app, connection, &settings, profile, tokens, now).await
+        }
+        Protocol::GitHub { api, emails } => {
+            let (profile, tokens) =
+                github_profile(app, &settings, transaction, params, api, *emails).await?;
+            save(app, connection, &settings, profile, tokens, now).await
+        }
+    }
+}
+
+/// Makes or refreshes the user (core's `federation::account::save`).
+async fn save<S: Store>(
+    app: &App<S>,
+    connection: &Connection,
+    settings: &Settings,
+    profile: Profile,
+    tokens: UpstreamTokens,
+    now: UnixTime,
+) -> Result<account::FederatedAccount, Refused> {
+    account::save(app.store(), connection, settings, profile, tokens, now)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot save a federated user");
+            Refused {
+                error: "server_error",
+                log: e.to_string(),
+            }
+        })
+}
+
+/// The code exchanged at the upstream's token endpoint.
+async fn exchange<S: Store>(
+    app: &App<S>,
+    settings: &Settings,
+    transaction: &FederationTransaction,
+    params: &CallbackParams,
+) -> Result<crate::upstream::TokenSet, Refused> {
+    let code = params
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| Refused::failed("the answer has no code"))?;
+    Ok(app
+        .upstreams()
+        .exchange(
+            settings,
+            code,
+            transaction.code_verifier.as_deref(),
+            &callback_url(app),
+        )
+        .await?)
+}
+
+/// A GitHub user: the code exchanged, then `/user` and, when asked, `/user/emails` (a
+/// failure to read the addresses leaves the user without one rather than failing the login).
+async fn github_profile<S: Store>(
+    app: &App<S>,
+    settings: &Settings,
+    transaction: &FederationTransaction,
+    params: &CallbackParams,
+    api: &str,
+    emails: bool,
+) -> Result<(Profile, UpstreamTokens), Refused> {
+    let set = exchange(app, settings, transaction, params).await?;
+    let token = set
+        .access_token
+        .clone()
+        .ok_or_else(|| Refused::failed("the token endpoint gave no access token"))?;
+    let user = app
+        .upstreams()
+        .userinfo(&format!("{api}/user"), &token)
+        .await?;
+    let list = if emails {
+        match app
+            .upstreams()
+            .api(&format!("{api}/user/emails"), &token)
+            .await
+        {
+            Ok(Value::Array(list)) => Some(list),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the GitHub user's emails");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let profile =
+        Profile::from_github(&user, list.as_deref()).map_err(|e| Refused::failed(e.to_string()))?;
+    let tokens = UpstreamTokens {
+        access_token: set.access_token,
+        refresh_token: set.refresh_token,
+        expires_in: set.expires_in,
+    };
+    Ok((profile, tokens))
+}
+
+/// An OpenID provider's user: its ID token (from the code's exchange, or POSTed by a
+/// front-channel answer) checked, and UserInfo when the connection asks.
+async fn openid_profile<S: Store>(
+    app: &App<S>,
+    settings: &Settings,
+    transaction: &FederationTransaction,
+    params: &CallbackParams,
+    now: UnixTime,
+) -> Result<(Profile, UpstreamTokens), Refused> {
     let (id_token, tokens) = match settings.channel {
         Channel::Back => {
-            let code = params
-                .code
-                .as_deref()
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| Refused::failed("the answer has no code"))?;
-            let set = app
-                .upstreams()
-                .exchange(
-                    &settings,
-                    code,
-                    transaction.code_verifier.as_deref(),
-                    &callback_url(app),
-                )
-                .await?;
+            let set = exchange(app, settings, transaction, params).await?;
             let id_token = set
                 .id_token
                 .ok_or_else(|| Refused::failed("the token endpoint gave no ID token"))?;
@@ -542,13 +641,5 @@ async fn upstream_account<S: Store>(
     };
     let profile = Profile::from_oidc(&claims, userinfo.as_ref())
         .map_err(|e| Refused::failed(e.to_string()))?;
-    account::save(app.store(), connection, &settings, profile, tokens, now)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot save a federated user");
-            Refused {
-                error: "server_error",
-                log: e.to_string(),
-            }
-        })
+    Ok((profile, tokens))
 }
