@@ -8,7 +8,8 @@
 //   2. consent for a third-party application (consent.mjs), password reset end to end
 //      (reset.mjs), signup on the hosted page then email verification (verification.mjs), and a
 //      post-login Action's redirect to the tenant's page on another site and back through
-//      /continue (redirect.mjs);
+//      /continue (redirect.mjs), a login through panva's oidc-provider with the login page's
+//      "Continue with …" button (federation.mjs; the pages below then show the button);
 //   3. each hosted page of pages.mjs screenshot at 1440×900, 375×812 and 320×640 (no wider than the screen) into $BROWSER_ARTIFACTS,
 //      and checked with axe-core: no serious or critical violation.
 //
@@ -23,6 +24,7 @@ import { chromium } from "playwright-core";
 
 import { check, claims, env, expect, run, sequence, slug, viewports } from "./checks.mjs";
 import { consentFlow } from "./consent.mjs";
+import { federationFlow } from "./federation.mjs";
 import { authorizeUrl, cases } from "./pages.mjs";
 import { redirectFlow } from "./redirect.mjs";
 import { resetFlow } from "./reset.mjs";
@@ -367,6 +369,7 @@ run("browser-tests", async () => {
     await consentFlow(browser, fixtures, artifacts);
     await resetFlow(browser, fixtures, artifacts);
     await verificationFlow(browser, fixtures, artifacts);
+    await federationFlow(browser, fixtures);
     await keyboardLogin(browser);
     await redirectFlow(browser, fixtures, artifacts);
     await hostedPages(browser);
