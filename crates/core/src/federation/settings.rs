@@ -197,6 +197,23 @@ impl Settings {
         }
     }
 
+    /// Where a browser ends its session at the upstream (`/v2/logout?federated`): the
+    /// provider's `end_session_endpoint` (OpenID RP-Initiated Logout) with the connection's
+    /// client id and, when given, where the provider should send the browser afterwards.
+    /// `None` when the provider publishes no such endpoint.
+    pub fn logout_url(&self, return_to: Option<&str>) -> Option<String> {
+        let endpoint = self.metadata.end_session_endpoint.as_deref()?;
+        let mut url = Url::parse(endpoint).ok()?;
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("client_id", &self.client_id);
+            if let Some(target) = return_to {
+                query.append_pair("post_logout_redirect_uri", target);
+            }
+        }
+        Some(url.into())
+    }
+
     /// The extra parameters for the upstream, given the application's `/authorize`
     /// parameters by name.
     pub fn upstream_parameters(

@@ -2,14 +2,16 @@
 //! logout `GET /oidc/logout` (`id_token_hint`, `post_logout_redirect_uri`, `state`). Both end
 //! the browser's SSO session and clear its cookie; a redirect goes only to a URL the client
 //! (or, for `/v2/logout` without a client, the tenant) lists in `allowed_logout_urls`, matched
-//! exactly. Anything else is a page, never a redirect.
+//! exactly. Anything else is a page, never a redirect. `/v2/logout?federated` then sends the
+//! browser on to end its session at the identity provider a federated user came from.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sigil_core::Store;
-use sigil_core::ids::ClientId;
+use sigil_core::federation::Settings;
+use sigil_core::ids::{ClientId, UserId};
 use sigil_core::model::{LogType, NewLogEvent};
 use sigil_core::secret::Token;
 
@@ -22,7 +24,7 @@ pub(crate) struct V2Params {
     #[serde(rename = "returnTo")]
     return_to: Option<String>,
     client_id: Option<String>,
-    #[allow(dead_code)] // Sigil has no upstream identity providers to log out of yet.
+    /// Present (with any value): also end the session at the user's identity provider.
     federated: Option<String>,
 }
 
@@ -38,29 +40,30 @@ pub(crate) struct OidcParams {
     ui_locales: Option<String>,
 }
 
-/// Ends the request's session, if any, and logs it. A session that could not be ended is the
-/// error page, never "logged out".
+/// Ends the request's session, if any, and logs it; answers whose it was. A session that
+/// could not be ended is the error page, never "logged out".
 async fn end_session<S: Store>(
     app: &App<S>,
     headers: &HeaderMap,
     client: Option<&ClientId>,
-) -> Result<(), Response> {
+) -> Result<Option<UserId>, Response> {
     let Some(value) = cookie(headers, SESSION_COOKIE) else {
-        return Ok(());
+        return Ok(None);
     };
     let store = app.store();
     let ended = async {
-        if let Some(session) = store.session_by_cookie(&Token::new(value).digest()).await? {
-            store.delete_session(&session.id).await?;
-            store
-                .append_log(&NewLogEvent {
-                    client_id: client.cloned(),
-                    user_id: Some(session.user_id),
-                    ..NewLogEvent::new(LogType::SUCCESS_LOGOUT, app.now())
-                })
-                .await?;
-        }
-        Ok::<_, sigil_core::StoreError>(())
+        let Some(session) = store.session_by_cookie(&Token::new(value).digest()).await? else {
+            return Ok(None);
+        };
+        store.delete_session(&session.id).await?;
+        store
+            .append_log(&NewLogEvent {
+                client_id: client.cloned(),
+                user_id: Some(session.user_id.clone()),
+                ..NewLogEvent::new(LogType::SUCCESS_LOGOUT, app.now())
+            })
+            .await?;
+        Ok::<_, sigil_core::StoreError>(Some(session.user_id))
     };
     ended
         .await
@@ -135,10 +138,50 @@ pub(crate) async fn v2_logout<S: Store>(
             Some(url)
         }
     };
-    if let Err(page) = end_session(&app, &headers, client.as_ref()).await {
-        return page;
+    let user = match end_session(&app, &headers, client.as_ref()).await {
+        Ok(user) => user,
+        Err(page) => return page,
+    };
+    // `federated`: on to the identity provider the user came from, when it publishes where
+    // a session there ends; it sends the browser to `returnTo` afterwards if it accepts it.
+    if params.federated.is_some()
+        && let Some(user) = user
+        && let Some(upstream) = upstream_logout(&app, &user, target.as_deref()).await
+    {
+        return logged_out(&app, Some(upstream));
     }
     logged_out(&app, target)
+}
+
+/// The URL that ends `user`'s session at the identity provider of their connection, if it is
+/// another one and publishes an `end_session_endpoint`.
+async fn upstream_logout<S: Store>(
+    app: &App<S>,
+    user: &UserId,
+    return_to: Option<&str>,
+) -> Option<String> {
+    let store = app.store();
+    let account = match store.account(user).await {
+        Ok(account) => account?,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the user for a federated logout");
+            return None;
+        }
+    };
+    let connection = match store.connection(&account.connection_id).await {
+        Ok(connection) => connection?,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the connection for a federated logout");
+            return None;
+        }
+    };
+    let settings = Settings::of(
+        connection.strategy,
+        connection.upstream.as_ref()?,
+        &app.upstreams().policy(),
+    )
+    .ok()?;
+    settings.logout_url(return_to)
 }
 
 #[derive(Deserialize)]

@@ -261,6 +261,39 @@ async fn an_oidc_connection_logs_in_through_another_sigil() {
         .await;
     assert!(sso.location().starts_with(CALLBACK), "{}", sso.location());
 
+    // `/v2/logout?federated`: the session ends here, then at the upstream, which publishes
+    // where (Sigil's own `/oidc/logout`), with the application's return address.
+    let out = browsers
+        .down
+        .get(&format!(
+            "{}?federated&client_id={web}&returnTo={}",
+            f.down.url("v2/logout"),
+            crate::browser::urlencode(crate::app::LOGOUT_URL)
+        ))
+        .await;
+    assert_eq!(out.status, StatusCode::FOUND, "{}", out.body);
+    let upstream_logout = url::Url::parse(out.location()).unwrap();
+    assert!(
+        out.location().starts_with(&f.up.url("oidc/logout")),
+        "{}",
+        out.location()
+    );
+    let param_of = |name: &str| {
+        upstream_logout
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(param_of("client_id"), Some(f.up.web.0.to_string()));
+    assert_eq!(
+        param_of("post_logout_redirect_uri").as_deref(),
+        Some(crate::app::LOGOUT_URL)
+    );
+    assert!(
+        browsers.down.cookie("sigil_session").is_none(),
+        "the session here ended"
+    );
+
     // No automatic linking: Ann of the database connection is another user.
     let both = f
         .down
