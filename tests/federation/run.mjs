@@ -57,6 +57,7 @@ function freePort() {
 // --- sigil serve -------------------------------------------------------------------------
 
 const work = mkdtempSync(join(tmpdir(), "sigil-federation-"));
+const upstreamsToClose = [];
 
 // PyPI's oauth-mocks, stand-ins for GitHub and Google (on two consecutive ports), which the
 // operator's --federation-endpoint points the presets at.
@@ -84,6 +85,67 @@ if (oauthMocks) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+// An Azure AD-shaped stand-in (Microsoft's identity platform cannot be installed): the common
+// endpoint's discovery names the issuer as a template, `…/{tenantid}/v2.0`, and each token's
+// issuer carries its own tenant, `tid`. `azure.forge` bends the next token.
+const azure = { forge: null, nonces: new Map() };
+{
+  const { createServer: createHttp } = await import("node:http");
+  const { publicKey, privateKey } = await generateKeyPair("RS256");
+  const jwk = { ...(await exportJWK(publicKey)), kid: "azure-1", alg: "RS256", use: "sig" };
+  azure.port = await freePort();
+  const base = `http://localhost:${azure.port}`;
+  const server = createHttp(async (req, res) => {
+    const url = new URL(req.url, base);
+    const json = (status, body) => {
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    };
+    if (url.pathname.endsWith("/v2.0/.well-known/openid-configuration")) {
+      return json(200, {
+        issuer: `${base}/{tenantid}/v2.0`,
+        authorization_endpoint: `${base}/common/oauth2/v2.0/authorize`,
+        token_endpoint: `${base}/common/oauth2/v2.0/token`,
+        jwks_uri: `${base}/common/discovery/v2.0/keys`,
+        response_types_supported: ["code"],
+        subject_types_supported: ["pairwise"],
+        id_token_signing_alg_values_supported: ["RS256"],
+      });
+    }
+    if (url.pathname === "/common/discovery/v2.0/keys") return json(200, { keys: [jwk] });
+    if (url.pathname === "/common/oauth2/v2.0/authorize") {
+      const code = `code-${Math.random().toString(36).slice(2)}`;
+      azure.nonces.set(code, { nonce: url.searchParams.get("nonce"), client: url.searchParams.get("client_id") });
+      const back = new URL(url.searchParams.get("redirect_uri"));
+      back.searchParams.set("code", code);
+      back.searchParams.set("state", url.searchParams.get("state"));
+      res.writeHead(302, { location: back.href }).end();
+      return;
+    }
+    if (url.pathname === "/common/oauth2/v2.0/token" && req.method === "POST") {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      const form = new URLSearchParams(body);
+      const asked = azure.nonces.get(form.get("code"));
+      if (!asked) return json(400, { error: "invalid_grant" });
+      azure.nonces.delete(form.get("code"));
+      const tid = "72f988bf-0000-4000-8000-2d7cd011db47";
+      const claims = {
+        iss: `${base}/${tid}/v2.0`, aud: asked.client, tid, oid: "9f1e8a2c-oid-of-dana",
+        sub: "pairwise-sub-of-dana", nonce: asked.nonce, name: "Dana Azure",
+        preferred_username: "dana@contoso.example",
+      };
+      azure.forge?.(claims);
+      azure.forge = null;
+      const token = await new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: jwk.kid })
+        .setIssuedAt().setExpirationTime("5m").sign(privateKey);
+      return json(200, { access_token: "azure-access", token_type: "Bearer", expires_in: 3599, id_token: token });
+    }
+    json(404, { error: "not_found" });
+  });
+  await new Promise((r) => server.listen(azure.port, "127.0.0.1", r));
+  upstreamsToClose.push(() => new Promise((r) => server.close(r)));
+}
+
 const port = await freePort();
 const issuer = `http://127.0.0.1:${port}/`;
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SIGIL_")));
@@ -91,6 +153,7 @@ const sigil = spawn(
   sigilBin,
   ["serve", "--data-dir", join(work, "data"), "--listen", `127.0.0.1:${port}`, "--issuer", issuer,
     "--federation-allow-http-loopback", "--log", "warn",
+    "--federation-endpoint", `waad=http://localhost:${azure.port}`,
     ...(mocksPort ? ["--federation-endpoint",
       `github=http://127.0.0.1:${mocksPort},google-oauth2=http://127.0.0.1:${mocksPort + 1}`] : [])],
   { env, stdio: ["ignore", "inherit", "inherit"] },
@@ -102,7 +165,7 @@ sigil.on("exit", (code) => {
     process.exit(2);
   }
 });
-const upstreams = [];
+const upstreams = upstreamsToClose;
 async function stop(status) {
   stopping = true;
   sigil.kill("SIGTERM");
@@ -627,6 +690,47 @@ await check("a provider that never answers: the Management API gives up after 5 
   expect(took < 12, `took ${took} s`);
   return `${took.toFixed(1)} s: ${answer.body.message}`;
 });
+
+// --- Azure AD (waad) on the common endpoint: the issuer template and the verified tid ---------
+
+const waad = await management("POST", "/connections", {
+  name: "azure",
+  strategy: "waad",
+  options: {
+    client_id: "sigil-at-azure", client_secret: "azure-secret", waad_common_endpoint: true,
+  },
+  enabled_clients: [app.client_id],
+});
+async function azureLogin() {
+  const browser = new Browser();
+  const started = await startLogin(browser, "azure");
+  expect(started.first.location?.startsWith(`http://localhost:${azure.port}/common/oauth2/v2.0/authorize?`), started.first.location);
+  const back = await browser.get(started.first.location);
+  const done = await browser.get(back.location);
+  return { started, done };
+}
+await check("waad (common endpoint): discovered with its templated issuer; waad|azure|<oid>, the UPN never believed", async () => {
+  expect(waad.status === 201, JSON.stringify(waad));
+  expect(waad.body.options.oidc_metadata.issuer.includes("{tenantid}"), JSON.stringify(waad.body.options));
+  const { started, done } = await azureLogin();
+  const claims = (await finishLogin(done.location, started)).claims();
+  expect(claims.sub === "waad|azure|9f1e8a2c-oid-of-dana", claims.sub);
+  const shown = await user(claims.sub);
+  expect(shown.email === "dana@contoso.example" && shown.email_verified === false, JSON.stringify(shown));
+  expect(shown.tid === "72f988bf-0000-4000-8000-2d7cd011db47", "Azure's other claims at the root");
+});
+for (const [name, forge] of [
+  ["another tenant's issuer than the token's tid", (c) => { c.iss = c.iss.replace("72f988bf", "0badc0de"); }],
+  ["no tid", (c) => { delete c.tid; }],
+]) {
+  await check(`waad refused: ${name}`, async () => {
+    azure.forge = forge;
+    const { started, done } = await azureLogin();
+    const answer = new URL(done.location);
+    expect(answer.searchParams.get("error") === "access_denied", done.location);
+    expect(answer.searchParams.get("state") === started.state, "the application's state");
+  });
+}
 
 // --- the presets, against stand-ins that follow GitHub's and Google's documented shapes ----
 

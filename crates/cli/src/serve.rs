@@ -132,9 +132,15 @@ fn parse_preset_endpoint(text: &str) -> Result<(&'static str, reqwest::Url), Str
         "give STRATEGY=URL, such as google-oauth2=http://127.0.0.1:9001".to_owned()
     })?;
     let strategy = sigil_core::model::Strategy::parse(name.trim())
-        .filter(|s| s.is_federated() && !s.names_connection_in_ids())
+        .filter(|s| {
+            s.is_federated()
+                && !matches!(
+                    s,
+                    sigil_core::model::Strategy::Oidc | sigil_core::model::Strategy::OAuth2
+                )
+        })
         .ok_or_else(|| {
-            format!("{name} is not a preset strategy (google-oauth2, github, windowslive, apple, facebook, linkedin)")
+            format!("{name} is not a preset strategy (google-oauth2, github, waad, okta, …)")
         })?;
     let url = reqwest::Url::parse(url.trim())
         .ok()

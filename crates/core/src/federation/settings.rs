@@ -185,9 +185,58 @@ pub struct Settings {
     pub token_auth: TokenAuth,
     /// How the upstream says who the user is.
     pub protocol: Protocol,
+    /// The claim that is the user's id at the upstream (`sub`; Azure AD's `oid` by default).
+    pub user_id_claim: &'static str,
+    /// Whether an email it gives is believed verified.
+    pub email_trust: EmailTrust,
+}
+
+/// Whether a connection's emails are verified (Azure AD says nothing of it; Auth0's
+/// `should_trust_email_verified_connection`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailTrust {
+    /// As the provider says, with the email (`email_verified`).
+    AsSaid,
+    /// Always (a single tenant the tenant trusts).
+    Always,
+    /// Never.
+    Never,
 }
 
 impl Settings {
+    /// The profile of an OpenID provider's user, from the checked ID token's claims and
+    /// UserInfo's: the id from the connection's id claim, the email believed as the connection
+    /// says (Azure AD without an `email` gives its UPN, never believed).
+    pub fn openid_profile(
+        &self,
+        token: &super::id_token::UpstreamClaims,
+        userinfo: Option<&Map<String, Value>>,
+    ) -> Result<super::Profile, super::ProfileError> {
+        let mut profile = super::Profile::from_oidc(token, userinfo)?;
+        if self.user_id_claim != "sub" {
+            profile.upstream_id = token
+                .claims
+                .get(self.user_id_claim)
+                .and_then(Value::as_str)
+                .filter(|id| !id.is_empty())
+                .ok_or(super::ProfileError::NoId)?
+                .to_owned();
+        }
+        if self.email_trust != EmailTrust::AsSaid {
+            if profile.email.is_none() {
+                profile.email = ["upn", "preferred_username"]
+                    .iter()
+                    .filter_map(|c| token.claims.get(*c).and_then(Value::as_str))
+                    .find(|v| v.contains('@'))
+                    .map(str::to_owned);
+                profile.email_verified = false;
+            } else {
+                profile.email_verified = self.email_trust == EmailTrust::Always;
+            }
+        }
+        Ok(profile)
+    }
+
     /// How the connection's upstream ID tokens are checked.
     pub fn id_token_policy(&self) -> IdTokenPolicy {
         IdTokenPolicy {
@@ -270,6 +319,29 @@ fn known(strategy: Strategy) -> &'static [&'static str] {
         "tenant_domain",
         "icon_url",
     ];
+    const WAAD: &[&str] = &[
+        "tenant_domain",
+        "domain",
+        "tenantId",
+        "waad_common_endpoint",
+        "useCommonEndpoint",
+        "waad_protocol",
+        "app_id",
+        "identity_api",
+        "should_trust_email_verified_connection",
+        "userid_attribute",
+        "basic_profile",
+        "ext_profile",
+        "ext_groups",
+        "ext_nested_groups",
+        "api_enable_users",
+        "max_groups_to_retrieve",
+        "domain_aliases",
+        "thumbprints",
+        "icon_url",
+        "scope",
+        METADATA,
+    ];
     const GITHUB: &[&str] = &[
         "scope",
         "freeform_scopes",
@@ -306,6 +378,7 @@ fn known(strategy: Strategy) -> &'static [&'static str] {
         Strategy::Okta => OKTA,
         Strategy::Google => GOOGLE,
         Strategy::Github => GITHUB,
+        Strategy::Waad => WAAD,
         _ => &[],
     }
 }
@@ -323,7 +396,7 @@ const COMMON: [&str; 5] = [
 pub fn supported(strategy: Strategy) -> bool {
     matches!(
         strategy,
-        Strategy::Oidc | Strategy::Okta | Strategy::Google | Strategy::Github
+        Strategy::Oidc | Strategy::Okta | Strategy::Waad | Strategy::Google | Strategy::Github
     )
 }
 
@@ -450,6 +523,22 @@ pub fn check_options(
     };
     // Every option is read once here, so a bad one is refused when written, not at a login.
     let metadata = match strategy {
+        Strategy::Waad => {
+            let o = &checked.options;
+            let tenant = waad_tenant(o)?;
+            let base = presets.get(strategy).map_or_else(
+                || MICROSOFT.to_owned(),
+                |b| b.as_str().trim_end_matches('/').to_owned(),
+            );
+            checked.discovery = Some(Discovery {
+                url: policy.check(
+                    "tenant_domain",
+                    &discovery_url(&format!("{base}/{tenant}/v2.0")),
+                )?,
+                issuer: None,
+            });
+            None
+        }
         Strategy::Oidc | Strategy::Okta => {
             let o = &checked.options;
             let domain = if strategy == Strategy::Okta {
@@ -548,6 +637,36 @@ impl Settings {
             &operator.presets,
         )
     }
+}
+
+/// Microsoft's identity platform, where `waad` connections discover their tenant.
+const MICROSOFT: &str = "https://login.microsoftonline.com";
+
+/// A `waad` connection's tenant in the discovery URL: `common` with the common (multi-tenant)
+/// endpoint, else its `tenant_domain` (`contoso.onmicrosoft.com` or the tenant's id).
+fn waad_tenant(o: &Map<String, Value>) -> Result<String, OptionsError> {
+    let common = flag(o, "waad_common_endpoint")?.or(flag(o, "useCommonEndpoint")?) == Some(true);
+    if common {
+        return Ok("common".to_owned());
+    }
+    let tenant = text(o, "tenant_domain")?
+        .or(text(o, "domain")?)
+        .ok_or_else(|| {
+            refuse(
+                "tenant_domain",
+                "is required (or waad_common_endpoint: true)",
+            )
+        })?;
+    if !tenant
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(refuse(
+            "tenant_domain",
+            "must be a domain or a tenant id, such as contoso.onmicrosoft.com",
+        ));
+    }
+    Ok(tenant.to_owned())
 }
 
 /// Google's endpoints (its discovery document, read on 2026-08-20), which the preset uses
@@ -684,9 +803,11 @@ fn read(
     };
 
     let mut protocol = Protocol::OpenId;
+    let mut user_id_claim = "sub";
+    let mut email_trust = EmailTrust::AsSaid;
     let (metadata, issuer, mut scope, channel, pkce_setting, userinfo, token_auth) = match strategy
     {
-        Strategy::Oidc | Strategy::Okta => {
+        Strategy::Oidc | Strategy::Okta | Strategy::Waad => {
             let metadata: ProviderMetadata = match o.get(METADATA) {
                 Some(m @ Value::Object(_)) => serde_json::from_value(m.clone())
                     .map_err(|e| refuse(METADATA, format!("is not provider metadata: {e}")))?,
@@ -770,7 +891,38 @@ fn read(
                     ));
                 }
             };
-            let issuer = IssuerRule::Exact(metadata.issuer.clone());
+            // Azure AD's common endpoint names no tenant: its tokens' issuer is the template
+            // filled with their own (verified) `tid`.
+            let issuer = if metadata.issuer.contains("{tenantid}") {
+                IssuerRule::Tenant(metadata.issuer.clone())
+            } else {
+                IssuerRule::Exact(metadata.issuer.clone())
+            };
+            if strategy == Strategy::Waad {
+                waad_tenant(o)?;
+                user_id_claim = match text(o, "userid_attribute")? {
+                    None | Some("oid") => "oid",
+                    Some("sub") => "sub",
+                    Some(_) => return Err(refuse("userid_attribute", "must be oid or sub")),
+                };
+                email_trust = match text(o, "should_trust_email_verified_connection")? {
+                    None | Some("never_set_emails_as_verified") => EmailTrust::Never,
+                    Some("always_set_emails_as_verified") => EmailTrust::Always,
+                    Some(_) => {
+                        return Err(refuse(
+                            "should_trust_email_verified_connection",
+                            "must be never_set_emails_as_verified or always_set_emails_as_verified",
+                        ));
+                    }
+                };
+                if matches!(issuer, IssuerRule::Tenant(_)) && email_trust == EmailTrust::Always {
+                    return Err(refuse(
+                        "should_trust_email_verified_connection",
+                        "cannot be always_set_emails_as_verified with the common endpoint: \
+                         any tenant could vouch for any address",
+                    ));
+                }
+            }
             (metadata, issuer, scope, channel, pkce, userinfo, token_auth)
         }
         Strategy::Google => {
@@ -922,6 +1074,8 @@ fn read(
         upstream_params,
         token_auth,
         protocol,
+        user_id_claim,
+        email_trust,
     })
 }
 
@@ -1065,6 +1219,112 @@ mod tests {
         assert_eq!(
             settings.metadata.issuer, "https://accounts.google.com",
             "the issuer its tokens carry does not move"
+        );
+    }
+
+    #[test]
+    fn azure_ad_discovers_its_tenant_and_checks_the_templated_issuer() {
+        let mut moved = loopback();
+        moved
+            .presets
+            .0
+            .insert("waad", Url::parse("http://127.0.0.1:9002").unwrap());
+        let check = |o: Value, policy: &Policy| {
+            check_options(
+                Strategy::Waad,
+                options(o),
+                &UpstreamSecrets::default(),
+                policy,
+            )
+        };
+        let common = check(
+            json!({"client_id": "c", "client_secret": "s", "waad_common_endpoint": true}),
+            &Policy::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            common.discovery.as_ref().unwrap().url.as_str(),
+            "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
+        );
+        let single = check(
+            json!({"client_id": "c", "client_secret": "s", "tenant_domain": "contoso.onmicrosoft.com"}),
+            &moved,
+        )
+        .unwrap();
+        assert_eq!(
+            single.discovery.as_ref().unwrap().url.as_str(),
+            "http://127.0.0.1:9002/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"
+        );
+        for (body, field) in [
+            (
+                json!({"client_id": "c", "client_secret": "s"}),
+                "tenant_domain",
+            ),
+            (
+                json!({"client_id": "c", "client_secret": "s", "tenant_domain": "a/b"}),
+                "tenant_domain",
+            ),
+            (
+                json!({"client_id": "c", "client_secret": "s", "waad_common_endpoint": true,
+                       "should_trust_email_verified_connection": "always_set_emails_as_verified",
+                       "oidc_metadata": {"issuer": "https://login.microsoftonline.com/{tenantid}/v2.0",
+                         "authorization_endpoint": "https://login.microsoftonline.com/common/a",
+                         "token_endpoint": "https://login.microsoftonline.com/common/t",
+                         "jwks_uri": "https://login.microsoftonline.com/common/k"}}),
+                "should_trust_email_verified_connection",
+            ),
+        ] {
+            let upstream = Upstream {
+                options: options(body.clone()),
+                secrets: UpstreamSecrets([("client_secret".to_owned(), "s".to_owned())].into()),
+            };
+            let refused = check(body.clone(), &Policy::default())
+                .err()
+                .or_else(|| Settings::of(Strategy::Waad, &upstream, &Policy::default()).err());
+            assert_eq!(refused.map(|e| e.field), Some(field.to_owned()), "{body}");
+        }
+
+        let mut upstream = common.into_upstream();
+        upstream.options.insert(
+            METADATA.to_owned(),
+            json!({"issuer": "https://login.microsoftonline.com/{tenantid}/v2.0",
+                   "authorization_endpoint": "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+                   "token_endpoint": "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+                   "jwks_uri": "https://login.microsoftonline.com/common/discovery/v2.0/keys"}),
+        );
+        let settings = Settings::of(Strategy::Waad, &upstream, &Policy::default()).unwrap();
+        assert!(matches!(&settings.issuer, IssuerRule::Tenant(t) if t.contains("{tenantid}")));
+        let claims = |c: Value| super::super::UpstreamClaims {
+            sub: c["sub"].as_str().unwrap().to_owned(),
+            claims: options(c),
+        };
+        let with_email = settings
+            .openid_profile(
+                &claims(json!({"sub": "pairwise", "oid": "00000000-aaaa", "email": "a@contoso.com", "email_verified": true})),
+                None,
+            )
+            .unwrap();
+        assert_eq!(
+            with_email.upstream_id, "00000000-aaaa",
+            "Azure's object id, not the pairwise sub"
+        );
+        assert!(
+            !with_email.email_verified,
+            "the common endpoint is never believed"
+        );
+        let upn = settings
+            .openid_profile(
+                &claims(json!({"sub": "p", "oid": "o", "preferred_username": "b@contoso.com"})),
+                None,
+            )
+            .unwrap();
+        assert_eq!(upn.email.as_deref(), Some("b@contoso.com"));
+        assert!(!upn.email_verified);
+        assert!(
+            settings
+                .openid_profile(&claims(json!({"sub": "p"})), None)
+                .is_err(),
+            "no oid"
         );
     }
 }

@@ -639,7 +639,8 @@ async fn openid_profile<S: Store>(
         }
         _ => None,
     };
-    let profile = Profile::from_oidc(&claims, userinfo.as_ref())
+    let profile = settings
+        .openid_profile(&claims, userinfo.as_ref())
         .map_err(|e| Refused::failed(e.to_string()))?;
     Ok((profile, tokens))
 }
