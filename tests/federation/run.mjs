@@ -153,6 +153,8 @@ const sigil = spawn(
   sigilBin,
   ["serve", "--data-dir", join(work, "data"), "--listen", `127.0.0.1:${port}`, "--issuer", issuer,
     "--federation-allow-http-loopback", "--log", "warn",
+    // Profile scripts (custom oauth2 connections) reach the mock provider as Actions would.
+    "--actions-egress", "http://localhost,127.0.0.0/8,::1/128",
     "--federation-endpoint", `waad=http://localhost:${azure.port}`,
     ...(mocksPort ? ["--federation-endpoint",
       `github=http://127.0.0.1:${mocksPort},google-oauth2=http://127.0.0.1:${mocksPort + 1}`] : [])],
@@ -689,6 +691,77 @@ await check("a provider that never answers: the Management API gives up after 5 
   expect(answer.status === 400 && /discovery_url/.test(answer.body.message), JSON.stringify(answer));
   expect(took < 12, `took ${took} s`);
   return `${took.toFixed(1)} s: ${answer.body.message}`;
+});
+
+// --- a custom oauth2 connection: the tenant's fetchUserProfile, run by the Actions engine ----
+
+await management("PATCH", "/tenants/settings", { actions_egress: ["http://localhost"] });
+// Auth0's documented shape of a profile script: the `request` global, a callback.
+const profileScript = `function (accessToken, ctx, callback) {
+  request.get({ url: '${mockIssuer}/userinfo', headers: { Authorization: 'Bearer ' + accessToken } },
+    function (e, r, b) {
+      if (e) return callback(e);
+      if (r.statusCode !== 200) return callback(new Error('StatusCode: ' + r.statusCode));
+      const profile = JSON.parse(b);
+      callback(null, { user_id: profile.sub, email: 'script-' + profile.sub + '@example.com',
+                       email_verified: true, nickname: 'scripted', expires: ctx.expires_in });
+    });
+}`;
+const custom = await management("POST", "/connections", {
+  name: "custom",
+  strategy: "oauth2",
+  options: {
+    client_id: "sigil-at-custom",
+    client_secret: "custom-secret",
+    authorizationURL: `${mockIssuer}/authorize`,
+    tokenURL: `${mockIssuer}/token`,
+    scope: "profile",
+    scripts: { fetchUserProfile: profileScript },
+  },
+  enabled_clients: [app.client_id],
+});
+async function customLogin() {
+  const browser = new Browser();
+  const started = await startLogin(browser, "custom");
+  expect(started.first.location?.startsWith(`${mockIssuer}/authorize?`), started.first.location);
+  const back = await browser.follow(started.first.location, `${issuer}login/callback`);
+  const done = await browser.get(back.location);
+  return { started, done };
+}
+await check("oauth2: the profile script runs in the Actions engine; oauth2|custom|<id>", async () => {
+  expect(custom.status === 201, JSON.stringify(custom));
+  const { started, done } = await customLogin();
+  const claims = (await finishLogin(done.location, started)).claims();
+  expect(claims.sub === "oauth2|custom|johndoe", claims.sub);
+  const shown = await user(claims.sub);
+  expect(shown.email === "script-johndoe@example.com" && shown.email_verified === true, JSON.stringify(shown));
+  expect(shown.identities[0].isSocial === true && shown.identities[0].provider === "oauth2", JSON.stringify(shown.identities[0]));
+  expect(shown.expires > 0, "the token response's ctx reached the script");
+});
+await check("oauth2: a script that fails, or reaches a host outside the egress lists, logs nobody in", async () => {
+  for (const script of [
+    "function (t, c, cb) { cb(new Error('nope')); }",
+    "function (t, c, cb) { request.get('http://127.0.0.1:9/x', function (e) { cb(e || new Error('reached')); }); }",
+  ]) {
+    const patched = await management("PATCH", `/connections/${custom.body.id}`, {
+      options: {
+        client_id: "sigil-at-custom", authorizationURL: `${mockIssuer}/authorize`, tokenURL: `${mockIssuer}/token`,
+        scripts: { fetchUserProfile: script },
+      },
+    });
+    expect(patched.status === 200, JSON.stringify(patched));
+    const { started, done } = await customLogin();
+    const answer = new URL(done.location);
+    expect(answer.searchParams.get("error") === "access_denied", done.location);
+    expect(answer.searchParams.get("state") === started.state, "with the application's state");
+  }
+  const broken = await management("PATCH", `/connections/${custom.body.id}`, {
+    options: {
+      client_id: "sigil-at-custom", authorizationURL: `${mockIssuer}/authorize`, tokenURL: `${mockIssuer}/token`,
+      scripts: { fetchUserProfile: "function (t, c, cb) { this is not javascript" },
+    },
+  });
+  expect(broken.status === 400 && /fetchUserProfile/.test(broken.body.message), JSON.stringify(broken));
 });
 
 // --- Azure AD (waad) on the common endpoint: the issuer template and the verified tid ---------

@@ -18,9 +18,10 @@ use rquickjs::{Context, Ctx, Function, Module, Runtime};
 /// Every piece, by name: the prelude, evaluated first in every Action's context, then the parts
 /// that most Actions never use, loaded in a context only when it first needs one (`part(name)`
 /// in the prelude). Each source is one function expression.
-const SOURCES: [(&str, &str); 12] = [
+const SOURCES: [(&str, &str); 13] = [
     ("prelude", include_str!("prelude.js")),
     ("rule", include_str!("rule.js")),
+    ("profile", include_str!("profile.js")),
     ("console", include_str!("console.js")),
     ("post-login", include_str!("post-login.js")),
     (

@@ -143,6 +143,14 @@ impl Engine {
         self.submit(work, answer).await
     }
 
+    /// Checks on a thread of the pool that `code` is a profile script: one function expression
+    /// that compiles (see [`Kind::ProfileScript`]).
+    pub async fn build_profile_script(&self, code: String) -> Result<Vec<BuildProblem>, RunError> {
+        let (reply, answer) = oneshot::channel();
+        let work = Work::Build(code, vec![Trigger::PostLogin], Kind::ProfileScript, reply);
+        self.submit(work, answer).await
+    }
+
     async fn submit<T>(&self, work: Work, answer: oneshot::Receiver<T>) -> Result<T, RunError> {
         let job = Job {
             work,

@@ -179,6 +179,11 @@ pub enum Kind {
     /// `UnauthorizedError`; what it puts in `context.idToken` and `context.accessToken` becomes
     /// claims, and `callback(error)` a deny with the error's message.
     Rule,
+    /// A custom OAuth 2.0 connection's profile script, `function (accessToken, ctx,
+    /// callback)` (Auth0's `options.scripts.fetchUserProfile`): its event is
+    /// `{access_token, ctx}`, a `request` global is there as in Auth0's sandbox, and
+    /// `callback(null, profile)` becomes one `profile` command.
+    ProfileScript,
 }
 
 /// The Actions bound to a trigger, run on one event.

@@ -223,6 +223,9 @@
         if (handlerName === '(rule)') {
           return part('rule')({ event, record, stop: () => { stopped = true; }, parse, stringify, freeze, ErrorType, StringType }).run(module.exports);
         }
+        if (handlerName === '(profile)') {
+          return part('profile')({ event, record, parse, stringify, ErrorType, StringType }).run(module.exports);
+        }
         const handler = module.exports[handlerName];
         // Resuming an Action that has nothing to do after its redirect.
         if (handlerName === 'onContinuePostLogin' && typeof handler !== 'function') return undefined;
@@ -234,7 +237,7 @@
       fire: fire,
       settle: settle,
       exported: function exported(name) {
-        if (name === '(rule)') return typeof module.exports === 'function';
+        if (name === '(rule)' || name === '(profile)') return typeof module.exports === 'function';
         return typeof module.exports[name] === 'function';
       },
       finish: function finish() {

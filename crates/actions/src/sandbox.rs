@@ -35,6 +35,8 @@ use crate::{bytecode, natives};
 const CONTINUE_HANDLER: &str = "onContinuePostLogin";
 /// What the prelude is asked to run for a legacy Rule (the module's export is the function).
 const RULE_HANDLER: &str = "(rule)";
+/// What the prelude is asked to run for a profile script (the module's export is the function).
+const PROFILE_HANDLER: &str = "(profile)";
 
 /// What the prelude hands back at the end of an Action.
 #[derive(Deserialize)]
@@ -160,7 +162,7 @@ pub(crate) fn prepare(limits: &Limits, expected: Option<&Execution>) -> rquickjs
 
 /// An Action's CommonJS module as Node wraps it; a Rule's function as the module's export.
 fn module_source(code: &str, kind: Kind) -> String {
-    if kind == Kind::Rule {
+    if matches!(kind, Kind::Rule | Kind::ProfileScript) {
         let function = code.trim_end().trim_end_matches(';');
         format!(
             "(function (exports, require, module, __filename, __dirname) {{\nmodule.exports = (\n{function}\n);\n}})"
@@ -261,6 +263,8 @@ pub(crate) fn run(
                     // After a redirect, the Action that sent the user away resumes.
                     let handler = if action.kind == Kind::Rule {
                         RULE_HANDLER
+                    } else if action.kind == Kind::ProfileScript {
+                        PROFILE_HANDLER
                     } else if execution.resume && index == 0 {
                         CONTINUE_HANDLER
                     } else {
@@ -647,6 +651,7 @@ pub(crate) fn build(
         let outside = Outside::new(Vec::new());
         let handler = match kind {
             Kind::Rule => RULE_HANDLER,
+            Kind::ProfileScript => PROFILE_HANDLER,
             Kind::Action => first.handler(),
         };
         let handle = match load(
@@ -681,6 +686,13 @@ pub(crate) fn build(
             return problem(
                 "not_a_function",
                 "A rule is one function: function (user, context, callback) { … }".to_owned(),
+            );
+        }
+        if kind == Kind::ProfileScript && !exports(PROFILE_HANDLER) {
+            return problem(
+                "not_a_function",
+                "A profile script is one function: function (accessToken, ctx, callback) { … }"
+                    .to_owned(),
             );
         }
         let modules = crate::unknown_modules(code)

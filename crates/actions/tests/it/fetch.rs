@@ -13,7 +13,7 @@ use sigil_actions::{Egress, Engine, Execution, HostPattern, Limits, Trigger};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::engine::{MEASURING, execution, limits};
+use crate::engine::{MEASURING, command, execution, limits};
 
 /// The test's web server: its port, and the most requests it had in flight at once.
 struct Web {
@@ -586,4 +586,98 @@ async fn axios_works_over_fetch_with_its_config_its_responses_and_its_errors() {
         );
         assert_eq!(result(&open, on(&body, &tenant)).await, expected, "{what}");
     }
+}
+
+/// A custom OAuth 2.0 connection's profile script, Auth0's `fetchUserProfile(accessToken,
+/// ctx, callback)`, as Auth0's documentation writes it: the `request` global over `fetch`
+/// (under the same egress rules), the profile as one `profile` command, an error or a
+/// non-object as the script's failure, a script that never calls back as one that never
+/// settles.
+#[tokio::test]
+async fn profile_scripts_run_with_request_and_give_one_profile() {
+    let _shared = MEASURING.read().await;
+    let web = web().await;
+    let engine = engine("http://127.0.0.1,127.0.0.0/8");
+    let script = |code: String| Execution {
+        actions: vec![sigil_actions::Action {
+            name: "fetchUserProfile".to_owned(),
+            code,
+            secrets: serde_json::Map::new(),
+            kind: sigil_actions::Kind::ProfileScript,
+        }],
+        event: json!({"access_token": "at-123", "ctx": {"scope": "profile", "id_token": null}}),
+        egress: vec!["http://127.0.0.1".parse::<HostPattern>().unwrap()],
+        ..execution(Trigger::PostLogin, &[])
+    };
+    let port = web.port;
+    // As Auth0's docs write it: request.get with a bearer header, the body parsed by hand.
+    let documented = format!(
+        "function (accessToken, ctx, callback) {{
+            request.get({{ url: 'http://127.0.0.1:{port}/echo', headers: {{ Authorization: 'Bearer ' + accessToken }} }},
+                function (e, r, b) {{
+                    if (e) return callback(e);
+                    if (r.statusCode !== 200) return callback(new Error('StatusCode: ' + r.statusCode));
+                    const echoed = JSON.parse(b);
+                    const auth = echoed.headers.find(function (h) {{ return h[0] === 'authorization'; }});
+                    callback(null, {{ user_id: 'u-' + auth[1].slice(7), scope: ctx.scope, method: echoed.method }});
+                }});
+        }}"
+    );
+    let outcome = engine.run(script(documented)).await.unwrap();
+    assert!(outcome.failure().is_none(), "{:?}", outcome.failure());
+    let commands: Vec<_> = outcome.commands().collect();
+    assert_eq!(
+        commands,
+        [&command(
+            "profile",
+            json!([{"user_id": "u-at-123", "scope": "profile", "method": "GET"}])
+        )]
+    );
+    // `json: true` parses the body; a 404 is the script's to judge.
+    let json_mode = format!(
+        "function (accessToken, ctx, callback) {{
+            request({{ url: 'http://127.0.0.1:{port}/json', json: true }}, function (e, r, body) {{
+                callback(null, {{ user_id: 'x', roles: body.roles, status: r.statusCode }});
+            }});
+        }}"
+    );
+    let outcome = engine.run(script(json_mode)).await.unwrap();
+    assert_eq!(
+        outcome.commands().next().unwrap().args[0]["roles"],
+        json!(["reader"])
+    );
+    for (code, failure) in [
+        (
+            "function (a, c, cb) { cb(new Error('the provider said no')); }".to_owned(),
+            "the provider said no",
+        ),
+        (
+            "function (a, c, cb) { cb(null, 'not an object'); }".to_owned(),
+            "no profile object",
+        ),
+        (
+            "function (a, c, cb) { }".to_owned(),
+            "never settles",
+        ),
+        (
+            // Egress: a host the tenant does not list.
+            "function (a, c, cb) { request.get('http://localhost:9/', function (e) { cb(e || new Error('reached')); }); }"
+                .to_owned(),
+            "egress",
+        ),
+    ] {
+        let outcome = engine.run(script(code.clone())).await.unwrap();
+        let error = outcome
+            .failure()
+            .and_then(|f| f.error.as_ref())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(error.contains(failure), "{code}: {error}");
+        assert_eq!(outcome.commands().count(), 0, "{code}");
+    }
+    let problems = engine
+        .build_profile_script("exports.x = 1;".to_owned())
+        .await
+        .unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
 }

@@ -217,6 +217,25 @@ impl Profile {
         Profile::from_claims(id, true, email, verified, &claims)
     }
 
+    /// The profile a custom `oauth2` connection's script gave: its `user_id` (text or a
+    /// number, required, as Auth0 requires it), and the rest in OIDC's names; its
+    /// `email_verified` as it says (a boolean or `"true"`).
+    pub fn from_script(profile: &Map<String, Value>) -> Result<Profile, ProfileError> {
+        let (id, numeric) = match profile.get("user_id").or_else(|| profile.get("id")) {
+            Some(Value::String(id)) => (id.trim().to_owned(), false),
+            Some(Value::Number(n)) if n.is_u64() || n.is_i64() => (n.to_string(), true),
+            _ => return Err(ProfileError::NoId),
+        };
+        let email = text(profile, "email");
+        let verified = verified(profile.get("email_verified"));
+        let claims: Map<String, Value> = profile
+            .iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "user_id" | "id"))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        Profile::from_claims(id, numeric, email, verified, &claims)
+    }
+
     /// A profile from `claims` in OIDC's names (a custom `oauth2` connection's profile script
     /// and the presets map theirs to these), with the id and the email already decided.
     pub fn from_claims(

@@ -98,6 +98,13 @@ pub enum Channel {
 pub enum Protocol {
     /// OpenID Connect: its ID token (and UserInfo, when the connection asks).
     OpenId,
+    /// Any OAuth 2.0 provider (a custom `oauth2` connection): the tenant's profile script,
+    /// `fetchUserProfile(accessToken, ctx, callback)`, run by the Actions engine with its
+    /// limits, says who the user is.
+    Script {
+        /// The script's source.
+        code: String,
+    },
     /// GitHub: OAuth 2.0, then its REST API's `/user`, and `/user/emails` for the addresses
     /// (with their `verified` flags) when the connection asks for `user:email`.
     GitHub {
@@ -319,6 +326,15 @@ fn known(strategy: Strategy) -> &'static [&'static str] {
         "tenant_domain",
         "icon_url",
     ];
+    const OAUTH2: &[&str] = &[
+        "authorizationURL",
+        "tokenURL",
+        "scope",
+        "scripts",
+        "pkce_enabled",
+        "icon_url",
+        "authParams",
+    ];
     const WAAD: &[&str] = &[
         "tenant_domain",
         "domain",
@@ -379,6 +395,7 @@ fn known(strategy: Strategy) -> &'static [&'static str] {
         Strategy::Google => GOOGLE,
         Strategy::Github => GITHUB,
         Strategy::Waad => WAAD,
+        Strategy::OAuth2 => OAUTH2,
         _ => &[],
     }
 }
@@ -396,7 +413,12 @@ const COMMON: [&str; 5] = [
 pub fn supported(strategy: Strategy) -> bool {
     matches!(
         strategy,
-        Strategy::Oidc | Strategy::Okta | Strategy::Waad | Strategy::Google | Strategy::Github
+        Strategy::Oidc
+            | Strategy::Okta
+            | Strategy::Waad
+            | Strategy::OAuth2
+            | Strategy::Google
+            | Strategy::Github
     )
 }
 
@@ -423,6 +445,9 @@ const GITHUB_SCOPES: [(&str, &str); 19] = [
     ("write_public_key", "write:public_key"),
     ("admin_public_key", "admin:public_key"),
 ];
+
+/// The largest profile script kept (Auth0's limit on a connection's scripts is 100 kB).
+pub const MAX_SCRIPT: usize = 100 * 1024;
 
 /// The options with a connection's secret options moved out of them.
 pub const SECRETS: [&str; 1] = ["client_secret"];
@@ -956,6 +981,81 @@ fn read(
                 TokenAuth::Post,
             )
         }
+        Strategy::OAuth2 => {
+            let url = |name: &str| -> Result<String, OptionsError> {
+                Ok(text(o, name)?
+                    .ok_or_else(|| refuse(name, "is required"))?
+                    .to_owned())
+            };
+            let code = match o.get("scripts") {
+                Some(Value::Object(scripts)) => {
+                    if let Some(k) = scripts.keys().find(|k| *k != "fetchUserProfile") {
+                        return Err(refuse(
+                            format!("scripts.{k}"),
+                            "is not a script Sigil runs (fetchUserProfile is)",
+                        ));
+                    }
+                    match scripts.get("fetchUserProfile") {
+                        Some(Value::String(code)) if !code.trim().is_empty() => code.clone(),
+                        _ => {
+                            return Err(refuse(
+                                "scripts.fetchUserProfile",
+                                "is required: function (accessToken, ctx, callback) { … }",
+                            ));
+                        }
+                    }
+                }
+                _ => {
+                    return Err(refuse(
+                        "scripts.fetchUserProfile",
+                        "is required: function (accessToken, ctx, callback) { … }",
+                    ));
+                }
+            };
+            if code.len() > MAX_SCRIPT {
+                return Err(refuse(
+                    "scripts.fetchUserProfile",
+                    format!("must be at most {MAX_SCRIPT} bytes"),
+                ));
+            }
+            let pkce = match flag(o, "pkce_enabled")? {
+                Some(true) => "s256",
+                _ => "disabled",
+            };
+            if let Some(params) = o.get("authParams") {
+                let Value::Object(params) = params else {
+                    return Err(refuse("authParams", "must be an object of strings"));
+                };
+                for (name, value) in params {
+                    let Value::String(value) = value else {
+                        return Err(refuse(format!("authParams.{name}"), "must be a string"));
+                    };
+                    upstream_params.push((name.clone(), UpstreamParam::Value(value.clone())));
+                }
+            }
+            protocol = Protocol::Script { code };
+            let metadata = ProviderMetadata {
+                issuer: url("authorizationURL")?,
+                authorization_endpoint: url("authorizationURL")?,
+                token_endpoint: url("tokenURL")?,
+                userinfo_endpoint: None,
+                jwks_uri: None,
+                end_session_endpoint: None,
+                code_challenge_methods_supported: vec!["S256".to_owned()],
+                authorization_response_iss_parameter_supported: false,
+            };
+            let issuer = IssuerRule::Exact(metadata.issuer.clone());
+            let scope = scopes(o.get("scope"), "scope")?;
+            (
+                metadata,
+                issuer,
+                scope,
+                Channel::Back,
+                pkce.to_owned(),
+                false,
+                TokenAuth::Post,
+            )
+        }
         Strategy::Github => {
             // GitHub.com, or the operator's GitHub Enterprise-shaped stand-in.
             let (web, api) = match presets.get(strategy) {
@@ -1014,7 +1114,7 @@ fn read(
     let metadata = match protocol {
         Protocol::OpenId => metadata.checked(policy)?,
         // No ID token, so no keys: only its two endpoints are checked.
-        Protocol::GitHub { .. } => {
+        Protocol::GitHub { .. } | Protocol::Script { .. } => {
             policy.check("authorization_endpoint", &metadata.authorization_endpoint)?;
             policy.check("token_endpoint", &metadata.token_endpoint)?;
             metadata
@@ -1045,7 +1145,7 @@ fn read(
     }
     let mut all = match protocol {
         Protocol::OpenId => vec!["openid".to_owned()],
-        Protocol::GitHub { .. } => Vec::new(),
+        Protocol::GitHub { .. } | Protocol::Script { .. } => Vec::new(),
     };
     add(&mut all, std::mem::take(&mut scope));
     if let Some(Value::Object(map)) = o.get("attribute_map")

@@ -7,7 +7,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sigil_core::federation::Discovery;
+use sigil_core::federation::settings::Protocol;
+use sigil_core::federation::{Discovery, Settings};
 use sigil_core::ids::{ClientId, ConnectionId};
 use sigil_core::management::{
     ConnectionCreate, ConnectionPatch, ManagementError, check_unique_social, checkpoint_page,
@@ -69,6 +70,41 @@ async fn discover<S: Store>(
     })?;
     discovered(connection, &metadata, &app.upstreams().policy())?;
     Ok(())
+}
+
+/// A custom `oauth2` connection's profile script must build in the Actions engine (one
+/// function expression that compiles, requiring only what Actions may), as a Rule must.
+async fn check_profile_script<S: Store>(
+    app: &App<S>,
+    connection: &Connection,
+) -> Result<(), MgmtError> {
+    let Some(upstream) = &connection.upstream else {
+        return Ok(());
+    };
+    let Ok(settings) = Settings::of(connection.strategy, upstream, &app.upstreams().policy())
+    else {
+        return Ok(());
+    };
+    let Protocol::Script { code } = settings.protocol else {
+        return Ok(());
+    };
+    let problems = app
+        .actions()
+        .build_profile_script(code)
+        .await
+        .map_err(|e| MgmtError::Refused {
+            status: 503,
+            error_code: "temporarily_unavailable",
+            message: format!("The profile script cannot be built now ({e}); try again shortly."),
+        })?;
+    match problems.first() {
+        None => Ok(()),
+        Some(problem) => Err(ManagementError::body(
+            "options.scripts.fetchUserProfile",
+            format!("does not build ({}): {}", problem.id, problem.message),
+        )
+        .into()),
+    }
 }
 
 /// A client named in a change that does not exist is the caller's mistake.
@@ -152,6 +188,7 @@ pub(crate) async fn update<S: Store>(
     let enabled = app.store().connection_clients(&connection.id).await?;
     let policy = app.upstreams().policy();
     let (changes, discovery) = patch.apply(&mut connection, &enabled, app.now(), &policy)?;
+    check_profile_script(&app, &connection).await?;
     if let Some(discovery) = &discovery {
         discover(&app, &mut connection, discovery).await?;
     }

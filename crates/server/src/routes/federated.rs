@@ -483,7 +483,82 @@ async fn upstream_account<S: Store>(
                 github_profile(app, &settings, transaction, params, api, *emails).await?;
             save(app, connection, &settings, profile, tokens, now).await
         }
+        Protocol::Script { code } => {
+            let (profile, tokens) =
+                script_profile(app, &settings, transaction, params, code, now).await?;
+            save(app, connection, &settings, profile, tokens, now).await
+        }
     }
+}
+
+/// A custom `oauth2` connection's user: the code exchanged, then the tenant's profile
+/// script, `fetchUserProfile(accessToken, ctx, callback)`, run by the Actions engine under its
+/// limits and the tenant's egress rules; `ctx` is the token endpoint's answer without the
+/// tokens. The script's error is logged (it is the tenant's), never shown.
+async fn script_profile<S: Store>(
+    app: &App<S>,
+    settings: &Settings,
+    transaction: &FederationTransaction,
+    params: &CallbackParams,
+    code: &str,
+    now: UnixTime,
+) -> Result<(Profile, UpstreamTokens), Refused> {
+    let set = exchange(app, settings, transaction, params).await?;
+    let token = set
+        .access_token
+        .clone()
+        .ok_or_else(|| Refused::failed("the token endpoint gave no access token"))?;
+    let egress = app.tenant_egress().await.map_err(|e| Refused {
+        error: "server_error",
+        log: e.to_string(),
+    })?;
+    let mut ctx = serde_json::Map::new();
+    if let Some(expires_in) = set.expires_in {
+        ctx.insert("expires_in".to_owned(), Value::from(expires_in));
+    }
+    if let Some(id_token) = &set.id_token {
+        ctx.insert("id_token".to_owned(), Value::from(id_token.clone()));
+    }
+    let execution = sigil_actions::Execution {
+        trigger: sigil_actions::Trigger::PostLogin,
+        actions: vec![sigil_actions::Action {
+            name: "fetchUserProfile".to_owned(),
+            code: code.to_owned(),
+            secrets: serde_json::Map::new(),
+            kind: sigil_actions::Kind::ProfileScript,
+        }],
+        event: serde_json::json!({ "access_token": token, "ctx": ctx }),
+        now_ms: now.0.saturating_mul(1000),
+        resume: false,
+        egress,
+    };
+    let outcome = app.actions().run(execution).await.map_err(|e| Refused {
+        error: "temporarily_unavailable",
+        log: format!("the profile script could not run: {e}"),
+    })?;
+    if let Some(failed) = outcome.failure() {
+        return Err(Refused::failed(format!(
+            "the profile script failed: {}",
+            failed
+                .error
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string)
+        )));
+    }
+    let profile = outcome
+        .commands()
+        .find(|c| c.op == "profile")
+        .and_then(|c| c.args.first())
+        .and_then(Value::as_object)
+        .ok_or_else(|| Refused::failed("the profile script gave no profile"))?;
+    let profile = Profile::from_script(profile)
+        .map_err(|e| Refused::failed(format!("the profile script's profile: {e}")))?;
+    let tokens = UpstreamTokens {
+        access_token: set.access_token,
+        refresh_token: set.refresh_token,
+        expires_in: set.expires_in,
+    };
+    Ok((profile, tokens))
 }
 
 /// Makes or refreshes the user (core's `federation::account::save`).
