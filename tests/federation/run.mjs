@@ -18,7 +18,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { SignJWT, exportJWK, generateKeyPair } from "jose";
+import { SignJWT, exportJWK, exportPKCS8, generateKeyPair, importJWK, jwtVerify } from "jose";
 import { OAuth2Server } from "oauth2-mock-server";
 import Provider from "oidc-provider";
 import * as client from "openid-client";
@@ -146,6 +146,69 @@ const azure = { forge: null, nonces: new Map() };
   upstreamsToClose.push(() => new Promise((r) => server.close(r)));
 }
 
+// A Sign in with Apple-shaped stand-in: it POSTs its answer (response_mode=form_post) with the
+// `user` field on a first authorization only, accepts only a client secret that is an ES256 JWT
+// signed with the team's key, and says `email_verified` as the string "true".
+const apple = { port: await freePort(), team: "TEAM123456", keyId: "KEY1234567", seen: new Set() };
+{
+  const { createServer: createHttp } = await import("node:http");
+  const team = await generateKeyPair("ES256", { extractable: true });
+  apple.p8 = await exportPKCS8(team.privateKey);
+  const teamPublic = team.publicKey;
+  const signer = await generateKeyPair("RS256");
+  const jwk = { ...(await exportJWK(signer.publicKey)), kid: "apple-1", alg: "RS256", use: "sig" };
+  const codes = new Map();
+  const server = createHttp(async (req, res) => {
+    const url = new URL(req.url, `http://localhost:${apple.port}`);
+    const json = (status, body) => {
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    };
+    if (url.pathname === "/auth/keys") return json(200, { keys: [jwk] });
+    if (url.pathname === "/auth/authorize") {
+      const login = url.searchParams.get("login_hint") || "ann";
+      const code = `apple-code-${Math.random().toString(36).slice(2)}`;
+      codes.set(code, { nonce: url.searchParams.get("nonce"), client: url.searchParams.get("client_id"), login });
+      const fields = { code, state: url.searchParams.get("state") };
+      if (!apple.seen.has(login)) {
+        apple.seen.add(login);
+        fields.user = JSON.stringify({ name: { firstName: "Ann", lastName: "Apple" }, email: `${login}@privaterelay.example` });
+      }
+      apple.lastMode = url.searchParams.get("response_mode");
+      const inputs = Object.entries(fields)
+        .map(([k, v]) => `<input type="hidden" name="${k}" value="${v.replace(/&/g, "&amp;").replace(/"/g, "&quot;")}">`)
+        .join("");
+      res.writeHead(200, { "content-type": "text/html" })
+        .end(`<form method="post" action="${url.searchParams.get("redirect_uri")}">${inputs}</form>`);
+      return;
+    }
+    if (url.pathname === "/auth/token" && req.method === "POST") {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      const form = new URLSearchParams(body);
+      try {
+        await jwtVerify(form.get("client_secret"), teamPublic, {
+          issuer: apple.team, audience: "https://appleid.apple.com", subject: form.get("client_id"),
+          algorithms: ["ES256"],
+        });
+      } catch (e) {
+        return json(400, { error: "invalid_client" });
+      }
+      const asked = codes.get(form.get("code"));
+      if (!asked) return json(400, { error: "invalid_grant" });
+      codes.delete(form.get("code"));
+      const token = await new SignJWT({
+        iss: "https://appleid.apple.com", aud: asked.client, sub: `001234.${asked.login}.0042`,
+        nonce: asked.nonce, email: `${asked.login}@privaterelay.example`, email_verified: "true",
+        is_private_email: "true",
+      }).setProtectedHeader({ alg: "RS256", kid: jwk.kid }).setIssuedAt().setExpirationTime("5m").sign(signer.privateKey);
+      return json(200, { access_token: "apple-access", token_type: "Bearer", expires_in: 3600, id_token: token, refresh_token: "apple-refresh" });
+    }
+    json(404, {});
+  });
+  await new Promise((r) => server.listen(apple.port, "127.0.0.1", r));
+  upstreamsToClose.push(() => new Promise((r) => server.close(r)));
+}
+
 const port = await freePort();
 const issuer = `http://127.0.0.1:${port}/`;
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SIGIL_")));
@@ -155,7 +218,7 @@ const sigil = spawn(
     "--federation-allow-http-loopback", "--log", "warn",
     // Profile scripts (custom oauth2 connections) reach the mock provider as Actions would.
     "--actions-egress", "http://localhost,127.0.0.0/8,::1/128",
-    "--federation-endpoint", `waad=http://localhost:${azure.port}`,
+    "--federation-endpoint", `waad=http://localhost:${azure.port},apple=http://localhost:${apple.port}`,
     ...(mocksPort ? ["--federation-endpoint",
       `github=http://127.0.0.1:${mocksPort},google-oauth2=http://127.0.0.1:${mocksPort + 1}`] : [])],
   { env, stdio: ["ignore", "inherit", "inherit"] },
@@ -762,6 +825,65 @@ await check("oauth2: a script that fails, or reaches a host outside the egress l
     },
   });
   expect(broken.status === 400 && /fetchUserProfile/.test(broken.body.message), JSON.stringify(broken));
+});
+
+// --- Sign in with Apple: the team key's client secret, the POSTed answer, the first name -----
+
+const appleConnection = await management("POST", "/connections", {
+  name: "apple",
+  strategy: "apple",
+  options: {
+    client_id: "com.example.sigil", app_secret: apple.p8, team_id: apple.team, kid: apple.keyId,
+    name: true, email: true,
+  },
+  enabled_clients: [app.client_id],
+});
+/** A login through the Apple stand-in, whose POSTed answer comes first without cookies (a
+ * cross-site POST does not carry the SameSite=Lax binding cookie), as browsers send it. */
+async function appleLogin() {
+  const browser = new Browser();
+  const started = await startLogin(browser, "apple");
+  expect(started.first.location?.includes("response_mode=form_post"), started.first.location);
+  const page = await browser.get(started.first.location);
+  const fields = Object.fromEntries(
+    [...page.body.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], m[2].replace(/&quot;/g, '"').replace(/&amp;/g, "&")]),
+  );
+  const crossSite = await fetch(`${issuer}login/callback`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields).toString(),
+    redirect: "manual",
+  });
+  expect(crossSite.status === 200, `the re-POST page: ${crossSite.status}`);
+  const again = await crossSite.text();
+  const reposted = Object.fromEntries(
+    [...again.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], m[2].replace(/&quot;/g, '"').replace(/&#x2f;/gi, "/").replace(/&amp;/g, "&")]),
+  );
+  expect(reposted.sigil_reposted === "1" && reposted.code === fields.code, `re-POSTed fields: ${Object.keys(reposted)}`);
+  const done = await browser.post(`${issuer}login/callback`, reposted);
+  expect(done.location?.startsWith(appCallback), `to the application: ${done.status} ${done.body.slice(0, 300)}`);
+  return (await finishLogin(done.location, started)).claims();
+}
+await check("apple: the client secret an ES256 JWT of the team key; the POSTed answer re-POSTed once from Sigil's origin; the name from `user`", async () => {
+  expect(appleConnection.status === 201, JSON.stringify(appleConnection));
+  expect(!("app_secret" in appleConnection.body.options), "the key is never shown");
+  const claims = await appleLogin();
+  expect(claims.sub === "apple|001234.ann.0042", claims.sub);
+  const shown = await user(claims.sub);
+  expect(shown.name === "Ann Apple" && shown.given_name === "Ann" && shown.family_name === "Apple", JSON.stringify(shown));
+  expect(shown.email_verified === true, `Apple's "true" believed: ${JSON.stringify(shown)}`);
+});
+await check("apple: a later login, without `user`, keeps the name", async () => {
+  const claims = await appleLogin();
+  const shown = await user(claims.sub);
+  expect(shown.name === "Ann Apple" && shown.logins_count === 2, JSON.stringify(shown));
+});
+await check("apple: a key that is not a P-256 .p8 is refused when the connection is written", async () => {
+  const answer = await management("POST", "/connections", {
+    name: "apple-2", strategy: "apple",
+    options: { client_id: "x", app_secret: "not a key", team_id: "T", kid: "K" },
+  });
+  expect(answer.status === 400 && /app_secret/.test(answer.body.message), JSON.stringify(answer));
 });
 
 // --- Azure AD (waad) on the common endpoint: the issuer template and the verified tid ---------

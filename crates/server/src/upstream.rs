@@ -225,10 +225,11 @@ impl Upstreams {
     }
 
     /// Exchanges `code` at the upstream's token endpoint (RFC 6749 §4.1.3), with the
-    /// connection's secret and the PKCE verifier.
+    /// connection's client `secret` and the PKCE verifier.
     pub(crate) async fn exchange(
         &self,
         settings: &Settings,
+        secret: &str,
         code: &str,
         verifier: Option<&str>,
         redirect_uri: &str,
@@ -246,7 +247,6 @@ impl Upstreams {
             .client
             .post(url)
             .header(ACCEPT, HeaderValue::from_static("application/json"));
-        let secret = settings.client_secret.as_deref().unwrap_or_default();
         match settings.token_auth {
             TokenAuth::Post => {
                 form.push(("client_id", &settings.client_id));

@@ -217,6 +217,37 @@ impl Profile {
         Profile::from_claims(id, true, email, verified, &claims)
     }
 
+    /// Sign in with Apple's `user` form field, which Apple POSTs on a user's first
+    /// authorization only (`{"name":{"firstName","lastName"},"email"}`): the name fills what the
+    /// ID token lacks (Apple never puts it there); its email is ignored, the ID token's being
+    /// the signed one. Anything unreadable is ignored.
+    pub fn with_apple_user(mut self, user: Option<&str>) -> Profile {
+        let Some(user) = user.filter(|u| u.len() <= 4096) else {
+            return self;
+        };
+        let Ok(Value::Object(user)) = serde_json::from_str::<Value>(user) else {
+            return self;
+        };
+        let Some(Value::Object(name)) = user.get("name") else {
+            return self;
+        };
+        let first = text(name, "firstName");
+        let last = text(name, "lastName");
+        if self.given_name.is_none() {
+            self.given_name.clone_from(&first);
+        }
+        if self.family_name.is_none() {
+            self.family_name.clone_from(&last);
+        }
+        if self.name.is_none() {
+            let full: Vec<String> = [first, last].into_iter().flatten().collect();
+            if !full.is_empty() {
+                self.name = Some(full.join(" "));
+            }
+        }
+        self
+    }
+
     /// The profile a custom `oauth2` connection's script gave: its `user_id` (text or a
     /// number, required, as Auth0 requires it), and the rest in OIDC's names; its
     /// `email_verified` as it says (a boolean or `"true"`).

@@ -38,6 +38,9 @@ pub struct AuthorizationRequest {
     /// Whether the ID token itself comes back, POSTed to the callback (an OIDC connection's
     /// `front_channel`), instead of a code.
     pub front_channel: bool,
+    /// Whether the code comes back POSTed to the callback (`response_mode=form_post`: Sign in
+    /// with Apple, when a name or email is asked for).
+    pub form_post: bool,
 }
 
 /// 32 random bytes, base64url: 43 characters, as RFC 7636 asks of a verifier.
@@ -79,6 +82,7 @@ impl AuthorizationRequest {
             code_verifier: (pkce == Pkce::S256).then(|| random_value(rng)),
             extra: Vec::new(),
             front_channel: false,
+            form_post: false,
         }
     }
 
@@ -116,6 +120,9 @@ impl AuthorizationRequest {
                     .append_pair("response_mode", "form_post");
             } else {
                 query.append_pair("response_type", "code");
+                if self.form_post {
+                    query.append_pair("response_mode", "form_post");
+                }
             }
             query
                 .append_pair("client_id", &self.client_id)

@@ -196,6 +196,61 @@ pub struct Settings {
     pub user_id_claim: &'static str,
     /// Whether an email it gives is believed verified.
     pub email_trust: EmailTrust,
+    /// Sign in with Apple: the client secret is a short-lived ES256 JWT signed with the team's
+    /// key (`app_secret`), made for each code exchange.
+    pub apple: Option<AppleSecret>,
+    /// Whether the upstream answers by POSTing to the callback (`response_mode=form_post`).
+    pub form_post: bool,
+}
+
+/// What Sign in with Apple's client secret is made from.
+#[derive(Clone)]
+pub struct AppleSecret {
+    /// The Apple Developer team (`iss`).
+    pub team_id: String,
+    /// The key's id (`kid`).
+    pub key_id: String,
+    /// The key, PKCS#8 PEM (Apple's `.p8`).
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for AppleSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppleSecret")
+            .field("team_id", &self.team_id)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a Sign in with Apple client secret lives (Apple allows up to six months; one
+/// exchange needs minutes).
+pub const APPLE_SECRET_LIFETIME: i64 = 300;
+
+impl AppleSecret {
+    /// The client secret for `client_id` (the Services ID) at `now`: an ES256 JWT with Apple's
+    /// claims (`iss` the team, `sub` the client, `aud` Apple), signed with the team's key.
+    pub fn client_secret(
+        &self,
+        client_id: &str,
+        audience: &str,
+        now: i64,
+    ) -> Result<String, String> {
+        let key = sigil_jose::PrivateKey::from_pem(&self.key_pem)
+            .map_err(|e| format!("the app_secret is not a usable key: {e}"))?;
+        let signer = sigil_jose::SigningKey::new(key, sigil_jose::Algorithm::ES256)
+            .map_err(|e| format!("the app_secret is not a P-256 key: {e}"))?
+            .with_kid(Some(self.key_id.clone()));
+        signer
+            .sign(&serde_json::json!({
+                "iss": self.team_id,
+                "iat": now,
+                "exp": now + APPLE_SECRET_LIFETIME,
+                "aud": audience,
+                "sub": client_id,
+            }))
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Whether a connection's emails are verified (Azure AD says nothing of it; Auth0's
@@ -326,6 +381,7 @@ fn known(strategy: Strategy) -> &'static [&'static str] {
         "tenant_domain",
         "icon_url",
     ];
+    const APPLE: &[&str] = &["app_secret", "team_id", "kid", "scope", "name", "email"];
     const OAUTH2: &[&str] = &[
         "authorizationURL",
         "tokenURL",
@@ -396,6 +452,7 @@ fn known(strategy: Strategy) -> &'static [&'static str] {
         Strategy::Github => GITHUB,
         Strategy::Waad => WAAD,
         Strategy::OAuth2 => OAUTH2,
+        Strategy::Apple => APPLE,
         _ => &[],
     }
 }
@@ -419,6 +476,7 @@ pub fn supported(strategy: Strategy) -> bool {
             | Strategy::OAuth2
             | Strategy::Google
             | Strategy::Github
+            | Strategy::Apple
     )
 }
 
@@ -450,7 +508,7 @@ const GITHUB_SCOPES: [(&str, &str); 19] = [
 pub const MAX_SCRIPT: usize = 100 * 1024;
 
 /// The options with a connection's secret options moved out of them.
-pub const SECRETS: [&str; 1] = ["client_secret"];
+pub const SECRETS: [&str; 2] = ["client_secret", "app_secret"];
 
 /// Options checked for a strategy, with the secrets taken out, and the discovery document
 /// still to read, if any.
@@ -709,6 +767,20 @@ fn google_metadata() -> ProviderMetadata {
     }
 }
 
+/// Sign in with Apple's endpoints (its discovery document, read on 2026-08-20).
+fn apple_metadata() -> ProviderMetadata {
+    ProviderMetadata {
+        issuer: "https://appleid.apple.com".to_owned(),
+        authorization_endpoint: "https://appleid.apple.com/auth/authorize".to_owned(),
+        token_endpoint: "https://appleid.apple.com/auth/token".to_owned(),
+        userinfo_endpoint: None,
+        jwks_uri: Some("https://appleid.apple.com/auth/keys".to_owned()),
+        end_session_endpoint: None,
+        code_challenge_methods_supported: Vec::new(),
+        authorization_response_iss_parameter_supported: false,
+    }
+}
+
 /// A preset's metadata at the base the operator set: its standard paths under that base, as
 /// the stand-ins for tests serve them.
 fn at_base(metadata: ProviderMetadata, base: &Url) -> ProviderMetadata {
@@ -830,6 +902,8 @@ fn read(
     let mut protocol = Protocol::OpenId;
     let mut user_id_claim = "sub";
     let mut email_trust = EmailTrust::AsSaid;
+    let mut apple = None;
+    let mut form_post = false;
     let (metadata, issuer, mut scope, channel, pkce_setting, userinfo, token_auth) = match strategy
     {
         Strategy::Oidc | Strategy::Okta | Strategy::Waad => {
@@ -971,6 +1045,50 @@ fn read(
                 metadata.issuer.clone(),
                 metadata.issuer.trim_start_matches("https://").to_owned(),
             ]);
+            (
+                metadata,
+                issuer,
+                scope,
+                Channel::Back,
+                "auto".to_owned(),
+                false,
+                TokenAuth::Post,
+            )
+        }
+        Strategy::Apple => {
+            let metadata = match presets.get(strategy) {
+                Some(base) => at_base(apple_metadata(), base),
+                None => apple_metadata(),
+            };
+            let required = |name: &str| -> Result<String, OptionsError> {
+                Ok(text(o, name)?
+                    .ok_or_else(|| refuse(name, "is required"))?
+                    .to_owned())
+            };
+            let key_pem = secrets
+                .get("app_secret")
+                .ok_or_else(|| refuse("app_secret", "is required: the team's .p8 key, PEM"))?
+                .to_owned();
+            let secret = AppleSecret {
+                team_id: required("team_id")?,
+                key_id: required("kid")?,
+                key_pem,
+            };
+            // The key is checked when written, not at a login.
+            secret
+                .client_secret("probe", "https://appleid.apple.com", 0)
+                .map_err(|e| refuse("app_secret", e))?;
+            apple = Some(secret);
+            let mut scope = Vec::new();
+            for (option, wanted) in [("name", "name"), ("email", "email")] {
+                if flag(o, option)? == Some(true) {
+                    scope.push(wanted.to_owned());
+                }
+            }
+            add(&mut scope, scopes(o.get("scope"), "scope")?);
+            // Apple POSTs its answer whenever a name or an email is asked for.
+            form_post = !scope.is_empty();
+            let issuer = IssuerRule::Exact(metadata.issuer.clone());
             (
                 metadata,
                 issuer,
@@ -1137,7 +1255,7 @@ fn read(
             ));
         }
     };
-    if channel == Channel::Back && client_secret.is_none() {
+    if channel == Channel::Back && client_secret.is_none() && apple.is_none() {
         return Err(refuse(
             "client_secret",
             "is required to exchange codes (type back_channel)",
@@ -1176,6 +1294,8 @@ fn read(
         protocol,
         user_id_claim,
         email_trust,
+        apple,
+        form_post,
     })
 }
 
@@ -1206,7 +1326,7 @@ mod tests {
             "token_endpoint": "https://idp.example/t", "jwks_uri": "https://idp.example/k",
         });
         // (strategy, options, refused option or Ok)
-        let cases: [(Strategy, Value, Result<(), &str>); 10] = [
+        let cases: [(Strategy, Value, Result<(), &str>); 11] = [
             (Strategy::Oidc, explicit.clone(), Ok(())),
             (
                 Strategy::Oidc,
@@ -1249,9 +1369,14 @@ mod tests {
                 Err("email"),
             ),
             (
-                Strategy::Apple,
+                Strategy::Facebook,
                 json!({"client_id": "c", "client_secret": "s"}),
                 Err("strategy"),
+            ),
+            (
+                Strategy::Apple,
+                json!({"client_id": "c", "app_secret": "not a key", "team_id": "T", "kid": "K"}),
+                Err("app_secret"),
             ),
         ];
         for (strategy, body, outcome) in cases {

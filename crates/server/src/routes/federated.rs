@@ -103,6 +103,7 @@ pub(crate) async fn go_upstream<S: Store>(
     if settings.channel == Channel::Front {
         request = request.into_front_channel(rng);
     }
+    request.form_post = settings.form_post;
     request.extra = settings.upstream_parameters(|alias| match alias {
         "login_hint" => authz.login_hint.clone(),
         "max_age" => authz.max_age.map(|m| m.to_string()),
@@ -210,6 +211,8 @@ pub(crate) struct CallbackParams {
     error: Option<String>,
     error_description: Option<String>,
     iss: Option<String>,
+    /// Sign in with Apple's user (a name) on a first authorization.
+    user: Option<String>,
     #[serde(rename = "sigil_reposted")]
     reposted: Option<String>,
 }
@@ -225,6 +228,7 @@ impl CallbackParams {
             ("error", &self.error),
             ("error_description", &self.error_description),
             ("iss", &self.iss),
+            ("user", &self.user),
         ] {
             if let Some(value) = value {
                 fields.push((name, value.clone()));
@@ -581,7 +585,8 @@ async fn save<S: Store>(
         })
 }
 
-/// The code exchanged at the upstream's token endpoint.
+/// The code exchanged at the upstream's token endpoint, with the connection's secret (Sign in
+/// with Apple's made for this exchange from the team's key).
 async fn exchange<S: Store>(
     app: &App<S>,
     settings: &Settings,
@@ -593,10 +598,17 @@ async fn exchange<S: Store>(
         .as_deref()
         .filter(|c| !c.is_empty())
         .ok_or_else(|| Refused::failed("the answer has no code"))?;
+    let secret = match &settings.apple {
+        Some(apple) => apple
+            .client_secret(&settings.client_id, &settings.metadata.issuer, app.now().0)
+            .map_err(Refused::failed)?,
+        None => settings.client_secret.clone().unwrap_or_default(),
+    };
     Ok(app
         .upstreams()
         .exchange(
             settings,
+            &secret,
             code,
             transaction.code_verifier.as_deref(),
             &callback_url(app),
@@ -714,8 +726,11 @@ async fn openid_profile<S: Store>(
         }
         _ => None,
     };
-    let profile = settings
+    let mut profile = settings
         .openid_profile(&claims, userinfo.as_ref())
         .map_err(|e| Refused::failed(e.to_string()))?;
+    if settings.apple.is_some() {
+        profile = profile.with_apple_user(params.user.as_deref());
+    }
     Ok((profile, tokens))
 }
