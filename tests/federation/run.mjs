@@ -209,6 +209,49 @@ const apple = { port: await freePort(), team: "TEAM123456", keyId: "KEY1234567",
   upstreamsToClose.push(() => new Promise((r) => server.close(r)));
 }
 
+// A Facebook-shaped stand-in: its dialog answers at once, its token endpoint checks the app
+// secret, and the Graph API's /me answers only with the right appsecret_proof.
+const facebook = { port: await freePort(), secret: "fb-app-secret" };
+{
+  const { createServer: createHttp } = await import("node:http");
+  const { createHmac } = await import("node:crypto");
+  const server = createHttp(async (req, res) => {
+    const url = new URL(req.url, `http://localhost:${facebook.port}`);
+    const json = (status, body) => {
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    };
+    if (url.pathname === "/dialog/oauth") {
+      const back = new URL(url.searchParams.get("redirect_uri"));
+      back.searchParams.set("code", "fb-code");
+      back.searchParams.set("state", url.searchParams.get("state"));
+      res.writeHead(302, { location: back.href }).end();
+      return;
+    }
+    if (url.pathname === "/oauth/access_token") {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      const form = new URLSearchParams(body);
+      if (form.get("client_secret") !== facebook.secret || form.get("code") !== "fb-code") {
+        return json(400, { error: { message: "bad", type: "OAuthException" } });
+      }
+      return json(200, { access_token: "fb-token-1", token_type: "bearer", expires_in: 5183944 });
+    }
+    if (url.pathname === "/me") {
+      const proof = createHmac("sha256", facebook.secret).update("fb-token-1").digest("hex");
+      if (url.searchParams.get("appsecret_proof") !== proof || req.headers.authorization !== "Bearer fb-token-1") {
+        return json(400, { error: { message: "appsecret_proof", type: "GraphMethodException" } });
+      }
+      return json(200, {
+        id: "10158012345678901", name: "Fay Book", email: "fay@example.com", first_name: "Fay",
+        last_name: "Book", picture: { data: { url: "https://graph.example/pic.jpg" } },
+      });
+    }
+    json(404, {});
+  });
+  await new Promise((r) => server.listen(facebook.port, "127.0.0.1", r));
+  upstreamsToClose.push(() => new Promise((r) => server.close(r)));
+}
+
 const port = await freePort();
 const issuer = `http://127.0.0.1:${port}/`;
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SIGIL_")));
@@ -218,7 +261,7 @@ const sigil = spawn(
     "--federation-allow-http-loopback", "--log", "warn",
     // Profile scripts (custom oauth2 connections) reach the mock provider as Actions would.
     "--actions-egress", "http://localhost,127.0.0.0/8,::1/128",
-    "--federation-endpoint", `waad=http://localhost:${azure.port},apple=http://localhost:${apple.port}`,
+    "--federation-endpoint", `waad=http://localhost:${azure.port},apple=http://localhost:${apple.port},facebook=http://localhost:${facebook.port}`,
     ...(mocksPort ? ["--federation-endpoint",
       `github=http://127.0.0.1:${mocksPort},google-oauth2=http://127.0.0.1:${mocksPort + 1}`] : [])],
   { env, stdio: ["ignore", "inherit", "inherit"] },
@@ -884,6 +927,29 @@ await check("apple: a key that is not a P-256 .p8 is refused when the connection
     options: { client_id: "x", app_secret: "not a key", team_id: "T", kid: "K" },
   });
   expect(answer.status === 400 && /app_secret/.test(answer.body.message), JSON.stringify(answer));
+});
+
+// --- Facebook: the Graph API with the app secret's proof ---------------------------------
+
+await check("facebook: facebook|<id>, the Graph API's profile read with appsecret_proof, the email not believed", async () => {
+  const made = await management("POST", "/connections", {
+    name: "facebook", strategy: "facebook",
+    options: { client_id: "fb-app", client_secret: facebook.secret },
+    enabled_clients: [app.client_id],
+  });
+  expect(made.status === 201, JSON.stringify(made));
+  const browser = new Browser();
+  const started = await startLogin(browser, "facebook");
+  expect(started.first.location?.startsWith(`http://localhost:${facebook.port}/dialog/oauth?`), started.first.location);
+  expect(new URL(started.first.location).searchParams.get("scope") === "public_profile email", started.first.location);
+  const back = await browser.get(started.first.location);
+  const done = await browser.get(back.location);
+  expect(done.location?.startsWith(appCallback), `${done.status} ${done.location}`);
+  const claims = (await finishLogin(done.location, started)).claims();
+  expect(claims.sub === "facebook|10158012345678901", claims.sub);
+  const shown = await user(claims.sub);
+  expect(shown.name === "Fay Book" && shown.given_name === "Fay" && shown.picture === "https://graph.example/pic.jpg", JSON.stringify(shown));
+  expect(shown.email === "fay@example.com" && shown.email_verified === false, JSON.stringify(shown));
 });
 
 // --- Azure AD (waad) on the common endpoint: the issuer template and the verified tid ---------

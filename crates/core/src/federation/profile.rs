@@ -248,6 +248,33 @@ impl Profile {
         self
     }
 
+    /// The profile of a Facebook user: the Graph API's `/me` (`id`, `name`, `email`,
+    /// `first_name`, `last_name`, `picture.data.url`). Facebook says nothing of whether the
+    /// address is verified, so it is not believed.
+    pub fn from_facebook(me: &Map<String, Value>) -> Result<Profile, ProfileError> {
+        let id = match me.get("id") {
+            Some(Value::String(id)) if id.bytes().all(|b| b.is_ascii_digit()) => id.clone(),
+            _ => return Err(ProfileError::NoId),
+        };
+        let mut claims = Map::new();
+        for (name, value) in me {
+            let (renamed, value) = match name.as_str() {
+                "id" | "email" => continue,
+                "first_name" => ("given_name", value.clone()),
+                "last_name" => ("family_name", value.clone()),
+                "picture" => (
+                    "picture",
+                    value.pointer("/data/url").cloned().unwrap_or(Value::Null),
+                ),
+                other => (other, value.clone()),
+            };
+            if !value.is_null() {
+                claims.insert(renamed.to_owned(), value);
+            }
+        }
+        Profile::from_claims(id, false, text(me, "email"), false, &claims)
+    }
+
     /// The profile a custom `oauth2` connection's script gave: its `user_id` (text or a
     /// number, required, as Auth0 requires it), and the rest in OIDC's names; its
     /// `email_verified` as it says (a boolean or `"true"`).

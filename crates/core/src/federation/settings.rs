@@ -105,6 +105,11 @@ pub enum Protocol {
         /// The script's source.
         code: String,
     },
+    /// Facebook: OAuth 2.0, then the Graph API's `/me` with the app secret's proof.
+    Facebook {
+        /// The Graph API's base (`https://graph.facebook.com/v19.0`).
+        graph: String,
+    },
     /// GitHub: OAuth 2.0, then its REST API's `/user`, and `/user/emails` for the addresses
     /// (with their `verified` flags) when the connection asks for `user:email`.
     GitHub {
@@ -325,6 +330,25 @@ impl Settings {
         Some(url.into())
     }
 
+    /// Facebook's `/me` for the user of `access_token`, with the fields Sigil reads and the
+    /// `appsecret_proof` Facebook asks of server calls (HMAC-SHA256 of the token under the app
+    /// secret, hex).
+    pub fn facebook_me(&self, graph: &str, access_token: &str) -> String {
+        use aws_lc_rs::hmac;
+        let key = hmac::Key::new(
+            hmac::HMAC_SHA256,
+            self.client_secret.as_deref().unwrap_or_default().as_bytes(),
+        );
+        let proof: String = hmac::sign(&key, access_token.as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!(
+            "{graph}/me?fields=id,name,email,first_name,last_name,picture&appsecret_proof={proof}"
+        )
+    }
+
     /// The extra parameters for the upstream, given the application's `/authorize`
     /// parameters by name.
     pub fn upstream_parameters(
@@ -381,6 +405,15 @@ fn known(strategy: Strategy) -> &'static [&'static str] {
         "tenant_domain",
         "icon_url",
     ];
+    const WINDOWSLIVE: &[&str] = &[
+        "scope",
+        "offline_access",
+        "signin",
+        "emails",
+        "strategy_version",
+    ];
+    const LINKEDIN: &[&str] = &["scope", "profile", "email", "strategy_version"];
+    const FACEBOOK: &[&str] = &["scope", "email", "public_profile"];
     const APPLE: &[&str] = &["app_secret", "team_id", "kid", "scope", "name", "email"];
     const OAUTH2: &[&str] = &[
         "authorizationURL",
@@ -453,6 +486,9 @@ fn known(strategy: Strategy) -> &'static [&'static str] {
         Strategy::Waad => WAAD,
         Strategy::OAuth2 => OAUTH2,
         Strategy::Apple => APPLE,
+        Strategy::WindowsLive => WINDOWSLIVE,
+        Strategy::Linkedin => LINKEDIN,
+        Strategy::Facebook => FACEBOOK,
         _ => &[],
     }
 }
@@ -465,20 +501,6 @@ const COMMON: [&str; 5] = [
     "non_persistent_attrs",
     "upstream_params",
 ];
-
-/// The strategies whose logins Sigil runs so far; the others are refused by name.
-pub fn supported(strategy: Strategy) -> bool {
-    matches!(
-        strategy,
-        Strategy::Oidc
-            | Strategy::Okta
-            | Strategy::Waad
-            | Strategy::OAuth2
-            | Strategy::Google
-            | Strategy::Github
-            | Strategy::Apple
-    )
-}
 
 /// GitHub's boolean options and the scope each asks for (Auth0's names; `profile` is GitHub's
 /// public profile, which needs no scope).
@@ -568,13 +590,10 @@ pub fn check_options(
     operator: &Policy,
 ) -> Result<CheckedOptions, OptionsError> {
     let (policy, presets) = (operator.urls, &operator.presets);
-    if !supported(strategy) {
+    if !strategy.is_federated() {
         return Err(refuse(
             "strategy",
-            format!(
-                "{} connections are not supported yet; oidc, okta and google-oauth2 are",
-                strategy.as_str()
-            ),
+            "is a database strategy, whose options are a database's",
         ));
     }
     if let Some(unknown) = options
@@ -763,6 +782,45 @@ fn google_metadata() -> ProviderMetadata {
         jwks_uri: Some("https://www.googleapis.com/oauth2/v3/certs".to_owned()),
         end_session_endpoint: None,
         code_challenge_methods_supported: vec!["plain".to_owned(), "S256".to_owned()],
+        authorization_response_iss_parameter_supported: false,
+    }
+}
+
+/// The Graph API version the `facebook` preset calls.
+pub const FACEBOOK_GRAPH_VERSION: &str = "v19.0";
+
+/// Microsoft personal accounts' endpoints (`windowslive`: the `consumers` tenant of
+/// Microsoft's identity platform, whose tokens carry that tenant's fixed id as issuer).
+fn microsoft_account_metadata() -> ProviderMetadata {
+    ProviderMetadata {
+        issuer: "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+            .to_owned(),
+        authorization_endpoint: "https://login.microsoftonline.com/consumers/oauth2/v2.0/authorize"
+            .to_owned(),
+        token_endpoint: "https://login.microsoftonline.com/consumers/oauth2/v2.0/token".to_owned(),
+        userinfo_endpoint: Some("https://graph.microsoft.com/oidc/userinfo".to_owned()),
+        jwks_uri: Some(
+            "https://login.microsoftonline.com/consumers/discovery/v2.0/keys".to_owned(),
+        ),
+        end_session_endpoint: Some(
+            "https://login.microsoftonline.com/consumers/oauth2/v2.0/logout".to_owned(),
+        ),
+        code_challenge_methods_supported: vec!["S256".to_owned()],
+        authorization_response_iss_parameter_supported: false,
+    }
+}
+
+/// LinkedIn's OpenID Connect endpoints ("Sign In with LinkedIn using OpenID Connect"; no PKCE
+/// for web applications).
+fn linkedin_metadata() -> ProviderMetadata {
+    ProviderMetadata {
+        issuer: "https://www.linkedin.com/oauth".to_owned(),
+        authorization_endpoint: "https://www.linkedin.com/oauth/v2/authorization".to_owned(),
+        token_endpoint: "https://www.linkedin.com/oauth/v2/accessToken".to_owned(),
+        userinfo_endpoint: Some("https://api.linkedin.com/v2/userinfo".to_owned()),
+        jwks_uri: Some("https://www.linkedin.com/oauth/openid/jwks".to_owned()),
+        end_session_endpoint: None,
+        code_challenge_methods_supported: Vec::new(),
         authorization_response_iss_parameter_supported: false,
     }
 }
@@ -1055,6 +1113,87 @@ fn read(
                 TokenAuth::Post,
             )
         }
+        Strategy::WindowsLive | Strategy::Linkedin => {
+            let preset = if strategy == Strategy::WindowsLive {
+                microsoft_account_metadata()
+            } else {
+                linkedin_metadata()
+            };
+            let metadata = match presets.get(strategy) {
+                Some(base) => at_base(preset, base),
+                None => preset,
+            };
+            let mut scope = vec!["profile".to_owned(), "email".to_owned()];
+            let flags: &[(&str, &str)] = if strategy == Strategy::WindowsLive {
+                &[("offline_access", "offline_access")]
+            } else {
+                &[]
+            };
+            for (option, wanted) in flags {
+                if flag(o, option)? == Some(true) {
+                    scope.push((*wanted).to_owned());
+                }
+            }
+            for option in ["signin", "emails", "profile", "email"] {
+                flag(o, option)?;
+            }
+            if let Some(version) = o.get("strategy_version")
+                && !version.is_number()
+            {
+                return Err(refuse("strategy_version", "must be a number"));
+            }
+            add(&mut scope, scopes(o.get("scope"), "scope")?);
+            let issuer = IssuerRule::Exact(metadata.issuer.clone());
+            (
+                metadata,
+                issuer,
+                scope,
+                Channel::Back,
+                "auto".to_owned(),
+                false,
+                TokenAuth::Post,
+            )
+        }
+        Strategy::Facebook => {
+            let (web, graph) = match presets.get(strategy) {
+                Some(base) => {
+                    let base = base.as_str().trim_end_matches('/').to_owned();
+                    (base.clone(), base)
+                }
+                None => (
+                    format!("https://www.facebook.com/{FACEBOOK_GRAPH_VERSION}"),
+                    format!("https://graph.facebook.com/{FACEBOOK_GRAPH_VERSION}"),
+                ),
+            };
+            let mut scope = vec!["public_profile".to_owned()];
+            if flag(o, "email")? != Some(false) {
+                scope.push("email".to_owned());
+            }
+            flag(o, "public_profile")?;
+            add(&mut scope, scopes(o.get("scope"), "scope")?);
+            policy.check("graph", &graph)?;
+            let metadata = ProviderMetadata {
+                issuer: web.clone(),
+                authorization_endpoint: format!("{web}/dialog/oauth"),
+                token_endpoint: format!("{graph}/oauth/access_token"),
+                userinfo_endpoint: None,
+                jwks_uri: None,
+                end_session_endpoint: None,
+                code_challenge_methods_supported: vec!["S256".to_owned()],
+                authorization_response_iss_parameter_supported: false,
+            };
+            protocol = Protocol::Facebook { graph };
+            let issuer = IssuerRule::Exact(web);
+            (
+                metadata,
+                issuer,
+                scope,
+                Channel::Back,
+                "auto".to_owned(),
+                false,
+                TokenAuth::Post,
+            )
+        }
         Strategy::Apple => {
             let metadata = match presets.get(strategy) {
                 Some(base) => at_base(apple_metadata(), base),
@@ -1222,17 +1361,14 @@ fn read(
                 TokenAuth::Post,
             )
         }
-        other => {
-            return Err(refuse(
-                "strategy",
-                format!("{} connections are not supported yet", other.as_str()),
-            ));
+        Strategy::Auth0 => {
+            return Err(refuse("strategy", "a database connection has no upstream"));
         }
     };
     let metadata = match protocol {
         Protocol::OpenId => metadata.checked(policy)?,
         // No ID token, so no keys: only its two endpoints are checked.
-        Protocol::GitHub { .. } | Protocol::Script { .. } => {
+        Protocol::GitHub { .. } | Protocol::Script { .. } | Protocol::Facebook { .. } => {
             policy.check("authorization_endpoint", &metadata.authorization_endpoint)?;
             policy.check("token_endpoint", &metadata.token_endpoint)?;
             metadata
@@ -1263,7 +1399,7 @@ fn read(
     }
     let mut all = match protocol {
         Protocol::OpenId => vec!["openid".to_owned()],
-        Protocol::GitHub { .. } | Protocol::Script { .. } => Vec::new(),
+        Protocol::GitHub { .. } | Protocol::Script { .. } | Protocol::Facebook { .. } => Vec::new(),
     };
     add(&mut all, std::mem::take(&mut scope));
     if let Some(Value::Object(map)) = o.get("attribute_map")
@@ -1370,8 +1506,8 @@ mod tests {
             ),
             (
                 Strategy::Facebook,
-                json!({"client_id": "c", "client_secret": "s"}),
-                Err("strategy"),
+                json!({"client_id": "c", "client_secret": "s", "email": "yes"}),
+                Err("email"),
             ),
             (
                 Strategy::Apple,
@@ -1551,5 +1687,75 @@ mod tests {
                 .is_err(),
             "no oid"
         );
+    }
+
+    #[test]
+    fn the_microsoft_account_and_linkedin_presets_are_openid_providers_with_their_own_endpoints() {
+        for (strategy, issuer, pkce, extra) in [
+            (
+                Strategy::WindowsLive,
+                "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0",
+                Pkce::S256,
+                Some("offline_access"),
+            ),
+            (
+                Strategy::Linkedin,
+                "https://www.linkedin.com/oauth",
+                Pkce::Disabled,
+                None,
+            ),
+        ] {
+            let checked = check_options(
+                strategy,
+                options(json!({"client_id": "c", "client_secret": "s", "offline_access": true})),
+                &UpstreamSecrets::default(),
+                &Policy::default(),
+            );
+            let checked = match (strategy, checked) {
+                // LinkedIn has no offline_access option.
+                (Strategy::Linkedin, Err(e)) => {
+                    assert_eq!(e.field, "offline_access");
+                    check_options(
+                        strategy,
+                        options(json!({"client_id": "c", "client_secret": "s"})),
+                        &UpstreamSecrets::default(),
+                        &Policy::default(),
+                    )
+                    .unwrap()
+                }
+                (_, checked) => checked.unwrap(),
+            };
+            let settings =
+                Settings::of(strategy, &checked.into_upstream(), &Policy::default()).unwrap();
+            assert_eq!(settings.metadata.issuer, issuer, "{strategy:?}");
+            assert_eq!(settings.pkce, pkce, "{strategy:?}");
+            assert_eq!(settings.protocol, Protocol::OpenId);
+            assert_eq!(&settings.scope[..3], ["openid", "profile", "email"]);
+            assert_eq!(settings.scope.get(3).map(String::as_str), extra);
+        }
+        let facebook = check_options(
+            Strategy::Facebook,
+            options(json!({"client_id": "c", "client_secret": "key"})),
+            &UpstreamSecrets::default(),
+            &Policy::default(),
+        )
+        .unwrap();
+        let settings = Settings::of(
+            Strategy::Facebook,
+            &facebook.into_upstream(),
+            &Policy::default(),
+        )
+        .unwrap();
+        let Protocol::Facebook { graph } = &settings.protocol else {
+            panic!("{:?}", settings.protocol);
+        };
+        // The proof is HMAC-SHA256 of the token under the app secret: the well-known vector of
+        // key "key" and "The quick brown fox jumps over the lazy dog".
+        assert_eq!(
+            settings.facebook_me(graph, "The quick brown fox jumps over the lazy dog"),
+            "https://graph.facebook.com/v19.0/me?fields=id,name,email,first_name,last_name,picture\
+             &appsecret_proof=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+        );
+        assert_eq!(settings.scope, ["public_profile", "email"]);
     }
 }

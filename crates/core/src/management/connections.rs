@@ -219,21 +219,17 @@ fn options_error(e: OptionsError) -> ManagementError {
 /// The strategy named in a body: one Sigil runs, or a refusal naming it.
 fn strategy_named(name: &str) -> Result<Strategy, ManagementError> {
     match Strategy::parse(name) {
-        Some(strategy) if strategy == Strategy::Auth0 || settings::supported(strategy) => {
-            Ok(strategy)
-        }
-        Some(_) | None if name == "samlp" || Strategy::parse(name).is_some() => {
-            Err(ManagementError::body(
-                "strategy",
-                format!(
-                    "{name} connections are not supported yet; auth0, oidc, okta and \
-                     google-oauth2 are"
-                ),
-            ))
-        }
-        _ => Err(ManagementError::body(
+        Some(strategy) => Ok(strategy),
+        None if name == "samlp" => Err(ManagementError::body(
             "strategy",
-            format!("{name} is not a strategy Sigil knows"),
+            "samlp (SAML) connections are not supported yet",
+        )),
+        None => Err(ManagementError::body(
+            "strategy",
+            format!(
+                "{name} is not a strategy Sigil knows ({})",
+                Strategy::ALL.map(Strategy::as_str).join(", ")
+            ),
         )),
     }
 }

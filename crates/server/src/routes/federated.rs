@@ -487,6 +487,25 @@ async fn upstream_account<S: Store>(
                 github_profile(app, &settings, transaction, params, api, *emails).await?;
             save(app, connection, &settings, profile, tokens, now).await
         }
+        Protocol::Facebook { graph } => {
+            let set = exchange(app, &settings, transaction, params).await?;
+            let token = set
+                .access_token
+                .clone()
+                .ok_or_else(|| Refused::failed("the token endpoint gave no access token"))?;
+            let me = app
+                .upstreams()
+                .userinfo(&settings.facebook_me(graph, &token), &token)
+                .await?;
+            let profile =
+                Profile::from_facebook(&me).map_err(|e| Refused::failed(e.to_string()))?;
+            let tokens = UpstreamTokens {
+                access_token: set.access_token,
+                refresh_token: set.refresh_token,
+                expires_in: set.expires_in,
+            };
+            save(app, connection, &settings, profile, tokens, now).await
+        }
         Protocol::Script { code } => {
             let (profile, tokens) =
                 script_profile(app, &settings, transaction, params, code, now).await?;
