@@ -252,6 +252,50 @@ await check("ManagementClient connections.create, getEnabledClients, updateEnabl
   return `${names.length} connections for the new app`;
 });
 
+await check("ManagementClient connections for other identity providers: oidc and github, secrets never read back", async () => {
+  const name = `oidc-${randomUUID().slice(0, 8)}`;
+  const options = {
+    type: "back_channel",
+    client_id: "sigil-at-idp",
+    client_secret: "idp-secret-never-shown",
+    issuer: "https://idp.example.com/",
+    authorization_endpoint: "https://idp.example.com/authorize",
+    token_endpoint: "https://idp.example.com/token",
+    jwks_uri: "https://idp.example.com/jwks",
+    scope: "openid profile email",
+  };
+  const { data: oidc } = await management.connections.create({ name, strategy: "oidc", options, show_as_button: true });
+  expect(oidc.strategy === "oidc" && oidc.show_as_button === true, JSON.stringify(oidc));
+  expect(!("client_secret" in oidc.options), `the secret came back: ${JSON.stringify(oidc.options)}`);
+  expect(oidc.options.oidc_metadata?.token_endpoint === options.token_endpoint, JSON.stringify(oidc.options));
+  // A read-modify-write, as deployment tools do: the options read back, the secret kept.
+  const { data: read } = await management.connections.get({ id: oidc.id });
+  const { data: updated } = await management.connections.update({ id: oidc.id }, { options: { ...read.options, scope: "openid email" } });
+  expect(updated.options.scope === "openid email" && !("client_secret" in updated.options), JSON.stringify(updated.options));
+  const { data: github } = await management.connections.create({
+    name: `github-${randomUUID().slice(0, 8)}`,
+    strategy: "github",
+    options: { client_id: "gh", client_secret: "gh-secret", email: true },
+  });
+  let status;
+  try {
+    await management.connections.create({ name: "github-again", strategy: "github", options: { client_id: "x", client_secret: "y" } });
+  } catch (e) {
+    status = e.statusCode;
+  }
+  expect(status === 400, `a second github connection: ${status}`);
+  try {
+    status = undefined;
+    await management.connections.create({ name: "saml", strategy: "samlp", options: {} });
+  } catch (e) {
+    status = e.statusCode;
+  }
+  expect(status === 400, `samlp: ${status}`);
+  await management.connections.delete({ id: github.id });
+  await management.connections.delete({ id: oidc.id });
+  return `${oidc.id}, ${github.id}`;
+});
+
 await check("ManagementClient gets Auth0's error shape for a bad body", async () => {
   let error;
   try {

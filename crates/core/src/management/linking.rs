@@ -88,7 +88,10 @@ impl LinkBody {
     }
 }
 
-/// `provider|id` from a provider and an id given with or without that prefix.
+/// `provider|id` from a provider and an id given with or without that prefix. Only an
+/// enterprise or custom `oauth2` identity's id holds `|` itself: it is `<connection>|<id at
+/// the provider>` (`oidc|corp|alice`), and that id may be another Auth0's (`corp|auth0|abc`);
+/// any other id with a `|` names another provider's account.
 pub fn qualified(provider: &str, id: &str) -> Result<UserId, ManagementError> {
     if provider.is_empty() || provider.contains('|') {
         return Err(ManagementError::body(
@@ -97,10 +100,26 @@ pub fn qualified(provider: &str, id: &str) -> Result<UserId, ManagementError> {
         ));
     }
     let local = local_id(provider, id);
-    if local.is_empty() || local.contains('|') {
+    let nested = crate::model::Strategy::parse(provider)
+        .is_some_and(crate::model::Strategy::names_connection_in_ids);
+    let well_formed = if nested {
+        local
+            .split_once('|')
+            .is_some_and(|(connection, upstream)| !connection.is_empty() && !upstream.is_empty())
+    } else {
+        !local.contains('|')
+    };
+    if local.is_empty() || !well_formed || local.chars().any(char::is_control) {
         return Err(ManagementError::body(
             "user_id",
-            format!("must be an id of the {provider} provider, with or without '{provider}|'"),
+            if nested {
+                format!(
+                    "must be an id of the {provider} provider, <connection>|<id>, with or without \
+                     '{provider}|'"
+                )
+            } else {
+                format!("must be an id of the {provider} provider, with or without '{provider}|'")
+            },
         ));
     }
     Ok(UserId(format!("{provider}|{local}")))
@@ -185,6 +204,20 @@ mod tests {
                 r#"{"provider":"auth0","user_id":"google-oauth2|9"}"#,
                 refused(
                     "Payload validation error: 'must be an id of the auth0 provider, with or without 'auth0|'' on property user_id.",
+                ),
+            ),
+            (
+                r#"{"provider":"oidc","user_id":"corp|auth0|abc"}"#,
+                account("oidc|corp|auth0|abc", None),
+            ),
+            (
+                r#"{"provider":"oidc","user_id":"oidc|corp|alice"}"#,
+                account("oidc|corp|alice", None),
+            ),
+            (
+                r#"{"provider":"oidc","user_id":"alice"}"#,
+                refused(
+                    "Payload validation error: 'must be an id of the oidc provider, <connection>|<id>, with or without 'oidc|'' on property user_id.",
                 ),
             ),
             (

@@ -132,6 +132,27 @@ impl Federation {
     }
 }
 
+impl Federation {
+    /// The tokens of the code in `location` (`down`'s callback), redeemed by its web client.
+    async fn redeem(&self, location: &str) -> Value {
+        let params = callback_params(location);
+        let web = self.down.web.0.to_string();
+        let (status, _, tokens) = post(
+            &self.down,
+            Body::Form(vec![
+                ("grant_type", "authorization_code".into()),
+                ("code", param(&params, "code").unwrap().to_owned()),
+                ("redirect_uri", CALLBACK.into()),
+                ("code_verifier", VERIFIER.into()),
+            ]),
+            Some((&web, self.down.web.1.expose())),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        tokens
+    }
+}
+
 struct Browsers {
     down: Browser,
     up: Browser,
@@ -179,19 +200,8 @@ async fn an_oidc_connection_logs_in_through_another_sigil() {
     assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
     let params = callback_params(done.location());
     assert_eq!(param(&params, "state"), Some("xyz"));
+    let tokens = f.redeem(done.location()).await;
     let web = f.down.web.0.to_string();
-    let (status, _, tokens) = post(
-        &f.down,
-        Body::Form(vec![
-            ("grant_type", "authorization_code".into()),
-            ("code", param(&params, "code").unwrap().to_owned()),
-            ("redirect_uri", CALLBACK.into()),
-            ("code_verifier", VERIFIER.into()),
-        ]),
-        Some((&web, f.down.web.1.expose())),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
     let id_token = tokens["id_token"].as_str().unwrap();
     let claims = Value::Object(sigil_jose::insecure_decode(id_token).unwrap().claims);
     let sub = claims["sub"].as_str().unwrap().to_owned();
@@ -619,4 +629,94 @@ async fn the_login_page_offers_a_button_per_provider_enabled_for_the_client() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("Continue with Corp SSO"));
     assert!(!page.body.contains("name=\"password\""), "{}", page.body);
+}
+
+#[tokio::test]
+async fn post_login_actions_run_for_federated_logins() {
+    let f = Federation::start().await;
+    f.connect(json!({})).await;
+    let token = crate::actions::actions_token(&f.down).await;
+    crate::actions::bind_only(
+        &f.down,
+        &token,
+        "post-login",
+        "Federated facts",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+  api.idToken.setCustomClaim("https://facts.example/strategy", event.connection.strategy);
+  api.idToken.setCustomClaim("https://facts.example/connection", event.connection.name);
+  api.idToken.setCustomClaim("https://facts.example/identities",
+    event.user.identities.map((i) => `${i.provider}:${i.connection}:${i.isSocial}`));
+  api.idToken.setCustomClaim("https://facts.example/method", event.authentication.methods[0].name);
+  api.idToken.setCustomClaim("https://facts.example/token-hidden",
+    event.user.identities.every((i) => i.access_token === undefined));
+};"#,
+    )
+    .await;
+    let mut browsers = Browsers::new();
+    let back = f.upstream_login(&mut browsers).await;
+    let done = browsers.down.get(&back).await;
+    let tokens = f.redeem(done.location()).await;
+    let claims = sigil_jose::insecure_decode(tokens["id_token"].as_str().unwrap())
+        .unwrap()
+        .claims;
+    let fact = |name: &str| claims[&format!("https://facts.example/{name}")].clone();
+    assert_eq!(fact("strategy"), "oidc");
+    assert_eq!(fact("connection"), "corp");
+    assert_eq!(fact("identities"), json!(["oidc:corp:false"]));
+    assert_eq!(fact("method"), "federated");
+    assert_eq!(
+        fact("token-hidden"),
+        true,
+        "Actions never see the provider's tokens"
+    );
+}
+
+#[tokio::test]
+async fn a_federated_identity_linked_into_a_user_logs_in_as_that_user() {
+    let f = Federation::start().await;
+    f.connect(json!({})).await;
+    // The first login makes the federated user.
+    let mut browsers = Browsers::new();
+    let back = f.upstream_login(&mut browsers).await;
+    assert!(
+        browsers
+            .down
+            .get(&back)
+            .await
+            .location()
+            .starts_with(CALLBACK)
+    );
+    let federated = format!("oidc|corp|{}", f.up.ann);
+
+    // Linked into Ann of the database through the Management API, by provider and user_id.
+    let linker = token_for(&f.down, &audience(&f.down), &["update:users", "read:users"]).await;
+    let (status, identities) = call(
+        &f.down,
+        "POST",
+        &format!(
+            "/users/{}/identities",
+            crate::browser::urlencode(f.down.ann.as_str())
+        ),
+        Some(&linker),
+        Some(json!({"provider": "oidc", "user_id": format!("corp|{}", f.up.ann)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{identities}");
+    assert_eq!(identities[1]["provider"], "oidc", "{identities}");
+    assert_eq!(identities[1]["connection"], "corp");
+    assert_eq!(identities[1]["profileData"]["email"], "ann@example.com");
+
+    // The next login through the upstream is Ann's.
+    let mut again = Browsers::new();
+    let back = f.upstream_login(&mut again).await;
+    let done = again.down.get(&back).await;
+    let tokens = f.redeem(done.location()).await;
+    let claims = sigil_jose::insecure_decode(tokens["id_token"].as_str().unwrap())
+        .unwrap()
+        .claims;
+    assert_eq!(
+        claims["sub"],
+        f.down.ann.to_string(),
+        "the primary user, not {federated}"
+    );
 }
