@@ -110,6 +110,12 @@ enum Command {
         #[command(subcommand)]
         command: admin::grants::Command,
     },
+    /// Manage connections: databases and other identity providers.
+    #[command(after_help = ADMIN_AFTER_HELP)]
+    Connections {
+        #[command(subcommand)]
+        command: admin::connections::Command,
+    },
     /// Manage users.
     #[command(after_help = ADMIN_AFTER_HELP)]
     Users {
@@ -394,6 +400,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Clients { command } => admin::clients::run(command, &location(), now(None)),
         Command::Apis { command } => admin::apis::run(command, &location(), now(None)),
         Command::Grants { command } => admin::grants::run(command, &location(), now(None)),
+        Command::Connections { command } => {
+            admin::connections::run(command, &location(), now(None))
+        }
         Command::Users { command } => admin::users::run(command, &location(), now(None)),
         Command::Actions { command } => admin::actions::run(command, &location(), now(None)),
         Command::Tenant { command } => admin::tenant::run(command, &location(), now(None)),

@@ -167,8 +167,20 @@ pub async fn complete(
             session: None,
             cookie: None,
             auth_time: auth_time.unwrap_or(now),
-            // Refresh tokens are issued after a password only, so far.
-            methods: auth_time.map(password).into_iter().collect(),
+            // A refresh token keeps no method: a federated user logs in only through their
+            // provider; anyone else, so far, with a password.
+            methods: auth_time
+                .map(|timestamp| Method {
+                    name: if user.is_federated() {
+                        FEDERATED
+                    } else {
+                        PASSWORD
+                    }
+                    .to_owned(),
+                    timestamp,
+                })
+                .into_iter()
+                .collect(),
         }),
     }
 }

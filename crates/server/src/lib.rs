@@ -9,6 +9,7 @@
 mod actions;
 mod cache;
 mod client_ip;
+mod connection_setup;
 mod cors;
 mod error;
 mod events;
@@ -36,6 +37,7 @@ use sigil_core::Store;
 pub use actions::build_on;
 pub use cache::CACHE_TTL;
 pub use client_ip::{ProxyListError, TrustedProxies};
+pub use connection_setup::{SetupError, complete_connection};
 pub use hasher::HasherOptions;
 pub use housekeeping::Housekeeping;
 pub use listener::ServeOptions;

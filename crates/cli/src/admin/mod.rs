@@ -1,4 +1,4 @@
-//! The admin commands (`sigil clients|apis|grants|users|actions|keys|tenant|outbox …`). They work on the database
+//! The admin commands (`sigil clients|apis|grants|connections|users|actions|keys|tenant|outbox …`). They work on the database
 //! directly, with or without a running server, through [`crate::storage::with_initialised`].
 //! Each prints a short summary for people, or with `--json` the object in the shape Auth0's
 //! Management API v2 returns it, so that scripts written for Auth0 can read it.
@@ -9,6 +9,7 @@
 pub(crate) mod actions;
 pub(crate) mod apis;
 pub(crate) mod clients;
+pub(crate) mod connections;
 pub(crate) mod export;
 pub(crate) mod grants;
 pub(crate) mod import;

@@ -1568,3 +1568,145 @@ fn actions_deploy_creates_updates_and_binds_once() {
         &["KEY=VALUE"],
     );
 }
+
+/// `sigil connections`: the Management API's rules from the command line. A GitHub connection
+/// made and enabled for an application, its secret never printed; a second GitHub connection,
+/// an unknown strategy, SAML, an http discovery URL and a profile script that does not build
+/// each refused in one line; an options file; listing; deleting.
+#[test]
+fn connections_create_list_and_delete_with_the_management_apis_rules() {
+    let dir = scratch("admin_connections");
+    init(&dir);
+    let app = created(
+        &dir,
+        &["clients", "create", "--name", "Shop", "--type", "spa"],
+    );
+    let app_id = app["client_id"].as_str().unwrap();
+    let github = created(
+        &dir,
+        &[
+            "connections",
+            "create",
+            "--name",
+            "github",
+            "--strategy",
+            "github",
+            "--client",
+            app_id,
+            "--options",
+            r#"{"client_id":"gh-app","client_secret":"gh-secret-NEVER-PRINTED","email":true}"#,
+        ],
+    );
+    assert_eq!(github["strategy"], "github");
+    assert_eq!(github["enabled_clients"], json!([app_id]));
+    assert!(!github.to_string().contains("NEVER-PRINTED"), "{github}");
+    std::fs::write(
+        dir.join("corp.json"),
+        r#"{"client_id":"c","client_secret":"s","issuer":"https://idp.example/","authorization_endpoint":"https://idp.example/a","token_endpoint":"https://idp.example/t","jwks_uri":"https://idp.example/k"}"#,
+    )
+    .unwrap();
+    let corp = created(
+        &dir,
+        &[
+            "connections",
+            "create",
+            "--name",
+            "corp",
+            "--strategy",
+            "oidc",
+            "--options",
+            "@corp.json",
+            "--display-name",
+            "Corp SSO",
+            "--show-as-button",
+        ],
+    );
+    assert_eq!(
+        corp["options"]["oidc_metadata"]["issuer"],
+        "https://idp.example/"
+    );
+    assert_eq!(corp["show_as_button"], true);
+
+    // (arguments, the one line on stderr)
+    let refused: &[(&[&str], &str)] = &[
+        (
+            &[
+                "--name",
+                "github-2",
+                "--strategy",
+                "github",
+                "--options",
+                r#"{"client_id":"x","client_secret":"y"}"#,
+            ],
+            "there can be only one",
+        ),
+        (
+            &["--name", "x", "--strategy", "myspace"],
+            "not a strategy Sigil knows",
+        ),
+        (&["--name", "x", "--strategy", "samlp"], "not supported yet"),
+        (
+            &[
+                "--name",
+                "x",
+                "--strategy",
+                "oidc",
+                "--options",
+                r#"{"client_id":"x","client_secret":"y","discovery_url":"http://127.0.0.1:9/"}"#,
+            ],
+            "--federation-allow-http-loopback",
+        ),
+        (
+            &[
+                "--name",
+                "x",
+                "--strategy",
+                "oauth2",
+                "--options",
+                r#"{"client_id":"x","client_secret":"y","authorizationURL":"https://p.example/a","tokenURL":"https://p.example/t","scripts":{"fetchUserProfile":"function (a, c, cb) { this is not javascript"}}"#,
+            ],
+            "fetchUserProfile",
+        ),
+        (
+            &["--name", "x", "--strategy", "oidc", "--options", "[1]"],
+            "JSON object",
+        ),
+        (
+            &["--name", "github", "--strategy", "auth0"],
+            "exists already",
+        ),
+    ];
+    for (args, line) in refused {
+        let mut all = vec!["connections", "create"];
+        all.extend_from_slice(args);
+        check(&dir, &all, "", 2, &[], &[line]);
+    }
+
+    let listed = created(&dir, &["connections", "list"]);
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Username-Password-Authentication", "corp", "github"]
+    );
+    check(
+        &dir,
+        &["connections", "delete", "github"],
+        "",
+        0,
+        &["deleted connection github"],
+        &[],
+    );
+    check(
+        &dir,
+        &["connections", "delete", "github"],
+        "",
+        2,
+        &[],
+        &["no connection named github"],
+    );
+}

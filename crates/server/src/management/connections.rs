@@ -7,12 +7,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sigil_core::federation::settings::Protocol;
-use sigil_core::federation::{Discovery, Settings};
+use sigil_core::federation::Discovery;
 use sigil_core::ids::{ClientId, ConnectionId};
 use sigil_core::management::{
     ConnectionCreate, ConnectionPatch, ManagementError, check_unique_social, checkpoint_page,
-    client_page, client_status_changes, connection_json, discovered, parse_body,
+    client_page, client_status_changes, connection_json, parse_body,
 };
 use sigil_core::model::Connection;
 use sigil_core::{Store, StoreError};
@@ -22,6 +21,7 @@ use super::caller::Caller;
 use super::error::MgmtError;
 use super::paging::Paging;
 use crate::App;
+use crate::connection_setup::SetupError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,53 +58,30 @@ async fn shown<S: Store>(app: &App<S>, connection: &Connection) -> Result<Value,
     Ok(connection_json(connection, &clients))
 }
 
-/// Reads the upstream's discovery document into `connection`'s options. An upstream that
-/// cannot be read, or whose document is not usable, is the caller's to fix: 400 saying why.
-async fn discover<S: Store>(
+/// Completes a federated connection before it is written (`connection_setup::complete`):
+/// its discovery document read, its profile script built.
+async fn complete<S: Store>(
     app: &App<S>,
     connection: &mut Connection,
-    discovery: &Discovery,
+    discovery: Option<&Discovery>,
 ) -> Result<(), MgmtError> {
-    let metadata = app.upstreams().discover(discovery).await.map_err(|why| {
-        ManagementError::body("options.discovery_url", format!("cannot be used: {why}"))
-    })?;
-    discovered(connection, &metadata, &app.upstreams().policy())?;
-    Ok(())
-}
-
-/// A custom `oauth2` connection's profile script must build in the Actions engine (one
-/// function expression that compiles, requiring only what Actions may), as a Rule must.
-async fn check_profile_script<S: Store>(
-    app: &App<S>,
-    connection: &Connection,
-) -> Result<(), MgmtError> {
-    let Some(upstream) = &connection.upstream else {
-        return Ok(());
-    };
-    let Ok(settings) = Settings::of(connection.strategy, upstream, &app.upstreams().policy())
-    else {
-        return Ok(());
-    };
-    let Protocol::Script { code } = settings.protocol else {
-        return Ok(());
-    };
-    let problems = app
-        .actions()
-        .build_profile_script(code)
-        .await
-        .map_err(|e| MgmtError::Refused {
+    let policy = app.upstreams().policy();
+    crate::connection_setup::complete(
+        connection,
+        discovery,
+        app.upstreams(),
+        app.actions(),
+        &policy,
+    )
+    .await
+    .map_err(|e| match e {
+        SetupError::Refused(refusal) => refusal.into(),
+        SetupError::Busy(_) => MgmtError::Refused {
             status: 503,
             error_code: "temporarily_unavailable",
-            message: format!("The profile script cannot be built now ({e}); try again shortly."),
-        })?;
-    match problems.first() {
-        None => Ok(()),
-        Some(problem) => Err(ManagementError::body(
-            "options.scripts.fetchUserProfile",
-            format!("does not build ({}): {}", problem.id, problem.message),
-        )
-        .into()),
-    }
+            message: e.to_string(),
+        },
+    })
 }
 
 /// A client named in a change that does not exist is the caller's mistake.
@@ -163,9 +140,7 @@ pub(crate) async fn create<S: Store>(
         new.connection.strategy,
         &app.store().list_connections().await?,
     )?;
-    if let Some(discovery) = &new.discovery {
-        discover(&app, &mut new.connection, discovery).await?;
-    }
+    complete(&app, &mut new.connection, new.discovery.as_ref()).await?;
     app.store()
         .create_connection(&new.connection, &new.enabled_clients)
         .await
@@ -188,10 +163,7 @@ pub(crate) async fn update<S: Store>(
     let enabled = app.store().connection_clients(&connection.id).await?;
     let policy = app.upstreams().policy();
     let (changes, discovery) = patch.apply(&mut connection, &enabled, app.now(), &policy)?;
-    check_profile_script(&app, &connection).await?;
-    if let Some(discovery) = &discovery {
-        discover(&app, &mut connection, discovery).await?;
-    }
+    complete(&app, &mut connection, discovery.as_ref()).await?;
     app.store()
         .update_connection(&connection, &changes)
         .await
