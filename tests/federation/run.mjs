@@ -868,6 +868,14 @@ await check("oauth2: a script that fails, or reaches a host outside the egress l
     },
   });
   expect(broken.status === 400 && /fetchUserProfile/.test(broken.body.message), JSON.stringify(broken));
+  const made = await management("POST", "/connections", {
+    name: "custom-broken", strategy: "oauth2",
+    options: {
+      client_id: "x", client_secret: "y", authorizationURL: `${mockIssuer}/authorize`, tokenURL: `${mockIssuer}/token`,
+      scripts: { fetchUserProfile: "module.exports = 1;" },
+    },
+  });
+  expect(made.status === 400 && /fetchUserProfile/.test(made.body.message), `made with a script that is no function: ${JSON.stringify(made)}`);
 });
 
 // --- Sign in with Apple: the team key's client secret, the POSTed answer, the first name -----

@@ -92,12 +92,13 @@ pub(crate) async fn go_upstream<S: Store>(
         }
     };
     let rng = app.rng();
+    // A nonce for an OpenID provider, whose ID token must carry it; none for OAuth 2.0 ones.
     let mut request = AuthorizationRequest::new(
         rng,
         settings.client_id.clone(),
         callback_url(app),
         settings.scope.iter().cloned(),
-        true,
+        settings.protocol == Protocol::OpenId,
         settings.pkce,
     );
     if settings.channel == Channel::Front {
