@@ -720,3 +720,88 @@ async fn a_federated_identity_linked_into_a_user_logs_in_as_that_user() {
         "the primary user, not {federated}"
     );
 }
+
+#[tokio::test]
+async fn a_front_channel_connection_takes_the_id_token_posted_back() {
+    let f = Federation::start().await;
+    let mut client = f.up.store.client(&f.up.web.0).await.unwrap().unwrap();
+    client
+        .settings
+        .grant_types
+        .push(sigil_core::model::GrantType::Implicit);
+    f.up.store.update_client(&client).await.unwrap();
+    f.up.clock.advance(sigil_server::CACHE_TTL + 1);
+    f.connect(json!({"type": "front_channel"})).await;
+
+    let web = f.down.web.0.to_string();
+    let mut browsers = Browsers::new();
+    let start = browsers
+        .down
+        .get(&authorize_url(&f.down, &web, "&connection=corp"))
+        .await;
+    let upstream = start.location().to_owned();
+    for wanted in [
+        "response_type=id_token",
+        "response_mode=form_post",
+        "nonce=",
+    ] {
+        assert!(upstream.contains(wanted), "{wanted} in {upstream}");
+    }
+    assert!(
+        !upstream.contains("code_challenge"),
+        "no code, no PKCE: {upstream}"
+    );
+    let to_form = f.get(&mut browsers, &upstream).await;
+    let form = f.get(&mut browsers, to_form.location()).await;
+    let posted = browsers
+        .up
+        .submit_login(&f.up, &form.field("tx"), "ann@example.com", PASSWORD)
+        .await;
+    // The upstream answers with a page that POSTs the ID token to Sigil's callback.
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    let fields = [
+        ("id_token", posted.field("id_token")),
+        ("state", posted.field("state")),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+
+    // A cross-site POST carries no Lax cookie: posted again once from Sigil's own page.
+    let mut cookieless = Browser::new();
+    let again = cookieless
+        .post_form(&f.down.url("login/callback"), &fields)
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.field("sigil_reposted"), "1");
+    let twice = cookieless
+        .post_form(
+            &f.down.url("login/callback"),
+            &[fields.clone(), vec![("sigil_reposted", "1")]].concat(),
+        )
+        .await;
+    assert_eq!(
+        twice.status,
+        StatusCode::BAD_REQUEST,
+        "once only, then a page"
+    );
+
+    // From Sigil's origin the cookie goes along, and the login completes.
+    let done = browsers
+        .down
+        .post_form(
+            &f.down.url("login/callback"),
+            &[fields.clone(), vec![("sigil_reposted", "1")]].concat(),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
+    let tokens = f.redeem(done.location()).await;
+    let claims = sigil_jose::insecure_decode(tokens["id_token"].as_str().unwrap())
+        .unwrap()
+        .claims;
+    assert_eq!(claims["sub"], format!("oidc|corp|{}", f.up.ann));
+    // No code was exchanged, so there is no provider token to keep.
+    let shown = user_json(&f, &format!("oidc|corp|{}", f.up.ann), &f.admin).await;
+    assert!(
+        shown["identities"][0].get("access_token").is_none(),
+        "{shown}"
+    );
+}
