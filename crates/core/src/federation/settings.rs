@@ -152,16 +152,16 @@ pub enum UpstreamParam {
     Alias(String),
 }
 
-/// The `/authorize` parameters an upstream parameter may take its value from (Auth0's list).
-pub const ALIASES: [&str; 12] = [
+/// The `/authorize` parameters an upstream parameter may take its value from (of Auth0's list,
+/// those Sigil keeps for the upstream leg).
+pub const ALIASES: [&str; 5] = ["audience", "client_id", "login_hint", "max_age", "prompt"];
+
+/// Auth0's other aliases, whose `/authorize` parameters Sigil does not keep for the upstream
+/// leg: refused by name rather than silently sending nothing.
+const UNKEPT_ALIASES: [&str; 7] = [
     "acr_values",
-    "audience",
-    "client_id",
     "display",
     "id_token_hint",
-    "login_hint",
-    "max_age",
-    "prompt",
     "resource",
     "response_mode",
     "response_type",
@@ -940,6 +940,12 @@ fn read(
                     .ok_or_else(|| refuse(&field, "must be {\"value\": …} or {\"alias\": …}"))?;
                 let param = match (p.get("value"), p.get("alias")) {
                     (Some(Value::String(v)), None) => UpstreamParam::Value(v.clone()),
+                    (None, Some(Value::String(a))) if UNKEPT_ALIASES.contains(&a.as_str()) => {
+                        return Err(refuse(
+                            field,
+                            format!("alias {a} is not supported yet; {} are", ALIASES.join(", ")),
+                        ));
+                    }
                     (None, Some(Value::String(a))) if ALIASES.contains(&a.as_str()) => {
                         UpstreamParam::Alias(a.clone())
                     }
@@ -1757,5 +1763,49 @@ mod tests {
              &appsecret_proof=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
         );
         assert_eq!(settings.scope, ["public_profile", "email"]);
+    }
+
+    #[test]
+    fn upstream_params_take_fixed_values_and_the_aliases_sigil_keeps() {
+        let settings = |params: Value| {
+            let checked = check_options(
+                Strategy::Google,
+                options(json!({"client_id": "c", "client_secret": "s", "upstream_params": params})),
+                &UpstreamSecrets::default(),
+                &Policy::default(),
+            )?;
+            Settings::of(
+                Strategy::Google,
+                &checked.into_upstream(),
+                &Policy::default(),
+            )
+        };
+        let ok = settings(json!({"hd": {"value": "example.com"}, "login_hint": {"alias": "login_hint"}, "prompt": {"alias": "prompt"}}))
+            .unwrap();
+        let asked = |name: &str| match name {
+            "login_hint" => Some("ann@example.com".to_owned()),
+            _ => None,
+        };
+        let mut sent = ok.upstream_parameters(asked);
+        sent.sort();
+        assert_eq!(
+            sent,
+            [
+                ("hd".to_owned(), "example.com".to_owned()),
+                ("login_hint".to_owned(), "ann@example.com".to_owned())
+            ]
+        );
+        for (params, field) in [
+            (json!({"x": {"alias": "ui_locales"}}), "upstream_params.x"),
+            (json!({"x": {"alias": "password"}}), "upstream_params.x"),
+            (json!({"x": {"value": 1}}), "upstream_params.x"),
+            (json!({"x": "y"}), "upstream_params.x"),
+        ] {
+            assert_eq!(
+                settings(params.clone()).err().map(|e| e.field),
+                Some(field.to_owned()),
+                "{params}"
+            );
+        }
     }
 }

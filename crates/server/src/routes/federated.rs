@@ -110,6 +110,16 @@ pub(crate) async fn go_upstream<S: Store>(
         "max_age" => authz.max_age.map(|m| m.to_string()),
         "client_id" => Some(authz.client_id.to_string()),
         "audience" => authz.audience.clone(),
+        // prompt=none never goes upstream; login and consent are passed on.
+        "prompt" => {
+            if authz.force_login {
+                Some("login".to_owned())
+            } else if authz.force_consent {
+                Some("consent".to_owned())
+            } else {
+                None
+            }
+        }
         _ => None,
     });
     let now = app.now();
