@@ -68,7 +68,7 @@ pub async fn complete_connection(
     discovery: Option<&Discovery>,
     policy: Policy,
 ) -> Result<(), SetupError> {
-    let upstreams = Upstreams::new().map_err(SetupError::Busy)?;
+    let upstreams = Upstreams::new(None).map_err(SetupError::Busy)?;
     upstreams.set_policy(policy.clone());
     let engine = sigil_actions::Engine::start(sigil_actions::Limits {
         workers: 1,

@@ -90,6 +90,12 @@ struct ActionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    call: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct NameLabels {
     name: &'static str,
 }
@@ -121,6 +127,7 @@ pub(crate) struct Metrics {
     logins: Family<LoginLabels, Counter>,
     actions: Family<ActionLabels, Counter>,
     action_fetches: Family<ActionLabels, Counter>,
+    upstream_calls: Family<UpstreamLabels, Counter>,
     password_queue: Gauge,
     password_refused: Counter,
     password_seconds: Histogram,
@@ -198,6 +205,13 @@ impl Metrics {
             "Time a password check or hash took, waiting for a worker included",
             password_seconds.clone(),
         );
+        let upstream_calls = Family::<UpstreamLabels, Counter>::default();
+        registry.register(
+            "upstream_calls",
+            "Calls to other identity providers, by call (discovery, keys, token, userinfo) and \
+             result (ok, unreachable, busy, status, too_large, malformed)",
+            upstream_calls.clone(),
+        );
         let db_connections = Family::<NameLabels, Gauge>::default();
         registry.register(
             "db_connections",
@@ -258,6 +272,7 @@ impl Metrics {
             logins,
             actions,
             action_fetches,
+            upstream_calls,
             password_queue,
             password_refused,
             password_seconds,
@@ -357,6 +372,15 @@ impl Metrics {
         if self.enabled() {
             self.action_fetches
                 .get_or_create(&ActionLabels { trigger, result })
+                .inc();
+        }
+    }
+
+    /// A call to another identity provider that ended with `result`.
+    pub(crate) fn upstream_call(&self, call: &'static str, result: &'static str) {
+        if self.enabled() {
+            self.upstream_calls
+                .get_or_create(&UpstreamLabels { call, result })
                 .inc();
         }
     }

@@ -150,7 +150,8 @@ impl<S: Store + Clone> App<S> {
         let events = EventQueue::start(store.clone());
         let actions = sigil_actions::Engine::start(actions)
             .map_err(|e| StartError::Actions(e.to_string()))?;
-        let upstreams = crate::upstream::Upstreams::new().map_err(StartError::Upstreams)?;
+        let upstreams = crate::upstream::Upstreams::new(Some(Arc::clone(&metrics)))
+            .map_err(StartError::Upstreams)?;
         Ok(App {
             inner: Arc::new(Inner {
                 store,

@@ -84,6 +84,8 @@ struct CachedKeys {
 /// The server's calls to upstreams, and what it keeps of them.
 pub(crate) struct Upstreams {
     client: reqwest::Client,
+    /// Where calls are counted (none outside a server: `sigil connections create`).
+    metrics: Option<Arc<crate::metrics::Metrics>>,
     permits: Semaphore,
     policy: RwLock<Arc<Policy>>,
     keys: Mutex<HashMap<String, CachedKeys>>,
@@ -97,7 +99,7 @@ fn bounded(text: &str) -> String {
 }
 
 impl Upstreams {
-    pub(crate) fn new() -> Result<Self, String> {
+    pub(crate) fn new(metrics: Option<Arc<crate::metrics::Metrics>>) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
@@ -108,6 +110,7 @@ impl Upstreams {
             .map_err(|e| e.to_string())?;
         Ok(Upstreams {
             client,
+            metrics,
             permits: Semaphore::new(CONCURRENT_CALLS),
             policy: RwLock::new(Arc::new(Policy::default())),
             keys: Mutex::new(HashMap::new()),
@@ -128,8 +131,31 @@ impl Upstreams {
         }
     }
 
-    /// Sends `request`, and reads at most `cap` bytes of a 2xx answer.
+    /// Sends `request` (a `call` of the kind the metrics name), and reads at most `cap` bytes
+    /// of a 2xx answer; counts the outcome.
     async fn call(
+        &self,
+        call: &'static str,
+        request: reqwest::RequestBuilder,
+        url: &str,
+        cap: usize,
+    ) -> Result<Vec<u8>, UpstreamError> {
+        let outcome = self.send(request, url, cap).await;
+        if let Some(metrics) = &self.metrics {
+            let result = match &outcome {
+                Ok(_) => "ok",
+                Err(UpstreamError::Unreachable(..)) => "unreachable",
+                Err(UpstreamError::Busy) => "busy",
+                Err(UpstreamError::Status { .. }) => "status",
+                Err(UpstreamError::TooLarge(..)) => "too_large",
+                Err(UpstreamError::Malformed(_)) => "malformed",
+            };
+            metrics.upstream_call(call, result);
+        }
+        outcome
+    }
+
+    async fn send(
         &self,
         request: reqwest::RequestBuilder,
         url: &str,
@@ -166,19 +192,24 @@ impl Upstreams {
         Ok(body)
     }
 
-    async fn get(&self, url: &str, cap: usize) -> Result<Vec<u8>, UpstreamError> {
+    async fn get(
+        &self,
+        call: &'static str,
+        url: &str,
+        cap: usize,
+    ) -> Result<Vec<u8>, UpstreamError> {
         let request = self
             .client
             .get(url)
             .header(ACCEPT, HeaderValue::from_static("application/json"));
-        self.call(request, url, cap).await
+        self.call(call, request, url, cap).await
     }
 
     /// The upstream's metadata, read from its discovery document and checked.
     pub(crate) async fn discover(&self, discovery: &Discovery) -> Result<ProviderMetadata, String> {
         let url = discovery.url.as_str();
         let document = self
-            .get(url, MAX_DISCOVERY_DOCUMENT)
+            .get("discovery", url, MAX_DISCOVERY_DOCUMENT)
             .await
             .map_err(|e| e.to_string())?;
         ProviderMetadata::from_discovery(&document, discovery.issuer.as_deref(), self.policy().urls)
@@ -206,7 +237,7 @@ impl Upstreams {
         let json = match cached {
             Some(json) => json,
             None => {
-                let json = Arc::new(self.get(jwks_uri, MAX_JWKS).await?);
+                let json = Arc::new(self.get("keys", jwks_uri, MAX_JWKS).await?);
                 if let Ok(mut keys) = self.keys.lock() {
                     keys.insert(
                         jwks_uri.to_owned(),
@@ -268,7 +299,7 @@ impl Upstreams {
                 HeaderValue::from_static("application/x-www-form-urlencoded"),
             )
             .body(body);
-        let answer = self.call(request, url, MAX_TOKEN_RESPONSE).await?;
+        let answer = self.call("token", request, url, MAX_TOKEN_RESPONSE).await?;
         let json: Map<String, Value> = serde_json::from_slice(&answer)
             .or_else(|_| {
                 // Some OAuth 2.0 providers answer in form encoding.
@@ -333,7 +364,9 @@ impl Upstreams {
             .get(endpoint)
             .bearer_auth(access_token)
             .header(ACCEPT, HeaderValue::from_static("application/json"));
-        let answer = self.call(request, endpoint, MAX_USERINFO).await?;
+        let answer = self
+            .call("userinfo", request, endpoint, MAX_USERINFO)
+            .await?;
         serde_json::from_slice(&answer)
             .map_err(|_| UpstreamError::Malformed(format!("{endpoint} answered no JSON")))
     }

@@ -424,6 +424,24 @@ async fn the_callback_takes_each_login_once_and_only_in_its_browser() {
     let params = callback_params(tampered.location());
     assert_eq!(param(&params, "error"), Some("access_denied"));
     assert_eq!(param(&params, "state"), Some("xyz"));
+    // Operators see the upstream's calls and their outcomes in /metrics.
+    let metrics = f
+        .down
+        .http
+        .get(f.down.url("metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "sigil_upstream_calls_total{call=\"discovery\",result=\"ok\"} 1",
+        "sigil_upstream_calls_total{call=\"token\",result=\"ok\"} 1",
+        "sigil_upstream_calls_total{call=\"token\",result=\"status\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
     assert_eq!(
         f.down
             .store
