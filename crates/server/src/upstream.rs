@@ -76,6 +76,17 @@ pub(crate) struct TokenSet {
     pub(crate) expires_in: Option<i64>,
 }
 
+impl TokenSet {
+    /// What Sigil keeps of these tokens in the user's identity.
+    pub(crate) fn tokens(&self) -> sigil_core::federation::account::UpstreamTokens {
+        sigil_core::federation::account::UpstreamTokens {
+            access_token: self.access_token.clone(),
+            refresh_token: self.refresh_token.clone(),
+            expires_in: self.expires_in,
+        }
+    }
+}
+
 struct CachedKeys {
     json: Arc<Vec<u8>>,
     fetched: Instant,

@@ -384,26 +384,6 @@ fn known(strategy: Strategy) -> &'static [&'static str] {
         "domain_aliases",
         "tenant_domain",
         "icon_url",
-        "dpop_signing_alg",
-    ];
-    const OKTA: &[&str] = &[
-        "domain",
-        "type",
-        "discovery_url",
-        "issuer",
-        "authorization_endpoint",
-        "token_endpoint",
-        "userinfo_endpoint",
-        "jwks_uri",
-        METADATA,
-        "scope",
-        "scopes",
-        "connection_settings",
-        "attribute_map",
-        "token_endpoint_auth_method",
-        "domain_aliases",
-        "tenant_domain",
-        "icon_url",
     ];
     const WINDOWSLIVE: &[&str] = &[
         "scope",
@@ -480,7 +460,8 @@ fn known(strategy: Strategy) -> &'static [&'static str] {
     ];
     match strategy {
         Strategy::Oidc => OIDC,
-        Strategy::Okta => OKTA,
+        // Okta's are OIDC's, and its domain.
+        Strategy::Okta => OIDC,
         Strategy::Google => GOOGLE,
         Strategy::Github => GITHUB,
         Strategy::Waad => WAAD,
@@ -596,10 +577,11 @@ pub fn check_options(
             "is a database strategy, whose options are a database's",
         ));
     }
-    if let Some(unknown) = options
-        .keys()
-        .find(|k| !COMMON.contains(&k.as_str()) && !known(strategy).contains(&k.as_str()))
-    {
+    if let Some(unknown) = options.keys().find(|k| {
+        let k = k.as_str();
+        let okta_domain = strategy == Strategy::Okta && k == "domain";
+        !(COMMON.contains(&k) || known(strategy).contains(&k) || okta_domain)
+    }) {
         return Err(refuse(
             unknown.clone(),
             "is not an option Sigil knows for this strategy",

@@ -236,7 +236,7 @@ pub(crate) fn authorized<S: Store>(
 
 /// Sends the browser to `location`, another site: a redirect, or after a form a page that
 /// moves on by itself (see [`Via`]).
-fn to_page<S: Store>(app: &App<S>, location: &str, via: Via) -> Response {
+pub(crate) fn to_page<S: Store>(app: &App<S>, location: &str, via: Via) -> Response {
     let mut response = match via {
         Via::Navigation => {
             let mut response = StatusCode::FOUND.into_response();

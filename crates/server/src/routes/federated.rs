@@ -13,8 +13,8 @@ use std::net::IpAddr;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sigil_core::authorize::{Authorization, LoginTransaction};
@@ -32,7 +32,7 @@ use url::Url;
 
 use super::authorize::{
     EXPIRED, Via, cookie, error_response, login_context, page_error, respond, set_cookie,
-    set_session_cookie,
+    set_session_cookie, to_page,
 };
 use crate::App;
 use crate::client_ip::ClientIp;
@@ -152,13 +152,7 @@ pub(crate) async fn go_upstream<S: Store>(
                 .error("server_error", "the server failed; try again"),
         );
     }
-    let mut response = StatusCode::FOUND.into_response();
-    if let Ok(value) = HeaderValue::from_str(&request.url(&endpoint)) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut response = to_page(app, &request.url(&endpoint), Via::Navigation);
     let secure = if app.secure_cookies() { "; Secure" } else { "" };
     // Lax: the upstream's redirect back is a top-level navigation, which carries it.
     set_cookie(
@@ -510,11 +504,7 @@ async fn upstream_account<S: Store>(
                 .await?;
             let profile =
                 Profile::from_facebook(&me).map_err(|e| Refused::failed(e.to_string()))?;
-            let tokens = UpstreamTokens {
-                access_token: set.access_token,
-                refresh_token: set.refresh_token,
-                expires_in: set.expires_in,
-            };
+            let tokens = set.tokens();
             save(app, connection, &settings, profile, tokens, now).await
         }
         Protocol::Script { code } => {
@@ -587,11 +577,7 @@ async fn script_profile<S: Store>(
         .ok_or_else(|| Refused::failed("the profile script gave no profile"))?;
     let profile = Profile::from_script(profile)
         .map_err(|e| Refused::failed(format!("the profile script's profile: {e}")))?;
-    let tokens = UpstreamTokens {
-        access_token: set.access_token,
-        refresh_token: set.refresh_token,
-        expires_in: set.expires_in,
-    };
+    let tokens = set.tokens();
     Ok((profile, tokens))
 }
 
@@ -683,11 +669,7 @@ async fn github_profile<S: Store>(
     };
     let profile =
         Profile::from_github(&user, list.as_deref()).map_err(|e| Refused::failed(e.to_string()))?;
-    let tokens = UpstreamTokens {
-        access_token: set.access_token,
-        refresh_token: set.refresh_token,
-        expires_in: set.expires_in,
-    };
+    let tokens = set.tokens();
     Ok((profile, tokens))
 }
 
@@ -703,14 +685,10 @@ async fn openid_profile<S: Store>(
     let (id_token, tokens) = match settings.channel {
         Channel::Back => {
             let set = exchange(app, settings, transaction, params).await?;
+            let tokens = set.tokens();
             let id_token = set
                 .id_token
                 .ok_or_else(|| Refused::failed("the token endpoint gave no ID token"))?;
-            let tokens = UpstreamTokens {
-                access_token: set.access_token,
-                refresh_token: set.refresh_token,
-                expires_in: set.expires_in,
-            };
             (id_token, tokens)
         }
         Channel::Front => {
