@@ -1,5 +1,6 @@
 //! The configuration file: `--config FILE` (or `SIGIL_CONFIG`), TOML holding the global
-//! settings `data_dir`, `database_url`, `issuer` and `listen`.
+//! settings `data_dir`, `database_url`, `issuer` and `listen`, and `sigil serve`'s mail
+//! settings `smtp_url`, `smtp_ca_file` and `mail_from`.
 //!
 //! Precedence: a flag, then its environment variable, then the file, then the built-in
 //! default. clap already merges the first two (and the default), so the file fills only what
@@ -33,6 +34,15 @@ pub(crate) struct ConfigFile {
     /// `listen`: as `--listen`.
     #[serde(default, deserialize_with = "non_empty")]
     pub(crate) listen: Option<String>,
+    /// `smtp_url`: as `sigil serve --smtp-url` (it holds a password: keep the file private).
+    #[serde(default, deserialize_with = "non_empty")]
+    pub(crate) smtp_url: Option<String>,
+    /// `smtp_ca_file`: as `sigil serve --smtp-ca-file`.
+    #[serde(default, deserialize_with = "non_empty_path")]
+    pub(crate) smtp_ca_file: Option<PathBuf>,
+    /// `mail_from`: as `sigil serve --mail-from`.
+    #[serde(default, deserialize_with = "non_empty")]
+    pub(crate) mail_from: Option<String>,
 }
 
 fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -48,7 +58,8 @@ fn non_empty_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D:
 }
 
 /// Reads and parses the file at `path`. Every failure is one line naming the file, and for a
-/// TOML or settings error the line it is on.
+/// TOML or settings error the line it is on. Relative paths in it are relative to its
+/// directory.
 pub(crate) fn load(path: &Path) -> anyhow::Result<ConfigFile> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         anyhow::anyhow!(
@@ -67,14 +78,16 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<ConfigFile> {
             e.message().trim_end()
         )
     })?;
-    if let Some(dir) = file.data_dir.take() {
-        let base = path.parent().unwrap_or(Path::new(""));
-        file.data_dir = Some(if dir.is_relative() && !base.as_os_str().is_empty() {
-            base.join(dir)
+    let base = path.parent().unwrap_or(Path::new(""));
+    let relative_to_file = |p: PathBuf| {
+        if p.is_relative() && !base.as_os_str().is_empty() {
+            base.join(p)
         } else {
-            dir
-        });
-    }
+            p
+        }
+    };
+    file.data_dir = file.data_dir.take().map(relative_to_file);
+    file.smtp_ca_file = file.smtp_ca_file.take().map(relative_to_file);
     Ok(file)
 }
 

@@ -332,7 +332,7 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     shadow_global_issuer(&mut cli, &matches);
-    match apply_config(&mut cli.global, &matches).and_then(|()| run(cli)) {
+    match apply_config(&mut cli, &matches).and_then(|()| run(cli)) {
         Ok(code) => code,
         Err(e) => {
             output::stderr(&format!("error: {}", one_line(&describe(&e))));
@@ -366,11 +366,32 @@ fn shadow_global_issuer(cli: &mut Cli, matches: &ArgMatches) {
 
 /// Fills the global settings that neither a flag nor an environment variable set from the
 /// configuration file, when `--config` or `SIGIL_CONFIG` names one (see [`config`]).
-fn apply_config(global: &mut GlobalOpts, matches: &ArgMatches) -> anyhow::Result<()> {
+fn apply_config(cli: &mut Cli, matches: &ArgMatches) -> anyhow::Result<()> {
+    let global = &mut cli.global;
     let Some(path) = &global.config else {
         return Ok(());
     };
     let file = config::load(path)?;
+    if let Command::Serve(serve) = &mut cli.command {
+        config::fill(
+            &mut serve.smtp_url,
+            file.smtp_url.map(Some),
+            matches,
+            "smtp_url",
+        );
+        config::fill(
+            &mut serve.smtp_ca_file,
+            file.smtp_ca_file.map(Some),
+            matches,
+            "smtp_ca_file",
+        );
+        config::fill(
+            &mut serve.mail_from,
+            file.mail_from.map(Some),
+            matches,
+            "mail_from",
+        );
+    }
     config::fill(&mut global.data_dir, file.data_dir, matches, "data_dir");
     config::fill(
         &mut global.database_url,

@@ -13,7 +13,8 @@ use sigil_core::housekeeping::RetentionDays;
 use sigil_core::{SystemClock, SystemRng};
 use sigil_jose::UnixTime;
 use sigil_server::{
-    App, HasherOptions, Housekeeping, MetricsOptions, Secrets, ServeOptions, TrustedProxies,
+    App, HasherOptions, Housekeeping, MailOptions, MetricsOptions, Secrets, ServeOptions,
+    TrustedProxies,
 };
 
 use crate::admin::validate;
@@ -108,6 +109,30 @@ pub(crate) struct ServeArgs {
     /// Days finished Management API jobs (and user-export files) are kept.
     #[arg(long, env = "SIGIL_JOB_RETENTION_DAYS", value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
     job_retention_days: u32,
+    /// The SMTP relay mail goes through unless the Management API configured an email
+    /// provider: smtp://user:password@host:587 (STARTTLS, required) or
+    /// smtps://user:password@host:465 (implicit TLS); ?tls=none only for a relay on this
+    /// host. Prefer the environment variable: the URL holds a password.
+    /// [default: none; mail stays in the outbox, see sigil outbox]
+    #[arg(
+        long,
+        env = "SIGIL_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub(crate) smtp_url: Option<String>,
+    /// The From address of the mail Sigil sends [default: the email provider's
+    /// default_from_address, else no-reply@<issuer host>]
+    #[arg(long, env = "SIGIL_MAIL_FROM", value_name = "ADDRESS")]
+    pub(crate) mail_from: Option<String>,
+    /// A PEM file of CA certificates to trust, besides the system's, for the SMTP relay's
+    /// TLS certificate (a private relay).
+    #[arg(long, env = "SIGIL_SMTP_CA_FILE", value_name = "FILE")]
+    pub(crate) smtp_ca_file: Option<PathBuf>,
+    /// Seconds before a failed delivery is tried again; later tries wait 5, 30, 120, 360 and
+    /// 720 times as long, until a day has passed since the mail was queued.
+    #[arg(long, env = "SIGIL_MAIL_RETRY_SECONDS", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    mail_retry_seconds: u64,
     /// Then, seconds the requests in flight may take to finish before the process exits.
     #[arg(long, env = "SIGIL_SHUTDOWN_GRACE", value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
     shutdown_grace: u64,
@@ -187,7 +212,18 @@ impl ServeArgs {
         }
     }
 
-    fn options(&self) -> ServeOptions {
+    /// The mail settings, checked, with the CA file read.
+    fn mail(&self) -> anyhow::Result<MailOptions> {
+        MailOptions::new(
+            self.smtp_url.as_deref(),
+            self.mail_from.as_deref(),
+            self.smtp_ca_file.as_deref(),
+            i64::try_from(self.mail_retry_seconds).unwrap_or(60),
+        )
+        .map_err(anyhow::Error::msg)
+    }
+
+    fn options(&self, mail: MailOptions) -> ServeOptions {
         ServeOptions {
             trusted_proxies: self.trusted_proxies.clone().unwrap_or_default(),
             header_timeout: Duration::from_secs(self.header_timeout),
@@ -206,6 +242,7 @@ impl ServeArgs {
                     jobs: self.job_retention_days,
                 },
             },
+            mail,
         }
     }
 }
@@ -220,6 +257,7 @@ pub(crate) fn run(
     now: UnixTime,
 ) -> anyhow::Result<ExitCode> {
     logging::install(args.log_format, &args.log)?;
+    let mail = args.mail()?;
     let templates = args.templates.as_deref();
     validate::issuer(issuer)?;
     let default_templates = location.data_dir().join("templates");
@@ -266,7 +304,7 @@ pub(crate) fn run(
                 .unwrap_or_default()
         ));
         tracing::info!(%address, issuer = %done.issuer, "serving");
-        sigil_server::serve(listener, app, args.options(), shutdown())
+        sigil_server::serve(listener, app, args.options(mail), shutdown())
             .await
             .context("the server stopped")?;
         output::stderr("sigil: stopped");

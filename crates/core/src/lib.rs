@@ -44,6 +44,7 @@ pub mod key_family;
 pub mod keyring;
 pub mod legacy;
 pub mod login;
+pub mod mail;
 pub mod management;
 pub mod model;
 pub mod oauth;

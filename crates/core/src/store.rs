@@ -15,10 +15,11 @@ use crate::ids::{
 };
 use crate::model::{
     Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
-    Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, FederationTransaction, Job,
-    JsonObject, LogEvent, LogQuery, NewLogEvent, OutgoingEmail, Permission, QueuedTrigger,
-    RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord,
-    TenantSettings, Ticket, TicketKind, User, UserQuery,
+    ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered, DeviceCode, DeviceStatus,
+    EmailProvider, FederationTransaction, Job, JsonObject, LogEvent, LogQuery, NewLogEvent,
+    OutboxEntry, OutgoingEmail, Permission, QueuedTrigger, RefreshToken, ResourceServer, Role,
+    Rule, RulesConfig, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User,
+    UserQuery,
 };
 use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
@@ -959,15 +960,51 @@ pub trait Store: Send + Sync + 'static {
 
     /// Queues a message (its body sealed at rest).
     fn queue_email(&self, email: &OutgoingEmail) -> impl Future<Output = Result<()>> + Send;
-    /// Queued messages, newest first, optionally only to one recipient.
+    /// The outbox's messages with their delivery state, newest first, optionally only to one
+    /// recipient.
     fn outbox(
         &self,
         recipient: Option<&str>,
         page: Page,
-    ) -> impl Future<Output = Result<Vec<OutgoingEmail>>> + Send;
+    ) -> impl Future<Output = Result<Vec<OutboxEntry>>> + Send;
 
-    /// How many messages are queued.
+    /// How many messages wait to be delivered (queued or being sent).
     fn count_outbox(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Leases up to `limit` due messages to the caller, oldest first, in one statement (two
+    /// workers never take the same message): queued ones whose next attempt is due at `now`,
+    /// and ones whose lease ran out. Each is marked `sending` under `lease` until
+    /// `now + mail::LEASE`, its attempts counted up.
+    fn claim_emails(
+        &self,
+        now: UnixTime,
+        lease: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ClaimedEmail>>> + Send;
+
+    /// Records how the attempt on message `id` ended, only if it is still leased under
+    /// `lease`; `false` when the lease had run out and another worker took it.
+    fn record_delivery(
+        &self,
+        id: i64,
+        lease: &str,
+        delivered: &Delivered,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    // --- Mail provider ---
+
+    /// The mail provider `/emails/provider` configured, if any (its password opened).
+    fn email_provider(&self) -> impl Future<Output = Result<Option<EmailProvider>>> + Send;
+
+    /// Stores the mail provider, replacing any (its password sealed).
+    fn put_email_provider(
+        &self,
+        provider: &EmailProvider,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Removes the mail provider; `false` when there was none.
+    fn delete_email_provider(&self) -> impl Future<Output = Result<bool>> + Send;
 
     /// The connection pool's state now: connections open, and of those idle (for metrics).
     fn connections(&self) -> (u32, u32);

@@ -16,6 +16,7 @@ mod events;
 mod hasher;
 mod housekeeping;
 mod listener;
+mod mail;
 mod management;
 mod metrics;
 mod observe;
@@ -41,6 +42,7 @@ pub use connection_setup::{SetupError, complete_connection};
 pub use hasher::HasherOptions;
 pub use housekeeping::Housekeeping;
 pub use listener::ServeOptions;
+pub use mail::{MailOptions, SmtpRelay, SmtpTls};
 pub use metrics::MetricsOptions;
 pub use sigil_actions::Limits as ActionLimits;
 pub use sigil_core::egress::Egress;
@@ -220,12 +222,14 @@ pub async fn serve<S: Store + Clone>(
     let router = router(app.clone(), &options);
     let purging = tokio::spawn(housekeeping::run(app.clone(), options.housekeeping));
     let queue = tokio::spawn(actions::run_queue(app.clone()));
+    let mail = tokio::spawn(mail::run(app.clone(), options.mail.clone()));
     let served = listener::run(listener, router, &options, shutdown, || {
         app.start_draining();
     })
     .await;
     purging.abort();
     queue.abort();
+    mail.abort();
     if let Some(metrics) = metrics_listener {
         metrics.abort();
     }

@@ -45,6 +45,8 @@ pub struct ServeOptions {
     pub housekeeping: Housekeeping,
     /// Whether and where `/metrics` is served.
     pub metrics: MetricsOptions,
+    /// Where and how mail is delivered.
+    pub mail: crate::mail::MailOptions,
 }
 
 impl Default for ServeOptions {
@@ -57,6 +59,7 @@ impl Default for ServeOptions {
             drain: Duration::ZERO,
             grace: Duration::from_secs(5),
             housekeeping: Housekeeping::default(),
+            mail: crate::mail::MailOptions::default(),
             metrics: MetricsOptions::default(),
         }
     }

@@ -96,6 +96,11 @@ struct UpstreamLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct NameLabels {
     name: &'static str,
 }
@@ -128,6 +133,7 @@ pub(crate) struct Metrics {
     actions: Family<ActionLabels, Counter>,
     action_fetches: Family<ActionLabels, Counter>,
     upstream_calls: Family<UpstreamLabels, Counter>,
+    mail_deliveries: Family<ResultLabels, Counter>,
     password_queue: Gauge,
     password_refused: Counter,
     password_seconds: Histogram,
@@ -212,6 +218,12 @@ impl Metrics {
              result (ok, unreachable, busy, status, too_large, malformed)",
             upstream_calls.clone(),
         );
+        let mail_deliveries = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "mail_deliveries",
+            "Attempts to deliver queued mail, by result (sent, retry, failed)",
+            mail_deliveries.clone(),
+        );
         let db_connections = Family::<NameLabels, Gauge>::default();
         registry.register(
             "db_connections",
@@ -273,6 +285,7 @@ impl Metrics {
             actions,
             action_fetches,
             upstream_calls,
+            mail_deliveries,
             password_queue,
             password_refused,
             password_seconds,
@@ -382,6 +395,23 @@ impl Metrics {
             self.upstream_calls
                 .get_or_create(&UpstreamLabels { call, result })
                 .inc();
+        }
+    }
+
+    /// One pass of the mail worker.
+    pub(crate) fn mail_pass(&self, pass: &sigil_core::mail::Pass) {
+        if self.enabled() {
+            for (result, n) in [
+                ("sent", pass.sent),
+                ("retry", pass.retried),
+                ("failed", pass.failed),
+            ] {
+                if n > 0 {
+                    self.mail_deliveries
+                        .get_or_create(&ResultLabels { result })
+                        .inc_by(u64::from(n));
+                }
+            }
         }
     }
 

@@ -134,6 +134,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         17 => "0017_connections",
         18 => "0018_federation_transactions",
         19 => "0019_federated_users",
+        20 => "0020_mail_delivery",
     )
 }
 
@@ -158,6 +159,7 @@ fn postgres_migrations() -> Vec<Migration> {
         17 => "0017_connections",
         18 => "0018_federation_transactions",
         19 => "0019_federated_users",
+        20 => "0020_mail_delivery",
     )
 }
 

@@ -10,10 +10,11 @@ use sigil_core::ids::{
 };
 use sigil_core::model::{
     Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
-    Client, ClientGrant, Connection, Consent, DeviceCode, DeviceStatus, FederationTransaction, Job,
-    JsonObject, LogEvent, LogQuery, NewLogEvent, OutgoingEmail, Permission, QueuedTrigger,
-    RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord,
-    TenantSettings, Ticket, TicketKind, User, UserQuery,
+    ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered, DeviceCode, DeviceStatus,
+    EmailProvider, FederationTransaction, Job, JsonObject, LogEvent, LogQuery, NewLogEvent,
+    OutboxEntry, OutgoingEmail, Permission, QueuedTrigger, RefreshToken, ResourceServer, Role,
+    Rule, RulesConfig, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User,
+    UserQuery,
 };
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::SecretDigest;
@@ -732,12 +733,37 @@ impl Store for SqlStore {
         outbox::queue_email(self, email).await
     }
 
-    async fn outbox(&self, recipient: Option<&str>, page: Page) -> Result<Vec<OutgoingEmail>> {
+    async fn outbox(&self, recipient: Option<&str>, page: Page) -> Result<Vec<OutboxEntry>> {
         outbox::outbox(self, recipient, page).await
     }
 
     async fn count_outbox(&self) -> Result<u64> {
         outbox::count_outbox(self).await
+    }
+
+    async fn claim_emails(
+        &self,
+        now: UnixTime,
+        lease: &str,
+        limit: u32,
+    ) -> Result<Vec<ClaimedEmail>> {
+        outbox::claim_emails(self, now, lease, limit).await
+    }
+
+    async fn record_delivery(&self, id: i64, lease: &str, delivered: &Delivered) -> Result<bool> {
+        outbox::record_delivery(self, id, lease, delivered).await
+    }
+
+    async fn email_provider(&self) -> Result<Option<EmailProvider>> {
+        outbox::email_provider(self).await
+    }
+
+    async fn put_email_provider(&self, provider: &EmailProvider, now: UnixTime) -> Result<()> {
+        outbox::put_email_provider(self, provider, now).await
+    }
+
+    async fn delete_email_provider(&self) -> Result<bool> {
+        outbox::delete_email_provider(self).await
     }
 
     fn connections(&self) -> (u32, u32) {

@@ -1,7 +1,8 @@
 //! `sigil outbox [--to EMAIL] [--limit N] [--json]`: the mail Sigil queued (password reset and
-//! email verification links), newest first, read from the database, so operators and tests can
-//! follow the links without a mail server. Bodies hold live single-use links: print them only
-//! where the operator asked for them.
+//! email verification links), newest first, read from the database, with where each delivery
+//! is (queued, sending, sent, failed), its attempts and last error; without a mail provider,
+//! operators and tests follow the links from here. Bodies hold live single-use links: print
+//! them only where the operator asked for them.
 
 use std::process::ExitCode;
 
@@ -44,12 +45,20 @@ pub(crate) fn run(
     let json = serde_json::Value::Array(
         mails
             .iter()
-            .map(|m| {
+            .map(|entry| {
+                let m = &entry.email;
                 json!({
+                    "id": entry.id,
                     "to": m.to,
                     "subject": m.subject,
                     "kind": m.kind,
                     "created_at": time_fmt::utc(m.created_at.0),
+                    "status": entry.status.as_str(),
+                    "attempts": entry.attempts,
+                    "next_attempt_at": time_fmt::utc(entry.next_attempt_at.0),
+                    "last_error": entry.last_error,
+                    "sent_at": entry.sent_at.map(|t| time_fmt::utc(t.0)),
+                    "message_id": entry.message_id,
                     "body": m.body,
                 })
             })
@@ -62,7 +71,8 @@ pub(crate) fn run(
             None => "The outbox is empty.".to_owned(),
         });
     }
-    for (i, m) in mails.iter().enumerate() {
+    for (i, entry) in mails.iter().enumerate() {
+        let m = &entry.email;
         if i > 0 {
             lines.push("---".to_owned());
         }
@@ -70,6 +80,24 @@ pub(crate) fn run(
         lines.push(format!("Subject: {}", m.subject));
         lines.push(format!("Kind:    {}", m.kind));
         lines.push(format!("Date:    {}", time_fmt::utc(m.created_at.0)));
+        let status = match (entry.status, entry.sent_at) {
+            (sigil_core::model::DeliveryStatus::Sent, Some(at)) => {
+                format!("sent {}", time_fmt::utc(at.0))
+            }
+            (sigil_core::model::DeliveryStatus::Queued, _) if entry.attempts > 0 => format!(
+                "queued, next attempt {}",
+                time_fmt::utc(entry.next_attempt_at.0)
+            ),
+            (status, _) => status.to_string(),
+        };
+        lines.push(format!(
+            "Status:  {status} ({} attempt{})",
+            entry.attempts,
+            if entry.attempts == 1 { "" } else { "s" }
+        ));
+        if let Some(error) = &entry.last_error {
+            lines.push(format!("Error:   {error}"));
+        }
         lines.push(String::new());
         lines.extend(m.body.trim_end().lines().map(str::to_owned));
     }

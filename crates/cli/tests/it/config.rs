@@ -180,6 +180,47 @@ fn listen_from_the_file_yields_to_env_and_flag() {
 }
 
 #[test]
+fn the_mail_settings_come_from_the_file_with_paths_relative_to_it() {
+    let dir = scratch("config_mail");
+    std::fs::create_dir_all(dir.join("etc")).unwrap();
+    write(
+        &dir,
+        "etc/sigil.toml",
+        "smtp_url = \"smtp://sigil:SMTP-SECRET@mail.example.com\"\nsmtp_ca_file = \"ca.pem\"\nmail_from = \"login@example.com\"\n",
+    );
+    // The CA file is looked for next to the configuration file; a flag wins over the file.
+    let out = check(
+        &dir,
+        &[
+            "serve",
+            "--config",
+            "etc/sigil.toml",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        "",
+        2,
+        &[],
+        &["cannot read --smtp-ca-file etc/ca.pem"],
+    );
+    assert!(!out.stderr.contains("SMTP-SECRET"), "{}", out.stderr);
+    check(
+        &dir,
+        &[
+            "serve",
+            "--config",
+            "etc/sigil.toml",
+            "--smtp-url",
+            "smtp://mail.example.com?starttls=no",
+        ],
+        "",
+        2,
+        &[],
+        &["--smtp-url: unknown parameter starttls=no"],
+    );
+}
+
+#[test]
 fn bad_configuration_files_are_one_line_errors() {
     let dir = scratch("config_errors");
     write(

@@ -2,6 +2,8 @@
 //! link), newest first, filtered by recipient, limited, as text or JSON.
 
 use crate::serve::{start, stop};
+use serde_json::json;
+
 use crate::{check, init, json, scratch};
 
 #[test]
@@ -56,6 +58,7 @@ fn outbox_prints_queued_mail_newest_first() {
             "To:      dee@example.com",
             "Subject: Verify your email",
             "Kind:    reset_password",
+            "Status:  queued (0 attempts)",
             "u/reset-password?ticket=",
         ],
         &[],
@@ -76,6 +79,15 @@ fn outbox_prints_queued_mail_newest_first() {
     assert_eq!(mails.len(), 1, "{only}");
     assert_eq!(mails[0]["to"], "cy@example.com");
     assert_eq!(mails[0]["kind"], "reset_password");
+    // No mail provider: the message waits, never tried.
+    assert_eq!(
+        (
+            &mails[0]["status"],
+            &mails[0]["attempts"],
+            &mails[0]["last_error"]
+        ),
+        (&json!("queued"), &json!(0), &serde_json::Value::Null)
+    );
     assert!(mails[0]["created_at"].as_str().unwrap().ends_with('Z'));
     assert!(
         mails[0]["body"]

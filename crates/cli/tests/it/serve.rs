@@ -486,5 +486,46 @@ fn bad_serve_options_are_one_line_errors() {
         args.extend_from_slice(flags);
         check(&dir, &args, "", 2, &[], &[message]);
     }
+    // The mail settings: the error names the setting, never the URL (it holds a password).
+    std::fs::write(dir.join("not-a-ca.pem"), "hello\n").unwrap();
+    let mail: &[(&[&str], &str)] = &[
+        (
+            &["--smtp-url", "ftp://sigil:SMTP-SECRET@mail.example.com"],
+            "--smtp-url: the scheme is ftp; write smtp:// (STARTTLS) or smtps://",
+        ),
+        (
+            &[
+                "--smtp-url",
+                "smtps://sigil:SMTP-SECRET@mail.example.com?tls=none",
+            ],
+            "--smtp-url: unknown parameter tls=none",
+        ),
+        (
+            &["--smtp-url", "//sigil:SMTP-SECRET@mail.example.com"],
+            "--smtp-url: not a URL",
+        ),
+        (
+            &["--mail-from", "Sigil <login@example.com"],
+            "--mail-from: \"Sigil <login@example.com\" is not an address",
+        ),
+        (
+            &["--smtp-ca-file", "missing.pem"],
+            "cannot read --smtp-ca-file missing.pem",
+        ),
+        (
+            &["--smtp-ca-file", "not-a-ca.pem"],
+            "--smtp-ca-file holds no PEM certificate",
+        ),
+        (
+            &["--mail-retry-seconds", "0"],
+            "invalid value '0' for '--mail-retry-seconds",
+        ),
+    ];
+    for (flags, message) in mail {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(flags);
+        let out = check(&dir, &args, "", 2, &[], &[message]);
+        assert!(!out.stderr.contains("SMTP-SECRET"), "{}", out.stderr);
+    }
     assert!(!dir.join("sigil-data").exists(), "nothing was created");
 }

@@ -13,6 +13,7 @@ pub mod actions;
 pub mod body;
 pub mod branding;
 pub mod connections;
+pub mod email_provider;
 pub mod error;
 pub mod export;
 pub mod import;
@@ -34,6 +35,7 @@ pub use connections::{
     ConnectionCreate, ConnectionPatch, NewConnection, check_unique_social, checkpoint_page,
     checkpoint_take, client_page, client_status_changes, connection_json, discovered,
 };
+pub use email_provider::{EmailProviderBody, email_provider_json, project_provider};
 pub use error::ManagementError;
 pub use jobs::job_json;
 pub use linking::{LinkBody, LinkTarget, link_refused, local_id};

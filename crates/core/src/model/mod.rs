@@ -8,6 +8,7 @@ pub mod api;
 pub mod client;
 pub mod client_rules;
 pub mod connection;
+pub mod email_provider;
 pub mod job;
 pub mod log;
 pub mod outbox;
@@ -32,9 +33,10 @@ pub use connection::{
     Connection, ConnectionOptions, PasswordPolicy, PasswordRefusal, Strategy, StrategyKind,
     Upstream, UpstreamSecrets,
 };
+pub use email_provider::{EmailProvider, SmtpCredentials};
 pub use job::{Job, JobKind};
 pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
-pub use outbox::OutgoingEmail;
+pub use outbox::{ClaimedEmail, Delivered, DeliveryStatus, OutboxEntry, OutgoingEmail};
 pub use rule::{Rule, RulesConfig};
 pub use runtime::{
     AuthorizationCode, DeviceCode, DeviceStatus, FederationTransaction, RefreshToken, Session,

@@ -9,6 +9,7 @@ mod caller;
 mod client_grants;
 mod clients;
 mod connections;
+mod emails;
 mod error;
 mod grants;
 mod identities;
@@ -133,6 +134,10 @@ operations! {
     delete "/connections/{id}" => connections::delete, ["delete:connections"], 202, "Delete a connection and its users";
     get "/connections/{id}/clients" => connections::clients, ["read:connections"], 200, "List the clients a connection is enabled for (take, from)";
     patch "/connections/{id}/clients" => connections::update_clients, ["update:connections"], 204, "Enable or disable a connection for clients";
+    get "/emails/provider" => emails::get, ["read:email_provider"], 200, "Get the email provider (never its password)";
+    post "/emails/provider" => emails::create, ["create:email_provider"], 201, "Configure the email provider (smtp)";
+    patch "/emails/provider" => emails::update, ["update:email_provider"], 200, "Update the email provider";
+    delete "/emails/provider" => emails::delete, ["delete:email_provider"], 204, "Delete the email provider";
     get "/grants" => grants::list, ["read:grants"], 200, "List users' grants (consents)";
     delete "/grants" => grants::delete_of_user, ["delete:grants"], 204, "Delete all of a user's grants";
     delete "/grants/{id}" => grants::delete, ["delete:grants"], 204, "Delete a grant";

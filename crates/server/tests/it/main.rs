@@ -29,6 +29,7 @@ mod management_client_grants;
 mod management_clients;
 mod management_connections;
 mod management_current_user;
+mod management_emails;
 mod management_grants;
 mod management_identities;
 mod management_jobs;

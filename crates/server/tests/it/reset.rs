@@ -41,6 +41,7 @@ async fn mailed_link(app: &TestApp, to: &str) -> (OutgoingEmail, String) {
     let mail = mails
         .into_iter()
         .next()
+        .map(|m| m.email)
         .unwrap_or_else(|| panic!("no mail to {to}"));
     let link = mail
         .body

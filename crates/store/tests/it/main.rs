@@ -14,6 +14,7 @@ mod connections;
 mod durability;
 mod federation;
 mod full_disk;
+mod mail;
 mod model;
 mod purge;
 mod rate_limits;

@@ -14,7 +14,7 @@ use sigil_core::model::{
     ResourceServerScope, SigningKeyRecord, TenantFlags, TenantSettings, TicketKind, TokenDialect,
     TokenEndpointAuthMethod, User, UserQuery,
 };
-use sigil_core::model::{UserSort, UserSortField};
+use sigil_core::model::{DeliveryStatus, UserSort, UserSortField};
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
 use sigil_core::secret::{ClientSecret, Token};
 use sigil_core::{Page, Store, SystemRng};
@@ -2655,15 +2655,26 @@ async fn outbox_messages_come_back_newest_first_with_sealed_bodies() {
         }
         let all = store.outbox(None, Page::first()).await.unwrap();
         assert_eq!(
-            all.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
+            all.iter()
+                .map(|m| m.email.subject.as_str())
+                .collect::<Vec<_>>(),
             ["message 3", "message 2", "message 1"]
         );
-        assert_eq!(all[0], mail("a@example.com", 3));
+        assert_eq!(all[0].email, mail("a@example.com", 3));
+        assert_eq!(
+            (all[0].status, all[0].attempts, all[0].next_attempt_at),
+            (DeliveryStatus::Queued, 0, at(3)),
+            "due at once"
+        );
         let to_a = store
             .outbox(Some("a@example.com"), Page::new(0, 1))
             .await
             .unwrap();
-        assert_eq!(to_a, vec![mail("a@example.com", 3)]);
+        assert_eq!(
+            to_a.into_iter().map(|m| m.email).collect::<Vec<_>>(),
+            vec![mail("a@example.com", 3)]
+        );
+        assert_eq!(store.count_outbox().await.unwrap(), 3);
         let sealed = raw_bytes(
             store.database(),
             "SELECT sealed_body FROM outbox WHERE subject = $1",

@@ -1,0 +1,442 @@
+"""Mail delivery against a real SMTP server nobody here wrote: aiosmtpd (STARTTLS required,
+AUTH required, certificates from trustme's throw-away CA), Python's `email` parser reading
+what arrived. Run by scripts/mail-tests (SIGIL_BIN and SIGIL_TEST_DATABASE_URL set).
+
+It prints one line per check (PASS or FAIL) and exits 0 when all passed, 1 when one failed,
+2 when the suite could not run. Every process it starts is stopped on exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import json
+import os
+import re
+import secrets
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import requests
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+# aiosmtpd 1.4.6 warns about its own Session.login_data on every login.
+warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
+
+SIGIL = os.environ.get("SIGIL_BIN", "")
+DATABASE_URL = os.environ.get("SIGIL_TEST_DATABASE_URL", "")
+FAILED: list[str] = []
+PROCESSES: list[subprocess.Popen] = []
+
+
+def check(name: str, ok: bool, detail: str = "") -> bool:
+    """One line per check; the detail with it when the check failed, or when it is a short
+    figure worth reading."""
+    ok = bool(ok)
+    shown = detail if detail and (not ok or (len(detail) < 120 and "\n" not in detail)) else ""
+    print(f"{'PASS' if ok else 'FAIL'} {name}{': ' + shown if shown else ''}", flush=True)
+    if not ok:
+        FAILED.append(name)
+    return ok
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what: str, condition, timeout: float = 20.0, step: float = 0.1):
+    """Polls `condition` until it returns something truthy; returns it, or None on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    print(f"     (gave up waiting for {what} after {timeout:.0f} s)", flush=True)
+    return None
+
+
+# --- the SMTP server -----------------------------------------------------------------------
+
+
+class Mailbox:
+    """aiosmtpd's handler: refuses recipients starting with `refuse` (550), keeps the rest,
+    parsed, with whether the session was TLS and logged in."""
+
+    def __init__(self, delay: float = 0.0):
+        self.messages: list[dict] = []
+        self.delay = delay
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refuse"):
+            return "550 5.1.1 <%s>: mailbox unavailable" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(
+                {
+                    "message": parsed,
+                    "rcpt": list(envelope.rcpt_tos),
+                    "tls": session.ssl is not None,
+                    "login": session.authenticated,
+                }
+            )
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[dict]:
+        with self.lock:
+            return [m for m in self.messages if address in m["rcpt"]]
+
+
+def authenticator(user: bytes, password: bytes):
+    def check_login(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            user,
+            password,
+        )
+        return AuthResult(success=ok)
+
+    return check_login
+
+
+class Smtp:
+    """One aiosmtpd server on a fixed port, which can be stopped and started again."""
+
+    def __init__(self, tls: ssl.SSLContext, user: str, password: str, delay: float = 0.0):
+        self.port = free_port()
+        self.tls = tls
+        self.auth = authenticator(user.encode(), password.encode())
+        self.mailbox = Mailbox(delay)
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(
+            self.mailbox,
+            hostname="127.0.0.1",
+            port=self.port,
+            tls_context=self.tls,
+            require_starttls=True,
+            authenticator=self.auth,
+            auth_required=True,
+            auth_require_tls=True,
+        )
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+# --- Sigil ---------------------------------------------------------------------------------
+
+
+class Node:
+    """`sigil serve` on a port of its own, its log kept in a file."""
+
+    def __init__(self, work: Path, name: str, args: list[str], database_url: str | None = None):
+        self.port = free_port()
+        self.issuer = f"http://127.0.0.1:{self.port}/"
+        self.data = work / f"data-{name}"
+        self.log = work / f"{name}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SIGIL_")}
+        if database_url:
+            env["SIGIL_DATABASE_URL"] = database_url
+            env["SIGIL_MASTER_KEY"] = os.environ["MAIL_TEST_MASTER_KEY"]
+        self.env = env
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [SIGIL, "serve", "--data-dir", str(self.data), "--issuer", self.issuer,
+                 "--listen", f"127.0.0.1:{self.port}", "--log-format", "json", *args],
+                stdout=log, stderr=subprocess.STDOUT, env=env,
+            )
+        PROCESSES.append(self.process)
+
+    def ready(self) -> bool:
+        def up():
+            if self.process.poll() is not None:
+                return "exited"
+            try:
+                return requests.get(f"{self.issuer}readyz", timeout=1).ok
+            except requests.RequestException:
+                return False
+
+        return wait_for(f"{self.issuer} to be ready", up, timeout=60) is True
+
+    def admin(self, *args: str) -> str:
+        done = subprocess.run(
+            [SIGIL, "--data-dir", str(self.data), *args],
+            env=self.env, capture_output=True, text=True, timeout=60,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"sigil {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout
+
+    def token(self) -> str:
+        admin = json.loads((self.data / "admin-credentials.json").read_text())
+        answer = requests.post(admin["token_endpoint"], json={
+            "grant_type": "client_credentials", "client_id": admin["client_id"],
+            "client_secret": admin["client_secret"], "audience": admin["audience"],
+        }, timeout=10)
+        answer.raise_for_status()
+        return answer.json()["access_token"]
+
+    def management(self, method: str, path: str, token: str, body=None) -> requests.Response:
+        return requests.request(method, f"{self.issuer}api/v2{path}", json=body,
+                                headers={"authorization": f"Bearer {token}"}, timeout=10)
+
+    def outbox(self, to: str) -> list[dict]:
+        return json.loads(self.admin("outbox", "--to", to, "--json"))
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def signup(node: Node, client_id: str, address: str) -> requests.Response:
+    return requests.post(f"{node.issuer}dbconnections/signup", json={
+        "client_id": client_id, "connection": "Username-Password-Authentication",
+        "email": address, "password": "Mail-" + secrets.token_urlsafe(12) + "-7",
+    }, timeout=30)
+
+
+def spa_client(node: Node) -> str:
+    return json.loads(node.admin("clients", "create", "--name", "mail tests", "--type", "spa",
+                                 "--callback", "http://127.0.0.1/cb", "--json"))["client_id"]
+
+
+# --- the suite -----------------------------------------------------------------------------
+
+
+def single_node(work: Path, tls: ssl.SSLContext, ca_file: Path) -> None:
+    password = "smtp-" + secrets.token_urlsafe(16)
+    smtp = Smtp(tls, "sigil", password)
+    smtp.start()
+    node = Node(work, "single", [
+        "--smtp-url", f"smtp://sigil:{password}@127.0.0.1:{smtp.port}",
+        "--smtp-ca-file", str(ca_file), "--mail-from", "login@example.com",
+        "--mail-retry-seconds", "1",
+    ])
+    try:
+        if not check("sigil serve starts with --smtp-url and --smtp-ca-file", node.ready(),
+                     node.log_text()[-2000:]):
+            return
+        client_id = spa_client(node)
+        token = node.token()
+
+        # 1. The signup's verification mail arrives, over STARTTLS and logged in.
+        answer = signup(node, client_id, "ann@example.com")
+        check("signup answered", answer.status_code == 200, answer.text)
+        got = wait_for("the verification mail", lambda: smtp.mailbox.to("ann@example.com"))
+        if check("the verification mail arrives at aiosmtpd", bool(got)):
+            m = got[0]
+            message = m["message"]
+            check("it came over TLS (STARTTLS) and logged in (AUTH)", m["tls"] and m["login"],
+                  f"tls={m['tls']} login={m['login']}")
+            check("From is --mail-from", message["From"] == "login@example.com", message["From"])
+            message_id = message["Message-ID"] or ""
+            check("it has a Message-ID naming the issuer's host",
+                  re.fullmatch(r"<sigil\.\d+\.\d+@127\.0\.0\.1>", message_id) is not None,
+                  message_id)
+            body = message.get_body(preferencelist=("plain",)).get_content()
+            link = re.search(r"http://\S+/u/email-verification\?ticket=\S+", body)
+            if check("Python's email parser finds the verification link", link is not None, body):
+                page = requests.get(link.group(0), timeout=10)
+                check("following it verifies the email", page.status_code == 200
+                      and "verified" in page.text.lower(), f"{page.status_code}")
+                users = node.management("GET", "/users-by-email?email=ann@example.com", token)
+                verified = users.ok and users.json() and users.json()[0]["email_verified"]
+                check("the user's email_verified is true", bool(verified), users.text)
+            outbox = node.outbox("ann@example.com")
+            check("sigil outbox shows it sent, once, with its Message-ID",
+                  outbox and outbox[0]["status"] == "sent" and outbox[0]["attempts"] == 1
+                  and outbox[0]["message_id"] == message_id, json.dumps(outbox)[:600])
+
+        # 2. The server is down: the mail waits, then arrives after a retry.
+        smtp.stop()
+        answer = requests.post(f"{node.issuer}dbconnections/change_password", json={
+            "client_id": client_id, "connection": "Username-Password-Authentication",
+            "email": "ann@example.com"}, timeout=10)
+        check("password reset asked for", answer.status_code == 200, answer.text)
+        failed_once = wait_for("a failed attempt", lambda: [
+            e for e in node.outbox("ann@example.com")
+            if e["kind"] == "reset_password" and e["attempts"] >= 1 and e["last_error"]])
+        check("with aiosmtpd stopped, the attempt fails and the mail stays queued",
+              bool(failed_once) and failed_once[0]["status"] in ("queued", "sending"),
+              json.dumps(failed_once)[:600])
+        smtp.start()
+        arrived = wait_for("the reset mail after a retry",
+                           lambda: [m for m in smtp.mailbox.to("ann@example.com")
+                                    if "reset-password" in str(m["message"].get_body())])
+        check("with aiosmtpd started again, the reset mail arrives after a retry", bool(arrived))
+        entry = [e for e in node.outbox("ann@example.com") if e["kind"] == "reset_password"]
+        check("sigil outbox shows it sent after more than one attempt",
+              bool(entry) and entry[0]["status"] == "sent" and entry[0]["attempts"] >= 2,
+              json.dumps(entry)[:600])
+
+        # 3. A refusal for good (550): failed after one attempt, with the reason.
+        signup(node, client_id, "refuse-me@example.com")
+        refused = wait_for("the refused mail to fail", lambda: [
+            e for e in node.outbox("refuse-me@example.com") if e["status"] == "failed"])
+        check("a 550 leaves the message failed after one attempt, with the reason",
+              bool(refused) and refused[0]["attempts"] == 1 and "550" in refused[0]["last_error"],
+              json.dumps(refused)[:600])
+
+        # 4. The Management API's provider wins over --smtp-url; its password is never shown.
+        other_password = "api-" + secrets.token_urlsafe(16)
+        other = Smtp(tls, "api-user", other_password)
+        other.start()
+        try:
+            created = node.management("POST", "/emails/provider", token, {
+                "name": "smtp", "enabled": True, "default_from_address": "api@example.com",
+                "credentials": {"smtp_host": "127.0.0.1", "smtp_port": other.port,
+                                "smtp_user": "api-user", "smtp_pass": other_password}})
+            check("POST /emails/provider configures smtp (201)", created.status_code == 201,
+                  created.text)
+            shown = node.management("GET", "/emails/provider?fields=credentials,default_from_address&include_fields=true", token)
+            check("GET /emails/provider never shows smtp_pass",
+                  shown.ok and "smtp_pass" not in shown.text and other_password not in shown.text
+                  and shown.json()["credentials"]["smtp_port"] == other.port, shown.text)
+            signup(node, client_id, "bo@example.com")
+            via_api = wait_for("mail through the API's provider", lambda: other.mailbox.to("bo@example.com"))
+            check("mail then goes through the API's provider, from its default_from_address",
+                  bool(via_api) and via_api[0]["message"]["From"] == "api@example.com"
+                  and not smtp.mailbox.to("bo@example.com"))
+            deleted = node.management("DELETE", "/emails/provider", token)
+            check("DELETE /emails/provider (204)", deleted.status_code == 204, deleted.text)
+            signup(node, client_id, "cy@example.com")
+            back = wait_for("mail through --smtp-url again", lambda: smtp.mailbox.to("cy@example.com"))
+            check("without it, mail goes through --smtp-url again", bool(back))
+        finally:
+            other.stop()
+
+        metrics = requests.get(f"{node.issuer}metrics", timeout=10).text
+        sent = re.search(r'^sigil_mail_deliveries_total\{result="sent"\} (\d+)', metrics, re.M)
+        check("/metrics counts deliveries by result",
+              sent is not None and int(sent.group(1)) >= 4
+              and re.search(r'sigil_mail_deliveries_total\{result="retry"\} [1-9]', metrics)
+              and re.search(r'sigil_mail_deliveries_total\{result="failed"\} 1', metrics),
+              "\n".join(l for l in metrics.splitlines() if "mail" in l))
+        log = node.log_text()
+        check("no SMTP password in the logs", password not in log and other_password not in log)
+    finally:
+        node.stop()
+        smtp.stop()
+
+
+def two_nodes(work: Path, tls: ssl.SSLContext, ca_file: Path) -> None:
+    if not DATABASE_URL:
+        check("two nodes on PostgreSQL", False, "SIGIL_TEST_DATABASE_URL is not set")
+        return
+    password = "pg-" + secrets.token_urlsafe(16)
+    # A slow server (20 ms a message), so that both nodes have work while the queue drains.
+    smtp = Smtp(tls, "sigil", password, delay=0.02)
+    smtp.start()
+    common = ["--smtp-ca-file", str(ca_file), "--mail-retry-seconds", "1",
+              "--password-workers", "1"]
+    first = Node(work, "pg1", common, DATABASE_URL)
+    try:
+        if not check("node 1 on PostgreSQL starts", first.ready(), first.log_text()[-2000:]):
+            return
+        second = Node(work, "pg2", common, DATABASE_URL)
+        try:
+            if not check("node 2 on PostgreSQL starts", second.ready(), second.log_text()[-2000:]):
+                return
+            check("with no provider, the server says at start that mail stays in the outbox",
+                  "no mail provider is configured" in first.log_text())
+            client_id = spa_client(first)
+            addresses = [f"pg{i:03d}@example.com" for i in range(200)]
+            for i, address in enumerate(addresses):
+                node = first if i % 2 == 0 else second
+                answer = signup(node, client_id, address)
+                if answer.status_code != 200:
+                    check("200 signups", False, f"{address}: {answer.status_code} {answer.text}")
+                    return
+            time.sleep(1.5)
+            check("with no provider, nothing is sent", not smtp.mailbox.messages)
+            token = first.token()
+            created = first.management("POST", "/emails/provider", token, {
+                "name": "smtp", "default_from_address": "cluster@example.com",
+                "credentials": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                                "smtp_user": "sigil", "smtp_pass": password}})
+            check("the provider configured on node 1", created.status_code == 201, created.text)
+            started = time.monotonic()
+            wait_for("200 messages", lambda: len(smtp.mailbox.messages) >= 200, timeout=90)
+            took = time.monotonic() - started
+            time.sleep(3)  # anything sent twice would arrive now
+            messages = smtp.mailbox.messages
+            recipients = [m["rcpt"][0] for m in messages]
+            ids = {m["message"]["Message-ID"] for m in messages}
+            check("200 queued mails: each delivered exactly once by two nodes",
+                  len(messages) == 200 and sorted(recipients) == addresses and len(ids) == 200,
+                  f"{len(messages)} messages, {len(set(recipients))} recipients, {len(ids)} ids, "
+                  f"{took:.1f} s")
+
+            def sent_by(node: Node) -> int:
+                text = requests.get(f"{node.issuer}metrics", timeout=10).text
+                found = re.search(r'^sigil_mail_deliveries_total\{result="sent"\} (\d+)', text, re.M)
+                return int(found.group(1)) if found else 0
+
+            split = (sent_by(first), sent_by(second))
+            check("both nodes delivered a share", split[0] > 0 and split[1] > 0
+                  and sum(split) == 200, f"node 1 sent {split[0]}, node 2 sent {split[1]}")
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+        smtp.stop()
+
+
+def main() -> int:
+    if not SIGIL:
+        print("run.py: SIGIL_BIN is not set (run it with scripts/mail-tests)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="sigil-mail.") as scratch:
+        work = Path(scratch)
+        ca = trustme.CA()
+        ca_file = work / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(tls)
+        try:
+            single_node(work, tls, ca_file)
+            two_nodes(work, tls, ca_file)
+        finally:
+            for process in PROCESSES:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    if FAILED:
+        print(f"\n{len(FAILED)} check(s) failed: {', '.join(FAILED)}")
+        return 1
+    print("\nevery check passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
