@@ -1,6 +1,7 @@
 """Mail delivery against a real SMTP server nobody here wrote: aiosmtpd (STARTTLS required,
 AUTH required, certificates from trustme's throw-away CA), Python's `email` parser reading
-what arrived. Run by scripts/mail-tests (SIGIL_BIN and SIGIL_TEST_DATABASE_URL set).
+what arrived, Auth0's Python SDK (auth0-python) writing a template. Run by scripts/mail-tests
+(SIGIL_BIN and SIGIL_TEST_DATABASE_URL set).
 
 It prints one line per check (PASS or FAIL) and exits 0 when all passed, 1 when one failed,
 2 when the suite could not run. Every process it starts is stopped on exit.
@@ -335,6 +336,10 @@ def single_node(work: Path, tls: ssl.SSLContext, ca_file: Path) -> None:
         finally:
             other.stop()
 
+        # 5. auth0-python's email_templates: the tenant's Liquid template writes the mail, every
+        #    value HTML-escaped in the HTML part; the text part carries the link.
+        templates(node, smtp, client_id)
+
         metrics = requests.get(f"{node.issuer}metrics", timeout=10).text
         sent = re.search(r'^sigil_mail_deliveries_total\{result="sent"\} (\d+)', metrics, re.M)
         check("/metrics counts deliveries by result",
@@ -347,6 +352,72 @@ def single_node(work: Path, tls: ssl.SSLContext, ca_file: Path) -> None:
     finally:
         node.stop()
         smtp.stop()
+
+
+def templates(node: Node, smtp: Smtp, client_id: str) -> None:
+    from auth0.authentication import GetToken
+    from auth0.management import Auth0
+
+    admin = json.loads((node.data / "admin-credentials.json").read_text())
+    domain = node.issuer.removeprefix("http://").rstrip("/")
+    token = GetToken(domain, admin["client_id"], client_secret=admin["client_secret"],
+                     protocol="http").client_credentials(admin["audience"])["access_token"]
+    management = Auth0(base_url=f"{node.issuer}api/v2", token=token)
+    created = management.email_templates.create(
+        template="verify_email", syntax="liquid", enabled=True,
+        from_="{{ friendly_name }} <verify@example.com>",
+        subject="Confirm {{ user.email }} for {{ application.name }}",
+        body="<html><body><p>Hello {{ user.name }},</p><p>Hi {{ user.name | escape }}.</p>"
+             "<p><a href=\"{{ url }}\">Verify {{ user.email }}</a></p></body></html>",
+        url_lifetime_in_seconds=3600)
+    check("auth0-python email_templates.create (verify_email)",
+          created.template == "verify_email" and created.url_lifetime_in_seconds == 3600,
+          repr(created)[:300])
+    got = management.email_templates.get("verify_email")
+    check("email_templates.get gives it back", got.body == created.body and got.enabled is True)
+    updated = management.email_templates.update("verify_email", result_url="https://app.example.com/verified")
+    check("email_templates.update sets its resultUrl",
+          updated.result_url == "https://app.example.com/verified", repr(updated)[:300])
+    try:
+        management.email_templates.get("goodbye_email")
+        unknown = None
+    except Exception as e:  # the SDK's ApiError, whatever its class in this version
+        unknown = getattr(e, "status_code", None)
+    check("an unknown template name is a 400", unknown == 400, str(unknown))
+
+    hostile = "<script>alert('x')</script> & Ann"
+    answer = requests.post(f"{node.issuer}dbconnections/signup", json={
+        "client_id": client_id, "connection": "Username-Password-Authentication",
+        "email": "dee@example.com", "name": hostile,
+        "password": "Mail-" + secrets.token_urlsafe(12) + "-7"}, timeout=30)
+    check("a signup with markup in its name", answer.status_code == 200, answer.text)
+    got = wait_for("the templated mail", lambda: smtp.mailbox.to("dee@example.com"))
+    if not check("the templated mail arrives", bool(got)):
+        return
+    message = got[0]["message"]
+    html = message.get_body(preferencelist=("html",)).get_content()
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Ann"
+    check("it is multipart/alternative, HTML and text", message.get_content_type() == "multipart/alternative",
+          message.get_content_type())
+    check("the user's name is HTML-escaped in the HTML part, also under | escape (never twice)",
+          html.count(escaped) == 2 and "<script>" not in html, html[:600])
+    check("the subject and the sender come from the template",
+          message["Subject"] == "Confirm dee@example.com for mail tests"
+          and message["From"] == "Sigil <verify@example.com>",
+          f"{message['Subject']!r} {message['From']!r}")
+    link = re.search(r"http://\S+/u/email-verification\?ticket=[\w-]+", text)
+    check("the text part carries the whole link", link is not None, text)
+    if link:
+        page = requests.get(link.group(0), timeout=10)
+        check("the link verifies and leads on to the template's resultUrl",
+              page.status_code == 200 and "app.example.com" in page.text.replace("&#x2f;", "/"),
+              str(page.status_code))
+    replaced = management.email_templates.set(
+        "verify_email", template="verify_email", syntax="liquid", enabled=False,
+        subject="unused", body="<p>{{ url }}</p>")
+    check("email_templates.set replaces it whole (here disabled: Sigil's own is used again)",
+          replaced.enabled is False and replaced.subject == "unused", repr(replaced)[:300])
 
 
 def two_nodes(work: Path, tls: ssl.SSLContext, ca_file: Path) -> None:

@@ -9,7 +9,7 @@ use crate::connections::{self, Unusable};
 use crate::ids::{ClientId, UserId};
 use crate::model::user::{NewUser, merge_keys};
 use crate::model::{
-    Client, Connection, JsonObject, LogType, NewLogEvent, OutgoingEmail, Strategy, TicketKind, User,
+    Client, Connection, JsonObject, LogType, NewLogEvent, Strategy, TemplateName, TicketKind, User,
 };
 use crate::oauth::{ErrorCode, FlowError, LogHint, OAuthError};
 use crate::password::{PasswordHash, Passwords};
@@ -285,7 +285,8 @@ pub async fn signup_user(
     if queued.is_some() {
         actions.queued();
     }
-    tickets::send_verification_email(store, rng, issuer, now, &user).await?;
+    tickets::send_verification_email(store, rng, issuer, now, &user, Some(&request.client_id))
+        .await?;
     Ok(user)
 }
 
@@ -413,32 +414,23 @@ async fn mail_reset_link(
     let Some(user) = store.user_by_email(&connection.id, email).await? else {
         return Ok(());
     };
-    let link = tickets::issue(
+    let to = user.email.clone().unwrap_or_else(|| email.to_owned());
+    tickets::mail_link(
         store,
         rng,
         issuer,
         now,
-        TicketKind::PasswordReset,
-        &user.user_id,
-        result_url,
-        RESET_TICKET_LIFETIME,
+        tickets::Link {
+            template: TemplateName::ResetEmail,
+            ticket: TicketKind::PasswordReset,
+            outbox_kind: "reset_password",
+            result_url,
+        },
+        &user,
+        &to,
+        client_id,
     )
     .await?;
-    let to = user.email.clone().unwrap_or_else(|| email.to_owned());
-    store
-        .queue_email(&OutgoingEmail {
-            to: to.clone(),
-            subject: "Reset your password".to_owned(),
-            body: format!(
-                "Someone asked to reset the password of your account {to}.\n\n\
-                 To choose a new password, open this link (it works once, for 5 days):\n\
-                 {link}\n\n\
-                 If it was not you, ignore this message.\n"
-            ),
-            kind: "reset_password".to_owned(),
-            created_at: now,
-        })
-        .await?;
     store
         .append_log(&NewLogEvent {
             client_id: client_id.cloned(),

@@ -35,6 +35,7 @@ pub mod consent;
 pub mod continuation;
 pub mod csrf;
 pub mod egress;
+pub mod email_templates;
 pub mod events;
 pub mod federation;
 pub mod housekeeping;

@@ -194,6 +194,8 @@ mod tests {
                 subject: "s".into(),
                 body: "b".into(),
                 kind: "verify_email".into(),
+                html: None,
+                from: None,
                 created_at: UnixTime(created_at),
             },
         }

@@ -16,10 +16,10 @@ use crate::ids::{
 use crate::model::{
     Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
     ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered, DeviceCode, DeviceStatus,
-    EmailProvider, FederationTransaction, Job, JsonObject, LogEvent, LogQuery, NewLogEvent,
-    OutboxEntry, OutgoingEmail, Permission, QueuedTrigger, RefreshToken, ResourceServer, Role,
-    Rule, RulesConfig, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User,
-    UserQuery,
+    EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject, LogEvent, LogQuery,
+    NewLogEvent, OutboxEntry, OutgoingEmail, Permission, QueuedTrigger, RefreshToken,
+    ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord, TemplateName,
+    TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
@@ -1005,6 +1005,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes the mail provider; `false` when there was none.
     fn delete_email_provider(&self) -> impl Future<Output = Result<bool>> + Send;
+
+    // --- Email templates ---
+
+    /// The template the tenant set for `name`, if any.
+    fn email_template(
+        &self,
+        name: TemplateName,
+    ) -> impl Future<Output = Result<Option<EmailTemplate>>> + Send;
+
+    /// Stores `template`: with `create`, only if none of its name exists (`false` then);
+    /// otherwise replacing any.
+    fn put_email_template(
+        &self,
+        template: &EmailTemplate,
+        create: bool,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// The connection pool's state now: connections open, and of those idle (for metrics).
     fn connections(&self) -> (u32, u32);

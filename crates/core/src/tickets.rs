@@ -1,15 +1,17 @@
 //! The links Sigil mails: single-use tickets to set a new password
 //! (`<issuer>u/reset-password?ticket=…`) and to prove an email address
-//! (`<issuer>u/email-verification?ticket=…`). Making one, mailing the verification link, and
+//! (`<issuer>u/email-verification?ticket=…`). Making one, mailing a link (written from the
+//! tenant's email template or Sigil's own, `crate::email_templates`), and
 //! what following a link does: a new password ([`reset_password`]) or `email_verified`
 //! ([`verify_email`]). The store keeps only the ticket's digest and uses it once, atomically
 //! ([`Store::consume_ticket`]).
 
 use zeroize::Zeroizing;
 
-use crate::ids::UserId;
+use crate::email_templates::{Letter, Template};
+use crate::ids::{ClientId, UserId};
 use crate::model::{
-    Connection, LogType, NewLogEvent, OutgoingEmail, PasswordRefusal, Ticket, TicketKind, User,
+    Connection, LogType, NewLogEvent, PasswordRefusal, TemplateName, Ticket, TicketKind, User,
 };
 use crate::password::Passwords;
 use crate::secret::Token;
@@ -77,44 +79,125 @@ pub async fn issue(
     Ok(format!("{issuer}{}?ticket={}", page(kind), ticket.expose()))
 }
 
-/// Mails `user` a link proving their address (a ticket good for [`TICKET_LIFETIME`]), as
-/// Auth0 does after a signup and when the Management API asks (`verify_email`). Returns
-/// whether a mail was queued: a user without an email address gets none.
+/// Mails `user` a link proving their address (a ticket good for [`TICKET_LIFETIME`], or the
+/// `verify_email` template's `urlLifetimeInSeconds`), as Auth0 does after a signup and when the
+/// Management API asks (`verify_email`). Returns whether a mail was queued: a user without an
+/// email address gets none.
 pub async fn send_verification_email(
     store: &impl Store,
     rng: &dyn Rng,
     issuer: &str,
     now: UnixTime,
     user: &User,
+    client: Option<&ClientId>,
 ) -> Result<bool, StoreError> {
     let Some(to) = user.email.clone() else {
         return Ok(false);
     };
-    let link = issue(
+    mail_link(
         store,
         rng,
         issuer,
         now,
-        TicketKind::EmailVerification,
+        Link {
+            template: TemplateName::VerifyEmail,
+            ticket: TicketKind::EmailVerification,
+            outbox_kind: "verify_email",
+            result_url: None,
+        },
+        user,
+        &to,
+        client,
+    )
+    .await
+}
+
+/// What a mailed link is.
+pub(crate) struct Link {
+    /// The template the mail is written with.
+    pub(crate) template: TemplateName,
+    /// The ticket the link uses.
+    pub(crate) ticket: TicketKind,
+    /// The mail's kind in the outbox.
+    pub(crate) outbox_kind: &'static str,
+    /// Where the link leads once used, when the caller knows better than the template.
+    pub(crate) result_url: Option<String>,
+}
+
+/// Issues the ticket of `link` for `user` (its lifetime and `resultUrl` as the template says)
+/// and queues the mail with its link to `to`; `false` when no template writes it.
+#[allow(clippy::too_many_arguments)] // Each is a separate fact about the mail.
+pub(crate) async fn mail_link(
+    store: &impl Store,
+    rng: &dyn Rng,
+    issuer: &str,
+    now: UnixTime,
+    link: Link,
+    user: &User,
+    to: &str,
+    client: Option<&ClientId>,
+) -> Result<bool, StoreError> {
+    let Some(template) = Template::for_mail(store, link.template).await? else {
+        return Ok(false);
+    };
+    let result_url = link
+        .result_url
+        .or_else(|| template.result_url(user.email.as_deref()));
+    let url = issue(
+        store,
+        rng,
+        issuer,
+        now,
+        link.ticket,
         &user.user_id,
-        None,
-        TICKET_LIFETIME,
+        result_url,
+        template.link_lifetime(TICKET_LIFETIME),
     )
     .await?;
-    store
-        .queue_email(&OutgoingEmail {
-            to: to.clone(),
-            subject: "Verify your email".to_owned(),
-            body: format!(
-                "Please confirm that {to} is your email address by opening this link \
-                 (it works once, for 5 days):\n{link}\n\n\
-                 If you did not create an account, ignore this message.\n"
-            ),
-            kind: "verify_email".to_owned(),
-            created_at: now,
-        })
-        .await?;
+    queue(
+        store,
+        now,
+        &template,
+        link.outbox_kind,
+        user,
+        to,
+        client,
+        Some(&url),
+    )
+    .await?;
     Ok(true)
+}
+
+/// Writes the mail from `template` with the tenant's, the client's and the user's facts, and
+/// queues it.
+#[allow(clippy::too_many_arguments)] // Each is a separate fact about the mail.
+async fn queue(
+    store: &impl Store,
+    now: UnixTime,
+    template: &Template,
+    outbox_kind: &str,
+    user: &User,
+    to: &str,
+    client: Option<&ClientId>,
+    url: Option<&str>,
+) -> Result<(), StoreError> {
+    let tenant = store.tenant_settings().await?.unwrap_or_default();
+    let client = match client {
+        Some(id) => store.client(id).await?,
+        None => None,
+    };
+    let connection = connection_of(store, user).await.ok().map(|c| c.name);
+    let letter = Letter {
+        user,
+        tenant: &tenant,
+        application: client.as_ref(),
+        connection: connection.as_deref(),
+        url,
+        code: None,
+    };
+    store
+        .queue_email(&template.compose(&letter, to, outbox_kind, now))
+        .await
 }
 
 /// The ticket in `link_ticket` and its account, if it is an unused, unexpired ticket of `kind`;
@@ -366,6 +449,13 @@ pub async fn verify_email(
             ..NewLogEvent::new(LogType::SUCCESS_VERIFICATION_EMAIL, now)
         })
         .await?;
+    // Auth0's welcome mail follows a verification, when the tenant wrote one.
+    if let (Some(to), Some(welcome)) = (
+        user.email.as_deref(),
+        Template::for_mail(store, TemplateName::WelcomeEmail).await?,
+    ) {
+        queue(store, now, &welcome, "welcome_email", &user, to, None, None).await?;
+    }
     Ok(Ok(EmailVerified {
         email: user.email.unwrap_or_default(),
         result_url: ticket.result_url,

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
@@ -330,16 +330,34 @@ impl Mailer for SmtpMailer {
             Ok(to) => to,
             Err(e) => return Outcome::Permanent(format!("the recipient is not an address: {e}")),
         };
+        // The template's sender, else the provider's; one that is not an address (a
+        // template's mistake) does not stop the mail.
+        let from = match email.from.as_deref().map(str::parse::<Mailbox>) {
+            Some(Ok(from)) => from,
+            Some(Err(e)) => {
+                tracing::warn!(kind = %email.kind, error = %e, "the template's From is not an address; the provider's is used");
+                self.from.clone()
+            }
+            None => self.from.clone(),
+        };
         let mut builder = Message::builder()
-            .from(self.from.clone())
+            .from(from)
             .to(to)
             .subject(email.subject.clone())
-            .message_id(Some(message_id.to_owned()))
-            .header(ContentType::TEXT_PLAIN);
+            .message_id(Some(message_id.to_owned()));
         for header in &self.headers {
             builder = builder.raw_header(header.clone());
         }
-        let message = match builder.body(email.body.clone()) {
+        let built = match &email.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                email.body.clone(),
+                html.clone(),
+            )),
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(email.body.clone()),
+        };
+        let message = match built {
             Ok(message) => message,
             Err(e) => return Outcome::Permanent(format!("the message cannot be built: {e}")),
         };

@@ -135,6 +135,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         18 => "0018_federation_transactions",
         19 => "0019_federated_users",
         20 => "0020_mail_delivery",
+        21 => "0021_email_templates",
     )
 }
 
@@ -160,6 +161,7 @@ fn postgres_migrations() -> Vec<Migration> {
         18 => "0018_federation_transactions",
         19 => "0019_federated_users",
         20 => "0020_mail_delivery",
+        21 => "0021_email_templates",
     )
 }
 

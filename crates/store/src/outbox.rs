@@ -1,12 +1,12 @@
 //! The outbox: mail queued for delivery, bodies sealed under the master key, and the queue's
-//! leases (`sigil_core::mail` holds the rules); and the tenant's mail provider, its SMTP
-//! password sealed.
+//! leases (`sigil_core::mail` holds the rules); the tenant's mail provider, its SMTP password
+//! sealed; and its email templates.
 
 use sigil_core::UnixTime;
 use sigil_core::mail::LEASE;
 use sigil_core::model::{
-    ClaimedEmail, Delivered, DeliveryStatus, EmailProvider, OutboxEntry, OutgoingEmail,
-    SmtpCredentials,
+    ClaimedEmail, Delivered, DeliveryStatus, EmailProvider, EmailTemplate, OutboxEntry,
+    OutgoingEmail, SmtpCredentials, TemplateName,
 };
 use sigil_core::store::{Page, Result};
 use zeroize::Zeroizing;
@@ -19,6 +19,9 @@ use crate::error::{OrBackend as _, corrupt};
 /// Sealed bodies are bound to this purpose (a body cannot be passed off as another secret).
 const PURPOSE: &str = "outbox body";
 
+/// Sealed HTML bodies are bound to this purpose.
+const HTML_PURPOSE: &str = "outbox html body";
+
 /// The SMTP password's purpose.
 const PROVIDER_PURPOSE: &str = "email provider smtp_pass";
 
@@ -29,6 +32,8 @@ struct Row {
     recipient: String,
     subject: String,
     sealed_body: Vec<u8>,
+    sealed_html: Option<Vec<u8>>,
+    sender: Option<String>,
     kind: String,
     status: String,
     attempts: i32,
@@ -39,16 +44,26 @@ struct Row {
     lease: Option<String>,
 }
 
-const COLUMNS: &str = "seq, created_at, recipient, subject, sealed_body, kind, status, attempts, \
-                       next_attempt_at, last_error, sent_at, message_id, lease";
+const COLUMNS: &str = "seq, created_at, recipient, subject, sealed_body, sealed_html, sender, \
+                       kind, status, attempts, next_attempt_at, last_error, sent_at, message_id, \
+                       lease";
 
 impl Row {
     fn email(&self, store: &SqlStore) -> Result<OutgoingEmail> {
-        let body = open(&store.key, "outbox message", PURPOSE, &self.sealed_body)?;
+        let text = |sealed: &[u8], purpose: &str| -> Result<String> {
+            let plain = open(&store.key, "outbox message", purpose, sealed)?;
+            String::from_utf8(plain.to_vec()).map_err(|e| corrupt("outbox message", e))
+        };
         Ok(OutgoingEmail {
             to: self.recipient.clone(),
             subject: self.subject.clone(),
-            body: String::from_utf8(body.to_vec()).map_err(|e| corrupt("outbox message", e))?,
+            body: text(&self.sealed_body, PURPOSE)?,
+            html: self
+                .sealed_html
+                .as_deref()
+                .map(|sealed| text(sealed, HTML_PURPOSE))
+                .transpose()?,
+            from: self.sender.clone(),
             kind: self.kind.clone(),
             created_at: UnixTime(self.created_at),
         })
@@ -61,15 +76,22 @@ impl Row {
 
 pub(crate) async fn queue_email(store: &SqlStore, email: &OutgoingEmail) -> Result<()> {
     const SQL: &str = "INSERT INTO outbox (created_at, recipient, subject, sealed_body, kind, \
-                       status, attempts, next_attempt_at) \
-                       VALUES ($1, $2, $3, $4, $5, 'queued', 0, $1)";
+                       sealed_html, sender, status, attempts, next_attempt_at) \
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $1)";
     let sealed = seal(&store.key, PURPOSE, email.body.as_bytes())?;
+    let sealed_html = email
+        .html
+        .as_ref()
+        .map(|html| seal(&store.key, HTML_PURPOSE, html.as_bytes()))
+        .transpose()?;
     on_pool!(&store.db, pool => sqlx::query(SQL)
         .bind(email.created_at.0)
         .bind(&email.to)
         .bind(&email.subject)
         .bind(&sealed)
         .bind(&email.kind)
+        .bind(&sealed_html)
+        .bind(&email.from)
         .execute(pool)
         .await
         .db()?
@@ -304,4 +326,82 @@ pub(crate) async fn delete_email_provider(store: &SqlStore) -> Result<bool> {
         .db()?
         .rows_affected());
     Ok(deleted == 1)
+}
+
+#[derive(sqlx::FromRow)]
+struct TemplateRow {
+    name: String,
+    body: String,
+    sender: String,
+    subject: String,
+    result_url: Option<String>,
+    url_lifetime_in_seconds: Option<i64>,
+    include_email_in_redirect: bool,
+    enabled: bool,
+}
+
+pub(crate) async fn email_template(
+    store: &SqlStore,
+    name: TemplateName,
+) -> Result<Option<EmailTemplate>> {
+    const SQL: &str = "SELECT name, body, sender, subject, result_url, url_lifetime_in_seconds, \
+                       include_email_in_redirect, enabled FROM email_templates WHERE name = $1";
+    let row: Option<TemplateRow> = on_pool!(&store.db, pool => sqlx::query_as(SQL)
+        .bind(name.as_str())
+        .fetch_optional(pool)
+        .await
+        .db()?);
+    row.map(|row| {
+        Ok(EmailTemplate {
+            name: TemplateName::parse(&row.name)
+                .ok_or_else(|| corrupt("email template", "an unknown name"))?,
+            body: row.body,
+            from: row.sender,
+            subject: row.subject,
+            result_url: row.result_url,
+            url_lifetime_in_seconds: row.url_lifetime_in_seconds,
+            include_email_in_redirect: row.include_email_in_redirect,
+            enabled: row.enabled,
+        })
+    })
+    .transpose()
+}
+
+/// Writes `template`: only when none of its name exists (`create`), or whatever exists.
+pub(crate) async fn put_email_template(
+    store: &SqlStore,
+    template: &EmailTemplate,
+    create: bool,
+    now: UnixTime,
+) -> Result<bool> {
+    const INSERT: &str = "INSERT INTO email_templates (name, body, sender, subject, result_url, \
+                          url_lifetime_in_seconds, include_email_in_redirect, enabled, updated_at) \
+                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ";
+    let sql = if create {
+        format!("{INSERT} ON CONFLICT (name) DO NOTHING")
+    } else {
+        format!(
+            "{INSERT} ON CONFLICT (name) DO UPDATE SET body = excluded.body, \
+             sender = excluded.sender, subject = excluded.subject, \
+             result_url = excluded.result_url, \
+             url_lifetime_in_seconds = excluded.url_lifetime_in_seconds, \
+             include_email_in_redirect = excluded.include_email_in_redirect, \
+             enabled = excluded.enabled, updated_at = excluded.updated_at"
+        )
+    };
+    let written = on_pool!(&store.db, pool => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(template.name.as_str())
+        .bind(&template.body)
+        .bind(&template.from)
+        .bind(&template.subject)
+        .bind(&template.result_url)
+        .bind(template.url_lifetime_in_seconds)
+        .bind(template.include_email_in_redirect)
+        .bind(template.enabled)
+        .bind(now.0)
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    Ok(written == 1)
 }

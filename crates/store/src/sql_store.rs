@@ -11,10 +11,10 @@ use sigil_core::ids::{
 use sigil_core::model::{
     Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
     ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered, DeviceCode, DeviceStatus,
-    EmailProvider, FederationTransaction, Job, JsonObject, LogEvent, LogQuery, NewLogEvent,
-    OutboxEntry, OutgoingEmail, Permission, QueuedTrigger, RefreshToken, ResourceServer, Role,
-    Rule, RulesConfig, Session, SigningKeyRecord, TenantSettings, Ticket, TicketKind, User,
-    UserQuery,
+    EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject, LogEvent, LogQuery,
+    NewLogEvent, OutboxEntry, OutgoingEmail, Permission, QueuedTrigger, RefreshToken,
+    ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord, TemplateName,
+    TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::SecretDigest;
@@ -764,6 +764,19 @@ impl Store for SqlStore {
 
     async fn delete_email_provider(&self) -> Result<bool> {
         outbox::delete_email_provider(self).await
+    }
+
+    async fn email_template(&self, name: TemplateName) -> Result<Option<EmailTemplate>> {
+        outbox::email_template(self, name).await
+    }
+
+    async fn put_email_template(
+        &self,
+        template: &EmailTemplate,
+        create: bool,
+        now: UnixTime,
+    ) -> Result<bool> {
+        outbox::put_email_template(self, template, create, now).await
     }
 
     fn connections(&self) -> (u32, u32) {

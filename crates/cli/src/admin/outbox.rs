@@ -59,7 +59,9 @@ pub(crate) fn run(
                     "last_error": entry.last_error,
                     "sent_at": entry.sent_at.map(|t| time_fmt::utc(t.0)),
                     "message_id": entry.message_id,
+                    "from": m.from,
                     "body": m.body,
+                    "html": m.html,
                 })
             })
             .collect(),

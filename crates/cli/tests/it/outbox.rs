@@ -95,6 +95,14 @@ fn outbox_prints_queued_mail_newest_first() {
             .unwrap()
             .contains("u/reset-password?ticket=")
     );
+    // Sigil's own template: an HTML part too, with the same link.
+    assert!(
+        mails[0]["html"]
+            .as_str()
+            .unwrap()
+            .contains("u/reset-password?ticket="),
+        "{only}"
+    );
 
     let newest = json(&check(
         &dir,

@@ -14,6 +14,7 @@ pub mod body;
 pub mod branding;
 pub mod connections;
 pub mod email_provider;
+pub mod email_templates;
 pub mod error;
 pub mod export;
 pub mod import;
@@ -36,6 +37,7 @@ pub use connections::{
     checkpoint_take, client_page, client_status_changes, connection_json, discovered,
 };
 pub use email_provider::{EmailProviderBody, email_provider_json, project_provider};
+pub use email_templates::{EmailTemplateBody, email_template_json, template_name};
 pub use error::ManagementError;
 pub use jobs::job_json;
 pub use linking::{LinkBody, LinkTarget, link_refused, local_id};

@@ -9,6 +9,7 @@ pub mod client;
 pub mod client_rules;
 pub mod connection;
 pub mod email_provider;
+pub mod email_template;
 pub mod job;
 pub mod log;
 pub mod outbox;
@@ -34,6 +35,7 @@ pub use connection::{
     Upstream, UpstreamSecrets,
 };
 pub use email_provider::{EmailProvider, SmtpCredentials};
+pub use email_template::{EmailTemplate, TemplateName};
 pub use job::{Job, JobKind};
 pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
 pub use outbox::{ClaimedEmail, Delivered, DeliveryStatus, OutboxEntry, OutgoingEmail};

@@ -13,8 +13,14 @@ pub struct OutgoingEmail {
     pub to: String,
     /// Subject line.
     pub subject: String,
-    /// Plain-text body (it holds single-use links: stores seal it at rest).
+    /// Plain-text body, or the HTML body's text alternative (it holds single-use links:
+    /// stores seal it at rest).
     pub body: String,
+    /// The HTML body, when the mail has one (sealed at rest as well).
+    pub html: Option<String>,
+    /// The sender, when the template names one (`Name <address>` or an address); otherwise
+    /// the mail provider's default.
+    pub from: Option<String>,
     /// What it is for: `reset_password`, `verify_email`.
     pub kind: String,
     /// When it was queued.

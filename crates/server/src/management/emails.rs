@@ -1,18 +1,21 @@
 //! `/emails/provider`: the tenant's mail provider (Auth0's `smtp` shape; rules in
 //! `sigil_core::management::email_provider`). Every node's mail worker reads it before each
-//! pass, so a change takes effect within a second, everywhere.
+//! pass, so a change takes effect within a second, everywhere. And `/email-templates/…`: the
+//! tenant's templates (rules in `sigil_core::management::email_templates`), read whenever a
+//! mail is written.
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 use sigil_core::Store;
 use sigil_core::management::{
-    EmailProviderBody, email_provider_json, parse_body, project_provider,
+    EmailProviderBody, EmailTemplateBody, email_provider_json, email_template_json, parse_body,
+    project_provider, template_name,
 };
-use sigil_core::model::EmailProvider;
+use sigil_core::model::{EmailProvider, TemplateName};
 
 use super::body::Params;
 use super::caller::Caller;
@@ -96,4 +99,88 @@ pub(crate) async fn delete<S: Store>(
     }
     caller.audit(&app, "Delete the email provider").await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{templateName}`, one of Auth0's names (400 otherwise).
+fn named(name: &str) -> Result<TemplateName, MgmtError> {
+    Ok(template_name(name)?)
+}
+
+fn no_template(name: TemplateName) -> MgmtError {
+    MgmtError::not_found(
+        "inexistent_email_template",
+        format!("The template {name} does not exist."),
+    )
+}
+
+pub(crate) async fn create_template<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), MgmtError> {
+    let template = parse_body::<EmailTemplateBody>(&body)?.create()?;
+    if !app
+        .store()
+        .put_email_template(&template, true, app.now())
+        .await?
+    {
+        return Err(MgmtError::Conflict {
+            error_code: "email_template_conflict",
+            message: format!(
+                "The template {} already exists; change it with PATCH or PUT",
+                template.name
+            ),
+        });
+    }
+    caller.audit(&app, "Create an email template").await;
+    Ok((StatusCode::CREATED, Json(email_template_json(&template))))
+}
+
+pub(crate) async fn get_template<S: Store>(
+    State(app): State<App<S>>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, MgmtError> {
+    let name = named(&name)?;
+    let template = app
+        .store()
+        .email_template(name)
+        .await?
+        .ok_or_else(|| no_template(name))?;
+    Ok(Json(email_template_json(&template)))
+}
+
+pub(crate) async fn update_template<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, MgmtError> {
+    let name = named(&name)?;
+    let patch = parse_body::<EmailTemplateBody>(&body)?;
+    let mut template = app
+        .store()
+        .email_template(name)
+        .await?
+        .ok_or_else(|| no_template(name))?;
+    patch.apply(&mut template)?;
+    app.store()
+        .put_email_template(&template, false, app.now())
+        .await?;
+    caller.audit(&app, "Update an email template").await;
+    Ok(Json(email_template_json(&template)))
+}
+
+pub(crate) async fn replace_template<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, MgmtError> {
+    let name = named(&name)?;
+    let template = parse_body::<EmailTemplateBody>(&body)?.replace(name)?;
+    app.store()
+        .put_email_template(&template, false, app.now())
+        .await?;
+    caller.audit(&app, "Set an email template").await;
+    Ok(Json(email_template_json(&template)))
 }

@@ -138,6 +138,10 @@ operations! {
     post "/emails/provider" => emails::create, ["create:email_provider"], 201, "Configure the email provider (smtp)";
     patch "/emails/provider" => emails::update, ["update:email_provider"], 200, "Update the email provider";
     delete "/emails/provider" => emails::delete, ["delete:email_provider"], 204, "Delete the email provider";
+    post "/email-templates" => emails::create_template, ["create:email_templates"], 201, "Create an email template (Liquid)";
+    get "/email-templates/{name}" => emails::get_template, ["read:email_templates"], 200, "Get an email template";
+    patch "/email-templates/{name}" => emails::update_template, ["update:email_templates"], 200, "Update an email template";
+    put "/email-templates/{name}" => emails::replace_template, ["update:email_templates"], 200, "Set an email template whole";
     get "/grants" => grants::list, ["read:grants"], 200, "List users' grants (consents)";
     delete "/grants" => grants::delete_of_user, ["delete:grants"], 204, "Delete all of a user's grants";
     delete "/grants/{id}" => grants::delete, ["delete:grants"], 204, "Delete a grant";

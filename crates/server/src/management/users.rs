@@ -175,8 +175,15 @@ pub(crate) async fn create<S: Store>(
         .await
         .map_err(user_store_error)?;
     if send_verification {
-        tickets::send_verification_email(app.store(), app.rng(), app.issuer(), app.now(), &user)
-            .await?;
+        tickets::send_verification_email(
+            app.store(),
+            app.rng(),
+            app.issuer(),
+            app.now(),
+            &user,
+            None,
+        )
+        .await?;
     }
     caller.audit(&app, "Create a User").await;
     Ok((StatusCode::CREATED, Json(user_json(&user))))
@@ -221,8 +228,15 @@ pub(crate) async fn update<S: Store>(
         .await;
     }
     if send_verification {
-        tickets::send_verification_email(app.store(), app.rng(), app.issuer(), app.now(), &user)
-            .await?;
+        tickets::send_verification_email(
+            app.store(),
+            app.rng(),
+            app.issuer(),
+            app.now(),
+            &user,
+            None,
+        )
+        .await?;
     }
     caller.audit(&app, "Update a User").await;
     Ok(Json(user_json(&user)))

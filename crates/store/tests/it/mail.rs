@@ -19,6 +19,8 @@ fn mail(n: i64) -> OutgoingEmail {
         subject: format!("message {n}"),
         body: format!("https://sigil.example/u/email-verification?ticket=T{n}"),
         kind: "verify_email".to_owned(),
+        html: None,
+        from: None,
         created_at: at(n),
     }
 }

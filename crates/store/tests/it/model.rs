@@ -2644,6 +2644,8 @@ async fn outbox_messages_come_back_newest_first_with_sealed_bodies() {
             subject: format!("message {n}"),
             body: format!("open https://sigil.example/u/reset-password?ticket=SECRET{n}"),
             kind: "reset_password".to_owned(),
+            html: None,
+            from: None,
             created_at: at(n),
         };
         for (to, n) in [
