@@ -133,6 +133,9 @@ pub(crate) struct ServeArgs {
     /// 720 times as long, until a day has passed since the mail was queued.
     #[arg(long, env = "SIGIL_MAIL_RETRY_SECONDS", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     mail_retry_seconds: u64,
+    /// Days mail is kept in the outbox once it was sent or given up on.
+    #[arg(long, env = "SIGIL_MAIL_RETENTION_DAYS", value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    mail_retention_days: u32,
     /// Then, seconds the requests in flight may take to finish before the process exits.
     #[arg(long, env = "SIGIL_SHUTDOWN_GRACE", value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
     shutdown_grace: u64,
@@ -240,6 +243,7 @@ impl ServeArgs {
                 retention: RetentionDays {
                     logs: self.log_retention_days,
                     jobs: self.job_retention_days,
+                    mail: self.mail_retention_days,
                 },
             },
             mail,

@@ -1,6 +1,6 @@
 //! Housekeeping: what expired (codes, sessions, refresh tokens, tickets, device codes,
 //! client-assertion `jti`s) or is past its retention (finished jobs and their export files,
-//! tenant log events) is deleted, batch after batch, so that no table grows for ever and no
+//! tenant log events, mail sent or given up on) is deleted, batch after batch, so that no table grows for ever and no
 //! single statement holds its locks for long. Several nodes purging at once only share the
 //! work.
 
@@ -20,11 +20,17 @@ pub struct RetentionDays {
     pub logs: u32,
     /// Finished Management API jobs, with an export's file.
     pub jobs: u32,
+    /// Mail sent or given up on (its sealed body holds used or expired links).
+    pub mail: u32,
 }
 
 impl Default for RetentionDays {
     fn default() -> Self {
-        RetentionDays { logs: 30, jobs: 7 }
+        RetentionDays {
+            logs: 30,
+            jobs: 7,
+            mail: 7,
+        }
     }
 }
 
@@ -35,6 +41,7 @@ impl RetentionDays {
         Retention {
             logs_before: days(self.logs),
             jobs_before: days(self.jobs),
+            mail_before: days(self.mail),
         }
     }
 }

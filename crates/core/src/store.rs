@@ -197,11 +197,13 @@ pub struct Purged {
     pub action_executions: u64,
     /// Logins gone upstream whose callback never came.
     pub federation_transactions: u64,
+    /// Mail sent or given up on, past its retention.
+    pub outbox: u64,
 }
 
 impl Purged {
     /// Rows removed of each kind, with the kind's name (for logs and metrics).
-    pub fn by_kind(&self) -> [(&'static str, u64); 11] {
+    pub fn by_kind(&self) -> [(&'static str, u64); 12] {
         [
             ("authorization_codes", self.codes),
             ("sessions", self.sessions),
@@ -214,6 +216,7 @@ impl Purged {
             ("rate_limits", self.rate_limits),
             ("action_executions", self.action_executions),
             ("federation_transactions", self.federation_transactions),
+            ("outbox", self.outbox),
         ]
     }
 
@@ -241,6 +244,7 @@ impl std::ops::AddAssign for Purged {
         self.rate_limits += other.rate_limits;
         self.action_executions += other.action_executions;
         self.federation_transactions += other.federation_transactions;
+        self.outbox += other.outbox;
     }
 }
 
@@ -251,6 +255,8 @@ pub struct Retention {
     pub logs_before: UnixTime,
     /// Finished Management API jobs made before this go, with their export files.
     pub jobs_before: UnixTime,
+    /// Mail queued before this goes once it was sent or given up on.
+    pub mail_before: UnixTime,
 }
 
 /// Everything Sigil keeps. Implementations are cheap to clone handles on a connection pool;

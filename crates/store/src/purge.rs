@@ -24,11 +24,13 @@ enum Horizon {
     Jobs,
     /// Now, in milliseconds.
     NowMs,
+    /// Mail queued before the retention.
+    Mail,
 }
 
 /// One `DELETE` per kind, in the order of [`Purged::by_kind`]: `$1` is the horizon, `$2` the
 /// batch size.
-const PURGES: [(&str, Horizon); 11] = [
+const PURGES: [(&str, Horizon); 12] = [
     (
         "DELETE FROM authorization_codes WHERE digest IN \
          (SELECT digest FROM authorization_codes WHERE expires_at <= $1 LIMIT $2)",
@@ -83,6 +85,11 @@ const PURGES: [(&str, Horizon); 11] = [
          (SELECT state_digest FROM federation_transactions WHERE expires_at <= $1 LIMIT $2)",
         Horizon::Now,
     ),
+    (
+        "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox \
+         WHERE status IN ('sent', 'failed') AND created_at < $1 LIMIT $2)",
+        Horizon::Mail,
+    ),
 ];
 
 pub(crate) async fn purge_expired(
@@ -91,7 +98,7 @@ pub(crate) async fn purge_expired(
     retention: &Retention,
     batch: u32,
 ) -> Result<Purged> {
-    let mut counts = [0u64; 11];
+    let mut counts = [0u64; 12];
     for ((sql, horizon), count) in PURGES.iter().zip(counts.iter_mut()) {
         let sql: &'static str = sql;
         let first = match horizon {
@@ -99,6 +106,7 @@ pub(crate) async fn purge_expired(
             Horizon::Logs => retention.logs_before.0.saturating_mul(1000),
             Horizon::Jobs => retention.jobs_before.0,
             Horizon::NowMs => now.0.saturating_mul(1000),
+            Horizon::Mail => retention.mail_before.0,
         };
         *count = on_pool!(&store.db, pool => {
             let query = sqlx::query(sql).bind(first).bind(i64::from(batch));
@@ -126,6 +134,7 @@ pub(crate) async fn purge_expired(
         rate_limits,
         action_executions,
         federation_transactions,
+        outbox,
     ] = counts;
     Ok(Purged {
         codes,
@@ -139,5 +148,6 @@ pub(crate) async fn purge_expired(
         rate_limits,
         action_executions,
         federation_transactions,
+        outbox,
     })
 }

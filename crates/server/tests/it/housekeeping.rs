@@ -20,7 +20,11 @@ async fn the_background_purge_follows_the_clock_and_keeps_what_is_live() {
     let app = TestApp::start_served(ServeOptions {
         housekeeping: Housekeeping {
             every: Duration::from_millis(30),
-            retention: RetentionDays { logs: 30, jobs: 7 },
+            retention: RetentionDays {
+                logs: 30,
+                jobs: 7,
+                mail: 7,
+            },
         },
         ..ServeOptions::default()
     })

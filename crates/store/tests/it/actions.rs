@@ -510,6 +510,7 @@ async fn execution_records_are_kept_then_purged() {
         let retention = sigil_core::store::Retention {
             logs_before: at(0),
             jobs_before: at(0),
+            mail_before: at(0),
         };
         // "old" began at second 1: it is kept until second 1 + 10 days.
         let purged = store

@@ -107,6 +107,7 @@ async fn a_login_gone_upstream_comes_back_once_to_its_own_browser() {
                 &Retention {
                     logs_before: at(0),
                     jobs_before: at(0),
+                    mail_before: at(0),
                 },
                 100,
             )

@@ -17,6 +17,7 @@ const BATCH: u32 = 10;
 const KEEP: Retention = Retention {
     logs_before: sigil_core::UnixTime(0),
     jobs_before: sigil_core::UnixTime(0),
+    mail_before: sigil_core::UnixTime(0),
 };
 
 #[tokio::test]
@@ -252,9 +253,63 @@ async fn jobs_and_log_events_go_once_past_their_retention() {
         let retention = Retention {
             logs_before: at(0),
             jobs_before: at(-50),
+            mail_before: at(-50),
         };
+        // Mail: sent or failed and queued before the horizon goes; waiting mail stays,
+        // however old.
+        for n in [-100, -90, -80, 10] {
+            store
+                .queue_email(&sigil_core::model::OutgoingEmail {
+                    to: format!("m{n}@example.com"),
+                    subject: format!("{n}"),
+                    body: "b".to_owned(),
+                    html: None,
+                    from: None,
+                    kind: "verify_email".to_owned(),
+                    created_at: at(n),
+                })
+                .await
+                .unwrap();
+        }
+        let claimed = store.claim_emails(at(20), "lease", 10).await.unwrap();
+        for (message, delivered) in claimed.iter().zip([
+            sigil_core::model::Delivered::Sent {
+                message_id: "<a>".into(),
+                at: at(20),
+            },
+            sigil_core::model::Delivered::Failed {
+                error: "550".into(),
+            },
+            sigil_core::model::Delivered::Retry {
+                at: at(99),
+                error: "421".into(),
+            },
+            sigil_core::model::Delivered::Sent {
+                message_id: "<b>".into(),
+                at: at(20),
+            },
+        ]) {
+            assert!(
+                store
+                    .record_delivery(message.id, "lease", &delivered)
+                    .await
+                    .unwrap()
+            );
+        }
         let purged = store.purge_expired(at(0), &retention, 100).await.unwrap();
-        assert_eq!((purged.jobs, purged.logs), (1, 2), "{purged:?}");
+        assert_eq!(
+            (purged.jobs, purged.logs, purged.outbox),
+            (1, 2, 2),
+            "{purged:?}"
+        );
+        let left: Vec<String> = store
+            .outbox(None, sigil_core::Page::first())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.email.subject)
+            .collect();
+        assert_eq!(left, ["10", "-80"], "the new one and the one still waiting");
         assert_eq!(store.job(&old_job.id).await.unwrap(), None);
         assert_eq!(store.job(&new_job.id).await.unwrap(), Some(new_job));
         for (id, kept) in ids.iter().zip([false, false, true, true]) {
