@@ -419,6 +419,17 @@ mod tests {
         user
     }
 
+    fn letter_to<'a>(user: &'a User, tenant: &'a TenantSettings, url: &'a str) -> Letter<'a> {
+        Letter {
+            user,
+            tenant,
+            application: None,
+            connection: None,
+            url: Some(url),
+            code: None,
+        }
+    }
+
     fn stored(body: &str) -> EmailTemplate {
         EmailTemplate {
             name: TemplateName::VerifyEmail,
@@ -437,14 +448,7 @@ mod tests {
         let tenant = tenant();
         let user = user("<script>alert(1)</script> & \"Ann\"");
         let url = "https://login.example.com/u/email-verification?ticket=a&b=c";
-        let letter = Letter {
-            user: &user,
-            tenant: &tenant,
-            application: None,
-            connection: None,
-            url: Some(url),
-            code: None,
-        };
+        let letter = letter_to(&user, &tenant, url);
         let template = Template::of(&stored(
             "<p>{{ user.name }}</p><p>{{ user.name | escape }}</p><a href=\"{{ url }}\">go</a> {{ tenant }}",
         ));
@@ -495,14 +499,7 @@ mod tests {
         let user = user("Ann");
         let url = "https://login.example.com/u/reset-password?ticket=T";
         for name in [TemplateName::VerifyEmail, TemplateName::ResetEmail] {
-            let letter = Letter {
-                user: &user,
-                tenant: &tenant,
-                application: None,
-                connection: None,
-                url: Some(url),
-                code: None,
-            };
+            let letter = letter_to(&user, &tenant, url);
             let mail = Template::built_in(name).unwrap().compose(
                 &letter,
                 "ann@example.com",
@@ -546,14 +543,7 @@ mod tests {
         );
         let tenant = tenant();
         let user = user("Ann");
-        let letter = Letter {
-            user: &user,
-            tenant: &tenant,
-            application: None,
-            connection: None,
-            url: Some("https://login.example.com/x"),
-            code: None,
-        };
+        let letter = letter_to(&user, &tenant, "https://login.example.com/x");
         let mail = Template::of(&stored("{{ broken.deeply.missing }}")).compose(
             &letter,
             "a@b.c",

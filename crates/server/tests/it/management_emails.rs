@@ -172,6 +172,15 @@ async fn mail_to(app: &TestApp, to: &str) -> OutgoingEmail {
         .email
 }
 
+/// The verification link in a mail's text part (a footnote of html2text's: `[1]: <link>`).
+fn verification_link(mail: &OutgoingEmail) -> String {
+    mail.body
+        .split_whitespace()
+        .find(|w| w.contains("u/email-verification?ticket="))
+        .unwrap_or_else(|| panic!("no link in the text: {}", mail.body))
+        .to_owned()
+}
+
 #[tokio::test]
 async fn the_tenants_templates_write_the_mail_with_every_value_escaped() {
     let app = TestApp::start().await;
@@ -228,13 +237,7 @@ async fn the_tenants_templates_write_the_mail_with_every_value_escaped() {
     assert!(!html.contains("<b>Ann"), "{html}");
     assert_eq!(mail.subject, "Native: confirm ann+new@example.com");
     assert_eq!(mail.from.as_deref(), Some("Sigil <login@example.com>"));
-    let link = mail
-        .body
-        .split_whitespace()
-        .find_map(|w| w.find("http").map(|i| &w[i..]))
-        .map(|w| w.trim_end_matches([']', ')']).to_owned())
-        .filter(|w| w.contains("u/email-verification?ticket="))
-        .unwrap_or_else(|| panic!("no link in the text: {}", mail.body));
+    let link = verification_link(&mail);
     assert!(html.contains(&link.replace('&', "&amp;")), "{html}");
     let page = app
         .http
@@ -254,12 +257,7 @@ async fn the_tenants_templates_write_the_mail_with_every_value_escaped() {
     // 600 seconds: a second user's link has expired after them.
     signup(&app, "bo@example.com", "Bo").await;
     let mail = mail_to(&app, "bo@example.com").await;
-    let link = mail
-        .body
-        .split_whitespace()
-        .find_map(|w| w.find("http").map(|i| &w[i..]))
-        .map(|w| w.trim_end_matches([']', ')']).to_owned())
-        .unwrap();
+    let link = verification_link(&mail);
     app.clock.advance(601);
     let expired = app.http.get(&link).send().await.unwrap();
     assert_eq!(expired.status(), StatusCode::BAD_REQUEST);
