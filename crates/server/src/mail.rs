@@ -94,7 +94,7 @@ impl MailOptions {
             retry: RetryPlan {
                 first: retry_first_seconds,
             },
-            poll: Duration::from_secs(1),
+            ..MailOptions::default()
         })
     }
 }
@@ -174,7 +174,10 @@ impl SmtpRelay {
             return Err("the URL has a path; write smtp://user:password@host:port".to_owned());
         }
         let decode = |part: &str| {
-            percent_decode(part).ok_or("the user or password is not valid percent-encoded UTF-8")
+            percent_encoding::percent_decode_str(part)
+                .decode_utf8()
+                .map(|decoded| decoded.into_owned())
+                .map_err(|_| "the user or password is not valid percent-encoded UTF-8")
         };
         Ok(SmtpRelay {
             host,
@@ -200,23 +203,6 @@ impl SmtpRelay {
             pass: provider.smtp.pass.clone(),
         }
     }
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Where mail goes now, and from whom.

@@ -142,9 +142,14 @@ pub(crate) async fn count_outbox(store: &SqlStore) -> Result<u64> {
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-/// Which rows are due: queued ones whose attempt is due, and ones whose lease ran out.
-const DUE: &str = "(status = 'queued' AND next_attempt_at <= $3) \
-                   OR (status = 'sending' AND lease_until <= $3)";
+/// Which rows are due at the time bound to `now`: queued ones whose attempt is due, and ones
+/// whose lease ran out.
+fn due(now: &str) -> String {
+    format!(
+        "(status = 'queued' AND next_attempt_at <= {now}) \
+         OR (status = 'sending' AND lease_until <= {now})"
+    )
+}
 
 pub(crate) async fn claim_emails(
     store: &SqlStore,
@@ -152,16 +157,27 @@ pub(crate) async fn claim_emails(
     lease: &str,
     limit: u32,
 ) -> Result<Vec<ClaimedEmail>> {
+    // Most looks find nothing due: a read answers them without taking a write lock.
+    let probe = format!("SELECT seq FROM outbox WHERE {} LIMIT 1", due("$1"));
+    let any: Option<i64> = on_pool!(&store.db, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(probe.clone()))
+        .bind(now.0)
+        .fetch_optional(pool)
+        .await
+        .db()?);
+    if any.is_none() {
+        return Ok(Vec::new());
+    }
+    let due = due("$3");
     let sql = match store.db.backend() {
         // One writer at a time: the statement is the lease.
         Backend::Sqlite => format!(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease = $1, \
-             lease_until = $2 WHERE seq IN (SELECT seq FROM outbox WHERE {DUE} \
+             lease_until = $2 WHERE seq IN (SELECT seq FROM outbox WHERE {due} \
              ORDER BY seq LIMIT $4) RETURNING {COLUMNS}"
         ),
         // Rows another node is leasing right now are skipped, not waited for.
         Backend::Postgres => format!(
-            "WITH due AS (SELECT seq FROM outbox WHERE {DUE} ORDER BY seq LIMIT $4 \
+            "WITH due AS (SELECT seq FROM outbox WHERE {due} ORDER BY seq LIMIT $4 \
              FOR UPDATE SKIP LOCKED) \
              UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease = $1, \
              lease_until = $2 FROM due WHERE outbox.seq = due.seq RETURNING {}",
