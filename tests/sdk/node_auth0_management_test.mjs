@@ -336,6 +336,20 @@ await check("ManagementClient emails.configure, get, update: the SMTP password n
   return "configured, shown, updated, deleted";
 });
 
+await check("ManagementClient jobs.verifyEmail, then jobs.get: the verification mail sent again", async () => {
+  const { data: user } = await management.users.create({
+    connection,
+    email: email(),
+    password: `Node-Sdk-${randomUUID()}`,
+  });
+  const { data: job } = await management.jobs.verifyEmail({ user_id: user.user_id });
+  expect(job.type === "verification_email" && job.status === "completed" && job.id, JSON.stringify(job));
+  const { data: read } = await management.jobs.get({ id: job.id });
+  expect(read.id === job.id && read.type === "verification_email", JSON.stringify(read));
+  await management.users.delete({ id: user.user_id });
+  return job.id;
+});
+
 await check("ManagementClient gets Auth0's error shape for a bad body", async () => {
   let error;
   try {

@@ -12,6 +12,8 @@ pub enum JobKind {
     UsersImport,
     /// `users_export`.
     UsersExport,
+    /// `verification_email`: a verification mail sent again.
+    VerificationEmail,
 }
 
 impl JobKind {
@@ -20,6 +22,7 @@ impl JobKind {
         match self {
             JobKind::UsersImport => "users_import",
             JobKind::UsersExport => "users_export",
+            JobKind::VerificationEmail => "verification_email",
         }
     }
 
@@ -28,6 +31,7 @@ impl JobKind {
         match name {
             "users_import" => Some(JobKind::UsersImport),
             "users_export" => Some(JobKind::UsersExport),
+            "verification_email" => Some(JobKind::VerificationEmail),
             _ => None,
         }
     }

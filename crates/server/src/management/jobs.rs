@@ -1,7 +1,8 @@
 //! `/jobs`: bulk user imports (multipart upload of Auth0's import file) and exports (made at
 //! once, served at the job's `location`), and reading the jobs back with their refused
 //! entries. Sigil runs a job inline, then records the finished job in the store, so that any
-//! node answers `GET /jobs/{id}`. The file format is `sigil_core::management::import`'s, the
+//! node answers `GET /jobs/{id}`. `POST /jobs/verification-email` mails the verification link
+//! again. The file format is `sigil_core::management::import`'s, the
 //! job `sigil_core::management::import_job`'s, shared with `sigil users import`.
 
 use axum::Json;
@@ -11,13 +12,13 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sigil_core::ids::{ConnectionId, JobId};
+use sigil_core::ids::{ClientId, ConnectionId, JobId, UserId};
 use sigil_core::management::export::{ExportField, check_fields, export_entry};
 use sigil_core::management::import::parse_import;
 use sigil_core::management::import_job::{MAX_EXTERNAL_ID, import_job, run_import};
 use sigil_core::management::job_json;
 use sigil_core::model::{Connection, Job, JobKind, JsonObject, Strategy, UserQuery};
-use sigil_core::{Page, Store};
+use sigil_core::{Page, Store, tickets};
 
 use super::body::Body;
 use super::caller::Caller;
@@ -186,6 +187,73 @@ pub(crate) struct ExportBody {
     format: Option<String>,
     fields: Option<Vec<ExportField>>,
     limit: Option<u64>,
+}
+
+/// `POST /jobs/verification-email`'s body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerificationEmailBody {
+    user_id: String,
+    client_id: Option<String>,
+    identity: Option<Value>,
+    organization_id: Option<String>,
+}
+
+/// `POST /jobs/verification-email`: the user's verification mail sent again (a new link; the
+/// earlier ones keep working until used or expired), written from the `verify_email` template
+/// with the application `client_id` names. Done at once: the job is `completed`.
+pub(crate) async fn verification_email<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Body(body): Body<VerificationEmailBody>,
+) -> Result<(StatusCode, Json<Value>), MgmtError> {
+    if body.identity.is_some() || body.organization_id.is_some() {
+        return Err(bad_form(
+            "Payload validation error: Sigil sends the verification mail of the user's own \
+             address: 'identity' and 'organization_id' are not supported.",
+        ));
+    }
+    let user = app
+        .store()
+        .account(&UserId::from(body.user_id.as_str()))
+        .await?
+        .ok_or_else(|| MgmtError::not_found("inexistent_user", "The user does not exist."))?;
+    let client = match body.client_id.as_deref() {
+        Some(id) => Some(
+            app.store()
+                .client(&ClientId::from(id))
+                .await?
+                .ok_or_else(|| bad_form(format!("Payload validation error: no client {id}.")))?
+                .client_id,
+        ),
+        None => None,
+    };
+    if user.email.is_none() {
+        return Err(bad_form("The user has no email address to verify."));
+    }
+    tickets::send_verification_email(
+        app.store(),
+        app.rng(),
+        app.issuer(),
+        app.now(),
+        &user,
+        client.as_ref(),
+    )
+    .await?;
+    let job = Job {
+        id: JobId::generate(app.rng()),
+        kind: JobKind::VerificationEmail,
+        status: "completed".to_owned(),
+        connection_id: None,
+        external_id: None,
+        created_at: app.now(),
+        details: JsonObject::new(),
+        errors: Vec::new(),
+        output: None,
+    };
+    app.store().create_job(&job).await?;
+    caller.audit(&app, "Send a verification email").await;
+    Ok((StatusCode::CREATED, Json(job_json(&job, None))))
 }
 
 /// Where an export's file is served.

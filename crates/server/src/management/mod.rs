@@ -150,6 +150,7 @@ operations! {
     get "/keys/signing/{kid}" => keys::get, ["read:signing_keys"], 200, "Get a signing key";
     put "/keys/signing/{kid}/revoke" => keys::revoke, ["update:signing_keys"], 200, "Revoke a signing key";
     post "/jobs/users-imports" => jobs::import_users, ["create:users"], 202, "Import users (multipart: users, connection_id, upsert)";
+    post "/jobs/verification-email" => jobs::verification_email, ["update:users"], 201, "Send a user's verification email again";
     post "/jobs/users-exports" => jobs::export_users, ["read:users"], 201, "Export users";
     get "/jobs/{id}" => jobs::get, ["create:users", "read:users"], 200, "Get a job";
     get "/jobs/{id}/errors" => jobs::errors, ["create:users", "read:users"], 200, "Get a job's errors";

@@ -306,3 +306,88 @@ async fn the_tenants_templates_write_the_mail_with_every_value_escaped() {
         welcome.body
     );
 }
+
+#[tokio::test]
+async fn a_verification_email_job_mails_the_link_again() {
+    let app = TestApp::start().await;
+    let token = token_for(&app, &audience(&app), &["update:users", "read:users"]).await;
+    let t = Some(token.as_str());
+    let ann = app.ann.to_string();
+    let (status, job) = call(
+        &app,
+        "POST",
+        "/jobs/verification-email",
+        t,
+        Some(json!({"user_id": ann, "client_id": app.native.to_string()})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(
+        (&job["type"], &job["status"]),
+        (&json!("verification_email"), &json!("completed"))
+    );
+    let (status, again) = call(
+        &app,
+        "GET",
+        &format!("/jobs/{}", job["id"].as_str().unwrap()),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!((status, &again), (StatusCode::OK, &job));
+    let mail = mail_to(&app, "ann@example.com").await;
+    assert_eq!(
+        (mail.kind.as_str(), mail.subject.as_str()),
+        ("verify_email", "Verify your email")
+    );
+    assert!(
+        mail.html.as_deref().unwrap().contains("for Native"),
+        "the client's name"
+    );
+    let link = mail
+        .body
+        .lines()
+        .find(|l| l.starts_with(&app.base))
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.http.get(&link).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    for (body, status) in [
+        (
+            json!({"user_id": "auth0|000000000000000000000000"}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"user_id": ann, "client_id": "nope"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"user_id": ann, "identity": {"user_id": "x", "provider": "google-oauth2"}}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({"client_id": "nope"}), StatusCode::BAD_REQUEST),
+    ] {
+        let (got, answer) = call(
+            &app,
+            "POST",
+            "/jobs/verification-email",
+            t,
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(got, status, "{body}: {answer}");
+    }
+    let reader = token_for(&app, &audience(&app), &["read:users"]).await;
+    let (status, _) = call(
+        &app,
+        "POST",
+        "/jobs/verification-email",
+        Some(&reader),
+        Some(json!({"user_id": ann})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
