@@ -163,10 +163,18 @@ pub async fn deliver_due<S: Store, M: Mailer>(
                 settle(message, outcome, id, now(), plan)
             }
         };
+        // Why an attempt failed, once, naming the message by its id (never its body).
+        let kind = message.email.kind.as_str();
         let counter = match &delivered {
             Delivered::Sent { .. } => &mut pass.sent,
-            Delivered::Retry { .. } => &mut pass.retried,
-            Delivered::Failed { .. } => &mut pass.failed,
+            Delivered::Retry { at, error } => {
+                tracing::warn!(outbox_id = message.id, kind, attempts = message.attempts, retry_at = at.0, %error, "mail not delivered; it will be tried again");
+                &mut pass.retried
+            }
+            Delivered::Failed { error } => {
+                tracing::error!(outbox_id = message.id, kind, attempts = message.attempts, %error, "mail given up on");
+                &mut pass.failed
+            }
         };
         if store
             .record_delivery(message.id, &message.lease, &delivered)

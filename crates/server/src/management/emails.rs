@@ -15,7 +15,7 @@ use sigil_core::management::{
     EmailProviderBody, EmailTemplateBody, email_provider_json, email_template_json, parse_body,
     project_provider, template_name,
 };
-use sigil_core::model::{EmailProvider, TemplateName};
+use sigil_core::model::{EmailProvider, EmailTemplate, TemplateName};
 
 use super::body::Params;
 use super::caller::Caller;
@@ -101,16 +101,18 @@ pub(crate) async fn delete<S: Store>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `{templateName}`, one of Auth0's names (400 otherwise).
-fn named(name: &str) -> Result<TemplateName, MgmtError> {
-    Ok(template_name(name)?)
-}
-
-fn no_template(name: TemplateName) -> MgmtError {
-    MgmtError::not_found(
-        "inexistent_email_template",
-        format!("The template {name} does not exist."),
-    )
+/// The template `{templateName}` names (400 unless one of Auth0's names), as stored (404
+/// until set).
+async fn stored_template<S: Store>(
+    app: &App<S>,
+    name: TemplateName,
+) -> Result<EmailTemplate, MgmtError> {
+    app.store().email_template(name).await?.ok_or_else(|| {
+        MgmtError::not_found(
+            "inexistent_email_template",
+            format!("The template {name} does not exist."),
+        )
+    })
 }
 
 pub(crate) async fn create_template<S: Store>(
@@ -140,12 +142,7 @@ pub(crate) async fn get_template<S: Store>(
     State(app): State<App<S>>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, MgmtError> {
-    let name = named(&name)?;
-    let template = app
-        .store()
-        .email_template(name)
-        .await?
-        .ok_or_else(|| no_template(name))?;
+    let template = stored_template(&app, template_name(&name)?).await?;
     Ok(Json(email_template_json(&template)))
 }
 
@@ -155,13 +152,9 @@ pub(crate) async fn update_template<S: Store>(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, MgmtError> {
-    let name = named(&name)?;
+    let name = template_name(&name)?;
     let patch = parse_body::<EmailTemplateBody>(&body)?;
-    let mut template = app
-        .store()
-        .email_template(name)
-        .await?
-        .ok_or_else(|| no_template(name))?;
+    let mut template = stored_template(&app, name).await?;
     patch.apply(&mut template)?;
     app.store()
         .put_email_template(&template, false, app.now())
@@ -176,7 +169,7 @@ pub(crate) async fn replace_template<S: Store>(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, MgmtError> {
-    let name = named(&name)?;
+    let name = template_name(&name)?;
     let template = parse_body::<EmailTemplateBody>(&body)?.replace(name)?;
     app.store()
         .put_email_template(&template, false, app.now())
