@@ -84,7 +84,7 @@ struct GlobalOpts {
 enum Command {
     /// Run the server: bootstraps an empty database first (as `init`), then serves until
     /// SIGINT or SIGTERM.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Set up Sigil: schema, master key, signing key, database connection, Management API
     /// and an admin client. Running it again changes nothing.
     #[command(after_help = init::AFTER_HELP)]

@@ -51,6 +51,10 @@ pub(crate) struct ServeArgs {
     /// options can never do this.
     #[arg(long, env = "SIGIL_FEDERATION_ENDPOINT", value_name = "STRATEGY=URL", value_delimiter = ',', value_parser = parse_preset_endpoint)]
     federation_endpoint: Vec<(&'static str, reqwest::Url)>,
+    /// The base URL of Twilio's API for SMS connections that send through Twilio: another
+    /// service that speaks it, or a stand-in in tests [default: https://api.twilio.com]
+    #[arg(long, env = "SIGIL_TWILIO_URL", value_name = "URL", value_parser = parse_http_url)]
+    twilio_url: Option<reqwest::Url>,
     /// Threads that run Actions (tenant code) [default: the number of cores]
     #[arg(long, env = "SIGIL_ACTIONS_WORKERS", value_name = "N", value_parser = password_workers)]
     actions_workers: Option<NonZeroUsize>,
@@ -177,6 +181,14 @@ fn parse_preset_endpoint(text: &str) -> Result<(&'static str, reqwest::Url), Str
     Ok((strategy.as_str(), url))
 }
 
+/// An absolute http(s) URL.
+fn parse_http_url(text: &str) -> Result<reqwest::Url, String> {
+    reqwest::Url::parse(text.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| format!("{text} is not an absolute http(s) URL"))
+}
+
 fn parse_proxies(text: &str) -> Result<TrustedProxies, String> {
     text.parse()
         .map_err(|e: sigil_server::ProxyListError| e.to_string())
@@ -295,6 +307,9 @@ pub(crate) fn run(
             app.disable_tenant_events();
         }
         app.set_federation_policy(args.federation());
+        if let Some(url) = args.twilio_url.clone() {
+            app.set_twilio_url(url);
+        }
         let address = listener
             .local_addr()
             .context("cannot read the listening address")?;

@@ -84,7 +84,8 @@ pub async fn buttons(store: &impl Store, client: &ClientId) -> Result<Vec<Connec
         .await?
         .into_iter()
         .filter(|c| match c.strategy.kind() {
-            StrategyKind::Database => false,
+            // A database has its form; a passwordless connection its own page.
+            StrategyKind::Database | StrategyKind::Passwordless => false,
             StrategyKind::Social => true,
             StrategyKind::Enterprise => c.show_as_button,
         })
@@ -96,6 +97,22 @@ pub async fn buttons(store: &impl Store, client: &ClientId) -> Result<Vec<Connec
             .then_with(|| a.name.cmp(&b.name))
     });
     Ok(shown)
+}
+
+/// The passwordless connections enabled for `client` (email first, then SMS), whose "Email me
+/// a code" / "Text me a code" the login page offers.
+pub async fn passwordless(
+    store: &impl Store,
+    client: &ClientId,
+) -> Result<Vec<Connection>, StoreError> {
+    let mut found: Vec<Connection> = store
+        .client_connections(client)
+        .await?
+        .into_iter()
+        .filter(|c| c.strategy.is_passwordless())
+        .collect();
+    found.sort_by_key(|c| (c.strategy == Strategy::Sms, c.name.clone()));
+    Ok(found)
 }
 
 /// What a login button says: "Continue with" this (the connection's display name, else its
@@ -113,7 +130,9 @@ pub fn button_label(connection: &Connection) -> String {
         Strategy::Linkedin => "LinkedIn",
         Strategy::Waad => "Microsoft Entra ID",
         Strategy::Okta => "Okta",
-        Strategy::Auth0 | Strategy::Oidc | Strategy::OAuth2 => connection.name.as_str(),
+        Strategy::Auth0 | Strategy::Oidc | Strategy::OAuth2 | Strategy::Email | Strategy::Sms => {
+            connection.name.as_str()
+        }
     }
     .to_owned()
 }

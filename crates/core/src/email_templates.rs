@@ -40,9 +40,18 @@ fn built_in(name: TemplateName) -> Option<(&'static str, &'static str, &'static 
             include_str!("email_templates/reset_email.html"),
             include_str!("email_templates/reset_email.txt"),
         )),
+        TemplateName::AuthEmailByCode => Some(PASSWORDLESS),
         _ => None,
     }
 }
+
+/// Sigil's own passwordless mail: a code, or a magic link.
+const PASSWORDLESS: (&str, &str, &str) = (
+    "{% if send == \"link\" %}Your login link{% else %}Your code is {{ code }}{% endif %}\
+     {% if application.name %} for {{ application.name }}{% endif %}",
+    include_str!("email_templates/auth_email_by_code.html"),
+    include_str!("email_templates/auth_email_by_code.txt"),
+);
 
 /// The facts a mail's variables are made of.
 #[derive(Clone, Copy, Debug)]
@@ -59,6 +68,8 @@ pub struct Letter<'a> {
     pub url: Option<&'a str>,
     /// The code the mail carries.
     pub code: Option<&'a str>,
+    /// How long the link or code works, in seconds, when the mail says.
+    pub lifetime: Option<i64>,
 }
 
 impl Letter<'_> {
@@ -106,6 +117,10 @@ impl Letter<'_> {
             "operation": Value::Null,
             "url": self.url,
             "code": self.code,
+            // A passwordless mail's: its link (`url` too), and which of the two it sends.
+            "link": self.url,
+            "send": if self.url.is_some() { "link" } else { "code" },
+            "lifetime": self.lifetime.map(duration_words),
             "branding": {
                 "logo_url": self.tenant.branding.logo_url,
                 "colors": {
@@ -144,6 +159,49 @@ impl Template {
             url_lifetime: None,
             include_email_in_redirect: false,
         })
+    }
+
+    /// The template of a passwordless connection's mail: the connection's own (`options.email`),
+    /// each part it leaves out Sigil's.
+    pub fn passwordless(own: &crate::passwordless::EmailMessage) -> Self {
+        let (subject, html, text) = PASSWORDLESS;
+        let mut template = Template {
+            name: TemplateName::AuthEmailByCode,
+            subject: subject.to_owned(),
+            html: html.to_owned(),
+            text: Some(text.to_owned()),
+            from: None,
+            result_url: None,
+            url_lifetime: None,
+            include_email_in_redirect: false,
+        };
+        if let Some(body) = &own.body {
+            template.html.clone_from(body);
+            template.text = None;
+        }
+        if let Some(subject) = &own.subject {
+            template.subject.clone_from(subject);
+        }
+        template.from.clone_from(&own.from);
+        template
+    }
+
+    /// Whether each part parses and renders against a sample of every variable; the error
+    /// says which part and why.
+    pub fn checked(&self) -> Result<(), String> {
+        let variables = sample_letter_variables();
+        let parts = [
+            ("body", Some(&self.html)),
+            ("text", self.text.as_ref()),
+            ("subject", Some(&self.subject)),
+            ("from", self.from.as_ref()),
+        ];
+        for (part, text) in parts {
+            if let Some(text) = text {
+                render(text, &variables).map_err(|e| format!("the {part} does not render: {e}"))?;
+            }
+        }
+        Ok(())
     }
 
     /// The tenant's template as stored.
@@ -257,17 +315,7 @@ impl Template {
 /// Checks a template the tenant is saving: each part must parse and render against a sample
 /// of every variable. The error says which part and why.
 pub fn check(template: &EmailTemplate) -> Result<(), String> {
-    let user = sample_user();
-    let tenant = TenantSettings::default();
-    let letter = Letter {
-        user: &user,
-        tenant: &tenant,
-        application: None,
-        connection: Some("Username-Password-Authentication"),
-        url: Some("https://sigil.example/u/email-verification?ticket=sample"),
-        code: Some("123456"),
-    };
-    let variables = letter.variables();
+    let variables = sample_letter_variables();
     for (part, text) in [
         ("body", &template.body),
         ("subject", &template.subject),
@@ -276,6 +324,48 @@ pub fn check(template: &EmailTemplate) -> Result<(), String> {
         render(text, &variables).map_err(|e| format!("the {part} does not render: {e}"))?;
     }
     Ok(())
+}
+
+/// Checks a plain-text template (an SMS connection's Liquid `template`) against the sample.
+pub fn check_text(text: &str) -> Result<(), String> {
+    render(text, &sample_letter_variables()).map(|_| ())
+}
+
+/// `text` (Liquid) rendered with `letter`'s variables as they are: for messages that are not
+/// HTML (an SMS).
+pub fn render_text(text: &str, letter: &Letter<'_>) -> Result<String, String> {
+    render(text, &letter.variables())
+}
+
+/// Every variable, with sample values.
+fn sample_letter_variables() -> Value {
+    let user = sample_user();
+    let tenant = TenantSettings::default();
+    Letter {
+        user: &user,
+        tenant: &tenant,
+        application: None,
+        connection: Some("Username-Password-Authentication"),
+        url: Some("https://sigil.example/u/email-verification?ticket=sample"),
+        code: Some("123456"),
+        lifetime: Some(300),
+    }
+    .variables()
+}
+
+/// Seconds as people say them: "3 minutes", "1 hour", "5 days".
+fn duration_words(seconds: i64) -> String {
+    let (n, unit) = match seconds {
+        s if s % 86_400 == 0 && s >= 86_400 => (s / 86_400, "day"),
+        s if s % 3600 == 0 && s >= 3600 => (s / 3600, "hour"),
+        s if s % 60 == 0 && s >= 60 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
 }
 
 fn sample_user() -> User {
@@ -427,7 +517,79 @@ mod tests {
             connection: None,
             url: Some(url),
             code: None,
+            lifetime: None,
         }
+    }
+
+    #[test]
+    fn passwordless_mails_carry_the_code_or_the_link_and_the_connections_template_wins() {
+        let tenant = TenantSettings::default();
+        let person = user("Pat <b>");
+        let code_letter = Letter {
+            code: Some("482913"),
+            url: None,
+            lifetime: Some(180),
+            ..letter_to(&person, &tenant, "")
+        };
+        let own = Template::passwordless(&crate::passwordless::EmailMessage::default());
+        let mail = own.compose(
+            &code_letter,
+            "ann@example.com",
+            "passwordless_code",
+            UnixTime(0),
+        );
+        assert_eq!(mail.subject, "Your code is 482913");
+        assert!(mail.body.contains("Your code is 482913"), "{}", mail.body);
+        assert!(mail.body.contains("3 minutes"), "{}", mail.body);
+        assert!(mail.html.as_deref().unwrap().contains("482913"));
+
+        let link =
+            "https://sigil.example/passwordless/verify_redirect?verification_code=482913&a=1";
+        let link_letter = Letter {
+            url: Some(link),
+            ..code_letter
+        };
+        let mail = own.compose(
+            &link_letter,
+            "ann@example.com",
+            "passwordless_link",
+            UnixTime(0),
+        );
+        assert_eq!(mail.subject, "Your login link");
+        assert!(mail.body.contains(link), "{}", mail.body);
+        assert!(
+            mail.html
+                .as_deref()
+                .unwrap()
+                .contains("verification_code=482913&amp;a=1")
+        );
+
+        let tenants = Template::passwordless(&crate::passwordless::EmailMessage {
+            from: Some("Logins <login@example.com>".to_owned()),
+            subject: Some("Code {{ code }}".to_owned()),
+            body: Some("<p>{{ code }} for {{ user.name }}</p>".to_owned()),
+        });
+        assert_eq!(tenants.checked(), Ok(()));
+        let mail = tenants.compose(
+            &code_letter,
+            "ann@example.com",
+            "passwordless_code",
+            UnixTime(0),
+        );
+        assert_eq!(mail.subject, "Code 482913");
+        assert_eq!(mail.from.as_deref(), Some("Logins <login@example.com>"));
+        assert_eq!(
+            mail.html.as_deref(),
+            Some("<p>482913 for Pat &lt;b&gt;</p>")
+        );
+        let broken = Template::passwordless(&crate::passwordless::EmailMessage {
+            body: Some("{% if code %}".to_owned()),
+            ..Default::default()
+        });
+        assert!(broken.checked().unwrap_err().starts_with("the body"));
+        assert_eq!(super::duration_words(86_400 * 2), "2 days");
+        assert_eq!(super::duration_words(90), "90 seconds");
+        assert_eq!(super::duration_words(3600), "1 hour");
     }
 
     fn stored(body: &str) -> EmailTemplate {

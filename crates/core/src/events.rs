@@ -50,6 +50,8 @@ pub enum Exchange {
     Password,
     /// `refresh_token`: `sertft` / `fertft`.
     RefreshToken,
+    /// Auth0's `passwordless/otp`: `s` / `fepotpft`.
+    PasswordlessOtp,
 }
 
 impl Exchange {
@@ -60,6 +62,7 @@ impl Exchange {
             Exchange::ClientCredentials => "client_credentials",
             Exchange::Password => "password",
             Exchange::RefreshToken => "refresh_token",
+            Exchange::PasswordlessOtp => "passwordless_otp",
         }
     }
 
@@ -73,6 +76,8 @@ impl Exchange {
             (Exchange::Password, false) => LogType::FAILED_EXCHANGE_PASSWORD,
             (Exchange::RefreshToken, true) => LogType::SUCCESS_EXCHANGE_REFRESH,
             (Exchange::RefreshToken, false) => LogType::FAILED_EXCHANGE_REFRESH,
+            (Exchange::PasswordlessOtp, true) => LogType::SUCCESS_LOGIN,
+            (Exchange::PasswordlessOtp, false) => LogType::FAILED_EXCHANGE_PASSWORDLESS_OTP,
         }
     }
 }
@@ -135,7 +140,7 @@ pub fn exchange(
                 ..NewLogEvent::new(kind.log_type(true), now)
             };
             if issued.connection_id.is_some() {
-                database_strategy(event)
+                with_strategy(issued.strategy.unwrap_or(Strategy::Auth0), event)
             } else {
                 event
             }

@@ -16,6 +16,8 @@
 //! - [`accounts`], [`tickets`]: signup, password resets and email verification (the mailed
 //!   single-use links); [`csrf`]: the hosted forms' CSRF pairs; [`common_passwords`]: the
 //!   bundled list of the most common passwords that connections may refuse.
+//! - [`passwordless`]: one-time codes and magic links by email or SMS (Auth0's passwordless
+//!   connections).
 //! - [`management`]: the Management API v2's users, as values: the JSON Auth0 returns, the
 //!   search subset, create and update bodies with their validation, and their refusals.
 //! - [`egress`]: where tenant code may reach out to, and the addresses it never may.
@@ -50,6 +52,7 @@ pub mod management;
 pub mod model;
 pub mod oauth;
 pub mod password;
+pub mod passwordless;
 pub mod rate_limit;
 pub mod secret;
 pub mod store;

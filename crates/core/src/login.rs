@@ -27,6 +27,16 @@ pub enum Proof<'a> {
     Federated(&'a User),
     /// Their password, at the token endpoint (`password`, `password-realm`): no session.
     Grant(&'a User),
+    /// A one-time code (or magic link) sent by a passwordless connection: a session starts
+    /// when the login is a browser's (a hosted page, a magic link), none at the token endpoint.
+    OneTimeCode {
+        /// Who.
+        user: &'a User,
+        /// `email` or `sms`: how the code travelled, the login's method.
+        channel: &'static str,
+        /// Whether a browser logs in (a session starts).
+        browser: bool,
+    },
     /// The browser's session sufficed: it is used again, and extended.
     Session {
         /// The live session the request's cookie names.
@@ -92,9 +102,16 @@ pub async fn complete(
     } = login;
     let ip = origin.ip.as_deref();
     match proof {
-        Proof::Page(user) | Proof::Federated(user) => {
+        Proof::Page(user)
+        | Proof::Federated(user)
+        | Proof::OneTimeCode {
+            user,
+            browser: true,
+            ..
+        } => {
             let method = match proof {
                 Proof::Federated(_) => FEDERATED,
+                Proof::OneTimeCode { channel, .. } => channel,
                 _ => PASSWORD,
             };
             let settings = store.tenant_settings().await?.unwrap_or_default();
@@ -126,14 +143,26 @@ pub async fn complete(
                 }],
             })
         }
-        Proof::Grant(user) => {
+        Proof::Grant(user)
+        | Proof::OneTimeCode {
+            user,
+            browser: false,
+            ..
+        } => {
+            let method = match proof {
+                Proof::OneTimeCode { channel, .. } => channel,
+                _ => PASSWORD,
+            };
             store.record_login(&user.user_id, ip, now).await?;
             Ok(Completed {
                 user_id: user.user_id.clone(),
                 session: None,
                 cookie: None,
                 auth_time: now,
-                methods: vec![password(now)],
+                methods: vec![Method {
+                    name: method.to_owned(),
+                    timestamp: now,
+                }],
             })
         }
         Proof::Session { session } => {
@@ -168,15 +197,10 @@ pub async fn complete(
             cookie: None,
             auth_time: auth_time.unwrap_or(now),
             // A refresh token keeps no method: a federated user logs in only through their
-            // provider; anyone else, so far, with a password.
+            // provider, a passwordless one with a code, anyone else with a password.
             methods: auth_time
                 .map(|timestamp| Method {
-                    name: if user.is_federated() {
-                        FEDERATED
-                    } else {
-                        PASSWORD
-                    }
-                    .to_owned(),
+                    name: only_method(user).to_owned(),
                     timestamp,
                 })
                 .into_iter()
@@ -208,9 +232,18 @@ pub async fn session_methods(
 const PASSWORD: &str = "pwd";
 const FEDERATED: &str = "federated";
 
-fn password(timestamp: UnixTime) -> Method {
-    Method {
-        name: PASSWORD.to_owned(),
-        timestamp,
+/// The one way `user`'s connection lets them log in: `federated` for another identity
+/// provider's users, `email` or `sms` for a passwordless connection's, else `pwd`.
+fn only_method(user: &User) -> &'static str {
+    if user.is_federated() {
+        return FEDERATED;
+    }
+    match user
+        .identities
+        .first()
+        .and_then(|i| crate::model::Strategy::parse(&i.provider))
+    {
+        Some(strategy) if strategy.is_passwordless() => strategy.as_str(),
+        _ => PASSWORD,
     }
 }

@@ -9,15 +9,15 @@
 //! ([`Store::take_rate_limit`](crate::Store::take_rate_limit)), so racing nodes never let more
 //! through than one node would: there is no per-node copy of the bucket to drift.
 //!
-//! Times are Unix milliseconds; [`RateLimit::PER_SECOND`]-style rates must divide 1000.
+//! Times are Unix milliseconds.
 
-/// A bucket's shape: how many requests at once, and how many more each second.
+/// A bucket's shape: how many requests at once, and how often one more is added back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimit {
     /// Requests let through at once by a full bucket.
     pub burst: u32,
-    /// Requests added back each second; a divisor of 1000.
-    pub per_second: u32,
+    /// Milliseconds between two requests added back (the emission interval).
+    pub refill_ms: i64,
 }
 
 /// What the store answers for one request: whether it went through, and the bucket's
@@ -45,9 +45,30 @@ pub struct RateVerdict {
 }
 
 impl RateLimit {
+    /// A bucket of `burst` refilled with `per_second` requests a second.
+    pub const fn per_second(burst: u32, per_second: u32) -> Self {
+        RateLimit {
+            burst,
+            refill_ms: 1000
+                / if per_second == 0 {
+                    1
+                } else {
+                    per_second as i64
+                },
+        }
+    }
+
+    /// A bucket of `burst` refilled with `per_hour` requests an hour.
+    pub const fn per_hour(burst: u32, per_hour: u32) -> Self {
+        RateLimit {
+            burst,
+            refill_ms: 3_600_000 / if per_hour == 0 { 1 } else { per_hour as i64 },
+        }
+    }
+
     /// Milliseconds one request costs (the emission interval).
     pub fn interval_ms(self) -> i64 {
-        1000 / i64::from(self.per_second.max(1))
+        self.refill_ms.max(1)
     }
 
     /// How far ahead of `now` the bucket's full time may be after a request: the whole bucket.
@@ -76,10 +97,7 @@ impl RateLimit {
 mod tests {
     use super::*;
 
-    const LIMIT: RateLimit = RateLimit {
-        burst: 100,
-        per_second: 50,
-    };
+    const LIMIT: RateLimit = RateLimit::per_second(100, 50);
 
     #[test]
     fn verdicts_count_down_from_the_burst_and_reset_when_full() {

@@ -17,8 +17,8 @@ use crate::model::{
     Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
     ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered, DeviceCode, DeviceStatus,
     EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject, LogEvent, LogQuery,
-    NewLogEvent, OutboxEntry, OutgoingEmail, Permission, QueuedTrigger, RefreshToken,
-    ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord, TemplateName,
+    NewLogEvent, OutboxEntry, OutgoingEmail, PasswordlessCode, Permission, QueuedTrigger,
+    RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord, TemplateName,
     TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use crate::password::PasswordHash;
@@ -92,6 +92,8 @@ pub enum Conflict {
     Email,
     /// A user of this connection has this username (ignoring case).
     Username,
+    /// A user of this connection has this phone number.
+    PhoneNumber,
     /// A connection has this name or id.
     Connection,
     /// A client has this id.
@@ -121,6 +123,9 @@ impl std::fmt::Display for Conflict {
             Conflict::UserId => "a user with this user_id already exists",
             Conflict::Email => "a user with this email already exists in this connection",
             Conflict::Username => "a user with this username already exists in this connection",
+            Conflict::PhoneNumber => {
+                "a user with this phone number already exists in this connection"
+            }
             Conflict::Connection => "a connection with this name already exists",
             Conflict::Client => "a client with this client_id already exists",
             Conflict::ResourceServer => "an API with this identifier already exists",
@@ -197,13 +202,15 @@ pub struct Purged {
     pub action_executions: u64,
     /// Logins gone upstream whose callback never came.
     pub federation_transactions: u64,
-    /// Mail sent or given up on, past its retention.
+    /// Mail sent or given up on (and SMS kept in the outbox), past its retention.
     pub outbox: u64,
+    /// Passwordless codes past their expiry.
+    pub passwordless_codes: u64,
 }
 
 impl Purged {
     /// Rows removed of each kind, with the kind's name (for logs and metrics).
-    pub fn by_kind(&self) -> [(&'static str, u64); 12] {
+    pub fn by_kind(&self) -> [(&'static str, u64); 13] {
         [
             ("authorization_codes", self.codes),
             ("sessions", self.sessions),
@@ -217,6 +224,7 @@ impl Purged {
             ("action_executions", self.action_executions),
             ("federation_transactions", self.federation_transactions),
             ("outbox", self.outbox),
+            ("passwordless_codes", self.passwordless_codes),
         ]
     }
 
@@ -245,6 +253,7 @@ impl std::ops::AddAssign for Purged {
         self.action_executions += other.action_executions;
         self.federation_transactions += other.federation_transactions;
         self.outbox += other.outbox;
+        self.passwordless_codes += other.passwordless_codes;
     }
 }
 
@@ -370,6 +379,12 @@ pub trait Store: Send + Sync + 'static {
         &self,
         connection: &ConnectionId,
         email: &str,
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
+    /// The user of `connection` with this phone number; a linked account too.
+    fn user_by_phone(
+        &self,
+        connection: &ConnectionId,
+        phone_number: &str,
     ) -> impl Future<Output = Result<Option<User>>> + Send;
     /// The user of `connection` with this username, ignoring case; a linked account too.
     fn user_by_username(
@@ -905,6 +920,35 @@ pub trait Store: Send + Sync + 'static {
         kind: TicketKind,
         now: UnixTime,
     ) -> impl Future<Output = Result<Ticket>> + Send;
+
+    // --- Passwordless codes ---
+
+    /// Stores `code` as the only live code of its connection and recipient: a new one replaces
+    /// the last (Auth0's "only the latest code or link is valid"), its tries starting at 0.
+    fn put_passwordless_code(
+        &self,
+        code: &PasswordlessCode,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Reserves one try at the live code of `connection` and `recipient`, in one statement
+    /// that counts the try only while the code is unexpired at `now` and has had fewer than
+    /// `max_attempts` tries; answers the code (its tries counting this one), or none. So
+    /// racing guesses, on one node or several, never get more than `max_attempts` tries
+    /// between them.
+    fn try_passwordless_code(
+        &self,
+        connection: &ConnectionId,
+        recipient: &str,
+        now: UnixTime,
+        max_attempts: u32,
+    ) -> impl Future<Output = Result<Option<PasswordlessCode>>> + Send;
+    /// Uses the code up: deletes it while it still has `digest` (a newer code is kept);
+    /// `true` for the one caller that did.
+    fn consume_passwordless_code(
+        &self,
+        connection: &ConnectionId,
+        recipient: &str,
+        digest: &[u8; 32],
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     // --- Signing keys ---
 

@@ -194,6 +194,7 @@ async fn queue(
         connection: connection.as_deref(),
         url,
         code: None,
+        lifetime: None,
     };
     store
         .queue_email(&template.compose(&letter, to, outbox_kind, now))

@@ -63,7 +63,14 @@ fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidSignup
         | ErrorCode::InvalidPassword
         | ErrorCode::InteractionRequired
-        | ErrorCode::ConsentRequired => StatusCode::BAD_REQUEST,
+        | ErrorCode::ConsentRequired
+        | ErrorCode::BadConnection
+        | ErrorCode::BadEmail
+        | ErrorCode::BadPhoneNumber
+        | ErrorCode::BadAuthParams
+        | ErrorCode::BadRequest
+        | ErrorCode::SmsProviderError => StatusCode::BAD_REQUEST,
+        ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         // Auth0 answers invalid_grant with 403 (RFC 6749 says 400); clients expect Auth0's.
         ErrorCode::InvalidGrant | ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied => {
@@ -177,7 +184,14 @@ fn flow_response(e: FlowError) -> Response {
         | ErrorCode::ConsentRequired
         | ErrorCode::NotFound
         | ErrorCode::ServerError
-        | ErrorCode::TemporarilyUnavailable => None,
+        | ErrorCode::TemporarilyUnavailable
+        | ErrorCode::TooManyRequests
+        | ErrorCode::BadConnection
+        | ErrorCode::BadEmail
+        | ErrorCode::BadPhoneNumber
+        | ErrorCode::BadAuthParams
+        | ErrorCode::BadRequest
+        | ErrorCode::SmsProviderError => None,
     };
     if let Some(challenge) = challenge {
         headers.insert(

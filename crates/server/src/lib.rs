@@ -22,6 +22,7 @@ mod metrics;
 mod observe;
 mod pages;
 mod routes;
+mod sms;
 mod state;
 mod token;
 mod upstream;
@@ -76,6 +77,15 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
         )
         .route("/u/login/federated", get(routes::federated::button::<S>))
         .route(
+            "/u/login/passwordless",
+            get(routes::passwordless::code_start_page::<S>)
+                .post(routes::passwordless::code_send::<S>),
+        )
+        .route(
+            "/u/login/passwordless/code",
+            post(routes::passwordless::code_submit::<S>),
+        )
+        .route(
             "/login/callback",
             get(routes::federated::callback::<S>).post(routes::federated::callback::<S>),
         )
@@ -124,7 +134,15 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
         )
         .route(
             "/oauth/revoke",
-            post(routes::token::revoke::<S>).layer(post_cors),
+            post(routes::token::revoke::<S>).layer(post_cors.clone()),
+        )
+        .route(
+            "/passwordless/verify_redirect",
+            get(routes::passwordless::verify_redirect::<S>),
+        )
+        .route(
+            "/passwordless/start",
+            post(routes::passwordless::start::<S>).layer(post_cors),
         )
         .route(
             "/dbconnections/signup",

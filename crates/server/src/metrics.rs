@@ -214,8 +214,9 @@ impl Metrics {
         let upstream_calls = Family::<UpstreamLabels, Counter>::default();
         registry.register(
             "upstream_calls",
-            "Calls to other identity providers, by call (discovery, keys, token, userinfo) and \
-             result (ok, unreachable, busy, status, too_large, malformed)",
+            "Calls to other identity providers and SMS providers, by call (discovery, keys, \
+             token, userinfo, sms_gateway, twilio) and result (ok, unreachable, busy, status, \
+             too_large, malformed)",
             upstream_calls.clone(),
         );
         let mail_deliveries = Family::<ResultLabels, Counter>::default();

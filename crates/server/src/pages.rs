@@ -58,6 +58,15 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/logged_out.html"),
     ),
     ("consent.html", include_str!("../templates/consent.html")),
+    // Passwordless login by a code (routes/passwordless.rs).
+    (
+        "passwordless_start.html",
+        include_str!("../templates/passwordless_start.html"),
+    ),
+    (
+        "passwordless_code.html",
+        include_str!("../templates/passwordless_code.html"),
+    ),
     // An Action's page, after a form (routes::authorize::Via).
     ("leaving.html", include_str!("../templates/leaving.html")),
     // Password reset and email verification (routes/reset.rs).

@@ -10,6 +10,7 @@ use sigil_core::authorize::TransactionKey;
 use sigil_core::ids::ClientId;
 use sigil_core::keyring::KeyRing;
 use sigil_core::oauth::{FlowError, RefreshKey, UserinfoKey};
+use sigil_core::passwordless::CodeKey;
 use sigil_core::{Clock, Rng, Store, StoreError, UnixTime};
 
 use crate::cache::{Cached, HotCache};
@@ -64,6 +65,8 @@ struct Inner<S> {
     metrics: Arc<Metrics>,
     /// Calls to other identity providers.
     upstreams: crate::upstream::Upstreams,
+    /// Passwordless connections' SMS providers.
+    sms: crate::sms::SmsClient,
 }
 
 #[derive(Clone)]
@@ -107,6 +110,8 @@ pub struct Secrets {
     pub transactions: TransactionKey,
     /// Derives the key of opaque access tokens (bound to the issuer when the state is made).
     pub userinfo_seed: zeroize::Zeroizing<[u8; 32]>,
+    /// Digests passwordless codes.
+    pub passwordless: CodeKey,
 }
 
 impl Secrets {
@@ -116,6 +121,7 @@ impl Secrets {
             refresh: RefreshKey::new(&derive("refresh token successors")),
             transactions: TransactionKey::new(&derive("login transactions")),
             userinfo_seed: derive("opaque access tokens"),
+            passwordless: CodeKey::new(&derive("passwordless codes")),
         }
     }
 }
@@ -152,6 +158,8 @@ impl<S: Store + Clone> App<S> {
             .map_err(|e| StartError::Actions(e.to_string()))?;
         let upstreams = crate::upstream::Upstreams::new(Some(Arc::clone(&metrics)))
             .map_err(StartError::Upstreams)?;
+        let sms = crate::sms::SmsClient::new(Arc::clone(&clock), Arc::clone(&metrics))
+            .map_err(StartError::Upstreams)?;
         Ok(App {
             inner: Arc::new(Inner {
                 store,
@@ -177,6 +185,7 @@ impl<S: Store + Clone> App<S> {
                 }),
                 draining: AtomicBool::new(false),
                 upstreams,
+                sms,
             }),
         })
     }
@@ -229,6 +238,16 @@ impl<S: Store> App<S> {
     /// --federation-allow-http-loopback`, `--federation-endpoint`).
     pub fn set_federation_policy(&self, policy: sigil_core::federation::Policy) {
         self.inner.upstreams.set_policy(policy);
+    }
+
+    /// Passwordless connections' SMS providers.
+    pub(crate) fn sms(&self) -> &crate::sms::SmsClient {
+        &self.inner.sms
+    }
+
+    /// Where Twilio's API is (`sigil serve --twilio-url`; Twilio's own by default).
+    pub fn set_twilio_url(&self, base: url::Url) {
+        self.inner.sms.set_twilio(base);
     }
 
     /// Stops recording metrics (`sigil serve --metrics off`).
@@ -296,6 +315,11 @@ impl<S: Store> App<S> {
 
     pub(crate) fn transaction_key(&self) -> &TransactionKey {
         &self.inner.secrets.transactions
+    }
+
+    /// The key passwordless codes are digested under.
+    pub(crate) fn code_key(&self) -> &CodeKey {
+        &self.inner.secrets.passwordless
     }
 
     pub(crate) fn pages(&self) -> &Pages {

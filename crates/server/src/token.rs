@@ -8,7 +8,7 @@ use serde::Deserialize;
 use sigil_core::ids::ClientId;
 use sigil_core::oauth::{
     ClientAuth, ClientCredentialsRequest, CodeRequest, ErrorCode, JWT_BEARER, OAuthError,
-    PasswordRequest, RefreshRequest,
+    PasswordRequest, PasswordlessRequest, RefreshRequest,
 };
 use sigil_core::secret::{ClientSecret, Token};
 
@@ -30,6 +30,7 @@ struct Params {
     username: Option<String>,
     password: Option<String>,
     realm: Option<String>,
+    otp: Option<String>,
     client_assertion: Option<String>,
     client_assertion_type: Option<String>,
     device_code: Option<String>,
@@ -48,6 +49,8 @@ pub(crate) enum TokenRequest {
     Refresh(RefreshRequest),
     /// RFC 6749 §4.1.3.
     Code(CodeRequest),
+    /// Auth0's `passwordless/otp`.
+    Passwordless(PasswordlessRequest),
 }
 
 impl TokenRequest {
@@ -59,6 +62,7 @@ impl TokenRequest {
             TokenRequest::Password(_) => Exchange::Password,
             TokenRequest::Refresh(_) => Exchange::RefreshToken,
             TokenRequest::Code(_) => Exchange::AuthorizationCode,
+            TokenRequest::Passwordless(_) => Exchange::PasswordlessOtp,
         }
     }
 
@@ -69,6 +73,7 @@ impl TokenRequest {
             TokenRequest::Password(r) => &r.auth,
             TokenRequest::Refresh(r) => &r.auth,
             TokenRequest::Code(r) => &r.auth,
+            TokenRequest::Passwordless(r) => &r.auth,
         }
     }
 }
@@ -81,6 +86,8 @@ fn invalid(description: impl Into<String>) -> OAuthError {
 const NOT_YET: [&str; 1] = ["urn:ietf:params:oauth:grant-type:device_code"];
 
 const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+
+const PASSWORDLESS_OTP: &str = "http://auth0.com/oauth/grant-type/passwordless/otp";
 
 pub(crate) fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
     value
@@ -176,6 +183,15 @@ pub(crate) fn parse(
                 ip,
             }))
         }
+        PASSWORDLESS_OTP => Ok(TokenRequest::Passwordless(PasswordlessRequest {
+            auth: client_auth(credentials)?,
+            username: required(params.username, "username")?,
+            otp: required(params.otp, "otp")?.into(),
+            realm: required(params.realm, "realm")?,
+            audience: params.audience,
+            scope: params.scope,
+            ip,
+        })),
         other if NOT_YET.contains(&other) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!("Grant type '{other}' is not supported by this server yet"),
@@ -212,6 +228,24 @@ pub(crate) fn read_body<T: serde::de::DeserializeOwned>(
             "the body must be application/x-www-form-urlencoded or application/json",
         )),
     }
+}
+
+/// The client's credentials in a request other than the token endpoint's
+/// (`/passwordless/start`): HTTP Basic, a secret or an assertion in the body, or the id alone.
+pub(crate) fn request_client_auth(
+    headers: &HeaderMap,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_assertion: Option<String>,
+    client_assertion_type: Option<String>,
+) -> Result<ClientAuth, OAuthError> {
+    client_auth(Credentials {
+        basic: basic_credentials(headers)?,
+        client_id,
+        client_secret,
+        client_assertion,
+        client_assertion_type,
+    })
 }
 
 /// Whatever a request carries to authenticate its client.

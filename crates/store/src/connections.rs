@@ -68,7 +68,7 @@ impl Row {
         let strategy = Strategy::parse(&self.strategy)
             .ok_or_else(|| corrupt("connection", format!("strategy {:?}", self.strategy)))?;
         let id = ConnectionId(self.id);
-        let (options, upstream) = if strategy.is_federated() {
+        let (options, upstream) = if !strategy.is_database() {
             let secrets = match &self.secrets {
                 None => BTreeMap::new(),
                 Some(sealed) => {

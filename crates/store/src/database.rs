@@ -136,6 +136,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         19 => "0019_federated_users",
         20 => "0020_mail_delivery",
         21 => "0021_email_templates",
+        22 => "0022_passwordless",
     )
 }
 
@@ -162,6 +163,7 @@ fn postgres_migrations() -> Vec<Migration> {
         19 => "0019_federated_users",
         20 => "0020_mail_delivery",
         21 => "0021_email_templates",
+        22 => "0022_passwordless",
     )
 }
 

@@ -25,6 +25,7 @@ mod jobs;
 mod keys;
 mod logs;
 mod outbox;
+mod passwordless;
 mod purge;
 mod rate_limits;
 mod rbac;

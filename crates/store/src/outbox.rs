@@ -137,19 +137,24 @@ pub(crate) async fn outbox(
 
 pub(crate) async fn count_outbox(store: &SqlStore) -> Result<u64> {
     let count: i64 = on_pool!(&store.db, pool =>
-        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending')")
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending') \
+                           AND kind <> 'sms'")
             .fetch_one(pool).await.db()?);
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-/// Which rows are due at the time bound to `now`: queued ones whose attempt is due, and ones
-/// whose lease ran out.
+/// Which rows are due at the time bound to `now`: queued mail whose attempt is due, and mail
+/// whose lease ran out. SMS kept in the outbox (`kind` `sms`) is never sent from it: the
+/// operator relays it.
 fn due(now: &str) -> String {
     format!(
-        "(status = 'queued' AND next_attempt_at <= {now}) \
-         OR (status = 'sending' AND lease_until <= {now})"
+        "kind <> '{SMS}' AND ((status = 'queued' AND next_attempt_at <= {now}) \
+         OR (status = 'sending' AND lease_until <= {now}))"
     )
 }
+
+/// The `kind` of SMS messages kept in the outbox.
+const SMS: &str = sigil_core::model::outbox::SMS_KIND;
 
 pub(crate) async fn claim_emails(
     store: &SqlStore,

@@ -30,7 +30,7 @@ enum Horizon {
 
 /// One `DELETE` per kind, in the order of [`Purged::by_kind`]: `$1` is the horizon, `$2` the
 /// batch size.
-const PURGES: [(&str, Horizon); 12] = [
+const PURGES: [(&str, Horizon); 13] = [
     (
         "DELETE FROM authorization_codes WHERE digest IN \
          (SELECT digest FROM authorization_codes WHERE expires_at <= $1 LIMIT $2)",
@@ -87,8 +87,14 @@ const PURGES: [(&str, Horizon); 12] = [
     ),
     (
         "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox \
-         WHERE status IN ('sent', 'failed') AND created_at < $1 LIMIT $2)",
+         WHERE (status IN ('sent', 'failed') OR kind = 'sms') AND created_at < $1 LIMIT $2)",
         Horizon::Mail,
+    ),
+    (
+        "DELETE FROM passwordless_codes WHERE (connection_id, recipient) IN \
+         (SELECT connection_id, recipient FROM passwordless_codes WHERE expires_at <= $1 \
+         LIMIT $2)",
+        Horizon::Now,
     ),
 ];
 
@@ -98,7 +104,7 @@ pub(crate) async fn purge_expired(
     retention: &Retention,
     batch: u32,
 ) -> Result<Purged> {
-    let mut counts = [0u64; 12];
+    let mut counts = [0u64; 13];
     for ((sql, horizon), count) in PURGES.iter().zip(counts.iter_mut()) {
         let sql: &'static str = sql;
         let first = match horizon {
@@ -135,6 +141,7 @@ pub(crate) async fn purge_expired(
         action_executions,
         federation_transactions,
         outbox,
+        passwordless_codes,
     ] = counts;
     Ok(Purged {
         codes,
@@ -149,5 +156,6 @@ pub(crate) async fn purge_expired(
         action_executions,
         federation_transactions,
         outbox,
+        passwordless_codes,
     })
 }

@@ -12,8 +12,8 @@ use sigil_core::model::{
     Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
     ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered, DeviceCode, DeviceStatus,
     EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject, LogEvent, LogQuery,
-    NewLogEvent, OutboxEntry, OutgoingEmail, Permission, QueuedTrigger, RefreshToken,
-    ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord, TemplateName,
+    NewLogEvent, OutboxEntry, OutgoingEmail, PasswordlessCode, Permission, QueuedTrigger,
+    RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord, TemplateName,
     TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use sigil_core::password::PasswordHash;
@@ -23,8 +23,8 @@ use sigil_core::{LinkRefusal, Store, StoreError, UnixTime};
 
 use crate::{
     Database, DatabaseError, MasterKey, actions, apis, client_assertions, clients, codes,
-    connections, device, federation, jobs, keys, logs, outbox, purge, rate_limits, rbac, refresh,
-    rules, sessions, tenant, tickets, users,
+    connections, device, federation, jobs, keys, logs, outbox, passwordless, purge, rate_limits,
+    rbac, refresh, rules, sessions, tenant, tickets, users,
 };
 
 /// Sigil's store on an open, migrated database whose master key has been checked.
@@ -160,6 +160,14 @@ impl Store for SqlStore {
 
     async fn user_by_email(&self, connection: &ConnectionId, email: &str) -> Result<Option<User>> {
         users::user_by_email(self, connection, email).await
+    }
+
+    async fn user_by_phone(
+        &self,
+        connection: &ConnectionId,
+        phone_number: &str,
+    ) -> Result<Option<User>> {
+        users::user_by_phone(self, connection, phone_number).await
     }
 
     async fn user_by_username(
@@ -679,6 +687,29 @@ impl Store for SqlStore {
         now: UnixTime,
     ) -> Result<Ticket> {
         tickets::consume_ticket(self, digest, kind, now).await
+    }
+
+    async fn put_passwordless_code(&self, code: &PasswordlessCode) -> Result<()> {
+        passwordless::put_code(self, code).await
+    }
+
+    async fn try_passwordless_code(
+        &self,
+        connection: &ConnectionId,
+        recipient: &str,
+        now: UnixTime,
+        max_attempts: u32,
+    ) -> Result<Option<PasswordlessCode>> {
+        passwordless::try_code(self, connection, recipient, now, max_attempts).await
+    }
+
+    async fn consume_passwordless_code(
+        &self,
+        connection: &ConnectionId,
+        recipient: &str,
+        digest: &[u8; 32],
+    ) -> Result<bool> {
+        passwordless::consume_code(self, connection, recipient, digest).await
     }
 
     async fn create_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {

@@ -20,7 +20,7 @@ use crate::error::{OrBackend as _, corrupt, touched, write_error};
 const COLUMNS: &str = "user_id, connection_id, email, email_verified, username, name, given_name, \
      family_name, nickname, picture, user_metadata, app_metadata, blocked, created_at, \
      updated_at, last_login, last_ip, logins_count, password_alg, password_hash, \
-     last_password_reset, linked_to, idp_attributes";
+     last_password_reset, linked_to, idp_attributes, phone_number, phone_verified";
 
 macro_rules! select {
     ($tail:literal) => {
@@ -28,7 +28,8 @@ macro_rules! select {
             "SELECT user_id, connection_id, email, email_verified, username, name, given_name, \
              family_name, nickname, picture, user_metadata, app_metadata, blocked, created_at, \
              updated_at, last_login, last_ip, logins_count, password_alg, password_hash, \
-             last_password_reset, linked_to, idp_attributes FROM users ",
+             last_password_reset, linked_to, idp_attributes, phone_number, phone_verified \
+             FROM users ",
             $tail
         )
     };
@@ -38,9 +39,9 @@ const INSERT_USER: &str = "INSERT INTO users (user_id, connection_id, email, ema
      email_verified, username, username_norm, name, given_name, family_name, nickname, picture, \
      user_metadata, app_metadata, blocked, created_at, updated_at, last_login, last_ip, \
      logins_count, password_alg, password_hash, last_password_reset, is_federated, \
-     idp_attributes) \
+     idp_attributes, phone_number, phone_verified) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-     $19, $20, $21, $22, $23, $24, $25)";
+     $19, $20, $21, $22, $23, $24, $25, $26, $27)";
 
 const INSERT_IDENTITY: &str = "INSERT INTO user_identities (provider, identity_id, user_id, \
      position, connection, is_social, access_token, refresh_token, profile_data, expires_in) \
@@ -74,6 +75,8 @@ struct Row {
     last_password_reset: Option<i64>,
     linked_to: Option<String>,
     idp_attributes: String,
+    phone_number: Option<String>,
+    phone_verified: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -116,6 +119,8 @@ struct Values {
     last_password_reset: Option<i64>,
     is_federated: bool,
     idp_attributes: String,
+    phone_number: Option<String>,
+    phone_verified: bool,
 }
 
 impl Values {
@@ -146,6 +151,8 @@ impl Values {
             last_password_reset: time(user.last_password_reset),
             is_federated: user.is_federated(),
             idp_attributes: to_json("idp attributes", &user.idp_attributes)?,
+            phone_number: user.phone_number.clone(),
+            phone_verified: user.phone_verified,
         })
     }
 }
@@ -179,6 +186,8 @@ macro_rules! bind_user {
             .bind($v.last_password_reset)
             .bind($v.is_federated)
             .bind($v.idp_attributes.clone())
+            .bind($v.phone_number.clone())
+            .bind($v.phone_verified)
     };
 }
 
@@ -259,6 +268,8 @@ fn user_conflict(hint: &str) -> Conflict {
         Conflict::Email
     } else if hint.contains("username") {
         Conflict::Username
+    } else if hint.contains("phone") {
+        Conflict::PhoneNumber
     } else {
         Conflict::UserId
     }
@@ -309,9 +320,9 @@ pub(crate) async fn import(
          email_verified, username, username_norm, name, given_name, family_name, nickname, \
          picture, user_metadata, app_metadata, blocked, created_at, updated_at, last_login, \
          last_ip, logins_count, password_alg, password_hash, last_password_reset, is_federated, \
-         idp_attributes) \
+         idp_attributes, phone_number, phone_verified) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22, $23, $24, $25) ON CONFLICT DO NOTHING";
+         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) ON CONFLICT DO NOTHING";
     const IDENTITY_NEW: &str = "INSERT INTO user_identities (provider, identity_id, user_id, \
          position, connection, is_social, access_token, refresh_token, profile_data, \
          expires_in) \
@@ -410,6 +421,8 @@ impl Row {
             identities,
             linked_to: self.linked_to.map(UserId),
             idp_attributes: from_json("idp attributes", &self.idp_attributes)?,
+            phone_number: self.phone_number,
+            phone_verified: self.phone_verified,
         })
     }
 }
@@ -567,6 +580,15 @@ pub(crate) async fn user_by_email(
     by_folded(store, SQL, connection, email).await
 }
 
+pub(crate) async fn user_by_phone(
+    store: &SqlStore,
+    connection: &ConnectionId,
+    phone_number: &str,
+) -> Result<Option<User>> {
+    const SQL: &str = select!("WHERE connection_id = $1 AND phone_number = $2");
+    by_folded(store, SQL, connection, phone_number).await
+}
+
 pub(crate) async fn user_by_username(
     store: &SqlStore,
     connection: &ConnectionId,
@@ -666,7 +688,7 @@ const UPDATE_USER: &str = "UPDATE users SET email = $2, email_norm = $3, email_v
      username = $5, username_norm = $6, name = $7, given_name = $8, family_name = $9, \
      nickname = $10, picture = $11, user_metadata = $12, app_metadata = $13, blocked = $14, \
      updated_at = $15, password_alg = $16, password_hash = $17, last_password_reset = $18, \
-     idp_attributes = $19 WHERE user_id = $1";
+     idp_attributes = $19, phone_number = $20, phone_verified = $21 WHERE user_id = $1";
 
 /// Binds [`Values`] in [`UPDATE_USER`]'s order.
 macro_rules! bind_update {
@@ -691,6 +713,8 @@ macro_rules! bind_update {
             .bind($v.password_hash.clone())
             .bind($v.last_password_reset)
             .bind($v.idp_attributes.clone())
+            .bind($v.phone_number.clone())
+            .bind($v.phone_verified)
     };
 }
 

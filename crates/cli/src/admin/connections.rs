@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 use sigil_core::federation::{Policy, UrlPolicy};
 use sigil_core::ids::{ClientId, ConnectionId};
-use sigil_core::management::{ConnectionCreate, check_unique_social, connection_json, parse_body};
+use sigil_core::management::{ConnectionCreate, check_one_per_tenant, connection_json, parse_body};
 use sigil_core::{Conflict, Store as _, StoreError, SystemRng};
 use sigil_jose::UnixTime;
 use sigil_server::SetupError;
@@ -24,8 +24,9 @@ use crate::storage::{self, Location};
 pub(crate) enum Command {
     /// List the connections, with the applications each is enabled for.
     List(Format),
-    /// Make a connection: a database, or another identity provider (oidc, okta, waad, oauth2,
-    /// google-oauth2, github, apple, facebook, linkedin, windowslive).
+    /// Make a connection: a database, another identity provider (oidc, okta, waad, oauth2,
+    /// google-oauth2, github, apple, facebook, linkedin, windowslive), or passwordless login by
+    /// a one-time code (email, sms).
     #[command(after_help = CREATE_AFTER_HELP)]
     Create(CreateArgs),
     /// Delete a connection and its users.
@@ -38,6 +39,16 @@ from a file (keep secrets out of the shell's history). For example, GitHub:
 
   sigil connections create --name github --strategy github --client <client_id> \\
       --options '{\"client_id\":\"<GitHub OAuth app id>\",\"client_secret\":\"…\",\"email\":true}'
+
+A passwordless connection sends codes by mail or SMS (the application needs the grant \
+http://auth0.com/oauth/grant-type/passwordless/otp to trade them for tokens):
+
+  sigil connections create --name email --strategy email --client <client_id> \\
+      --options '{\"totp\":{\"length\":6,\"time_step\":300}}'
+  sigil connections create --name sms --strategy sms --client <client_id> \\
+      --options '{\"twilio_sid\":\"AC…\",\"twilio_token\":\"…\",\"from\":\"+15550001111\"}'
+
+Without a provider an sms connection keeps its messages in the outbox (sigil outbox).
 
 Register <issuer>login/callback at the provider as the callback URL. An oidc connection with \
 discovery_url has its discovery document read now; http:// URLs are refused unless \
@@ -174,7 +185,7 @@ fn create(args: CreateArgs, location: &Location, now: UnixTime) -> anyhow::Resul
             .list_connections()
             .await
             .context("cannot read the connections")?;
-        check_unique_social(new.connection.strategy, &existing).map_err(refused)?;
+        check_one_per_tenant(new.connection.strategy, &existing).map_err(refused)?;
         sigil_server::complete_connection(
             &mut new.connection,
             new.discovery.as_ref(),

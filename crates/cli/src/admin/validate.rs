@@ -55,6 +55,7 @@ pub(crate) fn grant_type(text: &str) -> Result<GrantType, String> {
             GrantType::ClientCredentials,
             GrantType::Password,
             GrantType::PasswordRealm,
+            GrantType::PasswordlessOtp,
             GrantType::DeviceCode,
             GrantType::JwtBearer,
         ]

@@ -125,34 +125,21 @@ fn first_login(
     let profile_fields = settings.root_attributes != RootAttributes::NeverOnLogin;
     let pick = |v: &Option<String>| if profile_fields { v.clone() } else { None };
     User {
-        user_id,
-        connection_id: connection.id.clone(),
         email: profile.email.clone(),
         email_verified: profile.email_verified,
-        username: None,
         // Auth0's users always have a name: the email's when the upstream gave none.
         name: pick(&profile.name).or_else(|| profile.email.clone()),
         given_name: pick(&profile.given_name),
         family_name: pick(&profile.family_name),
         nickname: pick(&profile.nickname),
         picture: pick(&profile.picture),
-        user_metadata: JsonObject::new(),
-        app_metadata: JsonObject::new(),
-        blocked: false,
-        created_at: now,
-        updated_at: now,
-        last_login: None,
-        last_ip: None,
-        logins_count: 0,
-        password: None,
-        last_password_reset: None,
         identities: vec![identity],
-        linked_to: None,
         idp_attributes: if profile_fields {
             profile.attributes.clone()
         } else {
             JsonObject::new()
         },
+        ..User::first(user_id, connection, now)
     }
 }
 

@@ -33,7 +33,7 @@ pub struct OptionsError {
     pub message: String,
 }
 
-fn refuse(field: impl Into<String>, message: impl Into<String>) -> OptionsError {
+pub(crate) fn refuse(field: impl Into<String>, message: impl Into<String>) -> OptionsError {
     OptionsError {
         field: field.into(),
         message: message.into(),
@@ -574,7 +574,7 @@ pub fn check_options(
     if !strategy.is_federated() {
         return Err(refuse(
             "strategy",
-            "is a database strategy, whose options are a database's",
+            "is not a strategy of another identity provider",
         ));
     }
     if let Some(unknown) = options.keys().find(|k| {
@@ -1349,8 +1349,11 @@ fn read(
                 TokenAuth::Post,
             )
         }
-        Strategy::Auth0 => {
-            return Err(refuse("strategy", "a database connection has no upstream"));
+        Strategy::Auth0 | Strategy::Email | Strategy::Sms => {
+            return Err(refuse(
+                "strategy",
+                "a database or passwordless connection has no upstream",
+            ));
         }
     };
     let metadata = match protocol {

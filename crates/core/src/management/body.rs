@@ -113,10 +113,7 @@ where
 /// spaces. (Deliverability is the verification mail's job.)
 pub(crate) fn check_email(email: &str) -> Result<String, ManagementError> {
     let email = email.trim();
-    let valid = email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-    }) && !email.chars().any(char::is_whitespace);
-    if valid {
+    if crate::model::user::plausible_email(email) {
         Ok(email.to_owned())
     } else {
         Err(ManagementError::body(

@@ -2,9 +2,9 @@
 //! option names (`passwordPolicy`, `password_complexity_options.min_length`,
 //! `password_dictionary.enable`) mapped to Sigil's model, and what a connection carries
 //! beyond its options (`display_name`, `show_as_button`, `metadata`, `enabled_clients`).
-//! Database connections (`strategy: "auth0"`) and connections to other identity providers
-//! (their options checked by `federation::settings`, their secrets kept apart and never shown)
-//! are made here; a patch's `options` replace the old ones whole, as at Auth0, except that a
+//! Database connections (`strategy: "auth0"`), connections to other identity providers (their
+//! options checked by `federation::settings`) and passwordless ones (`email`, `sms`, checked by
+//! `passwordless::settings`), their secrets kept apart and never shown, are made here; a patch's `options` replace the old ones whole, as at Auth0, except that a
 //! secret left out is kept (a tool writing back what it read was never shown it).
 
 use std::collections::BTreeMap;
@@ -273,6 +273,38 @@ fn set_upstream(
     Ok(discovery)
 }
 
+/// Checks `options` for the connection's strategy and sets them: a database's settings,
+/// another identity provider's (answering the discovery document still to read), or a
+/// passwordless connection's; secrets left out are kept.
+fn set_options(
+    connection: &mut Connection,
+    options: Option<Value>,
+    policy: &Policy,
+) -> Result<Option<Discovery>, ManagementError> {
+    let strategy = connection.strategy;
+    if strategy.is_federated() {
+        set_upstream(connection, options_object(options)?, policy)
+    } else if strategy.is_passwordless() {
+        let kept = connection
+            .upstream
+            .as_ref()
+            .map(|u| u.secrets.clone())
+            .unwrap_or_default();
+        let upstream = crate::passwordless::settings::check_options(
+            strategy,
+            options_object(options)?,
+            &kept,
+            policy,
+        )
+        .map_err(options_error)?;
+        connection.upstream = Some(upstream);
+        Ok(None)
+    } else {
+        connection.options = database_options(options)?;
+        Ok(None)
+    }
+}
+
 /// Puts the upstream's discovered `metadata` in the connection's options, and checks that a
 /// login can now use them.
 pub fn discovered(
@@ -291,14 +323,13 @@ pub fn discovered(
     Ok(())
 }
 
-/// Refuses a second connection of a social preset: its users' ids do not name the
-/// connection, so two would claim the same ids.
-pub fn check_unique_social(
+/// Refuses a second connection of a social preset or a passwordless strategy: its users' ids
+/// do not name the connection, so two would claim the same ids.
+pub fn check_one_per_tenant(
     strategy: Strategy,
     existing: &[Connection],
 ) -> Result<(), ManagementError> {
-    if strategy.is_federated()
-        && !strategy.names_connection_in_ids()
+    if strategy.one_per_tenant()
         && let Some(other) = existing.iter().find(|c| c.strategy == strategy)
     {
         return Err(ManagementError::body(
@@ -336,12 +367,7 @@ impl ConnectionCreate {
             None => return Err(ManagementError::body("strategy", "is required")),
         };
         let mut connection = Connection::new(id, name, strategy, ConnectionOptions::default(), now);
-        let discovery = if strategy.is_federated() {
-            set_upstream(&mut connection, options_object(self.options)?, policy)?
-        } else {
-            connection.options = database_options(self.options)?;
-            None
-        };
+        let discovery = set_options(&mut connection, self.options, policy)?;
         connection.display_name = self
             .display_name
             .map(checked_display_name)
@@ -392,11 +418,7 @@ impl ConnectionPatch {
     ) -> Result<(ClientChanges, Option<Discovery>), ManagementError> {
         let mut discovery = None;
         if let Some(options) = self.options {
-            if connection.strategy.is_federated() {
-                discovery = set_upstream(connection, options_object(Some(options))?, policy)?;
-            } else {
-                connection.options = database_options(Some(options))?;
-            }
+            discovery = set_options(connection, Some(options), policy)?;
         }
         if let Some(name) = self.display_name {
             connection.display_name = checked_display_name(name)?;

@@ -112,7 +112,9 @@ impl ManagementError {
     /// `None` for conflicts that are not about users (a store bug, not the caller's mistake).
     pub fn from_conflict(conflict: Conflict) -> Option<Self> {
         match conflict {
-            Conflict::Email | Conflict::UserId => Some(ManagementError::UserExists),
+            Conflict::Email | Conflict::UserId | Conflict::PhoneNumber => {
+                Some(ManagementError::UserExists)
+            }
             Conflict::Username => Some(ManagementError::UsernameTaken),
             Conflict::Connection
             | Conflict::Client

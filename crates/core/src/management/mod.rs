@@ -33,7 +33,7 @@ pub mod user_search;
 pub use body::{Body, PlainPassword, parse_body};
 pub use branding::BrandingPatch;
 pub use connections::{
-    ConnectionCreate, ConnectionPatch, NewConnection, check_unique_social, checkpoint_page,
+    ConnectionCreate, ConnectionPatch, NewConnection, check_one_per_tenant, checkpoint_page,
     checkpoint_take, client_page, client_status_changes, connection_json, discovered,
 };
 pub use email_provider::{EmailProviderBody, email_provider_json, project_provider};

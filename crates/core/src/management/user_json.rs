@@ -32,6 +32,10 @@ pub fn user_json_showing(user: &User, idp_tokens: bool) -> Value {
     put("email", text(&user.email));
     put("email_verified", Value::Bool(user.email_verified));
     put("username", text(&user.username));
+    if user.phone_number.is_some() {
+        put("phone_number", text(&user.phone_number));
+        put("phone_verified", Value::Bool(user.phone_verified));
+    }
     put("name", text(&user.name));
     put("nickname", text(&user.nickname));
     put("picture", text(&user.picture));

@@ -208,6 +208,9 @@ pub enum GrantType {
     /// RFC 8628 device authorization.
     #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
     DeviceCode,
+    /// Auth0's passwordless grant: a one-time code sent by an `email` or `sms` connection.
+    #[serde(rename = "http://auth0.com/oauth/grant-type/passwordless/otp")]
+    PasswordlessOtp,
     /// RFC 7523's JWT bearer grant, the one Auth0's legacy `/delegation` endpoint takes (an ID
     /// token for a new one), allowed only while the tenant enables legacy delegation.
     #[serde(rename = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
@@ -226,6 +229,7 @@ impl GrantType {
             GrantType::PasswordRealm => "http://auth0.com/oauth/grant-type/password-realm",
             GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
             GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            GrantType::PasswordlessOtp => "http://auth0.com/oauth/grant-type/passwordless/otp",
         }
     }
 

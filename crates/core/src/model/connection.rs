@@ -1,5 +1,7 @@
 //! Connections: where users come from. Database connections (`strategy: "auth0"`) hold users
-//! with passwords; `Username-Password-Authentication` is the default one.
+//! with passwords; `Username-Password-Authentication` is the default one. Social and enterprise
+//! connections send users to another identity provider; passwordless ones (`email`, `sms`) send
+//! them a one-time code or link.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +24,9 @@ pub struct Connection {
     pub strategy: Strategy,
     /// A database connection's settings (defaults for the other strategies).
     pub options: ConnectionOptions,
-    /// Another identity provider's settings and secrets (every strategy but `auth0`).
+    /// The `options` of every strategy but `auth0`, with their secrets kept apart: another
+    /// identity provider's settings, or a passwordless connection's (code, message, SMS
+    /// provider).
     pub upstream: Option<Upstream>,
     /// The name people see (the login page's "Continue with …"); `name` when absent.
     pub display_name: Option<String>,
@@ -66,18 +70,19 @@ impl Connection {
     }
 }
 
-/// What a connection to another identity provider holds: its `options` in Auth0's names,
-/// checked for its strategy (`federation::settings`), without the secrets, which are kept
-/// apart, sealed at rest and never shown.
+/// What a connection that is not a database holds: its `options` in Auth0's names, checked for
+/// its strategy (`federation::settings`, `passwordless::settings`), without the secrets, which
+/// are kept apart, sealed at rest and never shown.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Upstream {
     /// The options as the Management API takes and shows them, secrets removed.
     pub options: super::JsonObject,
-    /// The secrets (`client_secret`, Apple's `app_secret`), by option name.
+    /// The secrets (`client_secret`, Apple's `app_secret`, Twilio's `twilio_token`), by option
+    /// name.
     pub secrets: UpstreamSecrets,
 }
 
-/// A federated connection's secrets by option name: written through the Management API,
+/// A connection's secrets by option name: written through the Management API,
 /// sealed at rest, never shown, never logged (`Debug` names the keys only).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct UpstreamSecrets(pub BTreeMap<String, String>);
@@ -121,6 +126,10 @@ pub enum Strategy {
     Waad,
     /// Okta, an enterprise OpenID provider.
     Okta,
+    /// Passwordless by email: a one-time code or a magic link.
+    Email,
+    /// Passwordless by SMS: a one-time code.
+    Sms,
 }
 
 /// What kind of place a strategy's users come from (the events' `strategy_type`).
@@ -132,6 +141,8 @@ pub enum StrategyKind {
     Social,
     /// A company's provider: a button only when `show_as_button` says so.
     Enterprise,
+    /// A one-time code or link sent to the user's address or phone.
+    Passwordless,
 }
 
 impl StrategyKind {
@@ -141,13 +152,14 @@ impl StrategyKind {
             StrategyKind::Database => "database",
             StrategyKind::Social => "social",
             StrategyKind::Enterprise => "enterprise",
+            StrategyKind::Passwordless => "passwordless",
         }
     }
 }
 
 impl Strategy {
     /// Every strategy, in the order the login page lists buttons.
-    pub const ALL: [Strategy; 11] = [
+    pub const ALL: [Strategy; 13] = [
         Strategy::Auth0,
         Strategy::Google,
         Strategy::Github,
@@ -159,6 +171,8 @@ impl Strategy {
         Strategy::Oidc,
         Strategy::Waad,
         Strategy::Okta,
+        Strategy::Email,
+        Strategy::Sms,
     ];
 
     /// The strategy's name on the wire.
@@ -175,6 +189,8 @@ impl Strategy {
             Strategy::Linkedin => "linkedin",
             Strategy::Waad => "waad",
             Strategy::Okta => "okta",
+            Strategy::Email => "email",
+            Strategy::Sms => "sms",
         }
     }
 
@@ -188,6 +204,7 @@ impl Strategy {
         match self {
             Strategy::Auth0 => StrategyKind::Database,
             Strategy::Oidc | Strategy::Waad | Strategy::Okta => StrategyKind::Enterprise,
+            Strategy::Email | Strategy::Sms => StrategyKind::Passwordless,
             Strategy::OAuth2
             | Strategy::Google
             | Strategy::Github
@@ -200,7 +217,25 @@ impl Strategy {
 
     /// Whether its users come from another identity provider.
     pub fn is_federated(self) -> bool {
-        self.kind() != StrategyKind::Database
+        matches!(self.kind(), StrategyKind::Social | StrategyKind::Enterprise)
+    }
+
+    /// Whether it is a database connection, users with passwords kept by Sigil (every other
+    /// strategy keeps its `options` as Auth0 writes them, in [`Connection::upstream`]).
+    pub fn is_database(self) -> bool {
+        self == Strategy::Auth0
+    }
+
+    /// Whether its users log in with a one-time code or link.
+    pub fn is_passwordless(self) -> bool {
+        self.kind() == StrategyKind::Passwordless
+    }
+
+    /// Whether a tenant may have one connection of it only: a social preset's or a
+    /// passwordless strategy's users' ids do not name the connection (`github|100234`,
+    /// `email|…`), so two would claim the same ids.
+    pub fn one_per_tenant(self) -> bool {
+        !self.is_database() && !self.names_connection_in_ids()
     }
 
     /// Whether its users' ids carry the connection's name (`oidc|corp|alice`): enterprise

@@ -44,6 +44,9 @@ log_types! {
     SUCCESS_EXCHANGE_REFRESH = "sertft": "Success Exchange (Refresh Token for Access Token)";
     FAILED_EXCHANGE_REFRESH = "fertft": "Failed Exchange (Refresh Token for Access Token)";
     FAILED_REFRESH_REUSE = "ferrt": "Failed Exchange (Rotating Refresh Token reused)";
+    FAILED_EXCHANGE_PASSWORDLESS_OTP = "fepotpft": "Failed Exchange (Passwordless OTP for Access Token)";
+    CODE_LINK_SENT = "cls": "Code/Link Sent";
+    CODE_SENT = "cs": "Code Sent";
     SUCCESS_REVOCATION = "srrt": "Success Revocation (Refresh Token)";
     SUCCESS_API_OPERATION = "sapi": "Success API Operation";
     FAILED_API_OPERATION = "fapi": "Failed API Operation";

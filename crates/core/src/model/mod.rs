@@ -41,8 +41,8 @@ pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
 pub use outbox::{ClaimedEmail, Delivered, DeliveryStatus, OutboxEntry, OutgoingEmail};
 pub use rule::{Rule, RulesConfig};
 pub use runtime::{
-    AuthorizationCode, DeviceCode, DeviceStatus, FederationTransaction, RefreshToken, Session,
-    Ticket, TicketKind,
+    AuthorizationCode, DeviceCode, DeviceStatus, FederationTransaction, PasswordlessCode,
+    RefreshToken, Session, Ticket, TicketKind,
 };
 pub use signing_key::{KeyState, SigningKeyRecord, family_name};
 pub use tenant::{Branding, BrandingColors, BrandingFont, TenantFlags, TenantSettings};

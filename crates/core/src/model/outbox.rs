@@ -27,6 +27,10 @@ pub struct OutgoingEmail {
     pub created_at: UnixTime,
 }
 
+/// The `kind` of an SMS kept in the outbox (an SMS connection without a provider): its
+/// `to` is the phone number, its `body` the text; the mail worker never sends it.
+pub const SMS_KIND: &str = "sms";
+
 /// Where a queued message is in its delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeliveryStatus {

@@ -210,3 +210,36 @@ pub struct Ticket {
     /// When it was used.
     pub used_at: Option<UnixTime>,
 }
+
+/// The live one-time code (or magic link) of a passwordless connection's recipient: only the
+/// latest one sent works.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordlessCode {
+    /// The connection.
+    pub connection_id: ConnectionId,
+    /// The address or phone number it was sent to, normalized (an address in lower case).
+    pub recipient: String,
+    /// The code's keyed digest (HMAC under a key derived from the master key): a 6-digit code
+    /// has too few values for a plain hash to hide it.
+    pub digest: [u8; 32],
+    /// The application that asked for it; only it may use the code.
+    pub client_id: ClientId,
+    /// Tries so far.
+    pub attempts: u32,
+    /// When it was sent.
+    pub created_at: UnixTime,
+    /// When it stops working.
+    pub expires_at: UnixTime,
+}
+
+impl std::fmt::Debug for PasswordlessCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordlessCode")
+            .field("connection_id", &self.connection_id)
+            .field("recipient", &self.recipient)
+            .field("client_id", &self.client_id)
+            .field("attempts", &self.attempts)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}

@@ -63,6 +63,11 @@ pub struct User {
     /// (`locale`, Azure's `tenantid`, …), shown at the root as Auth0 does; never Sigil's own
     /// fields.
     pub idp_attributes: JsonObject,
+    /// Phone number in E.164 form (`+15551234567`): an SMS connection's users; unique per
+    /// connection.
+    pub phone_number: Option<String>,
+    /// Whether the number was proven (a code sent to it was entered).
+    pub phone_verified: bool,
 }
 
 /// One identity of a user: the user as one provider knows them.
@@ -166,6 +171,15 @@ pub struct NewUser {
     pub password: Option<PasswordHash>,
 }
 
+/// Whether `email` (trimmed) looks like an address: one `@` with something on both sides, no
+/// spaces. (Deliverability is the verification mail's job.)
+pub fn plausible_email(email: &str) -> bool {
+    let email = email.trim();
+    email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+    }) && !email.chars().any(char::is_whitespace)
+}
+
 /// The form of an email (or username) that uniqueness is decided on: case folded.
 pub fn normalized(value: &str) -> String {
     value.trim().to_lowercase()
@@ -185,11 +199,26 @@ impl User {
             .split_once('@')
             .map_or(new.email.as_str(), |(local, _)| local)
             .to_owned();
+        User {
+            name: Some(new.email.clone()),
+            email: Some(new.email),
+            email_verified: new.email_verified,
+            username: new.username,
+            nickname: Some(nickname),
+            password: new.password,
+            ..User::first(user_id, connection, now)
+        }
+    }
+
+    /// A new user of `connection` at `now`, with nothing known of them yet: its one identity
+    /// names the connection (`provider` its strategy, the id `user_id`'s local part), no
+    /// profile, metadata or credentials, never logged in. The other constructors fill it in.
+    pub fn first(user_id: UserId, connection: &super::Connection, now: UnixTime) -> Self {
         let identity = Identity {
             provider: connection.provider().to_owned(),
             user_id: user_id.local_part().to_owned(),
             connection: connection.name.clone(),
-            is_social: false,
+            is_social: connection.strategy.kind() == super::StrategyKind::Social,
             access_token: None,
             refresh_token: None,
             expires_in: None,
@@ -198,13 +227,13 @@ impl User {
         User {
             user_id,
             connection_id: connection.id.clone(),
-            name: Some(new.email.clone()),
-            email: Some(new.email),
-            email_verified: new.email_verified,
-            username: new.username,
+            email: None,
+            email_verified: false,
+            username: None,
+            name: None,
             given_name: None,
             family_name: None,
-            nickname: Some(nickname),
+            nickname: None,
             picture: None,
             user_metadata: JsonObject::new(),
             app_metadata: JsonObject::new(),
@@ -214,11 +243,13 @@ impl User {
             last_login: None,
             last_ip: None,
             logins_count: 0,
-            password: new.password,
+            password: None,
             last_password_reset: None,
             identities: vec![identity],
             linked_to: None,
             idp_attributes: JsonObject::new(),
+            phone_number: None,
+            phone_verified: false,
         }
     }
 

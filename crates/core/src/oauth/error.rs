@@ -37,6 +37,20 @@ pub enum ErrorCode {
     /// The server is too busy to answer now (RFC 6749 §4.1.2.1's code, here for the token
     /// endpoint too): every password worker is taken. Answered 503 with `Retry-After`.
     TemporarilyUnavailable,
+    /// Too many requests from this address: 429.
+    TooManyRequests,
+    /// `/passwordless/start`: no such connection, disabled, or not passwordless.
+    BadConnection,
+    /// `/passwordless/start`: the email is missing or not an address.
+    BadEmail,
+    /// `/passwordless/start`: the phone number is missing or not in E.164 form.
+    BadPhoneNumber,
+    /// `/passwordless/start`: `authParams` is not an object of strings.
+    BadAuthParams,
+    /// `/passwordless/start`: a property not allowed, or one of the wrong type.
+    BadRequest,
+    /// `/passwordless/start`: the SMS provider refused or could not be reached.
+    SmsProviderError,
 }
 
 impl ErrorCode {
@@ -58,6 +72,13 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::BadConnection => "bad.connection",
+            ErrorCode::BadEmail => "bad.email",
+            ErrorCode::BadPhoneNumber => "bad.phone_number",
+            ErrorCode::BadAuthParams => "bad.authParams",
+            ErrorCode::BadRequest => "bad.request",
+            ErrorCode::SmsProviderError => "sms_provider_error",
         }
     }
 }

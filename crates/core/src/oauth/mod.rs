@@ -10,7 +10,9 @@ mod code;
 mod directory;
 mod error;
 mod front_channel;
+mod grant_login;
 mod password;
+mod passwordless;
 mod refresh;
 mod response;
 pub(crate) mod user_tokens;
@@ -30,6 +32,7 @@ pub use front_channel::{
     Authorized, ResponseFields, Resumed, authorization_response, resume_authorization,
 };
 pub use password::{PasswordRequest, password};
+pub use passwordless::{PasswordlessRequest, passwordless_otp};
 pub(crate) use refresh::live as refresh_token_live;
 pub use refresh::{RefreshKey, RefreshRequest, refresh, revoke};
 pub use response::{Issued, TokenResponse};

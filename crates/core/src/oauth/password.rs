@@ -4,18 +4,17 @@
 //! A wrong password and an unknown user get the same answer, 403 `invalid_grant` "Wrong email
 //! or password.", after the same amount of hashing.
 
-use futures_util::future::try_join;
 use zeroize::Zeroizing;
 
-use crate::actions::{ActionRunner, LoginFacts, roles_if_bound, run_post_login};
-use crate::events::{LoginContext, Origin};
+use crate::actions::ActionRunner;
 use crate::keyring::KeyRing;
-use crate::login::{self, Login, Proof};
+use crate::login::Proof;
 use crate::model::GrantType;
 use crate::password::Passwords;
 use crate::{Rng, Store, UnixTime};
 
-use super::user_tokens::{Refresh, UserGrant, api, issue};
+use super::grant_login::{GrantLogin, log_in_and_issue};
+use super::user_tokens::api;
 use super::{ClientAuth, FlowError, TokenResponse, authenticate, require_grant};
 
 /// A parsed password grant request.
@@ -65,57 +64,21 @@ pub async fn password(
         Ok(user) => user,
         Err(refusal) => return Err(refusal.into_flow_error()),
     };
-    let origin = Origin {
-        ip: request.ip.clone(),
-        ..Origin::default()
-    };
-    let login = Login {
-        proof: Proof::Grant(&user),
-        context: LoginContext {
-            client_id: &client.client_id,
-            client_name: Some(&client.name),
-            connection: request.realm.as_deref(),
-        },
-        origin: &origin,
-    };
-    // The event's roles (when an Action is bound) are read while the login is recorded.
-    let (completed, roles) = try_join(
-        async { Ok(login::complete(store, rng, now, login).await?) },
-        roles_if_bound(actions, store, &user.user_id),
-    )
-    .await?;
-    let facts = LoginFacts {
-        client: &client,
-        api: api.as_ref(),
-        protocol: "oauth2-password",
-        requested_scopes: request.scope.as_deref().unwrap_or_default(),
-        ip: request.ip.as_deref(),
-        methods: &completed.methods,
-        session: None,
-        now,
-        issuer,
-        authorization: None,
-        resume: None,
-        roles,
-    };
-    let decided = run_post_login(actions, store, &user, facts).await?;
-    issue(
+    log_in_and_issue(
         store,
         keys,
         rng,
+        actions,
         issuer,
         now,
-        &UserGrant {
+        GrantLogin {
+            proof: Proof::Grant(&user),
             client: &client,
-            user: &user,
-            scope: request.scope.as_deref(),
+            connection: request.realm.as_deref(),
             api,
+            scope: request.scope.as_deref(),
+            ip: request.ip.as_deref(),
             gty: Some("password"),
-            nonce: None,
-            auth_time: Some(completed.auth_time),
-            session: None,
-            refresh: Refresh::NewFamily,
-            decided: decided.as_ref(),
         },
     )
     .await

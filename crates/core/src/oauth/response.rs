@@ -40,6 +40,8 @@ pub struct Issued {
     pub connection: Option<String>,
     /// Its id.
     pub connection_id: Option<String>,
+    /// Its strategy.
+    pub strategy: Option<crate::model::Strategy>,
     /// The API the access token is for.
     pub audience: Option<String>,
     /// The access token's algorithm (`dir` for an opaque token good only at `/userinfo`).

@@ -247,6 +247,10 @@ pub(crate) async fn issue(
                 .or_else(|| user.name.clone()),
             connection: user.identities.first().map(|i| i.connection.clone()),
             connection_id: Some(user.connection_id.to_string()),
+            strategy: user
+                .identities
+                .first()
+                .and_then(|i| crate::model::Strategy::parse(&i.provider)),
             audience: api.map(|a| a.identifier.clone()),
             alg: Some(api.map_or("dir", |a| a.signing_alg.as_str())),
             executions: grant

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sigil_core::federation::Discovery;
 use sigil_core::ids::{ClientId, ConnectionId};
 use sigil_core::management::{
-    ConnectionCreate, ConnectionPatch, ManagementError, check_unique_social, checkpoint_page,
+    ConnectionCreate, ConnectionPatch, ManagementError, check_one_per_tenant, checkpoint_page,
     client_page, client_status_changes, connection_json, parse_body,
 };
 use sigil_core::model::Connection;
@@ -136,7 +136,7 @@ pub(crate) async fn create<S: Store>(
         app.now(),
         &policy,
     )?;
-    check_unique_social(
+    check_one_per_tenant(
         new.connection.strategy,
         &app.store().list_connections().await?,
     )?;

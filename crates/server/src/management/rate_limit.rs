@@ -14,10 +14,7 @@ use super::error::MgmtError;
 use crate::App;
 
 /// Requests a client may make at once (100), and how many come back each second (50).
-pub(crate) const LIMIT: RateLimit = RateLimit {
-    burst: 100,
-    per_second: 50,
-};
+pub(crate) const LIMIT: RateLimit = RateLimit::per_second(100, 50);
 
 /// Counts one request of the caller whose bucket is `key`, in the store every node shares.
 pub(crate) async fn check<S: Store>(app: &App<S>, key: &str) -> Result<RateVerdict, MgmtError> {

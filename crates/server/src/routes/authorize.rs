@@ -26,7 +26,7 @@ use sigil_core::connections;
 use sigil_core::continuation::Pending;
 use sigil_core::events::{self, LoginContext, Origin};
 use sigil_core::login::{self, Completed, Login, Proof};
-use sigil_core::model::{Session, User};
+use sigil_core::model::Session;
 use sigil_core::oauth::{Authorized, FlowError, authorization_response};
 use sigil_core::secret::Token;
 use sigil_core::{UnixTime, ids};
@@ -362,9 +362,11 @@ pub(crate) async fn authorize<S: Store>(
     };
     // A connection asked for must exist and be enabled for the client, whatever follows.
     let mut upstream = None;
+    let mut passwordless = false;
     if let Some(name) = &authz.connection {
         match connections::usable_by(app.store(), &authz.client_id, name).await {
             Ok(Ok(connection)) => {
+                passwordless = connection.strategy.is_passwordless();
                 if connection.strategy.is_federated() {
                     upstream = Some(connection);
                 }
@@ -418,8 +420,14 @@ pub(crate) async fn authorize<S: Store>(
         csrf: String::new(),
         expires_at: UnixTime(now.0 + LOGIN_WINDOW),
     };
+    // A passwordless connection's login asks for the address to send a code to.
+    let page = if passwordless {
+        "u/login/passwordless"
+    } else {
+        "u/login"
+    };
     let location = format!(
-        "{}u/login?{}",
+        "{}{page}?{}",
         app.issuer(),
         serde_urlencoded::to_string([("tx", tx.seal(app.transaction_key()))]).unwrap_or_default()
     );
@@ -491,6 +499,8 @@ struct LoginButton {
     url: String,
     /// Which built-in icon (a strategy's name).
     icon: &'static str,
+    /// The button's whole text, when it is not "Continue with <label>".
+    text: Option<&'static str>,
 }
 
 /// The login page's buttons for `tx`: the other identity providers enabled for its client
@@ -505,18 +515,39 @@ async fn login_buttons<S: Store>(
             app.pages()
                 .failed(&e, "cannot read the application's connections")
         })?;
-    let link = tx_link(app, "u/login/federated", tx);
-    Ok(connections
+    let passwordless = connections::passwordless(app.store(), &tx.authorization.client_id)
+        .await
+        .map_err(|e| {
+            app.pages()
+                .failed(&e, "cannot read the application's connections")
+        })?;
+    let to = |path: &str, c: &sigil_core::model::Connection| {
+        format!(
+            "{}&{}",
+            tx_link(app, path, tx),
+            serde_urlencoded::to_string([("connection", &c.name)]).unwrap_or_default()
+        )
+    };
+    let mut buttons: Vec<LoginButton> = connections
         .iter()
         .map(|c| LoginButton {
             label: connections::button_label(c),
-            url: format!(
-                "{link}&{}",
-                serde_urlencoded::to_string([("connection", &c.name)]).unwrap_or_default()
-            ),
+            url: to("u/login/federated", c),
             icon: c.strategy.as_str(),
+            text: None,
         })
-        .collect())
+        .collect();
+    buttons.extend(passwordless.iter().map(|c| LoginButton {
+        label: connections::button_label(c),
+        url: to("u/login/passwordless", c),
+        icon: c.strategy.as_str(),
+        text: Some(if c.strategy == sigil_core::model::Strategy::Sms {
+            "Text me a code"
+        } else {
+            "Email me a code"
+        }),
+    }));
+    Ok(buttons)
 }
 
 /// Renders the form for `tx` with a fresh CSRF value (cookie and sealed copy), and a button
@@ -577,7 +608,7 @@ async fn login_form<S: Store>(
             password_form => database.is_some(),
             buttons => buttons
                 .into_iter()
-                .map(|b| minijinja::context! { label => b.label, url => b.url, icon => b.icon })
+                .map(|b| minijinja::context! { label => b.label, url => b.url, icon => b.icon, text => b.text })
                 .collect::<Vec<_>>(),
         },
         // Logging in redirects the browser to the client.
@@ -708,7 +739,7 @@ pub(crate) async fn login_submit<S: Store>(
         // `server_error`.
         Err(e) => return flow_failed(&app, &tx.authorization, e, "cannot check credentials"),
     };
-    log_in(&app, &tx, &user, ip, &headers).await
+    log_in(&app, &tx, Proof::Page(&user), None, ip, &headers).await
 }
 
 /// Sets the SSO cookie of a session that just started.
@@ -739,20 +770,27 @@ pub(crate) fn login_context(authz: &Authorization) -> LoginContext<'_> {
     }
 }
 
-/// The user of `tx` is who they said (they logged in, or just signed up): starts an SSO
-/// session (logged as `s`) and answers the client, through consent where it is needed.
+/// The user of `tx` is who they said (they logged in, or just signed up, or entered a code):
+/// starts an SSO session (logged as `s`) and answers the client, through consent where it is
+/// needed. `proof` is how (a page's password, or a passwordless code), `connection` the
+/// connection they proved it with when it is not the transaction's.
 pub(crate) async fn log_in<S: Store>(
     app: &App<S>,
     tx: &LoginTransaction,
-    user: &User,
+    proof: Proof<'_>,
+    connection: Option<&str>,
     ip: IpAddr,
     headers: &HeaderMap,
 ) -> Response {
     let now = app.now();
     let origin = app.origin(ip, headers);
+    let mut context = login_context(&tx.authorization);
+    if connection.is_some() {
+        context.connection = connection;
+    }
     let login = Login {
-        proof: Proof::Page(user),
-        context: login_context(&tx.authorization),
+        proof,
+        context,
         origin: &origin,
     };
     let (session, cookie_value) = match login::complete(app.store(), app.rng(), now, login).await {

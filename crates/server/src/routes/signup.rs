@@ -16,6 +16,7 @@ use sigil_core::Store;
 use sigil_core::accounts::{self, SignupForm, SignupRequest};
 use sigil_core::authorize::LoginTransaction;
 use sigil_core::events;
+use sigil_core::login::Proof;
 use sigil_core::oauth::FlowError;
 use zeroize::Zeroizing;
 
@@ -192,7 +193,7 @@ pub(crate) async fn signup_submit<S: Store>(
     )
     .await;
     match signed_up {
-        Ok(user) => log_in(&app, &tx, &user, ip, &headers).await,
+        Ok(user) => log_in(&app, &tx, Proof::Page(&user), None, ip, &headers).await,
         Err(FlowError::Busy(busy)) => app.pages().busy(busy),
         Err(FlowError::OAuth(e)) => {
             app.log_event(events::signup_refused(

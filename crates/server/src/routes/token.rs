@@ -24,8 +24,12 @@ pub(crate) async fn token<S: Store>(
     let mut request = parse(&headers, &body, Some(ip.to_string()))?;
     let ip = match forwarded_for(&app, &request, &headers).await {
         Some(end_user) => {
-            if let TokenRequest::Password(password) = &mut request {
-                password.ip = Some(end_user.to_string());
+            match &mut request {
+                TokenRequest::Password(password) => password.ip = Some(end_user.to_string()),
+                TokenRequest::Passwordless(passwordless) => {
+                    passwordless.ip = Some(end_user.to_string());
+                }
+                _ => {}
             }
             end_user
         }
@@ -67,8 +71,10 @@ async fn forwarded_for<S: Store>(
     request: &TokenRequest,
     headers: &HeaderMap,
 ) -> Option<std::net::IpAddr> {
-    let TokenRequest::Password(password) = request else {
-        return None;
+    let auth = match request {
+        TokenRequest::Password(password) => &password.auth,
+        TokenRequest::Passwordless(passwordless) => &passwordless.auth,
+        _ => return None,
     };
     let claimed = headers
         .get("auth0-forwarded-for")?
@@ -77,7 +83,7 @@ async fn forwarded_for<S: Store>(
         .trim()
         .parse::<std::net::IpAddr>()
         .ok()?;
-    let id = password.auth.client_id()?;
+    let id = auth.client_id()?;
     let client = match sigil_core::oauth::Directory::client(&app.directory(app.now()), id).await {
         Ok(client) => client?,
         Err(e) => {
@@ -119,6 +125,20 @@ async fn exchange<S: Store>(
         }
         TokenRequest::Code(request) => {
             oauth::authorization_code(store, &keys, rng, issuer, now, &request).await?
+        }
+        TokenRequest::Passwordless(request) => {
+            oauth::passwordless_otp(
+                store,
+                &keys,
+                rng,
+                app.code_key(),
+                &app.upstreams().policy(),
+                app,
+                issuer,
+                now,
+                &request,
+            )
+            .await?
         }
         TokenRequest::Refresh(request) => {
             oauth::refresh(

@@ -41,6 +41,7 @@ mod management_users;
 mod metrics;
 mod oidc_client;
 mod password;
+mod passwordless;
 mod refresh;
 mod reset;
 mod signup;

@@ -16,6 +16,7 @@ mod federation;
 mod full_disk;
 mod mail;
 mod model;
+mod passwordless;
 mod purge;
 mod rate_limits;
 mod retry;

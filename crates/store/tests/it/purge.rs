@@ -319,10 +319,7 @@ async fn jobs_and_log_events_go_once_past_their_retention() {
         assert_eq!(again, Purged::default());
 
         // A rate-limit bucket goes once it is full again (a full bucket is no bucket).
-        let limit = sigil_core::rate_limit::RateLimit {
-            burst: 10,
-            per_second: 10,
-        };
+        let limit = sigil_core::rate_limit::RateLimit::per_second(10, 10);
         store
             .take_rate_limit("client-1", limit, at(0).0 * 1000)
             .await

@@ -10,10 +10,7 @@ use tokio::sync::Barrier;
 
 use crate::backends::on_every_store;
 
-const LIMIT: RateLimit = RateLimit {
-    burst: 10,
-    per_second: 5,
-};
+const LIMIT: RateLimit = RateLimit::per_second(10, 5);
 const T0: i64 = 1_800_000_000_000;
 
 #[tokio::test]
@@ -53,10 +50,7 @@ async fn a_bucket_lets_its_burst_through_then_refills_with_time() {
         );
         // Another shape on the same bucket is read with its own numbers (the store keeps only
         // the time).
-        let wide = RateLimit {
-            burst: 100,
-            per_second: 5,
-        };
+        let wide = RateLimit::per_second(100, 5);
         assert!(
             store
                 .take_rate_limit("a", wide, later)
