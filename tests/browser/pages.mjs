@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 
 import { expect } from "./checks.mjs";
 import { CONSENT_SCOPE, waitForConsent } from "./consent.mjs";
+import { enableEmailConnection } from "./passwordless.mjs";
 import { forgotPassword, heading, requestReset, setPassword } from "./reset.mjs";
 import { mailedLink, management, newAccount, signup } from "./sigil.mjs";
 import { logIn } from "./spa.mjs";
@@ -57,10 +58,42 @@ function freshPassword() {
   return `Page-${randomBytes(12).toString("base64url")}-3`;
 }
 
+/** The passwordless page asking for an address (/authorize?connection=email). */
+async function openPasswordless(page, fixtures) {
+  await enableEmailConnection(fixtures);
+  await page.goto(authorizeUrl(fixtures, { connection: "email" }));
+  await page.waitForURL((u) => u.href.startsWith(`${fixtures.issuer}u/login/passwordless`));
+  await page.locator("#identifier").waitFor();
+}
+
 export const cases = [
   {
     name: "login",
     open: openLogin,
+  },
+  {
+    name: "passwordless-start",
+    open: openPasswordless,
+  },
+  {
+    name: "passwordless-code",
+    async open(page, fixtures) {
+      await openPasswordless(page, fixtures);
+      await page.fill("#identifier", newAccount("page").email);
+      await page.click("button[type=submit]");
+      await page.locator("#code").waitFor();
+    },
+  },
+  {
+    name: "passwordless-wrong-code",
+    async open(page, fixtures) {
+      await openPasswordless(page, fixtures);
+      await page.fill("#identifier", newAccount("page").email);
+      await page.click("button[type=submit]");
+      await page.fill("#code", "000000x");
+      await page.click("button[type=submit]");
+      await page.getByRole("alert").waitFor();
+    },
   },
   {
     name: "login-wrong-password",

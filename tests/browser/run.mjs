@@ -26,6 +26,7 @@ import { check, claims, env, expect, run, sequence, slug, viewports } from "./ch
 import { consentFlow } from "./consent.mjs";
 import { federationFlow } from "./federation.mjs";
 import { authorizeUrl, cases } from "./pages.mjs";
+import { passwordlessFlow } from "./passwordless.mjs";
 import { redirectFlow } from "./redirect.mjs";
 import { resetFlow } from "./reset.mjs";
 import { call, callFails, create, handleRedirect, navigate, spaOptions } from "./spa.mjs";
@@ -372,6 +373,7 @@ run("browser-tests", async () => {
     await federationFlow(browser, fixtures);
     await keyboardLogin(browser);
     await redirectFlow(browser, fixtures, artifacts);
+    await passwordlessFlow(browser, fixtures, artifacts);
     await hostedPages(browser);
   } finally {
     await browser.close();

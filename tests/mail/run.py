@@ -1,7 +1,9 @@
 """Mail delivery against a real SMTP server nobody here wrote: aiosmtpd (STARTTLS required,
 AUTH required, certificates from trustme's throw-away CA), Python's `email` parser reading
-what arrived, Auth0's Python SDK (auth0-python) writing a template. Run by scripts/mail-tests
-(SIGIL_BIN and SIGIL_TEST_DATABASE_URL set).
+what arrived, Auth0's Python SDK (auth0-python) writing a template and logging in without a
+password (codes by mail, and by SMS through a stdlib HTTP server speaking Auth0's SMS gateway
+protocol, its bearer token checked with PyJWT, and through a Twilio stand-in). Run by
+scripts/mail-tests (SIGIL_BIN and SIGIL_TEST_DATABASE_URL set).
 
 It prints one line per check (PASS or FAIL) and exits 0 when all passed, 1 when one failed,
 2 when the suite could not run. Every process it starts is stopped on exit.
@@ -10,6 +12,7 @@ It prints one line per check (PASS or FAIL) and exits 0 when all passed, 1 when 
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import json
@@ -24,8 +27,11 @@ import tempfile
 import threading
 import time
 import warnings
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
+import jwt
 import requests
 import trustme
 from aiosmtpd.controller import Controller
@@ -145,6 +151,54 @@ class Smtp:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+
+class SmsReceiver:
+    """A stdlib HTTP server that takes SMS as a provider would: Auth0's custom gateway protocol
+    (a JSON POST, the bearer JWT checked with PyJWT: HS256 over the shared secret, its `aud`
+    and `sub`), or Twilio's Messages API (a form, HTTP Basic sid:token). It answers `status`."""
+
+    def __init__(self, secret: bytes = b"", audience: str = "", subject: str = "",
+                 twilio: tuple[str, str] = ("", "")):
+        self.messages: list[dict] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("content-length", "0")))
+                entry = {"path": self.path, "headers": dict(self.headers)}
+                auth = self.headers.get("authorization", "")
+                if self.path.endswith("/Messages.json"):
+                    entry["form"] = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                    expected = "Basic " + base64.b64encode(
+                        f"{twilio[0]}:{twilio[1]}".encode()).decode()
+                    entry["authenticated"] = auth == expected and f"/Accounts/{twilio[0]}/" in self.path
+                else:
+                    entry["json"] = json.loads(raw)
+                    try:
+                        claims = jwt.decode(auth.removeprefix("Bearer "), secret,
+                                            algorithms=["HS256"], audience=audience)
+                        entry["authenticated"] = claims.get("sub") == subject
+                    except jwt.PyJWTError as e:
+                        entry["authenticated"] = False
+                        entry["why"] = str(e)
+                receiver.messages.append(entry)
+                self.send_response(receiver.status)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"sid":"SM1"}' if receiver.status < 300 else b'{"error":"no"}')
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 # --- Sigil ---------------------------------------------------------------------------------
@@ -430,6 +484,187 @@ def templates(node: Node, smtp: Smtp, client_id: str) -> None:
           replaced.enabled is False and replaced.subject == "unused", repr(replaced)[:300])
 
 
+OTP_GRANT = "http://auth0.com/oauth/grant-type/passwordless/otp"
+
+
+def code_in(text: str) -> str | None:
+    found = re.search(r"\b(\d{6})\b", text)
+    return found.group(1) if found else None
+
+
+def passwordless(work: Path, tls: ssl.SSLContext, ca_file: Path) -> None:
+    """auth0-python's Passwordless and GetToken.passwordless_login against codes that really
+    travel: by mail through aiosmtpd, by SMS through the gateway protocol and Twilio's API."""
+    from auth0.authentication import GetToken, Passwordless
+    from auth0.authentication.exceptions import Auth0Error
+
+    password = "smtp-" + secrets.token_urlsafe(16)
+    smtp = Smtp(tls, "sigil", password)
+    smtp.start()
+    secret = secrets.token_bytes(32)
+    gateway = SmsReceiver(secret=secret, audience="sms-gateway", subject="sigil")
+    twilio_secret = "twilio-" + secrets.token_urlsafe(12)
+    twilio = SmsReceiver(twilio=("AC0123", twilio_secret))
+    node = Node(work, "passwordless", [
+        "--smtp-url", f"smtp://sigil:{password}@127.0.0.1:{smtp.port}",
+        "--smtp-ca-file", str(ca_file), "--mail-from", "login@example.com",
+        "--mail-retry-seconds", "1", "--federation-allow-http-loopback",
+        "--twilio-url", twilio.url, "--log", "debug",
+    ])
+    codes: list[str] = []  # the codes sent, which no log line may carry
+
+    def refusal(call) -> tuple[str, str]:
+        try:
+            call()
+            return ("", "no error")
+        except Auth0Error as e:
+            return (e.error_code, e.message)
+
+    try:
+        if not check("sigil serve starts for passwordless", node.ready(), node.log_text()[-2000:]):
+            return
+        client_id = json.loads(node.admin(
+            "clients", "create", "--name", "Passwordless app", "--type", "native",
+            "--callback", "http://127.0.0.1/cb", "--grant", OTP_GRANT, "--grant", "refresh_token",
+            "--json"))["client_id"]
+        options = {
+            "totp": {"time_step": 30, "length": 6},
+            "email": {"syntax": "liquid", "from": "Logins <logins@example.com>",
+                      "subject": "{{ code }} is your code for {{ application.name }}",
+                      "body": "<p>Hello {{ user.email }}, your code for {{ application.name }} is "
+                              "<b>{{ code }}</b>.</p>"},
+        }
+        made = node.admin("connections", "create", "--name", "email", "--strategy", "email",
+                          "--client", client_id, "--options", json.dumps(options))
+        check("sigil connections create makes the email connection", "email" in made, made)
+        token = node.token()
+        gateway_options = {
+            "provider": "sms_gateway", "gateway_url": f"{gateway.url}/sms", "from": "+15550001111",
+            "template": "{{ code }} is your code for {{ application.name }}", "syntax": "liquid",
+            "forward_req_info": True,
+            "gateway_authentication": {
+                "method": "bearer", "subject": "sigil", "audience": "sms-gateway",
+                "secret": base64.urlsafe_b64encode(secret).decode().rstrip("="),
+                "secret_base64_encoded": True,
+            },
+        }
+        sms = node.management("POST", "/connections", token, {
+            "name": "sms", "strategy": "sms", "enabled_clients": [client_id],
+            "options": gateway_options})
+        check("POST /connections makes the sms connection (201), its secret not shown",
+              sms.status_code == 201
+              and "secret" not in sms.json()["options"]["gateway_authentication"]
+              and base64.urlsafe_b64encode(secret).decode().rstrip("=") not in sms.text,
+              sms.text)
+
+        domain = node.issuer.removeprefix("http://").rstrip("/")
+        start = Passwordless(domain, client_id, protocol="http")
+        grant = GetToken(domain, client_id, protocol="http")
+
+        # A code for later, to find it expired (30 s) once the rest has run.
+        start.email("late@example.com", send="code")
+        late_sent = time.monotonic()
+
+        started = start.email("pat@example.com", send="code")
+        check("auth0-python Passwordless.email(send='code') answers _id and email",
+              started.get("email") == "pat@example.com" and len(started.get("_id", "")) == 24,
+              json.dumps(started))
+        got = wait_for("the code's mail", lambda: smtp.mailbox.to("pat@example.com"))
+        code = None
+        if check("the code's mail arrives at aiosmtpd", bool(got)):
+            message = got[0]["message"]
+            text = message.get_body(("plain",)).get_content()
+            code = code_in(text)
+            check("it is written from the connection's template (subject, From, the app's name)",
+                  message["Subject"] == f"{code} is your code for Passwordless app"
+                  and message["From"] == "Logins <logins@example.com>"
+                  and "Passwordless app" in text, f"{message['Subject']} / {message['From']}")
+        if code:
+            codes.append(code)
+            wrong = "000000" if code != "000000" else "111111"
+            check("a wrong code: invalid_grant, \"Wrong email or verification code.\"",
+                  refusal(lambda: grant.passwordless_login("pat@example.com", wrong, "email",
+                                                           "openid", None))
+                  == ("invalid_grant", "Wrong email or verification code."))
+            tokens = grant.passwordless_login("pat@example.com", code, "email",
+                                              "openid email offline_access", None)
+            claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+            check("GetToken.passwordless_login with the mailed code: tokens for an email| user",
+                  re.fullmatch(r"email\|[0-9a-f]{24}", claims.get("sub", "")) is not None
+                  and claims.get("email_verified") is True and "refresh_token" in tokens,
+                  json.dumps(claims))
+            check("the code again: invalid_grant (a code works once)",
+                  refusal(lambda: grant.passwordless_login("pat@example.com", code, "email",
+                                                           "openid", None))[0] == "invalid_grant")
+
+        # SMS through Auth0's gateway protocol.
+        sent = start.sms("+14155550123")
+        check("auth0-python Passwordless.sms answers _id and phone_number",
+              sent.get("phone_number") == "+14155550123", json.dumps(sent))
+        m = gateway.messages[-1] if gateway.messages else {}
+        body = m.get("json", {})
+        check("the gateway gets {recipient, body, sender, req} with a bearer PyJWT verifies",
+              m.get("authenticated") is True and body.get("recipient") == "+14155550123"
+              and body.get("sender") == "+15550001111" and body.get("req", {}).get("ip"),
+              json.dumps(m)[:400])
+        sms_code = code_in(body.get("body", ""))
+        if sms_code:
+            codes.append(sms_code)
+            tokens = grant.passwordless_login("+14155550123", sms_code, "sms", "openid", None)
+            claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+            check("the SMS code logs in an sms| user",
+                  claims.get("sub", "").startswith("sms|"), json.dumps(claims))
+        gateway.status = 500
+        check("the gateway answering 500: 400 sms_provider_error",
+              refusal(lambda: start.sms("+14155550124"))[0] == "sms_provider_error")
+        gateway.status = 401
+        check("the gateway refusing the token: Auth0's authentication failure",
+              refusal(lambda: start.sms("+14155550124"))
+              == ("sms_provider_error", "Authentication failed while calling the SMS gateway: 401"))
+
+        # SMS through Twilio's API (the stand-in --twilio-url names).
+        connection_id = sms.json()["id"]
+        patched = node.management("PATCH", f"/connections/{connection_id}", token, {"options": {
+            "twilio_sid": "AC0123", "twilio_token": twilio_secret, "from": "+15550002222"}})
+        check("PATCH /connections switches the sms connection to Twilio", patched.ok, patched.text)
+        start.sms("+14155550125")
+        m = twilio.messages[-1] if twilio.messages else {}
+        form = m.get("form", {})
+        check("Twilio's API gets To, From and Body with HTTP Basic sid:token",
+              m.get("authenticated") is True and form.get("To") == "+14155550125"
+              and form.get("From") == "+15550002222", json.dumps(m)[:400])
+        twilio_code = code_in(form.get("Body", ""))
+        if twilio_code:
+            codes.append(twilio_code)
+            tokens = grant.passwordless_login("+14155550125", twilio_code, "sms", "openid", None)
+            check("the code sent through Twilio logs in", "id_token" in tokens)
+
+        late = wait_for("the late code's mail", lambda: smtp.mailbox.to("late@example.com"))
+        late_code = code_in(late[0]["message"].get_body(("plain",)).get_content()) if late else None
+        if check("the late code arrived", late_code is not None):
+            codes.append(late_code)
+            time.sleep(max(0.0, 31 - (time.monotonic() - late_sent)))
+            check("an expired code (totp.time_step 30 s): invalid_grant",
+                  refusal(lambda: grant.passwordless_login("late@example.com", late_code, "email",
+                                                           "openid", None))
+                  == ("invalid_grant", "Wrong email or verification code."))
+        metrics = requests.get(f"{node.issuer}metrics", timeout=10).text
+        check("/metrics counts the SMS providers' calls by result",
+              'sigil_upstream_calls_total{call="sms_gateway",result="ok"} 1' in metrics
+              and 'call="sms_gateway",result="status"} 2' in metrics
+              and 'sigil_upstream_calls_total{call="twilio",result="ok"} 1' in metrics,
+              "\n".join(l for l in metrics.splitlines() if "sms_gateway" in l or "twilio" in l))
+        log = node.log_text()
+        check("no code in the logs (at debug level), though the log has the starts",
+              bool(codes) and not any(re.search(rf"\b{c}\b", log) for c in codes)
+              and "/passwordless/start" in log, f"{len(log)} bytes of log")
+    finally:
+        node.stop()
+        smtp.stop()
+        gateway.stop()
+        twilio.stop()
+
+
 def two_nodes(work: Path, tls: ssl.SSLContext, ca_file: Path) -> None:
     if not DATABASE_URL:
         check("two nodes on PostgreSQL", False, "SIGIL_TEST_DATABASE_URL is not set")
@@ -506,6 +741,7 @@ def main() -> int:
         ca.issue_cert("127.0.0.1", "localhost").configure_cert(tls)
         try:
             single_node(work, tls, ca_file)
+            passwordless(work, tls, ca_file)
             two_nodes(work, tls, ca_file)
         finally:
             for process in PROCESSES:

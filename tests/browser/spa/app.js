@@ -30,6 +30,19 @@
           }
         );
     },
+    /** The /authorize URL loginWithRedirect of client `name` would open, without leaving the
+     * page: its transaction (state, nonce, PKCE verifier) stays stored, so that another way
+     * back to the callback (a magic link) finds it. */
+    capture: function (name, options) {
+      return new Promise(function (resolve, reject) {
+        var opts = Object.assign({}, options || {}, {
+          openUrl: function (url) {
+            resolve(url);
+          },
+        });
+        clients[name].loginWithRedirect(opts).catch(reject);
+      });
+    },
     /** Starts `method` (loginWithRedirect, logout) of client `name`, which leaves the page. */
     navigate: function (name, method, args) {
       window.spa.left = clients[name][method].apply(clients[name], args || []);
