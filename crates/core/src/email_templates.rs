@@ -149,7 +149,12 @@ pub struct Template {
 impl Template {
     /// Sigil's own template for `name`, if it has one.
     pub fn built_in(name: TemplateName) -> Option<Self> {
-        built_in(name).map(|(subject, html, text)| Template {
+        built_in(name).map(|parts| Template::own(name, parts))
+    }
+
+    /// Sigil's own template `name` of these parts: subject, HTML body, text body.
+    fn own(name: TemplateName, (subject, html, text): (&str, &str, &str)) -> Self {
+        Template {
             name,
             subject: subject.to_owned(),
             html: html.to_owned(),
@@ -158,23 +163,13 @@ impl Template {
             result_url: None,
             url_lifetime: None,
             include_email_in_redirect: false,
-        })
+        }
     }
 
     /// The template of a passwordless connection's mail: the connection's own (`options.email`),
     /// each part it leaves out Sigil's.
     pub fn passwordless(own: &crate::passwordless::EmailMessage) -> Self {
-        let (subject, html, text) = PASSWORDLESS;
-        let mut template = Template {
-            name: TemplateName::AuthEmailByCode,
-            subject: subject.to_owned(),
-            html: html.to_owned(),
-            text: Some(text.to_owned()),
-            from: None,
-            result_url: None,
-            url_lifetime: None,
-            include_email_in_redirect: false,
-        };
+        let mut template = Template::own(TemplateName::AuthEmailByCode, PASSWORDLESS);
         if let Some(body) = &own.body {
             template.html.clone_from(body);
             template.text = None;

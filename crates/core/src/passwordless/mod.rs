@@ -215,8 +215,6 @@ pub struct Started {
     pub recipient: Recipient,
     /// The connection.
     pub connection: Connection,
-    /// Whether the user exists already.
-    pub known_user: bool,
     /// The event to log (`cls` or `cs`), when something was sent.
     pub event: Option<NewLogEvent>,
 }
@@ -433,7 +431,7 @@ pub async fn send_code(
         }
     }
     let existing = find_user(store, connection, &recipient).await?;
-    if existing.as_ref().is_none() && settings.disable_signup {
+    if existing.is_none() && settings.disable_signup {
         return Err(refuse(
             ErrorCode::BadRequest,
             "Public signup is disabled: there is no user with this address in the connection",
@@ -444,7 +442,6 @@ pub async fn send_code(
         id: id.clone(),
         recipient: recipient.clone(),
         connection: connection.clone(),
-        known_user: existing.is_some(),
         event,
     };
     if existing.as_ref().is_some_and(|u| u.blocked) {

@@ -321,6 +321,29 @@ pub(crate) async fn current_session<S: Store>(
     Ok(session.filter(|s| s.expires_at > now && s.idle_expires_at > now))
 }
 
+/// An authorization request checked as `/authorize` checks it (its client read, then core's
+/// `redirect_target` and `validate`), or the answer refusing it: a page while the redirect URI
+/// is not trusted yet, a redirect to the client after.
+pub(crate) async fn checked_request<S: Store>(
+    app: &App<S>,
+    params: &AuthorizeParams,
+) -> Result<Authorization, Response> {
+    if let Some(id) = &params.client_id {
+        record_client(id);
+    }
+    let client = match &params.client_id {
+        Some(id) => app
+            .store()
+            .client(&ids::ClientId(id.clone()))
+            .await
+            .map_err(|e| app.pages().failed(&e, "cannot read the client"))?,
+        None => None,
+    };
+    redirect_target(client.as_ref(), params)
+        .and_then(|(client, redirect_uri)| validate(client, redirect_uri, params))
+        .map_err(|e| error_response(app, e))
+}
+
 pub(crate) async fn authorize<S: Store>(
     State(app): State<App<S>>,
     ClientIp(ip): ClientIp,
@@ -344,21 +367,9 @@ pub(crate) async fn authorize<S: Store>(
             );
         }
     };
-    if let Some(id) = &params.client_id {
-        record_client(id);
-    }
-    let client = match &params.client_id {
-        Some(id) => match app.store().client(&ids::ClientId(id.clone())).await {
-            Ok(client) => client,
-            Err(e) => return app.pages().failed(&e, "cannot read the client"),
-        },
-        None => None,
-    };
-    let authz = match redirect_target(client.as_ref(), &params)
-        .and_then(|(client, redirect_uri)| validate(client, redirect_uri, &params))
-    {
+    let authz = match checked_request(&app, &params).await {
         Ok(authz) => authz,
-        Err(e) => return error_response(&app, e),
+        Err(refused) => return refused,
     };
     // A connection asked for must exist and be enabled for the client, whatever follows.
     let mut upstream = None;

@@ -20,14 +20,15 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sigil_core::Store;
-use sigil_core::authorize::{AuthorizeParams, redirect_target, validate};
+use sigil_core::authorize::AuthorizeParams;
 use sigil_core::login::{self, Completed, Login, Proof};
 use sigil_core::oauth::{ErrorCode, FlowError, OAuthError};
 use sigil_core::passwordless::{self, Entered, Recipient, StartRequest};
 
 use super::authorize::{
-    EXPIRED, Via, client_look, csrf_matches, error_response, flow_failed, log_in, login_context,
-    page_error, respond, seal_for_form, set_csrf_cookie, set_session_cookie, tx_link,
+    EXPIRED, Via, checked_request, client_look, csrf_matches, error_response, flow_failed, log_in,
+    login_context, page_error, respond, seal_for_form, set_csrf_cookie, set_session_cookie,
+    tx_link,
 };
 use crate::App;
 use crate::client_ip::ClientIp;
@@ -169,25 +170,9 @@ pub(crate) async fn verify_redirect<S: Store>(
     ) else {
         return page_error(&app, StatusCode::BAD_REQUEST, MALFORMED);
     };
-    if let Some(id) = &params.client_id {
-        crate::observe::record_client(id);
-    }
-    let client = match &params.client_id {
-        Some(id) => match app
-            .store()
-            .client(&sigil_core::ids::ClientId(id.clone()))
-            .await
-        {
-            Ok(client) => client,
-            Err(e) => return app.pages().failed(&e, "cannot read the client"),
-        },
-        None => None,
-    };
-    let authz = match redirect_target(client.as_ref(), &params)
-        .and_then(|(client, redirect_uri)| validate(client, redirect_uri, &params))
-    {
+    let authz = match checked_request(&app, &params).await {
         Ok(authz) => authz,
-        Err(e) => return error_response(&app, e),
+        Err(refused) => return refused,
     };
     let (Some(email), Some(code)) = (link.email, link.verification_code) else {
         return error_response(
