@@ -17,7 +17,7 @@
 //!   single-use links); [`csrf`]: the hosted forms' CSRF pairs; [`common_passwords`]: the
 //!   bundled list of the most common passwords that connections may refuse.
 //! - [`passwordless`]: one-time codes and magic links by email or SMS (Auth0's passwordless
-//!   connections).
+//!   connections); [`mfa`]: multi-factor authentication's factors (so far TOTP's codes).
 //! - [`management`]: the Management API v2's users, as values: the JSON Auth0 returns, the
 //!   search subset, create and update bodies with their validation, and their refusals.
 //! - [`egress`]: where tenant code may reach out to, and the addresses it never may.
@@ -49,6 +49,7 @@ pub mod legacy;
 pub mod login;
 pub mod mail;
 pub mod management;
+pub mod mfa;
 pub mod model;
 pub mod oauth;
 pub mod password;
