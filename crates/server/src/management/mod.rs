@@ -128,7 +128,7 @@ operations! {
     patch "/client-grants/{id}" => client_grants::update, ["update:client_grants"], 200, "Update a client grant";
     delete "/client-grants/{id}" => client_grants::delete, ["delete:client_grants"], 204, "Delete a client grant";
     get "/connections" => connections::list, ["read:connections"], 200, "List connections";
-    post "/connections" => connections::create, ["create:connections"], 201, "Create a database connection";
+    post "/connections" => connections::create, ["create:connections"], 201, "Create a connection (a database, another identity provider, or passwordless: email, sms)";
     get "/connections/{id}" => connections::get, ["read:connections"], 200, "Get a connection";
     patch "/connections/{id}" => connections::update, ["update:connections"], 200, "Update a connection (options replaced whole; enabled_clients replaces the list)";
     delete "/connections/{id}" => connections::delete, ["delete:connections"], 202, "Delete a connection and its users";
