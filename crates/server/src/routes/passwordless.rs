@@ -20,10 +20,13 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sigil_core::Store;
-use sigil_core::authorize::AuthorizeParams;
+use sigil_core::authorize::{AuthorizeParams, LoginTransaction};
 use sigil_core::login::{self, Completed, Login, Proof};
+use sigil_core::model::{Connection, Strategy};
 use sigil_core::oauth::{ErrorCode, FlowError, OAuthError};
-use sigil_core::passwordless::{self, Entered, Recipient, StartRequest};
+use sigil_core::passwordless::{
+    self, CodeRefusal, CodeToSend, Entered, Recipient, Send, StartRequest,
+};
 
 use super::authorize::{
     EXPIRED, Via, checked_request, client_look, csrf_matches, error_response, flow_failed, log_in,
@@ -35,9 +38,6 @@ use crate::client_ip::ClientIp;
 use crate::error::ApiError;
 use crate::pages::{PageQuery, Script};
 use crate::token::{read_body, request_client_auth};
-use sigil_core::authorize::LoginTransaction;
-use sigil_core::model::{Connection, Strategy};
-use sigil_core::passwordless::{CodeRefusal, CodeToSend, Send};
 
 /// The properties `/passwordless/start` takes.
 const ALLOWED: [&str; 9] = [
