@@ -18,20 +18,11 @@ use serde::Serialize;
 use crate::authorize::Authorization;
 use crate::ids::{ConsentId, UserId};
 use crate::model::{Client, Consent, ResourceServer};
-use crate::oauth::{CURRENT_USER_SCOPES, ErrorCode, FlowError, OAuthError, api_for_audience};
+use crate::oauth::{
+    CURRENT_USER_SCOPES, ErrorCode, FlowError, OAuthError, OIDC_SCOPES, api_for_audience,
+    is_oidc_scope,
+};
 use crate::{Rng, Store, UnixTime};
-
-/// The OpenID Connect scopes a user consents to beside the API's own, each with the words the
-/// consent page shows (`openid` is signing in itself, so it is kept in the grant but not shown).
-const OIDC_SCOPES: [(&str, Option<&str>); 4] = [
-    ("openid", None),
-    ("profile", Some("Your profile: name, nickname and picture")),
-    ("email", Some("Your email address")),
-    (
-        "offline_access",
-        Some("Access to your data while you are not using the application"),
-    ),
-];
 
 /// One line of the consent page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -60,7 +51,7 @@ pub struct ConsentPrompt {
 fn consentable(issuer: &str, requested: &[String], api: &ResourceServer) -> Vec<String> {
     let mut scopes: Vec<String> = Vec::new();
     for scope in requested {
-        let oidc = OIDC_SCOPES.iter().any(|(s, _)| s == scope);
+        let oidc = is_oidc_scope(scope);
         let defined = api.scopes.iter().any(|s| &s.value == scope)
             && (!api.is_management_api(issuer) || CURRENT_USER_SCOPES.contains(&scope.as_str()));
         if (oidc || defined) && !scopes.contains(scope) {
@@ -103,9 +94,7 @@ pub fn consent_needed(
     shown.extend(
         api.scopes
             .iter()
-            .filter(|s| {
-                requested.contains(&s.value) && !OIDC_SCOPES.iter().any(|(o, _)| *o == s.value)
-            })
+            .filter(|s| requested.contains(&s.value) && !is_oidc_scope(&s.value))
             .map(|s| ConsentScope {
                 value: s.value.clone(),
                 description: if s.description.trim().is_empty() {

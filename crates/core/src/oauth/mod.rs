@@ -41,6 +41,25 @@ pub use user_tokens::profile_claims;
 pub(crate) use user_tokens::sign_id_token;
 pub use userinfo_token::{UserinfoGrant, UserinfoKey, UserinfoTokenError};
 
+/// The OpenID Connect scopes Sigil grants beside an API's own, each with the words a consent
+/// page shows (`openid` is signing in itself: granted, never shown). The one list the tokens,
+/// the consent page and discovery read.
+pub const OIDC_SCOPES: [(&str, Option<&str>); 5] = [
+    ("openid", None),
+    ("profile", Some("Your profile: name, nickname and picture")),
+    ("email", Some("Your email address")),
+    ("phone", Some("Your phone number")),
+    (
+        "offline_access",
+        Some("Access to your data while you are not using the application"),
+    ),
+];
+
+/// Whether `scope` is one of [`OIDC_SCOPES`].
+pub fn is_oidc_scope(scope: &str) -> bool {
+    OIDC_SCOPES.iter().any(|(s, _)| *s == scope)
+}
+
 /// The Management API's audience for an issuer: `<issuer>api/v2/`.
 pub fn management_audience(issuer: &str) -> String {
     format!("{issuer}api/v2/")

@@ -17,9 +17,6 @@ use super::{ErrorCode, FlowError, OAuthError, TokenResponse, UserinfoGrant};
 use crate::actions::PostLogin;
 use crate::claims;
 
-/// The OpenID Connect scopes Sigil grants whatever the API.
-const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
-
 /// Lifetime of a token good only at `/userinfo` (no API named), as Auth0's.
 const USERINFO_TOKEN_LIFETIME: i64 = 86_400;
 
@@ -78,6 +75,14 @@ pub fn profile_claims(user: &User, scope: &[&str]) -> Map<String, Value> {
         put("email", user.email.clone().map(Value::String));
         put("email_verified", Some(Value::Bool(user.email_verified)));
     }
+    // OIDC Core §5.4: an SMS connection's users have a number.
+    if scope.contains(&"phone") && user.phone_number.is_some() {
+        put("phone_number", user.phone_number.clone().map(Value::String));
+        put(
+            "phone_number_verified",
+            Some(Value::Bool(user.phone_verified)),
+        );
+    }
     claims
 }
 
@@ -96,7 +101,7 @@ async fn granted(
         .collect();
     let mut scopes: Vec<String> = asked
         .iter()
-        .filter(|s| OIDC_SCOPES.contains(s))
+        .filter(|s| super::is_oidc_scope(s))
         .map(|s| (*s).to_owned())
         .collect();
     let mut permissions = None;
@@ -104,7 +109,7 @@ async fn granted(
         let defined: Vec<&str> = api.scopes.iter().map(|s| s.value.as_str()).collect();
         let mut allowed: Vec<String> = asked
             .iter()
-            .filter(|s| defined.contains(s) && !OIDC_SCOPES.contains(s))
+            .filter(|s| defined.contains(s) && !super::is_oidc_scope(s))
             .map(|s| (*s).to_owned())
             .collect();
         if api.is_management_api(issuer) {

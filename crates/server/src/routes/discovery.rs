@@ -38,17 +38,19 @@ pub(crate) async fn openid_configuration<S: Store>(State(app): State<App<S>>) ->
             "refresh_token",
             "password",
             "http://auth0.com/oauth/grant-type/password-realm",
+            "http://auth0.com/oauth/grant-type/passwordless/otp",
         ],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic", "client_secret_post", "private_key_jwt", "none",
         ],
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "scopes_supported": sigil_core::oauth::OIDC_SCOPES.map(|(scope, _)| scope),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "PS256", "HS256"],
         "claims_supported": [
             "aud", "at_hash", "auth_time", "c_hash", "email", "nonce", "sid", "email_verified", "exp", "family_name", "given_name",
-            "iat", "iss", "name", "nickname", "picture", "sub", "updated_at",
+            "iat", "iss", "name", "nickname", "phone_number", "phone_number_verified", "picture",
+            "sub", "updated_at",
         ],
     }))
     .into_response()

@@ -49,7 +49,8 @@ async fn discovery_names_what_is_served_and_the_jwks_is_public_only() {
             "client_credentials",
             "refresh_token",
             "password",
-            "http://auth0.com/oauth/grant-type/password-realm"
+            "http://auth0.com/oauth/grant-type/password-realm",
+            "http://auth0.com/oauth/grant-type/passwordless/otp"
         ])
     );
     assert_eq!(

@@ -82,7 +82,7 @@ async fn redeem(
             "realm": realm,
             "username": username,
             "otp": otp,
-            "scope": "openid profile email offline_access",
+            "scope": "openid profile email phone offline_access",
         })),
         None,
     )
@@ -251,11 +251,19 @@ async fn an_sms_code_kept_in_the_outbox_logs_in_an_sms_user() {
     );
     let (status, tokens) = redeem(&app, &id, "sms", "+14155550123", &code).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
-    let sub = claims(tokens["id_token"].as_str().unwrap())["sub"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let said = claims(tokens["id_token"].as_str().unwrap());
+    let sub = said["sub"].as_str().unwrap().to_owned();
     assert!(sub.starts_with("sms|"), "{sub}");
+    // The `phone` scope's claims (OIDC Core §5.4); no email for a number.
+    assert_eq!(
+        (
+            said["phone_number"].as_str(),
+            said["phone_number_verified"].as_bool()
+        ),
+        (Some("+14155550123"), Some(true)),
+        "{said}"
+    );
+    assert!(said.get("email").is_none(), "{said}");
     let user = app
         .store
         .user(&sigil_core::ids::UserId(sub))
