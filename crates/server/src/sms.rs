@@ -10,8 +10,9 @@
 //!   (`sigil serve --twilio-url`: a compatible service, or a test double).
 //!
 //! Only the status counts (Auth0's rule): 2xx is sent, 401/403 is an authentication failure,
-//! anything else or no answer within 30 seconds is the provider's error. The provider's
-//! answer is logged (bounded), never shown; each call is counted in
+//! anything else or no answer within 30 seconds is the provider's error, logged once here with
+//! the status or the cause (never the provider's answer, which may echo the code); each call
+//! is counted in
 //! `sigil_upstream_calls_total{call="sms_gateway"|"twilio", result}`.
 
 use std::time::Duration;
@@ -27,8 +28,6 @@ const CONNECT_TIME: Duration = Duration::from_secs(5);
 pub(crate) const TWILIO_API: &str = "https://api.twilio.com";
 /// How long the gateway's bearer token lives.
 const BEARER_LIFETIME: i64 = 60;
-/// How much of a provider's answer is logged.
-const LOGGED_TEXT: usize = 200;
 
 /// The HTTP client SMS go out through.
 pub(crate) struct SmsClient {
@@ -132,15 +131,12 @@ impl SmsClient {
         if status.is_success() {
             return Ok(());
         }
-        let text: String = response
-            .text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(LOGGED_TEXT)
-            .filter(|c| !c.is_control())
-            .collect();
-        tracing::warn!(provider = what, status = status.as_u16(), answer = %text, "the SMS provider refused a message");
+        // Its answer is not logged: a provider may echo the message, and with it the code.
+        tracing::warn!(
+            provider = what,
+            status = status.as_u16(),
+            "the SMS provider refused a message"
+        );
         Err(match status.as_u16() {
             code @ (401 | 403) => SmsError::Authentication(code),
             code => SmsError::Status(code),

@@ -519,8 +519,8 @@ pub async fn send_code(
                             },
                         )
                         .await;
+                    // The sender logged why, once.
                     if let Err(e) = sent {
-                        tracing::warn!(connection = %connection.name, error = %e, "the SMS provider did not take a passwordless code");
                         return Err(refuse(ErrorCode::SmsProviderError, e.to_string()));
                     }
                 }

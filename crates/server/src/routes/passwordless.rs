@@ -25,7 +25,7 @@ use sigil_core::login::{self, Completed, Login, Proof};
 use sigil_core::model::{Connection, Strategy};
 use sigil_core::oauth::{ErrorCode, FlowError, OAuthError};
 use sigil_core::passwordless::{
-    self, CodeRefusal, CodeToSend, Entered, Recipient, Send, StartRequest,
+    self, CodeRefusal, CodeToSend, Entered, PasswordlessSettings, Recipient, Send, StartRequest,
 };
 
 use super::authorize::{
@@ -417,12 +417,19 @@ pub(crate) struct CodeForm {
     code: Option<String>,
 }
 
-/// A page's form, opened: its transaction (CSRF checked) and connection.
+/// A page's form, opened: its transaction (CSRF checked), connection and its settings.
+struct OpenedForm {
+    form: CodeForm,
+    tx: LoginTransaction,
+    connection: Connection,
+    settings: PasswordlessSettings,
+}
+
 async fn open_form<S: Store>(
     app: &App<S>,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(CodeForm, LoginTransaction, Connection), Response> {
+) -> Result<OpenedForm, Response> {
     let form: CodeForm = serde_urlencoded::from_bytes(body)
         .map_err(|_| page_error(app, StatusCode::BAD_REQUEST, EXPIRED))?;
     let tx = open_tx(app, Some(&form.tx))
@@ -436,7 +443,14 @@ async fn open_form<S: Store>(
         ));
     }
     let connection = page_connection(app, &tx, Some(&form.connection)).await?;
-    Ok((form, tx, connection))
+    let settings = passwordless::settings_of(&connection, &app.upstreams().policy())
+        .map_err(|e| app.pages().failed(&e, "cannot read the connection"))?;
+    Ok(OpenedForm {
+        form,
+        tx,
+        connection,
+        settings,
+    })
 }
 
 /// What the page says of an address or number that is not one.
@@ -454,7 +468,12 @@ pub(crate) async fn code_send<S: Store>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (form, tx, connection) = match open_form(&app, &headers, &body).await {
+    let OpenedForm {
+        form,
+        tx,
+        connection,
+        settings,
+    } = match open_form(&app, &headers, &body).await {
         Ok(opened) => opened,
         Err(page) => return page,
     };
@@ -474,10 +493,6 @@ pub(crate) async fn code_send<S: Store>(
         Ok(Some(client)) => client,
         Ok(None) => return page_error(&app, StatusCode::BAD_REQUEST, EXPIRED),
         Err(e) => return app.pages().failed(&e, "cannot read the client"),
-    };
-    let settings = match passwordless::settings_of(&connection, &app.upstreams().policy()) {
-        Ok(settings) => settings,
-        Err(e) => return app.pages().failed(&e, "cannot read the connection"),
     };
     let origin = app.origin(ip, &headers);
     let request = CodeToSend {
@@ -534,16 +549,17 @@ pub(crate) async fn code_submit<S: Store>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (form, tx, connection) = match open_form(&app, &headers, &body).await {
+    let OpenedForm {
+        form,
+        tx,
+        connection,
+        settings,
+    } = match open_form(&app, &headers, &body).await {
         Ok(opened) => opened,
         Err(page) => return page,
     };
     let Ok(recipient) = Recipient::parse(connection.strategy, &form.identifier) else {
         return page_error(&app, StatusCode::BAD_REQUEST, EXPIRED);
-    };
-    let settings = match passwordless::settings_of(&connection, &app.upstreams().policy()) {
-        Ok(settings) => settings,
-        Err(e) => return app.pages().failed(&e, "cannot read the connection"),
     };
     let code = form.code.unwrap_or_default();
     let entered = Entered {
