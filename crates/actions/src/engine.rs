@@ -2,8 +2,17 @@
 //! bounded queue. A full queue refuses at once ([`RunError::Busy`]), and the caller's future
 //! gives up at the execution's deadline plus a second even if a thread is stuck, so a hostile
 //! Action can hold at most its own thread, never the server's.
+//!
+//! A thread can be stuck: QuickJS polls its interrupt in the interpreter's loop, not inside
+//! every built-in, so a built-in made to loop a billion times (`new Array(1e9).join('x')`)
+//! runs on past every deadline. When a caller gives up on its execution, the thread that holds
+//! it is lowered to the lowest priority and another takes its place in the pool (at most as
+//! many stand-ins as the pool has threads); the stuck one leaves the pool when its built-in
+//! ends. So the other executions go on, and the stuck code only ever has the CPU nobody else
+//! wants.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -59,12 +68,30 @@ impl Work {
 struct Job {
     work: Work,
     deadline: Instant,
+    /// Who has the job: [`QUEUED`], the thread's id while it runs, [`DONE`], or [`RETIRED`]
+    /// (its caller gave up while it ran: the thread leaves the pool when it is done).
+    holder: Arc<AtomicI32>,
+}
+
+/// [`Job::holder`]'s states besides a thread's id.
+const QUEUED: i32 = 0;
+const DONE: i32 = -1;
+const RETIRED: i32 = -2;
+
+/// What every thread of the pool shares.
+struct Shared {
+    jobs: Mutex<Receiver<Job>>,
+    limits: Arc<Limits>,
+    cache: Arc<Cache>,
+    /// Threads standing in for stuck ones, at most [`Limits::workers`].
+    stand_ins: AtomicUsize,
 }
 
 /// The executions' thread pool.
 pub struct Engine {
     queue: SyncSender<Job>,
     limits: Arc<Limits>,
+    shared: Arc<Shared>,
     threads: Vec<i32>,
 }
 
@@ -77,32 +104,24 @@ impl Engine {
             ));
         }
         let (queue, jobs) = mpsc::sync_channel(limits.queue);
-        let jobs = Arc::new(Mutex::new(jobs));
         let limits = Arc::new(limits);
-        let cache = Arc::new(Cache::default());
+        let shared = Arc::new(Shared {
+            jobs: Mutex::new(jobs),
+            limits: Arc::clone(&limits),
+            cache: Arc::new(Cache::default()),
+            stand_ins: AtomicUsize::new(0),
+        });
         let (started, ids) = mpsc::channel();
         let workers = limits.workers.max(1);
         for i in 0..workers {
-            let (jobs, limits, cache, started) = (
-                Arc::clone(&jobs),
-                Arc::clone(&limits),
-                Arc::clone(&cache),
-                started.clone(),
-            );
-            std::thread::Builder::new()
-                .name(format!("sigil-actions-{i}"))
-                .stack_size(THREAD_STACK)
-                .spawn(move || {
-                    let _ = started.send(rustix::thread::gettid().as_raw_nonzero().get());
-                    drop(started);
-                    work(&jobs, &limits, &cache);
-                })?;
+            spawn_worker(&shared, format!("sigil-actions-{i}"), Some(started.clone()))?;
         }
         // Each thread tells its id first thing.
         let threads = ids.iter().take(workers).collect();
         Ok(Engine {
             queue,
             limits,
+            shared,
             threads,
         })
     }
@@ -152,9 +171,11 @@ impl Engine {
     }
 
     async fn submit<T>(&self, work: Work, answer: oneshot::Receiver<T>) -> Result<T, RunError> {
+        let holder = Arc::new(AtomicI32::new(QUEUED));
         let job = Job {
             work,
             deadline: Instant::now() + self.limits.execution,
+            holder: Arc::clone(&holder),
         };
         match self.queue.try_send(job) {
             Ok(()) => {}
@@ -164,12 +185,75 @@ impl Engine {
         match tokio::time::timeout(self.limits.execution + GRACE, answer).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(_)) => Err(RunError::Failed),
-            Err(_) => Err(RunError::TimedOut),
+            Err(_) => {
+                self.replace_stuck(&holder);
+                Err(RunError::TimedOut)
+            }
+        }
+    }
+
+    /// After a caller gave up: if a thread still runs its job, that thread is stuck where no
+    /// interrupt reaches it. It is lowered and, while there is room for a stand-in, retired
+    /// from the pool (it leaves when its job ends) and a stand-in takes its place.
+    fn replace_stuck(&self, holder: &AtomicI32) {
+        let tid = holder.load(Ordering::Acquire);
+        if tid <= QUEUED {
+            // Still queued (it is dropped unrun), or it ended meanwhile.
+            return;
+        }
+        crate::priority::lower_stuck(tid);
+        let stand_ins = &self.shared.stand_ins;
+        let room = stand_ins
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.limits.workers.max(1)).then_some(n + 1)
+            })
+            .is_ok();
+        let retired = room
+            && holder
+                .compare_exchange(tid, RETIRED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+        if room && !retired {
+            // It ended meanwhile: no stand-in needed.
+            stand_ins.fetch_sub(1, Ordering::AcqRel);
+            return;
+        }
+        tracing::warn!(
+            thread = tid,
+            stand_in = retired,
+            "an Action's execution holds its thread past its deadline (in a built-in no \
+             interrupt reaches); the thread is lowered to nice 19"
+        );
+        if retired
+            && spawn_worker(&self.shared, format!("sigil-actions-stand-in-{tid}"), None).is_err()
+        {
+            // No thread could be made: the pool is one short until the stuck one is done.
+            tracing::error!("cannot start a thread for the Actions engine");
         }
     }
 }
 
-fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits, cache: &Arc<Cache>) {
+/// Starts a thread of the pool named `name`; it sends its id to `started` first thing.
+fn spawn_worker(
+    shared: &Arc<Shared>,
+    name: String,
+    started: Option<mpsc::Sender<i32>>,
+) -> std::io::Result<()> {
+    let shared = Arc::clone(shared);
+    std::thread::Builder::new()
+        .name(name)
+        .stack_size(THREAD_STACK)
+        .spawn(move || {
+            if let Some(started) = started {
+                let _ = started.send(rustix::thread::gettid().as_raw_nonzero().get());
+            }
+            work(&shared);
+        })?;
+    Ok(())
+}
+
+fn work(shared: &Shared) {
+    let (jobs, limits, cache) = (&shared.jobs, &*shared.limits, &shared.cache);
+    let me = rustix::thread::gettid().as_raw_nonzero().get();
     // Executions at the thread's own priority, the rest lowered (see `priority`).
     let priority = Priority::of_this_thread();
     // The next execution's runtime, made while this thread waits (see `sandbox::Prepared`).
@@ -189,6 +273,8 @@ fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits, cache: &Arc<Cache>) {
         if job.work.abandoned() || Instant::now() >= job.deadline {
             continue;
         }
+        job.holder.store(me, Ordering::Release);
+        let holder = Arc::clone(&job.holder);
         let mut limits = limits.clone();
         limits.execution = job.deadline.saturating_duration_since(Instant::now());
         // A panic in the engine loses this job (its caller sees `Failed`), not the thread.
@@ -220,6 +306,18 @@ fn work(jobs: &Mutex<Receiver<Job>>, limits: &Limits, cache: &Arc<Cache>) {
                 }
                 priority.restore();
             }
+        }
+        // Retired while it ran (its caller gave up, a stand-in took its place): it leaves.
+        if holder
+            .compare_exchange(me, DONE, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            tracing::info!(
+                thread = me,
+                "a stuck Actions thread is done and leaves the pool"
+            );
+            shared.stand_ins.fetch_sub(1, Ordering::AcqRel);
+            return;
         }
     }
 }

@@ -136,6 +136,8 @@
   // --- api ---
   function claimSetter(token) {
     return function setCustomClaim(name, value) {
+      // A name that is not a string is refused before anything of it runs (no toString).
+      if (typeof name !== 'string') throw new TypeErrorType('A claim name must be a string.');
       if (name === 'scope') throw new ErrorType('The "scope" claim cannot be set.');
       record(token + '.setCustomClaim', [StringType(name), value === undefined ? null : value]);
     };

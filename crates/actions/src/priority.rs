@@ -55,3 +55,14 @@ pub(crate) fn lower() {
         let _ = setpriority_process(me, BACKGROUND_NICE);
     }
 }
+
+/// The nice value of a thread stuck past its execution's deadline: the lowest there is.
+pub(crate) const STUCK_NICE: i32 = 19;
+
+/// Lowers the thread `tid` of this process (a worker stuck in the engine's own code, where no
+/// interrupt reaches it) to [`STUCK_NICE`], so it runs only when nothing else wants the CPU.
+pub(crate) fn lower_stuck(tid: i32) {
+    if let Some(pid) = rustix::process::Pid::from_raw(tid) {
+        let _ = setpriority_process(Some(pid), STUCK_NICE);
+    }
+}

@@ -316,6 +316,188 @@ async fn failures_are_reported_never_raised() {
     }
 }
 
+/// The rest of the hostile-code table of `notes/actions.md` (H2, H6–H9, H13–H16, H27, H28):
+/// each is stopped or refused inside its own execution, with an error of its own, and never
+/// raised (no panic, no crash), while another execution is answered beside it; the engine
+/// then runs the next execution as before. (H7's
+/// `join`, which no interrupt reaches, has a test of its own below.)
+#[tokio::test]
+async fn the_hostile_code_table_is_contained() {
+    // Some rows take much memory for a moment: not while memory is measured.
+    let _shared = MEASURING.read().await;
+    let engine = Engine::start(limits()).unwrap();
+    let threw = |needle: &'static str| move |e: &ActionError| matches!(e, ActionError::Threw(text) if text.contains(needle));
+    let stopped = |e: &ActionError| {
+        matches!(
+            e,
+            ActionError::Busy | ActionError::OutOfMemory | ActionError::TimedOut
+        ) || matches!(e, ActionError::Threw(text) if text.contains("RangeError") || text.contains("out of memory") || text.contains("InternalError"))
+    };
+    // (row, the Action's body, what its failure must be)
+    let cases: Vec<(&str, String, Check)> = vec![
+        (
+            "H2 a loop that catches the interrupt",
+            handler("for (;;) { try { while (true) {} } catch (e) {} }"),
+            Box::new(|e: &ActionError| *e == ActionError::Busy),
+        ),
+        (
+            "H6 catching out-of-memory in a loop",
+            handler(
+                "const a = []; for (;;) { try { a.push(new ArrayBuffer(1 << 24)); } catch (e) {} }",
+            ),
+            Box::new(stopped),
+        ),
+        (
+            "H7 a string of 2^30 characters",
+            handler("api.idToken.setCustomClaim('x', 'x'.repeat(2 ** 30).length);"),
+            Box::new(stopped),
+        ),
+        (
+            "H7 indexOf over 2^32-1 indices",
+            handler(
+                "Array.prototype.indexOf.call({ length: 2 ** 32 - 1 }, 1); throw new Error('finished');",
+            ),
+            Box::new(|e: &ActionError| {
+                *e == ActionError::Busy
+                    || matches!(e, ActionError::Threw(t) if t.contains("finished"))
+            }),
+        ),
+        (
+            "H8 JSON nested a million deep",
+            handler("JSON.parse('['.repeat(1e6));"),
+            Box::new(|e: &ActionError| matches!(e, ActionError::Threw(_))),
+        ),
+        (
+            "H9 a claim nested 100,000 deep",
+            handler(
+                "const o = {}; let p = o; for (let i = 0; i < 1e5; i++) { p.x = {}; p = p.x; } api.idToken.setCustomClaim('https://x/deep', o);",
+            ),
+            Box::new(|e: &ActionError| matches!(e, ActionError::Threw(_) | ActionError::Busy)),
+        ),
+        (
+            "H13 a claim name that is an object",
+            handler("api.idToken.setCustomClaim({ toString() { return 'sub'; } }, 'x');"),
+            Box::new(threw("A claim name must be a string.")),
+        ),
+        (
+            "H13 a claim name whose conversion throws",
+            handler(
+                "api.idToken.setCustomClaim({ [Symbol.toPrimitive]() { throw new Error('gotcha'); } }, 'x');",
+            ),
+            Box::new(threw("A claim name must be a string.")),
+        ),
+        (
+            "H14 a getter that loops while the claim is converted",
+            handler("api.idToken.setCustomClaim('https://x/g', { get v() { while (true) {} } });"),
+            Box::new(|e: &ActionError| *e == ActionError::Busy),
+        ),
+        (
+            "H15 throw null",
+            handler("throw null;"),
+            Box::new(threw("null")),
+        ),
+        (
+            "H15 throw undefined",
+            handler("throw undefined;"),
+            Box::new(threw("undefined")),
+        ),
+        (
+            "H15 throw an object",
+            handler("throw { message: 1 };"),
+            Box::new(|e: &ActionError| matches!(e, ActionError::Threw(_))),
+        ),
+        (
+            "H15 throw a Proxy whose traps throw",
+            handler("throw new Proxy({}, { get() { throw 1; } });"),
+            Box::new(|e: &ActionError| matches!(e, ActionError::Threw(_))),
+        ),
+        (
+            "H15 reject with a Symbol",
+            handler("return Promise.reject(Symbol('s'));"),
+            Box::new(|e: &ActionError| matches!(e, ActionError::Threw(_))),
+        ),
+    ];
+    for (what, code, expected) in cases {
+        // While it runs, another execution is answered on the pool's other thread: one that
+        // runs until it is stopped (Busy) ends after that one.
+        let order = std::sync::Mutex::new(Vec::new());
+        let (outcome, other) = tokio::join!(
+            async {
+                let outcome = run(&engine, post_login(&code)).await;
+                order.lock().unwrap().push("hostile");
+                outcome
+            },
+            async {
+                let claim = claim_of(&engine, what, "1 + 1").await;
+                order.lock().unwrap().push("other");
+                claim
+            },
+        );
+        assert_eq!(other, json!(2), "{what}");
+        let failed = outcome
+            .failure()
+            .unwrap_or_else(|| panic!("{what}: no failure"));
+        let error = failed.error.as_ref().unwrap();
+        assert!(expected(error), "{what}: {error:?}");
+        assert!(failed.stopped, "{what}");
+        if *error == ActionError::Busy {
+            assert_eq!(order.lock().unwrap()[0], "other", "{what}");
+        }
+        // The engine is whole: the next execution runs as ever.
+        assert_eq!(claim_of(&engine, what, "1 + 1").await, json!(2), "{what}");
+    }
+
+    // H16: nothing of the host can be reached; H28: a rejection nobody awaits after the
+    // handler has answered does not fail the login.
+    expect_claims(
+        &engine,
+        vec![
+            ("H16 std", "typeof globalThis.std", json!("undefined")),
+            ("H16 os", "typeof globalThis.os", json!("undefined")),
+            (
+                "H16 the global object's process",
+                "typeof new Function('return this')().process.env.SIGIL_MASTER_KEY",
+                json!("undefined"),
+            ),
+            (
+                "H27 the cache called with the wrong types answers, never panics",
+                "['success', 'error'].includes(api.cache.set(1, {}, 'x').type)",
+                json!(true),
+            ),
+            (
+                "H28 an unhandled rejection",
+                "(Promise.reject(new Error('x')), 'answered')",
+                json!("answered"),
+            ),
+        ],
+    )
+    .await;
+}
+
+/// H7's other half: a built-in made to loop a billion times (`Array.prototype.join`) never
+/// polls QuickJS's interrupt, so its thread runs on past every deadline. The caller gives up
+/// at the deadline plus a second; the stuck thread is lowered to nice 19 and a stand-in takes
+/// its place, so the next execution runs at once even on a pool of one thread.
+#[tokio::test]
+async fn a_built_in_that_never_polls_the_interrupt_holds_only_a_lowered_thread() {
+    let _shared = MEASURING.read().await;
+    let engine = Engine::start(Limits {
+        execution: Duration::from_secs(2),
+        workers: 1,
+        ..limits()
+    })
+    .unwrap();
+    let stuck = handler("api.idToken.setCustomClaim('x', new Array(1e9).join('x').length);");
+    let answer = engine.run(post_login(&stuck)).await;
+    assert_eq!(answer.err(), Some(RunError::TimedOut));
+    // The pool's one thread is still in `join`, at the lowest priority.
+    let threads = engine_threads(&engine);
+    assert_eq!(threads.len(), 1);
+    assert_eq!(threads[0].1, 19, "{threads:?}");
+    // Its stand-in answers the next execution.
+    assert_eq!(claim_of(&engine, "after", "1 + 1").await, json!(2));
+}
+
 /// What a failure must look like.
 type Check = Box<dyn Fn(&ActionError) -> bool>;
 

@@ -178,6 +178,8 @@ async fn fetch_reaches_only_what_both_lists_allow_and_never_a_private_address() 
     // The operator lists the hosts but opens no private network.
     let closed = engine("http://127.0.0.1,http://localhost,http://169.254.169.254,*");
     let none = engine("");
+    // The operator lists the metadata service's address and opens loopback only.
+    let hop = engine("http://127.0.0.1,http://169.254.169.254,127.0.0.0/8");
     let json = format!("fetch('{local}/json').then((r) => r.json()).then((b) => b.roles)");
     let cases: Vec<(&str, &Engine, String, Vec<&str>, Value)> = vec![
         (
@@ -246,6 +248,17 @@ async fn fetch_reaches_only_what_both_lists_allow_and_never_a_private_address() 
             vec!["http://127.0.0.1"],
             json!(
                 "error: TypeError: fetch failed: http://localhost is not in the tenant's egress allow-list (tenant setting actions_egress)"
+            ),
+        ),
+        (
+            "a redirect from an allowed host to a private address is refused at the hop",
+            &hop,
+            format!(
+                "fetch('{local}/to?http://169.254.169.254/latest/meta-data/').then((r) => r.status)"
+            ),
+            vec!["http://127.0.0.1", "http://169.254.169.254"],
+            json!(
+                "error: TypeError: fetch failed: address not allowed: 169.254.169.254 is not public"
             ),
         ),
         (
