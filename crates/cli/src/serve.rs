@@ -55,6 +55,10 @@ pub(crate) struct ServeArgs {
     /// service that speaks it, or a stand-in in tests [default: https://api.twilio.com]
     #[arg(long, env = "SIGIL_TWILIO_URL", value_name = "URL", value_parser = parse_http_url)]
     twilio_url: Option<reqwest::Url>,
+    /// A MaxMind DB file (GeoLite2 or GeoIP2, City or Country) that places callers' addresses
+    /// for the Actions' event.request.geoip [default: none, geoip is {}]
+    #[arg(long, env = "SIGIL_GEOIP_DB", value_name = "FILE")]
+    geoip_db: Option<PathBuf>,
     /// Threads that run Actions (tenant code) [default: the number of cores]
     #[arg(long, env = "SIGIL_ACTIONS_WORKERS", value_name = "N", value_parser = password_workers)]
     actions_workers: Option<NonZeroUsize>,
@@ -274,6 +278,12 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitCode> {
     logging::install(args.log_format, &args.log)?;
     let mail = args.mail()?;
+    let geoip = args
+        .geoip_db
+        .as_deref()
+        .map(sigil_server::GeoIp::open)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let templates = args.templates.as_deref();
     validate::issuer(issuer)?;
     let default_templates = location.data_dir().join("templates");
@@ -306,9 +316,21 @@ pub(crate) fn run(
         if !args.tenant_events {
             app.disable_tenant_events();
         }
+        // An operator who moves a preset's endpoints (tests, sovereign clouds) is told so at
+        // every start: logins to that provider go where they say.
+        for (strategy, url) in &args.federation_endpoint {
+            tracing::warn!(
+                strategy,
+                %url,
+                "the {strategy} preset's endpoints are moved by --federation-endpoint"
+            );
+        }
         app.set_federation_policy(args.federation());
         if let Some(url) = args.twilio_url.clone() {
             app.set_twilio_url(url);
+        }
+        if let Some(database) = geoip {
+            app.set_geoip(database);
         }
         let address = listener
             .local_addr()

@@ -48,6 +48,8 @@ pub struct SignupRequest {
     pub ip: Option<String>,
     /// The language the browser prefers (`event.request.language`).
     pub language: Option<String>,
+    /// Where the caller's address is (`event.request.geoip`; empty when unknown).
+    pub geoip: JsonObject,
     /// Whether it comes from the hosted signup page (`event.transaction` is there only then).
     pub hosted: bool,
 }
@@ -290,8 +292,8 @@ pub async fn signup_user(
     Ok(user)
 }
 
-/// Auth0's `pre-user-registration` event (the user has no id yet; no GeoIP database: `geoip`
-/// is `{}`).
+/// Auth0's `pre-user-registration` event (the user has no id yet; `geoip` is `{}` when the
+/// address cannot be placed).
 fn registration_event(
     request: &SignupRequest,
     email: &str,
@@ -321,7 +323,7 @@ fn registration_event(
             "strategy": "auth0",
             "metadata": {},
         },
-        "request": {"ip": request.ip, "language": request.language, "geoip": {}},
+        "request": {"ip": request.ip, "language": request.language, "geoip": request.geoip},
         "tenant": {"id": "sigil"},
     });
     if request.hosted {

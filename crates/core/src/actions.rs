@@ -10,6 +10,7 @@ use crate::Store;
 use crate::UnixTime;
 use crate::authorize::Authorization;
 use crate::clock::Rng;
+use crate::events::Origin;
 use crate::ids::SessionId;
 use crate::login::Method;
 use crate::model::{Client, JsonObject, QueuedTrigger, ResourceServer, User};
@@ -306,7 +307,12 @@ pub fn pre_user_registration(run: &TriggerRun) -> Result<(), OAuthError> {
                     Some(Value::String(message)) if !message.is_empty() => message.clone(),
                     _ => "You are not allowed to sign up.".to_owned(),
                 };
-                return Err(OAuthError::new(ErrorCode::InvalidSignup, shown));
+                // The first argument is the reason, for the tenant's log only (Auth0's).
+                let refused = OAuthError::new(ErrorCode::InvalidSignup, shown);
+                return Err(match command.args.first() {
+                    Some(Value::String(reason)) if !reason.is_empty() => refused.because(reason),
+                    _ => refused,
+                });
             }
             "validation.error" => {
                 return Err(OAuthError::new(
@@ -330,8 +336,8 @@ pub struct LoginFacts<'a> {
     pub protocol: &'static str,
     /// The scopes asked for.
     pub requested_scopes: &'a str,
-    /// The caller's address, when known.
-    pub ip: Option<&'a str>,
+    /// Where the request came from (`event.request`'s address, user agent and language).
+    pub origin: &'a Origin,
     /// How the user authenticated.
     pub methods: &'a [Method],
     /// The session the login started or used.
@@ -548,9 +554,11 @@ fn post_login_event(user: &User, roles: &[String], facts: &LoginFacts<'_>) -> Va
             "metadata": {},
         },
         "request": {
-            "ip": facts.ip,
+            "ip": facts.origin.ip,
             "hostname": issuer_host(facts.issuer),
-            "geoip": {},
+            "user_agent": facts.origin.user_agent,
+            "language": facts.origin.language,
+            "geoip": facts.origin.geoip,
             "query": {},
             "body": {},
         },

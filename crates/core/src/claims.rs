@@ -151,6 +151,12 @@ fn namespaced(name: &str) -> bool {
     namespace_host(name).is_some() || name.contains(':')
 }
 
+/// Whether an Action may set a claim called `name` at all (Auth0's restricted names may not):
+/// `/userinfo` shows the access token's claims that pass, and only those.
+pub fn settable(name: &str) -> bool {
+    !RESTRICTED.contains(&name)
+}
+
 /// The claims `set` (in the order set; a later value wins) that `token` may carry.
 pub fn apply_custom(
     token: &Token<'_>,

@@ -25,6 +25,12 @@ pub struct Origin {
     pub user_agent: Option<String>,
     /// The host the request was for.
     pub hostname: Option<String>,
+    /// The language the caller prefers most (`Accept-Language`'s primary tag), for the
+    /// Actions' `event.request.language`.
+    pub language: Option<String>,
+    /// Where the address is, in Auth0's names (`countryCode`, `cityName`, …), for the Actions'
+    /// `event.request.geoip`; empty without a GeoIP database or for an address it lacks.
+    pub geoip: crate::model::JsonObject,
 }
 
 impl Origin {

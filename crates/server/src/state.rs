@@ -67,6 +67,8 @@ struct Inner<S> {
     upstreams: crate::upstream::Upstreams,
     /// Passwordless connections' SMS providers.
     sms: crate::sms::SmsClient,
+    /// The operator's GeoIP database, when one is set (`sigil serve --geoip-db`).
+    geoip: RwLock<Option<Arc<crate::geoip::GeoIp>>>,
 }
 
 #[derive(Clone)]
@@ -186,6 +188,7 @@ impl<S: Store + Clone> App<S> {
                 draining: AtomicBool::new(false),
                 upstreams,
                 sms,
+                geoip: RwLock::new(None),
             }),
         })
     }
@@ -264,7 +267,22 @@ impl<S: Store> App<S> {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
             hostname: self.inner.hostname.clone(),
+            language: crate::pages::language(headers),
+            geoip: self.geoip(ip),
         }
+    }
+
+    /// Locates addresses from now on with `database` (`sigil serve --geoip-db`).
+    pub fn set_geoip(&self, database: crate::geoip::GeoIp) {
+        if let Ok(mut slot) = self.inner.geoip.write() {
+            *slot = Some(Arc::new(database));
+        }
+    }
+
+    /// Where `ip` is, in Auth0's `event.request.geoip` names; `{}` without a GeoIP database.
+    pub(crate) fn geoip(&self, ip: std::net::IpAddr) -> sigil_core::model::JsonObject {
+        let database = self.inner.geoip.read().ok().and_then(|slot| slot.clone());
+        database.map(|db| db.locate(ip)).unwrap_or_default()
     }
 
     /// Writes every tenant log event queued so far (waiting at most 5 seconds): at shutdown,

@@ -5,6 +5,7 @@
 
 use axum::http::{HeaderMap, header};
 use serde::Deserialize;
+use sigil_core::events::Origin;
 use sigil_core::ids::ClientId;
 use sigil_core::oauth::{
     ClientAuth, ClientCredentialsRequest, CodeRequest, ErrorCode, JWT_BEARER, OAuthError,
@@ -131,11 +132,12 @@ pub(crate) fn parse_revoke(headers: &HeaderMap, body: &[u8]) -> Result<RevokeReq
     })
 }
 
-/// Parses the body (by its content type) and the `Authorization` header; `ip` is the caller's.
+/// Parses the body (by its content type) and the `Authorization` header; `origin` is where the
+/// request came from.
 pub(crate) fn parse(
     headers: &HeaderMap,
     body: &[u8],
-    ip: Option<String>,
+    origin: Origin,
 ) -> Result<TokenRequest, OAuthError> {
     let mut params: Params = read_body(headers, body)?;
     let credentials = Credentials {
@@ -155,7 +157,7 @@ pub(crate) fn parse(
             auth: client_auth(credentials)?,
             audience: params.audience,
             scope: params.scope,
-            ip,
+            ip: origin.ip,
         })),
         "authorization_code" => Ok(TokenRequest::Code(CodeRequest {
             auth: client_auth(credentials)?,
@@ -167,7 +169,7 @@ pub(crate) fn parse(
             auth: client_auth(credentials)?,
             refresh_token: Token::new(required(params.refresh_token, "refresh_token")?),
             scope: params.scope,
-            ip,
+            origin,
         })),
         "password" | PASSWORD_REALM => {
             // Without a realm, both grants use the tenant's default directory (auth0-python's
@@ -180,7 +182,7 @@ pub(crate) fn parse(
                 realm,
                 audience: params.audience,
                 scope: params.scope,
-                ip,
+                origin,
             }))
         }
         PASSWORDLESS_OTP => Ok(TokenRequest::Passwordless(PasswordlessRequest {
@@ -190,7 +192,7 @@ pub(crate) fn parse(
             realm: required(params.realm, "realm")?,
             audience: params.audience,
             scope: params.scope,
-            ip,
+            origin,
         })),
         other if NOT_YET.contains(&other) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,

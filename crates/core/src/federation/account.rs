@@ -14,8 +14,8 @@ use crate::model::{Connection, Identity, JsonObject, StrategyKind, User};
 use crate::secret::Token;
 use crate::{Conflict, Store, StoreError, UnixTime};
 
-/// The tokens the upstream gave at this login.
-#[derive(Debug, Default)]
+/// The tokens the upstream gave at this login; `Debug` never shows them.
+#[derive(Default)]
 pub struct UpstreamTokens {
     /// Its access token, for its APIs.
     pub access_token: Option<String>,
@@ -23,6 +23,17 @@ pub struct UpstreamTokens {
     pub refresh_token: Option<String>,
     /// The access token's lifetime in seconds.
     pub expires_in: Option<i64>,
+}
+
+impl std::fmt::Debug for UpstreamTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |token: &Option<String>| token.as_ref().map(|_| "[redacted]");
+        f.debug_struct("UpstreamTokens")
+            .field("access_token", &shown(&self.access_token))
+            .field("refresh_token", &shown(&self.refresh_token))
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 /// The account a federated login logs in as.
@@ -244,6 +255,21 @@ mod tests {
             profile_data: None,
         }];
         user
+    }
+
+    #[test]
+    fn debug_never_shows_the_providers_tokens() {
+        let tokens = UpstreamTokens {
+            access_token: Some("ya29.secret-access".to_owned()),
+            refresh_token: Some("1//secret-refresh".to_owned()),
+            expires_in: Some(3599),
+        };
+        let shown = format!("{tokens:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(
+            shown.contains("3599") && shown.contains("[redacted]"),
+            "{shown}"
+        );
     }
 
     #[test]

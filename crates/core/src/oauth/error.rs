@@ -97,6 +97,9 @@ pub struct OAuthError {
     /// How the tenant log records this refusal, where not as its flow's own failure (a
     /// password grant's wrong password is `fp`, not `fepft`); never sent.
     pub log: Option<LogHint>,
+    /// Why, as the tenant log says it where that is not what the caller is told (the reason of
+    /// an Action's deny, beside its message for the user); never sent.
+    pub reason: Option<String>,
 }
 
 /// A refusal's tenant log type code, and the user it concerns when known.
@@ -118,7 +121,21 @@ impl OAuthError {
             description: description.into(),
             name: None,
             log: None,
+            reason: None,
         }
+    }
+
+    /// The same error, with `reason` for the tenant log (never sent).
+    pub fn because(self, reason: impl Into<String>) -> Self {
+        OAuthError {
+            reason: Some(reason.into()),
+            ..self
+        }
+    }
+
+    /// What the tenant log says of this refusal: its reason, else its description.
+    pub fn logged_reason(&self) -> &str {
+        self.reason.as_deref().unwrap_or(&self.description)
     }
 
     /// The same error, logged as `hint` says.

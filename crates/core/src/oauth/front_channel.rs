@@ -296,7 +296,7 @@ impl<S: Store> Step<'_, S> {
             api: api.as_ref(),
             protocol: protocol(authz),
             requested_scopes: &scope,
-            ip: self.origin.ip.as_deref(),
+            origin: self.origin,
             methods: &methods,
             session: Some(&session.id),
             now: self.now,

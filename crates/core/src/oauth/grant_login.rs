@@ -26,8 +26,8 @@ pub(crate) struct GrantLogin<'a> {
     pub(crate) api: Option<ResourceServer>,
     /// Requested scopes, space-separated.
     pub(crate) scope: Option<&'a str>,
-    /// The caller's address.
-    pub(crate) ip: Option<&'a str>,
+    /// Where the request came from.
+    pub(crate) origin: &'a Origin,
     /// The access token's `gty`.
     pub(crate) gty: Option<&'static str>,
 }
@@ -48,7 +48,7 @@ pub(crate) async fn log_in_and_issue(
         connection,
         api,
         scope,
-        ip,
+        origin,
         gty,
     } = grant;
     let user = match &proof {
@@ -60,10 +60,6 @@ pub(crate) async fn log_in_and_issue(
             }));
         }
     };
-    let origin = Origin {
-        ip: ip.map(str::to_owned),
-        ..Origin::default()
-    };
     let login = Login {
         proof,
         context: LoginContext {
@@ -71,7 +67,7 @@ pub(crate) async fn log_in_and_issue(
             client_name: Some(&client.name),
             connection,
         },
-        origin: &origin,
+        origin,
     };
     // The event's roles (when an Action is bound) are read while the login is recorded.
     let (completed, roles) = try_join(
@@ -84,7 +80,7 @@ pub(crate) async fn log_in_and_issue(
         api: api.as_ref(),
         protocol: "oauth2-password",
         requested_scopes: scope.unwrap_or_default(),
-        ip,
+        origin,
         methods: &completed.methods,
         session: None,
         now,

@@ -7,6 +7,7 @@
 use zeroize::Zeroizing;
 
 use crate::actions::ActionRunner;
+use crate::events::Origin;
 use crate::keyring::KeyRing;
 use crate::login::Proof;
 use crate::model::GrantType;
@@ -32,8 +33,8 @@ pub struct PasswordRequest {
     pub audience: Option<String>,
     /// Requested scopes, space-separated.
     pub scope: Option<String>,
-    /// The caller's address, for the user's `last_ip`.
-    pub ip: Option<String>,
+    /// Where the request came from: the user's `last_ip`, post-login's `event.request`.
+    pub origin: Origin,
 }
 
 /// Logs a user in with a password and issues their tokens.
@@ -77,7 +78,7 @@ pub async fn password(
             connection: request.realm.as_deref(),
             api,
             scope: request.scope.as_deref(),
-            ip: request.ip.as_deref(),
+            origin: &request.origin,
             gty: Some("password"),
         },
     )

@@ -6,6 +6,7 @@
 use zeroize::Zeroizing;
 
 use crate::actions::ActionRunner;
+use crate::events::Origin;
 use crate::federation::Policy;
 use crate::keyring::KeyRing;
 use crate::login::Proof;
@@ -34,8 +35,8 @@ pub struct PasswordlessRequest {
     pub audience: Option<String>,
     /// Requested scopes, space-separated.
     pub scope: Option<String>,
-    /// The caller's address, for the user's `last_ip`.
-    pub ip: Option<String>,
+    /// Where the request came from: the user's `last_ip`, post-login's `event.request`.
+    pub origin: Origin,
 }
 
 /// Logs a user in with a passwordless code and issues their tokens.
@@ -96,7 +97,7 @@ pub async fn passwordless_otp(
             connection: Some(&connection.name),
             api,
             scope: request.scope.as_deref(),
-            ip: request.ip.as_deref(),
+            origin: &request.origin,
             gty: None,
         },
     )

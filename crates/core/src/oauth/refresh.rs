@@ -37,8 +37,8 @@ pub struct RefreshRequest {
     pub refresh_token: Token,
     /// A narrower scope, space-separated; the original scope when absent.
     pub scope: Option<String>,
-    /// The caller's address, for post-login's `event.request.ip`.
-    pub ip: Option<String>,
+    /// Where the request came from, for post-login's `event.request`.
+    pub origin: Origin,
 }
 
 /// The key successors are derived with (see the module documentation).
@@ -129,10 +129,6 @@ pub async fn refresh(
     let api = api(store, old.audience.as_deref()).await?;
     let decided = if let Some(roles) = roles {
         let requested = scope.join(" ");
-        let origin = Origin {
-            ip: request.ip.clone(),
-            ..Origin::default()
-        };
         let login = Login {
             proof: Proof::Refresh {
                 user: &user,
@@ -143,7 +139,7 @@ pub async fn refresh(
                 client_name: Some(&client.name),
                 connection: None,
             },
-            origin: &origin,
+            origin: &request.origin,
         };
         let completed = login::complete(store, rng, now, login).await?;
         let facts = LoginFacts {
@@ -151,7 +147,7 @@ pub async fn refresh(
             api: api.as_ref(),
             protocol: "oauth2-refresh-token",
             requested_scopes: &requested,
-            ip: request.ip.as_deref(),
+            origin: &request.origin,
             methods: &completed.methods,
             session: old.session_id.as_ref(),
             now,

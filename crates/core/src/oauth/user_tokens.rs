@@ -295,6 +295,19 @@ pub(crate) fn access_token(
             scope,
             iat: now.0,
             exp: now.0 + USERINFO_TOKEN_LIFETIME,
+            // The ID token's custom claims (too large ones fail the ID token itself).
+            claims: grant
+                .decided
+                .filter(|d| has_openid && !d.id_token.is_empty())
+                .and_then(|d| {
+                    claims::apply_custom(
+                        &claims::Token::Id,
+                        host(issuer).as_deref(),
+                        d.id_token.clone(),
+                    )
+                    .ok()
+                })
+                .unwrap_or_default(),
         };
         let token = keys.opaque().seal(rng, &opaque).map_err(FlowError::Sign)?;
         return Ok((token, USERINFO_TOKEN_LIFETIME));

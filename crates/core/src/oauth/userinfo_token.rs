@@ -9,6 +9,7 @@
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::{Rng, UnixTime};
@@ -29,6 +30,10 @@ pub struct UserinfoGrant {
     pub iat: i64,
     /// Expires at.
     pub exp: i64,
+    /// The custom claims post-login set on the ID token, which `/userinfo` answers too (as
+    /// Auth0's), already filtered by Auth0's custom-claim rules.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub claims: Map<String, Value>,
 }
 
 /// Why an opaque token is refused (said to the caller in `error_description`).
@@ -144,6 +149,7 @@ mod tests {
             scope: "openid email".into(),
             iat: 100,
             exp: 200,
+            claims: Map::new(),
         }
     }
 

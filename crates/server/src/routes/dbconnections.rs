@@ -56,6 +56,7 @@ pub(crate) async fn signup<S: Store>(
         user_metadata: p.user_metadata,
         ip: Some(ip.to_string()),
         language: crate::pages::language(&headers),
+        geoip: app.geoip(ip),
         hosted: false,
     };
     let created = accounts::signup(
@@ -77,7 +78,7 @@ pub(crate) async fn signup<S: Store>(
         app.log_event(events::signup_refused(
             &context,
             &request.email,
-            &e.description,
+            e.logged_reason(),
             app.now(),
             &app.origin(ip, &headers),
         ));

@@ -180,6 +180,7 @@ pub(crate) async fn signup_submit<S: Store>(
         user_metadata: None,
         ip: Some(ip.to_string()),
         language: crate::pages::language(&headers),
+        geoip: app.geoip(ip),
         hosted: true,
     };
     let signed_up = accounts::signup_user(
@@ -199,7 +200,7 @@ pub(crate) async fn signup_submit<S: Store>(
             app.log_event(events::signup_refused(
                 &login_context(&tx.authorization),
                 &fields.email,
-                &e.description,
+                e.logged_reason(),
                 app.now(),
                 &app.origin(ip, &headers),
             ));

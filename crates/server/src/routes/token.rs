@@ -21,13 +21,15 @@ pub(crate) async fn token<S: Store>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let mut request = parse(&headers, &body, Some(ip.to_string()))?;
+    let mut request = parse(&headers, &body, app.origin(ip, &headers))?;
     let ip = match forwarded_for(&app, &request, &headers).await {
         Some(end_user) => {
             match &mut request {
-                TokenRequest::Password(password) => password.ip = Some(end_user.to_string()),
+                TokenRequest::Password(password) => {
+                    password.origin.ip = Some(end_user.to_string());
+                }
                 TokenRequest::Passwordless(passwordless) => {
-                    passwordless.ip = Some(end_user.to_string());
+                    passwordless.origin.ip = Some(end_user.to_string());
                 }
                 _ => {}
             }

@@ -2,6 +2,10 @@
 //! token comes as `Authorization: Bearer` or, on POST, as the `access_token` form field
 //! (RFC 6750 §2.2); it is either an opaque token (a JWE only Sigil can open, issued when no API
 //! was named) or an API's JWT whose audience includes `<issuer>userinfo`.
+//!
+//! Custom claims come back too, as Auth0's: the ID token's that post-login set, which an
+//! opaque token carries sealed; for an API's JWT, which cannot carry them unseen, the custom
+//! claims the access token itself carries (those an Action may set).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -45,11 +49,10 @@ fn bearer(headers: &HeaderMap, body: &[u8]) -> Result<String, BearerError> {
     }
 }
 
-#[derive(Deserialize)]
 struct Claims {
     sub: String,
-    #[serde(default)]
     scope: String,
+    custom: Map<String, Value>,
 }
 
 pub(crate) async fn userinfo<S: Store>(
@@ -68,12 +71,27 @@ pub(crate) async fn userinfo<S: Store>(
         Claims {
             sub: grant.sub,
             scope: grant.scope,
+            custom: grant.claims,
         }
     } else {
-        keys.userinfo_verifier()
-            .verify::<Claims>(&token, app.now())
+        let mut all = keys
+            .userinfo_verifier()
+            .verify::<Map<String, Value>>(&token, app.now())
             .map_err(|e| BearerError::InvalidToken(e.to_string()))?
-            .claims
+            .claims;
+        let mut text = |name: &str| match all.remove(name) {
+            Some(Value::String(text)) => Some(text),
+            _ => None,
+        };
+        let sub = text("sub")
+            .ok_or_else(|| BearerError::InvalidToken("the access token has no sub".to_owned()))?;
+        let scope = text("scope").unwrap_or_default();
+        all.retain(|name, _| sigil_core::claims::settable(name));
+        Claims {
+            sub,
+            scope,
+            custom: all,
+        }
     };
     let user = app
         .store()
@@ -85,5 +103,8 @@ pub(crate) async fn userinfo<S: Store>(
     let mut profile = Map::new();
     profile.insert("sub".to_owned(), Value::String(claims.sub));
     profile.extend(profile_claims(&user, &scope));
+    for (name, value) in claims.custom {
+        profile.entry(name).or_insert(value);
+    }
     Ok(Json(profile))
 }

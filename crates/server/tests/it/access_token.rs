@@ -91,6 +91,36 @@ async fn every_access_token_follows_its_apis_profile() {
             .verify::<Value>(&token, UnixTime(app.clock_now()))
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         let claims = verified.claims;
+        // sigil-guard, as an API would run it: strict (RFC 9068) for that profile's API.
+        let jwks = app
+            .http
+            .get(app.url(".well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let guard = |strict: bool| {
+            sigil_guard::Guard::builder()
+                .issuer(app.base.clone())
+                .audience(audience)
+                .strict(strict)
+                .clock(std::sync::Arc::new(sigil_guard::ManualClock::new(
+                    sigil_jose::UnixTime(app.clock_now()),
+                )))
+                .build_with_jwks(&jwks)
+                .unwrap()
+        };
+        let guarded = guard(rfc9068).verify(&token).await;
+        assert!(
+            guarded.is_ok(),
+            "{what}: sigil-guard refused it: {guarded:?}"
+        );
+        if !rfc9068 {
+            // Auth0's profile is not RFC 9068's: strict mode refuses it.
+            assert!(guard(true).verify(&token).await.is_err(), "{what}");
+        }
         if rfc9068 {
             assert_eq!(verified.header.typ.as_deref(), Some("at+jwt"), "{what}");
             assert_eq!(claims["client_id"], client, "{what}");

@@ -265,6 +265,89 @@ async fn post_login_actions_shape_the_password_grants_tokens_or_refuse_it() {
     );
     let id = id_claims(&app, &body).await;
     assert_eq!(id["https://my-app.example.com/roles"], json!(roles), "{id}");
+    // /userinfo answers the custom claims too: with an API's JWT, those it carries; with an
+    // opaque token (no API named), the ID token's, which it carries sealed.
+    let jwt = body["access_token"].as_str().unwrap();
+    let (status, _, profile) = crate::password::userinfo(&app, jwt).await;
+    assert_eq!(status, StatusCode::OK, "{profile}");
+    assert_eq!(
+        profile["https://my-app.example.com/roles"],
+        json!(roles),
+        "{profile}"
+    );
+    assert!(
+        profile.get("scope").is_none() && profile.get("aud").is_none(),
+        "{profile}"
+    );
+    let (status, _, body) = post(
+        &app,
+        crate::password::login(&app, json!({"scope": "openid profile"})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let opaque = body["access_token"].as_str().unwrap();
+    assert_eq!(opaque.split('.').count(), 5, "an opaque token: {opaque}");
+    let (status, _, profile) = crate::password::userinfo(&app, opaque).await;
+    assert_eq!(status, StatusCode::OK, "{profile}");
+    assert_eq!(
+        profile["https://my-app.example.com/roles"],
+        json!(roles),
+        "{profile}"
+    );
+
+    // event.request: the caller's address, user agent and first language.
+    bind_only(
+        &app,
+        &token,
+        "post-login",
+        "request",
+        "exports.onExecutePostLogin = async (event, api) => {
+            api.idToken.setCustomClaim('request', {
+                ip: event.request.ip,
+                user_agent: event.request.user_agent,
+                language: event.request.language,
+                hostname: event.request.hostname,
+            });
+            api.idToken.setCustomClaim('logins_count', event.stats.logins_count);
+            api.idToken.setCustomClaim('tenant', event.tenant.id);
+        };",
+    )
+    .await;
+    let crate::app::Body::Json(login) = crate::password::login(&app, json!({"scope": "openid"}))
+    else {
+        unreachable!()
+    };
+    let response = app
+        .http
+        .post(app.url("oauth/token"))
+        .header("user-agent", "Sigil-tests/1.0 (actions)")
+        .header("accept-language", "fr-CH, fr;q=0.9, en;q=0.8")
+        .json(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let request = &id_claims(&app, &body).await["request"];
+    assert_eq!(request["ip"], "127.0.0.1", "{request}");
+    assert_eq!(
+        request["user_agent"], "Sigil-tests/1.0 (actions)",
+        "{request}"
+    );
+    assert_eq!(request["language"], "fr", "{request}");
+    assert!(request["hostname"].is_string(), "{request}");
+    // Ann's logins so far, this one included (it is recorded before post-login runs, as at
+    // Auth0), and the tenant.
+    let id = id_claims(&app, &body).await;
+    let logged_in = sigil_core::Store::user(&app.store, &app.ann)
+        .await
+        .unwrap()
+        .unwrap()
+        .logins_count;
+    assert_eq!(id["logins_count"], json!(logged_in), "{id}");
+    assert!(logged_in >= 3, "{logged_in}");
+    assert!(id["tenant"].is_string(), "{id}");
 
     // S2 denies this application's users at example.com (the app is renamed to match).
     let rename = token_for(&app, &audience(&app), &["update:clients"]).await;
@@ -407,7 +490,7 @@ async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{login}");
-    let refresh_token = login["refresh_token"].as_str().unwrap().to_owned();
+    let mut refresh_token = login["refresh_token"].as_str().unwrap().to_owned();
     bind_only(
         &app,
         &token,
@@ -448,6 +531,61 @@ async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
             &json!(["pwd"])
         ),
         "{id}"
+    );
+
+    // S1 at refresh: the roles again (with the token the last refresh rotated to).
+    if let Some(rotated) = refreshed["refresh_token"].as_str() {
+        refresh_token = rotated.to_owned();
+    }
+    bind_only(&app, &token, "post-login", "S1 at refresh", S1).await;
+    let (status, _, refreshed) = post(
+        &app,
+        Body::Form(vec![
+            ("grant_type", "refresh_token".into()),
+            ("client_id", native.clone()),
+            ("refresh_token", refresh_token.clone()),
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    let id = app
+        .verifier(&native)
+        .await
+        .verify::<Value>(
+            refreshed["id_token"].as_str().unwrap(),
+            UnixTime(app.clock_now()),
+        )
+        .unwrap()
+        .claims;
+    assert_eq!(id["https://my-app.example.com/roles"], json!(roles), "{id}");
+    if let Some(rotated) = refreshed["refresh_token"].as_str() {
+        refresh_token = rotated.to_owned();
+    }
+
+    // S2 through the code flow: this application, renamed "My SPA", is refused to example.com.
+    let rename = token_for(
+        &app,
+        &crate::management::audience(&app),
+        &["update:clients"],
+    )
+    .await;
+    let (status, _) = call(
+        &app,
+        "PATCH",
+        &format!("/clients/{native}"),
+        Some(&rename),
+        Some(json!({"name": "My SPA"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    bind_only(&app, &token, "post-login", "S2", S2).await;
+    let start = browser.get(&authorize_url(&app, &native, "")).await;
+    let params = callback_params(start.location());
+    assert_eq!(param(&params, "error"), Some("access_denied"), "{params:?}");
+    assert_eq!(
+        param(&params, "error_description"),
+        Some("Access to My SPA is not allowed.")
     );
 
     // A deny at /authorize sends the application access_denied, and no code.
@@ -597,6 +735,82 @@ async fn pre_user_registration_actions_refuse_signups_or_add_metadata() {
     assert_eq!(user.app_metadata["signed_up_from"], "127.0.0.1");
 }
 
+/// With the operator's GeoIP database (`sigil serve --geoip-db`; the test one places loopback
+/// in Mountain View), `event.request.geoip` is Auth0's: S7 refuses a signup from North America
+/// in the caller's language, the log keeps the deny's reason, and post-login sees the place.
+#[tokio::test]
+async fn with_a_geoip_database_actions_see_where_the_caller_is() {
+    let app = TestApp::start().await;
+    let database =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/geoip-test.mmdb");
+    app.server
+        .set_geoip(sigil_server::GeoIp::open(&database).unwrap());
+    let token = actions_token(&app).await;
+    bind_only(&app, &token, "pre-user-registration", "S7", S7).await;
+    let (status, body) = api_signup(&app, "nat@example.com", "es").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        (&body["error"], &body["error_description"]),
+        (
+            &json!("invalid_signup"),
+            &json!("No tienes permitido registrarte.")
+        ),
+        "{body}"
+    );
+    let failed = crate::events::newest(&app, "fs").await.event;
+    assert_eq!(
+        failed.description.as_deref(),
+        Some("no_signups_from_north_america"),
+        "{failed:?}"
+    );
+    let (status, body) = api_signup(&app, "nat@example.com", "de").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["error_description"],
+        "You are not allowed to register."
+    );
+
+    bind_only(
+        &app,
+        &token,
+        "post-login",
+        "where",
+        "exports.onExecutePostLogin = async (event, api) => {
+            api.idToken.setCustomClaim('geoip', event.request.geoip);
+        };",
+    )
+    .await;
+    let (status, body) = password_login(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        id_claims(&app, &body).await["geoip"],
+        json!({
+            "cityName": "Mountain View",
+            "continentCode": "NA",
+            "countryCode": "US",
+            "countryCode3": "USA",
+            "countryName": "United States",
+            "latitude": 37.386,
+            "longitude": -122.0838,
+            "subdivisionCode": "CA",
+            "subdivisionName": "California",
+            "timeZone": "America/Los_Angeles",
+        })
+    );
+
+    // A file that is not a MaxMind DB is refused in one line.
+    let refused = sigil_server::GeoIp::open(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("Cargo.toml")
+            .as_path(),
+    )
+    .unwrap_err();
+    assert!(
+        refused.starts_with("cannot read the GeoIP database"),
+        "{refused}"
+    );
+}
+
 /// A hostile post-login Action (an endless loop) holds one engine thread for its slice: the
 /// login it runs for fails with the fixed text, while the token endpoint keeps answering other
 /// clients meanwhile.
@@ -639,6 +853,69 @@ async fn a_hostile_action_fails_its_login_and_stalls_nobody_else() {
     assert_eq!(body["error_description"], sigil_core::actions::FAILED);
     let failed = crate::events::newest(&app, "actions_execution_failed").await;
     assert_eq!(failed.event.details["error_class"], "action_timeout");
+}
+
+/// Admission control over HTTP: with every engine thread busy and the queue full, an exchange
+/// that needs an Action is answered 503 `temporarily_unavailable` at once, not queued without
+/// end; a login whose trigger has nothing bound goes on meanwhile.
+#[tokio::test]
+async fn a_full_actions_queue_answers_503_at_once_and_other_flows_go_on() {
+    let app = TestApp::start_with_actions(sigil_server::ActionLimits {
+        workers: 1,
+        queue: 1,
+        slice: std::time::Duration::from_millis(500),
+        ..Default::default()
+    })
+    .await;
+    let token = actions_token(&app).await;
+    bind_only(
+        &app,
+        &token,
+        "credentials-exchange",
+        "spins",
+        "exports.onExecuteCredentialsExchange = async () => { for (;;) {} };",
+    )
+    .await;
+    let exchanges: Vec<_> = (0..4)
+        .map(|_| {
+            let http = app.http.clone();
+            let url = app.url("oauth/token");
+            let body = json!({
+                "grant_type": "client_credentials",
+                "client_id": app.machine.0.as_str(),
+                "client_secret": app.machine.1.expose(),
+                "audience": API,
+            });
+            tokio::spawn(async move {
+                let response = http.post(url).json(&body).send().await.unwrap();
+                let status = response.status();
+                (status, response.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    // No post-login is bound: the password grant does not wait for the engine.
+    let (status, body) = password_login(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut answers = Vec::new();
+    for exchange in exchanges {
+        answers.push(exchange.await.unwrap());
+    }
+    let busy = answers
+        .iter()
+        .filter(|(status, body)| {
+            *status == StatusCode::SERVICE_UNAVAILABLE && body["error"] == "temporarily_unavailable"
+        })
+        .count();
+    let failed = answers
+        .iter()
+        .filter(|(status, body)| {
+            *status == StatusCode::FORBIDDEN && body["error"] == "access_denied"
+        })
+        .count();
+    assert!(busy >= 1 && busy + failed == 4, "{answers:?}");
+    let counted = crate::metrics::samples(&crate::metrics::scrape(&app).await);
+    let series = "sigil_actions_executions_total{trigger=\"credentials-exchange\",result=\"busy\"}";
+    assert_eq!(counted.get(series), Some(&(busy as f64)), "{series}");
 }
 
 /// An Action's `fetch` in a flow: refused until the tenant lists the host (the operator's

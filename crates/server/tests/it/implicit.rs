@@ -282,3 +282,77 @@ async fn web_message_posts_the_answer_to_the_allowed_origin_only() {
     assert!(!refused.body.contains("postMessage"), "{}", refused.body);
     assert_eq!(refused.headers["x-frame-options"], "DENY");
 }
+
+#[tokio::test]
+async fn post_login_shapes_the_tokens_authorize_answers_or_refuses_them() {
+    let app = TestApp::start().await;
+    let spa = app.spa.to_string();
+    let mut browser = logged_in(&app).await;
+    let verifier = app.verifier(&spa).await;
+    let token = crate::actions::actions_token(&app).await;
+    crate::actions::bind_only(
+        &app,
+        &token,
+        "post-login",
+        "claims",
+        "exports.onExecutePostLogin = async (event, api) => {
+            api.idToken.setCustomClaim('https://example.com/protocol', event.transaction.protocol);
+            api.accessToken.setCustomClaim('https://example.com/client', event.client.client_id);
+        };",
+    )
+    .await;
+    let extra = format!(
+        "&nonce=n-3&audience={}&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        urlencode(API)
+    );
+    // (response_type, the protocol post-login saw)
+    for (response_type, protocol) in [
+        ("id_token token", "oidc-implicit-profile"),
+        ("code id_token token", "oidc-hybrid-profile"),
+    ] {
+        let page = browser
+            .get(&implicit_url(&app, &spa, response_type, &extra))
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::FOUND,
+            "{response_type}: {}",
+            page.body
+        );
+        let params = fragment(page.location());
+        let id = verifier
+            .verify::<Value>(param(&params, "id_token").unwrap(), UnixTime(NOW))
+            .unwrap()
+            .claims;
+        assert_eq!(id["https://example.com/protocol"], protocol, "{id}");
+        let access = app
+            .verifier(API)
+            .await
+            .verify::<Value>(param(&params, "access_token").unwrap(), UnixTime(NOW))
+            .unwrap()
+            .claims;
+        assert_eq!(
+            access["https://example.com/client"],
+            spa.as_str(),
+            "{access}"
+        );
+    }
+
+    // A deny answers access_denied in the fragment, with no token.
+    crate::actions::bind_only(
+        &app,
+        &token,
+        "post-login",
+        "deny",
+        "exports.onExecutePostLogin = async (event, api) => { api.access.deny('Not today.'); };",
+    )
+    .await;
+    let page = browser
+        .get(&implicit_url(&app, &spa, "id_token token", &extra))
+        .await;
+    let params = fragment(page.location());
+    assert_eq!(param(&params, "error"), Some("access_denied"), "{params:?}");
+    assert_eq!(param(&params, "error_description"), Some("Not today."));
+    assert_eq!(param(&params, "access_token"), None);
+    assert_eq!(param(&params, "state"), Some("st-1"));
+}

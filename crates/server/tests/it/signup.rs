@@ -519,3 +519,85 @@ async fn common_passwords_are_refused_in_auth0s_shapes() {
     .await;
     assert_error(&patched, 400, "auth0_password_dictionary_error");
 }
+
+#[tokio::test]
+async fn pre_user_registration_refuses_on_the_page_with_its_message_or_adds_metadata() {
+    let app = TestApp::start().await;
+    let token = crate::actions::actions_token(&app).await;
+    crate::actions::bind_only(
+        &app,
+        &token,
+        "pre-user-registration",
+        "gate",
+        r#"exports.onExecutePreUserRegistration = async (event, api) => {
+            if (event.user.email.endsWith("@blocked.example")) {
+                api.access.deny("blocked_domain", "Signups from blocked.example are closed.");
+                return;
+            }
+            api.user.setUserMetadata("signed_up_on", event.transaction ? "hosted page" : "api");
+            api.user.setAppMetadata("language", event.request.language);
+        };"#,
+    )
+    .await;
+    let mut browser = Browser::new();
+    let page = signup_page(&app, &mut browser).await;
+    let refused = submit(
+        &app,
+        &mut browser,
+        &page,
+        "eve@blocked.example",
+        GOOD_PASSWORD,
+        GOOD_PASSWORD,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let body = text(&refused);
+    assert!(
+        body.contains("role=\"alert\"")
+            && body.contains("Signups from blocked.example are closed."),
+        "{body}"
+    );
+    assert!(
+        !body.contains("blocked_domain"),
+        "the reason is the log's: {body}"
+    );
+    assert!(!user_exists(&app, "eve@blocked.example").await);
+    let failed = crate::events::newest(&app, "fs").await;
+    // The tenant's log says the Action's reason, which the user is not shown.
+    assert_eq!(
+        (
+            failed.event.user_name.as_deref(),
+            failed.event.description.as_deref()
+        ),
+        (Some("eve@blocked.example"), Some("blocked_domain")),
+        "{failed:?}"
+    );
+
+    // Let through, the Action's metadata is the new user's.
+    let done = submit(
+        &app,
+        &mut browser,
+        &refused,
+        "fay@example.com",
+        GOOD_PASSWORD,
+        GOOD_PASSWORD,
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
+    let connection = app
+        .store
+        .connection_by_name(DEFAULT_DATABASE_CONNECTION)
+        .await
+        .unwrap()
+        .unwrap();
+    let user = app
+        .store
+        .user_by_email(&connection.id, "fay@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        user.user_metadata["signed_up_on"], "hosted page",
+        "{user:?}"
+    );
+}
