@@ -11,6 +11,8 @@
 // application through the Management API, and drives the browser's part by hand: a cookie jar
 // per host, redirects followed one by one, oidc-provider's development login form filled in.
 // One line per check (PASS or FAIL); exit status 1 when one failed, 2 when the suite could not run.
+// Sigil runs at debug level with its log captured: the last checks read it for the operator's
+// warnings, and for the providers' tokens and the connections' secrets, which must never be there.
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -252,20 +254,122 @@ const facebook = { port: await freePort(), secret: "fb-app-secret" };
   upstreamsToClose.push(() => new Promise((r) => server.close(r)));
 }
 
+// Stand-ins for the OpenID presets whose providers are out of reach here: Microsoft accounts
+// (windowslive), LinkedIn and Okta. Each answers its preset's paths under the base the operator
+// moves the preset to (--federation-endpoint), signs its ID tokens as its provider's issuer
+// (the presets keep their issuers), echoes the nonce, takes the client's secret in the form, and
+// answers UserInfo with the ID token's `sub`.
+async function openidStandIn({ name, issuer: issuerAt, paths, discovery = false, claims }) {
+  const { createServer: createHttp } = await import("node:http");
+  const { publicKey, privateKey } = await generateKeyPair("RS256");
+  const jwk = { ...(await exportJWK(publicKey)), kid: `${name}-1`, alg: "RS256", use: "sig" };
+  const standIn = { port: await freePort(), codes: new Map(), secret: `${name}-client-secret` };
+  const base = `http://localhost:${standIn.port}`;
+  const iss = issuerAt(base);
+  const server = createHttp(async (req, res) => {
+    const url = new URL(req.url, base);
+    const json = (status, body) => {
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    };
+    if (discovery && url.pathname === "/.well-known/openid-configuration") {
+      return json(200, {
+        issuer: iss,
+        authorization_endpoint: `${base}${paths.authorize}`,
+        token_endpoint: `${base}${paths.token}`,
+        userinfo_endpoint: `${base}${paths.userinfo}`,
+        jwks_uri: `${base}${paths.keys}`,
+        response_types_supported: ["code"],
+        subject_types_supported: ["public"],
+        id_token_signing_alg_values_supported: ["RS256"],
+        code_challenge_methods_supported: ["S256"],
+      });
+    }
+    if (url.pathname === paths.keys) return json(200, { keys: [jwk] });
+    if (url.pathname === paths.authorize) {
+      const code = `${name}-code-${Math.random().toString(36).slice(2)}`;
+      standIn.codes.set(code, { nonce: url.searchParams.get("nonce"), client: url.searchParams.get("client_id") });
+      const back = new URL(url.searchParams.get("redirect_uri"));
+      back.searchParams.set("code", code);
+      back.searchParams.set("state", url.searchParams.get("state"));
+      res.writeHead(302, { location: back.href }).end();
+      return;
+    }
+    if (url.pathname === paths.token && req.method === "POST") {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      const form = new URLSearchParams(body);
+      const asked = standIn.codes.get(form.get("code"));
+      if (!asked || form.get("client_secret") !== standIn.secret) return json(400, { error: "invalid_grant" });
+      standIn.codes.delete(form.get("code"));
+      const token = await new SignJWT({ ...claims, iss, aud: asked.client, nonce: asked.nonce ?? undefined })
+        .setProtectedHeader({ alg: "RS256", kid: jwk.kid }).setIssuedAt().setExpirationTime("5m").sign(privateKey);
+      return json(200, { access_token: `${name}-access`, token_type: "Bearer", expires_in: 3600, id_token: token });
+    }
+    if (url.pathname === paths.userinfo) {
+      if (req.headers.authorization !== `Bearer ${name}-access`) return json(401, { error: "invalid_token" });
+      return json(200, claims);
+    }
+    json(404, { error: "not_found" });
+  });
+  await new Promise((r) => server.listen(standIn.port, "127.0.0.1", r));
+  upstreamsToClose.push(() => new Promise((r) => server.close(r)));
+  return standIn;
+}
+const microsoft = await openidStandIn({
+  name: "windowslive",
+  issuer: () => "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0",
+  paths: {
+    authorize: "/consumers/oauth2/v2.0/authorize", token: "/consumers/oauth2/v2.0/token",
+    userinfo: "/oidc/userinfo", keys: "/consumers/discovery/v2.0/keys",
+  },
+  claims: { sub: "AAAAAAAAAAAAAAAAAAAAAEsoMsft", name: "Mia Soft", email: "mia@outlook.example" },
+});
+const linkedin = await openidStandIn({
+  name: "linkedin",
+  issuer: () => "https://www.linkedin.com/oauth",
+  paths: {
+    authorize: "/oauth/v2/authorization", token: "/oauth/v2/accessToken",
+    userinfo: "/v2/userinfo", keys: "/oauth/openid/jwks",
+  },
+  claims: { sub: "782bbtaQ", name: "Lin Kedin", email: "lin@linkedin.example", email_verified: true },
+});
+const okta = await openidStandIn({
+  name: "okta",
+  issuer: (base) => base,
+  discovery: true,
+  paths: { authorize: "/oauth2/v1/authorize", token: "/oauth2/v1/token", userinfo: "/oauth2/v1/userinfo", keys: "/oauth2/v1/keys" },
+  claims: { sub: "00u1okta2user", name: "Otto Okta", email: "otto@corp.example", email_verified: true },
+});
+
 const port = await freePort();
 const issuer = `http://127.0.0.1:${port}/`;
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SIGIL_")));
 const sigil = spawn(
   sigilBin,
   ["serve", "--data-dir", join(work, "data"), "--listen", `127.0.0.1:${port}`, "--issuer", issuer,
-    "--federation-allow-http-loopback", "--log", "warn",
+    "--federation-allow-http-loopback", "--log", "debug", "--log-format", "json",
     // Profile scripts (custom oauth2 connections) reach the mock provider as Actions would.
     "--actions-egress", "http://localhost,127.0.0.0/8,::1/128",
     "--federation-endpoint", `waad=http://localhost:${azure.port},apple=http://localhost:${apple.port},facebook=http://localhost:${facebook.port}`,
+    "--federation-endpoint", `windowslive=http://localhost:${microsoft.port},linkedin=http://localhost:${linkedin.port},okta=http://localhost:${okta.port}`,
     ...(mocksPort ? ["--federation-endpoint",
       `github=http://127.0.0.1:${mocksPort},google-oauth2=http://127.0.0.1:${mocksPort + 1}`] : [])],
-  { env, stdio: ["ignore", "inherit", "inherit"] },
+  { env, stdio: ["ignore", "pipe", "inherit"] },
 );
+// Everything Sigil logs (one JSON object per line), for the checks at the end.
+let sigilLog = "";
+sigil.stdout.setEncoding("utf8");
+sigil.stdout.on("data", (chunk) => {
+  sigilLog += chunk;
+});
+// What must never be logged: the upstreams' tokens (added as the checks see them) and the
+// connections' secrets.
+const neverLogged = new Set([
+  "azure-access", "apple-access", "apple-refresh", "fb-token-1", "fb-app-secret", "mock-secret",
+  "custom-secret", "azure-secret", "github-secret", "google-secret",
+  microsoft.secret, linkedin.secret, okta.secret, "windowslive-access", "linkedin-access", "okta-access",
+  "op-secret-0123456789abcdef0123456789abcdef",
+]);
 let stopping = false;
 sigil.on("exit", (code) => {
   if (!stopping) {
@@ -486,7 +590,33 @@ function finishLogin(callbackUrl, started) {
 async function user(id) {
   const answer = await management("GET", `/users/${encodeURIComponent(id)}`);
   expect(answer.status === 200, `GET /users/${id}: ${JSON.stringify(answer)}`);
+  for (const identity of answer.body.identities ?? []) {
+    for (const token of [identity.access_token, identity.refresh_token]) {
+      if (typeof token === "string") neverLogged.add(token);
+    }
+  }
   return answer.body;
+}
+
+/** The user as a token with read:users only (no read:user_idp_tokens) sees it. */
+async function userWithoutTokens(id) {
+  const answer = await fetch(admin.token_endpoint, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      grant_type: "client_credentials",
+      client_id: admin.client_id,
+      client_secret: admin.client_secret,
+      audience: admin.audience,
+      scope: "read:users",
+    }),
+  });
+  const reader = (await answer.json()).access_token;
+  const shown = await fetch(`${issuer}api/v2/users/${encodeURIComponent(id)}`, {
+    headers: { authorization: `Bearer ${reader}` },
+  });
+  expect(shown.status === 200, `GET /users/${id} with read:users: ${shown.status}`);
+  return shown.json();
 }
 
 // --- the checks ------------------------------------------------------------------------------
@@ -923,6 +1053,12 @@ await check("apple: the client secret an ES256 JWT of the team key; the POSTed a
   const shown = await user(claims.sub);
   expect(shown.name === "Ann Apple" && shown.given_name === "Ann" && shown.family_name === "Apple", JSON.stringify(shown));
   expect(shown.email_verified === true, `Apple's "true" believed: ${JSON.stringify(shown)}`);
+  // Apple's tokens, its refresh token included, only with read:user_idp_tokens.
+  const identity = shown.identities[0];
+  expect(identity.access_token === "apple-access" && identity.refresh_token === "apple-refresh",
+    `the provider's tokens: ${JSON.stringify(identity)}`);
+  const hidden = (await userWithoutTokens(claims.sub)).identities[0];
+  expect(!("access_token" in hidden) && !("refresh_token" in hidden), JSON.stringify(hidden));
 });
 await check("apple: a later login, without `user`, keeps the name", async () => {
   const claims = await appleLogin();
@@ -1026,6 +1162,38 @@ async function presetLogin(connection, email) {
   return (await finishLogin(done.location, started)).claims();
 }
 
+// windowslive, linkedin and okta: each preset logs in through its stand-in, end to end.
+for (const [strategy, standIn, options, expected] of [
+  ["windowslive", microsoft, {}, { sub: /^windowslive\|AAAAAAAAAAAAAAAAAAAAAEsoMsft$/, email: "mia@outlook.example", social: true }],
+  ["linkedin", linkedin, {}, { sub: /^linkedin\|782bbtaQ$/, email: "lin@linkedin.example", social: true }],
+  ["okta", okta, { domain: "corp.okta.example" }, { sub: /^okta\|okta-corp\|00u1okta2user$/, email: "otto@corp.example", social: false }],
+]) {
+  const name = strategy === "okta" ? "okta-corp" : strategy;
+  const made = await management("POST", "/connections", {
+    name,
+    strategy,
+    options: { client_id: `sigil-at-${strategy}`, client_secret: standIn.secret, ...options },
+    enabled_clients: [app.client_id],
+  });
+  await check(`${strategy}: a login through the preset, its endpoints moved by the operator only`, async () => {
+    expect(made.status === 201, JSON.stringify(made));
+    const browser = new Browser();
+    const started = await startLogin(browser, name);
+    expect(started.first.location?.startsWith(`http://localhost:${standIn.port}/`), started.first.location);
+    const back = await browser.get(started.first.location);
+    expect(back.location?.startsWith(`${issuer}login/callback?`), `back: ${back.status} ${back.location}`);
+    const done = await browser.get(back.location);
+    expect(done.location?.startsWith(appCallback), `to the application: ${done.status} ${done.location} ${done.body.slice(0, 300)}`);
+    const claims = (await finishLogin(done.location, started)).claims();
+    expect(expected.sub.test(claims.sub), claims.sub);
+    const shown = await user(claims.sub);
+    expect(shown.email === expected.email, JSON.stringify(shown));
+    expect(shown.identities[0].provider === strategy && shown.identities[0].isSocial === expected.social,
+      JSON.stringify(shown.identities[0]));
+    return claims.sub;
+  });
+}
+
 if (oauthMocks) {
   const github = await management("POST", "/connections", {
     name: "github",
@@ -1088,5 +1256,23 @@ if (oauthMocks) {
 } else {
   console.log("SKIP the github and google-oauth2 presets: OAUTH_MOCKS is not set (scripts/federation-tests sets it)");
 }
+
+await check("the log warns of every preset whose endpoints the operator moved", async () => {
+  const moved = ["waad", "apple", "facebook", "windowslive", "linkedin", "okta",
+    ...(mocksPort ? ["github", "google-oauth2"] : [])];
+  const warned = sigilLog.split("\n").filter((line) => line.includes("preset's endpoints are moved"));
+  for (const strategy of moved) {
+    expect(warned.some((line) => JSON.parse(line).strategy === strategy), `${strategy}: ${warned}`);
+  }
+  return `${warned.length} warnings`;
+});
+
+await check("no provider token or connection secret is in the log, at debug level", async () => {
+  const lines = sigilLog.split("\n").length;
+  expect(lines > 100, `the log was captured: ${lines} lines`);
+  const found = [...neverLogged].filter((secret) => sigilLog.includes(secret));
+  expect(found.length === 0, `logged: ${found}`);
+  return `${neverLogged.size} values looked for in ${lines} lines`;
+});
 
 await stop(failed ? 1 : 0);

@@ -245,6 +245,33 @@ async fn an_oidc_connection_logs_in_through_another_sigil() {
         .unwrap_or_else(|| panic!("{with_tokens}"))
         .to_owned();
     assert!(with_tokens["identities"][0]["expires_in"].as_i64().unwrap() > 0);
+    // The list answers the same way: the provider's tokens only with read:user_idp_tokens.
+    for (token, shows) in [(&reader, false), (&f.admin, true)] {
+        let (status, listed) = call(
+            &f.down,
+            "GET",
+            &format!(
+                "/users?search_engine=v3&q={}",
+                crate::browser::urlencode(&format!("user_id:\"{sub}\""))
+            ),
+            Some(token),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        let found: Vec<&Value> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["user_id"] == sub.as_str())
+            .collect();
+        assert_eq!(found.len(), 1, "{listed}");
+        assert_eq!(
+            found[0]["identities"][0].get("access_token").is_some(),
+            shows,
+            "{listed}"
+        );
+    }
     // It is the upstream's real token: its UserInfo answers with it.
     let info: Value =
         f.up.http
@@ -257,6 +284,34 @@ async fn an_oidc_connection_logs_in_through_another_sigil() {
             .await
             .unwrap();
     assert_eq!(info["sub"], f.up.ann.to_string());
+
+    // The user's own Management API token (read:current_user, through the code flow in the
+    // session the upstream login started) shows the user, never the provider's tokens.
+    crate::management_current_user::define_scopes(&f.down).await;
+    let own_url = format!(
+        "{}authorize?response_type=code&client_id={web}&redirect_uri={}&scope={}&audience={}&state=own&code_challenge={}&code_challenge_method=S256",
+        f.down.base,
+        crate::browser::urlencode(CALLBACK),
+        crate::browser::urlencode("openid read:current_user"),
+        crate::browser::urlencode(&audience(&f.down)),
+        crate::browser::CHALLENGE,
+    );
+    let own = browsers.down.get(&own_url).await;
+    assert!(
+        own.location().starts_with(CALLBACK),
+        "{} {}",
+        own.status,
+        own.location()
+    );
+    let own_tokens = f.redeem(own.location()).await;
+    let own_token = own_tokens["access_token"].as_str().unwrap();
+    let mine = user_json(&f, &sub, own_token).await;
+    assert_eq!(mine["user_id"], sub.as_str(), "{mine}");
+    assert!(
+        mine["identities"][0].get("access_token").is_none()
+            && mine["identities"][0].get("refresh_token").is_none(),
+        "{mine}"
+    );
 
     // A second login through a new browser finds the same user; the count goes up.
     let mut again = Browsers::new();
@@ -605,6 +660,38 @@ async fn the_login_page_offers_a_button_per_provider_enabled_for_the_client() {
         "{}",
         upstream.location()
     );
+
+    // A social connection has its button without asking, with the provider's name and icon.
+    for (strategy, label, monogram) in [
+        ("github", "GitHub", ">GH</text>"),
+        ("google-oauth2", "Google", ">G</text>"),
+    ] {
+        let (status, body) = call(
+            &f.down,
+            "POST",
+            "/connections",
+            Some(&f.admin),
+            Some(json!({
+                "name": strategy,
+                "strategy": strategy,
+                "options": {"client_id": "sigil", "client_secret": "social-secret"},
+                "enabled_clients": [web],
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let start = browser.get(&page_of(&web)).await;
+        let page = browser.get(start.location()).await;
+        let button = page
+            .body
+            .split("<li>")
+            .find(|item| item.contains(&format!("Continue with {label}")))
+            .unwrap_or_else(|| panic!("no {label} button: {}", page.body));
+        assert!(
+            button.contains("class=\"provider-icon\"") && button.contains(monogram),
+            "{button}"
+        );
+    }
 
     // Another client, for which corp is not enabled, has no button; a forged link is refused.
     let backend = f.down.backend.0.to_string();

@@ -14,7 +14,7 @@ use crate::management_jobs::database_connection;
 const ASKED: &str = "openid read:users delete:users update:users read:current_user \
                      update:current_user_metadata update:current_user_identities";
 
-async fn define_scopes(app: &TestApp) {
+pub(crate) async fn define_scopes(app: &TestApp) {
     let mut api = app
         .store
         .resource_server_by_identifier(&audience(app))
