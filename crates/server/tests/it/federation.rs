@@ -910,3 +910,212 @@ async fn a_front_channel_connection_takes_the_id_token_posted_back() {
         "{shown}"
     );
 }
+
+/// How a stand-in upstream misbehaves at the next login.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Misbehaviour {
+    /// None: a good login.
+    None,
+    /// The token endpoint answers a redirect (to an address that counts its visits).
+    RedirectingToken,
+    /// The key set is over Sigil's 256 KiB cap.
+    HugeKeys,
+    /// The token endpoint answers after Sigil's 5 s per call.
+    SlowToken,
+}
+
+/// A hand-written OpenID provider at `base` (explicit endpoints), misbehaving as told; its ID
+/// tokens are issued at `now` (the test's clock).
+struct StandIn {
+    base: String,
+    mode: std::sync::Arc<std::sync::Mutex<Misbehaviour>>,
+    /// Requests that reached the redirect's target (which must stay 0).
+    followed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn stand_in(now: i64) -> StandIn {
+    use axum::extract::Query;
+    use axum::response::{IntoResponse, Redirect};
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let key =
+        sigil_jose::PrivateKey::generate(sigil_jose::KeySpec::for_algorithm(Algorithm::RS256))
+            .unwrap();
+    let jwk = key.public_key().unwrap().to_jwk().with_kid("stand-in-1");
+    let signer = Arc::new(
+        sigil_jose::SigningKey::new(key, Algorithm::RS256)
+            .unwrap()
+            .with_kid(Some("stand-in-1".to_owned())),
+    );
+    let mode = Arc::new(Mutex::new(Misbehaviour::None));
+    let followed = Arc::new(AtomicUsize::new(0));
+    // code → the nonce it was asked with
+    let nonces: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let issuer = base.clone();
+    let router = axum::Router::new()
+        .route(
+            "/authorize",
+            axum::routing::get({
+                let nonces = Arc::clone(&nonces);
+                move |Query(q): Query<HashMap<String, String>>| async move {
+                    let code = format!("code-{}", nonces.lock().unwrap().len());
+                    nonces
+                        .lock()
+                        .unwrap()
+                        .insert(code.clone(), q.get("nonce").cloned().unwrap_or_default());
+                    let mut back = url::Url::parse(&q["redirect_uri"]).unwrap();
+                    back.query_pairs_mut()
+                        .append_pair("code", &code)
+                        .append_pair("state", &q["state"]);
+                    Redirect::to(back.as_str())
+                }
+            }),
+        )
+        .route(
+            "/token",
+            axum::routing::post({
+                let (mode, nonces, issuer) =
+                    (Arc::clone(&mode), Arc::clone(&nonces), issuer.clone());
+                move |body: axum::body::Bytes| async move {
+                    let f: HashMap<String, String> =
+                        serde_urlencoded::from_bytes(&body).unwrap_or_default();
+                    let now_mode = *mode.lock().unwrap();
+                    if now_mode == Misbehaviour::RedirectingToken {
+                        return Redirect::temporary("/elsewhere").into_response();
+                    }
+                    if now_mode == Misbehaviour::SlowToken {
+                        tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+                    }
+                    let nonce = nonces
+                        .lock()
+                        .unwrap()
+                        .remove(&f["code"])
+                        .unwrap_or_default();
+                    let id_token = signer
+                        .sign(&json!({
+                            "iss": issuer, "sub": "misbehaving-sub", "aud": f["client_id"],
+                            "iat": now, "exp": now + 300, "nonce": nonce,
+                            "email": "mis@upstream.example", "email_verified": true,
+                        }))
+                        .unwrap();
+                    axum::Json(json!({
+                        "access_token": "mis-access", "token_type": "Bearer",
+                        "expires_in": 300, "id_token": id_token,
+                    }))
+                    .into_response()
+                }
+            }),
+        )
+        .route(
+            "/elsewhere",
+            axum::routing::any({
+                let followed = Arc::clone(&followed);
+                move || async move {
+                    followed.fetch_add(1, Ordering::SeqCst);
+                    "followed"
+                }
+            }),
+        )
+        .route(
+            "/keys",
+            axum::routing::get({
+                let mode = Arc::clone(&mode);
+                move || async move {
+                    let mut keys = json!({"keys": [jwk]});
+                    if *mode.lock().unwrap() == Misbehaviour::HugeKeys {
+                        keys["padding"] = json!("x".repeat(300 * 1024));
+                    }
+                    axum::Json(keys)
+                }
+            }),
+        )
+        .route(
+            "/userinfo",
+            axum::routing::get(|| async {
+                axum::Json(json!({"sub": "misbehaving-sub", "email": "mis@upstream.example"}))
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    StandIn {
+        base,
+        mode,
+        followed,
+    }
+}
+
+/// Each way an upstream can misbehave during a login (a redirect from its token endpoint, a
+/// key set over the cap, a token endpoint slower than Sigil's 5 s) sends the application
+/// Auth0's error with its `state` and makes no user; the redirect is never followed.
+#[tokio::test]
+async fn an_upstream_that_misbehaves_logs_nobody_in() {
+    let f = Federation::start().await;
+    let upstream = stand_in(f.down.clock_now()).await;
+    let web = f.down.web.0.to_string();
+    let (status, body) = call(
+        &f.down,
+        "POST",
+        "/connections",
+        Some(&f.admin),
+        Some(json!({
+            "name": "shaky",
+            "strategy": "oidc",
+            "options": {
+                "type": "back_channel",
+                "client_id": "sigil-at-shaky",
+                "client_secret": "shaky-secret",
+                "issuer": upstream.base,
+                "authorization_endpoint": format!("{}/authorize", upstream.base),
+                "token_endpoint": format!("{}/token", upstream.base),
+                "userinfo_endpoint": format!("{}/userinfo", upstream.base),
+                "jwks_uri": format!("{}/keys", upstream.base),
+                "scope": "openid email",
+            },
+            "enabled_clients": [web],
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Through the stand-in to down's callback and on to the application: its answer.
+    let log_in = || async {
+        let mut browser = Browser::new();
+        let start = browser
+            .get(&authorize_url(&f.down, &web, "&connection=shaky"))
+            .await;
+        let at_upstream = browser.get(start.location()).await;
+        let back = browser.get(at_upstream.location()).await;
+        callback_params(back.location())
+    };
+    // (misbehaviour, the application's error)
+    for (mode, error) in [
+        (Misbehaviour::RedirectingToken, "access_denied"),
+        (Misbehaviour::HugeKeys, "access_denied"),
+        (Misbehaviour::SlowToken, "temporarily_unavailable"),
+    ] {
+        *upstream.mode.lock().unwrap() = mode;
+        let params = log_in().await;
+        assert_eq!(param(&params, "error"), Some(error), "{mode:?}: {params:?}");
+        assert_eq!(param(&params, "state"), Some("xyz"), "{mode:?}");
+        assert_eq!(param(&params, "code"), None, "{mode:?}");
+    }
+    assert_eq!(
+        upstream.followed.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a redirect from the upstream is never followed"
+    );
+    let made = f
+        .down
+        .store
+        .user(&UserId::from("oidc|shaky|misbehaving-sub"))
+        .await
+        .unwrap();
+    assert!(made.is_none(), "no user was made: {made:?}");
+
+    // Behaving, the same stand-in logs the user in (so the refusals above were its doing).
+    *upstream.mode.lock().unwrap() = Misbehaviour::None;
+    let params = log_in().await;
+    assert!(param(&params, "code").is_some(), "{params:?}");
+}
