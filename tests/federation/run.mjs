@@ -403,7 +403,8 @@ for (let i = 0; ; i++) {
 }
 
 const admin = JSON.parse(readFileSync(join(work, "data", "admin-credentials.json"), "utf8"));
-async function managementToken() {
+/** A Management API token of the admin client: every scope, or only `scope`. */
+async function managementToken(scope) {
   const answer = await fetch(admin.token_endpoint, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -412,6 +413,7 @@ async function managementToken() {
       client_id: admin.client_id,
       client_secret: admin.client_secret,
       audience: admin.audience,
+      scope,
     }),
   });
   const body = await answer.json();
@@ -600,18 +602,7 @@ async function user(id) {
 
 /** The user as a token with read:users only (no read:user_idp_tokens) sees it. */
 async function userWithoutTokens(id) {
-  const answer = await fetch(admin.token_endpoint, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      grant_type: "client_credentials",
-      client_id: admin.client_id,
-      client_secret: admin.client_secret,
-      audience: admin.audience,
-      scope: "read:users",
-    }),
-  });
-  const reader = (await answer.json()).access_token;
+  const reader = await managementToken("read:users");
   const shown = await fetch(`${issuer}api/v2/users/${encodeURIComponent(id)}`, {
     headers: { authorization: `Bearer ${reader}` },
   });

@@ -92,15 +92,7 @@ async fn every_access_token_follows_its_apis_profile() {
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         let claims = verified.claims;
         // sigil-guard, as an API would run it: strict (RFC 9068) for that profile's API.
-        let jwks = app
-            .http
-            .get(app.url(".well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let jwks = app.jwks().await;
         let guard = |strict: bool| {
             sigil_guard::Guard::builder()
                 .issuer(app.base.clone())

@@ -503,26 +503,7 @@ async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
         };",
     )
     .await;
-    let (status, _, refreshed) = post(
-        &app,
-        Body::Form(vec![
-            ("grant_type", "refresh_token".into()),
-            ("client_id", native.clone()),
-            ("refresh_token", refresh_token.clone()),
-        ]),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{refreshed}");
-    let id = app
-        .verifier(&native)
-        .await
-        .verify::<Value>(
-            refreshed["id_token"].as_str().unwrap(),
-            UnixTime(app.clock_now()),
-        )
-        .unwrap()
-        .claims;
+    let id = refresh(&app, &mut refresh_token).await;
     assert_eq!(
         (&id["protocol"], &id["ip"], &id["methods"]),
         (
@@ -533,35 +514,10 @@ async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
         "{id}"
     );
 
-    // S1 at refresh: the roles again (with the token the last refresh rotated to).
-    if let Some(rotated) = refreshed["refresh_token"].as_str() {
-        refresh_token = rotated.to_owned();
-    }
+    // S1 at refresh: the roles again.
     bind_only(&app, &token, "post-login", "S1 at refresh", S1).await;
-    let (status, _, refreshed) = post(
-        &app,
-        Body::Form(vec![
-            ("grant_type", "refresh_token".into()),
-            ("client_id", native.clone()),
-            ("refresh_token", refresh_token.clone()),
-        ]),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{refreshed}");
-    let id = app
-        .verifier(&native)
-        .await
-        .verify::<Value>(
-            refreshed["id_token"].as_str().unwrap(),
-            UnixTime(app.clock_now()),
-        )
-        .unwrap()
-        .claims;
+    let id = refresh(&app, &mut refresh_token).await;
     assert_eq!(id["https://my-app.example.com/roles"], json!(roles), "{id}");
-    if let Some(rotated) = refreshed["refresh_token"].as_str() {
-        refresh_token = rotated.to_owned();
-    }
 
     // S2 through the code flow: this application, renamed "My SPA", is refused to example.com.
     let rename = token_for(
@@ -622,6 +578,26 @@ async fn post_login_runs_before_the_code_is_issued_and_again_at_refresh() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
     assert_eq!(refused["error_description"], "Not today.");
+}
+
+/// Refreshes the native application's `refresh_token` (moving it on to the token it rotated
+/// to) and answers the new ID token's claims.
+async fn refresh(app: &TestApp, refresh_token: &mut String) -> Value {
+    let (status, _, refreshed) = post(
+        app,
+        Body::Form(vec![
+            ("grant_type", "refresh_token".into()),
+            ("client_id", app.native.to_string()),
+            ("refresh_token", refresh_token.clone()),
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    if let Some(rotated) = refreshed["refresh_token"].as_str() {
+        *refresh_token = rotated.to_owned();
+    }
+    id_claims(app, &refreshed).await
 }
 
 /// S3 in `notes/actions.md`, verbatim from Auth0's docs (MIT).

@@ -420,6 +420,12 @@ impl TestApp {
         format!("{}{}", self.base, path.trim_start_matches('/'))
     }
 
+    /// The JWKS as served now.
+    pub(crate) async fn jwks(&self) -> Vec<u8> {
+        let response = self.http.get(self.url(".well-known/jwks.json")).send();
+        response.await.unwrap().bytes().await.unwrap().to_vec()
+    }
+
     /// A verifier for RS256 tokens from this issuer for `audience`, with the JWKS as served now.
     pub(crate) async fn verifier(&self, audience: &str) -> Verifier {
         self.verifier_with(audience, sigil_jose::TypPolicy::Jwt)
@@ -432,15 +438,7 @@ impl TestApp {
         audience: &str,
         typ: sigil_jose::TypPolicy,
     ) -> Verifier {
-        let jwks = self
-            .http
-            .get(self.url(".well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let jwks = self.jwks().await;
         let (keys, skipped) = KeySet::from_jwks(&jwks).unwrap();
         assert!(skipped.is_empty(), "{skipped:?}");
         let mut validation = Validation::new([Algorithm::RS256])
