@@ -1011,6 +1011,13 @@ async fn stand_in(now: i64) -> StandIn {
             }),
         )
         .route(
+            // A discovery document over Sigil's 128 KiB cap.
+            "/.well-known/openid-configuration",
+            axum::routing::get(|| async {
+                axum::Json(json!({"issuer": "x", "padding": "x".repeat(200 * 1024)}))
+            }),
+        )
+        .route(
             "/elsewhere",
             axum::routing::any({
                 let followed = Arc::clone(&followed);
@@ -1047,9 +1054,11 @@ async fn stand_in(now: i64) -> StandIn {
     }
 }
 
-/// Each way an upstream can misbehave during a login (a redirect from its token endpoint, a
-/// key set over the cap, a token endpoint slower than Sigil's 5 s) sends the application
-/// Auth0's error with its `state` and makes no user; the redirect is never followed.
+/// Each way an upstream can misbehave (a discovery document or a key set over the caps, a
+/// redirect from its token endpoint, a token endpoint slower than Sigil's 5 s, so slow that
+/// 64 logins wait on it at once) is refused: the application gets Auth0's error with its
+/// `state`, no user is made, the redirect is never followed and a 65th call is refused at
+/// once; a provider without an end_session_endpoint ends a federated logout at Sigil.
 #[tokio::test]
 async fn an_upstream_that_misbehaves_logs_nobody_in() {
     let f = Federation::start().await;
@@ -1079,6 +1088,26 @@ async fn an_upstream_that_misbehaves_logs_nobody_in() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Its discovery document is over the cap: a connection discovered there is refused.
+    let (status, body) = call(
+        &f.down,
+        "POST",
+        "/connections",
+        Some(&f.admin),
+        Some(json!({
+            "name": "bloated",
+            "strategy": "oidc",
+            "options": {"client_id": "x", "client_secret": "y", "discovery_url": upstream.base},
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("discovery_url") && m.contains("more than")),
+        "{body}"
+    );
     // Through the stand-in to down's callback and on to the application: its answer.
     let log_in = || async {
         let mut browser = Browser::new();
@@ -1087,7 +1116,7 @@ async fn an_upstream_that_misbehaves_logs_nobody_in() {
             .await;
         let at_upstream = browser.get(start.location()).await;
         let back = browser.get(at_upstream.location()).await;
-        callback_params(back.location())
+        (browser, callback_params(back.location()))
     };
     // (misbehaviour, the application's error)
     for (mode, error) in [
@@ -1096,7 +1125,7 @@ async fn an_upstream_that_misbehaves_logs_nobody_in() {
         (Misbehaviour::SlowToken, "temporarily_unavailable"),
     ] {
         *upstream.mode.lock().unwrap() = mode;
-        let params = log_in().await;
+        let (_, params) = log_in().await;
         assert_eq!(param(&params, "error"), Some(error), "{mode:?}: {params:?}");
         assert_eq!(param(&params, "state"), Some("xyz"), "{mode:?}");
         assert_eq!(param(&params, "code"), None, "{mode:?}");
@@ -1114,8 +1143,63 @@ async fn an_upstream_that_misbehaves_logs_nobody_in() {
         .unwrap();
     assert!(made.is_none(), "no user was made: {made:?}");
 
+    // At most 64 calls to other providers are in flight: with 64 logins waiting on the slow
+    // token endpoint, a 65th is refused at once (temporarily_unavailable) without waiting.
+    *upstream.mode.lock().unwrap() = Misbehaviour::SlowToken;
+    let mut callbacks = Vec::new();
+    for _ in 0..65 {
+        let mut browser = Browser::new();
+        let start = browser
+            .get(&authorize_url(&f.down, &web, "&connection=shaky"))
+            .await;
+        let at_upstream = browser.get(start.location()).await;
+        callbacks.push((browser, at_upstream.location().to_owned()));
+    }
+    let (done, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    let tasks: Vec<_> = callbacks
+        .into_iter()
+        .map(|(mut browser, url)| {
+            let done = done.clone();
+            tokio::spawn(async move {
+                let _ = done.send(callback_params(browser.get(&url).await.location()));
+            })
+        })
+        .collect();
+    let first = answered.recv().await.unwrap();
+    assert_eq!(
+        param(&first, "error"),
+        Some("temporarily_unavailable"),
+        "{first:?}"
+    );
+    let unfinished = tasks.iter().filter(|task| !task.is_finished()).count();
+    assert!(
+        unfinished >= 60,
+        "{unfinished} of 65 still waiting after the first answer"
+    );
+    for _ in 1..65 {
+        let params = answered.recv().await.unwrap();
+        assert_eq!(
+            param(&params, "error"),
+            Some("temporarily_unavailable"),
+            "{params:?}"
+        );
+    }
+
     // Behaving, the same stand-in logs the user in (so the refusals above were its doing).
     *upstream.mode.lock().unwrap() = Misbehaviour::None;
-    let params = log_in().await;
+    let (mut browser, params) = log_in().await;
     assert!(param(&params, "code").is_some(), "{params:?}");
+
+    // A provider that publishes no end_session_endpoint: `/v2/logout?federated` ends Sigil's
+    // session and goes straight back to the application.
+    let out = browser
+        .get(&format!(
+            "{}?federated&client_id={web}&returnTo={}",
+            f.down.url("v2/logout"),
+            crate::browser::urlencode(crate::app::LOGOUT_URL)
+        ))
+        .await;
+    assert_eq!(out.status, StatusCode::FOUND, "{}", out.body);
+    assert_eq!(out.location(), crate::app::LOGOUT_URL);
+    assert!(browser.cookie("sigil_session").is_none());
 }
