@@ -75,7 +75,8 @@ async fn submit(
         .await
 }
 
-async fn user_exists(app: &TestApp, email: &str) -> bool {
+/// The default directory's user with `email`, if any.
+async fn user_of(app: &TestApp, email: &str) -> Option<sigil_core::model::User> {
     let connection = app
         .store
         .connection_by_name(DEFAULT_DATABASE_CONNECTION)
@@ -86,7 +87,10 @@ async fn user_exists(app: &TestApp, email: &str) -> bool {
         .user_by_email(&connection.id, email)
         .await
         .unwrap()
-        .is_some()
+}
+
+async fn user_exists(app: &TestApp, email: &str) -> bool {
+    user_of(app, email).await.is_some()
 }
 
 /// Changes the default connection's options.
@@ -535,7 +539,6 @@ async fn pre_user_registration_refuses_on_the_page_with_its_message_or_adds_meta
                 return;
             }
             api.user.setUserMetadata("signed_up_on", event.transaction ? "hosted page" : "api");
-            api.user.setAppMetadata("language", event.request.language);
         };"#,
     )
     .await;
@@ -584,18 +587,7 @@ async fn pre_user_registration_refuses_on_the_page_with_its_message_or_adds_meta
     )
     .await;
     assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
-    let connection = app
-        .store
-        .connection_by_name(DEFAULT_DATABASE_CONNECTION)
-        .await
-        .unwrap()
-        .unwrap();
-    let user = app
-        .store
-        .user_by_email(&connection.id, "fay@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = user_of(&app, "fay@example.com").await.unwrap();
     assert_eq!(
         user.user_metadata["signed_up_on"], "hosted page",
         "{user:?}"
