@@ -14,10 +14,10 @@ use crate::ids::{
     LogId, ResourceServerId, RoleId, RuleId, SessionId, UserId,
 };
 use crate::model::{
-    Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
-    ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered, DeviceCode, DeviceStatus,
-    EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject, LogEvent, LogQuery,
-    NewLogEvent, OutboxEntry, OutgoingEmail, PasswordlessCode, Permission, QueuedTrigger,
+    Action, ActionCode, ActionExecution, ActionVersion, Authenticator, AuthorizationCode, Binding,
+    BoundAction, ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered, DeviceCode,
+    DeviceStatus, EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject, LogEvent,
+    LogQuery, NewLogEvent, OutboxEntry, OutgoingEmail, PasswordlessCode, Permission, QueuedTrigger,
     RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord, TemplateName,
     TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
@@ -94,6 +94,8 @@ pub enum Conflict {
     Username,
     /// A user of this connection has this phone number.
     PhoneNumber,
+    /// The user already has a confirmed authenticator of that kind.
+    Authenticator,
     /// A connection has this name or id.
     Connection,
     /// A client has this id.
@@ -126,6 +128,7 @@ impl std::fmt::Display for Conflict {
             Conflict::PhoneNumber => {
                 "a user with this phone number already exists in this connection"
             }
+            Conflict::Authenticator => "the user already has an authenticator of this type",
             Conflict::Connection => "a connection with this name already exists",
             Conflict::Client => "a client with this client_id already exists",
             Conflict::ResourceServer => "an API with this identifier already exists",
@@ -949,6 +952,74 @@ pub trait Store: Send + Sync + 'static {
         recipient: &str,
         digest: &[u8; 32],
     ) -> impl Future<Output = Result<bool>> + Send;
+
+    // --- Multi-factor authenticators ---
+
+    /// Stores `authenticator`, a user's new enrolment (pending, or confirmed when an
+    /// administrator or an import gives it). It replaces a pending enrolment of the same kind;
+    /// a confirmed one of that kind is [`Conflict::Authenticator`] (at most one of each kind).
+    fn put_authenticator(
+        &self,
+        authenticator: &Authenticator,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The user's authenticators, pending ones included, secrets opened.
+    fn authenticators(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<Authenticator>>> + Send;
+    /// Confirms the pending enrolment `id` of `user` at `now`; `true` for the one caller that
+    /// did.
+    fn confirm_authenticator(
+        &self,
+        user: &UserId,
+        id: &str,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Takes TOTP step `step` of the authenticator `id`: only when it is later than every step
+    /// taken before, in one conditional `UPDATE`, so a code is accepted once however many
+    /// racing requests carry it; `true` when this call took it (its `last_auth_at` is `now`).
+    fn take_totp_step(
+        &self,
+        id: &str,
+        step: i64,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Replaces the user's recovery code with `new` (confirmed at `now`): when `old` is given,
+    /// only while the stored code is still `old` (using it up once: `true` for the one caller
+    /// that did), else whatever it was (made when there was none).
+    fn replace_recovery_code(
+        &self,
+        user: &UserId,
+        id: &str,
+        old: Option<&SecretDigest>,
+        new: &SecretDigest,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Deletes the authenticator `id` of `user`; `true` when there was one.
+    fn delete_authenticator(
+        &self,
+        user: &UserId,
+        id: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Deletes every authenticator of `user` and forgets the browsers they were remembered
+    /// in (Auth0's "reset MFA"), in one transaction; returns how many were deleted.
+    fn delete_authenticators(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<u64>> + Send;
+    /// Forgets every browser where `user` asked to be remembered: a remember-browser cookie
+    /// issued before `now` no longer skips the second factor.
+    fn forget_browsers(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// When the user's remembered browsers were last forgotten, if ever.
+    fn browsers_forgotten_at(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Option<UnixTime>>> + Send;
 
     // --- Signing keys ---
 

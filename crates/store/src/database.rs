@@ -137,6 +137,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         20 => "0020_mail_delivery",
         21 => "0021_email_templates",
         22 => "0022_passwordless",
+        23 => "0023_mfa",
     )
 }
 
@@ -164,6 +165,7 @@ fn postgres_migrations() -> Vec<Migration> {
         20 => "0020_mail_delivery",
         21 => "0021_email_templates",
         22 => "0022_passwordless",
+        23 => "0023_mfa",
     )
 }
 

@@ -24,6 +24,7 @@ mod federation;
 mod jobs;
 mod keys;
 mod logs;
+mod mfa;
 mod outbox;
 mod passwordless;
 mod purge;

@@ -9,10 +9,10 @@ use sigil_core::ids::{
     LogId, ResourceServerId, RoleId, RuleId, SessionId, UserId,
 };
 use sigil_core::model::{
-    Action, ActionCode, ActionExecution, ActionVersion, AuthorizationCode, Binding, BoundAction,
-    ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered, DeviceCode, DeviceStatus,
-    EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject, LogEvent, LogQuery,
-    NewLogEvent, OutboxEntry, OutgoingEmail, PasswordlessCode, Permission, QueuedTrigger,
+    Action, ActionCode, ActionExecution, ActionVersion, Authenticator, AuthorizationCode, Binding,
+    BoundAction, ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered, DeviceCode,
+    DeviceStatus, EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject, LogEvent,
+    LogQuery, NewLogEvent, OutboxEntry, OutgoingEmail, PasswordlessCode, Permission, QueuedTrigger,
     RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord, TemplateName,
     TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
@@ -23,8 +23,8 @@ use sigil_core::{LinkRefusal, Store, StoreError, UnixTime};
 
 use crate::{
     Database, DatabaseError, MasterKey, actions, apis, client_assertions, clients, codes,
-    connections, device, federation, jobs, keys, logs, outbox, passwordless, purge, rate_limits,
-    rbac, refresh, rules, sessions, tenant, tickets, users,
+    connections, device, federation, jobs, keys, logs, mfa, outbox, passwordless, purge,
+    rate_limits, rbac, refresh, rules, sessions, tenant, tickets, users,
 };
 
 /// Sigil's store on an open, migrated database whose master key has been checked.
@@ -710,6 +710,49 @@ impl Store for SqlStore {
         digest: &[u8; 32],
     ) -> Result<bool> {
         passwordless::consume_code(self, connection, recipient, digest).await
+    }
+
+    async fn put_authenticator(&self, authenticator: &Authenticator) -> Result<()> {
+        mfa::put(self, authenticator).await
+    }
+
+    async fn authenticators(&self, user: &UserId) -> Result<Vec<Authenticator>> {
+        mfa::list(self, user).await
+    }
+
+    async fn confirm_authenticator(&self, user: &UserId, id: &str, now: UnixTime) -> Result<bool> {
+        mfa::confirm(self, user, id, now).await
+    }
+
+    async fn take_totp_step(&self, id: &str, step: i64, now: UnixTime) -> Result<bool> {
+        mfa::take_step(self, id, step, now).await
+    }
+
+    async fn replace_recovery_code(
+        &self,
+        user: &UserId,
+        id: &str,
+        old: Option<&SecretDigest>,
+        new: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<bool> {
+        mfa::replace_recovery_code(self, user, id, old, new, now).await
+    }
+
+    async fn delete_authenticator(&self, user: &UserId, id: &str) -> Result<bool> {
+        mfa::delete(self, user, id).await
+    }
+
+    async fn delete_authenticators(&self, user: &UserId, now: UnixTime) -> Result<u64> {
+        mfa::delete_all(self, user, now).await
+    }
+
+    async fn forget_browsers(&self, user: &UserId, now: UnixTime) -> Result<()> {
+        mfa::forget_browsers(self, user, now).await
+    }
+
+    async fn browsers_forgotten_at(&self, user: &UserId) -> Result<Option<UnixTime>> {
+        mfa::browsers_forgotten_at(self, user).await
     }
 
     async fn create_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {

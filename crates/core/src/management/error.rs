@@ -125,7 +125,8 @@ impl ManagementError {
             | Conflict::Token
             | Conflict::Action
             | Conflict::ActionBound
-            | Conflict::Rule => None,
+            | Conflict::Rule
+            | Conflict::Authenticator => None,
         }
     }
 }

@@ -45,6 +45,11 @@ impl TotpSecret {
         (bytes.len() >= 10).then(|| TotpSecret(Zeroizing::new(bytes)))
     }
 
+    /// The secret made of `bytes` (as stored), when they are at least 80 bits.
+    pub fn from_bytes(bytes: Zeroizing<Vec<u8>>) -> Option<Self> {
+        (bytes.len() >= 10).then_some(TotpSecret(bytes))
+    }
+
     /// The secret's bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.0

@@ -12,6 +12,7 @@ pub mod email_provider;
 pub mod email_template;
 pub mod job;
 pub mod log;
+pub mod mfa;
 pub mod outbox;
 pub mod rule;
 pub mod runtime;
@@ -38,6 +39,9 @@ pub use email_provider::{EmailProvider, SmtpCredentials};
 pub use email_template::{EmailTemplate, TemplateName};
 pub use job::{Job, JobKind};
 pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
+pub use mfa::{
+    Authenticator, AuthenticatorKind, AuthenticatorSecret, MfaFactor, MfaPolicy, MfaSettings,
+};
 pub use outbox::{ClaimedEmail, Delivered, DeliveryStatus, OutboxEntry, OutgoingEmail};
 pub use rule::{Rule, RulesConfig};
 pub use runtime::{

@@ -34,6 +34,9 @@ pub struct TenantSettings {
     /// The hosts the tenant's Actions may `fetch` from (a Sigil setting: patterns of
     /// [`crate::egress::HostPattern`]), within the operator's own list. Empty: none.
     pub actions_egress: Vec<String>,
+    /// Multi-factor authentication: the factors enabled and the policy (Auth0's
+    /// `/guardian/factors` and `/guardian/policies`, not part of `/tenants/settings`).
+    pub mfa: super::MfaSettings,
 }
 
 /// Auth0's branding settings: what the hosted pages look like. Colours are CSS hex colours and
@@ -91,6 +94,7 @@ impl Default for TenantSettings {
             flags: TenantFlags::default(),
             branding: Branding::default(),
             actions_egress: Vec::new(),
+            mfa: super::MfaSettings::default(),
         }
     }
 }

@@ -20,12 +20,14 @@ pub(crate) async fn settings<S: Store>(app: &App<S>) -> Result<TenantSettings, M
     })
 }
 
-/// The settings as Auth0 shows them: the branding is `/branding`'s, not theirs.
+/// The settings as Auth0 shows them: the branding is `/branding`'s and the multi-factor
+/// settings `/guardian`'s, not theirs.
 fn settings_json(settings: &TenantSettings) -> Result<Value, MgmtError> {
     let mut json =
         serde_json::to_value(settings).map_err(|e| MgmtError::Internal(e.to_string()))?;
     if let Value::Object(fields) = &mut json {
         fields.remove("branding");
+        fields.remove("mfa");
     }
     Ok(json)
 }

@@ -1,0 +1,273 @@
+//! Users' multi-factor authenticators: at most one of each kind per user (a pending enrolment
+//! replaced by the next, a confirmed one kept), a TOTP secret sealed under the master key and
+//! bound to its row, a recovery code as its digest. Every single-use step is one conditional
+//! statement: a TOTP step is taken by an `UPDATE` that requires it to be later than the last,
+//! a recovery code used by an `UPDATE` that requires it to be the stored one.
+
+use sigil_core::ids::UserId;
+use sigil_core::mfa::totp::TotpSecret;
+use sigil_core::model::{Authenticator, AuthenticatorKind, AuthenticatorSecret};
+use sigil_core::store::Result;
+use sigil_core::{Conflict, StoreError, UnixTime};
+
+use crate::SqlStore;
+use crate::codec::{digest, open, seal, time, unix};
+use crate::database::{BeginWrite as _, on_pool};
+use crate::error::{OrBackend as _, corrupt};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    user_id: String,
+    kind: String,
+    name: Option<String>,
+    secret: Option<Vec<u8>>,
+    digest: Option<Vec<u8>>,
+    confirmed_at: Option<i64>,
+    created_at: i64,
+    last_auth_at: Option<i64>,
+}
+
+/// What a TOTP secret is sealed for: its row.
+fn purpose(id: &str) -> String {
+    format!("authenticator:{id}")
+}
+
+impl Row {
+    fn into_model(self, store: &SqlStore) -> Result<Authenticator> {
+        let kind = AuthenticatorKind::parse(&self.kind)
+            .ok_or_else(|| corrupt("authenticator", format!("kind {:?}", self.kind)))?;
+        let secret = match kind {
+            AuthenticatorKind::Totp => {
+                let sealed = self
+                    .secret
+                    .ok_or_else(|| corrupt("authenticator", "a TOTP factor without a secret"))?;
+                let bytes = open(&store.key, "authenticator", &purpose(&self.id), &sealed)?;
+                AuthenticatorSecret::Totp(
+                    TotpSecret::from_bytes(bytes)
+                        .ok_or_else(|| corrupt("authenticator", "a TOTP secret too short"))?,
+                )
+            }
+            AuthenticatorKind::RecoveryCode => {
+                let bytes = self
+                    .digest
+                    .ok_or_else(|| corrupt("authenticator", "a recovery code without a digest"))?;
+                AuthenticatorSecret::RecoveryCode(digest("recovery code", &bytes)?)
+            }
+            AuthenticatorKind::Email => AuthenticatorSecret::None,
+        };
+        Ok(Authenticator {
+            id: self.id,
+            user_id: UserId(self.user_id),
+            kind,
+            name: self.name,
+            secret,
+            confirmed_at: unix(self.confirmed_at),
+            created_at: UnixTime(self.created_at),
+            last_auth_at: unix(self.last_auth_at),
+        })
+    }
+}
+
+pub(crate) async fn put(store: &SqlStore, authenticator: &Authenticator) -> Result<()> {
+    // Replaces a pending enrolment of the kind, never a confirmed one.
+    const SQL: &str = "INSERT INTO authenticators (id, user_id, kind, name, secret, digest, \
+                       confirmed_at, created_at, last_auth_at, last_step) \
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL) \
+                       ON CONFLICT (user_id, kind) DO UPDATE SET id = excluded.id, \
+                       name = excluded.name, secret = excluded.secret, digest = excluded.digest, \
+                       confirmed_at = excluded.confirmed_at, created_at = excluded.created_at, \
+                       last_auth_at = excluded.last_auth_at, last_step = NULL \
+                       WHERE authenticators.confirmed_at IS NULL";
+    let (secret, digest) = match &authenticator.secret {
+        AuthenticatorSecret::Totp(secret) => (
+            Some(seal(
+                &store.key,
+                &purpose(&authenticator.id),
+                secret.bytes(),
+            )?),
+            None,
+        ),
+        AuthenticatorSecret::RecoveryCode(digest) => (None, Some(digest.0.to_vec())),
+        AuthenticatorSecret::None => (None, None),
+    };
+    let written = on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(&authenticator.id)
+        .bind(authenticator.user_id.as_str())
+        .bind(authenticator.kind.as_str())
+        .bind(authenticator.name.as_deref())
+        .bind(secret.as_deref())
+        .bind(digest.as_deref())
+        .bind(time(authenticator.confirmed_at))
+        .bind(authenticator.created_at.0)
+        .bind(time(authenticator.last_auth_at))
+        .execute(pool)
+        .await
+        .map_err(|e| crate::error::write_error(e, |_| Conflict::Authenticator, "user"))?
+        .rows_affected());
+    if written == 0 {
+        return Err(StoreError::Conflict(Conflict::Authenticator));
+    }
+    Ok(())
+}
+
+pub(crate) async fn list(store: &SqlStore, user: &UserId) -> Result<Vec<Authenticator>> {
+    const SQL: &str = "SELECT id, user_id, kind, name, secret, digest, confirmed_at, \
+                       created_at, last_auth_at FROM authenticators WHERE user_id = $1 \
+                       ORDER BY created_at, id";
+    let rows: Vec<Row> = on_pool!(&store.db, pool => sqlx::query_as(SQL)
+        .bind(user.as_str())
+        .fetch_all(pool)
+        .await
+        .db()?);
+    rows.into_iter().map(|row| row.into_model(store)).collect()
+}
+
+pub(crate) async fn confirm(
+    store: &SqlStore,
+    user: &UserId,
+    id: &str,
+    now: UnixTime,
+) -> Result<bool> {
+    const SQL: &str = "UPDATE authenticators SET confirmed_at = $3 \
+                       WHERE user_id = $1 AND id = $2 AND confirmed_at IS NULL";
+    let updated = on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(user.as_str())
+        .bind(id)
+        .bind(now.0)
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    Ok(updated == 1)
+}
+
+pub(crate) async fn take_step(
+    store: &SqlStore,
+    id: &str,
+    step: i64,
+    now: UnixTime,
+) -> Result<bool> {
+    const SQL: &str = "UPDATE authenticators SET last_step = $2, last_auth_at = $3 \
+                       WHERE id = $1 AND (last_step IS NULL OR last_step < $2)";
+    let updated = on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(id)
+        .bind(step)
+        .bind(now.0)
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    Ok(updated == 1)
+}
+
+pub(crate) async fn replace_recovery_code(
+    store: &SqlStore,
+    user: &UserId,
+    id: &str,
+    old: Option<&sigil_core::secret::SecretDigest>,
+    new: &sigil_core::secret::SecretDigest,
+    now: UnixTime,
+) -> Result<bool> {
+    let kind = AuthenticatorKind::RecoveryCode.as_str();
+    match old {
+        Some(old) => {
+            const SQL: &str = "UPDATE authenticators SET digest = $3, last_auth_at = $4 \
+                               WHERE user_id = $1 AND kind = $2 AND digest = $5 \
+                               AND confirmed_at IS NOT NULL";
+            let updated = on_pool!(&store.db, pool => sqlx::query(SQL)
+                .bind(user.as_str())
+                .bind(kind)
+                .bind(new.0.to_vec())
+                .bind(now.0)
+                .bind(old.0.to_vec())
+                .execute(pool)
+                .await
+                .db()?
+                .rows_affected());
+            Ok(updated == 1)
+        }
+        None => {
+            const SQL: &str = "INSERT INTO authenticators (id, user_id, kind, digest, \
+                               confirmed_at, created_at) VALUES ($1, $2, $3, $4, $5, $5) \
+                               ON CONFLICT (user_id, kind) DO UPDATE SET \
+                               digest = excluded.digest, \
+                               confirmed_at = COALESCE(authenticators.confirmed_at, \
+                               excluded.confirmed_at)";
+            on_pool!(&store.db, pool => sqlx::query(SQL)
+                .bind(id)
+                .bind(user.as_str())
+                .bind(kind)
+                .bind(new.0.to_vec())
+                .bind(now.0)
+                .execute(pool)
+                .await
+                .map_err(|e| crate::error::write_error(e, |_| Conflict::Authenticator, "user"))?
+                .rows_affected());
+            Ok(true)
+        }
+    }
+}
+
+pub(crate) async fn delete(store: &SqlStore, user: &UserId, id: &str) -> Result<bool> {
+    const SQL: &str = "DELETE FROM authenticators WHERE user_id = $1 AND id = $2";
+    let deleted = on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(user.as_str())
+        .bind(id)
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    Ok(deleted == 1)
+}
+
+/// Records `now` as the moment the user's remembered browsers were forgotten.
+const FORGET: &str = "INSERT INTO mfa_users (user_id, browsers_forgotten_at) \
+                      SELECT user_id, $2 FROM users WHERE user_id = $1 \
+                      ON CONFLICT (user_id) DO UPDATE SET \
+                      browsers_forgotten_at = excluded.browsers_forgotten_at";
+
+pub(crate) async fn delete_all(store: &SqlStore, user: &UserId, now: UnixTime) -> Result<u64> {
+    const SQL: &str = "DELETE FROM authenticators WHERE user_id = $1";
+    Ok(on_pool!(&store.db, pool => {
+        let mut tx = pool.begin_write().await.db()?;
+        let deleted = sqlx::query(SQL)
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+        sqlx::query(FORGET)
+            .bind(user.as_str())
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        deleted
+    }))
+}
+
+pub(crate) async fn forget_browsers(store: &SqlStore, user: &UserId, now: UnixTime) -> Result<()> {
+    on_pool!(&store.db, pool => sqlx::query(FORGET)
+        .bind(user.as_str())
+        .bind(now.0)
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    Ok(())
+}
+
+pub(crate) async fn browsers_forgotten_at(
+    store: &SqlStore,
+    user: &UserId,
+) -> Result<Option<UnixTime>> {
+    const SQL: &str = "SELECT browsers_forgotten_at FROM mfa_users WHERE user_id = $1";
+    let at: Option<i64> = on_pool!(&store.db, pool => sqlx::query_scalar(SQL)
+        .bind(user.as_str())
+        .fetch_optional(pool)
+        .await
+        .db()?);
+    Ok(at.map(UnixTime))
+}
