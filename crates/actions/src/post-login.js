@@ -50,9 +50,15 @@
     },
     user: { setAppMetadata: metadataSetter('setAppMetadata'), setUserMetadata: metadataSetter('setUserMetadata') },
     multifactor: {
-      enable: function enable(provider) {
-        if (provider === 'none') return;
-        throw new ErrorType('api.multifactor.enable is not supported by Sigil: it has no multi-factor authentication yet');
+      // Auth0's providers: 'any' and the Guardian names ask for one of the tenant's factors,
+      // 'none' turns the second factor off for this login; Duo is not offered.
+      enable: function enable(provider, options) {
+        const name = StringType(provider);
+        if (['any', 'guardian', 'google-authenticator', 'none'].indexOf(name) < 0) {
+          throw new ErrorType('api.multifactor.enable: provider ' + name + ' is not supported by Sigil (use any or none)');
+        }
+        const remember = !(options && options.allowRememberBrowser === false);
+        record('multifactor.enable', [name, remember]);
       },
     },
     redirect: {

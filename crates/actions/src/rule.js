@@ -3,7 +3,7 @@
 // the Rule puts in `context.idToken` and `context.accessToken` becomes claim commands, and
 // `callback(error)` a deny with the error's message (as Rules' `UnauthorizedError` and any
 // other error did); `context.accessToken.scope` (an array or a string) the scopes added and
-// removed; `context.multifactor` fails the Rule (Sigil has no multi-factor authentication yet).
+// removed; `context.multifactor` asks for a second factor as `api.multifactor.enable` does.
 // `configuration` holds the rules-configs; `global` is this Rule's only. `auth0` is the part of
 // Rules' Management API client that Rules use to keep metadata: `auth0.users.updateAppMetadata`
 // and `updateUserMetadata` for the user logging in, merged into the user once at the end as
@@ -91,9 +91,14 @@
           return;
         }
         const done = given !== null && typeof given === 'object' ? given : context;
-        if (done.multifactor !== undefined && done.multifactor !== null) {
-          reject(new ErrorType('context.multifactor is not supported by Sigil: it has no multi-factor authentication yet'));
-          return;
+        const mfa = done.multifactor;
+        if (mfa !== undefined && mfa !== null) {
+          const provider = typeof mfa === 'object' ? StringType(mfa.provider) : '';
+          if (['any', 'guardian', 'google-authenticator', 'none'].indexOf(provider) < 0) {
+            reject(new ErrorType('context.multifactor: provider ' + provider + ' is not supported by Sigil (use any or none)'));
+            return;
+          }
+          record('multifactor.enable', [provider, mfa.allowRememberBrowser !== false]);
         }
         for (const [token, claims] of [['idToken', done.idToken], ['accessToken', done.accessToken]]) {
           if (claims === null || typeof claims !== 'object') continue;

@@ -205,6 +205,31 @@ pub struct PostLogin {
     /// (`api.authentication.recordMethod`), for the session to remember.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub record_methods: Vec<String>,
+    /// What an Action said of the second factor (`api.multifactor.enable`), the last word
+    /// winning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multifactor: Option<Multifactor>,
+    /// How the user authenticated, for the ID token's `amr` (`["mfa"]` after a second factor;
+    /// set by the MFA step after the Actions, never by them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The ID token's `acr`: the PAPE multi-factor policy, when the request asked for it and
+    /// the user passed a second factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+}
+
+/// A post-login Action's word on the second factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Multifactor {
+    /// Ask for one (`'any'`, or a Guardian provider name).
+    Required {
+        /// Whether a remembered browser may skip it (`allowRememberBrowser`, default true).
+        allow_remember_browser: bool,
+    },
+    /// Not for this login (`'none'`), whatever the tenant's policy says.
+    Off,
 }
 
 impl PostLogin {
@@ -224,6 +249,7 @@ impl PostLogin {
         self.redirect = later.redirect;
         self.executions.extend(later.executions);
         self.record_methods.extend(later.record_methods);
+        self.multifactor = later.multifactor.or(self.multifactor);
         self
     }
 
@@ -273,6 +299,15 @@ pub fn post_login(run: &TriggerRun) -> Result<PostLogin, OAuthError> {
                 return Err(OAuthError::new(ErrorCode::AccessDenied, name()));
             }
             "authentication.recordMethod" => decided.record_methods.push(name()),
+            "multifactor.enable" => {
+                decided.multifactor = Some(if name() == "none" {
+                    Multifactor::Off
+                } else {
+                    Multifactor::Required {
+                        allow_remember_browser: command.args.get(1) != Some(&Value::Bool(false)),
+                    }
+                });
+            }
             "redirect.sendUserTo" => {
                 let query = match command.args.get(1) {
                     Some(Value::Object(query)) => query

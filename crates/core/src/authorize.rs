@@ -43,6 +43,9 @@ pub struct AuthorizeParams {
     pub login_hint: Option<String>,
     /// The connection to log in with.
     pub connection: Option<String>,
+    /// Authentication context classes asked for, space-separated (OIDC Core §3.1.2.1): the
+    /// PAPE multi-factor policy asks for a second factor.
+    pub acr_values: Option<String>,
     /// Accepted and ignored (Auth0 SDKs send it).
     #[serde(rename = "auth0Client")]
     pub auth0_client: Option<String>,
@@ -172,7 +175,14 @@ pub struct Authorization {
     pub login_hint: Option<String>,
     /// The connection to log in with.
     pub connection: Option<String>,
+    /// `acr_values`, in the order asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr_values: Vec<String>,
 }
+
+/// The PAPE policy URI that asks for multi-factor authentication in `acr_values` (and the
+/// ID token's `acr` once it was done).
+pub const MULTI_FACTOR_ACR: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
 
 /// Where an authorization error goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -390,6 +400,14 @@ pub fn validate(
         max_age,
         login_hint: params.login_hint.clone(),
         connection: params.connection.clone().filter(|c| !c.is_empty()),
+        acr_values: params
+            .acr_values
+            .as_deref()
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -419,6 +437,11 @@ fn web_origin_allowed(client: &Client, redirect_uri: &str) -> bool {
 }
 
 impl Authorization {
+    /// Whether the request asks for a second factor (`acr_values` holds the PAPE policy).
+    pub fn asks_multi_factor(&self) -> bool {
+        self.acr_values.iter().any(|v| v == MULTI_FACTOR_ACR)
+    }
+
     /// Whether `session` (live at `now`) may answer this request without a login page.
     pub fn session_suffices(&self, session: &Session, now: UnixTime) -> bool {
         session.expires_at > now

@@ -211,6 +211,7 @@ mod tests {
             max_age: None,
             login_hint: None,
             connection: None,
+            acr_values: Vec::new(),
         }
     }
 

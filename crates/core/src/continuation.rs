@@ -1,6 +1,6 @@
 //! A login paused after the user authenticated, waiting on a page: the consent page (the user
 //! must approve what a third-party application asks), or the tenant's page a `post-login`
-//! Action sent the user to (`api.redirect.sendUserTo`); later MFA. Every pause is one
+//! Action sent the user to (`api.redirect.sendUserTo`), or the MFA pages. Every pause is one
 //! [`Continuation`], and `/continue?state=…` resumes each where it stopped. Nothing is kept on
 //! the server: the continuation is the `state` itself, encrypted and authenticated (AES-256-GCM
 //! under a key derived from the transaction key), because it travels through a page that may
@@ -38,6 +38,33 @@ pub enum Pending {
         /// The Action's name.
         name: String,
     },
+    /// A second factor (`crate::mfa`): the MFA pages post the user's code with the CSRF
+    /// value their page set in its cookie (empty until a page is shown).
+    Mfa {
+        /// Must equal the MFA page's CSRF cookie.
+        csrf: String,
+        /// Whether a remembered browser may skip it (false when `acr_values` or an Action
+        /// asked for it every time).
+        allow_remember: bool,
+        /// Whether the user passed it: what is left is the page showing a new recovery
+        /// code, whose confirmation answers the application.
+        passed: bool,
+        /// The new recovery code that page shows until the user confirms they recorded it
+        /// (sealed with the rest: the continuation is encrypted).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recovery_code: Option<ShownOnce>,
+    },
+}
+
+/// A secret shown to the user on the next page and nowhere else: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ShownOnce(pub String);
+
+impl std::fmt::Debug for ShownOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 /// A login paused after the user authenticated.
@@ -107,11 +134,11 @@ impl Continuation {
         (continuation.expires_at > now).then_some(continuation)
     }
 
-    /// Whether `cookie` is the CSRF value of this consent page (constant time); never for an
-    /// Action's pause or a page not yet shown.
+    /// Whether `cookie` is the CSRF value of this consent or MFA page (constant time); never
+    /// for an Action's pause or a page not yet shown.
     pub fn csrf_matches(&self, cookie: &str) -> bool {
         match &self.pending {
-            Pending::Consent { csrf } if !csrf.is_empty() => {
+            Pending::Consent { csrf } | Pending::Mfa { csrf, .. } if !csrf.is_empty() => {
                 aws_lc_rs::constant_time::verify_slices_are_equal(
                     csrf.as_bytes(),
                     cookie.as_bytes(),
@@ -149,6 +176,7 @@ mod tests {
                 max_age: None,
                 login_hint: None,
                 connection: None,
+                acr_values: Vec::new(),
             },
             session_id: SessionId("sess".to_owned()),
             user_id: UserId("auth0|1".to_owned()),

@@ -31,6 +31,9 @@ pub struct Origin {
     /// Where the address is, in Auth0's names (`countryCode`, `cityName`, …), for the Actions'
     /// `event.request.geoip`; empty without a GeoIP database or for an address it lacks.
     pub geoip: crate::model::JsonObject,
+    /// The user this browser was remembered for after a second factor, when its signed
+    /// cookie checks out (`crate::mfa::remember`).
+    pub remembered: Option<crate::mfa::remember::RememberedBrowser>,
 }
 
 impl Origin {

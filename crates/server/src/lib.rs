@@ -96,6 +96,10 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
             get(routes::signup::signup_page::<S>).post(routes::signup::signup_submit::<S>),
         )
         .route("/u/consent", get(routes::consent::consent_page::<S>))
+        .route(
+            "/u/mfa",
+            get(routes::mfa::mfa_page::<S>).post(routes::mfa::mfa_submit::<S>),
+        )
         // Password reset and email verification pages.
         .route(
             "/u/reset-password/request",

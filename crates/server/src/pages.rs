@@ -41,6 +41,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("login.html", include_str!("../templates/login.html")),
     (
+        "mfa_enrol.html",
+        include_str!("../templates/mfa_enrol.html"),
+    ),
+    (
+        "mfa_challenge.html",
+        include_str!("../templates/mfa_challenge.html"),
+    ),
+    (
+        "mfa_recovery_code.html",
+        include_str!("../templates/mfa_recovery_code.html"),
+    ),
+    (
         "provider_icon.html",
         include_str!("../templates/provider_icon.html"),
     ),

@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use sigil_core::authorize::TransactionKey;
 use sigil_core::ids::ClientId;
 use sigil_core::keyring::KeyRing;
+use sigil_core::mfa::remember;
 use sigil_core::oauth::{FlowError, RefreshKey, UserinfoKey};
 use sigil_core::passwordless::CodeKey;
 use sigil_core::{Clock, Rng, Store, StoreError, UnixTime};
@@ -269,6 +270,11 @@ impl<S: Store> App<S> {
             hostname: self.inner.hostname.clone(),
             language: crate::pages::language(headers),
             geoip: self.geoip(ip),
+            remembered: crate::routes::authorize::cookie(headers, remember::COOKIE).and_then(
+                |value| {
+                    remember::RememberedBrowser::open(&value, self.transaction_key(), self.now())
+                },
+            ),
         }
     }
 

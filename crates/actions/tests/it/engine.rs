@@ -270,9 +270,9 @@ async fn failures_are_reported_never_raised() {
             Box::new(threw("Cannot find module 'fs'")),
         ),
         (
-            "multi-factor",
-            handler("api.multifactor.enable('any');"),
-            Box::new(threw("not supported by Sigil")),
+            "a multi-factor provider Sigil does not offer",
+            handler("api.multifactor.enable('duo');"),
+            Box::new(threw("provider duo is not supported by Sigil")),
         ),
         (
             "an endless loop",
@@ -1188,14 +1188,26 @@ async fn legacy_rules_run_before_actions_on_the_same_event() {
             None,
         ),
         (
-            "context.multifactor fails loudly",
+            "context.multifactor asks for a second factor",
             "function (user, context, callback) {
-                context.multifactor = { provider: 'any' };
+                context.multifactor = { provider: 'any', allowRememberBrowser: false };
+                callback(null, user, context);
+            }",
+            vec![
+                command("multifactor.enable", json!(["any", false])),
+                command("idToken.setCustomClaim", json!(["after", true])),
+            ],
+            None,
+        ),
+        (
+            "context.multifactor with a provider Sigil does not offer fails loudly",
+            "function (user, context, callback) {
+                context.multifactor = { provider: 'duo' };
                 callback(null, user, context);
             }",
             vec![],
             Some(
-                "Error: context.multifactor is not supported by Sigil: it has no multi-factor authentication yet",
+                "Error: context.multifactor: provider duo is not supported by Sigil (use any or none)",
             ),
         ),
     ];

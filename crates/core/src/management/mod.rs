@@ -17,6 +17,7 @@ pub mod email_provider;
 pub mod email_templates;
 pub mod error;
 pub mod export;
+pub mod guardian;
 pub mod import;
 pub mod import_job;
 pub mod jobs;

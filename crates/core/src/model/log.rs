@@ -58,6 +58,15 @@ log_types! {
     DELETED_USER = "du": "Deleted User";
     SUCCESS_DELEGATION = "sd": "Success Delegation";
     ACTIONS_EXECUTION_FAILED = "actions_execution_failed": "Execution of an Action failed";
+    MFA_REQUIRED = "mfar": "MFA Required";
+    MFA_ENROLLED = "gd_enrollment_complete": "Guardian enrollment complete";
+    MFA_SUCCEEDED = "gd_auth_succeed": "OTP Auth success";
+    MFA_FAILED = "gd_auth_failed": "OTP Auth failed";
+    MFA_RECOVERY_SUCCEEDED = "gd_recovery_succeed": "Recovery success";
+    MFA_RECOVERY_FAILED = "gd_recovery_failed": "Recovery failed";
+    MFA_TOO_MANY_ATTEMPTS = "gd_otp_rate_limit_exceed": "Too many failures";
+    MFA_UNENROLLED = "gd_unenroll": "Unenroll device account";
+    MFA_TENANT_UPDATED = "gd_tenant_update": "Guardian tenant update";
 }
 
 impl LogType {

@@ -5,20 +5,22 @@
 //! they belong together.
 //!
 //! Between the login and the answer come the steps that may pause it on a page, each as one
-//! [`Continuation`] that `/continue` resumes: consent, then the post-login Actions (later MFA).
+//! [`Continuation`]: consent, then the post-login Actions (both resumed at `/continue`), then
+//! the second factor (resumed by the MFA pages).
 
 use futures_util::future::try_join3;
 
 use crate::actions::{
     ActionRunner, ContinueRequest, LoginFacts, PostLogin, roles_if_bound, run_post_login,
 };
-use crate::authorize::Authorization;
+use crate::authorize::{Authorization, MULTI_FACTOR_ACR};
 use crate::consent::{consent_check, grant_consent};
 use crate::continuation::{CONTINUE_WINDOW, Continuation, Pending};
 use crate::events::{self, Events, Origin};
 use crate::keyring::KeyRing;
 use crate::login;
-use crate::model::{Client, Session, User};
+use crate::mfa;
+use crate::model::{Client, LogType, NewLogEvent, Session, User};
 use crate::{Rng, Store, UnixTime};
 
 use super::code::{CodeGrant, issue_code};
@@ -60,6 +62,9 @@ pub enum Resumed<'a> {
     },
     /// From the page an Action sent them to, with what the browser sent.
     Action(&'a ContinueRequest),
+    /// From the MFA pages, the second factor passed (the continuation says so: the pages seal
+    /// it again with `passed` once the user's code is accepted).
+    SecondFactor,
 }
 
 /// Answers `authz` for the user of `session`. The steps after the login, in order: consent,
@@ -162,6 +167,9 @@ pub async fn resume_authorization(
             step.resume_action(actions, name, request, &continuation.decided)
                 .await
         }
+        (Pending::Mfa { passed: true, .. }, Resumed::SecondFactor) => {
+            step.after_second_factor(continuation.decided.clone()).await
+        }
         _ => Err(OAuthError::new(
             ErrorCode::InvalidRequest,
             "this login does not wait for that answer",
@@ -228,7 +236,7 @@ impl<S: Store> Step<'_, S> {
         let (client, user) = read_parties(self.store, self.authz, self.session).await?;
         if !actions.is_bound("post-login").await? {
             self.go_on().await?;
-            return self.answer(None, client, user).await;
+            return self.second_factor(None, client, user).await;
         }
         let decided = self
             .post_login(actions, &client, &user, None)
@@ -324,7 +332,7 @@ impl<S: Store> Step<'_, S> {
                 .await?;
         }
         let Some(redirect) = decided.redirect.take() else {
-            return self.answer(Some(decided), client, user).await;
+            return self.second_factor(Some(decided), client, user).await;
         };
         if self.authz.silent {
             return Err(OAuthError::new(
@@ -339,6 +347,88 @@ impl<S: Store> Step<'_, S> {
             ..decided
         };
         Ok(self.pause(Pending::Action { name }, decided))
+    }
+
+    /// The second factor, after the Actions: when the login needs one (`mfa::need`) and the
+    /// session has not passed one, nor may a remembered browser skip it, the login pauses for
+    /// the MFA pages (`interaction_required` under `prompt=none`); else the client's answer,
+    /// with `amr: ["mfa"]` when the session passed one (but for `prompt=none`, as at Auth0).
+    /// Nothing is read for a tenant without an enabled factor.
+    async fn second_factor(
+        &self,
+        decided: Option<PostLogin>,
+        client: Client,
+        user: User,
+    ) -> Result<Authorized, FlowError> {
+        let settings = self.store.tenant_settings().await?.unwrap_or_default().mfa;
+        if settings.factors.is_empty() {
+            return self.answer(decided, client, user).await;
+        }
+        let methods = login::session_methods(self.store, self.session).await?;
+        if methods.iter().any(|m| m.name == mfa::METHOD) {
+            // As at Auth0, silent authentication's ID token does not repeat `amr`.
+            let decided = if self.authz.silent {
+                decided
+            } else {
+                Some(self.passed(decided))
+            };
+            return self.answer(decided, client, user).await;
+        }
+        let action = decided.as_ref().and_then(|d| d.multifactor);
+        let Some(allow_remember) = mfa::need(&settings, self.authz.asks_multi_factor(), action)
+        else {
+            return self.answer(decided, client, user).await;
+        };
+        if allow_remember && let Some(browser) = &self.origin.remembered {
+            let forgotten = self.store.browsers_forgotten_at(&user.user_id).await?;
+            if browser.remembers(&user.user_id, forgotten) {
+                return self.answer(decided, client, user).await;
+            }
+        }
+        if self.authz.silent {
+            return Err(OAuthError::new(
+                ErrorCode::InteractionRequired,
+                "Multifactor authentication required",
+            )
+            .into());
+        }
+        self.events.emit(self.origin.stamp(NewLogEvent {
+            client_id: Some(client.client_id.clone()),
+            client_name: Some(client.name.clone()),
+            user_id: Some(user.user_id.clone()),
+            ..NewLogEvent::new(LogType::MFA_REQUIRED, self.now)
+        }));
+        let pending = Pending::Mfa {
+            csrf: String::new(),
+            allow_remember,
+            passed: false,
+            recovery_code: None,
+        };
+        Ok(self.pause(pending, decided.unwrap_or_default()))
+    }
+
+    /// Back from the MFA pages, the second factor passed: the session remembers it, and the
+    /// client is answered with `amr: ["mfa"]`.
+    async fn after_second_factor(&self, decided: PostLogin) -> Result<Authorized, FlowError> {
+        self.go_on().await?;
+        self.store
+            .record_session_method(&self.session.id, mfa::METHOD, self.now)
+            .await?;
+        let (client, user) = read_parties(self.store, self.authz, self.session).await?;
+        self.answer(Some(self.passed(Some(decided))), client, user)
+            .await
+    }
+
+    /// `decided`, for a login whose session passed a second factor: the ID token's `amr`, and
+    /// `acr` when the request asked for the PAPE policy.
+    fn passed(&self, decided: Option<PostLogin>) -> PostLogin {
+        let mut decided = decided.unwrap_or_default();
+        decided.amr = vec![mfa::METHOD.to_owned()];
+        decided.acr = self
+            .authz
+            .asks_multi_factor()
+            .then(|| MULTI_FACTOR_ACR.to_owned());
+        decided
     }
 
     /// The client's answer for `user` of `client`: a code carrying `decided`, or tokens made
@@ -377,7 +467,18 @@ impl<S: Store> Step<'_, S> {
             None
         };
         let executions = decided.as_ref().map_or(&[][..], |d| &d.executions[..]);
-        let event = events::login_answered(&client, &user, authz.silent, executions, now);
+        let mut event = events::login_answered(&client, &user, authz.silent, executions, now);
+        // Auth0's record of a second factor in the success event.
+        if let Some(decided) = decided.as_ref().filter(|d| !d.amr.is_empty()) {
+            event
+                .details
+                .insert("performed_amr".to_owned(), decided.amr.clone().into());
+            if let Some(acr) = &decided.acr {
+                event
+                    .details
+                    .insert("performed_acr".to_owned(), acr.as_str().into());
+            }
+        }
         if !authz.response_type.returns_tokens() {
             self.events.emit(self.origin.stamp(event));
             return Ok(Authorized::Answer(fields));

@@ -377,6 +377,16 @@ pub(crate) fn id_token(
         .map_err(|e| OAuthError::new(ErrorCode::AccessDenied, e.to_string()))?;
         claims.extend(custom);
     }
+    // How the user authenticated, when a second factor was part of it (set by the MFA step,
+    // never by an Action).
+    if let Some(decided) = grant.decided {
+        if !decided.amr.is_empty() {
+            claims.insert("amr".into(), decided.amr.clone().into());
+        }
+        if let Some(acr) = &decided.acr {
+            claims.insert("acr".into(), acr.as_str().into());
+        }
+    }
     for (name, value) in extra {
         claims.insert((*name).into(), value.as_str().into());
     }

@@ -131,6 +131,10 @@ impl From<StoreError> for MgmtError {
                         "conflict",
                         "The action is bound to a trigger; remove the binding, or delete with force=true.",
                     ),
+                    Conflict::Authenticator => (
+                        "conflict",
+                        "The user already has a confirmed authentication method of this type; delete it first.",
+                    ),
                     Conflict::SigningKey => (
                         "conflict",
                         "Another signing key operation changed the keys first; try again.",

@@ -208,9 +208,13 @@ pub(crate) fn authorized<S: Store>(
             }
             let location = match &continuation.pending {
                 // Sigil's own page: a redirect even after a form.
-                Pending::Consent { .. } => {
+                Pending::Consent { .. } | Pending::Mfa { .. } => {
+                    let path = match continuation.pending {
+                        Pending::Consent { .. } => "u/consent",
+                        _ => "u/mfa",
+                    };
                     let query = serde_urlencoded::to_string([("state", &state)]);
-                    let page = format!("{}u/consent?{}", app.issuer(), query.unwrap_or_default());
+                    let page = format!("{}{path}?{}", app.issuer(), query.unwrap_or_default());
                     return to_page(app, &page, Via::Navigation);
                 }
                 Pending::Action { .. } => continuation

@@ -8,6 +8,7 @@ pub(crate) mod federated;
 pub(crate) mod health;
 pub(crate) mod legacy;
 pub(crate) mod logout;
+pub(crate) mod mfa;
 pub(crate) mod passwordless;
 pub(crate) mod reset;
 pub(crate) mod resume;

@@ -39,6 +39,7 @@ mod management_rules;
 mod management_tenant;
 mod management_users;
 mod metrics;
+mod mfa;
 mod oidc_client;
 mod password;
 mod passwordless;

@@ -15,6 +15,7 @@ mod durability;
 mod federation;
 mod full_disk;
 mod mail;
+mod mfa;
 mod model;
 mod passwordless;
 mod purge;

@@ -10,9 +10,9 @@ use sigil_core::model::connection::DEFAULT_DATABASE_CONNECTION;
 use sigil_core::model::{
     AppType, AuthorizationCode, Branding, BrandingColors, BrandingFont, ClientCredential,
     ClientGrant, Consent, DeviceStatus, GrantType, Identity, JsonObject, JwtConfiguration,
-    KeyState, LogEvent, LogQuery, LogType, NewLogEvent, PasswordPolicy, RefreshTokenPolicy,
-    ResourceServerScope, SigningKeyRecord, TenantFlags, TenantSettings, TicketKind, TokenDialect,
-    TokenEndpointAuthMethod, User, UserQuery,
+    KeyState, LogEvent, LogQuery, LogType, MfaFactor, MfaPolicy, MfaSettings, NewLogEvent,
+    PasswordPolicy, RefreshTokenPolicy, ResourceServerScope, SigningKeyRecord, TenantFlags,
+    TenantSettings, TicketKind, TokenDialect, TokenEndpointAuthMethod, User, UserQuery,
 };
 use sigil_core::model::{DeliveryStatus, UserSort, UserSortField};
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
@@ -66,6 +66,10 @@ async fn tenant_settings_are_absent_then_stored_then_replaced() {
                 }),
             },
             actions_egress: vec!["*.example.com".to_owned()],
+            mfa: MfaSettings {
+                factors: vec![MfaFactor::Otp, MfaFactor::RecoveryCode],
+                policies: vec![MfaPolicy::AllApplications],
+            },
         };
         store.put_tenant_settings(&first, at(0)).await.unwrap();
         assert_eq!(store.tenant_settings().await.unwrap(), Some(first.clone()));
@@ -1934,6 +1938,9 @@ async fn codes_come_back_as_stored_when_redeemed() {
             redirect: None,
             executions: vec!["e1".to_owned()],
             record_methods: Vec::new(),
+            multifactor: None,
+            amr: vec!["mfa".to_owned()],
+            acr: Some("http://schemas.openid.net/pape/policies/2007/06/multi-factor".to_owned()),
         });
         for c in [&full, &minimal] {
             store.create_code(c).await.unwrap();

@@ -1,0 +1,398 @@
+//! The MFA pages, `GET|POST /u/mfa?state=…`: a login paused for a second factor (core's
+//! [`Pending::Mfa`], after the post-login Actions) asks the user to enrol an authenticator app
+//! (a QR code as inline SVG, and its secret as text), or for a code from it, or for their
+//! recovery code; a new recovery code is shown once, and the user confirms they recorded it.
+//! Then the login goes on as every paused login does (`routes::resume::go_on`), and the ID
+//! token says `amr: ["mfa"]`.
+//!
+//! What is asked for, and every check of a code, is `sigil_core::mfa::authenticators`'s; here
+//! it becomes pages with Auth0's texts. The forms are protected as the consent form is: each
+//! page seals the continuation again with a CSRF value that must equal the `sigil_mfa_csrf`
+//! cookie (HttpOnly, SameSite=Strict, path `/u/mfa`), and works only in the SSO session the
+//! continuation names. "Remember this device for 30 days" sets the `sigil_mfa_rb` cookie
+//! (`mfa::remember`), unless the request or an Action asked for a second factor every time.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use sigil_core::continuation::{Continuation, Pending, ShownOnce};
+use sigil_core::events::Origin;
+use sigil_core::mfa::authenticators::{self, Attempt, Checked, Offer};
+use sigil_core::mfa::remember::{self, RememberedBrowser};
+use sigil_core::model::{Authenticator, Session, TenantSettings};
+use sigil_core::oauth::Resumed;
+use sigil_core::{Store, ids};
+
+use super::authorize::{Via, cookie, current_session, page_error, set_cookie};
+use super::resume::go_on;
+use crate::App;
+use crate::client_ip::ClientIp;
+use crate::pages::{PageQuery, Script};
+
+/// The MFA forms' CSRF cookie.
+const CSRF_COOKIE: &str = "sigil_mfa_csrf";
+
+const EXPIRED: &str = "This page has expired or is not valid. Go back to the application and \
+    log in again.";
+const OTHER_SESSION: &str = "This page belongs to a login session that has ended or to \
+    another browser. Go back to the application and log in again.";
+const FORGED: &str = "This form was not sent from the page Sigil showed (cookies may be off). \
+    Go back to the application and log in again.";
+
+/// Auth0's texts for the codes' refusals.
+const INVALID_CODE: &str = "The code you entered is invalid";
+const INVALID_RECOVERY_CODE: &str = "The recovery code you entered is invalid";
+const CODE_SHAPE: &str = "OTP Code must have 6 numeric characters";
+const RECOVERY_CODE_SHAPE: &str = "Recovery code must have 24 alphanumeric characters";
+const TOO_MANY: &str = "Too many failed codes. Wait for some minutes before retrying.";
+const NOT_RECORDED: &str = "Please confirm you have recorded the code";
+
+/// What the page asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    /// A code from the authenticator app (or its enrolment).
+    Otp,
+    /// The recovery code.
+    RecoveryCode,
+    /// The list of factors the user may use.
+    Options,
+}
+
+impl Ask {
+    fn parse(method: Option<&str>) -> Self {
+        match method {
+            Some("recovery-code") => Ask::RecoveryCode,
+            Some("options") => Ask::Options,
+            _ => Ask::Otp,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MfaQuery {
+    state: Option<String>,
+    method: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MfaForm {
+    state: String,
+    #[serde(default)]
+    factor: String,
+    #[serde(default)]
+    code: String,
+    remember: Option<String>,
+    recorded: Option<String>,
+}
+
+/// The paused login in `text`, if it waits for a second factor and the request comes from its
+/// session: the continuation and the session, or the error page.
+async fn opened<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+    text: Option<&str>,
+) -> Result<(Continuation, Session), Response> {
+    let continuation = text
+        .and_then(|t| Continuation::open(t, app.transaction_key(), app.now()))
+        .filter(|c| matches!(c.pending, Pending::Mfa { .. }));
+    let Some(continuation) = continuation else {
+        return Err(page_error(app, StatusCode::BAD_REQUEST, EXPIRED));
+    };
+    match current_session(app, headers).await? {
+        Some(session) if session.id == continuation.session_id => Ok((continuation, session)),
+        _ => Err(page_error(app, StatusCode::FORBIDDEN, OTHER_SESSION)),
+    }
+}
+
+async fn settings<S: Store>(app: &App<S>) -> Result<TenantSettings, Response> {
+    match app.store().tenant_settings().await {
+        Ok(settings) => Ok(settings.unwrap_or_default()),
+        Err(e) => Err(app.pages().failed(&e, "cannot read the tenant's settings")),
+    }
+}
+
+pub(crate) async fn mfa_page<S: Store>(
+    State(app): State<App<S>>,
+    headers: HeaderMap,
+    PageQuery(query): PageQuery<MfaQuery>,
+) -> Response {
+    let (continuation, _) = match opened(&app, &headers, query.state.as_deref()).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
+    };
+    let settings = match settings(&app).await {
+        Ok(settings) => settings,
+        Err(page) => return page,
+    };
+    let ask = Ask::parse(query.method.as_deref());
+    show(&app, continuation, &settings, ask, None).await
+}
+
+pub(crate) async fn mfa_submit<S: Store>(
+    State(app): State<App<S>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(form) = serde_urlencoded::from_bytes::<MfaForm>(&body) else {
+        return page_error(&app, StatusCode::BAD_REQUEST, EXPIRED);
+    };
+    let (mut continuation, session) = match opened(&app, &headers, Some(&form.state)).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
+    };
+    if !cookie(&headers, CSRF_COOKIE).is_some_and(|c| continuation.csrf_matches(&c)) {
+        return page_error(&app, StatusCode::FORBIDDEN, FORGED);
+    }
+    let settings = match settings(&app).await {
+        Ok(settings) => settings,
+        Err(page) => return page,
+    };
+    let Pending::Mfa {
+        allow_remember,
+        passed,
+        ..
+    } = continuation.pending
+    else {
+        return page_error(&app, StatusCode::BAD_REQUEST, EXPIRED);
+    };
+    let origin = app.origin(ip, &headers);
+    if passed {
+        // The new recovery code's page: the user must say they recorded it.
+        if form.recorded.is_none() {
+            let error = Some((StatusCode::BAD_REQUEST, NOT_RECORDED));
+            return show(&app, continuation, &settings, Ask::Otp, error).await;
+        }
+        return finish(&app, continuation, &session, &origin).await;
+    }
+    let ask = if form.factor == "recovery-code" {
+        Ask::RecoveryCode
+    } else {
+        Ask::Otp
+    };
+    let attempt = Attempt {
+        client_id: &continuation.authorization.client_id,
+        user: &session.user_id,
+        origin: &origin,
+        now: app.now(),
+    };
+    let (store, rng, mfa) = (app.store(), app.rng(), &settings.mfa);
+    let checked = match ask {
+        Ask::RecoveryCode => {
+            authenticators::use_recovery_code(store, &app, rng, mfa, attempt, &form.code).await
+        }
+        _ => authenticators::check_otp(store, &app, rng, mfa, attempt, &form.code).await,
+    };
+    let refused = |status, message| Some((status, message));
+    let error = match checked {
+        Err(e) => return app.pages().failed(&e, "cannot check the code"),
+        Ok(Checked::Passed { recovery_code, .. }) => {
+            let remembered =
+                (allow_remember && form.remember.is_some()).then(|| RememberedBrowser {
+                    user_id: session.user_id.clone(),
+                    since: app.now(),
+                });
+            continuation.pending = Pending::Mfa {
+                csrf: String::new(),
+                allow_remember,
+                passed: true,
+                recovery_code: recovery_code.map(|code| ShownOnce(code.to_string())),
+            };
+            let shows_code = matches!(
+                continuation.pending,
+                Pending::Mfa {
+                    recovery_code: Some(_),
+                    ..
+                }
+            );
+            let mut response = if shows_code {
+                show(&app, continuation, &settings, Ask::Otp, None).await
+            } else {
+                finish(&app, continuation, &session, &origin).await
+            };
+            if let Some(browser) = remembered {
+                remember_browser(&app, &mut response, &browser);
+            }
+            return response;
+        }
+        Ok(Checked::Wrong) if ask == Ask::RecoveryCode => {
+            refused(StatusCode::BAD_REQUEST, INVALID_RECOVERY_CODE)
+        }
+        Ok(Checked::Wrong) => refused(StatusCode::BAD_REQUEST, INVALID_CODE),
+        Ok(Checked::Malformed) if ask == Ask::RecoveryCode => {
+            refused(StatusCode::BAD_REQUEST, RECOVERY_CODE_SHAPE)
+        }
+        Ok(Checked::Malformed) => refused(StatusCode::BAD_REQUEST, CODE_SHAPE),
+        Ok(Checked::TooManyAttempts) => refused(StatusCode::TOO_MANY_REQUESTS, TOO_MANY),
+        // The factor is gone (an administrator reset it meanwhile): ask again from the start.
+        Ok(Checked::NotEnrolled) => None,
+    };
+    show(&app, continuation, &settings, ask, error).await
+}
+
+/// The login goes on, the second factor passed.
+async fn finish<S: Store>(
+    app: &App<S>,
+    continuation: Continuation,
+    session: &Session,
+    origin: &Origin,
+) -> Response {
+    let mut response = go_on(
+        app,
+        continuation,
+        session,
+        origin,
+        Resumed::SecondFactor,
+        Via::Form,
+    )
+    .await;
+    let secure = if app.secure_cookies() { "; Secure" } else { "" };
+    set_cookie(
+        &mut response,
+        format!("{CSRF_COOKIE}=; Path=/u/mfa; HttpOnly; Max-Age=0{secure}"),
+    );
+    response
+}
+
+fn remember_browser<S: Store>(app: &App<S>, response: &mut Response, browser: &RememberedBrowser) {
+    let secure = if app.secure_cookies() { "; Secure" } else { "" };
+    set_cookie(
+        response,
+        format!(
+            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            remember::COOKIE,
+            browser.seal(app.transaction_key()),
+            remember::LIFETIME
+        ),
+    );
+}
+
+/// The page for what the paused login asks now (`ask`, where the user has a choice), with
+/// `error` and its status; sealed again with a fresh CSRF value, set in its cookie.
+async fn show<S: Store>(
+    app: &App<S>,
+    mut continuation: Continuation,
+    settings: &TenantSettings,
+    ask: Ask,
+    error: Option<(StatusCode, &str)>,
+) -> Response {
+    let csrf = ids::alphanumeric(app.rng(), 32);
+    let Pending::Mfa {
+        csrf: slot,
+        allow_remember,
+        passed,
+        recovery_code,
+    } = &mut continuation.pending
+    else {
+        return page_error(app, StatusCode::BAD_REQUEST, EXPIRED);
+    };
+    slot.clone_from(&csrf);
+    let (allow_remember, passed) = (*allow_remember, *passed);
+    let shown_code = recovery_code.as_ref().map(|code| code.0.clone());
+    let (status, error) = match error {
+        Some((status, message)) => (status, Some(message)),
+        None => (StatusCode::OK, None),
+    };
+    let state = continuation.seal(app.transaction_key(), app.rng());
+    let action = format!("{}u/mfa", app.issuer());
+    let link = |method: &str| {
+        let query = serde_urlencoded::to_string([("state", state.as_str()), ("method", method)]);
+        format!("{action}?{}", query.unwrap_or_default())
+    };
+    let redirect_uri = continuation.authorization.redirect_uri.clone();
+    let script = Script::FormToClient(&redirect_uri);
+    let mut response = if passed {
+        app.pages().render(
+            status,
+            "mfa_recovery_code.html",
+            minijinja::context! { state, action, error, code => shown_code },
+            script,
+        )
+    } else {
+        let user = &continuation.user_id;
+        let offer =
+            authenticators::offer(app.store(), app.rng(), &settings.mfa, user, app.now()).await;
+        match offer {
+            Err(e) => {
+                return app
+                    .pages()
+                    .failed(&e, "cannot read the user's authenticators");
+            }
+            Ok(Offer::Enrol(pending)) => {
+                let account = account_name(app, user).await;
+                let (qr, secret) = enrolment(&pending, &settings.friendly_name, &account);
+                app.pages().render(
+                    status,
+                    "mfa_enrol.html",
+                    minijinja::context! { state, action, error, qr, secret },
+                    script,
+                )
+            }
+            Ok(Offer::Challenge { recovery_code, .. }) => {
+                let factor = match ask {
+                    Ask::RecoveryCode if recovery_code => "recovery-code",
+                    Ask::Options if recovery_code => "options",
+                    _ => "otp",
+                };
+                let (options, otp_url, recovery_url) = (
+                    recovery_code.then(|| link("options")),
+                    link("otp"),
+                    link("recovery-code"),
+                );
+                app.pages().render(
+                    status,
+                    "mfa_challenge.html",
+                    minijinja::context! {
+                        state, action, error, factor, allow_remember, options, otp_url,
+                        recovery_url,
+                    },
+                    script,
+                )
+            }
+        }
+    };
+    let secure = if app.secure_cookies() { "; Secure" } else { "" };
+    set_cookie(
+        &mut response,
+        format!("{CSRF_COOKIE}={csrf}; Path=/u/mfa; HttpOnly; SameSite=Strict{secure}"),
+    );
+    response
+}
+
+/// How the authenticator app names the account: the user's email, else their id.
+async fn account_name<S: Store>(app: &App<S>, user: &sigil_core::ids::UserId) -> String {
+    match app.store().user(user).await {
+        Ok(Some(user)) => user.email.unwrap_or_else(|| user.user_id.to_string()),
+        _ => user.to_string(),
+    }
+}
+
+/// The enrolment's QR code (inline SVG markup: only the code's modules, no text of the user's)
+/// and its secret as text (base32), for `tenant`'s `account`.
+fn enrolment(pending: &Authenticator, tenant: &str, account: &str) -> (String, String) {
+    let Some(secret) = pending.totp() else {
+        return (String::new(), String::new());
+    };
+    // A colon would end the label's issuer part early.
+    let uri = secret.key_uri(&tenant.replace(':', " "), account);
+    let qr = match qrcode::QrCode::new(uri.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot draw the enrolment's QR code");
+            String::new()
+        }
+    };
+    // The markup without its XML declaration, named for assistive technology.
+    let svg = qr.find("<svg").map_or("", |at| &qr[at..]).replacen(
+        "<svg ",
+        "<svg role=\"img\" aria-label=\"QR code to scan with your authenticator app\" ",
+        1,
+    );
+    (svg, secret.base32().to_string())
+}
