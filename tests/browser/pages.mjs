@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 
 import { expect } from "./checks.mjs";
 import { CONSENT_SCOPE, waitForConsent } from "./consent.mjs";
+import { PAPE, enableFactors, enrolledAccount } from "./mfa.mjs";
 import { enableEmailConnection } from "./passwordless.mjs";
 import { forgotPassword, heading, requestReset, setPassword } from "./reset.mjs";
 import { mailedLink, management, newAccount, signup } from "./sigil.mjs";
@@ -64,6 +65,25 @@ async function openPasswordless(page, fixtures) {
   await page.goto(authorizeUrl(fixtures, { connection: "email" }));
   await page.waitForURL((u) => u.href.startsWith(`${fixtures.issuer}u/login/passwordless`));
   await page.locator("#identifier").waitFor();
+}
+
+/** Logs `account` in with `acr_values` asking for a second factor, up to the MFA page whose
+ * heading is `heading`. */
+async function openMfa(page, fixtures, account, heading) {
+  await enableFactors(fixtures);
+  await page.goto(authorizeUrl(fixtures, { acr_values: PAPE }));
+  await logIn(page, fixtures, account.email, account.password);
+  await page.waitForURL((u) => u.href.startsWith(`${fixtures.issuer}u/mfa`));
+  const said = (await page.locator("h1").textContent()).trim();
+  expect(said === heading, `the MFA page says "${said}", not "${heading}"`);
+}
+
+/** A user with an authenticator app and a recovery code; returns the account and the code. */
+async function withRecoveryCode(fixtures) {
+  const account = await enrolledAccount(fixtures);
+  const path = `users/${encodeURIComponent(account.userId)}/recovery-code-regeneration`;
+  const { recovery_code: code } = await management(fixtures, "POST", path);
+  return { account, code };
 }
 
 export const cases = [
@@ -151,6 +171,46 @@ export const cases = [
       );
       await logIn(page, fixtures);
       await waitForConsent(page, fixtures);
+    },
+  },
+  {
+    name: "mfa-enrol",
+    async open(page, fixtures) {
+      const account = newAccount("mfa-enrol");
+      await signup(fixtures, account.email, account.password);
+      await openMfa(page, fixtures, account, "Secure Your Account");
+      await page.click("summary");
+      await page.locator("#secret").waitFor();
+    },
+  },
+  {
+    name: "mfa-challenge-wrong-code",
+    async open(page, fixtures) {
+      await openMfa(page, fixtures, await enrolledAccount(fixtures), "Verify Your Identity");
+      await page.fill("#code", "12ab");
+      await page.click("button[type=submit]");
+      await page.getByRole("alert").waitFor();
+    },
+  },
+  {
+    name: "mfa-options",
+    async open(page, fixtures) {
+      const { account } = await withRecoveryCode(fixtures);
+      await openMfa(page, fixtures, account, "Verify Your Identity");
+      await page.getByRole("link", { name: "Try another method" }).click();
+      await page.getByRole("link", { name: "Recovery code" }).waitFor();
+    },
+  },
+  {
+    name: "mfa-recovery-code",
+    async open(page, fixtures) {
+      const { account, code } = await withRecoveryCode(fixtures);
+      await openMfa(page, fixtures, account, "Verify Your Identity");
+      await page.getByRole("link", { name: "Try another method" }).click();
+      await page.getByRole("link", { name: "Recovery code" }).click();
+      await page.fill("#code", code);
+      await page.click("button[type=submit]");
+      await page.locator("#recovery-code").waitFor();
     },
   },
   {

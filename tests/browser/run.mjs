@@ -9,7 +9,9 @@
 //      (reset.mjs), signup on the hosted page then email verification (verification.mjs), and a
 //      post-login Action's redirect to the tenant's page on another site and back through
 //      /continue (redirect.mjs), a login through panva's oidc-provider with the login page's
-//      "Continue with …" button (federation.mjs; the pages below then show the button);
+//      "Continue with …" button (federation.mjs; the pages below then show the button), and
+//      multi-factor authentication (mfa.mjs: node-auth0 sets the policy, pyotp computes the
+//      codes, auth0-spa-js's ID token says amr: ["mfa"]);
 //   3. each hosted page of pages.mjs screenshot at 1440×900, 375×812 and 320×640 (no wider than the screen) into $BROWSER_ARTIFACTS,
 //      and checked with axe-core: no serious or critical violation.
 //
@@ -25,6 +27,7 @@ import { chromium } from "playwright-core";
 import { check, claims, env, expect, run, sequence, slug, viewports } from "./checks.mjs";
 import { consentFlow } from "./consent.mjs";
 import { federationFlow } from "./federation.mjs";
+import { mfaFlow } from "./mfa.mjs";
 import { authorizeUrl, cases } from "./pages.mjs";
 import { passwordlessFlow } from "./passwordless.mjs";
 import { redirectFlow } from "./redirect.mjs";
@@ -52,6 +55,8 @@ const fixtures = {
   // client's credentials.
   sigil: env("BROWSER_TEST_SIGIL"),
   dataDir: env("BROWSER_TEST_DATA_DIR"),
+  // The venv's python, with pyotp (tests/browser/requirements.txt).
+  python: env("BROWSER_TEST_PYTHON"),
 };
 const artifacts = env("BROWSER_ARTIFACTS");
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -374,6 +379,7 @@ run("browser-tests", async () => {
     await keyboardLogin(browser);
     await redirectFlow(browser, fixtures, artifacts);
     await passwordlessFlow(browser, fixtures, artifacts);
+    await mfaFlow(browser, fixtures, artifacts);
     await hostedPages(browser);
   } finally {
     await browser.close();

@@ -38,8 +38,8 @@ export async function mailedLink(fixtures, to, kind) {
 
 let token = null;
 
-/** A Management API access token for the admin client, fetched once. */
-async function managementToken(fixtures) {
+/** A Management API access token for the admin client, fetched once: `{value, api}`. */
+export async function managementToken(fixtures) {
   if (!token) {
     const file = join(fixtures.dataDir, "admin-credentials.json");
     const credentials = JSON.parse(await readFile(file, "utf8"));

@@ -171,6 +171,44 @@ class Auth0PythonManagement(unittest.TestCase):
             self.client.actions.get(action.id)
         self.assertEqual(getattr(raised.exception, "status_code", None), 404)
 
+    def test_07_multi_factor_settings_and_a_users_authentication_methods(self) -> None:
+        for factor in ("otp", "recovery-code"):
+            self.assertTrue(self.client.guardian.factors.set(factor, enabled=True).enabled)
+        enabled = [f.name for f in self.client.guardian.factors.list() if f.enabled]
+        self.assertEqual(enabled, ["otp", "recovery-code"])
+        # The policy stays [] here: the other suites log in with a password alone.
+        self.assertEqual(list(self.client.guardian.policies.set(request=[])), [])
+        self.assertEqual(list(self.client.guardian.policies.list()), [])
+        user = self.client.users.create(
+            connection=CONNECTION, email=email(), password="Sdk-Mgmt-" + uuid.uuid4().hex
+        )
+        secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+        created = self.client.users.authentication_methods.create(
+            user.user_id, type="totp", totp_secret=secret
+        )
+        self.assertEqual(created.type, "totp")
+        self.assertTrue(created.id.startswith("totp|dev_"), created.id)
+        self.assertIsNone(created.totp_secret)
+        first = self.client.users.regenerate_recovery_code(user.user_id).recovery_code
+        second = self.client.users.regenerate_recovery_code(user.user_id).recovery_code
+        self.assertRegex(first, r"^[A-Z0-9]{24}$")
+        self.assertNotEqual(first, second)
+        methods = list(self.client.users.authentication_methods.list(user.user_id))
+        self.assertEqual(
+            sorted((m.type, m.confirmed) for m in methods), [("recovery-code", True), ("totp", True)]
+        )
+        self.assertTrue(all(m.created_at is not None for m in methods))
+        self.assertNotIn(secret, json.dumps([m.dict() for m in methods], default=str))
+        enrollments = self.client.users.enrollments.get(user.user_id)
+        self.assertEqual([(e.status, e.auth_method) for e in enrollments], [("confirmed", "authenticator")])
+        self.client.users.multifactor.invalidate_remember_browser(user.user_id)
+        self.client.users.authenticators.delete_all(user.user_id)
+        self.assertEqual(list(self.client.users.authentication_methods.list(user.user_id)), [])
+        with self.assertRaises(Exception) as raised:
+            self.client.guardian.policies.set(request=["confidence-score"])
+        self.assertEqual(getattr(raised.exception, "status_code", None), 400)
+        self.client.users.delete(user.user_id)
+
 
 class _Result(unittest.TextTestResult):
     def _line(self, verdict: str, test, extra: str = "") -> None:
