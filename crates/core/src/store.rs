@@ -363,12 +363,12 @@ pub trait Store: Send + Sync + 'static {
         user: &User,
         queued: Option<&QueuedTrigger>,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// Adds many users in one transaction (imports, bulk loads): each entry says whether that
-    /// user was added or which unique value it collided with; one collision never stops the
-    /// others.
+    /// Adds many users in one transaction (imports, bulk loads), each with its second factors
+    /// (an import's `mfa_factors`): each entry says whether that user was added or which
+    /// unique value it collided with; one collision never stops the others.
     fn import_users(
         &self,
-        users: &[User],
+        users: &[(User, Vec<Authenticator>)],
     ) -> impl Future<Output = Result<Vec<std::result::Result<(), Conflict>>>> + Send;
     /// The user with this id. A linked account is no user of its own: none.
     fn user(&self, id: &UserId) -> impl Future<Output = Result<Option<User>>> + Send;

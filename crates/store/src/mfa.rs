@@ -69,38 +69,68 @@ impl Row {
     }
 }
 
+/// Adds an authenticator (as [`put`]: a pending one of the kind is replaced, a confirmed one
+/// kept, and then nothing is written).
+pub(crate) const PUT: &str = "INSERT INTO authenticators (id, user_id, kind, name, secret, \
+     digest, confirmed_at, created_at, last_auth_at, last_step) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL) \
+     ON CONFLICT (user_id, kind) DO UPDATE SET id = excluded.id, \
+     name = excluded.name, secret = excluded.secret, digest = excluded.digest, \
+     confirmed_at = excluded.confirmed_at, created_at = excluded.created_at, \
+     last_auth_at = excluded.last_auth_at, last_step = NULL \
+     WHERE authenticators.confirmed_at IS NULL";
+
+/// An authenticator's columns for [`PUT`], its TOTP secret sealed, bound by [`bind_put!`].
+pub(crate) struct Columns<'a> {
+    pub(crate) authenticator: &'a Authenticator,
+    secret: Option<Vec<u8>>,
+    digest: Option<Vec<u8>>,
+}
+
+impl<'a> Columns<'a> {
+    pub(crate) fn of(store: &SqlStore, authenticator: &'a Authenticator) -> Result<Self> {
+        let (secret, digest) = match &authenticator.secret {
+            AuthenticatorSecret::Totp(secret) => (
+                Some(seal(
+                    &store.key,
+                    &purpose(&authenticator.id),
+                    secret.bytes(),
+                )?),
+                None,
+            ),
+            AuthenticatorSecret::RecoveryCode(digest) => (None, Some(digest.0.to_vec())),
+            AuthenticatorSecret::None => (None, None),
+        };
+        Ok(Columns {
+            authenticator,
+            secret,
+            digest,
+        })
+    }
+}
+
+/// Binds [`Columns`] in [`PUT`]'s order.
+macro_rules! bind_put {
+    ($query:expr, $columns:expr) => {{
+        let c = $columns;
+        let a = c.authenticator;
+        $query
+            .bind(a.id.clone())
+            .bind(a.user_id.as_str().to_owned())
+            .bind(a.kind.as_str())
+            .bind(a.name.clone())
+            .bind(c.secret.clone())
+            .bind(c.digest.clone())
+            .bind(crate::codec::time(a.confirmed_at))
+            .bind(a.created_at.0)
+            .bind(crate::codec::time(a.last_auth_at))
+    }};
+}
+pub(crate) use bind_put;
+
 pub(crate) async fn put(store: &SqlStore, authenticator: &Authenticator) -> Result<()> {
-    // Replaces a pending enrolment of the kind, never a confirmed one.
-    const SQL: &str = "INSERT INTO authenticators (id, user_id, kind, name, secret, digest, \
-                       confirmed_at, created_at, last_auth_at, last_step) \
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL) \
-                       ON CONFLICT (user_id, kind) DO UPDATE SET id = excluded.id, \
-                       name = excluded.name, secret = excluded.secret, digest = excluded.digest, \
-                       confirmed_at = excluded.confirmed_at, created_at = excluded.created_at, \
-                       last_auth_at = excluded.last_auth_at, last_step = NULL \
-                       WHERE authenticators.confirmed_at IS NULL";
-    let (secret, digest) = match &authenticator.secret {
-        AuthenticatorSecret::Totp(secret) => (
-            Some(seal(
-                &store.key,
-                &purpose(&authenticator.id),
-                secret.bytes(),
-            )?),
-            None,
-        ),
-        AuthenticatorSecret::RecoveryCode(digest) => (None, Some(digest.0.to_vec())),
-        AuthenticatorSecret::None => (None, None),
-    };
-    let written = on_pool!(&store.db, pool => sqlx::query(SQL)
-        .bind(&authenticator.id)
-        .bind(authenticator.user_id.as_str())
-        .bind(authenticator.kind.as_str())
-        .bind(authenticator.name.as_deref())
-        .bind(secret.as_deref())
-        .bind(digest.as_deref())
-        .bind(time(authenticator.confirmed_at))
-        .bind(authenticator.created_at.0)
-        .bind(time(authenticator.last_auth_at))
+    let columns = Columns::of(store, authenticator)?;
+    let written = on_pool!(&store.db, pool => bind_put!(sqlx::query(PUT), &columns)
         .execute(pool)
         .await
         .map_err(|e| crate::error::write_error(e, |_| Conflict::Authenticator, "user"))?

@@ -145,7 +145,7 @@ impl Store for SqlStore {
 
     async fn import_users(
         &self,
-        users: &[User],
+        users: &[(User, Vec<Authenticator>)],
     ) -> Result<Vec<std::result::Result<(), sigil_core::Conflict>>> {
         users::import(self, users).await
     }

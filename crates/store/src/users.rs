@@ -4,7 +4,7 @@
 use sigil_core::ids::{ConnectionId, UserId};
 use sigil_core::model::user::{merge_keys, normalized};
 use sigil_core::model::{
-    Identity, JsonObject, QueuedTrigger, User, UserQuery, UserSort, UserSortField,
+    Authenticator, Identity, JsonObject, QueuedTrigger, User, UserQuery, UserSort, UserSortField,
 };
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
 use sigil_core::secret::Token;
@@ -20,7 +20,9 @@ use crate::error::{OrBackend as _, corrupt, touched, write_error};
 const COLUMNS: &str = "user_id, connection_id, email, email_verified, username, name, given_name, \
      family_name, nickname, picture, user_metadata, app_metadata, blocked, created_at, \
      updated_at, last_login, last_ip, logins_count, password_alg, password_hash, \
-     last_password_reset, linked_to, idp_attributes, phone_number, phone_verified";
+     last_password_reset, linked_to, idp_attributes, phone_number, phone_verified, \
+     (SELECT MAX(a.confirmed_at) FROM authenticators a WHERE a.user_id = users.user_id \
+     AND a.kind <> 'recovery-code') AS mfa_enrolled_at";
 
 macro_rules! select {
     ($tail:literal) => {
@@ -28,7 +30,9 @@ macro_rules! select {
             "SELECT user_id, connection_id, email, email_verified, username, name, given_name, \
              family_name, nickname, picture, user_metadata, app_metadata, blocked, created_at, \
              updated_at, last_login, last_ip, logins_count, password_alg, password_hash, \
-             last_password_reset, linked_to, idp_attributes, phone_number, phone_verified \
+             last_password_reset, linked_to, idp_attributes, phone_number, phone_verified, \
+             (SELECT MAX(a.confirmed_at) FROM authenticators a WHERE a.user_id = users.user_id \
+             AND a.kind <> 'recovery-code') AS mfa_enrolled_at \
              FROM users ",
             $tail
         )
@@ -77,6 +81,7 @@ struct Row {
     idp_attributes: String,
     phone_number: Option<String>,
     phone_verified: bool,
+    mfa_enrolled_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -314,7 +319,7 @@ pub(crate) async fn create_user(
 
 pub(crate) async fn import(
     store: &SqlStore,
-    users: &[User],
+    users: &[(User, Vec<Authenticator>)],
 ) -> Result<Vec<std::result::Result<(), Conflict>>> {
     const INSERT_NEW: &str = "INSERT INTO users (user_id, connection_id, email, email_norm, \
          email_verified, username, username_norm, name, given_name, family_name, nickname, \
@@ -333,13 +338,19 @@ pub(crate) async fn import(
     const UNDO: &str = "DELETE FROM users WHERE user_id = $1";
     let prepared = users
         .iter()
-        .map(|u| Ok((Values::of(u)?, identity_values(store, u)?)))
+        .map(|(u, factors)| {
+            let factors = factors
+                .iter()
+                .map(|a| crate::mfa::Columns::of(store, a))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((Values::of(u)?, identity_values(store, u)?, factors))
+        })
         .collect::<Result<Vec<_>>>()?;
     let outcome = on_pool!(&store.db, pool => {
         // Made inside the unit of work, so a run that is retried starts with an empty list.
         let mut outcome = Vec::with_capacity(users.len());
         let mut tx = pool.begin_write().await.db()?;
-        for (values, identities) in &prepared {
+        for (values, identities, factors) in &prepared {
             let added = bind_user!(sqlx::query(INSERT_NEW), values)
                 .execute(&mut *tx)
                 .await
@@ -377,9 +388,16 @@ pub(crate) async fn import(
             if linked_elsewhere {
                 sqlx::query(UNDO).bind(values.user_id.clone()).execute(&mut *tx).await.db()?;
                 outcome.push(Err(Conflict::UserId));
-            } else {
-                outcome.push(Ok(()));
+                continue;
             }
+            // The user's second factors, in the same transaction as the user.
+            for columns in factors {
+                crate::mfa::bind_put!(sqlx::query(crate::mfa::PUT), columns)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+            }
+            outcome.push(Ok(()));
         }
         tx.commit().await.db()?;
         outcome
@@ -423,6 +441,7 @@ impl Row {
             idp_attributes: from_json("idp attributes", &self.idp_attributes)?,
             phone_number: self.phone_number,
             phone_verified: self.phone_verified,
+            mfa_enrolled_at: unix(self.mfa_enrolled_at),
         })
     }
 }

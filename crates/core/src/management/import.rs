@@ -13,12 +13,15 @@ use sigil_jose::UnixTime;
 
 use crate::Rng;
 use crate::ids::UserId;
-use crate::model::{Connection, JsonObject, NewUser, User};
+use crate::mfa::totp::TotpSecret;
+use crate::model::{
+    Authenticator, AuthenticatorKind, AuthenticatorSecret, Connection, JsonObject, NewUser, User,
+};
 use crate::password::{PasswordAlgorithm, PasswordHash};
 use crate::store::Conflict;
 
 /// The members Auth0's import schema allows; anything else refuses the entry, so that a
-/// misspelt field (or `mfa_factors`, which Sigil cannot import) is not silently dropped.
+/// misspelt field is not silently dropped.
 pub const FIELDS: &[&str] = &[
     "email",
     "email_verified",
@@ -34,6 +37,7 @@ pub const FIELDS: &[&str] = &[
     "app_metadata",
     "password_hash",
     "custom_password_hash",
+    "mfa_factors",
 ];
 
 /// Auth0's job error code for an entry that is not a valid user.
@@ -58,6 +62,7 @@ struct Entry {
     app_metadata: Option<JsonObject>,
     password_hash: Option<String>,
     custom_password_hash: Option<Value>,
+    mfa_factors: Option<Vec<Value>>,
 }
 
 /// The whole file could not be read as an import: nothing in it is imported.
@@ -79,6 +84,9 @@ pub struct ImportedUser {
     pub row: Value,
     /// The user to insert.
     pub user: User,
+    /// The user's second factors (`mfa_factors`), confirmed: the user logs in with them at
+    /// once, without enrolling.
+    pub factors: Vec<Authenticator>,
     /// The profile fields the entry gave, for [`ImportedUser::update`].
     entry: Entry,
 }
@@ -206,10 +214,11 @@ pub fn parse_import(
     let mut errors = Vec::new();
     for (index, row) in entries.into_iter().enumerate() {
         match to_user(&row, connection, now, rng) {
-            Ok((user, entry)) => users.push(ImportedUser {
+            Ok((user, factors, entry)) => users.push(ImportedUser {
                 index,
                 row,
                 user,
+                factors,
                 entry,
             }),
             Err(message) => errors.push(RowError {
@@ -250,7 +259,7 @@ fn to_user(
     connection: &Connection,
     now: UnixTime,
     rng: &dyn Rng,
-) -> Result<(User, Entry), String> {
+) -> Result<(User, Vec<Authenticator>, Entry), String> {
     let Value::Object(object) = value else {
         return Err("not a JSON object".to_owned());
     };
@@ -299,7 +308,64 @@ fn to_user(
     user.blocked = entry.blocked.unwrap_or(false);
     user.user_metadata = entry.user_metadata.clone().unwrap_or_default();
     user.app_metadata = entry.app_metadata.clone().unwrap_or_default();
-    Ok((user, entry))
+    let factors = match &entry.mfa_factors {
+        Some(factors) => mfa_factors(factors, &user.user_id, now, rng)
+            .map_err(|e| format!("mfa_factors: {e}"))?,
+        None => Vec::new(),
+    };
+    Ok((user, factors, entry))
+}
+
+/// Auth0's `mfa_factors`: 1 to 10 objects of one member each, `{"totp": {"secret": BASE32}}`
+/// or `{"email": {"value": ADDRESS}}`, at most one of each kind, imported confirmed.
+/// `phone` is refused by name: Sigil has no SMS factor.
+fn mfa_factors(
+    factors: &[Value],
+    user: &UserId,
+    now: UnixTime,
+    rng: &dyn Rng,
+) -> Result<Vec<Authenticator>, String> {
+    if factors.is_empty() || factors.len() > 10 {
+        return Err("give 1 to 10 factors".to_owned());
+    }
+    let mut out: Vec<Authenticator> = Vec::new();
+    for factor in factors {
+        let (kind, body) = match factor.as_object().map(|o| o.iter().collect::<Vec<_>>()) {
+            Some(members) if members.len() == 1 => members[0],
+            _ => return Err("each factor is an object with one member (totp or email)".to_owned()),
+        };
+        let text = |field: &str| body.get(field).and_then(Value::as_str);
+        let (kind, name, secret) = match kind.as_str() {
+            "totp" => {
+                let secret = text("secret")
+                    .filter(|s| !s.is_empty() && s.bytes().all(|b| matches!(b, b'A'..=b'Z' | b'2'..=b'7')))
+                    .and_then(TotpSecret::from_base32)
+                    .ok_or("totp.secret must be an unpadded base32 secret (A-Z, 2-7) of 16 characters or more")?;
+                (AuthenticatorKind::Totp, None, AuthenticatorSecret::Totp(secret))
+            }
+            "email" => {
+                let address = email(text("value").ok_or("email.value is required")?)
+                    .map_err(|e| format!("email.value: {e}"))?;
+                (AuthenticatorKind::Email, Some(address), AuthenticatorSecret::None)
+            }
+            "phone" => return Err("phone factors are not imported: Sigil has no SMS factor".to_owned()),
+            other => return Err(format!("{other:?} is not a factor (totp, email)")),
+        };
+        if out.iter().any(|a| a.kind == kind) {
+            return Err(format!("at most one {} factor", kind.as_str()));
+        }
+        out.push(Authenticator {
+            id: crate::mfa::authenticators::new_id(kind, rng),
+            user_id: user.clone(),
+            kind,
+            name,
+            secret,
+            confirmed_at: Some(now),
+            created_at: now,
+            last_auth_at: None,
+        });
+    }
+    Ok(out)
 }
 
 /// `user_id` as Auth0 imports it: the id without the provider, which the connection's strategy

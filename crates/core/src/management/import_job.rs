@@ -10,7 +10,7 @@ use sigil_jose::UnixTime;
 use super::import::{Import, ImportedUser, RowError};
 use crate::Rng;
 use crate::ids::JobId;
-use crate::model::{Connection, Job, JobKind, JsonObject, User};
+use crate::model::{Connection, Job, JobKind, JsonObject};
 use crate::store::{Conflict, Store, StoreError};
 
 /// Users written per store transaction: a long import reports its progress batch by batch.
@@ -54,7 +54,10 @@ pub async fn run_import(
         ..ImportOutcome::default()
     };
     for batch in import.users.chunks(IMPORT_BATCH) {
-        let records: Vec<User> = batch.iter().map(|u| u.user.clone()).collect();
+        let records: Vec<_> = batch
+            .iter()
+            .map(|u| (u.user.clone(), u.factors.clone()))
+            .collect();
         let results = store.import_users(&records).await?;
         for (imported, result) in batch.iter().zip(results) {
             let Err(conflict) = result else {
@@ -111,11 +114,24 @@ async fn update_existing(
     let Some(existing) = existing.filter(|u| u.linked_to.is_none()) else {
         return Ok(None);
     };
+    let user_id = existing.user_id.clone();
     match store.update_user(&imported.update(existing, now)).await {
-        Ok(()) => Ok(Some(Ok(()))),
-        Err(StoreError::Conflict(conflict)) => Ok(Some(Err(conflict))),
-        Err(e) => Err(e),
+        Ok(()) => {}
+        Err(StoreError::Conflict(conflict)) => return Ok(Some(Err(conflict))),
+        Err(e) => return Err(e),
     }
+    // The entry's factors join the user's; one of a kind the user already confirmed stays.
+    for factor in &imported.factors {
+        let factor = crate::model::Authenticator {
+            user_id: user_id.clone(),
+            ..factor.clone()
+        };
+        match store.put_authenticator(&factor).await {
+            Ok(()) | Err(StoreError::Conflict(Conflict::Authenticator)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(Ok(())))
 }
 
 /// The finished import as a [`Job`] to record: `users_import`, `completed`, its `summary`

@@ -53,6 +53,11 @@ pub fn user_json_showing(user: &User, idp_tokens: bool) -> Value {
     if user.blocked {
         put("blocked", Value::Bool(true));
     }
+    // Auth0's: the MFA providers the user is enrolled with (Guardian covers every factor).
+    if let Some(at) = user.mfa_enrolled_at {
+        put("multifactor", serde_json::json!(["guardian"]));
+        put("multifactor_last_modified", time(Some(at)));
+    }
     put("last_ip", text(&user.last_ip));
     put("last_login", time(user.last_login));
     put("last_password_reset", time(user.last_password_reset));

@@ -68,6 +68,10 @@ pub struct User {
     pub phone_number: Option<String>,
     /// Whether the number was proven (a code sent to it was entered).
     pub phone_verified: bool,
+    /// When the user's newest confirmed second factor (an authenticator app, an email factor;
+    /// not the recovery code) was enrolled: the store reads it from their authenticators, and
+    /// never writes it with the user.
+    pub mfa_enrolled_at: Option<UnixTime>,
 }
 
 /// One identity of a user: the user as one provider knows them.
@@ -250,6 +254,7 @@ impl User {
             idp_attributes: JsonObject::new(),
             phone_number: None,
             phone_verified: false,
+            mfa_enrolled_at: None,
         }
     }
 

@@ -665,6 +665,7 @@ fn new_user(
             nickname: Some(number.clone()),
             phone_number: Some(number.clone()),
             phone_verified: true,
+            mfa_enrolled_at: None,
             ..user
         },
     }

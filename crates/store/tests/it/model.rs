@@ -10,11 +10,12 @@ use sigil_core::model::connection::DEFAULT_DATABASE_CONNECTION;
 use sigil_core::model::{
     AppType, AuthorizationCode, Branding, BrandingColors, BrandingFont, ClientCredential,
     ClientGrant, Consent, DeviceStatus, GrantType, Identity, JsonObject, JwtConfiguration,
-    KeyState, LogEvent, LogQuery, LogType, MfaFactor, MfaPolicy, MfaSettings, NewLogEvent,
+    Authenticator, AuthenticatorKind, AuthenticatorSecret, KeyState, LogEvent, LogQuery, LogType, MfaFactor, MfaPolicy, MfaSettings, NewLogEvent,
     PasswordPolicy, RefreshTokenPolicy, ResourceServerScope, SigningKeyRecord, TenantFlags,
     TenantSettings, TicketKind, TokenDialect, TokenEndpointAuthMethod, User, UserQuery,
 };
 use sigil_core::model::{DeliveryStatus, UserSort, UserSortField};
+use sigil_core::mfa::totp::TotpSecret;
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
 use sigil_core::secret::{ClientSecret, Token};
 use sigil_core::{Page, Store, SystemRng};
@@ -994,7 +995,22 @@ async fn import_reports_each_row_and_never_aborts_the_batch() {
             same_username,
             user(&w.connection, "last@example.com"),
         ];
-        let results = store.import_users(&batch).await.unwrap();
+        // The last user brings an authenticator app (`mfa_factors`), and so does a refused row.
+        let factor = |user: &User| Authenticator {
+            id: format!("totp|dev_{}", user.user_id.local_part()),
+            user_id: user.user_id.clone(),
+            kind: AuthenticatorKind::Totp,
+            name: None,
+            secret: AuthenticatorSecret::Totp(TotpSecret::generate(&SystemRng)),
+            confirmed_at: Some(at(0)),
+            created_at: at(0),
+            last_auth_at: None,
+        };
+        let mut entries: Vec<(User, Vec<Authenticator>)> =
+            batch.iter().map(|u| (u.clone(), Vec::new())).collect();
+        entries[1].1.push(factor(&batch[1]));
+        entries[7].1.push(factor(&batch[7]));
+        let results = store.import_users(&entries).await.unwrap();
         use sigil_core::Conflict::{Email, UserId as Id, Username};
         assert_eq!(
             results,
@@ -1015,12 +1031,25 @@ async fn import_reports_each_row_and_never_aborts_the_batch() {
                 .await
                 .unwrap();
             if result.is_ok() {
-                assert_eq!(stored.as_ref(), Some(u), "imported as given");
+                let stored = stored.unwrap();
+                let enrolled = store.authenticators(&u.user_id).await.unwrap();
+                assert_eq!(
+                    (stored.mfa_enrolled_at, enrolled.len()),
+                    if *u == batch[7] { (Some(at(0)), 1) } else { (None, 0) },
+                    "{:?}",
+                    u.email
+                );
+                let stored = User {
+                    mfa_enrolled_at: None,
+                    ..stored
+                };
+                assert_eq!(&stored, u, "imported as given");
             } else {
                 assert_ne!(stored.as_ref(), Some(u), "a refused row is not stored");
             }
         }
         assert_eq!(store.count_users(&UserQuery::default()).await.unwrap(), 5);
+        assert!(store.authenticators(&batch[1].user_id).await.unwrap().is_empty());
         assert_eq!(store.import_users(&[]).await.unwrap(), Vec::new());
     })
     .await;

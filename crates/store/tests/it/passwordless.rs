@@ -35,6 +35,7 @@ fn sms_user(connection: &Connection, id: &str, phone: &str) -> User {
     User {
         phone_number: Some(phone.to_owned()),
         phone_verified: true,
+        mfa_enrolled_at: None,
         ..User::first(UserId(format!("sms|{id}")), connection, at(0))
     }
 }

@@ -56,7 +56,8 @@ async fn grow(store: &SqlStore, connection: &Connection, loaded: &mut Vec<User>,
         let batch: Vec<User> = (from..to.min(from + IMPORT_BATCH))
             .map(|i| nth_user(connection, i))
             .collect();
-        let results = store.import_users(&batch).await.unwrap();
+        let entries: Vec<_> = batch.iter().map(|u| (u.clone(), Vec::new())).collect();
+        let results = store.import_users(&entries).await.unwrap();
         assert!(
             results.iter().all(Result::is_ok),
             "import of users {from}..: {:?}",
