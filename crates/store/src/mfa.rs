@@ -11,7 +11,7 @@ use sigil_core::store::Result;
 use sigil_core::{Conflict, StoreError, UnixTime};
 
 use crate::SqlStore;
-use crate::codec::{digest, open, seal, time, unix};
+use crate::codec::{digest, open, seal, unix};
 use crate::database::{BeginWrite as _, on_pool};
 use crate::error::{OrBackend as _, corrupt};
 
@@ -83,8 +83,8 @@ pub(crate) const PUT: &str = "INSERT INTO authenticators (id, user_id, kind, nam
 /// An authenticator's columns for [`PUT`], its TOTP secret sealed, bound by [`bind_put!`].
 pub(crate) struct Columns<'a> {
     pub(crate) authenticator: &'a Authenticator,
-    secret: Option<Vec<u8>>,
-    digest: Option<Vec<u8>>,
+    pub(crate) secret: Option<Vec<u8>>,
+    pub(crate) digest: Option<Vec<u8>>,
 }
 
 impl<'a> Columns<'a> {

@@ -887,7 +887,7 @@ fn users_import_reports_each_entry() {
         (
             6,
             "INVALID_FORMAT",
-            "the field \"mfa_factors\" is not supported",
+            "mfa_factors: totp.secret must be an unpadded base32 secret (A-Z, 2-7) of 16 characters or more",
         ),
         (7, "INVALID_FORMAT", "not a JSON object"),
         (

@@ -341,14 +341,24 @@ fn mfa_factors(
                     .filter(|s| !s.is_empty() && s.bytes().all(|b| matches!(b, b'A'..=b'Z' | b'2'..=b'7')))
                     .and_then(TotpSecret::from_base32)
                     .ok_or("totp.secret must be an unpadded base32 secret (A-Z, 2-7) of 16 characters or more")?;
-                (AuthenticatorKind::Totp, None, AuthenticatorSecret::Totp(secret))
+                (
+                    AuthenticatorKind::Totp,
+                    None,
+                    AuthenticatorSecret::Totp(secret),
+                )
             }
             "email" => {
                 let address = email(text("value").ok_or("email.value is required")?)
                     .map_err(|e| format!("email.value: {e}"))?;
-                (AuthenticatorKind::Email, Some(address), AuthenticatorSecret::None)
+                (
+                    AuthenticatorKind::Email,
+                    Some(address),
+                    AuthenticatorSecret::None,
+                )
             }
-            "phone" => return Err("phone factors are not imported: Sigil has no SMS factor".to_owned()),
+            "phone" => {
+                return Err("phone factors are not imported: Sigil has no SMS factor".to_owned());
+            }
             other => return Err(format!("{other:?} is not a factor (totp, email)")),
         };
         if out.iter().any(|a| a.kind == kind) {

@@ -154,7 +154,8 @@ async fn an_import_reports_each_entry_and_is_read_back() {
                 "password_hash"
             ),
             (&users[4], "INVALID_FORMAT", ""),
-            (&users[5], "INVALID_FORMAT", ""),
+            // An empty mfa_factors (Auth0's schema: 1 to 10).
+            (&users[5], "INVALID_FORMAT", "mfa_factors"),
         ]
     );
     assert!(

@@ -779,14 +779,24 @@ async fn an_imported_authenticator_app_logs_in_without_enrolment() {
     let connection = crate::management_jobs::database_connection(&app).await;
     let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
     let hash = bcrypt::hash("imported with mfa", 4).unwrap();
-    let entry = |email: &str, factors: Value| {
-        json!({"email": email, "password_hash": hash, "mfa_factors": factors})
-    };
+    let entry = |email: &str, factors: Value| json!({"email": email, "password_hash": hash, "mfa_factors": factors});
     let users = json!([
-        entry("otp@example.com", json!([{"totp": {"secret": secret}}, {"email": {"value": "otp@example.com"}}])),
-        entry("phone@example.com", json!([{"phone": {"value": "+15551234567"}}])),
-        entry("lower@example.com", json!([{"totp": {"secret": "jbswy3dpehpk3pxp"}}])),
-        entry("twice@example.com", json!([{"totp": {"secret": secret}}, {"totp": {"secret": secret}}])),
+        entry(
+            "otp@example.com",
+            json!([{"totp": {"secret": secret}}, {"email": {"value": "otp@example.com"}}])
+        ),
+        entry(
+            "phone@example.com",
+            json!([{"phone": {"value": "+15551234567"}}])
+        ),
+        entry(
+            "lower@example.com",
+            json!([{"totp": {"secret": "jbswy3dpehpk3pxp"}}])
+        ),
+        entry(
+            "twice@example.com",
+            json!([{"totp": {"secret": secret}}, {"totp": {"secret": secret}}])
+        ),
         entry("none@example.com", json!([])),
     ]);
     let (status, job) = crate::management_jobs::upload(
@@ -798,21 +808,65 @@ async fn an_imported_authenticator_app_logs_in_without_enrolment() {
     .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     assert_eq!(job["summary"]["inserted"], 1, "{job}");
-    let (_, errors) = call(&app, "GET", &format!("/jobs/{}/errors", job["id"].as_str().unwrap()), Some(&import), None).await;
+    let (_, errors) = call(
+        &app,
+        "GET",
+        &format!("/jobs/{}/errors", job["id"].as_str().unwrap()),
+        Some(&import),
+        None,
+    )
+    .await;
     let said = errors.to_string();
-    for part in ["Sigil has no SMS factor", "unpadded base32", "at most one totp factor", "1 to 10 factors"] {
+    for part in [
+        "Sigil has no SMS factor",
+        "unpadded base32",
+        "at most one totp factor",
+        "1 to 10 factors",
+    ] {
         assert!(said.contains(part), "{part}: {said}");
     }
-    let user = app.store.user_by_email(&connection, "otp@example.com").await.unwrap().unwrap();
-    let (_, shown) = call(&app, "GET", &format!("/users/{}", urlencode(user.user_id.as_str())), Some(&import), None).await;
+    let user = app
+        .store
+        .user_by_email(&connection, "otp@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, shown) = call(
+        &app,
+        "GET",
+        &format!("/users/{}", urlencode(user.user_id.as_str())),
+        Some(&import),
+        None,
+    )
+    .await;
     assert_eq!(shown["multifactor"], json!(["guardian"]), "{shown}");
-    assert!(shown["multifactor_last_modified"].as_str().is_some(), "{shown}");
+    assert!(
+        shown["multifactor_last_modified"].as_str().is_some(),
+        "{shown}"
+    );
 
     let mut browser = Browser::new();
-    let after_password = login_as(&app, &mut browser, "otp@example.com", "imported with mfa", "").await;
+    let after_password = login_as(
+        &app,
+        &mut browser,
+        "otp@example.com",
+        "imported with mfa",
+        "",
+    )
+    .await;
     let challenge = mfa_page(&app, &mut browser, &after_password).await;
-    assert!(challenge.body.contains("Verify Your Identity"), "{}", challenge.body);
+    assert!(
+        challenge.body.contains("Verify Your Identity"),
+        "{}",
+        challenge.body
+    );
     let code = totp(secret, app.clock_now());
-    let done = submit(&app, &mut browser, &challenge, &[("factor", "otp"), ("code", &code)]).await;
+    let done = submit(
+        &app,
+        &mut browser,
+        &challenge,
+        &[("factor", "otp"), ("code", &code)],
+    )
+    .await;
     assert_eq!(id_token(&app, &done).await["amr"], json!(["mfa"]));
 }

@@ -6,16 +6,17 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 use sigil_core::ids::{ClientGrantId, ConnectionId, ConsentId, FamilyId, LogId, UserId};
+use sigil_core::mfa::totp::TotpSecret;
 use sigil_core::model::connection::DEFAULT_DATABASE_CONNECTION;
 use sigil_core::model::{
-    AppType, AuthorizationCode, Branding, BrandingColors, BrandingFont, ClientCredential,
-    ClientGrant, Consent, DeviceStatus, GrantType, Identity, JsonObject, JwtConfiguration,
-    Authenticator, AuthenticatorKind, AuthenticatorSecret, KeyState, LogEvent, LogQuery, LogType, MfaFactor, MfaPolicy, MfaSettings, NewLogEvent,
-    PasswordPolicy, RefreshTokenPolicy, ResourceServerScope, SigningKeyRecord, TenantFlags,
-    TenantSettings, TicketKind, TokenDialect, TokenEndpointAuthMethod, User, UserQuery,
+    AppType, Authenticator, AuthenticatorKind, AuthenticatorSecret, AuthorizationCode, Branding,
+    BrandingColors, BrandingFont, ClientCredential, ClientGrant, Consent, DeviceStatus, GrantType,
+    Identity, JsonObject, JwtConfiguration, KeyState, LogEvent, LogQuery, LogType, MfaFactor,
+    MfaPolicy, MfaSettings, NewLogEvent, PasswordPolicy, RefreshTokenPolicy, ResourceServerScope,
+    SigningKeyRecord, TenantFlags, TenantSettings, TicketKind, TokenDialect,
+    TokenEndpointAuthMethod, User, UserQuery,
 };
 use sigil_core::model::{DeliveryStatus, UserSort, UserSortField};
-use sigil_core::mfa::totp::TotpSecret;
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
 use sigil_core::secret::{ClientSecret, Token};
 use sigil_core::{Page, Store, SystemRng};
@@ -982,7 +983,7 @@ async fn import_reports_each_row_and_never_aborts_the_batch() {
         with_username.username = Some("Third".to_owned());
         let mut same_username = user(&w.connection, "fourth@example.com");
         same_username.username = Some("THIRD".to_owned());
-        let batch = vec![
+        let batch = [
             first.clone(),
             user(&w.connection, "WORLD@EXAMPLE.COM"), // taken before the import
             second.clone(),
@@ -1035,7 +1036,11 @@ async fn import_reports_each_row_and_never_aborts_the_batch() {
                 let enrolled = store.authenticators(&u.user_id).await.unwrap();
                 assert_eq!(
                     (stored.mfa_enrolled_at, enrolled.len()),
-                    if *u == batch[7] { (Some(at(0)), 1) } else { (None, 0) },
+                    if *u == batch[7] {
+                        (Some(at(0)), 1)
+                    } else {
+                        (None, 0)
+                    },
                     "{:?}",
                     u.email
                 );
@@ -1049,7 +1054,13 @@ async fn import_reports_each_row_and_never_aborts_the_batch() {
             }
         }
         assert_eq!(store.count_users(&UserQuery::default()).await.unwrap(), 5);
-        assert!(store.authenticators(&batch[1].user_id).await.unwrap().is_empty());
+        assert!(
+            store
+                .authenticators(&batch[1].user_id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(store.import_users(&[]).await.unwrap(), Vec::new());
     })
     .await;
