@@ -61,6 +61,10 @@ pub enum Exchange {
     RefreshToken,
     /// Auth0's `passwordless/otp`: `s` / `fepotpft`.
     PasswordlessOtp,
+    /// Auth0's `mfa-otp`: `seotpft` / `feotpft`.
+    MfaOtp,
+    /// Auth0's `mfa-recovery-code`: `sercft` / `fercft`.
+    MfaRecoveryCode,
 }
 
 impl Exchange {
@@ -72,6 +76,8 @@ impl Exchange {
             Exchange::Password => "password",
             Exchange::RefreshToken => "refresh_token",
             Exchange::PasswordlessOtp => "passwordless_otp",
+            Exchange::MfaOtp => "mfa_otp",
+            Exchange::MfaRecoveryCode => "mfa_recovery_code",
         }
     }
 
@@ -87,6 +93,10 @@ impl Exchange {
             (Exchange::RefreshToken, false) => LogType::FAILED_EXCHANGE_REFRESH,
             (Exchange::PasswordlessOtp, true) => LogType::SUCCESS_LOGIN,
             (Exchange::PasswordlessOtp, false) => LogType::FAILED_EXCHANGE_PASSWORDLESS_OTP,
+            (Exchange::MfaOtp, true) => LogType::SUCCESS_EXCHANGE_MFA_OTP,
+            (Exchange::MfaOtp, false) => LogType::FAILED_EXCHANGE_MFA_OTP,
+            (Exchange::MfaRecoveryCode, true) => LogType::SUCCESS_EXCHANGE_MFA_RECOVERY_CODE,
+            (Exchange::MfaRecoveryCode, false) => LogType::FAILED_EXCHANGE_MFA_RECOVERY_CODE,
         }
     }
 }
@@ -365,6 +375,7 @@ mod tests {
             scope: Some("read:a".to_owned()),
             id_token: None,
             refresh_token: None,
+            recovery_code: None,
             issued: Issued {
                 client_name: Some("App".to_owned()),
                 audience: Some("https://api/".to_owned()),

@@ -10,7 +10,7 @@ use sigil_jose::{
 use std::sync::Arc;
 
 use crate::model::{KeyState, SigningKeyRecord};
-use crate::oauth::UserinfoKey;
+use crate::oauth::{MfaTokenKey, UserinfoKey};
 
 /// How long after its expiry an ID token is still accepted as a logout hint (30 days).
 pub const ID_TOKEN_HINT_GRACE: u64 = 30 * 86_400;
@@ -29,18 +29,21 @@ pub struct KeyRing {
     userinfo: Verifier,
     hints: Verifier,
     opaque: Arc<UserinfoKey>,
+    mfa: Arc<MfaTokenKey>,
+    mfa_api: Verifier,
     id_tokens: Verifier,
     management: Verifier,
 }
 
 impl KeyRing {
     /// Parses `records` (as the store returns them) for the tenant at `issuer`; `opaque` seals
-    /// the access tokens that name no API. Each family has at most one current key (the store
-    /// sees to it), so each algorithm has one signer.
+    /// the access tokens that name no API, `mfa` the `mfa_token`s. Each family has at most one
+    /// current key (the store sees to it), so each algorithm has one signer.
     pub fn from_records(
         records: &[SigningKeyRecord],
         issuer: &str,
         opaque: Arc<UserinfoKey>,
+        mfa: Arc<MfaTokenKey>,
     ) -> Result<Self, KeyError> {
         let mut signers = Vec::new();
         let mut published = Vec::new();
@@ -99,12 +102,21 @@ impl KeyRing {
                 .issuer(issuer)
                 .audience(format!("{issuer}userinfo")),
         );
+        let mut mfa_api = Validation::new(TENANT_ALGS)
+            .issuer(issuer)
+            .audience(crate::oauth::mfa_audience(issuer));
+        if let Some(https) = https_form(issuer) {
+            mfa_api = mfa_api.audience(format!("{https}mfa/"));
+        }
+        let mfa_api = Verifier::new(key_set()?, mfa_api);
         Ok(KeyRing {
             signers,
             jwks,
             userinfo,
             hints,
             opaque,
+            mfa,
+            mfa_api,
             id_tokens,
             management,
         })
@@ -113,6 +125,17 @@ impl KeyRing {
     /// The key of opaque access tokens (good only at `/userinfo`).
     pub fn opaque(&self) -> &UserinfoKey {
         &self.opaque
+    }
+
+    /// The key of `mfa_token`s.
+    pub fn mfa_tokens(&self) -> &MfaTokenKey {
+        &self.mfa
+    }
+
+    /// Verifies access tokens for the MFA API (`<issuer>mfa/`): signed by a published key,
+    /// issued here, for that audience.
+    pub fn mfa_api_verifier(&self) -> &Verifier {
+        &self.mfa_api
     }
 
     /// Verifies `id_token_hint`s at logout: signed by a published key, issued here, expired
@@ -170,6 +193,14 @@ mod tests {
         ))
     }
 
+    /// An `mfa_token` key for the rings under test.
+    fn mfa() -> std::sync::Arc<crate::oauth::MfaTokenKey> {
+        std::sync::Arc::new(crate::oauth::MfaTokenKey::new(
+            &zeroize::Zeroizing::new([2; 32]),
+            ISSUER,
+        ))
+    }
+
     use serde_json::{Value, json};
     use sigil_jose::Algorithm;
 
@@ -202,7 +233,7 @@ mod tests {
             key(Algorithm::ES256, KeyState::Revoked),
         ];
         let records: Vec<_> = rsa.iter().chain(&pss).chain(&ec).cloned().collect();
-        let ring = KeyRing::from_records(&records, ISSUER, opaque()).unwrap();
+        let ring = KeyRing::from_records(&records, ISSUER, opaque(), mfa()).unwrap();
 
         for (alg, kid) in [
             (Algorithm::RS256, &rsa[0].kid),
@@ -265,7 +296,7 @@ mod tests {
     fn the_default_configuration_signs_only_rs256() {
         let now = UnixTime(1_800_000_000);
         let records = [SigningKeyRecord::generate_rs256(KeyState::Current, now).unwrap()];
-        let ring = KeyRing::from_records(&records, ISSUER, opaque()).unwrap();
+        let ring = KeyRing::from_records(&records, ISSUER, opaque(), mfa()).unwrap();
         assert!(ring.signer(Algorithm::RS256).is_some());
         for alg in [Algorithm::PS256, Algorithm::ES256] {
             assert!(

@@ -53,12 +53,17 @@ struct Body<'a> {
     /// Auth0's finer `name` (`PasswordDictionaryError`, …), where the error has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
+    /// What else the error says (`mfa_token`, `mfa_requirements`).
+    #[serde(flatten)]
+    extra: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 fn status(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidRequest
         | ErrorCode::UnsupportedGrantType
+        | ErrorCode::AssociationRequired
+        | ErrorCode::UnsupportedChallengeType
         | ErrorCode::InvalidScope
         | ErrorCode::InvalidSignup
         | ErrorCode::InvalidPassword
@@ -70,12 +75,14 @@ fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::BadAuthParams
         | ErrorCode::BadRequest
         | ErrorCode::SmsProviderError => StatusCode::BAD_REQUEST,
-        ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TooManyRequests | ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         // Auth0 answers invalid_grant with 403 (RFC 6749 says 400); clients expect Auth0's.
-        ErrorCode::InvalidGrant | ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied => {
-            StatusCode::FORBIDDEN
-        }
+        ErrorCode::InvalidGrant
+        | ErrorCode::UnauthorizedClient
+        | ErrorCode::AccessDenied
+        | ErrorCode::MfaRequired
+        | ErrorCode::ExpiredToken => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -119,6 +126,7 @@ fn bearer_response(e: BearerError) -> Response {
             error: error.unwrap_or("invalid_request"),
             error_description: &description,
             name: None,
+            extra: None,
         }),
     )
         .into_response();
@@ -163,6 +171,7 @@ fn flow_response(e: FlowError) -> Response {
             error: oauth.code.as_str(),
             error_description: &oauth.description,
             name: oauth.name,
+            extra: oauth.extra.as_deref(),
         }),
     )
         .into_response();
@@ -191,7 +200,12 @@ fn flow_response(e: FlowError) -> Response {
         | ErrorCode::BadPhoneNumber
         | ErrorCode::BadAuthParams
         | ErrorCode::BadRequest
-        | ErrorCode::SmsProviderError => None,
+        | ErrorCode::SmsProviderError
+        | ErrorCode::MfaRequired
+        | ErrorCode::ExpiredToken
+        | ErrorCode::AssociationRequired
+        | ErrorCode::UnsupportedChallengeType
+        | ErrorCode::TooManyAttempts => None,
     };
     if let Some(challenge) = challenge {
         headers.insert(

@@ -34,7 +34,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use sigil_core::Store;
 
 pub use actions::build_on;
@@ -164,6 +164,23 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
                 .post(routes::userinfo::userinfo::<S>)
                 .layer(userinfo_cors)
                 .layer(from_fn(no_store)),
+        )
+        // Auth0's MFA API for embedded login (its grants are /oauth/token's).
+        .route(
+            "/mfa/authenticators",
+            get(routes::mfa_api::list::<S>).layer(from_fn(no_store)),
+        )
+        .route(
+            "/mfa/authenticators/{id}",
+            delete(routes::mfa_api::remove::<S>).layer(from_fn(no_store)),
+        )
+        .route(
+            "/mfa/associate",
+            post(routes::mfa_api::associate::<S>).layer(from_fn(no_store)),
+        )
+        .route(
+            "/mfa/challenge",
+            post(routes::mfa_api::challenge::<S>).layer(from_fn(no_store)),
         )
         // Auth0's legacy endpoints, answering only when the tenant enables them.
         .route("/tokeninfo", post(routes::legacy::tokeninfo::<S>))

@@ -10,7 +10,7 @@ use sigil_core::authorize::TransactionKey;
 use sigil_core::ids::ClientId;
 use sigil_core::keyring::KeyRing;
 use sigil_core::mfa::remember;
-use sigil_core::oauth::{FlowError, RefreshKey, UserinfoKey};
+use sigil_core::oauth::{FlowError, MfaTokenKey, RefreshKey, UserinfoKey};
 use sigil_core::passwordless::CodeKey;
 use sigil_core::{Clock, Rng, Store, StoreError, UnixTime};
 
@@ -50,6 +50,7 @@ struct Inner<S> {
     trigger_queue: tokio::sync::Notify,
     secrets: Secrets,
     opaque: Arc<UserinfoKey>,
+    mfa: Arc<MfaTokenKey>,
     cache: HotCache,
     pages: Pages,
     issuer: String,
@@ -113,6 +114,8 @@ pub struct Secrets {
     pub transactions: TransactionKey,
     /// Derives the key of opaque access tokens (bound to the issuer when the state is made).
     pub userinfo_seed: zeroize::Zeroizing<[u8; 32]>,
+    /// Derives the key of `mfa_token`s (bound to the issuer when the state is made).
+    pub mfa_seed: zeroize::Zeroizing<[u8; 32]>,
     /// Digests passwordless codes.
     pub passwordless: CodeKey,
 }
@@ -124,6 +127,7 @@ impl Secrets {
             refresh: RefreshKey::new(&derive("refresh token successors")),
             transactions: TransactionKey::new(&derive("login transactions")),
             userinfo_seed: derive("opaque access tokens"),
+            mfa_seed: derive("mfa tokens"),
             passwordless: CodeKey::new(&derive("passwordless codes")),
         }
     }
@@ -146,12 +150,18 @@ impl<S: Store + Clone> App<S> {
         actions: sigil_actions::Limits,
     ) -> Result<Self, StartError> {
         let opaque = Arc::new(UserinfoKey::new(&secrets.userinfo_seed, &issuer));
+        let mfa = Arc::new(MfaTokenKey::new(&secrets.mfa_seed, &issuer));
         let at = clock.now();
         // A tenant whose PS256 APIs or applications predate the PS256 family gets it now.
         for key in sigil_core::key_family::ensure_in_use(&store, at).await? {
             tracing::info!(kid = %key.kid, alg = %key.alg, state = key.state.as_str(), "made a signing key for an algorithm in use");
         }
-        let ring = KeyRing::from_records(&store.signing_keys().await?, &issuer, opaque.clone())?;
+        let ring = KeyRing::from_records(
+            &store.signing_keys().await?,
+            &issuer,
+            opaque.clone(),
+            mfa.clone(),
+        )?;
         let metrics = Arc::new(Metrics::new());
         let hasher = Hasher::new(passwords, Arc::clone(&metrics))
             .await
@@ -177,6 +187,7 @@ impl<S: Store + Clone> App<S> {
                     .and_then(|u| u.host_str().map(str::to_owned)),
                 secrets,
                 opaque,
+                mfa,
                 cache: HotCache::new(),
                 pages: Pages::new(templates)?,
                 issuer,
@@ -433,8 +444,13 @@ impl<S: Store> App<S> {
         let now = self.now();
         let records = self.inner.store.signing_keys().await?;
         let ring = Arc::new(
-            KeyRing::from_records(&records, self.issuer(), Arc::clone(&self.inner.opaque))
-                .map_err(|e| FlowError::Sign(e.to_string()))?,
+            KeyRing::from_records(
+                &records,
+                self.issuer(),
+                Arc::clone(&self.inner.opaque),
+                Arc::clone(&self.inner.mfa),
+            )
+            .map_err(|e| FlowError::Sign(e.to_string()))?,
         );
         if let Ok(mut slot) = self.inner.keys.write() {
             *slot = Loaded {

@@ -9,9 +9,12 @@
 //!   (method `mfa`), so the ID token says `amr: ["mfa"]`.
 //! - [`authenticators`]: a user's factors, enrolled and checked: the TOTP code (once per time
 //!   step, in SQL), the recovery code (replaced when used), and the bucket of attempts.
+//! - [`api`]: Auth0's MFA API for embedded login (list, associate, challenge, remove; the
+//!   grants are `oauth::mfa_grant`'s).
 //! - [`totp`]: RFC 6238 one-time passwords; [`recovery`]: the recovery code;
 //!   [`remember`]: the "remember this device" cookie.
 
+pub mod api;
 pub mod authenticators;
 pub mod recovery;
 pub mod remember;

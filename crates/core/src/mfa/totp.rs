@@ -104,15 +104,21 @@ impl TotpSecret {
 
     /// The `otpauth://` URI authenticator apps read from a QR code, as Auth0's `barcode_uri`:
     /// `otpauth://totp/<issuer>:<account>?secret=…&issuer=…&algorithm=SHA1&digits=6&period=30`.
+    /// The label's two parts are encoded apart and joined by a literal colon, as Auth0 writes
+    /// it (Google's key URI format allows either).
     pub fn key_uri(&self, issuer: &str, account: &str) -> Zeroizing<String> {
-        let label = format!("{issuer}:{account}");
-        let encode = |text: &str| {
-            percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC)
-                .to_string()
-        };
+        // Everything but RFC 3986's unreserved characters and `@` (an email stays readable).
+        const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~')
+            .remove(b'@');
+        let encode = |text: &str| percent_encoding::utf8_percent_encode(text, KEEP).to_string();
         Zeroizing::new(format!(
-            "otpauth://totp/{}?secret={}&issuer={}&algorithm=SHA1&digits={DIGITS}&period={STEP}",
-            encode(&label),
+            "otpauth://totp/{}:{}?secret={}&issuer={}&algorithm=SHA1&digits={DIGITS}&period={STEP}",
+            encode(issuer),
+            encode(account),
             self.base32().as_str(),
             encode(issuer),
         ))
@@ -194,7 +200,7 @@ mod tests {
         }
         assert_eq!(
             secret.key_uri("Sigil Tenant", "ann@example.com").as_str(),
-            "otpauth://totp/Sigil%20Tenant%3Aann%40example%2Ecom?\
+            "otpauth://totp/Sigil%20Tenant:ann@example.com?\
              secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Sigil%20Tenant&algorithm=SHA1&\
              digits=6&period=30"
         );
@@ -234,7 +240,7 @@ mod tests {
         );
         let uri = secret.key_uri("Sigil Tenant", "ann@example.com");
         assert!(
-            uri.starts_with("otpauth://totp/Sigil%20Tenant%3Aann%40example%2Ecom?secret="),
+            uri.starts_with("otpauth://totp/Sigil%20Tenant:ann@example.com?secret="),
             "{}",
             uri.as_str()
         );

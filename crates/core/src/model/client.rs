@@ -215,6 +215,15 @@ pub enum GrantType {
     /// token for a new one), allowed only while the tenant enables legacy delegation.
     #[serde(rename = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
     JwtBearer,
+    /// Auth0's MFA grant with a code from an authenticator app.
+    #[serde(rename = "http://auth0.com/oauth/grant-type/mfa-otp")]
+    MfaOtp,
+    /// Auth0's MFA grant with a code sent out of band (email).
+    #[serde(rename = "http://auth0.com/oauth/grant-type/mfa-oob")]
+    MfaOob,
+    /// Auth0's MFA grant with the recovery code.
+    #[serde(rename = "http://auth0.com/oauth/grant-type/mfa-recovery-code")]
+    MfaRecoveryCode,
 }
 
 impl GrantType {
@@ -230,6 +239,9 @@ impl GrantType {
             GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
             GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
             GrantType::PasswordlessOtp => "http://auth0.com/oauth/grant-type/passwordless/otp",
+            GrantType::MfaOtp => "http://auth0.com/oauth/grant-type/mfa-otp",
+            GrantType::MfaOob => "http://auth0.com/oauth/grant-type/mfa-oob",
+            GrantType::MfaRecoveryCode => "http://auth0.com/oauth/grant-type/mfa-recovery-code",
         }
     }
 

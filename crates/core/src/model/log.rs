@@ -59,6 +59,10 @@ log_types! {
     SUCCESS_DELEGATION = "sd": "Success Delegation";
     ACTIONS_EXECUTION_FAILED = "actions_execution_failed": "Execution of an Action failed";
     MFA_REQUIRED = "mfar": "MFA Required";
+    SUCCESS_EXCHANGE_MFA_OTP = "seotpft": "Success Exchange (Password and OTP for Access Token)";
+    FAILED_EXCHANGE_MFA_OTP = "feotpft": "Failed Exchange (Password and OTP for Access Token)";
+    SUCCESS_EXCHANGE_MFA_RECOVERY_CODE = "sercft": "Success Exchange (Password and MFA Recovery code for Access Token)";
+    FAILED_EXCHANGE_MFA_RECOVERY_CODE = "fercft": "Failed Exchange (Password and MFA Recovery code for Access Token)";
     MFA_ENROLLED = "gd_enrollment_complete": "Guardian enrollment complete";
     MFA_SUCCEEDED = "gd_auth_succeed": "OTP Auth success";
     MFA_FAILED = "gd_auth_failed": "OTP Auth failed";

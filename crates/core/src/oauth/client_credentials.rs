@@ -171,6 +171,7 @@ pub async fn client_credentials(
             scope,
             id_token: None,
             refresh_token: None,
+            recovery_code: None,
             issued: super::Issued {
                 client_name: Some(client.name.clone()),
                 audience: Some(api.identifier.clone()),

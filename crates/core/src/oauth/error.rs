@@ -51,6 +51,17 @@ pub enum ErrorCode {
     BadRequest,
     /// `/passwordless/start`: the SMS provider refused or could not be reached.
     SmsProviderError,
+    /// Auth0's: the password grants' user must pass a second factor first; the answer carries
+    /// the `mfa_token` (403).
+    MfaRequired,
+    /// Auth0's: the `mfa_token` has expired (403).
+    ExpiredToken,
+    /// Auth0's `/mfa/challenge`: the user has no factor to be challenged with (400).
+    AssociationRequired,
+    /// Auth0's `/mfa/challenge`: none of the user's factors is of the types asked for (400).
+    UnsupportedChallengeType,
+    /// Auth0's: the user's bucket of second-factor attempts is empty (429).
+    TooManyAttempts,
 }
 
 impl ErrorCode {
@@ -79,6 +90,11 @@ impl ErrorCode {
             ErrorCode::BadAuthParams => "bad.authParams",
             ErrorCode::BadRequest => "bad.request",
             ErrorCode::SmsProviderError => "sms_provider_error",
+            ErrorCode::MfaRequired => "mfa_required",
+            ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::AssociationRequired => "association_required",
+            ErrorCode::UnsupportedChallengeType => "unsupported_challenge_type",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
         }
     }
 }
@@ -99,7 +115,10 @@ pub struct OAuthError {
     pub log: Option<LogHint>,
     /// Why, as the tenant log says it where that is not what the caller is told (the reason of
     /// an Action's deny, beside its message for the user); never sent.
-    pub reason: Option<String>,
+    pub reason: Option<Box<str>>,
+    /// Members sent beside `error` and `error_description` (`mfa_required`'s `mfa_token` and
+    /// `mfa_requirements`); boxed, as nearly every error has none.
+    pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// A refusal's tenant log type code, and the user it concerns when known.
@@ -122,13 +141,22 @@ impl OAuthError {
             name: None,
             log: None,
             reason: None,
+            extra: None,
         }
+    }
+
+    /// The same error, with `name: value` sent beside its code and description.
+    pub fn with(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extra
+            .get_or_insert_with(Box::default)
+            .insert(name.to_owned(), value);
+        self
     }
 
     /// The same error, with `reason` for the tenant log (never sent).
     pub fn because(self, reason: impl Into<String>) -> Self {
         OAuthError {
-            reason: Some(reason.into()),
+            reason: Some(reason.into().into_boxed_str()),
             ..self
         }
     }

@@ -1,6 +1,7 @@
 //! The end of the grants that log a user in at the token endpoint (`password`,
 //! `password-realm`, `passwordless/otp`), once the user is known: the login completed (no
-//! session), post-login run (`oauth2-password`), the tokens issued.
+//! session), post-login run (`oauth2-password`), then either `mfa_required` (a second factor is
+//! needed: `mfa_grant`) or the tokens issued.
 
 use futures_util::future::try_join;
 
@@ -11,6 +12,7 @@ use crate::login::{self, Login, Proof};
 use crate::model::{Client, ResourceServer};
 use crate::{Rng, Store, UnixTime};
 
+use super::mfa_grant::{Issuing, required};
 use super::user_tokens::{Refresh, UserGrant, issue};
 use super::{FlowError, TokenResponse};
 
@@ -90,6 +92,18 @@ pub(crate) async fn log_in_and_issue(
         roles,
     };
     let decided = run_post_login(actions, store, user, facts).await?;
+    let issuing = Issuing {
+        client,
+        user,
+        connection,
+        api: api.as_ref(),
+        scope,
+        auth_time: completed.auth_time,
+        decided: decided.as_ref(),
+    };
+    if let Some(mfa_required) = required(store, keys, rng, issuer, now, issuing).await? {
+        return Err(mfa_required.into());
+    }
     issue(
         store,
         keys,

@@ -11,6 +11,9 @@ mod directory;
 mod error;
 mod front_channel;
 mod grant_login;
+mod jwe;
+mod mfa_grant;
+mod mfa_token;
 mod password;
 mod passwordless;
 mod refresh;
@@ -31,6 +34,10 @@ pub use error::{ErrorCode, FlowError, LogHint, OAuthError};
 pub use front_channel::{
     Authorized, ResponseFields, Resumed, authorization_response, resume_authorization,
 };
+pub use mfa_grant::{
+    MFA_API_SCOPES, MfaGrantRequest, MfaProof, mfa_api, mfa_audience, mfa_grant, open_mfa_token,
+};
+pub use mfa_token::{MFA_TOKEN_LIFETIME, MfaGrant, MfaTokenError, MfaTokenKey};
 pub use password::{PasswordRequest, password};
 pub use passwordless::{PasswordlessRequest, passwordless_otp};
 pub(crate) use refresh::live as refresh_token_live;

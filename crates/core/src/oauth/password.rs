@@ -15,7 +15,7 @@ use crate::password::Passwords;
 use crate::{Rng, Store, UnixTime};
 
 use super::grant_login::{GrantLogin, log_in_and_issue};
-use super::user_tokens::api;
+use super::mfa_grant::api_or_mfa;
 use super::{ClientAuth, FlowError, TokenResponse, authenticate, require_grant};
 
 /// A parsed password grant request.
@@ -51,7 +51,7 @@ pub async fn password(
 ) -> Result<TokenResponse, FlowError> {
     let client = authenticate(store, &request.auth, issuer, now).await?;
     require_grant(&client, &[GrantType::Password, GrantType::PasswordRealm])?;
-    let api = api(store, request.audience.as_deref()).await?;
+    let api = api_or_mfa(store, issuer, now, request.audience.as_deref()).await?;
     let user = match crate::accounts::authenticate_user(
         store,
         checker,

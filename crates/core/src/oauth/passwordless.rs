@@ -15,7 +15,7 @@ use crate::passwordless::{self, CodeKey, Entered, Recipient};
 use crate::{Rng, Store, UnixTime};
 
 use super::grant_login::{GrantLogin, log_in_and_issue};
-use super::user_tokens::api;
+use super::mfa_grant::api_or_mfa;
 use super::{
     ClientAuth, ErrorCode, FlowError, OAuthError, TokenResponse, authenticate, require_grant,
 };
@@ -68,7 +68,7 @@ pub async fn passwordless_otp(
             format!("username: {}", e.description),
         )
     })?;
-    let api = api(store, request.audience.as_deref()).await?;
+    let api = api_or_mfa(store, issuer, now, request.audience.as_deref()).await?;
     let entered = Entered {
         connection: &connection,
         settings: &settings,

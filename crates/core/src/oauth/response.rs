@@ -22,6 +22,10 @@ pub struct TokenResponse {
     /// A refresh token, when `offline_access` was granted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// The user's new recovery code, after the `mfa-recovery-code` grant used the old one: the
+    /// application must show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_code: Option<String>,
     /// Who and what the tokens were issued for, for the tenant log; never sent.
     #[serde(skip)]
     pub issued: Issued,

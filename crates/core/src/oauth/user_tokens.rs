@@ -242,6 +242,7 @@ pub(crate) async fn issue(
         scope: (!scope.is_empty()).then_some(scope),
         id_token,
         refresh_token,
+        recovery_code: None,
         issued: super::Issued {
             client_name: Some(grant.client.name.clone()),
             user_id: Some(user.user_id.clone()),

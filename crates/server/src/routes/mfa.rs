@@ -361,10 +361,10 @@ async fn show<S: Store>(
     response
 }
 
-/// How the authenticator app names the account: the user's email, else their id.
+/// How the authenticator app names the account (core's rule), for the user `user`.
 async fn account_name<S: Store>(app: &App<S>, user: &sigil_core::ids::UserId) -> String {
     match app.store().user(user).await {
-        Ok(Some(user)) => user.email.unwrap_or_else(|| user.user_id.to_string()),
+        Ok(Some(user)) => sigil_core::mfa::api::account_name(&user),
         _ => user.to_string(),
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod health;
 pub(crate) mod legacy;
 pub(crate) mod logout;
 pub(crate) mod mfa;
+pub(crate) mod mfa_api;
 pub(crate) mod passwordless;
 pub(crate) mod reset;
 pub(crate) mod resume;

@@ -142,6 +142,9 @@ async fn exchange<S: Store>(
             )
             .await?
         }
+        TokenRequest::Mfa(request) => {
+            oauth::mfa_grant(store, &keys, rng, app, issuer, now, &request).await?
+        }
         TokenRequest::Refresh(request) => {
             oauth::refresh(
                 store,

@@ -40,6 +40,7 @@ mod management_tenant;
 mod management_users;
 mod metrics;
 mod mfa;
+mod mfa_api;
 mod oidc_client;
 mod password;
 mod passwordless;

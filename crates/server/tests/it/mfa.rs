@@ -18,7 +18,7 @@ use crate::browser::{
 use crate::events::newest;
 use crate::management::{audience, call, token_for};
 
-const PAPE: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+pub(crate) const PAPE: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
 
 const SCOPES: &[&str] = &[
     "read:guardian_factors",
@@ -34,7 +34,7 @@ const SCOPES: &[&str] = &[
 ];
 
 /// RFC 4648 base32 (no padding), as authenticator apps read the secret.
-fn base32_decode(text: &str) -> Vec<u8> {
+pub(crate) fn base32_decode(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let (mut bits, mut buffer, mut out) = (0u32, 0u64, Vec::new());
     for c in text.bytes().filter(|c| *c != b'=') {
@@ -50,7 +50,7 @@ fn base32_decode(text: &str) -> Vec<u8> {
 }
 
 /// RFC 6238 TOTP (HMAC-SHA-1, 6 digits, 30 s) of `secret` at Unix time `at`.
-fn totp(secret: &str, at: i64) -> String {
+pub(crate) fn totp(secret: &str, at: i64) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &base32_decode(secret));
     let tag = hmac::sign(&key, &((at / 30) as u64).to_be_bytes());
     let bytes = tag.as_ref();
@@ -65,7 +65,7 @@ fn totp(secret: &str, at: i64) -> String {
 }
 
 /// A six-digit code that is not `code`.
-fn other_than(code: &str) -> String {
+pub(crate) fn other_than(code: &str) -> String {
     format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
 }
 
@@ -81,12 +81,12 @@ fn text_of(page: &Page, id: &str) -> String {
     rest[open..].split('<').next().unwrap().trim().to_owned()
 }
 
-async fn management(app: &TestApp) -> String {
+pub(crate) async fn management(app: &TestApp) -> String {
     token_for(app, &audience(app), SCOPES).await
 }
 
 /// Turns the `otp` and `recovery-code` factors on, and the policy to `policies`.
-async fn turn_on(app: &TestApp, token: &str, policies: Value) {
+pub(crate) async fn turn_on(app: &TestApp, token: &str, policies: Value) {
     for factor in ["otp", "recovery-code"] {
         let path = format!("/guardian/factors/{factor}");
         let (status, body) = call(
@@ -138,7 +138,7 @@ async fn login_as(
 }
 
 /// Follows the redirect to the MFA page.
-async fn mfa_page(app: &TestApp, browser: &mut Browser, redirect: &Page) -> Page {
+pub(crate) async fn mfa_page(app: &TestApp, browser: &mut Browser, redirect: &Page) -> Page {
     assert_eq!(redirect.status, StatusCode::FOUND, "{}", redirect.body);
     let location = redirect.location().to_owned();
     assert!(location.starts_with(&app.url("u/mfa?state=")), "{location}");
@@ -148,7 +148,7 @@ async fn mfa_page(app: &TestApp, browser: &mut Browser, redirect: &Page) -> Page
 }
 
 /// Posts `fields` (and the page's state) to the MFA form of `page`.
-async fn submit(
+pub(crate) async fn submit(
     app: &TestApp,
     browser: &mut Browser,
     page: &Page,
@@ -179,7 +179,7 @@ async fn id_token(app: &TestApp, done: &Page) -> Value {
     .unwrap()
 }
 
-async fn count(app: &TestApp, log_type: &str) -> usize {
+pub(crate) async fn count(app: &TestApp, log_type: &str) -> usize {
     app.server.flush_events().await;
     let query = LogQuery {
         log_type: Some(log_type.into()),

@@ -9,9 +9,9 @@ use chrono::{TimeZone, Utc};
 use openidconnect::core::CoreJwsSigningAlgorithm;
 use openidconnect::core::{CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreResponseType};
 use openidconnect::{
-    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest,
-    HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope,
-    TokenResponse,
+    AuthenticationContextClass, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret,
+    CsrfToken, HttpRequest, HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    RedirectUrl, Scope, TokenResponse,
 };
 
 use crate::app::{CALLBACK, NOW, PASSWORD, TestApp};
@@ -154,4 +154,88 @@ async fn the_openidconnect_crate_logs_in_with_the_code_flow() {
             "{what}"
         );
     }
+}
+
+/// With multi-factor authentication asked for by `acr_values` (the crate's
+/// `add_auth_context_value`), the ID token the crate verifies says `acr` (the PAPE policy) and
+/// `amr` (`mfa`), in its own types.
+#[tokio::test]
+async fn the_openidconnect_crate_reads_amr_and_acr_after_a_second_factor() {
+    let app = TestApp::start().await;
+    let token = crate::mfa::management(&app).await;
+    crate::mfa::turn_on(&app, &token, serde_json::json!([])).await;
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    let path = format!(
+        "/users/{}/authentication-methods",
+        crate::browser::urlencode(app.ann.as_str())
+    );
+    let body = serde_json::json!({"type": "totp", "totp_secret": secret});
+    let (status, _) = crate::management::call(&app, "POST", &path, Some(&token), Some(body)).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    let http = http_client(
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    );
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+    let client =
+        CoreClient::from_provider_metadata(metadata, ClientId::new(app.native.to_string()), None)
+            .set_redirect_uri(RedirectUrl::new(CALLBACK.to_owned()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, _, nonce) = client
+        .authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_auth_context_value(AuthenticationContextClass::new(crate::mfa::PAPE.to_owned()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let mut browser = Browser::new();
+    let start = browser.get(url.as_str()).await;
+    let form = browser.get(start.location()).await;
+    let after_password = browser
+        .submit_login(&app, &form.field("tx"), "ann@example.com", PASSWORD)
+        .await;
+    let page = crate::mfa::mfa_page(&app, &mut browser, &after_password).await;
+    let code = crate::mfa::totp(secret, app.clock_now());
+    let done = crate::mfa::submit(
+        &app,
+        &mut browser,
+        &page,
+        &[("factor", "otp"), ("code", &code)],
+    )
+    .await;
+    let (_, query) = done.location().split_once('?').unwrap();
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+    let code = param(&params, "code").unwrap().to_owned();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let now = app.clock_now();
+    let verifier = client
+        .id_token_verifier()
+        .set_time_fn(move || Utc.timestamp_opt(now, 0).unwrap());
+    let claims: &CoreIdTokenClaims = tokens
+        .id_token()
+        .expect("an ID token")
+        .claims(&verifier, &nonce)
+        .unwrap();
+    assert_eq!(
+        claims.auth_context_ref().map(|acr| acr.as_str()),
+        Some(crate::mfa::PAPE)
+    );
+    let amr: Vec<&str> = claims
+        .auth_method_refs()
+        .map(|amr| amr.iter().map(|m| m.as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(amr, ["mfa"]);
 }

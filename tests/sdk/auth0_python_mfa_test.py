@@ -1,0 +1,221 @@
+"""Auth0's MFA API for embedded login against Sigil, driven by Auth0's SDKs: auth0-python's
+`GetToken` (the password-realm grant raising `mfa_required`, the MFA grants through
+`authenticated_post`), auth0-auth-js's `MfaClient` (enrol, list, challenge; run as
+`node auth_js_mfa.mjs`), and pyotp computing the authenticator app's codes from the
+`barcode_uri` the SDK returned.
+
+Run by scripts/sdk-tests after the other suites (it turns the tenant's MFA policy on, and off
+again at the end):
+
+    SDK_TEST_DOMAIN             127.0.0.1:PORT
+    SDK_TEST_ISSUER             http://127.0.0.1:PORT/
+    SDK_TEST_BASE_URL           the Management API (auth0-python's base_url)
+    SDK_TEST_ADMIN_CREDENTIALS  admin-credentials.json
+    SDK_TEST_CONNECTION         the database connection
+    SDK_TEST_MFA_CLIENT_ID, SDK_TEST_MFA_CLIENT_SECRET      a client with the MFA grants
+    SDK_TEST_OTHER_CLIENT_ID, SDK_TEST_OTHER_CLIENT_SECRET  another one
+    SDK_TEST_NODE_DIR           where auth_js_mfa.mjs and its node_modules are
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import unittest
+import uuid
+
+import pyotp
+from auth0.authentication import GetToken
+from auth0.authentication.exceptions import Auth0Error, RateLimitError
+from auth0.management import Auth0
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        sys.exit(f"auth0_python_mfa_test: {name} is not set (run it with scripts/sdk-tests)")
+    return value
+
+
+DOMAIN = _env("SDK_TEST_DOMAIN")
+ISSUER = _env("SDK_TEST_ISSUER")
+BASE_URL = _env("SDK_TEST_BASE_URL")
+CONNECTION = _env("SDK_TEST_CONNECTION")
+CLIENT_ID = _env("SDK_TEST_MFA_CLIENT_ID")
+CLIENT_SECRET = _env("SDK_TEST_MFA_CLIENT_SECRET")
+OTHER_ID = _env("SDK_TEST_OTHER_CLIENT_ID")
+OTHER_SECRET = _env("SDK_TEST_OTHER_CLIENT_SECRET")
+NODE_DIR = _env("SDK_TEST_NODE_DIR")
+with open(_env("SDK_TEST_ADMIN_CREDENTIALS"), encoding="utf-8") as f:
+    ADMIN = json.load(f)
+
+MFA_OTP = "http://auth0.com/oauth/grant-type/mfa-otp"
+MFA_RECOVERY = "http://auth0.com/oauth/grant-type/mfa-recovery-code"
+
+
+def auth_js(command: str, mfa_token: str) -> dict:
+    """auth0-auth-js's MfaClient, one call."""
+    done = subprocess.run(
+        ["node", "auth_js_mfa.mjs", command, mfa_token],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SDK_TEST_CLIENT_ID": CLIENT_ID, "SDK_TEST_CLIENT_SECRET": CLIENT_SECRET},
+        timeout=60,
+        check=False,
+    )
+    if done.returncode not in (0, 1):
+        raise AssertionError(f"auth_js_mfa.mjs {command}: {done.stderr}")
+    return json.loads(done.stdout)
+
+
+def payload(jwt: str) -> dict:
+    part = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+class Auth0PythonMfa(unittest.TestCase):
+    email: str
+    password: str
+    secret: str
+    recovery_code: str
+    management: Auth0
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        admin = GetToken(DOMAIN, ADMIN["client_id"], client_secret=ADMIN["client_secret"], protocol="http")
+        token = admin.client_credentials(ADMIN["audience"])["access_token"]
+        cls.management = Auth0(base_url=BASE_URL, token=token)
+        for factor in ("otp", "recovery-code"):
+            cls.management.guardian.factors.set(factor, enabled=True)
+        cls.management.guardian.policies.set(request=["all-applications"])
+        cls.email = f"mfa-{uuid.uuid4().hex[:12]}@sdk-tests.example.com"
+        cls.password = "Sdk-Mfa-" + uuid.uuid4().hex
+        cls.management.users.create(connection=CONNECTION, email=cls.email, password=cls.password)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.management.guardian.policies.set(request=[])
+
+    def tokens(self, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> GetToken:
+        return GetToken(DOMAIN, client_id, client_secret=secret, protocol="http")
+
+    def mfa_required(self) -> dict:
+        """The password-realm grant's mfa_required answer, as auth0-python raises it."""
+        with self.assertRaises(Auth0Error) as raised:
+            self.tokens().login(self.email, self.password, realm=CONNECTION, scope="openid email")
+        error = raised.exception
+        self.assertEqual((error.status_code, error.error_code), (403, "mfa_required"))
+        self.assertEqual(error.message, "Multifactor authentication required")
+        self.assertTrue(error.content["mfa_token"])
+        return error.content
+
+    def grant(self, data: dict, client: GetToken | None = None) -> dict:
+        """An MFA grant, as auth0-python's GetToken posts with its client's credentials (the
+        SDK adds the secret; the grants name the client as every other does)."""
+        client = client or self.tokens()
+        return client.authenticated_post(f"{ISSUER}oauth/token", data={"client_id": client.client_id, **data})
+
+    def test_01_enrol_with_auth_js_then_the_mfa_otp_grant(self) -> None:
+        required = self.mfa_required()
+        self.assertEqual(required["mfa_requirements"], {"enroll": [{"type": "otp"}]})
+        token = required["mfa_token"]
+        self.assertEqual(auth_js("list", token), [])
+        enrolled = auth_js("enroll", token)
+        self.assertEqual(enrolled["authenticatorType"], "otp", enrolled)
+        otp = pyotp.parse_uri(enrolled["barcodeUri"])
+        self.assertEqual((otp.digits, otp.interval, otp.issuer), (6, 30, "Sigil"))
+        self.assertEqual(otp.name, self.email)
+        self.assertEqual(otp.secret, enrolled["secret"])
+        type(self).secret = enrolled["secret"]
+        type(self).recovery_code = enrolled["recoveryCodes"][0]
+        with self.assertRaises(Auth0Error) as wrong:
+            self.grant({"grant_type": MFA_OTP, "mfa_token": token, "otp": str((int(otp.now()) + 1) % 1000000).zfill(6)})
+        self.assertEqual((wrong.exception.error_code, wrong.exception.message), ("invalid_grant", "Invalid otp_code."))
+        answer = self.grant({"grant_type": MFA_OTP, "mfa_token": token, "otp": otp.now()})
+        claims = payload(answer["id_token"])
+        self.assertEqual(claims["amr"], ["mfa"])
+        self.assertEqual(claims["email"], self.email)
+
+    def test_02_a_second_login_is_challenged_through_auth_js(self) -> None:
+        required = self.mfa_required()
+        self.assertEqual(required["mfa_requirements"], {"challenge": [{"type": "otp"}, {"type": "recovery-code"}]})
+        token = required["mfa_token"]
+        listed = auth_js("list", token)
+        self.assertEqual(sorted((a["authenticatorType"], a["active"]) for a in listed), [("otp", True), ("recovery-code", True)])
+        self.assertEqual(auth_js("challenge", token), {"challengeType": "otp"})
+        self.assertEqual(auth_js("enroll", token)["error_description"], "User is already enrolled.")
+
+    def test_03_the_notes_table_of_refusals(self) -> None:
+        token = self.mfa_required()["mfa_token"]
+        code = pyotp.TOTP(self.secret).now()
+        tampered = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+        other = self.tokens(OTHER_ID, OTHER_SECRET)
+        cases = [
+            ("tampered", {"mfa_token": tampered, "otp": code}, None, "invalid_grant", "Malformed mfa_token"),
+            ("another client's", {"mfa_token": token, "otp": code}, other, "invalid_request", "mfa_token not issued to this client"),
+            ("no otp", {"mfa_token": token}, None, "invalid_request", "Missing required parameter: otp"),
+        ]
+        for what, data, client, error, message in cases:
+            with self.subTest(what), self.assertRaises(Auth0Error) as raised:
+                self.grant({"grant_type": MFA_OTP, **data}, client)
+            self.assertEqual((raised.exception.error_code, raised.exception.message), (error, message), what)
+
+    def test_04_the_recovery_code_logs_in_once_and_is_replaced(self) -> None:
+        token = self.mfa_required()["mfa_token"]
+        answer = self.grant({"grant_type": MFA_RECOVERY, "mfa_token": token, "recovery_code": self.recovery_code})
+        self.assertRegex(answer["recovery_code"], r"^[A-Z0-9]{24}$")
+        self.assertNotEqual(answer["recovery_code"], self.recovery_code)
+        self.assertEqual(payload(answer["id_token"])["amr"], ["mfa"])
+        with self.assertRaises(Auth0Error) as raised:
+            self.grant({"grant_type": MFA_RECOVERY, "mfa_token": token, "recovery_code": self.recovery_code})
+        self.assertEqual(raised.exception.error_code, "invalid_grant")
+
+    def test_05_ten_wrong_codes_empty_the_bucket(self) -> None:
+        token = self.mfa_required()["mfa_token"]
+        code = pyotp.TOTP(self.secret).now()
+        wrong = str((int(code) + 1) % 1000000).zfill(6)
+        refused = 0
+        for _ in range(12):
+            try:
+                self.grant({"grant_type": MFA_OTP, "mfa_token": token, "otp": wrong})
+            except RateLimitError as e:
+                self.assertEqual(e.error_code, "too_many_attempts")
+                refused += 1
+            except Auth0Error as e:
+                self.assertEqual(e.error_code, "invalid_grant")
+        self.assertGreaterEqual(refused, 1)
+        with self.assertRaises(RateLimitError):
+            self.grant({"grant_type": MFA_OTP, "mfa_token": token, "otp": code})
+
+
+class _Result(unittest.TextTestResult):
+    def _line(self, verdict: str, test, extra: str = "") -> None:
+        self.stream.write(f"{verdict} {test.id().split('.')[-1]}{extra}\n")
+        self.stream.flush()
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._line("PASS", test)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._line("FAIL", test)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._line("ERROR", test)
+
+
+def main() -> int:
+    print(f"auth0-python and auth0-auth-js MFA clients against {ISSUER}")
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(Auth0PythonMfa)
+    result = unittest.TextTestRunner(resultclass=_Result, verbosity=0).run(suite)
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
