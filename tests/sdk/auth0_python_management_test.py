@@ -24,6 +24,8 @@ import uuid
 from auth0.authentication import GetToken
 from auth0.management import Auth0
 
+import one_line
+
 
 def _env(name: str) -> str:
     value = os.environ.get(name)
@@ -210,29 +212,9 @@ class Auth0PythonManagement(unittest.TestCase):
         self.client.users.delete(user.user_id)
 
 
-class _Result(unittest.TextTestResult):
-    def _line(self, verdict: str, test, extra: str = "") -> None:
-        self.stream.write(f"{verdict} {test.id().split('.')[-1]}{extra}\n")
-        self.stream.flush()
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self._line("PASS", test)
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self._line("FAIL", test)
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self._line("ERROR", test)
-
-
 def main() -> int:
     print(f"auth0-python management client against {BASE_URL}")
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=0, resultclass=_Result).run(suite)
-    return 0 if result.wasSuccessful() else 1
+    return one_line.run(__name__)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ from auth0.authentication import GetToken
 from auth0.authentication.exceptions import Auth0Error, RateLimitError
 from auth0.management import Auth0
 
+import one_line
+
 
 def _env(name: str) -> str:
     value = os.environ.get(name)
@@ -192,29 +194,9 @@ class Auth0PythonMfa(unittest.TestCase):
             self.grant({"grant_type": MFA_OTP, "mfa_token": token, "otp": code})
 
 
-class _Result(unittest.TextTestResult):
-    def _line(self, verdict: str, test, extra: str = "") -> None:
-        self.stream.write(f"{verdict} {test.id().split('.')[-1]}{extra}\n")
-        self.stream.flush()
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self._line("PASS", test)
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self._line("FAIL", test)
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self._line("ERROR", test)
-
-
 def main() -> int:
     print(f"auth0-python and auth0-auth-js MFA clients against {ISSUER}")
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(Auth0PythonMfa)
-    result = unittest.TextTestRunner(resultclass=_Result, verbosity=0).run(suite)
-    return 0 if result.wasSuccessful() else 1
+    return one_line.run(__name__)
 
 
 if __name__ == "__main__":

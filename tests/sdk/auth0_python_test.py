@@ -35,6 +35,8 @@ from auth0.authentication.token_verifier import (
     TokenVerifier,
 )
 
+import one_line
+
 try:  # auth0-python 5 and later
     from auth0.authentication.exceptions import Auth0Error
 except ImportError:  # auth0-python 4
@@ -263,46 +265,11 @@ class Auth0PythonSdk(unittest.TestCase):
         self.assertTrue(answer.strip(), "empty answer")
 
 
-class _Result(unittest.TextTestResult):
-    """One line per check, with its name (the test's docstring)."""
-
-    def _name(self, test) -> str:
-        return test.shortDescription() or test.id()
-
-    def _line(self, status, test, detail="") -> None:
-        self.stream.writeln(f"{status:5} {self._name(test)}{detail}")
-        self.stream.flush()
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self._line("PASS", test)
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self._line("FAIL", test)
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self._line("ERROR", test)
-
-    def addSubTest(self, test, subtest, err):
-        super().addSubTest(test, subtest, err)
-        if err is not None:
-            self._line("FAIL", test, f" {subtest._subDescription()}")
-
-    def addSkip(self, test, reason):
-        super().addSkip(test, reason)
-        self._line("SKIP", test, f": {reason}")
-
-
 def main() -> int:
     import auth0
 
     print(f"auth0-python {getattr(auth0, '__version__', '?')} against {PROTOCOL}://{DOMAIN}/")
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=0, resultclass=_Result)
-    result = runner.run(suite)
-    return 0 if result.wasSuccessful() else 1
+    return one_line.run(__name__)
 
 
 if __name__ == "__main__":

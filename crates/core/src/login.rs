@@ -1,6 +1,6 @@
 //! Where a login completes, however it began: a password on the login page or a signup on the
-//! signup page, a session that suffices (SSO, `prompt=none`), the password grants; later the
-//! social callbacks, passwordless and MFA. [`complete`] starts or extends the session, records
+//! signup page, a session that suffices (SSO, `prompt=none`), the password grants, the social
+//! and enterprise callbacks, passwordless codes. [`complete`] starts or extends the session, records
 //! the login (the user's `last_login` and `logins_count`), and returns what the steps after it
 //! need: the user, the session, `auth_time` and how the user authenticated (Auth0's
 //! `authentication.methods`).
@@ -64,7 +64,8 @@ pub struct Login<'a> {
 /// How the user authenticated, as Auth0's `authentication.methods[]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Method {
-    /// `pwd` (a password), later `federated`, `email`, `sms`, `mfa`, …; or the name a
+    /// `pwd` (a password), `federated`, `email`, `sms`, `mfa` (a second factor, recorded in
+    /// the session by the MFA step); or the name a
     /// post-login Action recorded for its own method (`api.authentication.recordMethod`).
     pub name: String,
     /// When.

@@ -134,6 +134,7 @@ pub(crate) struct Metrics {
     action_fetches: Family<ActionLabels, Counter>,
     upstream_calls: Family<UpstreamLabels, Counter>,
     mail_deliveries: Family<ResultLabels, Counter>,
+    mfa: Family<ResultLabels, Counter>,
     password_queue: Gauge,
     password_refused: Counter,
     password_seconds: Histogram,
@@ -219,6 +220,12 @@ impl Metrics {
              too_large, malformed)",
             upstream_calls.clone(),
         );
+        let mfa = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "mfa",
+            "Second-factor steps by result (required, enrolled, passed, wrong, recovery_passed, recovery_wrong, throttled)",
+            mfa.clone(),
+        );
         let mail_deliveries = Family::<ResultLabels, Counter>::default();
         registry.register(
             "mail_deliveries",
@@ -287,6 +294,7 @@ impl Metrics {
             action_fetches,
             upstream_calls,
             mail_deliveries,
+            mfa,
             password_queue,
             password_refused,
             password_seconds,
@@ -369,6 +377,13 @@ impl Metrics {
                     connection: connection.to_owned(),
                 })
                 .inc();
+        }
+    }
+
+    /// A second-factor step that ended with `result`.
+    pub(crate) fn mfa(&self, result: &'static str) {
+        if self.enabled() {
+            self.mfa.get_or_create(&ResultLabels { result }).inc();
         }
     }
 

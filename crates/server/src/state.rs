@@ -214,11 +214,11 @@ impl<S: Store> App<S> {
 
     /// Queues a tenant log event, and counts it in `/metrics` when it is a login's.
     pub(crate) fn log_event(&self, event: NewLogEvent) {
-        if let Some(result) = event
-            .log_type
-            .as_ref()
-            .and_then(|t| login_result(t.as_str()))
-        {
+        let log_type = event.log_type.as_ref().map(|t| t.as_str());
+        if let Some(result) = log_type.and_then(mfa_result) {
+            self.inner.metrics.mfa(result);
+        }
+        if let Some(result) = log_type.and_then(login_result) {
             // A connection the store vouched for (it has an id), never one a request named.
             let connection = event
                 .connection_id
@@ -481,6 +481,20 @@ fn login_result(log_type: &str) -> Option<&'static str> {
         LogType::FAILED_LOGIN_USER => "unknown_user",
         LogType::FAILED_LOGIN => "blocked",
         LogType::FAILED_SILENT_AUTH => "login_required",
+        _ => return None,
+    })
+}
+
+/// The metric result of a second-factor event, by its type.
+fn mfa_result(log_type: &str) -> Option<&'static str> {
+    Some(match log_type {
+        LogType::MFA_REQUIRED => "required",
+        LogType::MFA_ENROLLED => "enrolled",
+        LogType::MFA_SUCCEEDED => "passed",
+        LogType::MFA_FAILED => "wrong",
+        LogType::MFA_RECOVERY_SUCCEEDED => "recovery_passed",
+        LogType::MFA_RECOVERY_FAILED => "recovery_wrong",
+        LogType::MFA_TOO_MANY_ATTEMPTS => "throttled",
         _ => return None,
     })
 }

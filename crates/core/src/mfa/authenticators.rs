@@ -196,7 +196,7 @@ pub async fn check_otp(
     code: &str,
 ) -> Result<Checked, StoreError> {
     let code = code.trim();
-    if code.len() != super::totp::DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
+    if !super::totp::shaped_as_code(code) {
         return Ok(Checked::Malformed);
     }
     let (user, now) = (attempt.user, attempt.now);

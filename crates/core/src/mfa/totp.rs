@@ -86,7 +86,7 @@ impl TotpSecret {
     /// decide (a code is accepted once per step).
     pub fn matching_step(&self, code: &str, now: UnixTime) -> Option<i64> {
         let code = code.trim();
-        if code.len() != DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
+        if !shaped_as_code(code) {
             return None;
         }
         let current = now.0.div_euclid(STEP);
@@ -123,6 +123,11 @@ impl TotpSecret {
             encode(issuer),
         ))
     }
+}
+
+/// Whether `code` has the shape of a code: [`DIGITS`] ASCII digits.
+pub fn shaped_as_code(code: &str) -> bool {
+    code.len() == DIGITS as usize && code.bytes().all(|b| b.is_ascii_digit())
 }
 
 const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

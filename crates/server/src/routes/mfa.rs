@@ -25,8 +25,8 @@ use sigil_core::model::{Authenticator, Session, TenantSettings};
 use sigil_core::oauth::Resumed;
 use sigil_core::{Store, ids};
 
-use super::authorize::{Via, cookie, current_session, page_error, set_cookie};
-use super::resume::go_on;
+use super::authorize::{Via, cookie, page_error, set_cookie};
+use super::resume::{go_on, paused_here};
 use crate::App;
 use crate::client_ip::ClientIp;
 use crate::pages::{PageQuery, Script};
@@ -94,16 +94,8 @@ async fn opened<S: Store>(
     headers: &HeaderMap,
     text: Option<&str>,
 ) -> Result<(Continuation, Session), Response> {
-    let continuation = text
-        .and_then(|t| Continuation::open(t, app.transaction_key(), app.now()))
-        .filter(|c| matches!(c.pending, Pending::Mfa { .. }));
-    let Some(continuation) = continuation else {
-        return Err(page_error(app, StatusCode::BAD_REQUEST, EXPIRED));
-    };
-    match current_session(app, headers).await? {
-        Some(session) if session.id == continuation.session_id => Ok((continuation, session)),
-        _ => Err(page_error(app, StatusCode::FORBIDDEN, OTHER_SESSION)),
-    }
+    let waits = |pending: &Pending| matches!(pending, Pending::Mfa { .. });
+    paused_here(app, headers, text, waits, (EXPIRED, OTHER_SESSION)).await
 }
 
 async fn settings<S: Store>(app: &App<S>) -> Result<TenantSettings, Response> {

@@ -153,6 +153,29 @@ async fn consented<S: Store>(
     response
 }
 
+/// The paused login `text` seals, when it is still good, waits for what `waits` accepts (the
+/// consent page's answer, a second factor), and the request comes from its SSO session; else
+/// the error page saying `expired` (400) or `other_session` (403). The pages of a paused login
+/// open it here.
+pub(crate) async fn paused_here<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+    text: Option<&str>,
+    waits: fn(&Pending) -> bool,
+    (expired, other_session): (&str, &str),
+) -> Result<(Continuation, Session), Response> {
+    let continuation = text
+        .and_then(|t| Continuation::open(t, app.transaction_key(), app.now()))
+        .filter(|c| waits(&c.pending));
+    let Some(continuation) = continuation else {
+        return Err(page_error(app, StatusCode::BAD_REQUEST, expired));
+    };
+    match current_session(app, headers).await? {
+        Some(session) if session.id == continuation.session_id => Ok((continuation, session)),
+        _ => Err(page_error(app, StatusCode::FORBIDDEN, other_session)),
+    }
+}
+
 /// Resumes `continuation` for the user of `session`, who came back as `resumed` says, and
 /// answers the client (or sends the browser on to the next page) as `via` allows.
 pub(crate) async fn go_on<S: Store>(

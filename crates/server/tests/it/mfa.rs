@@ -489,6 +489,14 @@ async fn ten_wrong_codes_empty_the_bucket_until_it_refills() {
             .contains("Too many failed codes. Wait for some minutes before retrying.")
     );
     assert_eq!(count(&app, "gd_otp_rate_limit_exceed").await, 1);
+    let metrics = crate::metrics::scrape(&app).await;
+    for line in [
+        "sigil_mfa_total{result=\"required\"} 1",
+        "sigil_mfa_total{result=\"wrong\"} 10",
+        "sigil_mfa_total{result=\"throttled\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line}: {metrics}");
+    }
     // Six minutes give one more try.
     app.clock.advance(6 * 60);
     let code = totp(secret, app.clock_now());
