@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::authenticators::{self, Offer};
+use super::authenticators;
 use crate::ids::UserId;
 use crate::model::{AuthenticatorKind, MfaFactor, MfaSettings, User};
 use crate::oauth::{ErrorCode, FlowError, OAuthError};
@@ -145,14 +145,8 @@ pub async fn associate(
         )
         .into());
     }
-    // A fresh secret each time: what an earlier call returned is replaced.
-    if let Some(pending) = pending_totp(&all) {
-        store.delete_authenticator(user, &pending).await?;
-    }
-    let Offer::Enrol(pending) = authenticators::offer(store, rng, settings, user, now).await?
-    else {
-        return Err(OAuthError::new(ErrorCode::AccessDenied, "User is already enrolled.").into());
-    };
+    // A fresh secret each time: it replaces what an earlier call returned.
+    let pending = authenticators::enrol(store, rng, user, now).await?;
     let account = store
         .user(user)
         .await?
@@ -166,7 +160,7 @@ pub async fn associate(
     let mut out = json!({
         "authenticator_type": "otp",
         "secret": secret.base32().as_str(),
-        "barcode_uri": secret.key_uri(&tenant.replace(':', " "), &account).as_str(),
+        "barcode_uri": secret.key_uri(tenant, &account).as_str(),
     });
     let has_code = all
         .iter()
@@ -176,12 +170,6 @@ pub async fn associate(
         out["recovery_codes"] = json!([code.as_str()]);
     }
     Ok(out)
-}
-
-fn pending_totp(all: &[crate::model::Authenticator]) -> Option<String> {
-    all.iter()
-        .find(|a| a.kind == AuthenticatorKind::Totp && !a.confirmed())
-        .map(|a| a.id.clone())
 }
 
 /// How an authenticator app names the account: the email, else the id.

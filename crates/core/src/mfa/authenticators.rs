@@ -74,7 +74,7 @@ pub async fn offer(
             .iter()
             .any(|a| a.kind == AuthenticatorKind::RecoveryCode && a.confirmed());
     let Some(at) = all.iter().position(|a| a.kind == AuthenticatorKind::Totp) else {
-        return enrol(store, rng, user, now).await;
+        return Ok(Offer::Enrol(enrol(store, rng, user, now).await?));
     };
     let otp = all.swap_remove(at);
     if otp.confirmed() {
@@ -82,16 +82,18 @@ pub async fn offer(
     } else if otp.created_at.0 + ENROLMENT_WINDOW > now.0 {
         Ok(Offer::Enrol(otp))
     } else {
-        enrol(store, rng, user, now).await
+        Ok(Offer::Enrol(enrol(store, rng, user, now).await?))
     }
 }
 
-async fn enrol(
+/// A new pending authenticator app for `user`, with a fresh secret; it replaces a pending
+/// one (a confirmed one is [`crate::Conflict::Authenticator`]).
+pub async fn enrol(
     store: &impl Store,
     rng: &dyn Rng,
     user: &UserId,
     now: UnixTime,
-) -> Result<Offer, StoreError> {
+) -> Result<Authenticator, StoreError> {
     let pending = Authenticator {
         id: new_id(AuthenticatorKind::Totp, rng),
         user_id: user.clone(),
@@ -103,7 +105,7 @@ async fn enrol(
         last_auth_at: None,
     };
     store.put_authenticator(&pending).await?;
-    Ok(Offer::Enrol(pending))
+    Ok(pending)
 }
 
 /// Who is trying a code, for the events.

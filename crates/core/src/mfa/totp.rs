@@ -105,8 +105,11 @@ impl TotpSecret {
     /// The `otpauth://` URI authenticator apps read from a QR code, as Auth0's `barcode_uri`:
     /// `otpauth://totp/<issuer>:<account>?secret=…&issuer=…&algorithm=SHA1&digits=6&period=30`.
     /// The label's two parts are encoded apart and joined by a literal colon, as Auth0 writes
-    /// it (Google's key URI format allows either).
+    /// it (Google's key URI format allows either); a colon in the issuer, which would end the
+    /// label's issuer part early, becomes a space.
     pub fn key_uri(&self, issuer: &str, account: &str) -> Zeroizing<String> {
+        let issuer = issuer.replace(':', " ");
+        let issuer = issuer.as_str();
         // Everything but RFC 3986's unreserved characters and `@` (an email stays readable).
         const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
             .remove(b'-')

@@ -367,8 +367,7 @@ fn enrolment(pending: &Authenticator, tenant: &str, account: &str) -> (String, S
     let Some(secret) = pending.totp() else {
         return (String::new(), String::new());
     };
-    // A colon would end the label's issuer part early.
-    let uri = secret.key_uri(&tenant.replace(':', " "), account);
+    let uri = secret.key_uri(tenant, account);
     let qr = match qrcode::QrCode::new(uri.as_bytes()) {
         Ok(code) => code
             .render::<qrcode::render::svg::Color<'_>>()

@@ -160,6 +160,14 @@ pub(crate) async fn submit(
     browser.post_form(&app.url("u/mfa"), &form).await
 }
 
+/// Answers the challenge `page` with the current code of `secret`: the login ends at the
+/// application with `amr: ["mfa"]` in the ID token.
+async fn pass_with_code(app: &TestApp, browser: &mut Browser, page: &Page, secret: &str) {
+    let code = totp(secret, app.clock_now());
+    let done = submit(app, browser, page, &[("factor", "otp"), ("code", &code)]).await;
+    assert_eq!(id_token(app, &done).await["amr"], json!(["mfa"]));
+}
+
 /// The ID token's claims from the code in `done`'s redirect to the callback.
 async fn id_token(app: &TestApp, done: &Page) -> Value {
     assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
@@ -499,15 +507,7 @@ async fn ten_wrong_codes_empty_the_bucket_until_it_refills() {
     }
     // Six minutes give one more try.
     app.clock.advance(6 * 60);
-    let code = totp(secret, app.clock_now());
-    let done = submit(
-        &app,
-        &mut browser,
-        &refused,
-        &[("factor", "otp"), ("code", &code)],
-    )
-    .await;
-    assert_eq!(id_token(&app, &done).await["amr"], json!(["mfa"]));
+    pass_with_code(&app, &mut browser, &refused, secret).await;
 }
 
 #[tokio::test]
@@ -868,13 +868,5 @@ async fn an_imported_authenticator_app_logs_in_without_enrolment() {
         "{}",
         challenge.body
     );
-    let code = totp(secret, app.clock_now());
-    let done = submit(
-        &app,
-        &mut browser,
-        &challenge,
-        &[("factor", "otp"), ("code", &code)],
-    )
-    .await;
-    assert_eq!(id_token(&app, &done).await["amr"], json!(["mfa"]));
+    pass_with_code(&app, &mut browser, &challenge, secret).await;
 }

@@ -29,13 +29,21 @@ async fn backend(app: &TestApp) -> (String, String) {
     (id.to_string(), secret.expose().to_owned())
 }
 
+/// `body` with the members of `extra` added or replaced.
+fn merged(mut body: Value, extra: &Value) -> Value {
+    for (name, value) in extra.as_object().unwrap() {
+        body[name] = value.clone();
+    }
+    body
+}
+
 /// The password grant as the backend, with `extra` members.
 async fn password_grant(
     app: &TestApp,
     client: &(String, String),
     extra: Value,
 ) -> (StatusCode, Value) {
-    let mut body = json!({
+    let body = json!({
         "grant_type": "password",
         "client_id": client.0,
         "client_secret": client.1,
@@ -43,9 +51,7 @@ async fn password_grant(
         "password": PASSWORD,
         "scope": "openid profile email",
     });
-    for (name, value) in extra.as_object().unwrap() {
-        body[name] = value.clone();
-    }
+    let body = merged(body, &extra);
     let (status, _, answer) = post(app, Body::Json(body), None).await;
     (status, answer)
 }
@@ -57,10 +63,8 @@ async fn mfa_grant(
     grant: &str,
     fields: Value,
 ) -> (StatusCode, Value) {
-    let mut body = json!({"grant_type": grant, "client_id": client.0, "client_secret": client.1});
-    for (name, value) in fields.as_object().unwrap() {
-        body[name] = value.clone();
-    }
+    let body = json!({"grant_type": grant, "client_id": client.0, "client_secret": client.1});
+    let body = merged(body, &fields);
     let (status, _, answer) = post(app, Body::Json(body), None).await;
     (status, answer)
 }
@@ -319,10 +323,8 @@ async fn post_challenge(
     mfa: &str,
     extra: Value,
 ) -> (StatusCode, Value) {
-    let mut body = json!({"client_id": client.0, "client_secret": client.1, "mfa_token": mfa});
-    for (name, value) in extra.as_object().unwrap() {
-        body[name] = value.clone();
-    }
+    let body = json!({"client_id": client.0, "client_secret": client.1, "mfa_token": mfa});
+    let body = merged(body, &extra);
     let response = app
         .http
         .post(app.url("mfa/challenge"))
