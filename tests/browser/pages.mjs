@@ -193,6 +193,21 @@ export const cases = [
     },
   },
   {
+    name: "mfa-email-wrong-code",
+    async open(page, fixtures) {
+      // A verified address is a factor once the tenant enables email: a code is mailed.
+      const account = newAccount("mfa-email");
+      const userId = await signup(fixtures, account.email, account.password);
+      await management(fixtures, "PATCH", `users/${encodeURIComponent(userId)}`, { email_verified: true });
+      await management(fixtures, "PUT", "guardian/factors/email", { enabled: true });
+      await openMfa(page, fixtures, account, "Verify Your Identity");
+      await page.getByText("We've sent an email with your code to").waitFor();
+      await page.fill("#code", "000000");
+      await page.click("button[type=submit]");
+      await page.getByRole("alert").waitFor();
+    },
+  },
+  {
     name: "mfa-options",
     async open(page, fixtures) {
       const { account } = await withRecoveryCode(fixtures);

@@ -1,8 +1,9 @@
 """Auth0's MFA API for embedded login against Sigil, driven by Auth0's SDKs: auth0-python's
 `GetToken` (the password-realm grant raising `mfa_required`, the MFA grants through
 `authenticated_post`), auth0-auth-js's `MfaClient` (enrol, list, challenge; run as
-`node auth_js_mfa.mjs`), and pyotp computing the authenticator app's codes from the
-`barcode_uri` the SDK returned.
+`node auth_js_mfa.mjs`), pyotp computing the authenticator app's codes from the
+`barcode_uri` the SDK returned, and aiosmtpd receiving the email factor's codes (Sigil delivers
+to it over SMTP; the suite reads its Maildir).
 
 Run by scripts/sdk-tests after the other suites (it turns the tenant's MFA policy on, and off
 again at the end):
@@ -15,15 +16,20 @@ again at the end):
     SDK_TEST_MFA_CLIENT_ID, SDK_TEST_MFA_CLIENT_SECRET      a client with the MFA grants
     SDK_TEST_OTHER_CLIENT_ID, SDK_TEST_OTHER_CLIENT_SECRET  another one
     SDK_TEST_NODE_DIR           where auth_js_mfa.mjs and its node_modules are
+    SDK_TEST_MAILDIR            the Maildir aiosmtpd delivers Sigil's mail to
 """
 
 from __future__ import annotations
 
 import base64
+import email.policy
 import json
+import mailbox
 import os
+import re
 import subprocess
 import sys
+import time
 import unittest
 import uuid
 
@@ -51,17 +57,19 @@ CLIENT_SECRET = _env("SDK_TEST_MFA_CLIENT_SECRET")
 OTHER_ID = _env("SDK_TEST_OTHER_CLIENT_ID")
 OTHER_SECRET = _env("SDK_TEST_OTHER_CLIENT_SECRET")
 NODE_DIR = _env("SDK_TEST_NODE_DIR")
+MAILDIR = _env("SDK_TEST_MAILDIR")
 with open(_env("SDK_TEST_ADMIN_CREDENTIALS"), encoding="utf-8") as f:
     ADMIN = json.load(f)
 
 MFA_OTP = "http://auth0.com/oauth/grant-type/mfa-otp"
 MFA_RECOVERY = "http://auth0.com/oauth/grant-type/mfa-recovery-code"
+MFA_OOB = "http://auth0.com/oauth/grant-type/mfa-oob"
 
 
-def auth_js(command: str, mfa_token: str) -> dict:
+def auth_js(command: str, mfa_token: str, *arguments: str) -> dict:
     """auth0-auth-js's MfaClient, one call."""
     done = subprocess.run(
-        ["node", "auth_js_mfa.mjs", command, mfa_token],
+        ["node", "auth_js_mfa.mjs", command, mfa_token, *arguments],
         cwd=NODE_DIR,
         capture_output=True,
         text=True,
@@ -72,6 +80,34 @@ def auth_js(command: str, mfa_token: str) -> dict:
     if done.returncode not in (0, 1):
         raise AssertionError(f"auth_js_mfa.mjs {command}: {done.stderr}")
     return json.loads(done.stdout)
+
+
+def mails_to(address: str) -> dict[str, str]:
+    """Every mail aiosmtpd received for `address`: its text by its Maildir key."""
+    box = mailbox.Maildir(MAILDIR, factory=None, create=False)
+    texts = {}
+    for key, message in box.items():
+        parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+        if parsed["To"] == address:
+            texts[key] = parsed.get_body(preferencelist=("plain",)).get_content()
+    return texts
+
+
+def next_code(address: str, before: dict[str, str]) -> str:
+    """The code in the one mail to `address` that was not there `before`: Sigil delivers
+    from its outbox, so this waits (at most 20 s) for it."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        new = [text for key, text in mails_to(address).items() if key not in before]
+        if new:
+            if len(new) != 1:
+                raise AssertionError(f"{len(new)} new mails to {address}, one expected")
+            found = re.search(r"\b(\d{6})\b", new[0])
+            if not found:
+                raise AssertionError(f"no code in the mail: {new[0]}")
+            return found.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no new mail to {address} within 20 s")
 
 
 def payload(jwt: str) -> dict:
@@ -105,10 +141,10 @@ class Auth0PythonMfa(unittest.TestCase):
     def tokens(self, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> GetToken:
         return GetToken(DOMAIN, client_id, client_secret=secret, protocol="http")
 
-    def mfa_required(self) -> dict:
+    def mfa_required(self, email: str | None = None) -> dict:
         """The password-realm grant's mfa_required answer, as auth0-python raises it."""
         with self.assertRaises(Auth0Error) as raised:
-            self.tokens().login(self.email, self.password, realm=CONNECTION, scope="openid email")
+            self.tokens().login(email or self.email, self.password, realm=CONNECTION, scope="openid email")
         error = raised.exception
         self.assertEqual((error.status_code, error.error_code), (403, "mfa_required"))
         self.assertEqual(error.message, "Multifactor authentication required")
@@ -192,6 +228,47 @@ class Auth0PythonMfa(unittest.TestCase):
         self.assertGreaterEqual(refused, 1)
         with self.assertRaises(RateLimitError):
             self.grant({"grant_type": MFA_OTP, "mfa_token": token, "otp": code})
+
+    def test_06_an_email_factor_enrolled_with_auth_js_and_codes_from_aiosmtpd(self) -> None:
+        self.management.guardian.factors.set("email", enabled=True)
+        user = f"oob-{uuid.uuid4().hex[:12]}@sdk-tests.example.com"
+        backup = f"backup-{uuid.uuid4().hex[:12]}@sdk-tests.example.com"
+        self.management.users.create(connection=CONNECTION, email=user, password=self.password)
+        # Unverified: the address is no factor yet, so the user enrols another one.
+        required = self.mfa_required(user)
+        self.assertEqual(required["mfa_requirements"], {"enroll": [{"type": "otp"}]})
+        token = required["mfa_token"]
+        seen = mails_to(backup)
+        enrolled = auth_js("enroll-email", token, backup)
+        self.assertEqual(
+            (enrolled["authenticatorType"], enrolled["oobChannel"], enrolled["bindingMethod"]),
+            ("oob", "email", "prompt"),
+            enrolled,
+        )
+        self.assertRegex(enrolled["recoveryCodes"][0], r"^[A-Z0-9]{24}$")
+        code = next_code(backup, seen)
+        wrong = str((int(code) + 1) % 1000000).zfill(6)
+        oob = {"grant_type": MFA_OOB, "mfa_token": token, "oob_code": enrolled["oobCode"]}
+        with self.assertRaises(Auth0Error) as raised:
+            self.grant({**oob, "binding_code": wrong})
+        self.assertEqual((raised.exception.error_code, raised.exception.message), ("invalid_grant", "Invalid binding_code."))
+        with self.assertRaises(Auth0Error) as raised:
+            self.grant(oob)
+        self.assertEqual(raised.exception.message, "Missing required parameter: binding_code")
+        answer = self.grant({**oob, "binding_code": code})
+        self.assertEqual(payload(answer["id_token"])["amr"], ["mfa"])
+        # The next login is challenged at that address through auth-js.
+        required = self.mfa_required(user)
+        self.assertEqual(required["mfa_requirements"], {"challenge": [{"type": "email"}, {"type": "recovery-code"}]})
+        token = required["mfa_token"]
+        listed = auth_js("list", token)
+        self.assertIn(("oob", True, backup, ["email"]), [(a["authenticatorType"], a["active"], a.get("name"), a.get("oobChannels")) for a in listed])
+        seen = mails_to(backup)
+        challenged = auth_js("challenge-oob", token)
+        self.assertEqual((challenged["challengeType"], challenged["bindingMethod"]), ("oob", "prompt"), challenged)
+        code = next_code(backup, seen)
+        answer = self.grant({"grant_type": MFA_OOB, "mfa_token": token, "oob_code": challenged["oobCode"], "binding_code": code})
+        self.assertEqual(payload(answer["id_token"])["amr"], ["mfa"])
 
 
 def main() -> int:

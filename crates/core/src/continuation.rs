@@ -53,7 +53,19 @@ pub enum Pending {
         /// (sealed with the rest: the continuation is encrypted).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recovery_code: Option<ShownOnce>,
+        /// The code last mailed to the user's email factor in this login, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mailed: Option<Mailed>,
     },
+}
+
+/// A code mailed to an email factor during a paused login (`crate::mfa::email`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mailed {
+    /// The `oob_code` naming it (sealed with the rest, never shown).
+    pub oob_code: ShownOnce,
+    /// Where it went: the page says.
+    pub address: String,
 }
 
 /// A secret shown to the user on the next page and nowhere else: `Debug` never shows it.

@@ -3,9 +3,9 @@
 //! `connection.name`, `tenant`, `friendly_name`, `support_email`, `url`, `code`, …).
 //!
 //! - The tenant's template (`/api/v2/email-templates/{name}`), when it is enabled; else
-//!   Sigil's own for the mails it sends (`verify_email`, `reset_email`: HTML with the tenant's
-//!   logo and colour, and a plain-text version); a mail with neither (`welcome_email` until the
-//!   tenant writes one) is not sent.
+//!   Sigil's own for the mails it sends (`verify_email`, `reset_email`, `auth_email_by_code`,
+//!   `mfa_oob_code`: HTML with the tenant's logo and colour, and a plain-text version); a
+//!   mail with neither (`welcome_email` until the tenant writes one) is not sent.
 //! - Every value is HTML-escaped before the body sees it, so a user's name cannot inject
 //!   markup; Auth0's advice to write `{{ user.name | escape }}` still works, since `escape`
 //!   here never escapes twice. The subject and the sender are not HTML and see the values as
@@ -41,6 +41,11 @@ fn built_in(name: TemplateName) -> Option<(&'static str, &'static str, &'static 
             include_str!("email_templates/reset_email.txt"),
         )),
         TemplateName::AuthEmailByCode => Some(PASSWORDLESS),
+        TemplateName::MfaOobCode => Some((
+            "Your verification code is {{ code }}",
+            include_str!("email_templates/mfa_oob_code.html"),
+            include_str!("email_templates/mfa_oob_code.txt"),
+        )),
         _ => None,
     }
 }
@@ -514,6 +519,24 @@ mod tests {
             code: None,
             lifetime: None,
         }
+    }
+
+    #[test]
+    fn the_mfa_mail_carries_the_code_in_its_subject_and_both_bodies() {
+        let tenant = TenantSettings::default();
+        let person = user("Pat");
+        let letter = Letter {
+            code: Some("482913"),
+            url: None,
+            lifetime: Some(300),
+            ..letter_to(&person, &tenant, "")
+        };
+        let mail = Template::built_in(TemplateName::MfaOobCode)
+            .unwrap()
+            .compose(&letter, "pat@example.com", "mfa_oob_code", UnixTime(0));
+        assert_eq!(mail.subject, "Your verification code is 482913");
+        assert!(mail.body.contains("is 482913") && mail.body.contains("5 minutes"));
+        assert!(mail.html.as_deref().is_some_and(|h| h.contains(">482913<")));
     }
 
     #[test]

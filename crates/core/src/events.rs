@@ -63,6 +63,8 @@ pub enum Exchange {
     PasswordlessOtp,
     /// Auth0's `mfa-otp`: `seotpft` / `feotpft`.
     MfaOtp,
+    /// Auth0's `mfa-oob`: `seoobft` / `feoobft`.
+    MfaOob,
     /// Auth0's `mfa-recovery-code`: `sercft` / `fercft`.
     MfaRecoveryCode,
 }
@@ -77,6 +79,7 @@ impl Exchange {
             Exchange::RefreshToken => "refresh_token",
             Exchange::PasswordlessOtp => "passwordless_otp",
             Exchange::MfaOtp => "mfa_otp",
+            Exchange::MfaOob => "mfa_oob",
             Exchange::MfaRecoveryCode => "mfa_recovery_code",
         }
     }
@@ -95,6 +98,8 @@ impl Exchange {
             (Exchange::PasswordlessOtp, false) => LogType::FAILED_EXCHANGE_PASSWORDLESS_OTP,
             (Exchange::MfaOtp, true) => LogType::SUCCESS_EXCHANGE_MFA_OTP,
             (Exchange::MfaOtp, false) => LogType::FAILED_EXCHANGE_MFA_OTP,
+            (Exchange::MfaOob, true) => LogType::SUCCESS_EXCHANGE_MFA_OOB,
+            (Exchange::MfaOob, false) => LogType::FAILED_EXCHANGE_MFA_OOB,
             (Exchange::MfaRecoveryCode, true) => LogType::SUCCESS_EXCHANGE_MFA_RECOVERY_CODE,
             (Exchange::MfaRecoveryCode, false) => LogType::FAILED_EXCHANGE_MFA_RECOVERY_CODE,
         }

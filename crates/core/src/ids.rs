@@ -244,6 +244,22 @@ pub fn to_hex(bytes: &[u8]) -> String {
     out
 }
 
+/// `count` random decimal digits: a one-time code (rejection sampling keeps each digit
+/// uniform).
+pub fn digits(rng: &dyn Rng, count: usize) -> zeroize::Zeroizing<String> {
+    let mut code = zeroize::Zeroizing::new(String::with_capacity(count));
+    let mut buf = [0u8; 16];
+    while code.len() < count {
+        rng.fill(&mut buf);
+        for b in buf {
+            if b < 250 && code.len() < count {
+                code.push(char::from(b'0' + b % 10));
+            }
+        }
+    }
+    code
+}
+
 /// `len` characters drawn uniformly from `[A-Za-z0-9]`.
 pub fn alphanumeric(rng: &dyn Rng, len: usize) -> String {
     const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

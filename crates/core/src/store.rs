@@ -15,11 +15,11 @@ use crate::ids::{
 };
 use crate::model::{
     Action, ActionCode, ActionExecution, ActionVersion, Authenticator, AuthorizationCode, Binding,
-    BoundAction, ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered, DeviceCode,
-    DeviceStatus, EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject, LogEvent,
-    LogQuery, NewLogEvent, OutboxEntry, OutgoingEmail, PasswordlessCode, Permission, QueuedTrigger,
-    RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord, TemplateName,
-    TenantSettings, Ticket, TicketKind, User, UserQuery,
+    BoundAction, BrowserMemory, ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered,
+    DeviceCode, DeviceStatus, EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject,
+    LogEvent, LogQuery, NewLogEvent, OobCode, OutboxEntry, OutgoingEmail, PasswordlessCode,
+    Permission, QueuedTrigger, RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session,
+    SigningKeyRecord, TemplateName, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
@@ -209,11 +209,13 @@ pub struct Purged {
     pub outbox: u64,
     /// Passwordless codes past their expiry.
     pub passwordless_codes: u64,
+    /// Codes mailed to email factors past their expiry.
+    pub oob_codes: u64,
 }
 
 impl Purged {
     /// Rows removed of each kind, with the kind's name (for logs and metrics).
-    pub fn by_kind(&self) -> [(&'static str, u64); 13] {
+    pub fn by_kind(&self) -> [(&'static str, u64); 14] {
         [
             ("authorization_codes", self.codes),
             ("sessions", self.sessions),
@@ -228,6 +230,7 @@ impl Purged {
             ("federation_transactions", self.federation_transactions),
             ("outbox", self.outbox),
             ("passwordless_codes", self.passwordless_codes),
+            ("mfa_oob_codes", self.oob_codes),
         ]
     }
 
@@ -257,6 +260,7 @@ impl std::ops::AddAssign for Purged {
         self.federation_transactions += other.federation_transactions;
         self.outbox += other.outbox;
         self.passwordless_codes += other.passwordless_codes;
+        self.oob_codes += other.oob_codes;
     }
 }
 
@@ -1001,6 +1005,21 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         id: &str,
     ) -> impl Future<Output = Result<bool>> + Send;
+    /// Keeps `code`, just mailed to an email factor.
+    fn put_oob_code(&self, code: &OobCode) -> impl Future<Output = Result<()>> + Send;
+    /// The code whose `oob_code` has the digest `digest`, while it is unexpired at `now`.
+    fn oob_code(
+        &self,
+        digest: &[u8; 32],
+        now: UnixTime,
+    ) -> impl Future<Output = Result<Option<OobCode>>> + Send;
+    /// Uses the code up: deletes it while its binding MAC is `binding`; `true` for the one
+    /// caller that did.
+    fn consume_oob_code(
+        &self,
+        digest: &[u8; 32],
+        binding: &[u8; 32],
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// Deletes every authenticator of `user` and forgets the browsers they were remembered
     /// in (Auth0's "reset MFA"), in one transaction; returns how many were deleted.
     fn delete_authenticators(
@@ -1015,11 +1034,17 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         now: UnixTime,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// When the user's remembered browsers were last forgotten, if ever.
-    fn browsers_forgotten_at(
+    /// When the user's remembered browsers were last forgotten and last used, if ever.
+    fn remembered_browsers(
         &self,
         user: &UserId,
-    ) -> impl Future<Output = Result<Option<UnixTime>>> + Send;
+    ) -> impl Future<Output = Result<BrowserMemory>> + Send;
+    /// Records that a remembered browser of `user` skipped the second factor at `now`.
+    fn remembered_browser_used(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     // --- Signing keys ---
 

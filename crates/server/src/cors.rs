@@ -1,5 +1,6 @@
 //! CORS (the Fetch standard's CORS protocol) for the endpoints browser apps call directly:
-//! `/oauth/token`, `/oauth/revoke` and `/userinfo`. Only origins some client lists in its
+//! `/oauth/token`, `/oauth/revoke`, `/userinfo`, `/passwordless/start` and the MFA API
+//! (`/mfa/*`). Only origins some client lists in its
 //! `web_origins` ("Allowed Web Origins") or `allowed_origins` ("Allowed Origins (CORS)") are
 //! allowed, compared exactly (ignoring case); nothing wider, and no other path answers CORS.
 //!
@@ -43,6 +44,10 @@ pub(crate) const POST: Policy = Policy { methods: "POST" };
 pub(crate) const GET_POST: Policy = Policy {
     methods: "GET, POST",
 };
+/// `GET /mfa/authenticators`.
+pub(crate) const GET: Policy = Policy { methods: "GET" };
+/// `DELETE /mfa/authenticators/{id}`.
+pub(crate) const DELETE: Policy = Policy { methods: "DELETE" };
 
 /// The request headers SDKs send: bearer tokens, Auth0's telemetry header, JSON bodies, DPoP
 /// proofs.

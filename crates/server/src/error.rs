@@ -68,6 +68,7 @@ fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidSignup
         | ErrorCode::InvalidPassword
         | ErrorCode::InteractionRequired
+        | ErrorCode::LoginRequired
         | ErrorCode::ConsentRequired
         | ErrorCode::BadConnection
         | ErrorCode::BadEmail
@@ -190,6 +191,7 @@ fn flow_response(e: FlowError) -> Response {
         | ErrorCode::InvalidSignup
         | ErrorCode::InvalidPassword
         | ErrorCode::InteractionRequired
+        | ErrorCode::LoginRequired
         | ErrorCode::ConsentRequired
         | ErrorCode::NotFound
         | ErrorCode::ServerError

@@ -64,9 +64,11 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
     };
     let metrics_here = options.metrics.enabled && options.metrics.listen.is_none();
     let https = app.secure_cookies();
-    // CORS on the three endpoints browser apps call directly, and nowhere else.
+    // CORS on the endpoints browser apps call directly, and nowhere else.
     let post_cors = from_fn_with_state((app.clone(), cors::POST), cors::cors::<S>);
     let userinfo_cors = from_fn_with_state((app.clone(), cors::GET_POST), cors::cors::<S>);
+    let get_cors = from_fn_with_state((app.clone(), cors::GET), cors::cors::<S>);
+    let delete_cors = from_fn_with_state((app.clone(), cors::DELETE), cors::cors::<S>);
     // The hosted pages, each rendered with the tenant's current brand.
     let pages = Router::new()
         .route(
@@ -148,7 +150,7 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
         )
         .route(
             "/passwordless/start",
-            post(routes::passwordless::start::<S>).layer(post_cors),
+            post(routes::passwordless::start::<S>).layer(post_cors.clone()),
         )
         .route(
             "/dbconnections/signup",
@@ -168,19 +170,27 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
         // Auth0's MFA API for embedded login (its grants are /oauth/token's).
         .route(
             "/mfa/authenticators",
-            get(routes::mfa_api::list::<S>).layer(from_fn(no_store)),
+            get(routes::mfa_api::list::<S>)
+                .layer(get_cors)
+                .layer(from_fn(no_store)),
         )
         .route(
             "/mfa/authenticators/{id}",
-            delete(routes::mfa_api::remove::<S>).layer(from_fn(no_store)),
+            delete(routes::mfa_api::remove::<S>)
+                .layer(delete_cors)
+                .layer(from_fn(no_store)),
         )
         .route(
             "/mfa/associate",
-            post(routes::mfa_api::associate::<S>).layer(from_fn(no_store)),
+            post(routes::mfa_api::associate::<S>)
+                .layer(post_cors.clone())
+                .layer(from_fn(no_store)),
         )
         .route(
             "/mfa/challenge",
-            post(routes::mfa_api::challenge::<S>).layer(from_fn(no_store)),
+            post(routes::mfa_api::challenge::<S>)
+                .layer(post_cors)
+                .layer(from_fn(no_store)),
         )
         // Auth0's legacy endpoints, answering only when the tenant enables them.
         .route("/tokeninfo", post(routes::legacy::tokeninfo::<S>))

@@ -72,6 +72,7 @@ impl TokenRequest {
             TokenRequest::Passwordless(_) => Exchange::PasswordlessOtp,
             TokenRequest::Mfa(r) => match r.proof {
                 MfaProof::Otp(_) => Exchange::MfaOtp,
+                MfaProof::Oob { .. } => Exchange::MfaOob,
                 MfaProof::RecoveryCode(_) => Exchange::MfaRecoveryCode,
             },
         }
@@ -95,10 +96,9 @@ fn invalid(description: impl Into<String>) -> OAuthError {
 }
 
 /// The grants Sigil recognises but does not serve yet, named so the error says so.
-const NOT_YET: [&str; 2] = [
-    "urn:ietf:params:oauth:grant-type:device_code",
-    "http://auth0.com/oauth/grant-type/mfa-oob",
-];
+const NOT_YET: [&str; 1] = ["urn:ietf:params:oauth:grant-type:device_code"];
+
+const MFA_OOB: &str = "http://auth0.com/oauth/grant-type/mfa-oob";
 
 const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
 
@@ -212,12 +212,17 @@ pub(crate) fn parse(
             scope: params.scope,
             origin,
         })),
-        MFA_OTP | MFA_RECOVERY_CODE => {
+        MFA_OTP | MFA_OOB | MFA_RECOVERY_CODE => {
             let mfa_token = required(params.mfa_token, "mfa_token")?;
-            let proof = if grant_type == MFA_OTP {
-                MfaProof::Otp(required(params.otp, "otp")?.into())
-            } else {
-                MfaProof::RecoveryCode(required(params.recovery_code, "recovery_code")?.into())
+            let proof = match grant_type {
+                MFA_OTP => MfaProof::Otp(required(params.otp, "otp")?.into()),
+                MFA_OOB => MfaProof::Oob {
+                    oob_code: required(params.oob_code, "oob_code")?.into(),
+                    binding_code: required(params.binding_code, "binding_code")?.into(),
+                },
+                _ => {
+                    MfaProof::RecoveryCode(required(params.recovery_code, "recovery_code")?.into())
+                }
             };
             Ok(TokenRequest::Mfa(MfaGrantRequest {
                 auth: client_auth(credentials)?,

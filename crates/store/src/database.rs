@@ -138,6 +138,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         21 => "0021_email_templates",
         22 => "0022_passwordless",
         23 => "0023_mfa",
+        24 => "0024_mfa_email",
     )
 }
 
@@ -166,6 +167,7 @@ fn postgres_migrations() -> Vec<Migration> {
         21 => "0021_email_templates",
         22 => "0022_passwordless",
         23 => "0023_mfa",
+        24 => "0024_mfa_email",
     )
 }
 

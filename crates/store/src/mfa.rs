@@ -6,7 +6,9 @@
 
 use sigil_core::ids::UserId;
 use sigil_core::mfa::totp::TotpSecret;
-use sigil_core::model::{Authenticator, AuthenticatorKind, AuthenticatorSecret};
+use sigil_core::model::{
+    Authenticator, AuthenticatorKind, AuthenticatorSecret, BrowserMemory, OobCode,
+};
 use sigil_core::store::Result;
 use sigil_core::{Conflict, StoreError, UnixTime};
 
@@ -289,15 +291,108 @@ pub(crate) async fn forget_browsers(store: &SqlStore, user: &UserId, now: UnixTi
     Ok(())
 }
 
-pub(crate) async fn browsers_forgotten_at(
-    store: &SqlStore,
-    user: &UserId,
-) -> Result<Option<UnixTime>> {
-    const SQL: &str = "SELECT browsers_forgotten_at FROM mfa_users WHERE user_id = $1";
-    let at: Option<i64> = on_pool!(&store.db, pool => sqlx::query_scalar(SQL)
+pub(crate) async fn remembered_browsers(store: &SqlStore, user: &UserId) -> Result<BrowserMemory> {
+    const SQL: &str = "SELECT browsers_forgotten_at, used_at FROM mfa_users WHERE user_id = $1";
+    let row: Option<(i64, Option<i64>)> = on_pool!(&store.db, pool => sqlx::query_as(SQL)
         .bind(user.as_str())
         .fetch_optional(pool)
         .await
         .db()?);
-    Ok(at.map(UnixTime))
+    Ok(
+        row.map_or_else(BrowserMemory::default, |(forgotten, used)| BrowserMemory {
+            // 0: a row made by a use, never forgotten.
+            forgotten_at: (forgotten > 0).then_some(UnixTime(forgotten)),
+            used_at: unix(used),
+        }),
+    )
+}
+
+pub(crate) async fn remembered_browser_used(
+    store: &SqlStore,
+    user: &UserId,
+    now: UnixTime,
+) -> Result<()> {
+    const SQL: &str = "INSERT INTO mfa_users (user_id, browsers_forgotten_at, used_at) \
+                       SELECT user_id, 0, $2 FROM users WHERE user_id = $1 \
+                       ON CONFLICT (user_id) DO UPDATE SET used_at = excluded.used_at";
+    on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(user.as_str())
+        .bind(now.0)
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    Ok(())
+}
+
+/// Codes mailed to email factors: each is found by its `oob_code`'s digest and used up by
+/// one `DELETE` that only the holder of the right binding code can win.
+#[derive(sqlx::FromRow)]
+struct OobRow {
+    digest: Vec<u8>,
+    user_id: String,
+    authenticator_id: String,
+    binding: Vec<u8>,
+    expires_at: i64,
+}
+
+pub(crate) async fn put_oob_code(store: &SqlStore, code: &OobCode) -> Result<()> {
+    const SQL: &str = "INSERT INTO mfa_oob_codes (digest, user_id, authenticator_id, binding, \
+                       expires_at) VALUES ($1, $2, $3, $4, $5)";
+    on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(code.digest.to_vec())
+        .bind(code.user_id.as_str())
+        .bind(&code.authenticator_id)
+        .bind(code.binding.to_vec())
+        .bind(code.expires_at.0)
+        .execute(pool)
+        .await
+        .map_err(|e| crate::error::write_error(e, |_| Conflict::Token, "user"))?
+        .rows_affected());
+    Ok(())
+}
+
+pub(crate) async fn oob_code(
+    store: &SqlStore,
+    digest: &[u8; 32],
+    now: UnixTime,
+) -> Result<Option<OobCode>> {
+    const SQL: &str = "SELECT digest, user_id, authenticator_id, binding, expires_at \
+                       FROM mfa_oob_codes WHERE digest = $1 AND expires_at > $2";
+    let row: Option<OobRow> = on_pool!(&store.db, pool => sqlx::query_as(SQL)
+        .bind(digest.to_vec())
+        .bind(now.0)
+        .fetch_optional(pool)
+        .await
+        .db()?);
+    row.map(|row| {
+        let bytes = |v: Vec<u8>, what: &str| {
+            <[u8; 32]>::try_from(v)
+                .map_err(|_| corrupt("oob code", format!("{what} of the wrong length")))
+        };
+        Ok(OobCode {
+            digest: bytes(row.digest, "digest")?,
+            user_id: UserId(row.user_id),
+            authenticator_id: row.authenticator_id,
+            binding: bytes(row.binding, "binding")?,
+            expires_at: UnixTime(row.expires_at),
+        })
+    })
+    .transpose()
+}
+
+pub(crate) async fn consume_oob_code(
+    store: &SqlStore,
+    digest: &[u8; 32],
+    binding: &[u8; 32],
+) -> Result<bool> {
+    const SQL: &str = "DELETE FROM mfa_oob_codes WHERE digest = $1 AND binding = $2";
+    let deleted = on_pool!(&store.db, pool => sqlx::query(SQL)
+        .bind(digest.to_vec())
+        .bind(binding.to_vec())
+        .execute(pool)
+        .await
+        .db()?
+        .rows_affected());
+    Ok(deleted == 1)
 }

@@ -30,7 +30,7 @@ enum Horizon {
 
 /// One `DELETE` per kind, in the order of [`Purged::by_kind`]: `$1` is the horizon, `$2` the
 /// batch size.
-const PURGES: [(&str, Horizon); 13] = [
+const PURGES: [(&str, Horizon); 14] = [
     (
         "DELETE FROM authorization_codes WHERE digest IN \
          (SELECT digest FROM authorization_codes WHERE expires_at <= $1 LIMIT $2)",
@@ -96,6 +96,11 @@ const PURGES: [(&str, Horizon); 13] = [
          LIMIT $2)",
         Horizon::Now,
     ),
+    (
+        "DELETE FROM mfa_oob_codes WHERE digest IN \
+         (SELECT digest FROM mfa_oob_codes WHERE expires_at <= $1 LIMIT $2)",
+        Horizon::Now,
+    ),
 ];
 
 pub(crate) async fn purge_expired(
@@ -104,7 +109,7 @@ pub(crate) async fn purge_expired(
     retention: &Retention,
     batch: u32,
 ) -> Result<Purged> {
-    let mut counts = [0u64; 13];
+    let mut counts = [0u64; 14];
     for ((sql, horizon), count) in PURGES.iter().zip(counts.iter_mut()) {
         let sql: &'static str = sql;
         let first = match horizon {
@@ -142,6 +147,7 @@ pub(crate) async fn purge_expired(
         federation_transactions,
         outbox,
         passwordless_codes,
+        oob_codes,
     ] = counts;
     Ok(Purged {
         codes,
@@ -157,5 +163,6 @@ pub(crate) async fn purge_expired(
         federation_transactions,
         outbox,
         passwordless_codes,
+        oob_codes,
     })
 }

@@ -10,11 +10,11 @@ use sigil_core::ids::{
 };
 use sigil_core::model::{
     Action, ActionCode, ActionExecution, ActionVersion, Authenticator, AuthorizationCode, Binding,
-    BoundAction, ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered, DeviceCode,
-    DeviceStatus, EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject, LogEvent,
-    LogQuery, NewLogEvent, OutboxEntry, OutgoingEmail, PasswordlessCode, Permission, QueuedTrigger,
-    RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session, SigningKeyRecord, TemplateName,
-    TenantSettings, Ticket, TicketKind, User, UserQuery,
+    BoundAction, BrowserMemory, ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered,
+    DeviceCode, DeviceStatus, EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject,
+    LogEvent, LogQuery, NewLogEvent, OobCode, OutboxEntry, OutgoingEmail, PasswordlessCode,
+    Permission, QueuedTrigger, RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session,
+    SigningKeyRecord, TemplateName, TenantSettings, Ticket, TicketKind, User, UserQuery,
 };
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::SecretDigest;
@@ -747,12 +747,28 @@ impl Store for SqlStore {
         mfa::delete_all(self, user, now).await
     }
 
+    async fn put_oob_code(&self, code: &OobCode) -> Result<()> {
+        mfa::put_oob_code(self, code).await
+    }
+
+    async fn oob_code(&self, digest: &[u8; 32], now: UnixTime) -> Result<Option<OobCode>> {
+        mfa::oob_code(self, digest, now).await
+    }
+
+    async fn consume_oob_code(&self, digest: &[u8; 32], binding: &[u8; 32]) -> Result<bool> {
+        mfa::consume_oob_code(self, digest, binding).await
+    }
+
     async fn forget_browsers(&self, user: &UserId, now: UnixTime) -> Result<()> {
         mfa::forget_browsers(self, user, now).await
     }
 
-    async fn browsers_forgotten_at(&self, user: &UserId) -> Result<Option<UnixTime>> {
-        mfa::browsers_forgotten_at(self, user).await
+    async fn remembered_browsers(&self, user: &UserId) -> Result<BrowserMemory> {
+        mfa::remembered_browsers(self, user).await
+    }
+
+    async fn remembered_browser_used(&self, user: &UserId, now: UnixTime) -> Result<()> {
+        mfa::remembered_browser_used(self, user, now).await
     }
 
     async fn create_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {

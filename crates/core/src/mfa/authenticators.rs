@@ -24,7 +24,7 @@ use crate::events::{Events, Origin};
 use crate::ids::{ClientId, UserId, alphanumeric};
 use crate::model::{
     Authenticator, AuthenticatorKind, AuthenticatorSecret, LogType, MfaFactor, MfaSettings,
-    NewLogEvent,
+    NewLogEvent, User,
 };
 use crate::rate_limit::RateLimit;
 use crate::{Rng, Store, StoreError, UnixTime};
@@ -44,10 +44,12 @@ pub const ENROLMENT_WINDOW: i64 = 600;
 pub enum Offer {
     /// To enrol an authenticator app: the pending authenticator, whose secret the page shows.
     Enrol(Authenticator),
-    /// A code from their authenticator app, or their recovery code when `recovery_code`.
+    /// To answer a challenge of one of their factors.
     Challenge {
-        /// Their authenticator app.
-        otp: Authenticator,
+        /// Their authenticator app, when they enrolled one.
+        otp: Option<Authenticator>,
+        /// An address their codes may be mailed to (`super::email::factors`).
+        email: Option<Authenticator>,
         /// Whether a recovery code may be used instead.
         recovery_code: bool,
     },
@@ -58,31 +60,43 @@ pub fn new_id(kind: AuthenticatorKind, rng: &dyn Rng) -> String {
     format!("{}|dev_{}", kind.as_str(), alphanumeric(rng, 16))
 }
 
-/// What the user of `user` is asked for at `now`: the challenge of their confirmed
-/// authenticator app, else its enrolment (the pending one of the last
-/// [`ENROLMENT_WINDOW`] seconds, or a new one).
+/// What `user` is asked for at `now`: the challenge of their confirmed authenticator app or
+/// of an email factor, else the enrolment of an authenticator app (the pending one of the
+/// last [`ENROLMENT_WINDOW`] seconds, or a new one).
 pub async fn offer(
     store: &impl Store,
     rng: &dyn Rng,
     settings: &MfaSettings,
-    user: &UserId,
+    user: &User,
     now: UnixTime,
 ) -> Result<Offer, StoreError> {
-    let mut all = store.authenticators(user).await?;
+    let mut all = store.authenticators(&user.user_id).await?;
     let recovery_code = settings.enabled(MfaFactor::RecoveryCode)
         && all
             .iter()
             .any(|a| a.kind == AuthenticatorKind::RecoveryCode && a.confirmed());
-    let Some(at) = all.iter().position(|a| a.kind == AuthenticatorKind::Totp) else {
-        return Ok(Offer::Enrol(enrol(store, rng, user, now).await?));
-    };
-    let otp = all.swap_remove(at);
-    if otp.confirmed() {
-        Ok(Offer::Challenge { otp, recovery_code })
-    } else if otp.created_at.0 + ENROLMENT_WINDOW > now.0 {
-        Ok(Offer::Enrol(otp))
-    } else {
-        Ok(Offer::Enrol(enrol(store, rng, user, now).await?))
+    let email = super::email::factors(settings, user, &all)
+        .into_iter()
+        .next();
+    let otp = all
+        .iter()
+        .position(|a| a.kind == AuthenticatorKind::Totp)
+        .map(|at| all.swap_remove(at));
+    match otp {
+        Some(otp) if otp.confirmed() => Ok(Offer::Challenge {
+            otp: Some(otp),
+            email,
+            recovery_code,
+        }),
+        _ if email.is_some() => Ok(Offer::Challenge {
+            otp: None,
+            email,
+            recovery_code,
+        }),
+        Some(pending) if pending.created_at.0 + ENROLMENT_WINDOW > now.0 => {
+            Ok(Offer::Enrol(pending))
+        }
+        _ => Ok(Offer::Enrol(enrol(store, rng, &user.user_id, now).await?)),
     }
 }
 
@@ -140,10 +154,14 @@ pub enum Checked {
     TooManyAttempts,
     /// The user has no factor of that kind to check.
     NotEnrolled,
+    /// The mailed code named is unknown or past its five minutes: nothing was tried.
+    Expired,
+    /// The mailed code named was sent to another user: nothing was tried.
+    NotThisLogin,
 }
 
 /// Takes an attempt from the user's bucket; `false` (logged) when it is empty.
-async fn take_attempt(
+pub(crate) async fn take_attempt(
     store: &impl Store,
     events: &dyn Events,
     attempt: Attempt<'_>,
@@ -164,7 +182,7 @@ async fn take_attempt(
     Ok(taken.allowed)
 }
 
-fn emit(
+pub(crate) fn emit(
     events: &dyn Events,
     attempt: Attempt<'_>,
     log_type: &str,
@@ -234,7 +252,22 @@ pub async fn check_otp(
             recovery_code: None,
         });
     }
-    store.confirm_authenticator(user, &otp.id, now).await?;
+    confirm(store, events, rng, settings, attempt, &all, otp).await
+}
+
+/// Confirms `pending`, one of the user's authenticators (`all`), its first code just
+/// accepted; the first enrolment also makes the recovery code when the tenant enables them.
+pub(crate) async fn confirm(
+    store: &impl Store,
+    events: &dyn Events,
+    rng: &dyn Rng,
+    settings: &MfaSettings,
+    attempt: Attempt<'_>,
+    all: &[Authenticator],
+    pending: &Authenticator,
+) -> Result<Checked, StoreError> {
+    let (user, now) = (attempt.user, attempt.now);
+    store.confirm_authenticator(user, &pending.id, now).await?;
     let has_code = all
         .iter()
         .any(|a| a.kind == AuthenticatorKind::RecoveryCode && a.confirmed());
@@ -248,7 +281,7 @@ pub async fn check_otp(
         attempt,
         LogType::MFA_ENROLLED,
         "Authenticator enrolled",
-        this,
+        Some((pending.id.as_str(), pending.kind)),
     );
     Ok(Checked::Passed {
         enrolled: true,

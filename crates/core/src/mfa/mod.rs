@@ -16,12 +16,31 @@
 
 pub mod api;
 pub mod authenticators;
+pub mod email;
 pub mod recovery;
 pub mod remember;
 pub mod totp;
 
 use crate::actions::Multifactor;
+use crate::events::{Events, Origin};
 use crate::model::{MfaFactor, MfaSettings};
+use crate::oauth::MfaTokenKey;
+use crate::{Rng, UnixTime};
+
+/// What the steps that mail or check a code work with, besides the store.
+#[derive(Clone, Copy)]
+pub struct Effects<'a> {
+    /// Keeps the mailed codes' binding MACs.
+    pub keys: &'a MfaTokenKey,
+    /// Draws the codes.
+    pub rng: &'a dyn Rng,
+    /// The tenant log.
+    pub events: &'a dyn Events,
+    /// Where the request came from.
+    pub origin: &'a Origin,
+    /// Now.
+    pub now: UnixTime,
+}
 
 /// The session method a second factor records, and the ID token's `amr` after it.
 pub const METHOD: &str = "mfa";

@@ -4,18 +4,25 @@
 //! their factors); the browser keeps a cookie naming the user and when it was remembered,
 //! signed with the transaction key, so every node can check it.
 //!
+//! A remembered browser is forgotten too when the user's remembered browsers went unused for
+//! [`INACTIVITY`] (seven days, as Auth0's): the server keeps when one last skipped a factor.
+//!
 //! A remembered browser never skips a second factor that the request asks for with
 //! `acr_values`, or that an Action asks for with `allowRememberBrowser: false`.
 
 use crate::UnixTime;
 use crate::authorize::TransactionKey;
 use crate::ids::UserId;
+use crate::model::BrowserMemory;
 
 /// The cookie's name.
 pub const COOKIE: &str = "sigil_mfa_rb";
 
 /// Seconds a browser stays remembered.
 pub const LIFETIME: i64 = 30 * 24 * 3600;
+
+/// Seconds without a remembered browser skipping a factor after which none does.
+pub const INACTIVITY: i64 = 7 * 24 * 3600;
 
 const PURPOSE: &[u8] = b"sigil remembered browser v1";
 
@@ -59,10 +66,16 @@ impl RememberedBrowser {
         })
     }
 
-    /// Whether it lets `user` skip the second factor, given when their remembered browsers
-    /// were last `forgotten`.
-    pub fn remembers(&self, user: &UserId, forgotten: Option<UnixTime>) -> bool {
-        self.user_id == *user && forgotten.is_none_or(|at| self.since > at)
+    /// Whether it lets `user` skip the second factor at `now`, given what the server keeps
+    /// of their remembered browsers: not when they were forgotten after it was remembered,
+    /// nor after [`INACTIVITY`] without one being remembered or used.
+    pub fn remembers(&self, user: &UserId, memory: BrowserMemory, now: UnixTime) -> bool {
+        let active = memory
+            .used_at
+            .map_or(self.since, |used| used.max(self.since));
+        self.user_id == *user
+            && memory.forgotten_at.is_none_or(|at| self.since > at)
+            && active.0 + INACTIVITY > now.0
     }
 }
 
@@ -109,9 +122,62 @@ mod tests {
             assert_eq!(open(&text, &key, now), None, "{what}");
         }
         let kate = UserId("auth0|kate".to_owned());
-        assert!(browser.remembers(&kate, None));
-        assert!(browser.remembers(&kate, Some(UnixTime(999))));
-        assert!(!browser.remembers(&kate, Some(UnixTime(1_000))));
-        assert!(!browser.remembers(&UserId("auth0|other".to_owned()), None));
+        let memory = |forgotten: Option<i64>, used: Option<i64>| BrowserMemory {
+            forgotten_at: forgotten.map(UnixTime),
+            used_at: used.map(UnixTime),
+        };
+        let week = INACTIVITY;
+        let cases = [
+            ("never forgotten", &kate, memory(None, None), 1_000, true),
+            (
+                "forgotten before",
+                &kate,
+                memory(Some(999), None),
+                1_000,
+                true,
+            ),
+            (
+                "forgotten after",
+                &kate,
+                memory(Some(1_000), None),
+                1_000,
+                false,
+            ),
+            (
+                "another user",
+                &UserId("auth0|other".to_owned()),
+                memory(None, None),
+                1_000,
+                false,
+            ),
+            (
+                "unused for a week",
+                &kate,
+                memory(None, None),
+                1_000 + week,
+                false,
+            ),
+            (
+                "used within the week",
+                &kate,
+                memory(None, Some(900 + week)),
+                1_000 + 2 * week - 101,
+                true,
+            ),
+            (
+                "unused for a week since",
+                &kate,
+                memory(None, Some(900 + week)),
+                900 + 2 * week,
+                false,
+            ),
+        ];
+        for (what, user, memory, now, want) in cases {
+            assert_eq!(
+                browser.remembers(user, memory, UnixTime(now)),
+                want,
+                "{what}"
+            );
+        }
     }
 }

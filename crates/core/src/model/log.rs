@@ -61,6 +61,8 @@ log_types! {
     MFA_REQUIRED = "mfar": "MFA Required";
     SUCCESS_EXCHANGE_MFA_OTP = "seotpft": "Success Exchange (Password and OTP for Access Token)";
     FAILED_EXCHANGE_MFA_OTP = "feotpft": "Failed Exchange (Password and OTP for Access Token)";
+    SUCCESS_EXCHANGE_MFA_OOB = "seoobft": "Success Exchange (Password and OOB for Access Token)";
+    FAILED_EXCHANGE_MFA_OOB = "feoobft": "Failed Exchange (Password and OOB for Access Token)";
     SUCCESS_EXCHANGE_MFA_RECOVERY_CODE = "sercft": "Success Exchange (Password and MFA Recovery code for Access Token)";
     FAILED_EXCHANGE_MFA_RECOVERY_CODE = "fercft": "Failed Exchange (Password and MFA Recovery code for Access Token)";
     MFA_ENROLLED = "gd_enrollment_complete": "Guardian enrollment complete";
@@ -69,6 +71,7 @@ log_types! {
     MFA_RECOVERY_SUCCEEDED = "gd_recovery_succeed": "Recovery success";
     MFA_RECOVERY_FAILED = "gd_recovery_failed": "Recovery failed";
     MFA_TOO_MANY_ATTEMPTS = "gd_otp_rate_limit_exceed": "Too many failures";
+    MFA_EMAIL_SENT = "gd_send_email": "Email Sent";
     MFA_UNENROLLED = "gd_unenroll": "Unenroll device account";
     MFA_TENANT_UPDATED = "gd_tenant_update": "Guardian tenant update";
 }

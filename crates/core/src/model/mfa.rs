@@ -165,3 +165,39 @@ impl Authenticator {
         }
     }
 }
+
+/// A code mailed to an email factor, waiting to be entered: Auth0's `oob_code` names it, the
+/// code in the mail is its `binding_code`. Five minutes, used once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OobCode {
+    /// The SHA-256 digest of the `oob_code` handed out (random: a digest hides it).
+    pub digest: [u8; 32],
+    /// Whose.
+    pub user_id: UserId,
+    /// The email factor it was sent to (pending when the code confirms an enrolment).
+    pub authenticator_id: String,
+    /// The binding code's MAC under a key derived from the master key, bound to the
+    /// `oob_code`: six digits have too few values for a plain digest to hide them.
+    pub binding: [u8; 32],
+    /// When it stops working.
+    pub expires_at: UnixTime,
+}
+
+impl std::fmt::Debug for OobCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OobCode")
+            .field("user_id", &self.user_id)
+            .field("authenticator_id", &self.authenticator_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the server keeps about a user's remembered browsers (`crate::mfa::remember`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BrowserMemory {
+    /// When they were last forgotten: a browser remembered before no longer counts.
+    pub forgotten_at: Option<UnixTime>,
+    /// When one last skipped a second factor.
+    pub used_at: Option<UnixTime>,
+}

@@ -40,7 +40,8 @@ pub use email_template::{EmailTemplate, TemplateName};
 pub use job::{Job, JobKind};
 pub use log::{LogEvent, LogQuery, LogType, NewLogEvent};
 pub use mfa::{
-    Authenticator, AuthenticatorKind, AuthenticatorSecret, MfaFactor, MfaPolicy, MfaSettings,
+    Authenticator, AuthenticatorKind, AuthenticatorSecret, BrowserMemory, MfaFactor, MfaPolicy,
+    MfaSettings, OobCode,
 };
 pub use outbox::{ClaimedEmail, Delivered, DeliveryStatus, OutboxEntry, OutgoingEmail};
 pub use rule::{Rule, RulesConfig};

@@ -20,6 +20,9 @@ pub enum ErrorCode {
     /// `prompt=none` and the login needs the user at a page (OIDC Core §3.1.2.6): an
     /// Action's redirect.
     InteractionRequired,
+    /// `prompt=none` and the login needs the user to log in: Auth0's answer when a second
+    /// factor is needed (OIDC Core §3.1.2.6).
+    LoginRequired,
     /// `prompt=none` and the user must first approve what the application asks (OIDC Core
     /// §3.1.2.6).
     ConsentRequired,
@@ -76,6 +79,7 @@ impl ErrorCode {
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::InteractionRequired => "interaction_required",
+            ErrorCode::LoginRequired => "login_required",
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::InvalidSignup => "invalid_signup",
             ErrorCode::InvalidPassword => "invalid_password",

@@ -351,7 +351,8 @@ impl<S: Store> Step<'_, S> {
 
     /// The second factor, after the Actions: when the login needs one (`mfa::need`) and the
     /// session has not passed one, nor may a remembered browser skip it, the login pauses for
-    /// the MFA pages (`interaction_required` under `prompt=none`); else the client's answer,
+    /// the MFA pages (`login_required` "Multifactor authentication required" under
+    /// `prompt=none`, Auth0's answer); else the client's answer,
     /// with `amr: ["mfa"]` when the session passed one (but for `prompt=none`, as at Auth0).
     /// Nothing is read for a tenant without an enabled factor.
     async fn second_factor(
@@ -380,14 +381,17 @@ impl<S: Store> Step<'_, S> {
             return self.answer(decided, client, user).await;
         };
         if allow_remember && let Some(browser) = &self.origin.remembered {
-            let forgotten = self.store.browsers_forgotten_at(&user.user_id).await?;
-            if browser.remembers(&user.user_id, forgotten) {
+            let memory = self.store.remembered_browsers(&user.user_id).await?;
+            if browser.remembers(&user.user_id, memory, self.now) {
+                self.store
+                    .remembered_browser_used(&user.user_id, self.now)
+                    .await?;
                 return self.answer(decided, client, user).await;
             }
         }
         if self.authz.silent {
             return Err(OAuthError::new(
-                ErrorCode::InteractionRequired,
+                ErrorCode::LoginRequired,
                 "Multifactor authentication required",
             )
             .into());
@@ -403,6 +407,7 @@ impl<S: Store> Step<'_, S> {
             allow_remember,
             passed: false,
             recovery_code: None,
+            mailed: None,
         };
         Ok(self.pause(pending, decided.unwrap_or_default()))
     }

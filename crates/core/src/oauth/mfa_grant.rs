@@ -130,7 +130,7 @@ pub(crate) async fn required(
         .mfa_tokens()
         .seal(rng, &grant)
         .map_err(FlowError::Sign)?;
-    let requirements = requirements(store, &settings, &login.user.user_id).await?;
+    let requirements = requirements(store, &settings, login.user).await?;
     Ok(Some(
         OAuthError::new(
             ErrorCode::MfaRequired,
@@ -151,14 +151,21 @@ pub(crate) async fn required(
 async fn requirements(
     store: &impl Store,
     settings: &MfaSettings,
-    user: &UserId,
+    user: &User,
 ) -> Result<serde_json::Value, FlowError> {
-    let all = store.authenticators(user).await?;
+    let all = store.authenticators(&user.user_id).await?;
     let has = |kind| all.iter().any(|a| a.kind == kind && a.confirmed());
-    if !has(AuthenticatorKind::Totp) {
+    let email = !mfa::email::factors(settings, user, &all).is_empty();
+    if !has(AuthenticatorKind::Totp) && !email {
         return Ok(serde_json::json!({"enroll": [{"type": "otp"}]}));
     }
-    let mut challenge = vec![serde_json::json!({"type": "otp"})];
+    let mut challenge = Vec::new();
+    if has(AuthenticatorKind::Totp) {
+        challenge.push(serde_json::json!({"type": "otp"}));
+    }
+    if email {
+        challenge.push(serde_json::json!({"type": "email"}));
+    }
     if settings.enabled(MfaFactor::RecoveryCode) && has(AuthenticatorKind::RecoveryCode) {
         challenge.push(serde_json::json!({"type": "recovery-code"}));
     }
@@ -170,6 +177,13 @@ async fn requirements(
 pub enum MfaProof {
     /// `mfa-otp`: a code from their authenticator app.
     Otp(Zeroizing<String>),
+    /// `mfa-oob`: the code mailed to them (`binding_code`) for the challenge `oob_code` named.
+    Oob {
+        /// What `/mfa/challenge` (or `/mfa/associate`) answered.
+        oob_code: Zeroizing<String>,
+        /// The code in the mail.
+        binding_code: Zeroizing<String>,
+    },
     /// `mfa-recovery-code`: their recovery code.
     RecoveryCode(Zeroizing<String>),
 }
@@ -179,6 +193,7 @@ impl MfaProof {
     pub fn grant_type(&self) -> GrantType {
         match self {
             MfaProof::Otp(_) => GrantType::MfaOtp,
+            MfaProof::Oob { .. } => GrantType::MfaOob,
             MfaProof::RecoveryCode(_) => GrantType::MfaRecoveryCode,
         }
     }
@@ -253,6 +268,28 @@ pub async fn mfa_grant(
             authenticators::check_otp(store, events, rng, &settings, attempt, code).await?,
             "Invalid otp_code.",
         ),
+        MfaProof::Oob {
+            oob_code,
+            binding_code,
+        } => (
+            mfa::email::check_code(
+                store,
+                mfa::Effects {
+                    keys: keys.mfa_tokens(),
+                    rng,
+                    events,
+                    origin: &request.origin,
+                    now,
+                },
+                &settings,
+                &client.client_id,
+                &user.user_id,
+                oob_code,
+                binding_code,
+            )
+            .await?,
+            "Invalid binding_code.",
+        ),
         MfaProof::RecoveryCode(code) => (
             authenticators::use_recovery_code(store, events, rng, &settings, attempt, code).await?,
             "Invalid recovery_code.",
@@ -267,6 +304,18 @@ pub async fn mfa_grant(
             return Err(OAuthError::new(
                 ErrorCode::TooManyAttempts,
                 "Too many failed codes. Wait for some minutes before retrying.",
+            )
+            .into());
+        }
+        authenticators::Checked::Expired => {
+            return Err(refused(
+                "The oob_code has expired or is not valid: ask for a new challenge",
+            ));
+        }
+        authenticators::Checked::NotThisLogin => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "The oob_code doesn't match the mfa_token",
             )
             .into());
         }

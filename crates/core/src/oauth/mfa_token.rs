@@ -6,6 +6,7 @@
 //! API and scopes asked for, what the post-login Actions set), so that the grant that completes
 //! the login issues the tokens the password grant would have.
 
+use aws_lc_rs::hmac;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -55,8 +56,12 @@ pub enum MfaTokenError {
     Expired,
 }
 
-/// The key `mfa_token`s are sealed with.
-pub struct MfaTokenKey(Jwe);
+/// The key `mfa_token`s are sealed with, and the MAC key of the binding codes mailed to an
+/// email factor (derived from the same secret for that purpose alone).
+pub struct MfaTokenKey {
+    jwe: Jwe,
+    binding: hmac::Key,
+}
 
 impl std::fmt::Debug for MfaTokenKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -67,17 +72,33 @@ impl std::fmt::Debug for MfaTokenKey {
 impl MfaTokenKey {
     /// The key for `issuer`'s `mfa_token`s from 32 secret bytes.
     pub fn new(bytes: &Zeroizing<[u8; 32]>, issuer: &str) -> Self {
-        MfaTokenKey(Jwe::new(bytes, &[("iss", issuer), ("typ", "mfa")]))
+        let root = hmac::Key::new(hmac::HMAC_SHA256, bytes.as_ref());
+        let binding = hmac::sign(&root, b"sigil mfa binding codes");
+        MfaTokenKey {
+            jwe: Jwe::new(bytes, &[("iss", issuer), ("typ", "mfa")]),
+            binding: hmac::Key::new(hmac::HMAC_SHA256, binding.as_ref()),
+        }
+    }
+
+    /// The MAC a binding code `code` is kept as, bound to the `oob_code` whose digest is
+    /// `oob`: only the node that knows the master key can test a guess against it.
+    pub fn binding_mac(&self, oob: &[u8; 32], code: &str) -> [u8; 32] {
+        let mut context = hmac::Context::with_key(&self.binding);
+        context.update(oob);
+        context.update(code.as_bytes());
+        let mut mac = [0u8; 32];
+        mac.copy_from_slice(context.sign().as_ref());
+        mac
     }
 
     /// The `mfa_token` carrying `grant`.
     pub fn seal(&self, rng: &dyn Rng, grant: &MfaGrant) -> Result<String, String> {
-        self.0.seal(rng, grant)
+        self.jwe.seal(rng, grant)
     }
 
     /// What `token` says, if this key sealed it and it has not expired at `now`.
     pub fn open(&self, token: &str, now: UnixTime) -> Result<MfaGrant, MfaTokenError> {
-        let grant: MfaGrant = self.0.open(token).ok_or(MfaTokenError::Malformed)?;
+        let grant: MfaGrant = self.jwe.open(token).ok_or(MfaTokenError::Malformed)?;
         if grant.exp <= now.0 {
             return Err(MfaTokenError::Expired);
         }

@@ -291,21 +291,6 @@ fn link_params(
         .collect()
 }
 
-/// `count` random digits, each uniform (bytes above 249 are drawn again).
-fn random_digits(rng: &dyn Rng, count: usize) -> Zeroizing<String> {
-    let mut code = Zeroizing::new(String::with_capacity(count));
-    let mut buf = [0u8; 16];
-    while code.len() < count {
-        rng.fill(&mut buf);
-        for b in buf {
-            if b < 250 && code.len() < count {
-                code.push(char::from(b'0' + b % 10));
-            }
-        }
-    }
-    code
-}
-
 /// `/passwordless/start`: the application authenticated, the connection usable by it and
 /// passwordless, the recipient well formed, `send` and `authParams` as Auth0 takes them; then
 /// [`send_code`].
@@ -448,7 +433,7 @@ pub async fn send_code(
         // Nothing is sent to a blocked user; the answer does not say so.
         return Ok(started(None));
     }
-    let code = random_digits(rng, settings.code_length);
+    let code = crate::ids::digits(rng, settings.code_length);
     store
         .put_passwordless_code(&PasswordlessCode {
             connection_id: connection.id.clone(),
@@ -845,7 +830,7 @@ mod tests {
     fn codes_are_digits_of_the_length_asked_and_digests_bind_the_recipient() {
         let rng = crate::SystemRng;
         for length in [4, 6, 10] {
-            let code = random_digits(&rng, length);
+            let code = crate::ids::digits(&rng, length);
             assert_eq!(code.len(), length);
             assert!(code.bytes().all(|b| b.is_ascii_digit()));
         }

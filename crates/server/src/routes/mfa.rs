@@ -17,11 +17,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use sigil_core::continuation::{Continuation, Pending, ShownOnce};
+use sigil_core::continuation::{Continuation, Mailed, Pending, ShownOnce};
 use sigil_core::events::Origin;
 use sigil_core::mfa::authenticators::{self, Attempt, Checked, Offer};
 use sigil_core::mfa::remember::{self, RememberedBrowser};
-use sigil_core::model::{Authenticator, Session, TenantSettings};
+use sigil_core::mfa::{Effects, email};
+use sigil_core::model::{Authenticator, Session, TenantSettings, User};
 use sigil_core::oauth::Resumed;
 use sigil_core::{Store, ids};
 
@@ -49,11 +50,18 @@ const RECOVERY_CODE_SHAPE: &str = "Recovery code must have 24 alphanumeric chara
 const TOO_MANY: &str = "Too many failed codes. Wait for some minutes before retrying.";
 const NOT_RECORDED: &str = "Please confirm you have recorded the code";
 
+const EXPIRED_CODE: &str = "The code has expired. Send a new one with the link below.";
+const TOO_MANY_MAILS: &str = "Too many emails were sent. Wait for some minutes before retrying.";
+
 /// What the page asks for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ask {
     /// A code from the authenticator app (or its enrolment).
     Otp,
+    /// A code mailed to the user's email factor (mailed now, unless one was this login).
+    Email,
+    /// A code mailed to the user's email factor, mailed again.
+    EmailAgain,
     /// The recovery code.
     RecoveryCode,
     /// The list of factors the user may use.
@@ -64,6 +72,8 @@ impl Ask {
     fn parse(method: Option<&str>) -> Self {
         match method {
             Some("recovery-code") => Ask::RecoveryCode,
+            Some("email") => Ask::Email,
+            Some("email-again") => Ask::EmailAgain,
             Some("options") => Ask::Options,
             _ => Ask::Otp,
         }
@@ -107,6 +117,7 @@ async fn settings<S: Store>(app: &App<S>) -> Result<TenantSettings, Response> {
 
 pub(crate) async fn mfa_page<S: Store>(
     State(app): State<App<S>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     PageQuery(query): PageQuery<MfaQuery>,
 ) -> Response {
@@ -119,7 +130,8 @@ pub(crate) async fn mfa_page<S: Store>(
         Err(page) => return page,
     };
     let ask = Ask::parse(query.method.as_deref());
-    show(&app, continuation, &settings, ask, None).await
+    let origin = app.origin(ip, &headers);
+    show(&app, &origin, continuation, &settings, ask, None).await
 }
 
 pub(crate) async fn mfa_submit<S: Store>(
@@ -145,24 +157,26 @@ pub(crate) async fn mfa_submit<S: Store>(
     let Pending::Mfa {
         allow_remember,
         passed,
+        ref mailed,
         ..
     } = continuation.pending
     else {
         return page_error(&app, StatusCode::BAD_REQUEST, EXPIRED);
     };
+    let mailed = mailed.clone();
     let origin = app.origin(ip, &headers);
     if passed {
         // The new recovery code's page: the user must say they recorded it.
         if form.recorded.is_none() {
             let error = Some((StatusCode::BAD_REQUEST, NOT_RECORDED));
-            return show(&app, continuation, &settings, Ask::Otp, error).await;
+            return show(&app, &origin, continuation, &settings, Ask::Otp, error).await;
         }
         return finish(&app, continuation, &session, &origin).await;
     }
-    let ask = if form.factor == "recovery-code" {
-        Ask::RecoveryCode
-    } else {
-        Ask::Otp
+    let ask = match form.factor.as_str() {
+        "recovery-code" => Ask::RecoveryCode,
+        "email" => Ask::Email,
+        _ => Ask::Otp,
     };
     let attempt = Attempt {
         client_id: &continuation.authorization.client_id,
@@ -171,10 +185,28 @@ pub(crate) async fn mfa_submit<S: Store>(
         now: app.now(),
     };
     let (store, rng, mfa) = (app.store(), app.rng(), &settings.mfa);
-    let checked = match ask {
-        Ask::RecoveryCode => {
+    let checked = match (ask, &mailed) {
+        (Ask::RecoveryCode, _) => {
             authenticators::use_recovery_code(store, &app, rng, mfa, attempt, &form.code).await
         }
+        (Ask::Email, Some(mailed)) => {
+            let keys = match app.keys().await {
+                Ok(keys) => keys,
+                Err(e) => return app.pages().failed(&e, "cannot read the keys"),
+            };
+            let effects = Effects {
+                keys: keys.mfa_tokens(),
+                rng,
+                events: &app,
+                origin: &origin,
+                now: app.now(),
+            };
+            let (client, user) = (attempt.client_id, attempt.user);
+            let (oob_code, code) = (&mailed.oob_code.0, &form.code);
+            email::check_code(store, effects, mfa, client, user, oob_code, code).await
+        }
+        // No code was mailed in this login: mail one.
+        (Ask::Email, None) => return show(&app, &origin, continuation, &settings, ask, None).await,
         _ => authenticators::check_otp(store, &app, rng, mfa, attempt, &form.code).await,
     };
     let refused = |status, message| Some((status, message));
@@ -191,6 +223,7 @@ pub(crate) async fn mfa_submit<S: Store>(
                 allow_remember,
                 passed: true,
                 recovery_code: recovery_code.map(|code| ShownOnce(code.to_string())),
+                mailed: None,
             };
             let shows_code = matches!(
                 continuation.pending,
@@ -200,7 +233,7 @@ pub(crate) async fn mfa_submit<S: Store>(
                 }
             );
             let mut response = if shows_code {
-                show(&app, continuation, &settings, Ask::Otp, None).await
+                show(&app, &origin, continuation, &settings, Ask::Otp, None).await
             } else {
                 finish(&app, continuation, &session, &origin).await
             };
@@ -218,10 +251,13 @@ pub(crate) async fn mfa_submit<S: Store>(
         }
         Ok(Checked::Malformed) => refused(StatusCode::BAD_REQUEST, CODE_SHAPE),
         Ok(Checked::TooManyAttempts) => refused(StatusCode::TOO_MANY_REQUESTS, TOO_MANY),
+        Ok(Checked::Expired | Checked::NotThisLogin) => {
+            refused(StatusCode::BAD_REQUEST, EXPIRED_CODE)
+        }
         // The factor is gone (an administrator reset it meanwhile): ask again from the start.
         Ok(Checked::NotEnrolled) => None,
     };
-    show(&app, continuation, &settings, ask, error).await
+    show(&app, &origin, continuation, &settings, ask, error).await
 }
 
 /// The login goes on, the second factor passed.
@@ -262,31 +298,109 @@ fn remember_browser<S: Store>(app: &App<S>, response: &mut Response, browser: &R
 }
 
 /// The page for what the paused login asks now (`ask`, where the user has a choice), with
-/// `error` and its status; sealed again with a fresh CSRF value, set in its cookie.
+/// `error` and its status; sealed again with a fresh CSRF value, set in its cookie. A page
+/// asking for a mailed code mails one first, unless one was mailed in this login already
+/// (or the user asks for another).
 async fn show<S: Store>(
     app: &App<S>,
+    origin: &Origin,
     mut continuation: Continuation,
     settings: &TenantSettings,
     ask: Ask,
     error: Option<(StatusCode, &str)>,
 ) -> Response {
     let csrf = ids::alphanumeric(app.rng(), 32);
+    let (status, mut error) = match error {
+        Some((status, message)) => (status, Some(message)),
+        None => (StatusCode::OK, None),
+    };
+    let user = match app.store().user(&continuation.user_id).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return page_error(app, StatusCode::BAD_REQUEST, EXPIRED),
+        Err(e) => return app.pages().failed(&e, "cannot read the user"),
+    };
+    let Pending::Mfa { passed, .. } = continuation.pending else {
+        return page_error(app, StatusCode::BAD_REQUEST, EXPIRED);
+    };
+    let offer = if passed {
+        None
+    } else {
+        match authenticators::offer(app.store(), app.rng(), &settings.mfa, &user, app.now()).await {
+            Ok(offer) => Some(offer),
+            Err(e) => {
+                return app
+                    .pages()
+                    .failed(&e, "cannot read the user's authenticators");
+            }
+        }
+    };
+    // What the challenge page asks for, and the code to mail for it.
+    let mut status = status;
+    let mut factor = "otp";
+    let mut choices = 0;
+    if let Some(Offer::Challenge {
+        otp,
+        email,
+        recovery_code,
+    }) = &offer
+    {
+        choices = [otp.is_some(), email.is_some(), *recovery_code]
+            .into_iter()
+            .filter(|c| *c)
+            .count();
+        factor = match ask {
+            Ask::RecoveryCode if *recovery_code => "recovery-code",
+            Ask::Options if choices > 1 => "options",
+            Ask::Email | Ask::EmailAgain if email.is_some() => "email",
+            _ if otp.is_some() => "otp",
+            _ => "email",
+        };
+        if let (Some(to), "email") = (email, factor) {
+            let Pending::Mfa { mailed, .. } = &mut continuation.pending else {
+                return page_error(app, StatusCode::BAD_REQUEST, EXPIRED);
+            };
+            if mailed.is_none() || ask == Ask::EmailAgain {
+                match mail_code(
+                    app,
+                    origin,
+                    &continuation.authorization.client_id,
+                    &user,
+                    to,
+                )
+                .await
+                {
+                    Ok(Some(oob_code)) => {
+                        let Pending::Mfa { mailed, .. } = &mut continuation.pending else {
+                            return page_error(app, StatusCode::BAD_REQUEST, EXPIRED);
+                        };
+                        *mailed = Some(Mailed {
+                            oob_code: ShownOnce(oob_code.to_string()),
+                            address: to.name.clone().unwrap_or_default(),
+                        });
+                    }
+                    Ok(None) => {
+                        status = StatusCode::TOO_MANY_REQUESTS;
+                        error = Some(TOO_MANY_MAILS);
+                    }
+                    Err(page) => return page,
+                }
+            }
+        }
+    }
     let Pending::Mfa {
         csrf: slot,
         allow_remember,
-        passed,
         recovery_code,
+        mailed,
+        ..
     } = &mut continuation.pending
     else {
         return page_error(app, StatusCode::BAD_REQUEST, EXPIRED);
     };
     slot.clone_from(&csrf);
-    let (allow_remember, passed) = (*allow_remember, *passed);
+    let allow_remember = *allow_remember;
     let shown_code = recovery_code.as_ref().map(|code| code.0.clone());
-    let (status, error) = match error {
-        Some((status, message)) => (status, Some(message)),
-        None => (StatusCode::OK, None),
-    };
+    let address = mailed.as_ref().map(|m| m.address.clone());
     let state = continuation.seal(app.transaction_key(), app.rng());
     let action = format!("{}u/mfa", app.issuer());
     let link = |method: &str| {
@@ -295,54 +409,42 @@ async fn show<S: Store>(
     };
     let redirect_uri = continuation.authorization.redirect_uri.clone();
     let script = Script::FormToClient(&redirect_uri);
-    let mut response = if passed {
-        app.pages().render(
+    let mut response = match offer {
+        None => app.pages().render(
             status,
             "mfa_recovery_code.html",
             minijinja::context! { state, action, error, code => shown_code },
             script,
-        )
-    } else {
-        let user = &continuation.user_id;
-        let offer =
-            authenticators::offer(app.store(), app.rng(), &settings.mfa, user, app.now()).await;
-        match offer {
-            Err(e) => {
-                return app
-                    .pages()
-                    .failed(&e, "cannot read the user's authenticators");
-            }
-            Ok(Offer::Enrol(pending)) => {
-                let account = account_name(app, user).await;
-                let (qr, secret) = enrolment(&pending, &settings.friendly_name, &account);
-                app.pages().render(
-                    status,
-                    "mfa_enrol.html",
-                    minijinja::context! { state, action, error, qr, secret },
-                    script,
-                )
-            }
-            Ok(Offer::Challenge { recovery_code, .. }) => {
-                let factor = match ask {
-                    Ask::RecoveryCode if recovery_code => "recovery-code",
-                    Ask::Options if recovery_code => "options",
-                    _ => "otp",
-                };
-                let (options, otp_url, recovery_url) = (
-                    recovery_code.then(|| link("options")),
-                    link("otp"),
-                    link("recovery-code"),
-                );
-                app.pages().render(
-                    status,
-                    "mfa_challenge.html",
-                    minijinja::context! {
-                        state, action, error, factor, allow_remember, options, otp_url,
-                        recovery_url,
-                    },
-                    script,
-                )
-            }
+        ),
+        Some(Offer::Enrol(pending)) => {
+            let account = sigil_core::mfa::api::account_name(&user);
+            let (qr, secret) = enrolment(&pending, &settings.friendly_name, &account);
+            app.pages().render(
+                status,
+                "mfa_enrol.html",
+                minijinja::context! { state, action, error, qr, secret },
+                script,
+            )
+        }
+        Some(Offer::Challenge {
+            otp,
+            email,
+            recovery_code,
+        }) => {
+            let options = (choices > 1).then(|| link("options"));
+            let otp_url = otp.is_some().then(|| link("otp"));
+            let email_url = email.is_some().then(|| link("email"));
+            let recovery_url = recovery_code.then(|| link("recovery-code"));
+            let again_url = link("email-again");
+            app.pages().render(
+                status,
+                "mfa_challenge.html",
+                minijinja::context! {
+                    state, action, error, factor, allow_remember, options, otp_url,
+                    email_url, recovery_url, again_url, address,
+                },
+                script,
+            )
         }
     };
     let secure = if app.secure_cookies() { "; Secure" } else { "" };
@@ -353,12 +455,34 @@ async fn show<S: Store>(
     response
 }
 
-/// How the authenticator app names the account (core's rule), for the user `user`.
-async fn account_name<S: Store>(app: &App<S>, user: &sigil_core::ids::UserId) -> String {
-    match app.store().user(user).await {
-        Ok(Some(user)) => sigil_core::mfa::api::account_name(&user),
-        _ => user.to_string(),
-    }
+/// Mails a code to the user's email factor `to` for the login's application: the
+/// `oob_code`, `None` when the user was sent too many, or the error page.
+async fn mail_code<S: Store>(
+    app: &App<S>,
+    origin: &Origin,
+    client_id: &ids::ClientId,
+    user: &User,
+    to: &Authenticator,
+) -> Result<Option<zeroize::Zeroizing<String>>, Response> {
+    let keys = app
+        .keys()
+        .await
+        .map_err(|e| app.pages().failed(&e, "cannot read the keys"))?;
+    let client = app
+        .store()
+        .client(client_id)
+        .await
+        .map_err(|e| app.pages().failed(&e, "cannot read the application"))?;
+    let effects = Effects {
+        keys: keys.mfa_tokens(),
+        rng: app.rng(),
+        events: app,
+        origin,
+        now: app.now(),
+    };
+    email::send_code(app.store(), effects, client_id, user, to, client.as_ref())
+        .await
+        .map_err(|e| app.pages().failed(&e, "cannot mail the code"))
 }
 
 /// The enrolment's QR code (inline SVG markup: only the code's modules, no text of the user's)

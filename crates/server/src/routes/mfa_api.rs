@@ -11,9 +11,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sigil_core::Store;
 use sigil_core::events::Events as _;
-use sigil_core::ids::UserId;
+use sigil_core::ids::{ClientId, UserId};
+use sigil_core::mfa::Effects;
 use sigil_core::mfa::api::{self, AssociateBody, Caller, ChallengeBody};
-use sigil_core::model::{LogType, NewLogEvent};
+use sigil_core::model::{LogType, NewLogEvent, TenantSettings};
 use sigil_core::oauth::{ErrorCode, FlowError, OAuthError, authenticate, open_mfa_token};
 
 use crate::App;
@@ -41,7 +42,10 @@ async fn caller<S: Store>(app: &App<S>, headers: &HeaderMap) -> Result<Caller, A
     if token.split('.').count() == 5 {
         let grant = open_mfa_token(&keys, &token, None, app.now())
             .map_err(|e| BearerError::InvalidToken(e.description))?;
-        return Ok(Caller::MfaToken(UserId(grant.sub)));
+        return Ok(Caller::MfaToken {
+            user: UserId(grant.sub),
+            client: ClientId(grant.azp),
+        });
     }
     let mut claims = keys
         .mfa_api_verifier()
@@ -54,6 +58,9 @@ async fn caller<S: Store>(app: &App<S>, headers: &HeaderMap) -> Result<Caller, A
     };
     let user = text("sub")
         .ok_or_else(|| BearerError::InvalidToken("the access token has no sub".to_owned()))?;
+    let client = text("azp")
+        .or_else(|| text("client_id"))
+        .ok_or_else(|| BearerError::InvalidToken("the access token names no client".to_owned()))?;
     let scopes = text("scope")
         .unwrap_or_default()
         .split(' ')
@@ -62,6 +69,7 @@ async fn caller<S: Store>(app: &App<S>, headers: &HeaderMap) -> Result<Caller, A
         .collect();
     Ok(Caller::AccessToken {
         user: UserId(user),
+        client: ClientId(client),
         scopes,
     })
 }
@@ -71,7 +79,8 @@ pub(crate) async fn list<S: Store>(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let caller = caller(&app, &headers).await?;
-    Ok(Json(api::list(app.store(), &caller).await?))
+    let settings = tenant(&app).await?;
+    Ok(Json(api::list(app.store(), &settings.mfa, &caller).await?))
 }
 
 pub(crate) async fn remove<S: Store>(
@@ -92,27 +101,41 @@ pub(crate) async fn remove<S: Store>(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The tenant's settings.
+async fn tenant<S: Store>(app: &App<S>) -> Result<TenantSettings, ApiError> {
+    Ok(app
+        .store()
+        .tenant_settings()
+        .await
+        .map_err(FlowError::from)?
+        .unwrap_or_default())
+}
+
 pub(crate) async fn associate<S: Store>(
     State(app): State<App<S>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let caller = caller(&app, &headers).await?;
     let body: AssociateBody = read_body(&headers, &body)?;
-    let settings = app
-        .store()
-        .tenant_settings()
-        .await
-        .map_err(FlowError::from)?
-        .unwrap_or_default();
+    let settings = tenant(&app).await?;
+    let keys = app.keys().await?;
+    let origin = app.origin(ip, &headers);
+    let effects = Effects {
+        keys: keys.mfa_tokens(),
+        rng: app.rng(),
+        events: &app,
+        origin: &origin,
+        now: app.now(),
+    };
     let answer = api::associate(
         app.store(),
-        app.rng(),
         &settings.mfa,
         &settings.friendly_name,
+        effects,
         &caller,
         &body,
-        app.now(),
     )
     .await?;
     Ok(Json(answer))
@@ -133,6 +156,7 @@ struct ChallengeParams {
 
 pub(crate) async fn challenge<S: Store>(
     State(app): State<App<S>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -157,7 +181,20 @@ pub(crate) async fn challenge<S: Store>(
         challenge_type: params.challenge_type,
         authenticator_id: params.authenticator_id,
     };
+    let caller = Caller::MfaToken {
+        user: UserId(grant.sub),
+        client: client.client_id,
+    };
+    let settings = tenant(&app).await?;
+    let origin = app.origin(ip, &headers);
+    let effects = Effects {
+        keys: keys.mfa_tokens(),
+        rng: app.rng(),
+        events: &app,
+        origin: &origin,
+        now: app.now(),
+    };
     Ok(Json(
-        api::challenge(app.store(), &UserId(grant.sub), &body).await?,
+        api::challenge(app.store(), &settings.mfa, effects, &caller, &body).await?,
     ))
 }

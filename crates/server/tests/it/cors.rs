@@ -1,4 +1,4 @@
-//! CORS on `/oauth/token`, `/oauth/revoke` and `/userinfo`: for the origins clients list
+//! CORS on `/oauth/token`, `/oauth/revoke`, `/userinfo` and the MFA API: for the origins clients list
 //! (`web_origins`, `allowed_origins`) and no others, on those paths and no others, with the
 //! allowed origins read through the cache's bound.
 
@@ -58,6 +58,7 @@ async fn actual(
 ) -> reqwest::Response {
     let mut request = match method {
         "GET" => app.http.get(app.url(path)),
+        "DELETE" => app.http.delete(app.url(path)),
         _ => app
             .http
             .post(app.url(path))
@@ -95,6 +96,10 @@ async fn browser_endpoints_answer_cors_for_client_origins_only() {
         ("oauth/token", "POST", "POST"),
         ("oauth/revoke", "POST", "POST"),
         ("userinfo", "GET", "GET, POST"),
+        ("mfa/authenticators", "GET", "GET"),
+        ("mfa/authenticators/totp%7Cdev_x", "DELETE", "DELETE"),
+        ("mfa/associate", "POST", "POST"),
+        ("mfa/challenge", "POST", "POST"),
     ];
     for (path, method, allowed_methods) in paths {
         for origin in [WEB_ORIGIN, CORS_ORIGIN] {

@@ -17,6 +17,7 @@ use crate::browser::{
 };
 use crate::events::newest;
 use crate::management::{audience, call, token_for};
+use crate::passwordless::code_sent_to;
 
 pub(crate) const PAPE: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
 
@@ -31,6 +32,7 @@ const SCOPES: &[&str] = &[
     "delete:guardian_enrollments",
     "read:users",
     "update:users",
+    "create:users",
 ];
 
 /// RFC 4648 base32 (no padding), as authenticator apps read the secret.
@@ -528,7 +530,7 @@ async fn the_policy_acr_values_and_prompt_none_decide_when_a_second_factor_is_as
         ))
         .await;
     let params = callback_params(silent.location());
-    assert_eq!(param(&params, "error"), Some("interaction_required"));
+    assert_eq!(param(&params, "error"), Some("login_required"));
     assert_eq!(
         param(&params, "error_description"),
         Some("Multifactor authentication required")
@@ -869,4 +871,87 @@ async fn an_imported_authenticator_app_logs_in_without_enrolment() {
         challenge.body
     );
     pass_with_code(&app, &mut browser, &challenge, secret).await;
+}
+
+#[tokio::test]
+async fn a_verified_address_is_challenged_by_mail_and_a_remembered_browser_unused_for_a_week_is_forgotten()
+ {
+    let app = TestApp::start().await;
+    let token = management(&app).await;
+    turn_on(&app, &token, json!(["all-applications"])).await;
+    let (status, _) = call(
+        &app,
+        "PUT",
+        "/guardian/factors/email",
+        Some(&token),
+        Some(json!({"enabled": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Ann's address is verified: she is sent a code, without enrolling anything.
+    let mut browser = Browser::new();
+    let after_password = password_login(&app, &mut browser, "").await;
+    let challenge = mfa_page(&app, &mut browser, &after_password).await;
+    assert!(
+        challenge
+            .body
+            .contains("We've sent an email with your code to <strong>ann@example.com</strong>"),
+        "{}",
+        challenge.body
+    );
+    assert!(!challenge.body.contains("Try another method"));
+    let first = code_sent_to(&app, "ann@example.com").await;
+    let wrong = submit(
+        &app,
+        &mut browser,
+        &challenge,
+        &[("factor", "email"), ("code", &other_than(&first))],
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.body.contains("The code you entered is invalid"));
+    // Resent: a new code, and only it works in this login.
+    let resent = browser.get(&challenge_link(&wrong, "Resend")).await;
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.body);
+    let second = code_sent_to(&app, "ann@example.com").await;
+    assert_eq!(count(&app, "gd_send_email").await, 2);
+    let page = if first == second {
+        resent
+    } else {
+        let stale = submit(
+            &app,
+            &mut browser,
+            &resent,
+            &[("factor", "email"), ("code", &first)],
+        )
+        .await;
+        assert!(stale.body.contains("The code you entered is invalid"));
+        stale
+    };
+    let done = submit(
+        &app,
+        &mut browser,
+        &page,
+        &[("factor", "email"), ("code", &second), ("remember", "1")],
+    )
+    .await;
+    assert_eq!(id_token(&app, &done).await["amr"], json!(["mfa"]));
+    assert_eq!(count(&app, "gd_auth_succeed").await, 1);
+
+    // Remembered: each use within a week keeps it; a week unused forgets it.
+    let day = 24 * 3600;
+    for _ in 0..2 {
+        app.clock.advance(6 * day);
+        let skipped = password_login(&app, &mut browser, "&prompt=login").await;
+        assert!(id_token(&app, &skipped).await.get("amr").is_none());
+    }
+    app.clock.advance(7 * day);
+    let asked = password_login(&app, &mut browser, "&prompt=login").await;
+    let challenge = mfa_page(&app, &mut browser, &asked).await;
+    assert!(
+        challenge.body.contains("We've sent an email"),
+        "{}",
+        challenge.body
+    );
 }

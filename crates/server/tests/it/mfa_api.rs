@@ -3,7 +3,9 @@
 //! authenticator app (its `barcode_uri` parsed here, its codes computed with the test's own
 //! RFC 6238); the `mfa-otp` and `mfa-recovery-code` grants issue the tokens (with `amr`);
 //! `/mfa/challenge`, `/mfa/authenticators` and its `DELETE` with an access token for the MFA
-//! API; and the notes' table of refusals, each a case.
+//! API; the email factor (`oob` by `email`: a verified address without enrolment, another
+//! enrolled with `/mfa/associate`), its codes read from the outbox and sent to the `mfa-oob`
+//! grant; and the notes' table of refusals, each a case.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -12,18 +14,21 @@ use sigil_core::model::GrantType;
 
 use crate::app::{Body, PASSWORD, TestApp, post};
 use crate::mfa::{count, management, other_than, totp, turn_on};
+use crate::passwordless::code_sent_to;
 
 const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
+const MFA_OOB: &str = "http://auth0.com/oauth/grant-type/mfa-oob";
 const MFA_RECOVERY: &str = "http://auth0.com/oauth/grant-type/mfa-recovery-code";
 
 /// The backend client (confidential, password grants) allowed the MFA grants too.
 async fn backend(app: &TestApp) -> (String, String) {
     let (id, secret) = &app.backend;
     let mut client = app.store.client(id).await.unwrap().unwrap();
-    client
-        .settings
-        .grant_types
-        .extend([GrantType::MfaOtp, GrantType::MfaRecoveryCode]);
+    client.settings.grant_types.extend([
+        GrantType::MfaOtp,
+        GrantType::MfaOob,
+        GrantType::MfaRecoveryCode,
+    ]);
     app.store.update_client(&client).await.unwrap();
     app.clock.advance(sigil_server::CACHE_TTL + 1);
     (id.to_string(), secret.expose().to_owned())
@@ -499,4 +504,197 @@ async fn mfa_tokens_are_refused_as_auth0_refuses_them() {
     turn_on(&app, &token, json!([])).await;
     let (status, answer) = password_grant(&app, &client, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
+}
+
+/// A password grant's refusal or an MFA grant's: its status, `error` and description.
+fn refusal(answer: &(StatusCode, Value)) -> (StatusCode, &str, &str) {
+    let (status, body) = answer;
+    (
+        *status,
+        body["error"].as_str().unwrap_or_default(),
+        body["error_description"].as_str().unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn an_email_factor_is_challenged_and_enrolled_with_codes_mailed_to_it() {
+    let app = TestApp::start().await;
+    let token = management(&app).await;
+    turn_on(&app, &token, json!(["all-applications"])).await;
+    let (status, _) = crate::management::call(
+        &app,
+        "PUT",
+        "/guardian/factors/email",
+        Some(&token),
+        Some(json!({"enabled": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let client = backend(&app).await;
+
+    // Ann's address is verified: a factor she is challenged at without enrolling.
+    let (mfa, requirements) = mfa_token(&app, &client, json!({})).await;
+    assert_eq!(requirements, json!({"challenge": [{"type": "email"}]}));
+    let (_, listed) = mfa_call(&app, "GET", "authenticators", &mfa, None).await;
+    let factor = &listed[0];
+    assert_eq!(
+        (
+            &factor["authenticator_type"],
+            &factor["oob_channel"],
+            &factor["name"],
+            &factor["active"]
+        ),
+        (
+            &json!("oob"),
+            &json!("email"),
+            &json!("ann@example.com"),
+            &json!(true)
+        ),
+        "{listed}"
+    );
+    let (status, challenged) =
+        post_challenge(&app, &client, &mfa, json!({"challenge_type": "oob"})).await;
+    assert_eq!(status, StatusCode::OK, "{challenged}");
+    assert_eq!(
+        (&challenged["challenge_type"], &challenged["binding_method"]),
+        (&json!("oob"), &json!("prompt"))
+    );
+    let oob_code = challenged["oob_code"].as_str().unwrap().to_owned();
+    let code = code_sent_to(&app, "ann@example.com").await;
+    let grant = |fields: Value| mfa_grant(&app, &client, MFA_OOB, fields);
+    let cases = [
+        (
+            "no binding code",
+            json!({"mfa_token": mfa, "oob_code": oob_code}),
+            (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Missing required parameter: binding_code",
+            ),
+        ),
+        (
+            "a wrong binding code",
+            json!({"mfa_token": mfa, "oob_code": oob_code, "binding_code": other_than(&code)}),
+            (
+                StatusCode::FORBIDDEN,
+                "invalid_grant",
+                "Invalid binding_code.",
+            ),
+        ),
+        (
+            "an unknown oob_code",
+            json!({"mfa_token": mfa, "oob_code": "nope", "binding_code": code}),
+            (
+                StatusCode::FORBIDDEN,
+                "invalid_grant",
+                "The oob_code has expired or is not valid: ask for a new challenge",
+            ),
+        ),
+    ];
+    for (what, fields, want) in cases {
+        assert_eq!(refusal(&grant(fields).await), want, "{what}");
+    }
+    let (status, tokens) =
+        grant(json!({"mfa_token": mfa, "oob_code": oob_code, "binding_code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let payload: Value = serde_json::from_slice(
+        &base64_simd::URL_SAFE_NO_PAD
+            .decode_to_vec(id_token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["amr"], json!(["mfa"]), "{payload}");
+    // Used once.
+    let again = grant(json!({"mfa_token": mfa, "oob_code": oob_code, "binding_code": code})).await;
+    assert_eq!(refusal(&again).1, "invalid_grant");
+    // A code mailed more than five minutes ago no longer works.
+    let (_, challenged) = post_challenge(&app, &client, &mfa, json!({})).await;
+    let late = challenged["oob_code"].as_str().unwrap().to_owned();
+    let code = code_sent_to(&app, "ann@example.com").await;
+    app.clock.advance(301);
+    let expired = grant(json!({"mfa_token": mfa, "oob_code": late, "binding_code": code})).await;
+    assert_eq!(refusal(&expired).1, "invalid_grant", "{expired:?}");
+    assert_eq!(count(&app, "gd_send_email").await, 2);
+    assert_eq!(count(&app, "seoobft").await, 1);
+
+    // Cy's address is not verified: Cy enrols one with /mfa/associate.
+    let (status, cy) = crate::management::call(
+        &app,
+        "POST",
+        "/users",
+        Some(&token),
+        Some(json!({
+            "connection": "Username-Password-Authentication",
+            "email": "cy@example.com",
+            "password": "Cy's own Passw0rd, long enough",
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{cy}");
+    let cy_login =
+        json!({"username": "cy@example.com", "password": "Cy's own Passw0rd, long enough"});
+    let (cy_mfa, requirements) = mfa_token(&app, &client, cy_login.clone()).await;
+    assert_eq!(requirements, json!({"enroll": [{"type": "otp"}]}));
+    let associate = |body: Value| mfa_call(&app, "POST", "associate", &cy_mfa, Some(body));
+    let refused = associate(json!({"authenticator_types": ["oob"], "oob_channels": ["sms"], "phone_number": "+14155550123"})).await;
+    assert_eq!(refusal(&refused).1, "invalid_request", "{refused:?}");
+    let refused = associate(json!({"authenticator_types": ["oob"], "oob_channels": ["email"], "email": "not an address"})).await;
+    assert_eq!(refusal(&refused).1, "invalid_request", "{refused:?}");
+    let (status, enrolled) = associate(json!({
+        "authenticator_types": ["oob"], "oob_channels": ["email"], "email": "Cy.Backup@example.com"
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{enrolled}");
+    assert_eq!(
+        (
+            &enrolled["authenticator_type"],
+            &enrolled["oob_channel"],
+            &enrolled["binding_method"]
+        ),
+        (&json!("oob"), &json!("email"), &json!("prompt"))
+    );
+    assert_eq!(enrolled["recovery_codes"][0].as_str().unwrap().len(), 24);
+    let cy_oob = enrolled["oob_code"].as_str().unwrap().to_owned();
+    let (_, listed) = mfa_call(&app, "GET", "authenticators", &cy_mfa, None).await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "cy.backup@example.com" && a["active"] == false),
+        "{listed}"
+    );
+    let code = code_sent_to(&app, "cy.backup@example.com").await;
+    // Ann's token cannot use Cy's code.
+    let (ann_mfa, _) = mfa_token(&app, &client, json!({})).await;
+    let crossed =
+        grant(json!({"mfa_token": ann_mfa, "oob_code": cy_oob, "binding_code": code})).await;
+    assert_eq!(
+        refusal(&crossed),
+        (
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The oob_code doesn't match the mfa_token"
+        )
+    );
+    let (status, tokens) =
+        grant(json!({"mfa_token": cy_mfa, "oob_code": cy_oob, "binding_code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let (_, listed) = mfa_call(&app, "GET", "authenticators", &cy_mfa, None).await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "cy.backup@example.com" && a["active"] == true),
+        "{listed}"
+    );
+    assert_eq!(count(&app, "gd_enrollment_complete").await, 1);
+    // Enrolled now: the next login is challenged at that address.
+    let (_, requirements) = mfa_token(&app, &client, cy_login).await;
+    assert_eq!(
+        requirements,
+        json!({"challenge": [{"type": "email"}, {"type": "recovery-code"}]})
+    );
 }

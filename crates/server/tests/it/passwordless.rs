@@ -58,7 +58,7 @@ async fn start(app: &TestApp, body: Value) -> (StatusCode, Value) {
 }
 
 /// The code in the newest message to `to` (a mail's text, or an SMS).
-async fn code_sent_to(app: &TestApp, to: &str) -> String {
+pub(crate) async fn code_sent_to(app: &TestApp, to: &str) -> String {
     let sent = app.store.outbox(Some(to), Page::first()).await.unwrap();
     let body = &sent.first().expect("a message").email.body;
     body.split(|c: char| !c.is_ascii_digit())

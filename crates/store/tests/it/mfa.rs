@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use sigil_core::ids::UserId;
 use sigil_core::mfa::totp::TotpSecret;
-use sigil_core::model::{Authenticator, AuthenticatorKind, AuthenticatorSecret};
+use sigil_core::model::{
+    Authenticator, AuthenticatorKind, AuthenticatorSecret, BrowserMemory, OobCode,
+};
 use sigil_core::secret::SecretDigest;
 use sigil_core::{Conflict, Store, StoreError, SystemRng, UnixTime};
 use tokio::sync::Barrier;
@@ -122,17 +124,30 @@ async fn an_enrolment_is_pending_until_confirmed_and_one_of_each_kind_is_kept() 
             .await
             .unwrap();
         assert_eq!(store.authenticators(user).await.unwrap().len(), 2);
-        assert_eq!(store.browsers_forgotten_at(user).await.unwrap(), None);
+        let memory = |forgotten: Option<UnixTime>, used: Option<UnixTime>| BrowserMemory {
+            forgotten_at: forgotten,
+            used_at: used,
+        };
+        assert_eq!(
+            store.remembered_browsers(user).await.unwrap(),
+            memory(None, None)
+        );
+        store.remembered_browser_used(user, at(6)).await.unwrap();
+        assert_eq!(
+            store.remembered_browsers(user).await.unwrap(),
+            memory(None, Some(at(6)))
+        );
         assert_eq!(store.delete_authenticators(user, at(8)).await.unwrap(), 2);
         assert!(store.authenticators(user).await.unwrap().is_empty());
         assert_eq!(
-            store.browsers_forgotten_at(user).await.unwrap(),
-            Some(at(8))
+            store.remembered_browsers(user).await.unwrap(),
+            memory(Some(at(8)), Some(at(6)))
         );
         store.forget_browsers(user, at(9)).await.unwrap();
+        store.remembered_browser_used(user, at(10)).await.unwrap();
         assert_eq!(
-            store.browsers_forgotten_at(user).await.unwrap(),
-            Some(at(9))
+            store.remembered_browsers(user).await.unwrap(),
+            memory(Some(at(9)), Some(at(10)))
         );
     })
     .await;
@@ -210,6 +225,48 @@ async fn a_totp_step_and_a_recovery_code_are_taken_once_by_racing_requests() {
             .unwrap();
         assert_eq!(recovery.id, "recovery-code|dev_y");
         assert!(!matches!(&recovery.secret, AuthenticatorSecret::RecoveryCode(d) if *d == old));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_mailed_code_is_found_until_it_expires_and_used_once_by_racing_requests() {
+    on_every_store(|store| async move {
+        let backend = store.database().backend();
+        let w = world(&store).await;
+        let code = OobCode {
+            digest: [1; 32],
+            user_id: w.user.user_id.clone(),
+            authenticator_id: "email|dev_e".to_owned(),
+            binding: [2; 32],
+            expires_at: at(300),
+        };
+        store.put_oob_code(&code).await.unwrap();
+        assert_eq!(
+            store.oob_code(&[1; 32], at(299)).await.unwrap().as_ref(),
+            Some(&code),
+            "{backend:?}"
+        );
+        assert_eq!(store.oob_code(&[1; 32], at(300)).await.unwrap(), None);
+        assert_eq!(store.oob_code(&[9; 32], at(0)).await.unwrap(), None);
+        assert!(!store.consume_oob_code(&[1; 32], &[3; 32]).await.unwrap());
+
+        const RACERS: usize = 8;
+        let barrier = Arc::new(Barrier::new(RACERS));
+        let mut racers = Vec::new();
+        for _ in 0..RACERS {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            racers.push(tokio::spawn(async move {
+                barrier.wait().await;
+                store.consume_oob_code(&[1; 32], &[2; 32]).await.unwrap()
+            }));
+        }
+        let mut won = 0;
+        for racer in racers {
+            won += usize::from(racer.await.unwrap());
+        }
+        assert_eq!(won, 1, "{backend:?}");
+        assert_eq!(store.oob_code(&[1; 32], at(0)).await.unwrap(), None);
     })
     .await;
 }
