@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 
 import { expect } from "./checks.mjs";
 import { CONSENT_SCOPE, waitForConsent } from "./consent.mjs";
-import { PAPE, enableFactors, enrolledAccount } from "./mfa.mjs";
+import { PAPE, enableFactors, enrolledAccount, pyotp } from "./mfa.mjs";
 import { enableEmailConnection } from "./passwordless.mjs";
 import { forgotPassword, heading, requestReset, setPassword } from "./reset.mjs";
 import { mailedLink, management, newAccount, signup } from "./sigil.mjs";
@@ -84,6 +84,22 @@ async function withRecoveryCode(fixtures) {
   const path = `users/${encodeURIComponent(account.userId)}/recovery-code-regeneration`;
   const { recovery_code: code } = await management(fixtures, "POST", path);
   return { account, code };
+}
+
+/** An enrolment ticket's page (POST /guardian/enrollments/ticket, not mailed), its secret shown. */
+async function openEnrolmentTicket(page, fixtures) {
+  await enableFactors(fixtures);
+  const account = newAccount("mfa-ticket");
+  const userId = await signup(fixtures, account.email, account.password);
+  const ticket = await management(fixtures, "POST", "guardian/enrollments/ticket", {
+    user_id: userId,
+    send_mail: false,
+  });
+  await page.goto(ticket.ticket_url);
+  const said = (await page.locator("h1").textContent()).trim();
+  expect(said === "Secure Your Account", `the enrolment page says "${said}"`);
+  await page.click("summary");
+  await page.locator("#secret").waitFor();
 }
 
 export const cases = [
@@ -224,6 +240,22 @@ export const cases = [
       await page.getByRole("link", { name: "Try another method" }).click();
       await page.getByRole("link", { name: "Recovery code" }).click();
       await page.fill("#code", code);
+      await page.click("button[type=submit]");
+      await page.locator("#recovery-code").waitFor();
+    },
+  },
+  {
+    name: "mfa-enrollment-ticket",
+    async open(page, fixtures) {
+      await openEnrolmentTicket(page, fixtures);
+    },
+  },
+  {
+    name: "mfa-enrollment-done",
+    async open(page, fixtures) {
+      await openEnrolmentTicket(page, fixtures);
+      const secret = ((await page.locator("#secret").textContent()) ?? "").trim();
+      await page.fill("#code", await pyotp(fixtures, secret));
       await page.click("button[type=submit]");
       await page.locator("#recovery-code").waitFor();
     },

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import base64
 import email.policy
+import html
+import http.cookiejar
 import json
 import mailbox
 import os
@@ -31,6 +33,8 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.parse
+import urllib.request
 import uuid
 
 import pyotp
@@ -269,6 +273,38 @@ class Auth0PythonMfa(unittest.TestCase):
         code = next_code(backup, seen)
         answer = self.grant({"grant_type": MFA_OOB, "mfa_token": token, "oob_code": challenged["oobCode"], "binding_code": code})
         self.assertEqual(payload(answer["id_token"])["amr"], ["mfa"])
+
+    def test_07_an_enrollment_ticket_mailed_to_aiosmtpd_enrols_without_a_login(self) -> None:
+        user = f"ticket-{uuid.uuid4().hex[:12]}@sdk-tests.example.com"
+        created = self.management.users.create(connection=CONNECTION, email=user, password=self.password)
+        ticket = self.management.guardian.enrollments.create_ticket(user_id=created.user_id)
+        self.assertTrue(ticket.ticket_url.startswith(f"{ISSUER}u/mfa-enrollment?ticket="), ticket)
+        # The user also gets the signup's verification mail: the ticket's is the one with its link.
+        deadline = time.monotonic() + 20
+        while not any(ticket.ticket_url in text for text in mails_to(user).values()):
+            self.assertLess(time.monotonic(), deadline, f"no mail with the ticket's link to {user}")
+            time.sleep(0.1)
+        # The page, as a browser without a session would see it: the secret, then pyotp's code.
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        with browser.open(ticket.ticket_url, timeout=10) as answer:
+            page = answer.read().decode()
+
+        def field(name: str) -> str:
+            found = re.search(rf'name="{name}" value="([^"]*)"', page)
+            self.assertIsNotNone(found, f"no {name} on the page")
+            return html.unescape(found.group(1))
+
+        secret = html.unescape(re.search(r'id="secret" class="secret">([^<]+)<', page).group(1))
+        form = {"state": field("state"), "csrf": field("csrf"), "code": pyotp.TOTP(secret).now()}
+        with browser.open(f"{ISSUER}u/mfa-enrollment", data=urllib.parse.urlencode(form).encode(), timeout=10) as answer:
+            done = answer.read().decode()
+        self.assertIn("You're All Set!", html.unescape(done))
+        enrolled = self.management.users.enrollments.get(created.user_id)
+        self.assertEqual([(e.status, e.auth_method) for e in enrolled], [("confirmed", "authenticator")])
+        got = self.management.guardian.enrollments.get(enrolled[0].id)
+        self.assertEqual(got.status, "confirmed")
+        self.management.guardian.enrollments.delete(enrolled[0].id)
+        self.assertEqual(self.management.users.enrollments.get(created.user_id), [])
 
 
 def main() -> int:

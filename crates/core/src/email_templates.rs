@@ -4,8 +4,9 @@
 //!
 //! - The tenant's template (`/api/v2/email-templates/{name}`), when it is enabled; else
 //!   Sigil's own for the mails it sends (`verify_email`, `reset_email`, `auth_email_by_code`,
-//!   `mfa_oob_code`: HTML with the tenant's logo and colour, and a plain-text version); a
-//!   mail with neither (`welcome_email` until the tenant writes one) is not sent.
+//!   `mfa_oob_code`, `enrollment_email`: HTML with the tenant's logo and colour, and a
+//!   plain-text version); a mail with neither (`welcome_email` until the tenant writes one)
+//!   is not sent.
 //! - Every value is HTML-escaped before the body sees it, so a user's name cannot inject
 //!   markup; Auth0's advice to write `{{ user.name | escape }}` still works, since `escape`
 //!   here never escapes twice. The subject and the sender are not HTML and see the values as
@@ -41,6 +42,11 @@ fn built_in(name: TemplateName) -> Option<(&'static str, &'static str, &'static 
             include_str!("email_templates/reset_email.txt"),
         )),
         TemplateName::AuthEmailByCode => Some(PASSWORDLESS),
+        TemplateName::EnrollmentEmail => Some((
+            "Set up multi-factor authentication",
+            include_str!("email_templates/enrollment_email.html"),
+            include_str!("email_templates/enrollment_email.txt"),
+        )),
         TemplateName::MfaOobCode => Some((
             "Your verification code is {{ code }}",
             include_str!("email_templates/mfa_oob_code.html"),
@@ -678,7 +684,11 @@ mod tests {
         let tenant = tenant();
         let user = user("Ann");
         let url = "https://login.example.com/u/reset-password?ticket=T";
-        for name in [TemplateName::VerifyEmail, TemplateName::ResetEmail] {
+        for name in [
+            TemplateName::VerifyEmail,
+            TemplateName::ResetEmail,
+            TemplateName::EnrollmentEmail,
+        ] {
             let letter = letter_to(&user, &tenant, url);
             let mail = Template::built_in(name).unwrap().compose(
                 &letter,

@@ -971,6 +971,9 @@ pub trait Store: Send + Sync + 'static {
         &self,
         user: &UserId,
     ) -> impl Future<Output = Result<Vec<Authenticator>>> + Send;
+    /// The authenticator `id`, whoever's it is (secret opened).
+    fn authenticator(&self, id: &str)
+    -> impl Future<Output = Result<Option<Authenticator>>> + Send;
     /// Confirms the pending enrolment `id` of `user` at `now`; `true` for the one caller that
     /// did.
     fn confirm_authenticator(

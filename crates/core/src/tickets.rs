@@ -1,6 +1,7 @@
 //! The links Sigil mails: single-use tickets to set a new password
-//! (`<issuer>u/reset-password?ticket=…`) and to prove an email address
-//! (`<issuer>u/email-verification?ticket=…`). Making one, mailing a link (written from the
+//! (`<issuer>u/reset-password?ticket=…`), to prove an email address
+//! (`<issuer>u/email-verification?ticket=…`) and to enrol an authenticator app
+//! (`<issuer>u/mfa-enrollment?ticket=…`, `crate::mfa::enrolment`). Making one, mailing a link (written from the
 //! tenant's email template or Sigil's own, `crate::email_templates`), and
 //! what following a link does: a new password ([`reset_password`]) or `email_verified`
 //! ([`verify_email`]). The store keeps only the ticket's digest and uses it once, atomically
@@ -48,6 +49,7 @@ fn page(kind: TicketKind) -> &'static str {
     match kind {
         TicketKind::PasswordReset => "u/reset-password",
         TicketKind::EmailVerification => "u/email-verification",
+        TicketKind::MfaEnrollment => "u/mfa-enrollment",
     }
 }
 
@@ -171,7 +173,7 @@ pub(crate) async fn mail_link(
 /// Writes the mail from `template` with the tenant's, the client's and the user's facts, and
 /// queues it.
 #[allow(clippy::too_many_arguments)] // Each is a separate fact about the mail.
-async fn queue(
+pub(crate) async fn queue(
     store: &impl Store,
     now: UnixTime,
     template: &Template,
@@ -204,7 +206,7 @@ async fn queue(
 /// The ticket in `link_ticket` and its account, if it is an unused, unexpired ticket of `kind`;
 /// nothing is used up. The account may be linked into another user: it keeps its own
 /// credentials and address, so its reset and verification links keep working.
-async fn peek(
+pub(crate) async fn peek(
     store: &impl Store,
     link_ticket: &str,
     kind: TicketKind,
@@ -230,7 +232,7 @@ async fn peek(
 }
 
 /// Uses the ticket in `link_ticket` (of `kind`) up, once among any number of racers.
-async fn consume(
+pub(crate) async fn consume(
     store: &impl Store,
     link_ticket: &str,
     kind: TicketKind,

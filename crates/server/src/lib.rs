@@ -102,6 +102,11 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
             "/u/mfa",
             get(routes::mfa::mfa_page::<S>).post(routes::mfa::mfa_submit::<S>),
         )
+        .route(
+            "/u/mfa-enrollment",
+            get(routes::mfa_enrolment::enrolment_page::<S>)
+                .post(routes::mfa_enrolment::enrolment_submit::<S>),
+        )
         // Password reset and email verification pages.
         .route(
             "/u/reset-password/request",

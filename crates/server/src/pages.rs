@@ -53,6 +53,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/mfa_recovery_code.html"),
     ),
     (
+        "mfa_enrolled.html",
+        include_str!("../templates/mfa_enrolled.html"),
+    ),
+    (
         "provider_icon.html",
         include_str!("../templates/provider_icon.html"),
     ),

@@ -155,6 +155,17 @@ pub(crate) async fn list(store: &SqlStore, user: &UserId) -> Result<Vec<Authenti
     rows.into_iter().map(|row| row.into_model(store)).collect()
 }
 
+pub(crate) async fn one(store: &SqlStore, id: &str) -> Result<Option<Authenticator>> {
+    const SQL: &str = "SELECT id, user_id, kind, name, secret, digest, confirmed_at, \
+                       created_at, last_auth_at FROM authenticators WHERE id = $1";
+    let row: Option<Row> = on_pool!(&store.db, pool => sqlx::query_as(SQL)
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .db()?);
+    row.map(|row| row.into_model(store)).transpose()
+}
+
 pub(crate) async fn confirm(
     store: &SqlStore,
     user: &UserId,

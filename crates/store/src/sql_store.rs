@@ -747,6 +747,10 @@ impl Store for SqlStore {
         mfa::delete_all(self, user, now).await
     }
 
+    async fn authenticator(&self, id: &str) -> Result<Option<Authenticator>> {
+        mfa::one(self, id).await
+    }
+
     async fn put_oob_code(&self, code: &OobCode) -> Result<()> {
         mfa::put_oob_code(self, code).await
     }

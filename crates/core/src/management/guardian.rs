@@ -1,15 +1,16 @@
 //! The Management API's multi-factor part, Auth0's shapes: the tenant's factors
 //! (`/guardian/factors`) and policy (`/guardian/policies`), and a user's authentication methods
-//! (`/users/{id}/authentication-methods`) and enrolments (`/users/{id}/enrollments`).
+//! (`/users/{id}/authentication-methods`) and enrolments (`/users/{id}/enrollments`,
+//! `/guardian/enrollments/{id}`, and the tickets of `/guardian/enrollments/ticket`).
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::body::Body;
+use super::body::{Body, present};
 use super::error::ManagementError;
 use crate::clock::auth0_time;
 use crate::mfa::totp::TotpSecret;
-use crate::model::{Authenticator, AuthenticatorKind, MfaFactor, MfaPolicy, MfaSettings};
+use crate::model::{Authenticator, AuthenticatorKind, MfaFactor, MfaPolicy, MfaSettings, User};
 
 /// Every factor name Auth0 has, in its order: Sigil offers `otp`, `email` and
 /// `recovery-code`; the others are always off and cannot be enabled.
@@ -225,6 +226,84 @@ impl NewAuthenticationMethod {
                 "Expected a base32 secret (A-Z, 2-7) of at least 16 characters",
             )
         })
+    }
+}
+
+/// `POST /guardian/enrollments/ticket`'s body (Auth0's).
+#[derive(Debug, Deserialize)]
+pub struct EnrollmentTicketBody {
+    /// Whose ticket.
+    #[serde(default, deserialize_with = "present")]
+    pub user_id: Option<String>,
+    /// Where to mail the link, instead of the user's address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Whether to mail the link (default: yes).
+    #[serde(default)]
+    pub send_mail: Option<bool>,
+    /// The mail's language (Sigil's mails are in English).
+    #[serde(default)]
+    pub email_locale: Option<String>,
+    /// The factor to enrol: `otp`, the only one a ticket offers.
+    #[serde(default)]
+    pub factor: Option<String>,
+    /// Whether a user enrolled already may enrol again.
+    #[serde(default)]
+    pub allow_multiple_enrollments: Option<bool>,
+}
+
+impl Body for EnrollmentTicketBody {
+    const FIELDS: &'static [&'static str] = &[
+        "user_id",
+        "email",
+        "send_mail",
+        "email_locale",
+        "factor",
+        "allow_multiple_enrollments",
+    ];
+}
+
+impl EnrollmentTicketBody {
+    /// The user the ticket is for.
+    pub fn user_id(&self) -> Result<&str, ManagementError> {
+        match self.user_id.as_deref() {
+            Some(id) if !id.is_empty() => Ok(id),
+            _ => Err(ManagementError::body(
+                "user_id",
+                "Missing required property",
+            )),
+        }
+    }
+
+    /// Where the link is mailed for `user` (`None`: it is not), or why the body cannot be
+    /// served: a factor other than `otp` and `allow_multiple_enrollments` are refused by
+    /// name (a user has one authenticator app).
+    pub fn mail_to(&self, user: &User) -> Result<Option<String>, ManagementError> {
+        match self.factor.as_deref() {
+            None | Some("otp") => {}
+            Some(other) => {
+                return Err(ManagementError::NotSupported(format!(
+                    "Sigil's enrollment tickets enroll an authenticator app (factor otp), not {other}"
+                )));
+            }
+        }
+        if self.allow_multiple_enrollments == Some(true) {
+            return Err(ManagementError::NotSupported(
+                "A user has one authenticator app in Sigil: allow_multiple_enrollments cannot be true"
+                    .to_owned(),
+            ));
+        }
+        if self.send_mail == Some(false) {
+            return Ok(None);
+        }
+        match self.email.as_deref().or(user.email.as_deref()) {
+            Some(address) if address.contains('@') => Ok(Some(address.trim().to_owned())),
+            Some(_) => Err(ManagementError::body("email", "Expected an email address")),
+            None => Err(ManagementError::body(
+                "email",
+                "The user has no email address: give one, or set send_mail to false",
+            )),
+        }
     }
 }
 

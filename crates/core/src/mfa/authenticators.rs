@@ -125,8 +125,8 @@ pub async fn enrol(
 /// Who is trying a code, for the events.
 #[derive(Clone, Copy)]
 pub struct Attempt<'a> {
-    /// The application of the login.
-    pub client_id: &'a ClientId,
+    /// The application of the login (none for an enrolment ticket's page).
+    pub client_id: Option<&'a ClientId>,
     /// Whose code.
     pub user: &'a UserId,
     /// Where from.
@@ -197,7 +197,7 @@ pub(crate) fn emit(
         );
     }
     events.emit(attempt.origin.stamp(NewLogEvent {
-        client_id: Some(attempt.client_id.clone()),
+        client_id: attempt.client_id.cloned(),
         user_id: Some(attempt.user.clone()),
         description: Some(description.to_owned()),
         details,

@@ -104,7 +104,7 @@ pub async fn send_code(
         now,
     } = effects;
     let attempt = Attempt {
-        client_id,
+        client_id: Some(client_id),
         user: &user.user_id,
         origin,
         now,
@@ -176,7 +176,7 @@ pub async fn check_code(
         now,
     } = effects;
     let attempt = Attempt {
-        client_id,
+        client_id: Some(client_id),
         user,
         origin,
         now,

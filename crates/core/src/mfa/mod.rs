@@ -9,6 +9,8 @@
 //!   (method `mfa`), so the ID token says `amr: ["mfa"]`.
 //! - [`authenticators`]: a user's factors, enrolled and checked: the TOTP code (once per time
 //!   step, in SQL), the recovery code (replaced when used), and the bucket of attempts.
+//! - [`email`]: the email factor (codes mailed, checked once); [`enrolment`]: enrolment
+//!   tickets (a mailed link to enrol an authenticator app without logging in).
 //! - [`api`]: Auth0's MFA API for embedded login (list, associate, challenge, remove; the
 //!   grants are `oauth::mfa_grant`'s).
 //! - [`totp`]: RFC 6238 one-time passwords; [`recovery`]: the recovery code;
@@ -17,6 +19,7 @@
 pub mod api;
 pub mod authenticators;
 pub mod email;
+pub mod enrolment;
 pub mod recovery;
 pub mod remember;
 pub mod totp;

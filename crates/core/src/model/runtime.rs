@@ -149,6 +149,8 @@ pub enum TicketKind {
     PasswordReset,
     /// Prove the email address.
     EmailVerification,
+    /// Enrol an authenticator app without logging in (Auth0's Guardian enrolment ticket).
+    MfaEnrollment,
 }
 
 impl TicketKind {
@@ -157,6 +159,7 @@ impl TicketKind {
         match self {
             TicketKind::PasswordReset => "password_reset",
             TicketKind::EmailVerification => "email_verification",
+            TicketKind::MfaEnrollment => "mfa_enrollment",
         }
     }
 
@@ -165,6 +168,7 @@ impl TicketKind {
         match name {
             "password_reset" => Some(TicketKind::PasswordReset),
             "email_verification" => Some(TicketKind::EmailVerification),
+            "mfa_enrollment" => Some(TicketKind::MfaEnrollment),
             _ => None,
         }
     }

@@ -258,7 +258,7 @@ pub async fn mfa_grant(
     }
     let settings = store.tenant_settings().await?.unwrap_or_default().mfa;
     let attempt = authenticators::Attempt {
-        client_id: &client.client_id,
+        client_id: Some(&client.client_id),
         user: &user.user_id,
         origin: &request.origin,
         now,

@@ -12,11 +12,11 @@ use serde_json::{Value, json};
 use sigil_core::Store;
 use sigil_core::events::Events as _;
 use sigil_core::management::guardian::{
-    FactorBody, NewAuthenticationMethod, authentication_method_json, enrollment_json, factors_json,
-    parse_policies, policies_json, set_factor,
+    EnrollmentTicketBody, FactorBody, NewAuthenticationMethod, authentication_method_json,
+    enrollment_json, factors_json, parse_policies, policies_json, set_factor,
 };
 use sigil_core::management::parse_body;
-use sigil_core::mfa::authenticators;
+use sigil_core::mfa::{authenticators, enrolment};
 use sigil_core::model::{
     Authenticator, AuthenticatorKind, AuthenticatorSecret, LogType, NewLogEvent, TenantSettings,
 };
@@ -239,5 +239,70 @@ pub(crate) async fn invalidate_remember_browser<S: Store>(
     caller
         .audit(&app, "Invalidate a user's remembered browsers")
         .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /guardian/enrollments/ticket`: a link for the user to enrol an authenticator app
+/// without logging in, mailed unless `send_mail` is false.
+pub(crate) async fn enrollment_ticket<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Json<Value>, MgmtError> {
+    let body = parse_body::<EnrollmentTicketBody>(&body)?;
+    let user = user_or_404(&app, body.user_id()?).await?;
+    let mail_to = body.mail_to(&user)?;
+    let (id, url) = enrolment::issue(
+        app.store(),
+        app.rng(),
+        app.issuer(),
+        app.now(),
+        &user,
+        mail_to.as_deref(),
+    )
+    .await?;
+    caller.audit(&app, "Create an enrollment ticket").await;
+    Ok(Json(json!({"ticket_id": id, "ticket_url": url})))
+}
+
+fn no_enrollment() -> MgmtError {
+    MgmtError::not_found("inexistent_enrollment", "The enrollment does not exist.")
+}
+
+/// `GET /guardian/enrollments/{id}`: one of a user's enrolments (an authenticator app or an
+/// email factor), as `/users/{id}/enrollments` lists it.
+pub(crate) async fn enrollment<S: Store>(
+    State(app): State<App<S>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MgmtError> {
+    app.store()
+        .authenticator(&id)
+        .await?
+        .as_ref()
+        .and_then(enrollment_json)
+        .map(Json)
+        .ok_or_else(no_enrollment)
+}
+
+/// `DELETE /guardian/enrollments/{id}`: removes one enrolment.
+pub(crate) async fn delete_enrollment<S: Store>(
+    State(app): State<App<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, MgmtError> {
+    let found = app
+        .store()
+        .authenticator(&id)
+        .await?
+        .filter(|a| a.kind != AuthenticatorKind::RecoveryCode)
+        .ok_or_else(no_enrollment)?;
+    if !app
+        .store()
+        .delete_authenticator(&found.user_id, &id)
+        .await?
+    {
+        return Err(no_enrollment());
+    }
+    unenrolled(&app, &caller, &found.user_id, "Delete an enrollment").await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -177,6 +177,9 @@ operations! {
     put "/guardian/factors/{name}" => guardian::update_factor, ["update:guardian_factors"], 200, "Enable or disable a factor";
     get "/guardian/policies" => guardian::policies, ["read:mfa_policies"], 200, "Get the multi-factor policy";
     put "/guardian/policies" => guardian::update_policies, ["update:mfa_policies"], 200, "Set the multi-factor policy ([] or [\"all-applications\"])";
+    post "/guardian/enrollments/ticket" => guardian::enrollment_ticket, ["create:guardian_enrollment_tickets"], 200, "Make (and mail) a link to enroll an authenticator app without logging in";
+    get "/guardian/enrollments/{id}" => guardian::enrollment, ["read:guardian_enrollments"], 200, "Get an enrollment";
+    delete "/guardian/enrollments/{id}" => guardian::delete_enrollment, ["delete:guardian_enrollments"], 204, "Delete an enrollment";
     get "/tenants/settings" => tenant::get, ["read:tenant_settings"], 200, "Get tenant settings";
     patch "/tenants/settings" => tenant::update, ["update:tenant_settings"], 200, "Update tenant settings";
     post "/tickets/email-verification" => tickets::email_verification, ["create:user_tickets"], 201, "Create an email verification ticket";

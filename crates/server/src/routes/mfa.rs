@@ -43,11 +43,11 @@ const FORGED: &str = "This form was not sent from the page Sigil showed (cookies
     Go back to the application and log in again.";
 
 /// Auth0's texts for the codes' refusals.
-const INVALID_CODE: &str = "The code you entered is invalid";
+pub(crate) const INVALID_CODE: &str = "The code you entered is invalid";
 const INVALID_RECOVERY_CODE: &str = "The recovery code you entered is invalid";
-const CODE_SHAPE: &str = "OTP Code must have 6 numeric characters";
+pub(crate) const CODE_SHAPE: &str = "OTP Code must have 6 numeric characters";
 const RECOVERY_CODE_SHAPE: &str = "Recovery code must have 24 alphanumeric characters";
-const TOO_MANY: &str = "Too many failed codes. Wait for some minutes before retrying.";
+pub(crate) const TOO_MANY: &str = "Too many failed codes. Wait for some minutes before retrying.";
 const NOT_RECORDED: &str = "Please confirm you have recorded the code";
 
 const EXPIRED_CODE: &str = "The code has expired. Send a new one with the link below.";
@@ -179,7 +179,7 @@ pub(crate) async fn mfa_submit<S: Store>(
         _ => Ask::Otp,
     };
     let attempt = Attempt {
-        client_id: &continuation.authorization.client_id,
+        client_id: Some(&continuation.authorization.client_id),
         user: &session.user_id,
         origin: &origin,
         now: app.now(),
@@ -201,7 +201,7 @@ pub(crate) async fn mfa_submit<S: Store>(
                 origin: &origin,
                 now: app.now(),
             };
-            let (client, user) = (attempt.client_id, attempt.user);
+            let (client, user) = (&continuation.authorization.client_id, attempt.user);
             let (oob_code, code) = (&mailed.oob_code.0, &form.code);
             email::check_code(store, effects, mfa, client, user, oob_code, code).await
         }
@@ -487,7 +487,7 @@ async fn mail_code<S: Store>(
 
 /// The enrolment's QR code (inline SVG markup: only the code's modules, no text of the user's)
 /// and its secret as text (base32), for `tenant`'s `account`.
-fn enrolment(pending: &Authenticator, tenant: &str, account: &str) -> (String, String) {
+pub(crate) fn enrolment(pending: &Authenticator, tenant: &str, account: &str) -> (String, String) {
     let Some(secret) = pending.totp() else {
         return (String::new(), String::new());
     };

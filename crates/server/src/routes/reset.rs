@@ -4,68 +4,37 @@
 //! /u/email-verification?ticket=…`). What a ticket allows and what changes is decided in
 //! `sigil_core::tickets`; these handlers parse forms and render pages.
 //!
-//! CSRF: both POST forms carry a signed double-submit pair (`sigil_core::csrf`): a hidden
+//! CSRF: both POST forms carry a signed double-submit pair (`super::form_csrf`): a hidden
 //! field sealed under the transaction key for this form's purpose, and its value in an
 //! HttpOnly, SameSite=Strict cookie scoped to `/u/reset-password`.
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use sigil_core::authorize::LoginTransaction;
 use sigil_core::oauth::FlowError;
 use sigil_core::tickets::{self, ResetRefusal, TicketRefusal};
-use sigil_core::{Store, StoreError, UnixTime, accounts, csrf};
+use sigil_core::{Store, StoreError, accounts};
 use zeroize::Zeroizing;
 
-use super::authorize::cookie;
+use super::form_csrf::{CSRF_REFUSED, FormCsrf};
 use crate::App;
 use crate::client_ip::ClientIp;
 use crate::pages::{Outage, PageQuery, Script};
 
-/// The CSRF cookie of the reset forms.
-const CSRF_COOKIE: &str = "sigil_reset_csrf";
-/// Where that cookie is sent.
-const CSRF_PATH: &str = "/u/reset-password";
+/// The reset forms' CSRF pairs.
+const FORMS: FormCsrf = FormCsrf {
+    cookie: "sigil_reset_csrf",
+    path: "/u/reset-password",
+};
 /// The two forms' purposes (a field of one is no good in the other).
 const REQUEST_FORM: &str = "reset-request";
 const PASSWORD_FORM: &str = "reset-password";
-/// Seconds a form stays usable.
-const FORM_WINDOW: i64 = 3600;
-
-const CSRF_REFUSED: &str = "This form was not sent from the page Sigil showed, or it was open \
-    for too long (cookies may be off). Open the page again and send it from there.";
 
 fn server_failed<S: Store>(app: &App<S>, error: &impl Outage) -> Response {
     app.pages().failed(error, "a reset page failed")
-}
-
-/// A page with a fresh CSRF pair for `purpose`: the field goes into the context as `csrf`.
-fn with_csrf<S: Store>(
-    app: &App<S>,
-    purpose: &str,
-    status: StatusCode,
-    template: &str,
-    mut context: serde_json::Value,
-) -> Response {
-    let pair = csrf::issue(
-        app.transaction_key(),
-        app.rng(),
-        purpose,
-        UnixTime(app.now().0 + FORM_WINDOW),
-    );
-    context["csrf"] = pair.field.into();
-    let mut response = app.pages().render(status, template, context, Script::None);
-    let secure = if app.secure_cookies() { "; Secure" } else { "" };
-    let value = format!(
-        "{CSRF_COOKIE}={}; Path={CSRF_PATH}; HttpOnly; SameSite=Strict{secure}",
-        pair.cookie
-    );
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
 }
 
 fn page<S: Store>(
@@ -75,16 +44,6 @@ fn page<S: Store>(
     context: serde_json::Value,
 ) -> Response {
     app.pages().render(status, template, context, Script::None)
-}
-
-fn csrf_ok<S: Store>(app: &App<S>, headers: &HeaderMap, purpose: &str, field: &str) -> bool {
-    csrf::check(
-        app.transaction_key(),
-        purpose,
-        field,
-        cookie(headers, CSRF_COOKIE).as_deref(),
-        app.now(),
-    )
 }
 
 /// The login page of `tx`, if it is a login transaction this server sealed and still good.
@@ -124,7 +83,7 @@ pub(crate) async fn request_page<S: Store>(
     let tx = query
         .tx
         .filter(|tx| LoginTransaction::open(tx, app.transaction_key(), app.now()).is_some());
-    with_csrf(
+    FORMS.render(
         &app,
         REQUEST_FORM,
         StatusCode::OK,
@@ -158,7 +117,7 @@ pub(crate) async fn request_submit<S: Store>(
             "The form is incomplete: enter your email address.",
         );
     };
-    if !csrf_ok(&app, &headers, REQUEST_FORM, &form.csrf) {
+    if !FORMS.ok(&app, &headers, REQUEST_FORM, &form.csrf) {
         return app.pages().error(StatusCode::FORBIDDEN, CSRF_REFUSED);
     }
     let tx_text = form.tx.filter(|t| !t.is_empty());
@@ -203,7 +162,7 @@ async fn password_form<S: Store>(
     status: StatusCode,
 ) -> Response {
     match tickets::reset_form(app.store(), ticket, app.now()).await {
-        Ok(Ok(form)) => with_csrf(
+        Ok(Ok(form)) => FORMS.render(
             app,
             PASSWORD_FORM,
             status,
@@ -253,7 +212,7 @@ pub(crate) async fn password_submit<S: Store>(
              password twice.",
         );
     };
-    if !csrf_ok(&app, &headers, PASSWORD_FORM, &form.csrf) {
+    if !FORMS.ok(&app, &headers, PASSWORD_FORM, &form.csrf) {
         return app.pages().error(StatusCode::FORBIDDEN, CSRF_REFUSED);
     }
     // Wiped from memory when dropped.

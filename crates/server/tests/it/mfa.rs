@@ -33,6 +33,8 @@ const SCOPES: &[&str] = &[
     "read:users",
     "update:users",
     "create:users",
+    "create:guardian_enrollment_tickets",
+    "read:guardian_enrollments",
 ];
 
 /// RFC 4648 base32 (no padding), as authenticator apps read the secret.
@@ -954,4 +956,170 @@ async fn a_verified_address_is_challenged_by_mail_and_a_remembered_browser_unuse
         "{}",
         challenge.body
     );
+}
+
+/// The newest mail of `kind` to `to` in the outbox.
+async fn newest_mail(app: &TestApp, to: &str, kind: &str) -> Option<String> {
+    let sent = app
+        .store
+        .outbox(Some(to), StorePage::first())
+        .await
+        .unwrap();
+    sent.into_iter()
+        .find(|m| m.email.kind == kind)
+        .map(|m| m.email.body)
+}
+
+/// Posts `code` to the enrolment `page`'s form (its CSRF field replaced by `csrf` if given).
+async fn enrol_with(
+    app: &TestApp,
+    browser: &mut Browser,
+    page: &Page,
+    code: &str,
+    csrf: Option<&str>,
+) -> Page {
+    let (state, field) = (page.field("state"), page.field("csrf"));
+    let form = [
+        ("state", state.as_str()),
+        ("csrf", csrf.unwrap_or(&field)),
+        ("code", code),
+    ];
+    browser.post_form(&app.url("u/mfa-enrollment"), &form).await
+}
+
+#[tokio::test]
+async fn an_enrolment_ticket_enrols_an_authenticator_app_without_a_login_once() {
+    let app = TestApp::start().await;
+    let token = management(&app).await;
+    turn_on(&app, &token, json!([])).await;
+    let ann = app.ann.as_str();
+
+    // Bodies Sigil cannot serve are refused, each by name.
+    let cases = [
+        ("no user", json!({}), StatusCode::BAD_REQUEST),
+        (
+            "unknown user",
+            json!({"user_id": "auth0|nobody"}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "sms",
+            json!({"user_id": ann, "factor": "sms"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "several",
+            json!({"user_id": ann, "allow_multiple_enrollments": true}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "unknown property",
+            json!({"user_id": ann, "x": 1}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (what, body, status) in cases {
+        let (got, answer) = call(
+            &app,
+            "POST",
+            "/guardian/enrollments/ticket",
+            Some(&token),
+            Some(body),
+        )
+        .await;
+        assert_eq!(got, status, "{what}: {answer}");
+    }
+    assert_eq!(
+        newest_mail(&app, "ann@example.com", "enrollment_email").await,
+        None
+    );
+
+    // A ticket is mailed to the user's address by default.
+    let (status, ticket) = call(
+        &app,
+        "POST",
+        "/guardian/enrollments/ticket",
+        Some(&token),
+        Some(json!({"user_id": ann})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{ticket}");
+    let url = ticket["ticket_url"].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with(&app.url("u/mfa-enrollment?ticket=")),
+        "{url}"
+    );
+    assert!(url.ends_with(ticket["ticket_id"].as_str().unwrap()));
+    let mail = newest_mail(&app, "ann@example.com", "enrollment_email")
+        .await
+        .unwrap();
+    assert!(mail.contains(&url), "{mail}");
+
+    // The link shows the enrolment; the first code enrols, and the recovery code is shown.
+    let mut browser = Browser::new();
+    let page = browser.get(&url).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Secure Your Account"), "{}", page.body);
+    let secret = text_of(&page, "secret");
+    let code = totp(&secret, app.clock_now());
+    let refused = enrol_with(&app, &mut browser, &page, &code, Some("forged")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let wrong = enrol_with(&app, &mut browser, &page, &other_than(&code), None).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.body.contains("The code you entered is invalid"));
+    assert_eq!(text_of(&wrong, "secret"), secret);
+    let done = enrol_with(&app, &mut browser, &wrong, &code, None).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("You're All Set!"), "{}", done.body);
+    assert_eq!(text_of(&done, "recovery-code").len(), 24);
+    assert_eq!(count(&app, "gd_enrollment_complete").await, 1);
+    // Used once.
+    let again = browser.get(&url).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    assert!(
+        again.body.contains("This link was used already."),
+        "{}",
+        again.body
+    );
+
+    // The enrolment, by id; a new ticket for an enrolled user shows no enrolment.
+    let (_, listed) = call(
+        &app,
+        "GET",
+        &format!("/users/{}/enrollments", urlencode(ann)),
+        Some(&token),
+        None,
+    )
+    .await;
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/guardian/enrollments/{}", urlencode(&id));
+    let (status, enrollment) = call(&app, "GET", &path, Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK, "{enrollment}");
+    assert_eq!(
+        (&enrollment["status"], &enrollment["auth_method"]),
+        (&json!("confirmed"), &json!("authenticator"))
+    );
+    let (_, second) = call(
+        &app,
+        "POST",
+        "/guardian/enrollments/ticket",
+        Some(&token),
+        Some(json!({"user_id": ann, "send_mail": false})),
+    )
+    .await;
+    let enrolled = browser.get(second["ticket_url"].as_str().unwrap()).await;
+    assert!(
+        enrolled
+            .body
+            .contains("You have an authenticator app already"),
+        "{}",
+        enrolled.body
+    );
+    let (status, _) = call(&app, "DELETE", &path, Some(&token), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(&app, "GET", &path, Some(&token), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Unenrolled: the second ticket now shows an enrolment.
+    let page = browser.get(second["ticket_url"].as_str().unwrap()).await;
+    assert!(page.body.contains("Secure Your Account"), "{}", page.body);
 }

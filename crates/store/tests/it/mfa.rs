@@ -55,6 +55,11 @@ async fn an_enrolment_is_pending_until_confirmed_and_one_of_each_kind_is_kept() 
         let listed = store.authenticators(user).await.unwrap();
         assert_eq!(listed.len(), 1, "{backend:?}");
         assert_eq!(
+            store.authenticator("totp|dev_b").await.unwrap().as_ref(),
+            Some(&listed[0])
+        );
+        assert_eq!(store.authenticator("totp|dev_a").await.unwrap(), None);
+        assert_eq!(
             (listed[0].id.as_str(), listed[0].totp()),
             ("totp|dev_b", Some(&second))
         );
