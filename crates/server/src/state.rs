@@ -352,6 +352,21 @@ impl<S: Store> App<S> {
         &self.inner.secrets.transactions
     }
 
+    /// What core's MFA steps that mail or check a code work with, for a request from `origin`.
+    pub(crate) fn mfa_effects<'a>(
+        &'a self,
+        keys: &'a KeyRing,
+        origin: &'a sigil_core::events::Origin,
+    ) -> sigil_core::mfa::Effects<'a> {
+        sigil_core::mfa::Effects {
+            keys: keys.mfa_tokens(),
+            rng: self.rng(),
+            events: self,
+            origin,
+            now: self.now(),
+        }
+    }
+
     /// The key passwordless codes are digested under.
     pub(crate) fn code_key(&self) -> &CodeKey {
         &self.inner.secrets.passwordless

@@ -15,7 +15,7 @@ use aws_lc_rs::{constant_time, digest};
 use zeroize::Zeroizing;
 
 use super::Effects;
-use super::authenticators::{self, Attempt, Checked};
+use super::authenticators::{self, Checked};
 use crate::email_templates::{Letter, Template};
 use crate::ids::{ClientId, UserId, alphanumeric, digits, to_hex};
 use crate::model::{
@@ -100,15 +100,10 @@ pub async fn send_code(
         keys,
         rng,
         events,
-        origin,
         now,
+        ..
     } = effects;
-    let attempt = Attempt {
-        client_id: Some(client_id),
-        user: &user.user_id,
-        origin,
-        now,
-    };
+    let attempt = effects.attempt(client_id, &user.user_id);
     let key = format!("mfa_email:{}", user.user_id.as_str());
     let taken = store
         .take_rate_limit(&key, SENDS, now.0.saturating_mul(1000))
@@ -169,18 +164,13 @@ pub async fn check_code(
     binding_code: &str,
 ) -> Result<Checked, StoreError> {
     let Effects {
-        keys,
-        rng,
-        events,
-        origin,
-        now,
+        keys, rng, events, ..
     } = effects;
-    let attempt = Attempt {
-        client_id: Some(client_id),
-        user,
-        origin,
-        now,
-    };
+    let attempt = effects.attempt(client_id, user);
+    if !settings.enabled(MfaFactor::Email) {
+        // Turned off since the code was mailed.
+        return Ok(Checked::NotEnrolled);
+    }
     let digest = oob_digest(oob_code.trim());
     let Some(sent) = store.oob_code(&digest, attempt.now).await? else {
         return Ok(Checked::Expired);

@@ -45,6 +45,22 @@ pub struct Effects<'a> {
     pub now: UnixTime,
 }
 
+impl<'a> Effects<'a> {
+    /// The attempt of `user` at `client_id`'s login these effects serve.
+    pub fn attempt(
+        &self,
+        client_id: &'a crate::ids::ClientId,
+        user: &'a crate::ids::UserId,
+    ) -> authenticators::Attempt<'a> {
+        authenticators::Attempt {
+            client_id: Some(client_id),
+            user,
+            origin: self.origin,
+            now: self.now,
+        }
+    }
+}
+
 /// The session method a second factor records, and the ID token's `amr` after it.
 pub const METHOD: &str = "mfa";
 

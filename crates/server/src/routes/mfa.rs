@@ -20,8 +20,8 @@ use serde::Deserialize;
 use sigil_core::continuation::{Continuation, Mailed, Pending, ShownOnce};
 use sigil_core::events::Origin;
 use sigil_core::mfa::authenticators::{self, Attempt, Checked, Offer};
+use sigil_core::mfa::email;
 use sigil_core::mfa::remember::{self, RememberedBrowser};
-use sigil_core::mfa::{Effects, email};
 use sigil_core::model::{Authenticator, Session, TenantSettings, User};
 use sigil_core::oauth::Resumed;
 use sigil_core::{Store, ids};
@@ -194,13 +194,7 @@ pub(crate) async fn mfa_submit<S: Store>(
                 Ok(keys) => keys,
                 Err(e) => return app.pages().failed(&e, "cannot read the keys"),
             };
-            let effects = Effects {
-                keys: keys.mfa_tokens(),
-                rng,
-                events: &app,
-                origin: &origin,
-                now: app.now(),
-            };
+            let effects = app.mfa_effects(&keys, &origin);
             let (client, user) = (&continuation.authorization.client_id, attempt.user);
             let (oob_code, code) = (&mailed.oob_code.0, &form.code);
             email::check_code(store, effects, mfa, client, user, oob_code, code).await
@@ -356,10 +350,14 @@ async fn show<S: Store>(
             _ => "email",
         };
         if let (Some(to), "email") = (email, factor) {
-            let Pending::Mfa { mailed, .. } = &mut continuation.pending else {
-                return page_error(app, StatusCode::BAD_REQUEST, EXPIRED);
-            };
-            if mailed.is_none() || ask == Ask::EmailAgain {
+            let mailed = matches!(
+                &continuation.pending,
+                Pending::Mfa {
+                    mailed: Some(_),
+                    ..
+                }
+            );
+            if !mailed || ask == Ask::EmailAgain {
                 match mail_code(
                     app,
                     origin,
@@ -370,13 +368,12 @@ async fn show<S: Store>(
                 .await
                 {
                     Ok(Some(oob_code)) => {
-                        let Pending::Mfa { mailed, .. } = &mut continuation.pending else {
-                            return page_error(app, StatusCode::BAD_REQUEST, EXPIRED);
-                        };
-                        *mailed = Some(Mailed {
-                            oob_code: ShownOnce(oob_code.to_string()),
-                            address: to.name.clone().unwrap_or_default(),
-                        });
+                        if let Pending::Mfa { mailed, .. } = &mut continuation.pending {
+                            *mailed = Some(Mailed {
+                                oob_code: ShownOnce(oob_code.to_string()),
+                                address: to.name.clone().unwrap_or_default(),
+                            });
+                        }
                     }
                     Ok(None) => {
                         status = StatusCode::TOO_MANY_REQUESTS;
@@ -473,13 +470,7 @@ async fn mail_code<S: Store>(
         .client(client_id)
         .await
         .map_err(|e| app.pages().failed(&e, "cannot read the application"))?;
-    let effects = Effects {
-        keys: keys.mfa_tokens(),
-        rng: app.rng(),
-        events: app,
-        origin,
-        now: app.now(),
-    };
+    let effects = app.mfa_effects(&keys, origin);
     email::send_code(app.store(), effects, client_id, user, to, client.as_ref())
         .await
         .map_err(|e| app.pages().failed(&e, "cannot mail the code"))

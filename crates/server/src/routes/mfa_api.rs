@@ -12,7 +12,6 @@ use serde_json::{Map, Value};
 use sigil_core::Store;
 use sigil_core::events::Events as _;
 use sigil_core::ids::{ClientId, UserId};
-use sigil_core::mfa::Effects;
 use sigil_core::mfa::api::{self, AssociateBody, Caller, ChallengeBody};
 use sigil_core::model::{LogType, NewLogEvent, TenantSettings};
 use sigil_core::oauth::{ErrorCode, FlowError, OAuthError, authenticate, open_mfa_token};
@@ -122,13 +121,7 @@ pub(crate) async fn associate<S: Store>(
     let settings = tenant(&app).await?;
     let keys = app.keys().await?;
     let origin = app.origin(ip, &headers);
-    let effects = Effects {
-        keys: keys.mfa_tokens(),
-        rng: app.rng(),
-        events: &app,
-        origin: &origin,
-        now: app.now(),
-    };
+    let effects = app.mfa_effects(&keys, &origin);
     let answer = api::associate(
         app.store(),
         &settings.mfa,
@@ -187,13 +180,7 @@ pub(crate) async fn challenge<S: Store>(
     };
     let settings = tenant(&app).await?;
     let origin = app.origin(ip, &headers);
-    let effects = Effects {
-        keys: keys.mfa_tokens(),
-        rng: app.rng(),
-        events: &app,
-        origin: &origin,
-        now: app.now(),
-    };
+    let effects = app.mfa_effects(&keys, &origin);
     Ok(Json(
         api::challenge(app.store(), &settings.mfa, effects, &caller, &body).await?,
     ))

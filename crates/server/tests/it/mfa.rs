@@ -114,6 +114,13 @@ pub(crate) async fn turn_on(app: &TestApp, token: &str, policies: Value) {
     assert_eq!((status, body), (StatusCode::OK, policies));
 }
 
+/// Turns the `email` factor on too.
+pub(crate) async fn turn_on_email(app: &TestApp, token: &str) {
+    let body = Some(json!({"enabled": true}));
+    let (status, answer) = call(app, "PUT", "/guardian/factors/email", Some(token), body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}
+
 /// Ann logs in at the hosted page for the SPA with `extra` parameters; the page the login
 /// leads to.
 async fn password_login(app: &TestApp, browser: &mut Browser, extra: &str) -> Page {
@@ -881,15 +888,7 @@ async fn a_verified_address_is_challenged_by_mail_and_a_remembered_browser_unuse
     let app = TestApp::start().await;
     let token = management(&app).await;
     turn_on(&app, &token, json!(["all-applications"])).await;
-    let (status, _) = call(
-        &app,
-        "PUT",
-        "/guardian/factors/email",
-        Some(&token),
-        Some(json!({"enabled": true})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    turn_on_email(&app, &token).await;
 
     // Ann's address is verified: she is sent a code, without enrolling anything.
     let mut browser = Browser::new();

@@ -13,7 +13,7 @@ use sigil_core::Store;
 use sigil_core::model::GrantType;
 
 use crate::app::{Body, PASSWORD, TestApp, post};
-use crate::mfa::{count, management, other_than, totp, turn_on};
+use crate::mfa::{count, management, other_than, totp, turn_on, turn_on_email};
 use crate::passwordless::code_sent_to;
 
 const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
@@ -114,6 +114,18 @@ async fn mfa_token(app: &TestApp, client: &(String, String), extra: Value) -> (S
     )
 }
 
+/// The claims of the ID token in `tokens`: the backend's ID tokens are HS256 (its secret), so
+/// their payload is read here.
+fn id_claims(tokens: &Value) -> Value {
+    let id_token = tokens["id_token"].as_str().unwrap();
+    serde_json::from_slice(
+        &base64_simd::URL_SAFE_NO_PAD
+            .decode_to_vec(id_token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
 /// The query parameter `name` of an `otpauth://` URI.
 fn uri_param(uri: &str, name: &str) -> String {
     let query = uri.split_once('?').unwrap().1;
@@ -205,14 +217,7 @@ async fn the_password_grant_asks_for_a_second_factor_and_the_mfa_grants_answer_i
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
-    // The backend's ID tokens are HS256 (its secret): their payload is read here.
-    let id_token = tokens["id_token"].as_str().unwrap();
-    let payload: Value = serde_json::from_slice(
-        &base64_simd::URL_SAFE_NO_PAD
-            .decode_to_vec(id_token.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let payload = id_claims(&tokens);
     assert_eq!(payload["amr"], json!(["mfa"]), "{payload}");
     assert_eq!(payload["sub"], app.ann.as_str());
     assert!(tokens.get("recovery_code").is_none());
@@ -521,15 +526,7 @@ async fn an_email_factor_is_challenged_and_enrolled_with_codes_mailed_to_it() {
     let app = TestApp::start().await;
     let token = management(&app).await;
     turn_on(&app, &token, json!(["all-applications"])).await;
-    let (status, _) = crate::management::call(
-        &app,
-        "PUT",
-        "/guardian/factors/email",
-        Some(&token),
-        Some(json!({"enabled": true})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    turn_on_email(&app, &token).await;
     let client = backend(&app).await;
 
     // Ann's address is verified: a factor she is challenged at without enrolling.
@@ -597,13 +594,7 @@ async fn an_email_factor_is_challenged_and_enrolled_with_codes_mailed_to_it() {
     let (status, tokens) =
         grant(json!({"mfa_token": mfa, "oob_code": oob_code, "binding_code": code})).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
-    let id_token = tokens["id_token"].as_str().unwrap();
-    let payload: Value = serde_json::from_slice(
-        &base64_simd::URL_SAFE_NO_PAD
-            .decode_to_vec(id_token.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let payload = id_claims(&tokens);
     assert_eq!(payload["amr"], json!(["mfa"]), "{payload}");
     // Used once.
     let again = grant(json!({"mfa_token": mfa, "oob_code": oob_code, "binding_code": code})).await;
@@ -692,9 +683,19 @@ async fn an_email_factor_is_challenged_and_enrolled_with_codes_mailed_to_it() {
     );
     assert_eq!(count(&app, "gd_enrollment_complete").await, 1);
     // Enrolled now: the next login is challenged at that address.
-    let (_, requirements) = mfa_token(&app, &client, cy_login).await;
+    let (cy_mfa, requirements) = mfa_token(&app, &client, cy_login).await;
     assert_eq!(
         requirements,
         json!({"challenge": [{"type": "email"}, {"type": "recovery-code"}]})
     );
+    // A code mailed before the factor is turned off no longer works.
+    let (_, challenged) = post_challenge(&app, &client, &cy_mfa, json!({})).await;
+    let oob = challenged["oob_code"].as_str().unwrap().to_owned();
+    let code = code_sent_to(&app, "cy.backup@example.com").await;
+    let off = Some(json!({"enabled": false}));
+    let path = "/guardian/factors/email";
+    let (status, _) = crate::management::call(&app, "PUT", path, Some(&token), off).await;
+    assert_eq!(status, StatusCode::OK);
+    let late = grant(json!({"mfa_token": cy_mfa, "oob_code": oob, "binding_code": code})).await;
+    assert_eq!(refusal(&late).1, "association_required", "{late:?}");
 }
