@@ -5,11 +5,13 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::actions::ActionRunner;
+use crate::attack_protection::brute_force;
 use crate::connections::{self, Unusable};
 use crate::ids::{ClientId, UserId};
 use crate::model::user::{NewUser, merge_keys};
 use crate::model::{
-    Client, Connection, JsonObject, LogType, NewLogEvent, Strategy, TemplateName, TicketKind, User,
+    Client, Connection, JsonObject, LogType, NewLogEvent, Strategy, TemplateName, TenantSettings,
+    TicketKind, User,
 };
 use crate::oauth::{ErrorCode, FlowError, LogHint, OAuthError};
 use crate::password::{PasswordHash, Passwords};
@@ -447,14 +449,19 @@ async fn mail_reset_link(
 
 /// `realm`, or the tenant's default directory when `None`.
 async fn realm_or_default(store: &impl Store, realm: Option<&str>) -> Result<String, StoreError> {
-    Ok(match realm {
+    let settings = store.tenant_settings().await?.unwrap_or_default();
+    Ok(realm_in(&settings, realm))
+}
+
+/// `realm`, or `settings`' default directory when `None`.
+fn realm_in(settings: &TenantSettings, realm: Option<&str>) -> String {
+    match realm {
         Some(realm) => realm.to_owned(),
-        None => store
-            .tenant_settings()
-            .await?
-            .and_then(|t| t.default_directory)
+        None => settings
+            .default_directory
+            .clone()
             .unwrap_or_else(|| crate::model::connection::DEFAULT_DATABASE_CONNECTION.to_owned()),
-    })
+    }
 }
 
 /// Why a login was refused. The cases look different to the user only after the password was
@@ -468,6 +475,9 @@ pub enum LoginRefusal {
     WrongPassword(UserId),
     /// The password was right but the user is blocked.
     Blocked(UserId),
+    /// Brute-force protection blocks this identifier (from this address): the password was
+    /// not checked.
+    TooManyAttempts,
 }
 
 impl LoginRefusal {
@@ -478,6 +488,7 @@ impl LoginRefusal {
                 "Wrong email or password."
             }
             LoginRefusal::Blocked(_) => "user is blocked",
+            LoginRefusal::TooManyAttempts => brute_force::BLOCKED,
         }
     }
 
@@ -499,16 +510,42 @@ impl LoginRefusal {
                 user_id: Some(user.clone()),
                 recorded: false,
             },
+            LoginRefusal::TooManyAttempts => LogHint {
+                log_type: LogType::FAILED_LOGIN,
+                user_id: None,
+                recorded: false,
+            },
         }
     }
 
-    /// As the token endpoint answers it: 403 `invalid_grant`, logged as [`Self::log_hint`].
+    /// As the token endpoint answers it, as Auth0 does: 403 `invalid_grant` for the wrong
+    /// credentials, 401 `unauthorized` for a blocked user, 429 `too_many_attempts` for a
+    /// brute-force block; logged as [`Self::log_hint`].
     pub fn into_flow_error(self) -> FlowError {
         let hint = self.log_hint();
-        OAuthError::new(ErrorCode::InvalidGrant, self.message())
-            .logged_as(hint)
-            .into()
+        let code = match self {
+            LoginRefusal::UnknownUser | LoginRefusal::WrongPassword(_) => ErrorCode::InvalidGrant,
+            LoginRefusal::Blocked(_) => ErrorCode::Unauthorized,
+            LoginRefusal::TooManyAttempts => ErrorCode::TooManyAttempts,
+        };
+        OAuthError::new(code, self.message()).logged_as(hint).into()
     }
+}
+
+/// A password tried at a login: in which database connection (`None`: the tenant's default
+/// directory), as whom, and from where.
+#[derive(Clone, Copy, Debug)]
+pub struct PasswordAttempt<'a> {
+    /// The connection (`realm`).
+    pub realm: Option<&'a str>,
+    /// The email or username typed.
+    pub username: &'a str,
+    /// The password typed.
+    pub password: &'a str,
+    /// The client's address.
+    pub ip: Option<&'a str>,
+    /// When.
+    pub now: UnixTime,
 }
 
 /// Checks a user's credentials in the database connection `realm` (the tenant's default
@@ -517,15 +554,25 @@ impl LoginRefusal {
 /// take as long (and [`FlowError::Busy`] comes alike for both). An unknown realm, or one not
 /// enabled for the client, is the caller's mistake (`invalid_request`). The credentials of an
 /// account linked to another user log in as that (primary) user.
+///
+/// Brute-force protection comes first: the attempt is reserved on its counter before anything
+/// is looked up (`attack_protection::brute_force`), and a blocked one is refused without
+/// checking the password; the outcome then clears the counter or leaves the failure counted.
 pub async fn authenticate_user(
     store: &impl Store,
     passwords: &impl Passwords,
     client: &ClientId,
-    realm: Option<&str>,
-    username: &str,
-    password: &str,
+    attempt: PasswordAttempt<'_>,
 ) -> Result<Result<User, LoginRefusal>, FlowError> {
-    let realm = realm_or_default(store, realm).await?;
+    let PasswordAttempt {
+        realm,
+        username,
+        password,
+        ip,
+        now,
+    } = attempt;
+    let settings = store.tenant_settings().await?.unwrap_or_default();
+    let realm = realm_in(&settings, realm);
     let connection = match connections::usable_by(store, client, &realm).await? {
         Ok(connection) => connection,
         Err(Unusable::Unknown) => {
@@ -538,6 +585,31 @@ pub async fn authenticate_user(
             return Err(refuse(ErrorCode::InvalidRequest, refusal.message()));
         }
     };
+    let protection = &settings.brute_force;
+    let gate = brute_force::reserve(store, protection, &connection.id, username, ip, now).await?;
+    if gate == brute_force::Gate::Blocked {
+        return Ok(Err(LoginRefusal::TooManyAttempts));
+    }
+    let outcome = match check_credentials(store, passwords, &connection, username, password).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            brute_force::release(store, &gate).await?;
+            return Err(e);
+        }
+    };
+    brute_force::settle(store, protection, &gate, outcome.is_ok(), now).await?;
+    Ok(outcome)
+}
+
+/// The user `username` with `password` in `connection`, or why not (see
+/// [`authenticate_user`]).
+async fn check_credentials(
+    store: &impl Store,
+    passwords: &impl Passwords,
+    connection: &Connection,
+    username: &str,
+    password: &str,
+) -> Result<Result<User, LoginRefusal>, FlowError> {
     let mut user = store.user_by_email(&connection.id, username).await?;
     if user.is_none() {
         user = store.user_by_username(&connection.id, username).await?;

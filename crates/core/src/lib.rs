@@ -28,6 +28,7 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod attack_protection;
 pub mod authorize;
 pub mod claims;
 pub mod clock;

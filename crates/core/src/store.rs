@@ -17,9 +17,10 @@ use crate::model::{
     Action, ActionCode, ActionExecution, ActionVersion, Authenticator, AuthorizationCode, Binding,
     BoundAction, BrowserMemory, ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered,
     DeviceCode, DeviceStatus, EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject,
-    LogEvent, LogQuery, NewLogEvent, OobCode, OutboxEntry, OutgoingEmail, PasswordlessCode,
-    Permission, QueuedTrigger, RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session,
-    SigningKeyRecord, TemplateName, TenantSettings, Ticket, TicketKind, User, UserQuery,
+    LogEvent, LogQuery, LoginCounter, LoginFailures, NewLogEvent, OobCode, OutboxEntry,
+    OutgoingEmail, PasswordlessCode, Permission, QueuedTrigger, RefreshToken, ResourceServer, Role,
+    Rule, RulesConfig, Session, SigningKeyRecord, TemplateName, TenantSettings, Ticket, TicketKind,
+    User, UserQuery,
 };
 use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
@@ -211,11 +212,13 @@ pub struct Purged {
     pub passwordless_codes: u64,
     /// Codes mailed to email factors past their expiry.
     pub oob_codes: u64,
+    /// Failed-login counters whose last failure is older than brute-force protection keeps.
+    pub login_failures: u64,
 }
 
 impl Purged {
     /// Rows removed of each kind, with the kind's name (for logs and metrics).
-    pub fn by_kind(&self) -> [(&'static str, u64); 14] {
+    pub fn by_kind(&self) -> [(&'static str, u64); 15] {
         [
             ("authorization_codes", self.codes),
             ("sessions", self.sessions),
@@ -231,6 +234,7 @@ impl Purged {
             ("outbox", self.outbox),
             ("passwordless_codes", self.passwordless_codes),
             ("mfa_oob_codes", self.oob_codes),
+            ("login_failures", self.login_failures),
         ]
     }
 
@@ -261,6 +265,7 @@ impl std::ops::AddAssign for Purged {
         self.outbox += other.outbox;
         self.passwordless_codes += other.passwordless_codes;
         self.oob_codes += other.oob_codes;
+        self.login_failures += other.login_failures;
     }
 }
 
@@ -956,6 +961,42 @@ pub trait Store: Send + Sync + 'static {
         recipient: &str,
         digest: &[u8; 32],
     ) -> impl Future<Output = Result<bool>> + Send;
+
+    // --- Brute-force protection ---
+
+    /// Reserves one login attempt on `counter` before its password is checked, in one
+    /// statement: counted while the counter has fewer than `max` failures (a counter whose
+    /// last failure is at or before `forget_before` starts again at one), refused otherwise.
+    /// Answers the count with this attempt, or `None` when refused: racing attempts, on one
+    /// node or several, never get more than `max` between them.
+    fn reserve_login_attempt(
+        &self,
+        counter: &LoginCounter,
+        max: u32,
+        now: UnixTime,
+        forget_before: UnixTime,
+    ) -> impl Future<Output = Result<Option<u32>>> + Send;
+    /// Gives back an attempt reserved on `counter` whose password could not be checked (the
+    /// workers were busy, the store failed): it counts as no failure.
+    fn release_login_attempt(
+        &self,
+        counter: &LoginCounter,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Forgets the failures of `identifier` (in `connection` when given; from `ip` when given,
+    /// else from every address); answers how many counters were removed.
+    fn clear_login_failures(
+        &self,
+        connection: Option<&ConnectionId>,
+        identifier: &str,
+        ip: Option<&str>,
+    ) -> impl Future<Output = Result<u64>> + Send;
+    /// The counters of `identifiers` with at least `min` failures, the last after `since`.
+    fn login_failures(
+        &self,
+        identifiers: &[String],
+        min: u32,
+        since: UnixTime,
+    ) -> impl Future<Output = Result<Vec<LoginFailures>>> + Send;
 
     // --- Multi-factor authenticators ---
 

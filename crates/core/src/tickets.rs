@@ -380,6 +380,7 @@ pub async fn reset_password(
         }
         Err(e) => return Err(e),
     }
+    crate::attack_protection::brute_force::password_changed(store, &user).await?;
     let owner = user.linked_to.as_ref().unwrap_or(&user.user_id);
     store.delete_user_sessions(owner).await?;
     store.revoke_user_refresh_tokens(owner, None, now).await?;

@@ -77,7 +77,9 @@ fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::BadRequest
         | ErrorCode::SmsProviderError => StatusCode::BAD_REQUEST,
         ErrorCode::TooManyRequests | ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken | ErrorCode::Unauthorized => {
+            StatusCode::UNAUTHORIZED
+        }
         // Auth0 answers invalid_grant with 403 (RFC 6749 says 400); clients expect Auth0's.
         ErrorCode::InvalidGrant
         | ErrorCode::UnauthorizedClient
@@ -178,7 +180,9 @@ fn flow_response(e: FlowError) -> Response {
         .into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // RFC 6749 §5.2 and RFC 9110 §15.5.2: a 401 names the authentication scheme to use.
+    // RFC 6749 §5.2 and RFC 9110 §15.5.2: a 401 names the authentication scheme to use. Auth0's
+    // 401 `unauthorized` for a blocked user is about the user, not the request's credentials:
+    // no scheme would help, so it names none, as Auth0's.
     let challenge = match oauth.code {
         ErrorCode::InvalidClient => Some("Basic realm=\"sigil\""),
         ErrorCode::InvalidToken => Some("Bearer realm=\"sigil\", error=\"invalid_token\""),
@@ -207,7 +211,8 @@ fn flow_response(e: FlowError) -> Response {
         | ErrorCode::ExpiredToken
         | ErrorCode::AssociationRequired
         | ErrorCode::UnsupportedChallengeType
-        | ErrorCode::TooManyAttempts => None,
+        | ErrorCode::TooManyAttempts
+        | ErrorCode::Unauthorized => None,
     };
     if let Some(challenge) = challenge {
         headers.insert(

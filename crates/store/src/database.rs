@@ -139,6 +139,7 @@ fn sqlite_migrations() -> Vec<Migration> {
         22 => "0022_passwordless",
         23 => "0023_mfa",
         24 => "0024_mfa_email",
+        25 => "0025_login_failures",
     )
 }
 
@@ -168,6 +169,7 @@ fn postgres_migrations() -> Vec<Migration> {
         22 => "0022_passwordless",
         23 => "0023_mfa",
         24 => "0024_mfa_email",
+        25 => "0025_login_failures",
     )
 }
 

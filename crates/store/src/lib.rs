@@ -23,6 +23,7 @@ mod device;
 mod federation;
 mod jobs;
 mod keys;
+mod login_failures;
 mod logs;
 mod mfa;
 mod outbox;

@@ -26,11 +26,13 @@ enum Horizon {
     NowMs,
     /// Mail queued before the retention.
     Mail,
+    /// Failed-login counters whose last failure is older than a block lasts.
+    Blocks,
 }
 
 /// One `DELETE` per kind, in the order of [`Purged::by_kind`]: `$1` is the horizon, `$2` the
 /// batch size.
-const PURGES: [(&str, Horizon); 14] = [
+const PURGES: [(&str, Horizon); 15] = [
     (
         "DELETE FROM authorization_codes WHERE digest IN \
          (SELECT digest FROM authorization_codes WHERE expires_at <= $1 LIMIT $2)",
@@ -101,6 +103,12 @@ const PURGES: [(&str, Horizon); 14] = [
          (SELECT digest FROM mfa_oob_codes WHERE expires_at <= $1 LIMIT $2)",
         Horizon::Now,
     ),
+    (
+        "DELETE FROM login_failures WHERE (connection_id, identifier, ip) IN \
+         (SELECT connection_id, identifier, ip FROM login_failures \
+         WHERE last_failure_at <= $1 LIMIT $2)",
+        Horizon::Blocks,
+    ),
 ];
 
 pub(crate) async fn purge_expired(
@@ -109,7 +117,7 @@ pub(crate) async fn purge_expired(
     retention: &Retention,
     batch: u32,
 ) -> Result<Purged> {
-    let mut counts = [0u64; 14];
+    let mut counts = [0u64; 15];
     for ((sql, horizon), count) in PURGES.iter().zip(counts.iter_mut()) {
         let sql: &'static str = sql;
         let first = match horizon {
@@ -117,6 +125,7 @@ pub(crate) async fn purge_expired(
             Horizon::Logs => retention.logs_before.0.saturating_mul(1000),
             Horizon::Jobs => retention.jobs_before.0,
             Horizon::NowMs => now.0.saturating_mul(1000),
+            Horizon::Blocks => now.0 - sigil_core::attack_protection::brute_force::BLOCK_LIFETIME,
             Horizon::Mail => retention.mail_before.0,
         };
         *count = on_pool!(&store.db, pool => {
@@ -148,6 +157,7 @@ pub(crate) async fn purge_expired(
         outbox,
         passwordless_codes,
         oob_codes,
+        login_failures,
     ] = counts;
     Ok(Purged {
         codes,
@@ -164,5 +174,6 @@ pub(crate) async fn purge_expired(
         outbox,
         passwordless_codes,
         oob_codes,
+        login_failures,
     })
 }

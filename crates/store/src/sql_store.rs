@@ -12,9 +12,10 @@ use sigil_core::model::{
     Action, ActionCode, ActionExecution, ActionVersion, Authenticator, AuthorizationCode, Binding,
     BoundAction, BrowserMemory, ClaimedEmail, Client, ClientGrant, Connection, Consent, Delivered,
     DeviceCode, DeviceStatus, EmailProvider, EmailTemplate, FederationTransaction, Job, JsonObject,
-    LogEvent, LogQuery, NewLogEvent, OobCode, OutboxEntry, OutgoingEmail, PasswordlessCode,
-    Permission, QueuedTrigger, RefreshToken, ResourceServer, Role, Rule, RulesConfig, Session,
-    SigningKeyRecord, TemplateName, TenantSettings, Ticket, TicketKind, User, UserQuery,
+    LogEvent, LogQuery, LoginCounter, LoginFailures, NewLogEvent, OobCode, OutboxEntry,
+    OutgoingEmail, PasswordlessCode, Permission, QueuedTrigger, RefreshToken, ResourceServer, Role,
+    Rule, RulesConfig, Session, SigningKeyRecord, TemplateName, TenantSettings, Ticket, TicketKind,
+    User, UserQuery,
 };
 use sigil_core::password::PasswordHash;
 use sigil_core::secret::SecretDigest;
@@ -23,8 +24,8 @@ use sigil_core::{LinkRefusal, Store, StoreError, UnixTime};
 
 use crate::{
     Database, DatabaseError, MasterKey, actions, apis, client_assertions, clients, codes,
-    connections, device, federation, jobs, keys, logs, mfa, outbox, passwordless, purge,
-    rate_limits, rbac, refresh, rules, sessions, tenant, tickets, users,
+    connections, device, federation, jobs, keys, login_failures, logs, mfa, outbox, passwordless,
+    purge, rate_limits, rbac, refresh, rules, sessions, tenant, tickets, users,
 };
 
 /// Sigil's store on an open, migrated database whose master key has been checked.
@@ -749,6 +750,38 @@ impl Store for SqlStore {
 
     async fn authenticator(&self, id: &str) -> Result<Option<Authenticator>> {
         mfa::one(self, id).await
+    }
+
+    async fn reserve_login_attempt(
+        &self,
+        counter: &LoginCounter,
+        max: u32,
+        now: UnixTime,
+        forget_before: UnixTime,
+    ) -> Result<Option<u32>> {
+        login_failures::reserve(self, counter, max, now, forget_before).await
+    }
+
+    async fn release_login_attempt(&self, counter: &LoginCounter) -> Result<()> {
+        login_failures::release(self, counter).await
+    }
+
+    async fn clear_login_failures(
+        &self,
+        connection: Option<&ConnectionId>,
+        identifier: &str,
+        ip: Option<&str>,
+    ) -> Result<u64> {
+        login_failures::clear(self, connection, identifier, ip).await
+    }
+
+    async fn login_failures(
+        &self,
+        identifiers: &[String],
+        min: u32,
+        since: UnixTime,
+    ) -> Result<Vec<LoginFailures>> {
+        login_failures::list(self, identifiers, min, since).await
     }
 
     async fn put_oob_code(&self, code: &OobCode) -> Result<()> {

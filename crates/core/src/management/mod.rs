@@ -10,6 +10,7 @@
 //! store.
 
 pub mod actions;
+pub mod attack_protection;
 pub mod body;
 pub mod branding;
 pub mod connections;

@@ -59,6 +59,8 @@ log_types! {
     SUCCESS_DELEGATION = "sd": "Success Delegation";
     ACTIONS_EXECUTION_FAILED = "actions_execution_failed": "Execution of an Action failed";
     MFA_REQUIRED = "mfar": "MFA Required";
+    BLOCKED_FAILED_LOGINS = "limit_wc": "Blocked Account - Failed Logins";
+    BLOCK_RELEASED = "ublkdu": "User login block released";
     SUCCESS_EXCHANGE_MFA_OTP = "seotpft": "Success Exchange (Password and OTP for Access Token)";
     FAILED_EXCHANGE_MFA_OTP = "feotpft": "Failed Exchange (Password and OTP for Access Token)";
     SUCCESS_EXCHANGE_MFA_OOB = "seoobft": "Success Exchange (Password and OOB for Access Token)";

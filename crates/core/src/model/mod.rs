@@ -5,6 +5,7 @@
 pub mod access;
 pub mod action;
 pub mod api;
+pub mod attack_protection;
 pub mod client;
 pub mod client_rules;
 pub mod connection;
@@ -26,6 +27,9 @@ pub use action::{
     BuildError, BuildStatus, Dependency, ExecutionResult, QueuedTrigger, TriggerRef,
 };
 pub use api::{ResourceServer, ResourceServerScope, TokenDialect};
+pub use attack_protection::{
+    BruteForceMode, BruteForceSettings, BruteForceShield, LoginCounter, LoginFailures,
+};
 pub use client::{
     AppType, Client, ClientCredential, ClientSettings, GrantType, JwtConfiguration,
     RefreshTokenExpiration, RefreshTokenPolicy, RefreshTokenRotation, TokenEndpointAuthMethod,

@@ -37,6 +37,8 @@ pub struct TenantSettings {
     /// Multi-factor authentication: the factors enabled and the policy (Auth0's
     /// `/guardian/factors` and `/guardian/policies`, not part of `/tenants/settings`).
     pub mfa: super::MfaSettings,
+    /// Brute-force protection (Auth0's `/attack-protection/brute-force-protection`).
+    pub brute_force: super::BruteForceSettings,
 }
 
 /// Auth0's branding settings: what the hosted pages look like. Colours are CSS hex colours and
@@ -95,6 +97,7 @@ impl Default for TenantSettings {
             branding: Branding::default(),
             actions_egress: Vec::new(),
             mfa: super::MfaSettings::default(),
+            brute_force: super::BruteForceSettings::default(),
         }
     }
 }

@@ -63,8 +63,11 @@ pub enum ErrorCode {
     AssociationRequired,
     /// Auth0's `/mfa/challenge`: none of the user's factors is of the types asked for (400).
     UnsupportedChallengeType,
-    /// Auth0's: the user's bucket of second-factor attempts is empty (429).
+    /// Auth0's: the user's bucket of second-factor attempts is empty, or brute-force
+    /// protection blocks the login (429).
     TooManyAttempts,
+    /// Auth0's answer to an administrator-blocked user's right password (401).
+    Unauthorized,
 }
 
 impl ErrorCode {
@@ -99,6 +102,7 @@ impl ErrorCode {
             ErrorCode::AssociationRequired => "association_required",
             ErrorCode::UnsupportedChallengeType => "unsupported_challenge_type",
             ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::Unauthorized => "unauthorized",
         }
     }
 }

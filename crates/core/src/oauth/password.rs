@@ -52,15 +52,15 @@ pub async fn password(
     let client = authenticate(store, &request.auth, issuer, now).await?;
     require_grant(&client, &[GrantType::Password, GrantType::PasswordRealm])?;
     let api = api_or_mfa(store, issuer, now, request.audience.as_deref()).await?;
-    let user = match crate::accounts::authenticate_user(
-        store,
-        checker,
-        &client.client_id,
-        request.realm.as_deref(),
-        &request.username,
-        &request.password,
-    )
-    .await?
+    let attempt = crate::accounts::PasswordAttempt {
+        realm: request.realm.as_deref(),
+        username: &request.username,
+        password: &request.password,
+        ip: request.origin.ip.as_deref(),
+        now,
+    };
+    let user = match crate::accounts::authenticate_user(store, checker, &client.client_id, attempt)
+        .await?
     {
         Ok(user) => user,
         Err(refusal) => return Err(refusal.into_flow_error()),

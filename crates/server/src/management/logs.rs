@@ -25,6 +25,8 @@ pub(crate) struct LogListQuery {
     #[serde(default)]
     include_totals: bool,
     q: Option<String>,
+    /// What Auth0's newer SDKs (auth0-python 5 and later) send instead of `q`.
+    search: Option<String>,
     from: Option<String>,
     take: Option<u32>,
     sort: Option<String>,
@@ -46,7 +48,13 @@ pub(crate) async fn list<S: Store>(
     State(app): State<App<S>>,
     Params(query): Params<LogListQuery>,
 ) -> Result<Json<Value>, MgmtError> {
-    let filter = parse_log_search(query.q.as_deref().unwrap_or(""))?;
+    if query.q.is_some() && query.search.is_some() {
+        return Err(MgmtError::bad_query(
+            "Query validation error: give the search as q or as search, not both.",
+        ));
+    }
+    let search = query.q.as_deref().or(query.search.as_deref());
+    let filter = parse_log_search(search.unwrap_or(""))?;
     let shape = |logs: Vec<sigil_core::model::LogEvent>| -> Vec<Value> {
         logs.iter()
             .map(|l| project(log_json(l), query.fields.as_deref(), query.include_fields))

@@ -3,6 +3,7 @@
 //! fails with Auth0's error shape ([`error`]).
 
 mod actions;
+mod attack_protection;
 mod body;
 mod branding;
 mod caller;
@@ -177,6 +178,12 @@ operations! {
     put "/guardian/factors/{name}" => guardian::update_factor, ["update:guardian_factors"], 200, "Enable or disable a factor";
     get "/guardian/policies" => guardian::policies, ["read:mfa_policies"], 200, "Get the multi-factor policy";
     put "/guardian/policies" => guardian::update_policies, ["update:mfa_policies"], 200, "Set the multi-factor policy ([] or [\"all-applications\"])";
+    get "/attack-protection/brute-force-protection" => attack_protection::brute_force, ["read:attack_protection"], 200, "Get the brute-force protection settings";
+    patch "/attack-protection/brute-force-protection" => attack_protection::update_brute_force, ["update:attack_protection"], 200, "Update the brute-force protection settings";
+    get "/user-blocks" => attack_protection::blocks_by_identifier, ["read:users"], 200, "List the brute-force blocks of an identifier (?identifier=)";
+    delete "/user-blocks" => attack_protection::unblock_identifier, ["update:users"], 204, "Lift the brute-force blocks of an identifier (?identifier=)";
+    get "/user-blocks/{id}" => attack_protection::blocks_of_user, ["read:users"], 200, "List a user's brute-force blocks";
+    delete "/user-blocks/{id}" => attack_protection::unblock_user, ["update:users"], 204, "Lift a user's brute-force blocks";
     post "/guardian/enrollments/ticket" => guardian::enrollment_ticket, ["create:guardian_enrollment_tickets"], 200, "Make (and mail) a link to enroll an authenticator app without logging in";
     get "/guardian/enrollments/{id}" => guardian::enrollment, ["read:guardian_enrollments"], 200, "Get an enrollment";
     delete "/guardian/enrollments/{id}" => guardian::delete_enrollment, ["delete:guardian_enrollments"], 204, "Delete an enrollment";

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sigil_core::ids::{RoleId, UserId};
+use sigil_core::management::attack_protection::with_blocked_for;
 use sigil_core::management::{
     CreateUser, ManagementError, UserPatch, apply, parse_body, parse_user_search, parse_user_sort,
     project, user_json, user_json_showing,
@@ -148,8 +149,11 @@ pub(crate) async fn get<S: Store>(
     Params(projection): Params<Projection>,
 ) -> Result<Json<Value>, MgmtError> {
     let user = user_or_404(&app, &id).await?;
+    let json = user_json_showing(&user, shows_idp_tokens(&caller));
+    let protection = super::tenant::settings(&app).await?.brute_force;
+    let json = with_blocked_for(app.store(), &protection, &user, json, app.now()).await?;
     Ok(Json(project(
-        user_json_showing(&user, shows_idp_tokens(&caller)),
+        json,
         projection.fields.as_deref(),
         projection.include_fields,
     )))
@@ -217,6 +221,7 @@ pub(crate) async fn update<S: Store>(
         .await
         .map_err(user_store_error)?;
     if password_changed {
+        sigil_core::attack_protection::brute_force::password_changed(app.store(), &user).await?;
         sigil_core::actions::password_changed(
             &app,
             app.store(),

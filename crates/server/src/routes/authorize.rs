@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sigil_core::Store;
-use sigil_core::accounts::{self, LoginRefusal, authenticate_user};
+use sigil_core::accounts::{self, LoginRefusal, PasswordAttempt, authenticate_user};
 use sigil_core::actions::FAILED;
 use sigil_core::authorize::{
     Authorization, AuthorizeError, AuthorizeParams, LoginTransaction, ResponseMode, origin_of,
@@ -715,15 +715,16 @@ pub(crate) async fn login_submit<S: Store>(
         Err(page) => return page,
     };
     let store = app.store();
-    let outcome = authenticate_user(
-        store,
-        app.hasher(),
-        &tx.authorization.client_id,
-        Some(&database),
-        form.username.trim(),
-        &form.password,
-    )
-    .await;
+    let origin = app.origin(ip, &headers);
+    let attempt = PasswordAttempt {
+        realm: Some(&database),
+        username: form.username.trim(),
+        password: &form.password,
+        ip: origin.ip.as_deref(),
+        now,
+    };
+    let outcome =
+        authenticate_user(store, app.hasher(), &tx.authorization.client_id, attempt).await;
     let user = match outcome {
         Ok(Ok(user)) => user,
         Ok(Err(refusal)) => {
@@ -732,22 +733,19 @@ pub(crate) async fn login_submit<S: Store>(
                 &refusal,
                 form.username.trim(),
                 now,
-                &app.origin(ip, &headers),
+                &origin,
             ));
-            let message = match refusal {
+            let (message, status) = match refusal {
                 LoginRefusal::UnknownUser | LoginRefusal::WrongPassword(_) => {
-                    "Wrong email or password."
+                    ("Wrong email or password.", StatusCode::BAD_REQUEST)
                 }
-                LoginRefusal::Blocked(_) => "This account is blocked.",
+                LoginRefusal::Blocked(_) => ("This account is blocked.", StatusCode::BAD_REQUEST),
+                LoginRefusal::TooManyAttempts => (
+                    sigil_core::attack_protection::brute_force::BLOCKED,
+                    StatusCode::TOO_MANY_REQUESTS,
+                ),
             };
-            return login_form(
-                &app,
-                tx,
-                &form.username,
-                Some(message),
-                StatusCode::BAD_REQUEST,
-            )
-            .await;
+            return login_form(&app, tx, &form.username, Some(message), status).await;
         }
         Err(FlowError::Busy(busy)) => return app.pages().busy(busy),
         // An unknown connection is answered as such; a store failure is logged and answered

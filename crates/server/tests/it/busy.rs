@@ -11,6 +11,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER, SET_COOKIE};
 use serde_json::{Value, json};
+use sigil_core::Store;
 use sigil_server::HasherOptions;
 
 use crate::app::{PASSWORD, TestApp};
@@ -83,9 +84,24 @@ fn is_503(answer: &Answer) -> bool {
     true
 }
 
+/// Turns brute-force protection off: these bursts of wrong passwords are about the workers,
+/// and would be blocked after ten.
+async fn without_brute_force_protection(app: &TestApp) {
+    let mut settings = app
+        .store
+        .tenant_settings()
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    settings.brute_force.enabled = false;
+    let now = sigil_core::UnixTime(app.clock_now());
+    app.store.put_tenant_settings(&settings, now).await.unwrap();
+}
+
 #[tokio::test]
 async fn password_grants_on_a_taken_worker_are_refused_with_503_and_the_rest_answered() {
     let app = TestApp::start_with(None, NO_QUEUE).await;
+    without_brute_force_protection(&app).await;
     let grant = |username: &str, password: &str| {
         app.http.post(app.url("oauth/token")).json(&json!({
             "grant_type": "http://auth0.com/oauth/grant-type/password-realm",
@@ -133,6 +149,7 @@ async fn password_grants_on_a_taken_worker_are_refused_with_503_and_the_rest_ans
 #[tokio::test]
 async fn the_hosted_login_page_shows_the_busy_page_when_the_worker_is_taken() {
     let app = TestApp::start_with(None, NO_QUEUE).await;
+    without_brute_force_protection(&app).await;
     let mut browser = Browser::new();
     let start = browser
         .get(&authorize_url(&app, &app.native.to_string(), ""))

@@ -10,6 +10,7 @@ mod app;
 mod assertion;
 mod branding;
 mod browser;
+mod brute_force;
 mod busy;
 mod code;
 mod consent;

@@ -67,6 +67,12 @@ async fn logs_are_paged_searched_and_read_from_checkpoints() {
     // Search by type and user.
     let (_, sapi) = call(&app, "GET", "/logs?q=type%3Asapi", t, None).await;
     assert_eq!(sapi.as_array().unwrap().len(), 3, "{sapi}");
+    // auth0-python 5 and later name it `search`; both at once are refused.
+    let (_, searched) = call(&app, "GET", "/logs?search=type%3Asapi", t, None).await;
+    assert_eq!(searched, sapi);
+    let both = "/logs?q=type%3Asapi&search=type%3As";
+    let (status, _) = call(&app, "GET", both, t, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, anns) = call(
         &app,
         "GET",

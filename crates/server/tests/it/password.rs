@@ -195,8 +195,8 @@ async fn wrong_passwords_unknown_users_and_blocked_users_are_refused_alike() {
         (
             "blocked user",
             json!({"username": "bob@example.com"}),
-            403,
-            "invalid_grant",
+            401,
+            "unauthorized",
             "user is blocked",
         ),
         (

@@ -14,6 +14,7 @@ mod connections;
 mod durability;
 mod federation;
 mod full_disk;
+mod login_failures;
 mod mail;
 mod mfa;
 mod model;

@@ -10,11 +10,11 @@ use sigil_core::mfa::totp::TotpSecret;
 use sigil_core::model::connection::DEFAULT_DATABASE_CONNECTION;
 use sigil_core::model::{
     AppType, Authenticator, AuthenticatorKind, AuthenticatorSecret, AuthorizationCode, Branding,
-    BrandingColors, BrandingFont, ClientCredential, ClientGrant, Consent, DeviceStatus, GrantType,
-    Identity, JsonObject, JwtConfiguration, KeyState, LogEvent, LogQuery, LogType, MfaFactor,
-    MfaPolicy, MfaSettings, NewLogEvent, PasswordPolicy, RefreshTokenPolicy, ResourceServerScope,
-    SigningKeyRecord, TenantFlags, TenantSettings, TicketKind, TokenDialect,
-    TokenEndpointAuthMethod, User, UserQuery,
+    BrandingColors, BrandingFont, BruteForceMode, BruteForceSettings, ClientCredential,
+    ClientGrant, Consent, DeviceStatus, GrantType, Identity, JsonObject, JwtConfiguration,
+    KeyState, LogEvent, LogQuery, LogType, MfaFactor, MfaPolicy, MfaSettings, NewLogEvent,
+    PasswordPolicy, RefreshTokenPolicy, ResourceServerScope, SigningKeyRecord, TenantFlags,
+    TenantSettings, TicketKind, TokenDialect, TokenEndpointAuthMethod, User, UserQuery,
 };
 use sigil_core::model::{DeliveryStatus, UserSort, UserSortField};
 use sigil_core::password::{PasswordAlgorithm, PasswordHash};
@@ -71,6 +71,12 @@ async fn tenant_settings_are_absent_then_stored_then_replaced() {
             mfa: MfaSettings {
                 factors: vec![MfaFactor::Otp, MfaFactor::RecoveryCode],
                 policies: vec![MfaPolicy::AllApplications],
+            },
+            brute_force: BruteForceSettings {
+                max_attempts: 3,
+                mode: BruteForceMode::PerIdentifier,
+                allowlist: vec!["192.0.2.0/24".to_owned()],
+                ..BruteForceSettings::default()
             },
         };
         store.put_tenant_settings(&first, at(0)).await.unwrap();
