@@ -11,7 +11,8 @@
 //      /continue (redirect.mjs), a login through panva's oidc-provider with the login page's
 //      "Continue with …" button (federation.mjs; the pages below then show the button), and
 //      multi-factor authentication (mfa.mjs: node-auth0 sets the policy, pyotp computes the
-//      codes, auth0-spa-js's ID token says amr: ["mfa"]);
+//      codes, auth0-spa-js's ID token says amr: ["mfa"]), and brute-force protection on the
+//      login page (brute_force.mjs: the block message, the mailed unblock link);
 //   3. each hosted page of pages.mjs screenshot at 1440×900, 375×812 and 320×640 (no wider than the screen) into $BROWSER_ARTIFACTS,
 //      and checked with axe-core: no serious or critical violation.
 //
@@ -24,6 +25,7 @@ import { join } from "node:path";
 
 import { chromium } from "playwright-core";
 
+import { bruteForceFlow } from "./brute_force.mjs";
 import { check, claims, env, expect, run, sequence, slug, viewports } from "./checks.mjs";
 import { consentFlow } from "./consent.mjs";
 import { federationFlow } from "./federation.mjs";
@@ -380,6 +382,7 @@ run("browser-tests", async () => {
     await redirectFlow(browser, fixtures, artifacts);
     await passwordlessFlow(browser, fixtures, artifacts);
     await mfaFlow(browser, fixtures, artifacts);
+    await bruteForceFlow(browser, fixtures, artifacts);
     await hostedPages(browser);
   } finally {
     await browser.close();

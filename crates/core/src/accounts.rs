@@ -557,10 +557,12 @@ pub struct PasswordAttempt<'a> {
 ///
 /// Brute-force protection comes first: the attempt is reserved on its counter before anything
 /// is looked up (`attack_protection::brute_force`), and a blocked one is refused without
-/// checking the password; the outcome then clears the counter or leaves the failure counted.
+/// checking the password; the outcome then clears the counter or leaves the failure counted,
+/// and the failure that reaches the threshold mails the user an unblock link (`mailer`).
 pub async fn authenticate_user(
     store: &impl Store,
     passwords: &impl Passwords,
+    mailer: brute_force::Mailer<'_>,
     client: &ClientId,
     attempt: PasswordAttempt<'_>,
 ) -> Result<Result<User, LoginRefusal>, FlowError> {
@@ -598,6 +600,11 @@ pub async fn authenticate_user(
         }
     };
     brute_force::settle(store, protection, &gate, outcome.is_ok(), now).await?;
+    if let Err(LoginRefusal::WrongPassword(user)) = &outcome
+        && let Some(user) = store.user(user).await?
+    {
+        brute_force::notify(store, mailer, protection, &gate, &user, now).await?;
+    }
     Ok(outcome)
 }
 

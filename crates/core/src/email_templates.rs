@@ -4,7 +4,7 @@
 //!
 //! - The tenant's template (`/api/v2/email-templates/{name}`), when it is enabled; else
 //!   Sigil's own for the mails it sends (`verify_email`, `reset_email`, `auth_email_by_code`,
-//!   `mfa_oob_code`, `enrollment_email`: HTML with the tenant's logo and colour, and a
+//!   `mfa_oob_code`, `enrollment_email`, `blocked_account`: HTML with the tenant's logo and colour, and a
 //!   plain-text version); a mail with neither (`welcome_email` until the tenant writes one)
 //!   is not sent.
 //! - Every value is HTML-escaped before the body sees it, so a user's name cannot inject
@@ -42,6 +42,11 @@ fn built_in(name: TemplateName) -> Option<(&'static str, &'static str, &'static 
             include_str!("email_templates/reset_email.txt"),
         )),
         TemplateName::AuthEmailByCode => Some(PASSWORDLESS),
+        TemplateName::BlockedAccount => Some((
+            "Your account was blocked",
+            include_str!("email_templates/blocked_account.html"),
+            include_str!("email_templates/blocked_account.txt"),
+        )),
         TemplateName::EnrollmentEmail => Some((
             "Set up multi-factor authentication",
             include_str!("email_templates/enrollment_email.html"),
@@ -688,6 +693,7 @@ mod tests {
             TemplateName::VerifyEmail,
             TemplateName::ResetEmail,
             TemplateName::EnrollmentEmail,
+            TemplateName::BlockedAccount,
         ] {
             let letter = letter_to(&user, &tenant, url);
             let mail = Template::built_in(name).unwrap().compose(

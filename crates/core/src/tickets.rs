@@ -1,7 +1,8 @@
 //! The links Sigil mails: single-use tickets to set a new password
 //! (`<issuer>u/reset-password?ticket=…`), to prove an email address
 //! (`<issuer>u/email-verification?ticket=…`) and to enrol an authenticator app
-//! (`<issuer>u/mfa-enrollment?ticket=…`, `crate::mfa::enrolment`). Making one, mailing a link (written from the
+//! (`<issuer>u/mfa-enrollment?ticket=…`, `crate::mfa::enrolment`) or to lift a brute-force
+//! block (`<issuer>u/unblock?ticket=…`, [`unblock`]). Making one, mailing a link (written from the
 //! tenant's email template or Sigil's own, `crate::email_templates`), and
 //! what following a link does: a new password ([`reset_password`]) or `email_verified`
 //! ([`verify_email`]). The store keeps only the ticket's digest and uses it once, atomically
@@ -50,6 +51,7 @@ fn page(kind: TicketKind) -> &'static str {
         TicketKind::PasswordReset => "u/reset-password",
         TicketKind::EmailVerification => "u/email-verification",
         TicketKind::MfaEnrollment => "u/mfa-enrollment",
+        TicketKind::Unblock => "u/unblock",
     }
 }
 
@@ -380,7 +382,7 @@ pub async fn reset_password(
         }
         Err(e) => return Err(e),
     }
-    crate::attack_protection::brute_force::password_changed(store, &user).await?;
+    crate::attack_protection::brute_force::forget_user(store, &user).await?;
     let owner = user.linked_to.as_ref().unwrap_or(&user.user_id);
     store.delete_user_sessions(owner).await?;
     store.revoke_user_refresh_tokens(owner, None, now).await?;
@@ -464,6 +466,32 @@ pub async fn verify_email(
         email: user.email.unwrap_or_default(),
         result_url: ticket.result_url,
     }))
+}
+
+/// Follows a `blocked_account` mail's link: uses the ticket up (once) and lifts the user's
+/// brute-force blocks, from every address (`ublkdu`). Answers whose they were.
+pub async fn unblock(
+    store: &impl Store,
+    now: UnixTime,
+    link_ticket: &str,
+) -> Result<Result<User, TicketRefusal>, StoreError> {
+    let ticket = match consume(store, link_ticket, TicketKind::Unblock, now).await? {
+        Ok(ticket) => ticket,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let Some(user) = store.account(&ticket.user_id).await? else {
+        return Ok(Err(TicketRefusal::Unknown));
+    };
+    crate::attack_protection::brute_force::forget_user(store, &user).await?;
+    store
+        .append_log(&NewLogEvent {
+            user_id: Some(user.user_id.clone()),
+            user_name: user.email.clone(),
+            description: Some("Brute-force blocks lifted by the mailed link".to_owned()),
+            ..NewLogEvent::new(LogType::BLOCK_RELEASED, now)
+        })
+        .await?;
+    Ok(Ok(user))
 }
 
 /// Logs a failed change or verification, with the user when known.

@@ -120,6 +120,7 @@ pub fn router<S: Store + Clone>(app: App<S>, options: &ServeOptions) -> Router {
             "/u/email-verification",
             get(routes::reset::verify_email::<S>),
         )
+        .route("/u/unblock", get(routes::reset::unblock::<S>))
         // A login an Action sent to the tenant's page goes on.
         .route(
             "/continue",

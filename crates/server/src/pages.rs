@@ -57,6 +57,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/mfa_enrolled.html"),
     ),
     (
+        "unblocked.html",
+        include_str!("../templates/unblocked.html"),
+    ),
+    (
         "provider_icon.html",
         include_str!("../templates/provider_icon.html"),
     ),

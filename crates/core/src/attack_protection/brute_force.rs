@@ -9,15 +9,21 @@
 //! than the threshold, and a blocked attempt costs no hashing. The counter is keyed on the
 //! identifier as typed, whether or not a user has it, so a block tells nothing about who
 //! exists. A success clears the counter (the failures are consecutive); addresses on the
-//! allowlist are never counted. Reaching the threshold is logged once (`limit_wc`).
+//! allowlist are never counted. Reaching the threshold is logged once (`limit_wc`), and an
+//! existing user is mailed a link that lifts the block ([`notify`], the `blocked_account`
+//! template, at most once an hour per identifier and address).
 
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 
 use crate::ids::ConnectionId;
-use crate::model::{BruteForceMode, BruteForceSettings, LogType, LoginCounter, NewLogEvent, User};
-use crate::{Store, StoreError, UnixTime};
+use crate::model::{
+    BruteForceMode, BruteForceSettings, BruteForceShield, LogType, LoginCounter, NewLogEvent,
+    TemplateName, TicketKind, User,
+};
+use crate::rate_limit::RateLimit;
+use crate::{Rng, Store, StoreError, UnixTime};
 
 /// Seconds a block lasts after the last failure (Auth0's 30 days).
 pub const BLOCK_LIFETIME: i64 = 30 * 24 * 3600;
@@ -43,9 +49,9 @@ pub fn identifiers_of(user: &User) -> Vec<String> {
     out
 }
 
-/// A password change (a reset link, an administrator's, the user's own) lifts the user's
-/// blocks, as Auth0's: their failures are forgotten, from every address.
-pub async fn password_changed(store: &impl Store, user: &User) -> Result<(), StoreError> {
+/// Lifts the user's blocks, as a password change (a reset link, an administrator's) or the
+/// mailed unblock link does at Auth0: their failures are forgotten, from every address.
+pub async fn forget_user(store: &impl Store, user: &User) -> Result<(), StoreError> {
     for identifier in identifiers_of(user) {
         store
             .clear_login_failures(Some(&user.connection_id), &identifier, None)
@@ -132,6 +138,60 @@ pub async fn release(store: &impl Store, gate: &Gate) -> Result<(), StoreError> 
         store.release_login_attempt(counter).await?;
     }
     Ok(())
+}
+
+/// Mails per (identifier, address): at most one `blocked_account` mail an hour (Auth0's).
+pub const NOTICES: RateLimit = RateLimit::per_hour(1, 1);
+
+/// Where the `blocked_account` mail's link points and how it is made.
+#[derive(Clone, Copy)]
+pub struct Mailer<'a> {
+    /// The issuer, ending in `/`.
+    pub issuer: &'a str,
+    /// Draws the link's ticket.
+    pub rng: &'a dyn Rng,
+}
+
+/// The failure that reached the threshold was `user`'s (an existing account): with the
+/// `user_notification` shield, they are mailed the `blocked_account` mail with a link that
+/// lifts the block, at most once an hour per identifier and address. Nothing tells the
+/// caller whether a mail went.
+pub async fn notify(
+    store: &impl Store,
+    mailer: Mailer<'_>,
+    settings: &BruteForceSettings,
+    gate: &Gate,
+    user: &User,
+    now: UnixTime,
+) -> Result<(), StoreError> {
+    let Gate::Counted(counter, count) = gate else {
+        return Ok(());
+    };
+    let notifies = settings
+        .shields
+        .contains(&BruteForceShield::UserNotification);
+    let Some(to) = user.email.as_deref().filter(|_| notifies) else {
+        return Ok(());
+    };
+    if *count != settings.max_attempts {
+        return Ok(());
+    }
+    let key = format!("blocked_mail:{}:{}", counter.identifier, counter.ip);
+    let taken = store
+        .take_rate_limit(&key, NOTICES, now.0.saturating_mul(1000))
+        .await?;
+    if !taken.allowed {
+        return Ok(());
+    }
+    let link = crate::tickets::Link {
+        template: TemplateName::BlockedAccount,
+        ticket: TicketKind::Unblock,
+        outbox_kind: "blocked_account",
+        result_url: None,
+    };
+    crate::tickets::mail_link(store, mailer.rng, mailer.issuer, now, link, user, to, None)
+        .await
+        .map(|_| ())
 }
 
 /// After the password was checked: a success clears the counter; a failure that reached the

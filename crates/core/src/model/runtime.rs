@@ -151,6 +151,8 @@ pub enum TicketKind {
     EmailVerification,
     /// Enrol an authenticator app without logging in (Auth0's Guardian enrolment ticket).
     MfaEnrollment,
+    /// Lift the brute-force blocks of the user (the `blocked_account` mail's link).
+    Unblock,
 }
 
 impl TicketKind {
@@ -160,6 +162,7 @@ impl TicketKind {
             TicketKind::PasswordReset => "password_reset",
             TicketKind::EmailVerification => "email_verification",
             TicketKind::MfaEnrollment => "mfa_enrollment",
+            TicketKind::Unblock => "unblock",
         }
     }
 
@@ -169,6 +172,7 @@ impl TicketKind {
             "password_reset" => Some(TicketKind::PasswordReset),
             "email_verification" => Some(TicketKind::EmailVerification),
             "mfa_enrollment" => Some(TicketKind::MfaEnrollment),
+            "unblock" => Some(TicketKind::Unblock),
             _ => None,
         }
     }

@@ -59,8 +59,15 @@ pub async fn password(
         ip: request.origin.ip.as_deref(),
         now,
     };
-    let user = match crate::accounts::authenticate_user(store, checker, &client.client_id, attempt)
-        .await?
+    let mailer = crate::attack_protection::brute_force::Mailer { issuer, rng };
+    let user = match crate::accounts::authenticate_user(
+        store,
+        checker,
+        mailer,
+        &client.client_id,
+        attempt,
+    )
+    .await?
     {
         Ok(user) => user,
         Err(refusal) => return Err(refusal.into_flow_error()),

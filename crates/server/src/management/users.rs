@@ -221,7 +221,7 @@ pub(crate) async fn update<S: Store>(
         .await
         .map_err(user_store_error)?;
     if password_changed {
-        sigil_core::attack_protection::brute_force::password_changed(app.store(), &user).await?;
+        sigil_core::attack_protection::brute_force::forget_user(app.store(), &user).await?;
         sigil_core::actions::password_changed(
             &app,
             app.store(),

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use sigil_core::Store;
 use sigil_core::accounts::{self, LoginRefusal, PasswordAttempt, authenticate_user};
 use sigil_core::actions::FAILED;
+use sigil_core::attack_protection::brute_force::Mailer;
 use sigil_core::authorize::{
     Authorization, AuthorizeError, AuthorizeParams, LoginTransaction, ResponseMode, origin_of,
     redirect_target, validate,
@@ -723,8 +724,12 @@ pub(crate) async fn login_submit<S: Store>(
         ip: origin.ip.as_deref(),
         now,
     };
-    let outcome =
-        authenticate_user(store, app.hasher(), &tx.authorization.client_id, attempt).await;
+    let mailer = Mailer {
+        issuer: app.issuer(),
+        rng: app.rng(),
+    };
+    let client = &tx.authorization.client_id;
+    let outcome = authenticate_user(store, app.hasher(), mailer, client, attempt).await;
     let user = match outcome {
         Ok(Ok(user)) => user,
         Ok(Err(refusal)) => {

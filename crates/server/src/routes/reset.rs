@@ -1,7 +1,7 @@
 //! The hosted pages that follow mailed links: "forgot password" (`GET|POST
 //! /u/reset-password/request`), the set-new-password page (`GET|POST
-//! /u/reset-password?ticket=…`) and the email-verification link (`GET
-//! /u/email-verification?ticket=…`). What a ticket allows and what changes is decided in
+//! /u/reset-password?ticket=…`), the email-verification link (`GET
+//! /u/email-verification?ticket=…`) and the unblock link (`GET /u/unblock?ticket=…`). What a ticket allows and what changes is decided in
 //! `sigil_core::tickets`; these handlers parse forms and render pages.
 //!
 //! CSRF: both POST forms carry a signed double-submit pair (`super::form_csrf`): a hidden
@@ -266,6 +266,25 @@ pub(crate) async fn password_submit<S: Store>(
             )
             .await
         }
+        Err(e) => server_failed(&app, &e),
+    }
+}
+
+/// `GET /u/unblock?ticket=…` (the `blocked_account` mail's link): lifts the user's
+/// brute-force blocks, once.
+pub(crate) async fn unblock<S: Store>(
+    State(app): State<App<S>>,
+    PageQuery(query): PageQuery<TicketQuery>,
+) -> Response {
+    let ticket = query.ticket.unwrap_or_default();
+    match tickets::unblock(app.store(), app.now(), &ticket).await {
+        Ok(Ok(_)) => page(
+            &app,
+            StatusCode::OK,
+            "unblocked.html",
+            serde_json::json!({}),
+        ),
+        Ok(Err(refusal)) => link_refused(&app, refusal, false),
         Err(e) => server_failed(&app, &e),
     }
 }

@@ -3,10 +3,12 @@
 //! the right password (an unknown email alike); another address is not blocked; racing
 //! attempts get exactly the threshold; the settings (`/attack-protection/…`), the modes, the
 //! allowlist, monitoring only; `/user-blocks` by identifier and by user; a password change
-//! lifts a block; the hosted login page says what happened; an administrator's block is 401.
+//! lifts a block, and so does the link mailed to the user (at most once an hour); the hosted
+//! login page says what happened; an administrator's block is 401.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sigil_core::Store;
 use sigil_server::ServeOptions;
 
 use crate::app::{PASSWORD, TestApp};
@@ -312,4 +314,70 @@ async fn the_hosted_login_page_says_the_account_is_blocked() {
         "{}",
         blocked.body
     );
+}
+
+/// The `blocked_account` mails to `to` in the outbox.
+async fn blocked_mails(app: &TestApp, to: &str) -> Vec<String> {
+    let sent = app
+        .store
+        .outbox(Some(to), sigil_core::Page::first())
+        .await
+        .unwrap();
+    sent.into_iter()
+        .filter(|m| m.email.kind == "blocked_account")
+        .map(|m| m.email.body)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_user_is_mailed_a_link_that_lifts_the_block_at_most_once_an_hour() {
+    let app = proxied().await;
+    for _ in 0..10 {
+        login(&app, "ann@example.com", "wrong password", "203.0.113.7").await;
+        login(&app, "nobody@example.com", "wrong password", "203.0.113.7").await;
+    }
+    let mails = blocked_mails(&app, "ann@example.com").await;
+    assert_eq!(mails.len(), 1);
+    assert!(blocked_mails(&app, "nobody@example.com").await.is_empty());
+    let link = mails[0]
+        .split_whitespace()
+        .find(|word| word.starts_with(&app.url("u/unblock?ticket=")))
+        .unwrap_or_else(|| panic!("no link in {}", mails[0]))
+        .to_owned();
+    let blocked = login(&app, "ann@example.com", PASSWORD, "203.0.113.7").await;
+    assert_eq!(blocked.0, StatusCode::TOO_MANY_REQUESTS);
+
+    // The link lifts it, once.
+    let mut browser = Browser::new();
+    let page = browser.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("Your account is unblocked"),
+        "{}",
+        page.body
+    );
+    assert_eq!(count(&app, "ublkdu").await, 1);
+    let works = login(&app, "ann@example.com", PASSWORD, "203.0.113.7").await;
+    assert_eq!(verdict(&works), (StatusCode::OK, "tokens"));
+    let again = browser.get(&link).await;
+    assert!(
+        again.body.contains("This link was used already."),
+        "{}",
+        again.body
+    );
+
+    // Blocked again within the hour: no second mail; an hour later, one more.
+    for _ in 0..10 {
+        login(&app, "ann@example.com", "wrong password", "203.0.113.7").await;
+    }
+    assert_eq!(blocked_mails(&app, "ann@example.com").await.len(), 1);
+    app.clock.advance(3601);
+    let user = format!("/user-blocks/{}", urlencode(app.ann.as_str()));
+    let token = token_for(&app, &audience(&app), SCOPES).await;
+    let (status, _) = call(&app, "DELETE", &user, Some(&token), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for _ in 0..10 {
+        login(&app, "ann@example.com", "wrong password", "203.0.113.7").await;
+    }
+    assert_eq!(blocked_mails(&app, "ann@example.com").await.len(), 2);
 }
