@@ -533,8 +533,8 @@ impl LoginRefusal {
 }
 
 /// A password tried at a login: in which database connection (`None`: the tenant's default
-/// directory), as whom, and from where.
-#[derive(Clone, Copy, Debug)]
+/// directory), as whom, and from where. No `Debug`: it holds the password.
+#[derive(Clone, Copy)]
 pub struct PasswordAttempt<'a> {
     /// The connection (`realm`).
     pub realm: Option<&'a str>,
