@@ -80,21 +80,16 @@ async fn user_of(store: &impl Store, caller: &Caller) -> Result<User, FlowError>
         .ok_or_else(|| OAuthError::new(ErrorCode::InvalidGrant, "the user no longer exists").into())
 }
 
-/// The user's factors the MFA API shows: the stored ones, and their verified address when
+/// The user's factors the MFA API shows: the `stored` ones, and their verified address when
 /// the tenant enables the email factor.
-async fn shown(
-    store: &impl Store,
-    settings: &MfaSettings,
-    user: &User,
-) -> Result<Vec<Authenticator>, FlowError> {
-    let mut all = store.authenticators(&user.user_id).await?;
-    let emails = email::factors(settings, user, &all);
-    for factor in emails {
+fn shown(settings: &MfaSettings, user: &User, stored: &[Authenticator]) -> Vec<Authenticator> {
+    let mut all = stored.to_vec();
+    for factor in email::factors(settings, user, stored) {
         if !all.iter().any(|a| a.id == factor.id) {
             all.push(factor);
         }
     }
-    Ok(all)
+    all
 }
 
 /// `GET /mfa/authenticators`: the user's factors in Auth0's shape (`active` false for an
@@ -106,7 +101,8 @@ pub async fn list(
 ) -> Result<Value, FlowError> {
     caller.require("read:authenticators")?;
     let user = user_of(store, caller).await?;
-    let all = shown(store, settings, &user).await?;
+    let stored = store.authenticators(&user.user_id).await?;
+    let all = shown(settings, &user, &stored);
     Ok(Value::Array(
         all.iter()
             .map(|a| {
@@ -198,7 +194,8 @@ pub async fn associate(
         ));
     }
     let user = user_of(store, caller).await?;
-    let all = shown(store, settings, &user).await?;
+    let stored = store.authenticators(&user.user_id).await?;
+    let all = shown(settings, &user, &stored);
     let enrolled = all
         .iter()
         .any(|a| a.confirmed() && a.kind != AuthenticatorKind::RecoveryCode);
@@ -208,7 +205,6 @@ pub async fn associate(
             "User is already enrolled.",
         ));
     }
-    let stored = store.authenticators(&user.user_id).await?;
     if stored.iter().any(|a| a.confirmed() && a.kind == kind) {
         return Err(refused(
             ErrorCode::AccessDenied,
@@ -350,7 +346,8 @@ pub async fn challenge(
     body: &ChallengeBody,
 ) -> Result<Value, FlowError> {
     let user = user_of(store, caller).await?;
-    let all = shown(store, settings, &user).await?;
+    let stored = store.authenticators(&user.user_id).await?;
+    let all = shown(settings, &user, &stored);
     let active: Vec<_> = all
         .iter()
         .filter(|a| a.confirmed() && a.kind != AuthenticatorKind::RecoveryCode)
