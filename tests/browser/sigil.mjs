@@ -28,8 +28,15 @@ export async function outbox(fixtures, to) {
 
 /** The link of the newest mail of `kind` (reset_password, verify_email) queued for `to`. */
 export async function mailedLink(fixtures, to, kind) {
-  const mails = await outbox(fixtures, to);
-  const mail = mails.find((m) => m.kind === kind);
+  // A reset's mail is queued just after the page answered (so a stranger's answer takes as
+  // long as a user's): look again for a few seconds before giving up.
+  let mails = [];
+  let mail;
+  for (let tries = 0; tries < 50 && !mail; tries++) {
+    if (tries > 0) await new Promise((done) => setTimeout(done, 100));
+    mails = await outbox(fixtures, to);
+    mail = mails.find((m) => m.kind === kind);
+  }
   expect(mail, `no ${kind} mail to ${to} in the outbox (${mails.length} other mails)`);
   const link = mail.body.match(/https?:\/\/\S+\?ticket=\S+/)?.[0];
   expect(link?.startsWith(fixtures.issuer), `no link to ${fixtures.issuer} in: ${mail.body}`);

@@ -157,6 +157,35 @@ pub struct SignupForm {
     pub open: bool,
 }
 
+/// Ends what `user` holds from past logins: their SSO sessions and their refresh tokens, for
+/// every client (a block, a password reset). Their opaque access tokens end with them, as
+/// `/userinfo` refuses a blocked user's; a JWT access token lives out its short life at the API.
+pub async fn end_access(
+    store: &impl Store,
+    user: &UserId,
+    now: UnixTime,
+) -> Result<(), crate::StoreError> {
+    store.delete_user_sessions(user).await?;
+    store.revoke_user_refresh_tokens(user, None, now).await?;
+    Ok(())
+}
+
+/// Auth0's limit on the `user_metadata` a signup itself may give: at most 10 properties, each
+/// a string, 500 characters in all.
+fn check_signup_metadata(metadata: &JsonObject) -> Result<(), FlowError> {
+    let strings: Option<Vec<&str>> = metadata.values().map(|v| v.as_str()).collect();
+    let fits = strings
+        .is_some_and(|values| values.iter().map(|v| v.chars().count()).sum::<usize>() <= 500);
+    if metadata.len() > 10 || !fits {
+        return Err(refuse(
+            ErrorCode::InvalidRequest,
+            "user_metadata at signup may have at most 10 properties, each a string, of 500 \
+             characters in all",
+        ));
+    }
+    Ok(())
+}
+
 /// Signs a user up, and mails them a link proving their address (as Auth0 does: a signed-up
 /// user is never verified yet).
 pub async fn signup(
@@ -194,12 +223,14 @@ pub async fn signup_user(
             "Signups are disabled for this connection",
         ));
     }
-    let email = request.email.trim();
-    if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
-        return Err(refuse(
-            ErrorCode::InvalidRequest,
-            "email must be an email address",
-        ));
+    let email = crate::model::user::check_email(&request.email)
+        .map_err(|refusal| refuse(ErrorCode::InvalidRequest, format!("email: {refusal}")))?;
+    if let Some(username) = &request.username {
+        crate::model::user::check_identifier(username)
+            .map_err(|refusal| refuse(ErrorCode::InvalidRequest, format!("username: {refusal}")))?;
+    }
+    if let Some(metadata) = &request.user_metadata {
+        check_signup_metadata(metadata)?;
     }
     if connection.options.requires_username && request.username.is_none() {
         return Err(refuse(
@@ -247,6 +278,9 @@ pub async fn signup_user(
     user.user_metadata = request.user_metadata.clone().unwrap_or_default();
     merge_keys(&mut user.app_metadata, metadata.0);
     merge_keys(&mut user.user_metadata, metadata.1);
+    // What a pre-user-registration Action added is held to the same limit.
+    user.check_metadata()
+        .map_err(|too_large| refuse(ErrorCode::InvalidRequest, too_large.to_string()))?;
     // post-user-registration runs later, off the signup's path, at least once: its execution is
     // queued in the user's own transaction. The signup stands whatever becomes of it.
     let queued = if actions
@@ -337,47 +371,49 @@ fn registration_event(
 /// The answer to every password-reset request, whether or not the user exists.
 pub const RESET_REQUESTED: &str = "We've just sent you an email to reset your password.";
 
-/// Starts a password reset: if the user exists, a ticket valid for [`RESET_TICKET_LIFETIME`]
-/// and a mail with its link (`<issuer>u/reset-password?ticket=…`) in the outbox. The caller
-/// learns nothing about whether the user exists.
+/// A password reset asked for, in a connection that exists: what [`mail_reset_link`] needs.
+/// The caller's mistakes (an unknown client or connection) are answered when it is made;
+/// whether the user exists is decided only by [`mail_reset_link`], which the server runs after
+/// answering [`RESET_REQUESTED`], so the answer takes as long for a stranger as for a user.
+#[derive(Clone, Debug)]
+pub struct ResetRequest {
+    /// The application asking, when one did.
+    pub client_id: Option<ClientId>,
+    /// The database connection.
+    pub connection: Connection,
+    /// The address given.
+    pub email: String,
+    /// Where the done page sends the user back (the hosted page's login).
+    pub result_url: Option<String>,
+}
+
+/// A reset asked for at `/dbconnections/change_password`: `connection` must be a database
+/// connection enabled for the client.
 pub async fn request_password_reset(
     store: &impl Store,
-    rng: &dyn Rng,
-    issuer: &str,
-    now: UnixTime,
     client_id: &ClientId,
     connection: &str,
     email: &str,
-) -> Result<&'static str, FlowError> {
+) -> Result<ResetRequest, FlowError> {
     let connection = database_connection(store, client_id, connection).await?;
-    mail_reset_link(
-        store,
-        rng,
-        issuer,
-        now,
-        Some(client_id),
-        &connection,
-        email,
-        None,
-    )
-    .await?;
-    Ok(RESET_REQUESTED)
+    Ok(ResetRequest {
+        client_id: Some(client_id.clone()),
+        connection,
+        email: email.to_owned(),
+        result_url: None,
+    })
 }
 
-/// The hosted "forgot password" page's request: as [`request_password_reset`], in the
-/// database connection `connection` (the login transaction's) or the tenant's default
-/// directory; `result_url` is where the done page sends the user back (the login page).
-#[allow(clippy::too_many_arguments)] // Each is a separate fact about the request.
+/// The hosted "forgot password" page's request: in the database connection `connection` (the
+/// login transaction's) or the tenant's default directory; `result_url` is where the done page
+/// sends the user back (the login page).
 pub async fn request_password_reset_from_page(
     store: &impl Store,
-    rng: &dyn Rng,
-    issuer: &str,
-    now: UnixTime,
     client_id: Option<&ClientId>,
     connection: Option<&str>,
     email: &str,
     result_url: Option<String>,
-) -> Result<&'static str, FlowError> {
+) -> Result<ResetRequest, FlowError> {
     let realm = realm_or_default(store, connection).await?;
     let connection = match store.connection_by_name(&realm).await? {
         Some(c) if c.strategy == Strategy::Auth0 => c,
@@ -388,32 +424,31 @@ pub async fn request_password_reset_from_page(
             ));
         }
     };
-    mail_reset_link(
-        store,
-        rng,
-        issuer,
-        now,
-        client_id,
-        &connection,
-        email,
+    Ok(ResetRequest {
+        client_id: client_id.cloned(),
+        connection,
+        email: email.to_owned(),
         result_url,
-    )
-    .await?;
-    Ok(RESET_REQUESTED)
+    })
 }
 
-/// The ticket and the mail of a password reset, if `connection` has a user with `email`.
-#[allow(clippy::too_many_arguments)] // Each is a separate fact about the request.
-async fn mail_reset_link(
+/// The ticket (valid for [`RESET_TICKET_LIFETIME`]) and the mail with its link
+/// (`<issuer>u/reset-password?ticket=…`) of a password reset, if the connection has a user with
+/// the address; nothing otherwise.
+pub async fn mail_reset_link(
     store: &impl Store,
     rng: &dyn Rng,
     issuer: &str,
     now: UnixTime,
-    client_id: Option<&ClientId>,
-    connection: &Connection,
-    email: &str,
-    result_url: Option<String>,
+    request: ResetRequest,
 ) -> Result<(), FlowError> {
+    let ResetRequest {
+        client_id,
+        connection,
+        email,
+        result_url,
+    } = request;
+    let (client_id, connection) = (client_id.as_ref(), &connection);
     let email = email.trim();
     let Some(user) = store.user_by_email(&connection.id, email).await? else {
         return Ok(());
@@ -622,7 +657,9 @@ async fn check_credentials(
         user = store.user_by_username(&connection.id, username).await?;
     }
     let hash = user.as_ref().and_then(|u| u.password.clone());
-    let matches = passwords.check(hash, password.to_owned()).await?;
+    // An over-long password matches nothing: refused without hashing, whoever the user is.
+    let matches = password.len() <= crate::password::MAX_PASSWORD_BYTES
+        && passwords.check(hash, password.to_owned()).await?;
     Ok(match user {
         None => Err(LoginRefusal::UnknownUser),
         Some(user) if !matches => Err(LoginRefusal::WrongPassword(user.user_id)),

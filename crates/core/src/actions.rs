@@ -428,6 +428,19 @@ pub async fn run_post_login(
     // Metadata is written once, whatever else the Actions decided (a deny included, as Auth0).
     let (app, own) = metadata_changes(&run);
     if !app.is_empty() || !own.is_empty() {
+        // Held to the limit of every other writer: what the merge would leave is checked
+        // first, and a login whose Actions would overflow it fails, writing nothing.
+        for (field, stored, changes) in [
+            ("app_metadata", &user.app_metadata, &app),
+            ("user_metadata", &user.user_metadata, &own),
+        ] {
+            let mut merged = stored.clone();
+            crate::model::user::merge_keys(&mut merged, changes.clone());
+            if let Err(too_large) = crate::model::check_metadata(field, &merged) {
+                tracing::warn!(user = %user.user_id, "{too_large}");
+                return Err(OAuthError::new(ErrorCode::AccessDenied, too_large.to_string()).into());
+            }
+        }
         store
             .merge_user_metadata(&user.user_id, &app, &own, facts.now)
             .await?;

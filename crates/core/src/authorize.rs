@@ -341,6 +341,16 @@ pub fn validate(
         }
     }
     let challenge = params.code_challenge.clone().filter(|c| !c.is_empty());
+    if let Some(challenge) = &challenge
+        && !is_code_challenge(challenge)
+    {
+        return Err(fail(
+            "invalid_request",
+            "code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~' \
+             (the S256 digest of the code_verifier, base64url-encoded)"
+                .into(),
+        ));
+    }
     if response_type.code && challenge.is_none() && !client.is_confidential() {
         return Err(fail(
             "invalid_request",
@@ -411,6 +421,15 @@ pub fn validate(
     })
 }
 
+/// Whether `challenge` has the shape RFC 7636 §4.2 gives a code challenge: 43 to 128 characters
+/// of the unreserved set.
+fn is_code_challenge(challenge: &str) -> bool {
+    (43..=128).contains(&challenge.len())
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
 /// The origin (`scheme://host[:port]`) of an absolute URL, as a web origin is written.
 pub fn origin_of(url: &str) -> Option<&str> {
     let scheme_end = url.find("://")?;
@@ -443,13 +462,15 @@ impl Authorization {
     }
 
     /// Whether `session` (live at `now`) may answer this request without a login page.
+    /// `max_age=0` always asks for a fresh login (OIDC Core §3.1.2.1), even for a session
+    /// begun in the same second.
     pub fn session_suffices(&self, session: &Session, now: UnixTime) -> bool {
         session.expires_at > now
             && session.idle_expires_at > now
             && !self.force_login
             && self
                 .max_age
-                .is_none_or(|max| now.0 - session.authenticated_at.0 <= max)
+                .is_none_or(|max| max > 0 && now.0 - session.authenticated_at.0 <= max)
     }
 
     /// An error for the client at its redirect URI.
@@ -502,6 +523,9 @@ impl std::fmt::Debug for TransactionKey {
 /// (no server-side state): the request, the CSRF value its cookie must match, and an end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginTransaction {
+    /// Names this login, so it is used once ([`LoginTransaction::spend`]); random, and kept
+    /// when the form's CSRF value changes.
+    pub id: String,
     /// The validated request.
     pub authorization: Authorization,
     /// Must equal the CSRF cookie of the browser posting the form.
@@ -511,6 +535,36 @@ pub struct LoginTransaction {
 }
 
 impl LoginTransaction {
+    /// A transaction for `authorization`, with a fresh id, open until `expires_at`.
+    pub fn new(authorization: Authorization, rng: &dyn crate::Rng, expires_at: UnixTime) -> Self {
+        LoginTransaction {
+            id: crate::ids::alphanumeric(rng, 22),
+            authorization,
+            csrf: String::new(),
+            expires_at,
+        }
+    }
+
+    /// Uses the transaction up at `now` (before it expired): `true` for the one login it
+    /// yields, `false` for any later one, from any node, however many race. A stored bucket of
+    /// one request that refills only after the transaction expired is exactly a single-use
+    /// mark, kept by the store's atomic rate-limit upsert and purged with the other buckets.
+    pub async fn spend<S: crate::Store>(
+        &self,
+        store: &S,
+        now: UnixTime,
+    ) -> crate::store::Result<bool> {
+        let limit = crate::rate_limit::RateLimit {
+            burst: 1,
+            refill_ms: (self.expires_at.0 - now.0 + 1).max(1).saturating_mul(1000),
+        };
+        let key = format!("login-tx:{}", self.id);
+        Ok(store
+            .take_rate_limit(&key, limit, now.0.saturating_mul(1000))
+            .await?
+            .allowed)
+    }
+
     /// `base64url(json).base64url(HMAC-SHA256(json))`.
     pub fn seal(&self, key: &TransactionKey) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();

@@ -226,6 +226,7 @@ mod tests {
         let tampered = base64_simd::URL_SAFE_NO_PAD.encode_to_string(tampered);
         // A login form's transaction, sealed with the same key, is no continuation.
         let login = crate::authorize::LoginTransaction {
+            id: "t".to_owned(),
             authorization: continuation(100).authorization,
             csrf: "c".to_owned(),
             expires_at: UnixTime(100),

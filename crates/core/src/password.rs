@@ -18,6 +18,12 @@ use zeroize::Zeroizing;
 
 use crate::Rng;
 
+/// The longest password Sigil takes, in bytes of UTF-8: a signup, reset or Management API
+/// password over it is refused by name, and one at a login is refused before any hashing, so
+/// a 60 KB "password" costs nothing. Far above what people or password managers use (NIST
+/// SP 800-63B asks for at least 64 characters).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
 /// How a stored password hash was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -384,8 +384,7 @@ pub async fn reset_password(
     }
     crate::attack_protection::brute_force::forget_user(store, &user).await?;
     let owner = user.linked_to.as_ref().unwrap_or(&user.user_id);
-    store.delete_user_sessions(owner).await?;
-    store.revoke_user_refresh_tokens(owner, None, now).await?;
+    crate::accounts::end_access(store, owner, now).await?;
     store
         .append_log(&NewLogEvent {
             user_id: Some(user.user_id.clone()),

@@ -71,6 +71,8 @@ struct Inner<S> {
     sms: crate::sms::SmsClient,
     /// The operator's GeoIP database, when one is set (`sigil serve --geoip-db`).
     geoip: RwLock<Option<Arc<crate::geoip::GeoIp>>>,
+    /// Work running after its request was answered ([`App::detach`]).
+    detached: tokio_util::task::TaskTracker,
 }
 
 #[derive(Clone)]
@@ -201,6 +203,7 @@ impl<S: Store + Clone> App<S> {
                 upstreams,
                 sms,
                 geoip: RwLock::new(None),
+                detached: tokio_util::task::TaskTracker::new(),
             }),
         })
     }
@@ -302,13 +305,32 @@ impl<S: Store> App<S> {
         database.map(|db| db.locate(ip)).unwrap_or_default()
     }
 
-    /// Writes every tenant log event queued so far (waiting at most 5 seconds): at shutdown,
-    /// and in tests before they read the log.
+    /// Runs `work` after the request is answered, off its path: for work whose duration would
+    /// tell the caller something (whether a user exists). A failure is logged once, as `what`.
+    /// [`App::flush_events`] waits for it.
+    pub(crate) fn detach<F>(&self, what: &'static str, work: F)
+    where
+        F: std::future::Future<Output = Result<(), sigil_core::oauth::FlowError>> + Send + 'static,
+    {
+        self.inner.detached.spawn(async move {
+            if let Err(e) = work.await {
+                tracing::error!(error = %e, "{what}");
+            }
+        });
+    }
+
+    /// Finishes the work detached from answered requests, then writes every tenant log event
+    /// queued so far (waiting at most 5 seconds for each): at shutdown, and in tests before
+    /// they read the log or the outbox.
     pub async fn flush_events(&self) {
-        self.inner
-            .events
-            .flush(std::time::Duration::from_secs(5))
-            .await;
+        let limit = std::time::Duration::from_secs(5);
+        let detached = &self.inner.detached;
+        detached.close();
+        if tokio::time::timeout(limit, detached.wait()).await.is_err() {
+            tracing::warn!("work detached from answered requests was still running");
+        }
+        detached.reopen();
+        self.inner.events.flush(limit).await;
     }
 
     /// Writes no more tenant log events for logins and token exchanges (`sigil serve

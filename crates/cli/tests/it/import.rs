@@ -114,6 +114,24 @@ fn users_import_runs_the_api_job_and_records_it() {
             stderr: &[],
         },
         Case {
+            name: "oversized metadata and a lookalike address are refused by row",
+            file: json!([
+                {"email": "big@example.com", "app_metadata": {"blob": "z".repeat(33_000)}},
+                {"email": "\u{212a}ate@example.com"},
+                {"email": "fine@example.com"},
+            ]),
+            flags: &[],
+            code: 0,
+            counts: (1, 0, 2),
+            stdout: &[
+                "imported 1 of 3 users into Username-Password-Authentication; 2 failed:",
+                "  [0] big@example.com: app_metadata would be 33011 bytes of JSON; at most 32768",
+                "  [1] \u{212a}ate@example.com: email: it has a character that looks like another",
+            ],
+            absent: &["[2]"],
+            stderr: &[],
+        },
+        Case {
             name: "25 failures: the first 20 listed, the job holds them all",
             file: Value::Array(no_email),
             flags: &[],
@@ -170,7 +188,7 @@ fn users_import_runs_the_api_job_and_records_it() {
     assert_eq!(ann["user_metadata"], json!({"lang": "de"}));
     assert_eq!(ann["user_id"], "auth0|ann-1");
     assert_eq!(by_email("bo@example.com")["nickname"], "bobo");
-    assert_eq!(exported.as_array().unwrap().len(), 5, "{exported:#}");
+    assert_eq!(exported.as_array().unwrap().len(), 6, "{exported:#}");
 
     // Each run is a job the Management API answers for, as its own imports are.
     let (served, base) = start(&dir);

@@ -33,9 +33,11 @@ pub const BLOCKED: &str = "Your account has been blocked after multiple consecut
     attempts. We've sent you a notification via your preferred contact method with \
     instructions on how to unblock it.";
 
-/// The identifier as counters key it: trimmed, in lower case.
+/// The identifier as counters key it: as users are looked up by it
+/// ([`normalized`](crate::model::user::normalized)), so every spelling of one address shares a
+/// counter.
 pub fn identifier_key(identifier: &str) -> String {
-    identifier.trim().to_lowercase()
+    crate::model::user::normalized(identifier)
 }
 
 /// The identifiers a user's failures are counted under: their email and username.

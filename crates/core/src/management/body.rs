@@ -109,17 +109,18 @@ where
     T::deserialize(d).map(Some)
 }
 
-/// `email`, trimmed, if it looks like an address: one `@` with something on both sides, no
-/// spaces. (Deliverability is the verification mail's job.)
+/// `email`, trimmed, if it is an address Sigil takes
+/// ([`check_email`](crate::model::user::check_email)): Auth0's format message for a malformed
+/// one, the reason for a lookalike.
 pub(crate) fn check_email(email: &str) -> Result<String, ManagementError> {
-    let email = email.trim();
-    if crate::model::user::plausible_email(email) {
-        Ok(email.to_owned())
-    } else {
-        Err(ManagementError::body(
+    use crate::model::user::IdentifierRefusal;
+    match crate::model::user::check_email(email) {
+        Ok(email) => Ok(email.to_owned()),
+        Err(IdentifierRefusal::NotAnEmail) => Err(ManagementError::body(
             "email",
             "Object didn't pass validation for format email",
-        ))
+        )),
+        Err(lookalike) => Err(ManagementError::body("email", lookalike)),
     }
 }
 
@@ -141,6 +142,8 @@ pub(crate) fn check_username(username: &str) -> Result<String, ManagementError> 
             "Username must not contain spaces",
         ));
     }
+    crate::model::user::check_identifier(username)
+        .map_err(|refusal| ManagementError::body("username", refusal))?;
     Ok(username.to_owned())
 }
 

@@ -55,6 +55,12 @@ pub enum ManagementError {
     UsernameTaken,
 }
 
+impl From<crate::model::MetadataTooLarge> for ManagementError {
+    fn from(too_large: crate::model::MetadataTooLarge) -> Self {
+        ManagementError::body(too_large.field, &too_large)
+    }
+}
+
 impl ManagementError {
     /// A refused body: Auth0's `Payload validation error: '<what>' on property <field>.`
     pub fn body(field: &str, what: impl std::fmt::Display) -> Self {
@@ -105,6 +111,7 @@ impl ManagementError {
         match refusal {
             PasswordRefusal::TooWeak(why) => ManagementError::WeakPassword { why },
             PasswordRefusal::TooCommon => ManagementError::CommonPassword,
+            PasswordRefusal::TooLong => ManagementError::body("password", PasswordRefusal::TooLong),
         }
     }
 

@@ -237,20 +237,12 @@ pub fn parse_import(
     })
 }
 
-/// `text`, trimmed, if it looks like an address: one `@` with something on both sides, no
-/// spaces or controls, at most 254 bytes.
+/// `text`, trimmed, if it is an address Sigil takes
+/// ([`check_email`](crate::model::user::check_email)).
 fn email(text: &str) -> Result<String, String> {
-    let text = text.trim();
-    let ok = text.len() <= 254
-        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
-        && text.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-        });
-    if ok {
-        Ok(text.to_owned())
-    } else {
-        Err("not an email address".to_owned())
-    }
+    crate::model::user::check_email(text)
+        .map(str::to_owned)
+        .map_err(|refusal| refusal.to_string())
 }
 
 /// One entry as a user of `connection`, or why it cannot be one.
@@ -308,6 +300,7 @@ fn to_user(
     user.blocked = entry.blocked.unwrap_or(false);
     user.user_metadata = entry.user_metadata.clone().unwrap_or_default();
     user.app_metadata = entry.app_metadata.clone().unwrap_or_default();
+    user.check_metadata().map_err(|e| e.to_string())?;
     let factors = match &entry.mfa_factors {
         Some(factors) => mfa_factors(factors, &user.user_id, now, rng)
             .map_err(|e| format!("mfa_factors: {e}"))?,

@@ -7,7 +7,7 @@ use super::ManagementError;
 use super::body::{Body, PlainPassword, check_email, check_username, present};
 use crate::UnixTime;
 use crate::ids::UserId;
-use crate::model::{Connection, JsonObject, NewUser, Strategy, User};
+use crate::model::{Connection, JsonObject, NewUser, Strategy, User, check_metadata};
 use crate::password::PasswordHash;
 
 /// The body of `POST /api/v2/users`, with Auth0's property names. Read it with
@@ -169,6 +169,10 @@ impl CreateUser {
             (None, false) => None,
         };
         let email_verified = self.email_verified.unwrap_or(false);
+        let user_metadata = self.user_metadata.unwrap_or_default();
+        let app_metadata = self.app_metadata.unwrap_or_default();
+        check_metadata("user_metadata", &user_metadata)?;
+        check_metadata("app_metadata", &app_metadata)?;
         Ok(ValidCreate {
             connection: connection.clone(),
             email,
@@ -182,8 +186,8 @@ impl CreateUser {
             name: self.name,
             nickname: self.nickname,
             picture: self.picture,
-            user_metadata: self.user_metadata.unwrap_or_default(),
-            app_metadata: self.app_metadata.unwrap_or_default(),
+            user_metadata,
+            app_metadata,
         })
     }
 }

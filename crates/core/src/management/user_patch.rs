@@ -9,7 +9,7 @@ use super::ManagementError;
 use super::body::{Body, PlainPassword, check_email, check_username, nullable, present};
 use crate::UnixTime;
 use crate::model::user::normalized;
-use crate::model::{Connection, JsonObject, Strategy, User};
+use crate::model::{Connection, JsonObject, Strategy, User, check_metadata};
 use crate::password::PasswordHash;
 
 /// The body of `PATCH /api/v2/users/{id}`, with Auth0's property names. `Option<Option<_>>`
@@ -267,6 +267,19 @@ pub fn apply(
         username,
         ..
     } = patch;
+    // The merged metadata is checked before anything changes, so a refused patch leaves the
+    // user as it was.
+    let merged = |field: &'static str, stored: &JsonObject, changes: Option<Option<JsonObject>>| {
+        changes
+            .map(|changes| {
+                let mut metadata = stored.clone();
+                merge_metadata(&mut metadata, changes);
+                check_metadata(field, &metadata).map(|()| metadata)
+            })
+            .transpose()
+    };
+    let user_metadata = merged("user_metadata", &user.user_metadata, patch.user_metadata)?;
+    let app_metadata = merged("app_metadata", &user.app_metadata, patch.app_metadata)?;
     if let Some(email) = email {
         if user.email.as_deref().map(normalized) != Some(normalized(&email)) {
             user.email_verified = false;
@@ -293,11 +306,11 @@ pub fn apply(
             *field = value;
         }
     }
-    if let Some(changes) = patch.user_metadata {
-        merge_metadata(&mut user.user_metadata, changes);
+    if let Some(metadata) = user_metadata {
+        user.user_metadata = metadata;
     }
-    if let Some(changes) = patch.app_metadata {
-        merge_metadata(&mut user.app_metadata, changes);
+    if let Some(metadata) = app_metadata {
+        user.app_metadata = metadata;
     }
     if let Some(hash) = new_password {
         user.password = Some(hash);

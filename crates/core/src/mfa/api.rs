@@ -243,17 +243,14 @@ pub async fn associate(
     Ok(out)
 }
 
-/// The shape Sigil takes an address in: trimmed, lower case, one `@` between two non-empty
-/// parts, no spaces, at most 254 characters.
+/// An address as Sigil takes it ([`check_email`](crate::model::user::check_email)), with a dot
+/// in its domain (a mail factor must be deliverable), in [`normalized`](crate::model::user::normalized) form.
 fn address(text: Option<&str>) -> Option<String> {
-    let text = text?.trim().to_lowercase();
-    let (local, domain) = text.split_once('@')?;
-    let fits = !local.is_empty()
-        && domain.contains('.')
-        && !domain.contains('@')
-        && text.len() <= 254
-        && !text.chars().any(char::is_whitespace);
-    fits.then_some(text)
+    let text = crate::model::user::check_email(text?).ok()?;
+    let (_, domain) = text.split_once('@')?;
+    domain
+        .contains('.')
+        .then(|| crate::model::user::normalized(text))
 }
 
 /// `/mfa/associate` for an email address: the pending factor, and its first code mailed.

@@ -334,6 +334,9 @@ impl ConnectionOptions {
     /// connection's `password_dictionary` is on, is not one of the most common passwords. The
     /// one check of a new password: signup, reset and the Management API all call it.
     pub fn check_password(&self, password: &str) -> Result<(), PasswordRefusal> {
+        if password.len() > crate::password::MAX_PASSWORD_BYTES {
+            return Err(PasswordRefusal::TooLong);
+        }
         self.check_strength(password)
             .map_err(PasswordRefusal::TooWeak)?;
         if self.password_dictionary && crate::common_passwords::is_common(password) {
@@ -410,13 +413,20 @@ pub enum PasswordRefusal {
          try first. Choose another one."
     )]
     TooCommon,
+    /// Longer than [`crate::password::MAX_PASSWORD_BYTES`] (Sigil's limit; reported with
+    /// Auth0's `PasswordStrengthError` name).
+    #[error(
+        "Password is too long: use at most {} bytes",
+        crate::password::MAX_PASSWORD_BYTES
+    )]
+    TooLong,
 }
 
 impl PasswordRefusal {
     /// Auth0's error `name` for it.
     pub fn name(&self) -> &'static str {
         match self {
-            PasswordRefusal::TooWeak(_) => "PasswordStrengthError",
+            PasswordRefusal::TooWeak(_) | PasswordRefusal::TooLong => "PasswordStrengthError",
             PasswordRefusal::TooCommon => "PasswordDictionaryError",
         }
     }

@@ -55,7 +55,10 @@ pub use runtime::{
 };
 pub use signing_key::{KeyState, SigningKeyRecord, family_name};
 pub use tenant::{Branding, BrandingColors, BrandingFont, TenantFlags, TenantSettings};
-pub use user::{Identity, NewUser, User, UserQuery, UserSort, UserSortField};
+pub use user::{
+    Identity, METADATA_LIMIT, MetadataTooLarge, NewUser, User, UserQuery, UserSort, UserSortField,
+    check_metadata,
+};
 
 /// A JSON object (`user_metadata`, `app_metadata`, `details`, …).
 pub type JsonObject = serde_json::Map<String, serde_json::Value>;

@@ -175,21 +175,98 @@ pub struct NewUser {
     pub password: Option<PasswordHash>,
 }
 
-/// Whether `email` (trimmed) looks like an address: one `@` with something on both sides, no
-/// spaces. (Deliverability is the verification mail's job.)
+/// Whether `email` (trimmed) is an address Sigil takes: see [`check_email`].
 pub fn plausible_email(email: &str) -> bool {
-    let email = email.trim();
-    email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-    }) && !email.chars().any(char::is_whitespace)
+    check_email(email).is_ok()
 }
 
-/// The form of an email (or username) that uniqueness is decided on: case folded.
+/// Why an email or username was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IdentifierRefusal {
+    /// Not one `@` with something on both sides, or has spaces, or over 254 bytes.
+    #[error("not an email address")]
+    NotAnEmail,
+    /// Holds a character that looks like another or like nothing, so two identical-looking
+    /// identifiers could name two accounts (see [`check_identifier`]).
+    #[error(
+        "it has a character that looks like another one or like nothing (a compatibility form \
+         such as U+212A KELVIN SIGN or fullwidth letters, a control, or an invisible format \
+         character); write it with plain characters"
+    )]
+    Lookalike,
+}
+
+/// `email`, trimmed, if it is an address Sigil takes: one `@` with something on both sides, no
+/// spaces or controls, at most 254 bytes (RFC 5321's path limit), and nothing
+/// [`check_identifier`] refuses. (Deliverability is the verification mail's job.) The one home
+/// of this rule: signup, the Management API, imports and passwordless all call it.
+pub fn check_email(email: &str) -> Result<&str, IdentifierRefusal> {
+    let email = email.trim();
+    let shaped = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    if !shaped {
+        return Err(IdentifierRefusal::NotAnEmail);
+    }
+    check_identifier(email)?;
+    Ok(email)
+}
+
+/// Whether `c` is a character that stands for another: one whose own NFKC form differs, a
+/// Unicode compatibility character (fullwidth `ａ`, the ligature `ﬁ`) or a canonical singleton
+/// (the Kelvin sign `K`, which NFC itself turns into `K`).
+fn stands_for_another(c: char) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    !std::iter::once(c).nfkc().eq(std::iter::once(c))
+}
+
+/// Refuses an identifier (email or username) that cannot be normalised safely: one holding a
+/// control character, an invisible format character (zero-width spaces and joiners, bidi
+/// overrides, the soft hyphen, the byte-order mark), or a character that
+/// [stands for another](stands_for_another). Such an identifier looks like another, so it is
+/// refused when a user is made, and matches nobody at a login ([`normalized`]).
+pub fn check_identifier(value: &str) -> Result<(), IdentifierRefusal> {
+    let invisible = |c: char| {
+        matches!(
+            c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}' | '\u{FEFF}'
+        ) || ('\u{200B}'..='\u{200F}').contains(&c)
+            || ('\u{202A}'..='\u{202E}').contains(&c)
+            || ('\u{2060}'..='\u{206F}').contains(&c)
+    };
+    if value
+        .chars()
+        .any(|c| c.is_control() || invisible(c) || stands_for_another(c))
+    {
+        return Err(IdentifierRefusal::Lookalike);
+    }
+    Ok(())
+}
+
+/// The form of an email (or username) that uniqueness and every lookup are decided on:
+/// trimmed, in NFC (so a precomposed `é` and `e` + U+0301 are one address), and lower-cased.
+/// An identifier with a character that [stands for another](stands_for_another) is only
+/// trimmed: [`check_identifier`] keeps such characters out of every stored identifier, so it
+/// matches no user (where NFC and lower-casing would have made the Kelvin sign's `Kate` into
+/// `kate`).
 pub fn normalized(value: &str) -> String {
-    value.trim().to_lowercase()
+    use unicode_normalization::UnicodeNormalization;
+    let value = value.trim();
+    if value.chars().any(stands_for_another) {
+        return value.to_owned();
+    }
+    value.nfc().flat_map(char::to_lowercase).nfc().collect()
 }
 
 impl User {
+    /// Checks both metadata objects against [`METADATA_LIMIT`], before the user is stored.
+    pub fn check_metadata(&self) -> Result<(), MetadataTooLarge> {
+        check_metadata("user_metadata", &self.user_metadata)?;
+        check_metadata("app_metadata", &self.app_metadata)
+    }
+
     /// A new database user of `connection` (`provider` is its strategy, `auth0`), with Auth0's
     /// defaults: nickname from the email's local part, name and picture empty, never logged in.
     pub fn new_database(
@@ -294,6 +371,50 @@ impl User {
     }
 }
 
+/// The most JSON, in bytes, each of a user's `user_metadata` and `app_metadata` may hold, however
+/// it is written (the Management API, an import, a signup, an Action). Auth0 allows 16 MB
+/// a user but names 16 kB the practical limit and caps an Action's metadata at 32 kB; Sigil
+/// holds every writer to the Action's figure, so no caller can grow a user without bound.
+pub const METADATA_LIMIT: usize = 32 * 1024;
+
+/// A metadata object over [`METADATA_LIMIT`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{field} would be {size} bytes of JSON; at most {METADATA_LIMIT} bytes are allowed in each \
+     of user_metadata and app_metadata"
+)]
+pub struct MetadataTooLarge {
+    /// `user_metadata` or `app_metadata`.
+    pub field: &'static str,
+    /// Its size, in bytes of JSON.
+    pub size: usize,
+}
+
+/// Checks `metadata` (the `field` of a user) against [`METADATA_LIMIT`].
+pub fn check_metadata(field: &'static str, metadata: &JsonObject) -> Result<(), MetadataTooLarge> {
+    /// Counts what JSON serialisation writes, without keeping it.
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing to a counter cannot fail; a map of JSON values always serialises.
+    let _ = serde_json::to_writer(&mut counter, metadata);
+    if counter.0 > METADATA_LIMIT {
+        return Err(MetadataTooLarge {
+            field,
+            size: counter.0,
+        });
+    }
+    Ok(())
+}
+
 /// Auth0's rule for changing metadata by key: each key of `changes` replaces the stored one
 /// whole, and a key set to `null` is removed.
 pub fn merge_keys(stored: &mut JsonObject, changes: JsonObject) {
@@ -303,5 +424,113 @@ pub fn merge_keys(stored: &mut JsonObject, changes: JsonObject) {
         } else {
             stored.insert(key, value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_normalised_one_way_and_lookalikes_refused() {
+        // (what, given, normalized, accepted as a new identifier)
+        let cases = [
+            (
+                "ASCII, trimmed and lower-cased",
+                " Ann@Example.COM ",
+                "ann@example.com",
+                true,
+            ),
+            (
+                "precomposed é",
+                "jos\u{e9}@example.com",
+                "jos\u{e9}@example.com",
+                true,
+            ),
+            (
+                "decomposed é is the same",
+                "JOSE\u{301}@example.com",
+                "jos\u{e9}@example.com",
+                true,
+            ),
+            (
+                "Greek capital sigma",
+                "\u{3a3}@example.com",
+                "\u{3c3}@example.com",
+                true,
+            ),
+            (
+                "Kelvin sign",
+                "\u{212a}ate@example.com",
+                "\u{212a}ate@example.com",
+                false,
+            ),
+            (
+                "Angstrom sign",
+                "\u{212b}@example.com",
+                "\u{212b}@example.com",
+                false,
+            ),
+            (
+                "fullwidth a",
+                "\u{ff41}nn@example.com",
+                "\u{ff41}nn@example.com",
+                false,
+            ),
+            (
+                "ligature fi",
+                "\u{fb01}@example.com",
+                "\u{fb01}@example.com",
+                false,
+            ),
+            (
+                "zero-width space",
+                "an\u{200b}n@example.com",
+                "an\u{200b}n@example.com",
+                false,
+            ),
+            (
+                "bidi override",
+                "\u{202e}nna@example.com",
+                "\u{202e}nna@example.com",
+                false,
+            ),
+            (
+                "soft hyphen",
+                "an\u{ad}n@example.com",
+                "an\u{ad}n@example.com",
+                false,
+            ),
+        ];
+        for (what, given, expected, accepted) in cases {
+            assert_eq!(normalized(given), expected, "{what}");
+            assert_eq!(check_email(given).is_ok(), accepted, "{what}");
+        }
+        assert_eq!(
+            check_email("no-at-sign"),
+            Err(IdentifierRefusal::NotAnEmail)
+        );
+        assert_eq!(
+            check_email(&format!("{}@example.com", "a".repeat(250))),
+            Err(IdentifierRefusal::NotAnEmail)
+        );
+    }
+
+    #[test]
+    fn metadata_is_measured_as_json() {
+        let object = |text: String| {
+            let mut object = JsonObject::new();
+            object.insert("k".to_owned(), serde_json::Value::String(text));
+            object
+        };
+        // {"k":"…"} is 8 bytes around the text.
+        assert!(check_metadata("user_metadata", &object("x".repeat(METADATA_LIMIT - 8))).is_ok());
+        assert_eq!(
+            check_metadata("app_metadata", &object("x".repeat(METADATA_LIMIT - 7))),
+            Err(MetadataTooLarge {
+                field: "app_metadata",
+                size: METADATA_LIMIT + 1
+            })
+        );
     }
 }

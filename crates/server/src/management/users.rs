@@ -215,11 +215,16 @@ pub(crate) async fn update<S: Store>(
     };
     let send_verification = valid.send_verification_email();
     let password_changed = hash.is_some();
+    let was_blocked = user.blocked;
     apply(&mut user, valid, hash, app.now())?;
     app.store()
         .update_user(&user)
         .await
         .map_err(user_store_error)?;
+    // A block ends the user's sessions and refresh tokens at once, as Auth0's does.
+    if user.blocked && !was_blocked {
+        sigil_core::accounts::end_access(app.store(), &user.user_id, app.now()).await?;
+    }
     if password_changed {
         sigil_core::attack_protection::brute_force::forget_user(app.store(), &user).await?;
         sigil_core::actions::password_changed(

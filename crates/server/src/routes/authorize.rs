@@ -67,12 +67,15 @@ pub(crate) fn page_error<S: Store>(app: &App<S>, status: StatusCode, message: &s
 }
 
 /// Answers the client at its redirect URI with `fields`, as the request's response mode says.
+/// Every answer, success or error, names its issuer (`iss`, RFC 9207), so a client that talks
+/// to several servers can tell which one answered (the mix-up defence).
 fn answer<S: Store>(
     app: &App<S>,
     redirect_uri: &str,
     mode: ResponseMode,
-    fields: Vec<(&'static str, String)>,
+    mut fields: Vec<(&'static str, String)>,
 ) -> Response {
+    fields.push(("iss", app.issuer().to_owned()));
     match mode {
         ResponseMode::FormPost => {
             let nonce = ids::alphanumeric(app.rng(), 22);
@@ -431,11 +434,7 @@ pub(crate) async fn authorize<S: Store>(
     if let Some(connection) = upstream {
         return super::federated::go_upstream(&app, authz, &connection).await;
     }
-    let tx = LoginTransaction {
-        authorization: authz,
-        csrf: String::new(),
-        expires_at: UnixTime(now.0 + LOGIN_WINDOW),
-    };
+    let tx = LoginTransaction::new(authz, app.rng(), UnixTime(now.0 + LOGIN_WINDOW));
     // A passwordless connection's login asks for the address to send a code to.
     let page = if passwordless {
         "u/login/passwordless"
@@ -669,6 +668,10 @@ async fn some_login_database<S: Store>(
     }
 }
 
+/// The page for a login form posted after its login was done.
+const SPENT: &str = "This login has already been used. Go back to the application and sign in \
+                     again.";
+
 pub(crate) const EXPIRED: &str =
     "This login page has expired or is not valid. Go back to the application and start again.";
 
@@ -801,6 +804,13 @@ pub(crate) async fn log_in<S: Store>(
     headers: &HeaderMap,
 ) -> Response {
     let now = app.now();
+    // A transaction yields one login: a form posted again (a replay, or a second tab) gets
+    // the error page, never a second code.
+    match tx.spend(app.store(), now).await {
+        Ok(true) => {}
+        Ok(false) => return page_error(app, StatusCode::BAD_REQUEST, SPENT),
+        Err(e) => return app.pages().failed(&e, "cannot use the login transaction"),
+    }
     let origin = app.origin(ip, headers);
     let mut context = login_context(&tx.authorization);
     if connection.is_some() {

@@ -106,14 +106,18 @@ pub(crate) async fn change_password<S: Store>(
     let client_id = ClientId(required(p.client_id, "client_id")?);
     let connection = required(p.connection, "connection")?;
     let email = required(p.email, "email")?;
-    Ok(accounts::request_password_reset(
-        app.store(),
-        app.rng(),
-        app.issuer(),
-        app.now(),
-        &client_id,
-        &connection,
-        &email,
-    )
-    .await?)
+    let request =
+        accounts::request_password_reset(app.store(), &client_id, &connection, &email).await?;
+    mail_reset_link(&app, request);
+    Ok(accounts::RESET_REQUESTED)
+}
+
+/// Looks the user up and mails the link after the answer has gone, so a stranger's answer
+/// takes as long as a user's (the lookup, the ticket and the mail are the difference).
+pub(crate) fn mail_reset_link<S: Store>(app: &App<S>, request: accounts::ResetRequest) {
+    let detached = app.clone();
+    app.detach("cannot start a password reset", async move {
+        let app = detached;
+        accounts::mail_reset_link(app.store(), app.rng(), app.issuer(), app.now(), request).await
+    });
 }

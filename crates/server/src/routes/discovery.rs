@@ -31,6 +31,7 @@ pub(crate) async fn openid_configuration<S: Store>(State(app): State<App<S>>) ->
         ],
         "response_modes_supported": ["query", "fragment", "form_post", "web_message"],
         "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
         "grant_types_supported": [
             "authorization_code",
             "implicit",

@@ -126,11 +126,7 @@ pub(crate) async fn go_upstream<S: Store>(
     let binding = Token::generate(rng);
     let state_digest = SecretDigest::of(&request.state);
     let cookie_name = binding_cookie_name(&state_digest);
-    let tx = LoginTransaction {
-        authorization: authz,
-        csrf: String::new(),
-        expires_at: UnixTime(now.0 + UPSTREAM_WINDOW),
-    };
+    let tx = LoginTransaction::new(authz, rng, UnixTime(now.0 + UPSTREAM_WINDOW));
     let transaction = FederationTransaction {
         state_digest,
         binding_digest: binding.digest(),

@@ -127,9 +127,6 @@ pub(crate) async fn request_submit<S: Store>(
     let login = login_url(&app, tx_text.as_deref());
     let requested = accounts::request_password_reset_from_page(
         app.store(),
-        app.rng(),
-        app.issuer(),
-        app.now(),
         tx.as_ref().map(|tx| &tx.authorization.client_id),
         tx.as_ref()
             .and_then(|tx| tx.authorization.connection.as_deref()),
@@ -138,12 +135,15 @@ pub(crate) async fn request_submit<S: Store>(
     )
     .await;
     match requested {
-        Ok(message) => page(
-            &app,
-            StatusCode::OK,
-            "reset_sent.html",
-            serde_json::json!({ "message": message, "login_url": login }),
-        ),
+        Ok(request) => {
+            super::dbconnections::mail_reset_link(&app, request);
+            page(
+                &app,
+                StatusCode::OK,
+                "reset_sent.html",
+                serde_json::json!({ "message": accounts::RESET_REQUESTED, "login_url": login }),
+            )
+        }
         Err(FlowError::OAuth(e)) => app.pages().error(StatusCode::BAD_REQUEST, &e.description),
         Err(e) => server_failed(&app, &e),
     }

@@ -99,6 +99,9 @@ pub(crate) async fn userinfo<S: Store>(
         .await
         .map_err(sigil_core::oauth::FlowError::from)?
         .ok_or_else(|| BearerError::InvalidToken("the user no longer exists".to_owned()))?;
+    if user.blocked {
+        return Err(BearerError::InvalidToken("the user is blocked".to_owned()).into());
+    }
     let scope: Vec<&str> = claims.scope.split(' ').collect();
     let mut profile = Map::new();
     profile.insert("sub".to_owned(), Value::String(claims.sub));

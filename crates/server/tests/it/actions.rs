@@ -637,6 +637,40 @@ async fn post_login_metadata_is_written_once_even_before_a_deny() {
         user["user_metadata"].get("favorite_color").is_none(),
         "{user}"
     );
+
+    // An Action that would grow the metadata past its limit (a little more each login) fails
+    // the login that would overflow it, writing nothing of that run.
+    bind_only(
+        &app,
+        &token,
+        "post-login",
+        "hoarder",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+            const n = Object.keys(event.user.user_metadata).length;
+            api.user.setUserMetadata("k" + n, "x".repeat(12000));
+        };"#,
+    )
+    .await;
+    for expected in [StatusCode::OK, StatusCode::OK, StatusCode::FORBIDDEN] {
+        let (status, body) = password_login(&app).await;
+        assert_eq!(status, expected, "{body}");
+        if status == StatusCode::FORBIDDEN {
+            assert_eq!(body["error"], "access_denied", "{body}");
+            assert!(
+                body["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("at most 32768 bytes"),
+                "{body}"
+            );
+        }
+    }
+    let (_, user) = call(&app, "GET", &user_path, Some(&reader), None).await;
+    assert_eq!(
+        user["user_metadata"].as_object().unwrap().len(),
+        2,
+        "{user}"
+    );
 }
 
 /// S7 in `notes/actions.md`, verbatim from Auth0's docs (MIT): without a GeoIP database

@@ -30,7 +30,7 @@ impl Page {
             .map_or("", |v| v.to_str().unwrap())
     }
 
-    /// A hidden field's value in an HTML form.
+    /// A hidden field's value in an HTML form, unescaped as a browser reads it.
     pub(crate) fn field(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
         let start = self
@@ -38,7 +38,19 @@ impl Page {
             .find(&marker)
             .unwrap_or_else(|| panic!("no {name} in {}", self.body))
             + marker.len();
-        self.body[start..].split('"').next().unwrap().to_owned()
+        let raw = self.body[start..].split('"').next().unwrap();
+        [
+            ("&#x2f;", "/"),
+            ("&quot;", "\""),
+            ("&#x27;", "'"),
+            ("&lt;", "<"),
+            ("&gt;", ">"),
+            ("&amp;", "&"),
+        ]
+        .iter()
+        .fold(raw.to_owned(), |text, (entity, plain)| {
+            text.replace(entity, plain)
+        })
     }
 }
 
@@ -59,6 +71,12 @@ impl Browser {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets the cookie `name` by hand, as someone replaying a request would.
+    pub(crate) fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.retain(|(n, _)| n != name);
+        self.cookies.push((name.to_owned(), value.to_owned()));
     }
 
     fn cookie_header(&self) -> String {
@@ -192,6 +210,7 @@ async fn a_user_logs_in_on_the_hosted_page_and_the_session_skips_it_next_time() 
     );
     assert!(wrong.body.contains("value=\"ann@example.com\""));
     let tx = wrong.field("tx");
+    let csrf = browser.cookie("sigil_csrf").unwrap().to_owned();
 
     let done = browser
         .submit_login(&app, &tx, "ann@example.com", PASSWORD)
@@ -210,7 +229,27 @@ async fn a_user_logs_in_on_the_hosted_page_and_the_session_skips_it_next_time() 
     );
     let params = callback_params(done.location());
     assert_eq!(param(&params, "state"), Some("xyz"));
+    assert_eq!(param(&params, "iss"), Some(app.url("").as_str()));
     let code = param(&params, "code").unwrap().to_owned();
+
+    // A transaction yields one login: posting it again, even with the right password and the
+    // CSRF cookie the login cleared, is refused with the error page and no second code.
+    browser.set_cookie("sigil_csrf", &csrf);
+    let replay = browser
+        .submit_login(&app, &tx, "ann@example.com", PASSWORD)
+        .await;
+    assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{}", replay.body);
+    assert!(replay.headers.get(LOCATION).is_none());
+    assert!(replay.body.contains("already been used"), "{}", replay.body);
+    // max_age=0 asks for a fresh login even in the second the session began.
+    let fresh = browser
+        .get(&authorize_url(&app, &native, "&max_age=0"))
+        .await;
+    assert!(
+        fresh.location().contains("/u/login?tx="),
+        "{}",
+        fresh.location()
+    );
 
     let tokens = redeem_code(&app, &native, code).await;
     let id = app
@@ -325,6 +364,28 @@ async fn the_flow_refuses_what_it_must() {
                 .replace("code_challenge_method=S256", "code_challenge_method=plain"),
             "invalid_request",
         ),
+        (
+            "a one-character code_challenge",
+            authorize_url(&app, &native, "")
+                .replace(&format!("code_challenge={CHALLENGE}"), "code_challenge=x"),
+            "invalid_request",
+        ),
+        (
+            "a code_challenge of 129 characters",
+            authorize_url(&app, &native, "").replace(
+                &format!("code_challenge={CHALLENGE}"),
+                &format!("code_challenge={}", "a".repeat(129)),
+            ),
+            "invalid_request",
+        ),
+        (
+            "a code_challenge outside the unreserved set",
+            authorize_url(&app, &native, "").replace(
+                &format!("code_challenge={CHALLENGE}"),
+                &format!("code_challenge={}%2B", &CHALLENGE[1..]),
+            ),
+            "invalid_request",
+        ),
     ] {
         let page = browser.get(&url).await;
         assert_eq!(page.status, StatusCode::FOUND, "{what}: {}", page.body);
@@ -334,6 +395,8 @@ async fn the_flow_refuses_what_it_must() {
             (Some(error), Some("xyz")),
             "{what}"
         );
+        // The mix-up defence (RFC 9207): errors name their issuer too.
+        assert_eq!(param(&params, "iss"), Some(app.url("").as_str()), "{what}");
     }
 
     // Malformed query strings on the pages: the error page, not a bare line of text.

@@ -42,6 +42,10 @@ async fn discovery_names_what_is_served_and_the_jwks_is_public_only() {
         serde_json::json!(["S256"])
     );
     assert_eq!(
+        config["authorization_response_iss_parameter_supported"],
+        true
+    );
+    assert_eq!(
         config["grant_types_supported"],
         serde_json::json!([
             "authorization_code",

@@ -14,7 +14,7 @@ use sigil_core::model::UserQuery;
 use sigil_jose::Algorithm;
 
 use crate::app::{Body, CALLBACK, PASSWORD, TestApp, post};
-use crate::browser::{Browser, Page, VERIFIER, authorize_url, callback_params, param};
+use crate::browser::{Browser, Page, VERIFIER, authorize_url, callback_params, param, urlencode};
 use crate::management::{assert_error, audience, call, token_for};
 
 /// Two Sigils: `down`, where applications log in, and `up`, the identity provider its `corp`
@@ -141,7 +141,12 @@ impl Federation {
             &self.down,
             Body::Form(vec![
                 ("grant_type", "authorization_code".into()),
-                ("code", param(&params, "code").unwrap().to_owned()),
+                (
+                    "code",
+                    param(&params, "code")
+                        .unwrap_or_else(|| panic!("no code in {location}"))
+                        .to_owned(),
+                ),
                 ("redirect_uri", CALLBACK.into()),
                 ("code_verifier", VERIFIER.into()),
             ]),
@@ -470,10 +475,33 @@ async fn the_callback_takes_each_login_once_and_only_in_its_browser() {
         .unwrap()
         .1
         .into_owned();
-    let tampered = browser
+    // Without the upstream's iss (which its discovery promises, RFC 9207): refused before
+    // any call to it.
+    let unnamed = browser
         .get(&format!(
             "{}?state={state}&code=not-a-code",
             f.down.url("login/callback")
+        ))
+        .await;
+    assert_eq!(
+        param(&callback_params(unnamed.location()), "error"),
+        Some("access_denied")
+    );
+    let start = browser
+        .get(&authorize_url(&f.down, &web, "&connection=corp"))
+        .await;
+    let state = url::Url::parse(start.location())
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let tampered = browser
+        .get(&format!(
+            "{}?state={state}&code=not-a-code&iss={}",
+            f.down.url("login/callback"),
+            urlencode(&f.up.url(""))
         ))
         .await;
     let params = callback_params(tampered.location());
@@ -867,6 +895,8 @@ async fn a_front_channel_connection_takes_the_id_token_posted_back() {
     let fields = [
         ("id_token", posted.field("id_token")),
         ("state", posted.field("state")),
+        // RFC 9207: Sigil names itself in its answers, and says so in its discovery.
+        ("iss", posted.field("iss")),
     ];
     let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
 

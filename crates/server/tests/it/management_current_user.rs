@@ -208,3 +208,69 @@ async fn machines_need_update_users_for_more_than_metadata_and_have_no_current_u
         "insufficient_scope",
     );
 }
+
+#[tokio::test]
+async fn metadata_stops_at_its_limit_however_it_is_written() {
+    let app = TestApp::start().await;
+    define_scopes(&app).await;
+    let token = ann_token(&app).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ann = app.ann.to_string();
+    let chunk = "x".repeat(10_000);
+    // The probe: a user's own metadata token adding 10 KB a request. Three fit in 32 KiB;
+    // the fourth is refused whole, naming the limit, and nothing of it is kept.
+    for (i, status) in [(0, 200), (1, 200), (2, 200), (3, 400)] {
+        let body = json!({"user_metadata": {format!("k{i}"): chunk}});
+        let answer = call(
+            &app,
+            "PATCH",
+            &format!("/users/{ann}"),
+            Some(&token),
+            Some(body),
+        )
+        .await;
+        assert_eq!(answer.0.as_u16(), status, "request {i}: {}", answer.1);
+        if status == 400 {
+            assert_error(&answer, 400, "invalid_body");
+            let message = answer.1["message"].as_str().unwrap();
+            assert!(
+                message.contains("at most 32768 bytes") && message.contains("user_metadata"),
+                "{message}"
+            );
+        }
+    }
+    let stored = app.store.user(&app.ann).await.unwrap().unwrap();
+    assert_eq!(stored.user_metadata.len(), 3);
+    // Replacing keys is judged on the result: a smaller value in place of a big one fits.
+    let smaller = json!({"user_metadata": {"k0": "small"}});
+    let answer = call(
+        &app,
+        "PATCH",
+        &format!("/users/{ann}"),
+        Some(&token),
+        Some(smaller),
+    )
+    .await;
+    assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+
+    // Creating a user is held to the same limit, for app_metadata too (an import's entry is
+    // refused alike: `import::tests`).
+    let admin = token_for(&app, &audience(&app), &["create:users"]).await;
+    let big = json!({"blob": "y".repeat(33_000)});
+    for field in ["user_metadata", "app_metadata"] {
+        let mut body = json!({
+            "connection": "Username-Password-Authentication",
+            "email": format!("{field}@example.com"), "password": "Correct-Horse-9",
+        });
+        body[field] = big.clone();
+        let answer = call(&app, "POST", "/users", Some(&admin), Some(body)).await;
+        assert_error(&answer, 400, "invalid_body");
+        assert!(
+            answer.1["message"].as_str().unwrap().contains(field),
+            "{}",
+            answer.1
+        );
+    }
+}

@@ -449,3 +449,96 @@ async fn a_users_roles_and_direct_permissions_reach_their_tokens() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn blocking_a_user_ends_their_sessions_refresh_tokens_and_opaque_tokens() {
+    let app = TestApp::start().await;
+    let native = app.native.to_string();
+    let mut browser = crate::browser::Browser::new();
+    crate::browser::log_in(&app, &mut browser, &native).await;
+    let (status, _, tokens) = post(
+        &app,
+        crate::password::login(&app, json!({"scope": "openid offline_access"})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let opaque = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        opaque.split('.').count(),
+        5,
+        "an opaque (JWE) token: {opaque}"
+    );
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let userinfo = || async {
+        let response = app
+            .http
+            .get(app.url("userinfo"))
+            .bearer_auth(&opaque)
+            .send()
+            .await
+            .unwrap();
+        response.status()
+    };
+    let refresh = || async {
+        let (status, _, body) = post(
+            &app,
+            crate::app::Body::Json(json!({
+                "grant_type": "refresh_token", "client_id": native,
+                "refresh_token": refresh_token,
+            })),
+            None,
+        )
+        .await;
+        (status, body)
+    };
+    assert_eq!(userinfo().await, StatusCode::OK);
+    assert_eq!(
+        silent_error(&app, &mut browser, &native).await,
+        None,
+        "the session answers silently before the block"
+    );
+
+    let admin = token_for(&app, &audience(&app), &["update:users"]).await;
+    let ann = app.ann.to_string();
+    for blocked in [true, false] {
+        let answer = call(
+            &app,
+            "PATCH",
+            &format!("/users/{ann}"),
+            Some(&admin),
+            Some(json!({"blocked": blocked})),
+        )
+        .await;
+        assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+        // Blocked, and even after the block is lifted: what the user held is gone (the
+        // opaque token is refused only while blocked; it is not stored, so not revoked).
+        let (status, body) = refresh().await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "blocked {blocked}: {body}");
+        assert_eq!(body["error"], "invalid_grant", "{body}");
+        assert_eq!(
+            silent_error(&app, &mut browser, &native).await.as_deref(),
+            Some("login_required"),
+            "blocked {blocked}"
+        );
+        let expected = if blocked {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(userinfo().await, expected, "blocked {blocked}");
+    }
+}
+
+/// The `error` a `prompt=none` request of `browser` gets at the callback (`None`: a code).
+async fn silent_error(
+    app: &TestApp,
+    browser: &mut crate::browser::Browser,
+    client: &str,
+) -> Option<String> {
+    use crate::browser::{authorize_url, callback_params, param};
+    let page = browser
+        .get(&authorize_url(app, client, "&prompt=none"))
+        .await;
+    param(&callback_params(page.location()), "error").map(str::to_owned)
+}

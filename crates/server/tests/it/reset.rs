@@ -33,6 +33,8 @@ fn link(page: &Page, text: &str) -> String {
 
 /// The newest mail to `to`, and the link in it that starts with the issuer.
 async fn mailed_link(app: &TestApp, to: &str) -> (OutgoingEmail, String) {
+    // A reset's mail is made after the answer (so strangers' answers take as long).
+    app.server.flush_events().await;
     let mails = app
         .store
         .outbox(Some(to), StorePage::first())

@@ -167,6 +167,7 @@ async fn refusals_show_the_form_again_with_the_message_and_the_email() {
     let app = TestApp::start().await;
     let mut browser = Browser::new();
     let mut page = signup_page(&app, &mut browser).await;
+    let long = format!("Vq7-{}", "x".repeat(1021));
     // (what, email, password, confirm, message)
     let cases = [
         (
@@ -209,7 +210,21 @@ async fn refusals_show_the_form_again_with_the_message_and_the_email() {
             "dee.example.com",
             GOOD_PASSWORD,
             GOOD_PASSWORD,
-            "email must be an email address",
+            "not an email address",
+        ),
+        (
+            "a lookalike address",
+            "\u{212a}ate@example.com",
+            GOOD_PASSWORD,
+            GOOD_PASSWORD,
+            "looks like another one",
+        ),
+        (
+            "a password over 1024 bytes",
+            "dee@example.com",
+            &long,
+            &long,
+            "Password is too long: use at most 1024 bytes",
         ),
     ];
     for (what, email, password, confirm, message) in cases {
