@@ -416,6 +416,61 @@ def check_the_management_api_rate_limit_holds_across_the_nodes():
     return f"{n} reads over 3 nodes in {elapsed:.2f} s: {ok} × 200 (allowed {BURST}..{most}), {limited} × 429"
 
 
+def check_brute_force_holds_across_two_nodes():
+    """60 concurrent wrong passwords for one identifier from one address, split over two nodes:
+    exactly the threshold (10) are checked and refused invalid_grant, the rest 429."""
+    app = MGMT.call(
+        "POST",
+        "clients",
+        201,
+        json={
+            "name": "cluster: brute force",
+            "app_type": "regular_web",
+            "grant_types": ["http://auth0.com/oauth/grant-type/password-realm"],
+            "token_endpoint_auth_method": "client_secret_post",
+        },
+    )
+    victim = f"victim-{secrets.token_hex(4)}@cluster-tests.example.com"
+    MGMT.call(
+        "POST",
+        "users",
+        201,
+        json={"connection": CONNECTION, "email": victim, "password": PASSWORD},
+    )
+
+    def attempt(base, password):
+        def call():
+            r = requests.post(
+                url(base, "oauth/token"),
+                data={
+                    "grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+                    "realm": CONNECTION,
+                    "username": victim,
+                    "password": password,
+                    "client_id": app["client_id"],
+                    "client_secret": app["client_secret"],
+                },
+                timeout=60,
+            )
+            return r.status_code, r.json()
+
+        return call
+
+    two = NODES[:2]
+    answers = race([attempt(two[i % 2], "not-the-password") for i in range(60)])
+    counts = tally(answers)
+    assert counts == {"403 invalid_grant": 10, "429 too_many_attempts": 50}, counts
+    # Blocked on every node, the right password included.
+    for base in NODES:
+        status, body = attempt(base, PASSWORD)()
+        assert (status, body.get("error")) == (429, "too_many_attempts"), f"{base}: {status} {body}"
+    # Lifted through one node, the right password works at the others.
+    MGMT.call("DELETE", "user-blocks?identifier=" + urllib.parse.quote(victim), 204)
+    status, body = attempt(NODES[2], PASSWORD)()
+    assert status == 200, f"after the block was lifted: {status} {body}"
+    return f"60 racing wrong passwords over 2 nodes: {counts}"
+
+
 CHECKS = [
     check_code_issued_by_one_node_is_redeemed_at_another,
     check_refresh_rotation_within_the_leeway_on_one_node_and_across_nodes,
@@ -423,6 +478,7 @@ CHECKS = [
     check_a_key_rotated_with_the_cli_is_used_by_every_node_within_5_s,
     check_a_secret_rotated_through_one_node_is_enforced_by_the_others_within_5_s,
     check_the_management_api_rate_limit_holds_across_the_nodes,
+    check_brute_force_holds_across_two_nodes,
 ]
 
 

@@ -7,6 +7,7 @@
 //! any other failure.
 
 mod admin;
+mod breached;
 mod clock;
 mod config;
 mod fetch;
@@ -128,11 +129,18 @@ enum Command {
         #[command(subcommand)]
         command: admin::actions::Command,
     },
-    /// Show or change the tenant's settings (the legacy endpoints' switches).
+    /// Show or change the tenant's settings (the legacy endpoints' and attack protection's
+    /// switches).
     #[command(after_help = ADMIN_AFTER_HELP)]
     Tenant {
         #[command(subcommand)]
         command: admin::tenant::Command,
+    },
+    /// Import the operator's list of breached passwords (SHA-1 hashes) for breached-password
+    /// detection.
+    BreachedPasswords {
+        #[command(subcommand)]
+        command: breached::Command,
     },
     /// Show the mail Sigil queued (password reset and verification links), newest first.
     #[command(after_help = ADMIN_AFTER_HELP)]
@@ -428,6 +436,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Actions { command } => admin::actions::run(command, &location(), now(None)),
         Command::Tenant { command } => admin::tenant::run(command, &location(), now(None)),
         Command::Outbox(args) => admin::outbox::run(args, &location(), now(None)),
+        Command::BreachedPasswords { command } => breached::run(command, &location()),
         Command::Jwt { command } => match command {
             JwtCommand::Decode(args) => {
                 let token = input::token(args.token.as_deref())?;

@@ -59,6 +59,16 @@ pub(crate) struct ServeArgs {
     /// for the Actions' event.request.geoip [default: none, geoip is {}]
     #[arg(long, env = "SIGIL_GEOIP_DB", value_name = "FILE")]
     geoip_db: Option<PathBuf>,
+    /// The operator's breached-password list, made by `sigil breached-passwords import`
+    /// [default: <data dir>/breached-passwords.filter when it exists]
+    #[arg(long, env = "SIGIL_BREACHED_PASSWORDS_FILTER", value_name = "FILE")]
+    breached_passwords_filter: Option<PathBuf>,
+    /// A k-anonymity range API to ask about passwords on no local list, as Have I Been Pwned's:
+    /// GET <URL><first five hex digits of the SHA-1> answers SUFFIX:COUNT lines (only the
+    /// five digits leave Sigil; an error or a slow answer lets the password through, with a
+    /// warning) [default: none]
+    #[arg(long, env = "SIGIL_BREACHED_PASSWORDS_RANGE_URL", value_name = "URL", value_parser = parse_http_url)]
+    breached_passwords_range_url: Option<reqwest::Url>,
     /// Threads that run Actions (tenant code) [default: the number of cores]
     #[arg(long, env = "SIGIL_ACTIONS_WORKERS", value_name = "N", value_parser = password_workers)]
     actions_workers: Option<NonZeroUsize>,
@@ -222,13 +232,27 @@ impl ServeArgs {
         }
     }
 
-    fn hasher(&self) -> HasherOptions {
-        HasherOptions {
+    /// The password workers' settings, with the operator's breached-password list read.
+    fn hasher(&self, location: &Location) -> anyhow::Result<HasherOptions> {
+        let default_filter = location.data_dir().join(crate::breached::FILTER_FILE);
+        let filter = match &self.breached_passwords_filter {
+            Some(path) => Some(crate::breached::read_filter(path)?),
+            None if default_filter.is_file() => {
+                Some(crate::breached::read_filter(&default_filter)?)
+            }
+            None => None,
+        };
+        if let Some(filter) = &filter {
+            tracing::info!(hashes = filter.count(), "breached-password list loaded");
+        }
+        Ok(HasherOptions {
             workers: self
                 .password_workers
                 .unwrap_or_else(HasherOptions::default_workers),
             queue_timeout: self.password_queue_timeout,
-        }
+            breached_filter: filter.map(Arc::new),
+            breached_range_url: self.breached_passwords_range_url.clone(),
+        })
     }
 
     /// The mail settings, checked, with the CA file read.
@@ -285,6 +309,7 @@ pub(crate) fn run(
         .transpose()
         .map_err(anyhow::Error::msg)?;
     let templates = args.templates.as_deref();
+    let hasher = args.hasher(location)?;
     validate::issuer(issuer)?;
     let default_templates = location.data_dir().join("templates");
     let templates = match templates {
@@ -309,7 +334,7 @@ pub(crate) fn run(
             Arc::new(SystemRng),
             Secrets::derive(|purpose| opened.store.derived_key(purpose)),
             templates.as_deref(),
-            args.hasher(),
+            hasher.clone(),
             args.actions(),
         )
         .await?;

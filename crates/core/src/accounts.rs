@@ -5,7 +5,9 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::actions::ActionRunner;
+use crate::attack_protection::breached;
 use crate::attack_protection::brute_force;
+use crate::attack_protection::suspicious_ip::{self, Stage, Throttle};
 use crate::connections::{self, Unusable};
 use crate::ids::{ClientId, UserId};
 use crate::model::user::{NewUser, merge_keys};
@@ -238,12 +240,51 @@ pub async fn signup_user(
             "Missing required parameter: username",
         ));
     }
+    // Suspicious-IP throttling counts every well-formed signup attempt from the address.
+    let tenant = store.tenant_settings().await?.unwrap_or_default();
+    let throttle = suspicious_ip::charge(
+        store,
+        &tenant.suspicious_ip,
+        Stage::Signup,
+        request.ip.as_deref(),
+        now,
+    )
+    .await?;
+    if throttle == Throttle::Throttled {
+        return Err(refuse(ErrorCode::TooManyAttempts, suspicious_ip::THROTTLED));
+    }
     connection
         .options
         .check_password(&request.password)
         .map_err(|refusal| {
             OAuthError::new(ErrorCode::InvalidPassword, refusal.to_string()).named(refusal.name())
         })?;
+    let used = breached::Used {
+        user: None,
+        identifier: email,
+        client_id: Some(&request.client_id),
+        ip: request.ip.as_deref(),
+    };
+    let detection = &tenant.breached_passwords;
+    let checkpoint = breached::Checkpoint::Signup;
+    if breached::refuses(
+        store,
+        passwords,
+        None,
+        detection,
+        checkpoint,
+        &request.password,
+        used,
+        now,
+    )
+    .await?
+    {
+        return Err(
+            OAuthError::new(ErrorCode::InvalidPassword, breached::LEAKED_NEW)
+                .named("PasswordLeakedError")
+                .into(),
+        );
+    }
     // pre-user-registration: its Actions may refuse, or add metadata to the new user.
     let mut metadata = (JsonObject::new(), JsonObject::new());
     if actions.is_bound("pre-user-registration").await? {
@@ -513,6 +554,12 @@ pub enum LoginRefusal {
     /// Brute-force protection blocks this identifier (from this address): the password was
     /// not checked.
     TooManyAttempts,
+    /// Suspicious-IP throttling: this address failed too many logins, across accounts; the
+    /// password was not checked.
+    Throttled,
+    /// The right password, but one found in a data breach, and breached-password detection
+    /// blocks such logins until the password is changed.
+    PasswordLeaked(UserId),
 }
 
 impl LoginRefusal {
@@ -524,6 +571,8 @@ impl LoginRefusal {
             }
             LoginRefusal::Blocked(_) => "user is blocked",
             LoginRefusal::TooManyAttempts => brute_force::BLOCKED,
+            LoginRefusal::Throttled => suspicious_ip::THROTTLED,
+            LoginRefusal::PasswordLeaked(_) => breached::LEAKED,
         }
     }
 
@@ -540,12 +589,12 @@ impl LoginRefusal {
                 user_id: Some(user.clone()),
                 recorded: false,
             },
-            LoginRefusal::Blocked(user) => LogHint {
+            LoginRefusal::Blocked(user) | LoginRefusal::PasswordLeaked(user) => LogHint {
                 log_type: LogType::FAILED_LOGIN,
                 user_id: Some(user.clone()),
                 recorded: false,
             },
-            LoginRefusal::TooManyAttempts => LogHint {
+            LoginRefusal::TooManyAttempts | LoginRefusal::Throttled => LogHint {
                 log_type: LogType::FAILED_LOGIN,
                 user_id: None,
                 recorded: false,
@@ -555,13 +604,14 @@ impl LoginRefusal {
 
     /// As the token endpoint answers it, as Auth0 does: 403 `invalid_grant` for the wrong
     /// credentials, 401 `unauthorized` for a blocked user, 429 `too_many_attempts` for a
-    /// brute-force block; logged as [`Self::log_hint`].
+    /// brute-force block or a throttled address; logged as [`Self::log_hint`].
     pub fn into_flow_error(self) -> FlowError {
         let hint = self.log_hint();
         let code = match self {
             LoginRefusal::UnknownUser | LoginRefusal::WrongPassword(_) => ErrorCode::InvalidGrant,
             LoginRefusal::Blocked(_) => ErrorCode::Unauthorized,
-            LoginRefusal::TooManyAttempts => ErrorCode::TooManyAttempts,
+            LoginRefusal::PasswordLeaked(_) => ErrorCode::PasswordLeaked,
+            LoginRefusal::TooManyAttempts | LoginRefusal::Throttled => ErrorCode::TooManyAttempts,
         };
         OAuthError::new(code, self.message()).logged_as(hint).into()
     }
@@ -590,10 +640,12 @@ pub struct PasswordAttempt<'a> {
 /// enabled for the client, is the caller's mistake (`invalid_request`). The credentials of an
 /// account linked to another user log in as that (primary) user.
 ///
-/// Brute-force protection comes first: the attempt is reserved on its counter before anything
-/// is looked up (`attack_protection::brute_force`), and a blocked one is refused without
-/// checking the password; the outcome then clears the counter or leaves the failure counted,
-/// and the failure that reaches the threshold mails the user an unblock link (`mailer`).
+/// Attack protection comes first: the attempt is charged to its address's bucket
+/// (`attack_protection::suspicious_ip`) and reserved on its identifier's counter
+/// (`attack_protection::brute_force`) before anything is looked up, and a throttled or
+/// blocked one is refused without checking the password; the outcome then gives the charge
+/// back and clears the counter (a success) or leaves the failure counted, and the failure that
+/// reaches the threshold mails the user an unblock link (`mailer`).
 pub async fn authenticate_user(
     store: &impl Store,
     passwords: &impl Passwords,
@@ -622,6 +674,11 @@ pub async fn authenticate_user(
             return Err(refuse(ErrorCode::InvalidRequest, refusal.message()));
         }
     };
+    let throttling = &settings.suspicious_ip;
+    let throttle = suspicious_ip::charge(store, throttling, Stage::Login, ip, now).await?;
+    if throttle == Throttle::Throttled {
+        return Ok(Err(LoginRefusal::Throttled));
+    }
     let protection = &settings.brute_force;
     let gate = brute_force::reserve(store, protection, &connection.id, username, ip, now).await?;
     if gate == brute_force::Gate::Blocked {
@@ -631,10 +688,37 @@ pub async fn authenticate_user(
         Ok(outcome) => outcome,
         Err(e) => {
             brute_force::release(store, &gate).await?;
+            suspicious_ip::give_back(store, &throttle).await?;
             return Err(e);
         }
     };
     brute_force::settle(store, protection, &gate, outcome.is_ok(), now).await?;
+    if let Ok(user) = &outcome {
+        suspicious_ip::give_back(store, &throttle).await?;
+        // The right password: is it a breached one?
+        let used = breached::Used {
+            user: Some(user),
+            identifier: username,
+            client_id: Some(client),
+            ip,
+        };
+        let detection = &settings.breached_passwords;
+        let checkpoint = breached::Checkpoint::Login;
+        if breached::refuses(
+            store,
+            passwords,
+            Some(mailer),
+            detection,
+            checkpoint,
+            password,
+            used,
+            now,
+        )
+        .await?
+        {
+            return Ok(Err(LoginRefusal::PasswordLeaked(user.user_id.clone())));
+        }
+    }
     if let Err(LoginRefusal::WrongPassword(user)) = &outcome
         && let Some(user) = store.user(user).await?
     {

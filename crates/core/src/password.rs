@@ -107,6 +107,15 @@ pub trait Passwords: Send + Sync {
         hash: Option<PasswordHash>,
         password: String,
     ) -> impl std::future::Future<Output = Result<bool, Busy>> + Send;
+
+    /// Where `password` was seen in a breach
+    /// ([`attack_protection::breached`](crate::attack_protection::breached)): the lists the
+    /// server holds, then the operator's range API if one is set (failing open). `None`: on no
+    /// list.
+    fn breached(
+        &self,
+        password: &str,
+    ) -> impl std::future::Future<Output = Option<crate::attack_protection::breached::BreachSource>> + Send;
 }
 
 /// Every password worker is taken and the wait for one would be longer than the server allows:

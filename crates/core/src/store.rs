@@ -1229,6 +1229,15 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
     ) -> impl Future<Output = Result<crate::rate_limit::RateTaken>> + Send;
 
+    /// Gives back one request taken from the bucket `key` of shape `limit` (an attempt that
+    /// turned out not to count: a successful login): the bucket's full time moves one interval
+    /// earlier, in one `UPDATE`. A bucket already full, or missing, is left as it is.
+    fn give_back_rate_limit(
+        &self,
+        key: &str,
+        limit: crate::rate_limit::RateLimit,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     // --- Housekeeping ---
 
     /// Deletes at most `batch` rows of each kind that expired by `now` (codes, sessions,

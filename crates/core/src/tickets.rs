@@ -363,6 +363,26 @@ pub async fn reset_password(
     if let Err(refusal) = checked {
         return refused(store, now, Some(&user), refusal).await;
     }
+    let detection = store
+        .tenant_settings()
+        .await?
+        .unwrap_or_default()
+        .breached_passwords;
+    let used = crate::attack_protection::breached::Used {
+        user: Some(&user),
+        identifier: user.email.as_deref().unwrap_or_default(),
+        client_id: None,
+        ip: None,
+    };
+    let checkpoint = crate::attack_protection::breached::Checkpoint::PasswordChange;
+    if crate::attack_protection::breached::refuses(
+        store, passwords, None, &detection, checkpoint, password, used, now,
+    )
+    .await?
+    {
+        let why = PasswordRefusal::Breached;
+        return refused(store, now, Some(&user), ResetRefusal::Weak(why)).await;
+    }
     let hash = match passwords.hash(password.to_string()).await {
         Ok(Some(hash)) => hash,
         Ok(None) => {

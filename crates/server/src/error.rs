@@ -77,9 +77,10 @@ fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::BadRequest
         | ErrorCode::SmsProviderError => StatusCode::BAD_REQUEST,
         ErrorCode::TooManyRequests | ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::InvalidClient | ErrorCode::InvalidToken | ErrorCode::Unauthorized => {
-            StatusCode::UNAUTHORIZED
-        }
+        ErrorCode::InvalidClient
+        | ErrorCode::InvalidToken
+        | ErrorCode::Unauthorized
+        | ErrorCode::PasswordLeaked => StatusCode::UNAUTHORIZED,
         // Auth0 answers invalid_grant with 403 (RFC 6749 says 400); clients expect Auth0's.
         ErrorCode::InvalidGrant
         | ErrorCode::UnauthorizedClient
@@ -212,7 +213,8 @@ fn flow_response(e: FlowError) -> Response {
         | ErrorCode::AssociationRequired
         | ErrorCode::UnsupportedChallengeType
         | ErrorCode::TooManyAttempts
-        | ErrorCode::Unauthorized => None,
+        | ErrorCode::Unauthorized
+        | ErrorCode::PasswordLeaked => None,
     };
     if let Some(challenge) = challenge {
         headers.insert(

@@ -24,14 +24,16 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use sigil_core::SystemRng;
+use sigil_core::attack_protection::breached::{self, BreachSource, BreachedFilter};
 use sigil_core::password::{Argon2Memory, Busy, PasswordHash, Passwords};
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
 use crate::metrics::Metrics;
 
-/// How many password workers there are, and how long a request may wait for one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How many password workers there are, how long a request may wait for one, and where
+/// breached passwords are looked up.
+#[derive(Clone, Debug)]
 pub struct HasherOptions {
     /// Worker threads; each holds 19 MiB for Sigil's own hashes (up to 64 MiB for imported
     /// argon2 hashes with a higher cost). Default: one per core.
@@ -39,6 +41,10 @@ pub struct HasherOptions {
     /// The longest a request may wait for a worker; one that would wait longer is refused
     /// with 503. Default: 2 s.
     pub queue_timeout: Duration,
+    /// The operator's imported list of breached passwords, if any.
+    pub breached_filter: Option<Arc<BreachedFilter>>,
+    /// A k-anonymity range API (`<URL><5 hex digits>`) to ask, if any.
+    pub breached_range_url: Option<reqwest::Url>,
 }
 
 impl HasherOptions {
@@ -56,6 +62,8 @@ impl Default for HasherOptions {
         HasherOptions {
             workers: HasherOptions::default_workers(),
             queue_timeout: HasherOptions::DEFAULT_QUEUE_TIMEOUT,
+            breached_filter: None,
+            breached_range_url: None,
         }
     }
 }
@@ -67,6 +75,52 @@ pub(crate) struct Hasher {
     /// Checked when there is no user or no password, so that the answer takes as long.
     decoy: Arc<PasswordHash>,
     metrics: Arc<Metrics>,
+    /// Where breached passwords are looked up.
+    breaches: Arc<Breaches>,
+}
+
+/// The operator's breached-password sources (beyond the built-in ones).
+struct Breaches {
+    filter: Option<Arc<BreachedFilter>>,
+    range: Option<(reqwest::Client, reqwest::Url)>,
+}
+
+/// How long the range API may take before the password is let through.
+const RANGE_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl Breaches {
+    /// Asks the range API about `password`: only the first five hex digits of its SHA-1 are
+    /// sent; the answer's `SUFFIX:COUNT` lines are compared here. Any failure lets the password
+    /// through (logged), so an outage of the API never stops a login.
+    async fn ask_range(&self, password: &str) -> bool {
+        let Some((client, base)) = &self.range else {
+            return false;
+        };
+        let hash = breached::sha1_hex(password);
+        let (prefix, suffix) = hash.split_at(5);
+        let url = format!("{base}{prefix}");
+        let answer = async {
+            let response = client.get(&url).send().await?.error_for_status()?;
+            response.text().await
+        };
+        match tokio::time::timeout(RANGE_TIMEOUT, answer).await {
+            Ok(Ok(body)) => body.lines().any(|line| {
+                line.split(':')
+                    .next()
+                    .is_some_and(|listed| listed.trim().eq_ignore_ascii_case(suffix))
+            }),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the breached-password range API failed; the password is let through");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "the breached-password range API did not answer in time; the password is let through"
+                );
+                false
+            }
+        }
+    }
 }
 
 impl Hasher {
@@ -89,7 +143,7 @@ impl Hasher {
 
     /// Starts the workers and makes a fresh decoy hash on them.
     pub(crate) async fn new(options: HasherOptions, metrics: Arc<Metrics>) -> Result<Self, String> {
-        let pool = Arc::new(Pool::start(options)?);
+        let pool = Arc::new(Pool::start(&options)?);
         let mut random = [0u8; 24];
         sigil_core::Rng::fill(&SystemRng, &mut random);
         let password = Zeroizing::new(sigil_core::ids::to_hex(&random));
@@ -98,10 +152,24 @@ impl Hasher {
             Ok(_) => return Err("the decoy password hash could not be made".to_owned()),
             Err(busy) => return Err(busy.to_string()),
         };
+        let range = match options.breached_range_url {
+            Some(url) => Some((
+                reqwest::Client::builder()
+                    .timeout(RANGE_TIMEOUT)
+                    .build()
+                    .map_err(|e| format!("cannot make the range API's HTTP client: {e}"))?,
+                url,
+            )),
+            None => None,
+        };
         Ok(Hasher {
             pool,
             decoy: Arc::new(decoy),
             metrics,
+            breaches: Arc::new(Breaches {
+                filter: options.breached_filter,
+                range,
+            }),
         })
     }
 }
@@ -135,6 +203,17 @@ impl Passwords for Hasher {
         }
         // A hash Sigil cannot check (`None`) fails closed.
         Ok(real && verdict == Some(true))
+    }
+
+    async fn breached(&self, password: &str) -> Option<BreachSource> {
+        let known = breached::known_breach(password, self.breaches.filter.as_deref());
+        if known.is_some() {
+            return known;
+        }
+        self.breaches
+            .ask_range(password)
+            .await
+            .then_some(BreachSource::RangeApi)
     }
 }
 
@@ -193,7 +272,7 @@ struct State {
 }
 
 impl Pool {
-    fn start(options: HasherOptions) -> Result<Self, String> {
+    fn start(options: &HasherOptions) -> Result<Self, String> {
         let queue = Arc::new(Queue {
             state: Mutex::new(State {
                 jobs: VecDeque::new(),
@@ -392,6 +471,7 @@ mod tests {
             HasherOptions {
                 workers: NonZeroUsize::MIN,
                 queue_timeout: Duration::ZERO,
+                ..HasherOptions::default()
             },
             Arc::new(Metrics::new()),
         )

@@ -52,3 +52,21 @@ pub(crate) async fn take_rate_limit(
         full_at_ms: full_at_ms.unwrap_or(now_ms),
     })
 }
+
+pub(crate) async fn give_back_rate_limit(
+    store: &SqlStore,
+    key: &str,
+    limit: RateLimit,
+) -> Result<()> {
+    // Moving the full time back by one interval is the inverse of a take; a time in the past
+    // reads as a full bucket either way, so it needs no floor.
+    const GIVE_BACK: &str = "UPDATE rate_limits SET full_at_ms = full_at_ms - $2 WHERE bucket = $1";
+    on_pool!(&store.db, pool => sqlx::query(GIVE_BACK)
+        .bind(key)
+        .bind(limit.interval_ms())
+        .execute(pool)
+        .await
+        .db()
+        .map(|_| ())?);
+    Ok(())
+}

@@ -920,6 +920,14 @@ impl Store for SqlStore {
         rate_limits::take_rate_limit(self, key, limit, now_ms).await
     }
 
+    async fn give_back_rate_limit(
+        &self,
+        key: &str,
+        limit: sigil_core::rate_limit::RateLimit,
+    ) -> Result<()> {
+        rate_limits::give_back_rate_limit(self, key, limit).await
+    }
+
     async fn purge_expired(
         &self,
         now: UnixTime,

@@ -1,7 +1,9 @@
 //! `sigil tenant show|set`: the tenant's settings (Auth0's `/tenants/settings` shape with
-//! `--json`), and the switches of Auth0's legacy endpoints, `/tokeninfo` and `/delegation`,
-//! which are off until an operator turns them on. A running server reads the switches on every
-//! request to those endpoints, so a change takes effect at once.
+//! `--json`), the switches of Auth0's legacy endpoints, `/tokeninfo` and `/delegation`, which
+//! are off until an operator turns them on, and of attack protection (brute-force protection
+//! and suspicious-IP throttling, on by default; their other settings are the Management API's
+//! `/attack-protection/*`). A running server reads the switches on every request they concern,
+//! so a change takes effect at once.
 
 use std::process::ExitCode;
 
@@ -34,7 +36,7 @@ is part of OpenID Connect, and discovery never lists them.";
     ArgGroup::new("changes")
         .required(true)
         .multiple(true)
-        .args(["legacy_tokeninfo", "legacy_delegation"])
+        .args(["legacy_tokeninfo", "legacy_delegation", "brute_force", "suspicious_ip_throttling"])
 ))]
 pub(crate) struct SetArgs {
     /// Answer Auth0's legacy POST /tokeninfo (an ID token for the user's profile):
@@ -45,6 +47,14 @@ pub(crate) struct SetArgs {
     /// application): allow_legacy_delegation_grant_types.
     #[arg(long, value_name = "on|off", value_parser = validate::on_off)]
     legacy_delegation: Option<bool>,
+    /// Brute-force protection (on by default): 429 after 10 consecutive failed logins for one
+    /// identifier from one address.
+    #[arg(long, value_name = "on|off", value_parser = validate::on_off)]
+    brute_force: Option<bool>,
+    /// Suspicious-IP throttling (on by default): 429 for an address after 100 failed logins
+    /// across accounts (one more every 14.4 minutes), or 50 signups (one more every 1.2 s).
+    #[arg(long, value_name = "on|off", value_parser = validate::on_off)]
+    suspicious_ip_throttling: Option<bool>,
     #[command(flatten)]
     format: Format,
 }
@@ -69,6 +79,12 @@ pub(crate) fn run(
                 }
                 if let Some(on) = args.legacy_delegation {
                     tenant.flags.allow_legacy_delegation_grant_types = on;
+                }
+                if let Some(on) = args.brute_force {
+                    tenant.brute_force.enabled = on;
+                }
+                if let Some(on) = args.suspicious_ip_throttling {
+                    tenant.suspicious_ip.enabled = on;
                 }
                 opened
                     .store
@@ -99,6 +115,11 @@ fn summary(tenant: &TenantSettings) -> Vec<String> {
         format!(
             "legacy /delegation: {}",
             on(tenant.flags.allow_legacy_delegation_grant_types)
+        ),
+        format!("brute-force protection: {}", on(tenant.brute_force.enabled)),
+        format!(
+            "suspicious-IP throttling: {}",
+            on(tenant.suspicious_ip.enabled)
         ),
     ]
 }

@@ -1124,6 +1124,44 @@ fn tenant_set_switches_the_legacy_endpoints() {
         "the rest is kept"
     );
 
+    // Attack protection is on by default; the operator can switch either part off.
+    check(
+        &dir,
+        &["tenant", "show"],
+        "",
+        0,
+        &["brute-force protection: on", "suspicious-IP throttling: on"],
+        &[],
+    );
+    check(
+        &dir,
+        &[
+            "tenant",
+            "set",
+            "--brute-force",
+            "off",
+            "--suspicious-ip-throttling",
+            "off",
+        ],
+        "",
+        0,
+        &[
+            "brute-force protection: off",
+            "suspicious-IP throttling: off",
+        ],
+        &[],
+    );
+    let shown = created(&dir, &["tenant", "show"]);
+    assert_eq!(
+        (
+            &shown["brute_force"]["enabled"],
+            &shown["suspicious_ip"]["enabled"],
+            &shown["brute_force"]["max_attempts"]
+        ),
+        (&json!(false), &json!(false), &json!(10)),
+        "{shown}"
+    );
+
     let refusals: [(&[&str], &str); 3] = [
         (
             &["tenant", "set"],

@@ -39,6 +39,26 @@ fn bad_input_exits_2_with_one_line() {
             "not a JWT: the payload is not valid base64url",
         ),
         (&["jwt", "decode"], "", "error: no token given"),
+        (
+            &["breached-passwords", "import", "no-such-file.txt"],
+            "",
+            "error: cannot read no-such-file.txt; give a file of SHA-1 hashes, one per line",
+        ),
+        (
+            &["breached-passwords", "import", "short.txt"],
+            "",
+            "error: no SHA-1 hashes in short.txt (1 lines); give 40 hex digits a line",
+        ),
+        (
+            &["breached-passwords", "import", "-"],
+            "not a hash\n",
+            "error: no SHA-1 hashes in - (1 lines)",
+        ),
+        (
+            &["serve", "--breached-passwords-filter", "short.txt"],
+            "",
+            "error: short.txt: not a breached-password filter made by `sigil breached-passwords import`",
+        ),
         (&["jwt", "decode", "-"], "  \n", "error: no token given"),
         (
             &["jwt", "verify", "--key", "k.pem", "nope"],

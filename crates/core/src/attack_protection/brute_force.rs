@@ -71,17 +71,21 @@ pub fn parse_allowed(entry: &str) -> Option<IpNet> {
         .ok()
 }
 
-/// Whether `ip` is on the allowlist (an IPv4-mapped IPv6 address counts as its IPv4 one).
-fn allowed(settings: &BruteForceSettings, ip: &str) -> bool {
+/// Whether `ip` is on `allowlist` (an IPv4-mapped IPv6 address counts as its IPv4 one).
+pub(crate) fn on_allowlist(allowlist: &[String], ip: &str) -> bool {
     let Ok(ip) = ip.parse::<IpAddr>() else {
         return false;
     };
     let ip = ip.to_canonical();
-    settings
-        .allowlist
+    allowlist
         .iter()
         .filter_map(|entry| parse_allowed(entry))
         .any(|net| net.contains(&ip))
+}
+
+/// Whether `ip` is on brute-force protection's allowlist.
+fn allowed(settings: &BruteForceSettings, ip: &str) -> bool {
+    on_allowlist(&settings.allowlist, ip)
 }
 
 /// A login attempt's place in its counter.

@@ -112,6 +112,9 @@ impl ManagementError {
             PasswordRefusal::TooWeak(why) => ManagementError::WeakPassword { why },
             PasswordRefusal::TooCommon => ManagementError::CommonPassword,
             PasswordRefusal::TooLong => ManagementError::body("password", PasswordRefusal::TooLong),
+            PasswordRefusal::Breached => {
+                ManagementError::body("password", PasswordRefusal::Breached)
+            }
         }
     }
 

@@ -204,6 +204,11 @@ impl ValidCreate {
         self.password.expose()
     }
 
+    /// The new user's address.
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
     /// The connection the user goes into.
     pub fn connection(&self) -> &Connection {
         &self.connection

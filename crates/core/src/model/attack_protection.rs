@@ -1,6 +1,8 @@
 //! Attack protection's records: the tenant's brute-force protection settings (Auth0's
 //! `/attack-protection/brute-force-protection`) and the failed-login counters they keep
-//! (Auth0's user blocks, `/user-blocks`).
+//! (Auth0's user blocks, `/user-blocks`); suspicious-IP throttling's settings (Auth0's
+//! `/attack-protection/suspicious-ip-throttling`) and breached-password detection's (Auth0's
+//! `/attack-protection/breached-password-detection`).
 
 use serde::{Deserialize, Serialize};
 
@@ -87,4 +89,111 @@ pub struct LoginFailures {
     pub count: u32,
     /// The last one.
     pub last_failure_at: UnixTime,
+}
+
+/// What suspicious-IP throttling does when an address runs out of attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThrottleShield {
+    /// Refuse the address's further attempts (429 `too_many_attempts`).
+    Block,
+    /// Mail the tenant's administrators (its `support_email`), at most once an hour per
+    /// address.
+    AdminNotification,
+}
+
+/// A throttled stage's bucket: `max_attempts` at once, then one more every `rate` ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThrottleStage {
+    /// Attempts an address may make at once (1 to 100,000 in Sigil).
+    pub max_attempts: u32,
+    /// Milliseconds between two attempts given back (Auth0's `rate`).
+    pub rate: i64,
+}
+
+/// The tenant's suspicious-IP throttling, Auth0's defaults: on, blocking and notifying the
+/// administrators; 100 failed logins per address across accounts, one more every 14.4 minutes
+/// (100 a day); 50 signups per address, one more every 1.2 seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SuspiciousIpSettings {
+    /// Whether addresses are throttled at all.
+    pub enabled: bool,
+    /// What happens when an address runs out; none: only the log.
+    pub shields: Vec<ThrottleShield>,
+    /// Addresses and CIDR blocks never throttled (checked when set).
+    pub allowlist: Vec<String>,
+    /// Failed logins per address, across accounts (Auth0's `pre-login`).
+    pub pre_login: ThrottleStage,
+    /// Signup attempts per address (Auth0's `pre-user-registration`).
+    pub pre_user_registration: ThrottleStage,
+    /// Auth0's `pre-custom-token-exchange` stage, kept as set: Sigil has no custom token
+    /// exchange, so nothing is throttled by it.
+    pub pre_custom_token_exchange: ThrottleStage,
+}
+
+impl Default for SuspiciousIpSettings {
+    fn default() -> Self {
+        SuspiciousIpSettings {
+            enabled: true,
+            shields: vec![ThrottleShield::AdminNotification, ThrottleShield::Block],
+            allowlist: Vec::new(),
+            pre_login: ThrottleStage {
+                max_attempts: 100,
+                rate: 864_000,
+            },
+            pre_user_registration: ThrottleStage {
+                max_attempts: 50,
+                rate: 1_200,
+            },
+            pre_custom_token_exchange: ThrottleStage {
+                max_attempts: 10,
+                rate: 600_000,
+            },
+        }
+    }
+}
+
+impl SuspiciousIpSettings {
+    /// Whether an address that ran out is refused.
+    pub fn blocks(&self) -> bool {
+        self.shields.contains(&ThrottleShield::Block)
+    }
+}
+
+/// What breached-password detection does about a breached password at a login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreachShield {
+    /// Refuse the login (401 `password_leaked`) until the password is changed.
+    Block,
+    /// Mail the user, at most once an hour (a link to set a new password).
+    UserNotification,
+    /// Mail the tenant's administrators (its `support_email`).
+    AdminNotification,
+}
+
+/// What breached-password detection does at a signup or a password change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageShield {
+    /// Refuse the password.
+    Block,
+    /// Mail the tenant's administrators.
+    AdminNotification,
+}
+
+/// The tenant's breached-password detection, Auth0's defaults: off; when turned on without
+/// shields it only logs (`pwd_leak`, `signup_pwd_leak`, `reset_pwd_leak`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BreachedPasswordSettings {
+    /// Whether passwords are checked at all.
+    pub enabled: bool,
+    /// At a login.
+    pub shields: Vec<BreachShield>,
+    /// At a signup (Auth0's `pre-user-registration` stage).
+    pub pre_user_registration: Vec<StageShield>,
+    /// At a password change: a reset, the Management API (Auth0's `pre-change-password`).
+    pub pre_change_password: Vec<StageShield>,
 }

@@ -420,6 +420,12 @@ pub enum PasswordRefusal {
         crate::password::MAX_PASSWORD_BYTES
     )]
     TooLong,
+    /// Found in a data breach, and breached-password detection blocks such passwords here.
+    #[error(
+        "This password has previously appeared in a data breach and should not be used. \
+         Choose another one."
+    )]
+    Breached,
 }
 
 impl PasswordRefusal {
@@ -427,6 +433,7 @@ impl PasswordRefusal {
     pub fn name(&self) -> &'static str {
         match self {
             PasswordRefusal::TooWeak(_) | PasswordRefusal::TooLong => "PasswordStrengthError",
+            PasswordRefusal::Breached => "PasswordLeakedError",
             PasswordRefusal::TooCommon => "PasswordDictionaryError",
         }
     }

@@ -61,6 +61,10 @@ log_types! {
     MFA_REQUIRED = "mfar": "MFA Required";
     BLOCKED_FAILED_LOGINS = "limit_wc": "Blocked Account - Failed Logins";
     BLOCK_RELEASED = "ublkdu": "User login block released";
+    BLOCKED_IP = "limit_mu": "Blocked IP Address";
+    BREACHED_PASSWORD = "pwd_leak": "Breached password";
+    BREACHED_PASSWORD_SIGNUP = "signup_pwd_leak": "Breached password on signup";
+    BREACHED_PASSWORD_RESET = "reset_pwd_leak": "Breached password on reset";
     SUCCESS_EXCHANGE_MFA_OTP = "seotpft": "Success Exchange (Password and OTP for Access Token)";
     FAILED_EXCHANGE_MFA_OTP = "feotpft": "Failed Exchange (Password and OTP for Access Token)";
     SUCCESS_EXCHANGE_MFA_OOB = "seoobft": "Success Exchange (Password and OOB for Access Token)";

@@ -28,7 +28,8 @@ pub use action::{
 };
 pub use api::{ResourceServer, ResourceServerScope, TokenDialect};
 pub use attack_protection::{
-    BruteForceMode, BruteForceSettings, BruteForceShield, LoginCounter, LoginFailures,
+    BreachShield, BreachedPasswordSettings, BruteForceMode, BruteForceSettings, BruteForceShield,
+    LoginCounter, LoginFailures, StageShield, SuspiciousIpSettings, ThrottleShield, ThrottleStage,
 };
 pub use client::{
     AppType, Client, ClientCredential, ClientSettings, GrantType, JwtConfiguration,

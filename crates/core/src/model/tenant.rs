@@ -39,6 +39,10 @@ pub struct TenantSettings {
     pub mfa: super::MfaSettings,
     /// Brute-force protection (Auth0's `/attack-protection/brute-force-protection`).
     pub brute_force: super::BruteForceSettings,
+    /// Suspicious-IP throttling (Auth0's `/attack-protection/suspicious-ip-throttling`).
+    pub suspicious_ip: super::SuspiciousIpSettings,
+    /// Breached-password detection (Auth0's `/attack-protection/breached-password-detection`).
+    pub breached_passwords: super::BreachedPasswordSettings,
 }
 
 /// Auth0's branding settings: what the hosted pages look like. Colours are CSS hex colours and
@@ -98,6 +102,8 @@ impl Default for TenantSettings {
             actions_egress: Vec::new(),
             mfa: super::MfaSettings::default(),
             brute_force: super::BruteForceSettings::default(),
+            suspicious_ip: super::SuspiciousIpSettings::default(),
+            breached_passwords: super::BreachedPasswordSettings::default(),
         }
     }
 }

@@ -68,6 +68,9 @@ pub enum ErrorCode {
     TooManyAttempts,
     /// Auth0's answer to an administrator-blocked user's right password (401).
     Unauthorized,
+    /// Auth0's: the right password, found in a data breach, with breached-password
+    /// detection's `block` shield (401).
+    PasswordLeaked,
 }
 
 impl ErrorCode {
@@ -102,6 +105,7 @@ impl ErrorCode {
             ErrorCode::AssociationRequired => "association_required",
             ErrorCode::UnsupportedChallengeType => "unsupported_challenge_type",
             ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::PasswordLeaked => "password_leaked",
             ErrorCode::Unauthorized => "unauthorized",
         }
     }

@@ -180,6 +180,14 @@ operations! {
     put "/guardian/policies" => guardian::update_policies, ["update:mfa_policies"], 200, "Set the multi-factor policy ([] or [\"all-applications\"])";
     get "/attack-protection/brute-force-protection" => attack_protection::brute_force, ["read:attack_protection"], 200, "Get the brute-force protection settings";
     patch "/attack-protection/brute-force-protection" => attack_protection::update_brute_force, ["update:attack_protection"], 200, "Update the brute-force protection settings";
+    get "/attack-protection/suspicious-ip-throttling" => attack_protection::suspicious_ip, ["read:attack_protection"], 200, "Get the suspicious IP throttling settings";
+    patch "/attack-protection/suspicious-ip-throttling" => attack_protection::update_suspicious_ip, ["update:attack_protection"], 200, "Update the suspicious IP throttling settings";
+    get "/attack-protection/breached-password-detection" => attack_protection::breached_passwords, ["read:attack_protection"], 200, "Get the breached password detection settings";
+    patch "/attack-protection/breached-password-detection" => attack_protection::update_breached_passwords, ["update:attack_protection"], 200, "Update the breached password detection settings";
+    get "/attack-protection/bot-detection" => attack_protection::bot_detection, ["read:attack_protection"], 200, "Get the bot detection settings (off: Sigil has none)";
+    patch "/attack-protection/bot-detection" => attack_protection::update_bot_detection, ["update:attack_protection"], 200, "Update the bot detection settings (only to keep them off)";
+    get "/attack-protection/captcha" => attack_protection::captcha, ["read:attack_protection"], 200, "Get the CAPTCHA settings (none: Sigil has none)";
+    patch "/attack-protection/captcha" => attack_protection::update_captcha, ["update:attack_protection"], 200, "Update the CAPTCHA settings (only to keep none)";
     get "/user-blocks" => attack_protection::blocks_by_identifier, ["read:users"], 200, "List the brute-force blocks of an identifier (?identifier=)";
     delete "/user-blocks" => attack_protection::unblock_identifier, ["update:users"], 204, "Lift the brute-force blocks of an identifier (?identifier=)";
     get "/user-blocks/{id}" => attack_protection::blocks_of_user, ["read:users"], 200, "List a user's brute-force blocks";

@@ -9,13 +9,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sigil_core::attack_protection::breached::{self, Checkpoint, Used};
 use sigil_core::ids::{RoleId, UserId};
 use sigil_core::management::attack_protection::with_blocked_for;
 use sigil_core::management::{
     CreateUser, ManagementError, UserPatch, apply, parse_body, parse_user_search, parse_user_sort,
     project, user_json, user_json_showing,
 };
-use sigil_core::model::User;
+use sigil_core::model::{PasswordRefusal, User};
 use sigil_core::password::Passwords;
 
 use crate::client_ip::ClientIp;
@@ -171,6 +172,13 @@ pub(crate) async fn create<S: Store>(
         .await?
         .ok_or(ManagementError::UnknownConnection)?;
     let valid = request.validate(&connection)?;
+    let used = Used {
+        user: None,
+        identifier: valid.email(),
+        client_id: None,
+        ip: None,
+    };
+    refuse_breached(&app, Checkpoint::Signup, valid.password(), used).await?;
     let hash = app.hasher().hash(valid.password().to_owned()).await?;
     let send_verification = valid.send_verification_email();
     let user = valid.into_user(UserId::generate_database(app.rng()), hash, app.now())?;
@@ -210,7 +218,16 @@ pub(crate) async fn update<S: Store>(
         .ok_or(ManagementError::UnknownConnection)?;
     let valid = patch.validate(&user, &connection)?;
     let hash = match valid.password() {
-        Some(password) => app.hasher().hash(password.to_owned()).await?,
+        Some(password) => {
+            let used = Used {
+                user: Some(&user),
+                identifier: user.email.as_deref().unwrap_or_default(),
+                client_id: None,
+                ip: None,
+            };
+            refuse_breached(&app, Checkpoint::PasswordChange, password, used).await?;
+            app.hasher().hash(password.to_owned()).await?
+        }
         None => None,
     };
     let send_verification = valid.send_verification_email();
@@ -250,6 +267,32 @@ pub(crate) async fn update<S: Store>(
     }
     caller.audit(&app, "Update a User").await;
     Ok(Json(user_json(&user)))
+}
+
+/// Refuses a new password that breached-password detection blocks at `checkpoint`
+/// (`sigil_core::attack_protection::breached`, whose rule this only calls).
+async fn refuse_breached<S: Store>(
+    app: &App<S>,
+    checkpoint: Checkpoint,
+    password: &str,
+    used: Used<'_>,
+) -> Result<(), MgmtError> {
+    let detection = super::tenant::settings(app).await?.breached_passwords;
+    let refused = breached::refuses(
+        app.store(),
+        app.hasher(),
+        None,
+        &detection,
+        checkpoint,
+        password,
+        used,
+        app.now(),
+    )
+    .await?;
+    if refused {
+        return Err(ManagementError::password(PasswordRefusal::Breached).into());
+    }
+    Ok(())
 }
 
 /// What a patch may change without `update:users`: the metadata the token's other scopes name

@@ -748,10 +748,10 @@ pub(crate) async fn login_submit<S: Store>(
                     ("Wrong email or password.", StatusCode::BAD_REQUEST)
                 }
                 LoginRefusal::Blocked(_) => ("This account is blocked.", StatusCode::BAD_REQUEST),
-                LoginRefusal::TooManyAttempts => (
-                    sigil_core::attack_protection::brute_force::BLOCKED,
-                    StatusCode::TOO_MANY_REQUESTS,
-                ),
+                LoginRefusal::TooManyAttempts | LoginRefusal::Throttled => {
+                    (refusal.message(), StatusCode::TOO_MANY_REQUESTS)
+                }
+                LoginRefusal::PasswordLeaked(_) => (refusal.message(), StatusCode::UNAUTHORIZED),
             };
             return login_form(&app, tx, &form.username, Some(message), status).await;
         }

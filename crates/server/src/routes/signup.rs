@@ -17,7 +17,7 @@ use sigil_core::accounts::{self, SignupForm, SignupRequest};
 use sigil_core::authorize::LoginTransaction;
 use sigil_core::events;
 use sigil_core::login::Proof;
-use sigil_core::oauth::FlowError;
+use sigil_core::oauth::{ErrorCode, FlowError};
 use zeroize::Zeroizing;
 
 use super::authorize::{
@@ -205,7 +205,12 @@ pub(crate) async fn signup_submit<S: Store>(
                 &app.origin(ip, &headers),
             ));
             let typed = refused(&e.description);
-            signup_form(&app, tx, &form, typed, StatusCode::BAD_REQUEST).await
+            let status = if e.code == ErrorCode::TooManyAttempts {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            signup_form(&app, tx, &form, typed, status).await
         }
         Err(e) => app.pages().failed(&e, "signup failed"),
     }

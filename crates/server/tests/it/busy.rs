@@ -19,10 +19,13 @@ use crate::browser::{Browser, authorize_url};
 use crate::management::{audience, token_for};
 
 /// One worker, and no waiting for it.
-const NO_QUEUE: HasherOptions = HasherOptions {
-    workers: NonZeroUsize::MIN,
-    queue_timeout: Duration::ZERO,
-};
+fn no_queue() -> HasherOptions {
+    HasherOptions {
+        workers: NonZeroUsize::MIN,
+        queue_timeout: Duration::ZERO,
+        ..HasherOptions::default()
+    }
+}
 
 /// Bursts sent before giving up on seeing both a busy and a usual answer.
 const BURSTS: usize = 5;
@@ -84,8 +87,9 @@ fn is_503(answer: &Answer) -> bool {
     true
 }
 
-/// Turns brute-force protection off: these bursts of wrong passwords are about the workers,
-/// and would be blocked after ten.
+/// Turns brute-force protection and suspicious-IP throttling off: these bursts of wrong
+/// passwords from one address are about the workers, and would be blocked after ten (and
+/// throttled after a hundred).
 async fn without_brute_force_protection(app: &TestApp) {
     let mut settings = app
         .store
@@ -94,13 +98,14 @@ async fn without_brute_force_protection(app: &TestApp) {
         .unwrap()
         .unwrap_or_default();
     settings.brute_force.enabled = false;
+    settings.suspicious_ip.enabled = false;
     let now = sigil_core::UnixTime(app.clock_now());
     app.store.put_tenant_settings(&settings, now).await.unwrap();
 }
 
 #[tokio::test]
 async fn password_grants_on_a_taken_worker_are_refused_with_503_and_the_rest_answered() {
-    let app = TestApp::start_with(None, NO_QUEUE).await;
+    let app = TestApp::start_with(None, no_queue()).await;
     without_brute_force_protection(&app).await;
     let grant = |username: &str, password: &str| {
         app.http.post(app.url("oauth/token")).json(&json!({
@@ -148,7 +153,7 @@ async fn password_grants_on_a_taken_worker_are_refused_with_503_and_the_rest_ans
 
 #[tokio::test]
 async fn the_hosted_login_page_shows_the_busy_page_when_the_worker_is_taken() {
-    let app = TestApp::start_with(None, NO_QUEUE).await;
+    let app = TestApp::start_with(None, no_queue()).await;
     without_brute_force_protection(&app).await;
     let mut browser = Browser::new();
     let start = browser
@@ -194,7 +199,7 @@ async fn the_hosted_login_page_shows_the_busy_page_when_the_worker_is_taken() {
 
 #[tokio::test]
 async fn management_api_password_writes_on_a_taken_worker_are_refused_in_auth0s_shape() {
-    let app = TestApp::start_with(None, NO_QUEUE).await;
+    let app = TestApp::start_with(None, no_queue()).await;
     let token = token_for(&app, &audience(&app), &["create:users"]).await;
     let n = std::sync::atomic::AtomicUsize::new(0);
     let requests = || {

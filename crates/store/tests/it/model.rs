@@ -78,6 +78,20 @@ async fn tenant_settings_are_absent_then_stored_then_replaced() {
                 allowlist: vec!["192.0.2.0/24".to_owned()],
                 ..BruteForceSettings::default()
             },
+            suspicious_ip: sigil_core::model::SuspiciousIpSettings {
+                shields: vec![sigil_core::model::ThrottleShield::Block],
+                pre_login: sigil_core::model::ThrottleStage {
+                    max_attempts: 7,
+                    rate: 1000,
+                },
+                ..Default::default()
+            },
+            breached_passwords: sigil_core::model::BreachedPasswordSettings {
+                enabled: true,
+                shields: vec![sigil_core::model::BreachShield::Block],
+                pre_user_registration: vec![sigil_core::model::StageShield::AdminNotification],
+                pre_change_password: Vec::new(),
+            },
         };
         store.put_tenant_settings(&first, at(0)).await.unwrap();
         assert_eq!(store.tenant_settings().await.unwrap(), Some(first.clone()));

@@ -1,6 +1,6 @@
 //! Rate-limit buckets (`Store::take_rate_limit`): a bucket lets its burst through at once,
-//! refills with time, keeps buckets apart, and lets exactly its burst through when many racers
-//! (the nodes of a cluster) take from it at the same moment.
+//! refills with time, keeps buckets apart, takes back what is given back, and lets exactly its
+//! burst through when many racers (the nodes of a cluster) take from it at the same moment.
 
 use std::sync::Arc;
 
@@ -85,6 +85,48 @@ async fn sixty_racers_on_one_bucket_get_exactly_its_burst() {
             })
             .count();
         assert_eq!(allowed, 10, "{:?}", store.database().backend());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_given_back_can_be_taken_again() {
+    on_every_store(|store| async move {
+        let backend = store.database().backend();
+        for _ in 0..10 {
+            assert!(store.take_rate_limit("g", LIMIT, T0).await.unwrap().allowed);
+        }
+        assert!(!store.take_rate_limit("g", LIMIT, T0).await.unwrap().allowed);
+        // Two given back: two more at the same moment, then refused again.
+        for _ in 0..2 {
+            store.give_back_rate_limit("g", LIMIT).await.unwrap();
+        }
+        for i in 0..2 {
+            let taken = store.take_rate_limit("g", LIMIT, T0).await.unwrap();
+            assert!(taken.allowed, "{backend:?}: given back {i}");
+        }
+        assert!(!store.take_rate_limit("g", LIMIT, T0).await.unwrap().allowed);
+        // A bucket nobody took from is not made more than full.
+        store
+            .give_back_rate_limit("untouched", LIMIT)
+            .await
+            .unwrap();
+        for _ in 0..10 {
+            assert!(
+                store
+                    .take_rate_limit("untouched", LIMIT, T0)
+                    .await
+                    .unwrap()
+                    .allowed
+            );
+        }
+        assert!(
+            !store
+                .take_rate_limit("untouched", LIMIT, T0)
+                .await
+                .unwrap()
+                .allowed
+        );
     })
     .await;
 }
