@@ -146,9 +146,10 @@ class Auth0PythonBreachedPasswords(unittest.TestCase):
         with browser.open(link, timeout=10) as answer:
             page = answer.read().decode()
 
-        def post(password: str) -> tuple[int, str]:
+        def post(form_page: str, password: str) -> tuple[int, str]:
+            """Submits the form shown on `form_page` (each showing has its own CSRF pair)."""
             fields = {
-                name: html.unescape(re.search(rf'name="{name}" value="([^"]*)"', page).group(1))
+                name: html.unescape(re.search(rf'name="{name}" value="([^"]*)"', form_page).group(1))
                 for name in ("csrf", "ticket")
             }
             form = {**fields, "password": password, "confirm": password}
@@ -158,10 +159,10 @@ class Auth0PythonBreachedPasswords(unittest.TestCase):
             except urllib.error.HTTPError as e:
                 return e.code, e.read().decode()
 
-        status, refused = post(LISTED[2])
+        status, refused = post(page, LISTED[2])
         self.assertEqual(status, 400, refused[:300])
         self.assertIn("data breach", html.unescape(refused))
-        status, done = post("Sdk-Another-Fresh-" + uuid.uuid4().hex)
+        status, done = post(refused, "Sdk-Another-Fresh-" + uuid.uuid4().hex)
         self.assertEqual(status, 200, done[:300])
 
     def test_04_a_login_with_a_listed_password_gets_password_leaked(self) -> None:
