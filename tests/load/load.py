@@ -20,7 +20,8 @@ Each virtual user repeats: pick an operation by weight, run it, record its laten
   jwks        15  GET /.well-known/jwks.json (what every API fetches)
   mgmt_read    7  GET /api/v2/users?per_page=5 (a Management API read)
   mgmt_write   3  PATCH /api/v2/users/{id} app_metadata (a Management API write)
-A Management API call answered 429 (its rate limit) is counted as limited, not as an error.
+A Management API call answered 429 (its rate limit), or a /userinfo call (Auth0's limit of 5 a
+minute per user), is counted as limited, not as an error.
 """
 
 import argparse
@@ -299,9 +300,13 @@ class VirtualUser:
     async def userinfo(self):
         if not self.access_token:
             return await self.login()
-        await self.sigil.json(
-            "GET", "userinfo", headers={"authorization": "Bearer " + self.access_token}
+        status, _ = await self.sigil.json(
+            "GET",
+            "userinfo",
+            expect=(200, 429),
+            headers={"authorization": "Bearer " + self.access_token},
         )
+        return "limited" if status == 429 else None
 
     async def jwks(self):
         await self.sigil.json("GET", ".well-known/jwks.json")

@@ -44,6 +44,30 @@ pub struct RateVerdict {
     pub reset: i64,
 }
 
+/// Auth0's limit on `/userinfo`, per user: 10 at once, then 5 a minute.
+pub const USERINFO: RateLimit = RateLimit {
+    burst: 10,
+    refill_ms: 12_000,
+};
+
+/// Auth0's limit on password-reset requests (`/dbconnections/change_password`, the hosted
+/// "forgot password" page), from one address for one email: 10 at once, then 1 a minute.
+pub const PASSWORD_RESET: RateLimit = RateLimit {
+    burst: 10,
+    refill_ms: 60_000,
+};
+
+/// The [`USERINFO`] bucket of the user `sub`.
+pub fn userinfo_bucket(sub: &str) -> String {
+    format!("userinfo:{sub}")
+}
+
+/// The [`PASSWORD_RESET`] bucket of requests from `ip` for `email` (in its normalised form, so
+/// every spelling of one address shares it).
+pub fn password_reset_bucket(ip: &str, email: &str) -> String {
+    format!("reset:{ip}:{}", crate::model::user::normalized(email))
+}
+
 impl RateLimit {
     /// A bucket of `burst` refilled with `per_second` requests a second.
     pub const fn per_second(burst: u32, per_second: u32) -> Self {

@@ -22,6 +22,7 @@ mod management;
 mod metrics;
 mod observe;
 mod pages;
+mod rate_limits;
 mod routes;
 mod sms;
 mod state;

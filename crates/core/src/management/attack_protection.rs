@@ -70,22 +70,16 @@ impl BruteForcePatch {
             next.enabled = enabled;
         }
         if let Some(shields) = &self.shields {
-            next.shields = Vec::new();
-            for shield in shields {
-                let parsed = match shield.as_str() {
-                    "block" => BruteForceShield::Block,
-                    "user_notification" => BruteForceShield::UserNotification,
-                    other => {
-                        return Err(ManagementError::body(
-                            "shields",
-                            format!("No enum match for: \"{other}\" (block, user_notification)"),
-                        ));
-                    }
-                };
-                if !next.shields.contains(&parsed) {
-                    next.shields.push(parsed);
-                }
-            }
+            next.shields = shields_of(
+                "shields",
+                shields,
+                |name| match name {
+                    "block" => Some(BruteForceShield::Block),
+                    "user_notification" => Some(BruteForceShield::UserNotification),
+                    _ => None,
+                },
+                "block, user_notification",
+            )?;
         }
         if let Some(given) = &self.allowlist {
             next.allowlist = allowlist(given)?;
@@ -189,22 +183,16 @@ impl SuspiciousIpPatch {
             next.enabled = enabled;
         }
         if let Some(shields) = &self.shields {
-            next.shields = Vec::new();
-            for shield in shields {
-                let parsed = match shield.as_str() {
-                    "block" => ThrottleShield::Block,
-                    "admin_notification" => ThrottleShield::AdminNotification,
-                    other => {
-                        return Err(ManagementError::body(
-                            "shields",
-                            format!("No enum match for: \"{other}\" (block, admin_notification)"),
-                        ));
-                    }
-                };
-                if !next.shields.contains(&parsed) {
-                    next.shields.push(parsed);
-                }
-            }
+            next.shields = shields_of(
+                "shields",
+                shields,
+                |name| match name {
+                    "block" => Some(ThrottleShield::Block),
+                    "admin_notification" => Some(ThrottleShield::AdminNotification),
+                    _ => None,
+                },
+                "block, admin_notification",
+            )?;
         }
         if let Some(given) = &self.allowlist {
             next.allowlist = allowlist(given)?;
@@ -324,18 +312,18 @@ impl Body for BreachedPatch {
     ];
 }
 
-/// Each of `given` as a shield `parse` knows, once each, or a refusal naming `field`.
+/// Each of `given` as a shield `parse` knows, once each, or a refusal naming `field` and the
+/// `known` names (every `shields` of `/attack-protection/*`).
 fn shields_of<T: PartialEq>(
     field: &str,
-    given: &[Value],
+    given: &[String],
     parse: impl Fn(&str) -> Option<T>,
     known: &str,
 ) -> Result<Vec<T>, ManagementError> {
     let mut out = Vec::new();
-    for value in given {
-        let name = value.as_str().unwrap_or_default();
+    for name in given {
         let shield = parse(name).ok_or_else(|| {
-            ManagementError::body(field, format!("No enum match for: {value} ({known})"))
+            ManagementError::body(field, format!("No enum match for: \"{name}\" ({known})"))
         })?;
         if !out.contains(&shield) {
             out.push(shield);
@@ -355,10 +343,9 @@ impl BreachedPatch {
             next.enabled = enabled;
         }
         if let Some(shields) = &self.shields {
-            let given: Vec<Value> = shields.iter().map(|s| Value::from(s.as_str())).collect();
             next.shields = shields_of(
                 "shields",
-                &given,
+                shields,
                 |name| match name {
                     "block" => Some(BreachShield::Block),
                     "user_notification" => Some(BreachShield::UserNotification),
@@ -402,13 +389,20 @@ impl BreachedPatch {
             let field = format!("stage.{name}.shields");
             let given = match value {
                 Value::Object(object) if object.keys().all(|k| k == "shields") => {
-                    match object.get("shields") {
-                        Some(Value::Array(given)) => given.clone(),
-                        None => continue,
-                        Some(_) => {
-                            return Err(ManagementError::body(&field, "Expected type array"));
-                        }
-                    }
+                    let Some(given) = object.get("shields") else {
+                        continue;
+                    };
+                    given
+                        .as_array()
+                        .and_then(|given| {
+                            given
+                                .iter()
+                                .map(|v| v.as_str().map(str::to_owned))
+                                .collect::<Option<Vec<String>>>()
+                        })
+                        .ok_or_else(|| {
+                            ManagementError::body(&field, "Expected an array of strings")
+                        })?
                 }
                 _ => {
                     return Err(ManagementError::body(

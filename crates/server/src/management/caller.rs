@@ -10,7 +10,7 @@
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -142,14 +142,7 @@ pub(crate) async fn gate<S: Store>(
     } else {
         MgmtError::RateLimited.into_response()
     };
-    let headers = response.headers_mut();
-    for (name, value) in [
-        ("x-ratelimit-limit", i64::from(verdict.limit)),
-        ("x-ratelimit-remaining", i64::from(verdict.remaining)),
-        ("x-ratelimit-reset", verdict.reset),
-    ] {
-        headers.insert(name, HeaderValue::from(value));
-    }
+    crate::rate_limits::headers(response.headers_mut(), &verdict);
     response
 }
 

@@ -5,13 +5,16 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use sigil_core::Store;
+use sigil_core::StoreError;
 use sigil_core::accounts::{self, SignupRequest, SignupResponse};
 use sigil_core::events::{self, LoginContext};
 use sigil_core::ids::ClientId;
 use sigil_core::model::JsonObject;
-use sigil_core::oauth::FlowError;
+use sigil_core::oauth::{ErrorCode, FlowError, OAuthError};
+use sigil_core::rate_limit::{PASSWORD_RESET, RateVerdict, password_reset_bucket};
 
 use crate::App;
 use crate::client_ip::ClientIp;
@@ -96,28 +99,54 @@ struct ChangePasswordParams {
     organization: Option<String>,
 }
 
-/// Answers 200 with Auth0's sentence whether or not the user exists.
+/// Answers 200 with Auth0's sentence whether or not the user exists; 429 past Auth0's limit of
+/// requests from one address for one email (with the `x-ratelimit-*` headers either way).
 pub(crate) async fn change_password<S: Store>(
     State(app): State<App<S>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<&'static str, ApiError> {
+) -> Result<Response, ApiError> {
     let p: ChangePasswordParams = read_body(&headers, &body)?;
     let client_id = ClientId(required(p.client_id, "client_id")?);
     let connection = required(p.connection, "connection")?;
     let email = required(p.email, "email")?;
     let request =
         accounts::request_password_reset(app.store(), &client_id, &connection, &email).await?;
-    mail_reset_link(&app, request);
-    Ok(accounts::RESET_REQUESTED)
+    let (allowed, verdict) = reset_allowed(&app, ip, request)
+        .await
+        .map_err(FlowError::from)?;
+    let mut response = if allowed {
+        accounts::RESET_REQUESTED.into_response()
+    } else {
+        ApiError::from(OAuthError::new(ErrorCode::TooManyRequests, TOO_MANY_RESETS)).into_response()
+    };
+    crate::rate_limits::headers(response.headers_mut(), &verdict);
+    Ok(response)
 }
 
-/// Looks the user up and mails the link after the answer has gone, so a stranger's answer
-/// takes as long as a user's (the lookup, the ticket and the mail are the difference).
-pub(crate) fn mail_reset_link<S: Store>(app: &App<S>, request: accounts::ResetRequest) {
-    let detached = app.clone();
-    app.detach("cannot start a password reset", async move {
-        let app = detached;
-        accounts::mail_reset_link(app.store(), app.rng(), app.issuer(), app.now(), request).await
-    });
+/// The refusal past the reset limit.
+pub(crate) const TOO_MANY_RESETS: &str =
+    "Too many password reset requests for this address; try again in a minute";
+
+/// Counts a reset request from `ip` (Auth0's limit per address and email) and, when it is
+/// within the limit, looks the user up and mails the link after the answer has gone, so a
+/// stranger's answer takes as long as a user's (the lookup, the ticket and the mail are the
+/// difference). Whether it was within the limit, and the limit's state for the headers.
+pub(crate) async fn reset_allowed<S: Store>(
+    app: &App<S>,
+    ip: std::net::IpAddr,
+    request: accounts::ResetRequest,
+) -> Result<(bool, RateVerdict), StoreError> {
+    let bucket = password_reset_bucket(&ip.to_string(), &request.email);
+    let verdict = crate::rate_limits::take(app, &bucket, PASSWORD_RESET).await?;
+    if verdict.allowed {
+        let detached = app.clone();
+        app.detach("cannot start a password reset", async move {
+            let app = detached;
+            accounts::mail_reset_link(app.store(), app.rng(), app.issuer(), app.now(), request)
+                .await
+        });
+    }
+    Ok((verdict.allowed, verdict))
 }

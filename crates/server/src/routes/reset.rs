@@ -108,6 +108,7 @@ pub(crate) struct RequestForm {
 /// `POST /u/reset-password/request`: mails a link if the user exists; the same page either way.
 pub(crate) async fn request_submit<S: Store>(
     State(app): State<App<S>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -135,15 +136,21 @@ pub(crate) async fn request_submit<S: Store>(
     )
     .await;
     match requested {
-        Ok(request) => {
-            super::dbconnections::mail_reset_link(&app, request);
-            page(
+        Ok(request) => match super::dbconnections::reset_allowed(&app, ip, request).await {
+            Ok((true, _)) => page(
                 &app,
                 StatusCode::OK,
                 "reset_sent.html",
                 serde_json::json!({ "message": accounts::RESET_REQUESTED, "login_url": login }),
-            )
-        }
+            ),
+            Ok((false, _)) => app.pages().error(
+                StatusCode::TOO_MANY_REQUESTS,
+                super::dbconnections::TOO_MANY_RESETS,
+            ),
+            Err(e) => app
+                .pages()
+                .failed(&e, "cannot count a password reset request"),
+        },
         Err(FlowError::OAuth(e)) => app.pages().error(StatusCode::BAD_REQUEST, &e.description),
         Err(e) => server_failed(&app, &e),
     }

@@ -11,11 +11,13 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sigil_core::Store;
 use sigil_core::ids::UserId;
-use sigil_core::oauth::profile_claims;
+use sigil_core::oauth::{ErrorCode, OAuthError, profile_claims};
+use sigil_core::rate_limit::{USERINFO, userinfo_bucket};
 
 use crate::App;
 use crate::error::{ApiError, BearerError};
@@ -59,7 +61,7 @@ pub(crate) async fn userinfo<S: Store>(
     State(app): State<App<S>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Map<String, Value>>, ApiError> {
+) -> Result<Response, ApiError> {
     let token = bearer(&headers, &body)?;
     let keys = app.keys().await?;
     // Five segments: a JWE, which only the opaque-token key may open; three: a JWS.
@@ -93,6 +95,19 @@ pub(crate) async fn userinfo<S: Store>(
             custom: all,
         }
     };
+    // Auth0's limit per user (10 at once, 5 a minute), shared by the nodes.
+    let verdict = crate::rate_limits::take(&app, &userinfo_bucket(&claims.sub), USERINFO)
+        .await
+        .map_err(sigil_core::oauth::FlowError::from)?;
+    if !verdict.allowed {
+        let mut response = ApiError::from(OAuthError::new(
+            ErrorCode::TooManyRequests,
+            "Too many requests for this user's profile: at most 10 at once, then 5 a minute",
+        ))
+        .into_response();
+        crate::rate_limits::headers(response.headers_mut(), &verdict);
+        return Ok(response);
+    }
     let user = app
         .store()
         .user(&UserId(claims.sub.clone()))
@@ -109,5 +124,7 @@ pub(crate) async fn userinfo<S: Store>(
     for (name, value) in claims.custom {
         profile.entry(name).or_insert(value);
     }
-    Ok(Json(profile))
+    let mut response = Json(profile).into_response();
+    crate::rate_limits::headers(response.headers_mut(), &verdict);
+    Ok(response)
 }

@@ -54,63 +54,46 @@ async fn signup_makes_a_user_who_can_log_in_and_refuses_what_auth0_refuses() {
     assert_eq!(user.given_name.as_deref(), Some("Cy"));
     assert_eq!(user.user_metadata["plan"], "free");
 
-    let (status, body) = send(
-        &app,
-        "oauth/token",
+    let login = |username: &str| {
         json!({
             "grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": client,
-            "username": "cy@example.com", "password": "Sup3rSecret",
+            "username": username, "password": "Sup3rSecret",
             "realm": "Username-Password-Authentication",
-        }),
-    )
-    .await;
+        })
+    };
+    let (status, body) = send(&app, "oauth/token", login("cy@example.com")).await;
     assert_eq!(status, StatusCode::OK, "the new user logs in: {body}");
 
-    // One address in NFC ("é" precomposed) signs up; the same address written decomposed
-    // ("e" + U+0301 COMBINING ACUTE) is the same user, at signup and at login.
-    let (status, body) = send(
-        &app,
-        "dbconnections/signup",
-        signup("jos\u{e9}@example.com", "Sup3rSecret"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = send(
-        &app,
-        "oauth/token",
-        json!({
-            "grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": client,
-            "username": "JOSE\u{301}@example.com", "password": "Sup3rSecret",
-            "realm": "Username-Password-Authentication",
-        }),
-    )
-    .await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "a decomposed spelling logs in: {body}"
-    );
-    // The Kelvin sign (U+212A) lower-cases to a plain "k" in Unicode, but it is not kate's
-    // address: it logs into nobody.
-    let (status, body) = send(
-        &app,
-        "dbconnections/signup",
-        signup("kate@example.com", "Sup3rSecret"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = send(
-        &app,
-        "oauth/token",
-        json!({
-            "grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": client,
-            "username": "\u{212a}ate@example.com", "password": "Sup3rSecret",
-            "realm": "Username-Password-Authentication",
-        }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(body.contains("invalid_grant"), "{body}");
+    // (what, the address signed up, the spelling logging in, whether it is the same user)
+    let spellings = [
+        // NFC: "é" precomposed and "e" + U+0301 COMBINING ACUTE are one address.
+        (
+            "decomposed",
+            "jos\u{e9}@example.com",
+            "JOSE\u{301}@example.com",
+            true,
+        ),
+        // The Kelvin sign (U+212A) lower-cases to a plain "k" in Unicode, but it is not
+        // kate's address: it logs into nobody.
+        (
+            "Kelvin sign",
+            "kate@example.com",
+            "\u{212a}ate@example.com",
+            false,
+        ),
+    ];
+    for (what, address, spelling, same) in spellings {
+        let (status, body) =
+            send(&app, "dbconnections/signup", signup(address, "Sup3rSecret")).await;
+        assert_eq!(status, StatusCode::OK, "{what}: {body}");
+        let (status, body) = send(&app, "oauth/token", login(spelling)).await;
+        if same {
+            assert_eq!(status, StatusCode::OK, "{what}: {body}");
+        } else {
+            assert_eq!(status, StatusCode::FORBIDDEN, "{what}: {body}");
+            assert!(body.contains("invalid_grant"), "{what}: {body}");
+        }
+    }
 
     let many: serde_json::Map<String, Value> =
         (0..11).map(|i| (format!("k{i}"), json!("v"))).collect();
@@ -241,4 +224,71 @@ async fn change_password_mails_a_single_use_link_and_says_the_same_for_strangers
         (TicketKind::PasswordReset, app.ann.clone())
     );
     assert_eq!(stored.expires_at.0, NOW + 432_000);
+}
+
+#[tokio::test]
+async fn the_authentication_api_limits_answer_with_auth0s_headers() {
+    let app = TestApp::start().await;
+    let remaining = |headers: &reqwest::header::HeaderMap| {
+        let read = |name: &str| headers[name].to_str().unwrap().parse::<i64>().unwrap();
+        (read("x-ratelimit-limit"), read("x-ratelimit-remaining"))
+    };
+
+    // /dbconnections/change_password: 10 at once from an address for one email, then one a
+    // minute; another email is another bucket.
+    let ask = |email: &str| {
+        app.http
+            .post(app.url("dbconnections/change_password"))
+            .json(&json!({"client_id": app.native.to_string(),
+                          "connection": "Username-Password-Authentication", "email": email}))
+            .send()
+    };
+    for i in 0..10 {
+        let answer = ask("ann@example.com").await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "request {i}");
+        assert_eq!(remaining(answer.headers()), (10, 9 - i));
+    }
+    let refused = ask("Ann@Example.com").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(remaining(refused.headers()), (10, 0));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "too_many_requests", "{body}");
+    assert_eq!(
+        ask("bob@example.com").await.unwrap().status(),
+        StatusCode::OK
+    );
+    app.clock.advance(60);
+    assert_eq!(
+        ask("ann@example.com").await.unwrap().status(),
+        StatusCode::OK
+    );
+    // Only the requests let through were mailed.
+    app.server.flush_events().await;
+    let mails = app
+        .store
+        .outbox(Some("ann@example.com"), Page::first())
+        .await
+        .unwrap();
+    assert_eq!(mails.len(), 11);
+
+    // /userinfo: 10 at once per user, then 5 a minute.
+    let (status, _, tokens) = crate::app::post(
+        &app,
+        crate::password::login(&app, json!({"scope": "openid email"})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let token = tokens["access_token"].as_str().unwrap();
+    let userinfo = || app.http.get(app.url("userinfo")).bearer_auth(token).send();
+    for i in 0..10 {
+        let answer = userinfo().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "request {i}");
+        assert_eq!(remaining(answer.headers()), (10, 9 - i));
+    }
+    let refused = userinfo().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(remaining(refused.headers()), (10, 0));
+    app.clock.advance(12);
+    assert_eq!(userinfo().await.unwrap().status(), StatusCode::OK);
 }

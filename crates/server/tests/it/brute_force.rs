@@ -28,7 +28,7 @@ const BLOCKED: &str = "Your account has been blocked after multiple consecutive 
     to unblock it.";
 
 /// The test app behind a trusted proxy (the loopback), so `x-forwarded-for` names the client.
-async fn proxied() -> TestApp {
+pub(crate) async fn proxied() -> TestApp {
     TestApp::start_served(ServeOptions {
         trusted_proxies: "127.0.0.1, ::1".parse().unwrap(),
         ..ServeOptions::default()

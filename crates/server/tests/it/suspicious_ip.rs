@@ -9,10 +9,10 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sigil_core::Store;
-use sigil_server::ServeOptions;
 
 use crate::app::{PASSWORD, TestApp};
 use crate::browser::{Browser, authorize_url};
+use crate::brute_force::proxied;
 use crate::management::{audience, call, token_for};
 use crate::mfa::count;
 
@@ -20,15 +20,6 @@ const SCOPES: &[&str] = &["read:attack_protection", "update:attack_protection"];
 
 const THROTTLED: &str = "We have detected suspicious login behavior and further attempts will \
     be blocked. Please contact the administrator.";
-
-/// The test app behind a trusted proxy (the loopback), so `x-forwarded-for` names the client.
-async fn proxied() -> TestApp {
-    TestApp::start_served(ServeOptions {
-        trusted_proxies: "127.0.0.1, ::1".parse().unwrap(),
-        ..ServeOptions::default()
-    })
-    .await
-}
 
 /// The backend's password grant for `username` with `password`, from `ip`.
 async fn login(app: &TestApp, username: &str, password: &str, ip: &str) -> (StatusCode, String) {
