@@ -75,6 +75,7 @@ pub async fn passwordless_otp(
         client: &client.client_id,
         recipient: &recipient,
         code: &request.otp,
+        ip: request.origin.ip.as_deref(),
     };
     let user = match passwordless::redeem(store, rng, code_key, entered, now).await? {
         Ok(user) => user,

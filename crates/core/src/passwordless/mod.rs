@@ -30,6 +30,7 @@ pub use settings::{
     EmailMessage, GatewayAuth, Message, PasswordlessSettings, SmsMessage, SmsProvider,
 };
 
+use crate::attack_protection::brute_force;
 use crate::connections::{self, Unusable};
 use crate::email_templates::{Letter, Template};
 use crate::events::Origin;
@@ -666,12 +667,16 @@ pub enum CodeRefusal {
     Blocked(UserId),
     /// No user, and the connection makes none.
     NoSignup,
+    /// Brute-force protection blocks this address or number (from this client address): the
+    /// code was not checked.
+    TooManyAttempts,
 }
 
 impl CodeRefusal {
     /// As the token endpoint answers it: 403 `invalid_grant`, logged as `fepotpft` (`f` for a
     /// blocked user).
     pub fn into_flow_error(self, recipient: &Recipient) -> FlowError {
+        let mut code = ErrorCode::InvalidGrant;
         let (message, log_type, user_id) = match self {
             CodeRefusal::Wrong | CodeRefusal::NoSignup => (
                 match recipient {
@@ -682,8 +687,16 @@ impl CodeRefusal {
                 None,
             ),
             CodeRefusal::Blocked(user) => ("user is blocked", LogType::FAILED_LOGIN, Some(user)),
+            CodeRefusal::TooManyAttempts => {
+                code = ErrorCode::TooManyAttempts;
+                (
+                    brute_force::BLOCKED,
+                    LogType::FAILED_EXCHANGE_PASSWORDLESS_OTP,
+                    None,
+                )
+            }
         };
-        OAuthError::new(ErrorCode::InvalidGrant, message)
+        OAuthError::new(code, message)
             .logged_as(LogHint {
                 log_type,
                 user_id,
@@ -706,11 +719,43 @@ pub struct Entered<'a> {
     pub recipient: &'a Recipient,
     /// The code.
     pub code: &'a str,
+    /// The client's address, which brute-force protection counts failures under.
+    pub ip: Option<&'a str>,
 }
 
-/// The user whose code `entered` is, once: the try reserved, the code compared in constant
-/// time and used up, the account made at a first login (unless `disable_signup`), the address
-/// or number marked proven. A linked account logs in as its primary user.
+/// Whether `code` is the live code of `recipient` in `connection` for `client`: one of the
+/// code's tries taken atomically, compared in constant time, and used up once.
+async fn check_code(
+    store: &impl Store,
+    key: &CodeKey,
+    connection: &Connection,
+    client: &ClientId,
+    recipient: &Recipient,
+    code: &str,
+    now: UnixTime,
+) -> Result<bool, StoreError> {
+    let Some(stored) = store
+        .try_passwordless_code(&connection.id, recipient.key(), now, MAX_ATTEMPTS)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let digest = key.digest(&connection.id, recipient.key(), code.trim());
+    let matches = constant_time::verify_slices_are_equal(&digest, &stored.digest).is_ok();
+    if !matches || &stored.client_id != client {
+        return Ok(false);
+    }
+    // False when another request used it a moment ago.
+    store
+        .consume_passwordless_code(&connection.id, recipient.key(), &digest)
+        .await
+}
+
+/// The user whose code `entered` is, once: the try reserved (on the code's own few tries and,
+/// before anything, on brute-force protection's counter for the address or number and the
+/// client's address, as a password's), the code compared in constant time and used up, the
+/// account made at a first login (unless `disable_signup`), the address or number marked
+/// proven. A linked account logs in as its primary user.
 pub async fn redeem(
     store: &impl Store,
     rng: &dyn Rng,
@@ -724,23 +769,21 @@ pub async fn redeem(
         client,
         recipient,
         code,
+        ip,
     } = entered;
-    let Some(stored) = store
-        .try_passwordless_code(&connection.id, recipient.key(), now, MAX_ATTEMPTS)
+    let protection = store
+        .tenant_settings()
         .await?
-    else {
-        return Ok(Err(CodeRefusal::Wrong));
-    };
-    let digest = key.digest(&connection.id, recipient.key(), code.trim());
-    let matches = constant_time::verify_slices_are_equal(&digest, &stored.digest).is_ok();
-    if !matches || &stored.client_id != client {
-        return Ok(Err(CodeRefusal::Wrong));
+        .unwrap_or_default()
+        .brute_force;
+    let gate =
+        brute_force::reserve(store, &protection, &connection.id, recipient.key(), ip, now).await?;
+    if gate == brute_force::Gate::Blocked {
+        return Ok(Err(CodeRefusal::TooManyAttempts));
     }
-    if !store
-        .consume_passwordless_code(&connection.id, recipient.key(), &digest)
-        .await?
-    {
-        // Another request used it a moment ago.
+    let checked = check_code(store, key, connection, client, recipient, code, now).await?;
+    brute_force::settle(store, &protection, &gate, checked, now).await?;
+    if !checked {
         return Ok(Err(CodeRefusal::Wrong));
     }
     let user = match find_user(store, connection, recipient).await? {

@@ -220,6 +220,7 @@ pub(crate) async fn verify_redirect<S: Store>(
         client: &authz.client_id,
         recipient: &recipient,
         code: &code,
+        ip: origin.ip.as_deref(),
     };
     let user = match passwordless::redeem(store, app.rng(), app.code_key(), entered, now).await {
         Ok(Ok(user)) => user,
@@ -562,12 +563,14 @@ pub(crate) async fn code_submit<S: Store>(
         return page_error(&app, StatusCode::BAD_REQUEST, EXPIRED);
     };
     let code = form.code.unwrap_or_default();
+    let origin = app.origin(ip, &headers);
     let entered = Entered {
         connection: &connection,
         settings: &settings,
         client: &tx.authorization.client_id,
         recipient: &recipient,
         code: &code,
+        ip: origin.ip.as_deref(),
     };
     let now = app.now();
     match passwordless::redeem(app.store(), app.rng(), app.code_key(), entered, now).await {
@@ -580,19 +583,24 @@ pub(crate) async fn code_submit<S: Store>(
             log_in(&app, &tx, proof, Some(&connection.name), ip, &headers).await
         }
         Ok(Err(refusal)) => {
-            let message = match refusal {
-                CodeRefusal::Blocked(_) => "This account is blocked.",
-                CodeRefusal::Wrong | CodeRefusal::NoSignup => {
+            let (message, status) = match refusal {
+                CodeRefusal::Blocked(_) => ("This account is blocked.", StatusCode::BAD_REQUEST),
+                CodeRefusal::Wrong | CodeRefusal::NoSignup => (
                     "The code is wrong or has expired. Enter the newest code you received, or \
-                     ask for a new one."
-                }
+                     ask for a new one.",
+                    StatusCode::BAD_REQUEST,
+                ),
+                CodeRefusal::TooManyAttempts => (
+                    sigil_core::attack_protection::brute_force::BLOCKED,
+                    StatusCode::TOO_MANY_REQUESTS,
+                ),
             };
             app.log_event(passwordless::refused_event(
                 &connection,
                 &tx.authorization.client_id,
                 &recipient,
                 message,
-                &app.origin(ip, &headers),
+                &origin,
                 now,
             ));
             code_form(
@@ -601,7 +609,7 @@ pub(crate) async fn code_submit<S: Store>(
                 &connection,
                 recipient.key(),
                 Some(message),
-                StatusCode::BAD_REQUEST,
+                status,
             )
         }
         Err(e) => app.pages().failed(&e, "cannot check a code"),

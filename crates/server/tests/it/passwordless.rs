@@ -218,6 +218,71 @@ async fn codes_die_after_three_wrong_tries_when_replaced_and_when_expired() {
 }
 
 #[tokio::test]
+async fn brute_force_protection_counts_wrong_codes_as_wrong_passwords() {
+    let app = TestApp::start().await;
+    let id = setup(&app, json!({"totp": {"time_step": 300, "length": 6}})).await;
+    let token = token_for(
+        &app,
+        &audience(&app),
+        &["update:attack_protection", "read:users", "update:users"],
+    )
+    .await;
+    let (status, _) = call(
+        &app,
+        "PATCH",
+        "/attack-protection/brute-force-protection",
+        Some(&token),
+        Some(json!({"max_attempts": 3})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let send = json!({"client_id": id.to_string(), "connection": "email", "email": "lee@example.com", "send": "code"});
+    // Three wrong codes (each code lives for three tries: a new one each time).
+    for _ in 0..3 {
+        start(&app, send.clone()).await;
+        let code = code_sent_to(&app, "lee@example.com").await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let (status, _) = redeem(&app, &id, "email", "lee@example.com", wrong).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    // The right code is refused unchecked, as a right password would be.
+    start(&app, send.clone()).await;
+    let code = code_sent_to(&app, "lee@example.com").await;
+    let (status, body) = redeem(&app, &id, "email", "lee@example.com", &code).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"], "too_many_attempts", "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Your account has been blocked"),
+        "{body}"
+    );
+    // Listed and lifted as any block; the same (unused) code then logs in.
+    let (status, blocks) = call(
+        &app,
+        "GET",
+        "/user-blocks?identifier=lee%40example.com",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(blocks["blocked_for"][0]["connection"], "email", "{blocks}");
+    let (status, _) = call(
+        &app,
+        "DELETE",
+        "/user-blocks?identifier=lee%40example.com",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = redeem(&app, &id, "email", "lee@example.com", &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
 async fn an_sms_code_kept_in_the_outbox_logs_in_an_sms_user() {
     let app = TestApp::start().await;
     let id = setup(&app, json!({})).await;
