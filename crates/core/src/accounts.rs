@@ -108,11 +108,13 @@ pub const USER_EXISTS: &str = "The user already exists.";
 /// Whether public signups are open in `connection`: neither the tenant (its `disable_signup`
 /// flag) nor the connection turned them off.
 async fn signup_open(store: &impl Store, connection: &Connection) -> Result<bool, StoreError> {
-    let tenant_off = store
-        .tenant_settings()
-        .await?
-        .is_some_and(|t| t.flags.disable_signup);
-    Ok(!tenant_off && !connection.options.disable_signup)
+    let tenant = store.tenant_settings().await?.unwrap_or_default();
+    Ok(signups_open_in(&tenant, connection))
+}
+
+/// Whether neither the tenant nor `connection` turned signups off.
+fn signups_open_in(tenant: &TenantSettings, connection: &Connection) -> bool {
+    !tenant.flags.disable_signup && !connection.options.disable_signup
 }
 
 /// Whether the hosted pages offer signup in the database connection `realm` (the tenant's
@@ -219,7 +221,9 @@ pub async fn signup_user(
     request: &SignupRequest,
 ) -> Result<User, FlowError> {
     let connection = database_connection(store, &request.client_id, &request.connection).await?;
-    if !signup_open(store, &connection).await? {
+    // Read once: whether signups are open, suspicious-IP throttling, breached passwords.
+    let tenant = store.tenant_settings().await?.unwrap_or_default();
+    if !signups_open_in(&tenant, &connection) {
         return Err(refuse(
             ErrorCode::InvalidSignup,
             "Signups are disabled for this connection",
@@ -241,7 +245,6 @@ pub async fn signup_user(
         ));
     }
     // Suspicious-IP throttling counts every well-formed signup attempt from the address.
-    let tenant = store.tenant_settings().await?.unwrap_or_default();
     let throttle = suspicious_ip::charge(
         store,
         &tenant.suspicious_ip,

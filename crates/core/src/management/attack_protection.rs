@@ -12,8 +12,8 @@ use super::error::ManagementError;
 pub use crate::attack_protection::brute_force::identifiers_of;
 use crate::attack_protection::brute_force::{self, BLOCK_LIFETIME};
 use crate::model::{
-    BreachShield, BreachedPasswordSettings, BruteForceMode, BruteForceSettings, BruteForceShield,
-    LogType, NewLogEvent, StageShield, SuspiciousIpSettings, ThrottleShield, ThrottleStage, User,
+    BreachedPasswordSettings, BruteForceMode, BruteForceSettings, LogType, NewLogEvent,
+    SuspiciousIpSettings, ThrottleStage, User,
 };
 use crate::{Store, StoreError, UnixTime};
 
@@ -70,16 +70,7 @@ impl BruteForcePatch {
             next.enabled = enabled;
         }
         if let Some(shields) = &self.shields {
-            next.shields = shields_of(
-                "shields",
-                shields,
-                |name| match name {
-                    "block" => Some(BruteForceShield::Block),
-                    "user_notification" => Some(BruteForceShield::UserNotification),
-                    _ => None,
-                },
-                "block, user_notification",
-            )?;
+            next.shields = shields_of("shields", shields, "block, user_notification")?;
         }
         if let Some(given) = &self.allowlist {
             next.allowlist = allowlist(given)?;
@@ -183,16 +174,7 @@ impl SuspiciousIpPatch {
             next.enabled = enabled;
         }
         if let Some(shields) = &self.shields {
-            next.shields = shields_of(
-                "shields",
-                shields,
-                |name| match name {
-                    "block" => Some(ThrottleShield::Block),
-                    "admin_notification" => Some(ThrottleShield::AdminNotification),
-                    _ => None,
-                },
-                "block, admin_notification",
-            )?;
+            next.shields = shields_of("shields", shields, "block, admin_notification")?;
         }
         if let Some(given) = &self.allowlist {
             next.allowlist = allowlist(given)?;
@@ -312,17 +294,16 @@ impl Body for BreachedPatch {
     ];
 }
 
-/// Each of `given` as a shield `parse` knows, once each, or a refusal naming `field` and the
-/// `known` names (every `shields` of `/attack-protection/*`).
-fn shields_of<T: PartialEq>(
+/// Each of `given` as a shield of type `T` (its serde names, Auth0's), once each, or a refusal
+/// naming `field` and the `known` names (every `shields` of `/attack-protection/*`).
+fn shields_of<T: PartialEq + serde::de::DeserializeOwned>(
     field: &str,
     given: &[String],
-    parse: impl Fn(&str) -> Option<T>,
     known: &str,
 ) -> Result<Vec<T>, ManagementError> {
     let mut out = Vec::new();
     for name in given {
-        let shield = parse(name).ok_or_else(|| {
+        let shield = serde_json::from_value::<T>(Value::String(name.clone())).map_err(|_| {
             ManagementError::body(field, format!("No enum match for: \"{name}\" ({known})"))
         })?;
         if !out.contains(&shield) {
@@ -346,12 +327,6 @@ impl BreachedPatch {
             next.shields = shields_of(
                 "shields",
                 shields,
-                |name| match name {
-                    "block" => Some(BreachShield::Block),
-                    "user_notification" => Some(BreachShield::UserNotification),
-                    "admin_notification" => Some(BreachShield::AdminNotification),
-                    _ => None,
-                },
                 "block, user_notification, admin_notification",
             )?;
         }
@@ -411,16 +386,7 @@ impl BreachedPatch {
                     ));
                 }
             };
-            *slot = shields_of(
-                &field,
-                &given,
-                |name| match name {
-                    "block" => Some(StageShield::Block),
-                    "admin_notification" => Some(StageShield::AdminNotification),
-                    _ => None,
-                },
-                "block, admin_notification",
-            )?;
+            *slot = shields_of(&field, &given, "block, admin_notification")?;
         }
         Ok(next)
     }

@@ -37,7 +37,12 @@ pub(crate) async fn proxied() -> TestApp {
 }
 
 /// The backend's password grant for `username` with `password`, from `ip`.
-async fn login(app: &TestApp, username: &str, password: &str, ip: &str) -> (StatusCode, Value) {
+pub(crate) async fn login(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    ip: &str,
+) -> (StatusCode, Value) {
     let (id, secret) = &app.backend;
     let response = app
         .http

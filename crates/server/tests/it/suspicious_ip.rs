@@ -21,25 +21,10 @@ const SCOPES: &[&str] = &["read:attack_protection", "update:attack_protection"];
 const THROTTLED: &str = "We have detected suspicious login behavior and further attempts will \
     be blocked. Please contact the administrator.";
 
-/// The backend's password grant for `username` with `password`, from `ip`.
+/// The backend's password grant for `username` with `password`, from `ip`: the status, and
+/// `tokens` or `error: "description"`.
 async fn login(app: &TestApp, username: &str, password: &str, ip: &str) -> (StatusCode, String) {
-    let (id, secret) = &app.backend;
-    let response = app
-        .http
-        .post(app.url("oauth/token"))
-        .header("x-forwarded-for", ip)
-        .json(&json!({
-            "grant_type": "password",
-            "client_id": id.as_str(),
-            "client_secret": secret.expose(),
-            "username": username,
-            "password": password,
-        }))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let (status, body) = crate::brute_force::login(app, username, password, ip).await;
     let said = body["error"].as_str().map_or("tokens".to_owned(), |e| {
         format!("{e}: {}", body["error_description"])
     });
